@@ -1,0 +1,139 @@
+"""The one scoping base for every ModelAdmin and inline of the back office.
+
+An officer (a staff user with an officer role) sees and can pick only rows of their own chamas:
+changelists, change forms, foreign-key and many-to-many choices, list filters, autocompletes (they
+read the related model's scoped admin), inlines and actions all start from `get_queryset`. What a
+role may do with a row is decided by the role held in *that row's* chama. Superusers see all.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import models
+from django.http import HttpResponseRedirect
+
+from chama import tenancy
+
+
+def scope_for_user(queryset, user):
+    """`queryset` narrowed to the chamas a back-office user works in."""
+    if not tenancy.is_tenant_model(queryset.model):
+        return queryset
+    chama_ids = tenancy.staff_chama_ids(user)
+    return queryset if chama_ids is None else tenancy.scope_queryset(queryset, chama_ids)
+
+
+class ChamaScopedMixin:
+    """Scoping shared by ModelAdmin and InlineModelAdmin."""
+
+    def get_queryset(self, request):
+        return scope_for_user(super().get_queryset(request), request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return self._scope_choices(formfield, db_field, request)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        return self._scope_choices(formfield, db_field, request)
+
+    def _scope_choices(self, formfield, db_field, request):
+        if formfield is None or not hasattr(formfield, "queryset"):
+            return formfield
+        queryset = scope_for_user(formfield.queryset, request.user)
+        if db_field.related_model is _chama_model(self.model):
+            # Rows may be filed only under a chama where the role may add or change them.
+            writable = tenancy.chama_ids_with_perm(request.user, self._perm("add")) or set()
+            writable |= tenancy.chama_ids_with_perm(request.user, self._perm("change")) or set()
+            if not request.user.is_superuser:
+                queryset = queryset.filter(pk__in=writable)
+        formfield.queryset = queryset
+        return formfield
+
+    def _perm(self, action, opts=None):
+        opts = opts or self.opts
+        return f"{opts.app_label}.{get_permission_codename(action, opts)}"
+
+    def _allowed_in_chama(self, request, action, obj):
+        """The role held in `obj`'s chama grants `action` on this model."""
+        if obj is None or request.user.is_superuser:
+            return True
+        return tenancy.has_chama_perm(request.user, self._perm(action), tenancy.chama_ids_of(obj))
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and (
+            self._allowed_in_chama(request, "view", obj) or self._allowed_in_chama(request, "change", obj)
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._allowed_in_chama(request, "change", obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._allowed_in_chama(request, "delete", obj)
+
+
+def _chama_model(model):
+    """The Chama model, found through the `chama` field of a tenant model (chama core must not import it)."""
+    try:
+        return model._meta.get_field("chama").related_model
+    except FieldDoesNotExist:
+        return None
+
+
+class ChamaScopedAdmin(ChamaScopedMixin, admin.ModelAdmin):
+    list_per_page = 50
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # A service may still refuse at save time (a concurrent change won the race): the
+        # transaction is rolled back and the officer sees the reason instead of an error page.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def get_list_filter(self, request):
+        # A plain relation filter lists every row of the related table; RelatedOnlyFieldListFilter
+        # lists only the values used by rows of the (scoped) changelist.
+        return [self._scoped_filter(item) for item in super().get_list_filter(request)]
+
+    def _scoped_filter(self, item):
+        if not isinstance(item, str):
+            return item
+        field = get_fields_from_path(self.model, item)[-1]
+        if isinstance(field, (models.ForeignKey, models.ManyToManyField, models.OneToOneField)):
+            return (item, admin.RelatedOnlyFieldListFilter)
+        return item
+
+    def rows_for_action(self, request, queryset, action="change"):
+        """The selected rows whose chama lets this user's role perform `action`."""
+        chama_ids = tenancy.chama_ids_with_perm(request.user, self._perm(action))
+        return queryset if chama_ids is None else tenancy.scope_queryset(queryset, chama_ids)
+
+    def run_service_per_row(self, request, queryset, service, done_message, action="change"):
+        """Call `service(row)` for each permitted row; report successes and refusals."""
+        allowed = self.rows_for_action(request, queryset, action)
+        skipped = queryset.count() - allowed.count()
+        done = 0
+        for row in allowed:
+            try:
+                service(row)
+            except ValidationError as exc:
+                self.message_user(request, f"{row}: {' '.join(exc.messages)}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, done_message.format(count=done), messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"{skipped} row(s) skipped: your role in their chama does not allow it.", messages.WARNING
+            )
+
+
+class ChamaScopedTabularInline(ChamaScopedMixin, admin.TabularInline):
+    extra = 0
+
+
+class ChamaScopedStackedInline(ChamaScopedMixin, admin.StackedInline):
+    extra = 0

@@ -1,0 +1,71 @@
+from django.contrib.auth import authenticate, get_user_model, password_validation
+from django.contrib.auth.models import update_last_login
+from rest_framework import exceptions, serializers
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from chama import login_security
+
+
+class LoginSerializer(serializers.Serializer):
+    login = serializers.CharField(max_length=254, write_only=True, help_text="Phone number (e.g. 0712345678) or email.")
+    password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
+    refresh = serializers.CharField(read_only=True)
+    access = serializers.CharField(read_only=True)
+
+    def validate(self, attrs):
+        self._refuse_if_locked(attrs["login"])
+        user = authenticate(self.context.get("request"), username=attrs["login"], password=attrs["password"])
+        if user is None:
+            self._refuse_if_locked(attrs["login"])  # this attempt may have locked the account
+            raise exceptions.AuthenticationFailed("No active account matches this login and password.", code="no_active_account")
+        update_last_login(None, user)
+        refresh = RefreshToken.for_user(user)
+        return {"refresh": str(refresh), "access": str(refresh.access_token)}
+
+    @staticmethod
+    def _refuse_if_locked(login):
+        user = login_security.find_user_by_login(login)
+        if user is not None and user.is_locked:
+            raise exceptions.AuthenticationFailed(login_security.lockout_message(user), code="account_locked")
+
+
+class MyMembershipSerializer(serializers.Serializer):
+    chama_id = serializers.IntegerField()
+    chama_name = serializers.CharField(source="chama.name")
+    member_number = serializers.CharField()
+    role = serializers.CharField()
+    status = serializers.CharField()
+    joined_date = serializers.DateField()
+
+
+class MeSerializer(serializers.ModelSerializer):
+    memberships = MyMembershipSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "first_name", "last_name", "phone_number", "email", "id_number", "kyc_status", "memberships"]
+        read_only_fields = ["id", "phone_number", "id_number", "kyc_status"]
+
+    def validate_email(self, value):
+        return (value or "").strip().lower() or None
+
+    def update(self, instance, validated_data):
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        instance.full_clean()
+        instance.save()
+        return instance
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    current_password = serializers.CharField(max_length=128, write_only=True)
+    new_password = serializers.CharField(max_length=128, write_only=True)
+
+    def validate_current_password(self, value):
+        if not self.context["request"].user.check_password(value):
+            raise serializers.ValidationError("This is not your current password.")
+        return value
+
+    def validate_new_password(self, value):
+        password_validation.validate_password(value, self.context["request"].user)
+        return value

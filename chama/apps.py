@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class ChamaConfig(AppConfig):
+    default = True
+    name = "chama"
+    verbose_name = "People and audit"
+
+
+class ChamaAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with the back office's own site (branding, login by phone or email)."""
+
+    default = False
+    default_site = "chama.admin_site.ChamaAdminSite"

@@ -1,0 +1,349 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from phonenumber_field.formfields import PhoneNumberField
+
+from chama import tenancy
+from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedStackedInline
+from chama.roles import MembershipStatus, Role
+from groups import importing, services
+from groups.models import Chama, Invitation, JoinRequest, Membership, Policy
+
+
+def chamas_where(user, perm):
+    """Chamas in which `user`'s role grants `perm` (every chama for superusers)."""
+    chama_ids = tenancy.chama_ids_with_perm(user, perm)
+    return Chama.objects.all() if chama_ids is None else Chama.objects.filter(pk__in=chama_ids)
+
+
+class PolicyInline(ChamaScopedStackedInline):
+    model = Policy
+    can_delete = False
+    max_num = 1
+    fieldsets = [
+        ("Contributions", {"fields": ["contribution_amount", "contribution_frequency", "contribution_due_day", "grace_days"]}),
+        ("Late fines", {"fields": ["late_fine_kind", "late_fine_amount", "late_fine_rate", "late_fine_recurrence"]}),
+        ("Shares", {"fields": ["share_price", "shares_min_per_meeting", "shares_max_per_meeting"]}),
+        ("Loans", {"fields": [
+            "loan_interest_rate", "loan_interest_period", "loan_max_savings_multiple", "loan_min_membership_days",
+            "loan_max_concurrent", "loan_approvals_required", "loan_min_attendance_percentage",
+        ]}),
+        ("Governance", {"fields": ["quorum_percentage", "second_approval_threshold"]}),
+    ]
+
+
+class ChamaForm(forms.ModelForm):
+    class Meta:
+        model = Chama
+        fields = "__all__"
+
+    def clean_status(self):
+        status = self.cleaned_data["status"]
+        current = self.instance.status if self.instance.pk else None
+        if current and status != current and status not in Chama.STATUS_FLOW[current]:
+            raise ValidationError(
+                f"A {self.instance.get_status_display().lower()} chama cannot become {Chama.Status(status).label.lower()}."
+            )
+        return status
+
+
+@admin.register(Chama)
+class ChamaAdmin(ChamaScopedAdmin):
+    form = ChamaForm
+    list_display = ["name", "kind", "category", "status", "members_count", "currency", "created_date"]
+    list_filter = ["kind", "category", "status"]
+    search_fields = ["name", "registration_number"]
+    readonly_fields = ["members_count", "created_date", "updated_date"]
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "category", "status", "description"]}),
+        ("Registration", {"fields": ["registration_number", "constitution", "currency", "timezone"]}),
+        ("Record", {"fields": ["members_count", "created_date", "updated_date"]}),
+    ]
+    inlines = [PolicyInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        Policy.objects.get_or_create(chama=form.instance)  # the defaults, when the inline was left untouched
+
+
+class MemberAddForm(forms.ModelForm):
+    """Register a person (found by phone number, or new) as a member of one of your chamas."""
+
+    phone_number = PhoneNumberField(help_text="07XX XXX XXX or +2547XX XXX XXX. An existing person is reused.")
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    email = forms.EmailField(required=False)
+    id_number = forms.CharField(label="National ID number", max_length=20, required=False)
+
+    class Meta:
+        model = Membership
+        fields = ["chama", "role", "member_number", "joined_date"]
+        help_texts = {"member_number": "Leave blank for the next free number (M001, M002, …)."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member_number"].required = False
+
+    def clean(self):
+        data = super().clean()
+        chama, phone = data.get("chama"), data.get("phone_number")
+        if chama and phone:
+            existing = Membership.objects.filter(chama=chama, user__phone_number=phone).first()
+            if existing and existing.status in (MembershipStatus.ACTIVE, MembershipStatus.SUSPENDED):
+                raise ValidationError({"phone_number": f"This person is already a member of {chama} ({existing.get_status_display().lower()})."})
+        return data
+
+    def validate_unique(self):
+        # The membership is built by the service, which checks uniqueness under a lock.
+        pass
+
+
+class MembershipChangeForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["role", "status", "member_number", "joined_date", "exit_reason"]
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean(self):
+        data = super().clean()
+        membership = self.instance
+        if "status" in self.changed_data:
+            services.check_status_change(membership, data["status"])
+        if "role" in self.changed_data and self.request is not None:
+            services.require_role(self.request.user, membership.chama, {Role.CHAIRPERSON}, "change roles")
+        return data
+
+
+class MemberImportForm(forms.Form):
+    chama = forms.ModelChoiceField(queryset=Chama.objects.none())
+    file = forms.FileField(help_text=importing.FILE_HELP)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["chama"].queryset = chamas_where(user, "groups.add_membership")
+
+
+@admin.register(Membership)
+class MembershipAdmin(ChamaScopedAdmin):
+    list_display = ["member_number", "name", "phone_number", "chama", "role", "status", "joined_date"]
+    list_display_links = ["member_number", "name"]
+    list_filter = ["chama", "role", "status"]
+    search_fields = ["member_number", "user__first_name", "user__last_name", "user__phone_number", "user__email"]
+    list_select_related = ["user", "chama"]
+    readonly_fields = ["chama", "person", "exited_date", "created_date", "updated_date"]
+    date_hierarchy = "joined_date"
+    actions = ["suspend", "reinstate", "mark_exited"]
+    change_list_template = "admin/groups/membership/change_list.html"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            return super().get_form(request, obj, change=change, form=MemberAddForm, fields=None, **kwargs)
+        form = super().get_form(request, obj, change=change, form=MembershipChangeForm, **kwargs)
+
+        class RequestForm(form):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, request=request, **kw)
+
+        return RequestForm
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [
+                ("Person", {"fields": ["phone_number", "first_name", "last_name", "email", "id_number"]}),
+                ("Membership", {"fields": ["chama", "role", "member_number", "joined_date"]}),
+            ]
+        return [
+            (None, {"fields": ["chama", "person", "member_number", "role", "status", "joined_date"]}),
+            ("Exit", {"fields": ["exited_date", "exit_reason"]}),
+            ("Record", {"fields": ["created_date", "updated_date"]}),
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    @admin.display(description="Name", ordering="user__first_name")
+    def name(self, obj):
+        return obj.user.get_full_name()
+
+    @admin.display(description="Phone number", ordering="user__phone_number")
+    def phone_number(self, obj):
+        return obj.user.phone_number
+
+    @admin.display(description="Person")
+    def person(self, obj):
+        return f"{obj.user.get_full_name()} · {obj.user.phone_number} · {obj.user.email or 'no email'}"
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            form.instance = services.member_add(
+                chama=data["chama"], by=request.user, phone_number=data["phone_number"],
+                first_name=data["first_name"], last_name=data["last_name"], email=data["email"],
+                id_number=data["id_number"], role=data["role"], member_number=data["member_number"],
+                joined_date=data["joined_date"],
+            )
+            return
+        if "role" in form.changed_data:
+            services.membership_change_role(membership=obj, role=data["role"], by=request.user)
+        if "status" in form.changed_data:
+            services.membership_change_status(
+                membership=obj, status=data["status"], by=request.user, reason=data.get("exit_reason", "")
+            )
+        others = [name for name in form.changed_data if name not in ("role", "status")]
+        if others:
+            membership = Membership.objects.get(pk=obj.pk)
+            for name in others:
+                setattr(membership, name, data[name])
+            membership.save(update_fields=[*others, "updated_date"])
+
+    def _change_status(self, request, queryset, status, done):
+        self.run_service_per_row(
+            request, queryset,
+            lambda row: services.membership_change_status(membership=row, status=status, by=request.user),
+            done,
+        )
+
+    @admin.action(description="Suspend selected members", permissions=["change"])
+    def suspend(self, request, queryset):
+        self._change_status(request, queryset, MembershipStatus.SUSPENDED, "{count} member(s) suspended.")
+
+    @admin.action(description="Reinstate selected members (active again)", permissions=["change"])
+    def reinstate(self, request, queryset):
+        self._change_status(request, queryset, MembershipStatus.ACTIVE, "{count} member(s) reinstated.")
+
+    @admin.action(description="Mark selected members as exited", permissions=["change"])
+    def mark_exited(self, request, queryset):
+        self._change_status(request, queryset, MembershipStatus.EXITED, "{count} member(s) marked as exited.")
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="groups_membership_import"),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        """Upload a CSV or Excel list; every row is checked and either all are imported or none."""
+        if not self.has_add_permission(request):
+            messages.error(request, "Your role does not allow adding members.")
+            return redirect("admin:groups_membership_changelist")
+        report = None
+        form = MemberImportForm(request.POST or None, request.FILES or None, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            try:
+                report = importing.import_members(
+                    chama=form.cleaned_data["chama"], by=request.user, uploaded=form.cleaned_data["file"]
+                )
+            except ValidationError as exc:
+                form.add_error("file", exc)
+            else:
+                if report.imported:
+                    messages.success(request, f"{len(report.imported)} member(s) imported into {form.cleaned_data['chama']}.")
+                    return redirect("admin:groups_membership_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Import members",
+            "form": form,
+            "report": report,
+            "columns": importing.COLUMNS,
+        }
+        return TemplateResponse(request, "admin/groups/membership/import.html", context)
+
+
+@admin.register(JoinRequest)
+class JoinRequestAdmin(ChamaScopedAdmin):
+    list_display = ["user", "chama", "status", "created_date", "decided_by", "decided_date"]
+    list_filter = ["chama", "status"]
+    search_fields = ["user__first_name", "user__last_name", "user__phone_number"]
+    list_select_related = ["user", "chama", "decided_by"]
+    readonly_fields = ["chama", "user", "message", "status", "decided_by", "decided_date", "decline_reason", "created_date"]
+    actions = ["approve", "decline"]
+
+    def has_add_permission(self, request):
+        return False  # people ask to join through the app
+
+    @admin.action(description="Approve selected requests (admit as members)", permissions=["change"])
+    def approve(self, request, queryset):
+        self.run_service_per_row(
+            request, queryset.filter(status=JoinRequest.Status.PENDING),
+            lambda row: services.join_request_approve(join_request=row, by=request.user),
+            "{count} request(s) approved.",
+        )
+
+    @admin.action(description="Decline selected requests", permissions=["change"])
+    def decline(self, request, queryset):
+        self.run_service_per_row(
+            request, queryset.filter(status=JoinRequest.Status.PENDING),
+            lambda row: services.join_request_decline(join_request=row, by=request.user),
+            "{count} request(s) declined.",
+        )
+
+
+class InvitationForm(forms.ModelForm):
+    class Meta:
+        model = Invitation
+        fields = ["chama", "phone_number", "email", "first_name", "last_name", "role"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ChamaScopedAdmin):
+    form = InvitationForm
+    list_display = ["recipient", "chama", "role", "status", "expires_date", "invited_by", "accept_link"]
+    list_filter = ["chama", "status", "role"]
+    search_fields = ["phone_number", "email", "first_name", "last_name"]
+    list_select_related = ["chama", "invited_by"]
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["chama", "phone_number", "email", "first_name", "last_name", "role", "status", "token",
+                "expires_date", "invited_by", "accepted_by", "accepted_date", "created_date"]
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj) or InvitationForm.Meta.fields
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    @admin.display(description="Invited")
+    def recipient(self, obj):
+        name = f"{obj.first_name} {obj.last_name}".strip()
+        return " · ".join(filter(None, [name, str(obj.phone_number or ""), obj.email]))
+
+    @admin.display(description="Token to share")
+    def accept_link(self, obj):
+        if obj.status != Invitation.Status.PENDING or obj.is_expired:
+            return "—"
+        return format_html("<code>{}</code>", obj.token)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        form.instance = services.invitation_create(
+            chama=data["chama"], by=request.user, phone_number=data["phone_number"], email=data["email"],
+            role=data["role"], first_name=data["first_name"], last_name=data["last_name"],
+        )
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(
+            request,
+            f"Send this token to the invitee; they accept it at {request.build_absolute_uri(reverse('invitation-accept'))}: "
+            f"{obj.token}",
+            messages.INFO,
+        )
+        return super().response_add(request, obj, post_url_continue)
+
+    @admin.action(description="Revoke selected invitations", permissions=["add"])
+    def revoke(self, request, queryset):
+        self.run_service_per_row(
+            request, queryset.filter(status=Invitation.Status.PENDING),
+            lambda row: services.invitation_revoke(invitation=row, by=request.user),
+            "{count} invitation(s) revoked.", action="add",
+        )

@@ -1,0 +1,132 @@
+from django.urls import reverse
+from phonenumber_field.serializerfields import PhoneNumberField
+from rest_framework import serializers
+
+from chama.api.fields import MoneyField
+from chama.roles import Role
+from groups.models import Chama, Invitation, JoinRequest, Membership, Policy
+
+
+class PolicySerializer(serializers.ModelSerializer):
+    contribution_amount = MoneyField(read_only=True)
+    late_fine_amount = MoneyField(read_only=True)
+    share_price = MoneyField(read_only=True)
+    second_approval_threshold = MoneyField(read_only=True)
+
+    class Meta:
+        model = Policy
+        exclude = ["id", "chama", "created_date", "updated_date"]
+
+
+class ChamaSerializer(serializers.ModelSerializer):
+    policy = PolicySerializer(read_only=True)
+    my_role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Chama
+        fields = [
+            "id", "name", "category", "kind", "currency", "registration_number", "timezone", "status",
+            "description", "members_count", "my_role", "policy", "created_date",
+        ]
+        read_only_fields = fields
+
+    def get_my_role(self, chama) -> str | None:
+        return self.context["roles"].get(chama.pk)
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    first_name = serializers.CharField(read_only=True)
+    last_name = serializers.CharField(read_only=True)
+
+
+class PersonWithContactSerializer(PersonSerializer):
+    phone_number = serializers.CharField(read_only=True)
+    email = serializers.EmailField(read_only=True)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    """A member as fellow members see them: no contact details."""
+
+    user = PersonSerializer(read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "member_number", "role", "status", "joined_date", "exited_date", "user"]
+        read_only_fields = fields
+
+
+class MemberOfficerSerializer(MemberSerializer):
+    """A member as officers see them, with contact details; officers change role and status."""
+
+    user = PersonWithContactSerializer(read_only=True)
+    exit_reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+    class Meta(MemberSerializer.Meta):
+        fields = [*MemberSerializer.Meta.fields, "exit_reason"]
+        read_only_fields = ["id", "member_number", "joined_date", "exited_date", "user"]
+
+
+class MemberCreateSerializer(serializers.Serializer):
+    phone_number = PhoneNumberField()
+    first_name = serializers.CharField(max_length=100)
+    last_name = serializers.CharField(max_length=100)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    id_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
+    member_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    joined_date = serializers.DateField(required=False, allow_null=True)
+
+
+class JoinRequestSerializer(serializers.ModelSerializer):
+    chama = serializers.PrimaryKeyRelatedField(
+        queryset=Chama.objects.filter(status__in=[Chama.Status.FORMING, Chama.Status.ACTIVE])
+    )
+    chama_name = serializers.CharField(source="chama.name", read_only=True)
+
+    class Meta:
+        model = JoinRequest
+        fields = ["id", "chama", "chama_name", "message", "status", "decline_reason", "created_date", "decided_date"]
+        read_only_fields = ["id", "status", "decline_reason", "created_date", "decided_date"]
+
+
+class ChamaJoinRequestSerializer(serializers.ModelSerializer):
+    user = PersonWithContactSerializer(read_only=True)
+
+    class Meta:
+        model = JoinRequest
+        fields = ["id", "user", "message", "status", "decline_reason", "created_date", "decided_date"]
+        read_only_fields = fields
+
+
+class DeclineSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    phone_number = PhoneNumberField(required=False, allow_blank=True)
+    accept_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id", "phone_number", "email", "first_name", "last_name", "role", "status", "token",
+            "accept_url", "expires_date", "created_date", "accepted_date",
+        ]
+        read_only_fields = ["id", "status", "token", "accept_url", "expires_date", "created_date", "accepted_date"]
+
+    def get_accept_url(self, invitation) -> str:
+        return self.context["request"].build_absolute_uri(reverse("invitation-accept"))
+
+    def validate(self, attrs):
+        if not attrs.get("phone_number") and not attrs.get("email"):
+            raise serializers.ValidationError({"phone_number": "Give the phone number or the email of the person to invite."})
+        return attrs
+
+
+class InvitationAcceptSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=64)
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    phone_number = PhoneNumberField(required=False, allow_blank=True, default="")
+    password = serializers.CharField(max_length=128, required=False, allow_blank=True, default="", write_only=True)

@@ -1,0 +1,20 @@
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from groups.api import views
+
+router = SimpleRouter()
+router.register("chamas", views.ChamaViewSet, basename="chama")
+router.register("join-requests", views.MyJoinRequestViewSet, basename="my-join-request")
+
+# Everything that belongs to one chama lives under /api/v1/chamas/{chama_id}/.
+chama_router = SimpleRouter()
+chama_router.register("members", views.MemberViewSet, basename="chama-member")
+chama_router.register("join-requests", views.ChamaJoinRequestViewSet, basename="chama-join-request")
+chama_router.register("invitations", views.InvitationViewSet, basename="chama-invitation")
+
+urlpatterns = [
+    path("invitations/accept/", views.InvitationAcceptView.as_view(), name="invitation-accept"),
+    path("chamas/<int:chama_id>/", include(chama_router.urls)),
+    *router.urls,
+]

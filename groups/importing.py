@@ -1,0 +1,168 @@
+"""Member import from CSV or Excel: every row is validated, then all rows are imported or none."""
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+from phonenumber_field.formfields import PhoneNumberField
+
+from chama.roles import MembershipStatus, Role
+from groups import services
+from groups.models import Membership
+
+COLUMNS = ["first_name", "last_name", "phone_number", "email", "id_number", "role", "member_number", "joined_date"]
+REQUIRED_COLUMNS = ["first_name", "last_name", "phone_number"]
+MAX_ROWS = 5000
+FILE_HELP = f"A .csv or .xlsx file with a header row; at most {MAX_ROWS} members."
+
+
+class MemberRowForm(forms.Form):
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    phone_number = PhoneNumberField()
+    email = forms.EmailField(required=False)
+    id_number = forms.CharField(max_length=20, required=False)
+    role = forms.ChoiceField(choices=Role.choices, required=False)
+    member_number = forms.CharField(max_length=20, required=False)
+    joined_date = forms.DateField(required=False, input_formats=["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"])
+
+
+@dataclass
+class Row:
+    line: int
+    raw: dict
+    data: dict = field(default_factory=dict)
+    errors: list = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    rows: list
+    imported: list = field(default_factory=list)
+
+    @property
+    def error_count(self):
+        return sum(1 for row in self.rows if row.errors)
+
+    @property
+    def has_errors(self):
+        return self.error_count > 0
+
+
+def _normalise_header(name):
+    return str(name or "").strip().lower().replace(" ", "_")
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # Excel stores typed numbers (IDs, member numbers) as floats
+    return str(value).strip()
+
+
+def read_table(uploaded):
+    """(header, rows) of the first sheet of an .xlsx file or of a .csv file."""
+    name = (uploaded.name or "").lower()
+    if name.endswith(".xlsx"):
+        try:
+            sheet = load_workbook(uploaded, read_only=True, data_only=True).worksheets[0]
+        except (InvalidFileException, KeyError, OSError, ValueError) as exc:
+            raise ValidationError("This file is not a readable Excel (.xlsx) workbook.") from exc
+        table = [[_cell(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+    elif name.endswith(".csv"):
+        try:
+            text = uploaded.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationError("Save the CSV file as UTF-8 and upload it again.") from exc
+        table = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
+    else:
+        raise ValidationError("Upload a .csv or an .xlsx file.")
+    table = [row for row in table if any(row)]
+    if not table:
+        raise ValidationError("The file is empty.")
+    header = [_normalise_header(name) for name in table[0]]
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    if missing:
+        raise ValidationError(f"The first row must name the columns; missing: {', '.join(missing)}.")
+    body = table[1:]
+    if not body:
+        raise ValidationError("The file has a header row but no members.")
+    if len(body) > MAX_ROWS:
+        raise ValidationError(f"The file has {len(body)} rows; import at most {MAX_ROWS} at a time.")
+    return header, body
+
+
+def validate_rows(chama, header, body):
+    """Check every row on its own, against the other rows, and against the chama's register."""
+    rows = []
+    for number, values in enumerate(body, start=2):
+        raw = {column: (values[i] if i < len(values) else "") for i, column in enumerate(header) if column in COLUMNS}
+        row = Row(line=number, raw=raw)
+        form = MemberRowForm(raw)
+        if form.is_valid():
+            row.data = {**form.cleaned_data, "role": form.cleaned_data["role"] or Role.MEMBER}
+        else:
+            row.errors = [f"{name.replace('_', ' ')}: {' '.join(errors)}" if name != "__all__" else " ".join(errors)
+                          for name, errors in form.errors.items()]
+        rows.append(row)
+
+    _flag_repeats(rows, "phone_number", "appears again in row")
+    _flag_repeats(rows, "email", "appears again in row")
+    _flag_repeats(rows, "member_number", "appears again in row")
+
+    valid = [row for row in rows if row.data]
+    phones = [row.data["phone_number"] for row in valid]
+    current = dict(
+        Membership.objects.filter(chama=chama, user__phone_number__in=phones)
+        .exclude(status=MembershipStatus.EXITED)
+        .values_list("user__phone_number", "status")
+    )
+    numbers_taken = set(
+        Membership.objects.filter(chama=chama, member_number__in=[r.data["member_number"] for r in valid if r.data["member_number"]])
+        .values_list("member_number", flat=True)
+    )
+    for row in valid:
+        status = current.get(row.data["phone_number"])
+        if status:
+            row.errors.append(f"{row.data['phone_number']} is already a member of {chama} ({status}).")
+        if row.data["member_number"] in numbers_taken:
+            row.errors.append(f"Member number {row.data['member_number']} is already in use in {chama}.")
+    return rows
+
+
+def _flag_repeats(rows, name, message):
+    first_seen = {}
+    for row in rows:
+        value = row.data.get(name)
+        if not value:
+            continue
+        key = str(value).lower()
+        if key in first_seen:
+            row.errors.append(f"{name.replace('_', ' ')} {value} {message} {first_seen[key]}.")
+        else:
+            first_seen[key] = row.line
+
+
+def import_members(*, chama, by, uploaded):
+    """Validate the file; import every row in one transaction only if no row has a problem."""
+    header, body = read_table(uploaded)
+    report = ImportReport(rows=validate_rows(chama, header, body))
+    if report.has_errors:
+        return report
+    try:
+        with transaction.atomic():
+            for row in report.rows:
+                current = row
+                report.imported.append(services.member_add(chama=chama, by=by, **row.data))
+    except ValidationError as exc:
+        current.errors.extend(exc.messages)
+        report.imported = []
+    return report

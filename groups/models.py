@@ -1,0 +1,310 @@
+import secrets
+import zoneinfo
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
+
+from chama.models import TimeStampedModel
+from chama.money import MoneyField, non_negative
+from chama.roles import MembershipStatus, Role
+
+
+def validate_timezone(value):
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a time zone name such as Africa/Nairobi.")
+
+
+def percentage():
+    return [MinValueValidator(0, "A percentage cannot be negative."), MaxValueValidator(100, "A percentage cannot exceed 100.")]
+
+
+class Chama(TimeStampedModel):
+    class Category(models.TextChoices):
+        SAVINGS = "savings", "Savings"
+        INVESTMENT = "investment", "Investment"
+        CREDIT = "credit", "Credit"
+        WELFARE = "welfare", "Welfare"
+        MIXED = "mixed", "Mixed"
+
+    class Kind(models.TextChoices):
+        VSLA = "vsla", "VSLA (village savings and loan association)"
+        ASCA = "asca", "ASCA / table banking"
+        ROSCA = "rosca", "Merry-go-round (ROSCA)"
+        INVESTMENT_CLUB = "investment_club", "Investment club"
+        WELFARE = "welfare", "Welfare group"
+        HYBRID = "hybrid", "Hybrid"
+
+    class Status(models.TextChoices):
+        FORMING = "forming", "Forming"
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        DISSOLVED = "dissolved", "Dissolved"
+
+    # Allowed status changes; a dissolved chama stays dissolved (its books remain readable).
+    STATUS_FLOW = {
+        Status.FORMING: {Status.ACTIVE, Status.DISSOLVED},
+        Status.ACTIVE: {Status.SUSPENDED, Status.DISSOLVED},
+        Status.SUSPENDED: {Status.ACTIVE, Status.DISSOLVED},
+        Status.DISSOLVED: set(),
+    }
+
+    name = models.CharField(max_length=150)
+    category = models.CharField(max_length=20, choices=Category.choices, default=Category.SAVINGS)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.ASCA)
+    currency = models.CharField(
+        max_length=3, default="KES", help_text="ISO 4217 code; every amount in this chama is in it."
+    )
+    registration_number = models.CharField(
+        max_length=50, blank=True, help_text="Registration with the Department of Social Development, if any."
+    )
+    timezone = models.CharField(max_length=64, default="Africa/Nairobi", validators=[validate_timezone])
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.FORMING)
+    description = models.TextField(blank=True)
+    constitution = models.FileField(
+        upload_to="constitutions/%Y/",
+        blank=True,
+        validators=[FileExtensionValidator(["pdf", "doc", "docx", "odt", "txt"])],
+        help_text="The signed constitution (PDF or Word).",
+    )
+    members_count = models.PositiveIntegerField(default=0, editable=False, help_text="Active members; kept automatically.")
+
+    chama_lookup = "pk"
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "chama"
+        verbose_name_plural = "chamas"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration_number"],
+                condition=~Q(registration_number=""),
+                name="chama_registration_number_unique",
+                violation_error_message="Another chama has this registration number.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        super().clean()
+        self.currency = (self.currency or "").upper()
+        if len(self.currency) != 3 or not self.currency.isalpha():
+            raise ValidationError({"currency": "Use a three-letter ISO 4217 code such as KES."})
+
+
+class Policy(TimeStampedModel):
+    """The chama's rules from its constitution, which the money, loan and meeting features read."""
+
+    class Frequency(models.TextChoices):
+        WEEKLY = "weekly", "Weekly"
+        FORTNIGHTLY = "fortnightly", "Fortnightly"
+        MONTHLY = "monthly", "Monthly"
+
+    class FineKind(models.TextChoices):
+        FLAT = "flat", "Flat amount"
+        PERCENT = "percent", "Percentage of the arrears"
+
+    class FineRecurrence(models.TextChoices):
+        ONCE = "once", "Once per late due"
+        EVERY_PERIOD = "every_period", "Every period it stays late"
+
+    class RatePeriod(models.TextChoices):
+        MONTH = "month", "Per month"
+        YEAR = "year", "Per year"
+
+    chama = models.OneToOneField(Chama, on_delete=models.CASCADE, related_name="policy")
+
+    contribution_amount = MoneyField(default=0, validators=non_negative(), help_text="Regular contribution per period.")
+    contribution_frequency = models.CharField(max_length=20, choices=Frequency.choices, default=Frequency.MONTHLY)
+    contribution_due_day = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(31)],
+        help_text="Monthly: day of the month (clamped to the month's end). Weekly/fortnightly: 1 = Monday … 7 = Sunday.",
+    )
+    grace_days = models.PositiveSmallIntegerField(default=3, help_text="Days after the due day before a due is late.")
+    late_fine_kind = models.CharField(max_length=10, choices=FineKind.choices, default=FineKind.FLAT)
+    late_fine_amount = MoneyField(default=0, validators=non_negative(), help_text="Flat late fine.")
+    late_fine_rate = models.DecimalField(
+        max_digits=5, decimal_places=2, default=0, validators=percentage(), help_text="Late fine as % of the arrears."
+    )
+    late_fine_recurrence = models.CharField(max_length=20, choices=FineRecurrence.choices, default=FineRecurrence.ONCE)
+
+    share_price = MoneyField(default=0, validators=non_negative(), help_text="Price of one share (VSLA/ASCA).")
+    shares_min_per_meeting = models.PositiveSmallIntegerField(default=1)
+    shares_max_per_meeting = models.PositiveSmallIntegerField(default=5)
+
+    loan_interest_rate = models.DecimalField(max_digits=6, decimal_places=3, default=10, validators=percentage())
+    loan_interest_period = models.CharField(max_length=10, choices=RatePeriod.choices, default=RatePeriod.MONTH)
+    loan_max_savings_multiple = models.DecimalField(
+        max_digits=4, decimal_places=1, default=3, validators=[MinValueValidator(0)],
+        help_text="Largest loan as a multiple of the member's savings.",
+    )
+    loan_min_membership_days = models.PositiveIntegerField(default=90, help_text="Days of membership before a first loan.")
+    loan_max_concurrent = models.PositiveSmallIntegerField(default=1, help_text="Loans a member may hold at once.")
+    loan_approvals_required = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(1)])
+    loan_min_attendance_percentage = models.DecimalField(max_digits=5, decimal_places=2, default=0, validators=percentage())
+
+    quorum_percentage = models.DecimalField(
+        max_digits=5, decimal_places=2, default=50, validators=percentage(), help_text="Active members present for a quorum."
+    )
+    second_approval_threshold = MoneyField(
+        default=10000,
+        validators=non_negative(),
+        help_text="Waivers, payouts and other sensitive operations above this amount need a second officer.",
+    )
+
+    class Meta:
+        verbose_name_plural = "policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(shares_min_per_meeting__lte=models.F("shares_max_per_meeting")),
+                name="policy_shares_min_le_max",
+                violation_error_message="The minimum shares per meeting cannot exceed the maximum.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Policy of {self.chama}"
+
+
+class MembershipQuerySet(models.QuerySet):
+    """`members_count` is kept by signals, which bulk writes skip: they are refused."""
+
+    def update(self, **kwargs):
+        raise TypeError("Membership rows change through groups.services, one at a time, so members_count stays right.")
+
+    def bulk_create(self, *args, **kwargs):
+        raise TypeError("Membership rows are created through groups.services, so members_count stays right.")
+
+    def bulk_update(self, *args, **kwargs):
+        raise TypeError("Membership rows change through groups.services, so members_count stays right.")
+
+
+class Membership(TimeStampedModel):
+    chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships")
+    member_number = models.CharField(max_length=20, help_text="The chama's own number for the member, e.g. M007.")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    status = models.CharField(max_length=20, choices=MembershipStatus.choices, default=MembershipStatus.ACTIVE)
+    joined_date = models.DateField(null=True, blank=True)
+    exited_date = models.DateField(null=True, blank=True)
+    exit_reason = models.CharField(max_length=255, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["chama", "member_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chama", "user"], name="membership_one_per_person",
+                violation_error_message="This person is already a member of the chama.",
+            ),
+            models.UniqueConstraint(
+                fields=["chama", "member_number"], name="membership_number_unique",
+                violation_error_message="This member number is already in use in the chama.",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "status"])]
+
+    def __str__(self):
+        return f"{self.user.get_full_name()} — {self.chama} ({self.get_role_display()})"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # What the database holds, so the members_count signal can tell what changed.
+        instance._loaded_status = instance.__dict__.get("status")
+        instance._loaded_chama_id = instance.__dict__.get("chama_id")
+        return instance
+
+    @property
+    def is_active(self):
+        return self.status == MembershipStatus.ACTIVE
+
+    @property
+    def is_officer(self):
+        return self.is_active and self.role != Role.MEMBER
+
+
+class JoinRequest(TimeStampedModel):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="join_requests")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="join_requests")
+    message = models.TextField(blank=True, max_length=1000)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_date = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chama", "user"], condition=Q(status="pending"), name="join_request_one_pending",
+                violation_error_message="You already have a pending request to join this chama.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user.get_full_name()} → {self.chama} ({self.get_status_display()})"
+
+
+def new_invitation_token():
+    return secrets.token_urlsafe(32)
+
+
+def invitation_expiry():
+    return timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS)
+
+
+class Invitation(TimeStampedModel):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+
+    chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="invitations")
+    phone_number = PhoneNumberField(blank=True)
+    email = models.EmailField(blank=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    token = models.CharField(max_length=64, unique=True, default=new_invitation_token, editable=False)
+    expires_date = models.DateTimeField(default=invitation_expiry)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    accepted_date = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(phone_number="") | ~Q(email=""),
+                name="invitation_has_recipient",
+                violation_error_message="Give the phone number or the email of the person to invite.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Invitation to {self.phone_number or self.email} ({self.chama})"
+
+    @property
+    def is_expired(self):
+        return self.expires_date <= timezone.now()
