@@ -7,6 +7,9 @@ class ChamaConfig(AppConfig):
     name = "chama"
     verbose_name = "People and audit"
 
+    def ready(self):
+        from chama.api import schema  # noqa: F401  (registers the OpenAPI authentication extension)
+
 
 class ChamaAdminConfig(admin_apps.AdminConfig):
     """django.contrib.admin with the back office's own site (branding, login by phone or email)."""

@@ -144,7 +144,7 @@ class MembershipAdmin(ChamaScopedAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
-            return super().get_form(request, obj, change=change, form=MemberAddForm, fields=None, **kwargs)
+            return super().get_form(request, obj, change=change, form=MemberAddForm, **kwargs)
         form = super().get_form(request, obj, change=change, form=MembershipChangeForm, **kwargs)
 
         class RequestForm(form):
@@ -180,16 +180,26 @@ class MembershipAdmin(ChamaScopedAdmin):
     def person(self, obj):
         return f"{obj.user.get_full_name()} · {obj.user.phone_number} · {obj.user.email or 'no email'}"
 
-    def save_model(self, request, obj, form, change):
+    def save_form(self, request, form, change):
+        if change:
+            return super().save_form(request, form, change)
+        # A new member is registered by the service, which finds or creates the person.
         data = form.cleaned_data
+        return services.member_add(
+            chama=data["chama"], by=request.user, phone_number=data["phone_number"],
+            first_name=data["first_name"], last_name=data["last_name"], email=data["email"],
+            id_number=data["id_number"], role=data["role"], member_number=data["member_number"],
+            joined_date=data["joined_date"],
+        )
+
+    def save_related(self, request, form, formsets, change):
+        if change:  # a new member has no related rows to save: the service did it all
+            super().save_related(request, form, formsets, change)
+
+    def save_model(self, request, obj, form, change):
         if not change:
-            form.instance = services.member_add(
-                chama=data["chama"], by=request.user, phone_number=data["phone_number"],
-                first_name=data["first_name"], last_name=data["last_name"], email=data["email"],
-                id_number=data["id_number"], role=data["role"], member_number=data["member_number"],
-                joined_date=data["joined_date"],
-            )
-            return
+            return  # saved by save_form
+        data = form.cleaned_data
         if "role" in form.changed_data:
             services.membership_change_role(membership=obj, role=data["role"], by=request.user)
         if "status" in form.changed_data:
@@ -324,12 +334,18 @@ class InvitationAdmin(ChamaScopedAdmin):
             return "—"
         return format_html("<code>{}</code>", obj.token)
 
-    def save_model(self, request, obj, form, change):
+    def save_form(self, request, form, change):
         data = form.cleaned_data
-        form.instance = services.invitation_create(
+        return services.invitation_create(
             chama=data["chama"], by=request.user, phone_number=data["phone_number"], email=data["email"],
             role=data["role"], first_name=data["first_name"], last_name=data["last_name"],
         )
+
+    def save_model(self, request, obj, form, change):
+        pass  # invitations are created by save_form through the service and never edited
+
+    def save_related(self, request, form, formsets, change):
+        pass
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(

@@ -153,6 +153,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    "ENUM_NAME_OVERRIDES": {
+        "MembershipStatusEnum": "chama.roles.MembershipStatus",
+        "ChamaStatusEnum": "groups.models.Chama.Status",
+        "JoinRequestStatusEnum": "groups.models.JoinRequest.Status",
+        "InvitationStatusEnum": "groups.models.Invitation.Status",
+    },
 }
 
 AUDITLOG_INCLUDE_ALL_MODELS = True
