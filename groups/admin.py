@@ -43,11 +43,8 @@ class ChamaForm(forms.ModelForm):
 
     def clean_status(self):
         status = self.cleaned_data["status"]
-        current = self.instance.status if self.instance.pk else None
-        if current and status != current and status not in Chama.STATUS_FLOW[current]:
-            raise ValidationError(
-                f"A {self.instance.get_status_display().lower()} chama cannot become {Chama.Status(status).label.lower()}."
-            )
+        if self.instance.pk:
+            services.check_chama_status_change(Chama.objects.get(pk=self.instance.pk), status)
         return status
 
 

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import zipfile
 from dataclasses import dataclass, field
 
 from django import forms
@@ -74,7 +75,7 @@ def read_table(uploaded):
     if name.endswith(".xlsx"):
         try:
             sheet = load_workbook(uploaded, read_only=True, data_only=True).worksheets[0]
-        except (InvalidFileException, KeyError, OSError, ValueError) as exc:
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
             raise ValidationError("This file is not a readable Excel (.xlsx) workbook.") from exc
         table = [[_cell(value) for value in row] for row in sheet.iter_rows(values_only=True)]
     elif name.endswith(".csv"):

@@ -216,14 +216,6 @@ class Membership(TimeStampedModel):
     def __str__(self):
         return f"{self.user.get_full_name()} — {self.chama} ({self.get_role_display()})"
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        # What the database holds, so the members_count signal can tell what changed.
-        instance._loaded_status = instance.__dict__.get("status")
-        instance._loaded_chama_id = instance.__dict__.get("chama_id")
-        return instance
-
     @property
     def is_active(self):
         return self.status == MembershipStatus.ACTIVE

@@ -57,14 +57,18 @@ def chama_create(*, name, kind, category, created_by=None, chairperson=None, pol
     return chama
 
 
+def check_chama_status_change(chama, status):
+    if status != chama.status and status not in Chama.STATUS_FLOW[chama.status]:
+        raise ValidationError(
+            f"The chama is {chama.get_status_display().lower()}: it cannot become {Chama.Status(status).label.lower()}."
+        )
+
+
 def chama_change_status(*, chama, status, by) -> Chama:
     with transaction.atomic():
         chama = Chama.objects.select_for_update().get(pk=chama.pk)
         require_role(by, chama, {Role.CHAIRPERSON}, "change the chama's status")
-        if status != chama.status and status not in Chama.STATUS_FLOW[chama.status]:
-            raise ValidationError(
-                f"A {chama.get_status_display().lower()} chama cannot become {Chama.Status(status).label.lower()}."
-            )
+        check_chama_status_change(chama, status)
         chama.status = status
         chama.save(update_fields=["status", "updated_date"])
     return chama
@@ -152,7 +156,7 @@ def member_add(*, chama, by, phone_number, first_name, last_name, email=None, id
 def check_status_change(membership, status):
     if status != membership.status and status not in STATUS_FLOW[membership.status]:
         raise ValidationError(
-            f"A {membership.get_status_display().lower()} membership cannot become "
+            f"This membership is {membership.get_status_display().lower()}: it cannot become "
             f"{MembershipStatus(status).label.lower()}."
         )
 

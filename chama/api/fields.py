@@ -20,3 +20,13 @@ class MoneyField(serializers.DecimalField):
         if not isinstance(data, (str, Decimal)):
             self.fail("not_a_string")
         return super().to_internal_value(data)
+
+
+class IdRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related row by its id: a whole number (or a string of digits), never 1.5, true or 1e999."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, str)) or (isinstance(data, str) and not data.isdigit()):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+

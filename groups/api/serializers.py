@@ -2,7 +2,7 @@ from django.urls import reverse
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
-from chama.api.fields import MoneyField
+from chama.api.fields import IdRelatedField, MoneyField
 from chama.roles import Role
 from groups.models import Chama, Invitation, JoinRequest, Membership, Policy
 
@@ -79,7 +79,7 @@ class MemberCreateSerializer(serializers.Serializer):
 
 
 class JoinRequestSerializer(serializers.ModelSerializer):
-    chama = serializers.PrimaryKeyRelatedField(
+    chama = IdRelatedField(
         queryset=Chama.objects.filter(status__in=[Chama.Status.FORMING, Chama.Status.ACTIVE])
     )
     chama_name = serializers.CharField(source="chama.name", read_only=True)

@@ -478,6 +478,17 @@ def test_me_patch_email_is_normalised(plain_member, api_as):
     assert plain_member.email == "new.address@example.co.ke"
 
 
+def test_me_patch_blank_email_is_stored_as_null_for_everyone(chama, api_as):
+    first, second = member(chama), member(chama)
+
+    for person in (first, second):
+        response = api_as(person).patch(ME_URL, {"email": ""}, format="json")
+        assert response.status_code == 200, response.content
+        assert response.json()["email"] is None
+
+    assert User.objects.filter(pk__in=[first.pk, second.pk], email__isnull=True).count() == 2
+
+
 def test_me_patch_email_of_another_person_in_other_case_is_400(plain_member, api_as):
     other = UserFactory(email="taken.address@example.co.ke")
     own_email = plain_member.email

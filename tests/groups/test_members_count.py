@@ -194,6 +194,29 @@ def test_save_an_instance_refreshed_after_a_status_change(chama, secretary):
     assert_count(chama, 1)
 
 
+def test_delete_a_stale_instance_counts_the_stored_row(chama, secretary):
+    membership = MembershipFactory(chama=chama)  # this instance still says "active"
+    services.membership_change_status(membership=membership, status=EXITED, by=secretary)
+    assert_count(chama, 1)
+
+    membership.delete()  # the row deleted is the stored, exited one
+
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+    assert_count(chama, 1)
+
+
+def test_save_with_update_fields_that_leave_out_the_status(chama):
+    membership = MembershipFactory(chama=chama)
+    assert_count(chama, 1)
+
+    membership.status = EXITED  # changed in memory only: not among the fields written
+    membership.exit_reason = "typo fixed"
+    membership.save(update_fields=["exit_reason", "updated_date"])
+
+    assert Membership.objects.get(pk=membership.pk).status == ACTIVE
+    assert_count(chama, 1)
+
+
 def test_save_an_instance_loaded_with_deferred_fields(chama):
     membership = MembershipFactory(chama=chama)
     assert_count(chama, 1)
@@ -212,7 +235,9 @@ def test_a_row_saved_from_an_instance_not_loaded_from_the_database(chama):
     def unloaded(status, **extra):
         return Membership(
             pk=original.pk, chama=chama, user=original.user, member_number=original.member_number,
-            role=Role.MEMBER, status=status, joined_date=dt.date(2024, 1, 1), **extra,
+            role=Role.MEMBER, status=status, joined_date=dt.date(2024, 1, 1),
+            created_date=original.created_date,  # an UPDATE does not fill auto_now_add fields
+            **extra,
         )
 
     unloaded(EXITED, exited_date=dt.date(2024, 6, 1), exit_reason="Left").save()

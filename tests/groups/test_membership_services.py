@@ -316,7 +316,7 @@ def test_membership_change_status_follows_the_status_flow(chama, secretary, star
         with pytest.raises(ValidationError) as exc_info:
             services.membership_change_status(membership=membership, status=target, by=secretary)
         message = messages_of(exc_info).lower()
-        assert f"{start.value} membership cannot become {target.value}" in message
+        assert f"membership is {start.value}: it cannot become {target.value}" in message
         assert stored(membership).status == start
 
 
@@ -328,7 +328,7 @@ def test_exited_to_suspended_is_refused_with_a_clear_message(chama, secretary):
     with pytest.raises(ValidationError) as exc_info:
         services.membership_change_status(membership=membership, status=SUSPENDED, by=secretary)
 
-    assert "exited membership cannot become suspended" in messages_of(exc_info)
+    assert "membership is exited: it cannot become suspended" in messages_of(exc_info)
     assert stored(membership).status == EXITED
 
 
@@ -811,7 +811,7 @@ def test_chama_change_status_flow():
     for status in [Chama.Status.ACTIVE, Chama.Status.FORMING, Chama.Status.SUSPENDED]:
         with pytest.raises(ValidationError) as exc_info:
             services.chama_change_status(chama=chama, status=status, by=chairperson)
-        assert f"dissolved chama cannot become {status.value}" in messages_of(exc_info)
+        assert f"chama is dissolved: it cannot become {status.value}" in messages_of(exc_info)
     assert Chama.objects.get(pk=chama.pk).status == Chama.Status.DISSOLVED
 
 
