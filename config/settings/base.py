@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "auditlog",
     "chama",
     "groups",
+    "finance",
 ]
 
 MIDDLEWARE = [
@@ -112,6 +113,13 @@ PHONENUMBER_DEFAULT_REGION = env("PHONENUMBER_DEFAULT_REGION", default="KE")
 PHONENUMBER_DB_FORMAT = "E164"
 
 DEFAULT_CURRENCY = "KES"
+
+# Safaricom Daraja (STK push). The sandbox by default; production: https://api.safaricom.co.ke
+MPESA_BASE_URL = env("MPESA_BASE_URL", default="https://sandbox.safaricom.co.ke")
+MPESA_CONSUMER_KEY = env("MPESA_CONSUMER_KEY", default="")
+MPESA_CONSUMER_SECRET = env("MPESA_CONSUMER_SECRET", default="")
+MPESA_PASSKEY = env("MPESA_PASSKEY", default="")
+MPESA_CALLBACK_BASE_URL = env("MPESA_CALLBACK_BASE_URL", default="http://127.0.0.1:8000")
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 
 REST_FRAMEWORK = {

@@ -1,0 +1,11 @@
+from finance.models.books import Expense, Income, Investment, InvestmentMovement, PaidThrough
+from finance.models.dues import ContributionPlan, Due, DueAllocation, Waiver
+from finance.models.ledger import Account, Entry, Journal
+from finance.models.mpesa import MpesaChannel, MpesaReceipt, StkRequest
+from finance.models.savings import SavingsType, SharePurchase, Withdrawal
+
+__all__ = [
+    "Account", "ContributionPlan", "Due", "DueAllocation", "Entry", "Expense", "Income", "Investment",
+    "InvestmentMovement", "Journal", "MpesaChannel", "MpesaReceipt", "PaidThrough", "SavingsType",
+    "SharePurchase", "StkRequest", "Waiver", "Withdrawal",
+]

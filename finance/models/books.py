@@ -1,0 +1,125 @@
+"""Expenses, other income and the investments register."""
+
+from django.conf import settings
+from django.core.validators import FileExtensionValidator
+from django.db import models
+from django.db.models import Q
+
+from chama.models import TimeStampedModel
+from chama.money import MoneyField
+from finance.models.ledger import Journal
+from groups.models import Chama
+
+RECEIPT_EXTENSIONS = FileExtensionValidator(["pdf", "jpg", "jpeg", "png"])
+
+
+class PaidThrough(models.TextChoices):
+    CASH = "cash", "Cash"
+    MPESA = "mpesa", "M-Pesa"
+    BANK = "bank", "Bank"
+    CHEQUE = "cheque", "Cheque"
+
+
+class Expense(TimeStampedModel):
+    class Category(models.TextChoices):
+        MEETING = "meeting", "Meeting costs"
+        BANK_CHARGES = "bank_charges", "Bank and M-Pesa charges"
+        TRANSPORT = "transport", "Transport"
+        STATIONERY = "stationery", "Stationery and printing"
+        REGISTRATION = "registration", "Registration and licences"
+        PROFESSIONAL = "professional", "Professional fees"
+        OTHER = "other", "Other"
+
+    chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="expenses")
+    category = models.CharField(max_length=20, choices=Category.choices)
+    amount = MoneyField()
+    description = models.CharField(max_length=255)
+    paid_through = models.CharField(max_length=10, choices=PaidThrough.choices, default=PaidThrough.CASH)
+    value_date = models.DateField()
+    receipt = models.FileField(upload_to="receipts/%Y/%m/", blank=True, validators=[RECEIPT_EXTENSIONS])
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    journal = models.OneToOneField(Journal, on_delete=models.PROTECT, related_name="expense")
+
+    class Meta:
+        ordering = ["-value_date", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="expense_amount_positive")]
+
+    def __str__(self):
+        return f"{self.get_category_display()}: {self.description} ({self.amount})"
+
+
+class Income(TimeStampedModel):
+    class Category(models.TextChoices):
+        BANK_INTEREST = "bank_interest", "Bank interest"
+        DONATION = "donation", "Donation or grant"
+        EVENT = "event", "Fundraising event"
+        OTHER = "other", "Other"
+
+    chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="incomes")
+    category = models.CharField(max_length=20, choices=Category.choices)
+    amount = MoneyField()
+    description = models.CharField(max_length=255)
+    received_through = models.CharField(max_length=10, choices=PaidThrough.choices, default=PaidThrough.CASH)
+    value_date = models.DateField()
+    receipt = models.FileField(upload_to="receipts/%Y/%m/", blank=True, validators=[RECEIPT_EXTENSIONS])
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    journal = models.OneToOneField(Journal, on_delete=models.PROTECT, related_name="income")
+
+    class Meta:
+        ordering = ["-value_date", "-id"]
+        verbose_name_plural = "other income"
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="income_amount_positive")]
+
+    def __str__(self):
+        return f"{self.get_category_display()}: {self.description} ({self.amount})"
+
+
+class Investment(TimeStampedModel):
+    class Type(models.TextChoices):
+        LAND = "land", "Land and property"
+        SECURITIES = "securities", "Shares and bonds"
+        TREASURY = "treasury", "Treasury bills"
+        FIXED_DEPOSIT = "fixed_deposit", "Fixed deposit"
+        BUSINESS = "business", "Business (income-generating activity)"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DISPOSED = "disposed", "Disposed"
+
+    chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="investments")
+    name = models.CharField(max_length=150)
+    type = models.CharField(max_length=20, choices=Type.choices)
+    description = models.TextField(blank=True)
+    acquired_date = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+
+    class Meta:
+        ordering = ["chama", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class InvestmentMovement(TimeStampedModel):
+    """Money into an investment, a change in its value, or a return received from it."""
+
+    class Kind(models.TextChoices):
+        PURCHASE = "purchase", "Money invested"
+        VALUATION = "valuation", "Revaluation"
+        RETURN = "return", "Return received"
+
+    chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="+")
+    investment = models.ForeignKey(Investment, on_delete=models.PROTECT, related_name="movements")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount = MoneyField(help_text="Invested, change in book value (negative for a fall) or return received.")
+    valuation = MoneyField(null=True, blank=True, help_text="Revaluations: the new value.")
+    value_date = models.DateField()
+    note = models.CharField(max_length=255, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    journal = models.OneToOneField(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="investment_movement")
+
+    class Meta:
+        ordering = ["value_date", "id"]

@@ -1,0 +1,186 @@
+"""The double-entry ledger: accounts, journals (one business event each) and their entries.
+
+Posted journals and entries are never updated or deleted; a mistake is corrected by a reversal
+journal that points at the original. Only `finance.services.ledger.post_journal` writes them.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from chama.models import TimeStampedModel
+from chama.money import MoneyField
+from groups.models import Chama, Membership
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Posted money rows are permanent: no bulk update or delete, not even by mistake."""
+
+    def update(self, **kwargs):
+        raise TypeError(f"{self.model.__name__} rows are permanent; post a reversal journal instead.")
+
+    def delete(self):
+        raise TypeError(f"{self.model.__name__} rows are permanent; post a reversal journal instead.")
+
+    def bulk_update(self, *args, **kwargs):
+        raise TypeError(f"{self.model.__name__} rows are permanent; post a reversal journal instead.")
+
+    def append(self, rows):
+        """Insert new rows; for the ledger service only."""
+        return super().bulk_create(rows)
+
+    def bulk_create(self, *args, **kwargs):
+        raise TypeError(f"{self.model.__name__} rows are written by finance.services.ledger only.")
+
+
+class AppendOnlyModel(TimeStampedModel):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError(f"A posted {self._meta.verbose_name} cannot be changed; post a reversal instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError(f"A posted {self._meta.verbose_name} cannot be deleted; post a reversal instead.")
+
+
+class Account(TimeStampedModel):
+    class Type(models.TextChoices):
+        ASSET = "asset", "Asset"
+        LIABILITY = "liability", "Liability"
+        EQUITY = "equity", "Equity"
+        INCOME = "income", "Income"
+        EXPENSE = "expense", "Expense"
+
+    class Purpose(models.TextChoices):
+        CASH = "cash", "Cash on hand"
+        BANK = "bank", "Bank"
+        MOBILE_MONEY = "mobile_money", "Mobile money (M-Pesa)"
+        FINES_RECEIVABLE = "fines_receivable", "Member fines receivable"
+        INVESTMENTS = "investments", "Investments"
+        MEMBER_SAVINGS = "member_savings", "Member savings"
+        MEMBER_ADVANCE = "member_advance", "Member advance payments"
+        WELFARE_FUND = "welfare_fund", "Welfare fund"
+        ROSCA_POT = "rosca_pot", "Merry-go-round pot"
+        SUSPENSE = "suspense", "Unallocated receipts"
+        MEMBER_SHARES = "member_shares", "Member shares"
+        RETAINED_EARNINGS = "retained_earnings", "Retained earnings"
+        FINE_INCOME = "fine_income", "Fine income"
+        INTEREST_INCOME = "interest_income", "Interest income"
+        FEE_INCOME = "fee_income", "Fee income"
+        OTHER_INCOME = "other_income", "Other income"
+        INVESTMENT_INCOME = "investment_income", "Investment income"
+        UNREALISED_GAIN = "unrealised_gain", "Unrealised gains on investments"
+        EXPENSE = "expense", "Expense"
+
+    chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="accounts")
+    code = models.CharField(max_length=40)
+    name = models.CharField(max_length=150)
+    type = models.CharField(max_length=10, choices=Type.choices)
+    purpose = models.CharField(max_length=30, choices=Purpose.choices)
+    membership = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="accounts",
+        help_text="The member this account belongs to (savings, shares, fines, advances).",
+    )
+    savings_type = models.ForeignKey(
+        "finance.SavingsType", on_delete=models.PROTECT, null=True, blank=True, related_name="accounts"
+    )
+    # Cached sum of the account's entries, debit positive; `reconcile_balances` re-derives it.
+    balance = MoneyField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["chama", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["chama", "code"], name="account_code_unique"),
+        ]
+        indexes = [models.Index(fields=["chama", "purpose", "membership"])]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    @property
+    def debit_normal(self):
+        return self.type in (self.Type.ASSET, self.Type.EXPENSE)
+
+    @property
+    def normal_balance(self):
+        """The balance as people read it: what the member has saved, what the chama holds, …"""
+        return self.balance if self.debit_normal else -self.balance
+
+
+class Journal(AppendOnlyModel):
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", "Member payment"
+        ADVANCE_APPLIED = "advance_applied", "Advance applied to dues"
+        SAVINGS_DEPOSIT = "savings_deposit", "Savings deposit"
+        SAVINGS_WITHDRAWAL = "savings_withdrawal", "Savings withdrawal"
+        SHARE_PURCHASE = "share_purchase", "Share purchase"
+        FINE_CHARGE = "fine_charge", "Fine charged"
+        FINE_WAIVER = "fine_waiver", "Fine waived"
+        SUSPENSE_RECEIPT = "suspense_receipt", "Unallocated receipt"
+        EXPENSE = "expense", "Expense"
+        INCOME = "income", "Other income"
+        INVESTMENT = "investment", "Investment movement"
+        REVERSAL = "reversal", "Reversal"
+
+    chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="journals")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    value_date = models.DateField(help_text="When the money moved (may precede the posting).")
+    memo = models.CharField(max_length=255, blank=True)
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="journals")
+    amount = MoneyField(help_text="Total of the debits.")
+    external_reference = models.CharField(
+        max_length=64, blank=True, help_text="M-Pesa receipt, bank slip or cheque number; unique in the chama."
+    )
+    idempotency_key = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    reversal_of = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chama", "external_reference"], condition=~Q(external_reference=""),
+                name="journal_external_reference_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["chama", "idempotency_key"], condition=~Q(idempotency_key=""),
+                name="journal_idempotency_key_unique",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="journal_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["chama", "-id"]), models.Index(fields=["chama", "value_date"])]
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_kind_display()} {self.amount} ({self.value_date})"
+
+
+class Entry(AppendOnlyModel):
+    chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="+")
+    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    amount = MoneyField(help_text="Debit positive, credit negative.")
+    balance_after = MoneyField(editable=False, help_text="The account's balance after this entry (debit positive).")
+
+    class Meta:
+        verbose_name_plural = "entries"
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero")]
+        indexes = [models.Index(fields=["account", "id"])]
+
+    def __str__(self):
+        return f"{self.account} {self.amount}"
+
+    @property
+    def debit(self):
+        return self.amount if self.amount > 0 else None
+
+    @property
+    def credit(self):
+        return -self.amount if self.amount < 0 else None

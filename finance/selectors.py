@@ -1,0 +1,38 @@
+"""Read queries shared by the API, the admin and the commands."""
+
+from django.db.models import Sum
+
+from chama.money import ZERO
+from finance.models import Account, Due, Entry, Journal
+
+
+def member_accounts(membership):
+    return Account.objects.filter(chama_id=membership.chama_id, membership=membership).select_related("savings_type").order_by("code")
+
+
+def statement(account):
+    """The account's entries, oldest first, with the journal; `balance_after` is the running balance."""
+    return Entry.objects.filter(account=account).select_related("journal").order_by("id")
+
+
+def open_dues(membership):
+    return Due.objects.filter(membership=membership, status__in=Due.OPEN_STATUSES).order_by("due_date", "id")
+
+
+def trial_balance(chama):
+    """[(account, debit, credit)] for every account with a balance, and the totals; they are equal."""
+    rows = []
+    for account in Account.objects.filter(chama=chama).exclude(balance=0).order_by("code"):
+        rows.append((account, account.balance if account.balance > 0 else ZERO, -account.balance if account.balance < 0 else ZERO))
+    total_debit = sum((debit for _, debit, _ in rows), ZERO)
+    total_credit = sum((credit for _, _, credit in rows), ZERO)
+    return rows, total_debit, total_credit
+
+
+def journal_is_balanced(journal):
+    return (journal.entries.aggregate(total=Sum("amount"))["total"] or ZERO) == 0
+
+
+def unbalanced_journals(chama=None):
+    journals = Journal.objects.all() if chama is None else Journal.objects.filter(chama=chama)
+    return journals.annotate(total=Sum("entries__amount")).exclude(total=0)

@@ -1,0 +1,426 @@
+"""Dues: raising them, settling them with payments and advances, fining late ones, waiving them."""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from chama.money import ZERO, to_money
+from chama.roles import OFFICER_ROLES, MembershipStatus
+from finance import periods
+from finance.models import Account, ContributionPlan, Due, DueAllocation, Journal, SavingsType, Waiver
+from finance.services import ledger
+from groups.models import Chama, Membership, Policy
+from groups.services import require_role
+
+A = Account.Purpose
+
+METHOD_ACCOUNTS = {"cash": A.CASH, "mpesa": A.MOBILE_MONEY, "bank": A.BANK, "cheque": A.BANK}
+
+
+def chama_today(chama):
+    return timezone.localdate(timezone=ZoneInfo(chama.timezone))
+
+
+def default_savings_type(chama):
+    savings_type = SavingsType.objects.filter(chama=chama, is_default=True).first()
+    if savings_type is None:
+        savings_type, _ = SavingsType.objects.get_or_create(
+            chama=chama, code="REG", defaults={"name": "Regular", "is_default": True}
+        )
+    return savings_type
+
+
+def contribution_plan_from_policy(chama, start_date=None) -> ContributionPlan:
+    """The chama's regular contribution plan, made from its policy if it has none."""
+    plan = ContributionPlan.objects.filter(chama=chama, kind=ContributionPlan.Kind.REGULAR, is_active=True).first()
+    if plan is not None:
+        return plan
+    policy = chama.policy
+    if policy.contribution_amount <= 0:
+        raise ValidationError("Set the contribution amount in the chama's policy first.")
+    target = ContributionPlan.Target.ROSCA_POT if chama.kind == Chama.Kind.ROSCA else ContributionPlan.Target.SAVINGS
+    return ContributionPlan.objects.create(
+        chama=chama, name="Regular contribution", kind=ContributionPlan.Kind.REGULAR,
+        amount=policy.contribution_amount, frequency=policy.contribution_frequency,
+        due_day=policy.contribution_due_day, grace_days=policy.grace_days, target=target,
+        start_date=start_date or chama_today(chama),
+    )
+
+
+def credit_account(due):
+    """Where money settling `due` goes."""
+    if due.kind == Due.Kind.FINE:
+        return ledger.member_account(due.membership, A.FINES_RECEIVABLE)
+    plan = due.plan
+    if plan.target == ContributionPlan.Target.WELFARE:
+        return ledger.chama_account(due.chama, A.WELFARE_FUND)
+    if plan.target == ContributionPlan.Target.ROSCA_POT:
+        return ledger.chama_account(due.chama, A.ROSCA_POT)
+    return ledger.member_account(due.membership, A.MEMBER_SAVINGS, plan.savings_type or default_savings_type(due.chama))
+
+
+# --- settling dues ---------------------------------------------------------------------------
+
+
+@dataclass
+class Settlement:
+    lines: list = field(default_factory=list)
+    allocations: list = field(default_factory=list)  # (due, amount)
+    remaining: object = ZERO
+
+
+def settle_oldest_first(membership, amount, kinds=None):
+    """Spread `amount` over the member's open dues, oldest first (the dues are locked)."""
+    dues = Due.objects.select_for_update().filter(membership=membership, status__in=Due.OPEN_STATUSES)
+    if kinds:
+        dues = dues.filter(kind__in=kinds)
+    settlement = Settlement(remaining=amount)
+    for due in dues.select_related("plan", "chama", "membership__user").order_by("due_date", "id"):
+        if settlement.remaining <= 0:
+            break
+        take = min(settlement.remaining, due.outstanding)
+        if take > 0:
+            settlement.lines.append((credit_account(due), -take))
+            settlement.allocations.append((due, take))
+            settlement.remaining -= take
+    return settlement
+
+
+def record_allocations(chama, allocations, kind, journal=None, today=None):
+    """Write allocation rows and move the dues' cached amounts and status with them."""
+    if not allocations:
+        return
+    DueAllocation.objects.append([
+        DueAllocation(chama=chama, due=due, journal=journal, kind=kind, amount=amount) for due, amount in allocations
+    ])
+    field_name = "paid_amount" if kind == DueAllocation.Kind.PAYMENT else "waived_amount"
+    today = today or chama_today(chama)
+    for due, amount in allocations:
+        Due.objects.filter(pk=due.pk).update(**{field_name: F(field_name) + amount})
+        due.refresh_from_db(fields=["paid_amount", "waived_amount", "status"])
+        status = due.derive_status(today)
+        if status != due.status:
+            due.status = status
+            due.save(update_fields=["status", "updated_date"])
+
+
+def _debit_account(chama, method, source_account):
+    if source_account is not None:
+        return source_account
+    if method not in METHOD_ACCOUNTS:
+        raise ValidationError({"method": f"Unknown payment method {method!r}: use cash, mpesa, bank or cheque."})
+    return ledger.chama_account(chama, METHOD_ACCOUNTS[method])
+
+
+def payment_record(*, membership, amount, method, by=None, value_date=None, reference="", idempotency_key="",
+                   memo="", kinds=None, source_account=None) -> Journal:
+    """A member pays: the oldest unpaid dues (of `kinds`, or all) are settled first; what is left
+    is held as an advance. A replay of the same reference or idempotency key returns the first journal."""
+    chama = membership.chama
+    amount = to_money(amount)
+    if amount <= 0:
+        raise ValidationError({"amount": "A payment must be more than zero."})
+    with transaction.atomic():
+        Membership.objects.select_for_update().filter(pk=membership.pk).first()  # the member's books, one writer
+        replay = ledger.find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
+        if replay is not None:
+            return replay
+        try:
+            with transaction.atomic():
+                settlement = settle_oldest_first(membership, amount, kinds)
+                lines = [(_debit_account(chama, method, source_account), amount), *settlement.lines]
+                if settlement.remaining > 0:
+                    lines.append((ledger.member_account(membership, A.MEMBER_ADVANCE), -settlement.remaining))
+                journal = ledger.post_journal(
+                    chama=chama, kind=Journal.Kind.PAYMENT, lines=lines, value_date=value_date or chama_today(chama),
+                    memo=memo or f"Payment by {membership.member_number} ({method})", membership=membership,
+                    external_reference=reference, idempotency_key=idempotency_key, created_by=by,
+                )
+                record_allocations(chama, settlement.allocations, DueAllocation.Kind.PAYMENT, journal)
+        except IntegrityError:
+            # The same reference was posted by a concurrent request that committed first.
+            replay = ledger.find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
+            if replay is None:
+                raise
+            return replay
+    return journal
+
+
+def apply_advance(membership, value_date=None, by=None):
+    """Settle open dues from the member's advance payments; returns the journal or None."""
+    chama = membership.chama
+    with transaction.atomic():
+        Membership.objects.select_for_update().filter(pk=membership.pk).first()
+        advance = Account.objects.filter(chama=chama, membership=membership, purpose=A.MEMBER_ADVANCE).first()
+        if advance is None or advance.normal_balance <= 0:
+            return None
+        settlement = settle_oldest_first(membership, advance.normal_balance)
+        used = advance.normal_balance - settlement.remaining
+        if used <= 0:
+            return None
+        journal = ledger.post_journal(
+            chama=chama, kind=Journal.Kind.ADVANCE_APPLIED, lines=[(advance, used), *settlement.lines],
+            value_date=value_date or chama_today(chama), memo=f"Advance applied to dues of {membership.member_number}",
+            membership=membership, created_by=by,
+        )
+        record_allocations(chama, settlement.allocations, DueAllocation.Kind.PAYMENT, journal)
+    return journal
+
+
+def apply_advances(chama, value_date=None):
+    """Apply every member's advance in the chama to their open dues (members with an advance only)."""
+    holders = Account.objects.filter(chama=chama, purpose=A.MEMBER_ADVANCE, balance__lt=0).select_related("membership__chama", "membership__user")
+    journals = [apply_advance(account.membership, value_date) for account in holders]
+    return [journal for journal in journals if journal is not None]
+
+
+# --- raising dues ----------------------------------------------------------------------------
+
+
+def _plan_periods(plan, period):
+    """The periods of `plan` selected by `period`: a date (its period) or (year, month) (due in it)."""
+    if isinstance(period, date):
+        found = [periods.period_containing(period, plan.frequency, plan.due_day, plan.start_date)]
+    else:
+        found = periods.periods_due_in_month(*period, plan.frequency, plan.due_day, plan.start_date)
+    return [p for p in found if p.end >= plan.start_date and (plan.end_date is None or p.start <= plan.end_date)]
+
+
+def generate_dues(*, period, chama=None, dry_run=False):
+    """Raise each active member's regular contribution dues for `period`, once; returns
+    [(chama, plan, period label, number raised)]. A few queries per plan, whatever the size."""
+    plans = ContributionPlan.objects.filter(
+        kind=ContributionPlan.Kind.REGULAR, is_active=True, chama__status=Chama.Status.ACTIVE
+    ).select_related("chama")
+    if chama is not None:
+        plans = plans.filter(chama=chama)
+    report = []
+    for plan in plans.order_by("chama_id", "id"):
+        for plan_period in _plan_periods(plan, period):
+            already = Due.objects.filter(membership=OuterRef("pk"), plan=plan, period_start=plan_period.start)
+            members = list(
+                Membership.objects.filter(chama=plan.chama, status=MembershipStatus.ACTIVE)
+                .filter(Q(joined_date__isnull=True) | Q(joined_date__lte=plan_period.end))
+                .filter(~Exists(already))
+                .order_by("id")
+            )
+            report.append((plan.chama, plan, plan_period.label, len(members)))
+            if dry_run or not members:
+                continue
+            Due.objects.bulk_create([
+                Due(
+                    chama=plan.chama, membership=membership, kind=Due.Kind.CONTRIBUTION, plan=plan,
+                    period_start=plan_period.start, period_label=plan_period.label,
+                    description=f"{plan.name} {plan_period.label}", due_date=plan_period.due_date,
+                    late_after=plan_period.late_after(plan.grace_days), amount=plan.amount,
+                )
+                for membership in members
+            ], ignore_conflicts=True)
+    if not dry_run:
+        for chama_with_dues in {row[0] for row in report if row[3]}:
+            apply_advances(chama_with_dues)
+    return report
+
+
+def levy_create(*, chama, name, amount, due_date, by, grace_days=0, target=ContributionPlan.Target.SAVINGS) -> ContributionPlan:
+    """A one-off special levy: a due for every active member."""
+    require_role(by, chama, OFFICER_ROLES, "raise a special levy")
+    amount = to_money(amount)
+    with transaction.atomic():
+        plan = ContributionPlan(
+            chama=chama, name=name, kind=ContributionPlan.Kind.LEVY, amount=amount, target=target,
+            start_date=due_date, levy_due_date=due_date, grace_days=grace_days,
+        )
+        plan.full_clean()
+        plan.save()
+        members = Membership.objects.filter(chama=chama, status=MembershipStatus.ACTIVE)
+        Due.objects.bulk_create([
+            Due(
+                chama=chama, membership=membership, kind=Due.Kind.LEVY, plan=plan, period_start=due_date,
+                period_label=f"{due_date:%Y-%m-%d}", description=name, due_date=due_date,
+                late_after=due_date + timedelta(days=grace_days), amount=amount,
+            )
+            for membership in members
+        ])
+        apply_advances(chama)
+    return plan
+
+
+# --- late fines ------------------------------------------------------------------------------
+
+
+@dataclass
+class FineToCharge:
+    due: Due
+    period: int
+    amount: object
+
+
+def fines_due(chama, as_of):
+    """The late fines the chama's policy charges on `as_of` that were not charged before."""
+    policy = chama.policy
+    flat = policy.late_fine_kind == Policy.FineKind.FLAT
+    if (flat and policy.late_fine_amount <= 0) or (not flat and policy.late_fine_rate <= 0):
+        return []
+    late = list(
+        Due.objects.filter(chama=chama, kind__in=[Due.Kind.CONTRIBUTION, Due.Kind.LEVY],
+                           status__in=Due.OPEN_STATUSES, late_after__lt=as_of)
+        .select_related("plan", "membership__user", "chama")
+    )
+    charged = set(Due.objects.filter(fine_for__in=late).values_list("fine_for_id", "fine_period"))
+    fines = []
+    for due in late:
+        count = periods.periods_late(due.late_after, as_of, due.plan.frequency if due.plan else Policy.Frequency.MONTHLY)
+        wanted = [1] if policy.late_fine_recurrence == Policy.FineRecurrence.ONCE else range(1, count + 1)
+        amount = policy.late_fine_amount if flat else to_money(due.outstanding * policy.late_fine_rate / 100)
+        if amount <= 0:
+            continue
+        fines.extend(FineToCharge(due, n, amount) for n in wanted if (due.pk, n) not in charged)
+    return fines
+
+
+def apply_penalties(*, as_of, chama=None, dry_run=False):
+    """Mark late dues overdue and charge the policy's late fines, each at most once per due and
+    late period. Returns [(chama, fines)]. One journal per chama per run."""
+    chamas = Chama.objects.filter(status=Chama.Status.ACTIVE).select_related("policy")
+    if chama is not None:
+        chamas = chamas.filter(pk=chama.pk)
+    report = []
+    for each in chamas.order_by("id"):
+        fines = fines_due(each, as_of)
+        report.append((each, fines))
+        if dry_run:
+            continue
+        with transaction.atomic():
+            Due.objects.filter(chama=each, status__in=[Due.Status.PENDING, Due.Status.PARTIAL], late_after__lt=as_of).update(
+                status=Due.Status.OVERDUE
+            )
+            if fines:
+                _charge_fines(each, fines, as_of)
+        if fines:
+            apply_advances(each, as_of)
+    return report
+
+
+def _charge_fines(chama, fines, as_of):
+    income = ledger.chama_account(chama, A.FINE_INCOME)
+    total = sum((fine.amount for fine in fines), ZERO)
+    lines = [(ledger.member_account(fine.due.membership, A.FINES_RECEIVABLE), fine.amount) for fine in fines]
+    journal = ledger.post_journal(
+        chama=chama, kind=Journal.Kind.FINE_CHARGE, lines=[*lines, (income, -total)], value_date=as_of,
+        memo=f"Late fines charged on {as_of:%Y-%m-%d}",
+    )
+    Due.objects.bulk_create([
+        Due(
+            chama=chama, membership=fine.due.membership, kind=Due.Kind.FINE, description=_fine_description(fine),
+            due_date=as_of, late_after=as_of, amount=fine.amount, fine_for=fine.due, fine_period=fine.period,
+            charge_journal=journal,
+        )
+        for fine in fines
+    ])
+
+
+def _fine_description(fine):
+    suffix = f" (late period {fine.period})" if fine.period > 1 else ""
+    return f"Late fine: {fine.due.description}{suffix}"
+
+
+def fine_charge(*, membership, amount, reason, by, value_date=None) -> Due:
+    """An officer fines a member (e.g. for misconduct at a meeting)."""
+    chama = membership.chama
+    require_role(by, chama, OFFICER_ROLES, "charge fines")
+    amount = to_money(amount)
+    if amount <= 0:
+        raise ValidationError({"amount": "A fine must be more than zero."})
+    value_date = value_date or chama_today(chama)
+    with transaction.atomic():
+        journal = ledger.post_journal(
+            chama=chama, kind=Journal.Kind.FINE_CHARGE, value_date=value_date, memo=f"Fine: {reason}",
+            membership=membership, created_by=by,
+            lines=[(ledger.member_account(membership, A.FINES_RECEIVABLE), amount),
+                   (ledger.chama_account(chama, A.FINE_INCOME), -amount)],
+        )
+        fine = Due.objects.create(
+            chama=chama, membership=membership, kind=Due.Kind.FINE, description=f"Fine: {reason}"[:200],
+            due_date=value_date, late_after=value_date, amount=amount, charge_journal=journal,
+        )
+        apply_advance(membership, value_date, by)
+    return fine
+
+
+# --- waivers ---------------------------------------------------------------------------------
+
+
+def waiver_request(*, due, reason, by, amount=None) -> Waiver:
+    """An officer waives (part of) a due. Up to the chama's threshold it applies at once; above it,
+    it waits for a second officer (maker–checker)."""
+    chama = due.chama
+    require_role(by, chama, OFFICER_ROLES, "waive dues and fines")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the due is waived."})
+    with transaction.atomic():
+        due = Due.objects.select_for_update().get(pk=due.pk)
+        amount = due.outstanding if amount is None else to_money(amount)
+        _check_waivable(due, amount)
+        waiver = Waiver.objects.create(chama=chama, due=due, amount=amount, reason=reason, requested_by=by)
+        if amount <= chama.policy.second_approval_threshold:
+            _apply_waiver(waiver, approved_by=by)
+    return waiver
+
+
+def waiver_approve(*, waiver, by) -> Waiver:
+    with transaction.atomic():
+        waiver = Waiver.objects.select_for_update().select_related("chama", "due").get(pk=waiver.pk)
+        require_role(by, waiver.chama, OFFICER_ROLES, "approve waivers")
+        if waiver.status != Waiver.Status.PENDING:
+            raise ValidationError(f"This waiver is already {waiver.get_status_display().lower()}.")
+        if waiver.requested_by_id == by.pk:
+            raise ValidationError("A second officer must approve this waiver, not the one who asked for it.")
+        due = Due.objects.select_for_update().get(pk=waiver.due_id)
+        _check_waivable(due, waiver.amount)
+        _apply_waiver(waiver, approved_by=by)
+    return waiver
+
+
+def waiver_reject(*, waiver, by) -> Waiver:
+    with transaction.atomic():
+        waiver = Waiver.objects.select_for_update().select_related("chama").get(pk=waiver.pk)
+        require_role(by, waiver.chama, OFFICER_ROLES, "reject waivers")
+        if waiver.status != Waiver.Status.PENDING:
+            raise ValidationError(f"This waiver is already {waiver.get_status_display().lower()}.")
+        waiver.status = Waiver.Status.REJECTED
+        waiver.approved_by = by
+        waiver.decided_date = timezone.now()
+        waiver.save()
+    return waiver
+
+
+def _check_waivable(due, amount):
+    if due.status not in Due.OPEN_STATUSES:
+        raise ValidationError(f"This due is {due.get_status_display().lower()}; there is nothing to waive.")
+    if amount <= 0 or amount > due.outstanding:
+        raise ValidationError({"amount": f"Waive between 0.01 and the {due.outstanding} still owed."})
+
+
+def _apply_waiver(waiver, approved_by):
+    due, chama = waiver.due, waiver.chama
+    journal = None
+    if due.kind == Due.Kind.FINE:
+        # A fine was booked as income when charged: waiving it takes that income back.
+        journal = ledger.post_journal(
+            chama=chama, kind=Journal.Kind.FINE_WAIVER, value_date=chama_today(chama), membership=due.membership,
+            memo=f"Fine waived: {waiver.reason}", created_by=approved_by,
+            lines=[(ledger.chama_account(chama, A.FINE_INCOME), waiver.amount),
+                   (ledger.member_account(due.membership, A.FINES_RECEIVABLE), -waiver.amount)],
+        )
+    record_allocations(chama, [(due, waiver.amount)], DueAllocation.Kind.WAIVER, journal)
+    waiver.status = Waiver.Status.APPLIED
+    waiver.approved_by = approved_by
+    waiver.decided_date = timezone.now()
+    waiver.journal = journal
+    waiver.save()

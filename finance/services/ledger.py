@@ -1,0 +1,164 @@
+"""Posting to the ledger: the chart of accounts, balanced journals, reversals.
+
+`post_journal` is the only writer of entries and account balances. It locks the accounts it
+touches (in primary-key order, so concurrent postings cannot deadlock), refuses a journal that
+does not sum to zero or that would take cash, a member's savings or any other guarded account
+below zero, and moves the cached balances with one F() update in the same transaction.
+"""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Case, F, Value, When
+
+from chama.money import ZERO, MoneyField, to_money
+from finance.models import Account, Entry, Expense, Journal
+
+A = Account.Purpose
+T = Account.Type
+
+# code, name, type, purpose: created for every chama on its first posting.
+CHART = [
+    ("1000", "Cash on hand", T.ASSET, A.CASH),
+    ("1010", "Bank", T.ASSET, A.BANK),
+    ("1020", "M-Pesa", T.ASSET, A.MOBILE_MONEY),
+    ("1500", "Investments", T.ASSET, A.INVESTMENTS),
+    ("2200", "Welfare fund", T.LIABILITY, A.WELFARE_FUND),
+    ("2300", "Merry-go-round pot", T.LIABILITY, A.ROSCA_POT),
+    ("2900", "Unallocated receipts (suspense)", T.LIABILITY, A.SUSPENSE),
+    ("3900", "Retained earnings", T.EQUITY, A.RETAINED_EARNINGS),
+    ("4000", "Fine income", T.INCOME, A.FINE_INCOME),
+    ("4100", "Interest income", T.INCOME, A.INTEREST_INCOME),
+    ("4200", "Fee income", T.INCOME, A.FEE_INCOME),
+    ("4300", "Other income", T.INCOME, A.OTHER_INCOME),
+    ("4400", "Investment income", T.INCOME, A.INVESTMENT_INCOME),
+    ("4500", "Unrealised gains on investments", T.INCOME, A.UNREALISED_GAIN),
+    *[
+        (f"5{index:02d}0", f"Expenses: {label}", T.EXPENSE, A.EXPENSE)
+        for index, (_, label) in enumerate(Expense.Category.choices)
+    ],
+]
+CHAMA_CODES = {purpose: code for code, _, _, purpose in CHART if purpose != A.EXPENSE}
+EXPENSE_CODES = {category: f"5{index:02d}0" for index, (category, _) in enumerate(Expense.Category.choices)}
+
+# Per-member accounts: purpose → (code prefix, type, name).
+MEMBER_ACCOUNTS = {
+    A.FINES_RECEIVABLE: ("1100", T.ASSET, "Fines owed"),
+    A.MEMBER_SAVINGS: ("2000", T.LIABILITY, "Savings"),
+    A.MEMBER_ADVANCE: ("2100", T.LIABILITY, "Advance payments"),
+    A.MEMBER_SHARES: ("3000", T.EQUITY, "Shares"),
+}
+
+# Accounts whose normal balance may never be negative: money the chama holds, what it owes
+# members, what members owe it.
+GUARDED = {
+    A.CASH, A.BANK, A.MOBILE_MONEY, A.INVESTMENTS, A.FINES_RECEIVABLE, A.MEMBER_SAVINGS,
+    A.MEMBER_ADVANCE, A.MEMBER_SHARES, A.WELFARE_FUND, A.ROSCA_POT, A.SUSPENSE,
+}
+
+
+def ensure_chart(chama):
+    """Create the chama's standard accounts that do not exist yet."""
+    existing = set(Account.objects.filter(chama=chama, membership__isnull=True).values_list("code", flat=True))
+    for code, name, type_, purpose in CHART:
+        if code not in existing:
+            Account.objects.get_or_create(chama=chama, code=code, defaults={"name": name, "type": type_, "purpose": purpose})
+
+
+def chama_account(chama, purpose):
+    code = CHAMA_CODES[purpose]
+    account = Account.objects.filter(chama=chama, code=code).first()
+    if account is None:
+        ensure_chart(chama)
+        account = Account.objects.get(chama=chama, code=code)
+    return account
+
+
+def expense_account(chama, category):
+    code = EXPENSE_CODES[category]
+    account = Account.objects.filter(chama=chama, code=code).first()
+    if account is None:
+        ensure_chart(chama)
+        account = Account.objects.get(chama=chama, code=code)
+    return account
+
+
+def member_account(membership, purpose, savings_type=None):
+    """The member's own account of this purpose (savings per savings type), created on first use."""
+    prefix, type_, label = MEMBER_ACCOUNTS[purpose]
+    if purpose == A.MEMBER_SAVINGS:
+        if savings_type is None:
+            raise ValueError("A savings account needs its savings type.")
+        code = f"{prefix}-{savings_type.code}-{membership.pk:06d}"
+        label = f"{savings_type.name} savings"
+    else:
+        code = f"{prefix}-{membership.pk:06d}"
+    account, _ = Account.objects.get_or_create(
+        chama_id=membership.chama_id, code=code,
+        defaults={
+            "name": f"{label} — {membership.member_number} {membership.user.get_full_name()}",
+            "type": type_, "purpose": purpose, "membership": membership, "savings_type": savings_type,
+        },
+    )
+    return account
+
+
+def describe(amount, chama):
+    return f"{chama.currency} {amount:,.2f}"
+
+
+def post_journal(*, chama, kind, lines, value_date, memo="", membership=None, external_reference="",
+                 idempotency_key="", created_by=None, reversal_of=None) -> Journal:
+    """Post one balanced journal. `lines` are (account, signed amount) pairs, debit positive."""
+    deltas = defaultdict(lambda: ZERO)
+    for account, amount in lines:
+        if account.chama_id != chama.pk:
+            raise ValueError(f"Account {account} belongs to another chama.")
+        deltas[account.pk] += to_money(amount)
+    deltas = {pk: amount for pk, amount in deltas.items() if amount}
+    if not deltas:
+        raise ValidationError("A journal needs at least one amount that is not zero.")
+    if sum(deltas.values(), Decimal(0)) != 0:
+        raise ValueError(f"Unbalanced journal: debits and credits differ by {sum(deltas.values())}.")
+
+    with transaction.atomic():
+        accounts = Account.objects.select_for_update().filter(pk__in=deltas).order_by("pk").in_bulk()
+        after = {pk: accounts[pk].balance + amount for pk, amount in deltas.items()}
+        for pk, balance in after.items():
+            account = accounts[pk]
+            normal = balance if account.debit_normal else -balance
+            if account.purpose in GUARDED and normal < 0:
+                available = account.normal_balance
+                raise ValidationError(
+                    f"Not enough in {account.name}: it holds {describe(available, chama)}, "
+                    f"{describe(available - normal, chama)} would be needed."
+                )
+        journal = Journal(
+            chama=chama, kind=kind, value_date=value_date, memo=memo[:255], membership=membership,
+            amount=sum((amount for amount in deltas.values() if amount > 0), ZERO),
+            external_reference=external_reference, idempotency_key=idempotency_key,
+            created_by=created_by, reversal_of=reversal_of,
+        )
+        journal.save()
+        Entry.objects.append([
+            Entry(chama=chama, journal=journal, account_id=pk, amount=deltas[pk], balance_after=after[pk])
+            for pk in sorted(deltas)
+        ])
+        Account.objects.filter(pk__in=deltas).update(
+            balance=F("balance") + Case(*[When(pk=pk, then=Value(amount)) for pk, amount in deltas.items()],
+                                        output_field=MoneyField())
+        )
+    return journal
+
+
+def find_posted(chama, *, external_reference="", idempotency_key=""):
+    """The journal already posted under this reference or key, if any (a replay)."""
+    if external_reference:
+        found = Journal.objects.filter(chama=chama, external_reference=external_reference).first()
+        if found:
+            return found
+    if idempotency_key:
+        return Journal.objects.filter(chama=chama, idempotency_key=idempotency_key).first()
+    return None

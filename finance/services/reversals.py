@@ -1,0 +1,54 @@
+"""Correcting a posted journal with a reversal journal that points at it."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from chama.roles import OFFICER_ROLES
+from finance.models import Due, DueAllocation, Journal, SharePurchase, Waiver, Withdrawal
+from finance.services import ledger
+from finance.services.dues import chama_today, record_allocations
+from groups.services import require_role
+
+
+def journal_reverse(*, journal, reason, by) -> Journal:
+    """Post the mirror image of `journal` and undo what it settled (dues, shares, waivers)."""
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why the journal is reversed."})
+    with transaction.atomic():
+        original = Journal.objects.select_for_update().select_related("chama").get(pk=journal.pk)
+        chama = original.chama
+        require_role(by, chama, OFFICER_ROLES, "reverse journals")
+        if original.kind == Journal.Kind.REVERSAL:
+            raise ValidationError("A reversal cannot itself be reversed; post the original transaction again instead.")
+        if Journal.objects.filter(reversal_of=original).exists():
+            raise ValidationError(f"Journal #{original.pk} has already been reversed.")
+        charged = list(Due.objects.select_for_update().filter(charge_journal=original))
+        if any(fine.paid_amount or fine.waived_amount for fine in charged):
+            raise ValidationError("Some of these fines were paid or waived: reverse those payments or waivers first.")
+        reversal = ledger.post_journal(
+            chama=chama, kind=Journal.Kind.REVERSAL, value_date=chama_today(chama), membership=original.membership,
+            memo=f"Reversal of #{original.pk}: {reason}", created_by=by, reversal_of=original,
+            lines=[(entry.account, -entry.amount) for entry in original.entries.select_related("account")],
+        )
+        _undo_allocations(original, reversal)
+        _undo_share_purchases(original, reversal)
+        for fine in charged:
+            fine.status = Due.Status.CANCELLED
+            fine.save(update_fields=["status", "updated_date"])
+        Waiver.objects.filter(journal=original).update(status=Waiver.Status.REVERSED)
+        Withdrawal.objects.filter(journal=original).update(status=Withdrawal.Status.APPROVED)
+    return reversal
+
+
+def _undo_allocations(original, reversal):
+    for kind in DueAllocation.Kind.values:
+        allocations = original.allocations.filter(kind=kind).select_related("due")
+        record_allocations(original.chama, [(a.due, -a.amount) for a in allocations], kind, reversal)
+
+
+def _undo_share_purchases(original, reversal):
+    SharePurchase.objects.append([
+        SharePurchase(chama=p.chama, membership=p.membership, journal=reversal, shares=-p.shares,
+                      share_price=p.share_price, value_date=reversal.value_date)
+        for p in original.share_purchases.all()
+    ])

@@ -1,0 +1,194 @@
+"""Savings deposits and withdrawals, and share purchases."""
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from chama.money import ZERO, to_money
+from chama.roles import OFFICER_ROLES
+from finance.models import Account, Journal, SharePurchase, Withdrawal
+from finance.services import ledger
+from finance.services.dues import METHOD_ACCOUNTS, chama_today, default_savings_type
+from groups.models import Chama, Membership
+from groups.services import require_role
+
+A = Account.Purpose
+SHARE_KINDS = {Chama.Kind.VSLA, Chama.Kind.ASCA, Chama.Kind.HYBRID, Chama.Kind.INVESTMENT_CLUB}
+
+
+def _cash_account(chama, method):
+    if method not in METHOD_ACCOUNTS:
+        raise ValidationError({"method": f"Unknown payment method {method!r}: use cash, mpesa, bank or cheque."})
+    return ledger.chama_account(chama, METHOD_ACCOUNTS[method])
+
+
+def savings_deposit(*, membership, amount, method, by=None, savings_type=None, value_date=None,
+                    reference="", idempotency_key="") -> Journal:
+    """Money straight into a member's savings (outside the dues schedule)."""
+    chama = membership.chama
+    amount = to_money(amount)
+    if amount <= 0:
+        raise ValidationError({"amount": "A deposit must be more than zero."})
+    savings_type = savings_type or default_savings_type(chama)
+    with transaction.atomic():
+        Membership.objects.select_for_update().filter(pk=membership.pk).first()
+        replay = ledger.find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
+        if replay is not None:
+            return replay
+        try:
+            with transaction.atomic():
+                return ledger.post_journal(
+                    chama=chama, kind=Journal.Kind.SAVINGS_DEPOSIT, value_date=value_date or chama_today(chama),
+                    memo=f"{savings_type.name} savings deposit ({method})", membership=membership, created_by=by,
+                    external_reference=reference, idempotency_key=idempotency_key,
+                    lines=[(_cash_account(chama, method), amount),
+                           (ledger.member_account(membership, A.MEMBER_SAVINGS, savings_type), -amount)],
+                )
+        except IntegrityError:
+            replay = ledger.find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
+            if replay is None:
+                raise
+            return replay
+
+
+def savings_balance(membership, savings_type):
+    account = Account.objects.filter(
+        chama_id=membership.chama_id, membership=membership, purpose=A.MEMBER_SAVINGS, savings_type=savings_type
+    ).first()
+    return account.normal_balance if account else ZERO
+
+
+def _check_withdrawable(withdrawal, today):
+    savings_type = withdrawal.savings_type
+    balance = savings_balance(withdrawal.membership, savings_type)
+    if savings_type.locked_until and today < savings_type.locked_until:
+        raise ValidationError(f"{savings_type} are locked until {savings_type.locked_until:%d %b %Y}.")
+    if balance - withdrawal.amount < savings_type.minimum_balance:
+        raise ValidationError({
+            "amount": f"{savings_type} hold {balance:,.2f}; at least {savings_type.minimum_balance:,.2f} must stay, "
+                      f"so at most {max(balance - savings_type.minimum_balance, ZERO):,.2f} can be withdrawn."
+        })
+
+
+def withdrawal_request(*, membership, amount, by, savings_type=None, reason="") -> Withdrawal:
+    """A member (or an officer for them) asks to withdraw savings; the notice period starts now."""
+    chama = membership.chama
+    if by.pk != membership.user_id:
+        require_role(by, chama, OFFICER_ROLES, "ask for a withdrawal on a member's behalf")
+    amount = to_money(amount)
+    if amount <= 0:
+        raise ValidationError({"amount": "A withdrawal must be more than zero."})
+    savings_type = savings_type or default_savings_type(chama)
+    today = chama_today(chama)
+    withdrawal = Withdrawal(
+        chama=chama, membership=membership, savings_type=savings_type, amount=amount, reason=reason,
+        requested_by=by, payable_from=today + timedelta(days=savings_type.withdrawal_notice_days),
+    )
+    _check_withdrawable(withdrawal, today)
+    withdrawal.save()
+    return withdrawal
+
+
+def approvals_needed(withdrawal):
+    return 2 if withdrawal.amount > withdrawal.chama.policy.second_approval_threshold else 1
+
+
+def withdrawal_approve(*, withdrawal, by) -> Withdrawal:
+    """An officer approves; above the chama's threshold two different officers must (maker–checker)."""
+    with transaction.atomic():
+        withdrawal = Withdrawal.objects.select_for_update().select_related("chama__policy").get(pk=withdrawal.pk)
+        require_role(by, withdrawal.chama, OFFICER_ROLES, "approve withdrawals")
+        if withdrawal.status != Withdrawal.Status.REQUESTED:
+            raise ValidationError(f"This withdrawal is already {withdrawal.get_status_display().lower()}.")
+        if by.pk in (withdrawal.requested_by_id, withdrawal.membership.user_id):
+            raise ValidationError("Another officer must approve: not the member, nor whoever asked.")
+        if withdrawal.approvals.filter(pk=by.pk).exists():
+            raise ValidationError("You have already approved this withdrawal; a second officer must approve too.")
+        withdrawal.approvals.add(by)
+        if withdrawal.approvals.count() >= approvals_needed(withdrawal):
+            withdrawal.status = Withdrawal.Status.APPROVED
+            withdrawal.save(update_fields=["status", "updated_date"])
+    return withdrawal
+
+
+def withdrawal_reject(*, withdrawal, by, reason="") -> Withdrawal:
+    with transaction.atomic():
+        withdrawal = Withdrawal.objects.select_for_update().select_related("chama").get(pk=withdrawal.pk)
+        require_role(by, withdrawal.chama, OFFICER_ROLES, "reject withdrawals")
+        if withdrawal.status not in (Withdrawal.Status.REQUESTED, Withdrawal.Status.APPROVED):
+            raise ValidationError(f"This withdrawal is already {withdrawal.get_status_display().lower()}.")
+        withdrawal.status = Withdrawal.Status.REJECTED
+        withdrawal.decided_reason = reason
+        withdrawal.save(update_fields=["status", "decided_reason", "updated_date"])
+    return withdrawal
+
+
+def withdrawal_pay(*, withdrawal, method, by, reference="") -> Withdrawal:
+    """Pay an approved withdrawal once its notice has run; the rules are checked again now."""
+    with transaction.atomic():
+        withdrawal = Withdrawal.objects.select_for_update().select_related("chama", "membership__user", "savings_type").get(pk=withdrawal.pk)
+        chama = withdrawal.chama
+        require_role(by, chama, OFFICER_ROLES, "pay withdrawals")
+        if withdrawal.status != Withdrawal.Status.APPROVED:
+            raise ValidationError("Only an approved withdrawal can be paid.")
+        today = chama_today(chama)
+        if today < withdrawal.payable_from:
+            raise ValidationError(f"The notice period ends on {withdrawal.payable_from:%d %b %Y}; pay it then.")
+        Membership.objects.select_for_update().filter(pk=withdrawal.membership_id).first()
+        _check_withdrawable(withdrawal, today)
+        withdrawal.journal = ledger.post_journal(
+            chama=chama, kind=Journal.Kind.SAVINGS_WITHDRAWAL, value_date=today, membership=withdrawal.membership,
+            memo=f"{withdrawal.savings_type} withdrawal ({method})", created_by=by, external_reference=reference,
+            lines=[(ledger.member_account(withdrawal.membership, A.MEMBER_SAVINGS, withdrawal.savings_type), withdrawal.amount),
+                   (_cash_account(chama, method), -withdrawal.amount)],
+        )
+        withdrawal.status = Withdrawal.Status.PAID
+        withdrawal.save(update_fields=["status", "journal", "updated_date"])
+    return withdrawal
+
+
+def shares_bought_on(membership, day):
+    return SharePurchase.objects.filter(membership=membership, value_date=day).aggregate(n=Sum("shares"))["n"] or 0
+
+
+def share_purchase(*, membership, shares, method, by=None, value_date=None, reference="", idempotency_key="") -> Journal:
+    """Buy shares at the chama's share price, within its per-meeting limits (VSLA / ASCA)."""
+    chama = membership.chama
+    policy = chama.policy
+    if chama.kind not in SHARE_KINDS:
+        raise ValidationError(f"{chama} ({chama.get_kind_display()}) does not sell shares.")
+    if policy.share_price <= 0:
+        raise ValidationError("Set the share price in the chama's policy first.")
+    if not isinstance(shares, int) or isinstance(shares, bool) or shares <= 0:
+        raise ValidationError({"shares": "Buy a whole number of shares, at least one."})
+    value_date = value_date or chama_today(chama)
+    with transaction.atomic():
+        Membership.objects.select_for_update().filter(pk=membership.pk).first()
+        replay = ledger.find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
+        if replay is not None:
+            return replay
+        total_today = shares_bought_on(membership, value_date) + shares
+        if not policy.shares_min_per_meeting <= total_today <= policy.shares_max_per_meeting:
+            raise ValidationError({"shares": (
+                f"Members buy {policy.shares_min_per_meeting} to {policy.shares_max_per_meeting} shares per meeting; "
+                f"this would make {total_today} on {value_date:%d %b %Y}."
+            )})
+        amount = to_money(policy.share_price * shares)
+        journal = ledger.post_journal(
+            chama=chama, kind=Journal.Kind.SHARE_PURCHASE, value_date=value_date, membership=membership,
+            memo=f"{shares} share(s) at {policy.share_price:,.2f}", created_by=by,
+            external_reference=reference, idempotency_key=idempotency_key,
+            lines=[(_cash_account(chama, method), amount), (ledger.member_account(membership, A.MEMBER_SHARES), -amount)],
+        )
+        SharePurchase.objects.append([SharePurchase(
+            chama=chama, membership=membership, journal=journal, shares=shares, share_price=policy.share_price,
+            value_date=value_date,
+        )])
+    return journal
+
+
+def shares_held(membership):
+    return SharePurchase.objects.filter(membership=membership).aggregate(n=Sum("shares"))["n"] or 0
+
