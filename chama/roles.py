@@ -29,6 +29,11 @@ MEMBER_MANAGER_ROLES = frozenset({Role.CHAIRPERSON, Role.SECRETARY})
 _VIEW = {"view"}
 _MANAGE = {"view", "add", "change"}
 
+_FINANCE_MODELS = [
+    "account", "journal", "due", "waiver", "contributionplan", "savingstype", "withdrawal", "expense", "income",
+    "investment", "investmentmovement", "mpesachannel", "mpesareceipt", "stkrequest",
+]
+
 _EVERY_OFFICER = {
     "groups.chama": _VIEW,
     "groups.policy": _VIEW,
@@ -37,10 +42,29 @@ _EVERY_OFFICER = {
     "groups.invitation": _VIEW,
     "chama.user": _VIEW,
     "auditlog.logentry": _VIEW,
+    **{f"finance.{model}": _VIEW for model in _FINANCE_MODELS},
+}
+
+# The money side: record payments and collections, reverse journals, waive, approve and pay
+# withdrawals, expenses, income, investments, M-Pesa suspense, contribution plans.
+_MONEY_MANAGER = {
+    "finance.journal": _MANAGE,
+    "finance.due": {"view", "change"},
+    "finance.waiver": {"view", "change"},
+    "finance.contributionplan": _MANAGE,
+    "finance.savingstype": _MANAGE,
+    "finance.withdrawal": {"view", "change"},
+    "finance.expense": {"view", "add"},
+    "finance.income": {"view", "add"},
+    "finance.investment": _MANAGE,
+    "finance.investmentmovement": {"view", "add"},
+    "finance.mpesachannel": _MANAGE,
+    "finance.mpesareceipt": {"view", "change"},
 }
 
 _ROLE_GRANTS = {
     Role.CHAIRPERSON: {
+        **_MONEY_MANAGER,
         "groups.chama": {"view", "change"},
         "groups.policy": {"view", "change"},
         "groups.membership": _MANAGE,
@@ -52,7 +76,7 @@ _ROLE_GRANTS = {
         "groups.joinrequest": {"view", "change"},
         "groups.invitation": _MANAGE,
     },
-    Role.TREASURER: {},
+    Role.TREASURER: _MONEY_MANAGER,
     Role.MEMBER: {},
 }
 

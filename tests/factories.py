@@ -1,6 +1,9 @@
 """factory-boy factories. `make_row(model, chama)` builds one row of any tenant model for a chama;
 the cross-chama sweep uses it to put rows of every kind in two chamas."""
 
+from datetime import date
+from decimal import Decimal
+
 import factory
 from django.contrib.auth import get_user_model
 
@@ -89,6 +92,54 @@ def _policy_of(chama):
     return Policy.objects.get(chama=chama)
 
 
+def money_rows(chama):
+    """One of every money row in `chama`, made once per chama through the services."""
+    if getattr(chama, "_money_rows", None):
+        return chama._money_rows
+    from finance import models as fm
+    from finance.services import books, dues, mpesa, savings
+
+    policy = chama.policy
+    policy.contribution_amount, policy.share_price, policy.late_fine_amount = Decimal("500"), Decimal("100"), Decimal("50")
+    policy.save()
+    chair = member(chama, Role.CHAIRPERSON)
+    treasurer = member(chama, Role.TREASURER)
+    payer = MembershipFactory(chama=chama, joined_date=date(2026, 1, 1))
+    plan = dues.contribution_plan_from_policy(chama, start_date=date(2026, 1, 1))
+    dues.generate_dues(period=(2026, 1), chama=chama)
+    dues.apply_penalties(as_of=date(2026, 2, 20), chama=chama)
+    payment = dues.payment_record(membership=payer, amount="300", method="cash", by=treasurer)
+    fine = fm.Due.objects.filter(membership=payer, kind=fm.Due.Kind.FINE).first()
+    waiver = dues.waiver_request(due=fine, reason="first offence", by=treasurer)
+    savings.share_purchase(membership=payer, shares=2, method="cash", by=treasurer)
+    savings.savings_deposit(membership=payer, amount="2000", method="bank", by=treasurer)
+    withdrawal = savings.withdrawal_request(membership=payer, amount="100", by=payer.user)
+    expense = books.expense_record(chama=chama, category="stationery", amount="50", description="Receipt book", by=treasurer)
+    income = books.income_record(chama=chama, category="bank_interest", amount="12.50", description="Interest", by=treasurer)
+    investment = fm.Investment.objects.create(chama=chama, name="Plot in Juja", type="land", acquired_date=date(2026, 3, 1))
+    movement = books.investment_add_funds(investment=investment, amount="1000", by=chair, paid_through="bank")
+    channel = fm.MpesaChannel.objects.create(chama=chama, shortcode=f"60{chama.pk:04d}")
+    receipt = mpesa.receive(channel=channel, source="c2b", payload={}, fields={
+        "receipt_number": f"QX{chama.pk:08d}", "amount": Decimal("250"), "phone_number": "+254799999999",
+        "account_reference": "nobody", "payer_name": "Unknown", "transaction_time": None,
+    })
+    stk = fm.StkRequest.objects.create(chama=chama, membership=payer, phone_number="+254700000001", amount=Decimal("10"),
+                                       checkout_request_id=f"ws_CO_{chama.pk}", requested_by=payer.user)
+    chama._money_rows = {
+        fm.Account: fm.Account.objects.filter(chama=chama, membership=payer).first(),
+        fm.Journal: payment, fm.Entry: payment.entries.first(), fm.Due: fine, fm.DueAllocation: fine.allocations.first(),
+        fm.Waiver: waiver, fm.ContributionPlan: plan, fm.SavingsType: fm.SavingsType.objects.get(chama=chama),
+        fm.SharePurchase: fm.SharePurchase.objects.filter(chama=chama).first(), fm.Withdrawal: withdrawal,
+        fm.Expense: expense, fm.Income: income, fm.Investment: investment, fm.InvestmentMovement: movement,
+        fm.MpesaChannel: channel, fm.MpesaReceipt: receipt, fm.StkRequest: stk,
+    }
+    return chama._money_rows
+
+
+def _money_row(model):
+    return lambda chama: money_rows(chama)[model]
+
+
 ROW_MAKERS = {
     Chama: None,  # the chama itself
     Policy: _policy_of,
@@ -97,6 +148,18 @@ ROW_MAKERS = {
 ROW_MAKERS.update(
     {factory_class._meta.model: factory_class for factory_class in (MembershipFactory, JoinRequestFactory, InvitationFactory)}
 )
+
+
+def _register_money_rows():
+    from finance import models as fm
+
+    for name in fm.__all__:
+        model = getattr(fm, name)
+        if hasattr(model, "_meta"):
+            ROW_MAKERS[model] = _money_row(model)
+
+
+_register_money_rows()
 
 
 def make_row(model, chama):

@@ -171,6 +171,7 @@ SPECTACULAR_SETTINGS = {
         "ChamaStatusEnum": "groups.models.Chama.Status",
         "JoinRequestStatusEnum": "groups.models.JoinRequest.Status",
         "InvitationStatusEnum": "groups.models.Invitation.Status",
+        "PaymentMethodEnum": "finance.models.PaidThrough",
     },
 }
 

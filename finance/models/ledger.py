@@ -42,6 +42,8 @@ class AppendOnlyModel(TimeStampedModel):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise TypeError(f"A posted {self._meta.verbose_name} cannot be changed; post a reversal instead.")
+        # Always an INSERT: a new instance carrying an existing primary key must not overwrite that row.
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

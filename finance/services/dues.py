@@ -20,6 +20,8 @@ from groups.services import require_role
 A = Account.Purpose
 
 METHOD_ACCOUNTS = {"cash": A.CASH, "mpesa": A.MOBILE_MONEY, "bank": A.BANK, "cheque": A.BANK}
+# Which dues a payment may settle: everything, contributions and levies only, or fines only.
+DUE_KINDS = {"all": None, "contributions": [Due.Kind.CONTRIBUTION, Due.Kind.LEVY], "fines": [Due.Kind.FINE]}
 
 
 def chama_today(chama):

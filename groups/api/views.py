@@ -91,10 +91,11 @@ class ChamaJoinRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     @extend_schema(request=serializers.DeclineSerializer, responses={200: serializers.ChamaJoinRequestSerializer})
     @action(detail=True, methods=["post"])
     def decline(self, request, *args, **kwargs):
+        join_request = self.get_object()
         body = serializers.DeclineSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         join_request = services.join_request_decline(
-            join_request=self.get_object(), by=request.user, reason=body.validated_data["reason"]
+            join_request=join_request, by=request.user, reason=body.validated_data["reason"]
         )
         return Response(self.get_serializer(join_request).data)
 

@@ -664,6 +664,8 @@ def test_admin_change_form_is_audited_with_the_logged_in_superuser(client, super
         {
             "member_number": "M900", "role": membership.role, "status": membership.status,
             "joined_date": membership.joined_date.isoformat(), "exit_reason": "",
+            # the read-only balances inline's management form, as the browser sends it
+            "accounts-TOTAL_FORMS": "0", "accounts-INITIAL_FORMS": "0",
         },
     )
 

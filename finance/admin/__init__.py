@@ -1,0 +1,1 @@
+from finance.admin import books, dues, ledger, members, mpesa, savings  # noqa: F401  (registers the ModelAdmins)

@@ -1,0 +1,131 @@
+from django import forms
+from django.contrib import admin
+
+from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline
+from finance.admin.ledger import ReadOnlyMixin
+from finance.models import Expense, Income, Investment, InvestmentMovement, PaidThrough
+from finance.services import books
+
+
+class ServiceCreatedAdmin(ChamaScopedAdmin):
+    """Rows created by a service from the add form, then read-only (a mistake is reversed in the ledger)."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        pass  # saved by save_form through the service
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+
+class ExpenseForm(forms.ModelForm):
+    class Meta:
+        model = Expense
+        fields = ["chama", "category", "amount", "description", "paid_through", "value_date", "receipt", "approved_by"]
+        help_texts = {"approved_by": "Above the chama's threshold a second officer must approve; otherwise leave empty."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("approved_by", "value_date"):
+            if name in self.fields:  # absent on the read-only view of a saved row
+                self.fields[name].required = False
+
+    def validate_unique(self):
+        pass  # the service creates the row
+
+
+@admin.register(Expense)
+class ExpenseAdmin(ServiceCreatedAdmin):
+    form = ExpenseForm
+    list_display = ["value_date", "chama", "category", "description", "amount", "paid_through", "recorded_by", "approved_by"]
+    list_filter = ["chama", "category", "paid_through"]
+    search_fields = ["description"]
+    date_hierarchy = "value_date"
+    list_select_related = ["chama", "recorded_by", "approved_by"]
+
+    def save_form(self, request, form, change):
+        return books.expense_record(by=request.user, **form.cleaned_data)
+
+
+class IncomeForm(ExpenseForm):
+    class Meta(ExpenseForm.Meta):
+        model = Income
+        fields = ["chama", "category", "amount", "description", "received_through", "value_date", "receipt", "approved_by"]
+
+
+@admin.register(Income)
+class IncomeAdmin(ServiceCreatedAdmin):
+    form = IncomeForm
+    list_display = ["value_date", "chama", "category", "description", "amount", "received_through", "recorded_by"]
+    list_filter = ["chama", "category"]
+    search_fields = ["description"]
+    date_hierarchy = "value_date"
+
+    def save_form(self, request, form, change):
+        return books.income_record(by=request.user, **form.cleaned_data)
+
+
+class MovementInline(ReadOnlyMixin, ChamaScopedTabularInline):
+    model = InvestmentMovement
+    fields = ["value_date", "kind", "amount", "valuation", "note", "recorded_by", "journal"]
+    readonly_fields = fields
+
+
+@admin.register(Investment)
+class InvestmentAdmin(ChamaScopedAdmin):
+    list_display = ["name", "chama", "type", "acquired_date", "status", "book_value_shown"]
+    list_filter = ["chama", "type", "status"]
+    search_fields = ["name", "description"]
+    inlines = [MovementInline]
+
+    @admin.display(description="Book value")
+    def book_value_shown(self, obj):
+        return f"{books.book_value(obj):,.2f}"
+
+
+class MovementForm(forms.ModelForm):
+    amount = forms.DecimalField(max_digits=14, decimal_places=2, required=False,
+                                help_text="Money invested or return received.")
+    valuation = forms.DecimalField(max_digits=14, decimal_places=2, required=False, help_text="Revaluations: the new value.")
+    through = forms.ChoiceField(choices=PaidThrough.choices, initial="bank", help_text="Where the money came from or went.")
+
+    class Meta:
+        model = InvestmentMovement
+        fields = ["investment", "kind", "amount", "valuation", "through", "value_date", "note"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "value_date" in self.fields:
+            self.fields["value_date"].required = False
+
+    def clean(self):
+        data = super().clean()
+        needed = "valuation" if data.get("kind") == InvestmentMovement.Kind.VALUATION else "amount"
+        if data.get(needed) is None:
+            self.add_error(needed, "Required for this kind of movement.")
+        return data
+
+    def validate_unique(self):
+        pass
+
+
+@admin.register(InvestmentMovement)
+class InvestmentMovementAdmin(ServiceCreatedAdmin):
+    form = MovementForm
+    list_display = ["value_date", "investment", "kind", "amount", "valuation", "recorded_by"]
+    list_filter = ["chama", "kind"]
+    search_fields = ["investment__name", "note"]
+
+    def save_form(self, request, form, change):
+        data = form.cleaned_data
+        common = {"investment": data["investment"], "by": request.user, "value_date": data["value_date"], "note": data["note"]}
+        if data["kind"] == InvestmentMovement.Kind.VALUATION:
+            return books.investment_revalue(value=data["valuation"], **common)
+        if data["kind"] == InvestmentMovement.Kind.RETURN:
+            return books.investment_return(amount=data["amount"], received_through=data["through"], **common)
+        return books.investment_add_funds(amount=data["amount"], paid_through=data["through"], **common)

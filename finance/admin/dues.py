@@ -1,0 +1,136 @@
+from collections import defaultdict
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from chama.admin_scoping import ChamaScopedAdmin
+from chama.roles import MembershipStatus
+from finance.admin.forms import WaiveForm, chamas_where
+from finance.admin.ledger import ReadOnlyMixin
+from finance.models import ContributionPlan, Due, Waiver
+from finance.services import dues
+from finance.services.dues import chama_today
+
+
+@admin.register(ContributionPlan)
+class ContributionPlanAdmin(ChamaScopedAdmin):
+    list_display = ["name", "chama", "kind", "amount", "frequency", "due_day", "grace_days", "target", "is_active"]
+    list_filter = ["chama", "kind", "frequency", "is_active"]
+    search_fields = ["name"]
+    actions = ["raise_current_dues"]
+
+    @admin.action(description="Raise this period's dues for the selected plans", permissions=["change"])
+    def raise_current_dues(self, request, queryset):
+        raised = 0
+        for plan in self.rows_for_action(request, queryset).filter(kind=ContributionPlan.Kind.REGULAR, is_active=True):
+            raised += sum(row[3] for row in dues.generate_dues(period=chama_today(plan.chama), chama=plan.chama) if row[1] == plan)
+        self.message_user(request, f"{raised} due(s) raised.", messages.SUCCESS)
+
+
+@admin.register(Due)
+class DueAdmin(ReadOnlyMixin, ChamaScopedAdmin):
+    list_display = ["description", "member", "chama", "kind", "due_date", "amount", "paid_amount", "waived_amount", "status"]
+    list_filter = ["chama", "kind", "status", "period_label"]
+    search_fields = ["description", "membership__member_number", "membership__user__first_name", "membership__user__last_name"]
+    list_select_related = ["membership__user", "chama"]
+    date_hierarchy = "due_date"
+    readonly_fields = ["chama", "membership", "kind", "plan", "period_label", "description", "due_date", "late_after",
+                       "amount", "paid_amount", "waived_amount", "status", "fine_for", "fine_period", "charge_journal"]
+    change_form_template = "admin/finance/due/change_form.html"
+    change_list_template = "admin/finance/due/change_list.html"
+
+    @admin.display(description="Member", ordering="membership__member_number")
+    def member(self, obj):
+        return f"{obj.membership.member_number} {obj.membership.user.get_full_name()}"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("matrix/", view(self.matrix_view), name="finance_due_matrix"),
+            path("<int:pk>/waive/", view(self.waive_view), name="finance_due_waive"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        due = self.get_object(request, object_id)
+        may_waive = due is not None and due.status in Due.OPEN_STATUSES and self._allowed_in_chama(request, "change", due)
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "may_waive": may_waive})
+
+    def waive_view(self, request, pk):
+        due = get_object_or_404(self.get_queryset(request).select_related("chama", "membership__user"), pk=pk)
+        if not self._allowed_in_chama(request, "change", due):
+            messages.error(request, "Your role does not allow waivers.")
+            return redirect("admin:finance_due_change", pk)
+        form = WaiveForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                waiver = dues.waiver_request(due=due, by=request.user, reason=form.cleaned_data["reason"], amount=form.cleaned_data["amount"])
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                if waiver.status == Waiver.Status.APPLIED:
+                    messages.success(request, f"{waiver.amount:,.2f} waived.")
+                else:
+                    messages.warning(request, f"The waiver of {waiver.amount:,.2f} is above the chama's threshold: a second officer must approve it under Waivers.")
+                return redirect("admin:finance_due_change", pk)
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": f"Waive: {due}", "form": form, "subject": due}
+        return TemplateResponse(request, "admin/finance/form_page.html", context)
+
+    def matrix_view(self, request):
+        """Members × periods: what each member owed and paid, period by period."""
+        picker = MatrixPicker(request.GET or None, chamas=chamas_where(request.user, "finance.view_due"))
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Dues matrix", "picker": picker}
+        if picker.is_valid():
+            context.update(dues_matrix(picker.cleaned_data["chama"], picker.cleaned_data["kind"]))
+        return TemplateResponse(request, "admin/finance/due/matrix.html", context)
+
+
+class MatrixPicker(forms.Form):
+    chama = forms.ModelChoiceField(queryset=None)
+    kind = forms.ChoiceField(choices=[(Due.Kind.CONTRIBUTION, "Contributions"), (Due.Kind.LEVY, "Levies"), (Due.Kind.FINE, "Fines")])
+
+    def __init__(self, *args, chamas, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["chama"].queryset = chamas
+
+
+def dues_matrix(chama, kind, periods_shown=12):
+    """The last `periods_shown` periods as columns, members as rows; two queries."""
+    due_list = list(Due.objects.filter(chama=chama, kind=kind).exclude(status=Due.Status.CANCELLED)
+                    .only("membership_id", "period_label", "due_date", "amount", "paid_amount", "waived_amount", "status"))
+    labels = sorted({(due.due_date if kind == Due.Kind.FINE else due.period_start or due.due_date, due.period_label or f"{due.due_date}") for due in due_list})
+    columns = [label for _, label in labels][-periods_shown:]
+    cells = defaultdict(list)
+    for due in due_list:
+        cells[(due.membership_id, due.period_label or f"{due.due_date}")].append(due)
+    members = chama.memberships.exclude(status=MembershipStatus.PENDING).select_related("user").order_by("member_number")
+    rows = [{"membership": m, "cells": [cells.get((m.pk, column), []) for column in columns]} for m in members]
+    return {"columns": columns, "rows": rows, "chama": chama}
+
+
+@admin.register(Waiver)
+class WaiverAdmin(ReadOnlyMixin, ChamaScopedAdmin):
+    list_display = ["due", "amount", "reason", "status", "requested_by", "approved_by", "created_date"]
+    list_filter = ["chama", "status"]
+    search_fields = ["reason", "due__membership__member_number"]
+    list_select_related = ["due__membership__user", "requested_by", "approved_by"]
+    readonly_fields = ["chama", "due", "amount", "reason", "status", "requested_by", "approved_by", "decided_date", "journal"]
+    actions = ["approve", "reject"]
+
+    def has_change_permission(self, request, obj=None):
+        # The change permission is what approving needs; the form itself stays read-only.
+        return obj is None and super(ReadOnlyMixin, self).has_change_permission(request, obj)
+
+    @admin.action(description="Approve selected waivers (as the second officer)", permissions=["change"])
+    def approve(self, request, queryset):
+        self.run_service_per_row(request, queryset.filter(status=Waiver.Status.PENDING),
+                                 lambda row: dues.waiver_approve(waiver=row, by=request.user), "{count} waiver(s) approved.")
+
+    @admin.action(description="Reject selected waivers", permissions=["change"])
+    def reject(self, request, queryset):
+        self.run_service_per_row(request, queryset.filter(status=Waiver.Status.PENDING),
+                                 lambda row: dues.waiver_reject(waiver=row, by=request.user), "{count} waiver(s) rejected.")

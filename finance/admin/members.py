@@ -1,0 +1,26 @@
+"""Balances on the member page of the groups admin (finance sits above groups, so it adds them)."""
+
+from django.contrib import admin
+
+from chama.admin_scoping import ChamaScopedTabularInline
+from finance.admin.ledger import ReadOnlyMixin
+from finance.models import Account
+from groups.models import Membership
+
+
+class MemberAccountInline(ReadOnlyMixin, ChamaScopedTabularInline):
+    model = Account
+    fk_name = "membership"
+    fields = ["code", "name", "balance_shown"]
+    readonly_fields = fields
+    verbose_name_plural = "Balances"
+
+    def has_view_permission(self, request, obj=None):
+        return obj is not None and super().has_view_permission(request, obj)  # a new member has no balances yet
+
+    @admin.display(description="Balance")
+    def balance_shown(self, obj):
+        return f"{obj.chama.currency} {obj.normal_balance:,.2f}"
+
+
+admin.site._registry[Membership].inlines = [*admin.site._registry[Membership].inlines, MemberAccountInline]

@@ -1,0 +1,212 @@
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from chama.api.fields import IdRelatedField, MoneyField
+from chama.roles import OFFICER_ROLES, MembershipStatus
+from finance.models import Account, Due, Entry, Expense, Income, Journal, PaidThrough, SavingsType, Waiver, Withdrawal
+from groups.models import Membership
+
+METHODS = PaidThrough.choices
+
+
+class ChamaScopedSerializer(serializers.Serializer):
+    """Related ids are looked up in the route's chama only: another chama's id is simply unknown."""
+
+    scoped_fields = {}  # field name → function(chama) returning the queryset
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        chama = self.context.get("chama")
+        for name, queryset in self.scoped_fields.items():
+            if name in self.fields:
+                field = self.fields[name]
+                field.queryset = queryset(chama) if chama else field.queryset.none()
+
+
+def chama_members(chama):
+    return Membership.objects.filter(chama=chama).select_related("user", "chama")
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    balance = MoneyField(source="normal_balance", read_only=True, help_text="As you read it: what you hold or owe.")
+    savings_type = serializers.CharField(source="savings_type.name", default=None, read_only=True)
+
+    class Meta:
+        model = Account
+        fields = ["id", "code", "name", "type", "purpose", "savings_type", "balance"]
+
+
+class StatementLineSerializer(serializers.ModelSerializer):
+    value_date = serializers.DateField(source="journal.value_date")
+    kind = serializers.CharField(source="journal.kind")
+    memo = serializers.CharField(source="journal.memo")
+    reference = serializers.CharField(source="journal.external_reference")
+    journal = serializers.IntegerField(source="journal_id")
+    amount = serializers.SerializerMethodField(help_text="Positive when it adds to the balance as you read it.")
+    balance = serializers.SerializerMethodField(help_text="The balance after this line.")
+
+    class Meta:
+        model = Entry
+        fields = ["id", "journal", "value_date", "created_date", "kind", "memo", "reference", "amount", "balance"]
+
+    def _normal(self, entry, value):
+        return f"{(value if entry.account.debit_normal else -value):.2f}"
+
+    def get_amount(self, entry) -> str:
+        return self._normal(entry, entry.amount)
+
+    def get_balance(self, entry) -> str:
+        return self._normal(entry, entry.balance_after)
+
+
+class DueSerializer(serializers.ModelSerializer):
+    amount = MoneyField(read_only=True)
+    paid_amount = MoneyField(read_only=True)
+    waived_amount = MoneyField(read_only=True)
+    outstanding = MoneyField(read_only=True)
+    member_number = serializers.CharField(source="membership.member_number", read_only=True)
+
+    class Meta:
+        model = Due
+        fields = ["id", "member_number", "kind", "description", "period_label", "due_date", "amount", "paid_amount",
+                  "waived_amount", "outstanding", "status"]
+
+
+class PaymentSerializer(ChamaScopedSerializer):
+    scoped_fields = {"membership": chama_members}
+
+    membership = IdRelatedField(queryset=Membership.objects.none(), help_text="The member's membership id.")
+    amount = MoneyField()
+    method = serializers.ChoiceField(choices=METHODS)
+    reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="",
+                                      help_text="M-Pesa receipt, bank slip or cheque number.")
+    value_date = serializers.DateField(required=False)
+    memo = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    apply_to = serializers.ChoiceField(choices=["all", "contributions", "fines"], default="all",
+                                       help_text="Which dues the money settles, oldest first.")
+
+
+class DepositSerializer(ChamaScopedSerializer):
+    scoped_fields = {"membership": chama_members, "savings_type": lambda chama: SavingsType.objects.filter(chama=chama)}
+
+    membership = IdRelatedField(queryset=Membership.objects.none())
+    amount = MoneyField()
+    method = serializers.ChoiceField(choices=METHODS)
+    savings_type = IdRelatedField(queryset=SavingsType.objects.none(), required=False, allow_null=True, default=None)
+    reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class SharePurchaseSerializer(ChamaScopedSerializer):
+    scoped_fields = {"membership": chama_members}
+
+    membership = IdRelatedField(queryset=Membership.objects.none())
+    shares = serializers.IntegerField(min_value=1, max_value=1000)
+    method = serializers.ChoiceField(choices=METHODS)
+    reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class EntrySerializer(serializers.ModelSerializer):
+    account_code = serializers.CharField(source="account.code")
+    account_name = serializers.CharField(source="account.name")
+    amount = MoneyField(read_only=True, help_text="Debit positive, credit negative.")
+
+    class Meta:
+        model = Entry
+        fields = ["account", "account_code", "account_name", "amount"]
+
+
+class JournalSerializer(serializers.ModelSerializer):
+    amount = MoneyField(read_only=True)
+    member_number = serializers.CharField(source="membership.member_number", default=None)
+    created_by = serializers.CharField(source="created_by.get_full_name", default=None)
+    reversed_by = serializers.IntegerField(source="reversed_by.pk", default=None)
+    entries = EntrySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Journal
+        fields = ["id", "kind", "value_date", "created_date", "memo", "amount", "member_number", "external_reference",
+                  "created_by", "reversal_of", "reversed_by", "entries"]
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+
+
+class WaiveSerializer(serializers.Serializer):
+    amount = MoneyField(required=False, help_text="Default: all that is still owed.")
+    reason = serializers.CharField(max_length=200)
+
+
+class WaiverSerializer(serializers.ModelSerializer):
+    amount = MoneyField(read_only=True)
+    requested_by = serializers.CharField(source="requested_by.get_full_name")
+    approved_by = serializers.CharField(source="approved_by.get_full_name", default=None)
+
+    class Meta:
+        model = Waiver
+        fields = ["id", "due", "amount", "reason", "status", "requested_by", "approved_by", "decided_date", "journal"]
+
+
+def chama_officers(chama):
+    return get_user_model().objects.filter(
+        memberships__chama=chama, memberships__status=MembershipStatus.ACTIVE, memberships__role__in=OFFICER_ROLES
+    )
+
+
+class ExpenseSerializer(ChamaScopedSerializer, serializers.ModelSerializer):
+    scoped_fields = {"approved_by": chama_officers}
+
+    amount = MoneyField()
+    approved_by = IdRelatedField(queryset=Membership.objects.none(), required=False, allow_null=True,
+                                 help_text="Above the chama's threshold: the second officer's user id.")
+    value_date = serializers.DateField(required=False)
+
+    class Meta:
+        model = Expense
+        fields = ["id", "category", "amount", "description", "paid_through", "value_date", "receipt", "approved_by",
+                  "recorded_by", "journal"]
+        read_only_fields = ["id", "recorded_by", "journal"]
+
+
+class IncomeSerializer(ChamaScopedSerializer, serializers.ModelSerializer):
+    scoped_fields = {"approved_by": chama_officers}
+
+    amount = MoneyField()
+    approved_by = IdRelatedField(queryset=Membership.objects.none(), required=False, allow_null=True)
+    value_date = serializers.DateField(required=False)
+
+    class Meta:
+        model = Income
+        fields = ["id", "category", "amount", "description", "received_through", "value_date", "receipt",
+                  "approved_by", "recorded_by", "journal"]
+        read_only_fields = ["id", "recorded_by", "journal"]
+
+
+class WithdrawalSerializer(ChamaScopedSerializer, serializers.ModelSerializer):
+    scoped_fields = {"membership": chama_members, "savings_type": lambda chama: SavingsType.objects.filter(chama=chama)}
+
+    amount = MoneyField()
+    membership = IdRelatedField(queryset=Membership.objects.none(), required=False,
+                                help_text="Officers asking for a member; members ask for themselves.")
+    savings_type = IdRelatedField(queryset=SavingsType.objects.none(), required=False, allow_null=True)
+    approvals = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Withdrawal
+        fields = ["id", "membership", "savings_type", "amount", "reason", "status", "payable_from", "approvals",
+                  "decided_reason", "journal", "created_date"]
+        read_only_fields = ["id", "status", "payable_from", "approvals", "decided_reason", "journal", "created_date"]
+
+    def get_approvals(self, withdrawal) -> list[str]:
+        return [user.get_full_name() for user in withdrawal.approvals.all()]
+
+
+class PayWithdrawalSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=METHODS)
+    reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class StkPushSerializer(serializers.Serializer):
+    amount = MoneyField(help_text="Whole shillings.")
+    phone_number = serializers.CharField(max_length=16, required=False, allow_blank=True, default="",
+                                         help_text="Default: your registered phone number.")

@@ -1,0 +1,322 @@
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, permissions, serializers as drf, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ParseError
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chama.api.fields import MoneyField
+from chama.api.viewsets import ChamaNestedViewSet
+from chama.roles import OFFICER_ROLES
+from finance import selectors
+from finance.api import serializers
+from finance.models import Account, Due, Expense, Income, Journal, MpesaReceipt, SharePurchase, Waiver, Withdrawal
+from finance.services import books, dues, ledger, mpesa, reversals, savings
+
+
+class StatementPagination(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class MemberScopedMixin:
+    """Rows of the caller's own membership in the route's chama."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False):
+            return queryset
+        return queryset.filter(membership__user=self.request.user)
+
+    def my_membership(self):
+        return self.chama.memberships.select_related("user", "chama").get(user=self.request.user)
+
+
+class MyAccountViewSet(MemberScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
+    """Your accounts in this chama (savings, shares, fines owed, advances) with their balances."""
+
+    queryset = Account.objects.select_related("savings_type").order_by("code")
+    serializer_class = serializers.AccountSerializer
+    pagination_class = None
+
+    @extend_schema(responses=serializers.StatementLineSerializer(many=True))
+    @action(detail=True, pagination_class=StatementPagination, serializer_class=serializers.StatementLineSerializer)
+    def statement(self, request, *args, **kwargs):
+        """Every line on the account, newest first, with the balance after each (cursor-paginated)."""
+        account = self.get_object()
+        page = self.paginate_queryset(selectors.statement(account).select_related("account").order_by("-id"))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class MyDueViewSet(MemberScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
+    """What you owe and have paid: contributions, levies and fines."""
+
+    queryset = Due.objects.select_related("membership").order_by("-due_date", "-id")
+    serializer_class = serializers.DueSerializer
+    filterset_fields = ["status", "kind"]
+
+
+class DueViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
+    """Every member's dues (officers), with waivers."""
+
+    queryset = Due.objects.select_related("membership").order_by("-due_date", "membership__member_number")
+    serializer_class = serializers.DueSerializer
+    filterset_fields = ["status", "kind", "membership", "period_label"]
+    search_fields = ["membership__member_number", "membership__user__first_name", "membership__user__last_name"]
+    action_roles = {"list": OFFICER_ROLES, "retrieve": OFFICER_ROLES, "waive": OFFICER_ROLES}
+
+    @extend_schema(request=serializers.WaiveSerializer, responses={201: serializers.WaiverSerializer})
+    @action(detail=True, methods=["post"])
+    def waive(self, request, *args, **kwargs):
+        due = self.get_object()
+        body = serializers.WaiveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        waiver = dues.waiver_request(due=due, by=request.user, **body.validated_data)
+        return Response(serializers.WaiverSerializer(waiver).data, status=status.HTTP_201_CREATED)
+
+
+class WaiverViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
+    """Waivers; one above the chama's threshold waits for a second officer."""
+
+    queryset = Waiver.objects.select_related("requested_by", "approved_by")
+    serializer_class = serializers.WaiverSerializer
+    filterset_fields = ["status"]
+    action_roles = {name: OFFICER_ROLES for name in ("list", "retrieve", "approve", "reject")}
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, *args, **kwargs):
+        return Response(self.get_serializer(dues.waiver_approve(waiver=self.get_object(), by=request.user)).data)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, *args, **kwargs):
+        return Response(self.get_serializer(dues.waiver_reject(waiver=self.get_object(), by=request.user)).data)
+
+
+class JournalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
+    """The chama's ledger (officers): every journal with its entries, newest first."""
+
+    queryset = Journal.objects.select_related("membership", "created_by", "reversed_by").prefetch_related("entries__account")
+    serializer_class = serializers.JournalSerializer
+    pagination_class = StatementPagination
+    filterset_fields = ["kind", "membership", "value_date"]
+    action_roles = {name: OFFICER_ROLES for name in ("list", "retrieve", "reverse")}
+
+    @extend_schema(request=serializers.ReasonSerializer, responses={201: serializers.JournalSerializer})
+    @action(detail=True, methods=["post"])
+    def reverse(self, request, *args, **kwargs):
+        journal = self.get_object()
+        body = serializers.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        reversal = reversals.journal_reverse(journal=journal, by=request.user, reason=body.validated_data["reason"])
+        return Response(self.get_serializer(self.get_queryset().get(pk=reversal.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class PostingViewSet(mixins.CreateModelMixin, ChamaNestedViewSet):
+    """Base of the officer routes that post money; answers with the journal."""
+
+    action_roles = {"create": OFFICER_ROLES}
+
+    def created(self, journal, replay=False):
+        journal = Journal.objects.select_related("membership", "created_by").prefetch_related("entries__account").get(pk=journal.pk)
+        data = serializers.JournalSerializer(journal).data
+        return Response(data, status=status.HTTP_200_OK if replay else status.HTTP_201_CREATED)
+
+    def idempotency_key(self):
+        key = self.request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > 100:
+            raise ValidationError({"Idempotency-Key": "At most 100 characters."})
+        return key
+
+
+class PaymentViewSet(PostingViewSet):
+    """Record a member's payment; it settles their oldest dues first and keeps any excess as an
+    advance. Send an `Idempotency-Key` header: a retry with the same key returns the first result."""
+
+    queryset = Journal.objects.filter(kind=Journal.Kind.PAYMENT)
+    serializer_class = serializers.PaymentSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER)],
+        responses={201: serializers.JournalSerializer, 200: serializers.JournalSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        key = self.idempotency_key()
+        replay = ledger.find_posted(self.chama, external_reference=data["reference"], idempotency_key=key)
+        journal = replay or dues.payment_record(
+            membership=data["membership"], amount=data["amount"], method=data["method"], by=request.user,
+            value_date=data.get("value_date"), reference=data["reference"], idempotency_key=key, memo=data["memo"],
+            kinds=dues.DUE_KINDS[data["apply_to"]],
+        )
+        return self.created(journal, replay=replay is not None)
+
+
+class DepositViewSet(PostingViewSet):
+    """Record money paid straight into a member's savings."""
+
+    queryset = Journal.objects.filter(kind=Journal.Kind.SAVINGS_DEPOSIT)
+    serializer_class = serializers.DepositSerializer
+
+    @extend_schema(responses={201: serializers.JournalSerializer})
+    def create(self, request, *args, **kwargs):
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        journal = savings.savings_deposit(by=request.user, idempotency_key=self.idempotency_key(), **body.validated_data)
+        return self.created(journal)
+
+
+class SharePurchaseViewSet(PostingViewSet):
+    """Record shares bought at a meeting (VSLA / ASCA), at the chama's share price."""
+
+    queryset = SharePurchase.objects.all()
+    serializer_class = serializers.SharePurchaseSerializer
+
+    @extend_schema(responses={201: serializers.JournalSerializer})
+    def create(self, request, *args, **kwargs):
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        journal = savings.share_purchase(by=request.user, idempotency_key=self.idempotency_key(), **body.validated_data)
+        return self.created(journal)
+
+
+class ExpenseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ChamaNestedViewSet):
+    """Expenses with category, receipt and approving officer; each one is a journal."""
+
+    queryset = Expense.objects.all()
+    serializer_class = serializers.ExpenseSerializer
+    filterset_fields = ["category", "paid_through"]
+    action_roles = {name: OFFICER_ROLES for name in ("list", "retrieve", "create")}
+
+    def perform_create(self, serializer):
+        serializer.instance = books.expense_record(chama=self.chama, by=self.request.user, **serializer.validated_data)
+
+
+class IncomeViewSet(ExpenseViewSet):
+    """Other income (bank interest, donations, events); each one is a journal."""
+
+    queryset = Income.objects.all()
+    serializer_class = serializers.IncomeSerializer
+    filterset_fields = ["category", "received_through"]
+
+    def perform_create(self, serializer):
+        serializer.instance = books.income_record(chama=self.chama, by=self.request.user, **serializer.validated_data)
+
+
+class WithdrawalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ChamaNestedViewSet):
+    """Savings withdrawals: members ask (notice applies); officers approve, reject and pay."""
+
+    queryset = Withdrawal.objects.select_related("membership").prefetch_related("approvals")
+    serializer_class = serializers.WithdrawalSerializer
+    filterset_fields = ["status"]
+    action_roles = {"approve": OFFICER_ROLES, "reject": OFFICER_ROLES, "pay": OFFICER_ROLES}
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False) or self.caller_role() in OFFICER_ROLES:
+            return queryset
+        return queryset.filter(membership__user=self.request.user)
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        membership = data.get("membership") or self.chama.memberships.get(user=self.request.user)
+        serializer.instance = savings.withdrawal_request(
+            membership=membership, amount=data["amount"], by=self.request.user,
+            savings_type=data.get("savings_type"), reason=data.get("reason", ""),
+        )
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, *args, **kwargs):
+        return Response(self.get_serializer(savings.withdrawal_approve(withdrawal=self.get_object(), by=request.user)).data)
+
+    @extend_schema(request=serializers.ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, *args, **kwargs):
+        withdrawal = self.get_object()
+        body = serializers.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        withdrawal = savings.withdrawal_reject(withdrawal=withdrawal, by=request.user, reason=body.validated_data["reason"])
+        return Response(self.get_serializer(withdrawal).data)
+
+    @extend_schema(request=serializers.PayWithdrawalSerializer)
+    @action(detail=True, methods=["post"])
+    def pay(self, request, *args, **kwargs):
+        withdrawal = self.get_object()
+        body = serializers.PayWithdrawalSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        withdrawal = savings.withdrawal_pay(withdrawal=withdrawal, by=request.user, **body.validated_data)
+        return Response(self.get_serializer(withdrawal).data)
+
+
+TRIAL_BALANCE = inline_serializer("TrialBalance", {
+    "rows": inline_serializer("TrialBalanceRow", {
+        "code": drf.CharField(), "name": drf.CharField(), "type": drf.CharField(),
+        "debit": MoneyField(), "credit": MoneyField(),
+    }, many=True),
+    "total_debit": MoneyField(), "total_credit": MoneyField(),
+})
+
+
+class TrialBalanceViewSet(ChamaNestedViewSet):
+    """Every account's debit or credit balance; the two totals are always equal."""
+
+    queryset = Account.objects.all()
+    action_roles = {"list": OFFICER_ROLES}
+
+    @extend_schema(responses=TRIAL_BALANCE)
+    def list(self, request, *args, **kwargs):
+        rows, debit, credit = selectors.trial_balance(self.chama)
+        return Response({
+            "rows": [{"code": a.code, "name": a.name, "type": a.type, "debit": f"{d:.2f}", "credit": f"{c:.2f}"} for a, d, c in rows],
+            "total_debit": f"{debit:.2f}", "total_credit": f"{credit:.2f}",
+        })
+
+
+class StkPushViewSet(ChamaNestedViewSet):
+    """Prompt your phone to pay the chama's paybill (M-Pesa STK push)."""
+
+    queryset = MpesaReceipt.objects.all()
+
+    @extend_schema(request=serializers.StkPushSerializer, responses={202: inline_serializer(
+        "StkPushStarted", {"checkout_request_id": drf.CharField(), "amount": MoneyField()})})
+    def create(self, request, *args, **kwargs):
+        body = serializers.StkPushSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        membership = self.chama.memberships.select_related("user", "chama").get(user=request.user)
+        stk = mpesa.stk_push_start(membership=membership, amount=body.validated_data["amount"], by=request.user,
+                                   phone_number=body.validated_data["phone_number"] or None)
+        return Response({"checkout_request_id": stk.checkout_request_id, "amount": f"{stk.amount:.2f}"},
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class MpesaCallbackView(APIView):
+    """Safaricom Daraja posts here; the chama's callback secret must be in `?secret=`."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+    source = None
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT},
+                   parameters=[OpenApiParameter("secret", OpenApiTypes.STR, required=True)])
+    def post(self, request, chama_id):
+        channel = mpesa.channel_for(chama_id, request.query_params.get("secret", ""))
+        if channel is None:
+            raise Http404
+        if not isinstance(request.data, dict):
+            raise ParseError("Expected the JSON object Safaricom sends.")
+        if self.source == MpesaReceipt.Source.C2B:
+            mpesa.receive(channel=channel, source=self.source, fields=mpesa.parse_c2b(request.data), payload=request.data)
+        else:
+            mpesa.receive_stk_callback(channel=channel, payload=request.data)
+        return Response({"ResultCode": 0, "ResultDesc": "Accepted"})
+

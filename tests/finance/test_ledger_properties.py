@@ -1,0 +1,213 @@
+"""Property: whatever treasurers do, in whatever order, the books stay balanced and the caches true.
+
+Hypothesis draws a random list of operations (payments, deposits, withdrawals, fines, waivers,
+share purchases, reversals of earlier journals, expenses, late fines) on one VSLA with three
+members and three months of dues. Every step is followed by the ledger's invariants; an operation
+the services refuse (ValidationError) must leave no trace. Each example builds its own chama inside
+a transaction that is rolled back at the end, so examples never see each other's rows.
+"""
+
+from datetime import date, timedelta
+from decimal import Decimal as D
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from chama.roles import Role
+from finance.models import (
+    Account, Due, DueAllocation, Entry, Expense, Journal, SharePurchase, Waiver, Withdrawal,
+)
+from finance.selectors import trial_balance, unbalanced_journals
+from finance.services import books, ledger, reversals, savings
+from finance.services import dues as dues_service
+from finance.services.reconcile import all_drift
+from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+A = Account.Purpose
+MONEY = {A.CASH, A.BANK, A.MOBILE_MONEY}
+SHARE_PRICE = D("200.00")
+
+
+class _Rollback(Exception):
+    """Raised at the end of an example to roll its rows back."""
+
+
+# --- what hypothesis draws -------------------------------------------------------------------
+
+amounts = st.integers(min_value=100, max_value=300_000).map(lambda cents: f"{cents // 100}.{cents % 100:02d}")
+methods = st.sampled_from(["cash", "mpesa", "bank", "cheque"])
+members = st.integers(min_value=0, max_value=2)
+picks = st.integers(min_value=0, max_value=10_000)
+
+operations = st.one_of(
+    st.tuples(st.just("pay"), members, amounts, methods),
+    st.tuples(st.just("deposit"), members, amounts, methods),
+    st.tuples(st.just("withdraw"), members, amounts, methods, members),  # last: who asks
+    st.tuples(st.just("fine"), members, amounts),
+    st.tuples(st.just("waive"), picks, st.one_of(st.none(), amounts)),
+    st.tuples(st.just("shares"), members, st.integers(min_value=1, max_value=6), methods, st.integers(0, 3)),
+    st.tuples(st.just("reverse"), picks),
+    st.tuples(st.just("expense"), amounts, methods, st.sampled_from(Expense.Category.values)),
+    st.tuples(st.just("penalties"),),
+)
+
+
+# --- the chama every example starts from -----------------------------------------------------
+
+
+class World:
+    def __init__(self):
+        self.chama = ChamaFactory(policy={
+            "contribution_amount": D("1000"), "contribution_frequency": "monthly", "contribution_due_day": 5,
+            "grace_days": 3, "late_fine_amount": D("100"), "second_approval_threshold": D("500"),
+            "share_price": SHARE_PRICE, "shares_min_per_meeting": 1, "shares_max_per_meeting": 5,
+        })
+        self.chair = self._join(Role.CHAIRPERSON)
+        self.treasurer = self._join(Role.TREASURER)
+        self.wanjiku = self._join(Role.MEMBER)
+        self.members = [self.chair, self.treasurer, self.wanjiku]
+        self.officers = [self.chair.user, self.treasurer.user]
+        dues_service.contribution_plan_from_policy(self.chama, start_date=date(2026, 8, 1))
+        for month in (8, 9, 10):
+            dues_service.generate_dues(period=(2026, month), chama=self.chama)
+        self.today = dues_service.chama_today(self.chama)
+        self.refusals = 0
+        self.done = 0
+
+    def _join(self, role):
+        return MembershipFactory(chama=self.chama, role=role, user=UserFactory(), joined_date=date(2026, 1, 10))
+
+
+def snapshot(chama):
+    """Every money row and cache of the chama, to prove a refusal changed nothing."""
+    return {
+        "journals": list(Journal.objects.filter(chama=chama).order_by("id").values_list("id", flat=True)),
+        "entries": Entry.objects.filter(chama=chama).count(),
+        "accounts": sorted(Account.objects.filter(chama=chama).values_list("id", "balance")),
+        "dues": sorted(Due.objects.filter(chama=chama).values_list("id", "paid_amount", "waived_amount", "status")),
+        "allocations": DueAllocation.objects.filter(chama=chama).count(),
+        "waivers": sorted(Waiver.objects.filter(chama=chama).values_list("id", "status", "journal_id")),
+        "withdrawals": sorted(Withdrawal.objects.filter(chama=chama).values_list("id", "status", "journal_id")),
+        "approvals": sorted(Withdrawal.approvals.through.objects.filter(withdrawal__chama=chama).values_list("withdrawal_id", "user_id")),
+        "shares": SharePurchase.objects.filter(chama=chama).count(),
+        "expenses": Expense.objects.filter(chama=chama).count(),
+    }
+
+
+def attempt(world, action, *args, **kwargs):
+    """Run one service call; a refusal is allowed but must leave the books exactly as they were."""
+    before = snapshot(world.chama)
+    try:
+        result = action(*args, **kwargs)
+    except ValidationError:
+        assert snapshot(world.chama) == before, f"{action.__name__} was refused but left a trace"
+        world.refusals += 1
+        event(f"{action.__name__} refused")
+        return None
+    world.done += 1
+    event(f"{action.__name__} done")
+    return result
+
+
+# --- running one operation -------------------------------------------------------------------
+
+
+def run(world, op):
+    kind, *args = op
+    chama, treasurer = world.chama, world.treasurer.user
+    if kind == "pay":
+        who, amount, method = args
+        attempt(world, dues_service.payment_record, membership=world.members[who], amount=amount, method=method, by=treasurer)
+    elif kind == "deposit":
+        who, amount, method = args
+        attempt(world, savings.savings_deposit, membership=world.members[who], amount=amount, method=method, by=treasurer)
+    elif kind == "withdraw":
+        who, amount, method, asker = args
+        membership = world.members[who]
+        withdrawal = attempt(world, savings.withdrawal_request, membership=membership, amount=amount,
+                             by=world.members[asker].user)
+        if withdrawal is None:
+            return
+        for officer in world.officers:
+            attempt(world, savings.withdrawal_approve, withdrawal=withdrawal, by=officer)
+        attempt(world, savings.withdrawal_pay, withdrawal=withdrawal, method=method, by=treasurer)
+    elif kind == "fine":
+        who, amount = args
+        attempt(world, dues_service.fine_charge, membership=world.members[who], amount=amount, reason="Late to the meeting",
+                by=treasurer)
+    elif kind == "waive":
+        pick, amount = args
+        dues = list(Due.objects.filter(chama=chama).order_by("id"))
+        due = dues[pick % len(dues)]
+        waiver = attempt(world, dues_service.waiver_request, due=due, reason="Hardship", by=treasurer, amount=amount)
+        if waiver is not None and waiver.status == Waiver.Status.PENDING:
+            attempt(world, dues_service.waiver_approve, waiver=waiver, by=world.chair.user)
+    elif kind == "shares":
+        who, count, method, meeting = args
+        attempt(world, savings.share_purchase, membership=world.members[who], shares=count, method=method, by=treasurer,
+                value_date=world.today - timedelta(weeks=meeting))
+    elif kind == "reverse":
+        (pick,) = args
+        journals = list(Journal.objects.filter(chama=chama).order_by("id"))
+        if journals:
+            attempt(world, reversals.journal_reverse, journal=journals[pick % len(journals)], reason="Entered in error",
+                    by=treasurer)
+    elif kind == "expense":
+        amount, method, category = args
+        attempt(world, books.expense_record, chama=chama, category=category, amount=amount, description="Meeting tea",
+                by=treasurer, paid_through=method, approved_by=world.chair.user)
+    elif kind == "penalties":
+        attempt(world, dues_service.apply_penalties, as_of=world.today, chama=chama)
+    else:  # pragma: no cover
+        raise AssertionError(kind)
+
+
+# --- the invariants --------------------------------------------------------------------------
+
+
+def check_invariants(world, op):
+    chama = world.chama
+    assert list(unbalanced_journals()) == [], f"unbalanced journal after {op}"
+    _, debit, credit = trial_balance(chama)
+    assert debit == credit, f"trial balance {debit} != {credit} after {op}"
+    assert all_drift() == [], f"cached figures drifted after {op}"
+    for account in Account.objects.filter(chama=chama):
+        if account.purpose in MONEY:
+            assert account.normal_balance >= 0, f"{account} is negative ({account.normal_balance}) after {op}"
+        if account.purpose in ledger.GUARDED:
+            assert account.normal_balance >= 0, f"guarded {account} is negative after {op}"
+    for due in Due.objects.filter(chama=chama):
+        assert due.paid_amount >= 0 and due.waived_amount >= 0, f"{due.pk} {due.description} after {op}"
+        assert due.paid_amount + due.waived_amount <= due.amount, f"{due.pk} {due.description} overpaid after {op}"
+        if due.status != Due.Status.CANCELLED:
+            settled = due.status in (Due.Status.PAID, Due.Status.WAIVED)
+            assert settled == (due.outstanding == 0), (
+                f"due {due.pk} {due.description} is {due.status} with {due.outstanding} outstanding after {op}")
+    for membership in world.members:
+        shares = sum(SharePurchase.objects.filter(membership=membership).values_list("shares", flat=True))
+        account = Account.objects.filter(membership=membership, purpose=A.MEMBER_SHARES).first()
+        assert (account.normal_balance if account else 0) == shares * SHARE_PRICE, f"shares of {membership} after {op}"
+    for withdrawal in Withdrawal.objects.filter(chama=chama, status=Withdrawal.Status.PAID):
+        assert withdrawal.journal_id is not None
+
+
+@settings(max_examples=40, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ops=st.lists(operations, min_size=1, max_size=25))
+def test_random_operations_keep_the_books_balanced(ops):
+    try:
+        with transaction.atomic():
+            world = World()
+            check_invariants(world, "setup")
+            for op in ops:
+                run(world, op)
+                check_invariants(world, op)
+            raise _Rollback
+    except _Rollback:
+        pass
+    assert not Journal.objects.exists()  # the example left nothing behind for the next one
