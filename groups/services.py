@@ -163,7 +163,7 @@ def check_status_change(membership, status):
 
 def membership_change_status(*, membership, status, by, reason="") -> Membership:
     with transaction.atomic():
-        membership = Membership.objects.select_for_update().select_related("chama", "user").get(pk=membership.pk)
+        membership = Membership.objects.select_for_update(of=("self",)).select_related("chama", "user").get(pk=membership.pk)
         chama = membership.chama
         require_role(by, chama, MEMBER_MANAGER_ROLES, "change a member's status")
         if status == membership.status:
@@ -182,7 +182,7 @@ def membership_change_status(*, membership, status, by, reason="") -> Membership
 
 def membership_change_role(*, membership, role, by) -> Membership:
     with transaction.atomic():
-        membership = Membership.objects.select_for_update().select_related("chama", "user").get(pk=membership.pk)
+        membership = Membership.objects.select_for_update(of=("self",)).select_related("chama", "user").get(pk=membership.pk)
         require_role(by, membership.chama, {Role.CHAIRPERSON}, "change roles")
         if membership.status != MembershipStatus.ACTIVE and role in OFFICER_ROLES:
             raise ValidationError("Only an active member can hold an office.")
@@ -205,7 +205,7 @@ def join_request_create(*, chama, user, message="") -> JoinRequest:
 
 
 def _locked_pending_request(join_request):
-    join_request = JoinRequest.objects.select_for_update().select_related("chama", "user").get(pk=join_request.pk)
+    join_request = JoinRequest.objects.select_for_update(of=("self",)).select_related("chama", "user").get(pk=join_request.pk)
     if join_request.status != JoinRequest.Status.PENDING:
         raise ValidationError(f"This request was already {join_request.get_status_display().lower()}.")
     return join_request
@@ -268,7 +268,7 @@ def invitation_create(*, chama, by, phone_number="", email="", role=Role.MEMBER,
 
 def invitation_revoke(*, invitation, by) -> Invitation:
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update().select_related("chama").get(pk=invitation.pk)
+        invitation = Invitation.objects.select_for_update(of=("self",)).select_related("chama").get(pk=invitation.pk)
         require_role(by, invitation.chama, MEMBER_MANAGER_ROLES, "revoke invitations")
         if invitation.status != Invitation.Status.PENDING:
             raise ValidationError(f"This invitation was already {invitation.get_status_display().lower()}.")
@@ -286,7 +286,7 @@ def _invitation_matches(invitation, user):
 def invitation_accept(*, token, user=None, first_name="", last_name="", password="", phone_number="") -> Membership:
     """Accept an invitation: as the logged-in `user`, or as a new person who sets a password now."""
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update().select_related("chama").filter(token=token).first()
+        invitation = Invitation.objects.select_for_update(of=("self",)).select_related("chama").filter(token=token).first()
         if invitation is None or invitation.status == Invitation.Status.REVOKED:
             raise ValidationError({"token": "This invitation is not valid."})
         if invitation.status == Invitation.Status.ACCEPTED:

@@ -172,6 +172,9 @@ SPECTACULAR_SETTINGS = {
         "JoinRequestStatusEnum": "groups.models.JoinRequest.Status",
         "InvitationStatusEnum": "groups.models.Invitation.Status",
         "PaymentMethodEnum": "finance.models.PaidThrough",
+        "ChamaKindEnum": "groups.models.Chama.Kind",
+        "JournalKindEnum": "finance.models.Journal.Kind",
+        "DueKindEnum": "finance.models.Due.Kind",
     },
 }
 
@@ -182,7 +185,11 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "token_blacklist",
     "contenttypes",
 )
-AUDITLOG_EXCLUDE_TRACKING_FIELDS = ("last_login", "updated_date", "failed_login_attempts")
+AUDITLOG_EXCLUDE_TRACKING_FIELDS = (
+    "last_login", "updated_date", "failed_login_attempts",
+    # Reverse one-to-one accessors: not columns of the logged row, and each would cost a query per save.
+    "policy", "mpesa_channel", "reversed_by", "expense", "income", "investment_movement", "waiver", "withdrawal",
+)
 AUDITLOG_MASK_TRACKING_FIELDS = ("password",)
 
 LOGGING = {

@@ -7,6 +7,8 @@ from finance.models import Account, Due, Entry, Expense, Income, Journal, PaidTh
 from groups.models import Membership
 
 METHODS = PaidThrough.choices
+# Chama-level accounts a member may see on their own journals (not cash or income lines).
+PUBLIC_FUNDS = {Account.Purpose.WELFARE_FUND, Account.Purpose.ROSCA_POT}
 
 
 class ChamaScopedSerializer(serializers.Serializer):
@@ -126,6 +128,21 @@ class JournalSerializer(serializers.ModelSerializer):
         model = Journal
         fields = ["id", "kind", "value_date", "created_date", "memo", "amount", "member_number", "external_reference",
                   "created_by", "reversal_of", "reversed_by", "entries"]
+
+
+class MyJournalSerializer(serializers.ModelSerializer):
+    amount = MoneyField(read_only=True)
+    reversed_by = serializers.IntegerField(source="reversed_by.pk", default=None)
+    lines = serializers.SerializerMethodField(help_text="Where the money went: your accounts and the chama's funds.")
+
+    class Meta:
+        model = Journal
+        fields = ["id", "kind", "value_date", "created_date", "memo", "amount", "external_reference", "reversal_of",
+                  "reversed_by", "lines"]
+
+    def get_lines(self, journal) -> list[dict]:
+        return [{"account": entry.account.name, "amount": f"{(-entry.amount if not entry.account.debit_normal else entry.amount):.2f}"}
+                for entry in journal.entries.all() if entry.account.membership_id or entry.account.purpose in PUBLIC_FUNDS]
 
 
 class ReasonSerializer(serializers.Serializer):

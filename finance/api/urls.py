@@ -8,6 +8,7 @@ from finance.models import MpesaReceipt
 router = SimpleRouter()
 router.register("my/accounts", views.MyAccountViewSet, basename="my-account")
 router.register("my/dues", views.MyDueViewSet, basename="my-due")
+router.register("my/journals", views.MyJournalViewSet, basename="my-journal")
 router.register("my/stk-push", views.StkPushViewSet, basename="my-stk-push")
 router.register("dues", views.DueViewSet, basename="chama-due")
 router.register("waivers", views.WaiverViewSet, basename="chama-waiver")

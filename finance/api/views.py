@@ -54,6 +54,16 @@ class MyAccountViewSet(MemberScopedMixin, mixins.ListModelMixin, mixins.Retrieve
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
+class MyJournalViewSet(MemberScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
+    """Every money movement recorded for you — payments, shares, deposits, withdrawals, waivers and
+    reversals — newest first (cursor-paginated). Each payment shows where it went."""
+
+    queryset = Journal.objects.select_related("membership", "reversed_by").prefetch_related("entries__account")
+    serializer_class = serializers.MyJournalSerializer
+    pagination_class = StatementPagination
+    filterset_fields = ["kind"]
+
+
 class MyDueViewSet(MemberScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
     """What you owe and have paid: contributions, levies and fines."""
 

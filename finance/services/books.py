@@ -30,6 +30,8 @@ def _positive(amount):
 def _approver(chama, amount, by, approved_by):
     """Up to the threshold the recording officer approves; above it, a second officer must."""
     if amount <= chama.policy.second_approval_threshold:
+        if approved_by is not None and approved_by.pk != by.pk:
+            require_role(approved_by, chama, OFFICER_ROLES, "approve expenses and income")
         return approved_by or by
     if approved_by is None or approved_by.pk == by.pk:
         raise ValidationError({"approved_by": (

@@ -78,7 +78,8 @@ class Settlement:
 
 def settle_oldest_first(membership, amount, kinds=None):
     """Spread `amount` over the member's open dues, oldest first (the dues are locked)."""
-    dues = Due.objects.select_for_update().filter(membership=membership, status__in=Due.OPEN_STATUSES)
+    # Lock only the dues themselves: a due's plan is nullable (an outer join PostgreSQL will not lock).
+    dues = Due.objects.select_for_update(of=("self",)).filter(membership=membership, status__in=Due.OPEN_STATUSES)
     if kinds:
         dues = dues.filter(kind__in=kinds)
     settlement = Settlement(remaining=amount)
@@ -131,7 +132,7 @@ def payment_record(*, membership, amount, method, by=None, value_date=None, refe
         Membership.objects.select_for_update().filter(pk=membership.pk).first()  # the member's books, one writer
         replay = ledger.find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
         if replay is not None:
-            return replay
+            return ledger.replay_for(replay, membership)
         try:
             with transaction.atomic():
                 settlement = settle_oldest_first(membership, amount, kinds)
@@ -149,7 +150,7 @@ def payment_record(*, membership, amount, method, by=None, value_date=None, refe
             replay = ledger.find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
             if replay is None:
                 raise
-            return replay
+            return ledger.replay_for(replay, membership)
     return journal
 
 
@@ -312,7 +313,8 @@ def apply_penalties(*, as_of, chama=None, dry_run=False):
 def _charge_fines(chama, fines, as_of):
     income = ledger.chama_account(chama, A.FINE_INCOME)
     total = sum((fine.amount for fine in fines), ZERO)
-    lines = [(ledger.member_account(fine.due.membership, A.FINES_RECEIVABLE), fine.amount) for fine in fines]
+    receivable = ledger.member_accounts(chama, [fine.due.membership for fine in fines], A.FINES_RECEIVABLE)
+    lines = [(receivable[fine.due.membership_id], fine.amount) for fine in fines]
     journal = ledger.post_journal(
         chama=chama, kind=Journal.Kind.FINE_CHARGE, lines=[*lines, (income, -total)], value_date=as_of,
         memo=f"Late fines charged on {as_of:%Y-%m-%d}",
@@ -377,7 +379,7 @@ def waiver_request(*, due, reason, by, amount=None) -> Waiver:
 
 def waiver_approve(*, waiver, by) -> Waiver:
     with transaction.atomic():
-        waiver = Waiver.objects.select_for_update().select_related("chama", "due").get(pk=waiver.pk)
+        waiver = Waiver.objects.select_for_update(of=("self",)).select_related("chama", "due").get(pk=waiver.pk)
         require_role(by, waiver.chama, OFFICER_ROLES, "approve waivers")
         if waiver.status != Waiver.Status.PENDING:
             raise ValidationError(f"This waiver is already {waiver.get_status_display().lower()}.")
@@ -391,7 +393,7 @@ def waiver_approve(*, waiver, by) -> Waiver:
 
 def waiver_reject(*, waiver, by) -> Waiver:
     with transaction.atomic():
-        waiver = Waiver.objects.select_for_update().select_related("chama").get(pk=waiver.pk)
+        waiver = Waiver.objects.select_for_update(of=("self",)).select_related("chama").get(pk=waiver.pk)
         require_role(by, waiver.chama, OFFICER_ROLES, "reject waivers")
         if waiver.status != Waiver.Status.PENDING:
             raise ValidationError(f"This waiver is already {waiver.get_status_display().lower()}.")

@@ -85,8 +85,8 @@ def expense_account(chama, category):
     return account
 
 
-def member_account(membership, purpose, savings_type=None):
-    """The member's own account of this purpose (savings per savings type), created on first use."""
+def _member_account_spec(membership, purpose, savings_type=None):
+    """(code, fields) of the member's account of this purpose (savings: one per savings type)."""
     prefix, type_, label = MEMBER_ACCOUNTS[purpose]
     if purpose == A.MEMBER_SAVINGS:
         if savings_type is None:
@@ -95,14 +95,29 @@ def member_account(membership, purpose, savings_type=None):
         label = f"{savings_type.name} savings"
     else:
         code = f"{prefix}-{membership.pk:06d}"
-    account, _ = Account.objects.get_or_create(
-        chama_id=membership.chama_id, code=code,
-        defaults={
-            "name": f"{label} — {membership.member_number} {membership.user.get_full_name()}",
-            "type": type_, "purpose": purpose, "membership": membership, "savings_type": savings_type,
-        },
-    )
+    return code, {
+        "name": f"{label} — {membership.member_number} {membership.user.get_full_name()}",
+        "type": type_, "purpose": purpose, "membership": membership, "savings_type": savings_type,
+    }
+
+
+def member_account(membership, purpose, savings_type=None):
+    """The member's own account of this purpose, created on first use."""
+    code, fields = _member_account_spec(membership, purpose, savings_type)
+    account, _ = Account.objects.get_or_create(chama_id=membership.chama_id, code=code, defaults=fields)
     return account
+
+
+def member_accounts(chama, memberships, purpose):
+    """{membership id: account} for many members at once (month-end work): two or three queries."""
+    specs = {m.pk: _member_account_spec(m, purpose) for m in memberships}
+    codes = {code for code, _ in specs.values()}
+    found = {a.code: a for a in Account.objects.filter(chama=chama, code__in=codes)}
+    missing = [Account(chama=chama, code=code, **fields) for code, fields in specs.values() if code not in found]
+    if missing:
+        Account.objects.bulk_create(missing, ignore_conflicts=True)  # a new account has no balance to cache
+        found = {a.code: a for a in Account.objects.filter(chama=chama, code__in=codes)}
+    return {pk: found[code] for pk, (code, _) in specs.items()}
 
 
 def describe(amount, chama):
@@ -162,3 +177,13 @@ def find_posted(chama, *, external_reference="", idempotency_key=""):
     if idempotency_key:
         return Journal.objects.filter(chama=chama, idempotency_key=idempotency_key).first()
     return None
+
+
+def replay_for(journal, membership):
+    """A replayed posting must be the same member's: a reference reused for someone else is refused."""
+    if journal.membership_id != membership.pk:
+        raise ValidationError({"reference": (
+            f"This reference or idempotency key was already used for journal #{journal.pk}, "
+            "which is not this member's; use a new one."
+        )})
+    return journal

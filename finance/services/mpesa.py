@@ -170,7 +170,7 @@ def receive_stk_callback(*, channel, payload):
 def suspense_assign(*, receipt, membership, by) -> MpesaReceipt:
     """A treasurer decides whose money an unmatched receipt was: it then settles their dues."""
     with transaction.atomic():
-        receipt = MpesaReceipt.objects.select_for_update().select_related("chama").get(pk=receipt.pk)
+        receipt = MpesaReceipt.objects.select_for_update(of=("self",)).select_related("chama").get(pk=receipt.pk)
         chama = receipt.chama
         require_role(by, chama, OFFICER_ROLES, "assign M-Pesa receipts")
         if receipt.status != MpesaReceipt.Status.SUSPENSE:

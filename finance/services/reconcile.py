@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, Sum
 
-from chama.money import ZERO
+from chama.money import ZERO, to_money
 from finance.models import Account, Due, DueAllocation, Entry
 from groups import services as group_services
 
@@ -26,7 +26,8 @@ def account_drift(chama=None):
     sums = dict(_scoped(Entry.objects, chama).values("account").annotate(total=Sum("amount")).values_list("account", "total"))
     drift = []
     for account in _scoped(Account.objects, chama).only("pk", "code", "name", "chama_id", "balance"):
-        actual = sums.get(account.pk) or ZERO
+        # SQLite sums decimals in floating point: back to cents (PostgreSQL's sum is already exact).
+        actual = to_money(sums.get(account.pk) or ZERO)
         if account.balance != actual:
             drift.append(Drift(f"account {account.code} {account.name}", account.chama_id, account.balance, actual,
                                lambda pk=account.pk, value=actual: Account.objects.filter(pk=pk).update(balance=value)))
@@ -41,8 +42,8 @@ def due_drift(chama=None):
     drift = []
     dues = _scoped(Due.objects, chama).filter(Q(paid_amount__gt=0) | Q(waived_amount__gt=0) | Q(allocations__isnull=False)).distinct()
     for due in dues.only("pk", "chama_id", "paid_amount", "waived_amount", "description"):
-        paid = totals.get((due.pk, DueAllocation.Kind.PAYMENT)) or ZERO
-        waived = totals.get((due.pk, DueAllocation.Kind.WAIVER)) or ZERO
+        paid = to_money(totals.get((due.pk, DueAllocation.Kind.PAYMENT)) or ZERO)
+        waived = to_money(totals.get((due.pk, DueAllocation.Kind.WAIVER)) or ZERO)
         if (due.paid_amount, due.waived_amount) != (paid, waived):
             drift.append(Drift(f"due #{due.pk} {due.description} (paid, waived)", due.chama_id,
                                (due.paid_amount, due.waived_amount), (paid, waived),

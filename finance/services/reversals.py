@@ -15,7 +15,7 @@ def journal_reverse(*, journal, reason, by) -> Journal:
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the journal is reversed."})
     with transaction.atomic():
-        original = Journal.objects.select_for_update().select_related("chama").get(pk=journal.pk)
+        original = Journal.objects.select_for_update(of=("self",)).select_related("chama").get(pk=journal.pk)
         chama = original.chama
         require_role(by, chama, OFFICER_ROLES, "reverse journals")
         if original.kind == Journal.Kind.REVERSAL:
@@ -48,7 +48,8 @@ def _undo_allocations(original, reversal):
 
 def _undo_share_purchases(original, reversal):
     SharePurchase.objects.append([
+        # Dated like the purchase it cancels, so the per-meeting limit of that meeting is what changes.
         SharePurchase(chama=p.chama, membership=p.membership, journal=reversal, shares=-p.shares,
-                      share_price=p.share_price, value_date=reversal.value_date)
+                      share_price=p.share_price, value_date=p.value_date)
         for p in original.share_purchases.all()
     ])

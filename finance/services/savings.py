@@ -36,7 +36,7 @@ def savings_deposit(*, membership, amount, method, by=None, savings_type=None, v
         Membership.objects.select_for_update().filter(pk=membership.pk).first()
         replay = ledger.find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
         if replay is not None:
-            return replay
+            return ledger.replay_for(replay, membership)
         try:
             with transaction.atomic():
                 return ledger.post_journal(
@@ -50,7 +50,7 @@ def savings_deposit(*, membership, amount, method, by=None, savings_type=None, v
             replay = ledger.find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
             if replay is None:
                 raise
-            return replay
+            return ledger.replay_for(replay, membership)
 
 
 def savings_balance(membership, savings_type):
@@ -98,7 +98,7 @@ def approvals_needed(withdrawal):
 def withdrawal_approve(*, withdrawal, by) -> Withdrawal:
     """An officer approves; above the chama's threshold two different officers must (maker–checker)."""
     with transaction.atomic():
-        withdrawal = Withdrawal.objects.select_for_update().select_related("chama__policy").get(pk=withdrawal.pk)
+        withdrawal = Withdrawal.objects.select_for_update(of=("self",)).select_related("chama__policy").get(pk=withdrawal.pk)
         require_role(by, withdrawal.chama, OFFICER_ROLES, "approve withdrawals")
         if withdrawal.status != Withdrawal.Status.REQUESTED:
             raise ValidationError(f"This withdrawal is already {withdrawal.get_status_display().lower()}.")
@@ -115,7 +115,7 @@ def withdrawal_approve(*, withdrawal, by) -> Withdrawal:
 
 def withdrawal_reject(*, withdrawal, by, reason="") -> Withdrawal:
     with transaction.atomic():
-        withdrawal = Withdrawal.objects.select_for_update().select_related("chama").get(pk=withdrawal.pk)
+        withdrawal = Withdrawal.objects.select_for_update(of=("self",)).select_related("chama").get(pk=withdrawal.pk)
         require_role(by, withdrawal.chama, OFFICER_ROLES, "reject withdrawals")
         if withdrawal.status not in (Withdrawal.Status.REQUESTED, Withdrawal.Status.APPROVED):
             raise ValidationError(f"This withdrawal is already {withdrawal.get_status_display().lower()}.")
@@ -128,7 +128,7 @@ def withdrawal_reject(*, withdrawal, by, reason="") -> Withdrawal:
 def withdrawal_pay(*, withdrawal, method, by, reference="") -> Withdrawal:
     """Pay an approved withdrawal once its notice has run; the rules are checked again now."""
     with transaction.atomic():
-        withdrawal = Withdrawal.objects.select_for_update().select_related("chama", "membership__user", "savings_type").get(pk=withdrawal.pk)
+        withdrawal = Withdrawal.objects.select_for_update(of=("self",)).select_related("chama", "membership__user", "savings_type").get(pk=withdrawal.pk)
         chama = withdrawal.chama
         require_role(by, chama, OFFICER_ROLES, "pay withdrawals")
         if withdrawal.status != Withdrawal.Status.APPROVED:
@@ -168,7 +168,7 @@ def share_purchase(*, membership, shares, method, by=None, value_date=None, refe
         Membership.objects.select_for_update().filter(pk=membership.pk).first()
         replay = ledger.find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
         if replay is not None:
-            return replay
+            return ledger.replay_for(replay, membership)
         total_today = shares_bought_on(membership, value_date) + shares
         if not policy.shares_min_per_meeting <= total_today <= policy.shares_max_per_meeting:
             raise ValidationError({"shares": (

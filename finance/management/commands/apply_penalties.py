@@ -13,7 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--chama", type=int, help="Only this chama (id).")
         parser.add_argument("--dry-run", action="store_true", help="Show the fines; write nothing.")
 
-    def handle(self, *args, as_of=None, chama=None, dry_run=False, **options):
+    def handle(self, *args, as_of=None, chama=None, dry_run=False, verbosity=1, **options):
         day = parse_day(as_of, "--as-of") if as_of else timezone.localdate()
         report = apply_penalties(as_of=day, chama=chama_or_error(chama), dry_run=dry_run)
         verb = "would charge" if dry_run else "charged"
@@ -22,7 +22,7 @@ class Command(BaseCommand):
             amount = sum((fine.amount for fine in fines), 0)
             total += len(fines)
             self.stdout.write(f"{each}: {verb} {len(fines)} fine(s), {each.currency} {amount:,.2f}")
-            if self.verbosity > 1:
+            if verbosity > 1:
                 for fine in fines:
                     self.stdout.write(f"  {fine.due.membership.member_number} {fine.due.description} period {fine.period}: {fine.amount}")
         self.stdout.write(self.style.SUCCESS(f"{'Dry run: ' if dry_run else ''}{total} fine(s) {verb} as of {day}."))

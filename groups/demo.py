@@ -1,12 +1,11 @@
-"""Load two demo chamas (a VSLA-style savings-and-loans group and a merry-go-round) with officers
-and members. Safe to run again: people, chamas and memberships are found, not duplicated."""
+"""The demo chamas' people: a VSLA-style savings-and-loans group and a merry-go-round with
+officers and members. Loading is idempotent: people, chamas and memberships are found, not duplicated."""
 
-import json
+from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.contrib.auth.hashers import make_password
 
 from chama.roles import MembershipStatus, Role
 from groups import services
@@ -49,13 +48,14 @@ CHAMAS = [
         "name": "Umoja Savings & Loans Group",
         "kind": Chama.Kind.VSLA,
         "category": Chama.Category.SAVINGS,
-        "description": "Weekly VSLA of market traders in Gikomba; shares at KES 200, loans at 10% a month.",
+        "description": "Weekly VSLA of market traders in Gikomba: shares at KES 200, a KES 50 social fund, loans at 10% a month.",
         "policy": {
-            "contribution_amount": Decimal("500.00"),
+            # The weekly social (welfare) fund; savings are shares bought at each meeting.
+            "contribution_amount": Decimal("50.00"),
             "contribution_frequency": "weekly",
             "contribution_due_day": 6,
             "grace_days": 2,
-            "late_fine_amount": Decimal("50.00"),
+            "late_fine_amount": Decimal("20.00"),
             "share_price": Decimal("200.00"),
             "shares_min_per_meeting": 1,
             "shares_max_per_meeting": 5,
@@ -89,53 +89,41 @@ CHAMAS = [
 ]
 
 
-class Command(BaseCommand):
-    help = "Load the demo chamas, officers and members (idempotent) and print their logins."
+FOUNDED = date(2026, 1, 15)
 
-    def add_arguments(self, parser):
-        parser.add_argument("--password", default=DEFAULT_PASSWORD, help=f"Password for every demo login (default {DEFAULT_PASSWORD}).")
-        parser.add_argument("--json", action="store_true", dest="as_json", help="Print the logins as JSON.")
 
-    def handle(self, *args, password, as_json, **options):
-        with transaction.atomic():
-            people = {key: self._person(*details, password) for key, details in PEOPLE.items()}
-            summary = [self._chama(spec, people, password) for spec in CHAMAS]
-        if as_json:
-            self.stdout.write(json.dumps({"chamas": summary}, indent=2))
-        else:
-            self._print_table(summary)
+def person(first_name, last_name, phone_number, password_hash):
+    User = get_user_model()
+    user = User.objects.filter(phone_number=phone_number).first()
+    if user is None:
+        user = User(phone_number=phone_number, first_name=first_name, last_name=last_name,
+                    email=f"{first_name}.{last_name}@example.co.ke".lower())
+    user.password = password_hash
+    user.save()
+    return user
 
-    def _person(self, first_name, last_name, phone_number, password):
-        User = get_user_model()
-        user = User.objects.filter(phone_number=phone_number).first()
-        if user is None:
-            user = User(phone_number=phone_number, first_name=first_name, last_name=last_name,
-                        email=f"{first_name}.{last_name}@example.co.ke".lower())
-        user.set_password(password)
-        user.save()
-        return user
 
-    def _chama(self, spec, people, password):
-        chama = Chama.objects.filter(registration_number=spec["registration_number"]).first()
-        if chama is None:
-            chama = services.chama_create(
-                name=spec["name"], kind=spec["kind"], category=spec["category"], status=Chama.Status.ACTIVE,
-                registration_number=spec["registration_number"], description=spec["description"], policy=spec["policy"],
-            )
-        wanted = [(role, key) for role, key in spec["officers"].items()] + [(Role.MEMBER, key) for key in spec["members"]]
-        logins = []
-        for role, key in wanted:
-            user = people[key]
-            membership = Membership.objects.filter(chama=chama, user=user).first()
-            if membership is None or membership.status != MembershipStatus.ACTIVE:
-                services.admit_member(chama=chama, user=user, role=role)
-            logins.append({"role": str(role), "name": user.get_full_name(), "username": str(user.phone_number), "password": password})
-        return {"id": chama.pk, "name": chama.name, "kind": chama.kind, "logins": logins}
+def load_chama(spec, people, password):
+    """The chama of `spec` with its officers and members; returns (chama, logins)."""
+    chama = Chama.objects.filter(registration_number=spec["registration_number"]).first()
+    if chama is None:
+        chama = services.chama_create(
+            name=spec["name"], kind=spec["kind"], category=spec["category"], status=Chama.Status.ACTIVE,
+            registration_number=spec["registration_number"], description=spec["description"], policy=spec["policy"],
+        )
+    wanted = [(role, key) for role, key in spec["officers"].items()] + [(Role.MEMBER, key) for key in spec["members"]]
+    logins = []
+    for role, key in wanted:
+        user = people[key]
+        membership = Membership.objects.filter(chama=chama, user=user).first()
+        if membership is None or membership.status != MembershipStatus.ACTIVE:
+            services.admit_member(chama=chama, user=user, role=role, joined_date=FOUNDED)
+        logins.append({"role": str(role), "name": user.get_full_name(), "username": str(user.phone_number), "password": password})
+    return chama, logins
 
-    def _print_table(self, summary):
-        for chama in summary:
-            self.stdout.write(self.style.MIGRATE_HEADING(f"\n{chama['name']} (id {chama['id']}, {chama['kind']})"))
-            self.stdout.write(f"  {'role':<12} {'name':<20} {'username':<15} password")
-            for login in chama["logins"]:
-                self.stdout.write(f"  {login['role']:<12} {login['name']:<20} {login['username']:<15} {login['password']}")
-        self.stdout.write("\nOfficers log in to the back office; every login works with the API (/api/docs/).")
+
+def load(password):
+    """Every demo person and chama: [(chama, logins)]."""
+    password_hash = make_password(password)  # hashed once: every demo login shares the password
+    people = {key: person(*details, password_hash) for key, details in PEOPLE.items()}
+    return [load_chama(spec, people, password) for spec in CHAMAS]

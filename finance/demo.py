@@ -1,0 +1,102 @@
+"""Six months of money history for the demo chamas, posted through the services like real work."""
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from chama.money import to_money
+from finance.models import ContributionPlan, Due, Investment, Journal, MpesaChannel, MpesaReceipt
+from finance.services import books, dues, mpesa, savings
+from groups.models import Chama
+
+HISTORY_START = date(2026, 5, 30)  # the first Saturday meeting shown
+
+
+def add_history(chama, today):
+    """Post the chama's history once; a chama that already has journals is left as it is."""
+    if Journal.objects.filter(chama=chama).exists():
+        return False
+    rng = random.Random(f"demo-{chama.registration_number}")
+    members = list(chama.memberships.select_related("user", "chama").order_by("member_number"))
+    treasurer = next(m.user for m in members if m.role == "treasurer")
+    chair = next(m.user for m in members if m.role == "chairperson")
+    channel, _ = MpesaChannel.objects.get_or_create(chama=chama, defaults={"shortcode": f"60{chama.pk:04d}"})
+    if chama.kind == Chama.Kind.VSLA:
+        _weekly_vsla(chama, members, treasurer, channel, rng, today)
+    else:
+        _monthly_rosca(chama, members, treasurer, chair, channel, rng, today)
+    _unmatched_receipt(chama, channel, today)
+    return True
+
+
+def _pay_what_is_owed(membership, treasurer, day, method, reference=""):
+    owed = sum((due.outstanding for due in Due.objects.filter(membership=membership, status__in=Due.OPEN_STATUSES)), Decimal(0))
+    if owed > 0:
+        dues.payment_record(membership=membership, amount=owed, method=method, by=treasurer, value_date=day, reference=reference)
+
+
+def _weekly_vsla(chama, members, treasurer, channel, rng, today):
+    plan = ContributionPlan.objects.create(
+        chama=chama, name="Social fund", amount=chama.policy.contribution_amount, frequency="weekly", due_day=6,
+        grace_days=2, target=ContributionPlan.Target.WELFARE, start_date=HISTORY_START - timedelta(days=5),
+    )
+    meeting = HISTORY_START
+    late = set()
+    while meeting < today:
+        dues.generate_dues(period=meeting, chama=chama)
+        for membership in members:
+            if rng.random() < 0.1 and membership.pk not in late:
+                late.add(membership.pk)  # misses this meeting; pays everything at the next one
+                continue
+            late.discard(membership.pk)
+            _pay_what_is_owed(membership, treasurer, meeting, "cash")
+            savings.share_purchase(membership=membership, shares=rng.randint(1, 5), method="cash", by=treasurer, value_date=meeting)
+        dues.apply_penalties(as_of=meeting + timedelta(days=plan.grace_days + 1), chama=chama)
+        if meeting.day <= 7:
+            books.expense_record(chama=chama, category="stationery", amount="150", description="Passbooks and receipt book",
+                                 by=treasurer, value_date=meeting)
+        meeting += timedelta(days=7)
+
+
+def _monthly_rosca(chama, members, treasurer, chair, channel, rng, today):
+    plan = dues.contribution_plan_from_policy(chama, start_date=date(2026, 6, 1))
+    month = date(2026, 6, 1)
+    sequence = 0
+    while month <= today:
+        dues.generate_dues(period=(month.year, month.month), chama=chama)
+        due_day = date(month.year, month.month, plan.due_day)
+        for membership in members:
+            if rng.random() < 0.12:
+                continue  # pays late, after the fine
+            sequence += 1
+            _mpesa_payment(channel, membership, plan.amount, due_day - timedelta(days=rng.randint(0, 4)), sequence)
+        late_day = due_day + timedelta(days=plan.grace_days + 1)
+        if late_day < today:
+            dues.apply_penalties(as_of=late_day, chama=chama)
+            for membership in members:
+                _pay_what_is_owed(membership, treasurer, late_day + timedelta(days=rng.randint(1, 6)), "cash")
+            books.expense_record(chama=chama, category="bank_charges", amount="105", description="M-Pesa paybill charges",
+                                 paid_through="mpesa", by=treasurer, value_date=late_day)
+        month = (month + timedelta(days=32)).replace(day=1)
+    fund = Investment.objects.create(chama=chama, name="Money market fund", type=Investment.Type.SECURITIES,
+                                     acquired_date=date(2026, 9, 15), description="Surplus held between payouts.")
+    books.investment_add_funds(investment=fund, amount="30000", by=chair, paid_through="mpesa", value_date=date(2026, 9, 15))
+    books.investment_return(investment=fund, amount="262.50", by=treasurer, received_through="mpesa", value_date=date(2026, 10, 31))
+    books.investment_revalue(investment=fund, value="30450", by=treasurer, value_date=date(2026, 11, 15))
+
+
+def _mpesa_payment(channel, membership, amount, day, sequence):
+    number = f"T{channel.chama_id}{day:%m%d}{sequence:04d}X"
+    mpesa.receive(channel=channel, source=MpesaReceipt.Source.C2B, payload={"TransID": number, "demo": True}, fields={
+        "receipt_number": number, "amount": to_money(amount), "phone_number": str(membership.user.phone_number),
+        "account_reference": membership.member_number, "payer_name": membership.user.get_full_name(),
+        "transaction_time": None,
+    })
+
+
+def _unmatched_receipt(chama, channel, today):
+    number = f"U{chama.pk}{today:%m%d}0001Z"
+    mpesa.receive(channel=channel, source=MpesaReceipt.Source.C2B, payload={"TransID": number, "demo": True}, fields={
+        "receipt_number": number, "amount": Decimal("500.00"), "phone_number": "+254799000123",
+        "account_reference": "CHAMA", "payer_name": "Unknown payer", "transaction_time": None,
+    })

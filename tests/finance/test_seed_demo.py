@@ -1,0 +1,102 @@
+"""seed_demo: two demo chamas with officers, members and six months of history, loaded once for
+the module (it takes seconds), run twice to prove nothing is duplicated."""
+
+import io
+import json
+from collections import Counter
+from datetime import date
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from chama.roles import Role
+from finance.models import Due, Journal, MpesaReceipt, SharePurchase
+from finance.selectors import trial_balance
+from finance.services.reconcile import all_drift
+from groups.models import Chama, Membership
+
+PASSWORD = "pw-123"
+
+
+def run(*args):
+    out = io.StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def counts():
+    return {model.__name__: model.objects.count()
+            for model in (get_user_model(), Chama, Membership, Journal, Due, SharePurchase, MpesaReceipt)}
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        data = json.loads(run("--json", "--password", PASSWORD))
+        first = counts()
+        table = run("--password", PASSWORD)
+        yield {"data": data, "first": first, "second": counts(), "table": table}
+        call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.mark.django_db
+def test_json_shape_two_chamas_of_different_kinds_with_officers_and_ten_members(demo):
+    chamas = demo["data"]["chamas"]
+    assert set(demo["data"]) == {"chamas"}
+    assert {Chama.objects.get(pk=entry["id"]).kind for entry in chamas} == {Chama.Kind.VSLA, Chama.Kind.ROSCA}
+    for entry in chamas:
+        assert entry["name"] == Chama.objects.get(pk=entry["id"]).name
+        assert all({"role", "username", "password"} <= set(login) and login["password"] == PASSWORD for login in entry["logins"])
+        roles = Counter(login["role"] for login in entry["logins"])
+        assert (roles[Role.CHAIRPERSON], roles[Role.TREASURER], roles[Role.SECRETARY]) == (1, 1, 1)
+        assert roles[Role.MEMBER] >= 10
+        assert Chama.objects.get(pk=entry["id"]).members_count == len(entry["logins"])
+
+
+@pytest.mark.django_db
+def test_second_run_duplicates_nothing(demo):
+    assert demo["first"] == demo["second"]
+    assert demo["first"]["Journal"] > 300
+
+
+@pytest.mark.django_db
+def test_six_months_of_history_that_reconciles(demo):
+    for entry in demo["data"]["chamas"]:
+        chama = Chama.objects.get(pk=entry["id"])
+        journals = Journal.objects.filter(chama=chama)
+        first, last = journals.order_by("value_date").first().value_date, journals.order_by("value_date").last().value_date
+        assert (last - first).days >= 150
+        assert Due.objects.filter(chama=chama, kind=Due.Kind.FINE).exists()
+        _, debit, credit = trial_balance(chama)
+        assert debit == credit > 0
+    assert MpesaReceipt.objects.filter(status=MpesaReceipt.Status.SUSPENSE).exists()
+    assert SharePurchase.objects.filter(value_date__gte=date(2026, 6, 1)).exists()
+    assert all_drift() == []
+    out = io.StringIO()
+    call_command("reconcile_balances", stdout=out)
+    assert "No drift" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_login_per_chama_works_and_reaches_its_chama(demo):
+    for entry in demo["data"]["chamas"]:
+        login = next(item for item in entry["logins"] if item["role"] == Role.MEMBER)
+        client = APIClient()
+        token = client.post("/api/v1/auth/token/", {"login": login["username"], "password": PASSWORD}, format="json")
+        assert token.status_code == 200
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.json()['access']}")
+        assert entry["id"] in [row["id"] for row in client.get("/api/v1/chamas/").json()["results"]]
+        journals = client.get(f"/api/v1/chamas/{entry['id']}/my/journals/").json()["results"]
+        paid = [due for due in client.get(f"/api/v1/chamas/{entry['id']}/my/dues/").json()["results"] if due["paid_amount"] != "0.00"]
+        assert journals and paid, "a demo member sees their payments"
+    refused = APIClient().post("/api/v1/auth/token/", {"login": login["username"], "password": "wrong"}, format="json")
+    assert refused.status_code == 401
+
+
+@pytest.mark.django_db
+def test_table_output_lists_every_username(demo):
+    for entry in demo["data"]["chamas"]:
+        assert entry["name"] in demo["table"]
+        assert all(login["username"] in demo["table"] for login in entry["logins"])
