@@ -156,6 +156,9 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
                           picker=picker, sheet=sheet, chama=chama, day=day)
 
 
+MAX_AMOUNT = Decimal("1e12")  # the ledger's columns hold 12 digits before the point
+
+
 class SheetPicker(forms.Form):
     chama = forms.ModelChoiceField(queryset=None)
     date = forms.DateField(required=False, help_text="The meeting day (default today).")
@@ -199,7 +202,11 @@ class CollectionSheet:
             value = Decimal(text.replace(",", ""))
         except InvalidOperation:
             raise ValidationError(f"{text!r} is not an amount.") from None
-        if value < 0 or value != value.quantize(Decimal("0.01")):
+        try:
+            valid = value.is_finite() and 0 <= value < MAX_AMOUNT and value == value.quantize(Decimal("0.01"))
+        except InvalidOperation:  # an exponent too large to round to cents
+            valid = False
+        if not valid:
             raise ValidationError(f"{text!r}: use a positive amount with at most two decimals.")
         return value
 

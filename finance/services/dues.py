@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
@@ -128,30 +128,21 @@ def payment_record(*, membership, amount, method, by=None, value_date=None, refe
     amount = to_money(amount)
     if amount <= 0:
         raise ValidationError({"amount": "A payment must be more than zero."})
-    with transaction.atomic():
-        Membership.objects.select_for_update().filter(pk=membership.pk).first()  # the member's books, one writer
-        replay = ledger.find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
-        if replay is not None:
-            return ledger.replay_for(replay, membership)
-        try:
-            with transaction.atomic():
-                settlement = settle_oldest_first(membership, amount, kinds)
-                lines = [(_debit_account(chama, method, source_account), amount), *settlement.lines]
-                if settlement.remaining > 0:
-                    lines.append((ledger.member_account(membership, A.MEMBER_ADVANCE), -settlement.remaining))
-                journal = ledger.post_journal(
-                    chama=chama, kind=Journal.Kind.PAYMENT, lines=lines, value_date=value_date or chama_today(chama),
-                    memo=memo or f"Payment by {membership.member_number} ({method})", membership=membership,
-                    external_reference=reference, idempotency_key=idempotency_key, created_by=by,
-                )
-                record_allocations(chama, settlement.allocations, DueAllocation.Kind.PAYMENT, journal)
-        except IntegrityError:
-            # The same reference was posted by a concurrent request that committed first.
-            replay = ledger.find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
-            if replay is None:
-                raise
-            return ledger.replay_for(replay, membership)
-    return journal
+
+    def post():
+        settlement = settle_oldest_first(membership, amount, kinds)
+        lines = [(_debit_account(chama, method, source_account), amount), *settlement.lines]
+        if settlement.remaining > 0:
+            lines.append((ledger.member_account(membership, A.MEMBER_ADVANCE), -settlement.remaining))
+        journal = ledger.post_journal(
+            chama=chama, kind=Journal.Kind.PAYMENT, lines=lines, value_date=value_date or chama_today(chama),
+            memo=memo or f"Payment by {membership.member_number} ({method})", membership=membership,
+            external_reference=reference, idempotency_key=idempotency_key, created_by=by,
+        )
+        record_allocations(chama, settlement.allocations, DueAllocation.Kind.PAYMENT, journal)
+        return journal
+
+    return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, post=post)
 
 
 def apply_advance(membership, value_date=None, by=None):

@@ -10,11 +10,12 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 
 from chama.money import ZERO, MoneyField, to_money
 from finance.models import Account, Entry, Expense, Journal
+from groups.models import Membership
 
 A = Account.Purpose
 T = Account.Type
@@ -67,22 +68,20 @@ def ensure_chart(chama):
             Account.objects.get_or_create(chama=chama, code=code, defaults={"name": name, "type": type_, "purpose": purpose})
 
 
-def chama_account(chama, purpose):
-    code = CHAMA_CODES[purpose]
+def _standard_account(chama, code):
     account = Account.objects.filter(chama=chama, code=code).first()
     if account is None:
         ensure_chart(chama)
         account = Account.objects.get(chama=chama, code=code)
     return account
+
+
+def chama_account(chama, purpose):
+    return _standard_account(chama, CHAMA_CODES[purpose])
 
 
 def expense_account(chama, category):
-    code = EXPENSE_CODES[category]
-    account = Account.objects.filter(chama=chama, code=code).first()
-    if account is None:
-        ensure_chart(chama)
-        account = Account.objects.get(chama=chama, code=code)
-    return account
+    return _standard_account(chama, EXPENSE_CODES[category])
 
 
 def _member_account_spec(membership, purpose, savings_type=None):
@@ -187,3 +186,25 @@ def replay_for(journal, membership):
             "which is not this member's; use a new one."
         )})
     return journal
+
+
+def post_once(membership, *, reference, idempotency_key, post):
+    """Run `post()` for the member unless this reference or key was posted already.
+
+    The member's row is locked, so their postings happen one at a time; a replay (even one that
+    raced us and committed first) returns the first journal instead of posting twice.
+    """
+    chama = membership.chama
+    with transaction.atomic():
+        Membership.objects.select_for_update().filter(pk=membership.pk).first()
+        replay = find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
+        if replay is not None:
+            return replay_for(replay, membership)
+        try:
+            with transaction.atomic():
+                return post()
+        except IntegrityError:
+            replay = find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
+            if replay is None:
+                raise
+            return replay_for(replay, membership)

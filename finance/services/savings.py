@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Sum
 
 from chama.money import ZERO, to_money
@@ -32,25 +32,13 @@ def savings_deposit(*, membership, amount, method, by=None, savings_type=None, v
     if amount <= 0:
         raise ValidationError({"amount": "A deposit must be more than zero."})
     savings_type = savings_type or default_savings_type(chama)
-    with transaction.atomic():
-        Membership.objects.select_for_update().filter(pk=membership.pk).first()
-        replay = ledger.find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
-        if replay is not None:
-            return ledger.replay_for(replay, membership)
-        try:
-            with transaction.atomic():
-                return ledger.post_journal(
-                    chama=chama, kind=Journal.Kind.SAVINGS_DEPOSIT, value_date=value_date or chama_today(chama),
-                    memo=f"{savings_type.name} savings deposit ({method})", membership=membership, created_by=by,
-                    external_reference=reference, idempotency_key=idempotency_key,
-                    lines=[(_cash_account(chama, method), amount),
-                           (ledger.member_account(membership, A.MEMBER_SAVINGS, savings_type), -amount)],
-                )
-        except IntegrityError:
-            replay = ledger.find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
-            if replay is None:
-                raise
-            return ledger.replay_for(replay, membership)
+    return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, post=lambda: ledger.post_journal(
+        chama=chama, kind=Journal.Kind.SAVINGS_DEPOSIT, value_date=value_date or chama_today(chama),
+        memo=f"{savings_type.name} savings deposit ({method})", membership=membership, created_by=by,
+        external_reference=reference, idempotency_key=idempotency_key,
+        lines=[(_cash_account(chama, method), amount),
+               (ledger.member_account(membership, A.MEMBER_SAVINGS, savings_type), -amount)],
+    ))
 
 
 def savings_balance(membership, savings_type):
@@ -164,11 +152,8 @@ def share_purchase(*, membership, shares, method, by=None, value_date=None, refe
     if not isinstance(shares, int) or isinstance(shares, bool) or shares <= 0:
         raise ValidationError({"shares": "Buy a whole number of shares, at least one."})
     value_date = value_date or chama_today(chama)
-    with transaction.atomic():
-        Membership.objects.select_for_update().filter(pk=membership.pk).first()
-        replay = ledger.find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
-        if replay is not None:
-            return ledger.replay_for(replay, membership)
+
+    def post():
         total_today = shares_bought_on(membership, value_date) + shares
         if not policy.shares_min_per_meeting <= total_today <= policy.shares_max_per_meeting:
             raise ValidationError({"shares": (
@@ -186,7 +171,9 @@ def share_purchase(*, membership, shares, method, by=None, value_date=None, refe
             chama=chama, membership=membership, journal=journal, shares=shares, share_price=policy.share_price,
             value_date=value_date,
         )])
-    return journal
+        return journal
+
+    return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, post=post)
 
 
 def shares_held(membership):
