@@ -165,6 +165,9 @@ class MembershipAdmin(ChamaScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.readonly_fields
 
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []  # a member being added has nothing to show yet
+
     @admin.display(description="Name", ordering="user__first_name")
     def name(self, obj):
         return obj.user.get_full_name()

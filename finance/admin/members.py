@@ -15,9 +15,6 @@ class MemberAccountInline(ReadOnlyMixin, ChamaScopedTabularInline):
     readonly_fields = fields
     verbose_name_plural = "Balances"
 
-    def has_view_permission(self, request, obj=None):
-        return obj is not None and super().has_view_permission(request, obj)  # a new member has no balances yet
-
     @admin.display(description="Balance")
     def balance_shown(self, obj):
         return f"{obj.chama.currency} {obj.normal_balance:,.2f}"

@@ -163,12 +163,14 @@ class PaymentViewSet(PostingViewSet):
         data = body.validated_data
         key = self.idempotency_key()
         replay = ledger.find_posted(self.chama, external_reference=data["reference"], idempotency_key=key)
-        journal = replay or dues.payment_record(
+        if replay is not None:
+            return self.created(ledger.replay_for(replay, data["membership"], data["amount"]), replay=True)
+        journal = dues.payment_record(
             membership=data["membership"], amount=data["amount"], method=data["method"], by=request.user,
             value_date=data.get("value_date"), reference=data["reference"], idempotency_key=key, memo=data["memo"],
             kinds=dues.DUE_KINDS[data["apply_to"]],
         )
-        return self.created(journal, replay=replay is not None)
+        return self.created(journal)
 
 
 class DepositViewSet(PostingViewSet):

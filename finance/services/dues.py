@@ -142,7 +142,7 @@ def payment_record(*, membership, amount, method, by=None, value_date=None, refe
         record_allocations(chama, settlement.allocations, DueAllocation.Kind.PAYMENT, journal)
         return journal
 
-    return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, post=post)
+    return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, post=post, amount=amount)
 
 
 def apply_advance(membership, value_date=None, by=None):

@@ -178,17 +178,18 @@ def find_posted(chama, *, external_reference="", idempotency_key=""):
     return None
 
 
-def replay_for(journal, membership):
-    """A replayed posting must be the same member's: a reference reused for someone else is refused."""
-    if journal.membership_id != membership.pk:
+def replay_for(journal, membership, amount=None):
+    """A replay must repeat the same posting: a reference or key reused for another member or
+    another amount is refused rather than answered with someone else's journal."""
+    if journal.membership_id != membership.pk or (amount is not None and journal.amount != amount):
         raise ValidationError({"reference": (
             f"This reference or idempotency key was already used for journal #{journal.pk}, "
-            "which is not this member's; use a new one."
+            f"a different posting ({journal.amount:,.2f} for another member or amount); use a new one."
         )})
     return journal
 
 
-def post_once(membership, *, reference, idempotency_key, post):
+def post_once(membership, *, reference, idempotency_key, post, amount=None):
     """Run `post()` for the member unless this reference or key was posted already.
 
     The member's row is locked, so their postings happen one at a time; a replay (even one that
@@ -199,7 +200,7 @@ def post_once(membership, *, reference, idempotency_key, post):
         Membership.objects.select_for_update().filter(pk=membership.pk).first()
         replay = find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
         if replay is not None:
-            return replay_for(replay, membership)
+            return replay_for(replay, membership, amount)
         try:
             with transaction.atomic():
                 return post()
@@ -207,4 +208,4 @@ def post_once(membership, *, reference, idempotency_key, post):
             replay = find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
             if replay is None:
                 raise
-            return replay_for(replay, membership)
+            return replay_for(replay, membership, amount)

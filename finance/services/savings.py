@@ -32,7 +32,7 @@ def savings_deposit(*, membership, amount, method, by=None, savings_type=None, v
     if amount <= 0:
         raise ValidationError({"amount": "A deposit must be more than zero."})
     savings_type = savings_type or default_savings_type(chama)
-    return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, post=lambda: ledger.post_journal(
+    return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, amount=amount, post=lambda: ledger.post_journal(
         chama=chama, kind=Journal.Kind.SAVINGS_DEPOSIT, value_date=value_date or chama_today(chama),
         memo=f"{savings_type.name} savings deposit ({method})", membership=membership, created_by=by,
         external_reference=reference, idempotency_key=idempotency_key,
@@ -160,7 +160,6 @@ def share_purchase(*, membership, shares, method, by=None, value_date=None, refe
                 f"Members buy {policy.shares_min_per_meeting} to {policy.shares_max_per_meeting} shares per meeting; "
                 f"this would make {total_today} on {value_date:%d %b %Y}."
             )})
-        amount = to_money(policy.share_price * shares)
         journal = ledger.post_journal(
             chama=chama, kind=Journal.Kind.SHARE_PURCHASE, value_date=value_date, membership=membership,
             memo=f"{shares} share(s) at {policy.share_price:,.2f}", created_by=by,
@@ -173,7 +172,8 @@ def share_purchase(*, membership, shares, method, by=None, value_date=None, refe
         )])
         return journal
 
-    return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, post=post)
+    amount = to_money(policy.share_price * shares)
+    return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, post=post, amount=amount)
 
 
 def shares_held(membership):
