@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 
 from chama.models import TimeStampedModel
 from chama.money import MoneyField, non_negative
@@ -97,7 +98,8 @@ class Due(TimeStampedModel):
             models.CheckConstraint(condition=Q(amount__gt=0), name="due_amount_positive"),
             models.CheckConstraint(
                 condition=Q(paid_amount__gte=0) & Q(waived_amount__gte=0)
-                & Q(amount__gte=F("paid_amount") + F("waived_amount")),
+                # Rounded to cents: SQLite adds decimals in floating point.
+                & Q(amount__gte=Round(F("paid_amount") + F("waived_amount"), 2)),
                 name="due_not_overpaid",
             ),
             models.UniqueConstraint(

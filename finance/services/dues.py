@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Round
 from django.utils import timezone
 
 from chama.money import ZERO, to_money
@@ -104,7 +105,7 @@ def record_allocations(chama, allocations, kind, journal=None, today=None):
     field_name = "paid_amount" if kind == DueAllocation.Kind.PAYMENT else "waived_amount"
     today = today or chama_today(chama)
     for due, amount in allocations:
-        Due.objects.filter(pk=due.pk).update(**{field_name: F(field_name) + amount})
+        Due.objects.filter(pk=due.pk).update(**{field_name: Round(F(field_name) + amount, 2)})
         due.refresh_from_db(fields=["paid_amount", "waived_amount", "status"])
         status = due.derive_status(today)
         if status != due.status:
@@ -149,7 +150,7 @@ def apply_advance(membership, value_date=None, by=None):
     """Settle open dues from the member's advance payments; returns the journal or None."""
     chama = membership.chama
     with transaction.atomic():
-        Membership.objects.select_for_update().filter(pk=membership.pk).first()
+        ledger.lock_member(membership.pk)
         advance = Account.objects.filter(chama=chama, membership=membership, purpose=A.MEMBER_ADVANCE).first()
         if advance is None or advance.normal_balance <= 0:
             return None

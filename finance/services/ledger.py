@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
+from django.db.models.functions import Round
 
 from chama.money import ZERO, MoneyField, to_money
 from finance.models import Account, Entry, Expense, Journal
@@ -160,9 +161,10 @@ def post_journal(*, chama, kind, lines, value_date, memo="", membership=None, ex
             Entry(chama=chama, journal=journal, account_id=pk, amount=deltas[pk], balance_after=after[pk])
             for pk in sorted(deltas)
         ])
+        # Round() keeps SQLite, which adds decimals in floating point, on whole cents; PostgreSQL is exact anyway.
         Account.objects.filter(pk__in=deltas).update(
-            balance=F("balance") + Case(*[When(pk=pk, then=Value(amount)) for pk, amount in deltas.items()],
-                                        output_field=MoneyField())
+            balance=Round(F("balance") + Case(*[When(pk=pk, then=Value(amount)) for pk, amount in deltas.items()],
+                                              output_field=MoneyField()), 2)
         )
     return journal
 
@@ -189,6 +191,11 @@ def replay_for(journal, membership, amount=None):
     return journal
 
 
+def lock_member(membership_id):
+    """Lock the membership row alone (no join to the chama), the aggregate of a member's books."""
+    list(Membership.objects.select_for_update().filter(pk=membership_id).order_by())
+
+
 def post_once(membership, *, reference, idempotency_key, post, amount=None):
     """Run `post()` for the member unless this reference or key was posted already.
 
@@ -197,7 +204,7 @@ def post_once(membership, *, reference, idempotency_key, post, amount=None):
     """
     chama = membership.chama
     with transaction.atomic():
-        Membership.objects.select_for_update().filter(pk=membership.pk).first()
+        lock_member(membership.pk)
         replay = find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
         if replay is not None:
             return replay_for(replay, membership, amount)

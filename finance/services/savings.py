@@ -11,7 +11,7 @@ from chama.roles import OFFICER_ROLES
 from finance.models import Account, Journal, SharePurchase, Withdrawal
 from finance.services import ledger
 from finance.services.dues import METHOD_ACCOUNTS, chama_today, default_savings_type
-from groups.models import Chama, Membership
+from groups.models import Chama
 from groups.services import require_role
 
 A = Account.Purpose
@@ -124,7 +124,7 @@ def withdrawal_pay(*, withdrawal, method, by, reference="") -> Withdrawal:
         today = chama_today(chama)
         if today < withdrawal.payable_from:
             raise ValidationError(f"The notice period ends on {withdrawal.payable_from:%d %b %Y}; pay it then.")
-        Membership.objects.select_for_update().filter(pk=withdrawal.membership_id).first()
+        ledger.lock_member(withdrawal.membership_id)
         _check_withdrawable(withdrawal, today)
         withdrawal.journal = ledger.post_journal(
             chama=chama, kind=Journal.Kind.SAVINGS_WITHDRAWAL, value_date=today, membership=withdrawal.membership,

@@ -5,6 +5,7 @@ check finds and repairs a tampered cache."""
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from chama.roles import MembershipStatus, Role
 from groups import services
@@ -83,9 +84,9 @@ def test_role_change_and_no_op_status_change_leave_the_count(chama, chairperson,
 def test_failed_admit_does_not_move_the_count(chama, plain_member, secretary):
     assert_count(chama, 2)
 
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         services.admit_member(chama=chama, user=plain_member)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         services.admit_member(chama=chama, user=UserFactory(), member_number="M001")
 
     assert_count(chama, 2)

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from chama.roles import MembershipStatus, Role
 from groups import services
 from groups.models import Chama, Invitation, JoinRequest, Membership
-from tests.factories import ChamaFactory, InvitationFactory, JoinRequestFactory, MembershipFactory, UserFactory, member
+from tests.factories import ChamaFactory, InvitationFactory, JoinRequestFactory, UserFactory, member
 
 User = get_user_model()
 

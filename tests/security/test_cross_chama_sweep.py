@@ -102,7 +102,7 @@ def choice_fields(response):
 
 
 def assert_no_b_choices(response, world, where):
-    for form, name, field in choice_fields(response):
+    for _, name, field in choice_fields(response):
         related = field.queryset.model
         if tenancy.is_tenant_model(related):
             leaked = set(field.queryset.values_list("pk", flat=True)) & only_b(related, world)
@@ -115,7 +115,7 @@ def test_every_admin_is_discovered():
 
 def test_admin_changelists_show_no_row_of_another_chama(world, client):
     client.force_login(world.officer_a)
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         response = client.get(admin_url(model, "changelist"))
         if not tenancy.is_tenant_model(model):
             assert response.status_code == 403, f"{model._meta.label} has no chama, yet officers can list it"
