@@ -47,3 +47,28 @@ def api_as():
         return login_api(APIClient(), user)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def books_reconcile(request):
+    """After every test that used the database, every cached figure equals the ledger
+    (tests that tamper with a cache on purpose repair it before they end)."""
+    database = _database_fixture(request)
+    if database is None:
+        yield
+        return
+    request.getfixturevalue(database)  # so this check runs before the test's data is rolled back
+    yield
+    from finance.services.reconcile import all_drift
+
+    drift = all_drift()
+    assert drift == [], f"cached figures drifted from the ledger: {[(d.what, d.cached, d.actual) for d in drift]}"
+
+
+def _database_fixture(request):
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in request.fixturenames or (marker and marker.kwargs.get("transaction")):
+        return "transactional_db"
+    if "db" in request.fixturenames or marker:
+        return "db"
+    return None

@@ -23,6 +23,27 @@ class ContributionPlanAdmin(ChamaScopedAdmin):
     search_fields = ["name"]
     actions = ["raise_current_dues"]
 
+    def save_form(self, request, form, change):
+        data = form.cleaned_data
+        if not self._saved_by_service(form, change):
+            return super().save_form(request, form, change)
+        # A new special levy raises a due for every active member at once.
+        return dues.levy_create(
+            chama=data["chama"], name=data["name"], amount=data["amount"], due_date=data["levy_due_date"],
+            by=request.user, grace_days=data["grace_days"], target=data["target"],
+        )
+
+    def _saved_by_service(self, form, change):
+        return not change and form.cleaned_data["kind"] == ContributionPlan.Kind.LEVY
+
+    def save_model(self, request, obj, form, change):
+        if not self._saved_by_service(form, change):
+            super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        if not self._saved_by_service(form, change):
+            super().save_related(request, form, formsets, change)
+
     @admin.action(description="Raise this period's dues for the selected plans", permissions=["change"])
     def raise_current_dues(self, request, queryset):
         raised = 0

@@ -943,3 +943,26 @@ def test_treasurer_of_one_chama_sees_nothing_of_another(as_treasurer, w):
     assert not Waiver.objects.filter(due=their_due).exists()
     their_receipt.refresh_from_db()
     assert their_receipt.status == MpesaReceipt.Status.SUSPENSE
+
+
+def test_a_special_levy_added_in_the_admin_raises_a_due_for_every_active_member(db, client):
+    from finance.models import ContributionPlan, Due
+    from tests.factories import ChamaFactory, member
+
+    chama = ChamaFactory()
+    treasurer = member(chama, Role.TREASURER)
+    member(chama)
+    member(chama)
+    client.force_login(treasurer)
+
+    response = client.post("/admin/finance/contributionplan/add/", {
+        "chama": chama.pk, "name": "Bereavement levy", "kind": "levy", "amount": "300.00", "frequency": "monthly",
+        "due_day": 5, "grace_days": 7, "target": "welfare", "start_date": "2026-11-25", "levy_due_date": "2026-11-30",
+        "is_active": "on",
+    })
+
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    plan = ContributionPlan.objects.get(name="Bereavement levy")
+    levies = Due.objects.filter(plan=plan)
+    assert levies.count() == 3 and {d.amount for d in levies} == {D("300.00")}
+    assert {d.late_after.isoformat() for d in levies} == {"2026-12-07"}
