@@ -5,20 +5,12 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 
 from chama.money import ZERO
-from finance.models import Account, Due, Entry, Journal
-
-
-def member_accounts(membership):
-    return Account.objects.filter(chama_id=membership.chama_id, membership=membership).select_related("savings_type").order_by("code")
+from finance.models import Account, Entry, Journal
 
 
 def statement(account):
     """The account's entries, oldest first, with the journal; `balance_after` is the running balance."""
     return Entry.objects.filter(account=account).select_related("journal").order_by("id")
-
-
-def open_dues(membership):
-    return Due.objects.filter(membership=membership, status__in=Due.OPEN_STATUSES).order_by("due_date", "id")
 
 
 def trial_balance(chama):

@@ -220,10 +220,6 @@ class Membership(TimeStampedModel):
     def is_active(self):
         return self.status == MembershipStatus.ACTIVE
 
-    @property
-    def is_officer(self):
-        return self.is_active and self.role != Role.MEMBER
-
 
 class JoinRequest(TimeStampedModel):
     class Status(models.TextChoices):
