@@ -20,7 +20,25 @@ class PaidThrough(models.TextChoices):
     CHEQUE = "cheque", "Cheque"
 
 
-class Expense(TimeStampedModel):
+class CashbookRecord(TimeStampedModel):
+    """What expenses and other income share: an amount with its evidence and the officers behind it."""
+
+    amount = MoneyField()
+    description = models.CharField(max_length=255)
+    value_date = models.DateField()
+    receipt = models.FileField(upload_to="receipts/%Y/%m/", blank=True, validators=[RECEIPT_EXTENSIONS])
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        abstract = True
+        ordering = ["-value_date", "-id"]
+
+    def __str__(self):
+        return f"{self.get_category_display()}: {self.description} ({self.amount})"
+
+
+class Expense(CashbookRecord):
     class Category(models.TextChoices):
         MEETING = "meeting", "Meeting costs"
         BANK_CHARGES = "bank_charges", "Bank and M-Pesa charges"
@@ -32,24 +50,14 @@ class Expense(TimeStampedModel):
 
     chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="expenses")
     category = models.CharField(max_length=20, choices=Category.choices)
-    amount = MoneyField()
-    description = models.CharField(max_length=255)
     paid_through = models.CharField(max_length=10, choices=PaidThrough.choices, default=PaidThrough.CASH)
-    value_date = models.DateField()
-    receipt = models.FileField(upload_to="receipts/%Y/%m/", blank=True, validators=[RECEIPT_EXTENSIONS])
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     journal = models.OneToOneField(Journal, on_delete=models.PROTECT, related_name="expense")
 
-    class Meta:
-        ordering = ["-value_date", "-id"]
+    class Meta(CashbookRecord.Meta):
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="expense_amount_positive")]
 
-    def __str__(self):
-        return f"{self.get_category_display()}: {self.description} ({self.amount})"
 
-
-class Income(TimeStampedModel):
+class Income(CashbookRecord):
     class Category(models.TextChoices):
         BANK_INTEREST = "bank_interest", "Bank interest"
         DONATION = "donation", "Donation or grant"
@@ -58,22 +66,12 @@ class Income(TimeStampedModel):
 
     chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="incomes")
     category = models.CharField(max_length=20, choices=Category.choices)
-    amount = MoneyField()
-    description = models.CharField(max_length=255)
     received_through = models.CharField(max_length=10, choices=PaidThrough.choices, default=PaidThrough.CASH)
-    value_date = models.DateField()
-    receipt = models.FileField(upload_to="receipts/%Y/%m/", blank=True, validators=[RECEIPT_EXTENSIONS])
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     journal = models.OneToOneField(Journal, on_delete=models.PROTECT, related_name="income")
 
-    class Meta:
-        ordering = ["-value_date", "-id"]
+    class Meta(CashbookRecord.Meta):
         verbose_name_plural = "other income"
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="income_amount_positive")]
-
-    def __str__(self):
-        return f"{self.get_category_display()}: {self.description} ({self.amount})"
 
 
 class Investment(TimeStampedModel):

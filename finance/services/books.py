@@ -41,43 +41,47 @@ def _approver(chama, amount, by, approved_by):
     return approved_by
 
 
-def expense_record(*, chama, category, amount, description, by, paid_through="cash", value_date=None,
-                   approved_by=None, receipt=None) -> Expense:
-    require_role(by, chama, OFFICER_ROLES, "record expenses")
+def _cashbook(model, kind, *, chama, category, amount, description, by, through, through_field, value_date,
+              approved_by, receipt, debit, credit, action):
+    require_role(by, chama, OFFICER_ROLES, action)
     amount = _positive(amount)
-    if category not in Expense.Category.values:
+    if category not in model.Category.values:
         raise ValidationError({"category": f"Unknown category {category!r}."})
     approver = _approver(chama, amount, by, approved_by)
     value_date = value_date or chama_today(chama)
     with transaction.atomic():
         journal = ledger.post_journal(
-            chama=chama, kind=Journal.Kind.EXPENSE, value_date=value_date, memo=f"Expense: {description}", created_by=by,
-            lines=[(ledger.expense_account(chama, category), amount), (_money_account(chama, paid_through), -amount)],
+            chama=chama, kind=kind, value_date=value_date, memo=f"{model._meta.verbose_name.capitalize()}: {description}",
+            created_by=by, lines=[(debit, amount), (credit, -amount)],
         )
-        return Expense.objects.create(
-            chama=chama, category=category, amount=amount, description=description, paid_through=paid_through,
-            value_date=value_date, receipt=receipt or "", recorded_by=by, approved_by=approver, journal=journal,
+        return model.objects.create(
+            chama=chama, category=category, amount=amount, description=description, value_date=value_date,
+            receipt=receipt or "", recorded_by=by, approved_by=approver, journal=journal, **{through_field: through},
         )
+
+
+def expense_record(*, chama, category, amount, description, by, paid_through="cash", value_date=None,
+                   approved_by=None, receipt=None) -> Expense:
+    """Dr the category's expense account, Cr where the money was paid from."""
+    return _cashbook(
+        Expense, Journal.Kind.EXPENSE, chama=chama, category=category, amount=amount, description=description, by=by,
+        through=paid_through, through_field="paid_through", value_date=value_date, approved_by=approved_by,
+        receipt=receipt, action="record expenses",
+        debit=ledger.expense_account(chama, category) if category in Expense.Category.values else None,
+        credit=_money_account(chama, paid_through),
+    )
 
 
 def income_record(*, chama, category, amount, description, by, received_through="cash", value_date=None,
                   approved_by=None, receipt=None) -> Income:
-    require_role(by, chama, OFFICER_ROLES, "record income")
-    amount = _positive(amount)
-    if category not in Income.Category.values:
-        raise ValidationError({"category": f"Unknown category {category!r}."})
-    approver = _approver(chama, amount, by, approved_by)
-    value_date = value_date or chama_today(chama)
+    """Dr where the money was received, Cr interest income (bank interest) or other income."""
     income_account = A.INTEREST_INCOME if category == Income.Category.BANK_INTEREST else A.OTHER_INCOME
-    with transaction.atomic():
-        journal = ledger.post_journal(
-            chama=chama, kind=Journal.Kind.INCOME, value_date=value_date, memo=f"Income: {description}", created_by=by,
-            lines=[(_money_account(chama, received_through), amount), (ledger.chama_account(chama, income_account), -amount)],
-        )
-        return Income.objects.create(
-            chama=chama, category=category, amount=amount, description=description, received_through=received_through,
-            value_date=value_date, receipt=receipt or "", recorded_by=by, approved_by=approver, journal=journal,
-        )
+    return _cashbook(
+        Income, Journal.Kind.INCOME, chama=chama, category=category, amount=amount, description=description, by=by,
+        through=received_through, through_field="received_through", value_date=value_date, approved_by=approved_by,
+        receipt=receipt, action="record income",
+        debit=_money_account(chama, received_through), credit=ledger.chama_account(chama, income_account),
+    )
 
 
 def book_value(investment):
