@@ -157,7 +157,11 @@ class Journal(AppendOnlyModel):
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="journal_amount_positive"),
         ]
-        indexes = [models.Index(fields=["chama", "-id"]), models.Index(fields=["chama", "value_date"])]
+        indexes = [
+            models.Index(fields=["chama", "-id"]),
+            models.Index(fields=["chama", "kind", "-id"]),
+            models.Index(fields=["chama", "value_date"]),
+        ]
 
     def __str__(self):
         return f"#{self.pk} {self.get_kind_display()} {self.amount} ({self.value_date})"
