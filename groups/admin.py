@@ -30,7 +30,7 @@ class PolicyInline(ChamaScopedStackedInline):
         ("Shares", {"fields": ["share_price", "shares_min_per_meeting", "shares_max_per_meeting"]}),
         ("Loans", {"fields": [
             "loan_interest_rate", "loan_interest_period", "loan_max_savings_multiple", "loan_min_membership_days",
-            "loan_max_concurrent", "loan_approvals_required", "loan_min_attendance_percentage",
+            "loan_max_concurrent", "loan_approvals_required", "loan_min_attendance_percentage", "loan_default_days",
         ]}),
         ("Governance", {"fields": ["quorum_percentage", "second_approval_threshold"]}),
     ]

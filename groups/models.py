@@ -150,6 +150,9 @@ class Policy(TimeStampedModel):
     loan_max_concurrent = models.PositiveSmallIntegerField(default=1, help_text="Loans a member may hold at once.")
     loan_approvals_required = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(1)])
     loan_min_attendance_percentage = models.DecimalField(max_digits=5, decimal_places=2, default=0, validators=percentage())
+    loan_default_days = models.PositiveSmallIntegerField(
+        default=90, help_text="A loan with an installment overdue this many days is in default."
+    )
 
     quorum_percentage = models.DecimalField(
         max_digits=5, decimal_places=2, default=50, validators=percentage(), help_text="Active members present for a quorum."

@@ -63,6 +63,7 @@ class Account(TimeStampedModel):
         BANK = "bank", "Bank"
         MOBILE_MONEY = "mobile_money", "Mobile money (M-Pesa)"
         FINES_RECEIVABLE = "fines_receivable", "Member fines receivable"
+        LOAN_RECEIVABLE = "loan_receivable", "Loan receivable"
         INVESTMENTS = "investments", "Investments"
         MEMBER_SAVINGS = "member_savings", "Member savings"
         MEMBER_ADVANCE = "member_advance", "Member advance payments"
@@ -72,12 +73,15 @@ class Account(TimeStampedModel):
         MEMBER_SHARES = "member_shares", "Member shares"
         RETAINED_EARNINGS = "retained_earnings", "Retained earnings"
         FINE_INCOME = "fine_income", "Fine income"
+        PENALTY_INCOME = "penalty_income", "Loan penalty income"
+        RECOVERIES_INCOME = "recoveries_income", "Recoveries of written-off loans"
         INTEREST_INCOME = "interest_income", "Interest income"
         FEE_INCOME = "fee_income", "Fee income"
         OTHER_INCOME = "other_income", "Other income"
         INVESTMENT_INCOME = "investment_income", "Investment income"
         UNREALISED_GAIN = "unrealised_gain", "Unrealised gains on investments"
         EXPENSE = "expense", "Expense"
+        LOAN_LOSS = "loan_loss", "Loan losses"
 
     chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="accounts")
     code = models.CharField(max_length=40)
@@ -90,6 +94,10 @@ class Account(TimeStampedModel):
     )
     savings_type = models.ForeignKey(
         "finance.SavingsType", on_delete=models.PROTECT, null=True, blank=True, related_name="accounts"
+    )
+    loan = models.OneToOneField(
+        "finance.Loan", on_delete=models.PROTECT, null=True, blank=True, related_name="receivable_account",
+        help_text="Loan receivable accounts: the loan whose outstanding principal this is.",
     )
     # Cached sum of the account's entries, debit positive; `reconcile_balances` re-derives it.
     balance = MoneyField(default=0, editable=False)
@@ -124,6 +132,11 @@ class Journal(AppendOnlyModel):
         FINE_CHARGE = "fine_charge", "Fine charged"
         FINE_WAIVER = "fine_waiver", "Fine waived"
         SUSPENSE_RECEIPT = "suspense_receipt", "Unallocated receipt"
+        LOAN_DISBURSEMENT = "loan_disbursement", "Loan disbursed"
+        LOAN_REPAYMENT = "loan_repayment", "Loan repayment"
+        GUARANTOR_RECOVERY = "guarantor_recovery", "Loan recovered from a guarantor"
+        LOAN_WRITE_OFF = "loan_write_off", "Loan written off"
+        LOAN_RECOVERY = "loan_recovery", "Recovery of a written-off loan"
         EXPENSE = "expense", "Expense"
         INCOME = "income", "Other income"
         INVESTMENT = "investment", "Investment movement"
@@ -134,6 +147,7 @@ class Journal(AppendOnlyModel):
     value_date = models.DateField(help_text="When the money moved (may precede the posting).")
     memo = models.CharField(max_length=255, blank=True)
     membership = models.ForeignKey(Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="journals")
+    loan = models.ForeignKey("finance.Loan", on_delete=models.PROTECT, null=True, blank=True, related_name="journals")
     amount = MoneyField(help_text="Total of the debits.")
     external_reference = models.CharField(
         max_length=64, blank=True, help_text="M-Pesa receipt, bank slip or cheque number; unique in the chama."

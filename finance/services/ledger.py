@@ -32,11 +32,14 @@ CHART = [
     ("2900", "Unallocated receipts (suspense)", T.LIABILITY, A.SUSPENSE),
     ("3900", "Retained earnings", T.EQUITY, A.RETAINED_EARNINGS),
     ("4000", "Fine income", T.INCOME, A.FINE_INCOME),
+    ("4050", "Loan penalty income", T.INCOME, A.PENALTY_INCOME),
     ("4100", "Interest income", T.INCOME, A.INTEREST_INCOME),
     ("4200", "Fee income", T.INCOME, A.FEE_INCOME),
     ("4300", "Other income", T.INCOME, A.OTHER_INCOME),
     ("4400", "Investment income", T.INCOME, A.INVESTMENT_INCOME),
     ("4500", "Unrealised gains on investments", T.INCOME, A.UNREALISED_GAIN),
+    ("4600", "Recoveries of written-off loans", T.INCOME, A.RECOVERIES_INCOME),
+    ("5900", "Loan losses", T.EXPENSE, A.LOAN_LOSS),
     *[
         (f"5{index:02d}0", f"Expenses: {label}", T.EXPENSE, A.EXPENSE)
         for index, (_, label) in enumerate(Expense.Category.choices)
@@ -56,7 +59,7 @@ MEMBER_ACCOUNTS = {
 # Accounts whose normal balance may never be negative: money the chama holds, what it owes
 # members, what members owe it.
 GUARDED = {
-    A.CASH, A.BANK, A.MOBILE_MONEY, A.INVESTMENTS, A.FINES_RECEIVABLE, A.MEMBER_SAVINGS,
+    A.CASH, A.BANK, A.MOBILE_MONEY, A.INVESTMENTS, A.FINES_RECEIVABLE, A.LOAN_RECEIVABLE, A.MEMBER_SAVINGS,
     A.MEMBER_ADVANCE, A.MEMBER_SHARES, A.WELFARE_FUND, A.ROSCA_POT, A.SUSPENSE,
 }
 
@@ -108,6 +111,16 @@ def member_account(membership, purpose, savings_type=None):
     return account
 
 
+def loan_account(loan):
+    """The loan's own receivable account: its balance is the loan's outstanding principal."""
+    account, _ = Account.objects.get_or_create(
+        chama_id=loan.chama_id, code=f"1200-{loan.pk:06d}",
+        defaults={"name": f"Loan #{loan.pk} — {loan.membership.member_number} {loan.membership.user.get_full_name()}",
+                  "type": T.ASSET, "purpose": A.LOAN_RECEIVABLE, "membership": loan.membership, "loan": loan},
+    )
+    return account
+
+
 def member_accounts(chama, memberships, purpose):
     """{membership id: account} for many members at once (month-end work): two or three queries."""
     specs = {m.pk: _member_account_spec(m, purpose) for m in memberships}
@@ -125,7 +138,7 @@ def describe(amount, chama):
 
 
 def post_journal(*, chama, kind, lines, value_date, memo="", membership=None, external_reference="",
-                 idempotency_key="", created_by=None, reversal_of=None) -> Journal:
+                 idempotency_key="", created_by=None, reversal_of=None, loan=None) -> Journal:
     """Post one balanced journal. `lines` are (account, signed amount) pairs, debit positive."""
     deltas = defaultdict(lambda: ZERO)
     for account, amount in lines:
@@ -154,7 +167,7 @@ def post_journal(*, chama, kind, lines, value_date, memo="", membership=None, ex
             chama=chama, kind=kind, value_date=value_date, memo=memo[:255], membership=membership,
             amount=sum((amount for amount in deltas.values() if amount > 0), ZERO),
             external_reference=external_reference, idempotency_key=idempotency_key,
-            created_by=created_by, reversal_of=reversal_of,
+            created_by=created_by, reversal_of=reversal_of, loan=loan,
         )
         journal.save()
         Entry.objects.append([

@@ -1,11 +1,12 @@
 """Re-derive every cached figure from the rows it summarises and report (or repair) drift."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models import Q, Sum
 
 from chama.money import ZERO, to_money
-from finance.models import Account, Due, DueAllocation, Entry
+from finance.models import Account, Due, DueAllocation, Entry, Installment, RepaymentLine
 from groups import services as group_services
 
 
@@ -51,6 +52,26 @@ def due_drift(chama=None):
     return drift
 
 
+def installment_drift(chama=None):
+    totals = defaultdict(lambda: ZERO)
+    for row in _scoped(RepaymentLine.objects, chama).values("installment", "component").annotate(total=Sum("amount")):
+        totals[(row["installment"], row["component"])] = to_money(row["total"])
+    components = ("principal", "interest", "fee", "penalty")
+    drift = []
+    paid_rows = _scoped(Installment.objects, chama).filter(
+        Q(repayment_lines__isnull=False) | Q(principal_paid__gt=0) | Q(interest_paid__gt=0) | Q(fee_paid__gt=0) | Q(penalty_paid__gt=0)
+    ).distinct()
+    for row in paid_rows:
+        cached = tuple(getattr(row, f"{c}_paid") for c in components)
+        actual = tuple(totals[(row.pk, c)] for c in components)
+        if cached != actual:
+            drift.append(Drift(f"installment {row.n} of loan #{row.loan_id} (principal, interest, fee, penalty paid)",
+                               row.chama_id, cached, actual,
+                               lambda pk=row.pk, a=actual: Installment.objects.filter(pk=pk).update(
+                                   **{f"{c}_paid": v for c, v in zip(components, a, strict=True)})))
+    return drift
+
+
 def members_count_drift(chama=None):
     return [
         Drift(f"members_count of {each}", each.pk, cached, actual,
@@ -60,4 +81,4 @@ def members_count_drift(chama=None):
 
 
 def all_drift(chama=None):
-    return [*account_drift(chama), *due_drift(chama), *members_count_drift(chama)]
+    return [*account_drift(chama), *due_drift(chama), *installment_drift(chama), *members_count_drift(chama)]

@@ -5,7 +5,7 @@ from django.db import transaction
 
 from chama.roles import OFFICER_ROLES
 from finance.models import Due, DueAllocation, Journal, SharePurchase, Waiver, Withdrawal
-from finance.services import ledger
+from finance.services import ledger, loans
 from finance.services.dues import chama_today, record_allocations
 from groups.services import require_role
 
@@ -27,9 +27,11 @@ def journal_reverse(*, journal, reason, by) -> Journal:
             raise ValidationError("Some of these fines were paid or waived: reverse those payments or waivers first.")
         reversal = ledger.post_journal(
             chama=chama, kind=Journal.Kind.REVERSAL, value_date=chama_today(chama), membership=original.membership,
-            memo=f"Reversal of #{original.pk}: {reason}", created_by=by, reversal_of=original,
+            memo=f"Reversal of #{original.pk}: {reason}", created_by=by, reversal_of=original, loan=original.loan,
             lines=[(entry.account, -entry.amount) for entry in original.entries.select_related("account")],
         )
+        if original.loan_id:
+            loans.undo_for_reversal(original, reversal)
         _undo_allocations(original, reversal)
         _undo_share_purchases(original, reversal)
         for fine in charged:

@@ -9,7 +9,7 @@ from django.db.models import Sum
 from chama.money import ZERO, to_money
 from chama.roles import OFFICER_ROLES
 from finance.models import Account, Journal, SharePurchase, Withdrawal
-from finance.services import ledger
+from finance.services import ledger, loans
 from finance.services.dues import METHOD_ACCOUNTS, chama_today, default_savings_type
 from groups.models import Chama
 from groups.services import require_role
@@ -53,6 +53,12 @@ def _check_withdrawable(withdrawal, today):
     balance = savings_balance(withdrawal.membership, savings_type)
     if savings_type.locked_until and today < savings_type.locked_until:
         raise ValidationError(f"{savings_type} are locked until {savings_type.locked_until:%d %b %Y}.")
+    pledged = loans.pledged_savings(withdrawal.membership)
+    if pledged and loans.savings_total(withdrawal.membership) - pledged < withdrawal.amount:
+        raise ValidationError({"amount": (
+            f"{pledged:,.2f} of these savings guarantee other members' loans and cannot be withdrawn; "
+            f"at most {max(loans.free_savings(withdrawal.membership), ZERO):,.2f} is free."
+        )})
     if balance - withdrawal.amount < savings_type.minimum_balance:
         raise ValidationError({
             "amount": f"{savings_type} hold {balance:,.2f}; at least {savings_type.minimum_balance:,.2f} must stay, "

@@ -319,8 +319,8 @@ def test_ensure_chart_creates_the_standard_accounts_once(db):
     ledger.ensure_chart(chama)
 
     accounts = {a.code: (a.type, a.purpose) for a in Account.objects.filter(chama=chama)}
-    # 14 chama accounts + 7 expense categories = 21.
-    assert len(accounts) == len(ledger.CHART) == 21
+    # 17 chama accounts (with loan penalties, recoveries and loan losses) + 7 expense categories = 24.
+    assert len(accounts) == len(ledger.CHART) == 24
     assert accounts["1000"] == (Account.Type.ASSET, A.CASH)
     assert accounts["2900"] == (Account.Type.LIABILITY, A.SUSPENSE)
     assert accounts["4000"] == (Account.Type.INCOME, A.FINE_INCOME)
@@ -330,7 +330,7 @@ def test_ensure_chart_creates_the_standard_accounts_once(db):
     other = ChamaFactory()
     assert Account.objects.filter(chama=other).count() == 0
     assert ledger.chama_account(other, A.CASH).chama == other
-    assert Account.objects.filter(chama=other).count() == 21
+    assert Account.objects.filter(chama=other).count() == 24
 
 
 def test_trial_balance_totals_are_equal(setup):
