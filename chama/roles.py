@@ -31,7 +31,7 @@ _MANAGE = {"view", "add", "change"}
 
 _FINANCE_MODELS = [
     "account", "journal", "due", "waiver", "contributionplan", "savingstype", "withdrawal", "expense", "income",
-    "investment", "investmentmovement", "mpesachannel", "mpesareceipt", "stkrequest",
+    "investment", "investmentmovement", "mpesachannel", "mpesareceipt", "stkrequest", "loanproduct", "loan",
 ]
 
 _EVERY_OFFICER = {
@@ -60,6 +60,8 @@ _MONEY_MANAGER = {
     "finance.investmentmovement": {"view", "add"},
     "finance.mpesachannel": _MANAGE,
     "finance.mpesareceipt": {"view", "change"},
+    "finance.loanproduct": _MANAGE,
+    "finance.loan": {"view", "change"},
 }
 
 _ROLE_GRANTS = {

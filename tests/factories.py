@@ -97,7 +97,7 @@ def money_rows(chama):
     if getattr(chama, "_money_rows", None):
         return chama._money_rows
     from finance import models as fm
-    from finance.services import books, dues, mpesa, savings
+    from finance.services import books, dues, loans, mpesa, savings
 
     policy = chama.policy
     policy.contribution_amount, policy.share_price, policy.late_fine_amount = Decimal("500"), Decimal("100"), Decimal("50")
@@ -123,6 +123,19 @@ def money_rows(chama):
         "receipt_number": f"QX{chama.pk:08d}", "amount": Decimal("250"), "phone_number": "+254799999999",
         "account_reference": "nobody", "payer_name": "Unknown", "transaction_time": None,
     })
+    product = fm.LoanProduct.objects.create(chama=chama, name="Emergency", interest_rate=Decimal("1"), max_amount=Decimal("5000"),
+                                            min_installments=1, max_installments=6, guarantors_required=1,
+                                            guarantee_coverage=Decimal("10"))
+    borrower = MembershipFactory(chama=chama, joined_date=date(2025, 1, 1))
+    savings.savings_deposit(membership=borrower, amount="3000", method="cash", by=treasurer)
+    loan = loans.loan_apply(membership=borrower, product=product, principal="1000", installments=2, by=borrower.user,
+                            guarantors=[(payer, "100")])
+    guarantee = loans.guarantee_accept(guarantee=loan.guarantees.get(), by=payer.user)
+    loans.loan_approve(loan=loan, by=chair)
+    loans.loan_approve(loan=loan, by=treasurer)
+    loans.loan_disburse(loan=loan, by=treasurer, method="cash")
+    loans.loan_repay(loan=loan, amount="200", method="cash", by=treasurer)
+    collateral = fm.Collateral.objects.create(chama=chama, loan=loan, description="Logbook KCA 123X", value=Decimal("300000"))
     stk = fm.StkRequest.objects.create(chama=chama, membership=payer, phone_number="+254700000001", amount=Decimal("10"),
                                        checkout_request_id=f"ws_CO_{chama.pk}", requested_by=payer.user)
     chama._money_rows = {
@@ -132,6 +145,8 @@ def money_rows(chama):
         fm.SharePurchase: fm.SharePurchase.objects.filter(chama=chama).first(), fm.Withdrawal: withdrawal,
         fm.Expense: expense, fm.Income: income, fm.Investment: investment, fm.InvestmentMovement: movement,
         fm.MpesaChannel: channel, fm.MpesaReceipt: receipt, fm.StkRequest: stk,
+        fm.LoanProduct: product, fm.Loan: loan, fm.Guarantee: guarantee, fm.LoanApproval: loan.approvals.first(),
+        fm.Installment: loan.installments.first(), fm.RepaymentLine: loan.repayment_lines.first(), fm.Collateral: collateral,
     }
     return chama._money_rows
 

@@ -175,6 +175,9 @@ SPECTACULAR_SETTINGS = {
         "ChamaKindEnum": "groups.models.Chama.Kind",
         "JournalKindEnum": "finance.models.Journal.Kind",
         "DueKindEnum": "finance.models.Due.Kind",
+        "ChargeKindEnum": "finance.models.LoanProduct.ChargeKind",
+        "FrequencyEnum": "groups.models.Policy.Frequency",
+        "RatePeriodEnum": "groups.models.Policy.RatePeriod",
     },
 }
 

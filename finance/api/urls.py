@@ -20,6 +20,10 @@ router.register("expenses", views.ExpenseViewSet, basename="chama-expense")
 router.register("income", views.IncomeViewSet, basename="chama-income")
 router.register("withdrawals", views.WithdrawalViewSet, basename="chama-withdrawal")
 router.register("trial-balance", views.TrialBalanceViewSet, basename="chama-trial-balance")
+router.register("loan-products", views.LoanProductViewSet, basename="chama-loan-product")
+router.register("loans", views.LoanViewSet, basename="chama-loan")
+router.register("guarantees", views.GuaranteeViewSet, basename="my-guarantee")
+router.register("loan-portfolio", views.LoanPortfolioViewSet, basename="chama-loan-portfolio")
 
 urlpatterns = [
     path("chamas/<int:chama_id>/", include(router.urls)),

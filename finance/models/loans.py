@@ -1,5 +1,7 @@
 """Loans: products, applications with guarantors and approvals, schedules, repayments, collateral."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
@@ -64,7 +66,7 @@ class LoanProduct(TimeStampedModel):
     penalty_grace_days = models.PositiveSmallIntegerField(default=3)
     rounding = models.CharField(max_length=10, choices=Rounding.choices, default=Rounding.HALF_UP)
     installment_multiple = models.DecimalField(max_digits=8, decimal_places=2, default=1,
-                                               validators=[MinValueValidator(0.01)],
+                                               validators=[MinValueValidator(Decimal("0.01"))],
                                                help_text="Installments are rounded to this (0.01, 1, 5, 10 shillings).")
     guarantors_required = models.PositiveSmallIntegerField(default=0)
     guarantee_coverage = models.DecimalField(max_digits=5, decimal_places=2, default=0,

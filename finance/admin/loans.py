@@ -1,0 +1,205 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.html import format_html, format_html_join
+
+from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline
+from finance.admin.forms import chamas_where
+from finance.admin.ledger import ReadOnlyMixin
+from finance.models import Collateral, Guarantee, Installment, Loan, LoanApproval, LoanProduct, PaidThrough
+from finance.services import loans
+
+
+@admin.register(LoanProduct)
+class LoanProductAdmin(ChamaScopedAdmin):
+    list_display = ["name", "chama", "interest_method", "interest_rate", "rate_period", "repayment_frequency",
+                    "max_amount", "max_installments", "is_active"]
+    list_filter = ["chama", "interest_method", "is_active"]
+    search_fields = ["name"]
+    fieldsets = [
+        (None, {"fields": ["chama", "name", "description", "is_active"]}),
+        ("Interest and schedule", {"fields": ["interest_method", "interest_rate", "rate_period", "repayment_frequency",
+                                              "min_installments", "max_installments", "rounding", "installment_multiple"]}),
+        ("Amounts", {"fields": ["min_amount", "max_amount", "savings_multiple"]}),
+        ("Fees and penalties", {"fields": ["fee_kind", "fee_value", "fee_mode", "penalty_kind", "penalty_value", "penalty_grace_days"]}),
+        ("Guarantees and repayment", {"fields": ["guarantors_required", "guarantee_coverage", "allocation_order"]}),
+    ]
+
+
+class InstallmentInline(ReadOnlyMixin, ChamaScopedTabularInline):
+    model = Installment
+    fields = ["version", "n", "due_date", "principal", "interest", "fee", "penalty", "paid", "status"]
+    readonly_fields = fields
+    verbose_name_plural = "Schedule (earlier versions were replaced by rescheduling)"
+
+    @admin.display(description="Paid")
+    def paid(self, obj):
+        return f"{obj.principal_paid + obj.interest_paid + obj.fee_paid + obj.penalty_paid:,.2f}"
+
+
+class GuaranteeInline(ReadOnlyMixin, ChamaScopedTabularInline):
+    model = Guarantee
+    fields = ["guarantor", "amount", "status", "recovered_amount", "decided_date"]
+    readonly_fields = fields
+
+
+class ApprovalInline(ReadOnlyMixin, ChamaScopedTabularInline):
+    model = LoanApproval
+    fields = ["officer", "decision", "comment", "created_date"]
+    readonly_fields = fields
+
+
+class CollateralInline(ChamaScopedTabularInline):
+    model = Collateral
+    fields = ["description", "value", "document"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class InArrearsFilter(admin.SimpleListFilter):
+    title = "arrears"
+    parameter_name = "arrears"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "In arrears"), ("30", "More than 30 days"), ("90", "More than 90 days")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(days_in_arrears__gt=0)
+        if self.value() in ("30", "90"):
+            return queryset.filter(days_in_arrears__gt=int(self.value()))
+        return queryset
+
+
+class RepaymentForm(forms.Form):
+    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0.01)
+    method = forms.ChoiceField(choices=PaidThrough.choices)
+    reference = forms.CharField(max_length=64, required=False)
+    value_date = forms.DateField(required=False, help_text="When the money was received (default today).")
+
+
+@admin.register(Loan)
+class LoanAdmin(ChamaScopedAdmin):
+    """Applications to review (eligibility, guarantors, approvals), the schedule, and the arrears list
+    (filter "In arrears"); the portfolio summary is linked above the list."""
+
+    list_display = ["id", "borrower", "chama", "product", "principal", "status", "classification", "days_in_arrears",
+                    "outstanding"]
+    list_filter = ["chama", "status", "classification", InArrearsFilter, "product"]
+    search_fields = ["=id", "membership__member_number", "membership__user__first_name", "membership__user__last_name"]
+    list_select_related = ["membership__user", "chama", "product", "receivable_account"]
+    readonly_fields = ["chama", "membership", "product", "principal", "purpose", "interest_method", "interest_rate",
+                       "rate_period", "repayment_frequency", "installments_count", "rounding", "installment_multiple",
+                       "fee", "fee_mode", "status", "applied_by", "disbursed_date", "classification", "days_in_arrears",
+                       "review", "outstanding", "payoff_today", "write_off_requested_by", "write_off_reason"]
+    fieldsets = [
+        ("Review", {"fields": ["review"]}),
+        ("Loan", {"fields": ["chama", "membership", "product", "principal", "purpose", "status", "applied_by",
+                             "disbursed_date", "outstanding", "payoff_today", "classification", "days_in_arrears"]}),
+        ("Terms", {"fields": ["interest_method", "interest_rate", "rate_period", "repayment_frequency",
+                              "installments_count", "rounding", "installment_multiple", "fee", "fee_mode"],
+                   "classes": ["collapse"]}),
+        ("Write-off", {"fields": ["write_off_requested_by", "write_off_reason"], "classes": ["collapse"]}),
+    ]
+    inlines = [InstallmentInline, GuaranteeInline, ApprovalInline, CollateralInline]
+    actions = ["approve", "reject", "disburse_cash", "disburse_mpesa", "disburse_bank", "approve_write_off", "recover"]
+    change_list_template = "admin/finance/loan/change_list.html"
+    change_form_template = "admin/finance/loan/change_form.html"
+
+    def has_add_permission(self, request):
+        return False  # members apply through the app; officers through the API on their behalf
+
+    @admin.display(description="Borrower", ordering="membership__member_number")
+    def borrower(self, obj):
+        return f"{obj.membership.member_number} {obj.membership.user.get_full_name()}"
+
+    @admin.display(description="Outstanding principal")
+    def outstanding(self, obj):
+        account = getattr(obj, "receivable_account", None)
+        return f"{account.normal_balance:,.2f}" if account else "—"
+
+    @admin.display(description="Payoff today")
+    def payoff_today(self, obj):
+        return f"{loans.payoff_amount(obj):,.2f}" if obj.status in Loan.OUTSTANDING_STATUSES else "—"
+
+    @admin.display(description="Eligibility and guarantees")
+    def review(self, obj):
+        check = loans.eligibility(obj.membership, obj.product)
+        rules = format_html_join("", "<li>{} {}</li>", (("✔" if rule.passed else "✘", rule.reason) for rule in check.rules))
+        gaps = loans.coverage_gaps(obj) or ["Guarantees complete."]
+        approvals = obj.approvals.filter(decision=LoanApproval.Decision.APPROVE).count()
+        return format_html(
+            "<ul>{}</ul><p>Largest amount now: <strong>{}</strong></p><p>{}</p><p>Approvals: {} of {}</p>",
+            rules, f"{check.max_amount:,.2f}", " ".join(gaps), approvals, loans.approvals_needed(obj),
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("portfolio/", view(self.portfolio_view), name="finance_loan_portfolio"),
+            path("<int:pk>/repay/", view(self.repay_view), name="finance_loan_repay"),
+            *super().get_urls(),
+        ]
+
+    def repay_view(self, request, pk):
+        loan = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self._allowed_in_chama(request, "change", loan):
+            messages.error(request, "Your role does not allow recording repayments.")
+            return redirect("admin:finance_loan_change", pk)
+        form = RepaymentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                loans.loan_repay(loan=loan, by=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"Repayment of {form.cleaned_data['amount']:,.2f} recorded.")
+                return redirect("admin:finance_loan_change", pk)
+        title = f"Repayment on loan #{loan.pk} — payoff today {loans.payoff_amount(loan):,.2f}" if loan.status in Loan.OUTSTANDING_STATUSES else f"Loan #{loan.pk}"
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": title, "form": form, "subject": loan}
+        return TemplateResponse(request, "admin/finance/form_page.html", context)
+
+    def portfolio_view(self, request):
+        summaries = [(chama, loans.portfolio(chama)) for chama in chamas_where(request.user, "finance.view_loan")]
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Loan portfolio", "summaries": summaries}
+        return TemplateResponse(request, "admin/finance/loan/portfolio.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        loan = self.get_object(request, object_id)
+        may_repay = loan is not None and loan.status in Loan.OUTSTANDING_STATUSES and self._allowed_in_chama(request, "change", loan)
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "may_repay": may_repay})
+
+    def _run(self, request, queryset, service, done, **kwargs):
+        self.run_service_per_row(request, queryset, lambda loan: service(loan=loan, by=request.user, **kwargs), done)
+
+    @admin.action(description="Approve selected loans", permissions=["change"])
+    def approve(self, request, queryset):
+        self._run(request, queryset, loans.loan_approve, "{count} approval(s) recorded.")
+
+    @admin.action(description="Reject selected loans", permissions=["change"])
+    def reject(self, request, queryset):
+        self._run(request, queryset, loans.loan_reject, "{count} loan(s) rejected.")
+
+    @admin.action(description="Disburse selected approved loans in cash", permissions=["change"])
+    def disburse_cash(self, request, queryset):
+        self._run(request, queryset, loans.loan_disburse, "{count} loan(s) disbursed.", method="cash")
+
+    @admin.action(description="Disburse selected approved loans by M-Pesa", permissions=["change"])
+    def disburse_mpesa(self, request, queryset):
+        self._run(request, queryset, loans.loan_disburse, "{count} loan(s) disbursed.", method="mpesa")
+
+    @admin.action(description="Disburse selected approved loans from the bank", permissions=["change"])
+    def disburse_bank(self, request, queryset):
+        self._run(request, queryset, loans.loan_disburse, "{count} loan(s) disbursed.", method="bank")
+
+    @admin.action(description="Approve the requested write-off (second officer)", permissions=["change"])
+    def approve_write_off(self, request, queryset):
+        self._run(request, queryset, loans.write_off_approve, "{count} loan(s) written off.")
+
+    @admin.action(description="Recover defaulted loans from their guarantors' savings", permissions=["change"])
+    def recover(self, request, queryset):
+        self._run(request, queryset, loans.recover_from_guarantors, "{count} loan(s) recovered from guarantors.")

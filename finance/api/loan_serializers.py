@@ -1,0 +1,141 @@
+from rest_framework import serializers
+
+from chama.api.fields import IdRelatedField, MoneyField
+from finance.api.serializers import ChamaScopedSerializer, chama_members
+from finance.models import Guarantee, Installment, Loan, LoanApproval, LoanProduct, PaidThrough
+from groups.models import Membership
+
+
+class LoanProductSerializer(serializers.ModelSerializer):
+    min_amount = MoneyField(read_only=True)
+    max_amount = MoneyField(read_only=True)
+
+    class Meta:
+        model = LoanProduct
+        exclude = ["chama", "created_date", "updated_date"]
+
+
+class QuoteSerializer(serializers.Serializer):
+    principal = MoneyField()
+    installments = serializers.IntegerField(min_value=1, max_value=600)
+    start = serializers.DateField(required=False, help_text="Disbursement day (default today).")
+
+
+class ScheduleRowSerializer(serializers.Serializer):
+    n = serializers.IntegerField()
+    due_date = serializers.DateField()
+    principal = MoneyField()
+    interest = MoneyField()
+    total = MoneyField()
+    balance = MoneyField()
+
+
+class RuleSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    passed = serializers.BooleanField()
+    reason = serializers.CharField()
+
+
+class EligibilitySerializer(serializers.Serializer):
+    eligible = serializers.BooleanField()
+    max_amount = MoneyField()
+    rules = RuleSerializer(many=True)
+
+
+class InstallmentSerializer(serializers.ModelSerializer):
+    principal = MoneyField(read_only=True)
+    interest = MoneyField(read_only=True)
+    fee = MoneyField(read_only=True)
+    penalty = MoneyField(read_only=True)
+    paid = serializers.SerializerMethodField()
+    outstanding = MoneyField(read_only=True)
+
+    class Meta:
+        model = Installment
+        fields = ["n", "due_date", "principal", "interest", "fee", "penalty", "paid", "outstanding", "status"]
+
+    def get_paid(self, row) -> str:
+        return f"{row.principal_paid + row.interest_paid + row.fee_paid + row.penalty_paid:.2f}"
+
+
+class GuaranteeSerializer(serializers.ModelSerializer):
+    amount = MoneyField(read_only=True)
+    guarantor_name = serializers.CharField(source="guarantor.user.get_full_name", read_only=True)
+    borrower_name = serializers.CharField(source="loan.membership.user.get_full_name", read_only=True)
+    principal = MoneyField(source="loan.principal", read_only=True)
+
+    class Meta:
+        model = Guarantee
+        fields = ["id", "loan", "guarantor", "guarantor_name", "borrower_name", "principal", "amount", "status", "decided_date"]
+
+
+class ApprovalSerializer(serializers.ModelSerializer):
+    officer = serializers.CharField(source="officer.get_full_name")
+
+    class Meta:
+        model = LoanApproval
+        fields = ["officer", "decision", "comment", "created_date"]
+
+
+class LoanSerializer(serializers.ModelSerializer):
+    principal = MoneyField(read_only=True)
+    fee = MoneyField(read_only=True)
+    outstanding_principal = MoneyField(read_only=True)
+    payoff_today = MoneyField(read_only=True)
+    borrower = serializers.CharField(source="membership.user.get_full_name", read_only=True)
+    product_name = serializers.CharField(source="product.name", read_only=True)
+    schedule = serializers.SerializerMethodField()
+    guarantees = GuaranteeSerializer(many=True, read_only=True)
+    approvals = ApprovalSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Loan
+        fields = ["id", "membership", "borrower", "product", "product_name", "principal", "purpose", "interest_method",
+                  "interest_rate", "rate_period", "repayment_frequency", "installments_count", "fee", "fee_mode", "status",
+                  "disbursed_date", "classification", "days_in_arrears", "outstanding_principal", "payoff_today",
+                  "schedule", "guarantees", "approvals", "created_date"]
+
+    def get_schedule(self, loan) -> list[dict]:
+        rows = [row for row in loan.installments.all() if row.version == loan.schedule_version]
+        return InstallmentSerializer(rows, many=True).data
+
+
+class GuarantorSerializer(serializers.Serializer):
+    membership = IdRelatedField(queryset=Membership.objects.none())
+    amount = MoneyField()
+
+
+class ApplySerializer(ChamaScopedSerializer):
+    scoped_fields = {"membership": chama_members, "product": lambda chama: LoanProduct.objects.filter(chama=chama, is_active=True)}
+
+    product = IdRelatedField(queryset=LoanProduct.objects.none())
+    principal = MoneyField()
+    installments = serializers.IntegerField(min_value=1, max_value=600)
+    purpose = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    membership = IdRelatedField(queryset=Membership.objects.none(), required=False,
+                                help_text="Officers applying for a member; members apply for themselves.")
+    guarantors = GuarantorSerializer(many=True, required=False, default=list)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        chama = self.context.get("chama")
+        self.fields["guarantors"].child.fields["membership"].queryset = chama_members(chama) if chama else Membership.objects.none()
+
+
+class CommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class DisburseSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=PaidThrough.choices)
+    value_date = serializers.DateField(required=False)
+    reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class RepaySerializer(DisburseSerializer):
+    amount = MoneyField()
+
+
+class RescheduleSerializer(serializers.Serializer):
+    installments = serializers.IntegerField(min_value=1, max_value=600)
+    interest_rate = serializers.DecimalField(max_digits=7, decimal_places=3, min_value=0, required=False)
