@@ -5,8 +5,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from chama.money import to_money
-from finance.models import ContributionPlan, Due, Investment, Journal, MpesaChannel, MpesaReceipt
-from finance.services import books, dues, mpesa, savings
+from finance.models import ContributionPlan, Due, Investment, Journal, LoanProduct, MpesaChannel, MpesaReceipt
+from finance.services import books, dues, loans, mpesa, savings
 from groups.models import Chama
 
 HISTORY_START = date(2026, 5, 30)  # the first Saturday meeting shown
@@ -23,6 +23,7 @@ def add_history(chama, today):
     channel, _ = MpesaChannel.objects.get_or_create(chama=chama, defaults={"shortcode": f"60{chama.pk:04d}"})
     if chama.kind == Chama.Kind.VSLA:
         _weekly_vsla(chama, members, treasurer, channel, rng, today)
+        _vsla_loans(chama, members, today)
     else:
         _monthly_rosca(chama, members, treasurer, chair, channel, rng, today)
     _unmatched_receipt(chama, channel, today)
@@ -100,3 +101,37 @@ def _unmatched_receipt(chama, channel, today):
         "receipt_number": number, "amount": Decimal("500.00"), "phone_number": "+254799000123",
         "account_reference": "CHAMA", "payer_name": "Unknown payer", "transaction_time": None,
     })
+
+
+def _vsla_loans(chama, members, today):
+    """A repaid loan, one being repaid (a little late), and an application awaiting approval."""
+    by_role = {m.role: m.user for m in members}
+    borrowers = [m for m in members if m.role == "member"]
+    product = LoanProduct.objects.create(
+        chama=chama, name="Biashara loan", description="For stock and small business needs.", interest_method="flat",
+        interest_rate=Decimal("10"), rate_period="month", repayment_frequency="monthly", min_installments=1,
+        max_installments=6, min_amount=Decimal("1000"), max_amount=Decimal("50000"), fee_kind="percent",
+        fee_value=Decimal("1"), penalty_kind="percent", penalty_value=Decimal("5"), penalty_grace_days=3,
+        installment_multiple=Decimal("1"), guarantors_required=1, guarantee_coverage=Decimal("50"),
+    )
+
+    def lend(borrower, guarantor, principal, installments, day):
+        loan = loans.loan_apply(membership=borrower, product=product, principal=principal, installments=installments,
+                                by=borrower.user, purpose="Stock for the market stall",
+                                guarantors=[(guarantor, Decimal(principal) / 2)])
+        loans.guarantee_accept(guarantee=loan.guarantees.get(), by=guarantor.user)
+        loans.loan_approve(loan=loan, by=by_role["chairperson"])
+        loans.loan_approve(loan=loan, by=by_role["secretary"])
+        return loans.loan_disburse(loan=loan, by=by_role["treasurer"], method="cash", value_date=day)
+
+    repaid = lend(borrowers[0], borrowers[1], "10000", 3, date(2026, 7, 4))
+    for row in loans.current_installments(repaid):
+        loans.loan_repay(loan=repaid, amount=row.total, method="cash", by=by_role["treasurer"], value_date=row.due_date)
+    # Being repaid: the first installment on time, the next one missed, so it shows in the arrears list.
+    running = lend(borrowers[2], borrowers[3], "15000", 6, date(2026, 9, 5))
+    first = loans.current_installments(running).first()
+    loans.loan_repay(loan=running, amount=first.total, method="mpesa", by=by_role["treasurer"], value_date=first.due_date)
+    loans.update_arrears(as_of=today, chama=chama)
+    waiting = loans.loan_apply(membership=borrowers[4], product=product, principal="8000", installments=4,
+                               by=borrowers[4].user, purpose="School fees", guarantors=[(borrowers[5], Decimal("4000"))])
+    loans.guarantee_accept(guarantee=waiting.guarantees.get(), by=borrowers[5].user)

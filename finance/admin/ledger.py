@@ -15,8 +15,8 @@ from chama.admin_paging import CappedCountPaginator
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, scope_for_user
 from chama.roles import MembershipStatus
 from finance.admin.forms import PaymentForm, ReasonForm, chamas_where
-from finance.models import Account, Due, Entry, Journal
-from finance.services import dues, reversals, savings
+from finance.models import Account, Due, Entry, Journal, Loan
+from finance.services import dues, loans, reversals, savings
 from finance.services.dues import chama_today
 from groups.models import Membership
 
@@ -196,11 +196,18 @@ class CollectionSheet:
         for due in Due.objects.filter(chama=chama, status__in=Due.OPEN_STATUSES).only("membership_id", "kind", "amount", "paid_amount", "waived_amount"):
             key = (due.membership_id, "fines" if due.kind == Due.Kind.FINE else "contributions")
             owed[key] = owed.get(key, 0) + due.outstanding
+        # Each member's oldest outstanding loan takes the sheet's repayment.
+        self.loan_of = {}
+        for loan in Loan.objects.filter(chama=chama, status__in=Loan.OUTSTANDING_STATUSES).order_by("-disbursed_date", "-id"):
+            self.loan_of[loan.membership_id] = loan
         self.rows = [
             {"membership": m, "owed_contributions": owed.get((m.pk, "contributions"), 0), "owed_fines": owed.get((m.pk, "fines"), 0),
-             "contribution": self._value("c", m), "shares": self._value("s", m), "fines": self._value("f", m), "errors": []}
+             "loan": self.loan_of.get(m.pk), "contribution": self._value("c", m), "shares": self._value("s", m),
+             "fines": self._value("f", m), "repayment": self._value("r", m), "errors": []}
             for m in self.members
         ]
+        for row in self.rows:
+            row["payoff"] = loans.payoff_amount(row["loan"], day) if row["loan"] else None
         self.method = (data or {}).get("method", "cash")
         self.key = (data or {}).get("sheet_key") or uuid.uuid4().hex
         self.errors = []
@@ -243,6 +250,7 @@ class CollectionSheet:
         base_key = f"sheet-{self.key}-{membership.pk}"
         try:
             contribution, fines = self._amount(row["contribution"]), self._amount(row["fines"])
+            repayment = self._amount(row["repayment"])
             shares = int(row["shares"] or 0)
             if shares < 0:
                 raise ValueError
@@ -265,6 +273,12 @@ class CollectionSheet:
             operations.append(lambda: dues.payment_record(
                 membership=membership, amount=fines, method=self.method, by=user, value_date=self.day,
                 kinds=dues.DUE_KINDS["fines"], idempotency_key=f"{base_key}-f", memo=f"Fines paid at meeting {self.day}"))
+        if repayment and row["loan"] is None:
+            row["errors"].append("This member has no loan to repay.")
+        elif repayment:
+            operations.append(lambda: loans.loan_repay(
+                loan=row["loan"], amount=repayment, method=self.method, by=user, value_date=self.day,
+                idempotency_key=f"{base_key}-r"))
         for operation in operations:
             try:
                 with transaction.atomic():

@@ -97,8 +97,10 @@ class Eligibility:
 
 
 def savings_total(membership):
-    total = Account.objects.filter(membership=membership, purpose=A.MEMBER_SAVINGS).aggregate(total=Sum("balance"))["total"]
-    return -to_money(total or ZERO)  # savings are credit balances
+    """What a member has saved for lending purposes: savings plus shares (a VSLA saves in shares)."""
+    total = Account.objects.filter(membership=membership, purpose__in=[A.MEMBER_SAVINGS, A.MEMBER_SHARES]).aggregate(
+        total=Sum("balance"))["total"]
+    return -to_money(total or ZERO)  # savings and shares are credit balances
 
 
 def pledged_savings(membership):

@@ -183,3 +183,26 @@ def test_reschedule_keeps_the_old_schedule_and_carries_what_was_due(shop):
     assert len(new) == 6 and sum(row.principal for row in new) == D("3000.00")
     # The new first installment: 3000 × 1% = 30.00 of its own interest, plus the 30.00 carried.
     assert new[0].interest == D("60.00") and str(new[0].due_date) == "2026-08-10"
+
+
+def test_collection_sheet_takes_loan_repayments_all_or_nothing(shop, client):
+    chama, chair, treasurer, wanjiku, otieno, product = shop
+    product.guarantors_required, product.guarantee_coverage = 0, D("0")
+    product.save()
+    loan = loans.loan_apply(membership=wanjiku, product=product, principal="3000", installments=3, by=wanjiku.user)
+    loans.loan_approve(loan=loan, by=chair.user)
+    loans.loan_approve(loan=loan, by=treasurer.user)
+    loans.loan_disburse(loan=loan, by=treasurer.user, method="cash", value_date=date(2026, 6, 1))
+    client.force_login(treasurer.user)
+    url = f"/admin/finance/journal/collection-sheet/?chama={chama.pk}&date=2026-07-01"
+    key = client.get(url).context["sheet"].key
+
+    refused = client.post(url, {"sheet_key": key, "method": "cash", f"r-{wanjiku.pk}": "1020", f"r-{otieno.pk}": "100"})
+    assert refused.status_code == 200 and "no loan to repay" in refused.content.decode()
+    assert loans.outstanding_principal(loan) == D("3000.00")
+
+    saved = client.post(url, {"sheet_key": key, "method": "cash", f"r-{wanjiku.pk}": "1020"})
+    assert saved.status_code == 302
+    # Installment 1 (due 1 Jul): 1,020 = interest 30.00 + principal 990.00.
+    assert loans.outstanding_principal(loan) == D("2010.00")
+    assert loans.current_installments(loan).get(n=1).status == "paid"
