@@ -56,9 +56,12 @@ class Row:
                 "interest": f"{self.interest:.2f}", "total": f"{self.total:.2f}", "balance": f"{self.balance:.2f}"}
 
 
-def period_rate(rate, rate_period, frequency):
+def rate_fraction(rate, rate_period, frequency):
+    """The period rate as (numerator, denominator): r = numerator / denominator. Interest is
+    amount × numerator / denominator, one division last, so a tie at half a cent is seen exactly
+    even when r itself has no finite decimal (13% a year monthly, say)."""
     annual = Decimal(rate) * (12 if rate_period == "month" else 1)
-    return annual / 100 / PERIODS_PER_YEAR[frequency]
+    return annual, Decimal(100 * PERIODS_PER_YEAR[frequency])
 
 
 def due_dates(start, frequency, count):
@@ -104,12 +107,14 @@ def schedule(terms):
     start = terms.start or date.today()
     with localcontext() as context:
         context.prec = 40
-        r = period_rate(terms.rate, terms.rate_period, terms.frequency)
+        numerator, denominator = rate_fraction(terms.rate, terms.rate_period, terms.frequency)
+        r = numerator / denominator
+        interest_on = lambda amount: cents(amount * numerator / denominator)  # noqa: E731
         if terms.method == "declining_balance":
             level = principal / n if r == 0 else principal * r / (1 - (1 + r) ** -n)
             installment = to_multiple(level, terms.installment_multiple, mode)
         elif terms.method == "flat":
-            flat_interest = cents(principal * r)
+            flat_interest = interest_on(principal)
             installment = to_multiple(principal / n + flat_interest, terms.installment_multiple, mode)
         else:
             equal_principal = cents(principal / n)
@@ -119,7 +124,7 @@ def schedule(terms):
                 interest = flat_interest
                 part = installment - interest
             else:
-                interest = cents(balance * r)
+                interest = interest_on(balance)
                 part = installment - interest if terms.method == "declining_balance" else equal_principal
             part = balance if k == n else min(max(part, ZERO), balance)
             balance -= part
