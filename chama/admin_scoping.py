@@ -117,6 +117,17 @@ class ChamaScopedAdmin(ChamaScopedMixin, admin.ModelAdmin):
             return (item, ScopedRelatedFieldListFilter)
         return (item, admin.RelatedOnlyFieldListFilter)
 
+    def save_formset(self, request, form, formset, change):
+        # A row added inline belongs to its parent's chama (every tenant row carries its own).
+        chama_ids = tenancy.chama_ids_of(form.instance)
+        for row in formset.save(commit=False):
+            if getattr(row, "chama_id", False) is None and len(chama_ids) == 1:
+                row.chama_id = next(iter(chama_ids))
+            row.save()
+        for row in formset.deleted_objects:
+            row.delete()
+        formset.save_m2m()
+
     def rows_for_action(self, request, queryset, action="change"):
         """The selected rows whose chama lets this user's role perform `action`."""
         chama_ids = tenancy.chama_ids_with_perm(request.user, self._perm(action))

@@ -32,6 +32,7 @@ _MANAGE = {"view", "add", "change"}
 _FINANCE_MODELS = [
     "account", "journal", "due", "waiver", "contributionplan", "savingstype", "withdrawal", "expense", "income",
     "investment", "investmentmovement", "mpesachannel", "mpesareceipt", "stkrequest", "loanproduct", "loan",
+    "installment", "guarantee", "loanapproval", "collateral",
 ]
 
 _EVERY_OFFICER = {
@@ -62,6 +63,7 @@ _MONEY_MANAGER = {
     "finance.mpesareceipt": {"view", "change"},
     "finance.loanproduct": _MANAGE,
     "finance.loan": {"view", "change"},
+    "finance.collateral": _MANAGE,
 }
 
 _ROLE_GRANTS = {

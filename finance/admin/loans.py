@@ -128,7 +128,7 @@ class LoanAdmin(ChamaScopedAdmin):
 
     @admin.display(description="Eligibility and guarantees")
     def review(self, obj):
-        check = loans.eligibility(obj.membership, obj.product)
+        check = loans.eligibility(obj.membership, obj.product, under_review=obj)
         rules = format_html_join("", "<li>{} {}</li>", (("✔" if rule.passed else "✘", rule.reason) for rule in check.rules))
         gaps = loans.coverage_gaps(obj) or ["Guarantees complete."]
         approvals = obj.approvals.filter(decision=LoanApproval.Decision.APPROVE).count()

@@ -177,6 +177,7 @@ class Installment(TimeStampedModel):
     fee_paid = MoneyField(default=0)
     penalty_paid = MoneyField(default=0)
     interest_forgiven = MoneyField(default=0, help_text="Interest not yet due when the loan was paid off early.")
+    carried_interest = MoneyField(default=0, help_text="Part of the interest carried, already due, from a replaced schedule.")
     penalty_charged_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
 

@@ -193,13 +193,14 @@ def find_posted(chama, *, external_reference="", idempotency_key=""):
     return None
 
 
-def replay_for(journal, membership, amount=None):
-    """A replay must repeat the same posting: a reference or key reused for another member or
-    another amount is refused rather than answered with someone else's journal."""
-    if journal.membership_id != membership.pk or (amount is not None and journal.amount != amount):
+def replay_for(journal, membership, amount=None, loan=None):
+    """A replay must repeat the same posting: a reference or key reused for another member, loan
+    or amount is refused rather than answered with someone else's journal."""
+    if (journal.membership_id != membership.pk or (amount is not None and journal.amount != amount)
+            or (loan is not None and journal.loan_id != loan.pk)):
         raise ValidationError({"reference": (
             f"This reference or idempotency key was already used for journal #{journal.pk}, "
-            f"a different posting ({journal.amount:,.2f} for another member or amount); use a new one."
+            f"a different posting ({journal.amount:,.2f}, for another member, loan or amount); use a new one."
         )})
     return journal
 
@@ -209,7 +210,7 @@ def lock_member(membership_id):
     list(Membership.objects.select_for_update().filter(pk=membership_id).order_by())
 
 
-def post_once(membership, *, reference, idempotency_key, post, amount=None):
+def post_once(membership, *, reference, idempotency_key, post, amount=None, loan=None):
     """Run `post()` for the member unless this reference or key was posted already.
 
     The member's row is locked, so their postings happen one at a time; a replay (even one that
@@ -220,7 +221,7 @@ def post_once(membership, *, reference, idempotency_key, post, amount=None):
         lock_member(membership.pk)
         replay = find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
         if replay is not None:
-            return replay_for(replay, membership, amount)
+            return replay_for(replay, membership, amount, loan)
         try:
             with transaction.atomic():
                 return post()
@@ -228,4 +229,4 @@ def post_once(membership, *, reference, idempotency_key, post, amount=None):
             replay = find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
             if replay is None:
                 raise
-            return replay_for(replay, membership, amount)
+            return replay_for(replay, membership, amount, loan)

@@ -20,6 +20,7 @@ from chama.money import ZERO, to_money
 from chama.roles import OFFICER_ROLES
 from finance import loan_schedule
 from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanApproval, LoanProduct, RepaymentLine
+from finance.models.loans import ALLOCATION_COMPONENTS
 from finance.services import ledger
 from finance.services.dues import METHOD_ACCOUNTS, chama_today
 from groups.services import require_role
@@ -114,8 +115,9 @@ def free_savings(membership):
     return savings_total(membership) - pledged_savings(membership)
 
 
-def eligibility(membership, product, as_of=None):
-    """Each lending rule, passed or failed with its reason, and the largest amount allowed now."""
+def eligibility(membership, product, as_of=None, under_review=None):
+    """Each lending rule, passed or failed with its reason, and the largest amount allowed now
+    (`under_review`: an application being judged, which does not count against itself)."""
     chama, policy = membership.chama, membership.chama.policy
     as_of = as_of or chama_today(chama)
     result = Eligibility()
@@ -133,7 +135,7 @@ def eligibility(membership, product, as_of=None):
     else:
         result.rules.append(Rule("attendance", attendance >= policy.loan_min_attendance_percentage,
                                  f"Attendance {attendance}%; the chama asks for {policy.loan_min_attendance_percentage}%."))
-    loans = Loan.objects.filter(membership=membership)
+    loans = Loan.objects.filter(membership=membership).exclude(pk=getattr(under_review, "pk", None))
     troubled = loans.filter(Q(status__in=[Loan.Status.DEFAULTED, Loan.Status.WRITTEN_OFF]) | Q(status=Loan.Status.ACTIVE, days_in_arrears__gt=0))
     result.rules.append(Rule("no_arrears", not troubled.exists(),
                              "No loan in arrears or default." if not troubled.exists() else "A loan is in arrears, in default or written off."))
@@ -317,6 +319,7 @@ def _write_schedule(loan, principal, installments, start, fee=ZERO, interest_rat
         Installment(
             chama_id=loan.chama_id, loan=loan, version=loan.schedule_version, n=row.n, due_date=row.due_date,
             principal=row.principal, interest=row.interest + (carried.get("interest", ZERO) if row.n == 1 else ZERO),
+            carried_interest=carried.get("interest", ZERO) if row.n == 1 else ZERO,
             fee=(fee + carried.get("fee", ZERO)) if row.n == 1 else ZERO,
             penalty=carried.get("penalty", ZERO) if row.n == 1 else ZERO,
         )
@@ -333,17 +336,21 @@ def outstanding_principal(loan):
     return account.normal_balance if account else ZERO
 
 
+def owed_now(row, component, as_of):
+    """What of `component` is owed on `as_of`: all of it once the installment is due; before that,
+    everything but its interest (except interest carried from an earlier schedule, already due)."""
+    if component != "interest" or row.due_date <= as_of:
+        return row.owed(component)
+    return max(row.carried_interest - row.interest_paid, ZERO)
+
+
 def payoff_amount(loan, as_of=None):
     """What closes the loan today: outstanding principal plus interest, fees and penalties already
     due (interest of installments not yet due is not charged)."""
     as_of = as_of or chama_today(loan.chama)
-    total = ZERO
-    for installment in current_installments(loan).filter(status__in=Installment.OPEN_STATUSES):
-        if installment.due_date <= as_of:
-            total += installment.outstanding
-        else:
-            total += installment.owed("principal") + installment.owed("fee") + installment.owed("penalty")
-    return total
+    return sum((owed_now(row, component, as_of)
+                for row in current_installments(loan).filter(status__in=Installment.OPEN_STATUSES)
+                for component in ALLOCATION_COMPONENTS), ZERO)
 
 
 def _allocate(loan, amount, as_of):
@@ -352,15 +359,13 @@ def _allocate(loan, amount, as_of):
     order = loan.product.order
     open_rows = list(current_installments(loan).filter(status__in=Installment.OPEN_STATUSES).select_for_update(of=("self",)))
     plan, remaining = [], amount
-    passes = [([row for row in open_rows if row.due_date <= as_of], order),
-              ([row for row in open_rows if row.due_date > as_of], [c for c in order if c != "interest"])]
-    for rows, components in passes:
-        for row in rows:
-            for component in components:
-                take = min(remaining, row.owed(component))
-                if take > 0:
-                    plan.append((row, component, take))
-                    remaining -= take
+    due = [row for row in open_rows if row.due_date <= as_of]
+    for row in due + [row for row in open_rows if row.due_date > as_of]:
+        for component in order:
+            take = min(remaining, owed_now(row, component, as_of))
+            if take > 0:
+                plan.append((row, component, take))
+                remaining -= take
     return plan, remaining
 
 
@@ -426,7 +431,8 @@ def loan_repay(*, loan, amount, method, by=None, value_date=None, reference="", 
             _close(locked, as_of)
         return journal
 
-    return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, post=post, amount=amount)
+    return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, post=post, amount=amount,
+                            loan=loan)
 
 
 def _close(loan, as_of):
@@ -511,15 +517,21 @@ def recover_from_guarantors(*, loan, by) -> list:
             if remaining <= 0:
                 break
             ledger.lock_member(guarantee.guarantor_id)
-            savings = Account.objects.filter(membership=guarantee.guarantor, purpose=A.MEMBER_SAVINGS).order_by("-balance").first()
-            available = savings.normal_balance if savings else ZERO
-            take = min(guarantee.amount - guarantee.recovered_amount, available, remaining)
+            # Savings are credit balances: ascending order puts the largest first.
+            accounts = Account.objects.filter(membership=guarantee.guarantor, purpose=A.MEMBER_SAVINGS, balance__lt=0).order_by("balance")
+            wanted = min(guarantee.amount - guarantee.recovered_amount, remaining)
+            lines = []
+            for account in accounts:
+                part = min(wanted - sum((amount for _, amount in lines), ZERO), account.normal_balance)
+                if part > 0:
+                    lines.append((account, part))
+            take = sum((amount for _, amount in lines), ZERO)
             if take <= 0:
                 continue
             journal = ledger.post_journal(
                 chama=chama, kind=Journal.Kind.GUARANTOR_RECOVERY, value_date=as_of, created_by=by, loan=loan,
                 membership=guarantee.guarantor, memo=f"Loan #{loan.pk} recovered from guarantor {guarantee.guarantor.member_number}",
-                lines=[(savings, take), (ledger.loan_account(loan), -take)],
+                lines=[*lines, (ledger.loan_account(loan), -take)],
             )
             plan = [(row, component, part) for row, component, part in _principal_plan(loan, take)]
             _apply_lines(loan, journal, plan, as_of)
@@ -644,12 +656,20 @@ def loan_reschedule(*, loan, by, installments, interest_rate=None, start=None) -
 # --- reversals ---------------------------------------------------------------------------------
 
 
+def check_reversible(original):
+    """Refuse, before anything is posted, a reversal that would leave the loan inconsistent."""
+    if original.kind == Journal.Kind.LOAN_DISBURSEMENT:
+        repaid = original.loan.repayment_lines.aggregate(total=Sum("amount"))["total"] or ZERO
+        if repaid:
+            raise ValidationError("Repayments were made on this loan: reverse them before the disbursement.")
+    if original.kind == Journal.Kind.LOAN_WRITE_OFF:
+        raise ValidationError("A write-off is not reversed; record money received later as a recovery.")
+
+
 def undo_for_reversal(original, reversal):
     """What a reversal of a loan journal must undo besides the entries (called by journal_reverse)."""
+    loan = _lock_loan(original.loan)
     if original.kind == Journal.Kind.LOAN_DISBURSEMENT:
-        loan = _lock_loan(original.loan)
-        if loan.repayment_lines.exists():
-            raise ValidationError("Repayments were made on this loan: reverse them before the disbursement.")
         current_installments(loan).update(status=Installment.Status.CANCELLED)
         loan.status, loan.disbursed_date, loan.disbursement_journal = Loan.Status.APPROVED, None, None
         loan.schedule_version += 1
@@ -657,10 +677,7 @@ def undo_for_reversal(original, reversal):
         return
     lines = list(original.repayment_lines.select_related("installment"))
     if not lines:
-        if original.kind == Journal.Kind.LOAN_WRITE_OFF:
-            raise ValidationError("A write-off is not reversed here; record recoveries instead.")
         return
-    loan = _lock_loan(original.loan)
     if loan.status == Loan.Status.CLOSED:
         for row in current_installments(loan):
             if row.interest_forgiven:
@@ -668,6 +685,8 @@ def undo_for_reversal(original, reversal):
                 row.save(update_fields=["interest_forgiven", "updated_date"])
         loan.status, loan.closed_date = Loan.Status.ACTIVE, None
         loan.save(update_fields=["status", "closed_date", "updated_date"])
+        # The guarantees released at closing pledge the guarantors' savings again.
+        loan.guarantees.filter(status=Guarantee.Status.RELEASED, decided_date__isnull=False).update(status=Guarantee.Status.ACCEPTED)
     _apply_lines(loan, reversal, [(line.installment, line.component, -line.amount) for line in lines], chama_today(loan.chama))
     if original.kind == Journal.Kind.GUARANTOR_RECOVERY:
         guarantee = loan.guarantees.get(guarantor=original.membership)

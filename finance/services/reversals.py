@@ -25,6 +25,8 @@ def journal_reverse(*, journal, reason, by) -> Journal:
         charged = list(Due.objects.select_for_update().filter(charge_journal=original))
         if any(fine.paid_amount or fine.waived_amount for fine in charged):
             raise ValidationError("Some of these fines were paid or waived: reverse those payments or waivers first.")
+        if original.loan_id:
+            loans.check_reversible(original)
         reversal = ledger.post_journal(
             chama=chama, kind=Journal.Kind.REVERSAL, value_date=chama_today(chama), membership=original.membership,
             memo=f"Reversal of #{original.pk}: {reason}", created_by=by, reversal_of=original, loan=original.loan,
