@@ -207,7 +207,8 @@ def replay_for(journal, membership, amount=None, loan=None):
 
 def lock_member(membership_id):
     """Lock the membership row alone (no join to the chama), the aggregate of a member's books."""
-    list(Membership.objects.select_for_update().filter(pk=membership_id).order_by())
+    # NO KEY UPDATE: inserting rows that point at the member (journals, accounts) must not wait on it.
+    list(Membership.objects.select_for_update(no_key=True).filter(pk=membership_id).order_by())
 
 
 def post_once(membership, *, reference, idempotency_key, post, amount=None, loan=None):

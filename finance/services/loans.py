@@ -461,10 +461,18 @@ def classify(days):
 def update_arrears(*, as_of, chama=None, dry_run=False):
     """Mark overdue installments, charge each product penalty once per installment, classify
     loans by their oldest overdue installment and put them in default after the policy's days.
-    Returns [(loan, days, bucket, penalties charged)]; a handful of queries, whatever the size."""
+    Returns [(loan, days, bucket, penalties charged)]; a handful of queries, whatever the size.
+    The loans are locked while this runs, so a repayment or payoff in between is never overwritten."""
+    with transaction.atomic():
+        return _update_arrears(as_of, chama, dry_run)
+
+
+def _update_arrears(as_of, chama, dry_run):
     loans = Loan.objects.filter(status__in=Loan.OUTSTANDING_STATUSES).select_related("product", "chama__policy")
     if chama is not None:
         loans = loans.filter(chama=chama)
+    if not dry_run:
+        loans = loans.select_for_update(of=("self",)).order_by("pk")
     loans = {loan.pk: loan for loan in loans}
     rows = list(Installment.objects.filter(loan__in=loans.keys(), status__in=Installment.OPEN_STATUSES,
                                            version=F("loan__schedule_version")).order_by("loan", "n"))
@@ -495,9 +503,8 @@ def update_arrears(*, as_of, chama=None, dry_run=False):
             loan.days_in_arrears, loan.classification, loan.status = days, bucket, status
             changed_loans.append(loan)
     if not dry_run:
-        with transaction.atomic():
-            Installment.objects.bulk_update(changed_rows, ["status", "penalty", "penalty_charged_date"], batch_size=500)
-            Loan.objects.bulk_update(changed_loans, ["days_in_arrears", "classification", "status"], batch_size=500)
+        Installment.objects.bulk_update(changed_rows, ["status", "penalty", "penalty_charged_date"], batch_size=500)
+        Loan.objects.bulk_update(changed_loans, ["days_in_arrears", "classification", "status"], batch_size=500)
     return report
 
 
@@ -664,6 +671,12 @@ def check_reversible(original):
             raise ValidationError("Repayments were made on this loan: reverse them before the disbursement.")
     if original.kind == Journal.Kind.LOAN_WRITE_OFF:
         raise ValidationError("A write-off is not reversed; record money received later as a recovery.")
+    lines = original.repayment_lines.select_related("installment")
+    if lines.exists():
+        if original.loan.status == Loan.Status.WRITTEN_OFF:
+            raise ValidationError("This loan was written off after that payment: it cannot be reversed any more.")
+        if any(line.installment.version != original.loan.schedule_version for line in lines):
+            raise ValidationError("The loan was rescheduled after that payment: it cannot be reversed any more.")
 
 
 def undo_for_reversal(original, reversal):
