@@ -125,3 +125,41 @@ class User(TimeStampedModel, AbstractBaseUser, PermissionsMixin):
     @property
     def is_locked(self):
         return self.account_locked_until is not None and self.account_locked_until > timezone.now()
+
+
+class Notification(TimeStampedModel):
+    """A message to one person, shown in the app and, by their preferences, sent by email and SMS."""
+
+    class Kind(models.TextChoices):
+        GENERAL = "general", "General"
+        MEETING_REMINDER = "meeting_reminder", "Meeting reminder"
+        PAYMENT_RECEIPT = "payment_receipt", "Payment receipt"
+        PROPOSAL = "proposal", "Proposal"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.GENERAL)
+    title = models.CharField(max_length=150)
+    body = models.TextField()
+    dedupe_key = models.CharField(max_length=100, blank=True, help_text="The same key is never sent twice to a person.")
+    read_date = models.DateTimeField(null=True, blank=True)
+    expires_date = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "dedupe_key"], condition=~models.Q(dedupe_key=""),
+                                    name="notification_once_per_key"),
+        ]
+        indexes = [models.Index(fields=["user", "read_date"])]
+
+    def __str__(self):
+        return f"{self.title} → {self.user}"
+
+
+class NotificationPreference(TimeStampedModel):
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="notification_preference")
+    email = models.BooleanField(default=True, help_text="Also send notifications by email (when an email is known).")
+    sms = models.BooleanField(default=True, help_text="Also send notifications by SMS.")
+
+    def __str__(self):
+        return f"Notification preferences of {self.user}"

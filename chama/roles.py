@@ -34,6 +34,8 @@ _FINANCE_MODELS = [
     "investment", "investmentmovement", "mpesachannel", "mpesareceipt", "stkrequest", "loanproduct", "loan",
     "installment", "guarantee", "loanapproval", "collateral",
 ]
+_MEETING_MODELS = ["meeting", "agendaitem", "minutesattachment", "resolution", "actionitem", "attendance", "rsvp",
+                   "proposal", "vote"]
 
 _EVERY_OFFICER = {
     "groups.chama": _VIEW,
@@ -44,7 +46,12 @@ _EVERY_OFFICER = {
     "chama.user": _VIEW,
     "auditlog.logentry": _VIEW,
     **{f"finance.{model}": _VIEW for model in _FINANCE_MODELS},
+    **{f"meetings.{model}": _VIEW for model in _MEETING_MODELS},
 }
+
+# The secretariat (chairperson and secretary) calls meetings, keeps the register and minutes, and
+# puts proposals to a vote.
+_SECRETARIAT = {f"meetings.{model}": _MANAGE for model in _MEETING_MODELS if model not in ("rsvp", "vote")}
 
 # The money side: record payments and collections, reverse journals, waive, approve and pay
 # withdrawals, expenses, income, investments, M-Pesa suspense, contribution plans.
@@ -69,6 +76,7 @@ _MONEY_MANAGER = {
 _ROLE_GRANTS = {
     Role.CHAIRPERSON: {
         **_MONEY_MANAGER,
+        **_SECRETARIAT,
         "groups.chama": {"view", "change"},
         "groups.policy": {"view", "change"},
         "groups.membership": _MANAGE,
@@ -76,6 +84,7 @@ _ROLE_GRANTS = {
         "groups.invitation": _MANAGE,
     },
     Role.SECRETARY: {
+        **_SECRETARIAT,
         "groups.membership": _MANAGE,
         "groups.joinrequest": {"view", "change"},
         "groups.invitation": _MANAGE,

@@ -32,7 +32,9 @@ class PolicyInline(ChamaScopedStackedInline):
             "loan_interest_rate", "loan_interest_period", "loan_max_savings_multiple", "loan_min_membership_days",
             "loan_max_concurrent", "loan_approvals_required", "loan_min_attendance_percentage", "loan_default_days",
         ]}),
-        ("Governance", {"fields": ["quorum_percentage", "second_approval_threshold"]}),
+        ("Meetings", {"fields": ["meeting_frequency", "meeting_day", "meeting_time", "meeting_duration_minutes",
+                                 "excused_absences", "absence_fine_amount", "lateness_fine_amount"]}),
+        ("Governance", {"fields": ["quorum_percentage", "vote_pass_threshold", "second_approval_threshold"]}),
     ]
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
+from chama.models import NotificationPreference
 from chama.roles import MembershipStatus, Role
 from groups import services
 from groups.models import Chama, Membership
@@ -100,6 +101,8 @@ def person(first_name, last_name, phone_number, password_hash):
                     email=f"{first_name}.{last_name}@example.co.ke".lower())
     user.password = password_hash
     user.save()
+    # Demo people have made-up emails and phone numbers: they get in-app notifications only.
+    NotificationPreference.objects.update_or_create(user=user, defaults={"email": False, "sms": False})
     return user
 
 

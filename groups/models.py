@@ -157,6 +157,27 @@ class Policy(TimeStampedModel):
     quorum_percentage = models.DecimalField(
         max_digits=5, decimal_places=2, default=50, validators=percentage(), help_text="Active members present for a quorum."
     )
+    class ExcusedCount(models.TextChoices):
+        ATTENDED = "attended", "Count as attended"
+        EXCLUDED = "excluded", "Leave out of the count"
+        ABSENT = "absent", "Count as absent"
+
+    class PassThreshold(models.TextChoices):
+        SIMPLE = "simple", "Simple majority of yes over no"
+        TWO_THIRDS = "two_thirds", "Two thirds of yes and no votes"
+
+    meeting_frequency = models.CharField(max_length=20, choices=Frequency.choices, default=Frequency.MONTHLY)
+    meeting_day = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(31)],
+        help_text="Monthly: day of the month (clamped). Weekly/fortnightly: 1 = Monday … 7 = Sunday.",
+    )
+    meeting_time = models.TimeField(default="14:00", help_text="Regular meetings start at this time (chama's time zone).")
+    meeting_duration_minutes = models.PositiveSmallIntegerField(default=120)
+    excused_absences = models.CharField(max_length=10, choices=ExcusedCount.choices, default=ExcusedCount.EXCLUDED,
+                                        help_text="How excused absences and apologies count in attendance.")
+    absence_fine_amount = MoneyField(default=0, validators=non_negative(), help_text="Fine for an absence without apology.")
+    lateness_fine_amount = MoneyField(default=0, validators=non_negative(), help_text="Fine for arriving late.")
+    vote_pass_threshold = models.CharField(max_length=12, choices=PassThreshold.choices, default=PassThreshold.SIMPLE)
     second_approval_threshold = MoneyField(
         default=10000,
         validators=non_negative(),
@@ -178,10 +199,15 @@ class Policy(TimeStampedModel):
 
 
 class MembershipQuerySet(models.QuerySet):
-    """`members_count` is kept by signals, which bulk writes skip: they are refused."""
+    """`members_count` is kept by signals, which bulk writes skip: they are refused — except for
+    the cached figures other apps keep on a membership (they never touch status or chama)."""
+
+    CACHED_FIELDS = frozenset({"attendance_percentage", "updated_date"})
 
     def update(self, **kwargs):
-        raise TypeError("Membership rows change through groups.services, one at a time, so members_count stays right.")
+        if not set(kwargs) <= self.CACHED_FIELDS:
+            raise TypeError("Membership rows change through groups.services, one at a time, so members_count stays right.")
+        return super().update(**kwargs)
 
     def bulk_create(self, *args, **kwargs):
         raise TypeError("Membership rows are created through groups.services, so members_count stays right.")
@@ -199,6 +225,10 @@ class Membership(TimeStampedModel):
     joined_date = models.DateField(null=True, blank=True)
     exited_date = models.DateField(null=True, blank=True)
     exit_reason = models.CharField(max_length=255, blank=True)
+    attendance_percentage = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, editable=False,
+        help_text="Share of held meetings attended (empty until a meeting is held); kept automatically.",
+    )
 
     objects = MembershipQuerySet.as_manager()
 

@@ -151,6 +151,48 @@ def money_rows(chama):
     return chama._money_rows
 
 
+def meeting_rows(chama):
+    """One of every meetings row in `chama`, made once per chama through the services."""
+    if getattr(chama, "_meeting_rows", None):
+        return chama._meeting_rows
+    from datetime import timedelta
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from chama.notify import notify
+    from meetings import models as mm
+    from meetings import services
+
+    secretary = member(chama, Role.SECRETARY)
+    attendee = MembershipFactory(chama=chama)
+    past = services.meeting_create(chama=chama, by=secretary, title="Regular meeting", agenda=["Contributions"],
+                                   starts_at=timezone.now() - timedelta(days=7))
+    services.register_save(meeting=past, by=secretary, entries={attendee.pk: {"status": "present"}})
+    upcoming = services.meeting_create(chama=chama, by=secretary, title="Next meeting", starts_at=timezone.now() + timedelta(days=7))
+    rsvp = services.rsvp(meeting=upcoming, membership=attendee, response="attending")
+    proposal = services.proposal_create(chama=chama, by=secretary, title="Buy a tent", opens_at=timezone.now() - timedelta(hours=1),
+                                        closes_at=timezone.now() + timedelta(days=3))
+    vote = services.vote_cast(proposal=proposal, membership=attendee, choice="yes")
+    chama._meeting_rows = {
+        mm.Meeting: past, mm.AgendaItem: past.agenda.first(), mm.Attendance: past.attendance.first(), mm.Rsvp: rsvp,
+        mm.Resolution: mm.Resolution.objects.create(chama=chama, meeting=past, text="Contributions rise to 600."),
+        mm.ActionItem: mm.ActionItem.objects.create(chama=chama, meeting=past, description="Open a bank account", owner=attendee),
+        mm.MinutesAttachment: mm.MinutesAttachment.objects.create(
+            chama=chama, meeting=past, title="Signed minutes", document=SimpleUploadedFile("minutes.pdf", b"%PDF-1.4")),
+        mm.Proposal: proposal, mm.EligibleVoter: proposal.eligible_voters.first(), mm.Vote: vote,
+    }
+    notify(attendee.user, title="Welcome", body=f"Welcome to {chama}.")
+    return chama._meeting_rows
+
+
+def _notification_of(chama):
+    from chama.models import Notification
+
+    meeting_rows(chama)
+    return Notification.objects.filter(user__memberships__chama=chama).first()
+
+
 def _money_row(model):
     return lambda chama: money_rows(chama)[model]
 
@@ -175,6 +217,19 @@ def _register_money_rows():
 
 
 _register_money_rows()
+
+
+def _register_meeting_rows():
+    from chama.models import Notification
+    from meetings import models as mm
+
+    for model in (mm.Meeting, mm.AgendaItem, mm.Attendance, mm.Rsvp, mm.Resolution, mm.ActionItem, mm.MinutesAttachment,
+                  mm.Proposal, mm.EligibleVoter, mm.Vote):
+        ROW_MAKERS[model] = lambda chama, model=model: meeting_rows(chama)[model]
+    ROW_MAKERS[Notification] = _notification_of
+
+
+_register_meeting_rows()
 
 
 def make_row(model, chama):

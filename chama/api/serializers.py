@@ -4,6 +4,7 @@ from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from chama import login_security
+from chama.models import Notification, NotificationPreference
 
 
 class LoginSerializer(serializers.Serializer):
@@ -69,3 +70,20 @@ class PasswordChangeSerializer(serializers.Serializer):
     def validate_new_password(self, value):
         password_validation.validate_password(value, self.context["request"].user)
         return value
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    unread = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "title", "body", "created_date", "read_date", "expires_date", "unread"]
+
+    def get_unread(self, notification) -> bool:
+        return notification.read_date is None
+
+
+class NotificationPreferenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = NotificationPreference
+        fields = ["email", "sms"]

@@ -1,4 +1,5 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 from rest_framework_simplejwt.views import TokenBlacklistView, TokenRefreshView, TokenVerifyView
 
 from chama.api import views
@@ -10,4 +11,9 @@ urlpatterns = [
     path("auth/logout/", TokenBlacklistView.as_view(), name="token-logout"),
     path("me/", views.MeView.as_view(), name="me"),
     path("me/password/", views.PasswordChangeView.as_view(), name="me-password"),
+    path("me/notification-preferences/", views.NotificationPreferenceView.as_view(), name="me-notification-preferences"),
 ]
+
+router = SimpleRouter()
+router.register("notifications", views.NotificationViewSet, basename="notification")
+urlpatterns += router.urls

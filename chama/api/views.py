@@ -1,11 +1,17 @@
 from django.contrib.auth import get_user_model, update_session_auth_hash
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, status
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView
 
-from chama.api.serializers import LoginSerializer, MeSerializer, PasswordChangeSerializer
+from chama.api.serializers import (
+    LoginSerializer, MeSerializer, NotificationPreferenceSerializer, NotificationSerializer, PasswordChangeSerializer,
+)
+from chama.models import Notification, NotificationPreference
 
 class LoginView(TokenObtainPairView):
     """Obtain an access and a refresh token with a phone number or email and a password."""
@@ -32,3 +38,43 @@ class PasswordChangeView(APIView):
         request.user.save(update_fields=["password", "updated_date"])
         update_session_auth_hash(request, request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Your notifications, newest first (`?unread=true` for the unread ones); mark them read."""
+
+    queryset = Notification.objects.all()
+    serializer_class = NotificationSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset.none()
+        mine = self.queryset.filter(user=self.request.user).filter(Q(expires_date__isnull=True) | Q(expires_date__gt=timezone.now()))
+        if self.request.query_params.get("unread") in ("true", "1"):
+            mine = mine.filter(read_date__isnull=True)
+        return mine
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def read(self, request, *args, **kwargs):
+        notification = self.get_object()
+        if notification.read_date is None:
+            notification.read_date = timezone.now()
+            notification.save(update_fields=["read_date", "updated_date"])
+        return Response(self.get_serializer(notification).data)
+
+    @extend_schema(request=None, responses={200: None})
+    @action(detail=False, methods=["post"], url_path="read-all")
+    def read_all(self, request, *args, **kwargs):
+        count = self.get_queryset().filter(read_date__isnull=True).update(read_date=timezone.now())
+        return Response({"marked_read": count})
+
+
+class NotificationPreferenceView(generics.RetrieveUpdateAPIView):
+    """How you want notifications besides the app: by email and by SMS."""
+
+    serializer_class = NotificationPreferenceSerializer
+    http_method_names = ["get", "patch", "options", "head"]
+
+    def get_object(self):
+        return NotificationPreference.objects.get_or_create(user=self.request.user)[0]

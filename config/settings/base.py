@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "chama",
     "groups",
     "finance",
+    "meetings",
 ]
 
 MIDDLEWARE = [
@@ -122,6 +123,11 @@ MPESA_PASSKEY = env("MPESA_PASSKEY", default="")
 MPESA_CALLBACK_BASE_URL = env("MPESA_CALLBACK_BASE_URL", default="http://127.0.0.1:8000")
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 
+# Notifications: email through Django's backend, SMS through ours (both print to the console by default).
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Chama Back Office <noreply@chama.local>")
+SMS_BACKEND = env("SMS_BACKEND", default="chama.sms.ConsoleBackend")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "chama.api.authentication.AuditedJWTAuthentication",
@@ -178,6 +184,13 @@ SPECTACULAR_SETTINGS = {
         "ChargeKindEnum": "finance.models.LoanProduct.ChargeKind",
         "FrequencyEnum": "groups.models.Policy.Frequency",
         "RatePeriodEnum": "groups.models.Policy.RatePeriod",
+        "PassThresholdEnum": "groups.models.Policy.PassThreshold",
+        "MeetingStatusEnum": "meetings.models.Meeting.Status",
+        "MeetingKindEnum": "meetings.models.Meeting.Kind",
+        "AttendanceStatusEnum": "meetings.models.Attendance.Status",
+        "ProposalStatusEnum": "meetings.models.Proposal.Status",
+        "ProposalKindEnum": "meetings.models.Proposal.Kind",
+        "NotificationKindEnum": "chama.models.Notification.Kind",
     },
 }
 

@@ -12,3 +12,4 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 MEDIA_ROOT = str(BASE_DIR / ".pytest_cache" / "media")  # noqa: F405
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+SMS_BACKEND = "chama.sms.MemoryBackend"

@@ -326,27 +326,32 @@ def _fine_description(fine):
     return f"Late fine: {fine.due.description}{suffix}"
 
 
-def fine_charge(*, membership, amount, reason, by, value_date=None) -> Due:
-    """An officer fines a member (e.g. for misconduct at a meeting)."""
+def fine_charge(*, membership, amount, reason, by, value_date=None, idempotency_key="") -> Due:
+    """An officer fines a member (e.g. for absence from a meeting); with an idempotency key the
+    same fine is charged once however often this runs."""
     chama = membership.chama
     require_role(by, chama, OFFICER_ROLES, "charge fines")
     amount = to_money(amount)
     if amount <= 0:
         raise ValidationError({"amount": "A fine must be more than zero."})
     value_date = value_date or chama_today(chama)
-    with transaction.atomic():
+
+    def post():
         journal = ledger.post_journal(
             chama=chama, kind=Journal.Kind.FINE_CHARGE, value_date=value_date, memo=f"Fine: {reason}",
-            membership=membership, created_by=by,
+            membership=membership, created_by=by, idempotency_key=idempotency_key,
             lines=[(ledger.member_account(membership, A.FINES_RECEIVABLE), amount),
                    (ledger.chama_account(chama, A.FINE_INCOME), -amount)],
         )
-        fine = Due.objects.create(
+        Due.objects.create(
             chama=chama, membership=membership, kind=Due.Kind.FINE, description=f"Fine: {reason}"[:200],
             due_date=value_date, late_after=value_date, amount=amount, charge_journal=journal,
         )
         apply_advance(membership, value_date, by)
-    return fine
+        return journal
+
+    journal = ledger.post_once(membership, reference="", idempotency_key=idempotency_key, post=post, amount=amount)
+    return Due.objects.get(charge_journal=journal, membership=membership)
 
 
 # --- waivers ---------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Round
 
+from chama.models import Notification
 from chama.money import ZERO, MoneyField, to_money
+from chama.notify import notify
 from finance.models import Account, Entry, Expense, Journal
 from groups.models import Membership
 
@@ -175,11 +177,28 @@ def post_journal(*, chama, kind, lines, value_date, memo="", membership=None, ex
             for pk in sorted(deltas)
         ])
         # Round() keeps SQLite, which adds decimals in floating point, on whole cents; PostgreSQL is exact anyway.
+        if membership is not None and kind in RECEIPT_KINDS:
+            _send_receipt(journal, membership)
         Account.objects.filter(pk__in=deltas).update(
             balance=Round(F("balance") + Case(*[When(pk=pk, then=Value(amount)) for pk, amount in deltas.items()],
                                               output_field=MoneyField()), 2)
         )
     return journal
+
+
+# Money a member paid in: each one gets a receipt (a member who sees every shilling recorded is the
+# chama's best defence against a mistake).
+RECEIPT_KINDS = {Journal.Kind.PAYMENT, Journal.Kind.SAVINGS_DEPOSIT, Journal.Kind.SHARE_PURCHASE, Journal.Kind.LOAN_REPAYMENT}
+
+
+def _send_receipt(journal, membership):
+    chama = journal.chama
+    notify(
+        membership.user, kind=Notification.Kind.PAYMENT_RECEIPT, dedupe_key=f"receipt-{journal.pk}",
+        title=f"{chama.name}: {chama.currency} {journal.amount:,.2f} received",
+        body=(f"{chama.name} recorded {chama.currency} {journal.amount:,.2f} from you on {journal.value_date:%d %b %Y}: "
+              f"{journal.memo}. Receipt no. {journal.pk}."),
+    )
 
 
 def find_posted(chama, *, external_reference="", idempotency_key=""):

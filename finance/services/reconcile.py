@@ -80,5 +80,16 @@ def members_count_drift(chama=None):
     ]
 
 
+# Caches kept by higher apps (e.g. attendance percentages) register their checks here at start-up.
+EXTRA_CHECKS = []
+
+
+def register(check):
+    """Add `check(chama) -> [Drift]` to reconcile_balances (called from a higher app's ready())."""
+    if check not in EXTRA_CHECKS:
+        EXTRA_CHECKS.append(check)
+
+
 def all_drift(chama=None):
-    return [*account_drift(chama), *due_drift(chama), *installment_drift(chama), *members_count_drift(chama)]
+    extra = [item for check in EXTRA_CHECKS for item in check(chama)]
+    return [*account_drift(chama), *due_drift(chama), *installment_drift(chama), *members_count_drift(chama), *extra]

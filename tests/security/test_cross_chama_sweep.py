@@ -53,6 +53,9 @@ def world(db):
 
 
 def rows_of(model, chama):
+    """Rows owned by the chama; for a person's own rows (notifications…), those of its members."""
+    if not tenancy.is_tenant_model(model) and any(f.name == "user" for f in model._meta.get_fields()):
+        return model._default_manager.filter(user__memberships__chama=chama).distinct()
     return tenancy.scope_queryset(model._default_manager.all(), [chama.pk])
 
 

@@ -1,0 +1,197 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline
+from chama.roles import MembershipStatus
+from meetings import services
+from meetings.models import ActionItem, AgendaItem, Attendance, Meeting, MinutesAttachment, Proposal, Resolution, Rsvp, Vote
+
+
+class AgendaInline(ChamaScopedTabularInline):
+    model = AgendaItem
+    fields = ["position", "title", "notes"]
+
+
+class ResolutionInline(ChamaScopedTabularInline):
+    model = Resolution
+    fields = ["text", "passed"]
+
+
+class ActionItemInline(ChamaScopedTabularInline):
+    model = ActionItem
+    fields = ["description", "owner", "due_date", "status"]
+
+
+class AttachmentInline(ChamaScopedTabularInline):
+    model = MinutesAttachment
+    fields = ["title", "document"]
+
+
+class MeetingForm(forms.ModelForm):
+    link = forms.URLField(required=False, assume_scheme="https", help_text="For online and hybrid meetings.")
+
+    class Meta:
+        model = Meeting
+        fields = ["chama", "title", "kind", "format", "location", "link", "starts_at", "ends_at", "status", "minutes"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("format") in (Meeting.Format.VIRTUAL, Meeting.Format.HYBRID) and not data.get("link"):
+            self.add_error("link", "An online or hybrid meeting needs its link.")
+        return data
+
+
+@admin.register(Meeting)
+class MeetingAdmin(ChamaScopedAdmin):
+    """Meetings with their agenda, minutes, resolutions and action items; the register is one page."""
+
+    form = MeetingForm
+    list_display = ["title", "chama", "kind", "format", "starts_at", "status", "present"]
+    list_filter = ["chama", "kind", "status", "format"]
+    search_fields = ["title", "location"]
+    date_hierarchy = "starts_at"
+    list_select_related = ["chama"]
+    inlines = [AgendaInline, ResolutionInline, ActionItemInline, AttachmentInline]
+    actions = ["mark_cancelled", "mark_postponed"]
+    change_form_template = "admin/meetings/meeting/change_form.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            present_count=Count("attendance", filter=Q(attendance__status__in=Attendance.ATTENDED)))
+
+    @admin.display(description="Present", ordering="present_count")
+    def present(self, obj):
+        return obj.present_count
+
+    def save_model(self, request, obj, form, change):
+        if "minutes" in form.changed_data:
+            obj.minutes_recorded_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def _status(self, request, queryset, status, done):
+        self.run_service_per_row(request, queryset, lambda m: services.meeting_set_status(meeting=m, status=status, by=request.user), done)
+
+    @admin.action(description="Cancel selected meetings", permissions=["change"])
+    def mark_cancelled(self, request, queryset):
+        self._status(request, queryset, Meeting.Status.CANCELLED, "{count} meeting(s) cancelled.")
+
+    @admin.action(description="Postpone selected meetings", permissions=["change"])
+    def mark_postponed(self, request, queryset):
+        self._status(request, queryset, Meeting.Status.POSTPONED, "{count} meeting(s) postponed.")
+
+    def get_urls(self):
+        return [path("<int:pk>/register/", self.admin_site.admin_view(self.register_view), name="meetings_meeting_register"),
+                *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        meeting = self.get_object(request, object_id)
+        extra = {"quorum": services.quorum(meeting) if meeting else None}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    def register_view(self, request, pk):
+        """Every active member's attendance on one page, saved together."""
+        meeting = get_object_or_404(self.get_queryset(request).select_related("chama__policy"), pk=pk)
+        may_edit = self._allowed_in_chama(request, "change", meeting)
+        members = list(meeting.chama.memberships.filter(status=MembershipStatus.ACTIVE).select_related("user").order_by("member_number"))
+        rows = {row.membership_id: row for row in meeting.attendance.all()}
+        apologies = {r.membership_id: r.reason for r in meeting.rsvps.filter(response=Rsvp.Response.APOLOGY)}
+        lines, errors = [], []
+        for member in members:
+            row = rows.get(member.pk)
+            value = lambda name, default="": request.POST.get(f"{name}-{member.pk}", default)  # noqa: E731
+            line = {"membership": member, "apology": apologies.get(member.pk),
+                    "status": value("status", row.status if row else (Attendance.Status.APOLOGY if member.pk in apologies else "")),
+                    "arrived_at": value("arrived", row.arrived_at.strftime("%H:%M") if row and row.arrived_at else ""),
+                    "left_at": value("left", row.left_at.strftime("%H:%M") if row and row.left_at else ""),
+                    "note": value("note", row.note if row else (apologies.get(member.pk) or ""))}
+            lines.append(line)
+        if request.method == "POST" and may_edit:
+            entries = {}
+            for line in lines:
+                field_errors = []
+                if line["status"] not in Attendance.Status.values:
+                    field_errors.append("Pick a status.")
+                times = {}
+                for name in ("arrived_at", "left_at"):
+                    try:
+                        times[name] = forms.TimeField(required=False).clean(line[name])
+                    except ValidationError:
+                        field_errors.append(f"{line[name]!r} is not a time (e.g. 14:05).")
+                line["errors"] = field_errors
+                entries[line["membership"].pk] = {"status": line["status"], "note": line["note"][:200], **times}
+            if not any(line["errors"] for line in lines):
+                try:
+                    services.register_save(meeting=meeting, by=request.user, entries=entries, held="held" in request.POST)
+                except ValidationError as exc:
+                    errors.extend(exc.messages)
+                else:
+                    messages.success(request, f"Register of {meeting} saved.")
+                    return redirect("admin:meetings_meeting_change", pk)
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": f"Register — {meeting}",
+                   "meeting": meeting, "lines": lines, "statuses": Attendance.Status.choices, "errors": errors,
+                   "may_edit": may_edit, "quorum": services.quorum(meeting)}
+        return TemplateResponse(request, "admin/meetings/register.html", context)
+
+
+class ProposalForm(forms.ModelForm):
+    class Meta:
+        model = Proposal
+        fields = ["chama", "title", "description", "kind", "opens_at", "closes_at"]
+
+
+@admin.register(Proposal)
+class ProposalAdmin(ChamaScopedAdmin):
+    form = ProposalForm
+    list_display = ["title", "chama", "kind", "status", "opens_at", "closes_at", "live_yes", "live_no", "live_abstain",
+                    "eligible_count", "result"]
+    list_filter = ["chama", "status", "kind", "result"]
+    search_fields = ["title"]
+    actions = ["close_now"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            yes=Count("votes", filter=Q(votes__choice=Vote.Choice.YES)),
+            no=Count("votes", filter=Q(votes__choice=Vote.Choice.NO)),
+            abstain=Count("votes", filter=Q(votes__choice=Vote.Choice.ABSTAIN)))
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["chama", "kind", "opens_at", "closes_at", "status", "pass_threshold",
+                                       "quorum_percentage", "eligible_count", "yes_count", "no_count", "abstain_count", "result"]
+
+    def get_fields(self, request, obj=None):
+        return ProposalForm.Meta.fields if obj is None else ["title", "description", *self.get_readonly_fields(request, obj)]
+
+    @admin.display(description="Yes", ordering="yes")
+    def live_yes(self, obj):
+        return obj.yes
+
+    @admin.display(description="No", ordering="no")
+    def live_no(self, obj):
+        return obj.no
+
+    @admin.display(description="Abstain", ordering="abstain")
+    def live_abstain(self, obj):
+        return obj.abstain
+
+    def save_form(self, request, form, change):
+        if change:
+            return super().save_form(request, form, change)
+        return services.proposal_create(by=request.user, **form.cleaned_data)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            super().save_related(request, form, formsets, change)
+
+    @admin.action(description="Close voting now on selected proposals", permissions=["change"])
+    def close_now(self, request, queryset):
+        self.run_service_per_row(request, queryset.filter(status=Proposal.Status.OPEN),
+                                 lambda p: services.proposal_close(proposal=p), "{count} proposal(s) closed.")

@@ -1,0 +1,115 @@
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers as drf, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from chama.api.viewsets import ChamaNestedViewSet
+from meetings import services
+from meetings.api import serializers
+from meetings.models import Attendance, Meeting, Proposal
+
+SECRETARIAT = services.SECRETARIAT
+
+
+class MeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ChamaNestedViewSet):
+    """Meetings with agenda, minutes, resolutions and action items (`?when=upcoming|past`); members
+    RSVP; the chairperson and secretary call meetings and keep the register."""
+
+    queryset = Meeting.objects.prefetch_related("agenda", "resolutions", "action_items__owner__user", "rsvps__membership")
+    serializer_class = serializers.MeetingSerializer
+    filterset_fields = ["kind", "status", "format"]
+    ordering_fields = ["starts_at"]
+    action_roles = {"create": SECRETARIAT, "register": SECRETARIAT}
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        when = self.request.query_params.get("when")
+        if when == "upcoming":
+            return queryset.filter(starts_at__gte=timezone.now()).order_by("starts_at")
+        if when == "past":
+            return queryset.filter(starts_at__lt=timezone.now()).order_by("-starts_at")
+        return queryset
+
+    @extend_schema(parameters=[OpenApiParameter("when", str, enum=["upcoming", "past"])])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=serializers.MeetingCreateSerializer, responses={201: serializers.MeetingSerializer})
+    def create(self, request, *args, **kwargs):
+        body = serializers.MeetingCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        meeting = services.meeting_create(chama=self.chama, by=request.user, **body.validated_data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=meeting.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.RsvpSerializer, responses=serializers.RsvpSerializer)
+    @action(detail=True, methods=["post"])
+    def rsvp(self, request, *args, **kwargs):
+        """Say you are attending, or send an apology with a reason."""
+        meeting = self.get_object()
+        body = serializers.RsvpSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        answer = services.rsvp(meeting=meeting, membership=self.chama.memberships.get(user=request.user), **body.validated_data)
+        return Response(serializers.RsvpSerializer(answer).data)
+
+    @extend_schema(methods=["get"], responses=serializers.AttendanceSerializer(many=True))
+    @extend_schema(methods=["post"], request=serializers.RegisterSerializer, responses=serializers.AttendanceSerializer(many=True))
+    @action(detail=True, methods=["get", "post"])
+    def register(self, request, *args, **kwargs):
+        """The meeting's register (officers); POST fills it at once and, when held, charges fines."""
+        meeting = self.get_object()
+        if request.method == "POST":
+            body = serializers.RegisterSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            entries = {entry.pop("membership"): entry for entry in body.validated_data["entries"]}
+            services.register_save(meeting=meeting, by=request.user, entries=entries, held=body.validated_data["held"])
+        rows = meeting.attendance.select_related("meeting", "membership").order_by("membership__member_number")
+        return Response(serializers.AttendanceSerializer(rows, many=True).data)
+
+
+class MyAttendanceViewSet(mixins.ListModelMixin, ChamaNestedViewSet):
+    """Your attendance at this chama's meetings, newest first, and your attendance percentage."""
+
+    queryset = Attendance.objects.select_related("meeting", "membership").order_by("-meeting__starts_at")
+    serializer_class = serializers.AttendanceSerializer
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False):
+            return queryset
+        return queryset.filter(membership__user=self.request.user)
+
+    @extend_schema(responses=inline_serializer("MyAttendance", {
+        "attendance_percentage": drf.DecimalField(max_digits=5, decimal_places=2, allow_null=True),
+        "results": serializers.AttendanceSerializer(many=True)}))
+    def list(self, request, *args, **kwargs):
+        membership = self.chama.memberships.get(user=request.user)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
+        percentage = membership.attendance_percentage
+        response.data["attendance_percentage"] = None if percentage is None else f"{percentage:.2f}"
+        return response
+
+
+class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ChamaNestedViewSet):
+    """Proposals put to a vote; members vote (and may change their vote until it closes); the
+    result shows once voting closes."""
+
+    queryset = Proposal.objects.prefetch_related("votes__membership")
+    serializer_class = serializers.ProposalSerializer
+    filterset_fields = ["status", "kind", "result"]
+    action_roles = {"create": SECRETARIAT}
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.proposal_create(chama=self.chama, by=self.request.user, **data)
+
+    @extend_schema(request=serializers.VoteSerializer, responses=serializers.VoteSerializer)
+    @action(detail=True, methods=["post"])
+    def vote(self, request, *args, **kwargs):
+        proposal = self.get_object()
+        body = serializers.VoteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        vote = services.vote_cast(proposal=proposal, membership=self.chama.memberships.get(user=request.user),
+                                  choice=body.validated_data["choice"])
+        return Response({"choice": vote.choice})

@@ -1,0 +1,270 @@
+"""Meetings, the register, RSVPs, fines for absence and lateness, reminders, proposals and votes."""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from chama.models import Notification
+from chama.notify import notify
+from chama.roles import MEMBER_MANAGER_ROLES, OFFICER_ROLES, MembershipStatus
+from finance import periods
+from finance.services.dues import fine_charge
+from groups.models import Chama, Membership, Policy
+from groups.services import require_role
+from meetings.models import AgendaItem, Attendance, EligibleVoter, Meeting, Proposal, Rsvp, Vote
+
+SECRETARIAT = MEMBER_MANAGER_ROLES  # chairperson and secretary run meetings and votes
+
+
+def _zone(chama):
+    return ZoneInfo(chama.timezone)
+
+
+# --- meetings ----------------------------------------------------------------------------------
+
+
+def meeting_create(*, chama, by, title, starts_at, kind=Meeting.Kind.REGULAR, format=Meeting.Format.PHYSICAL,
+                   ends_at=None, location="", link="", agenda=()) -> Meeting:
+    require_role(by, chama, SECRETARIAT, "call meetings")
+    if format != Meeting.Format.PHYSICAL and not link:
+        raise ValidationError({"link": "An online or hybrid meeting needs its link."})
+    with transaction.atomic():
+        meeting = Meeting(chama=chama, title=title, kind=kind, format=format, starts_at=starts_at, ends_at=ends_at,
+                          location=location, link=link)
+        meeting.full_clean()
+        meeting.save()
+        AgendaItem.objects.bulk_create([
+            AgendaItem(chama=chama, meeting=meeting, position=n, title=item) for n, item in enumerate(agenda, start=1)
+        ])
+    return meeting
+
+
+def meeting_set_status(*, meeting, status, by) -> Meeting:
+    with transaction.atomic():
+        meeting = Meeting.objects.select_for_update(of=("self",)).select_related("chama").get(pk=meeting.pk)
+        require_role(by, meeting.chama, SECRETARIAT, "change a meeting's status")
+        if status == Meeting.Status.HELD and meeting.starts_at > timezone.now():
+            raise ValidationError("A meeting cannot be held before it starts.")
+        meeting.status = status
+        meeting.save(update_fields=["status", "updated_date"])
+    return meeting
+
+
+def regular_meeting_days(policy, start, months):
+    """The policy's regular meeting days from `start` for `months` months."""
+    end = periods.add_months(start, months)
+    days, day = [], start
+    while day < end:
+        period = periods.period_containing(day, policy.meeting_frequency, policy.meeting_day, start)
+        if period.due_date >= start and period.due_date < end and (not days or days[-1] != period.due_date):
+            days.append(period.due_date)
+        day = period.end + timedelta(days=1)
+    return days
+
+
+def schedule_meetings(*, months, chama=None, today=None, dry_run=False):
+    """Create the regular meetings of the coming months from each active chama's policy, once:
+    a day that already has a regular meeting is skipped. Returns [(chama, meetings created)]."""
+    chamas = Chama.objects.filter(status=Chama.Status.ACTIVE).select_related("policy")
+    if chama is not None:
+        chamas = chamas.filter(pk=chama.pk)
+    report = []
+    for each in chamas.order_by("id"):
+        zone = _zone(each)
+        start = today or timezone.localdate(timezone=zone)
+        policy = each.policy
+        taken = {m.starts_at.astimezone(zone).date()
+                 for m in Meeting.objects.filter(chama=each, kind=Meeting.Kind.REGULAR, starts_at__date__gte=start - timedelta(days=1))}
+        new = []
+        for day in regular_meeting_days(policy, start, months):
+            if day in taken:
+                continue
+            starts = datetime.combine(day, policy.meeting_time, tzinfo=zone)
+            new.append(Meeting(chama=each, title=f"Regular meeting {day:%d %b %Y}", kind=Meeting.Kind.REGULAR,
+                               starts_at=starts, ends_at=starts + timedelta(minutes=policy.meeting_duration_minutes)))
+        if not dry_run:
+            Meeting.objects.bulk_create(new)
+        report.append((each, new))
+    return report
+
+
+def quorum(meeting):
+    """(present, required, met): members present or late against the policy's share of active members."""
+    active = Membership.objects.filter(chama_id=meeting.chama_id, status=MembershipStatus.ACTIVE).count()
+    required = -(-int(active * meeting.chama.policy.quorum_percentage) // 100)  # ceiling
+    present = meeting.attendance.filter(status__in=Attendance.ATTENDED).count()
+    return present, required, present >= required and present > 0
+
+
+# --- the register, RSVPs, fines ----------------------------------------------------------------
+
+
+def rsvp(*, meeting, membership, response, reason="") -> Rsvp:
+    if membership.chama_id != meeting.chama_id or membership.status != MembershipStatus.ACTIVE:
+        raise ValidationError("Only active members of the chama can answer.")
+    if meeting.status not in (Meeting.Status.SCHEDULED, Meeting.Status.POSTPONED) or meeting.starts_at <= timezone.now():
+        raise ValidationError("This meeting is no longer taking answers.")
+    if response == Rsvp.Response.APOLOGY and not reason.strip():
+        raise ValidationError({"reason": "Give a reason with your apology."})
+    answer, _ = Rsvp.objects.update_or_create(meeting=meeting, membership=membership,
+                                              defaults={"chama": meeting.chama, "response": response, "reason": reason})
+    return answer
+
+
+def register_save(*, meeting, by, entries, held=True) -> list:
+    """Fill the whole register at once: `entries` maps a membership id to a dict of status and,
+    optionally, arrived_at, left_at and note. With `held`, the meeting is marked held and the
+    policy's absence and lateness fines are charged (once per member per meeting)."""
+    chama = meeting.chama
+    require_role(by, chama, SECRETARIAT, "keep the register")
+    members = {m.pk: m for m in Membership.objects.filter(chama=chama, pk__in=list(entries)).select_related("user", "chama")}
+    unknown = set(entries) - set(members)
+    if unknown:
+        raise ValidationError({"entries": f"Not members of {chama}: {sorted(unknown)}."})
+    with transaction.atomic():
+        rows = []
+        for membership_id, entry in entries.items():
+            if entry.get("status") not in Attendance.Status.values:
+                raise ValidationError({"entries": f"Give a status (present, late, absent, excused, apology) for {members[membership_id]}."})
+            row, _ = Attendance.objects.update_or_create(
+                meeting=meeting, membership_id=membership_id,
+                defaults={"chama": chama, "status": entry["status"], "arrived_at": entry.get("arrived_at"),
+                          "left_at": entry.get("left_at"), "note": entry.get("note", "")},
+            )
+            rows.append(row)
+        if held and meeting.status != Meeting.Status.HELD:
+            meeting_set_status(meeting=meeting, status=Meeting.Status.HELD, by=by)
+        if held:
+            charge_meeting_fines(meeting=meeting, by=by)
+    return rows
+
+
+def charge_meeting_fines(*, meeting, by):
+    """Absence and lateness fines per the policy, through the money core, once per member per
+    meeting (the journal's idempotency key holds even if this runs again)."""
+    policy = meeting.chama.policy
+    fines = {Attendance.Status.ABSENT: (policy.absence_fine_amount, "Absent from"),
+             Attendance.Status.LATE: (policy.lateness_fine_amount, "Late to")}
+    charged = []
+    for row in meeting.attendance.filter(status__in=list(fines)).select_related("membership__user", "membership__chama"):
+        amount, wording = fines[row.status]
+        if amount > 0:
+            charged.append(fine_charge(
+                membership=row.membership, amount=amount, by=by, value_date=meeting.starts_at.astimezone(_zone(meeting.chama)).date(),
+                reason=f"{wording} {meeting}", idempotency_key=f"meeting-{meeting.pk}-fine-{row.membership_id}",
+            ))
+    return charged
+
+
+def send_meeting_reminders(*, within_hours=48, now=None):
+    """Notify every active member of each meeting starting within the window, once per meeting."""
+    now = now or timezone.now()
+    due = Meeting.objects.filter(status=Meeting.Status.SCHEDULED, reminder_sent_date__isnull=True,
+                                 starts_at__gt=now, starts_at__lte=now + timedelta(hours=within_hours)).select_related("chama")
+    sent = []
+    for meeting in due:
+        with transaction.atomic():
+            locked = Meeting.objects.select_for_update(of=("self",)).filter(pk=meeting.pk, reminder_sent_date__isnull=True).first()
+            if locked is None:
+                continue  # another worker sent it
+            when = meeting.starts_at.astimezone(_zone(meeting.chama))
+            place = meeting.location or meeting.link or "the usual place"
+            for membership in Membership.objects.filter(chama=meeting.chama, status=MembershipStatus.ACTIVE).select_related("user"):
+                notify(membership.user, kind=Notification.Kind.MEETING_REMINDER, dedupe_key=f"meeting-reminder-{meeting.pk}",
+                       title=f"{meeting.chama}: meeting on {when:%a %d %b, %H:%M}",
+                       body=f"{meeting.title}, {when:%A %d %B %Y at %H:%M}, {place}. Reply in the app if you cannot come.")
+            locked.reminder_sent_date = now
+            locked.save(update_fields=["reminder_sent_date", "updated_date"])
+            sent.append(meeting)
+    return sent
+
+
+# --- proposals and votes -----------------------------------------------------------------------
+
+
+def proposal_create(*, chama, by, title, opens_at, closes_at, description="", kind=Proposal.Kind.GENERAL) -> Proposal:
+    require_role(by, chama, SECRETARIAT, "put proposals to a vote")
+    policy = chama.policy
+    with transaction.atomic():
+        proposal = Proposal(chama=chama, title=title, description=description, kind=kind, opens_at=opens_at,
+                            closes_at=closes_at, pass_threshold=policy.vote_pass_threshold,
+                            quorum_percentage=policy.quorum_percentage, created_by=by)
+        proposal.full_clean()
+        proposal.save()
+        if opens_at <= timezone.now():
+            proposal_open(proposal=proposal)
+    return proposal
+
+
+def proposal_open(*, proposal) -> Proposal:
+    """Open the vote: the members active at this moment are the ones who may vote."""
+    with transaction.atomic():
+        proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
+        if proposal.status != Proposal.Status.SCHEDULED:
+            return proposal
+        voters = Membership.objects.filter(chama_id=proposal.chama_id, status=MembershipStatus.ACTIVE)
+        EligibleVoter.objects.bulk_create([EligibleVoter(chama_id=proposal.chama_id, proposal=proposal, membership=m) for m in voters])
+        proposal.eligible_count = voters.count()
+        proposal.status = Proposal.Status.OPEN
+        proposal.save(update_fields=["eligible_count", "status", "updated_date"])
+    return proposal
+
+
+def vote_cast(*, proposal, membership, choice) -> Vote:
+    """One vote per eligible member; a second vote replaces the first until voting closes."""
+    if choice not in Vote.Choice.values:
+        raise ValidationError({"choice": "Vote yes, no or abstain."})
+    with transaction.atomic():
+        proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
+        if proposal.status != Proposal.Status.OPEN or timezone.now() >= proposal.closes_at:
+            raise ValidationError("Voting on this proposal is closed." if proposal.status != Proposal.Status.SCHEDULED
+                                  else "Voting on this proposal has not opened yet.")
+        if not proposal.eligible_voters.filter(membership=membership).exists():
+            raise ValidationError("Only members who were active when the vote opened may vote.")
+        vote, _ = Vote.objects.update_or_create(proposal=proposal, membership=membership,
+                                                defaults={"chama_id": proposal.chama_id, "choice": choice})
+    return vote
+
+
+def tally(proposal):
+    counts = proposal.votes.aggregate(yes=Count("pk", filter=Q(choice=Vote.Choice.YES)), no=Count("pk", filter=Q(choice=Vote.Choice.NO)),
+                                      abstain=Count("pk", filter=Q(choice=Vote.Choice.ABSTAIN)))
+    return counts["yes"], counts["no"], counts["abstain"]
+
+
+def decide(yes, no, abstain, eligible, quorum_percentage, threshold):
+    """The result: quorum counts every vote cast (abstentions too) against the eligible voters;
+    a simple majority needs more yes than no, two thirds needs yes ≥ 2/3 of yes and no."""
+    if eligible == 0 or Decimal(yes + no + abstain) * 100 < Decimal(quorum_percentage) * eligible:
+        return Proposal.Result.NO_QUORUM
+    if threshold == Policy.PassThreshold.TWO_THIRDS:
+        passed = yes > 0 and 3 * yes >= 2 * (yes + no)
+    else:
+        passed = yes > no
+    return Proposal.Result.PASSED if passed else Proposal.Result.REJECTED
+
+
+def proposal_close(*, proposal) -> Proposal:
+    with transaction.atomic():
+        proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
+        if proposal.status != Proposal.Status.OPEN:
+            return proposal
+        yes, no, abstain = tally(proposal)
+        proposal.yes_count, proposal.no_count, proposal.abstain_count = yes, no, abstain
+        proposal.result = decide(yes, no, abstain, proposal.eligible_count, proposal.quorum_percentage, proposal.pass_threshold)
+        proposal.status = Proposal.Status.CLOSED
+        proposal.save()
+    return proposal
+
+
+def close_proposals(*, now=None):
+    """Open the proposals whose voting has started and close those whose voting has ended."""
+    now = now or timezone.now()
+    opened = [proposal_open(proposal=p) for p in Proposal.objects.filter(status=Proposal.Status.SCHEDULED, opens_at__lte=now)]
+    closed = [proposal_close(proposal=p) for p in Proposal.objects.filter(status=Proposal.Status.OPEN, closes_at__lte=now)]
+    return opened, closed
