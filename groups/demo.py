@@ -1,7 +1,7 @@
 """The demo chamas' people: a VSLA-style savings-and-loans group and a merry-go-round with
 officers and members. Loading is idempotent: people, chamas and memberships are found, not duplicated."""
 
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -64,6 +64,11 @@ CHAMAS = [
             "loan_interest_period": "month",
             "loan_max_savings_multiple": Decimal("3"),
             "second_approval_threshold": Decimal("20000.00"),
+            "meeting_frequency": "weekly",
+            "meeting_day": 6,
+            "meeting_time": time(14, 0),
+            "absence_fine_amount": Decimal("50.00"),
+            "lateness_fine_amount": Decimal("20.00"),
         },
         "officers": {Role.CHAIRPERSON: "wanjiku", Role.TREASURER: "otieno", Role.SECRETARY: "mutua"},
         "members": ["kamau", "achieng", "kiprop", "njeri", "omondi", "chebet", "mwangi", "atieno", "kiptoo", "wairimu"],
@@ -82,6 +87,10 @@ CHAMAS = [
             "late_fine_amount": Decimal("200.00"),
             "loan_max_concurrent": 0,
             "second_approval_threshold": Decimal("10000.00"),
+            "meeting_frequency": "monthly",
+            "meeting_day": 5,
+            "meeting_time": time(17, 30),
+            "vote_pass_threshold": "two_thirds",
         },
         "officers": {Role.CHAIRPERSON: "nyambura", Role.TREASURER: "odhiambo", Role.SECRETARY: "muthoni"},
         # Peter Otieno, Umoja's treasurer, is a plain member here.

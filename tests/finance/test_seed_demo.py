@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from chama.roles import Role
@@ -16,6 +17,7 @@ from finance.models import Due, Journal, MpesaReceipt, SharePurchase
 from finance.selectors import trial_balance
 from finance.services.reconcile import all_drift
 from groups.models import Chama, Membership
+from meetings.models import Meeting, Proposal
 
 PASSWORD = "pw-123"
 
@@ -73,6 +75,10 @@ def test_six_months_of_history_that_reconciles(demo):
         assert debit == credit > 0
     assert MpesaReceipt.objects.filter(status=MpesaReceipt.Status.SUSPENSE).exists()
     assert SharePurchase.objects.filter(value_date__gte=date(2026, 6, 1)).exists()
+    assert Meeting.objects.filter(status=Meeting.Status.HELD, minutes__gt="").count() >= 20
+    assert Meeting.objects.filter(status=Meeting.Status.SCHEDULED, starts_at__gt=timezone.now()).exists()
+    assert Proposal.objects.filter(status=Proposal.Status.CLOSED, result=Proposal.Result.PASSED).exists()
+    assert Membership.objects.filter(attendance_percentage__isnull=False).exists()
     assert all_drift() == []
     out = io.StringIO()
     call_command("reconcile_balances", stdout=out)

@@ -1,5 +1,5 @@
 """Load the demo chamas (a VSLA-style savings-and-loans group and a merry-go-round) with their
-officers, members and six months of money history. Safe to run again: nothing is duplicated."""
+officers, members, six months of money history and meetings. Safe to run again: nothing is duplicated."""
 
 import json
 import time
@@ -10,10 +10,11 @@ from django.db import transaction
 from finance import demo as money_demo
 from finance.services.dues import chama_today
 from groups import demo
+from meetings import demo as meetings_demo
 
 
 class Command(BaseCommand):
-    help = "Load the demo chamas, people and six months of history (idempotent) and print the logins."
+    help = "Load the demo chamas, people, six months of history and meetings (idempotent) and print the logins."
 
     def add_arguments(self, parser):
         parser.add_argument("--password", default=demo.DEFAULT_PASSWORD, help=f"Password for every demo login (default {demo.DEFAULT_PASSWORD}).")
@@ -24,7 +25,10 @@ class Command(BaseCommand):
         with transaction.atomic():
             for chama, logins in demo.load(password):
                 started = time.monotonic()
-                if money_demo.add_history(chama, chama_today(chama)) and not as_json:
+                today = chama_today(chama)
+                posted = money_demo.add_history(chama, today)
+                posted = meetings_demo.add_meetings(chama, today) or posted
+                if posted and not as_json:
                     self.stdout.write(f"{chama}: history posted in {time.monotonic() - started:.1f}s")
                 summary.append({"id": chama.pk, "name": chama.name, "kind": chama.kind, "logins": logins})
         if as_json:
