@@ -153,6 +153,31 @@ class ChamaScopedAdmin(ChamaScopedMixin, admin.ModelAdmin):
             )
 
 
+class CreatedByServiceMixin:
+    """For admins whose new rows are made by a service (which checks the rules and writes the
+    money): `create_with_service(request, form)` builds the row from the add form, and Django's own
+    saving is skipped for it. Rows that are edited afterwards save as usual."""
+
+    def created_by_service(self, form, change):
+        return not change
+
+    def create_with_service(self, request, form):
+        raise NotImplementedError
+
+    def save_form(self, request, form, change):
+        if self.created_by_service(form, change):
+            return self.create_with_service(request, form)
+        return super().save_form(request, form, change)
+
+    def save_model(self, request, obj, form, change):
+        if not self.created_by_service(form, change):
+            super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        if not self.created_by_service(form, change):
+            super().save_related(request, form, formsets, change)
+
+
 class ChamaScopedTabularInline(ChamaScopedMixin, admin.TabularInline):
     extra = 0
 

@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from phonenumber_field.formfields import PhoneNumberField
 
 from chama import tenancy
-from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedStackedInline
+from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedStackedInline, CreatedByServiceMixin
 from chama.roles import MembershipStatus, Role
 from groups import importing, services
 from groups.models import Chama, Invitation, JoinRequest, Membership, Policy
@@ -130,7 +130,7 @@ class MemberImportForm(forms.Form):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ChamaScopedAdmin):
+class MembershipAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
     list_display = ["member_number", "name", "phone_number", "chama", "role", "status", "joined_date"]
     list_display_links = ["member_number", "name"]
     list_filter = ["chama", "role", "status"]
@@ -182,9 +182,7 @@ class MembershipAdmin(ChamaScopedAdmin):
     def person(self, obj):
         return f"{obj.user.get_full_name()} · {obj.user.phone_number} · {obj.user.email or 'no email'}"
 
-    def save_form(self, request, form, change):
-        if change:
-            return super().save_form(request, form, change)
+    def create_with_service(self, request, form):
         # A new member is registered by the service, which finds or creates the person.
         data = form.cleaned_data
         return services.member_add(
@@ -194,13 +192,9 @@ class MembershipAdmin(ChamaScopedAdmin):
             joined_date=data["joined_date"],
         )
 
-    def save_related(self, request, form, formsets, change):
-        if change:  # a new member has no related rows to save: the service did it all
-            super().save_related(request, form, formsets, change)
-
     def save_model(self, request, obj, form, change):
         if not change:
-            return  # saved by save_form
+            return  # made by create_with_service
         data = form.cleaned_data
         if "role" in form.changed_data:
             services.membership_change_role(membership=obj, role=data["role"], by=request.user)
@@ -305,7 +299,7 @@ class InvitationForm(forms.ModelForm):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(ChamaScopedAdmin):
+class InvitationAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
     form = InvitationForm
     list_display = ["recipient", "chama", "role", "status", "expires_date", "invited_by", "accept_link"]
     list_filter = ["chama", "status", "role"]
@@ -336,18 +330,12 @@ class InvitationAdmin(ChamaScopedAdmin):
             return "—"
         return format_html("<code>{}</code>", obj.token)
 
-    def save_form(self, request, form, change):
+    def create_with_service(self, request, form):
         data = form.cleaned_data
         return services.invitation_create(
             chama=data["chama"], by=request.user, phone_number=data["phone_number"], email=data["email"],
             role=data["role"], first_name=data["first_name"], last_name=data["last_name"],
         )
-
-    def save_model(self, request, obj, form, change):
-        pass  # invitations are created by save_form through the service and never edited
-
-    def save_related(self, request, form, formsets, change):
-        pass
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(

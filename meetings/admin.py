@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline
+from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, CreatedByServiceMixin
 from chama.roles import MembershipStatus
 from meetings import services
 from meetings.models import ActionItem, AgendaItem, Attendance, Meeting, MinutesAttachment, Proposal, Resolution, Rsvp, Vote
@@ -145,7 +145,7 @@ class ProposalForm(forms.ModelForm):
 
 
 @admin.register(Proposal)
-class ProposalAdmin(ChamaScopedAdmin):
+class ProposalAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
     form = ProposalForm
     list_display = ["title", "chama", "kind", "status", "opens_at", "closes_at", "live_yes", "live_no", "live_abstain",
                     "eligible_count", "result"]
@@ -178,18 +178,8 @@ class ProposalAdmin(ChamaScopedAdmin):
     def live_abstain(self, obj):
         return obj.abstain
 
-    def save_form(self, request, form, change):
-        if change:
-            return super().save_form(request, form, change)
+    def create_with_service(self, request, form):
         return services.proposal_create(by=request.user, **form.cleaned_data)
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            super().save_model(request, obj, form, change)
-
-    def save_related(self, request, form, formsets, change):
-        if change:
-            super().save_related(request, form, formsets, change)
 
     @admin.action(description="Close voting now on selected proposals", permissions=["change"])
     def close_now(self, request, queryset):

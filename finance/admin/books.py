@@ -1,13 +1,13 @@
 from django import forms
 from django.contrib import admin
 
-from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline
+from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, CreatedByServiceMixin
 from finance.admin.ledger import ReadOnlyMixin
 from finance.models import Expense, Income, Investment, InvestmentMovement, PaidThrough
 from finance.services import books
 
 
-class ServiceCreatedAdmin(ChamaScopedAdmin):
+class ServiceCreatedAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
     """Rows created by a service from the add form, then read-only (a mistake is reversed in the ledger)."""
 
     def has_change_permission(self, request, obj=None):
@@ -15,12 +15,6 @@ class ServiceCreatedAdmin(ChamaScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields] if obj else []
-
-    def save_model(self, request, obj, form, change):
-        pass  # saved by save_form through the service
-
-    def save_related(self, request, form, formsets, change):
-        pass
 
 
 class ExpenseForm(forms.ModelForm):
@@ -48,7 +42,7 @@ class ExpenseAdmin(ServiceCreatedAdmin):
     date_hierarchy = "value_date"
     list_select_related = ["chama", "recorded_by", "approved_by"]
 
-    def save_form(self, request, form, change):
+    def create_with_service(self, request, form):
         return books.expense_record(by=request.user, **form.cleaned_data)
 
 
@@ -66,7 +60,7 @@ class IncomeAdmin(ServiceCreatedAdmin):
     search_fields = ["description"]
     date_hierarchy = "value_date"
 
-    def save_form(self, request, form, change):
+    def create_with_service(self, request, form):
         return books.income_record(by=request.user, **form.cleaned_data)
 
 
@@ -121,7 +115,7 @@ class InvestmentMovementAdmin(ServiceCreatedAdmin):
     list_filter = ["chama", "kind"]
     search_fields = ["investment__name", "note"]
 
-    def save_form(self, request, form, change):
+    def create_with_service(self, request, form):
         data = form.cleaned_data
         common = {"investment": data["investment"], "by": request.user, "value_date": data["value_date"], "note": data["note"]}
         if data["kind"] == InvestmentMovement.Kind.VALUATION:

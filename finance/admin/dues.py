@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from chama.admin_scoping import ChamaScopedAdmin
+from chama.admin_scoping import ChamaScopedAdmin, CreatedByServiceMixin
 from chama.roles import MembershipStatus
 from finance.admin.forms import WaiveForm, chamas_where
 from finance.admin.ledger import ReadOnlyMixin
@@ -17,32 +17,22 @@ from finance.services.dues import chama_today
 
 
 @admin.register(ContributionPlan)
-class ContributionPlanAdmin(ChamaScopedAdmin):
+class ContributionPlanAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
     list_display = ["name", "chama", "kind", "amount", "frequency", "due_day", "grace_days", "target", "is_active"]
     list_filter = ["chama", "kind", "frequency", "is_active"]
     search_fields = ["name"]
     actions = ["raise_current_dues"]
 
-    def save_form(self, request, form, change):
+    def created_by_service(self, form, change):
+        # A new special levy raises a due for every active member at once; other plans save as usual.
+        return not change and form.cleaned_data["kind"] == ContributionPlan.Kind.LEVY
+
+    def create_with_service(self, request, form):
         data = form.cleaned_data
-        if not self._saved_by_service(form, change):
-            return super().save_form(request, form, change)
-        # A new special levy raises a due for every active member at once.
         return dues.levy_create(
             chama=data["chama"], name=data["name"], amount=data["amount"], due_date=data["levy_due_date"],
             by=request.user, grace_days=data["grace_days"], target=data["target"],
         )
-
-    def _saved_by_service(self, form, change):
-        return not change and form.cleaned_data["kind"] == ContributionPlan.Kind.LEVY
-
-    def save_model(self, request, obj, form, change):
-        if not self._saved_by_service(form, change):
-            super().save_model(request, obj, form, change)
-
-    def save_related(self, request, form, formsets, change):
-        if not self._saved_by_service(form, change):
-            super().save_related(request, form, formsets, change)
 
     @admin.action(description="Raise this period's dues for the selected plans", permissions=["change"])
     def raise_current_dues(self, request, queryset):
