@@ -131,11 +131,20 @@ class MeetingAdmin(ChamaScopedAdmin):
                     errors.extend(exc.messages)
                 else:
                     messages.success(request, f"Register of {meeting} saved.")
+                    self._warn_of_fines_to_review(request, meeting)
                     return redirect("admin:meetings_meeting_change", pk)
         context = {**self.admin_site.each_context(request), "opts": self.opts, "title": f"Register — {meeting}",
                    "meeting": meeting, "lines": lines, "statuses": Attendance.Status.choices, "errors": errors,
                    "may_edit": may_edit, "quorum": services.quorum(meeting)}
         return TemplateResponse(request, "admin/meetings/register.html", context)
+
+
+    def _warn_of_fines_to_review(self, request, meeting):
+        review = services.fines_to_review(meeting)
+        if review:
+            names = ", ".join(f"{due.membership.user.get_full_name()} ({due.amount:,.2f})" for due in review)
+            messages.warning(request, f"Fined at this meeting but no longer marked so in the register: {names}. "
+                                      "Waive these fines (Dues → waive) if the register is right.")
 
 
 class ProposalForm(forms.ModelForm):

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from chama.models import Notification
 from chama.notify import notify
-from chama.roles import MEMBER_MANAGER_ROLES, OFFICER_ROLES, MembershipStatus
+from chama.roles import MEMBER_MANAGER_ROLES, MembershipStatus
 from finance import periods
+from finance.models import Due
 from finance.services.dues import fine_charge
 from groups.models import Chama, Membership, Policy
 from groups.services import require_role
@@ -127,8 +128,11 @@ def register_save(*, meeting, by, entries, held=True) -> list:
     if unknown:
         raise ValidationError({"entries": f"Not members of {chama}: {sorted(unknown)}."})
     with transaction.atomic():
+        # The meeting first, then the members in id order (each saved row re-derives its member's
+        # percentage under that member's lock): two registers saved at once queue, never deadlock.
+        meeting = Meeting.objects.select_for_update(of=("self",)).select_related("chama__policy").get(pk=meeting.pk)
         rows = []
-        for membership_id, entry in entries.items():
+        for membership_id, entry in sorted(entries.items()):
             if entry.get("status") not in Attendance.Status.values:
                 raise ValidationError({"entries": f"Give a status (present, late, absent, excused, apology) for {members[membership_id]}."})
             row, _ = Attendance.objects.update_or_create(
@@ -144,21 +148,49 @@ def register_save(*, meeting, by, entries, held=True) -> list:
     return rows
 
 
+def _meeting_fines(meeting):
+    """{status: (amount, wording)} of the fines the policy sets for this meeting."""
+    policy = meeting.chama.policy
+    return {Attendance.Status.ABSENT: (policy.absence_fine_amount, "Absent from"),
+            Attendance.Status.LATE: (policy.lateness_fine_amount, "Late to")}
+
+
+def _fine_key(meeting, membership_id):
+    return f"meeting-{meeting.pk}-fine-{membership_id}"
+
+
+def _fines_charged(meeting):
+    """The fines already charged at this meeting (one per member at most)."""
+    return Due.objects.filter(chama_id=meeting.chama_id, kind=Due.Kind.FINE,
+                              charge_journal__idempotency_key__startswith=_fine_key(meeting, ""))
+
+
 def charge_meeting_fines(*, meeting, by):
     """Absence and lateness fines per the policy, through the money core, once per member per
-    meeting (the journal's idempotency key holds even if this runs again)."""
-    policy = meeting.chama.policy
-    fines = {Attendance.Status.ABSENT: (policy.absence_fine_amount, "Absent from"),
-             Attendance.Status.LATE: (policy.lateness_fine_amount, "Late to")}
+    meeting: a member fined at this meeting is never fined at it again, whatever the register says
+    later (a fine that no longer fits is waived, see fines_to_review)."""
+    fines = _meeting_fines(meeting)
+    fined = set(_fines_charged(meeting).values_list("membership_id", flat=True))
     charged = []
-    for row in meeting.attendance.filter(status__in=list(fines)).select_related("membership__user", "membership__chama"):
+    rows = meeting.attendance.filter(status__in=list(fines)).exclude(membership_id__in=fined)
+    for row in rows.select_related("membership__user", "membership__chama"):
         amount, wording = fines[row.status]
         if amount > 0:
             charged.append(fine_charge(
                 membership=row.membership, amount=amount, by=by, value_date=meeting.starts_at.astimezone(_zone(meeting.chama)).date(),
-                reason=f"{wording} {meeting}", idempotency_key=f"meeting-{meeting.pk}-fine-{row.membership_id}",
+                reason=f"{wording} {meeting}", idempotency_key=_fine_key(meeting, row.membership_id),
             ))
     return charged
+
+
+def fines_to_review(meeting):
+    """The unwaived fines of this meeting that the register no longer bears out (a member marked
+    absent, fined, then corrected to present or late): the treasurer waives them."""
+    fines = _meeting_fines(meeting)
+    statuses = dict(meeting.attendance.values_list("membership_id", "status"))
+    unwaived = _fines_charged(meeting).exclude(status=Due.Status.WAIVED).select_related("membership__user")
+    return [due for due in unwaived.order_by("membership__member_number")
+            if fines.get(statuses.get(due.membership_id), (0,))[0] != due.amount]
 
 
 def send_meeting_reminders(*, within_hours=48, now=None):
@@ -197,7 +229,7 @@ def proposal_create(*, chama, by, title, opens_at, closes_at, description="", ki
         proposal.full_clean()
         proposal.save()
         if opens_at <= timezone.now():
-            proposal_open(proposal=proposal)
+            proposal = proposal_open(proposal=proposal)
     return proposal
 
 

@@ -1,6 +1,7 @@
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import mixins, serializers as drf, status
+from rest_framework import mixins, status
+from rest_framework import serializers as drf
 from rest_framework.decorators import action
 from rest_framework.response import Response
 

@@ -23,6 +23,7 @@ from finance.models import Account, Expense, Guarantee, Installment, Journal, Lo
 from finance.selectors import trial_balance, unbalanced_journals
 from finance.services import books, loans, savings
 from finance.services.reconcile import all_drift
+from tests.concurrency.threads import run_at_once
 from tests.factories import ChamaFactory, MembershipFactory, UserFactory
 from tests.helpers import requires_postgres
 
@@ -34,28 +35,6 @@ COMPONENTS = ("principal", "interest", "fee", "penalty")
 INCOME = {"interest": A.INTEREST_INCOME, "fee": A.FEE_INCOME, "penalty": A.PENALTY_INCOME}
 DISBURSED_ON = date(2026, 6, 15)
 REPAID_ON = date(2026, 8, 20)
-
-
-def run_at_once(work, count):
-    """Run `work(i)` in `count` threads released together; return ({i: result}, {i: exception})."""
-    barrier = threading.Barrier(count)
-    results, errors = {}, {}
-
-    def target(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:  # collected and asserted on by the test
-            errors[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
 
 
 # --- the chama ---------------------------------------------------------------------------------

@@ -1,48 +1,25 @@
 """members_count under real concurrency: many officers admitting and exiting members at once."""
 
-import threading
 
 import pytest
-from django.db import connection
 
 from chama.roles import MembershipStatus, Role
 from groups import services
 from groups.models import Chama, Membership
+from tests.concurrency.threads import run_at_once
 from tests.factories import ChamaFactory, UserFactory, member
 from tests.helpers import requires_postgres
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
 
-def run_at_once(work, count):
-    """Run `work(i)` in `count` threads released together; return the exceptions raised."""
-    barrier = threading.Barrier(count)
-    errors = []
-
-    def target(i):
-        try:
-            barrier.wait()
-            work(i)
-        except Exception as exc:  # collected and asserted on by the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
-
-
 def test_concurrent_joins_count_every_member_and_number_them_uniquely():
     chama = ChamaFactory()
     people = [UserFactory() for _ in range(16)]
 
-    errors = run_at_once(lambda i: services.admit_member(chama=chama, user=people[i]), 16)
+    _, errors = run_at_once(lambda i: services.admit_member(chama=chama, user=people[i]), 16)
 
-    assert errors == []
+    assert errors == {}
     chama.refresh_from_db()
     assert chama.members_count == 16
     numbers = sorted(Membership.objects.filter(chama=chama).values_list("member_number", flat=True))
@@ -66,9 +43,9 @@ def test_concurrent_exits_rejoins_and_joins_keep_the_count_right():
         + [lambda p=p: services.admit_member(chama=chama, user=p) for p in newcomers]
     )
 
-    errors = run_at_once(lambda i: jobs[i](), len(jobs))
+    _, errors = run_at_once(lambda i: jobs[i](), len(jobs))
 
-    assert errors == []
+    assert errors == {}
     # 1 chairperson + 4 returners + 6 newcomers; the 6 leavers are out.
     assert Chama.objects.get(pk=chama.pk).members_count == 11
     assert services.members_count_drift() == []
@@ -79,9 +56,9 @@ def test_the_same_exit_twice_at_once_counts_once():
     chairperson = member(chama, Role.CHAIRPERSON)
     leaver = Membership.objects.get(user=member(chama))
 
-    errors = run_at_once(
+    _, errors = run_at_once(
         lambda i: services.membership_change_status(membership=leaver, status=MembershipStatus.EXITED, by=chairperson), 8
     )
 
-    assert errors == []
+    assert errors == {}
     assert Chama.objects.get(pk=chama.pk).members_count == 1
