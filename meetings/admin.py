@@ -5,6 +5,7 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, CreatedByServiceMixin
 from chama.roles import MembershipStatus
@@ -43,6 +44,9 @@ class MeetingForm(forms.ModelForm):
         data = super().clean()
         if data.get("format") in (Meeting.Format.VIRTUAL, Meeting.Format.HYBRID) and not data.get("link"):
             self.add_error("link", "An online or hybrid meeting needs its link.")
+        starts_at = data.get("starts_at")
+        if data.get("status") == Meeting.Status.HELD and starts_at and starts_at > timezone.now():
+            self.add_error("status", "A meeting cannot be held before it starts.")
         return data
 
 
