@@ -79,6 +79,28 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     invited_by = factory.SubFactory(UserFactory)
 
 
+JOINED = date(2026, 1, 10)  # when most test members joined: before any test's money and loan rules
+
+
+def joined(chama, role=Role.MEMBER, on=JOINED, **user_fields):
+    """The active membership of a new person in `chama`, who joined on `on`."""
+    return MembershipFactory(chama=chama, role=role, user=UserFactory(**user_fields), joined_date=on)
+
+
+def loan_product(chama, name, **overrides):
+    """A flat 1%-a-month loan product, 1 to 12 monthly installments of KES 1,000 to 50,000, a 2%
+    fee deducted at disbursement and a 5% penalty after 3 days' grace, unless `overrides` say otherwise."""
+    from finance.models import LoanProduct
+
+    fields = dict(
+        interest_method="flat", interest_rate=Decimal("1"), rate_period="month", repayment_frequency="monthly",
+        min_installments=1, max_installments=12, min_amount=Decimal("1000"), max_amount=Decimal("50000"),
+        fee_kind="percent", fee_value=Decimal("2"), fee_mode="deducted", penalty_kind="percent", penalty_value=Decimal("5"),
+        penalty_grace_days=3, installment_multiple=Decimal("1"),
+    )
+    return LoanProduct.objects.create(chama=chama, name=name, **{**fields, **overrides})
+
+
 def member(chama, role=Role.MEMBER, **user_fields):
     """A person who is an active member of `chama` with `role`."""
     return MembershipFactory(chama=chama, role=role, user=UserFactory(**user_fields)).user

@@ -15,7 +15,7 @@ from finance.services import books, mpesa, savings
 from finance.services import dues as dues_service
 from finance.services.reconcile import all_drift
 from tests.concurrency.threads import run_at_once
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+from tests.factories import ChamaFactory, joined
 from tests.helpers import requires_postgres
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
@@ -33,10 +33,6 @@ def make_chama(**policy):
         "contribution_amount": D("1000"), "contribution_frequency": "monthly", "contribution_due_day": 5,
         "grace_days": 3, "second_approval_threshold": D("1000000"), **policy,
     })
-
-
-def joined(chama, role=Role.MEMBER, on=date(2026, 1, 10), **user_fields):
-    return MembershipFactory(chama=chama, role=role, user=UserFactory(**user_fields), joined_date=on)
 
 
 def raise_dues(chama, months):

@@ -18,14 +18,10 @@ from finance.services import savings as savings_service
 from finance.services.books import expense_record
 from finance.services.dues import default_savings_type
 from finance.services.reconcile import all_drift
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+from tests.factories import ChamaFactory, joined
 
 A = Account.Purpose
 DAY = date(2026, 11, 2)
-
-
-def joined(chama, role, on=date(2026, 1, 10)):
-    return MembershipFactory(chama=chama, role=role, user=UserFactory(), joined_date=on)
 
 
 def counts():

@@ -11,11 +11,7 @@ from django.core.management import call_command
 from chama.roles import Role
 from finance.models import Loan, LoanProduct
 from finance.services import loans, savings
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory
-
-
-def joined(chama, role=Role.MEMBER):
-    return MembershipFactory(chama=chama, role=role, user=UserFactory(), joined_date=date(2026, 1, 10))
+from tests.factories import ChamaFactory, joined
 
 
 def test_apply_guarantee_approve_disburse_repay_classify_and_agree_with_loan_quote(db, api_as, client):

@@ -24,15 +24,10 @@ from chama.roles import Role
 from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanApproval, LoanProduct, RepaymentLine, SavingsType
 from finance.services import loans, reversals, savings
 from groups.models import Membership
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+from tests.factories import ChamaFactory, MembershipFactory, UserFactory, joined
 
 A = Account.Purpose
-JOINED = date(2026, 1, 10)
 DISBURSED = date(2026, 6, 1)  # installments due 1 Jul, 1 Aug, 1 Sep
-
-
-def joined(chama, role=Role.MEMBER, on=JOINED):
-    return MembershipFactory(chama=chama, role=role, user=UserFactory(), joined_date=on)
 
 
 def build_shop(product=None, **policy):

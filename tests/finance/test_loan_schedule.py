@@ -17,7 +17,6 @@ The conventions (module docstring / README "Loan schedules"):
 """
 
 import json
-import re
 from datetime import date
 from decimal import Decimal as D
 from fractions import Fraction

@@ -19,27 +19,12 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from chama.roles import Role
-from finance.models import Account, Collateral, Installment, Journal, Loan, LoanApproval, LoanProduct
+from finance.models import Account, Collateral, Installment, Journal, Loan, LoanApproval
 from finance.services import loans, savings
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+from tests.factories import ChamaFactory, UserFactory, joined, loan_product
 
 A = Account.Purpose
 DISBURSED = date(2026, 6, 1)
-
-
-def joined(chama, role=Role.MEMBER, on=date(2026, 1, 10)):
-    return MembershipFactory(chama=chama, role=role, user=UserFactory(), joined_date=on)
-
-
-def product(chama, name, **overrides):
-    fields = dict(
-        interest_method="flat", interest_rate=D("1"), rate_period="month", repayment_frequency="monthly",
-        min_installments=1, max_installments=12, min_amount=D("1000"), max_amount=D("50000"),
-        fee_kind="percent", fee_value=D("2"), fee_mode="deducted", penalty_kind="percent", penalty_value=D("5"),
-        penalty_grace_days=3, installment_multiple=D("1"),
-    )
-    fields.update(overrides)
-    return LoanProduct.objects.create(chama=chama, name=name, **fields)
 
 
 @pytest.fixture
@@ -52,8 +37,8 @@ def shop(db):
         savings.savings_deposit(membership=who, amount=amount, method="cash", by=treasurer.user)
     return SimpleNamespace(chama=chama, chair=chair, treasurer=treasurer, secretary=secretary, wanjiku=wanjiku,
                            otieno=otieno, achieng=achieng,
-                           biashara=product(chama, "Biashara", guarantors_required=1, guarantee_coverage=D("50")),
-                           dharura=product(chama, "Dharura"))
+                           biashara=loan_product(chama, "Biashara", guarantors_required=1, guarantee_coverage=D("50")),
+                           dharura=loan_product(chama, "Dharura"))
 
 
 def apply(s, who=None, principal="3000", installments=3, product=None, guarantors=()):

@@ -23,26 +23,11 @@ from finance.periods import add_months
 from finance.services import loans, savings
 from finance.services.dues import chama_today
 from groups.models import Membership, Policy
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+from tests.factories import ChamaFactory, MembershipFactory, UserFactory, joined, loan_product
 from tests.helpers import results
 
 A = Account.Purpose
 DISBURSED = date(2026, 6, 1)
-
-
-def joined(chama, role=Role.MEMBER, on=date(2026, 1, 10)):
-    return MembershipFactory(chama=chama, role=role, user=UserFactory(), joined_date=on)
-
-
-def product(chama, name, **overrides):
-    fields = dict(
-        interest_method="flat", interest_rate=D("1"), rate_period="month", repayment_frequency="monthly",
-        min_installments=1, max_installments=12, min_amount=D("1000"), max_amount=D("50000"),
-        fee_kind="percent", fee_value=D("2"), fee_mode="deducted", penalty_kind="percent", penalty_value=D("5"),
-        penalty_grace_days=3, installment_multiple=D("1"),
-    )
-    fields.update(overrides)
-    return LoanProduct.objects.create(chama=chama, name=name, **fields)
 
 
 @pytest.fixture
@@ -53,9 +38,9 @@ def shop(db):
     wanjiku, otieno, achieng = joined(chama), joined(chama), joined(chama)
     for who, amount in ((wanjiku, "10000"), (otieno, "5000"), (achieng, "2000")):
         savings.savings_deposit(membership=who, amount=amount, method="cash", by=treasurer.user)
-    biashara = product(chama, "Biashara", guarantors_required=1, guarantee_coverage=D("50"))
-    dharura = product(chama, "Dharura", penalty_value=D("0"))
-    product(chama, "Old", is_active=False)
+    biashara = loan_product(chama, "Biashara", guarantors_required=1, guarantee_coverage=D("50"))
+    dharura = loan_product(chama, "Dharura", penalty_value=D("0"))
+    loan_product(chama, "Old", is_active=False)
     return SimpleNamespace(chama=chama, base=f"/api/v1/chamas/{chama.pk}", chair=chair, treasurer=treasurer,
                            secretary=secretary, wanjiku=wanjiku, otieno=otieno, achieng=achieng,
                            biashara=biashara, dharura=dharura)

@@ -9,13 +9,9 @@ from django.core.exceptions import ValidationError
 from chama.roles import Role
 from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanProduct
 from finance.services import loans, savings
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+from tests.factories import ChamaFactory, joined
 
 A = Account.Purpose
-
-
-def joined(chama, role=Role.MEMBER):
-    return MembershipFactory(chama=chama, role=role, user=UserFactory(), joined_date=date(2026, 1, 10))
 
 
 @pytest.fixture

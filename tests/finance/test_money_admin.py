@@ -27,7 +27,7 @@ from finance.services import mpesa, reversals
 from finance.services import savings as savings_service
 from finance.services.reconcile import all_drift
 from groups import services as group_services
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+from tests.factories import ChamaFactory, joined
 
 A = Account.Purpose
 MEETING = date(2026, 11, 7)
@@ -36,10 +36,6 @@ POLICY = {
     "grace_days": 3, "late_fine_amount": D("100"), "second_approval_threshold": D("500"),
     "share_price": D("200"), "shares_min_per_meeting": 1, "shares_max_per_meeting": 5,
 }
-
-
-def joined(chama, role, on=date(2026, 1, 10)):
-    return MembershipFactory(chama=chama, role=role, user=UserFactory(), joined_date=on)
 
 
 def make_chama(name):

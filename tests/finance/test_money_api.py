@@ -9,12 +9,8 @@ import pytest
 from chama.roles import Role
 from finance.models import Journal, MpesaChannel, MpesaReceipt
 from finance.services import dues as dues_service
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+from tests.factories import ChamaFactory, joined
 from tests.helpers import results
-
-
-def joined(chama, role=Role.MEMBER):
-    return MembershipFactory(chama=chama, role=role, user=UserFactory(), joined_date=date(2026, 1, 10))
 
 
 @pytest.fixture

@@ -14,16 +14,12 @@ from finance.models import Account, Due, Entry, Journal
 from finance.services import dues as dues_service
 from finance.services.reconcile import all_drift
 from groups import services as group_services
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+from tests.factories import ChamaFactory, joined
 
 A = Account.Purpose
 
 # Extra queries a 30-member chama may cost over a 3-member one: none are expected.
 QUERY_SLACK = 2
-
-
-def joined(chama, role, on=date(2026, 1, 10)):
-    return MembershipFactory(chama=chama, role=role, user=UserFactory(), joined_date=on)
 
 
 def run(command, *args):

@@ -20,7 +20,7 @@ from finance.mpesa_client import DarajaClient, DarajaError
 from finance.services import dues as dues_service
 from finance.services import mpesa
 from finance.services.reconcile import all_drift
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+from tests.factories import ChamaFactory, joined
 
 A = Account.Purpose
 NAIROBI = ZoneInfo("Africa/Nairobi")
@@ -59,11 +59,6 @@ def stk_ok(checkout="ws_CO_191220191020363925", receipt="NLJ7RT61SV", amount=150
         if item["Name"] == "Amount":
             item["Value"] = amount
     return payload
-
-
-def joined(chama, role, phone_number=None, on=date(2026, 1, 10)):
-    user = UserFactory(phone_number=phone_number) if phone_number else UserFactory()
-    return MembershipFactory(chama=chama, role=role, user=user, joined_date=on)
 
 
 def balance(membership, purpose):

@@ -11,7 +11,7 @@ from finance.models import Account, Due, Journal
 from finance.selectors import trial_balance
 from finance.services import dues as dues_service
 from finance.services.reconcile import all_drift
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+from tests.factories import ChamaFactory, joined
 
 A = Account.Purpose
 
@@ -28,10 +28,6 @@ def setup(db):
     wanjiku = joined(chama, Role.MEMBER)
     plan = dues_service.contribution_plan_from_policy(chama, start_date=date(2026, 8, 1))
     return chama, treasurer, chair, wanjiku, plan
-
-
-def joined(chama, role, on=date(2026, 1, 10)):
-    return MembershipFactory(chama=chama, role=role, user=UserFactory(), joined_date=on)
 
 
 def balance(membership, purpose):

@@ -28,13 +28,9 @@ from finance.services.books import (
 from finance.services.reconcile import all_drift
 from finance.services.reversals import journal_reverse
 from groups.models import Chama
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+from tests.factories import ChamaFactory, joined
 
 A = Account.Purpose
-
-
-def joined(chama, role, on=date(2026, 1, 10)):
-    return MembershipFactory(chama=chama, role=role, user=UserFactory(), joined_date=on)
 
 
 def balance(membership, purpose):

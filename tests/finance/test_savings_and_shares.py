@@ -21,14 +21,10 @@ from finance.services.savings import (
     withdrawal_reject, withdrawal_request,
 )
 from groups.models import Chama, Membership
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+from tests.factories import ChamaFactory, joined
 
 A = Account.Purpose
 NOV_1 = date(2026, 11, 1)
-
-
-def joined(chama, role, on=date(2026, 1, 10)):
-    return MembershipFactory(chama=chama, role=role, user=UserFactory(), joined_date=on)
 
 
 def balance(membership, purpose):
