@@ -4,8 +4,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, CreatedByServiceMixin
 from chama.roles import MembershipStatus
@@ -142,13 +143,14 @@ class MeetingAdmin(ChamaScopedAdmin):
                    "may_edit": may_edit, "quorum": services.quorum(meeting)}
         return TemplateResponse(request, "admin/meetings/register.html", context)
 
-
     def _warn_of_fines_to_review(self, request, meeting):
         review = services.fines_to_review(meeting)
         if review:
-            names = ", ".join(f"{due.membership.user.get_full_name()} ({due.amount:,.2f})" for due in review)
-            messages.warning(request, f"Fined at this meeting but no longer marked so in the register: {names}. "
-                                      "Waive these fines (Dues → waive) if the register is right.")
+            links = format_html_join(", ", '<a href="{}">{} ({})</a>', (
+                (reverse("admin:finance_due_change", args=[due.pk]), due.membership.user.get_full_name(), f"{due.amount:,.2f}")
+                for due in review))
+            messages.warning(request, format_html("Fined at this meeting but no longer marked so in the register: {}. "
+                                                  "If the register is right, waive these fines from their pages.", links))
 
 
 class ProposalForm(forms.ModelForm):

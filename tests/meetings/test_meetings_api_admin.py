@@ -663,6 +663,23 @@ def test_saving_the_register_form_holds_the_meeting(club, client):
     assert "Quorum: 5 present of 4 needed — <strong>met</strong>." in page
 
 
+def test_correcting_the_register_after_the_fines_points_to_the_fines_to_waive(club, client):
+    meeting = meeting_in(club, -1)
+    client.force_login(club.secretary.user)
+    url = reverse("admin:meetings_meeting_register", args=[meeting.pk])
+    client.post(url, register_form(club))
+
+    # Otieno was there after all, and Wanjiku was on time: no new fine, both old ones are listed.
+    response = client.post(url, register_form(club, **{f"status-{club.otieno.pk}": "present",
+                                                       f"status-{club.wanjiku.pk}": "present"}), follow=True)
+
+    assert fines(club.otieno) == [D("200.00")] and fines(club.wanjiku) == [D("50.00")]
+    warning = next(str(m) for m in response.context["messages"] if m.level_tag == "warning")
+    otieno_fine = Due.objects.get(membership=club.otieno, kind=Due.Kind.FINE)
+    assert f'<a href="{reverse("admin:finance_due_change", args=[otieno_fine.pk])}">' in warning
+    assert "Otieno" in warning and "(200.00)" in warning and "(50.00)" in warning
+
+
 def test_a_bad_time_on_the_register_form_saves_nothing(club, client):
     meeting = meeting_in(club, -1)
     client.force_login(club.secretary.user)

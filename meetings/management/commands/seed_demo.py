@@ -17,7 +17,8 @@ class Command(BaseCommand):
     help = "Load the demo chamas, people, six months of history and meetings (idempotent) and print the logins."
 
     def add_arguments(self, parser):
-        parser.add_argument("--password", default=demo.DEFAULT_PASSWORD, help=f"Password for every demo login (default {demo.DEFAULT_PASSWORD}).")
+        parser.add_argument("--password", default=demo.DEFAULT_PASSWORD,
+                            help=f"Password for every demo login (default {demo.DEFAULT_PASSWORD}).")
         parser.add_argument("--json", action="store_true", dest="as_json", help="Print the logins as JSON.")
 
     def handle(self, *args, password, as_json, **options):
