@@ -1,6 +1,7 @@
 from rest_framework import serializers
+from rest_framework.reverse import reverse
 
-from meetings.models import ActionItem, AgendaItem, Attendance, Meeting, Proposal, Resolution, Rsvp, Vote
+from meetings.models import ActionItem, AgendaItem, Attendance, Meeting, MinutesAttachment, Proposal, Resolution, Rsvp, Vote
 
 
 class AgendaItemSerializer(serializers.ModelSerializer):
@@ -23,8 +24,21 @@ class ActionItemSerializer(serializers.ModelSerializer):
         fields = ["description", "owner", "due_date", "status"]
 
 
+class MinutesAttachmentSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="Download (members of the chama only).")
+
+    class Meta:
+        model = MinutesAttachment
+        fields = ["id", "title", "url"]
+
+    def get_url(self, attachment) -> str:
+        return reverse("chama-meeting-attachment", request=self.context["request"],
+                       kwargs={"chama_id": attachment.chama_id, "pk": attachment.meeting_id, "attachment_id": attachment.pk})
+
+
 class MeetingSerializer(serializers.ModelSerializer):
     agenda = AgendaItemSerializer(many=True, read_only=True)
+    attachments = MinutesAttachmentSerializer(many=True, read_only=True)
     resolutions = ResolutionSerializer(many=True, read_only=True)
     action_items = ActionItemSerializer(many=True, read_only=True)
     my_rsvp = serializers.SerializerMethodField()
@@ -32,7 +46,7 @@ class MeetingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Meeting
         fields = ["id", "title", "kind", "format", "location", "link", "starts_at", "ends_at", "status", "minutes",
-                  "agenda", "resolutions", "action_items", "my_rsvp"]
+                  "attachments", "agenda", "resolutions", "action_items", "my_rsvp"]
 
     def get_my_rsvp(self, meeting) -> str | None:
         user = self.context["request"].user

@@ -1,4 +1,7 @@
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, status
 from rest_framework import serializers as drf
@@ -17,7 +20,7 @@ class MeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     """Meetings with agenda, minutes, resolutions and action items (`?when=upcoming|past`); members
     RSVP; the chairperson and secretary call meetings and keep the register."""
 
-    queryset = Meeting.objects.prefetch_related("agenda", "resolutions", "action_items__owner__user", "rsvps__membership")
+    queryset = Meeting.objects.prefetch_related("agenda", "attachments", "resolutions", "action_items__owner__user", "rsvps__membership")
     serializer_class = serializers.MeetingSerializer
     filterset_fields = ["kind", "status", "format"]
     ordering_fields = ["starts_at"]
@@ -52,6 +55,17 @@ class MeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         body.is_valid(raise_exception=True)
         answer = services.rsvp(meeting=meeting, membership=self.chama.memberships.get(user=request.user), **body.validated_data)
         return Response(serializers.RsvpSerializer(answer).data)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>\d+)", url_name="attachment")
+    def attachment(self, request, *args, attachment_id, **kwargs):
+        """Download one of the minutes' attachments."""
+        document = get_object_or_404(self.get_object().attachments, pk=attachment_id).document
+        try:
+            handle = document.open("rb")
+        except FileNotFoundError:
+            raise Http404("The file of this attachment is missing from storage.") from None
+        return FileResponse(handle, as_attachment=True, filename=document.name.rsplit("/", 1)[-1])
 
     @extend_schema(methods=["get"], responses=serializers.AttendanceSerializer(many=True))
     @extend_schema(methods=["post"], request=serializers.RegisterSerializer, responses=serializers.AttendanceSerializer(many=True))

@@ -25,6 +25,7 @@ from io import StringIO
 from types import SimpleNamespace
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -34,7 +35,7 @@ from finance.models import Due
 from groups import services as group_services
 from groups.models import Membership
 from meetings import services
-from meetings.models import ActionItem, Attendance, Meeting, Proposal, Resolution, Rsvp, Vote
+from meetings.models import ActionItem, Attendance, Meeting, MinutesAttachment, Proposal, Resolution, Rsvp, Vote
 from tests.factories import ChamaFactory, MembershipFactory, UserFactory, member
 from tests.helpers import results
 
@@ -189,6 +190,31 @@ def test_one_meeting_shows_agenda_resolutions_action_items_and_my_rsvp(club, api
     assert body["my_rsvp"] == "attending"
     assert as_achieng.json()["my_rsvp"] == "apology"
     assert as_kamau.json()["my_rsvp"] is None
+
+
+def test_members_download_the_minutes_attachments_and_nobody_else_does(club, other_chama, api_as):
+    held = meeting_in(club, -3, "March meeting")
+    other = meeting_in(club, -10, "February meeting")
+    signed = MinutesAttachment.objects.create(chama=club.chama, meeting=held, title="Signed minutes",
+                                              document=SimpleUploadedFile("march-minutes.pdf", b"%PDF-1.4 march"))
+    missing = MinutesAttachment.objects.create(chama=club.chama, meeting=held, title="Photo", document="minutes/2026/gone.jpg")
+    url = f"{club.base}/meetings/{held.pk}/attachments/{signed.pk}/"
+    member_api = api_as(club.kamau.user)
+
+    listed = member_api.get(f"{club.base}/meetings/{held.pk}/").json()["attachments"]
+    assert [(a["id"], a["title"], a["url"]) for a in listed] == [
+        (signed.pk, "Signed minutes", f"http://testserver{url}"),
+        (missing.pk, "Photo", f"http://testserver{club.base}/meetings/{held.pk}/attachments/{missing.pk}/")]
+    download = member_api.get(url)
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b"%PDF-1.4 march"
+    assert download["Content-Disposition"].startswith('attachment; filename="march-minutes')
+
+    assert member_api.get(f"{club.base}/meetings/{other.pk}/attachments/{signed.pk}/").status_code == 404  # another meeting's
+    assert member_api.get(f"{club.base}/meetings/{held.pk}/attachments/{missing.pk}/").status_code == 404  # file gone
+    stranger = api_as(member(other_chama))
+    assert stranger.get(url).status_code == 404
+    assert stranger.get(f"/api/v1/chamas/{other_chama.pk}/meetings/{held.pk}/attachments/{signed.pk}/").status_code == 404
 
 
 # --- the API: RSVPs -------------------------------------------------------------------------------
@@ -550,9 +576,9 @@ def busy_meetings(club, count):
 
 
 # Per request: the caller, their roles, the chama, the page's count and rows (5), then one query
-# each for agenda, resolutions, action items, their owners, the owners' users, RSVPs and the RSVPs'
-# memberships (7): 12, however many meetings the page holds.
-LIST_QUERIES = 12
+# each for agenda, attachments, resolutions, action items, their owners, the owners' users, RSVPs
+# and the RSVPs' memberships (8): 13, however many meetings the page holds.
+LIST_QUERIES = 13
 
 
 @pytest.mark.parametrize("count", [2, 6])

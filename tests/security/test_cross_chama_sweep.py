@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from django.apps import apps
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
@@ -206,6 +207,7 @@ def test_admin_actions_leave_another_chamas_rows_untouched(world, client):
 
 # --- API ---------------------------------------------------------------------------------------
 
+PARAM_MODELS = {"attachment_id": "meetings.MinutesAttachment"}  # parameters not named after their model
 ROUTE_PARAM = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>[^)]*\)")
 UNSAFE = ("post", "put", "patch", "delete")
 
@@ -245,6 +247,8 @@ def param_model(name, callback):
     """The model a URL parameter names: pk/id → the view's own model; loan_pk / loan_id → Loan."""
     if name in ("pk", "id"):
         return view_model(callback)
+    if name in PARAM_MODELS:
+        return apps.get_model(PARAM_MODELS[name])
     base = re.sub(r"_(pk|id)$", "", name).replace("_", "")
     for model in ROW_MAKERS:
         if model._meta.model_name == base:
