@@ -1,5 +1,6 @@
 """Meetings, the register, RSVPs, fines for absence and lateness, reminders, proposals and votes."""
 
+import math
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -94,12 +95,19 @@ def schedule_meetings(*, months, chama=None, today=None, dry_run=False):
     return report
 
 
+def quorum_required(chama):
+    """How many members make a quorum: the policy's share of the active members, rounded up."""
+    active = Membership.objects.filter(chama=chama, status=MembershipStatus.ACTIVE).count()
+    return math.ceil(active * chama.policy.quorum_percentage / 100)
+
+
+def quorum_of(present, required):
+    return present, required, present >= required and present > 0
+
+
 def quorum(meeting):
     """(present, required, met): members present or late against the policy's share of active members."""
-    active = Membership.objects.filter(chama_id=meeting.chama_id, status=MembershipStatus.ACTIVE).count()
-    required = -(-int(active * meeting.chama.policy.quorum_percentage) // 100)  # ceiling
-    present = meeting.attendance.filter(status__in=Attendance.ATTENDED).count()
-    return present, required, present >= required and present > 0
+    return quorum_of(meeting.attendance.filter(status__in=Attendance.ATTENDED).count(), quorum_required(meeting.chama))
 
 
 # --- the register, RSVPs, fines ----------------------------------------------------------------

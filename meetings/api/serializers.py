@@ -1,6 +1,8 @@
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from meetings import services
 from meetings.models import ActionItem, AgendaItem, Attendance, Meeting, MinutesAttachment, Proposal, Resolution, Rsvp, Vote
 
 
@@ -41,12 +43,19 @@ class MeetingSerializer(serializers.ModelSerializer):
     attachments = MinutesAttachmentSerializer(many=True, read_only=True)
     resolutions = ResolutionSerializer(many=True, read_only=True)
     action_items = ActionItemSerializer(many=True, read_only=True)
+    quorum = serializers.SerializerMethodField(help_text="Members present or late, how many make a quorum, and whether it was met.")
     my_rsvp = serializers.SerializerMethodField()
 
     class Meta:
         model = Meeting
-        fields = ["id", "title", "kind", "format", "location", "link", "starts_at", "ends_at", "status", "minutes",
+        fields = ["id", "title", "kind", "format", "location", "link", "starts_at", "ends_at", "status", "quorum", "minutes",
                   "attachments", "agenda", "resolutions", "action_items", "my_rsvp"]
+
+    @extend_schema_field(inline_serializer("Quorum", {"present": serializers.IntegerField(), "required": serializers.IntegerField(),
+                                                      "met": serializers.BooleanField()}))
+    def get_quorum(self, meeting):
+        present, required, met = services.quorum_of(meeting.present_count, self.context["quorum_required"])
+        return {"present": present, "required": required, "met": met}
 
     def get_my_rsvp(self, meeting) -> str | None:
         user = self.context["request"].user

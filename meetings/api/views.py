@@ -1,3 +1,4 @@
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -27,13 +28,21 @@ class MeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     action_roles = {"create": SECRETARIAT, "register": SECRETARIAT}
 
     def get_queryset(self):
-        queryset = super().get_queryset()
+        # Meta.ordering does not apply to a grouped query: the newest first is said again.
+        queryset = super().get_queryset().annotate(
+            present_count=Count("attendance", filter=Q(attendance__status__in=Attendance.ATTENDED))).order_by("-starts_at")
         when = self.request.query_params.get("when")
         if when == "upcoming":
             return queryset.filter(starts_at__gte=timezone.now()).order_by("starts_at")
         if when == "past":
             return queryset.filter(starts_at__lt=timezone.now()).order_by("-starts_at")
         return queryset
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if "chama" in context:
+            context["quorum_required"] = services.quorum_required(self.chama)
+        return context
 
     @extend_schema(parameters=[OpenApiParameter("when", str, enum=["upcoming", "past"])])
     def list(self, request, *args, **kwargs):

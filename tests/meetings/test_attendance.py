@@ -247,6 +247,13 @@ def test_quorum_is_the_policys_share_of_active_members_rounded_up(club):
     meeting.chama.policy.refresh_from_db()
     assert services.quorum(meeting) == (2, 3, False)
 
+    chama.policy.quorum_percentage = D("25.01")  # 25.01% of 4 = 1.0004: a hair over one member, so 2
+    chama.policy.save()
+    assert services.quorum_required(chama) == 2
+    chama.policy.quorum_percentage = D("25")
+    chama.policy.save()
+    assert services.quorum_required(chama) == 1
+
 
 # --- fines for absence and lateness ------------------------------------------------------------
 

@@ -145,6 +145,7 @@ def test_a_meeting_from_schedule_to_minutes(client, django_capture_on_commit_cal
     assert Resolution.objects.get(meeting=meeting).chama == chama
     assert ActionItem.objects.get(meeting=meeting).owner == who["Baraka"]
     shown = api["Baraka"].get(f"{base}/meetings/{meeting.pk}/").json()
+    assert shown["quorum"] == {"present": 3, "required": 3, "met": True}
     assert shown["resolutions"] == [{"text": "The chama buys a tent if the vote passes.", "passed": True}]
     assert shown["action_items"][0]["owner"] == who["Baraka"].user.get_full_name()
 
