@@ -247,9 +247,12 @@ def proposal_open(*, proposal) -> Proposal:
         proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
         if proposal.status != Proposal.Status.SCHEDULED:
             return proposal
-        voters = Membership.objects.filter(chama_id=proposal.chama_id, status=MembershipStatus.ACTIVE)
-        EligibleVoter.objects.bulk_create([EligibleVoter(chama_id=proposal.chama_id, proposal=proposal, membership=m) for m in voters])
-        proposal.eligible_count = voters.count()
+        # One read of the members: the count is the rows written, even if someone joins meanwhile.
+        voters = EligibleVoter.objects.bulk_create([
+            EligibleVoter(chama_id=proposal.chama_id, proposal=proposal, membership_id=pk)
+            for pk in Membership.objects.filter(chama_id=proposal.chama_id, status=MembershipStatus.ACTIVE).values_list("pk", flat=True)
+        ])
+        proposal.eligible_count = len(voters)
         proposal.status = Proposal.Status.OPEN
         proposal.save(update_fields=["eligible_count", "status", "updated_date"])
     return proposal
