@@ -1,12 +1,13 @@
 from auditlog.admin import LogEntryAdmin
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from auditlog.models import LogEntry
-from chama import login_security
+from chama import authority, login_security
 from chama.admin_scoping import ChamaScopedAdmin
 from chama.forms import UserCreateForm, UserEditForm
 from chama.models import User
+from chama.roles import MembershipStatus
 
 
 @admin.register(User)
@@ -41,15 +42,41 @@ class UserAdmin(ChamaScopedAdmin, DjangoUserAdmin):
             },
         )
     ]
-    actions = ["unlock_accounts"]
+    actions = ["unlock_login"]
+    # Officers only view people, so the authority, not the change permission, offers this action.
+    authority_actions = {"unlock_login": "unlock_login"}
 
     @admin.display(boolean=True, description="Locked")
     def locked(self, obj):
         return obj.is_locked
 
-    @admin.action(description="Unlock selected accounts", permissions=["change"])
-    def unlock_accounts(self, request, queryset):
-        self.run_service_per_row(request, queryset, login_security.unlock, "{count} account(s) unlocked.")
+    @admin.action(description="Unlock login")
+    def unlock_login(self, request, queryset):
+        done = 0
+        for user in queryset:
+            try:
+                self._unlock(user, request.user)
+            except authority.Refused as refused:
+                self.message_user(request, f"{user}: {refused.reason}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{done} login(s) unlocked.", messages.SUCCESS)
+
+    @staticmethod
+    def _unlock(user, by):
+        """Unlock through a membership of `user` in a chama where `by` may unlock logins."""
+        chama_ids = authority.chama_ids_for(by, "unlock_login")  # None: every chama (superusers)
+        memberships = user.memberships.exclude(status=MembershipStatus.EXITED).select_related("chama", "user")
+        if chama_ids is not None:
+            memberships = memberships.filter(chama_id__in=chama_ids)
+        membership = memberships.order_by("pk").first()
+        if membership is not None:
+            login_security.login_unlock(membership=membership, by=by)
+        elif by.is_superuser:
+            login_security.login_unlock_platform(user=user, by=by)
+        else:
+            raise authority.Refused("They are not a member of a chama where you may unlock logins.")
 
 
 admin.site.unregister(LogEntry)

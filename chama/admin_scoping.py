@@ -4,6 +4,10 @@ An officer (a staff user with an officer role) sees and can pick only rows of th
 changelists, change forms, foreign-key and many-to-many choices, list filters, autocompletes (they
 read the related model's scoped admin), inlines and actions all start from `get_queryset`. What a
 role may do with a row is decided by the role held in *that row's* chama. Superusers see all.
+
+A row's relations must belong to the row's own chama: an officer of two chamas is offered the rows
+of both, so every form checks the picks against the chama of the row being saved (and inline rows
+against their parent's). Actions and custom pages that move money ask `chama.authority`.
 """
 
 from django.contrib import admin, messages
@@ -12,8 +16,10 @@ from django.contrib.auth import get_permission_codename
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 
-from chama import tenancy
+from chama import authority, tenancy
 
 
 def scope_for_user(queryset, user):
@@ -22,6 +28,58 @@ def scope_for_user(queryset, user):
         return queryset
     chama_ids = tenancy.staff_chama_ids(user)
     return queryset if chama_ids is None else tenancy.scope_queryset(queryset, chama_ids)
+
+
+def wrong_chama_picks(instance, values, chama_ids):
+    """{field name: message} for picked rows that belong to another chama than `chama_ids`."""
+    errors = {}
+    for name, value in values.items():
+        rows = value if isinstance(value, (list, tuple, models.QuerySet)) else [value]
+        for row in rows:
+            if isinstance(row, models.Model) and tenancy.is_tenant_model(type(row)) and type(row) is not type(instance):
+                if not tenancy.chama_ids_of(row) & chama_ids:
+                    errors[name] = f"{row} belongs to another chama: pick one of this row's chama."
+    return errors
+
+
+class SameChamaForm:
+    """Mixed into every scoped admin form: each pick belongs to the chama of the row being saved."""
+
+    parent_chama_ids = None  # set for inline forms whose parent exists
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A row that already has its chama (or an inline row under a saved parent) offers only that chama's rows.
+        chama_ids = self.parent_chama_ids or (tenancy.chama_ids_of(self.instance) if self.instance.pk else set())
+        if not chama_ids:
+            return
+        for name, field in self.fields.items():
+            queryset = getattr(field, "queryset", None)
+            if name != "chama" and queryset is not None and tenancy.is_tenant_model(queryset.model) \
+                    and queryset.model is not type(self.instance):
+                field.queryset = tenancy.scope_queryset(queryset, chama_ids)
+
+    def clean(self):
+        data = super().clean()
+        chama = data.get("chama")
+        if chama is not None and hasattr(chama, "pk"):
+            chama_ids = {chama.pk}
+        else:
+            chama_ids = self.parent_chama_ids or tenancy.chama_ids_of(self.instance)
+        if chama_ids:
+            for name, message in wrong_chama_picks(self.instance, {n: v for n, v in data.items() if n != "chama"},
+                                                   chama_ids).items():
+                self.add_error(name, message)
+        return data
+
+
+def _same_chama(form_class, parent_chama_ids=None):
+    return type(form_class.__name__, (SameChamaForm, form_class), {"parent_chama_ids": parent_chama_ids})
+
+
+def add_refusal(form, exc):
+    """Show a service's refusal on `form`: a ValidationError keeps its fields, an authority refusal is the form's."""
+    form.add_error(None, exc if isinstance(exc, ValidationError) else exc.messages)
 
 
 class ChamaScopedMixin:
@@ -44,8 +102,10 @@ class ChamaScopedMixin:
         queryset = scope_for_user(formfield.queryset, request.user)
         if db_field.related_model is _chama_model(self.model):
             # Rows may be filed only under a chama where the role may add or change them.
-            writable = tenancy.chama_ids_with_perm(request.user, self._perm("add")) or set()
-            writable |= tenancy.chama_ids_with_perm(request.user, self._perm("change")) or set()
+            writable = authority.chama_ids_with_model_perm(request.user, self._perm("add")) or set()
+            writable |= authority.chama_ids_with_model_perm(request.user, self._perm("change")) or set()
+            if self.edit_action is not None:
+                writable &= authority.chama_ids_for(request.user, self.edit_action) or set()
             if not request.user.is_superuser:
                 queryset = queryset.filter(pk__in=writable)
         formfield.queryset = queryset
@@ -59,7 +119,26 @@ class ChamaScopedMixin:
         """The role held in `obj`'s chama grants `action` on this model."""
         if obj is None or request.user.is_superuser:
             return True
-        return tenancy.has_chama_perm(request.user, self._perm(action), tenancy.chama_ids_of(obj))
+        return authority.has_model_perm(request.user, self._perm(action), tenancy.chama_ids_of(obj))
+
+    #: The authority action that adding and changing these rows needs (None: the role's model permissions only).
+    edit_action = None
+
+    def may(self, request, action, row=None, *, chama=None):
+        """The authority's answer for this request's user."""
+        return authority.may(request.user, action, row, chama=chama)
+
+    def _may_edit(self, request, obj):
+        if self.edit_action is None:
+            return True
+        if obj is None:
+            return authority.chama_ids_for(request.user, self.edit_action) != set()
+        chama_ids = tenancy.chama_ids_of(obj)
+        allowed = authority.chama_ids_for(request.user, self.edit_action)
+        return allowed is None or bool(chama_ids & allowed)
+
+    def has_add_permission(self, request, *args):
+        return super().has_add_permission(request, *args) and self._may_edit(request, None)
 
     def has_view_permission(self, request, obj=None):
         return super().has_view_permission(request, obj) and (
@@ -67,7 +146,8 @@ class ChamaScopedMixin:
         )
 
     def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self._allowed_in_chama(request, "change", obj)
+        return (super().has_change_permission(request, obj) and self._allowed_in_chama(request, "change", obj)
+                and self._may_edit(request, obj))
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and self._allowed_in_chama(request, "delete", obj)
@@ -93,13 +173,49 @@ class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
 
 class ChamaScopedAdmin(ChamaScopedMixin, admin.ModelAdmin):
     list_per_page = 50
+    #: {admin action name: authority action}: an action is offered only where the user may take it.
+    authority_actions = {}
+    #: {custom page URL name: authority action}, filled by `guarded_path`.
+    authority_views = {}
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        return _same_chama(super().get_form(request, obj, change=change, **kwargs))
+
+    def guarded_path(self, route, view, name, action, read=None):
+        """A custom page that asks the authority before it runs: for a page about one row (`<pk>`)
+        whether the user may take `action` on that row, otherwise in at least one chama; `read`,
+        if given, is the action that suffices to look (GET). A refusal goes back with its reason."""
+        self.authority_views = {**getattr(self, "authority_views", {}), name: action}
+
+        def guarded(request, *args, **kwargs):
+            needed = read if read and request.method == "GET" else action
+            back = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+            if "pk" in kwargs:
+                row = get_object_or_404(self.get_queryset(request), pk=kwargs["pk"])
+                reason = authority.refusal(request.user, needed, row)
+                back = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[row.pk])
+            else:
+                reason = authority.refusal_anywhere(request.user, needed)
+            if reason:
+                self.message_user(request, reason, messages.ERROR)
+                return HttpResponseRedirect(back)
+            return view(request, *args, **kwargs)
+
+        return path(route, self.admin_site.admin_view(guarded), name=name)
+
+    def get_actions(self, request):
+        found = super().get_actions(request)
+        for name, rule in self.authority_actions.items():
+            if name in found and authority.chama_ids_for(request.user, rule) == set():
+                del found[name]
+        return found
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        # A service may still refuse at save time (a concurrent change won the race): the
-        # transaction is rolled back and the officer sees the reason instead of an error page.
+        # A service may still refuse at save time (a concurrent change won the race, or the
+        # authority says no): the transaction is rolled back and the officer sees the reason.
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError as exc:
+        except (ValidationError, authority.Refused) as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
@@ -123,6 +239,11 @@ class ChamaScopedAdmin(ChamaScopedMixin, admin.ModelAdmin):
         for row in formset.save(commit=False):
             if getattr(row, "chama_id", False) is None and len(chama_ids) == 1:
                 row.chama_id = next(iter(chama_ids))
+            picks = {f.name: getattr(row, f.name) for f in row._meta.concrete_fields
+                     if f.is_relation and getattr(row, f.attname) is not None and f.related_model is not type(form.instance)}
+            errors = wrong_chama_picks(row, picks, chama_ids)
+            if errors:
+                raise ValidationError(" ".join(errors.values()))
             row.save()
         for row in formset.deleted_objects:
             row.delete()
@@ -130,7 +251,7 @@ class ChamaScopedAdmin(ChamaScopedMixin, admin.ModelAdmin):
 
     def rows_for_action(self, request, queryset, action="change"):
         """The selected rows whose chama lets this user's role perform `action`."""
-        chama_ids = tenancy.chama_ids_with_perm(request.user, self._perm(action))
+        chama_ids = authority.chama_ids_with_model_perm(request.user, self._perm(action))
         return queryset if chama_ids is None else tenancy.scope_queryset(queryset, chama_ids)
 
     def run_service_per_row(self, request, queryset, service, done_message, action="change"):
@@ -141,7 +262,7 @@ class ChamaScopedAdmin(ChamaScopedMixin, admin.ModelAdmin):
         for row in allowed:
             try:
                 service(row)
-            except ValidationError as exc:
+            except (ValidationError, authority.Refused) as exc:
                 self.message_user(request, f"{row}: {' '.join(exc.messages)}", messages.ERROR)
             else:
                 done += 1
@@ -178,9 +299,16 @@ class CreatedByServiceMixin:
             super().save_related(request, form, formsets, change)
 
 
-class ChamaScopedTabularInline(ChamaScopedMixin, admin.TabularInline):
+class ChamaScopedInlineMixin(ChamaScopedMixin):
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = _same_chama(formset.form, tenancy.chama_ids_of(obj) if obj is not None else None)
+        return formset
+
+
+class ChamaScopedTabularInline(ChamaScopedInlineMixin, admin.TabularInline):
     extra = 0
 
 
-class ChamaScopedStackedInline(ChamaScopedMixin, admin.StackedInline):
+class ChamaScopedStackedInline(ChamaScopedInlineMixin, admin.StackedInline):
     extra = 0

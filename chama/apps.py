@@ -8,7 +8,10 @@ class ChamaConfig(AppConfig):
     verbose_name = "People and audit"
 
     def ready(self):
+        from chama import grants
         from chama.api import schema  # noqa: F401  (registers the OpenAPI authentication extension)
+
+        grants.register()
 
 
 class ChamaAdminConfig(admin_apps.AdminConfig):

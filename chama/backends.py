@@ -1,8 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend, ModelBackend
 
-from chama import login_security, tenancy
-from chama.roles import ROLE_PERMISSIONS
+from chama import authority, login_security, tenancy
 
 
 class PhoneOrEmailBackend(ModelBackend):
@@ -13,11 +12,10 @@ class PhoneOrEmailBackend(ModelBackend):
         if login is None or password is None:
             return None
         user = login_security.find_user_by_login(str(login))
-        if user is None:
-            # Spend the same time as a real check so response times do not reveal who is registered.
-            get_user_model()().set_password(password)
-            return None
-        if user.is_locked:
+        if user is None or user.is_locked:
+            # Spend the same time as a real check so response times reveal neither who is
+            # registered nor whose account is locked.
+            login_security.spend_hashing_time(password)
             return None
         if not user.check_password(password):
             login_security.register_failure(user)
@@ -32,7 +30,7 @@ class RolePermissionBackend(BaseBackend):
     """Grants the permissions of the roles a person holds in their active memberships.
 
     Without an object this answers "may this kind of record be touched at all" (the union over
-    the person's chamas); object checks go through `tenancy.has_chama_perm` with the row's chama.
+    the person's chamas); object checks go through `authority.has_model_perm` with the row's chama.
     """
 
     def get_all_permissions(self, user_obj, obj=None):
@@ -40,7 +38,7 @@ class RolePermissionBackend(BaseBackend):
             return set()
         perms = set()
         for role in tenancy.chama_roles(user_obj).values():
-            perms |= ROLE_PERMISSIONS.get(role, frozenset())
+            perms |= authority.role_permissions(role)
         return perms
 
     def has_perm(self, user_obj, perm, obj=None):

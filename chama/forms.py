@@ -1,29 +1,22 @@
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.core.exceptions import ValidationError
 
 from chama import login_security
 from chama.models import User
 
 
 class LoginForm(AdminAuthenticationForm):
-    """Back-office login by phone number or email, refusing locked accounts with the reason."""
+    """Back-office login by phone number or email. Every refusal (unknown login, wrong password,
+    locked account, no back-office access) shows the API's one message, so the form tells nobody
+    who is registered or locked; the backend does the counting and the refusing."""
 
     username = forms.CharField(label="Phone number or email", max_length=254, widget=forms.TextInput(attrs={"autofocus": True}))
 
-    def clean(self):
-        self._refuse_if_locked()
-        try:
-            return super().clean()
-        except ValidationError:
-            self._refuse_if_locked()  # this very attempt may have locked the account
-            raise
-
-    def _refuse_if_locked(self):
-        user = login_security.find_user_by_login(self.cleaned_data.get("username"))
-        if user is not None and user.is_locked:
-            raise ValidationError(login_security.lockout_message(user), code="locked")
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        refused = login_security.refused_message()
+        self.error_messages = {**self.error_messages, "invalid_login": refused, "inactive": refused}
 
 
 class UserCreateForm(AdminUserCreationForm):

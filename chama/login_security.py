@@ -1,7 +1,9 @@
 """Finding a person by phone number or email, and locking them out after repeated failures.
 
 The counters live on the user (the seeds' `failed_login_attempts`, `account_locked_until`), so the
-lockout holds across every web worker, for the admin and the API alike.
+lockout holds across every web worker, for the admin and the API alike. Every refusal (unknown
+login, wrong password, locked account) answers the one `refused_message()`, so nobody can learn
+from a login form who is registered or whose account is locked.
 """
 
 from datetime import timedelta
@@ -10,10 +12,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 from phonenumber_field.phonenumber import to_python
 
+from chama import authority
 from chama.models import normalize_email
+from chama.roles import MembershipStatus
 
 
 def find_user_by_login(login):
@@ -49,15 +52,72 @@ def register_success(user):
         get_user_model().objects.filter(pk=user.pk).update(failed_login_attempts=0, account_locked_until=None)
 
 
-def unlock(user):
-    user.failed_login_attempts = 0
-    user.account_locked_until = None
-    user.save(update_fields=["failed_login_attempts", "account_locked_until"])
-
-
-def lockout_message(user):
-    until = timezone.localtime(user.account_locked_until)
+def refused_message():
+    """The one answer to every refused login or current password, whatever the reason."""
     return (
-        f"This account is locked after {settings.LOGIN_FAILURE_LIMIT} wrong passwords. "
-        f"Try again after {date_format(until, 'DATETIME_FORMAT')}, or ask an officer to unlock it."
+        f"Wrong login or password, or the account is locked. After {settings.LOGIN_FAILURE_LIMIT} wrong "
+        f"passwords in a row an account is locked for {settings.LOGIN_LOCKOUT_MINUTES} minutes; an officer "
+        "of your chama can unlock it sooner."
     )
+
+
+def spend_hashing_time(password):
+    """Hash `password` for nothing, so a refusal that needs no check takes as long as one that does."""
+    get_user_model()().set_password(password)
+
+
+def check_current_password(user, password):
+    """Whether `password` is `user`'s own, counted like a login: a wrong one is a failure and a
+    locked account refuses even the right one (else a stolen token could guess passwords freely)."""
+    if user.is_locked:
+        spend_hashing_time(password)
+        return False
+    if not user.check_password(password):
+        register_failure(user)
+        return False
+    register_success(user)
+    return True
+
+
+def login_unlock(*, membership, by):
+    """An officer of the member's chama lets them log in again before the lock runs out.
+
+    The audit trail's entry for the user has the request's user as actor; its additional data
+    names the chama (so that chama's officers see it in their history) and who unlocked (so the
+    record holds outside a request too).
+    """
+    authority.require(by, "unlock_login", membership)
+    if membership.status == MembershipStatus.EXITED:
+        raise authority.Refused(f"{membership.user} has left {membership.chama}: their login is no longer its officers' to unlock.")
+    user = membership.user
+    _refuse_unless_someone_else(user, by)
+    if user.is_superuser and not by.is_superuser:
+        # A chama officer must not be able to reopen password guessing on a platform administrator.
+        raise authority.Refused("A platform administrator's login is unlocked only by another platform administrator.")
+    _reset(user, {"chama_id": membership.chama_id, "unlocked_by": by.pk})
+
+
+def login_unlock_platform(*, user, by):
+    """A platform superuser unlocks any login, one that belongs to no chama included."""
+    if not (by.is_active and by.is_superuser):
+        raise authority.Refused("Only a platform administrator unlocks a login outside a chama.")
+    _refuse_unless_someone_else(user, by)
+    _reset(user, {"unlocked_by": by.pk})
+
+
+def _refuse_unless_someone_else(user, by):
+    # Whoever holds a token of a locked account could otherwise unlock it and go on guessing its
+    # password on `me/password/`.
+    if user.pk == by.pk:
+        raise authority.Refused("Nobody may unlock their own login: another officer must.")
+
+
+def _reset(user, audit_note):
+    User = get_user_model()
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked.failed_login_attempts = 0
+        locked.account_locked_until = None
+        locked.audit_note = audit_note
+        locked.save(update_fields=["failed_login_attempts", "account_locked_until", "updated_date"])
+    user.failed_login_attempts, user.account_locked_until = 0, None

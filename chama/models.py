@@ -126,6 +126,11 @@ class User(TimeStampedModel, AbstractBaseUser, PermissionsMixin):
     def is_locked(self):
         return self.account_locked_until is not None and self.account_locked_until > timezone.now()
 
+    def get_additional_data(self):
+        # A person's record belongs to no one chama, but a change made for one (an officer
+        # unlocking a member's login sets `audit_note`) names it, so its officers see it too.
+        return getattr(self, "audit_note", None) or super().get_additional_data()
+
 
 class Notification(TimeStampedModel):
     """A message to one person, shown in the app and, by their preferences, sent by email and SMS."""
@@ -135,6 +140,7 @@ class Notification(TimeStampedModel):
         MEETING_REMINDER = "meeting_reminder", "Meeting reminder"
         PAYMENT_RECEIPT = "payment_receipt", "Payment receipt"
         PROPOSAL = "proposal", "Proposal"
+        SIGNATURE = "signature", "Waiting for your signature"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.GENERAL)

@@ -8,7 +8,7 @@ a change of role takes effect on the next request.
 
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 
-from chama.roles import OFFICER_ROLES, ROLE_PERMISSIONS, MembershipStatus
+from chama.roles import OFFICER_ROLES, MembershipStatus
 
 # Third-party models we cannot annotate: the path from them to a chama.
 EXTERNAL_CHAMA_LOOKUPS = {
@@ -72,6 +72,7 @@ def chama_roles(user):
 def forget_roles(user):
     """Drop the cached roles after this request changed them."""
     user.__dict__.pop("_chama_roles", None)
+    user.__dict__.pop("_policy_overrides", None)
 
 
 def member_chama_ids(user):
@@ -90,14 +91,6 @@ def has_role(user, chama_id, roles):
     return chama_roles(user).get(chama_id) in roles
 
 
-def has_chama_perm(user, perm, chama_ids):
-    """Whether the user's role in one of `chama_ids` grants `perm` (superusers: always)."""
-    if user.is_active and user.is_superuser:
-        return True
-    roles = chama_roles(user)
-    return any(perm in ROLE_PERMISSIONS.get(roles.get(chama_id), ()) for chama_id in chama_ids)
-
-
 def staff_chama_ids(user):
     """The chamas whose rows a back-office user may see: their officer chamas (None = all)."""
     if user.is_active and user.is_superuser:
@@ -105,10 +98,3 @@ def staff_chama_ids(user):
     if not (user.is_active and user.is_staff):
         return set()
     return officer_chama_ids(user)
-
-
-def chama_ids_with_perm(user, perm):
-    """The chamas in which the user's role grants `perm` (None = every chama, for superusers)."""
-    if user.is_active and user.is_superuser:
-        return None
-    return {chama_id for chama_id, role in chama_roles(user).items() if perm in ROLE_PERMISSIONS.get(role, ())}

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class FinanceConfig(AppConfig):
     name = "finance"
     verbose_name = "Money"
+
+    def ready(self):
+        from finance import authority
+
+        authority.register()

@@ -3,24 +3,25 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 from phonenumber_field.formfields import PhoneNumberField
 
-from chama import tenancy
+from chama import authority
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedStackedInline, CreatedByServiceMixin
-from chama.roles import MembershipStatus, Role
+from chama.roles import MembershipStatus
 from groups import importing, services
-from groups.models import Chama, Invitation, JoinRequest, Membership, Policy
+from groups.models import Chama, Invitation, JoinRequest, Membership, MembershipChangeRequest, Policy
 
 
 def chamas_where(user, perm):
     """Chamas in which `user`'s role grants `perm` (every chama for superusers)."""
-    chama_ids = tenancy.chama_ids_with_perm(user, perm)
+    chama_ids = authority.chama_ids_with_model_perm(user, perm)
     return Chama.objects.all() if chama_ids is None else Chama.objects.filter(pk__in=chama_ids)
 
 
 class PolicyInline(ChamaScopedStackedInline):
+    edit_action = "edit_policy"
     model = Policy
     can_delete = False
     max_num = 1
@@ -39,19 +40,25 @@ class PolicyInline(ChamaScopedStackedInline):
 
 
 class ChamaForm(forms.ModelForm):
+    user = None  # the officer editing, set by ChamaAdmin.get_form
+
     class Meta:
         model = Chama
         fields = "__all__"
 
     def clean_status(self):
         status = self.cleaned_data["status"]
-        if self.instance.pk:
+        if self.instance.pk and status != self.instance.status:
+            reason = authority.refusal(self.user, "change_chama_status", chama=self.instance)
+            if reason:
+                raise ValidationError(reason)
             services.check_chama_status_change(Chama.objects.get(pk=self.instance.pk), status)
         return status
 
 
 @admin.register(Chama)
 class ChamaAdmin(ChamaScopedAdmin):
+    edit_action = "edit_policy"
     form = ChamaForm
     list_display = ["name", "kind", "category", "status", "members_count", "currency", "created_date"]
     list_filter = ["kind", "category", "status"]
@@ -63,6 +70,11 @@ class ChamaAdmin(ChamaScopedAdmin):
         ("Record", {"fields": ["members_count", "created_date", "updated_date"]}),
     ]
     inlines = [PolicyInline]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.user = request.user
+        return form
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -116,8 +128,16 @@ class MembershipChangeForm(forms.ModelForm):
         if "status" in self.changed_data:
             services.check_status_change(membership, data["status"])
         if "role" in self.changed_data and self.request is not None:
-            services.require_role(self.request.user, membership.chama, {Role.CHAIRPERSON}, "change roles")
+            reason = authority.refusal(self.request.user, "change_roles", membership)
+            if reason:
+                raise ValidationError({"role": reason})
+        if "member_number" in self.changed_data and data.get("member_number"):
+            services.check_member_number(membership, data["member_number"].strip())
         return data
+
+    def validate_unique(self):
+        # A new member number is checked by the service, under the chama's lock.
+        pass
 
 
 class MemberImportForm(forms.Form):
@@ -139,6 +159,7 @@ class MembershipAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
     readonly_fields = ["chama", "person", "exited_date", "created_date", "updated_date"]
     date_hierarchy = "joined_date"
     actions = ["suspend", "reinstate", "mark_exited"]
+    authority_actions = {"suspend": "manage_members", "reinstate": "manage_members", "mark_exited": "manage_members"}
     change_list_template = "admin/groups/membership/change_list.html"
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -192,29 +213,72 @@ class MembershipAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
             joined_date=data["joined_date"],
         )
 
+    def response_add(self, request, obj, post_url_continue=None):
+        if isinstance(obj, Invitation):  # an already registered person joins only by accepting
+            self.message_user(
+                request,
+                f"{obj.first_name} {obj.last_name} is already registered, so they were invited rather than added: "
+                f"they join {obj.chama} when they accept the invitation (they were told in the app).",
+                messages.INFO,
+            )
+            return redirect("admin:groups_invitation_changelist")
+        return super().response_add(request, obj, post_url_continue)
+
     def save_model(self, request, obj, form, change):
         if not change:
             return  # made by create_with_service
         data = form.cleaned_data
-        if "role" in form.changed_data:
-            services.membership_change_role(membership=obj, role=data["role"], by=request.user)
-        if "status" in form.changed_data:
-            services.membership_change_status(
-                membership=obj, status=data["status"], by=request.user, reason=data.get("exit_reason", "")
-            )
-        others = [name for name in form.changed_data if name not in ("role", "status")]
+        # Status, role and number go through the services, which may record them for a second
+        # officer instead of applying them; the other fields are plain facts about the member.
+        services_by_field = {
+            "member_number": lambda: services.membership_change_member_number(
+                membership=obj, member_number=data["member_number"], by=request.user),
+            "role": lambda: services.membership_change_role(membership=obj, role=data["role"], by=request.user),
+            "status": lambda: services.membership_change_status(
+                membership=obj, status=data["status"], by=request.user, reason=data.get("exit_reason", "")),
+        }
+        request.pending_changes = []
+        for name, service in services_by_field.items():
+            if name in form.changed_data:
+                result = service()
+                if isinstance(result, MembershipChangeRequest) and result.status == MembershipChangeRequest.Status.PENDING:
+                    request.pending_changes.append(result)
+        others = [name for name in form.changed_data if name not in services_by_field]
         if others:
             membership = Membership.objects.get(pk=obj.pk)
             for name in others:
                 setattr(membership, name, data[name])
             membership.save(update_fields=[*others, "updated_date"])
 
+    def response_change(self, request, obj):
+        pending = getattr(request, "pending_changes", [])
+        if not pending:
+            return super().response_change(request, obj)
+        for change in pending:
+            self.message_user(request, f"{change.summary}: this waits for a second officer, who approves it under "
+                                       "Membership changes. Nothing changes until then.", messages.WARNING)
+        return redirect("admin:groups_membership_change", obj.pk)
+
     def _change_status(self, request, queryset, status, done):
-        self.run_service_per_row(
-            request, queryset,
-            lambda row: services.membership_change_status(membership=row, status=status, by=request.user),
-            done,
-        )
+        # As run_service_per_row, but a chairperson's suspension or exit is only asked for, not done.
+        allowed = self.rows_for_action(request, queryset)
+        skipped, count = queryset.count() - allowed.count(), 0
+        for row in allowed:
+            try:
+                result = services.membership_change_status(membership=row, status=status, by=request.user)
+            except (ValidationError, authority.Refused) as exc:
+                self.message_user(request, f"{row}: {' '.join(exc.messages)}", messages.ERROR)
+                continue
+            if isinstance(result, MembershipChangeRequest):
+                self.message_user(request, f"{result.summary}: not done yet, this waits for a second officer "
+                                           "(Membership changes).", messages.WARNING)
+            else:
+                count += 1
+        if count:
+            self.message_user(request, done.format(count=count), messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"{skipped} row(s) skipped: your role in their chama does not allow it.",
+                              messages.WARNING)
 
     @admin.action(description="Suspend selected members", permissions=["change"])
     def suspend(self, request, queryset):
@@ -230,7 +294,7 @@ class MembershipAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
 
     def get_urls(self):
         return [
-            path("import/", self.admin_site.admin_view(self.import_view), name="groups_membership_import"),
+            self.guarded_path("import/", self.import_view, "groups_membership_import", "manage_members"),
             *super().get_urls(),
         ]
 
@@ -249,8 +313,13 @@ class MembershipAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
             except ValidationError as exc:
                 form.add_error("file", exc)
             else:
+                chama = form.cleaned_data["chama"]
                 if report.imported:
-                    messages.success(request, f"{len(report.imported)} member(s) imported into {form.cleaned_data['chama']}.")
+                    messages.success(request, f"{len(report.imported)} member(s) imported into {chama}.")
+                if report.invited:
+                    messages.info(request, f"{len(report.invited)} person(s) already registered were invited rather than "
+                                           f"added: they join {chama} when they accept (see Invitations).")
+                if report.imported or report.invited:
                     return redirect("admin:groups_membership_changelist")
         context = {
             **self.admin_site.each_context(request),
@@ -263,6 +332,50 @@ class MembershipAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
         return TemplateResponse(request, "admin/groups/membership/import.html", context)
 
 
+@admin.register(MembershipChangeRequest)
+class MembershipChangeRequestAdmin(ChamaScopedAdmin):
+    """Changes waiting for a second officer, and every member number change; read-only, decided by
+    the actions (by an officer other than the one who asked and the member concerned)."""
+
+    list_display = ["summary", "chama", "status", "reason", "requested_by", "created_date", "decided_by", "decided_date"]
+    list_filter = ["chama", "status", "kind"]
+    search_fields = ["membership__member_number", "membership__user__first_name", "membership__user__last_name",
+                     "previous_value", "requested_value"]
+    list_select_related = ["membership__user", "chama", "requested_by", "decided_by"]
+    readonly_fields = ["chama", "membership", "kind", "previous_value", "requested_value", "reason", "status",
+                       "requested_by", "created_date", "decided_by", "decided_date", "rejection_reason"]
+    actions = ["approve", "reject"]
+    authority_actions = {"approve": "approve_member_change", "reject": "approve_member_change"}
+
+    def has_add_permission(self, request):
+        return False  # made by the membership services
+
+    def has_change_permission(self, request, obj=None):
+        # The change permission is what deciding needs; the page itself stays read-only.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the record of who asked and who signed
+
+    @admin.display(description="Change")
+    def summary(self, obj):
+        return obj.summary
+
+    @admin.action(description="Approve selected changes (as the second officer)", permissions=["change"])
+    def approve(self, request, queryset):
+        self.run_service_per_row(
+            request, queryset.filter(status=MembershipChangeRequest.Status.PENDING),
+            lambda row: services.membership_change_approve(change=row, by=request.user), "{count} change(s) approved.",
+        )
+
+    @admin.action(description="Reject selected changes", permissions=["change"])
+    def reject(self, request, queryset):
+        self.run_service_per_row(
+            request, queryset.filter(status=MembershipChangeRequest.Status.PENDING),
+            lambda row: services.membership_change_reject(change=row, by=request.user), "{count} change(s) rejected.",
+        )
+
+
 @admin.register(JoinRequest)
 class JoinRequestAdmin(ChamaScopedAdmin):
     list_display = ["user", "chama", "status", "created_date", "decided_by", "decided_date"]
@@ -271,6 +384,7 @@ class JoinRequestAdmin(ChamaScopedAdmin):
     list_select_related = ["user", "chama", "decided_by"]
     readonly_fields = ["chama", "user", "message", "status", "decided_by", "decided_date", "decline_reason", "created_date"]
     actions = ["approve", "decline"]
+    authority_actions = {"approve": "manage_members", "decline": "manage_members"}
 
     def has_add_permission(self, request):
         return False  # people ask to join through the app
@@ -295,7 +409,7 @@ class JoinRequestAdmin(ChamaScopedAdmin):
 class InvitationForm(forms.ModelForm):
     class Meta:
         model = Invitation
-        fields = ["chama", "phone_number", "email", "first_name", "last_name", "role"]
+        fields = ["chama", "phone_number", "email", "first_name", "last_name", "role", "member_number"]
 
 
 @admin.register(Invitation)
@@ -306,11 +420,12 @@ class InvitationAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
     search_fields = ["phone_number", "email", "first_name", "last_name"]
     list_select_related = ["chama", "invited_by"]
     actions = ["revoke"]
+    authority_actions = {"revoke": "manage_members"}
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["chama", "phone_number", "email", "first_name", "last_name", "role", "status", "token",
+        return ["chama", "phone_number", "email", "first_name", "last_name", "role", "member_number", "status", "token",
                 "expires_date", "invited_by", "accepted_by", "accepted_date", "created_date"]
 
     def get_fields(self, request, obj=None):
@@ -335,6 +450,7 @@ class InvitationAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
         return services.invitation_create(
             chama=data["chama"], by=request.user, phone_number=data["phone_number"], email=data["email"],
             role=data["role"], first_name=data["first_name"], last_name=data["last_name"],
+            member_number=data["member_number"],
         )
 
     def response_add(self, request, obj, post_url_continue=None):

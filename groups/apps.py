@@ -6,4 +6,6 @@ class GroupsConfig(AppConfig):
     verbose_name = "Chamas and members"
 
     def ready(self):
-        from groups import signals  # noqa: F401  (connects the members_count receivers)
+        from groups import authority, signals  # noqa: F401  (signals connect the members_count receivers)
+
+        authority.register()

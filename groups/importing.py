@@ -1,4 +1,7 @@
-"""Member import from CSV or Excel: every row is validated, then all rows are imported or none."""
+"""Member import from CSV or Excel: every row is validated, then all rows are imported or none.
+
+A row for a person already registered on the platform never enrols them: it becomes an invitation,
+and they join when they accept it (their consent). New people are created and admitted."""
 
 import csv
 import io
@@ -12,9 +15,10 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from phonenumber_field.formfields import PhoneNumberField
 
+from chama import authority
 from chama.roles import MembershipStatus, Role
 from groups import services
-from groups.models import Membership
+from groups.models import Invitation, Membership
 
 COLUMNS = ["first_name", "last_name", "phone_number", "email", "id_number", "role", "member_number", "joined_date"]
 REQUIRED_COLUMNS = ["first_name", "last_name", "phone_number"]
@@ -44,7 +48,8 @@ class Row:
 @dataclass
 class ImportReport:
     rows: list
-    imported: list = field(default_factory=list)
+    imported: list = field(default_factory=list)  # memberships of people new to the platform
+    invited: list = field(default_factory=list)  # invitations to people already registered
 
     @property
     def error_count(self):
@@ -162,8 +167,9 @@ def import_members(*, chama, by, uploaded):
         with transaction.atomic():
             for row in report.rows:
                 current = row
-                report.imported.append(services.member_add(chama=chama, by=by, **row.data))
-    except ValidationError as exc:
+                added = services.member_add(chama=chama, by=by, **row.data)
+                (report.invited if isinstance(added, Invitation) else report.imported).append(added)
+    except (ValidationError, authority.Refused) as exc:  # e.g. an officer row the importer may not appoint
         current.errors.extend(exc.messages)
-        report.imported = []
+        report.imported, report.invited = [], []
     return report

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
+from chama import authority
 from chama.models import TimeStampedModel
 from chama.money import MoneyField, non_negative
 from chama.roles import MembershipStatus, Role
@@ -91,6 +92,10 @@ class Chama(TimeStampedModel):
 
     def __str__(self):
         return self.name
+
+    def today(self):
+        """Today's date in the chama's time zone."""
+        return timezone.localdate(timezone=zoneinfo.ZoneInfo(self.timezone))
 
     def clean(self):
         super().clean()
@@ -183,6 +188,15 @@ class Policy(TimeStampedModel):
         validators=non_negative(),
         help_text="Waivers, payouts and other sensitive operations above this amount need a second officer.",
     )
+    approval_window_days = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(366)],
+        help_text="The threshold applies to the total for one member over this many days, so splitting does not escape it.",
+    )
+    authority = models.JSONField(
+        default=dict, blank=True,
+        help_text='Tighten who may act: {"action": ["role", …]}, e.g. {"reverse_journal": ["chairperson"]}. '
+                  "A role can only be taken away from the defaults, never added.",
+    )
 
     class Meta:
         verbose_name_plural = "policies"
@@ -196,6 +210,31 @@ class Policy(TimeStampedModel):
 
     def __str__(self):
         return f"Policy of {self.chama}"
+
+    def clean(self):
+        super().clean()
+        self.authority = clean_authority(self.authority)
+
+
+def clean_authority(overrides):
+    """A policy's tightening of the authority matrix: known actions, roles among the defaults, never empty."""
+    if overrides in (None, ""):
+        return {}
+    if not isinstance(overrides, dict):
+        raise ValidationError({"authority": 'Give a JSON object such as {"reverse_journal": ["chairperson"]}.'})
+    errors = []
+    for name, roles in overrides.items():
+        known = authority.actions().get(name)
+        if known is None:
+            errors.append(f"{name!r} is not an action (see the authority matrix).")
+        elif not isinstance(roles, list) or not roles or not all(isinstance(role, str) for role in roles):
+            errors.append(f"{name}: list at least one role.")
+        elif not set(roles) <= known.roles:
+            extra = ", ".join(sorted(set(roles) - known.roles))
+            errors.append(f"{name}: {extra} may not do this by default; a policy can only take roles away.")
+    if errors:
+        raise ValidationError({"authority": errors})
+    return overrides
 
 
 class MembershipQuerySet(models.QuerySet):
@@ -254,6 +293,66 @@ class Membership(TimeStampedModel):
         return self.status == MembershipStatus.ACTIVE
 
 
+class MembershipChangeRequest(TimeStampedModel):
+    """A change to a membership that waits for a second officer, and the record of every change of
+    member number (M-Pesa matching reads them: a number changed lately matches nobody).
+
+    A change that needed no second officer is recorded as approved by the officer who made it.
+    """
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Status"
+        ROLE = "role", "Role"
+        MEMBER_NUMBER = "member_number", "Member number"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a second officer"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="membership_changes")
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="change_requests")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    previous_value = models.CharField(max_length=20, help_text="The status, role or member number before the change.")
+    requested_value = models.CharField(max_length=20)
+    reason = models.CharField(max_length=255, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_date = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_date"]
+        verbose_name = "membership change"
+        verbose_name_plural = "membership changes"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chama", "membership", "kind"], condition=Q(status="pending"), name="membership_change_one_pending",
+                violation_error_message="A change of this kind already waits for a second officer on this membership.",
+            ),
+        ]
+        indexes = [models.Index(fields=["chama", "kind", "status", "decided_date"])]
+
+    def __str__(self):
+        return f"{self.summary} ({self.get_status_display().lower()})"
+
+    @property
+    def summary(self):
+        """E.g. "Status of Jane Wanjiku (M001): active → suspended"."""
+        person = self.membership.user.get_full_name()
+        return (f"{self.get_kind_display()} of {person} ({self.membership.member_number}): "
+                f"{self._label(self.previous_value)} → {self._label(self.requested_value)}")
+
+    def _label(self, value):
+        choices = {self.Kind.STATUS: MembershipStatus, self.Kind.ROLE: Role}.get(self.kind)
+        if choices is not None and value in choices.values:
+            return str(choices(value).label).lower()
+        return value
+
+
 class JoinRequest(TimeStampedModel):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -304,6 +403,9 @@ class Invitation(TimeStampedModel):
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    member_number = models.CharField(
+        max_length=20, blank=True, help_text="The member number to give on acceptance if still free; blank: the next one."
+    )
     token = models.CharField(max_length=64, unique=True, default=new_invitation_token, editable=False)
     expires_date = models.DateTimeField(default=invitation_expiry)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)

@@ -14,10 +14,11 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from chama import tenancy
-from chama.models import normalize_email
-from chama.roles import MEMBER_MANAGER_ROLES, OFFICER_ROLES, MembershipStatus, Role
-from groups.models import Chama, Invitation, JoinRequest, Membership, Policy
+from chama import authority, tenancy
+from chama.models import Notification, normalize_email
+from chama.notify import notify
+from chama.roles import OFFICER_ROLES, MembershipStatus, Role
+from groups.models import Chama, Invitation, JoinRequest, Membership, MembershipChangeRequest, Policy
 
 _MEMBER_NUMBER = re.compile(r"^M(\d+)$")
 
@@ -28,15 +29,6 @@ STATUS_FLOW = {
     MembershipStatus.SUSPENDED: {MembershipStatus.ACTIVE, MembershipStatus.EXITED},
     MembershipStatus.EXITED: {MembershipStatus.ACTIVE},
 }
-
-
-def require_role(user, chama, roles, action):
-    """Refuse unless `user` holds one of `roles` in `chama` (superusers may do anything)."""
-    if user is None or (user.is_active and user.is_superuser):
-        return
-    if not tenancy.has_role(user, chama.pk, roles):
-        names = " or ".join(sorted(str(Role(r).label).lower() for r in roles))
-        raise ValidationError(f"Only the {names} of {chama} may {action}.", code="permission")
 
 
 def _today(chama):
@@ -67,7 +59,7 @@ def check_chama_status_change(chama, status):
 def chama_change_status(*, chama, status, by) -> Chama:
     with transaction.atomic():
         chama = Chama.objects.select_for_update().get(pk=chama.pk)
-        require_role(by, chama, {Role.CHAIRPERSON}, "change the chama's status")
+        authority.require(by, "change_chama_status", chama=chama)
         check_chama_status_change(chama, status)
         chama.status = status
         chama.save(update_fields=["status", "updated_date"])
@@ -141,16 +133,40 @@ def find_or_create_person(*, phone_number, first_name, last_name, email=None, id
 
 
 def member_add(*, chama, by, phone_number, first_name, last_name, email=None, id_number="",
-               role=Role.MEMBER, member_number="", joined_date=None) -> Membership:
-    """An officer registers a person (new or already known by phone number) as a member."""
-    require_role(by, chama, MEMBER_MANAGER_ROLES, "add members")
+               role=Role.MEMBER, member_number="", joined_date=None) -> Membership | Invitation:
+    """An officer registers a person as a member. Someone new to the platform is created and admitted
+    at once. A person already registered (they have a password) is never enrolled without their
+    consent: they get an invitation instead, which is returned, and join when they accept it."""
+    authority.require(by, "manage_members", chama=chama)
     if role in OFFICER_ROLES:
-        require_role(by, chama, {Role.CHAIRPERSON}, "appoint officers")
+        authority.require(by, "change_roles", chama=chama)
     with transaction.atomic():
-        user, _ = find_or_create_person(
+        user, created = find_or_create_person(
             phone_number=phone_number, first_name=first_name, last_name=last_name, email=email, id_number=id_number
         )
+        if not created and user.has_usable_password():
+            return _invite_registered_person(chama=chama, by=by, user=user, role=role, member_number=member_number)
         return admit_member(chama=chama, user=user, role=role, member_number=member_number, joined_date=joined_date)
+
+
+def _invite_registered_person(*, chama, by, user, role, member_number):
+    """The invitation for someone already on the platform (a pending one is reused). It carries the
+    name they registered with, so the officer sees who was found, and nothing else of theirs."""
+    current = Membership.objects.filter(chama=chama, user=user).first()
+    if current is not None and current.status == MembershipStatus.ACTIVE:
+        raise ValidationError(f"{user.get_full_name()} is already a member of {chama}.")
+    if current is not None and current.status == MembershipStatus.SUSPENDED:
+        raise ValidationError(f"{user.get_full_name()} is suspended in {chama}; an officer must reinstate the membership.")
+    pending = Invitation.objects.filter(
+        chama=chama, phone_number=user.phone_number, role=role, status=Invitation.Status.PENDING,
+        expires_date__gt=timezone.now(),
+    ).first()
+    if pending is not None:
+        return pending
+    return invitation_create(
+        chama=chama, by=by, phone_number=user.phone_number, role=role,
+        first_name=user.first_name, last_name=user.last_name, member_number=member_number,
+    )
 
 
 def check_status_change(membership, status):
@@ -161,36 +177,226 @@ def check_status_change(membership, status):
         )
 
 
-def membership_change_status(*, membership, status, by, reason="") -> Membership:
+# --- Changes to a membership; some wait for a second officer ------------------------------------
+
+REMOVALS = frozenset({MembershipStatus.SUSPENDED, MembershipStatus.EXITED})
+
+
+def _lock_membership(membership):
+    """Lock the chama, then the membership. Every change to the register takes this order (as
+    admit_member does), and the chama lock stops two officers removing its last two chairpersons
+    at the same moment. No key: payments that insert rows pointing at the chama are not held up."""
+    Chama.objects.select_for_update(no_key=True).get(pk=membership.chama_id)
+    return Membership.objects.select_for_update(of=("self",)).select_related("chama", "user").get(pk=membership.pk)
+
+
+def _check_not_last_chairperson(membership):
+    others = Membership.objects.filter(
+        chama_id=membership.chama_id, role=Role.CHAIRPERSON, status=MembershipStatus.ACTIVE
+    ).exclude(pk=membership.pk)
+    if not others.exists():
+        raise ValidationError(
+            f"{membership.user.get_full_name()} is the last chairperson of {membership.chama}: appoint another "
+            "chairperson first; a chama is never left without one."
+        )
+
+
+def has_money(membership):
+    """Whether money has been posted with this membership (any journal names it). groups cannot
+    import finance, so the question goes through finance's reverse relation, Journal.membership."""
+    journals = getattr(membership, "journals", None)
+    return journals is not None and journals.exists()
+
+
+def membership_change_status(*, membership, status, by, reason="") -> Membership | MembershipChangeRequest:
+    """Suspend, reinstate or exit a member. Suspending or exiting a chairperson waits for a second
+    officer: the pending request is returned and nothing changes until it is approved."""
     with transaction.atomic():
-        membership = Membership.objects.select_for_update(of=("self",)).select_related("chama", "user").get(pk=membership.pk)
-        chama = membership.chama
-        require_role(by, chama, MEMBER_MANAGER_ROLES, "change a member's status")
+        membership = _lock_membership(membership)
+        authority.require(by, "manage_members", membership)
         if status == membership.status:
             return membership
         check_status_change(membership, status)
-        if status == MembershipStatus.ACTIVE and membership.status == MembershipStatus.EXITED:
-            return admit_member(chama=chama, user=membership.user, role=membership.role)
-        membership.status = status
-        if status == MembershipStatus.EXITED:
-            membership.exited_date = _today(chama)
-            membership.exit_reason = reason
-        membership.save()
-        tenancy.forget_roles(membership.user)
+        if membership.role == Role.CHAIRPERSON and status in REMOVALS:
+            _check_not_last_chairperson(membership)
+            return _request_change(membership, MembershipChangeRequest.Kind.STATUS, status, by=by, reason=reason)
+        return _apply_status(membership, status, reason)
+
+
+def _apply_status(membership, status, reason):
+    if status == MembershipStatus.ACTIVE and membership.status == MembershipStatus.EXITED:
+        return admit_member(chama=membership.chama, user=membership.user, role=membership.role)
+    membership.status = status
+    if status == MembershipStatus.EXITED:
+        membership.exited_date = _today(membership.chama)
+        membership.exit_reason = reason
+    membership.save()
+    tenancy.forget_roles(membership.user)
     return membership
 
 
-def membership_change_role(*, membership, role, by) -> Membership:
+def membership_change_role(*, membership, role, by, reason="") -> Membership | MembershipChangeRequest:
+    """Appoint or demote. Demoting a chairperson waits for a second officer (the request is returned)."""
     with transaction.atomic():
-        membership = Membership.objects.select_for_update(of=("self",)).select_related("chama", "user").get(pk=membership.pk)
-        require_role(by, membership.chama, {Role.CHAIRPERSON}, "change roles")
+        membership = _lock_membership(membership)
+        authority.require(by, "change_roles", membership)
+        if role == membership.role:
+            return membership
         if membership.status != MembershipStatus.ACTIVE and role in OFFICER_ROLES:
             raise ValidationError("Only an active member can hold an office.")
-        membership.role = role
-        membership.save()
-        _grant_back_office(membership.user, role)
-        tenancy.forget_roles(membership.user)
+        if membership.role == Role.CHAIRPERSON:
+            _check_not_last_chairperson(membership)
+            return _request_change(membership, MembershipChangeRequest.Kind.ROLE, role, by=by, reason=reason)
+        return _apply_role(membership, role)
+
+
+def _apply_role(membership, role):
+    membership.role = role
+    membership.save()
+    _grant_back_office(membership.user, role)
+    tenancy.forget_roles(membership.user)
     return membership
+
+
+def check_member_number(membership, member_number):
+    """A member number the membership may take: given, short enough, and free in its chama."""
+    if not member_number:
+        raise ValidationError({"member_number": "Give a member number, e.g. M007."})
+    if len(member_number) > Membership._meta.get_field("member_number").max_length:
+        raise ValidationError({"member_number": "A member number has at most 20 characters."})
+    holder = (Membership.objects.filter(chama_id=membership.chama_id, member_number=member_number)
+              .exclude(pk=membership.pk).select_related("user").first())
+    if holder is not None:
+        raise ValidationError({"member_number": f"Member number {member_number} is already {holder.user.get_full_name()}'s "
+                                                f"in {membership.chama}."})
+
+
+def membership_change_member_number(*, membership, member_number, by, reason="") -> Membership | MembershipChangeRequest:
+    """Give a member another number. Once money has been posted with the membership, payments
+    (M-Pesa account references) and statements carry the number: then only the chairperson may ask,
+    and the change waits for a second officer (the request is returned). Every change is recorded,
+    and the member is told."""
+    member_number = (member_number or "").strip()
+    with transaction.atomic():
+        membership = _lock_membership(membership)
+        money = has_money(membership)
+        authority.require(by, "change_member_number" if money else "manage_members", membership)
+        if member_number == membership.member_number:
+            return membership
+        check_member_number(membership, member_number)
+        if money:
+            return _request_change(membership, MembershipChangeRequest.Kind.MEMBER_NUMBER, member_number, by=by, reason=reason)
+        change = MembershipChangeRequest.objects.create(
+            chama_id=membership.chama_id, membership=membership, kind=MembershipChangeRequest.Kind.MEMBER_NUMBER,
+            previous_value=membership.member_number, requested_value=member_number, reason=reason, requested_by=by,
+            status=MembershipChangeRequest.Status.APPROVED, decided_by=by, decided_date=timezone.now(),
+        )
+        return _apply_member_number(change, membership)
+
+
+def _apply_member_number(change, membership):
+    membership.member_number = change.requested_value
+    membership.save()
+    chama = membership.chama
+    notify(membership.user, dedupe_key=f"member-number-{change.pk}",
+           title=f"{chama}: your member number is now {change.requested_value}",
+           body=f"Your member number in {chama} changed from {change.previous_value} to {change.requested_value}. "
+                f"Use {change.requested_value} as the account number when you pay by M-Pesa.")
+    return membership
+
+
+def _current_value(membership, kind):
+    return {MembershipChangeRequest.Kind.STATUS: membership.status, MembershipChangeRequest.Kind.ROLE: membership.role,
+            MembershipChangeRequest.Kind.MEMBER_NUMBER: membership.member_number}[kind]
+
+
+def _request_change(membership, kind, value, *, by, reason):
+    """Record a change for a second officer and ask the officers who may sign; asking again for the
+    same change returns the request already waiting."""
+    pending = MembershipChangeRequest.objects.filter(
+        membership=membership, kind=kind, status=MembershipChangeRequest.Status.PENDING
+    ).first()
+    if pending is not None:
+        if pending.requested_value == value:
+            return pending
+        raise ValidationError(f"{pending.summary} already waits for a second officer: approve or reject it first.")
+    change = MembershipChangeRequest.objects.create(
+        chama_id=membership.chama_id, membership=membership, kind=kind, previous_value=_current_value(membership, kind),
+        requested_value=value, reason=reason, requested_by=by,
+    )
+    _ask_second_officers(change, by)
+    return change
+
+
+def _ask_second_officers(change, by):
+    """Tell each officer who may sign (not the asker, not the member concerned) that the change waits."""
+    chama = change.chama
+    officers = (Membership.objects.filter(chama=chama, status=MembershipStatus.ACTIVE,
+                                          role__in=authority.roles_for("approve_member_change", chama))
+                .exclude(user_id=by.pk).select_related("user"))
+    for officer in officers:
+        if authority.may(officer.user, "approve_member_change", change):
+            notify(officer.user, kind=Notification.Kind.SIGNATURE, dedupe_key=f"sign-membership-change-{change.pk}",
+                   title=f"{chama}: a membership change waits for your signature",
+                   body=f"{by.get_full_name()} asked for this change: {change.summary}. Approve or reject it in the "
+                        "back office or the app; it needs an officer other than them.")
+
+
+def _locked_pending_change(change):
+    Chama.objects.select_for_update(no_key=True).get(pk=change.chama_id)  # the order of _lock_membership
+    change = (MembershipChangeRequest.objects.select_for_update(of=("self",))
+              .select_related("chama", "membership__user").get(pk=change.pk))
+    if change.status != MembershipChangeRequest.Status.PENDING:
+        raise ValidationError(f"This change was already {change.get_status_display().lower()}.")
+    return change
+
+
+def membership_change_approve(*, change, by) -> MembershipChangeRequest:
+    """The second officer's signature (not the asker, not the member concerned). The change is
+    checked again against the register as it is now, then applied."""
+    with transaction.atomic():
+        change = _locked_pending_change(change)
+        authority.require(by, "approve_member_change", change)
+        authority.require_distinct(by, [change.requested_by_id], "membership change")
+        membership = _lock_membership(change.membership)
+        value, Kind = change.requested_value, MembershipChangeRequest.Kind
+        if change.kind == Kind.STATUS:
+            check_status_change(membership, value)
+            if membership.role == Role.CHAIRPERSON and value in REMOVALS and membership.status != value:
+                _check_not_last_chairperson(membership)
+            _apply_status(membership, value, change.reason)
+        elif change.kind == Kind.ROLE:
+            if membership.role == Role.CHAIRPERSON and value != Role.CHAIRPERSON:
+                _check_not_last_chairperson(membership)
+            if membership.status != MembershipStatus.ACTIVE and value in OFFICER_ROLES:
+                raise ValidationError("Only an active member can hold an office.")
+            _apply_role(membership, value)
+        else:
+            check_member_number(membership, value)
+            change.previous_value = membership.member_number
+            _apply_member_number(change, membership)
+        change.status = MembershipChangeRequest.Status.APPROVED
+        change.decided_by = by
+        change.decided_date = timezone.now()
+        change.save()
+    return change
+
+
+def membership_change_reject(*, change, by, reason="") -> MembershipChangeRequest:
+    """Refuse a change (any officer who may sign but the member concerned; the asker may withdraw it)."""
+    with transaction.atomic():
+        change = _locked_pending_change(change)
+        authority.require(by, "approve_member_change", change)
+        change.status = MembershipChangeRequest.Status.REJECTED
+        change.decided_by = by
+        change.decided_date = timezone.now()
+        change.rejection_reason = reason
+        change.save()
+        if change.requested_by_id != by.pk:
+            notify(change.requested_by, dedupe_key=f"membership-change-rejected-{change.pk}",
+                   title=f"{change.chama}: a membership change was rejected",
+                   body=f"{by.get_full_name()} rejected {change.summary}." + (f" Reason: {reason}" if reason else ""))
+    return change
 
 
 def join_request_create(*, chama, user, message="") -> JoinRequest:
@@ -214,7 +420,7 @@ def _locked_pending_request(join_request):
 def join_request_approve(*, join_request, by) -> Membership:
     with transaction.atomic():
         join_request = _locked_pending_request(join_request)
-        require_role(by, join_request.chama, MEMBER_MANAGER_ROLES, "approve join requests")
+        authority.require(by, "manage_members", chama=join_request.chama)
         membership = admit_member(chama=join_request.chama, user=join_request.user)
         join_request.status = JoinRequest.Status.APPROVED
         join_request.decided_by = by
@@ -226,7 +432,7 @@ def join_request_approve(*, join_request, by) -> Membership:
 def join_request_decline(*, join_request, by, reason="") -> JoinRequest:
     with transaction.atomic():
         join_request = _locked_pending_request(join_request)
-        require_role(by, join_request.chama, MEMBER_MANAGER_ROLES, "decline join requests")
+        authority.require(by, "manage_members", chama=join_request.chama)
         join_request.status = JoinRequest.Status.DECLINED
         join_request.decided_by = by
         join_request.decided_date = timezone.now()
@@ -245,10 +451,11 @@ def join_request_withdraw(*, join_request, user) -> JoinRequest:
     return join_request
 
 
-def invitation_create(*, chama, by, phone_number="", email="", role=Role.MEMBER, first_name="", last_name="") -> Invitation:
-    require_role(by, chama, MEMBER_MANAGER_ROLES, "invite members")
+def invitation_create(*, chama, by, phone_number="", email="", role=Role.MEMBER, first_name="", last_name="",
+                      member_number="") -> Invitation:
+    authority.require(by, "manage_members", chama=chama)
     if role in OFFICER_ROLES:
-        require_role(by, chama, {Role.CHAIRPERSON}, "invite officers")
+        authority.require(by, "change_roles", chama=chama)
     email = normalize_email(email) or ""
     if not phone_number and not email:
         raise ValidationError("Give the phone number or the email of the person to invite.")
@@ -257,19 +464,36 @@ def invitation_create(*, chama, by, phone_number="", email="", role=Role.MEMBER,
         recipient |= Q(user__email=email)
     if Membership.objects.filter(recipient, chama=chama, status=MembershipStatus.ACTIVE).exists():
         raise ValidationError("This person is already an active member of the chama.")
+    member_number = (member_number or "").strip()
+    if member_number and Membership.objects.filter(chama=chama, member_number=member_number).exists():
+        raise ValidationError({"member_number": f"Member number {member_number} is already in use in {chama}."})
     invitation = Invitation(
         chama=chama, invited_by=by, phone_number=phone_number or "", email=email,
-        role=role, first_name=first_name, last_name=last_name,
+        role=role, first_name=first_name, last_name=last_name, member_number=member_number,
     )
     invitation.full_clean()
     invitation.save()
+    _tell_invitee(invitation)
     return invitation
+
+
+def _tell_invitee(invitation):
+    """A person already on the platform finds the invitation in the app, with the code to accept it."""
+    match = Q(phone_number=invitation.phone_number) if invitation.phone_number else Q(pk__in=[])
+    if invitation.email:
+        match |= Q(email=invitation.email)
+    chama, role = invitation.chama, Role(invitation.role).label.lower()
+    for user in get_user_model().objects.filter(match):
+        if user.has_usable_password():
+            notify(user, dedupe_key=f"invitation-{invitation.pk}", title=f"Invitation to join {chama}",
+                   body=f"{invitation.invited_by.get_full_name()} invited you to join {chama} as {role}. To join, accept "
+                        f"the invitation in the app with this code: {invitation.token}. If you do not accept, nothing changes.")
 
 
 def invitation_revoke(*, invitation, by) -> Invitation:
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update(of=("self",)).select_related("chama").get(pk=invitation.pk)
-        require_role(by, invitation.chama, MEMBER_MANAGER_ROLES, "revoke invitations")
+        authority.require(by, "manage_members", chama=invitation.chama)
         if invitation.status != Invitation.Status.PENDING:
             raise ValidationError(f"This invitation was already {invitation.get_status_display().lower()}.")
         invitation.status = Invitation.Status.REVOKED
@@ -297,7 +521,10 @@ def invitation_accept(*, token, user=None, first_name="", last_name="", password
             user = _register_invitee(invitation, first_name, last_name, password, phone_number)
         elif not _invitation_matches(invitation, user):
             raise ValidationError({"token": "This invitation was sent to another phone number or email."})
-        membership = admit_member(chama=invitation.chama, user=user, role=invitation.role)
+        number = invitation.member_number
+        if number and Membership.objects.filter(chama=invitation.chama, member_number=number).exclude(user=user).exists():
+            number = ""  # taken since the invitation was made: the next free number
+        membership = admit_member(chama=invitation.chama, user=user, role=invitation.role, member_number=number)
         invitation.status = Invitation.Status.ACCEPTED
         invitation.accepted_by = user
         invitation.accepted_date = timezone.now()

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -15,21 +15,25 @@ from meetings.models import ActionItem, AgendaItem, Attendance, Meeting, Minutes
 
 
 class AgendaInline(ChamaScopedTabularInline):
+    edit_action = "run_meeting"
     model = AgendaItem
     fields = ["position", "title", "notes"]
 
 
 class ResolutionInline(ChamaScopedTabularInline):
+    edit_action = "run_meeting"
     model = Resolution
     fields = ["text", "passed"]
 
 
 class ActionItemInline(ChamaScopedTabularInline):
+    edit_action = "run_meeting"
     model = ActionItem
     fields = ["description", "owner", "due_date", "status"]
 
 
 class AttachmentInline(ChamaScopedTabularInline):
+    edit_action = "run_meeting"
     model = MinutesAttachment
     fields = ["title", "document"]
 
@@ -53,6 +57,7 @@ class MeetingForm(forms.ModelForm):
 
 @admin.register(Meeting)
 class MeetingAdmin(ChamaScopedAdmin):
+    edit_action = "run_meeting"
     """Meetings with their agenda, minutes, resolutions and action items; the register is one page."""
 
     form = MeetingForm
@@ -63,6 +68,7 @@ class MeetingAdmin(ChamaScopedAdmin):
     list_select_related = ["chama"]
     inlines = [AgendaInline, ResolutionInline, ActionItemInline, AttachmentInline]
     actions = ["mark_cancelled", "mark_postponed"]
+    authority_actions = {"mark_cancelled": "run_meeting", "mark_postponed": "run_meeting"}
     change_form_template = "admin/meetings/meeting/change_form.html"
 
     def get_queryset(self, request):
@@ -90,7 +96,8 @@ class MeetingAdmin(ChamaScopedAdmin):
         self._status(request, queryset, Meeting.Status.POSTPONED, "{count} meeting(s) postponed.")
 
     def get_urls(self):
-        return [path("<int:pk>/register/", self.admin_site.admin_view(self.register_view), name="meetings_meeting_register"),
+        return [self.guarded_path("<int:pk>/register/", self.register_view, "meetings_meeting_register", "run_meeting",
+                                  read="view_books"),
                 *super().get_urls()]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -101,7 +108,7 @@ class MeetingAdmin(ChamaScopedAdmin):
     def register_view(self, request, pk):
         """Every active member's attendance on one page, saved together."""
         meeting = get_object_or_404(self.get_queryset(request).select_related("chama__policy"), pk=pk)
-        may_edit = self._allowed_in_chama(request, "change", meeting)
+        may_edit = self.may(request, "run_meeting", meeting)
         members = list(meeting.chama.memberships.filter(status=MembershipStatus.ACTIVE).select_related("user").order_by("member_number"))
         rows = {row.membership_id: row for row in meeting.attendance.all()}
         apologies = {r.membership_id: r.reason for r in meeting.rsvps.filter(response=Rsvp.Response.APOLOGY)}
@@ -161,12 +168,14 @@ class ProposalForm(forms.ModelForm):
 
 @admin.register(Proposal)
 class ProposalAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
+    edit_action = "run_meeting"
     form = ProposalForm
     list_display = ["title", "chama", "kind", "status", "opens_at", "closes_at", "live_yes", "live_no", "live_abstain",
                     "eligible_count", "result"]
     list_filter = ["chama", "status", "kind", "result"]
     search_fields = ["title"]
     actions = ["close_now"]
+    authority_actions = {"close_now": "run_meeting"}
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(

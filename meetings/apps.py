@@ -7,6 +7,8 @@ class MeetingsConfig(AppConfig):
 
     def ready(self):
         from finance.services import reconcile
-        from meetings import attendance, signals  # noqa: F401  (signals keep Membership.attendance_percentage)
+        from meetings import attendance, authority, signals  # noqa: F401  (signals keep Membership.attendance_percentage)
+
+        authority.register()
 
         reconcile.register(attendance.reconcile_drift)

@@ -12,16 +12,13 @@ from django.utils import timezone
 
 from chama.models import Notification
 from chama.notify import notify
-from chama.roles import MEMBER_MANAGER_ROLES, MembershipStatus
+from chama import authority
+from chama.roles import MembershipStatus
 from finance import periods
 from finance.models import Due
 from finance.services.dues import fine_charge
 from groups.models import Chama, Membership, Policy
-from groups.services import require_role
 from meetings.models import AgendaItem, Attendance, EligibleVoter, Meeting, Proposal, Rsvp, Vote
-
-SECRETARIAT = MEMBER_MANAGER_ROLES  # chairperson and secretary run meetings and votes
-
 
 def _zone(chama):
     return ZoneInfo(chama.timezone)
@@ -32,7 +29,7 @@ def _zone(chama):
 
 def meeting_create(*, chama, by, title, starts_at, kind=Meeting.Kind.REGULAR, format=Meeting.Format.PHYSICAL,
                    ends_at=None, location="", link="", agenda=()) -> Meeting:
-    require_role(by, chama, SECRETARIAT, "call meetings")
+    authority.require(by, "run_meeting", chama=chama)
     if format != Meeting.Format.PHYSICAL and not link:
         raise ValidationError({"link": "An online or hybrid meeting needs its link."})
     with transaction.atomic():
@@ -49,7 +46,7 @@ def meeting_create(*, chama, by, title, starts_at, kind=Meeting.Kind.REGULAR, fo
 def meeting_set_status(*, meeting, status, by) -> Meeting:
     with transaction.atomic():
         meeting = Meeting.objects.select_for_update(of=("self",)).select_related("chama").get(pk=meeting.pk)
-        require_role(by, meeting.chama, SECRETARIAT, "change a meeting's status")
+        authority.require(by, "run_meeting", meeting)
         if status == Meeting.Status.HELD and meeting.starts_at > timezone.now():
             raise ValidationError("A meeting cannot be held before it starts.")
         meeting.status = status
@@ -130,7 +127,7 @@ def register_save(*, meeting, by, entries, held=True) -> list:
     optionally, arrived_at, left_at and note. With `held`, the meeting is marked held and the
     policy's absence and lateness fines are charged (once per member per meeting)."""
     chama = meeting.chama
-    require_role(by, chama, SECRETARIAT, "keep the register")
+    authority.require(by, "run_meeting", chama=chama)
     members = {m.pk: m for m in Membership.objects.filter(chama=chama, pk__in=list(entries)).select_related("user", "chama")}
     unknown = set(entries) - set(members)
     if unknown:
@@ -228,7 +225,7 @@ def send_meeting_reminders(*, within_hours=48, now=None):
 
 
 def proposal_create(*, chama, by, title, opens_at, closes_at, description="", kind=Proposal.Kind.GENERAL) -> Proposal:
-    require_role(by, chama, SECRETARIAT, "put proposals to a vote")
+    authority.require(by, "run_meeting", chama=chama)
     policy = chama.policy
     with transaction.atomic():
         proposal = Proposal(chama=chama, title=title, description=description, kind=kind, opens_at=opens_at,

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 
 from chama.roles import Role
 from groups import services
-from groups.models import Chama, Invitation, JoinRequest, Membership, Policy
+from groups.models import Chama, Invitation, JoinRequest, Membership, MembershipChangeRequest, Policy
 
 PASSWORD = "pass-1234"
 
@@ -77,6 +77,20 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     phone_number = factory.Sequence(lambda n: f"+2547{90000000 + n:08d}")
     role = Role.MEMBER
     invited_by = factory.SubFactory(UserFactory)
+
+
+class MembershipChangeRequestFactory(factory.django.DjangoModelFactory):
+    """A chairperson's suspension waiting for a second officer."""
+
+    class Meta:
+        model = MembershipChangeRequest
+
+    chama = factory.SubFactory(ChamaFactory)
+    membership = factory.SubFactory(MembershipFactory, chama=factory.SelfAttribute("..chama"), role=Role.CHAIRPERSON)
+    kind = MembershipChangeRequest.Kind.STATUS
+    previous_value = "active"
+    requested_value = "suspended"
+    requested_by = factory.SubFactory(UserFactory)
 
 
 JOINED = date(2026, 1, 10)  # when most test members joined: before any test's money and loan rules
@@ -225,7 +239,8 @@ ROW_MAKERS = {
     get_user_model(): _user_in,
 }
 ROW_MAKERS.update(
-    {factory_class._meta.model: factory_class for factory_class in (MembershipFactory, JoinRequestFactory, InvitationFactory)}
+    {factory_class._meta.model: factory_class for factory_class in (MembershipFactory, JoinRequestFactory, InvitationFactory,
+                                                                MembershipChangeRequestFactory)}
 )
 
 

@@ -14,20 +14,13 @@ class LoginSerializer(serializers.Serializer):
     access = serializers.CharField(read_only=True)
 
     def validate(self, attrs):
-        self._refuse_if_locked(attrs["login"])
         user = authenticate(self.context.get("request"), username=attrs["login"], password=attrs["password"])
         if user is None:
-            self._refuse_if_locked(attrs["login"])  # this attempt may have locked the account
-            raise exceptions.AuthenticationFailed("No active account matches this login and password.", code="no_active_account")
+            # One answer for an unknown login, a wrong password and a locked account alike.
+            raise exceptions.AuthenticationFailed(login_security.refused_message(), code="no_active_account")
         update_last_login(None, user)
         refresh = RefreshToken.for_user(user)
         return {"refresh": str(refresh), "access": str(refresh.access_token)}
-
-    @staticmethod
-    def _refuse_if_locked(login):
-        user = login_security.find_user_by_login(login)
-        if user is not None and user.is_locked:
-            raise exceptions.AuthenticationFailed(login_security.lockout_message(user), code="account_locked")
 
 
 class MyMembershipSerializer(serializers.Serializer):
@@ -63,8 +56,9 @@ class PasswordChangeSerializer(serializers.Serializer):
     new_password = serializers.CharField(max_length=128, write_only=True)
 
     def validate_current_password(self, value):
-        if not self.context["request"].user.check_password(value):
-            raise serializers.ValidationError("This is not your current password.")
+        # Counted like a login, with the login's one answer for a wrong password and a lock.
+        if not login_security.check_current_password(self.context["request"].user, value):
+            raise serializers.ValidationError(login_security.refused_message())
         return value
 
     def validate_new_password(self, value):

@@ -1,9 +1,10 @@
 """The base of every chama route: `/api/v1/chamas/{chama_id}/<things>/`.
 
 The chama in the URL must be one the caller is an active member of; any other chama is a 404
-(never a 403 that would confirm it exists). Rows come only from that chama. Actions listed in
-`action_roles` need one of those roles in that chama (403 otherwise: the caller can see the
-chama, so saying "not allowed" reveals nothing).
+(never a 403 that would confirm it exists). Rows come only from that chama. Every action the
+viewset routes names, in `action_rules`, the authority action it needs in that chama (403 with the
+reason otherwise: the caller can see the chama, so saying "not allowed" reveals nothing), or None
+when every active member may take it. The services check the row itself (whose money it is).
 """
 
 from functools import cached_property
@@ -11,13 +12,13 @@ from functools import cached_property
 from django.http import Http404
 from rest_framework import viewsets
 
-from chama import tenancy
-from chama.roles import Role
+from chama import authority, tenancy
 
 
 class ChamaNestedViewSet(viewsets.GenericViewSet):
-    #: {action name: roles that may perform it}; other actions are open to every active member.
-    action_roles = {}
+    #: {viewset action: authority action, or None for every active member of the chama}. The
+    #: authority sweep fails for a routed action missing here.
+    action_rules = {}
 
     @cached_property
     def chama(self):
@@ -33,10 +34,9 @@ class ChamaNestedViewSet(viewsets.GenericViewSet):
     def check_permissions(self, request):
         super().check_permissions(request)
         chama = self.chama
-        roles = self.action_roles.get(self.action)
-        if roles and not tenancy.has_role(request.user, chama.pk, roles):
-            names = " or ".join(sorted(Role(role).label.lower() for role in roles))
-            self.permission_denied(request, message=f"Only the {names} of this chama may do this.")
+        rule = self.action_rules.get(self.action)
+        if rule:
+            authority.require(request.user, rule, chama=chama)
 
     def get_queryset(self):
         queryset = super().get_queryset()

@@ -180,6 +180,7 @@ SPECTACULAR_SETTINGS = {
         "PaymentMethodEnum": "finance.models.PaidThrough",
         "ChamaKindEnum": "groups.models.Chama.Kind",
         "JournalKindEnum": "finance.models.Journal.Kind",
+        "CashbookStatusEnum": "finance.models.books.CashbookRecord.Status",
         "DueKindEnum": "finance.models.Due.Kind",
         "ChargeKindEnum": "finance.models.LoanProduct.ChargeKind",
         "FrequencyEnum": "groups.models.Policy.Frequency",

@@ -1,9 +1,10 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, CreatedByServiceMixin
 from finance.admin.ledger import ReadOnlyMixin
 from finance.models import Expense, Income, Investment, InvestmentMovement, PaidThrough
+from finance.models.books import CashbookRecord
 from finance.services import books
 
 
@@ -20,27 +21,58 @@ class ServiceCreatedAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
 class ExpenseForm(forms.ModelForm):
     class Meta:
         model = Expense
-        fields = ["chama", "category", "amount", "description", "paid_through", "value_date", "receipt", "approved_by"]
-        help_texts = {"approved_by": "Above the chama's threshold a second officer must approve; otherwise leave empty."}
+        fields = ["chama", "category", "amount", "description", "paid_through", "payee", "value_date", "receipt"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("approved_by", "value_date"):
-            if name in self.fields:  # absent on the read-only view of a saved row
-                self.fields[name].required = False
+        if "value_date" in self.fields:  # absent on the read-only view of a saved row
+            self.fields["value_date"].required = False
 
     def validate_unique(self):
         pass  # the service creates the row
 
 
+class CashbookAdmin(ServiceCreatedAdmin):
+    """Above the chama's threshold a record waits ("Waiting for a second officer") until another
+    officer approves it here, with the action, through their own login."""
+
+    edit_action = "record_expense"
+
+    actions = ["approve", "reject"]
+    authority_actions = {"approve": "approve_expense", "reject": "approve_expense"}
+
+    def has_change_permission(self, request, obj=None):
+        # The change permission is what approving needs (any officer: the authority decides per
+        # record); a saved record stays read-only.
+        return obj is None and admin.ModelAdmin.has_change_permission(self, request)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if obj.status == obj.Status.PENDING:
+            self.message_user(request, f"{obj.amount:,.2f} is above the chama's threshold: it waits for a second officer, "
+                                       "who approves it from this list.", messages.WARNING)
+        return super().response_add(request, obj, post_url_continue)
+
+    @admin.action(description="Approve the selected records (as the second officer)", permissions=["change"])
+    def approve(self, request, queryset):
+        self.run_service_per_row(request, queryset.filter(status=CashbookRecord.Status.PENDING),
+                                 lambda row: books.cashbook_approve(record=row, by=request.user), "{count} record(s) approved and posted.")
+
+    @admin.action(description="Reject the selected records", permissions=["change"])
+    def reject(self, request, queryset):
+        self.run_service_per_row(request, queryset.filter(status=CashbookRecord.Status.PENDING),
+                                 lambda row: books.cashbook_reject(record=row, by=request.user, reason="Rejected in the back office"),
+                                 "{count} record(s) rejected.")
+
+
 @admin.register(Expense)
-class ExpenseAdmin(ServiceCreatedAdmin):
+class ExpenseAdmin(CashbookAdmin):
     form = ExpenseForm
-    list_display = ["value_date", "chama", "category", "description", "amount", "paid_through", "recorded_by", "approved_by"]
-    list_filter = ["chama", "category", "paid_through"]
+    list_display = ["value_date", "chama", "category", "description", "amount", "paid_through", "payee", "status",
+                    "recorded_by", "approved_by"]
+    list_filter = ["chama", "status", "category", "paid_through"]
     search_fields = ["description"]
     date_hierarchy = "value_date"
-    list_select_related = ["chama", "recorded_by", "approved_by"]
+    list_select_related = ["chama", "recorded_by", "approved_by", "payee__user"]
 
     def create_with_service(self, request, form):
         return books.expense_record(by=request.user, **form.cleaned_data)
@@ -49,14 +81,15 @@ class ExpenseAdmin(ServiceCreatedAdmin):
 class IncomeForm(ExpenseForm):
     class Meta(ExpenseForm.Meta):
         model = Income
-        fields = ["chama", "category", "amount", "description", "received_through", "value_date", "receipt", "approved_by"]
+        fields = ["chama", "category", "amount", "description", "received_through", "value_date", "receipt"]
 
 
 @admin.register(Income)
-class IncomeAdmin(ServiceCreatedAdmin):
+class IncomeAdmin(CashbookAdmin):
     form = IncomeForm
-    list_display = ["value_date", "chama", "category", "description", "amount", "received_through", "recorded_by"]
-    list_filter = ["chama", "category"]
+    list_display = ["value_date", "chama", "category", "description", "amount", "received_through", "status", "recorded_by",
+                    "approved_by"]
+    list_filter = ["chama", "status", "category"]
     search_fields = ["description"]
     date_hierarchy = "value_date"
 
@@ -72,6 +105,7 @@ class MovementInline(ReadOnlyMixin, ChamaScopedTabularInline):
 
 @admin.register(Investment)
 class InvestmentAdmin(ChamaScopedAdmin):
+    edit_action = "record_expense"
     list_display = ["name", "chama", "type", "acquired_date", "status", "book_value_shown"]
     list_filter = ["chama", "type", "status"]
     search_fields = ["name", "description"]
@@ -110,6 +144,7 @@ class MovementForm(forms.ModelForm):
 
 @admin.register(InvestmentMovement)
 class InvestmentMovementAdmin(ServiceCreatedAdmin):
+    edit_action = "record_expense"
     form = MovementForm
     list_display = ["value_date", "investment", "kind", "amount", "valuation", "recorded_by"]
     list_filter = ["chama", "kind"]

@@ -5,9 +5,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
 
-from chama.admin_scoping import ChamaScopedAdmin, CreatedByServiceMixin
+from chama import authority
+from chama.admin_scoping import ChamaScopedAdmin, CreatedByServiceMixin, add_refusal
 from chama.roles import MembershipStatus
 from finance.admin.forms import WaiveForm, chamas_where
 from finance.admin.ledger import ReadOnlyMixin
@@ -18,10 +18,12 @@ from finance.services.dues import chama_today
 
 @admin.register(ContributionPlan)
 class ContributionPlanAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
+    edit_action = "manage_dues"
     list_display = ["name", "chama", "kind", "amount", "frequency", "due_day", "grace_days", "target", "is_active"]
     list_filter = ["chama", "kind", "frequency", "is_active"]
     search_fields = ["name"]
     actions = ["raise_current_dues"]
+    authority_actions = {"raise_current_dues": "manage_dues"}
 
     def created_by_service(self, form, change):
         # A new special levy raises a due for every active member at once; other plans save as usual.
@@ -37,7 +39,10 @@ class ContributionPlanAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
     @admin.action(description="Raise this period's dues for the selected plans", permissions=["change"])
     def raise_current_dues(self, request, queryset):
         raised = 0
-        for plan in self.rows_for_action(request, queryset).filter(kind=ContributionPlan.Kind.REGULAR, is_active=True):
+        allowed = authority.chama_ids_for(request.user, "manage_dues")
+        if allowed is not None:
+            queryset = queryset.filter(chama_id__in=allowed)
+        for plan in queryset.filter(kind=ContributionPlan.Kind.REGULAR, is_active=True):
             raised += sum(row[3] for row in dues.generate_dues(period=chama_today(plan.chama), chama=plan.chama) if row[1] == plan)
         self.message_user(request, f"{raised} due(s) raised.", messages.SUCCESS)
 
@@ -59,29 +64,25 @@ class DueAdmin(ReadOnlyMixin, ChamaScopedAdmin):
         return f"{obj.membership.member_number} {obj.membership.user.get_full_name()}"
 
     def get_urls(self):
-        view = self.admin_site.admin_view
         return [
-            path("matrix/", view(self.matrix_view), name="finance_due_matrix"),
-            path("<int:pk>/waive/", view(self.waive_view), name="finance_due_waive"),
+            self.guarded_path("matrix/", self.matrix_view, "finance_due_matrix", "view_books"),
+            self.guarded_path("<int:pk>/waive/", self.waive_view, "finance_due_waive", "waive"),
             *super().get_urls(),
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         due = self.get_object(request, object_id)
-        may_waive = due is not None and due.status in Due.OPEN_STATUSES and self._allowed_in_chama(request, "change", due)
+        may_waive = due is not None and due.status in Due.OPEN_STATUSES and self.may(request, "waive", due)
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "may_waive": may_waive})
 
     def waive_view(self, request, pk):
         due = get_object_or_404(self.get_queryset(request).select_related("chama", "membership__user"), pk=pk)
-        if not self._allowed_in_chama(request, "change", due):
-            messages.error(request, "Your role does not allow waivers.")
-            return redirect("admin:finance_due_change", pk)
         form = WaiveForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
                 waiver = dues.waiver_request(due=due, by=request.user, reason=form.cleaned_data["reason"], amount=form.cleaned_data["amount"])
-            except ValidationError as exc:
-                form.add_error(None, exc)
+            except (ValidationError, authority.Refused) as exc:
+                add_refusal(form, exc)
             else:
                 if waiver.status == Waiver.Status.APPLIED:
                     messages.success(request, f"{waiver.amount:,.2f} waived.")
@@ -93,7 +94,7 @@ class DueAdmin(ReadOnlyMixin, ChamaScopedAdmin):
 
     def matrix_view(self, request):
         """Members × periods: what each member owed and paid, period by period."""
-        picker = MatrixPicker(request.GET or None, chamas=chamas_where(request.user, "finance.view_due"))
+        picker = MatrixPicker(request.GET or None, chamas=chamas_where(request.user, "view_books"))
         context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Dues matrix", "picker": picker}
         if picker.is_valid():
             context.update(dues_matrix(picker.cleaned_data["chama"], picker.cleaned_data["kind"]))
@@ -131,6 +132,7 @@ class WaiverAdmin(ReadOnlyMixin, ChamaScopedAdmin):
     list_select_related = ["due__membership__user", "requested_by", "approved_by"]
     readonly_fields = ["chama", "due", "amount", "reason", "status", "requested_by", "approved_by", "decided_date", "journal"]
     actions = ["approve", "reject"]
+    authority_actions = {"approve": "approve_waiver", "reject": "approve_waiver"}
 
     def has_change_permission(self, request, obj=None):
         # The change permission is what approving needs; the form itself stays read-only.

@@ -2,13 +2,14 @@
 
 from django import forms
 
-from chama import tenancy
+from chama import authority
 from finance.models import PaidThrough
 from groups.models import Chama, Membership
 
 
-def chamas_where(user, perm):
-    chama_ids = tenancy.chama_ids_with_perm(user, perm)
+def chamas_where(user, action):
+    """The chamas in which the authority lets `user` take `action` (every chama for superusers)."""
+    chama_ids = authority.chama_ids_for(user, action)
     return Chama.objects.all() if chama_ids is None else Chama.objects.filter(pk__in=chama_ids)
 
 
@@ -17,8 +18,8 @@ class MemberChoiceField(forms.ModelChoiceField):
         return f"{membership.member_number} {membership.user.get_full_name()} — {membership.chama}"
 
 
-def members_where(user, perm):
-    return Membership.objects.filter(chama__in=chamas_where(user, perm)).select_related("user", "chama").order_by("chama", "member_number")
+def members_where(user, action):
+    return Membership.objects.filter(chama__in=chamas_where(user, action)).select_related("user", "chama").order_by("chama", "member_number")
 
 
 class PaymentForm(forms.Form):
@@ -32,7 +33,7 @@ class PaymentForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["membership"].queryset = members_where(user, "finance.add_journal")
+        self.fields["membership"].queryset = members_where(user, "record_payment")
 
 
 class ReasonForm(forms.Form):

@@ -8,11 +8,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 
+from chama import authority
 from chama.admin_paging import CappedCountPaginator
-from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, scope_for_user
+from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, add_refusal, scope_for_user
 from chama.roles import MembershipStatus
 from finance.admin.forms import PaymentForm, ReasonForm, chamas_where
 from finance.models import Account, Due, Entry, Journal, Loan
@@ -96,14 +97,13 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
         return ""
 
     def may_post(self, request):
-        return request.user.has_perm("finance.add_journal")
+        return authority.chama_ids_for(request.user, "record_payment") != set()
 
     def get_urls(self):
-        view = self.admin_site.admin_view
         return [
-            path("record-payment/", view(self.record_payment_view), name="finance_journal_record_payment"),
-            path("collection-sheet/", view(self.collection_sheet_view), name="finance_journal_collection_sheet"),
-            path("<int:pk>/reverse/", view(self.reverse_view), name="finance_journal_reverse"),
+            self.guarded_path("record-payment/", self.record_payment_view, "finance_journal_record_payment", "record_payment"),
+            self.guarded_path("collection-sheet/", self.collection_sheet_view, "finance_journal_collection_sheet", "record_payment"),
+            self.guarded_path("<int:pk>/reverse/", self.reverse_view, "finance_journal_reverse", "reverse_journal"),
             *super().get_urls(),
         ]
 
@@ -117,25 +117,19 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
         return TemplateResponse(request, template, {**self.admin_site.each_context(request), "opts": self.opts, "title": title, **context})
 
     def reverse_view(self, request, pk):
-        journal = get_object_or_404(self.get_queryset(request), pk=pk)
-        if not self._allowed_in_chama(request, "add", journal):
-            messages.error(request, "Your role does not allow reversing journals.")
-            return redirect("admin:finance_journal_change", pk)
+        journal = get_object_or_404(self.get_queryset(request).select_related("chama", "membership"), pk=pk)
         form = ReasonForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
                 reversal = reversals.journal_reverse(journal=journal, reason=form.cleaned_data["reason"], by=request.user)
-            except ValidationError as exc:
-                form.add_error(None, exc)
+            except (ValidationError, authority.Refused) as exc:
+                add_refusal(form, exc)
             else:
                 messages.success(request, f"Journal #{journal.pk} reversed by #{reversal.pk}.")
                 return redirect("admin:finance_journal_change", reversal.pk)
         return self._page(request, "admin/finance/form_page.html", f"Reverse journal #{journal.pk}", form=form, subject=journal)
 
     def record_payment_view(self, request):
-        if not self.may_post(request):
-            messages.error(request, "Your role does not allow recording payments.")
-            return redirect("admin:finance_journal_changelist")
         form = PaymentForm(request.POST or None, user=request.user)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -145,8 +139,8 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
                     value_date=data["value_date"], reference=data["reference"], memo=data["memo"],
                     kinds=dues.DUE_KINDS[data["apply_to"]],
                 )
-            except ValidationError as exc:
-                form.add_error(None, exc)
+            except (ValidationError, authority.Refused) as exc:
+                add_refusal(form, exc)
             else:
                 messages.success(request, f"Payment of {journal.amount:,.2f} recorded as journal #{journal.pk}.")
                 return redirect("admin:finance_journal_change", journal.pk)
@@ -155,10 +149,7 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
     def collection_sheet_view(self, request):
         """One page for a meeting's collections: every member's contribution, shares and fines,
         saved all together or not at all."""
-        if not self.may_post(request):
-            messages.error(request, "Your role does not allow recording collections.")
-            return redirect("admin:finance_journal_changelist")
-        chamas = chamas_where(request.user, "finance.add_journal")
+        chamas = chamas_where(request.user, "record_payment")
         picker = SheetPicker(request.GET or None, chamas=chamas)
         if not picker.is_valid():
             return self._page(request, "admin/finance/collection_sheet.html", "Meeting collection sheet", picker=picker)
@@ -283,7 +274,7 @@ class CollectionSheet:
             try:
                 with transaction.atomic():
                     self.posted.append(operation())
-            except ValidationError as exc:
+            except (ValidationError, authority.Refused) as exc:
                 row["errors"].extend(exc.messages)
 
     def summary(self):

@@ -3,10 +3,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
 from django.utils.html import format_html, format_html_join
 
-from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline
+from chama import authority
+from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, add_refusal
 from finance.admin.forms import chamas_where
 from finance.admin.ledger import ReadOnlyMixin
 from finance.models import Collateral, Guarantee, Installment, Loan, LoanApproval, LoanProduct, PaidThrough
@@ -15,6 +15,7 @@ from finance.services import loans
 
 @admin.register(LoanProduct)
 class LoanProductAdmin(ChamaScopedAdmin):
+    edit_action = "manage_loan_products"
     list_display = ["name", "chama", "interest_method", "interest_rate", "rate_period", "repayment_frequency",
                     "max_amount", "max_installments", "is_active"]
     list_filter = ["chama", "interest_method", "is_active"]
@@ -53,6 +54,7 @@ class ApprovalInline(ReadOnlyMixin, ChamaScopedTabularInline):
 
 
 class CollateralInline(ChamaScopedTabularInline):
+    edit_action = "disburse_loan"
     model = Collateral
     fields = ["description", "value", "document"]
 
@@ -95,7 +97,9 @@ class LoanAdmin(ChamaScopedAdmin):
     readonly_fields = ["chama", "membership", "product", "principal", "purpose", "interest_method", "interest_rate",
                        "rate_period", "repayment_frequency", "installments_count", "rounding", "installment_multiple",
                        "fee", "fee_mode", "status", "applied_by", "disbursed_date", "classification", "days_in_arrears",
-                       "review", "outstanding", "payoff_today", "write_off_requested_by", "write_off_reason"]
+                       "review", "outstanding", "payoff_today", "write_off_requested_by", "write_off_reason",
+                       "reschedule_requested_by", "reschedule_installments", "reschedule_interest_rate", "reschedule_start",
+                       "reschedule_reason"]
     fieldsets = [
         ("Review", {"fields": ["review"]}),
         ("Loan", {"fields": ["chama", "membership", "product", "principal", "purpose", "status", "applied_by",
@@ -104,9 +108,18 @@ class LoanAdmin(ChamaScopedAdmin):
                               "installments_count", "rounding", "installment_multiple", "fee", "fee_mode"],
                    "classes": ["collapse"]}),
         ("Write-off", {"fields": ["write_off_requested_by", "write_off_reason"], "classes": ["collapse"]}),
+        ("Reschedule asked for", {"fields": ["reschedule_requested_by", "reschedule_installments", "reschedule_interest_rate",
+                                             "reschedule_start", "reschedule_reason"], "classes": ["collapse"]}),
     ]
     inlines = [InstallmentInline, GuaranteeInline, ApprovalInline, CollateralInline]
-    actions = ["approve", "reject", "disburse_cash", "disburse_mpesa", "disburse_bank", "approve_write_off", "recover"]
+    actions = ["approve", "reject", "disburse_cash", "disburse_mpesa", "disburse_bank", "approve_reschedule",
+               "reject_reschedule", "approve_write_off", "reject_write_off", "recover"]
+    authority_actions = {
+        "approve": "approve_loan", "reject": "approve_loan", "disburse_cash": "disburse_loan",
+        "disburse_mpesa": "disburse_loan", "disburse_bank": "disburse_loan", "approve_reschedule": "approve_reschedule",
+        "reject_reschedule": "approve_reschedule", "approve_write_off": "approve_write_off",
+        "reject_write_off": "approve_write_off", "recover": "recover_loan",
+    }
     change_list_template = "admin/finance/loan/change_list.html"
     change_form_template = "admin/finance/loan/change_form.html"
 
@@ -138,24 +151,20 @@ class LoanAdmin(ChamaScopedAdmin):
         )
 
     def get_urls(self):
-        view = self.admin_site.admin_view
         return [
-            path("portfolio/", view(self.portfolio_view), name="finance_loan_portfolio"),
-            path("<int:pk>/repay/", view(self.repay_view), name="finance_loan_repay"),
+            self.guarded_path("portfolio/", self.portfolio_view, "finance_loan_portfolio", "view_books"),
+            self.guarded_path("<int:pk>/repay/", self.repay_view, "finance_loan_repay", "record_payment"),
             *super().get_urls(),
         ]
 
     def repay_view(self, request, pk):
         loan = get_object_or_404(self.get_queryset(request), pk=pk)
-        if not self._allowed_in_chama(request, "change", loan):
-            messages.error(request, "Your role does not allow recording repayments.")
-            return redirect("admin:finance_loan_change", pk)
         form = RepaymentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
                 loans.loan_repay(loan=loan, by=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                form.add_error(None, exc)
+            except (ValidationError, authority.Refused) as exc:
+                add_refusal(form, exc)
             else:
                 messages.success(request, f"Repayment of {form.cleaned_data['amount']:,.2f} recorded.")
                 return redirect("admin:finance_loan_change", pk)
@@ -164,13 +173,13 @@ class LoanAdmin(ChamaScopedAdmin):
         return TemplateResponse(request, "admin/finance/form_page.html", context)
 
     def portfolio_view(self, request):
-        summaries = [(chama, loans.portfolio(chama)) for chama in chamas_where(request.user, "finance.view_loan")]
+        summaries = [(chama, loans.portfolio(chama)) for chama in chamas_where(request.user, "view_books")]
         context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Loan portfolio", "summaries": summaries}
         return TemplateResponse(request, "admin/finance/loan/portfolio.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         loan = self.get_object(request, object_id)
-        may_repay = loan is not None and loan.status in Loan.OUTSTANDING_STATUSES and self._allowed_in_chama(request, "change", loan)
+        may_repay = loan is not None and loan.status in Loan.OUTSTANDING_STATUSES and self.may(request, "record_payment", loan)
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "may_repay": may_repay})
 
     def _run(self, request, queryset, service, done, **kwargs):
@@ -196,9 +205,21 @@ class LoanAdmin(ChamaScopedAdmin):
     def disburse_bank(self, request, queryset):
         self._run(request, queryset, loans.loan_disburse, "{count} loan(s) disbursed.", method="bank")
 
+    @admin.action(description="Approve the requested reschedule (second officer)", permissions=["change"])
+    def approve_reschedule(self, request, queryset):
+        self._run(request, queryset, loans.reschedule_approve, "{count} loan(s) rescheduled.")
+
+    @admin.action(description="Reject the requested reschedule", permissions=["change"])
+    def reject_reschedule(self, request, queryset):
+        self._run(request, queryset, loans.reschedule_reject, "{count} reschedule request(s) rejected.")
+
     @admin.action(description="Approve the requested write-off (second officer)", permissions=["change"])
     def approve_write_off(self, request, queryset):
         self._run(request, queryset, loans.write_off_approve, "{count} loan(s) written off.")
+
+    @admin.action(description="Reject the requested write-off", permissions=["change"])
+    def reject_write_off(self, request, queryset):
+        self._run(request, queryset, loans.write_off_reject, "{count} write-off request(s) rejected.")
 
     @admin.action(description="Recover defaulted loans from their guarantors' savings", permissions=["change"])
     def recover(self, request, queryset):

@@ -3,10 +3,11 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 
-from chama.admin_scoping import ChamaScopedAdmin
+from chama import authority
+from chama.admin_scoping import ChamaScopedAdmin, add_refusal
 from finance.admin.forms import MemberChoiceField
 from finance.admin.ledger import ReadOnlyMixin
 from finance.models import MpesaChannel, MpesaReceipt, StkRequest
@@ -16,6 +17,7 @@ from groups.models import Membership
 
 @admin.register(MpesaChannel)
 class MpesaChannelAdmin(ChamaScopedAdmin):
+    edit_action = "manage_mpesa_channel"
     list_display = ["chama", "shortcode"]
     readonly_fields = ["callback_urls"]
     fields = ["chama", "shortcode", "callback_urls"]
@@ -55,21 +57,18 @@ class MpesaReceiptAdmin(ReadOnlyMixin, ChamaScopedAdmin):
         return format_html('<a href="{}">Assign to a member</a>', reverse("admin:finance_mpesareceipt_assign", args=[obj.pk]))
 
     def get_urls(self):
-        return [path("<int:pk>/assign/", self.admin_site.admin_view(self.assign_view), name="finance_mpesareceipt_assign"),
+        return [self.guarded_path("<int:pk>/assign/", self.assign_view, "finance_mpesareceipt_assign", "record_payment"),
                 *super().get_urls()]
 
     def assign_view(self, request, pk):
-        receipt = get_object_or_404(self.get_queryset(request), pk=pk)
-        if not self._allowed_in_chama(request, "change", receipt):
-            messages.error(request, "Your role does not allow assigning receipts.")
-            return redirect("admin:finance_mpesareceipt_changelist")
+        receipt = get_object_or_404(self.get_queryset(request).select_related("chama"), pk=pk)
         form = AssignForm(request.POST or None)
         form.fields["membership"].queryset = Membership.objects.filter(chama=receipt.chama).select_related("user", "chama")
         if request.method == "POST" and form.is_valid():
             try:
                 mpesa.suspense_assign(receipt=receipt, membership=form.cleaned_data["membership"], by=request.user)
-            except ValidationError as exc:
-                form.add_error(None, exc)
+            except (ValidationError, authority.Refused) as exc:
+                add_refusal(form, exc)
             else:
                 messages.success(request, f"{receipt.receipt_number} assigned to {form.cleaned_data['membership'].user.get_full_name()}.")
                 return redirect("admin:finance_mpesareceipt_changelist")

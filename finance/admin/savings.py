@@ -8,6 +8,7 @@ from finance.services import savings
 
 @admin.register(SavingsType)
 class SavingsTypeAdmin(ChamaScopedAdmin):
+    edit_action = "manage_dues"
     list_display = ["name", "code", "chama", "minimum_balance", "withdrawal_notice_days", "locked_until", "is_default"]
     list_filter = ["chama", "is_default"]
     search_fields = ["name", "code"]
@@ -23,6 +24,8 @@ class WithdrawalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
                        "payable_from", "decided_reason", "journal", "created_date"]
     exclude = ["approvals"]
     actions = ["approve", "reject", "pay_cash", "pay_mpesa", "pay_bank"]
+    authority_actions = {"approve": "approve_withdrawal", "reject": "approve_withdrawal", "pay_cash": "pay_withdrawal",
+                         "pay_mpesa": "pay_withdrawal", "pay_bank": "pay_withdrawal"}
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super(ReadOnlyMixin, self).has_change_permission(request, obj)

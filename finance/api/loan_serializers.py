@@ -3,6 +3,7 @@ from rest_framework import serializers
 from chama.api.fields import IdRelatedField, MoneyField
 from finance.api.serializers import ChamaScopedSerializer, chama_members
 from finance.models import Guarantee, Installment, Loan, LoanApproval, LoanProduct, PaidThrough
+from finance.services import signatures
 from groups.models import Membership
 
 
@@ -87,13 +88,32 @@ class LoanSerializer(serializers.ModelSerializer):
     schedule = serializers.SerializerMethodField()
     guarantees = GuaranteeSerializer(many=True, read_only=True)
     approvals = ApprovalSerializer(many=True, read_only=True)
+    pending_requests = serializers.SerializerMethodField(
+        help_text="A reschedule or write-off asked for and waiting for a second officer: who asked, what, and "
+                  "(on a single loan) who may still sign.")
 
     class Meta:
         model = Loan
         fields = ["id", "membership", "borrower", "product", "product_name", "principal", "purpose", "interest_method",
                   "interest_rate", "rate_period", "repayment_frequency", "installments_count", "fee", "fee_mode", "status",
                   "disbursed_date", "classification", "days_in_arrears", "outstanding_principal", "payoff_today",
-                  "schedule", "guarantees", "approvals", "created_date"]
+                  "schedule", "guarantees", "approvals", "pending_requests", "created_date"]
+
+    def get_pending_requests(self, loan) -> list[dict]:
+        pending = []
+        if loan.reschedule_requested_by_id:
+            pending.append({"what": "reschedule", "asked_by": loan.reschedule_requested_by.get_full_name(),
+                            "installments": loan.reschedule_installments, "reason": loan.reschedule_reason,
+                            "interest_rate": None if loan.reschedule_interest_rate is None else str(loan.reschedule_interest_rate),
+                            "action": "approve_reschedule", "signed": loan.reschedule_requested_by_id})
+        if loan.write_off_requested_by_id:
+            pending.append({"what": "write_off", "asked_by": loan.write_off_requested_by.get_full_name(),
+                            "reason": loan.write_off_reason, "action": "approve_write_off", "signed": loan.write_off_requested_by_id})
+        for request in pending:
+            action, signed = request.pop("action"), request.pop("signed")
+            if self.context.get("detail"):  # a few queries: only on a single loan, never per row of a list
+                request["awaiting_signature_from"] = [m.user.get_full_name() for m in signatures.signers(loan, action, [signed])]
+        return pending
 
     def get_schedule(self, loan) -> list[dict]:
         rows = [row for row in loan.installments.all() if row.version == loan.schedule_version]

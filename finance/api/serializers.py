@@ -1,9 +1,8 @@
-from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from chama.api.fields import IdRelatedField, MoneyField
-from chama.roles import OFFICER_ROLES, MembershipStatus
 from finance.models import Account, Due, Entry, Expense, Income, Journal, PaidThrough, SavingsType, Waiver, Withdrawal
+from finance.services import signatures
 from groups.models import Membership
 
 METHODS = PaidThrough.choices
@@ -154,52 +153,72 @@ class WaiveSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
-class WaiverSerializer(serializers.ModelSerializer):
+class AwaitingSignatureMixin(serializers.Serializer):
+    """Who may still sign a pending item (names, for the app to show): not whoever asked or signed."""
+
+    signature_action = ""
+    waiting_status = "pending"
+    awaiting_signature_from = serializers.SerializerMethodField()
+
+    def signed_by(self, row):
+        return [getattr(row, "requested_by_id", None) or getattr(row, "recorded_by_id", None)]
+
+    def get_awaiting_signature_from(self, row) -> list[str]:
+        if row.status != self.waiting_status:
+            return []
+        return [m.user.get_full_name() for m in signatures.signers(row, self.signature_action, exclude=self.signed_by(row))]
+
+
+class WaiverSerializer(AwaitingSignatureMixin, serializers.ModelSerializer):
+    signature_action = "approve_waiver"
+
     amount = MoneyField(read_only=True)
     requested_by = serializers.CharField(source="requested_by.get_full_name")
     approved_by = serializers.CharField(source="approved_by.get_full_name", default=None)
 
     class Meta:
         model = Waiver
-        fields = ["id", "due", "amount", "reason", "status", "requested_by", "approved_by", "decided_date", "journal"]
+        fields = ["id", "due", "amount", "reason", "status", "requested_by", "approved_by", "awaiting_signature_from",
+                  "decided_date", "journal"]
 
 
-def chama_officers(chama):
-    return get_user_model().objects.filter(
-        memberships__chama=chama, memberships__status=MembershipStatus.ACTIVE, memberships__role__in=OFFICER_ROLES
-    )
+class CashbookSerializer(ChamaScopedSerializer, AwaitingSignatureMixin, serializers.ModelSerializer):
+    """Up to the chama's threshold a record is posted at once; above it, it waits (status
+    `pending`) until a second officer approves it through `…/approve/` with their own login."""
 
-
-class ExpenseSerializer(ChamaScopedSerializer, serializers.ModelSerializer):
-    scoped_fields = {"approved_by": chama_officers}
+    signature_action = "approve_expense"
 
     amount = MoneyField()
-    approved_by = IdRelatedField(queryset=Membership.objects.none(), required=False, allow_null=True,
-                                 help_text="Above the chama's threshold: the second officer's user id.")
     value_date = serializers.DateField(required=False)
+    recorded_by = serializers.CharField(source="recorded_by.get_full_name", read_only=True)
+    approved_by = serializers.CharField(source="approved_by.get_full_name", default=None, read_only=True)
 
     class Meta:
+        read_only_fields = ["id", "status", "recorded_by", "approved_by", "decided_reason", "journal"]
+
+
+class ExpenseSerializer(CashbookSerializer):
+    scoped_fields = {"payee": chama_members}
+
+    payee = IdRelatedField(queryset=Membership.objects.none(), required=False, allow_null=True,
+                           help_text="The membership paid, when the money went to a member.")
+
+    class Meta(CashbookSerializer.Meta):
         model = Expense
-        fields = ["id", "category", "amount", "description", "paid_through", "value_date", "receipt", "approved_by",
-                  "recorded_by", "journal"]
-        read_only_fields = ["id", "recorded_by", "journal"]
+        fields = ["id", "category", "amount", "description", "paid_through", "payee", "value_date", "receipt", "status",
+                  "recorded_by", "approved_by", "awaiting_signature_from", "decided_reason", "journal"]
 
 
-class IncomeSerializer(ChamaScopedSerializer, serializers.ModelSerializer):
-    scoped_fields = {"approved_by": chama_officers}
-
-    amount = MoneyField()
-    approved_by = IdRelatedField(queryset=Membership.objects.none(), required=False, allow_null=True)
-    value_date = serializers.DateField(required=False)
-
-    class Meta:
+class IncomeSerializer(CashbookSerializer):
+    class Meta(CashbookSerializer.Meta):
         model = Income
-        fields = ["id", "category", "amount", "description", "received_through", "value_date", "receipt",
-                  "approved_by", "recorded_by", "journal"]
-        read_only_fields = ["id", "recorded_by", "journal"]
+        fields = ["id", "category", "amount", "description", "received_through", "value_date", "receipt", "status",
+                  "recorded_by", "approved_by", "awaiting_signature_from", "decided_reason", "journal"]
 
 
-class WithdrawalSerializer(ChamaScopedSerializer, serializers.ModelSerializer):
+class WithdrawalSerializer(ChamaScopedSerializer, AwaitingSignatureMixin, serializers.ModelSerializer):
+    signature_action = "approve_withdrawal"
+    waiting_status = "requested"
     scoped_fields = {"membership": chama_members, "savings_type": lambda chama: SavingsType.objects.filter(chama=chama)}
 
     amount = MoneyField()
@@ -211,11 +230,14 @@ class WithdrawalSerializer(ChamaScopedSerializer, serializers.ModelSerializer):
     class Meta:
         model = Withdrawal
         fields = ["id", "membership", "savings_type", "amount", "reason", "status", "payable_from", "approvals",
-                  "decided_reason", "journal", "created_date"]
+                  "awaiting_signature_from", "decided_reason", "journal", "created_date"]
         read_only_fields = ["id", "status", "payable_from", "approvals", "decided_reason", "journal", "created_date"]
 
     def get_approvals(self, withdrawal) -> list[str]:
         return [user.get_full_name() for user in withdrawal.approvals.all()]
+
+    def signed_by(self, withdrawal):
+        return [withdrawal.requested_by_id, *(user.pk for user in withdrawal.approvals.all())]
 
 
 class PayWithdrawalSerializer(serializers.Serializer):

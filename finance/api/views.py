@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from chama.api.fields import MoneyField
 from chama.api.viewsets import ChamaNestedViewSet
-from chama.roles import OFFICER_ROLES
+from chama import authority
 from finance import selectors
 from chama.money import ZERO
 from finance.api import loan_serializers, serializers
@@ -47,6 +47,7 @@ class MyAccountViewSet(MemberScopedMixin, mixins.ListModelMixin, mixins.Retrieve
     queryset = Account.objects.select_related("savings_type").order_by("code")
     serializer_class = serializers.AccountSerializer
     pagination_class = None
+    action_rules = {"list": None, "retrieve": None, "statement": None}
 
     @extend_schema(responses=serializers.StatementLineSerializer(many=True))
     @action(detail=True, pagination_class=StatementPagination, serializer_class=serializers.StatementLineSerializer)
@@ -65,6 +66,7 @@ class MyJournalViewSet(MemberScopedMixin, mixins.ListModelMixin, mixins.Retrieve
     serializer_class = serializers.MyJournalSerializer
     pagination_class = StatementPagination
     filterset_fields = ["kind"]
+    action_rules = {"list": None, "retrieve": None}
 
 
 class MyDueViewSet(MemberScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
@@ -73,6 +75,7 @@ class MyDueViewSet(MemberScopedMixin, mixins.ListModelMixin, mixins.RetrieveMode
     queryset = Due.objects.select_related("membership").order_by("-due_date", "-id")
     serializer_class = serializers.DueSerializer
     filterset_fields = ["status", "kind"]
+    action_rules = {"list": None, "retrieve": None}
 
 
 class DueViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
@@ -82,7 +85,7 @@ class DueViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedVi
     serializer_class = serializers.DueSerializer
     filterset_fields = ["status", "kind", "membership", "period_label"]
     search_fields = ["membership__member_number", "membership__user__first_name", "membership__user__last_name"]
-    action_roles = {"list": OFFICER_ROLES, "retrieve": OFFICER_ROLES, "waive": OFFICER_ROLES}
+    action_rules = {"list": "view_books", "retrieve": "view_books", "waive": "waive"}
 
     @extend_schema(request=serializers.WaiveSerializer, responses={201: serializers.WaiverSerializer})
     @action(detail=True, methods=["post"])
@@ -100,7 +103,7 @@ class WaiverViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNeste
     queryset = Waiver.objects.select_related("requested_by", "approved_by")
     serializer_class = serializers.WaiverSerializer
     filterset_fields = ["status"]
-    action_roles = {name: OFFICER_ROLES for name in ("list", "retrieve", "approve", "reject")}
+    action_rules = {"list": "view_books", "retrieve": "view_books", "approve": "approve_waiver", "reject": "approve_waiver"}
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
@@ -120,7 +123,7 @@ class JournalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNest
     serializer_class = serializers.JournalSerializer
     pagination_class = StatementPagination
     filterset_fields = ["kind", "membership", "value_date"]
-    action_roles = {name: OFFICER_ROLES for name in ("list", "retrieve", "reverse")}
+    action_rules = {"list": "view_books", "retrieve": "view_books", "reverse": "reverse_journal"}
 
     @extend_schema(request=serializers.ReasonSerializer, responses={201: serializers.JournalSerializer})
     @action(detail=True, methods=["post"])
@@ -135,7 +138,7 @@ class JournalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNest
 class PostingViewSet(mixins.CreateModelMixin, ChamaNestedViewSet):
     """Base of the officer routes that post money; answers with the journal."""
 
-    action_roles = {"create": OFFICER_ROLES}
+    action_rules = {"create": "record_payment"}
 
     def created(self, journal, replay=False):
         journal = Journal.objects.select_related("membership", "created_by").prefetch_related("entries__account").get(pk=journal.pk)
@@ -210,10 +213,25 @@ class ExpenseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     queryset = Expense.objects.all()
     serializer_class = serializers.ExpenseSerializer
     filterset_fields = ["category", "paid_through"]
-    action_roles = {name: OFFICER_ROLES for name in ("list", "retrieve", "create")}
+    action_rules = {"list": "view_books", "retrieve": "view_books", "create": "record_expense",
+                    "approve": "approve_expense", "reject": "approve_expense"}
 
     def perform_create(self, serializer):
         serializer.instance = books.expense_record(chama=self.chama, by=self.request.user, **serializer.validated_data)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, *args, **kwargs):
+        """The second officer approves, through their own login: the record is posted."""
+        return Response(self.get_serializer(books.cashbook_approve(record=self.get_object(), by=request.user)).data)
+
+    @extend_schema(request=serializers.ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, *args, **kwargs):
+        record = self.get_object()
+        body = serializers.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response(self.get_serializer(books.cashbook_reject(record=record, by=request.user, **body.validated_data)).data)
 
 
 class IncomeViewSet(ExpenseViewSet):
@@ -233,11 +251,12 @@ class WithdrawalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
     queryset = Withdrawal.objects.select_related("membership").prefetch_related("approvals")
     serializer_class = serializers.WithdrawalSerializer
     filterset_fields = ["status"]
-    action_roles = {"approve": OFFICER_ROLES, "reject": OFFICER_ROLES, "pay": OFFICER_ROLES}
+    action_rules = {"list": None, "retrieve": None, "create": None, "approve": "approve_withdrawal",
+                    "reject": "approve_withdrawal", "pay": "pay_withdrawal"}
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        if getattr(self, "swagger_fake_view", False) or self.caller_role() in OFFICER_ROLES:
+        if getattr(self, "swagger_fake_view", False) or authority.may(self.request.user, "view_books", chama=self.chama):
             return queryset
         return queryset.filter(membership__user=self.request.user)
 
@@ -286,7 +305,7 @@ class TrialBalanceViewSet(ChamaNestedViewSet):
     """Every account's debit or credit balance; the two totals are always equal."""
 
     queryset = Account.objects.all()
-    action_roles = {"list": OFFICER_ROLES}
+    action_rules = {"list": "view_books"}
 
     @extend_schema(responses=TRIAL_BALANCE)
     def list(self, request, *args, **kwargs):
@@ -301,6 +320,7 @@ class StkPushViewSet(ChamaNestedViewSet):
     """Prompt your phone to pay the chama's paybill (M-Pesa STK push)."""
 
     queryset = MpesaReceipt.objects.all()
+    action_rules = {"create": None}
 
     @extend_schema(request=serializers.StkPushSerializer, responses={202: inline_serializer(
         "StkPushStarted", {"checkout_request_id": drf.CharField(), "amount": MoneyField()})})
@@ -345,6 +365,7 @@ class LoanProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Chama
 
     queryset = LoanProduct.objects.filter(is_active=True)
     serializer_class = loan_serializers.LoanProductSerializer
+    action_rules = {"list": None, "retrieve": None, "quote": None, "eligibility": None}
 
     @extend_schema(request=loan_serializers.QuoteSerializer, responses=loan_serializers.ScheduleRowSerializer(many=True))
     @action(detail=True, methods=["post"])
@@ -366,23 +387,26 @@ class LoanProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Chama
             {"eligible": check.eligible, "max_amount": check.max_amount, "rules": check.rules}).data)
 
 
-LOAN_OFFICER_ACTIONS = ("approve", "reject", "disburse", "repay", "write_off", "approve_write_off", "reschedule",
-                        "recover_from_guarantors", "record_recovery")
-
-
 class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ChamaNestedViewSet):
     """Loans: members apply and see their own; officers see all and decide, disburse, take repayments."""
 
-    queryset = (Loan.objects.select_related("membership__user", "product", "receivable_account")
+    queryset = (Loan.objects.select_related("membership__user", "product", "receivable_account", "reschedule_requested_by",
+                                            "write_off_requested_by")
                 .prefetch_related("installments", "guarantees__guarantor__user", "guarantees__loan__membership__user",
                                   "approvals__officer"))
     serializer_class = loan_serializers.LoanSerializer
     filterset_fields = ["status", "classification", "membership"]
-    action_roles = {name: OFFICER_ROLES for name in LOAN_OFFICER_ACTIONS}
+    action_rules = {
+        "list": None, "retrieve": None, "create": None, "statement": None,
+        "approve": "approve_loan", "reject": "approve_loan", "disburse": "disburse_loan", "repay": "record_payment",
+        "write_off": "write_off_loan", "approve_write_off": "approve_write_off", "reject_write_off": "approve_write_off",
+        "reschedule": "reschedule_loan", "approve_reschedule": "approve_reschedule",
+        "reject_reschedule": "approve_reschedule", "recover_from_guarantors": "recover_loan", "record_recovery": "recover_loan",
+    }
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        if getattr(self, "swagger_fake_view", False) or self.caller_role() in OFFICER_ROLES:
+        if getattr(self, "swagger_fake_view", False) or authority.may(self.request.user, "view_books", chama=self.chama):
             return queryset
         return queryset.filter(membership__user=self.request.user)
 
@@ -390,7 +414,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         loan = self.get_queryset().get(pk=loan.pk)
         loan.outstanding_principal = loans.outstanding_principal(loan)
         loan.payoff_today = loans.payoff_amount(loan) if loan.status in Loan.OUTSTANDING_STATUSES else ZERO
-        return Response(loan_serializers.LoanSerializer(loan).data, status=status_code)
+        return Response(loan_serializers.LoanSerializer(loan, context={"detail": True}).data, status=status_code)
 
     def retrieve(self, request, *args, **kwargs):
         return self._detail(self.get_object())
@@ -465,10 +489,26 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def approve_write_off(self, request, *args, **kwargs):
         return self._act(request, loans.write_off_approve)
 
+    @extend_schema(request=None, responses=loan_serializers.LoanSerializer)
+    @action(detail=True, methods=["post"], url_path="reject-write-off")
+    def reject_write_off(self, request, *args, **kwargs):
+        return self._act(request, loans.write_off_reject)
+
     @extend_schema(request=loan_serializers.RescheduleSerializer, responses=loan_serializers.LoanSerializer)
     @action(detail=True, methods=["post"])
     def reschedule(self, request, *args, **kwargs):
+        """Ask for a new schedule; a second officer approves it with `approve-reschedule`."""
         return self._act(request, loans.loan_reschedule, loan_serializers.RescheduleSerializer)
+
+    @extend_schema(request=None, responses=loan_serializers.LoanSerializer)
+    @action(detail=True, methods=["post"], url_path="approve-reschedule")
+    def approve_reschedule(self, request, *args, **kwargs):
+        return self._act(request, loans.reschedule_approve)
+
+    @extend_schema(request=None, responses=loan_serializers.LoanSerializer)
+    @action(detail=True, methods=["post"], url_path="reject-reschedule")
+    def reject_reschedule(self, request, *args, **kwargs):
+        return self._act(request, loans.reschedule_reject)
 
     @extend_schema(request=None, responses=loan_serializers.LoanSerializer)
     @action(detail=True, methods=["post"], url_path="recover-from-guarantors")
@@ -488,6 +528,7 @@ class GuaranteeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNe
     queryset = Guarantee.objects.select_related("guarantor__user", "loan__membership__user")
     serializer_class = loan_serializers.GuaranteeSerializer
     filterset_fields = ["status"]
+    action_rules = {"list": None, "retrieve": None, "accept": None, "decline": None}
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -518,7 +559,7 @@ class LoanPortfolioViewSet(ChamaNestedViewSet):
     """Outstanding principal by days in arrears, and PAR30 / PAR60 / PAR90 (officers)."""
 
     queryset = Loan.objects.all()
-    action_roles = {"list": OFFICER_ROLES}
+    action_rules = {"list": "view_books"}
 
     @extend_schema(responses=PORTFOLIO)
     def list(self, request, *args, **kwargs):

@@ -8,7 +8,7 @@ from django.db.models import Q
 from chama.models import TimeStampedModel
 from chama.money import MoneyField
 from finance.models.ledger import Journal
-from groups.models import Chama
+from groups.models import Chama, Membership
 
 RECEIPT_EXTENSIONS = FileExtensionValidator(["pdf", "jpg", "jpeg", "png"])
 
@@ -21,14 +21,24 @@ class PaidThrough(models.TextChoices):
 
 
 class CashbookRecord(TimeStampedModel):
-    """What expenses and other income share: an amount with its evidence and the officers behind it."""
+    """What expenses and other income share: an amount with its evidence and the officers behind it.
+    Above the chama's threshold a record waits for a second officer, who approves it through their
+    own login; only then is its journal posted."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a second officer"
+        POSTED = "posted", "Posted"
+        REJECTED = "rejected", "Rejected"
 
     amount = MoneyField()
     description = models.CharField(max_length=255)
     value_date = models.DateField()
     receipt = models.FileField(upload_to="receipts/%Y/%m/", blank=True, validators=[RECEIPT_EXTENSIONS])
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.POSTED)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", help_text="The officer who approved it (the recorder, up to the threshold).")
+    decided_reason = models.CharField(max_length=255, blank=True)
 
     class Meta:
         abstract = True
@@ -51,7 +61,9 @@ class Expense(CashbookRecord):
     chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="expenses")
     category = models.CharField(max_length=20, choices=Category.choices)
     paid_through = models.CharField(max_length=10, choices=PaidThrough.choices, default=PaidThrough.CASH)
-    journal = models.OneToOneField(Journal, on_delete=models.PROTECT, related_name="expense")
+    payee = models.ForeignKey(Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                              help_text="The member paid, if the money went to a member (e.g. a refund of costs).")
+    journal = models.OneToOneField(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="expense")
 
     class Meta(CashbookRecord.Meta):
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="expense_amount_positive")]
@@ -67,7 +79,7 @@ class Income(CashbookRecord):
     chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="incomes")
     category = models.CharField(max_length=20, choices=Category.choices)
     received_through = models.CharField(max_length=10, choices=PaidThrough.choices, default=PaidThrough.CASH)
-    journal = models.OneToOneField(Journal, on_delete=models.PROTECT, related_name="income")
+    journal = models.OneToOneField(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="income")
 
     class Meta(CashbookRecord.Meta):
         verbose_name_plural = "other income"

@@ -140,6 +140,13 @@ class Loan(TimeStampedModel):
     closed_date = models.DateField(null=True, blank=True)
     write_off_requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     write_off_reason = models.CharField(max_length=255, blank=True)
+    # A reschedule waits for a second officer: the terms asked for are kept here until then.
+    reschedule_requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                                related_name="+")
+    reschedule_installments = models.PositiveSmallIntegerField(null=True, blank=True)
+    reschedule_interest_rate = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
+    reschedule_start = models.DateField(null=True, blank=True)
+    reschedule_reason = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-created_date"]
@@ -249,6 +256,7 @@ class LoanApproval(TimeStampedModel):
         APPROVE = "approve", "Approve"
         REJECT = "reject", "Reject"
         WRITE_OFF = "write_off", "Approve the write-off"
+        RESCHEDULE = "reschedule", "Approve the reschedule"
 
     chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="+")
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="approvals")
@@ -258,7 +266,9 @@ class LoanApproval(TimeStampedModel):
 
     class Meta:
         ordering = ["loan", "id"]
-        constraints = [models.UniqueConstraint(fields=["loan", "officer", "decision"], name="loan_decision_once")]
+        # An officer approves, rejects or writes off a loan once; a loan may be rescheduled more than once.
+        constraints = [models.UniqueConstraint(fields=["loan", "officer", "decision"], name="loan_decision_once",
+                                               condition=~Q(decision="reschedule"))]
 
 
 class Collateral(TimeStampedModel):

@@ -4,12 +4,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 
+from chama import authority
 from chama.money import ZERO, to_money
-from chama.roles import OFFICER_ROLES
 from finance.models import Account, Expense, Income, Investment, InvestmentMovement, Journal
-from finance.services import ledger
+from finance.models.books import CashbookRecord
+from finance.services import ledger, signatures
 from finance.services.dues import METHOD_ACCOUNTS, chama_today
-from groups.services import require_role
+from groups.models import Chama
 
 A = Account.Purpose
 
@@ -27,61 +28,108 @@ def _positive(amount):
     return amount
 
 
-def _approver(chama, amount, by, approved_by):
-    """Up to the threshold the recording officer approves; above it, a second officer must."""
-    if amount <= chama.policy.second_approval_threshold:
-        if approved_by is not None and approved_by.pk != by.pk:
-            require_role(approved_by, chama, OFFICER_ROLES, "approve expenses and income")
-        return approved_by or by
-    if approved_by is None or approved_by.pk == by.pk:
-        raise ValidationError({"approved_by": (
-            f"Above {chama.currency} {chama.policy.second_approval_threshold:,.2f} a second officer must approve."
-        )})
-    require_role(approved_by, chama, OFFICER_ROLES, "approve expenses and income")
-    return approved_by
+def _accounts(record):
+    """(debit, credit) of a cashbook record's journal."""
+    chama = record.chama
+    if isinstance(record, Expense):
+        return ledger.expense_account(chama, record.category), _money_account(chama, record.paid_through)
+    purpose = A.INTEREST_INCOME if record.category == Income.Category.BANK_INTEREST else A.OTHER_INCOME
+    return _money_account(chama, record.received_through), ledger.chama_account(chama, purpose)
 
 
-def _cashbook(model, kind, *, chama, category, amount, description, by, through, through_field, value_date,
-              approved_by, receipt, debit, credit, action):
-    require_role(by, chama, OFFICER_ROLES, action)
-    amount = _positive(amount)
-    if category not in model.Category.values:
-        raise ValidationError({"category": f"Unknown category {category!r}."})
-    approver = _approver(chama, amount, by, approved_by)
-    value_date = value_date or chama_today(chama)
+def _in_window(record):
+    """What else went to the same member (or, paid to no member, was recorded by the same officer)
+    in the approval window, not rejected."""
+    others = type(record).objects.filter(chama=record.chama, created_date__date__gte=signatures.window_start(record.chama))
+    if getattr(record, "payee_id", None):
+        others = others.filter(payee_id=record.payee_id)
+    else:
+        others = others.filter(recorded_by=record.recorded_by)
+        if isinstance(record, Expense):
+            others = others.filter(payee__isnull=True)
+    return others.exclude(status=CashbookRecord.Status.REJECTED).aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+def _post(record, approved_by):
+    debit, credit = _accounts(record)
+    record.journal = ledger.post_journal(
+        chama=record.chama, kind=Journal.Kind.EXPENSE if isinstance(record, Expense) else Journal.Kind.INCOME,
+        value_date=record.value_date, memo=f"{record._meta.verbose_name.capitalize()}: {record.description}",
+        created_by=approved_by, lines=[(debit, record.amount), (credit, -record.amount)],
+    )
+    record.approved_by = approved_by
+    record.status = CashbookRecord.Status.POSTED
+
+
+def _cashbook(record, by):
+    """Post `record` at once up to the threshold; above it, keep it for a second officer."""
+    chama = record.chama
+    record.amount = _positive(record.amount)
+    if record.category not in type(record).Category.values:
+        raise ValidationError({"category": f"Unknown category {record.category!r}."})
+    payee = getattr(record, "payee", None)
+    if payee is not None and payee.chama_id != chama.pk:
+        raise ValidationError({"payee": "Pick a member of this chama."})
+    authority.require(by, "record_expense", record)
+    _accounts(record)  # an unknown payment method is refused before anything is saved
+    record.value_date = record.value_date or chama_today(chama)
+    record.receipt = record.receipt or ""
     with transaction.atomic():
-        journal = ledger.post_journal(
-            chama=chama, kind=kind, value_date=value_date, memo=f"{model._meta.verbose_name.capitalize()}: {description}",
-            created_by=by, lines=[(debit, amount), (credit, -amount)],
-        )
-        return model.objects.create(
-            chama=chama, category=category, amount=amount, description=description, value_date=value_date,
-            receipt=receipt or "", recorded_by=by, approved_by=approver, journal=journal, **{through_field: through},
-        )
+        # One officer's (or one payee's) records are added up one at a time.
+        Chama.objects.select_for_update(no_key=True).filter(pk=chama.pk).first()
+        if signatures.needs_second(chama, record.amount, _in_window(record)):
+            record.status = CashbookRecord.Status.PENDING
+            record.save()
+            signatures.ask(record, "approve_expense", asked_by=by, key=f"{record._meta.model_name}-{record.pk}",
+                           what=f"{record._meta.verbose_name} of {chama.currency} {record.amount:,.2f} ({record.description})")
+            return record
+        _post(record, by)
+        record.save()
+    return record
 
 
 def expense_record(*, chama, category, amount, description, by, paid_through="cash", value_date=None,
-                   approved_by=None, receipt=None) -> Expense:
-    """Dr the category's expense account, Cr where the money was paid from."""
-    return _cashbook(
-        Expense, Journal.Kind.EXPENSE, chama=chama, category=category, amount=amount, description=description, by=by,
-        through=paid_through, through_field="paid_through", value_date=value_date, approved_by=approved_by,
-        receipt=receipt, action="record expenses",
-        debit=ledger.expense_account(chama, category) if category in Expense.Category.values else None,
-        credit=_money_account(chama, paid_through),
-    )
+                   receipt=None, payee=None) -> Expense:
+    """Dr the category's expense account, Cr where the money was paid from; above the chama's
+    threshold (for one payee, or one recording officer, over the window) it waits for a second officer."""
+    return _cashbook(Expense(chama=chama, category=category, amount=amount, description=description, value_date=value_date,
+                             receipt=receipt, recorded_by=by, paid_through=paid_through, payee=payee), by)
 
 
 def income_record(*, chama, category, amount, description, by, received_through="cash", value_date=None,
-                  approved_by=None, receipt=None) -> Income:
+                  receipt=None) -> Income:
     """Dr where the money was received, Cr interest income (bank interest) or other income."""
-    income_account = A.INTEREST_INCOME if category == Income.Category.BANK_INTEREST else A.OTHER_INCOME
-    return _cashbook(
-        Income, Journal.Kind.INCOME, chama=chama, category=category, amount=amount, description=description, by=by,
-        through=received_through, through_field="received_through", value_date=value_date, approved_by=approved_by,
-        receipt=receipt, action="record income",
-        debit=_money_account(chama, received_through), credit=ledger.chama_account(chama, income_account),
-    )
+    return _cashbook(Income(chama=chama, category=category, amount=amount, description=description, value_date=value_date,
+                            receipt=receipt, recorded_by=by, received_through=received_through), by)
+
+
+def _locked_pending(record):
+    record = type(record).objects.select_for_update(of=("self",)).select_related("chama__policy").get(pk=record.pk)
+    if record.status != CashbookRecord.Status.PENDING:
+        raise ValidationError(f"This {record._meta.verbose_name} is already {record.get_status_display().lower()}.")
+    return record
+
+
+def cashbook_approve(*, record, by):
+    """The second officer approves a pending expense or income through their own login: it is posted."""
+    with transaction.atomic():
+        record = _locked_pending(record)
+        authority.require(by, "approve_expense", record)
+        authority.require_distinct(by, [record.recorded_by_id], record._meta.verbose_name)
+        _post(record, by)
+        record.save(update_fields=["journal", "approved_by", "status", "updated_date"])
+    return record
+
+
+def cashbook_reject(*, record, by, reason):
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why it is rejected."})
+    with transaction.atomic():
+        record = _locked_pending(record)
+        authority.require(by, "approve_expense", record)
+        record.status, record.approved_by, record.decided_reason = CashbookRecord.Status.REJECTED, by, reason
+        record.save(update_fields=["status", "approved_by", "decided_reason", "updated_date"])
+    return record
 
 
 def book_value(investment):
@@ -92,7 +140,7 @@ def book_value(investment):
 
 def investment_add_funds(*, investment, amount, by, paid_through="cash", value_date=None, note="") -> InvestmentMovement:
     chama = investment.chama
-    require_role(by, chama, OFFICER_ROLES, "invest the chama's money")
+    authority.require(by, "record_expense", chama=chama)
     amount = _positive(amount)
     value_date = value_date or chama_today(chama)
     with transaction.atomic():
@@ -109,7 +157,7 @@ def investment_add_funds(*, investment, amount, by, paid_through="cash", value_d
 def investment_revalue(*, investment, value, by, value_date=None, note="") -> InvestmentMovement:
     """Record a valuation; the change in book value goes to unrealised gains (or comes out of them)."""
     chama = investment.chama
-    require_role(by, chama, OFFICER_ROLES, "value investments")
+    authority.require(by, "record_expense", chama=chama)
     value = to_money(value)
     if value < 0:
         raise ValidationError({"value": "A valuation cannot be negative."})
@@ -133,7 +181,7 @@ def investment_revalue(*, investment, value, by, value_date=None, note="") -> In
 
 def investment_return(*, investment, amount, by, received_through="bank", value_date=None, note="") -> InvestmentMovement:
     chama = investment.chama
-    require_role(by, chama, OFFICER_ROLES, "record investment returns")
+    authority.require(by, "record_expense", chama=chama)
     amount = _positive(amount)
     value_date = value_date or chama_today(chama)
     with transaction.atomic():

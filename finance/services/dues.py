@@ -2,21 +2,20 @@
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Round
 from django.utils import timezone
 
 from chama.money import ZERO, to_money
-from chama.roles import OFFICER_ROLES, MembershipStatus
+from chama import authority
+from chama.roles import MembershipStatus
 from finance import periods
 from finance.models import Account, ContributionPlan, Due, DueAllocation, Journal, SavingsType, Waiver
-from finance.services import ledger
+from finance.services import ledger, signatures
 from groups.models import Chama, Membership, Policy
-from groups.services import require_role
 
 A = Account.Purpose
 
@@ -26,7 +25,7 @@ DUE_KINDS = {"all": None, "contributions": [Due.Kind.CONTRIBUTION, Due.Kind.LEVY
 
 
 def chama_today(chama):
-    return timezone.localdate(timezone=ZoneInfo(chama.timezone))
+    return chama.today()
 
 
 def default_savings_type(chama):
@@ -121,11 +120,12 @@ def _debit_account(chama, method, source_account):
     return ledger.chama_account(chama, METHOD_ACCOUNTS[method])
 
 
-def payment_record(*, membership, amount, method, by=None, value_date=None, reference="", idempotency_key="",
+def payment_record(*, membership, amount, method, by, value_date=None, reference="", idempotency_key="",
                    memo="", kinds=None, source_account=None) -> Journal:
     """A member pays: the oldest unpaid dues (of `kinds`, or all) are settled first; what is left
     is held as an advance. A replay of the same reference or idempotency key returns the first journal."""
     chama = membership.chama
+    authority.require(by, "record_payment", membership)
     amount = to_money(amount)
     if amount <= 0:
         raise ValidationError({"amount": "A payment must be more than zero."})
@@ -138,7 +138,7 @@ def payment_record(*, membership, amount, method, by=None, value_date=None, refe
         journal = ledger.post_journal(
             chama=chama, kind=Journal.Kind.PAYMENT, lines=lines, value_date=value_date or chama_today(chama),
             memo=memo or f"Payment by {membership.member_number} ({method})", membership=membership,
-            external_reference=reference, idempotency_key=idempotency_key, created_by=by,
+            external_reference=reference, idempotency_key=idempotency_key, created_by=authority.person(by),
         )
         record_allocations(chama, settlement.allocations, DueAllocation.Kind.PAYMENT, journal)
         return journal
@@ -224,7 +224,7 @@ def generate_dues(*, period, chama=None, dry_run=False):
 
 def levy_create(*, chama, name, amount, due_date, by, grace_days=0, target=ContributionPlan.Target.SAVINGS) -> ContributionPlan:
     """A one-off special levy: a due for every active member."""
-    require_role(by, chama, OFFICER_ROLES, "raise a special levy")
+    authority.require(by, "manage_dues", chama=chama)
     amount = to_money(amount)
     with transaction.atomic():
         plan = ContributionPlan(
@@ -330,7 +330,7 @@ def fine_charge(*, membership, amount, reason, by, value_date=None, idempotency_
     """An officer fines a member (e.g. for absence from a meeting); with an idempotency key the
     same fine is charged once however often this runs."""
     chama = membership.chama
-    require_role(by, chama, OFFICER_ROLES, "charge fines")
+    authority.require(by, "charge_fine", membership)
     amount = to_money(amount)
     if amount <= 0:
         raise ValidationError({"amount": "A fine must be more than zero."})
@@ -361,27 +361,39 @@ def waiver_request(*, due, reason, by, amount=None) -> Waiver:
     """An officer waives (part of) a due. Up to the chama's threshold it applies at once; above it,
     it waits for a second officer (maker–checker)."""
     chama = due.chama
-    require_role(by, chama, OFFICER_ROLES, "waive dues and fines")
-    if not reason.strip():
+    authority.require(by, "waive", due)
+    if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the due is waived."})
     with transaction.atomic():
+        ledger.lock_member(due.membership_id)  # one member's waivers are added up one at a time
         due = Due.objects.select_for_update().get(pk=due.pk)
         amount = due.outstanding if amount is None else to_money(amount)
         _check_waivable(due, amount)
+        earlier = waived_in_window(due.membership)
         waiver = Waiver.objects.create(chama=chama, due=due, amount=amount, reason=reason, requested_by=by)
-        if amount <= chama.policy.second_approval_threshold:
+        if signatures.needs_second(chama, amount, earlier):
+            signatures.ask(waiver, "approve_waiver", asked_by=by, key=f"waiver-{waiver.pk}",
+                           what=f"a waiver of {chama.currency} {amount:,.2f} for {due.membership.member_number}")
+        else:
             _apply_waiver(waiver, approved_by=by)
     return waiver
 
 
+def waived_in_window(membership):
+    """What was waived or asked to be waived for the member in the approval window."""
+    return Waiver.objects.filter(
+        due__membership=membership, status__in=[Waiver.Status.PENDING, Waiver.Status.APPLIED],
+        created_date__date__gte=signatures.window_start(membership.chama),
+    ).aggregate(total=Sum("amount"))["total"] or ZERO
+
+
 def waiver_approve(*, waiver, by) -> Waiver:
     with transaction.atomic():
-        waiver = Waiver.objects.select_for_update(of=("self",)).select_related("chama", "due").get(pk=waiver.pk)
-        require_role(by, waiver.chama, OFFICER_ROLES, "approve waivers")
+        waiver = Waiver.objects.select_for_update(of=("self",)).select_related("chama", "due__membership").get(pk=waiver.pk)
+        authority.require(by, "approve_waiver", waiver)
         if waiver.status != Waiver.Status.PENDING:
             raise ValidationError(f"This waiver is already {waiver.get_status_display().lower()}.")
-        if waiver.requested_by_id == by.pk:
-            raise ValidationError("A second officer must approve this waiver, not the one who asked for it.")
+        authority.require_distinct(by, [waiver.requested_by_id], "waiver")
         due = Due.objects.select_for_update().get(pk=waiver.due_id)
         _check_waivable(due, waiver.amount)
         _apply_waiver(waiver, approved_by=by)
@@ -390,8 +402,8 @@ def waiver_approve(*, waiver, by) -> Waiver:
 
 def waiver_reject(*, waiver, by) -> Waiver:
     with transaction.atomic():
-        waiver = Waiver.objects.select_for_update(of=("self",)).select_related("chama").get(pk=waiver.pk)
-        require_role(by, waiver.chama, OFFICER_ROLES, "reject waivers")
+        waiver = Waiver.objects.select_for_update(of=("self",)).select_related("chama", "due__membership").get(pk=waiver.pk)
+        authority.require(by, "approve_waiver", waiver)
         if waiver.status != Waiver.Status.PENDING:
             raise ValidationError(f"This waiver is already {waiver.get_status_display().lower()}.")
         waiver.status = Waiver.Status.REJECTED

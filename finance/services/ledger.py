@@ -18,10 +18,11 @@ from chama.models import Notification
 from chama.money import ZERO, MoneyField, to_money
 from chama.notify import notify
 from finance.models import Account, Entry, Expense, Journal
-from groups.models import Membership
+from groups.models import Chama, Membership
 
 A = Account.Purpose
 T = Account.Type
+CLOSED_STATUSES = (Chama.Status.SUSPENDED, Chama.Status.DISSOLVED)
 
 # code, name, type, purpose: created for every chama on its first posting.
 CHART = [
@@ -152,6 +153,10 @@ def post_journal(*, chama, kind, lines, value_date, memo="", membership=None, ex
         raise ValidationError("A journal needs at least one amount that is not zero.")
     if sum(deltas.values(), Decimal(0)) != 0:
         raise ValueError(f"Unbalanced journal: debits and credits differ by {sum(deltas.values())}.")
+
+    if chama.status in CLOSED_STATUSES and kind != Journal.Kind.SUSPENSE_RECEIPT:
+        # The last line behind the authority's gate: only money that has physically arrived is recorded.
+        raise ValidationError(f"{chama} is {chama.get_status_display().lower()}: no money can move until it is active again.")
 
     with transaction.atomic():
         accounts = Account.objects.select_for_update().filter(pk__in=deltas).order_by("pk").in_bulk()

@@ -17,13 +17,12 @@ from django.db.models.functions import Round
 from django.utils import timezone
 
 from chama.money import ZERO, to_money
-from chama.roles import OFFICER_ROLES
+from chama import authority
 from finance import loan_schedule
 from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanApproval, LoanProduct, RepaymentLine
 from finance.models.loans import ALLOCATION_COMPONENTS
-from finance.services import ledger
+from finance.services import ledger, signatures
 from finance.services.dues import METHOD_ACCOUNTS, chama_today
-from groups.services import require_role
 
 A = Account.Purpose
 COMPONENT_INCOME = {"penalty": A.PENALTY_INCOME, "fee": A.FEE_INCOME, "interest": A.INTEREST_INCOME}
@@ -157,7 +156,7 @@ def loan_apply(*, membership, product, principal, installments, by, purpose="", 
     """A member applies (or an officer applies for them); guarantors are asked at once."""
     chama = membership.chama
     if by.pk != membership.user_id:
-        require_role(by, chama, OFFICER_ROLES, "apply for a loan on a member's behalf")
+        authority.require(by, "act_for_member", chama=chama)
     if product.chama_id != chama.pk or not product.is_active:
         raise ValidationError({"product": "Pick an active loan product of this chama."})
     principal = to_money(principal)
@@ -179,6 +178,8 @@ def loan_apply(*, membership, product, principal, installments, by, purpose="", 
         )
         for guarantor, amount in guarantors:
             guarantee_request(loan=loan, guarantor=guarantor, amount=amount)
+        signatures.ask(loan, "approve_loan", asked_by=by, key=f"loan-{loan.pk}",
+                       what=f"loan #{loan.pk} of {chama.currency} {principal:,.2f} for {membership.member_number}")
     return loan
 
 
@@ -244,13 +245,11 @@ def loan_approve(*, loan, by, comment="") -> Loan:
     """An officer approves; once the chama's number of officers have, the loan awaits disbursement."""
     with transaction.atomic():
         loan = _lock_loan(loan)
-        require_role(by, loan.chama, OFFICER_ROLES, "approve loans")
+        authority.require(by, "approve_loan", loan)
         if loan.status != Loan.Status.APPLIED:
             raise ValidationError(f"This loan is {loan.get_status_display().lower()}; it cannot be approved now.")
-        if by.pk in (loan.membership.user_id, loan.applied_by_id):
-            raise ValidationError("The applicant, or whoever entered the application, cannot approve it.")
-        if loan.approvals.filter(officer=by, decision=LoanApproval.Decision.APPROVE).exists():
-            raise ValidationError("You have already approved this loan; another officer must approve too.")
+        approved = loan.approvals.filter(decision=LoanApproval.Decision.APPROVE).values_list("officer_id", flat=True)
+        authority.require_distinct(by, [loan.applied_by_id, *approved], "loan")
         gaps = coverage_gaps(loan)
         if gaps:
             raise ValidationError("Guarantees are not complete: " + " ".join(gaps))
@@ -264,7 +263,7 @@ def loan_approve(*, loan, by, comment="") -> Loan:
 def loan_reject(*, loan, by, comment="") -> Loan:
     with transaction.atomic():
         loan = _lock_loan(loan)
-        require_role(by, loan.chama, OFFICER_ROLES, "reject loans")
+        authority.require(by, "approve_loan", loan)
         if loan.status not in (Loan.Status.APPLIED, Loan.Status.APPROVED):
             raise ValidationError(f"This loan is {loan.get_status_display().lower()}; it cannot be rejected now.")
         LoanApproval.objects.create(chama=loan.chama, loan=loan, officer=by, decision=LoanApproval.Decision.REJECT, comment=comment)
@@ -287,7 +286,7 @@ def loan_disburse(*, loan, by, method, value_date=None, reference="") -> Loan:
     with transaction.atomic():
         loan = _lock_loan(loan)
         chama = loan.chama
-        require_role(by, chama, OFFICER_ROLES, "disburse loans")
+        authority.require(by, "disburse_loan", loan)
         if loan.status != Loan.Status.APPROVED:
             raise ValidationError("Only an approved loan can be disbursed.")
         value_date = value_date or chama_today(chama)
@@ -394,9 +393,10 @@ def refresh_statuses(loan, as_of):
             row.save(update_fields=["status", "updated_date"])
 
 
-def loan_repay(*, loan, amount, method, by=None, value_date=None, reference="", idempotency_key="", source_account=None) -> Journal:
+def loan_repay(*, loan, amount, method, by, value_date=None, reference="", idempotency_key="", source_account=None) -> Journal:
     """A repayment (Dr cash; Cr penalty, fee and interest income and the loan's principal, in the
     product's order). More than the payoff is refused; reaching it closes the loan."""
+    authority.require(by, "record_payment", loan)
     amount = to_money(amount)
     if amount <= 0:
         raise ValidationError({"amount": "A repayment must be more than zero."})
@@ -422,7 +422,7 @@ def loan_repay(*, loan, amount, method, by=None, value_date=None, reference="", 
             if totals[component]:
                 lines.append((ledger.chama_account(chama, purpose), -totals[component]))
         journal = ledger.post_journal(
-            chama=chama, kind=Journal.Kind.LOAN_REPAYMENT, value_date=as_of, lines=lines, created_by=by,
+            chama=chama, kind=Journal.Kind.LOAN_REPAYMENT, value_date=as_of, lines=lines, created_by=authority.person(by),
             membership=locked.membership, loan=locked, external_reference=reference, idempotency_key=idempotency_key,
             memo=f"Repayment of loan #{locked.pk} ({method})",
         )
@@ -515,7 +515,7 @@ def recover_from_guarantors(*, loan, by) -> list:
     with transaction.atomic():
         loan = _lock_loan(loan)
         chama = loan.chama
-        require_role(by, chama, OFFICER_ROLES, "recover loans from guarantors")
+        authority.require(by, "recover_loan", loan)
         if loan.status != Loan.Status.DEFAULTED:
             raise ValidationError("Only a loan in default is recovered from its guarantors.")
         as_of = chama_today(chama)
@@ -564,12 +564,26 @@ def _principal_plan(loan, amount):
 def write_off_request(*, loan, by, reason) -> Loan:
     with transaction.atomic():
         loan = _lock_loan(loan)
-        require_role(by, loan.chama, OFFICER_ROLES, "ask for a write-off")
+        authority.require(by, "write_off_loan", loan)
         if loan.status not in Loan.OUTSTANDING_STATUSES:
             raise ValidationError("Only an outstanding loan can be written off.")
-        if not reason.strip():
+        if not (reason or "").strip():
             raise ValidationError({"reason": "Say why the loan is written off."})
         loan.write_off_requested_by, loan.write_off_reason = by, reason
+        loan.save(update_fields=["write_off_requested_by", "write_off_reason", "updated_date"])
+        signatures.ask(loan, "approve_write_off", asked_by=by, key=f"write-off-{loan.pk}",
+                       what=f"the write-off of loan #{loan.pk} ({loan.membership.member_number})")
+    return loan
+
+
+def write_off_reject(*, loan, by) -> Loan:
+    """A second officer refuses the write-off asked for: the loan stays outstanding."""
+    with transaction.atomic():
+        loan = _lock_loan(loan)
+        authority.require(by, "approve_write_off", loan)
+        if loan.write_off_requested_by_id is None or loan.status not in Loan.OUTSTANDING_STATUSES:
+            raise ValidationError("No write-off has been asked for on this loan.")
+        loan.write_off_requested_by, loan.write_off_reason = None, ""
         loan.save(update_fields=["write_off_requested_by", "write_off_reason", "updated_date"])
     return loan
 
@@ -579,11 +593,10 @@ def write_off_approve(*, loan, by) -> Loan:
     with transaction.atomic():
         loan = _lock_loan(loan)
         chama = loan.chama
-        require_role(by, chama, OFFICER_ROLES, "approve write-offs")
+        authority.require(by, "approve_write_off", loan)
         if loan.write_off_requested_by_id is None or loan.status not in Loan.OUTSTANDING_STATUSES:
             raise ValidationError("No write-off has been asked for on this loan.")
-        if by.pk == loan.write_off_requested_by_id:
-            raise ValidationError("A second officer must approve the write-off, not the one who asked for it.")
+        authority.require_distinct(by, [loan.write_off_requested_by_id], "write-off")
         principal = outstanding_principal(loan)
         as_of = chama_today(chama)
         if principal > 0:
@@ -615,7 +628,7 @@ def recovery_record(*, loan, amount, method, by, value_date=None, reference="") 
     with transaction.atomic():
         loan = _lock_loan(loan)
         chama = loan.chama
-        require_role(by, chama, OFFICER_ROLES, "record recoveries")
+        authority.require(by, "recover_loan", loan)
         if loan.status != Loan.Status.WRITTEN_OFF:
             raise ValidationError("Recoveries are recorded on written-off loans; repay an active loan instead.")
         open_amount = written_off_amount(loan) - recovered_after_write_off(loan)
@@ -628,21 +641,68 @@ def recovery_record(*, loan, amount, method, by, value_date=None, reference="") 
         )
 
 
-def loan_reschedule(*, loan, by, installments, interest_rate=None, start=None) -> Loan:
-    """Re-amortise the outstanding principal over a new schedule. The old schedule stays in history;
+def loan_reschedule(*, loan, by, installments, interest_rate=None, start=None, reason="") -> Loan:
+    """Ask for the outstanding principal to be re-amortised over a new schedule. A reschedule
+    always needs a second officer (`reschedule_approve`); until then the loan runs as before."""
+    with transaction.atomic():
+        loan = _lock_loan(loan)
+        authority.require(by, "reschedule_loan", loan)
+        _check_reschedulable(loan, installments, interest_rate)
+        loan.reschedule_requested_by, loan.reschedule_installments = by, installments
+        loan.reschedule_interest_rate, loan.reschedule_start, loan.reschedule_reason = interest_rate, start, reason or ""
+        loan.save(update_fields=[*RESCHEDULE_REQUEST, "updated_date"])
+        rate = loan.interest_rate if interest_rate is None else interest_rate
+        signatures.ask(loan, "approve_reschedule", asked_by=by, key=f"reschedule-{loan.pk}-{loan.schedule_version}",
+                       what=f"rescheduling loan #{loan.pk} ({loan.membership.member_number}) over {installments} "
+                            f"installment(s) at {rate}%")
+    return loan
+
+
+RESCHEDULE_REQUEST = ["reschedule_requested_by", "reschedule_installments", "reschedule_interest_rate",
+                      "reschedule_start", "reschedule_reason"]
+
+
+def _check_reschedulable(loan, installments, interest_rate):
+    if loan.status not in Loan.OUTSTANDING_STATUSES:
+        raise ValidationError("Only an outstanding loan can be rescheduled.")
+    if not isinstance(installments, int) or installments < 1:
+        raise ValidationError({"installments": "At least one installment."})
+    if interest_rate is not None and interest_rate < 0:
+        raise ValidationError({"interest_rate": "The interest rate cannot be negative."})
+    if outstanding_principal(loan) <= 0:
+        raise ValidationError("Nothing is left to reschedule.")
+
+
+def _clear_reschedule_request(loan):
+    loan.reschedule_requested_by = loan.reschedule_installments = loan.reschedule_interest_rate = None
+    loan.reschedule_start, loan.reschedule_reason = None, ""
+
+
+def reschedule_reject(*, loan, by) -> Loan:
+    with transaction.atomic():
+        loan = _lock_loan(loan)
+        authority.require(by, "approve_reschedule", loan)
+        if loan.reschedule_requested_by_id is None:
+            raise ValidationError("No reschedule has been asked for on this loan.")
+        _clear_reschedule_request(loan)
+        loan.save(update_fields=[*RESCHEDULE_REQUEST, "updated_date"])
+    return loan
+
+
+def reschedule_approve(*, loan, by) -> Loan:
+    """A second officer approves the reschedule asked for. The old schedule stays in history;
     interest, fees and penalties due and unpaid on it move to the first new installment."""
     with transaction.atomic():
         loan = _lock_loan(loan)
         chama = loan.chama
-        require_role(by, chama, OFFICER_ROLES, "reschedule loans")
-        if loan.status not in Loan.OUTSTANDING_STATUSES:
-            raise ValidationError("Only an outstanding loan can be rescheduled.")
-        if installments < 1:
-            raise ValidationError({"installments": "At least one installment."})
-        start = start or chama_today(chama)
+        authority.require(by, "approve_reschedule", loan)
+        if loan.reschedule_requested_by_id is None:
+            raise ValidationError("No reschedule has been asked for on this loan.")
+        authority.require_distinct(by, [loan.reschedule_requested_by_id], "reschedule")
+        installments, interest_rate = loan.reschedule_installments, loan.reschedule_interest_rate
+        _check_reschedulable(loan, installments, interest_rate)
+        start = loan.reschedule_start or chama_today(chama)
         principal = outstanding_principal(loan)
-        if principal <= 0:
-            raise ValidationError("Nothing is left to reschedule.")
         carried = defaultdict(lambda: ZERO)
         old_rows = list(current_installments(loan).filter(status__in=Installment.OPEN_STATUSES))
         for row in old_rows:
@@ -655,6 +715,9 @@ def loan_reschedule(*, loan, by, installments, interest_rate=None, start=None) -
             loan.interest_rate = interest_rate
         loan.installments_count = installments
         _write_schedule(loan, principal, installments, start, carried=carried)
+        LoanApproval.objects.create(chama=chama, loan=loan, officer=by, decision=LoanApproval.Decision.RESCHEDULE,
+                                    comment=loan.reschedule_reason)
+        _clear_reschedule_request(loan)
         loan.status, loan.classification, loan.days_in_arrears = Loan.Status.ACTIVE, Loan.Classification.CURRENT, 0
         loan.save()
     return loan

@@ -11,13 +11,12 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from chama.money import to_money
-from chama.roles import OFFICER_ROLES
+from chama import authority
 from finance.models import Account, Journal, MpesaChannel, MpesaReceipt, StkRequest
 from finance.mpesa_client import DarajaClient
 from finance.services import ledger
 from finance.services.dues import chama_today, payment_record
 from groups.models import Membership
-from groups.services import require_role
 
 A = Account.Purpose
 NAIROBI = ZoneInfo("Africa/Nairobi")
@@ -90,9 +89,15 @@ def parse_stk(payload):
 
 
 def match_member(chama, account_reference, phone_number):
-    """The member a payment is for: the account reference as a member number or phone, else the payer's phone."""
+    """The member a payment is for: the account reference as a member number or phone, else the payer's phone.
+    None (suspense, for an officer to assign) when the reference is a member number changed lately:
+    the payer may mean the member who held it, or the member who holds it now."""
+    from groups.selectors import member_number_recently_changed
+
     members = Membership.objects.filter(chama=chama).select_related("user", "chama")
     reference = (account_reference or "").strip()
+    if reference and member_number_recently_changed(chama, reference):
+        return None
     if reference:
         found = members.filter(member_number__iexact=reference).first()
         if found:
@@ -117,10 +122,13 @@ def receive(*, channel, source, fields, payload, membership=None) -> MpesaReceip
         if existing is not None:
             return existing
         membership = membership or match_member(chama, fields["account_reference"], fields["phone_number"])
+        if membership is not None and not authority.may(authority.SYSTEM, "record_payment", membership):
+            membership = None  # the money has arrived, but a closed chama settles no dues: it waits in suspense
         value_date = (fields["transaction_time"] or datetime.now(NAIROBI)).date()
         if membership is not None:
             journal = payment_record(
                 membership=membership, amount=fields["amount"], method="mpesa", reference=number, value_date=value_date,
+                by=authority.SYSTEM,
                 memo=f"M-Pesa {number} from {fields['phone_number'] or 'unknown phone'}",
             )
             status = MpesaReceipt.Status.POSTED
@@ -172,7 +180,7 @@ def suspense_assign(*, receipt, membership, by) -> MpesaReceipt:
     with transaction.atomic():
         receipt = MpesaReceipt.objects.select_for_update(of=("self",)).select_related("chama").get(pk=receipt.pk)
         chama = receipt.chama
-        require_role(by, chama, OFFICER_ROLES, "assign M-Pesa receipts")
+        authority.require(by, "record_payment", receipt)
         if receipt.status != MpesaReceipt.Status.SUSPENSE:
             raise ValidationError("This receipt is not in suspense.")
         if membership.chama_id != chama.pk:
@@ -194,7 +202,7 @@ def stk_push_start(*, membership, amount, by, phone_number=None, client=None) ->
     """Prompt a member's phone to pay the chama's paybill."""
     chama = membership.chama
     if by.pk != membership.user_id:
-        require_role(by, chama, OFFICER_ROLES, "prompt another member to pay")
+        authority.require(by, "act_for_member", chama=chama)
     channel = MpesaChannel.objects.filter(chama=chama).first()
     if channel is None:
         raise ValidationError("This chama has no M-Pesa paybill set up.")

@@ -3,11 +3,10 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from chama.roles import OFFICER_ROLES
+from chama import authority
 from finance.models import Due, DueAllocation, Journal, SharePurchase, Waiver, Withdrawal
 from finance.services import ledger, loans
 from finance.services.dues import chama_today, record_allocations
-from groups.services import require_role
 
 
 def journal_reverse(*, journal, reason, by) -> Journal:
@@ -15,9 +14,9 @@ def journal_reverse(*, journal, reason, by) -> Journal:
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the journal is reversed."})
     with transaction.atomic():
-        original = Journal.objects.select_for_update(of=("self",)).select_related("chama").get(pk=journal.pk)
+        original = Journal.objects.select_for_update(of=("self",)).select_related("chama", "membership").get(pk=journal.pk)
         chama = original.chama
-        require_role(by, chama, OFFICER_ROLES, "reverse journals")
+        authority.require(by, "reverse_journal", original)
         if original.kind == Journal.Kind.REVERSAL:
             raise ValidationError("A reversal cannot itself be reversed; post the original transaction again instead.")
         if Journal.objects.filter(reversal_of=original).exists():

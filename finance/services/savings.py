@@ -7,12 +7,11 @@ from django.db import transaction
 from django.db.models import Sum
 
 from chama.money import ZERO, to_money
-from chama.roles import OFFICER_ROLES
+from chama import authority
 from finance.models import Account, Journal, SharePurchase, Withdrawal
-from finance.services import ledger, loans
+from finance.services import ledger, loans, signatures
 from finance.services.dues import METHOD_ACCOUNTS, chama_today, default_savings_type
 from groups.models import Chama
-from groups.services import require_role
 
 A = Account.Purpose
 SHARE_KINDS = {Chama.Kind.VSLA, Chama.Kind.ASCA, Chama.Kind.HYBRID, Chama.Kind.INVESTMENT_CLUB}
@@ -24,17 +23,18 @@ def _cash_account(chama, method):
     return ledger.chama_account(chama, METHOD_ACCOUNTS[method])
 
 
-def savings_deposit(*, membership, amount, method, by=None, savings_type=None, value_date=None,
+def savings_deposit(*, membership, amount, method, by, savings_type=None, value_date=None,
                     reference="", idempotency_key="") -> Journal:
     """Money straight into a member's savings (outside the dues schedule)."""
     chama = membership.chama
+    authority.require(by, "record_payment", membership)
     amount = to_money(amount)
     if amount <= 0:
         raise ValidationError({"amount": "A deposit must be more than zero."})
     savings_type = savings_type or default_savings_type(chama)
     return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, amount=amount, post=lambda: ledger.post_journal(
         chama=chama, kind=Journal.Kind.SAVINGS_DEPOSIT, value_date=value_date or chama_today(chama),
-        memo=f"{savings_type.name} savings deposit ({method})", membership=membership, created_by=by,
+        memo=f"{savings_type.name} savings deposit ({method})", membership=membership, created_by=authority.person(by),
         external_reference=reference, idempotency_key=idempotency_key,
         lines=[(_cash_account(chama, method), amount),
                (ledger.member_account(membership, A.MEMBER_SAVINGS, savings_type), -amount)],
@@ -70,7 +70,7 @@ def withdrawal_request(*, membership, amount, by, savings_type=None, reason="") 
     """A member (or an officer for them) asks to withdraw savings; the notice period starts now."""
     chama = membership.chama
     if by.pk != membership.user_id:
-        require_role(by, chama, OFFICER_ROLES, "ask for a withdrawal on a member's behalf")
+        authority.require(by, "act_for_member", chama=chama)
     amount = to_money(amount)
     if amount <= 0:
         raise ValidationError({"amount": "A withdrawal must be more than zero."})
@@ -82,35 +82,48 @@ def withdrawal_request(*, membership, amount, by, savings_type=None, reason="") 
     )
     _check_withdrawable(withdrawal, today)
     withdrawal.save()
+    signatures.ask(withdrawal, "approve_withdrawal", asked_by=by, key=f"withdrawal-{withdrawal.pk}",
+                   what=f"a withdrawal of {chama.currency} {amount:,.2f} by {membership.member_number}")
     return withdrawal
 
 
+def withdrawn_in_window(withdrawal):
+    """What else the member asked to withdraw (and was not refused) in the approval window."""
+    return Withdrawal.objects.filter(
+        membership_id=withdrawal.membership_id, created_date__date__gte=signatures.window_start(withdrawal.chama),
+    ).exclude(status=Withdrawal.Status.REJECTED).exclude(pk=withdrawal.pk).aggregate(total=Sum("amount"))["total"] or ZERO
+
+
 def approvals_needed(withdrawal):
-    return 2 if withdrawal.amount > withdrawal.chama.policy.second_approval_threshold else 1
+    """Two officers when the member's withdrawals in the window pass the threshold, else one."""
+    return 2 if signatures.needs_second(withdrawal.chama, withdrawal.amount, withdrawn_in_window(withdrawal)) else 1
 
 
 def withdrawal_approve(*, withdrawal, by) -> Withdrawal:
     """An officer approves; above the chama's threshold two different officers must (maker–checker)."""
     with transaction.atomic():
-        withdrawal = Withdrawal.objects.select_for_update(of=("self",)).select_related("chama__policy").get(pk=withdrawal.pk)
-        require_role(by, withdrawal.chama, OFFICER_ROLES, "approve withdrawals")
+        withdrawal = (Withdrawal.objects.select_for_update(of=("self",)).select_related("chama__policy", "membership")
+                      .get(pk=withdrawal.pk))
+        authority.require(by, "approve_withdrawal", withdrawal)
         if withdrawal.status != Withdrawal.Status.REQUESTED:
             raise ValidationError(f"This withdrawal is already {withdrawal.get_status_display().lower()}.")
-        if by.pk in (withdrawal.requested_by_id, withdrawal.membership.user_id):
-            raise ValidationError("Another officer must approve: not the member, nor whoever asked.")
-        if withdrawal.approvals.filter(pk=by.pk).exists():
-            raise ValidationError("You have already approved this withdrawal; a second officer must approve too.")
+        authority.require_distinct(by, [withdrawal.requested_by_id, *withdrawal.approvals.values_list("pk", flat=True)],
+                                   "withdrawal")
         withdrawal.approvals.add(by)
         if withdrawal.approvals.count() >= approvals_needed(withdrawal):
             withdrawal.status = Withdrawal.Status.APPROVED
             withdrawal.save(update_fields=["status", "updated_date"])
+        else:
+            signatures.ask(withdrawal, "approve_withdrawal", asked_by=by, key=f"withdrawal-{withdrawal.pk}",
+                           what=f"a withdrawal of {withdrawal.chama.currency} {withdrawal.amount:,.2f} by "
+                                f"{withdrawal.membership.member_number}")
     return withdrawal
 
 
 def withdrawal_reject(*, withdrawal, by, reason="") -> Withdrawal:
     with transaction.atomic():
-        withdrawal = Withdrawal.objects.select_for_update(of=("self",)).select_related("chama").get(pk=withdrawal.pk)
-        require_role(by, withdrawal.chama, OFFICER_ROLES, "reject withdrawals")
+        withdrawal = Withdrawal.objects.select_for_update(of=("self",)).select_related("chama", "membership").get(pk=withdrawal.pk)
+        authority.require(by, "approve_withdrawal", withdrawal)
         if withdrawal.status not in (Withdrawal.Status.REQUESTED, Withdrawal.Status.APPROVED):
             raise ValidationError(f"This withdrawal is already {withdrawal.get_status_display().lower()}.")
         withdrawal.status = Withdrawal.Status.REJECTED
@@ -124,7 +137,7 @@ def withdrawal_pay(*, withdrawal, method, by, reference="") -> Withdrawal:
     with transaction.atomic():
         withdrawal = Withdrawal.objects.select_for_update(of=("self",)).select_related("chama", "membership__user", "savings_type").get(pk=withdrawal.pk)
         chama = withdrawal.chama
-        require_role(by, chama, OFFICER_ROLES, "pay withdrawals")
+        authority.require(by, "pay_withdrawal", withdrawal)
         if withdrawal.status != Withdrawal.Status.APPROVED:
             raise ValidationError("Only an approved withdrawal can be paid.")
         today = chama_today(chama)
@@ -147,9 +160,10 @@ def shares_bought_on(membership, day):
     return SharePurchase.objects.filter(membership=membership, value_date=day).aggregate(n=Sum("shares"))["n"] or 0
 
 
-def share_purchase(*, membership, shares, method, by=None, value_date=None, reference="", idempotency_key="") -> Journal:
+def share_purchase(*, membership, shares, method, by, value_date=None, reference="", idempotency_key="") -> Journal:
     """Buy shares at the chama's share price, within its per-meeting limits (VSLA / ASCA)."""
     chama = membership.chama
+    authority.require(by, "record_payment", membership)
     policy = chama.policy
     if chama.kind not in SHARE_KINDS:
         raise ValidationError(f"{chama} ({chama.get_kind_display()}) does not sell shares.")
@@ -168,7 +182,7 @@ def share_purchase(*, membership, shares, method, by=None, value_date=None, refe
             )})
         journal = ledger.post_journal(
             chama=chama, kind=Journal.Kind.SHARE_PURCHASE, value_date=value_date, membership=membership,
-            memo=f"{shares} share(s) at {policy.share_price:,.2f}", created_by=by,
+            memo=f"{shares} share(s) at {policy.share_price:,.2f}", created_by=authority.person(by),
             external_reference=reference, idempotency_key=idempotency_key,
             lines=[(_cash_account(chama, method), amount), (ledger.member_account(membership, A.MEMBER_SHARES), -amount)],
         )

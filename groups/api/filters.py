@@ -1,6 +1,6 @@
 import django_filters
 
-from groups.models import Invitation, JoinRequest, Membership
+from groups.models import Invitation, JoinRequest, Membership, MembershipChangeRequest
 
 
 class MemberFilter(django_filters.FilterSet):
@@ -22,3 +22,12 @@ class InvitationFilter(django_filters.FilterSet):
     class Meta:
         model = Invitation
         fields = ["status", "role"]
+
+
+class MembershipChangeFilter(django_filters.FilterSet):
+    # A plain number: a choice field would say whether a membership of another chama exists.
+    membership = django_filters.NumberFilter(field_name="membership_id")
+
+    class Meta:
+        model = MembershipChangeRequest
+        fields = ["status", "kind"]

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from chama.api.fields import IdRelatedField, MoneyField
 from chama.roles import Role
-from groups.models import Chama, Invitation, JoinRequest, Membership, Policy
+from groups.models import Chama, Invitation, JoinRequest, Membership, MembershipChangeRequest, Policy
 
 
 class PolicySerializer(serializers.ModelSerializer):
@@ -57,14 +57,43 @@ class MemberSerializer(serializers.ModelSerializer):
 
 
 class MemberOfficerSerializer(MemberSerializer):
-    """A member as officers see them, with contact details; officers change role and status."""
+    """A member as officers see them, with contact details; officers change status, role and number."""
 
     user = PersonWithContactSerializer(read_only=True)
+    member_number = serializers.CharField(max_length=20, required=False)
     exit_reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    reason = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, write_only=True,
+        help_text="Why: kept with a change that waits for a second officer.",
+    )
 
     class Meta(MemberSerializer.Meta):
-        fields = [*MemberSerializer.Meta.fields, "exit_reason"]
-        read_only_fields = ["id", "member_number", "joined_date", "exited_date", "user"]
+        fields = [*MemberSerializer.Meta.fields, "exit_reason", "reason"]
+        read_only_fields = ["id", "joined_date", "exited_date", "user"]
+
+
+class MemberBriefSerializer(serializers.ModelSerializer):
+    user = PersonSerializer(read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "member_number", "user"]
+        read_only_fields = fields
+
+
+class MembershipChangeSerializer(serializers.ModelSerializer):
+    """A change to a membership: waiting for a second officer, approved or rejected."""
+
+    member = MemberBriefSerializer(source="membership", read_only=True)
+    requested_by = PersonSerializer(read_only=True)
+    decided_by = PersonSerializer(read_only=True)
+    summary = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = MembershipChangeRequest
+        fields = ["id", "member", "kind", "previous_value", "requested_value", "summary", "reason", "status",
+                  "requested_by", "created_date", "decided_by", "decided_date", "rejection_reason"]
+        read_only_fields = fields
 
 
 class MemberCreateSerializer(serializers.Serializer):
@@ -110,7 +139,7 @@ class InvitationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Invitation
         fields = [
-            "id", "phone_number", "email", "first_name", "last_name", "role", "status", "token",
+            "id", "phone_number", "email", "first_name", "last_name", "role", "member_number", "status", "token",
             "accept_url", "expires_date", "created_date", "accepted_date",
         ]
         read_only_fields = ["id", "status", "token", "accept_url", "expires_date", "created_date", "accepted_date"]
@@ -122,6 +151,22 @@ class InvitationSerializer(serializers.ModelSerializer):
         if not attrs.get("phone_number") and not attrs.get("email"):
             raise serializers.ValidationError({"phone_number": "Give the phone number or the email of the person to invite."})
         return attrs
+
+
+class MemberInvitedSerializer(InvitationSerializer):
+    """What an officer who added an already registered person gets back: the invitation, with the
+    name the person registered with and nothing else of theirs."""
+
+    detail = serializers.SerializerMethodField()
+
+    class Meta(InvitationSerializer.Meta):
+        fields = ["detail", *(name for name in InvitationSerializer.Meta.fields if name != "email")]
+        read_only_fields = fields
+
+    def get_detail(self, invitation) -> str:
+        name = f"{invitation.first_name} {invitation.last_name}".strip()
+        return (f"{name} is already registered, so they were invited rather than added: they join "
+                f"{invitation.chama} when they accept the invitation.")
 
 
 class InvitationAcceptSerializer(serializers.Serializer):

@@ -1,15 +1,16 @@
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chama import tenancy
+from chama import authority, tenancy
 from chama.api.viewsets import ChamaNestedViewSet
-from chama.roles import MEMBER_MANAGER_ROLES, OFFICER_ROLES
 from groups import services
 from groups.api import filters, serializers
-from groups.models import Chama, Invitation, JoinRequest, Membership
+from groups.models import Chama, Invitation, JoinRequest, Membership, MembershipChangeRequest
 
 
 class ChamaViewSet(viewsets.ReadOnlyModelViewSet):
@@ -34,41 +35,109 @@ class ChamaViewSet(viewsets.ReadOnlyModelViewSet):
 
 class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                     mixins.UpdateModelMixin, ChamaNestedViewSet):
-    """Members of a chama. Every member sees the register; officers see contact details,
-    the chairperson and secretary add members and change status; the chairperson changes roles."""
+    """Members of a chama. Every member sees the register (names and numbers); officers see contact
+    details and search by phone; the chairperson and secretary add members and change status; the
+    chairperson changes roles. A registered person added here is invited (202), and a chairperson's
+    suspension, exit or demotion, or a member number once money was posted with it, waits for a
+    second officer (202 with the pending change)."""
 
     queryset = Membership.objects.select_related("user")
     filterset_class = filters.MemberFilter
-    search_fields = ["member_number", "user__first_name", "user__last_name", "user__phone_number"]
+    OFFICER_SEARCH_FIELDS = ["member_number", "user__first_name", "user__last_name", "user__phone_number"]
+    MEMBER_SEARCH_FIELDS = ["member_number", "user__first_name", "user__last_name"]
     ordering_fields = ["member_number", "joined_date", "role"]
     ordering = ["member_number"]
     http_method_names = ["get", "post", "patch", "options", "head"]
-    action_roles = {"create": MEMBER_MANAGER_ROLES, "partial_update": MEMBER_MANAGER_ROLES}
+    action_rules = {"list": "view_members", "retrieve": "view_members", "create": "manage_members",
+                    "partial_update": "manage_members"}
+
+    def sees_contacts(self):
+        return getattr(self, "swagger_fake_view", False) or authority.may(self.request.user, "view_contacts", chama=self.chama)
+
+    @property
+    def search_fields(self):
+        # A fellow member finds people by name or member number, never by phone: a search that
+        # matched a phone number would tell them whose it is.
+        return self.OFFICER_SEARCH_FIELDS if self.sees_contacts() else self.MEMBER_SEARCH_FIELDS
 
     def get_serializer_class(self):
         if self.action == "create":
             return serializers.MemberCreateSerializer
-        if getattr(self, "swagger_fake_view", False) or self.caller_role() in OFFICER_ROLES:
+        if self.sees_contacts():
             return serializers.MemberOfficerSerializer
         return serializers.MemberSerializer
 
-    @extend_schema(request=serializers.MemberCreateSerializer, responses={201: serializers.MemberOfficerSerializer})
+    @extend_schema(request=serializers.MemberCreateSerializer,
+                   responses={201: serializers.MemberOfficerSerializer, 202: serializers.MemberInvitedSerializer})
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        membership = services.member_add(chama=self.chama, by=request.user, **serializer.validated_data)
-        return Response(serializers.MemberOfficerSerializer(membership).data, status=status.HTTP_201_CREATED)
+        added = services.member_add(chama=self.chama, by=request.user, **serializer.validated_data)
+        if isinstance(added, Invitation):  # already registered: they join only by accepting
+            body = serializers.MemberInvitedSerializer(added, context=self.get_serializer_context()).data
+            return Response(body, status=status.HTTP_202_ACCEPTED)
+        return Response(serializers.MemberOfficerSerializer(added).data, status=status.HTTP_201_CREATED)
 
-    def perform_update(self, serializer):
-        membership = serializer.instance
+    @extend_schema(request=serializers.MemberOfficerSerializer,
+                   responses={200: serializers.MemberOfficerSerializer, 202: serializers.MembershipChangeSerializer})
+    def partial_update(self, request, *args, **kwargs):
+        membership = self.get_object()
+        serializer = self.get_serializer(membership, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        if "role" in data and data["role"] != membership.role:
-            membership = services.membership_change_role(membership=membership, role=data["role"], by=self.request.user)
-        if "status" in data and data["status"] != membership.status:
-            membership = services.membership_change_status(
-                membership=membership, status=data["status"], by=self.request.user, reason=data.get("exit_reason", "")
-            )
-        serializer.instance = membership
+        reason = data.get("reason", "")
+        changes = [
+            ("member_number", lambda m: services.membership_change_member_number(
+                membership=m, member_number=data["member_number"], by=request.user, reason=reason)),
+            ("role", lambda m: services.membership_change_role(membership=m, role=data["role"], by=request.user, reason=reason)),
+            ("status", lambda m: services.membership_change_status(
+                membership=m, status=data["status"], by=request.user, reason=data.get("exit_reason") or reason)),
+        ]
+        pending = []
+        with transaction.atomic():
+            for name, change in changes:
+                if name not in data or data[name] == getattr(membership, name):
+                    continue
+                result = change(membership)
+                if isinstance(result, MembershipChangeRequest) and result.status == MembershipChangeRequest.Status.PENDING:
+                    pending.append(result)
+                else:
+                    membership = result
+            if len(pending) > 1:  # rolls the whole request back
+                raise ValidationError("Change the status, the role and the member number one at a time: "
+                                      "each waits for its own second signature.")
+        if pending:
+            return Response(serializers.MembershipChangeSerializer(pending[0]).data, status=status.HTTP_202_ACCEPTED)
+        return Response(self.get_serializer(self.get_queryset().get(pk=membership.pk)).data)
+
+
+class MembershipChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
+    """Changes to memberships: a chairperson's suspension, exit or demotion and a member number
+    change once money was posted, each waiting for a second officer; and every member number
+    change made. Officers see them; any officer but the one who asked and the member concerned
+    approves or rejects (the one who asked may reject, to withdraw it)."""
+
+    queryset = MembershipChangeRequest.objects.select_related("membership__user", "requested_by", "decided_by")
+    serializer_class = serializers.MembershipChangeSerializer
+    filterset_class = filters.MembershipChangeFilter
+    ordering_fields = ["created_date", "decided_date"]
+    action_rules = {"list": "view_contacts", "retrieve": "view_contacts", "approve": "approve_member_change",
+                    "reject": "approve_member_change"}
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, *args, **kwargs):
+        change = services.membership_change_approve(change=self.get_object(), by=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=change.pk)).data)
+
+    @extend_schema(request=serializers.DeclineSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, *args, **kwargs):
+        change = self.get_object()
+        body = serializers.DeclineSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        change = services.membership_change_reject(change=change, by=request.user, reason=body.validated_data["reason"])
+        return Response(self.get_serializer(self.get_queryset().get(pk=change.pk)).data)
 
 
 class ChamaJoinRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
@@ -77,10 +146,8 @@ class ChamaJoinRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     queryset = JoinRequest.objects.select_related("user")
     serializer_class = serializers.ChamaJoinRequestSerializer
     filterset_class = filters.JoinRequestFilter
-    action_roles = {
-        "list": OFFICER_ROLES, "retrieve": OFFICER_ROLES,
-        "approve": MEMBER_MANAGER_ROLES, "decline": MEMBER_MANAGER_ROLES,
-    }
+    action_rules = {"list": "view_contacts", "retrieve": "view_contacts", "approve": "manage_members",
+                    "decline": "manage_members"}
 
     @extend_schema(request=None, responses={200: serializers.MemberOfficerSerializer})
     @action(detail=True, methods=["post"])
@@ -133,10 +200,8 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
     queryset = Invitation.objects.all()
     serializer_class = serializers.InvitationSerializer
     filterset_class = filters.InvitationFilter
-    action_roles = {
-        "list": MEMBER_MANAGER_ROLES, "retrieve": MEMBER_MANAGER_ROLES,
-        "create": MEMBER_MANAGER_ROLES, "revoke": MEMBER_MANAGER_ROLES,
-    }
+    action_rules = {"list": "manage_members", "retrieve": "manage_members", "create": "manage_members",
+                    "revoke": "manage_members"}
 
     def perform_create(self, serializer):
         serializer.instance = services.invitation_create(chama=self.chama, by=self.request.user, **serializer.validated_data)

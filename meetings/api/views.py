@@ -14,9 +14,6 @@ from meetings import services
 from meetings.api import serializers
 from meetings.models import Attendance, Meeting, Proposal
 
-SECRETARIAT = services.SECRETARIAT
-
-
 class MeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ChamaNestedViewSet):
     """Meetings with agenda, minutes, resolutions and action items (`?when=upcoming|past`); members
     RSVP; the chairperson and secretary call meetings and keep the register."""
@@ -25,7 +22,8 @@ class MeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     serializer_class = serializers.MeetingSerializer
     filterset_fields = ["kind", "status", "format"]
     ordering_fields = ["starts_at"]
-    action_roles = {"create": SECRETARIAT, "register": SECRETARIAT}
+    action_rules = {"list": None, "retrieve": None, "rsvp": None, "attachment": None, "create": "run_meeting",
+                    "register": "run_meeting"}
 
     def get_queryset(self):
         # Meta.ordering does not apply to a grouped query: the newest first is said again.
@@ -96,6 +94,7 @@ class MyAttendanceViewSet(mixins.ListModelMixin, ChamaNestedViewSet):
 
     queryset = Attendance.objects.select_related("meeting", "membership").order_by("-meeting__starts_at")
     serializer_class = serializers.AttendanceSerializer
+    action_rules = {"list": None}
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -122,7 +121,7 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     queryset = Proposal.objects.prefetch_related("votes__membership")
     serializer_class = serializers.ProposalSerializer
     filterset_fields = ["status", "kind", "result"]
-    action_roles = {"create": SECRETARIAT}
+    action_rules = {"list": None, "retrieve": None, "vote": None, "create": "run_meeting"}
 
     def perform_create(self, serializer):
         data = serializer.validated_data

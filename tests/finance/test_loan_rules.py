@@ -20,6 +20,7 @@ from types import SimpleNamespace
 import pytest
 from django.core.exceptions import ValidationError
 
+from chama import authority
 from chama.roles import Role
 from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanApproval, LoanProduct, RepaymentLine, SavingsType
 from finance.services import loans, reversals, savings
@@ -298,7 +299,7 @@ def test_apply_for_an_inactive_product_or_one_of_another_chama_is_refused(shop):
 
 
 def test_only_an_officer_applies_on_a_members_behalf(shop):
-    with pytest.raises(ValidationError, match="apply for a loan on a member's behalf"):
+    with pytest.raises(authority.Refused, match="may apply or ask on a member's behalf"):
         apply(shop, by=shop.otieno.user)
     loan = apply(shop, by=shop.treasurer.user)
     assert (loan.membership, loan.applied_by) == (shop.wanjiku, shop.treasurer.user)
@@ -420,14 +421,14 @@ def test_enough_cover_from_one_guarantor_still_needs_the_count(shop):
 def test_the_applicant_cannot_approve_their_own_loan(shop):
     savings.savings_deposit(membership=shop.secretary, amount="2000", method="cash", by=shop.treasurer.user)
     loan = apply(shop, "3000", 3, who=shop.secretary)  # the secretary borrows for herself
-    with pytest.raises(ValidationError, match="The applicant, or whoever entered the application, cannot approve it."):
+    with pytest.raises(authority.Refused, match="Nobody may approve or reject loans for themselves: another officer must."):
         loans.loan_approve(loan=loan, by=shop.secretary.user)
     assert not loan.approvals.exists()
 
 
 def test_the_officer_who_entered_the_application_cannot_approve_it(shop):
     loan = apply(shop, by=shop.treasurer.user)
-    with pytest.raises(ValidationError, match="whoever entered the application"):
+    with pytest.raises(authority.Refused, match="You have already signed this loan: a second officer must"):
         loans.loan_approve(loan=loan, by=shop.treasurer.user)
     loans.loan_approve(loan=loan, by=shop.chair.user)
     loans.loan_approve(loan=loan, by=shop.secretary.user)
@@ -436,14 +437,14 @@ def test_the_officer_who_entered_the_application_cannot_approve_it(shop):
 
 def test_a_plain_member_cannot_approve(shop):
     loan = apply(shop)
-    with pytest.raises(ValidationError, match="may approve loans"):
+    with pytest.raises(authority.Refused, match="may approve or reject loans"):
         loans.loan_approve(loan=loan, by=shop.otieno.user)
 
 
 def test_the_same_officer_cannot_approve_twice(shop):
     loan = apply(shop)
     loans.loan_approve(loan=loan, by=shop.chair.user)
-    with pytest.raises(ValidationError, match="You have already approved this loan; another officer must approve too."):
+    with pytest.raises(authority.Refused, match="You have already signed this loan: a second officer must, through their own login."):
         loans.loan_approve(loan=loan, by=shop.chair.user)
     assert reload(loan).status == Loan.Status.APPLIED
     assert loan.approvals.count() == 1
@@ -798,7 +799,7 @@ def test_a_write_off_needs_a_second_officer_and_recoveries_are_capped(shop):
     with pytest.raises(ValidationError, match="Recoveries are recorded on written-off loans"):
         loans.recovery_record(loan=loan, amount="100", method="cash", by=shop.treasurer.user)
     loans.write_off_request(loan=loan, by=shop.treasurer.user, reason="Moved to Mombasa")
-    with pytest.raises(ValidationError, match="A second officer must approve the write-off"):
+    with pytest.raises(authority.Refused, match="You have already signed this write-off: a second officer must"):
         loans.write_off_approve(loan=loan, by=shop.treasurer.user)
     assert reload(loan).status == Loan.Status.ACTIVE
 
@@ -857,8 +858,14 @@ def test_reschedule_keeps_the_old_schedule_and_carries_what_was_due(shop, new_ra
     loan = overdue_with_fee_and_penalty(shop)
 
     loans.loan_reschedule(loan=loan, by=shop.chair.user, installments=4, interest_rate=new_rate, start=date(2026, 7, 15))
+    # Only asked for: the loan runs on its old schedule until a second officer approves.
+    asked = reload(loan)
+    assert (asked.schedule_version, asked.installments_count, asked.reschedule_installments) == (1, 3, 4)
+    assert asked.reschedule_requested_by == shop.chair.user
+    loans.reschedule_approve(loan=loan, by=shop.treasurer.user)
 
     loan = reload(loan)
+    assert loan.reschedule_requested_by is None
     assert (loan.schedule_version, loan.interest_rate, loan.installments_count) == (2, rate, 4)
     assert (loan.status, loan.classification, loan.days_in_arrears) == (Loan.Status.ACTIVE, "current", 0)
     old = list(loan.installments.filter(version=1).order_by("n"))
@@ -888,6 +895,8 @@ def test_reschedule_keeps_the_old_schedule_and_carries_what_was_due(shop, new_ra
 def test_payoff_after_a_reschedule_still_charges_the_interest_that_was_due(shop):
     loan = overdue_with_fee_and_penalty(shop)
     loans.loan_reschedule(loan=loan, by=shop.chair.user, installments=4, start=date(2026, 7, 15))
+    loans.reschedule_approve(loan=loan, by=shop.secretary.user)
+    assert reload(loan).schedule_version == 2
 
     # On 15 Jul the member owes the principal 3,000 and what fell due on 1 Jul and was carried:
     # interest 30, fee 20, penalty 52.50 = 3,102.50. Only interest of periods not yet run is forgiven.
@@ -899,8 +908,59 @@ def test_only_an_outstanding_loan_is_rescheduled(shop):
     with pytest.raises(ValidationError, match="Only an outstanding loan can be rescheduled."):
         loans.loan_reschedule(loan=loan, by=shop.chair.user, installments=4)
     theirs = running_loan(shop, who=shop.achieng)
-    with pytest.raises(ValidationError, match="may reschedule loans"):
+    with pytest.raises(authority.Refused, match="may ask for a loan to be rescheduled"):
         loans.loan_reschedule(loan=theirs, by=shop.wanjiku.user, installments=4)
+
+
+def test_a_reschedule_needs_a_second_officer_who_may_also_reject_it(shop):
+    loan = running_loan(shop)
+    with pytest.raises(ValidationError, match="No reschedule has been asked for"):
+        loans.reschedule_approve(loan=loan, by=shop.chair.user)
+    loans.loan_reschedule(loan=loan, by=shop.treasurer.user, installments=6, reason="Lost her job")
+    with pytest.raises(authority.Refused, match="You have already signed this reschedule: a second officer must"):
+        loans.reschedule_approve(loan=loan, by=shop.treasurer.user)
+    with pytest.raises(authority.Refused, match="may approve or reject reschedules"):
+        loans.reschedule_approve(loan=loan, by=shop.otieno.user)  # a plain member
+    assert reload(loan).schedule_version == 1
+
+    loans.reschedule_reject(loan=loan, by=shop.secretary.user)
+    loan = reload(loan)
+    assert (loan.schedule_version, loan.installments_count, loan.reschedule_requested_by) == (1, 3, None)
+    with pytest.raises(ValidationError, match="No reschedule has been asked for"):
+        loans.reschedule_approve(loan=loan, by=shop.chair.user)
+
+
+def test_a_loan_may_be_rescheduled_twice_with_the_same_two_officers(shop):
+    loan = running_loan(shop)
+    loans.loan_reschedule(loan=loan, by=shop.chair.user, installments=4, start=date(2026, 6, 15))
+    loans.reschedule_approve(loan=loan, by=shop.treasurer.user)
+    # Months later the member asks again; the same two officers sign.
+    loans.loan_reschedule(loan=loan, by=shop.chair.user, installments=6, start=date(2026, 7, 15))
+    loans.reschedule_approve(loan=loan, by=shop.treasurer.user)
+
+    loan = reload(loan)
+    assert (loan.schedule_version, loan.installments_count) == (3, 6)
+    assert loan.approvals.filter(decision=LoanApproval.Decision.RESCHEDULE).count() == 2
+
+
+def test_an_officer_cannot_act_on_their_own_loan(shop):
+    savings.savings_deposit(membership=shop.treasurer, amount="2000", method="cash", by=shop.chair.user)
+    loan = apply(shop, "3000", 3, who=shop.treasurer)  # the treasurer borrows for herself
+    with pytest.raises(authority.Refused, match="Nobody may approve or reject loans for themselves"):
+        loans.loan_approve(loan=loan, by=shop.treasurer.user)
+    loans.loan_approve(loan=loan, by=shop.chair.user)
+    loans.loan_approve(loan=loan, by=shop.secretary.user)
+    with pytest.raises(authority.Refused, match="Nobody may disburse loans for themselves"):
+        loans.loan_disburse(loan=loan, by=shop.treasurer.user, method="cash", value_date=DISBURSED)
+    loans.loan_disburse(loan=loan, by=shop.chair.user, method="cash", value_date=DISBURSED)
+    with pytest.raises(authority.Refused, match="for themselves"):
+        loans.loan_reschedule(loan=loan, by=shop.treasurer.user, installments=6)
+    with pytest.raises(authority.Refused, match="for themselves"):
+        loans.write_off_request(loan=loan, by=shop.treasurer.user, reason="Mine")
+    loans.write_off_request(loan=loan, by=shop.chair.user, reason="Moved away")
+    with pytest.raises(authority.Refused, match="for themselves"):
+        loans.write_off_approve(loan=loan, by=shop.treasurer.user)
+    assert reload(loan).status == Loan.Status.ACTIVE
 
 
 # --- reversals -----------------------------------------------------------------------------------

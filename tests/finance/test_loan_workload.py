@@ -5,9 +5,10 @@ Each seed of a fixed set drives one chama (four borrowers, three officers, four 
 different interest methods, fees deducted or added, flat or percentage penalties, guarantors or not)
 through a random sequence of applications, guarantees, approvals, rejections, disbursements,
 repayments (some above the payoff), replays of an Idempotency-Key, month-end arrears runs at
-advancing dates, reschedules, recovery from guarantors, write-offs, recoveries and reversals of
-random loan journals. Refusals (ValidationError) are allowed but must leave no trace. After every
-step the invariants in check_invariants() must hold. The chama's clock is the workload's own
+advancing dates, reschedules (asked for by one officer, approved or rejected by another),
+recovery from guarantors, write-offs, recoveries and reversals of random loan journals. Refusals
+(ValidationError, or authority.Refused when the officer may not act) are allowed but must leave no
+trace. After every step the invariants in check_invariants() must hold. The chama's clock is the workload's own
 (`chama_today` is pinned to it), so days pass as they would in production.
 """
 
@@ -20,6 +21,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
 
+from chama import authority
 from chama.money import to_money
 from chama.roles import Role
 from finance.models import Account, Entry, Guarantee, Installment, Journal, Loan, LoanApproval, LoanProduct, RepaymentLine
@@ -103,7 +105,8 @@ def snapshot(chama):
         "accounts": sorted(Account.objects.filter(chama=chama).values_list("id", "balance")),
         "loans": sorted(Loan.objects.filter(chama=chama).values_list(
             "id", "status", "schedule_version", "installments_count", "interest_rate", "disbursed_date", "closed_date",
-            "classification", "days_in_arrears", "write_off_requested_by", "disbursement_journal")),
+            "classification", "days_in_arrears", "write_off_requested_by", "disbursement_journal",
+            "reschedule_requested_by", "reschedule_installments", "reschedule_interest_rate")),
         "installments": sorted(Installment.objects.filter(chama=chama).values_list(
             "id", "status", "principal", "interest", "fee", "penalty", "principal_paid", "interest_paid", "fee_paid",
             "penalty_paid", "interest_forgiven", "penalty_charged_date")),
@@ -118,7 +121,7 @@ def attempt(world, label, action, **kwargs):
     before = snapshot(world.chama)
     try:
         result = action(**kwargs)
-    except ValidationError as error:
+    except (ValidationError, authority.Refused) as error:
         assert snapshot(world.chama) == before, f"{label} was refused but left a trace"
         world.refused += 1
         world.log.append(f"  refused: {' '.join(error.messages)[:120]}")
@@ -247,11 +250,19 @@ def op_reschedule(world):
     loan = world.pick(world.loans(*Loan.OUTSTANDING_STATUSES))
     if loan is None:
         return False
-    installments = world.rng.randint(1, 8)
-    rate = world.rng.choice([None, None, D("0"), D("1.5")])
-    world.log.append(f"reschedule loan #{loan.pk} over {installments} at {rate}")
-    attempt(world, "loan_reschedule", loans.loan_reschedule, loan=loan, by=world.chair.user, installments=installments,
-            interest_rate=rate)
+    rng = world.rng
+    installments = rng.randint(1, 8)
+    rate = rng.choice([None, None, D("0"), D("1.5")])
+    asker = rng.choice([world.chair, world.treasurer])
+    # Mostly another officer signs; sometimes the asker again (refused), sometimes the second officer rejects.
+    second = rng.choice([o for o in world.officers if o != asker]) if rng.random() < 0.9 else asker
+    approve = rng.random() < 0.85
+    world.log.append(f"reschedule loan #{loan.pk} over {installments} at {rate}: asked by {asker.role}, "
+                     f"{'approved' if approve else 'rejected'} by {second.role}")
+    if attempt(world, "loan_reschedule", loans.loan_reschedule, loan=loan, by=asker.user, installments=installments,
+               interest_rate=rate):
+        service = loans.reschedule_approve if approve else loans.reschedule_reject
+        attempt(world, service.__name__, service, loan=loan, by=second.user)
 
 
 def op_recover(world):
@@ -447,6 +458,7 @@ def test_reversing_a_repayment_made_before_a_reschedule_keeps_the_schedule_true(
     world.today = date(2026, 5, 1)
     repayment = loans.loan_repay(loan=loan, amount="1000", method="cash", by=world.treasurer.user)  # installment 1
     loans.loan_reschedule(loan=loan, by=world.chair.user, installments=4)  # the 2,000 left over 4 months
+    loans.reschedule_approve(loan=loan, by=world.treasurer.user)  # the second officer
     loan.refresh_from_db()
     assert sum(row.principal for row in loans.current_installments(loan)) == D("2000.00")
     if then_paid_off:

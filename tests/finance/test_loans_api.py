@@ -231,7 +231,8 @@ def test_officers_approve_disburse_and_take_a_repayment_once_per_idempotency_key
     assert first.json()["status"] == "applied"  # one of two
     assert [(a["officer"], a["decision"], a["comment"]) for a in first.json()["approvals"]] == [
         (shop.chair.user.get_full_name(), "approve", "Good record")]
-    assert chair.post(f"{url}/approve/", {}, format="json").status_code == 400  # not twice
+    twice = chair.post(f"{url}/approve/", {}, format="json")
+    assert twice.status_code == 403 and "already signed" in str(twice.json())  # not twice
     assert treasurer.post(f"{url}/approve/", {}, format="json").json()["status"] == "approved"
 
     disbursed = treasurer.post(f"{url}/disburse/", {"method": "cash", "value_date": "2026-06-01"}, format="json")
@@ -313,7 +314,8 @@ def test_reject_through_the_api_releases_the_guarantees(shop, api_as):
 
 
 @pytest.mark.parametrize("action", ["approve", "reject", "disburse", "repay", "write-off", "approve-write-off",
-                                    "reschedule", "recover-from-guarantors", "record-recovery"])
+                                    "reject-write-off", "reschedule", "approve-reschedule", "reject-reschedule",
+                                    "recover-from-guarantors", "record-recovery"])
 def test_members_get_403_on_officer_actions(shop, api_as, action):
     loan = running_loan(shop)
     body = {"amount": "100.00", "method": "cash", "reason": "x", "installments": 2}
@@ -335,7 +337,7 @@ def test_write_off_by_two_officers_and_recoveries_through_the_api(shop, api_as):
     asked = treasurer.post(f"{url}/write-off/", {"reason": "Moved away, unreachable"}, format="json")
     assert asked.status_code == 200 and asked.json()["status"] == "active"
     same_officer = treasurer.post(f"{url}/approve-write-off/")
-    assert same_officer.status_code == 400 and "second officer" in str(same_officer.json())
+    assert same_officer.status_code == 403 and "second officer" in str(same_officer.json())
 
     written_off = chair.post(f"{url}/approve-write-off/")
     assert written_off.status_code == 200, written_off.content
@@ -354,8 +356,17 @@ def test_reschedule_through_the_api(shop, api_as):
     today = chama_today(shop.chama)
     loan = running_loan(shop, on=today)  # nothing due yet: nothing to carry
 
-    response = api_as(shop.chair.user).post(f"{shop.base}/loans/{loan.pk}/reschedule/",
-                                            {"installments": 6, "interest_rate": "2.000"}, format="json")
+    url = f"{shop.base}/loans/{loan.pk}"
+    chair, treasurer = api_as(shop.chair.user), api_as(shop.treasurer.user)
+
+    asked = chair.post(f"{url}/reschedule/", {"installments": 6, "interest_rate": "2.000"}, format="json")
+    assert asked.status_code == 200, asked.content
+    # Only asked for: the loan keeps its schedule until a second officer approves.
+    assert (asked.json()["interest_rate"], asked.json()["installments_count"]) == ("1.000", 3)
+    same_officer = chair.post(f"{url}/approve-reschedule/")
+    assert same_officer.status_code == 403 and "second officer" in str(same_officer.json())
+
+    response = treasurer.post(f"{url}/approve-reschedule/")
 
     assert response.status_code == 200, response.content
     body = response.json()
@@ -363,6 +374,21 @@ def test_reschedule_through_the_api(shop, api_as):
     # 3,000 over 6 at 2% flat: interest 60.00 a month, installment 500 + 60 = 560.
     assert schedule_of(body) == [(n, add_months(today, n).isoformat(), "500.00", "60.00", "pending") for n in range(1, 7)]
     assert set(loan.installments.filter(version=1).values_list("status", flat=True)) == {Installment.Status.RESCHEDULED}
+    assert treasurer.post(f"{url}/approve-reschedule/").status_code == 400  # nothing is asked for any more
+
+
+def test_a_reschedule_rejected_through_the_api_leaves_the_loan_as_it_was(shop, api_as):
+    loan = running_loan(shop, on=chama_today(shop.chama))
+    url = f"{shop.base}/loans/{loan.pk}"
+    treasurer, secretary = api_as(shop.treasurer.user), api_as(shop.secretary.user)
+
+    assert treasurer.post(f"{url}/reschedule/", {"installments": 6}, format="json").status_code == 200
+    rejected = secretary.post(f"{url}/reject-reschedule/")
+
+    assert rejected.status_code == 200, rejected.content
+    assert (rejected.json()["installments_count"], len(rejected.json()["schedule"])) == (3, 3)
+    assert secretary.post(f"{url}/approve-reschedule/").status_code == 400  # the request is gone
+    assert Loan.objects.get(pk=loan.pk).schedule_version == 1
 
 
 def test_recover_from_guarantors_through_the_api(shop, api_as):

@@ -6,6 +6,7 @@ from decimal import Decimal as D
 import pytest
 from django.core.exceptions import ValidationError
 
+from chama import authority
 from chama.roles import Role
 from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanProduct
 from finance.services import loans, savings
@@ -51,7 +52,7 @@ def test_a_loan_from_application_to_early_payoff(shop):
     # Otieno's 5,000 savings: 3,000 pledged, so at most 2,000 may leave.
     with pytest.raises(ValidationError, match="guarantee other members"):
         savings.withdrawal_request(membership=otieno, amount="2500", by=otieno.user)
-    with pytest.raises(ValidationError, match="may approve loans"):
+    with pytest.raises(authority.Refused, match="may approve or reject loans"):
         loans.loan_approve(loan=loan, by=wanjiku.user)
     loans.loan_approve(loan=loan, by=chair.user)
     assert Loan.objects.get(pk=loan.pk).status == Loan.Status.APPLIED  # one of two approvals
@@ -106,7 +107,7 @@ def test_partial_repayment_follows_the_allocation_order(shop):
     product.allocation_order = "principal,interest,penalty,fee"
     product.save()
     loan = loans.loan_apply(membership=wanjiku, product=product, principal="3000", installments=3, by=treasurer.user)
-    with pytest.raises(ValidationError, match="whoever entered the application"):
+    with pytest.raises(authority.Refused, match="You have already signed this loan"):
         loans.loan_approve(loan=loan, by=treasurer.user)  # the treasurer entered it
     loans.loan_approve(loan=loan, by=chair.user)
     loans.loan_approve(loan=loan, by=joined(chama, Role.SECRETARY).user)
@@ -148,7 +149,7 @@ def test_default_recovery_from_the_guarantor_and_write_off(shop):
     assert loans.outstanding_principal(loan) == D("2000.00")
 
     loans.write_off_request(loan=loan, by=treasurer.user, reason="Moved away")
-    with pytest.raises(ValidationError, match="second officer"):
+    with pytest.raises(authority.Refused, match="second officer"):
         loans.write_off_approve(loan=loan, by=treasurer.user)
     loans.write_off_approve(loan=loan, by=chair.user)
     assert balance(chama, A.LOAN_LOSS) == D("2000.00")
@@ -171,6 +172,9 @@ def test_reschedule_keeps_the_old_schedule_and_carries_what_was_due(shop):
     loans.loan_disburse(loan=loan, by=treasurer.user, method="cash", value_date=date(2026, 6, 1))
     # Installment 1 (due 1 Jul) unpaid: its interest 30.00 is carried.
     loans.loan_reschedule(loan=loan, by=chair.user, installments=6, start=date(2026, 7, 10))
+    loan.refresh_from_db()
+    assert loan.schedule_version == 1  # only asked for: a second officer must approve
+    loans.reschedule_approve(loan=loan, by=treasurer.user)
 
     loan.refresh_from_db()
     assert loan.schedule_version == 2

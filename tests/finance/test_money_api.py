@@ -122,11 +122,17 @@ def test_expense_above_the_threshold_needs_a_second_officer(books, api_as):
     client = api_as(treasurer.user)
     body = {"category": "meeting", "amount": "800.00", "description": "Hall hire", "paid_through": "cash"}
 
-    alone = client.post(f"/api/v1/chamas/{chama.pk}/expenses/", body, format="json")
-    with_chair = client.post(f"/api/v1/chamas/{chama.pk}/expenses/", {**body, "approved_by": chair.user.pk}, format="json")
+    # Naming the chairperson in the body is no signature: the expense waits for her own call.
+    pending = client.post(f"/api/v1/chamas/{chama.pk}/expenses/", {**body, "approved_by": chair.user.pk}, format="json")
+    assert pending.status_code == 201, pending.content
+    expense = pending.json()
+    assert (expense["status"], expense["approved_by"], expense["journal"]) == ("pending", None, None)
+    assert expense["awaiting_signature_from"] == [chair.user.get_full_name()]
+    url = f"/api/v1/chamas/{chama.pk}/expenses/{expense['id']}/approve/"
+    assert client.post(url).status_code == 403  # the recorder cannot sign twice
+    approved = api_as(chair.user).post(url)
+    assert approved.status_code == 200 and approved.json()["status"] == "posted", approved.content
 
-    assert alone.status_code == 400 and "approved_by" in alone.json()
-    assert with_chair.status_code == 201, with_chair.content
     trial = client.get(f"/api/v1/chamas/{chama.pk}/trial-balance/").json()
     rows = {row["code"]: (row["debit"], row["credit"]) for row in trial["rows"]}
     # Cash 2,000 − 800 = 1,200 debit; the meeting expense account 800 debit; savings 2,000 credit.

@@ -14,6 +14,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from chama import authority
 from chama.roles import Role
 from finance.models import Account, Due, Entry, Journal, MpesaChannel, MpesaReceipt, StkRequest
 from finance.mpesa_client import DarajaClient, DarajaError
@@ -239,9 +240,9 @@ def test_suspense_assign_is_for_officers_and_members_of_the_same_chama(setup):
     outsider = joined(other, Role.MEMBER)
     other_treasurer = joined(other, Role.TREASURER)
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(authority.Refused):
         mpesa.suspense_assign(receipt=receipt, membership=wanjiku, by=plain.user)
-    with pytest.raises(ValidationError):
+    with pytest.raises(authority.Refused):
         mpesa.suspense_assign(receipt=receipt, membership=wanjiku, by=other_treasurer.user)
     treasurer = setup[2]
     with pytest.raises(ValidationError):
@@ -506,7 +507,7 @@ def test_a_member_may_prompt_their_own_phone_but_not_anothers(setup, daraja, cal
 
     own = mpesa.stk_push_start(membership=plain, amount=200, by=plain.user, client=client_for(daraja))
     assert own.amount == D("200.00")
-    with pytest.raises(ValidationError):
+    with pytest.raises(authority.Refused):
         mpesa.stk_push_start(membership=wanjiku, amount=200, by=plain.user, client=client_for(daraja))
     assert len(daraja.stk_bodies) == 1
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from chama import authority
 from chama.roles import Role
 from finance.models import (
     Account, Due, DueAllocation, Entry, Expense, Income, Investment, InvestmentMovement, Journal, SharePurchase, Waiver,
@@ -152,7 +153,7 @@ def test_only_an_officer_reverses(setup):
     chama, treasurer, _, wanjiku = setup
     deposit = savings_service.savings_deposit(membership=wanjiku, amount="600", method="cash", by=treasurer)
 
-    with pytest.raises(ValidationError, match="may reverse journals"):
+    with pytest.raises(authority.Refused, match="may reverse journals"):
         journal_reverse(journal=deposit, reason="Mine", by=wanjiku.user)
     assert not Journal.objects.filter(reversal_of=deposit).exists()
 
@@ -364,29 +365,32 @@ def test_above_the_threshold_a_second_officer_approves(funded, record):
                              by=treasurer, **approval)
 
     before = counts()
-    with pytest.raises(ValidationError, match=r"Above KES 5,000\.00 a second officer must approve"):
-        write("5000.01")
-    with pytest.raises(ValidationError, match=r"Above KES 5,000\.00 a second officer must approve"):
-        write("6000", approved_by=treasurer)
-    with pytest.raises(ValidationError, match="may approve expenses and income"):
-        write("6000", approved_by=wanjiku.user)
-    assert counts() == before
+    pending = write("5000.01")  # above 5,000: nothing is posted until a second officer signs
+    assert (pending.status, pending.journal, pending.approved_by) == ("pending", None, None)
+    with pytest.raises(authority.Refused, match="already signed"):
+        books_service.cashbook_approve(record=pending, by=treasurer)
+    with pytest.raises(authority.Refused, match="may approve or reject expenses"):
+        books_service.cashbook_approve(record=pending, by=wanjiku.user)
+    assert counts()[:2] == before[:2]
 
-    approved = write("6000", approved_by=chair)
-    at_threshold = write("5000")
+    approved = books_service.cashbook_approve(record=pending, by=chair)
+    with pytest.raises(ValidationError, match="already posted"):
+        books_service.cashbook_approve(record=pending, by=chair)
+    rejected = books_service.cashbook_reject(record=write("100"), by=chair, reason="Not ours")  # 5,100.01 in the window
 
-    assert (approved.recorded_by, approved.approved_by, approved.amount) == (treasurer, chair, D("6000.00"))
-    assert at_threshold.approved_by == treasurer
-    # 6,000 + 5,000 = 11,000 posted: cash 15,000 − 11,000 = 4,000 (expenses) or 15,000 + 11,000 = 26,000 (income).
-    assert cash(chama) == (D("4000.00") if record == "expense" else D("26000.00"))
+    assert (approved.recorded_by, approved.approved_by, approved.amount, approved.status) == (
+        treasurer, chair, D("5000.01"), "posted")
+    assert (rejected.status, rejected.journal) == ("rejected", None)
+    # 5,000.01 posted: cash 15,000 − 5,000.01 = 9,999.99 (expenses) or 15,000 + 5,000.01 = 20,000.01 (income).
+    assert cash(chama) == (D("9999.99") if record == "expense" else D("20000.01"))
 
 
 def test_only_an_officer_records_expenses_and_income(funded):
     chama, _, _, wanjiku = funded
 
-    with pytest.raises(ValidationError, match="may record expenses"):
+    with pytest.raises(authority.Refused, match="may record expenses"):
         expense_record(chama=chama, category="meeting", amount="100", description="Tea", by=wanjiku.user)
-    with pytest.raises(ValidationError, match="may record income"):
+    with pytest.raises(authority.Refused, match="may record expenses, income"):
         income_record(chama=chama, category="other", amount="100", description="Found", by=wanjiku.user)
     assert (Expense.objects.count(), Income.objects.count()) == (0, 0)
 

@@ -7,6 +7,7 @@ from decimal import Decimal as D
 import pytest
 from django.core.exceptions import ValidationError
 
+from chama import authority
 from chama.roles import Role
 from finance.models import Account, Entry, Journal, SavingsType, SharePurchase, Withdrawal
 from finance.services import books as books_service
@@ -193,11 +194,11 @@ def test_the_member_and_whoever_asked_cannot_approve(setup):
     savings_deposit(membership=wanjiku, amount="3000", method="cash", by=treasurer)
 
     own = withdrawal_request(membership=wanjiku, amount="500", by=wanjiku.user)
-    with pytest.raises(ValidationError, match="Only the chairperson or secretary or treasurer of Umoja may approve"):
+    with pytest.raises(authority.Refused, match="Only the chairperson, treasurer or secretary of Umoja may approve"):
         withdrawal_approve(withdrawal=own, by=wanjiku.user)
 
     on_behalf = withdrawal_request(membership=wanjiku, amount="500", by=treasurer, reason="School fees")
-    with pytest.raises(ValidationError, match="Another officer must approve"):
+    with pytest.raises(authority.Refused, match="already signed this withdrawal"):
         withdrawal_approve(withdrawal=on_behalf, by=treasurer)
     on_behalf = withdrawal_approve(withdrawal=on_behalf, by=secretary)
     assert (on_behalf.status, list(on_behalf.approvals.all())) == ("approved", [secretary])
@@ -205,12 +206,12 @@ def test_the_member_and_whoever_asked_cannot_approve(setup):
     # An officer's own withdrawal: they cannot approve it, even when another officer asked for them.
     treasurer_membership = treasurer.memberships.get(chama=chama)
     savings_deposit(membership=treasurer_membership, amount="2000", method="cash", by=chair)
-    theirs = withdrawal_request(membership=treasurer_membership, amount="700", by=secretary)
-    with pytest.raises(ValidationError, match="Another officer must approve"):
+    theirs = withdrawal_request(membership=treasurer_membership, amount="700", by=chair)
+    with pytest.raises(authority.Refused, match="approve or reject withdrawals for themselves"):
         withdrawal_approve(withdrawal=theirs, by=treasurer)
-    with pytest.raises(ValidationError, match="Another officer must approve"):
-        withdrawal_approve(withdrawal=theirs, by=secretary)
-    assert withdrawal_approve(withdrawal=theirs, by=chair).status == "approved"
+    with pytest.raises(authority.Refused, match="already signed this withdrawal"):
+        withdrawal_approve(withdrawal=theirs, by=chair)
+    assert withdrawal_approve(withdrawal=theirs, by=secretary).status == "approved"
 
 
 def test_a_plain_member_cannot_ask_for_another_members_withdrawal(setup):
@@ -218,7 +219,7 @@ def test_a_plain_member_cannot_ask_for_another_members_withdrawal(setup):
     savings_deposit(membership=wanjiku, amount="3000", method="cash", by=treasurer)
     neighbour = joined(chama, Role.MEMBER).user
 
-    with pytest.raises(ValidationError, match="ask for a withdrawal on a member's behalf"):
+    with pytest.raises(authority.Refused, match="may apply or ask on a member's behalf"):
         withdrawal_request(membership=wanjiku, amount="500", by=neighbour)
     assert Withdrawal.objects.count() == 0
 
@@ -230,16 +231,30 @@ def test_above_the_threshold_two_different_officers_approve(setup):
     large = withdrawal_request(membership=wanjiku, amount="5000.01", by=wanjiku.user)  # > 5,000
     large = withdrawal_approve(withdrawal=large, by=chair)
     assert (large.status, large.approvals.count()) == ("requested", 1)
-    with pytest.raises(ValidationError, match="already approved this withdrawal"):
+    with pytest.raises(authority.Refused, match="already signed this withdrawal"):
         withdrawal_approve(withdrawal=large, by=chair)
     with pytest.raises(ValidationError, match="Only an approved withdrawal can be paid"):
         withdrawal_pay(withdrawal=large, method="cash", by=treasurer)
     large = withdrawal_approve(withdrawal=large, by=secretary)
     assert (large.status, set(large.approvals.all())) == ("approved", {chair, secretary})
 
-    # Exactly at the threshold one officer is enough.
-    at_threshold = withdrawal_request(membership=wanjiku, amount="5000", by=wanjiku.user)
+    # Exactly at the threshold one officer is enough (for a member with nothing else in the window).
+    baraka = joined(chama, Role.MEMBER)
+    savings_deposit(membership=baraka, amount="6000", method="cash", by=treasurer)
+    at_threshold = withdrawal_request(membership=baraka, amount="5000", by=baraka.user)
     assert withdrawal_approve(withdrawal=at_threshold, by=treasurer).status == "approved"
+
+
+def test_withdrawals_split_below_the_threshold_still_need_two_officers(setup):
+    chama, treasurer, chair, secretary, wanjiku = setup
+    savings_deposit(membership=wanjiku, amount="12000", method="cash", by=treasurer)
+
+    # 3,000 + 3,000 = 6,000 for one member within 30 days: over the 5,000 threshold.
+    first = withdrawal_approve(withdrawal=withdrawal_request(membership=wanjiku, amount="3000", by=wanjiku.user), by=chair)
+    assert first.status == "approved"
+    second = withdrawal_approve(withdrawal=withdrawal_request(membership=wanjiku, amount="3000", by=wanjiku.user), by=chair)
+    assert (second.status, second.approvals.count()) == ("requested", 1)
+    assert withdrawal_approve(withdrawal=second, by=secretary).status == "approved"
 
 
 def test_a_rejected_withdrawal_cannot_be_approved_or_paid(setup):
@@ -247,7 +262,7 @@ def test_a_rejected_withdrawal_cannot_be_approved_or_paid(setup):
     savings_deposit(membership=wanjiku, amount="3000", method="cash", by=treasurer)
     withdrawal = withdrawal_request(membership=wanjiku, amount="1000", by=wanjiku.user)
 
-    with pytest.raises(ValidationError, match="may reject withdrawals"):
+    with pytest.raises(authority.Refused, match="may approve or reject withdrawals"):
         withdrawal_reject(withdrawal=withdrawal, by=wanjiku.user)
     withdrawal = withdrawal_reject(withdrawal=withdrawal, by=chair, reason="Loan outstanding")
 
@@ -294,7 +309,7 @@ def test_share_chamas_sell_shares(db, today, kind):
     chama = ChamaFactory(kind=kind, policy={"share_price": D("100")})
     akinyi = joined(chama, Role.MEMBER)
 
-    share_purchase(membership=akinyi, shares=2, method="cash")
+    share_purchase(membership=akinyi, shares=2, method="cash", by=joined(chama, Role.TREASURER).user)
 
     assert shares_held(akinyi) == 2
     assert balance(akinyi, A.MEMBER_SHARES) == D("200.00")  # 2 × 100
@@ -306,7 +321,7 @@ def test_other_chamas_do_not_sell_shares(db, today, kind):
     akinyi = joined(chama, Role.MEMBER)
 
     with pytest.raises(ValidationError, match="does not sell shares"):
-        share_purchase(membership=akinyi, shares=1, method="cash")
+        share_purchase(membership=akinyi, shares=1, method="cash", by=joined(chama, Role.TREASURER).user)
     assert (shares_held(akinyi), counts()) == (0, (0, 0))
 
 
@@ -339,7 +354,7 @@ def test_a_share_price_must_be_set(db, today):
     akinyi = joined(chama, Role.MEMBER)
 
     with pytest.raises(ValidationError, match="Set the share price"):
-        share_purchase(membership=akinyi, shares=1, method="cash")
+        share_purchase(membership=akinyi, shares=1, method="cash", by=joined(chama, Role.TREASURER).user)
 
 
 @pytest.mark.parametrize("shares", [0, -1, 2.5, "3", True])
@@ -347,7 +362,7 @@ def test_shares_are_a_whole_positive_number(setup, shares):
     *_, wanjiku = setup
 
     with pytest.raises(ValidationError, match="whole number of shares"):
-        share_purchase(membership=wanjiku, shares=shares, method="cash")
+        share_purchase(membership=wanjiku, shares=shares, method="cash", by=setup[1])
 
 
 def test_per_meeting_limits_count_each_members_shares_per_day(setup, today):

@@ -13,7 +13,7 @@ from openpyxl import Workbook
 
 from chama.roles import MembershipStatus, Role
 from groups import services
-from groups.models import Chama, Membership
+from groups.models import Chama, Invitation, Membership
 from tests.factories import ChamaFactory, member
 
 User = get_user_model()
@@ -95,7 +95,7 @@ def test_valid_csv_imports_every_member_and_redirects(as_secretary, chama, secre
     assert "3 member(s) imported into Umoja" in followed.content.decode()
 
 
-def test_import_reuses_a_known_person_and_brings_back_a_former_member(as_secretary, chama, secretary, other_chama):
+def test_import_invites_registered_people_instead_of_enrolling_them(as_secretary, chama, secretary, other_chama):
     known = member(other_chama, phone_number="+254711000201", first_name="Known")
     former = member(chama, phone_number="+254711000202")
     services.membership_change_status(
@@ -112,10 +112,28 @@ def test_import_reuses_a_known_person_and_brings_back_a_former_member(as_secreta
 
     assert response.status_code == 302
     assert User.objects.count() == users_before
-    assert Membership.objects.get(chama=chama, user=known).status == MembershipStatus.ACTIVE
-    returning = Membership.objects.get(chama=chama, user=former)
+    assert not Membership.objects.filter(chama=chama, user=known).exists()  # no one is enrolled without consent
+    assert Membership.objects.get(chama=chama, user=former).status == MembershipStatus.EXITED
+    invitations = Invitation.objects.filter(chama=chama, status=Invitation.Status.PENDING)
+    assert {str(i.phone_number): i.first_name for i in invitations} == {
+        "+254711000201": "Known", "+254711000202": former.first_name,  # the names they registered with
+    }
+    assert Chama.objects.get(pk=chama.pk).members_count == 1
+
+    returning = services.invitation_accept(token=invitations.get(phone_number="+254711000202").token, user=former)
+
     assert (returning.status, returning.member_number, returning.exited_date) == (MembershipStatus.ACTIVE, former_number, None)
-    assert Chama.objects.get(pk=chama.pk).members_count == 3
+    assert Chama.objects.get(pk=chama.pk).members_count == 2
+
+
+def test_import_admits_a_person_known_by_phone_who_never_registered(as_secretary, chama, secretary):
+    unregistered, _ = services.find_or_create_person(phone_number="+254711000203", first_name="Never", last_name="Registered")
+
+    response = post(as_secretary, chama, csv_file("first_name,last_name,phone_number", "Someone,Else,0711000203"))
+
+    assert response.status_code == 302
+    assert Membership.objects.get(chama=chama, user=unregistered).status == MembershipStatus.ACTIVE
+    assert not Invitation.objects.filter(chama=chama).exists()
 
 
 def test_a_bad_row_imports_nothing_and_every_problem_is_shown_with_its_row(as_secretary, chama, secretary):
@@ -316,7 +334,7 @@ def test_treasurer_is_refused(client, chama, treasurer):
     assert Membership.objects.filter(chama=chama).count() == 1
 
     followed = client.get(CHANGELIST)
-    assert "Your role does not allow adding members." in followed.content.decode()
+    assert "Your role does not allow you to add, suspend, reinstate or exit members" in html.unescape(followed.content.decode())
 
 
 def test_plain_member_without_back_office_is_sent_to_login(client, chama, plain_member):

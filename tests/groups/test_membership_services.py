@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
+from chama import authority
 from chama.roles import MembershipStatus, Role
 from groups import services
 from groups.models import Chama, Invitation, JoinRequest, Membership
@@ -214,33 +215,50 @@ def test_member_add_by_secretary_creates_a_person_without_a_usable_password(cham
     assert members_count(chama) == 2
 
 
-def test_member_add_reuses_the_person_with_that_phone_number(chama, secretary, other_chama):
-    existing = UserFactory(phone_number="+254700111222", first_name="Akinyi", last_name="Odhiambo")
-    services.admit_member(chama=other_chama, user=existing)
+def test_member_add_reuses_a_person_known_by_phone_who_never_registered(chama, secretary, other_chama):
+    known = services.member_add(
+        chama=other_chama, by=member(other_chama, Role.SECRETARY), phone_number="+254700111222",
+        first_name="Akinyi", last_name="Odhiambo",
+    ).user
     users_before = User.objects.count()
 
     membership = services.member_add(
         chama=chama, by=secretary, phone_number="0700111222", first_name="Someone", last_name="Else",
     )
 
-    assert membership.user_id == existing.pk
+    assert membership.user_id == known.pk
+    assert User.objects.count() == users_before
+    known.refresh_from_db()
+    assert (known.first_name, known.last_name) == ("Akinyi", "Odhiambo")
+    assert set(known.memberships.values_list("chama_id", flat=True)) == {chama.pk, other_chama.pk}
+
+
+def test_member_add_invites_a_registered_person_instead_of_enrolling_them(chama, secretary, other_chama):
+    existing = UserFactory(phone_number="+254700111222", first_name="Akinyi", last_name="Odhiambo")
+    services.admit_member(chama=other_chama, user=existing)
+    users_before = User.objects.count()
+
+    invitation = services.member_add(
+        chama=chama, by=secretary, phone_number="0700111222", first_name="Someone", last_name="Else",
+    )
+
+    assert isinstance(invitation, Invitation)
+    assert (str(invitation.phone_number), invitation.first_name, invitation.email) == ("+254700111222", "Akinyi", "")
     assert User.objects.count() == users_before
     existing.refresh_from_db()
-    assert (existing.first_name, existing.last_name) == ("Akinyi", "Odhiambo")
     assert existing.has_usable_password()  # their own password is not touched
-    assert set(existing.memberships.values_list("chama_id", flat=True)) == {chama.pk, other_chama.pk}
+    assert set(existing.memberships.values_list("chama_id", flat=True)) == {other_chama.pk}
 
 
 @pytest.mark.parametrize("role", [Role.CHAIRPERSON, Role.TREASURER, Role.SECRETARY])
 def test_secretary_cannot_appoint_officers_through_member_add(chama, secretary, role):
     users_before = User.objects.count()
 
-    with pytest.raises(ValidationError) as exc_info:
+    with pytest.raises(authority.Refused):
         services.member_add(
             chama=chama, by=secretary, phone_number="+254712000999", first_name="Ann", last_name="Wairimu", role=role,
         )
 
-    assert exc_info.value.code == "permission"
     assert User.objects.count() == users_before
     assert Membership.objects.filter(chama=chama).count() == 1
 
@@ -261,20 +279,18 @@ def test_chairperson_can_appoint_an_officer_who_gets_back_office_access(chama, c
 def test_only_the_chairperson_or_secretary_may_add_members(chama, who, request):
     by = request.getfixturevalue(who)
 
-    with pytest.raises(ValidationError) as exc_info:
+    with pytest.raises(authority.Refused):
         services.member_add(chama=chama, by=by, phone_number="+254712000999", first_name="Ann", last_name="Wairimu")
 
-    assert exc_info.value.code == "permission"
     assert not User.objects.filter(phone_number="+254712000999").exists()
 
 
 def test_secretary_of_one_chama_cannot_add_members_to_another(chama, secretary, other_chama):
-    with pytest.raises(ValidationError) as exc_info:
+    with pytest.raises(authority.Refused):
         services.member_add(
             chama=other_chama, by=secretary, phone_number="+254712000999", first_name="Ann", last_name="Wairimu",
         )
 
-    assert exc_info.value.code == "permission"
     assert not Membership.objects.filter(chama=other_chama).exists()
 
 
@@ -374,10 +390,9 @@ def test_only_member_managers_change_status(chama, who, request):
     by = request.getfixturevalue(who)
     membership = Membership.objects.get(chama=chama, user=member(chama))
 
-    with pytest.raises(ValidationError) as exc_info:
+    with pytest.raises(authority.Refused):
         services.membership_change_status(membership=membership, status=SUSPENDED, by=by)
 
-    assert exc_info.value.code == "permission"
     assert stored(membership).status == ACTIVE
 
 
@@ -400,10 +415,9 @@ def test_only_the_chairperson_changes_roles(chama, who, request):
     by = request.getfixturevalue(who)
     membership = Membership.objects.get(chama=chama, user=member(chama))
 
-    with pytest.raises(ValidationError) as exc_info:
+    with pytest.raises(authority.Refused):
         services.membership_change_role(membership=membership, role=Role.TREASURER, by=by)
 
-    assert exc_info.value.code == "permission"
     assert stored(membership).role == Role.MEMBER
 
 
@@ -510,10 +524,9 @@ def test_join_request_cannot_be_approved_twice(chama, secretary, chairperson):
 def test_join_request_approve_needs_a_member_manager(chama, treasurer):
     join_request = JoinRequestFactory(chama=chama)
 
-    with pytest.raises(ValidationError) as exc_info:
+    with pytest.raises(authority.Refused):
         services.join_request_approve(join_request=join_request, by=treasurer)
 
-    assert exc_info.value.code == "permission"
     join_request.refresh_from_db()
     assert join_request.status == JoinRequest.Status.PENDING
     assert not Membership.objects.filter(chama=chama, user=join_request.user).exists()
@@ -619,19 +632,16 @@ def test_invitation_allowed_for_a_former_member(chama, secretary):
 
 
 def test_secretary_cannot_invite_officers_but_chairperson_can(chama, secretary, chairperson):
-    with pytest.raises(ValidationError) as exc_info:
+    with pytest.raises(authority.Refused):
         services.invitation_create(chama=chama, by=secretary, phone_number="+254733000333", role=Role.TREASURER)
-    assert exc_info.value.code == "permission"
 
     invitation = services.invitation_create(chama=chama, by=chairperson, phone_number="+254733000333", role=Role.TREASURER)
     assert invitation.role == Role.TREASURER
 
 
 def test_treasurer_cannot_invite(chama, treasurer):
-    with pytest.raises(ValidationError) as exc_info:
+    with pytest.raises(authority.Refused):
         services.invitation_create(chama=chama, by=treasurer, phone_number="+254733000333")
-
-    assert exc_info.value.code == "permission"
 
 
 def test_invitation_accept_by_a_logged_in_person_with_the_invited_phone(chama, secretary):
@@ -847,15 +857,13 @@ def test_chama_status_table(start, target, allowed):
 def test_only_the_chairperson_changes_the_chamas_status(chama, who, request):
     by = request.getfixturevalue(who)
 
-    with pytest.raises(ValidationError) as exc_info:
+    with pytest.raises(authority.Refused):
         services.chama_change_status(chama=chama, status=Chama.Status.SUSPENDED, by=by)
 
-    assert exc_info.value.code == "permission"
     assert Chama.objects.get(pk=chama.pk).status == Chama.Status.ACTIVE
 
 
 def test_officer_of_another_chama_cannot_change_its_status(chama, chairperson, other_chama):
-    with pytest.raises(ValidationError) as exc_info:
+    with pytest.raises(authority.Refused):
         services.chama_change_status(chama=other_chama, status=Chama.Status.DISSOLVED, by=chairperson)
 
-    assert exc_info.value.code == "permission"

@@ -12,6 +12,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from chama import authority
 from chama.roles import MembershipStatus, Role
 from finance.models import Account, Due, Journal
 from finance.services import dues as dues_service
@@ -212,9 +213,9 @@ def test_only_the_chairperson_and_secretary_keep_the_register(club):
     treasurer = MembershipFactory(chama=chama, role=Role.TREASURER, user=UserFactory()).user
     meeting = past_meeting(chama, MembershipFactory(chama=chama, role=Role.CHAIRPERSON, user=UserFactory()).user, 5)
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(authority.Refused, match="Only the chairperson or secretary of Umoja may"):
         services.register_save(meeting=meeting, by=treasurer, entries={amina.pk: {"status": "present"}})
-    with pytest.raises(ValidationError):
+    with pytest.raises(authority.Refused, match="Only the chairperson or secretary of Umoja may"):
         services.register_save(meeting=meeting, by=amina.user, entries={amina.pk: {"status": "present"}})
     assert not Attendance.objects.exists()
 

@@ -39,6 +39,8 @@ from meetings.models import ActionItem, Attendance, Meeting, MinutesAttachment, 
 from tests.factories import ChamaFactory, MembershipFactory, UserFactory, member
 from tests.helpers import results
 
+RUN_MEETING_REFUSAL = ("Only the chairperson or secretary of Umoja may call meetings, keep the register and minutes, "
+                       "and put proposals to a vote.")
 POLICY = {
     "quorum_percentage": D("50"), "excused_absences": "excluded", "absence_fine_amount": D("200"),
     "lateness_fine_amount": D("50"), "vote_pass_threshold": "simple",
@@ -121,7 +123,7 @@ def test_a_plain_member_cannot_call_a_meeting(club, api_as):
     response = api_as(club.wanjiku.user).post(f"{club.base}/meetings/", {
         "title": "My own meeting", "starts_at": (timezone.now() + timedelta(days=3)).isoformat()}, format="json")
     assert response.status_code == 403
-    assert response.json()["detail"] == "Only the chairperson or secretary of this chama may do this."
+    assert response.json()["detail"] == RUN_MEETING_REFUSAL
     assert not Meeting.objects.exists()
 
 
@@ -346,7 +348,7 @@ def test_a_plain_member_cannot_keep_the_register(club, api_as):
     url = f"{club.base}/meetings/{meeting.pk}/register/"
     response = client.post(url, register_body(club), format="json")
     assert response.status_code == 403
-    assert response.json()["detail"] == "Only the chairperson or secretary of this chama may do this."
+    assert response.json()["detail"] == RUN_MEETING_REFUSAL
     assert client.get(url).status_code == 403
     assert not Attendance.objects.exists()
     assert Meeting.objects.get(pk=meeting.pk).status == Meeting.Status.SCHEDULED
@@ -451,7 +453,7 @@ def test_a_plain_member_cannot_put_a_proposal_to_a_vote(club, api_as):
         "title": "Share out early", "opens_at": now.isoformat(), "closes_at": (now + timedelta(days=3)).isoformat()},
         format="json")
     assert response.status_code == 403
-    assert response.json()["detail"] == "Only the chairperson or secretary of this chama may do this."
+    assert response.json()["detail"] == RUN_MEETING_REFUSAL
     assert not Proposal.objects.exists()
 
 

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 
+from chama import authority
 from chama.roles import MembershipStatus, Role
 from groups import services as group_services
 from meetings import services
@@ -245,7 +246,7 @@ def test_only_the_chairperson_and_secretary_put_proposals_to_a_vote():
     treasurer = MembershipFactory(chama=chama, role=Role.TREASURER, user=UserFactory())
     now = timezone.now()
     for by in (amina, treasurer):
-        with pytest.raises(ValidationError):
+        with pytest.raises(authority.Refused, match="may call meetings, keep the register and minutes, and put proposals"):
             services.proposal_create(chama=chama, by=by.user, title="Anything", opens_at=now, closes_at=now + timedelta(days=1))
     with pytest.raises(ValidationError, match="close after it opens"):
         services.proposal_create(chama=chama, by=MembershipFactory(chama=chama, role=Role.CHAIRPERSON, user=UserFactory()).user,

@@ -1,0 +1,79 @@
+"""Who may move money: the finance actions, their default grants and whose money each row is.
+
+Defaults (DESIGN.md, Tenancy and roles): money is recorded by the treasurer and the chairperson;
+any officer may be the second signature; nobody makes or checks a row whose money is theirs.
+"""
+
+from chama import authority
+from chama.roles import OFFICER_ROLES, Role
+
+C, T, S, M = Role.CHAIRPERSON, Role.TREASURER, Role.SECRETARY, Role.MEMBER
+MONEY_OFFICERS = (C, T)
+EVERYONE = (C, T, S, M)
+
+
+def member_of(row):
+    """The person whose money a row is: the row's member (a due, a withdrawal, a loan, a membership)."""
+    membership = getattr(row, "membership", None)
+    return {membership.user_id} if membership is not None else set()
+
+
+def due_owner(row):
+    """A waiver's or a due's member."""
+    return member_of(getattr(row, "due", row))
+
+
+def payee_of(row):
+    """An expense paid to a member is that member's money."""
+    payee = getattr(row, "payee", None)
+    return {payee.user_id} if payee is not None else set()
+
+
+def register():
+    def action(name, label, roles, group, **options):
+        authority.register_action(name, label, roles, app="finance", group=group, **options)
+
+    books, dues, loans = "Books and payments", "Dues, fines and waivers", "Loans"
+    action("view_books", "see the chama's books", OFFICER_ROLES, books)
+    action("record_payment", "record payments, deposits, shares, repayments and M-Pesa assignments", MONEY_OFFICERS, books,
+           money=True, system=True)
+    action("act_for_member", "apply or ask on a member's behalf", MONEY_OFFICERS, books)
+    action("reverse_journal", "reverse journals", MONEY_OFFICERS, books, money=True, owner=member_of)
+    action("record_expense", "record expenses, income and investments", MONEY_OFFICERS, books, money=True, owner=payee_of)
+    action("approve_expense", "approve or reject expenses above the threshold (second officer)", OFFICER_ROLES, books,
+           money=True, owner=payee_of)
+    action("manage_mpesa_channel", "set up the M-Pesa channel", MONEY_OFFICERS, books)
+    action("approve_withdrawal", "approve or reject withdrawals", OFFICER_ROLES, books, money=True, owner=member_of)
+    action("pay_withdrawal", "pay withdrawals", MONEY_OFFICERS, books, money=True, owner=member_of)
+
+    action("manage_dues", "manage contribution plans and raise levies", MONEY_OFFICERS, dues)
+    action("charge_fine", "charge fines", OFFICER_ROLES, dues, money=True)
+    action("waive", "waive dues and fines", MONEY_OFFICERS, dues, money=True, owner=due_owner)
+    action("approve_waiver", "approve or reject waivers (second officer)", OFFICER_ROLES, dues, money=True, owner=due_owner)
+
+    action("manage_loan_products", "manage loan products", MONEY_OFFICERS, loans)
+    action("approve_loan", "approve or reject loans", OFFICER_ROLES, loans, money=True, owner=member_of)
+    action("disburse_loan", "disburse loans", MONEY_OFFICERS, loans, money=True, owner=member_of)
+    action("reschedule_loan", "ask for a loan to be rescheduled", MONEY_OFFICERS, loans, money=True, owner=member_of)
+    action("approve_reschedule", "approve or reject reschedules (second officer)", OFFICER_ROLES, loans, money=True,
+           owner=member_of)
+    action("write_off_loan", "ask for a loan to be written off", MONEY_OFFICERS, loans, money=True, owner=member_of)
+    action("approve_write_off", "approve or reject write-offs (second officer)", OFFICER_ROLES, loans, money=True,
+           owner=member_of)
+    action("recover_loan", "recover loans from guarantors and record recoveries", MONEY_OFFICERS, loans, money=True,
+           owner=member_of)
+
+    every_model = ["account", "journal", "due", "waiver", "contributionplan", "savingstype", "withdrawal", "expense",
+                   "income", "investment", "investmentmovement", "mpesachannel", "mpesareceipt", "stkrequest",
+                   "loanproduct", "loan", "installment", "guarantee", "loanapproval", "collateral"]
+    authority.grant_model_perms(OFFICER_ROLES, {f"finance.{model}": {"view"} for model in every_model})
+    # Second signatures are admin actions on these lists: any officer may give one.
+    authority.grant_model_perms(OFFICER_ROLES, {f"finance.{model}": {"view", "change"} for model in
+                                                ("waiver", "withdrawal", "expense", "income", "loan")})
+    manage = {"view", "add", "change"}
+    authority.grant_model_perms(MONEY_OFFICERS, {
+        "finance.journal": manage, "finance.due": {"view", "change"}, "finance.contributionplan": manage,
+        "finance.savingstype": manage, "finance.expense": manage, "finance.income": {"view", "add"},
+        "finance.investment": manage, "finance.investmentmovement": {"view", "add"}, "finance.mpesachannel": manage,
+        "finance.mpesareceipt": {"view", "change"}, "finance.loanproduct": manage, "finance.collateral": manage,
+    })
