@@ -15,9 +15,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from chama import authority, tenancy
-from chama.models import Notification, normalize_email
+from chama.models import normalize_email
 from chama.notify import notify
 from chama.roles import OFFICER_ROLES, MembershipStatus, Role
+from groups import signatures
 from groups.models import Chama, Invitation, JoinRequest, Membership, MembershipChangeRequest, Policy
 
 _MEMBER_NUMBER = re.compile(r"^M(\d+)$")
@@ -324,22 +325,9 @@ def _request_change(membership, kind, value, *, by, reason):
         chama_id=membership.chama_id, membership=membership, kind=kind, previous_value=_current_value(membership, kind),
         requested_value=value, reason=reason, requested_by=by,
     )
-    _ask_second_officers(change, by)
+    signatures.ask(change, "approve_member_change", asked_by=by, key=f"membership-change-{change.pk}",
+                   what=f"a membership change ({change.summary})")
     return change
-
-
-def _ask_second_officers(change, by):
-    """Tell each officer who may sign (not the asker, not the member concerned) that the change waits."""
-    chama = change.chama
-    officers = (Membership.objects.filter(chama=chama, status=MembershipStatus.ACTIVE,
-                                          role__in=authority.roles_for("approve_member_change", chama))
-                .exclude(user_id=by.pk).select_related("user"))
-    for officer in officers:
-        if authority.may(officer.user, "approve_member_change", change):
-            notify(officer.user, kind=Notification.Kind.SIGNATURE, dedupe_key=f"sign-membership-change-{change.pk}",
-                   title=f"{chama}: a membership change waits for your signature",
-                   body=f"{by.get_full_name()} asked for this change: {change.summary}. Approve or reject it in the "
-                        "back office or the app; it needs an officer other than them.")
 
 
 def _locked_pending_change(change):

@@ -3,7 +3,7 @@ from rest_framework import serializers
 from chama.api.fields import IdRelatedField, MoneyField
 from finance.api.serializers import ChamaScopedSerializer, chama_members
 from finance.models import Guarantee, Installment, Loan, LoanApproval, LoanProduct, PaidThrough
-from finance.services import signatures
+from groups import signatures
 from groups.models import Membership
 
 

@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from chama.api.fields import IdRelatedField, MoneyField
 from finance.models import Account, Due, Entry, Expense, Income, Journal, PaidThrough, SavingsType, Waiver, Withdrawal
-from finance.services import signatures
+from groups import signatures
 from groups.models import Membership
 
 METHODS = PaidThrough.choices

@@ -8,8 +8,9 @@ from chama import authority
 from chama.money import ZERO, to_money
 from finance.models import Account, Expense, Income, Investment, InvestmentMovement, Journal
 from finance.models.books import CashbookRecord
-from finance.services import ledger, signatures
+from finance.services import ledger
 from finance.services.dues import METHOD_ACCOUNTS, chama_today
+from groups import signatures
 from groups.models import Chama
 
 A = Account.Purpose

@@ -14,7 +14,8 @@ from chama import authority
 from chama.roles import MembershipStatus
 from finance import periods
 from finance.models import Account, ContributionPlan, Due, DueAllocation, Journal, SavingsType, Waiver
-from finance.services import ledger, signatures
+from finance.services import ledger
+from groups import signatures
 from groups.models import Chama, Membership, Policy
 
 A = Account.Purpose

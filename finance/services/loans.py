@@ -21,8 +21,9 @@ from chama import authority
 from finance import loan_schedule
 from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanApproval, LoanProduct, RepaymentLine
 from finance.models.loans import ALLOCATION_COMPONENTS
-from finance.services import ledger, signatures
+from finance.services import ledger
 from finance.services.dues import METHOD_ACCOUNTS, chama_today
+from groups import signatures
 
 A = Account.Purpose
 COMPONENT_INCOME = {"penalty": A.PENALTY_INCOME, "fee": A.FEE_INCOME, "interest": A.INTEREST_INCOME}

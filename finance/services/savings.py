@@ -9,8 +9,9 @@ from django.db.models import Sum
 from chama.money import ZERO, to_money
 from chama import authority
 from finance.models import Account, Journal, SharePurchase, Withdrawal
-from finance.services import ledger, loans, signatures
+from finance.services import ledger, loans
 from finance.services.dues import METHOD_ACCOUNTS, chama_today, default_savings_type
+from groups import signatures
 from groups.models import Chama
 
 A = Account.Purpose

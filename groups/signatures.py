@@ -1,4 +1,5 @@
-"""Second signatures (maker–checker): when one is needed, and asking the officers who may give it.
+"""Second signatures (maker–checker): when one is needed, and asking the officers who may give it
+(for membership changes here, for money in finance).
 
 The chama's threshold applies to the total for one member over the policy's window (default 30
 days), so a sum split into parts below the threshold still needs a second officer. The second
