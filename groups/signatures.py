@@ -36,6 +36,11 @@ def signers(row, action, exclude=()):
     return [m for m in officers if authority.may(m.user, action, row)]
 
 
+def signer_names(row, action, exclude=()):
+    """The names of those who may still sign, for a pending item's page."""
+    return [membership.user.get_full_name() for membership in signers(row, action, exclude)]
+
+
 def ask(row, action, *, asked_by, what, key):
     """Tell each officer who may sign that `what` waits for them (once per item)."""
     chama = row.chama

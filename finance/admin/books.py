@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, CreatedByServiceMixin
 from finance.admin.ledger import ReadOnlyMixin
+from finance.admin.signatures import AwaitingSignatureAdmin
 from finance.models import Expense, Income, Investment, InvestmentMovement, PaidThrough
 from finance.models.books import CashbookRecord
 from finance.services import books
@@ -32,12 +33,12 @@ class ExpenseForm(forms.ModelForm):
         pass  # the service creates the row
 
 
-class CashbookAdmin(ServiceCreatedAdmin):
+class CashbookAdmin(AwaitingSignatureAdmin, ServiceCreatedAdmin):
     """Above the chama's threshold a record waits ("Waiting for a second officer") until another
     officer approves it here, with the action, through their own login."""
 
     edit_action = "record_expense"
-
+    signature_action = "approve_expense"
     actions = ["approve", "reject"]
     authority_actions = {"approve": "approve_expense", "reject": "approve_expense"}
 
@@ -45,6 +46,9 @@ class CashbookAdmin(ServiceCreatedAdmin):
         # The change permission is what approving needs (any officer: the authority decides per
         # record); a saved record stays read-only.
         return obj is None and admin.ModelAdmin.has_change_permission(self, request)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "awaiting_signature"] if obj else []
 
     def response_add(self, request, obj, post_url_continue=None):
         if obj.status == obj.Status.PENDING:

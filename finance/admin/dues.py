@@ -11,6 +11,7 @@ from chama.admin_scoping import ChamaScopedAdmin, CreatedByServiceMixin, add_ref
 from chama.roles import MembershipStatus
 from finance.admin.forms import WaiveForm, chamas_where
 from finance.admin.ledger import ReadOnlyMixin
+from finance.admin.signatures import AwaitingSignatureAdmin
 from finance.models import ContributionPlan, Due, Waiver
 from finance.services import dues
 from finance.services.dues import chama_today
@@ -125,12 +126,14 @@ def dues_matrix(chama, kind, periods_shown=12):
 
 
 @admin.register(Waiver)
-class WaiverAdmin(ReadOnlyMixin, ChamaScopedAdmin):
+class WaiverAdmin(AwaitingSignatureAdmin, ReadOnlyMixin, ChamaScopedAdmin):
+    signature_action = "approve_waiver"
     list_display = ["due", "amount", "reason", "status", "requested_by", "approved_by", "created_date"]
     list_filter = ["chama", "status"]
     search_fields = ["reason", "due__membership__member_number"]
     list_select_related = ["due__membership__user", "requested_by", "approved_by"]
-    readonly_fields = ["chama", "due", "amount", "reason", "status", "requested_by", "approved_by", "decided_date", "journal"]
+    readonly_fields = ["chama", "due", "amount", "reason", "status", "requested_by", "awaiting_signature", "approved_by",
+                       "decided_date", "journal"]
     actions = ["approve", "reject"]
     authority_actions = {"approve": "approve_waiver", "reject": "approve_waiver"}
 

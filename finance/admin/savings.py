@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from chama.admin_scoping import ChamaScopedAdmin
 from finance.admin.ledger import ReadOnlyMixin
+from finance.admin.signatures import AwaitingSignatureAdmin
 from finance.models import SavingsType, Withdrawal
 from finance.services import savings
 
@@ -15,13 +16,15 @@ class SavingsTypeAdmin(ChamaScopedAdmin):
 
 
 @admin.register(Withdrawal)
-class WithdrawalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
+class WithdrawalAdmin(AwaitingSignatureAdmin, ReadOnlyMixin, ChamaScopedAdmin):
+    signature_action = "approve_withdrawal"
+    waiting_status = Withdrawal.Status.REQUESTED
     list_display = ["membership", "savings_type", "amount", "status", "payable_from", "approved_by", "created_date"]
     list_filter = ["chama", "status"]
     search_fields = ["membership__member_number", "membership__user__first_name", "membership__user__last_name"]
     list_select_related = ["membership__user", "membership__chama", "savings_type"]
     readonly_fields = ["chama", "membership", "savings_type", "amount", "reason", "status", "requested_by",
-                       "payable_from", "decided_reason", "journal", "created_date"]
+                       "awaiting_signature", "payable_from", "decided_reason", "journal", "created_date"]
     exclude = ["approvals"]
     actions = ["approve", "reject", "pay_cash", "pay_mpesa", "pay_bank"]
     authority_actions = {"approve": "approve_withdrawal", "reject": "approve_withdrawal", "pay_cash": "pay_withdrawal",
@@ -32,6 +35,9 @@ class WithdrawalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("approvals")
+
+    def signed_by(self, obj):
+        return [obj.requested_by_id, *(user.pk for user in obj.approvals.all())]
 
     @admin.display(description="Approved by")
     def approved_by(self, obj):

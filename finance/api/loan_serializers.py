@@ -112,7 +112,7 @@ class LoanSerializer(serializers.ModelSerializer):
         for request in pending:
             action, signed = request.pop("action"), request.pop("signed")
             if self.context.get("detail"):  # a few queries: only on a single loan, never per row of a list
-                request["awaiting_signature_from"] = [m.user.get_full_name() for m in signatures.signers(loan, action, [signed])]
+                request["awaiting_signature_from"] = signatures.signer_names(loan, action, [signed])
         return pending
 
     def get_schedule(self, loan) -> list[dict]:

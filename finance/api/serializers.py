@@ -166,7 +166,7 @@ class AwaitingSignatureMixin(serializers.Serializer):
     def get_awaiting_signature_from(self, row) -> list[str]:
         if row.status != self.waiting_status:
             return []
-        return [m.user.get_full_name() for m in signatures.signers(row, self.signature_action, exclude=self.signed_by(row))]
+        return signatures.signer_names(row, self.signature_action, exclude=self.signed_by(row))
 
 
 class WaiverSerializer(AwaitingSignatureMixin, serializers.ModelSerializer):

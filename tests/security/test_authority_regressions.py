@@ -8,6 +8,7 @@ from decimal import Decimal as D
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils.html import escape
 
 from chama.models import Notification
 from chama.roles import Role
@@ -100,7 +101,7 @@ def test_a_waiver_of_ones_own_fine_is_never_applied_or_approved_by_oneself(umoja
     assert Waiver.objects.get(pk=waiver.pk).status == Waiver.Status.PENDING
 
 
-def test_a_waiver_split_in_halves_still_needs_a_second_officer(umoja, api_as):
+def test_a_waiver_split_in_halves_still_needs_a_second_officer(umoja, api_as, client):
     chama, officers, john = umoja
     treasurer = officers[Role.TREASURER]
     due = Due.objects.create(chama=chama, membership=john, kind=Due.Kind.LEVY, description="Building levy",
@@ -116,6 +117,12 @@ def test_a_waiver_split_in_halves_still_needs_a_second_officer(umoja, api_as):
                                                         officers[Role.SECRETARY].user.get_full_name()]
     due.refresh_from_db()
     assert (due.waived_amount, due.outstanding) == (D("12500.00"), D("12500.00"))
+
+    # The waiver's page in the back office says who may still sign it.
+    client.force_login(treasurer.user)
+    page = client.get(reverse("admin:finance_waiver_change", args=[second.json()["id"]])).content.decode()
+    assert "Waiting for a signature from" in page
+    assert escape(f"{officers[Role.CHAIRPERSON].user.get_full_name()}, {officers[Role.SECRETARY].user.get_full_name()}") in page
 
 
 def test_an_officer_of_two_chamas_cannot_file_one_chamas_rows_under_the_other(umoja, client):
