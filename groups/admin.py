@@ -35,7 +35,8 @@ class PolicyInline(ChamaScopedStackedInline):
         ]}),
         ("Meetings", {"fields": ["meeting_frequency", "meeting_day", "meeting_time", "meeting_duration_minutes",
                                  "excused_absences", "absence_fine_amount", "lateness_fine_amount"]}),
-        ("Governance", {"fields": ["quorum_percentage", "vote_pass_threshold", "second_approval_threshold"]}),
+        ("Governance", {"fields": ["quorum_percentage", "vote_pass_threshold", "second_approval_threshold",
+                                   "approval_window_days", "authority"]}),
     ]
 
 
