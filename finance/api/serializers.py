@@ -246,6 +246,4 @@ class PayWithdrawalSerializer(serializers.Serializer):
 
 
 class StkPushSerializer(serializers.Serializer):
-    amount = MoneyField(help_text="Whole shillings.")
-    phone_number = serializers.CharField(max_length=16, required=False, allow_blank=True, default="",
-                                         help_text="Default: your registered phone number.")
+    amount = MoneyField(help_text="Whole shillings. The prompt goes to your registered phone number, never another.")

@@ -1,3 +1,5 @@
+import logging
+
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -15,10 +17,13 @@ from chama import authority
 from finance import selectors
 from chama.money import ZERO
 from finance.api import loan_serializers, serializers
+from finance.mpesa_client import DarajaError
 from finance.models import (
     Account, Due, Expense, Guarantee, Income, Journal, Loan, LoanProduct, MpesaReceipt, SharePurchase, Waiver, Withdrawal,
 )
 from finance.services import books, dues, ledger, loans, mpesa, reversals, savings
+
+logger = logging.getLogger("finance.mpesa")
 
 
 class StatementPagination(CursorPagination):
@@ -317,19 +322,25 @@ class TrialBalanceViewSet(ChamaNestedViewSet):
 
 
 class StkPushViewSet(ChamaNestedViewSet):
-    """Prompt your phone to pay the chama's paybill (M-Pesa STK push)."""
+    """Prompt your own registered phone to pay the chama's paybill (M-Pesa STK push). When M-Pesa
+    cannot be reached or refuses, the answer is a 502 and nothing is recorded."""
 
     queryset = MpesaReceipt.objects.all()
     action_rules = {"create": None}
 
-    @extend_schema(request=serializers.StkPushSerializer, responses={202: inline_serializer(
-        "StkPushStarted", {"checkout_request_id": drf.CharField(), "amount": MoneyField()})})
+    @extend_schema(request=serializers.StkPushSerializer, responses={
+        202: inline_serializer("StkPushStarted", {"checkout_request_id": drf.CharField(), "amount": MoneyField()}),
+        502: inline_serializer("MpesaUnavailable", {"detail": drf.CharField()})})
     def create(self, request, *args, **kwargs):
         body = serializers.StkPushSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         membership = self.chama.memberships.select_related("user", "chama").get(user=request.user)
-        stk = mpesa.stk_push_start(membership=membership, amount=body.validated_data["amount"], by=request.user,
-                                   phone_number=body.validated_data["phone_number"] or None)
+        try:
+            stk = mpesa.stk_push_start(membership=membership, amount=body.validated_data["amount"], by=request.user)
+        except DarajaError:
+            logger.exception("STK push for membership %s failed", membership.pk)
+            return Response({"detail": "M-Pesa could not take the request just now; nothing was charged. Try again "
+                                       "in a few minutes."}, status=status.HTTP_502_BAD_GATEWAY)
         return Response({"checkout_request_id": stk.checkout_request_id, "amount": f"{stk.amount:.2f}"},
                         status=status.HTTP_202_ACCEPTED)
 

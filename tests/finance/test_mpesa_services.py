@@ -588,3 +588,32 @@ def test_stk_push_without_a_paybill_is_refused(daraja, callback_base, db):
 
     assert daraja.requests == []
     assert not StkRequest.objects.filter(chama=chama).exists()
+
+
+@pytest.fixture
+def daraja_settings(settings, daraja, callback_base):
+    settings.MPESA_BASE_URL, settings.MPESA_CONSUMER_KEY = daraja.url, CONSUMER_KEY
+    settings.MPESA_CONSUMER_SECRET, settings.MPESA_PASSKEY = CONSUMER_SECRET, PASSKEY
+    return settings
+
+
+def test_my_stk_push_prompts_only_my_own_phone(setup, daraja, daraja_settings, api_as):
+    chama, _, _, _, wanjiku, _ = setup
+
+    response = api_as(wanjiku.user).post(f"/api/v1/chamas/{chama.pk}/my/stk-push/",
+                                         {"amount": "500", "phone_number": "+254799000111"}, format="json")
+
+    assert response.status_code == 202, response.content
+    assert daraja.stk_bodies[0]["PhoneNumber"] == "254712345678"  # Wanjiku's, not the number in the body
+    assert StkRequest.objects.get().phone_number == "+254712345678"
+
+
+def test_my_stk_push_when_mpesa_is_unreachable_is_a_502_and_records_nothing(setup, daraja_settings, api_as):
+    chama, _, _, _, wanjiku, _ = setup
+    daraja_settings.MPESA_BASE_URL = "http://127.0.0.1:9"  # nothing listens there
+
+    response = api_as(wanjiku.user).post(f"/api/v1/chamas/{chama.pk}/my/stk-push/", {"amount": "500"}, format="json")
+
+    assert response.status_code == 502
+    assert response.json()["detail"].startswith("M-Pesa could not take the request just now")
+    assert not StkRequest.objects.exists()
