@@ -358,7 +358,7 @@ class MpesaCallbackView(APIView):
         channel = mpesa.channel_for(chama_id, request.query_params.get("secret", ""))
         if channel is None:
             raise Http404
-        if not isinstance(request.data, dict):
+        if request.content_type.split(";")[0].strip() != "application/json" or not isinstance(request.data, dict):
             raise ParseError("Expected the JSON object Safaricom sends.")
         if self.source == MpesaReceipt.Source.C2B:
             mpesa.receive(channel=channel, source=self.source, fields=mpesa.parse_c2b(request.data), payload=request.data)

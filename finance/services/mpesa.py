@@ -47,6 +47,25 @@ def _time(value):
         return None
 
 
+def _text(value, field):
+    """A text field of a callback; a NUL byte (which PostgreSQL cannot store) is refused."""
+    text = str(value or "").strip()
+    if "\x00" in text:
+        raise ValidationError({field: "The callback carries a NUL character."})
+    return text
+
+
+INT32 = range(-(2 ** 31), 2 ** 31)  # what the result code column holds
+
+
+def _result_code(value):
+    """Daraja's ResultCode as a number; anything else, or out of range, is refused."""
+    text = str(value if value is not None else "").strip()
+    if not text.lstrip("-").isdigit() or int(text) not in INT32:
+        raise ValidationError({"ResultCode": f"{value!r} is not a result code."})
+    return int(text)
+
+
 def _phone(msisdn):
     digits = "".join(ch for ch in str(msisdn or "") if ch.isdigit())
     return f"+{digits}" if digits else ""
@@ -54,14 +73,15 @@ def _phone(msisdn):
 
 def parse_c2b(payload):
     """The fields we need from a Daraja C2B confirmation."""
-    receipt = str(payload.get("TransID") or "").strip()
+    receipt = _text(payload.get("TransID"), "TransID")
     if not receipt:
         raise ValidationError({"TransID": "The confirmation has no M-Pesa receipt number."})
-    names = (payload.get("FirstName"), payload.get("MiddleName"), payload.get("LastName"))
+    names = [_text(payload.get(name), name) for name in ("FirstName", "MiddleName", "LastName")]
     return {
         "receipt_number": receipt[:30], "amount": _amount(payload.get("TransAmount")),
-        "phone_number": _phone(payload.get("MSISDN"))[:16], "account_reference": str(payload.get("BillRefNumber") or "").strip()[:64],
-        "payer_name": " ".join(str(n) for n in names if n)[:150], "transaction_time": _time(payload.get("TransTime")),
+        "phone_number": _phone(_text(payload.get("MSISDN"), "MSISDN"))[:16],
+        "account_reference": _text(payload.get("BillRefNumber"), "BillRefNumber")[:64],
+        "payer_name": " ".join(name for name in names if name)[:150], "transaction_time": _time(payload.get("TransTime")),
     }
 
 
@@ -71,13 +91,15 @@ def parse_stk(payload):
         callback = payload["Body"]["stkCallback"]
     except (KeyError, TypeError) as exc:
         raise ValidationError({"Body": "This is not an STK-push callback."}) from exc
-    checkout = str(callback.get("CheckoutRequestID") or "")
-    code = int(callback.get("ResultCode", -1)) if str(callback.get("ResultCode", "")).lstrip("-").isdigit() else -1
-    description = str(callback.get("ResultDesc") or "")[:255]
+    if not isinstance(callback, dict):
+        raise ValidationError({"Body": "This is not an STK-push callback."})
+    checkout = _text(callback.get("CheckoutRequestID"), "CheckoutRequestID")
+    code = _result_code(callback.get("ResultCode"))
+    description = _text(callback.get("ResultDesc"), "ResultDesc")[:255]
     if code != 0:
         return checkout, code, description, None
-    items = {item.get("Name"): item.get("Value") for item in (callback.get("CallbackMetadata") or {}).get("Item", [])}
-    receipt = str(items.get("MpesaReceiptNumber") or "").strip()
+    items = _metadata_items(callback.get("CallbackMetadata"))
+    receipt = _text(items.get("MpesaReceiptNumber"), "MpesaReceiptNumber")
     if not receipt:
         raise ValidationError({"MpesaReceiptNumber": "The callback has no M-Pesa receipt number."})
     fields = {
@@ -86,6 +108,14 @@ def parse_stk(payload):
         "payer_name": "", "transaction_time": _time(items.get("TransactionDate")),
     }
     return checkout, code, description, fields
+
+
+def _metadata_items(metadata):
+    """{Name: Value} of a successful STK callback's metadata, which must be a list of objects."""
+    items = (metadata or {}).get("Item", []) if isinstance(metadata, (dict, type(None))) else None
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ValidationError({"CallbackMetadata": "The callback's metadata is not a list of items."})
+    return {item.get("Name"): item.get("Value") for item in items}
 
 
 def match_member(chama, account_reference, phone_number):
