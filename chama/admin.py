@@ -5,7 +5,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from auditlog.models import LogEntry
 from chama import authority, login_security
 from chama.admin_scoping import ChamaScopedAdmin
-from chama.forms import UserCreateForm, UserEditForm
+from chama.forms import PasswordSetForm, UserCreateForm, UserEditForm
 from chama.models import User
 from chama.roles import MembershipStatus
 
@@ -14,6 +14,7 @@ from chama.roles import MembershipStatus
 class UserAdmin(ChamaScopedAdmin, DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreateForm
+    change_password_form = PasswordSetForm
     ordering = ["first_name", "last_name"]
     list_display = ["phone_number", "first_name", "last_name", "email", "kyc_status", "is_staff", "is_active", "locked"]
     list_filter = ["kyc_status", "is_staff", "is_active", "is_superuser"]

@@ -1,8 +1,10 @@
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.forms import AdminPasswordChangeForm as OwnPasswordChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm as SomeonesPasswordForm
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
-from chama import login_security
+from chama import login_security, tokens
 from chama.models import User
 
 
@@ -29,3 +31,22 @@ class UserEditForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+
+class _RevokesTokens:
+    """A saved new password (or a password taken away) ends every API session of its user, as on
+    `me/password/`: a copied refresh token must not outlive the password it was obtained with."""
+
+    def save(self, commit=True):
+        user = super().save(commit=commit)
+        if commit:
+            tokens.revoke_refresh_tokens(user)
+        return user
+
+
+class PasswordChangeForm(_RevokesTokens, OwnPasswordChangeForm):
+    """The back office's "Change password" for one's own login."""
+
+
+class PasswordSetForm(_RevokesTokens, SomeonesPasswordForm):
+    """A platform administrator sets or removes someone's password from the Users page."""

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from phonenumber_field.phonenumber import to_python
 
-from chama import authority
+from chama import authority, tokens
 from chama.models import normalize_email
 from chama.roles import MembershipStatus
 
@@ -34,7 +34,11 @@ def find_user_by_login(login):
 
 
 def register_failure(user):
-    """Count a wrong password; lock the account when the limit is reached."""
+    """Count a wrong password; lock the account when the limit is reached.
+
+    A lock also ends every API session: repeated wrong passwords, on the login or on
+    `me/password/` with a stolen token, say the account may be in someone else's hands.
+    """
     User = get_user_model()
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
@@ -44,6 +48,7 @@ def register_failure(user):
         if locked.failed_login_attempts >= settings.LOGIN_FAILURE_LIMIT:
             locked.account_locked_until = timezone.now() + timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
             locked.failed_login_attempts = 0
+            tokens.revoke_refresh_tokens(locked)
         locked.save(update_fields=["failed_login_attempts", "account_locked_until"])
 
 

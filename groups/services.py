@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from chama import authority, tenancy
+from chama import authority, tenancy, tokens
 from chama.models import normalize_email
 from chama.notify import notify
 from chama.roles import OFFICER_ROLES, MembershipStatus, Role
@@ -233,6 +233,7 @@ def _apply_status(membership, status, reason):
         membership.exit_reason = reason
     membership.save()
     tenancy.forget_roles(membership.user)
+    tokens.revoke_if_in_no_chama(membership.user)
     return membership
 
 

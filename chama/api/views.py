@@ -1,5 +1,6 @@
 from django.contrib.auth import get_user_model, update_session_auth_hash
 from drf_spectacular.utils import extend_schema
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework import generics, mixins, status, viewsets
@@ -8,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView
 
+from chama import tokens
 from chama.api.serializers import (
     LoginSerializer, MeSerializer, NotificationPreferenceSerializer, NotificationSerializer, PasswordChangeSerializer,
 )
@@ -28,14 +30,17 @@ class MeView(generics.RetrieveUpdateAPIView):
         return get_user_model().objects.prefetch_related("memberships__chama").get(pk=self.request.user.pk)
 
 class PasswordChangeView(APIView):
-    """Change your password; other sessions keep working until their tokens expire."""
+    """Change your password. Every refresh token is revoked, this device's too: whoever held a copy
+    of the old password or of a token is out once their access token runs out (15 minutes)."""
 
     @extend_schema(request=PasswordChangeSerializer, responses={204: None})
     def post(self, request):
         serializer = PasswordChangeSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        request.user.set_password(serializer.validated_data["new_password"])
-        request.user.save(update_fields=["password", "updated_date"])
+        with transaction.atomic():
+            request.user.set_password(serializer.validated_data["new_password"])
+            request.user.save(update_fields=["password", "updated_date"])
+            tokens.revoke_refresh_tokens(request.user)
         update_session_auth_hash(request, request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
