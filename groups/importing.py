@@ -1,16 +1,24 @@
 """Member import from CSV or Excel: every row is validated, then all rows are imported or none.
 
 A row for a person already registered on the platform never enrols them: it becomes an invitation,
-and they join when they accept it (their consent). New people are created and admitted."""
+and they join when they accept it (their consent). New people are created and admitted.
+
+The file is checked before it is parsed: its size (and an Excel file's unpacked size), then its
+rows as they stream in (reading stops one row past the limit), and each cell's length. Excel XML is
+read through defusedxml (openpyxl uses it when installed), so a workbook with a DTD or entities is
+refused rather than expanded."""
 
 import csv
 import io
 import zipfile
 from dataclasses import dataclass, field
 
+from defusedxml import DefusedXmlException
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from phonenumber_field.formfields import PhoneNumberField
@@ -23,6 +31,10 @@ from groups.models import Invitation, Membership
 COLUMNS = ["first_name", "last_name", "phone_number", "email", "id_number", "role", "member_number", "joined_date"]
 REQUIRED_COLUMNS = ["first_name", "last_name", "phone_number"]
 MAX_ROWS = 5000
+MAX_BLANK_ROWS = 1000  # blank lines are skipped, but not without end
+MAX_COLUMNS = 50  # columns past these are ignored
+MAX_CELL_LENGTH = 255
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024  # an .xlsx is a zip: what it unpacks to, not what it weighs
 FILE_HELP = f"A .csv or .xlsx file with a header row; at most {MAX_ROWS} members."
 
 
@@ -74,24 +86,84 @@ def _cell(value):
     return str(value).strip()
 
 
+UNSAFE_XLSX = ("This workbook contains a document type definition (DTD) or XML entities, which are refused for safety. "
+               "Open it in Excel, save it again as .xlsx (or export it as CSV) and upload it again.")
+
+
+def _check_size(uploaded):
+    limit = settings.MEMBER_IMPORT_MAX_BYTES
+    if uploaded.size is not None and uploaded.size > limit:
+        raise ValidationError(f"The file is {filesizeformat(uploaded.size)}; import files are at most "
+                              f"{filesizeformat(limit)}. Split the list into smaller files.")
+
+
+def _xlsx_rows(uploaded):
+    try:
+        with zipfile.ZipFile(uploaded) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ValidationError("This file is not a readable Excel (.xlsx) workbook.") from exc
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise ValidationError(f"This workbook unpacks to {filesizeformat(unpacked)}; at most "
+                              f"{filesizeformat(MAX_UNPACKED_BYTES)}. Export the list as CSV and upload that.")
+    uploaded.seek(0)
+    try:
+        sheet = load_workbook(uploaded, read_only=True, data_only=True).worksheets[0]
+        for row in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
+            yield [_cell(value) for value in row]
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, IndexError) as exc:
+        raise ValidationError(UNSAFE_XLSX if _defused(exc) else "This file is not a readable Excel (.xlsx) workbook.") from exc
+
+
+def _defused(exc):
+    """Whether defusedxml refused the XML (openpyxl wraps its error in its own)."""
+    while exc is not None:
+        if isinstance(exc, DefusedXmlException):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _csv_rows(uploaded):
+    try:
+        text = uploaded.read().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationError("Save the CSV file as UTF-8 and upload it again.") from exc
+    reader = csv.reader(io.StringIO(text))
+    try:
+        for row in reader:
+            yield [cell.strip() for cell in row[:MAX_COLUMNS]]
+    except csv.Error as exc:  # e.g. a cell past the csv module's 128 KB limit, or a quote never closed
+        raise ValidationError(f"Line {reader.line_num} of the file cannot be read: a cell is far too long "
+                              f"(at most {MAX_CELL_LENGTH} characters) or a quote is not closed.") from exc
+
+
+def _limited(rows):
+    """The non-blank rows, stopping one past the limit (header + MAX_ROWS members) without reading on."""
+    table, blank = [], 0
+    for row in rows:
+        if not any(row):
+            blank += 1
+            if blank > MAX_BLANK_ROWS:
+                raise ValidationError(f"The file has more than {MAX_BLANK_ROWS} blank rows; remove them and upload it again.")
+            continue
+        table.append(row)
+        if len(table) > MAX_ROWS + 1:
+            raise ValidationError(f"The file has more than {MAX_ROWS} rows; import at most {MAX_ROWS} at a time.")
+    return table
+
+
 def read_table(uploaded):
     """(header, rows) of the first sheet of an .xlsx file or of a .csv file."""
     name = (uploaded.name or "").lower()
     if name.endswith(".xlsx"):
-        try:
-            sheet = load_workbook(uploaded, read_only=True, data_only=True).worksheets[0]
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise ValidationError("This file is not a readable Excel (.xlsx) workbook.") from exc
-        table = [[_cell(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+        _check_size(uploaded)
+        table = _limited(_xlsx_rows(uploaded))
     elif name.endswith(".csv"):
-        try:
-            text = uploaded.read().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ValidationError("Save the CSV file as UTF-8 and upload it again.") from exc
-        table = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
+        _check_size(uploaded)
+        table = _limited(_csv_rows(uploaded))
     else:
         raise ValidationError("Upload a .csv or an .xlsx file.")
-    table = [row for row in table if any(row)]
     if not table:
         raise ValidationError("The file is empty.")
     header = [_normalise_header(name) for name in table[0]]
@@ -101,8 +173,6 @@ def read_table(uploaded):
     body = table[1:]
     if not body:
         raise ValidationError("The file has a header row but no members.")
-    if len(body) > MAX_ROWS:
-        raise ValidationError(f"The file has {len(body)} rows; import at most {MAX_ROWS} at a time.")
     return header, body
 
 
@@ -112,6 +182,13 @@ def validate_rows(chama, header, body):
     for number, values in enumerate(body, start=2):
         raw = {column: (values[i] if i < len(values) else "") for i, column in enumerate(header) if column in COLUMNS}
         row = Row(line=number, raw=raw)
+        too_long = [column for column, value in raw.items() if len(value) > MAX_CELL_LENGTH]
+        if too_long:
+            row.raw = {column: value[:MAX_CELL_LENGTH] + "…" if column in too_long else value for column, value in raw.items()}
+            row.errors = [f"{column.replace('_', ' ')}: {len(raw[column]):,} characters; at most {MAX_CELL_LENGTH}."
+                          for column in too_long]
+            rows.append(row)
+            continue
         form = MemberRowForm(raw)
         if form.is_valid():
             row.data = {**form.cleaned_data, "role": form.cleaned_data["role"] or Role.MEMBER}

@@ -114,6 +114,8 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 # Constitutions, receipts and import files stay small; a larger upload is refused with a message.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Member import (CSV or Excel): a larger file is refused before it is read.
+MEMBER_IMPORT_MAX_BYTES = env.int("MEMBER_IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
 
 PHONENUMBER_DEFAULT_REGION = env("PHONENUMBER_DEFAULT_REGION", default="KE")
 PHONENUMBER_DB_FORMAT = "E164"

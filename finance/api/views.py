@@ -1,6 +1,5 @@
 import logging
 
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -11,17 +10,17 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chama import authority
 from chama.api.fields import MoneyField
 from chama.api.viewsets import ChamaNestedViewSet
-from chama import authority
-from finance import selectors
 from chama.money import ZERO
-from finance.api import loan_serializers, serializers
+from finance import selectors
+from finance.api import idempotency, loan_serializers, serializers
 from finance.mpesa_client import DarajaError
 from finance.models import (
     Account, Due, Expense, Guarantee, Income, Journal, Loan, LoanProduct, MpesaReceipt, SharePurchase, Waiver, Withdrawal,
 )
-from finance.services import books, dues, ledger, loans, mpesa, reversals, savings
+from finance.services import books, dues, loans, mpesa, reversals, savings
 
 logger = logging.getLogger("finance.mpesa")
 
@@ -140,21 +139,25 @@ class JournalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNest
         return Response(self.get_serializer(self.get_queryset().get(pk=reversal.pk)).data, status=status.HTTP_201_CREATED)
 
 
+POSTING_SCHEMA = extend_schema(parameters=[idempotency.PARAMETER, idempotency.REPLAYED],
+                               responses=idempotency.responses(serializers.JournalSerializer))
+
+
 class PostingViewSet(mixins.CreateModelMixin, ChamaNestedViewSet):
-    """Base of the officer routes that post money; answers with the journal."""
+    """Base of the officer routes that post money; answers with the journal: 201 when posted now,
+    200 with `Idempotent-Replayed: true` when the reference or `Idempotency-Key` was posted before."""
 
     action_rules = {"create": "record_payment"}
 
-    def created(self, journal, replay=False):
+    def created(self, journal):
+        replayed = journal.replayed
         journal = Journal.objects.select_related("membership", "created_by").prefetch_related("entries__account").get(pk=journal.pk)
-        data = serializers.JournalSerializer(journal).data
-        return Response(data, status=status.HTTP_200_OK if replay else status.HTTP_201_CREATED)
+        response = Response(serializers.JournalSerializer(journal).data,
+                            status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED)
+        return idempotency.mark_replayed(response, replayed)
 
     def idempotency_key(self):
-        key = self.request.headers.get("Idempotency-Key", "").strip()
-        if len(key) > 100:
-            raise ValidationError({"Idempotency-Key": "At most 100 characters."})
-        return key
+        return idempotency.idempotency_key(self.request)
 
 
 class PaymentViewSet(PostingViewSet):
@@ -164,18 +167,12 @@ class PaymentViewSet(PostingViewSet):
     queryset = Journal.objects.filter(kind=Journal.Kind.PAYMENT)
     serializer_class = serializers.PaymentSerializer
 
-    @extend_schema(
-        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER)],
-        responses={201: serializers.JournalSerializer, 200: serializers.JournalSerializer},
-    )
+    @POSTING_SCHEMA
     def create(self, request, *args, **kwargs):
+        key = self.idempotency_key()
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        key = self.idempotency_key()
-        replay = ledger.find_posted(self.chama, external_reference=data["reference"], idempotency_key=key)
-        if replay is not None:
-            return self.created(ledger.replay_for(replay, data["membership"], data["amount"]), replay=True)
         journal = dues.payment_record(
             membership=data["membership"], amount=data["amount"], method=data["method"], by=request.user,
             value_date=data.get("value_date"), reference=data["reference"], idempotency_key=key, memo=data["memo"],
@@ -185,31 +182,32 @@ class PaymentViewSet(PostingViewSet):
 
 
 class DepositViewSet(PostingViewSet):
-    """Record money paid straight into a member's savings."""
+    """Record money paid straight into a member's savings (an `Idempotency-Key` makes a retry safe)."""
 
     queryset = Journal.objects.filter(kind=Journal.Kind.SAVINGS_DEPOSIT)
     serializer_class = serializers.DepositSerializer
 
-    @extend_schema(responses={201: serializers.JournalSerializer})
+    @POSTING_SCHEMA
     def create(self, request, *args, **kwargs):
+        key = self.idempotency_key()
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
-        journal = savings.savings_deposit(by=request.user, idempotency_key=self.idempotency_key(), **body.validated_data)
-        return self.created(journal)
+        return self.created(savings.savings_deposit(by=request.user, idempotency_key=key, **body.validated_data))
 
 
 class SharePurchaseViewSet(PostingViewSet):
-    """Record shares bought at a meeting (VSLA / ASCA), at the chama's share price."""
+    """Record shares bought at a meeting (VSLA / ASCA), at the chama's share price (an
+    `Idempotency-Key` makes a retry safe)."""
 
     queryset = SharePurchase.objects.all()
     serializer_class = serializers.SharePurchaseSerializer
 
-    @extend_schema(responses={201: serializers.JournalSerializer})
+    @POSTING_SCHEMA
     def create(self, request, *args, **kwargs):
+        key = self.idempotency_key()
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
-        journal = savings.share_purchase(by=request.user, idempotency_key=self.idempotency_key(), **body.validated_data)
-        return self.created(journal)
+        return self.created(savings.share_purchase(by=request.user, idempotency_key=key, **body.validated_data))
 
 
 class ExpenseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ChamaNestedViewSet):
@@ -483,12 +481,17 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def disburse(self, request, *args, **kwargs):
         return self._act(request, loans.loan_disburse, loan_serializers.DisburseSerializer)
 
-    @extend_schema(request=loan_serializers.RepaySerializer, responses=loan_serializers.LoanSerializer,
-                   parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER)])
+    @extend_schema(request=loan_serializers.RepaySerializer, parameters=[idempotency.PARAMETER, idempotency.REPLAYED],
+                   responses=idempotency.responses(loan_serializers.LoanSerializer, first=status.HTTP_200_OK))
     @action(detail=True, methods=["post"])
     def repay(self, request, *args, **kwargs):
-        key = request.headers.get("Idempotency-Key", "").strip()[:100]
-        return self._act(request, loans.loan_repay, loan_serializers.RepaySerializer, idempotency_key=key)
+        """Take a repayment; answers with the loan (200), with `Idempotent-Replayed: true` on a replay."""
+        loan = self.get_object()
+        key = idempotency.idempotency_key(request)
+        body = loan_serializers.RepaySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        journal = loans.loan_repay(loan=loan, by=request.user, idempotency_key=key, **body.validated_data)
+        return idempotency.mark_replayed(self._detail(loan), journal.replayed)
 
     @extend_schema(request=serializers.ReasonSerializer, responses=loan_serializers.LoanSerializer)
     @action(detail=True, methods=["post"], url_path="write-off")

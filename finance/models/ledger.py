@@ -152,11 +152,16 @@ class Journal(AppendOnlyModel):
     external_reference = models.CharField(
         max_length=64, blank=True, help_text="M-Pesa receipt, bank slip or cheque number; unique in the chama."
     )
-    idempotency_key = models.CharField(max_length=100, blank=True)
+    idempotency_key = models.CharField(
+        max_length=255, blank=True, help_text="An API client's Idempotency-Key, or a service's own key; unique in the chama."
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     reversal_of = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
     )
+
+    # Set on the instance ledger.post_once returns when it found the first posting (a replay).
+    replayed = False
 
     class Meta:
         ordering = ["-id"]

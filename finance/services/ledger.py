@@ -235,18 +235,25 @@ def lock_member(membership_id):
     list(Membership.objects.select_for_update(no_key=True).filter(pk=membership_id).order_by())
 
 
+def _replayed(journal, membership, amount, loan):
+    journal = replay_for(journal, membership, amount, loan)
+    journal.replayed = True
+    return journal
+
+
 def post_once(membership, *, reference, idempotency_key, post, amount=None, loan=None):
     """Run `post()` for the member unless this reference or key was posted already.
 
     The member's row is locked, so their postings happen one at a time; a replay (even one that
-    raced us and committed first) returns the first journal instead of posting twice.
+    raced us and committed first) returns the first journal instead of posting twice, with
+    `journal.replayed` True so that the caller can tell (a journal posted now has it False).
     """
     chama = membership.chama
     with transaction.atomic():
         lock_member(membership.pk)
         replay = find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
         if replay is not None:
-            return replay_for(replay, membership, amount, loan)
+            return _replayed(replay, membership, amount, loan)
         try:
             with transaction.atomic():
                 return post()
@@ -254,4 +261,4 @@ def post_once(membership, *, reference, idempotency_key, post, amount=None, loan
             replay = find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
             if replay is None:
                 raise
-            return replay_for(replay, membership, amount, loan)
+            return _replayed(replay, membership, amount, loan)

@@ -4,7 +4,10 @@ rows are imported in one go or none are."""
 import datetime as dt
 import html
 import io
+import itertools
 import re
+import time
+import zipfile
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -12,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
 from chama.roles import MembershipStatus, Role
-from groups import services
+from groups import importing, services
 from groups.models import Chama, Invitation, Membership
 from tests.factories import ChamaFactory, member
 
@@ -317,6 +320,124 @@ def test_unusable_files_give_a_form_error(as_secretary, chama, upload, expected)
     errors = " ".join(response.context["form"].errors.get("file", []))
     assert expected in errors
     assert expected in html.unescape(response.content.decode())
+    assert Membership.objects.filter(chama=chama).count() == 1
+
+
+def form_error(response):
+    assert response.status_code == 200
+    return " ".join(response.context["form"].errors.get("file", []))
+
+
+def xlsx(*rows, edit=None):
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    if edit:  # rewrite some parts of the package: {path: function of its XML text}
+        source, target = zipfile.ZipFile(io.BytesIO(buffer.getvalue())), io.BytesIO()
+        with zipfile.ZipFile(target, "w") as out:
+            for item in source.infolist():
+                data = source.read(item.filename)
+                if item.filename in edit:
+                    data = edit[item.filename](data.decode()).encode()
+                out.writestr(item, data)
+        buffer = target
+    return SimpleUploadedFile("members.xlsx", buffer.getvalue(), content_type=XLSX)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(as_secretary, chama, settings, monkeypatch):
+    settings.MEMBER_IMPORT_MAX_BYTES = 1024
+    monkeypatch.setattr(importing, "_csv_rows", lambda uploaded: pytest.fail("the file was read"))
+    upload = csv_file(HEADER, *[f"Grace,Wanjiku,07110{n:05d},,,,," for n in range(100)])
+
+    error = form_error(post(as_secretary, chama, upload))
+
+    assert "import files are at most 1.0\xa0KB" in error and "Split the list" in error
+    assert Membership.objects.filter(chama=chama).count() == 1
+
+
+def test_more_rows_than_the_limit_are_refused_without_reading_the_rest(as_secretary, chama, monkeypatch):
+    monkeypatch.setattr(importing, "MAX_ROWS", 3)
+    read = []
+
+    def rows(uploaded):
+        for n in range(1000):
+            read.append(n)
+            yield [f"Member{n}", "Wanjiku", f"07110{n:05d}"]
+
+    monkeypatch.setattr(importing, "_csv_rows", lambda uploaded: itertools.chain([HEADER.split(",")], rows(uploaded)))
+
+    error = form_error(post(as_secretary, chama, csv_file(HEADER, "Grace,Wanjiku,0711000101,,,,,")))
+
+    assert "more than 3 rows; import at most 3 at a time" in error
+    assert len(read) == 4  # stopped one row past the limit
+    assert Membership.objects.filter(chama=chama).count() == 1
+
+
+def test_a_full_csv_over_the_row_limit_is_refused(as_secretary, chama):
+    upload = csv_file("first_name,last_name,phone_number", *[f"A,B,07{n:08d}" for n in range(importing.MAX_ROWS + 1)])
+
+    error = form_error(post(as_secretary, chama, upload))
+
+    assert f"more than {importing.MAX_ROWS} rows" in error
+
+
+def test_a_small_workbook_with_a_far_away_cell_is_refused_quickly(as_secretary, chama):
+    far = xlsx(["first_name", "last_name", "phone_number"], ["Grace", "Wanjiku", "0711000101"], edit={
+        "xl/worksheets/sheet1.xml": lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1:C1000000"', xml).replace(
+            "</sheetData>", '<row r="1000000"><c r="A1000000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'),
+    })
+    assert len(far) < 10_000  # a few KB
+
+    started = time.monotonic()
+    error = form_error(post(as_secretary, chama, far))
+
+    assert "blank rows" in error
+    assert time.monotonic() - started < 10
+    assert Membership.objects.filter(chama=chama).count() == 1
+
+
+def test_a_cell_over_the_csv_limit_is_a_clear_error_not_a_server_error(as_secretary, chama):
+    upload = csv_file(HEADER, f"Grace,{'W' * 200_000},0711000101,,,,,")
+
+    error = form_error(post(as_secretary, chama, upload))
+
+    assert f"Line 2 of the file cannot be read: a cell is far too long (at most {importing.MAX_CELL_LENGTH} characters)" in error
+    assert Membership.objects.filter(chama=chama).count() == 1
+
+
+def test_a_long_cell_is_an_error_on_its_row(as_secretary, chama):
+    upload = csv_file(HEADER, "Grace,Wanjiku,0711000101,,,,,", f"Peter,Otieno,0711000102,,{'9' * 5000},,,")
+
+    response = post(as_secretary, chama, upload)
+
+    assert response.status_code == 200
+    assert "id number: 5,000 characters; at most 255." in report_rows(response)[3]
+    assert Membership.objects.filter(chama=chama).count() == 1
+
+
+def test_a_workbook_with_an_xml_entity_is_refused_with_a_clear_error(as_secretary, chama):
+    bomb = '<!DOCTYPE lol [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+    upload = xlsx(["first_name", "last_name", "phone_number"], ["Grace", "Wanjiku", "0711000101"], edit={
+        "xl/workbook.xml": lambda xml: xml.replace("?>", "?>" + bomb, 1) if xml.startswith("<?xml") else bomb + xml,
+    })
+
+    error = form_error(post(as_secretary, chama, upload))
+
+    assert "document type definition (DTD) or XML entities" in error
+    assert Membership.objects.filter(chama=chama).count() == 1
+
+
+def test_a_sheet_with_an_xml_entity_is_refused_with_a_clear_error(as_secretary, chama):
+    bomb = '<!DOCTYPE lol [<!ENTITY lol "Grace">]>'
+    upload = xlsx(["first_name", "last_name", "phone_number"], ["Grace", "Wanjiku", "0711000101"], edit={
+        "xl/worksheets/sheet1.xml": lambda xml: xml.replace("?>", "?>" + bomb, 1) if xml.startswith("<?xml") else bomb + xml,
+    })
+
+    error = form_error(post(as_secretary, chama, upload))
+
+    assert "document type definition (DTD) or XML entities" in error
     assert Membership.objects.filter(chama=chama).count() == 1
 
 
