@@ -1,7 +1,11 @@
-"""Money is Decimal with two places, rounded half-up in exactly one place: here."""
+"""Money is Decimal with two places, rounded half-up in exactly one place: here. Amounts typed by
+people or sent by M-Pesa are read by one strict parser, also here."""
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
@@ -9,6 +13,13 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 MAX_DIGITS = 14
 DECIMAL_PLACES = 2
+# One amount may use at most 10 of the column's 12 whole digits, so that the balances and totals
+# that add many amounts up still fit the same column: 9,999,999,999.99.
+HEADROOM_DIGITS = 2
+MAX_AMOUNT = Decimal(10) ** (MAX_DIGITS - DECIMAL_PLACES - HEADROOM_DIGITS) - CENT
+
+_PLAIN = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?", re.ASCII)
+_GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]{1,2})?", re.ASCII)
 
 
 def to_money(value, rounding=ROUND_HALF_UP):
@@ -24,6 +35,51 @@ def to_money(value, rounding=ROUND_HALF_UP):
     return amount.quantize(CENT, rounding=rounding)
 
 
+def _shown(text):
+    """The typed text as the error quotes it; a long paste is cut so the message stays readable."""
+    return repr(text if len(text) <= 24 else text[:20] + "…")
+
+
+def parse_money(text, *, grouping=False) -> Decimal:
+    """An amount typed by a person or sent by M-Pesa, as a Decimal. Only ASCII digits with an
+    optional dot and one or two decimals ("1500", "1500.5", "1500.50"): no sign, exponent,
+    underscore, other scripts' digits, "NaN" or ".5", which Decimal() would all take silently.
+    `grouping` also takes thousands commas in their places ("1,500.00"), for forms people type in.
+    Refused with a ValidationError whose sentence a treasurer can act on."""
+    if not isinstance(text, str):
+        raise ValidationError("Enter the amount as digits, for example 1500.00.", code="invalid")
+    stripped = text.strip()
+    if _PLAIN.fullmatch(stripped):
+        digits = stripped
+    elif grouping and _GROUPED.fullmatch(stripped):
+        digits = stripped.replace(",", "")
+    else:
+        raise ValidationError(
+            f"{_shown(text)} is not an amount: use digits with at most two decimals, for example 1500 or 1500.50.",
+            code="invalid")
+    amount = Decimal(digits)
+    if amount > MAX_AMOUNT:
+        raise ValidationError(f"{_shown(text)} is too large: the largest amount accepted is {MAX_AMOUNT:,.2f}.",
+                              code="max_value")
+    return amount.quantize(CENT)
+
+
+class MoneyFormField(forms.DecimalField):
+    """A form's money input, read by `parse_money` (thousands commas allowed); a Decimal set by code passes."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", MAX_DIGITS)
+        kwargs.setdefault("decimal_places", DECIMAL_PLACES)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, Decimal):
+            return value
+        return parse_money(str(value), grouping=True)
+
+
 class MoneyField(models.DecimalField):
     """DecimalField(max_digits=14, decimal_places=2), the one column type for money."""
 
@@ -35,6 +91,10 @@ class MoneyField(models.DecimalField):
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
         return name, "chama.money.MoneyField", args, kwargs
+
+    def formfield(self, **kwargs):
+        """Admin and model forms read money with the one strict parser."""
+        return super().formfield(**{"form_class": MoneyFormField, **kwargs})
 
 
 def non_negative():

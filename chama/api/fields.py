@@ -1,12 +1,14 @@
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from chama.money import DECIMAL_PLACES, MAX_DIGITS
+from chama.money import DECIMAL_PLACES, MAX_DIGITS, parse_money
 
 
 class MoneyField(serializers.DecimalField):
-    """Money in and out as a string ("1500.00"); a JSON number is refused, since floats lose cents."""
+    """Money in and out as a string ("1500.00"); a JSON number is refused, since floats lose cents.
+    A string is read by the one strict parser (`chama.money.parse_money`); a Decimal given by code passes."""
 
     default_error_messages = {"not_a_string": 'Send money as a string, for example "1500.00".'}
 
@@ -19,7 +21,12 @@ class MoneyField(serializers.DecimalField):
     def to_internal_value(self, data):
         if not isinstance(data, (str, Decimal)):
             self.fail("not_a_string")
-        return super().to_internal_value(data)
+        if isinstance(data, Decimal):
+            return super().to_internal_value(data)
+        try:
+            return parse_money(data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages, code=exc.code) from None
 
 
 class IdRelatedField(serializers.PrimaryKeyRelatedField):

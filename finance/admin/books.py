@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, CreatedByServiceMixin
+from chama.money import MoneyFormField
 from finance.admin.ledger import ReadOnlyMixin
 from finance.admin.signatures import AwaitingSignatureAdmin
 from finance.models import Expense, Income, Investment, InvestmentMovement, PaidThrough
@@ -121,9 +122,8 @@ class InvestmentAdmin(ChamaScopedAdmin):
 
 
 class MovementForm(forms.ModelForm):
-    amount = forms.DecimalField(max_digits=14, decimal_places=2, required=False,
-                                help_text="Money invested or return received.")
-    valuation = forms.DecimalField(max_digits=14, decimal_places=2, required=False, help_text="Revaluations: the new value.")
+    amount = MoneyFormField(required=False, help_text="Money invested or return received.")
+    valuation = MoneyFormField(required=False, help_text="Revaluations: the new value.")
     through = forms.ChoiceField(choices=PaidThrough.choices, initial="bank", help_text="Where the money came from or went.")
 
     class Meta:

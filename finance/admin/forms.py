@@ -3,6 +3,7 @@
 from django import forms
 
 from chama import authority
+from chama.money import CENT, MoneyFormField
 from finance.models import PaidThrough
 from groups.models import Chama, Membership
 
@@ -24,7 +25,7 @@ def members_where(user, action):
 
 class PaymentForm(forms.Form):
     membership = MemberChoiceField(queryset=Membership.objects.none(), label="Member")
-    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0.01)
+    amount = MoneyFormField(min_value=CENT)
     method = forms.ChoiceField(choices=PaidThrough.choices)
     reference = forms.CharField(max_length=64, required=False, help_text="M-Pesa receipt, bank slip or cheque number.")
     value_date = forms.DateField(required=False, help_text="When the money was received (default today).")
@@ -41,5 +42,4 @@ class ReasonForm(forms.Form):
 
 
 class WaiveForm(ReasonForm):
-    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0.01, required=False,
-                                help_text="Leave empty to waive all that is still owed.")
+    amount = MoneyFormField(min_value=CENT, required=False, help_text="Leave empty to waive all that is still owed.")

@@ -1,5 +1,5 @@
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from chama import authority
 from chama.admin_paging import CappedCountPaginator
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, add_refusal, scope_for_user
+from chama.money import parse_money
 from chama.roles import MembershipStatus
 from finance.admin.forms import PaymentForm, ReasonForm, chamas_where
 from finance.models import Account, Due, Entry, Journal, Loan
@@ -162,9 +163,6 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
                           picker=picker, sheet=sheet, chama=chama, day=day)
 
 
-MAX_AMOUNT = Decimal("1e12")  # the ledger's columns hold 12 digits before the point
-
-
 class SheetPicker(forms.Form):
     chama = forms.ModelChoiceField(queryset=None)
     date = forms.DateField(required=False, help_text="The meeting day (default today).")
@@ -209,19 +207,10 @@ class CollectionSheet:
 
     @staticmethod
     def _amount(text):
+        """An empty cell is nothing paid; anything else is read by the one money parser."""
         if not text:
             return Decimal(0)
-        try:
-            value = Decimal(text.replace(",", ""))
-        except InvalidOperation:
-            raise ValidationError(f"{text!r} is not an amount.") from None
-        try:
-            valid = value.is_finite() and 0 <= value < MAX_AMOUNT and value == value.quantize(Decimal("0.01"))
-        except InvalidOperation:  # an exponent too large to round to cents
-            valid = False
-        if not valid:
-            raise ValidationError(f"{text!r}: use a positive amount with at most two decimals.")
-        return value
+        return parse_money(text, grouping=True)
 
     def save(self, user):
         if self.method not in dues.METHOD_ACCOUNTS:

@@ -7,6 +7,7 @@ from django.utils.html import format_html, format_html_join
 
 from chama import authority
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, add_refusal
+from chama.money import CENT, MoneyFormField
 from finance.admin.forms import chamas_where
 from finance.admin.ledger import ReadOnlyMixin
 from finance.models import Collateral, Guarantee, Installment, Loan, LoanApproval, LoanProduct, PaidThrough
@@ -78,7 +79,7 @@ class InArrearsFilter(admin.SimpleListFilter):
 
 
 class RepaymentForm(forms.Form):
-    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0.01)
+    amount = MoneyFormField(min_value=CENT)
     method = forms.ChoiceField(choices=PaidThrough.choices)
     reference = forms.CharField(max_length=64, required=False)
     value_date = forms.DateField(required=False, help_text="When the money was received (default today).")

@@ -2,7 +2,7 @@
 
 import secrets
 from datetime import datetime
-from decimal import InvalidOperation
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from chama.money import to_money
+from chama.money import parse_money, to_money
 from chama import authority
 from finance.models import Account, Journal, MpesaChannel, MpesaReceipt, StkRequest
 from finance.mpesa_client import DarajaClient
@@ -31,10 +31,20 @@ def channel_for(chama_id, secret):
 
 
 def _amount(value):
+    """Safaricom's amount: a string ("1500.00") or a JSON number (1500, sometimes 1500.5), read by the
+    one money parser. A float is read through its shortest text, so 1500.5 is 1500.50 and 1e16 is refused."""
+    if isinstance(value, bool):
+        text = None
+    elif isinstance(value, float):
+        text = repr(value)
+    elif isinstance(value, (int, Decimal, str)):
+        text = str(value)
+    else:
+        text = None
     try:
-        amount = to_money(str(value))
-    except (ValueError, TypeError, InvalidOperation) as exc:
-        raise ValidationError({"amount": f"{value!r} is not an amount."}) from exc
+        amount = parse_money(text)
+    except ValidationError as exc:
+        raise ValidationError({"amount": exc.messages}) from exc
     if amount <= 0:
         raise ValidationError({"amount": "The amount must be more than zero."})
     return amount
