@@ -251,7 +251,7 @@ def check_invariants(world, op):
         assert withdrawal.journal_id is not None
 
 
-@settings(max_examples=40, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+@settings(max_examples=30, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(ops=st.lists(operations, min_size=4, max_size=30))
 # Found by this test before; kept so that every run tries them.

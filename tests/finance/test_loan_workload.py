@@ -37,7 +37,8 @@ ZERO = D("0.00")
 MONEY = {A.CASH, A.BANK, A.MOBILE_MONEY}
 COMPONENTS = ("principal", "interest", "fee", "penalty")
 METHODS = ["cash", "mpesa", "bank", "cheque"]
-SEEDS = [3, 7, 11, 19, 23, 42, 57, 88, 101, 2026]
+# Six seeds keep the suite within its time budget; 11 reschedules one loan twice with the same two officers.
+SEEDS = [7, 11, 23, 42, 101, 2026]
 STEPS = 90
 START = date(2026, 4, 1)
 # The modules that read the chama's date; the workload moves it.
