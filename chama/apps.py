@@ -9,9 +9,11 @@ class ChamaConfig(AppConfig):
 
     def ready(self):
         from chama import grants
+        from chama.api import fields
         from chama.api import schema  # noqa: F401  (registers the OpenAPI authentication extension)
 
         grants.register()
+        fields.bound_model_dates()
 
 
 class ChamaAdminConfig(admin_apps.AdminConfig):

@@ -1,6 +1,8 @@
+from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from rest_framework import serializers
 
 from chama.money import DECIMAL_PLACES, MAX_DIGITS, parse_money
@@ -37,3 +39,40 @@ class IdRelatedField(serializers.PrimaryKeyRelatedField):
             self.fail("incorrect_type", data_type=type(data).__name__)
         return super().to_internal_value(data)
 
+
+
+# Dates the product deals in: a member's lifetime either way. Outside them a date is a typing
+# mistake, and the calendar arithmetic of schedules and time zones would overflow (a server error).
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2200, 12, 31)
+DATE_RANGE_MESSAGE = f"Give a date between {EARLIEST_DATE:%Y-%m-%d} and {LATEST_DATE:%Y-%m-%d}."
+
+
+class DateField(serializers.DateField):
+    """A date between 1900 and 2200 (every date the API takes)."""
+
+    default_error_messages = {"out_of_range": DATE_RANGE_MESSAGE}
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            self.fail("out_of_range")
+        return day
+
+
+class DateTimeField(serializers.DateTimeField):
+    """A moment between 1900 and 2200, checked before it is moved into a time zone (which overflows
+    at the calendar's ends)."""
+
+    default_error_messages = {"out_of_range": DATE_RANGE_MESSAGE}
+
+    def enforce_timezone(self, value):
+        if not EARLIEST_DATE <= value.date() <= LATEST_DATE:
+            self.fail("out_of_range")
+        return super().enforce_timezone(value)
+
+
+def bound_model_dates():
+    """Model serializers map date columns to the bounded fields too (called once, at start-up)."""
+    serializers.ModelSerializer.serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping, models.DateField: DateField, models.DateTimeField: DateTimeField,
+    }

@@ -4,6 +4,7 @@ from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from chama import login_security
+from chama.api.fields import DateField
 from chama.models import Notification, NotificationPreference
 
 
@@ -29,7 +30,7 @@ class MyMembershipSerializer(serializers.Serializer):
     member_number = serializers.CharField()
     role = serializers.CharField()
     status = serializers.CharField()
-    joined_date = serializers.DateField()
+    joined_date = DateField()
 
 
 class MeSerializer(serializers.ModelSerializer):

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from chama.api.fields import IdRelatedField, MoneyField
+from chama.api.fields import DateField, IdRelatedField, MoneyField
 from finance.api.serializers import ChamaScopedSerializer, chama_members
 from finance.models import Guarantee, Installment, Loan, LoanApproval, LoanProduct, PaidThrough
 from groups import signatures
@@ -19,12 +19,12 @@ class LoanProductSerializer(serializers.ModelSerializer):
 class QuoteSerializer(serializers.Serializer):
     principal = MoneyField()
     installments = serializers.IntegerField(min_value=1, max_value=600)
-    start = serializers.DateField(required=False, help_text="Disbursement day (default today).")
+    start = DateField(required=False, help_text="Disbursement day (default today).")
 
 
 class ScheduleRowSerializer(serializers.Serializer):
     n = serializers.IntegerField()
-    due_date = serializers.DateField()
+    due_date = DateField()
     principal = MoneyField()
     interest = MoneyField()
     total = MoneyField()
@@ -148,7 +148,7 @@ class CommentSerializer(serializers.Serializer):
 
 class DisburseSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=PaidThrough.choices)
-    value_date = serializers.DateField(required=False)
+    value_date = DateField(required=False)
     reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from chama.api.fields import IdRelatedField, MoneyField
+from chama.api.fields import DateField, IdRelatedField, MoneyField
 from finance.models import Account, Due, Entry, Expense, Income, Journal, PaidThrough, SavingsType, Waiver, Withdrawal
 from groups import signatures
 from groups.models import Membership
@@ -38,7 +38,7 @@ class AccountSerializer(serializers.ModelSerializer):
 
 
 class StatementLineSerializer(serializers.ModelSerializer):
-    value_date = serializers.DateField(source="journal.value_date")
+    value_date = DateField(source="journal.value_date")
     kind = serializers.CharField(source="journal.kind")
     memo = serializers.CharField(source="journal.memo")
     reference = serializers.CharField(source="journal.external_reference")
@@ -81,7 +81,7 @@ class PaymentSerializer(ChamaScopedSerializer):
     method = serializers.ChoiceField(choices=METHODS)
     reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="",
                                       help_text="M-Pesa receipt, bank slip or cheque number.")
-    value_date = serializers.DateField(required=False)
+    value_date = DateField(required=False)
     memo = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     apply_to = serializers.ChoiceField(choices=["all", "contributions", "fines"], default="all",
                                        help_text="Which dues the money settles, oldest first.")
@@ -189,7 +189,7 @@ class CashbookSerializer(ChamaScopedSerializer, AwaitingSignatureMixin, serializ
     signature_action = "approve_expense"
 
     amount = MoneyField()
-    value_date = serializers.DateField(required=False)
+    value_date = DateField(required=False)
     recorded_by = serializers.CharField(source="recorded_by.get_full_name", read_only=True)
     approved_by = serializers.CharField(source="approved_by.get_full_name", default=None, read_only=True)
 

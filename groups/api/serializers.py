@@ -2,7 +2,7 @@ from django.urls import reverse
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
-from chama.api.fields import IdRelatedField, MoneyField
+from chama.api.fields import DateField, IdRelatedField, MoneyField
 from chama.roles import Role
 from groups.models import Chama, Invitation, JoinRequest, Membership, MembershipChangeRequest, Policy
 
@@ -104,7 +104,7 @@ class MemberCreateSerializer(serializers.Serializer):
     id_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
     role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
     member_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    joined_date = serializers.DateField(required=False, allow_null=True)
+    joined_date = DateField(required=False, allow_null=True)
 
 
 class JoinRequestSerializer(serializers.ModelSerializer):
