@@ -19,5 +19,3 @@ class MembershipStatus(models.TextChoices):
 
 
 OFFICER_ROLES = frozenset({Role.CHAIRPERSON, Role.TREASURER, Role.SECRETARY})
-# Officers who run the register of members: admit, invite, change roles and status.
-MEMBER_MANAGER_ROLES = frozenset({Role.CHAIRPERSON, Role.SECRETARY})

@@ -87,10 +87,6 @@ def officer_chama_ids(user):
     return chama_ids_with_roles(user, OFFICER_ROLES)
 
 
-def has_role(user, chama_id, roles):
-    return chama_roles(user).get(chama_id) in roles
-
-
 def staff_chama_ids(user):
     """The chamas whose rows a back-office user may see: their officer chamas (None = all)."""
     if user.is_active and user.is_superuser:

@@ -49,6 +49,3 @@ class ChamaNestedViewSet(viewsets.GenericViewSet):
         if not getattr(self, "swagger_fake_view", False) and "chama_id" in self.kwargs:
             context["chama"] = self.chama
         return context
-
-    def caller_role(self):
-        return tenancy.chama_roles(self.request.user).get(self.chama.pk)

@@ -154,7 +154,8 @@ class WaiveSerializer(serializers.Serializer):
 
 
 class AwaitingSignatureMixin(serializers.Serializer):
-    """Who may still sign a pending item (names, for the app to show): not whoever asked or signed."""
+    """Who may still sign a pending item (names, for the app to show): not whoever asked or signed.
+    Shown on a single item only (null in lists), since finding the signers takes a few queries."""
 
     signature_action = ""
     waiting_status = "pending"
@@ -163,7 +164,9 @@ class AwaitingSignatureMixin(serializers.Serializer):
     def signed_by(self, row):
         return [getattr(row, "requested_by_id", None) or getattr(row, "recorded_by_id", None)]
 
-    def get_awaiting_signature_from(self, row) -> list[str]:
+    def get_awaiting_signature_from(self, row) -> list[str] | None:
+        if isinstance(self.parent, serializers.ListSerializer):
+            return None
         if row.status != self.waiting_status:
             return []
         return signatures.signer_names(row, self.signature_action, exclude=self.signed_by(row))
