@@ -5,7 +5,6 @@ Services check who may act (the role held in *that* chama), lock the rows they c
 """
 
 import re
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -33,7 +32,7 @@ STATUS_FLOW = {
 
 
 def _today(chama):
-    return timezone.localdate(timezone=ZoneInfo(chama.timezone))
+    return chama.today()
 
 
 def chama_create(*, name, kind, category, created_by=None, chairperson=None, policy=None, **fields) -> Chama:

@@ -10,12 +10,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from chama.money import parse_money, to_money
 from chama import authority
+from chama.money import parse_money, to_money
 from finance.models import Account, Journal, MpesaChannel, MpesaReceipt, StkRequest
 from finance.mpesa_client import DarajaClient
 from finance.services import ledger
 from finance.services.dues import chama_today, payment_record
+from groups import selectors
 from groups.models import Membership
 
 A = Account.Purpose
@@ -132,11 +133,9 @@ def match_member(chama, account_reference, phone_number):
     """The member a payment is for: the account reference as a member number or phone, else the payer's phone.
     None (suspense, for an officer to assign) when the reference is a member number changed lately:
     the payer may mean the member who held it, or the member who holds it now."""
-    from groups.selectors import member_number_recently_changed
-
     members = Membership.objects.filter(chama=chama).select_related("user", "chama")
     reference = (account_reference or "").strip()
-    if reference and member_number_recently_changed(chama, reference):
+    if reference and selectors.member_number_recently_changed(chama, reference):
         return None
     if reference:
         found = members.filter(member_number__iexact=reference).first()
