@@ -152,7 +152,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "chama.api.schema.ChamaAutoSchema",
     "EXCEPTION_HANDLER": "chama.api.exceptions.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
@@ -181,6 +181,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "chama.api.schema.close_shapes"],
     "ENUM_NAME_OVERRIDES": {
         "MembershipStatusEnum": "chama.roles.MembershipStatus",
         "ChamaStatusEnum": "groups.models.Chama.Status",

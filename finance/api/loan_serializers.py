@@ -82,7 +82,7 @@ class LoanSerializer(serializers.ModelSerializer):
     principal = MoneyField(read_only=True)
     fee = MoneyField(read_only=True)
     outstanding_principal = MoneyField(read_only=True)
-    payoff_today = MoneyField(read_only=True)
+    payoff_today = MoneyField(read_only=True, allow_null=True, help_text="On a single loan only (null in lists): what settles it today.")
     borrower = serializers.CharField(source="membership.user.get_full_name", read_only=True)
     product_name = serializers.CharField(source="product.name", read_only=True)
     schedule = serializers.SerializerMethodField()

@@ -30,7 +30,7 @@ def chama_members(chama):
 
 class AccountSerializer(serializers.ModelSerializer):
     balance = MoneyField(source="normal_balance", read_only=True, help_text="As you read it: what you hold or owe.")
-    savings_type = serializers.CharField(source="savings_type.name", default=None, read_only=True)
+    savings_type = serializers.CharField(source="savings_type.name", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = Account
@@ -118,9 +118,10 @@ class EntrySerializer(serializers.ModelSerializer):
 
 class JournalSerializer(serializers.ModelSerializer):
     amount = MoneyField(read_only=True)
-    member_number = serializers.CharField(source="membership.member_number", default=None)
-    created_by = serializers.CharField(source="created_by.get_full_name", default=None)
-    reversed_by = serializers.IntegerField(source="reversed_by.pk", default=None)
+    member_number = serializers.CharField(source="membership.member_number", default=None, allow_null=True,
+                                          help_text="Null for the chama's own journals (expenses, income).")
+    created_by = serializers.CharField(source="created_by.get_full_name", default=None, allow_null=True)
+    reversed_by = serializers.IntegerField(source="reversed_by.pk", default=None, allow_null=True)
     entries = EntrySerializer(many=True, read_only=True)
 
     class Meta:
@@ -131,7 +132,7 @@ class JournalSerializer(serializers.ModelSerializer):
 
 class MyJournalSerializer(serializers.ModelSerializer):
     amount = MoneyField(read_only=True)
-    reversed_by = serializers.IntegerField(source="reversed_by.pk", default=None)
+    reversed_by = serializers.IntegerField(source="reversed_by.pk", default=None, allow_null=True)
     lines = serializers.SerializerMethodField(help_text="Where the money went: your accounts and the chama's funds.")
 
     class Meta:
@@ -177,7 +178,7 @@ class WaiverSerializer(AwaitingSignatureMixin, serializers.ModelSerializer):
 
     amount = MoneyField(read_only=True)
     requested_by = serializers.CharField(source="requested_by.get_full_name")
-    approved_by = serializers.CharField(source="approved_by.get_full_name", default=None)
+    approved_by = serializers.CharField(source="approved_by.get_full_name", default=None, allow_null=True)
 
     class Meta:
         model = Waiver
@@ -194,7 +195,7 @@ class CashbookSerializer(ChamaScopedSerializer, AwaitingSignatureMixin, serializ
     amount = MoneyField()
     value_date = DateField(required=False)
     recorded_by = serializers.CharField(source="recorded_by.get_full_name", read_only=True)
-    approved_by = serializers.CharField(source="approved_by.get_full_name", default=None, read_only=True)
+    approved_by = serializers.CharField(source="approved_by.get_full_name", default=None, allow_null=True, read_only=True)
 
     class Meta:
         read_only_fields = ["id", "status", "recorded_by", "approved_by", "decided_reason", "journal"]

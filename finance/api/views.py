@@ -308,6 +308,8 @@ class TrialBalanceViewSet(ChamaNestedViewSet):
     """Every account's debit or credit balance; the two totals are always equal."""
 
     queryset = Account.objects.all()
+    pagination_class = None
+    answers_one_object = True
     action_rules = {"list": "view_books"}
 
     @extend_schema(responses=TRIAL_BALANCE)
@@ -449,7 +451,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         return self._detail(loan, status.HTTP_201_CREATED)
 
     @extend_schema(responses=serializers.MyJournalSerializer(many=True))
-    @action(detail=True)
+    @action(detail=True, pagination_class=None)
     def statement(self, request, *args, **kwargs):
         """Every journal of the loan: disbursement, repayments, recoveries, write-off, reversals."""
         loan = self.get_object()
@@ -573,6 +575,8 @@ class LoanPortfolioViewSet(ChamaNestedViewSet):
     """Outstanding principal by days in arrears, and PAR30 / PAR60 / PAR90 (officers)."""
 
     queryset = Loan.objects.all()
+    pagination_class = None
+    answers_one_object = True
     action_rules = {"list": "view_books"}
 
     @extend_schema(responses=PORTFOLIO)

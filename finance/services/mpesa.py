@@ -26,7 +26,8 @@ NAIROBI = ZoneInfo("Africa/Nairobi")
 def channel_for(chama_id, secret):
     """The chama's M-Pesa channel if `secret` is its callback secret, else None."""
     channel = MpesaChannel.objects.select_related("chama").filter(chama_id=chama_id).first()
-    if channel is None or not secrets.compare_digest(channel.callback_secret, secret or ""):
+    # Compared as bytes: compare_digest refuses a str with non-ASCII characters.
+    if channel is None or not secrets.compare_digest(channel.callback_secret.encode(), (secret or "").encode()):
         return None
     return channel
 

@@ -35,6 +35,9 @@ class ChamaSerializer(serializers.ModelSerializer):
 
 
 class PersonSerializer(serializers.Serializer):
+    """A person as fellow members see them: a name, never a contact (the schema closes this shape so
+    that it cannot be mistaken for an officer's view)."""
+
     id = serializers.IntegerField(read_only=True)
     first_name = serializers.CharField(read_only=True)
     last_name = serializers.CharField(read_only=True)

@@ -1,6 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -33,6 +33,16 @@ class ChamaViewSet(viewsets.ReadOnlyModelViewSet):
         return context
 
 
+def member_as_seen(**kwargs):
+    """A member as the caller sees them: fellow members get the register's columns, officers
+    also the contact details and exit reason (the two shapes are documented apart)."""
+    return PolymorphicProxySerializer(
+        component_name="MemberAsSeen", serializers=[serializers.MemberSerializer, serializers.MemberOfficerSerializer],
+        resource_type_field_name=None, **kwargs,
+    )
+
+
+@extend_schema_view(list=extend_schema(responses=member_as_seen(many=True)), retrieve=extend_schema(responses=member_as_seen()))
 class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                     mixins.UpdateModelMixin, ChamaNestedViewSet):
     """Members of a chama. Every member sees the register (names and numbers); officers see contact

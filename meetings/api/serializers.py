@@ -19,7 +19,7 @@ class ResolutionSerializer(serializers.ModelSerializer):
 
 
 class ActionItemSerializer(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.user.get_full_name", default=None)
+    owner = serializers.CharField(source="owner.user.get_full_name", default=None, allow_null=True)
 
     class Meta:
         model = ActionItem
@@ -102,6 +102,8 @@ class RegisterSerializer(serializers.Serializer):
 
 
 class ProposalSerializer(serializers.ModelSerializer):
+    result = serializers.ChoiceField(choices=Proposal.Result.choices, allow_blank=True, read_only=True,
+                                     help_text="Empty until voting closes.")
     my_vote = serializers.SerializerMethodField()
     tally = serializers.SerializerMethodField(help_text="Shown once voting has closed.")
 

@@ -3,12 +3,12 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
-from rest_framework import serializers as drf
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from chama.api.pagination import StandardPagination
 from chama.api.viewsets import ChamaNestedViewSet
 from meetings import services
 from meetings.api import serializers
@@ -89,11 +89,25 @@ class MeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         return Response(serializers.AttendanceSerializer(rows, many=True).data)
 
 
+class MyAttendancePagination(StandardPagination):
+    """The usual page, plus the member's attendance percentage over every meeting."""
+
+    def get_paginated_response_schema(self, schema):
+        envelope = super().get_paginated_response_schema(schema)
+        envelope["properties"]["attendance_percentage"] = {
+            "type": "string", "format": "decimal", "nullable": True,
+            "description": "Meetings attended (excused absences as the policy says), in percent; null before the first meeting.",
+        }
+        envelope["required"] = [*envelope.get("required", []), "attendance_percentage"]
+        return envelope
+
+
 class MyAttendanceViewSet(mixins.ListModelMixin, ChamaNestedViewSet):
     """Your attendance at this chama's meetings, newest first, and your attendance percentage."""
 
     queryset = Attendance.objects.select_related("meeting", "membership").order_by("-meeting__starts_at")
     serializer_class = serializers.AttendanceSerializer
+    pagination_class = MyAttendancePagination
     action_rules = {"list": None}
 
     def get_queryset(self):
@@ -102,14 +116,9 @@ class MyAttendanceViewSet(mixins.ListModelMixin, ChamaNestedViewSet):
             return queryset
         return queryset.filter(membership__user=self.request.user)
 
-    @extend_schema(responses=inline_serializer("MyAttendance", {
-        "attendance_percentage": drf.DecimalField(max_digits=5, decimal_places=2, allow_null=True),
-        "results": serializers.AttendanceSerializer(many=True)}))
     def list(self, request, *args, **kwargs):
-        membership = self.chama.memberships.get(user=request.user)
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
-        percentage = membership.attendance_percentage
+        response = super().list(request, *args, **kwargs)
+        percentage = self.chama.memberships.get(user=request.user).attendance_percentage
         response.data["attendance_percentage"] = None if percentage is None else f"{percentage:.2f}"
         return response
 
