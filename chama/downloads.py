@@ -30,7 +30,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from chama import authority, tenancy
-from chama.uploads import content_type, extension
+from chama.uploads import CONTENT_TYPES, UNKNOWN_CONTENT_TYPE, content_type, extension
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,14 @@ class _DocumentSchema(AutoSchema):
 
 
 _ERROR = inline_serializer("DownloadError", {"detail": drf.CharField()})
+# What a download answers, for the OpenAPI schema of every route that serves one.
+DOWNLOAD_RESPONSES = {
+    **{(200, media_type): OpenApiTypes.BINARY
+       for media_type in sorted({media_type.split(";")[0] for media_type in CONTENT_TYPES.values()} | {UNKNOWN_CONTENT_TYPE})},
+    401: OpenApiResponse(_ERROR, description="Not logged in."),
+    403: OpenApiResponse(_ERROR, description="Your role in the document's chama may not read it."),
+    404: OpenApiResponse(_ERROR, description="No such document in your chamas, or its file is missing."),
+}
 
 
 def _wants_login_page(request):
@@ -144,12 +152,7 @@ class DocumentDownloadView(APIView):
     content_negotiation_class = _WhateverIsAccepted
     schema = _DocumentSchema()
 
-    @extend_schema(responses={
-        (200, "application/octet-stream"): OpenApiTypes.BINARY,
-        401: OpenApiResponse(_ERROR, description="Not logged in."),
-        403: OpenApiResponse(_ERROR, description="Your role in the document's chama may not read it."),
-        404: OpenApiResponse(_ERROR, description="No such document in your chamas, or its file is missing."),
-    })
+    @extend_schema(responses=DOWNLOAD_RESPONSES)
     def get(self, request, kind, pk):
         if not request.user.is_authenticated:
             if _wants_login_page(request):

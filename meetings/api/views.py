@@ -1,7 +1,6 @@
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, status
 from rest_framework import serializers as drf
@@ -63,7 +62,7 @@ class MeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         answer = services.rsvp(meeting=meeting, membership=self.chama.memberships.get(user=request.user), **body.validated_data)
         return Response(serializers.RsvpSerializer(answer).data)
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(responses={code: answer for code, answer in downloads.DOWNLOAD_RESPONSES.items() if code != 403})
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>\d+)", url_name="attachment")
     def attachment(self, request, *args, attachment_id, **kwargs):
         """Download one of the minutes' attachments (the same as its `url`)."""
