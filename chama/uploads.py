@@ -126,7 +126,7 @@ class DocumentValidator:
 class DocumentFile(FieldFile):
     @property
     def url(self):
-        from chama import downloads
+        from chama import downloads  # imported here: the download view's module imports this one
 
         self._require_file()
         return downloads.url_for(self.instance, self.field.name)
