@@ -8,11 +8,14 @@ class ChamaConfig(AppConfig):
     verbose_name = "People and audit"
 
     def ready(self):
-        from chama import grants
+        from django.core import checks
+
+        from chama import downloads, grants
         from chama.api import fields
         from chama.api import schema  # noqa: F401  (registers the OpenAPI authentication extension)
 
         grants.register()
+        checks.register(downloads.check_documents_registered)
         fields.bound_model_dates()
 
 

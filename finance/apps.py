@@ -9,3 +9,4 @@ class FinanceConfig(AppConfig):
         from finance import authority
 
         authority.register()
+        authority.register_documents()

@@ -77,3 +77,15 @@ def register():
         "finance.investment": manage, "finance.investmentmovement": {"view", "add"}, "finance.mpesachannel": manage,
         "finance.mpesareceipt": {"view", "change"}, "finance.loanproduct": manage, "finance.collateral": manage,
     })
+
+
+def register_documents():
+    """Receipts are the books' evidence (officers); collateral is the officers' and the borrower's own."""
+    from chama import downloads
+    from finance.models import Collateral, Expense, Income
+
+    downloads.register("expense-receipt", Expense, "receipt", action="view_books", filename=lambda row: f"receipt expense {row.pk}")
+    downloads.register("income-receipt", Income, "receipt", action="view_books", filename=lambda row: f"receipt income {row.pk}")
+    downloads.register("collateral", Collateral, "document", action="view_books",
+                       readers=lambda row: {row.loan.membership.user_id},
+                       filename=lambda row: f"collateral loan {row.loan_id} {row.pk}")

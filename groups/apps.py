@@ -9,3 +9,4 @@ class GroupsConfig(AppConfig):
         from groups import authority, signals  # noqa: F401  (signals connect the members_count receivers)
 
         authority.register()
+        authority.register_documents()

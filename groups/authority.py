@@ -61,3 +61,10 @@ def register():
     authority.grant_model_perms(MONEY_OFFICERS, {"groups.chama": {"view", "change"}, "groups.policy": {"view", "change"}})
     authority.register_gate(money_gate)
     authority.register_policy_override(policy_override, policy_overrides)
+
+
+def register_documents():
+    from chama import downloads
+    from groups.models import Chama
+
+    downloads.register("constitution", Chama, "constitution", filename=lambda chama: f"constitution {chama.name}")

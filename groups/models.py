@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -14,6 +14,7 @@ from chama import authority
 from chama.models import TimeStampedModel
 from chama.money import MoneyField, non_negative
 from chama.roles import MembershipStatus, Role
+from chama.uploads import PDF, WORD, DocumentField
 
 
 def validate_timezone(value):
@@ -67,10 +68,8 @@ class Chama(TimeStampedModel):
     timezone = models.CharField(max_length=64, default="Africa/Nairobi", validators=[validate_timezone])
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.FORMING)
     description = models.TextField(blank=True)
-    constitution = models.FileField(
-        upload_to="constitutions/%Y/",
-        blank=True,
-        validators=[FileExtensionValidator(["pdf", "doc", "docx", "odt", "txt"])],
+    constitution = DocumentField(
+        folder="constitutions", types=[*PDF, *WORD, "odt", "txt"], blank=True,
         help_text="The signed constitution (PDF or Word).",
     )
     members_count = models.PositiveIntegerField(default=0, editable=False, help_text="Active members; kept automatically.")

@@ -10,5 +10,6 @@ class MeetingsConfig(AppConfig):
         from meetings import attendance, authority, signals  # noqa: F401  (signals keep Membership.attendance_percentage)
 
         authority.register()
+        authority.register_documents()
 
         reconcile.register(attendance.reconcile_drift)

@@ -13,3 +13,10 @@ def register():
     authority.grant_model_perms(OFFICER_ROLES, {f"meetings.{model}": {"view"} for model in MODELS})
     authority.grant_model_perms(SECRETARIAT, {f"meetings.{model}": {"view", "add", "change"} for model in MODELS
                                               if model not in ("rsvp", "vote")})
+
+
+def register_documents():
+    from chama import downloads
+    from meetings.models import MinutesAttachment
+
+    downloads.register("minutes", MinutesAttachment, "document", filename=lambda row: row.title)

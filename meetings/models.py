@@ -1,11 +1,11 @@
 """Meetings, their register, minutes, resolutions and action items; proposals and votes."""
 
 from django.conf import settings
-from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models import Q
 
 from chama.models import TimeStampedModel
+from chama.uploads import IMAGES, PDF, WORD, DocumentField
 from groups.models import Chama, Membership, Policy
 
 
@@ -72,7 +72,7 @@ class MinutesAttachment(TimeStampedModel):
     chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="+")
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attachments")
     title = models.CharField(max_length=150)
-    document = models.FileField(upload_to="minutes/%Y/", validators=[FileExtensionValidator(["pdf", "doc", "docx", "jpg", "jpeg", "png"])])
+    document = DocumentField(folder="minutes", types=[*PDF, *WORD, *IMAGES])
 
     def __str__(self):
         return self.title

@@ -10,6 +10,8 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from chama.uploads import FILE_TOO_LARGE
+
 
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
@@ -25,7 +27,19 @@ def exception_handler(exc, context):
             {"detail": "This conflicts with a change saved at the same moment; please try again."},
             status=status.HTTP_409_CONFLICT,
         )
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if isinstance(exc, exceptions.ValidationError) and FILE_TOO_LARGE in _codes(exc.get_codes()):
+        # The body itself was too large: the same field messages, under the status that says so.
+        response.status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    return response
+
+
+def _codes(codes):
+    if isinstance(codes, dict):
+        return {code for value in codes.values() for code in _codes(value)}
+    if isinstance(codes, list):
+        return {code for value in codes for code in _codes(value)}
+    return {codes}
 
 
 def _is_api(request):

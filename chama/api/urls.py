@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 from rest_framework_simplejwt.views import TokenBlacklistView, TokenRefreshView, TokenVerifyView
 
+from chama import downloads
 from chama.api import views
 
 urlpatterns = [
@@ -11,6 +12,7 @@ urlpatterns = [
     path("auth/logout/", TokenBlacklistView.as_view(), name="token-logout"),
     path("me/", views.MeView.as_view(), name="me"),
     path("me/password/", views.PasswordChangeView.as_view(), name="me-password"),
+    path("files/<slug:kind>/<int:pk>/", downloads.DocumentDownloadView.as_view(), name="document-download"),
     path("me/notification-preferences/", views.NotificationPreferenceView.as_view(), name="me-notification-preferences"),
 ]
 

@@ -110,10 +110,18 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
-MEDIA_URL = "media/"
+# Uploaded documents (constitutions, receipts, collateral, minutes) live here under random names
+# and leave only through the access-checked download view (chama.downloads): there is no
+# MEDIA_URL, and no web server may serve this folder.
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
-# Constitutions, receipts and import files stay small; a larger upload is refused with a message.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
+# A larger document is refused with a message: 413 in the API, a form error in the back office.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+# Uploads above this are spooled to a temporary file rather than held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The form fields of one request, files not counted (those are limited above): a JSON body or a form.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Member import (CSV or Excel): a larger file is refused before it is read.
 MEMBER_IMPORT_MAX_BYTES = env.int("MEMBER_IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
 

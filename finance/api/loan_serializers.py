@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from chama.api.fields import DateField, IdRelatedField, MoneyField
 from finance.api.serializers import ChamaScopedSerializer, chama_members
-from finance.models import Guarantee, Installment, Loan, LoanApproval, LoanProduct, PaidThrough
+from finance.models import Collateral, Guarantee, Installment, Loan, LoanApproval, LoanProduct, PaidThrough
 from groups import signatures
 from groups.models import Membership
 
@@ -78,6 +78,16 @@ class ApprovalSerializer(serializers.ModelSerializer):
         fields = ["officer", "decision", "comment", "created_date"]
 
 
+class CollateralSerializer(serializers.ModelSerializer):
+    value = MoneyField(read_only=True)
+
+    class Meta:
+        model = Collateral
+        fields = ["id", "description", "value", "document"]
+        read_only_fields = fields
+        extra_kwargs = {"document": {"help_text": "Download (officers and the borrower), or null."}}
+
+
 class LoanSerializer(serializers.ModelSerializer):
     principal = MoneyField(read_only=True)
     fee = MoneyField(read_only=True)
@@ -88,6 +98,7 @@ class LoanSerializer(serializers.ModelSerializer):
     schedule = serializers.SerializerMethodField()
     guarantees = GuaranteeSerializer(many=True, read_only=True)
     approvals = ApprovalSerializer(many=True, read_only=True)
+    collateral = CollateralSerializer(many=True, read_only=True)
     pending_requests = serializers.SerializerMethodField(
         help_text="A reschedule or write-off asked for and waiting for a second officer: who asked, what, and "
                   "(on a single loan) who may still sign.")
@@ -97,7 +108,7 @@ class LoanSerializer(serializers.ModelSerializer):
         fields = ["id", "membership", "borrower", "product", "product_name", "principal", "purpose", "interest_method",
                   "interest_rate", "rate_period", "repayment_frequency", "installments_count", "fee", "fee_mode", "status",
                   "disbursed_date", "classification", "days_in_arrears", "outstanding_principal", "payoff_today",
-                  "schedule", "guarantees", "approvals", "pending_requests", "created_date"]
+                  "schedule", "guarantees", "approvals", "collateral", "pending_requests", "created_date"]
 
     def get_pending_requests(self, loan) -> list[dict]:
         pending = []

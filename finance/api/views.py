@@ -404,7 +404,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     queryset = (Loan.objects.select_related("membership__user", "product", "receivable_account", "reschedule_requested_by",
                                             "write_off_requested_by")
                 .prefetch_related("installments", "guarantees__guarantor__user", "guarantees__loan__membership__user",
-                                  "approvals__officer"))
+                                  "approvals__officer", "collateral"))
     serializer_class = loan_serializers.LoanSerializer
     filterset_fields = ["status", "classification", "membership"]
     action_rules = {
@@ -425,7 +425,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         loan = self.get_queryset().get(pk=loan.pk)
         loan.outstanding_principal = loans.outstanding_principal(loan)
         loan.payoff_today = loans.payoff_amount(loan) if loan.status in Loan.OUTSTANDING_STATUSES else ZERO
-        return Response(loan_serializers.LoanSerializer(loan, context={"detail": True}).data, status=status_code)
+        return Response(loan_serializers.LoanSerializer(loan, context={"detail": True, "request": self.request}).data, status=status_code)
 
     def retrieve(self, request, *args, **kwargs):
         return self._detail(self.get_object())
@@ -436,7 +436,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
             account = getattr(loan, "receivable_account", None)
             loan.outstanding_principal = account.normal_balance if account else ZERO
             loan.payoff_today = None
-        return self.get_paginated_response(loan_serializers.LoanSerializer(page, many=True).data)
+        return self.get_paginated_response(loan_serializers.LoanSerializer(page, many=True, context={"request": request}).data)
 
     @extend_schema(request=loan_serializers.ApplySerializer, responses={201: loan_serializers.LoanSerializer})
     def create(self, request, *args, **kwargs):

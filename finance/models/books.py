@@ -1,17 +1,14 @@
 """Expenses, other income and the investments register."""
 
 from django.conf import settings
-from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models import Q
 
 from chama.models import TimeStampedModel
 from chama.money import MoneyField
+from chama.uploads import RECEIPT_TYPES, DocumentField
 from finance.models.ledger import Journal
 from groups.models import Chama, Membership
-
-RECEIPT_EXTENSIONS = FileExtensionValidator(["pdf", "jpg", "jpeg", "png"])
-
 
 class PaidThrough(models.TextChoices):
     CASH = "cash", "Cash"
@@ -33,7 +30,7 @@ class CashbookRecord(TimeStampedModel):
     amount = MoneyField()
     description = models.CharField(max_length=255)
     value_date = models.DateField()
-    receipt = models.FileField(upload_to="receipts/%Y/%m/", blank=True, validators=[RECEIPT_EXTENSIONS])
+    receipt = DocumentField(folder="receipts", types=RECEIPT_TYPES, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.POSTED)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,

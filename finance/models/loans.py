@@ -4,12 +4,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from chama.models import TimeStampedModel
 from chama.money import MoneyField, non_negative
+from chama.uploads import IMAGES, PDF, DocumentField
 from finance.models.ledger import AppendOnlyModel, Journal
 from groups.models import Chama, Membership, Policy
 
@@ -276,8 +277,7 @@ class Collateral(TimeStampedModel):
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="collateral")
     description = models.CharField(max_length=255)
     value = MoneyField(validators=non_negative())
-    document = models.FileField(upload_to="collateral/%Y/", blank=True,
-                                validators=[FileExtensionValidator(["pdf", "jpg", "jpeg", "png"])])
+    document = DocumentField(folder="collateral", types=[*PDF, *IMAGES], blank=True)
 
     class Meta:
         verbose_name_plural = "collateral"

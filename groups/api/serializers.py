@@ -26,8 +26,9 @@ class ChamaSerializer(serializers.ModelSerializer):
         model = Chama
         fields = [
             "id", "name", "category", "kind", "currency", "registration_number", "timezone", "status",
-            "description", "members_count", "my_role", "policy", "created_date",
+            "description", "constitution", "members_count", "my_role", "policy", "created_date",
         ]
+        extra_kwargs = {"constitution": {"help_text": "Download of the signed constitution (members of the chama), or null."}}
         read_only_fields = fields
 
     def get_my_role(self, chama) -> str | None:

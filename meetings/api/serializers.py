@@ -1,6 +1,5 @@
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
-from rest_framework.reverse import reverse
 
 from meetings import services
 from meetings.models import ActionItem, AgendaItem, Attendance, Meeting, MinutesAttachment, Proposal, Resolution, Rsvp, Vote
@@ -27,15 +26,11 @@ class ActionItemSerializer(serializers.ModelSerializer):
 
 
 class MinutesAttachmentSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField(help_text="Download (members of the chama only).")
+    url = serializers.FileField(source="document", read_only=True, help_text="Download (members of the chama only).")
 
     class Meta:
         model = MinutesAttachment
         fields = ["id", "title", "url"]
-
-    def get_url(self, attachment) -> str:
-        return reverse("chama-meeting-attachment", request=self.context["request"],
-                       kwargs={"chama_id": attachment.chama_id, "pk": attachment.meeting_id, "attachment_id": attachment.pk})
 
 
 class MeetingSerializer(serializers.ModelSerializer):

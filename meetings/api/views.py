@@ -1,13 +1,12 @@
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from chama import downloads
 from chama.api.pagination import StandardPagination
 from chama.api.viewsets import ChamaNestedViewSet
 from meetings import services
@@ -63,16 +62,11 @@ class MeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         answer = services.rsvp(meeting=meeting, membership=self.chama.memberships.get(user=request.user), **body.validated_data)
         return Response(serializers.RsvpSerializer(answer).data)
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(responses={code: answer for code, answer in downloads.DOWNLOAD_RESPONSES.items() if code != 403})
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>\d+)", url_name="attachment")
     def attachment(self, request, *args, attachment_id, **kwargs):
-        """Download one of the minutes' attachments."""
-        document = get_object_or_404(self.get_object().attachments, pk=attachment_id).document
-        try:
-            handle = document.open("rb")
-        except FileNotFoundError:
-            raise Http404("The file of this attachment is missing from storage.") from None
-        return FileResponse(handle, as_attachment=True, filename=document.name.rsplit("/", 1)[-1])
+        """Download one of the minutes' attachments (the same as its `url`)."""
+        return downloads.serve(request.user, get_object_or_404(self.get_object().attachments, pk=attachment_id), "document")
 
     @extend_schema(methods=["get"], responses=serializers.AttendanceSerializer(many=True))
     @extend_schema(methods=["post"], request=serializers.RegisterSerializer, responses=serializers.AttendanceSerializer(many=True))

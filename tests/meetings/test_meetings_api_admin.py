@@ -205,12 +205,13 @@ def test_members_download_the_minutes_attachments_and_nobody_else_does(club, oth
 
     listed = member_api.get(f"{club.base}/meetings/{held.pk}/").json()["attachments"]
     assert [(a["id"], a["title"], a["url"]) for a in listed] == [
-        (signed.pk, "Signed minutes", f"http://testserver{url}"),
-        (missing.pk, "Photo", f"http://testserver{club.base}/meetings/{held.pk}/attachments/{missing.pk}/")]
-    download = member_api.get(url)
-    assert download.status_code == 200
-    assert b"".join(download.streaming_content) == b"%PDF-1.4 march"
-    assert download["Content-Disposition"].startswith('attachment; filename="march-minutes')
+        (signed.pk, "Signed minutes", f"http://testserver/api/v1/files/minutes/{signed.pk}/"),
+        (missing.pk, "Photo", f"http://testserver/api/v1/files/minutes/{missing.pk}/")]
+    for address in (url, listed[0]["url"]):  # the meeting's own route answers as the one download view
+        download = member_api.get(address)
+        assert download.status_code == 200
+        assert b"".join(download.streaming_content) == b"%PDF-1.4 march"
+        assert download["Content-Disposition"] == 'attachment; filename="signed-minutes.pdf"'
 
     assert member_api.get(f"{club.base}/meetings/{other.pk}/attachments/{signed.pk}/").status_code == 404  # another meeting's
     assert member_api.get(f"{club.base}/meetings/{held.pk}/attachments/{missing.pk}/").status_code == 404  # file gone

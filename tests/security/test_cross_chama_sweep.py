@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
+from django.core.files.base import ContentFile
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from chama import tenancy
+from chama import downloads, tenancy
 from chama.roles import Role
 from tests.factories import ROW_MAKERS, ChamaFactory, make_row, member
 from tests.helpers import login_api
@@ -272,6 +273,17 @@ def test_every_api_route_is_discovered():
     assert len(routes) >= 10
 
 
+def b_documents(world):
+    """The download route's parameters for every kind of document, each on a row of B holding a
+    real file (an empty one is a 404 whoever asks, which would prove nothing)."""
+    for kind, document in downloads.documents().items():
+        row = make_row(document.model, world.chama_b)
+        stored = getattr(row, document.field)
+        stored.save("evidence.pdf", ContentFile(b"%PDF-1.4 chama B"), save=False)
+        type(row).objects.filter(pk=row.pk).update(**{document.field: stored.name})  # the row's cached counts untouched
+        yield {"kind": kind, "pk": row.pk}
+
+
 def test_api_routes_answer_404_for_another_chamas_objects(world):
     client = login_api(APIClient(), world.officer_a)
     swept = 0
@@ -280,14 +292,15 @@ def test_api_routes_answer_404_for_another_chamas_objects(world):
         object_params = [p for p in params if p != "chama_id"]
         if not params:
             continue
-        b_objects = {p: min(require_b_rows(param_model(p, callback), world)) for p in object_params}
-        cases = []
-        if "chama_id" in params:
-            cases.append({"chama_id": world.chama_b.pk, **b_objects})  # B's chama
+        if "kind" in params:
+            cases = list(b_documents(world))  # the download view: B's document of every kind
+        elif "chama_id" in params:
+            b_objects = {p: min(require_b_rows(param_model(p, callback), world)) for p in object_params}
+            cases = [{"chama_id": world.chama_b.pk, **b_objects}]  # B's chama
             if object_params:
                 cases.append({"chama_id": world.chama_a.pk, **b_objects})  # B's object under A's chama
         else:
-            cases.append(b_objects)  # B's object on a route that is not nested
+            cases = [{p: min(require_b_rows(param_model(p, callback), world)) for p in object_params}]  # not nested
         for values in cases:
             url = fill(route, values)
             for method in methods(callback):
