@@ -85,9 +85,8 @@ class MpesaChannelAdmin(ChamaScopedAdmin):
     def _secret_page(self, request, channels, secrets, title):
         rows = [(channel, mpesa.c2b_confirmation_url(channel, secret)) for channel, secret in zip(channels, secrets)]
         context = {**self.admin_site.each_context(request), "opts": self.opts, "rows": rows, "title": title}
-        response = TemplateResponse(request, "admin/finance/mpesachannel/secret_once.html", context)
-        response["Cache-Control"] = "no-store"
-        return response
+        # admin_view marks every admin page never_cache (Cache-Control: no-store): no proxy or browser keeps it.
+        return TemplateResponse(request, "admin/finance/mpesachannel/secret_once.html", context)
 
 
 class AssignForm(forms.Form):
@@ -98,12 +97,13 @@ class AssignForm(forms.Form):
 class MpesaReceiptAdmin(ReadOnlyMixin, ChamaScopedAdmin):
     """Every M-Pesa receipt; filter by "Waiting in suspense" for the ones no member matched."""
 
-    list_display = ["receipt_number", "chama", "amount", "payer_msisdn", "account_reference", "payer_name", "status", "membership", "assign_link"]
+    list_display = ["receipt_number", "chama", "amount", "payer_msisdn", "account_reference", "payer_name", "status", "membership",
+                    "assign_link"]
     list_filter = ["chama", "status", "source"]
     search_fields = ["=receipt_number", "phone_number", "payer_msisdn", "account_reference", "payer_name"]
     list_select_related = ["chama", "membership__user"]
-    readonly_fields = ["chama", "source", "receipt_number", "amount", "phone_number", "payer_msisdn", "account_reference", "payer_name",
-                       "transaction_time", "status", "membership", "journal", "assignment_journal", "assigned_by", "payload"]
+    readonly_fields = ["chama", "source", "receipt_number", "amount", "phone_number", "payer_msisdn", "account_reference",
+                       "payer_name", "transaction_time", "status", "membership", "journal", "assignment_journal", "assigned_by", "payload"]
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super(ReadOnlyMixin, self).has_change_permission(request, obj)
