@@ -64,8 +64,8 @@ def register():
            owner=member_of)
 
     every_model = ["account", "journal", "due", "waiver", "contributionplan", "savingstype", "withdrawal", "expense",
-                   "income", "investment", "investmentmovement", "mpesachannel", "mpesareceipt", "stkrequest",
-                   "loanproduct", "loan", "installment", "guarantee", "loanapproval", "collateral"]
+                   "income", "investment", "investmentmovement", "mpesachannel", "mpesareceipt", "mpesaconflict",
+                   "stkrequest", "loanproduct", "loan", "installment", "guarantee", "loanapproval", "collateral"]
     authority.grant_model_perms(OFFICER_ROLES, {f"finance.{model}": {"view"} for model in every_model})
     # Second signatures are admin actions on these lists: any officer may give one.
     authority.grant_model_perms(OFFICER_ROLES, {f"finance.{model}": {"view", "change"} for model in

@@ -155,10 +155,13 @@ def money_rows(chama):
     investment = fm.Investment.objects.create(chama=chama, name="Plot in Juja", type="land", acquired_date=date(2026, 3, 1))
     movement = books.investment_add_funds(investment=investment, amount="1000", by=chair, paid_through="bank")
     channel = fm.MpesaChannel.objects.create(chama=chama, shortcode=f"60{chama.pk:04d}")
-    receipt = mpesa.receive(channel=channel, source="c2b", payload={}, fields={
+    receipt_fields = {
         "receipt_number": f"QX{chama.pk:08d}", "amount": Decimal("250"), "phone_number": "+254799999999",
         "account_reference": "nobody", "payer_name": "Unknown", "transaction_time": None,
-    })
+    }
+    receipt = mpesa.receive(channel=channel, source="c2b", payload={}, fields=receipt_fields)
+    mpesa.receive(channel=channel, source="c2b", payload={"TransAmount": "2500"},
+                  fields={**receipt_fields, "amount": Decimal("2500")})  # a replay with another amount: a conflict
     product = fm.LoanProduct.objects.create(chama=chama, name="Emergency", interest_rate=Decimal("1"), max_amount=Decimal("5000"),
                                             min_installments=1, max_installments=6, guarantors_required=1,
                                             guarantee_coverage=Decimal("10"))
@@ -180,7 +183,7 @@ def money_rows(chama):
         fm.Waiver: waiver, fm.ContributionPlan: plan, fm.SavingsType: fm.SavingsType.objects.get(chama=chama),
         fm.SharePurchase: fm.SharePurchase.objects.filter(chama=chama).first(), fm.Withdrawal: withdrawal,
         fm.Expense: expense, fm.Income: income, fm.Investment: investment, fm.InvestmentMovement: movement,
-        fm.MpesaChannel: channel, fm.MpesaReceipt: receipt, fm.StkRequest: stk,
+        fm.MpesaChannel: channel, fm.MpesaReceipt: receipt, fm.MpesaConflict: receipt.conflicts.get(), fm.StkRequest: stk,
         fm.LoanProduct: product, fm.Loan: loan, fm.Guarantee: guarantee, fm.LoanApproval: loan.approvals.first(),
         fm.Installment: loan.installments.first(), fm.RepaymentLine: loan.repayment_lines.first(), fm.Collateral: collateral,
     }

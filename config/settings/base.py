@@ -226,13 +226,34 @@ AUDITLOG_EXCLUDE_TRACKING_FIELDS = (
     "policy", "mpesa_channel", "reversed_by", "expense", "income", "investment_movement", "waiver", "withdrawal",
 )
 AUDITLOG_MASK_TRACKING_FIELDS = ("password",)
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    # Setting or rotating an M-Pesa callback secret is logged with who did it, never the secret's hash.
+    {"model": "finance.mpesachannel", "mask_fields": ["callback_secret_hash"],
+     "mask_callable": "finance.models.mpesa.hide_secret_hash"},
+    {"model": "finance.stkrequest", "mask_fields": ["callback_token_hash"],
+     "mask_callable": "finance.models.mpesa.hide_secret_hash"},
+)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_callback_secrets": {"()": "finance.log_filters.RedactCallbackSecrets"}},
+    "formatters": {
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "level": "INFO"},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # M-Pesa callback URLs carry a secret in their path: the request logs write it as ***.
+        "django.request": {"filters": ["redact_callback_secrets"]},
+        # Django's own runserver logging, restated with the filter added.
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False,
+                          "filters": ["redact_callback_secrets"]},
+    },
 }
 
 if not DEBUG:

@@ -2,7 +2,7 @@ import logging
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers as drf, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
@@ -346,26 +346,45 @@ class StkPushViewSet(ChamaNestedViewSet):
 
 
 class MpesaCallbackView(APIView):
-    """Safaricom Daraja posts here; the chama's callback secret must be in `?secret=`."""
+    """Safaricom Daraja posts here. A C2B confirmation's URL carries the chama's callback secret as
+    its last path segment; an STK callback's carries the secret made for that one push."""
 
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
     source = None
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT},
-                   parameters=[OpenApiParameter("secret", OpenApiTypes.STR, required=True)])
-    def post(self, request, chama_id):
-        channel = mpesa.channel_for(chama_id, request.query_params.get("secret", ""))
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request, chama_id, secret):
+        if self.source == MpesaReceipt.Source.C2B:
+            channel = mpesa.channel_for(chama_id, secret)
+            stk = None
+        else:
+            stk = mpesa.stk_request_for(chama_id, secret)
+            channel = stk.chama.mpesa_channel if stk else None
         if channel is None:
             raise Http404
         if request.content_type.split(";")[0].strip() != "application/json" or not isinstance(request.data, dict):
             raise ParseError("Expected the JSON object Safaricom sends.")
-        if self.source == MpesaReceipt.Source.C2B:
-            mpesa.receive(channel=channel, source=self.source, fields=mpesa.parse_c2b(request.data), payload=request.data)
+        if stk is None:
+            mpesa.receive_c2b_callback(channel=channel, payload=request.data)
         else:
-            mpesa.receive_stk_callback(channel=channel, payload=request.data)
+            mpesa.receive_stk_callback(stk=stk, payload=request.data)
+        # Also for a replay with other details (kept as a conflict, nothing posted): a retry would change nothing.
         return Response({"ResultCode": 0, "ResultDesc": "Accepted"})
 
+
+class MpesaRetiredCallbackView(APIView):
+    """The callback addresses that carried the secret in `?secret=`: refused, saying where it goes now."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+
+    @extend_schema(exclude=True)
+    def post(self, request, chama_id):
+        return Response({"detail": (
+            "This callback address is retired: the secret now goes in the path (.../mpesa/c2b/<secret>/). "
+            "An officer rotates the channel's secret in the back office and registers the URL it shows with Safaricom."
+        )}, status=status.HTTP_404_NOT_FOUND)
 
 
 # --- loans -------------------------------------------------------------------------------------

@@ -2,12 +2,12 @@ from finance.models.books import Expense, Income, Investment, InvestmentMovement
 from finance.models.dues import ContributionPlan, Due, DueAllocation, Waiver
 from finance.models.ledger import Account, Entry, Journal
 from finance.models.loans import Collateral, Guarantee, Installment, Loan, LoanApproval, LoanProduct, RepaymentLine
-from finance.models.mpesa import MpesaChannel, MpesaReceipt, StkRequest
+from finance.models.mpesa import MpesaChannel, MpesaConflict, MpesaReceipt, StkRequest
 from finance.models.savings import SavingsType, SharePurchase, Withdrawal
 
 __all__ = [
     "Collateral", "Guarantee", "Installment", "Loan", "LoanApproval", "LoanProduct", "RepaymentLine",
     "Account", "ContributionPlan", "Due", "DueAllocation", "Entry", "Expense", "Income", "Investment",
-    "InvestmentMovement", "Journal", "MpesaChannel", "MpesaReceipt", "PaidThrough", "SavingsType",
+    "InvestmentMovement", "Journal", "MpesaChannel", "MpesaConflict", "MpesaReceipt", "PaidThrough", "SavingsType",
     "SharePurchase", "StkRequest", "Waiver", "Withdrawal",
 ]

@@ -1,10 +1,12 @@
 """M-Pesa receipts: match them to a member and post them once, or hold them in suspense."""
 
+import logging
 import secrets
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -12,7 +14,10 @@ from django.urls import reverse
 
 from chama import authority
 from chama.money import parse_money, to_money
-from finance.models import Account, Journal, MpesaChannel, MpesaReceipt, StkRequest
+from chama.notify import notify
+from chama.roles import MembershipStatus
+from finance.models import Account, Journal, MpesaChannel, MpesaConflict, MpesaReceipt, StkRequest
+from finance.models.mpesa import RECEIPT_NUMBER_MAX, hash_secret
 from finance.mpesa_client import DarajaClient
 from finance.services import ledger
 from finance.services.dues import chama_today, payment_record
@@ -21,15 +26,46 @@ from groups.models import Membership
 
 A = Account.Purpose
 NAIROBI = ZoneInfo("Africa/Nairobi")
+MSISDN_MAX = 128  # a masked or hashed MSISDN (a SHA-256 hex digest is 64) fits; anything longer is not Safaricom's
+
+logger = logging.getLogger("finance.mpesa")
 
 
 def channel_for(chama_id, secret):
     """The chama's M-Pesa channel if `secret` is its callback secret, else None."""
     channel = MpesaChannel.objects.select_related("chama").filter(chama_id=chama_id).first()
-    # Compared as bytes: compare_digest refuses a str with non-ASCII characters.
-    if channel is None or not secrets.compare_digest(channel.callback_secret.encode(), (secret or "").encode()):
+    if channel is None or not channel.secret_matches(secret):
         return None
     return channel
+
+
+def callback_url(name, chama_id, secret):
+    """The full URL Safaricom calls, with the secret as a path segment (kept out of query-string logs)."""
+    return settings.MPESA_CALLBACK_BASE_URL.rstrip("/") + reverse(name, kwargs={"chama_id": chama_id, "secret": secret})
+
+
+def c2b_confirmation_url(channel, secret):
+    return callback_url("mpesa-c2b-callback", channel.chama_id, secret)
+
+
+def channel_secret_rotate(*, channel, by) -> str:
+    """Give the channel a new callback secret and return it: the only time it can be read. The old
+    one stops working when this commits; the officer registers the new URL with Safaricom."""
+    with transaction.atomic():
+        channel = MpesaChannel.objects.select_for_update().select_related("chama").get(pk=channel.pk)
+        authority.require(by, "manage_mpesa_channel", channel)
+        secret = channel.issue_secret()
+        channel.save(update_fields=["callback_secret_hash", "updated_date"])
+    logger.info("M-Pesa callback secret of %s rotated by %s", channel, authority.person(by))
+    return secret
+
+
+def stk_request_for(chama_id, token):
+    """The STK push of this chama whose callback URL carries `token`, else None."""
+    if not token:
+        return None
+    return (StkRequest.objects.select_related("chama__mpesa_channel", "membership")
+            .filter(chama_id=chama_id, callback_token_hash=hash_secret(token), chama__mpesa_channel__isnull=False).first())
 
 
 def _amount(value):
@@ -78,20 +114,56 @@ def _result_code(value):
     return int(text)
 
 
-def _phone(msisdn):
-    digits = "".join(ch for ch in str(msisdn or "") if ch.isdigit())
-    return f"+{digits}" if digits else ""
+PHONE_CHARACTERS = frozenset("0123456789+-() ")
+
+
+def _phone(value):
+    """`value` in E.164 if it is a valid phone number, written in the default region
+    (PHONENUMBER_DEFAULT_REGION) or with its country code, with or without the +; else "".
+    A masked number ("2547 ***** 126") or a hashed one, as C2B confirmations carry, is "":
+    it cannot say who paid."""
+    text = str(value if value is not None else "").strip()
+    if not text or not set(text) <= PHONE_CHARACTERS:
+        return ""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    for candidate, region in ((text, settings.PHONENUMBER_DEFAULT_REGION), (f"+{digits}", None)):
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return ""
+
+
+def _msisdn(value, field):
+    """(the payer's number in E.164 or "", the number as Safaricom sent it)."""
+    sent = _text(value, field)
+    if len(sent) > MSISDN_MAX:
+        raise ValidationError({field: f"A payer's number has at most {MSISDN_MAX} characters."})
+    return _phone(sent), sent
+
+
+def _receipt_number(value, field):
+    """The M-Pesa receipt number, whole: a longer one than the column holds is refused, never cut
+    (two receipts cut to the same prefix would be taken for one)."""
+    number = _text(value, field)
+    if not number:
+        raise ValidationError({field: "The callback has no M-Pesa receipt number."})
+    if len(number) > RECEIPT_NUMBER_MAX:
+        raise ValidationError({field: f"An M-Pesa receipt number has at most {RECEIPT_NUMBER_MAX} characters; "
+                                      f"this one has {len(number)}."})
+    return number
 
 
 def parse_c2b(payload):
     """The fields we need from a Daraja C2B confirmation."""
-    receipt = _text(payload.get("TransID"), "TransID")
-    if not receipt:
-        raise ValidationError({"TransID": "The confirmation has no M-Pesa receipt number."})
+    receipt = _receipt_number(payload.get("TransID"), "TransID")
     names = [_text(payload.get(name), name) for name in ("FirstName", "MiddleName", "LastName")]
+    phone_number, payer_msisdn = _msisdn(payload.get("MSISDN"), "MSISDN")
     return {
-        "receipt_number": receipt[:30], "amount": _amount(payload.get("TransAmount")),
-        "phone_number": _phone(_text(payload.get("MSISDN"), "MSISDN"))[:16],
+        "receipt_number": receipt, "amount": _amount(payload.get("TransAmount")),
+        "phone_number": phone_number, "payer_msisdn": payer_msisdn,
         "account_reference": _text(payload.get("BillRefNumber"), "BillRefNumber")[:64],
         "payer_name": " ".join(name for name in names if name)[:150], "transaction_time": _time(payload.get("TransTime")),
     }
@@ -111,12 +183,11 @@ def parse_stk(payload):
     if code != 0:
         return checkout, code, description, None
     items = _metadata_items(callback.get("CallbackMetadata"))
-    receipt = _text(items.get("MpesaReceiptNumber"), "MpesaReceiptNumber")
-    if not receipt:
-        raise ValidationError({"MpesaReceiptNumber": "The callback has no M-Pesa receipt number."})
+    receipt = _receipt_number(items.get("MpesaReceiptNumber"), "MpesaReceiptNumber")
+    phone_number, payer_msisdn = _msisdn(items.get("PhoneNumber"), "PhoneNumber")
     fields = {
-        "receipt_number": receipt[:30], "amount": _amount(items.get("Amount")),
-        "phone_number": _phone(items.get("PhoneNumber"))[:16], "account_reference": "",
+        "receipt_number": receipt, "amount": _amount(items.get("Amount")),
+        "phone_number": phone_number, "payer_msisdn": payer_msisdn, "account_reference": "",
         "payer_name": "", "transaction_time": _time(items.get("TransactionDate")),
     }
     return checkout, code, description, fields
@@ -131,7 +202,8 @@ def _metadata_items(metadata):
 
 
 def match_member(chama, account_reference, phone_number):
-    """The member a payment is for: the account reference as a member number or phone, else the payer's phone.
+    """The member a payment is for: the account reference as a member number or phone, else the payer's phone
+    (in E.164; "" when Safaricom masked it, so only the reference can match).
     None (suspense, for an officer to assign) when the reference is a member number changed lately:
     the payer may mean the member who held it, or the member who holds it now."""
     members = Membership.objects.filter(chama=chama).select_related("user", "chama")
@@ -143,23 +215,35 @@ def match_member(chama, account_reference, phone_number):
         if found:
             return found
         reference_phone = _phone(reference)
-        if reference_phone.startswith("+0"):
-            reference_phone = "+254" + reference_phone[2:]
-        found = members.filter(user__phone_number=reference_phone).first()
-        if found:
-            return found
+        if reference_phone:
+            found = members.filter(user__phone_number=reference_phone).first()
+            if found:
+                return found
     if phone_number:
         return members.filter(user__phone_number=phone_number).first()
     return None
 
 
+def receive_c2b_callback(*, channel, payload) -> MpesaReceipt:
+    """A paybill confirmation: refused unless it is for the channel's own shortcode."""
+    fields = parse_c2b(payload)
+    shortcode = _text(payload.get("BusinessShortCode"), "BusinessShortCode")
+    if shortcode != channel.shortcode.strip():
+        logger.warning("M-Pesa confirmation %s for paybill %r refused on the channel of %s (paybill %s)",
+                       fields["receipt_number"], shortcode, channel.chama, channel.shortcode)
+        raise ValidationError({"BusinessShortCode": f"Paybill {shortcode or '(none)'} is not this chama's paybill."})
+    return receive(channel=channel, source=MpesaReceipt.Source.C2B, fields=fields, payload=payload)
+
+
 def receive(*, channel, source, fields, payload, membership=None) -> MpesaReceipt:
-    """Post a receipt once. A replay, even a concurrent one, returns the receipt first recorded."""
+    """Post a receipt once. A replay, even a concurrent one, returns the receipt first recorded and
+    posts nothing; one that says something else than the first is also recorded as a conflict."""
     chama = channel.chama
     number = fields["receipt_number"]
     with transaction.atomic():
         existing = MpesaReceipt.objects.filter(chama=chama, receipt_number=number).first()
         if existing is not None:
+            _check_replay(existing, source, fields, payload)
             return existing
         membership = membership or match_member(chama, fields["account_reference"], fields["phone_number"])
         if membership is not None and not authority.may(authority.SYSTEM, "record_payment", membership):
@@ -175,12 +259,65 @@ def receive(*, channel, source, fields, payload, membership=None) -> MpesaReceip
         else:
             journal = _post_to_suspense(chama, fields, value_date)
             status = MpesaReceipt.Status.SUSPENSE
-        receipt, _ = MpesaReceipt.objects.get_or_create(
+        receipt, created = MpesaReceipt.objects.get_or_create(
             chama=chama, receipt_number=number,
             defaults={**fields, "source": source, "status": status, "membership": membership, "journal": journal,
                       "payload": payload},
         )
+        if not created:  # a concurrent delivery recorded it first
+            _check_replay(receipt, source, fields, payload)
     return receipt
+
+
+def _checkout_of(payload):
+    callback = ((payload or {}).get("Body") or {}).get("stkCallback") if isinstance(payload, dict) else None
+    return str(callback.get("CheckoutRequestID") or "") if isinstance(callback, dict) else ""
+
+
+def replay_differences(receipt, source, fields, payload):
+    """{field: [first recorded, this delivery]} where a replay of `receipt` disagrees with it.
+    The amount must always agree. The account reference, the payer's number and the STK request
+    are compared between deliveries of one kind only (a C2B confirmation masks the number an STK
+    callback shows), and the number and the STK request only where both deliveries carry one."""
+    differences = {}
+    if fields["amount"] != receipt.amount:
+        differences["amount"] = [str(receipt.amount), str(fields["amount"])]
+    if source != receipt.source:
+        return differences
+    compared = [("account_reference", receipt.account_reference, fields["account_reference"], True),
+                ("payer", receipt.payer_msisdn, fields.get("payer_msisdn", ""), False),
+                ("CheckoutRequestID", _checkout_of(receipt.payload), _checkout_of(payload), False)]
+    for name, first, again, always in compared:
+        if first != again and (always or (first and again)):
+            differences[name] = [first, again]
+    return differences
+
+
+def _check_replay(receipt, source, fields, payload):
+    differences = replay_differences(receipt, source, fields, payload)
+    if differences:
+        conflict_record(receipt=receipt, source=source, payload=payload, differences=differences)
+
+
+def conflict_record(*, receipt, source, payload, differences) -> MpesaConflict:
+    """Keep a conflicting replay for the officers (once per distinct payload) and tell them."""
+    chama = receipt.chama
+    conflict, created = MpesaConflict.objects.get_or_create(
+        chama=chama, receipt_number=receipt.receipt_number, fingerprint=MpesaConflict.fingerprint_of(payload),
+        defaults={"receipt": receipt, "source": source, "payload": payload, "differences": differences},
+    )
+    if created:
+        logger.warning("M-Pesa %s arrived again in %s with different details %s: nothing posted",
+                       receipt.receipt_number, chama, differences)
+        what = "; ".join(f"{name} {first or '(none)'} then {again or '(none)'}" for name, (first, again) in differences.items())
+        officers = Membership.objects.filter(chama=chama, status=MembershipStatus.ACTIVE,
+                                             role__in=authority.roles_for("record_payment", chama)).select_related("user")
+        for officer in officers:
+            notify(officer.user, dedupe_key=f"mpesa-conflict-{conflict.pk}",
+                   title=f"{chama}: M-Pesa {receipt.receipt_number} arrived again with other details",
+                   body=(f"Safaricom sent receipt {receipt.receipt_number} a second time with other details ({what}). "
+                         "Nothing was posted for it. Check the M-Pesa statement, then see M-Pesa conflicts in the back office."))
+    return conflict
 
 
 def _post_to_suspense(chama, fields, value_date):
@@ -203,16 +340,18 @@ def _post_to_suspense(chama, fields, value_date):
         return replay
 
 
-def receive_stk_callback(*, channel, payload):
-    """Record an STK-push result; a successful one is posted like any receipt."""
+def receive_stk_callback(*, stk, payload):
+    """Record the result of the STK push `stk` (found by the token in its callback URL); a
+    successful one is posted to the member it was for. A callback about another push is refused."""
     checkout, code, description, fields = parse_stk(payload)
-    stk = StkRequest.objects.filter(chama=channel.chama, checkout_request_id=checkout).select_related("membership").first()
-    if stk is not None and stk.result_code is None:
+    if checkout != stk.checkout_request_id:
+        raise ValidationError({"CheckoutRequestID": "This callback is not about the STK push its URL was made for."})
+    if stk.result_code is None:
         StkRequest.objects.filter(pk=stk.pk, result_code__isnull=True).update(result_code=code, result_description=description)
     if fields is None:
         return None
-    return receive(channel=channel, source=MpesaReceipt.Source.STK, fields=fields, payload=payload,
-                   membership=stk.membership if stk else None)
+    return receive(channel=stk.chama.mpesa_channel, source=MpesaReceipt.Source.STK, fields=fields, payload=payload,
+                   membership=stk.membership)
 
 
 def suspense_assign(*, receipt, membership, by) -> MpesaReceipt:
@@ -250,15 +389,16 @@ def stk_push_start(*, membership, amount, by, phone_number=None, client=None) ->
     if amount <= 0 or amount != amount.to_integral_value():
         raise ValidationError({"amount": "M-Pesa takes whole shillings, at least 1."})
     phone = str(phone_number or membership.user.phone_number)
-    callback = settings.MPESA_CALLBACK_BASE_URL.rstrip("/") + reverse(
-        "mpesa-stk-callback", kwargs={"chama_id": chama.pk}
-    ) + f"?secret={channel.callback_secret}"
+    # Each push has its own callback secret, kept only as a hash: the chama's paybill secret is
+    # not readable, and a callback can then only be about the push it was made for.
+    token = secrets.token_urlsafe(32)
     answer = (client or DarajaClient.from_settings()).stk_push(
         shortcode=channel.shortcode, phone_number=phone, amount=amount, account_reference=membership.member_number,
-        description="Chama payment", callback_url=callback,
+        description="Chama payment", callback_url=callback_url("mpesa-stk-callback", chama.pk, token),
     )
     return StkRequest.objects.create(
         chama=chama, membership=membership, phone_number=phone, amount=amount, requested_by=by,
         checkout_request_id=answer["CheckoutRequestID"], merchant_request_id=answer.get("MerchantRequestID", ""),
+        callback_token_hash=hash_secret(token),
     )
 

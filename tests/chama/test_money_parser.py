@@ -170,7 +170,7 @@ def test_mpesa_callback_with_an_amount_out_of_grammar_is_refused_not_a_500(books
     channel = MpesaChannel.objects.create(chama=chama, shortcode="600638")
     client.raise_request_exception = False
 
-    response = client.post(f"/api/v1/chamas/{chama.pk}/mpesa/c2b/?secret={channel.callback_secret}",
+    response = client.post(f"/api/v1/chamas/{chama.pk}/mpesa/c2b/{channel.new_secret}/",
                            {**C2B, "TransAmount": amount}, content_type="application/json")
 
     assert response.status_code == 400, response.content
@@ -184,7 +184,7 @@ def test_mpesa_callback_reads_safaricoms_strings_and_json_numbers(books, client,
     chama = books[0]
     channel = MpesaChannel.objects.create(chama=chama, shortcode="600638")
 
-    response = client.post(f"/api/v1/chamas/{chama.pk}/mpesa/c2b/?secret={channel.callback_secret}",
+    response = client.post(f"/api/v1/chamas/{chama.pk}/mpesa/c2b/{channel.new_secret}/",
                            {**C2B, "TransAmount": amount}, content_type="application/json")
 
     assert response.status_code == 200, response.content

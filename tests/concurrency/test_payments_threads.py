@@ -146,7 +146,7 @@ def test_the_same_mpesa_receipt_delivered_by_eight_threads_posts_once(reference,
 
     def deliver(i):
         fields = mpesa.parse_c2b(payload)
-        return mpesa.receive(channel=mpesa.channel_for(chama.pk, channel.callback_secret),
+        return mpesa.receive(channel=mpesa.channel_for(chama.pk, channel.new_secret),
                              source=MpesaReceipt.Source.C2B, fields=fields, payload=payload)
 
     results, errors = run_at_once(deliver, 8)

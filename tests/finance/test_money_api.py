@@ -148,9 +148,9 @@ def test_mpesa_c2b_callback_posts_once_and_needs_the_secret(books, client):
                "MSISDN": "254708374149", "FirstName": "Jane"}
     url = f"/api/v1/chamas/{chama.pk}/mpesa/c2b/"
 
-    wrong = client.post(f"{url}?secret=nope", payload, content_type="application/json")
-    first = client.post(f"{url}?secret={channel.callback_secret}", payload, content_type="application/json")
-    replay = client.post(f"{url}?secret={channel.callback_secret}", payload, content_type="application/json")
+    wrong = client.post(f"{url}nope/", payload, content_type="application/json")
+    first = client.post(f"{url}{channel.new_secret}/", payload, content_type="application/json")
+    replay = client.post(f"{url}{channel.new_secret}/", payload, content_type="application/json")
 
     assert wrong.status_code == 404
     assert first.json() == replay.json() == {"ResultCode": 0, "ResultDesc": "Accepted"}

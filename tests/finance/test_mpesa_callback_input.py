@@ -7,18 +7,27 @@ import pytest
 
 from chama.roles import Role
 from finance.models import Journal, MpesaChannel, MpesaReceipt, StkRequest
+from finance.models.mpesa import hash_secret
 from tests.factories import ChamaFactory, joined
 
 
 @pytest.fixture
 def channel(db):
     chama = ChamaFactory()
-    joined(chama, Role.TREASURER)
-    return MpesaChannel.objects.create(chama=chama, shortcode="600638")
+    membership = joined(chama, Role.TREASURER)
+    channel = MpesaChannel.objects.create(chama=chama, shortcode="600638")
+    StkRequest.objects.create(chama=chama, membership=membership, phone_number="+254708374149", amount=100,
+                              checkout_request_id="ws_CO_1", requested_by=membership.user,
+                              callback_token_hash=hash_secret(STK_TOKEN))
+    return channel
+
+
+STK_TOKEN = "the-secret-of-one-stk-push"
 
 
 def post(client, channel, source, body, content_type="application/json"):
-    url = f"/api/v1/chamas/{channel.chama_id}/mpesa/{source}/?secret={channel.callback_secret}"
+    secret = channel.new_secret if source == "c2b" else STK_TOKEN
+    url = f"/api/v1/chamas/{channel.chama_id}/mpesa/{source}/{secret}/"
     data = body if isinstance(body, (str, bytes)) else json.dumps(body)
     return client.generic("POST", url, data, content_type=content_type)
 
@@ -58,10 +67,6 @@ def test_a_malformed_callback_is_a_400_and_posts_nothing(client, channel, source
 
 
 def test_a_failed_stk_result_with_an_odd_code_is_recorded_without_error(client, channel):
-    membership = channel.chama.memberships.get()
-    StkRequest.objects.create(chama=channel.chama, membership=membership, phone_number="+254708374149", amount=100,
-                              checkout_request_id="ws_CO_1", requested_by=membership.user)
-
     response = post(client, channel, "stk", stk(ResultCode=1032, ResultDesc="Request cancelled by user"))
 
     assert response.status_code == 200

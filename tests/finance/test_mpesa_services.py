@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from chama import authority
 from chama.roles import Role
-from finance.models import Account, Due, Entry, Journal, MpesaChannel, MpesaReceipt, StkRequest
+from finance.models import Account, Due, Entry, Journal, MpesaChannel, MpesaConflict, MpesaReceipt, StkRequest
 from finance.mpesa_client import DarajaClient, DarajaError
 from finance.services import dues as dues_service
 from finance.services import mpesa
@@ -108,7 +108,7 @@ def test_parse_c2b_reads_darajas_documented_confirmation():
 
     assert fields == {
         "receipt_number": "RKTQDM7W6S", "amount": D("1500.00"), "phone_number": "+254708374149",
-        "account_reference": "M003", "payer_name": "John Doe",
+        "payer_msisdn": "254708374149", "account_reference": "M003", "payer_name": "John Doe",
         "transaction_time": datetime(2026, 11, 22, 6, 38, 45, tzinfo=NAIROBI),
     }
     assert isinstance(fields["amount"], D)
@@ -134,7 +134,7 @@ def test_parse_stk_reads_a_successful_callback():
     # Daraja sends the amount as a JSON number: it must still come out as an exact Decimal.
     assert fields == {
         "receipt_number": "NLJ7RT61SV", "amount": D("1500.00"), "phone_number": "+254708374149",
-        "account_reference": "", "payer_name": "",
+        "payer_msisdn": "254708374149", "account_reference": "", "payer_name": "",
         "transaction_time": datetime(2026, 11, 22, 10, 21, 15, tzinfo=NAIROBI),
     }
 
@@ -260,12 +260,12 @@ def test_a_replayed_receipt_returns_the_first_and_posts_nothing_more(setup, refe
     journals, entries = Journal.objects.count(), Entry.objects.count()
     money = chama_balance(chama, A.MOBILE_MONEY)
 
-    again = deliver_c2b(channel, c2b(BillRefNumber=reference, MSISDN=msisdn))
-    # Safaricom retries with the same receipt even if something else in the payload differs.
-    changed = deliver_c2b(channel, c2b(BillRefNumber="M004", MSISDN=msisdn, TransAmount="99.00"))
+    # Safaricom retries with the same receipt; the payer's name or the paybill's balance may differ.
+    again = deliver_c2b(channel, c2b(BillRefNumber=reference, MSISDN=msisdn, OrgAccountBalance="50697.00"))
 
-    assert again.pk == first.pk == changed.pk
+    assert again.pk == first.pk
     assert (again.journal_id, again.status) == (first.journal_id, first.status)
+    assert not MpesaConflict.objects.exists()
     assert (Journal.objects.count(), Entry.objects.count()) == (journals, entries)
     assert MpesaReceipt.objects.filter(chama=chama, receipt_number="RKTQDM7W6S").count() == 1
     assert chama_balance(chama, A.MOBILE_MONEY) == money == D("1500.00")
@@ -291,15 +291,16 @@ def test_channel_for_needs_the_chamas_own_secret(setup):
     other = ChamaFactory()
     other_channel = MpesaChannel.objects.create(chama=other, shortcode="600999")
 
-    assert mpesa.channel_for(chama.pk, channel.callback_secret) == channel
+    assert mpesa.channel_for(chama.pk, channel.new_secret) == channel
     assert mpesa.channel_for(chama.pk, "wrong-secret") is None
-    assert mpesa.channel_for(chama.pk, channel.callback_secret[:-1]) is None
+    assert mpesa.channel_for(chama.pk, channel.new_secret[:-1]) is None
+    assert mpesa.channel_for(chama.pk, channel.callback_secret_hash) is None  # the stored hash opens nothing
     assert mpesa.channel_for(chama.pk, "") is None
     assert mpesa.channel_for(chama.pk, None) is None
     # Another chama's secret does not open this chama's channel, nor the reverse.
-    assert mpesa.channel_for(chama.pk, other_channel.callback_secret) is None
-    assert mpesa.channel_for(other.pk, channel.callback_secret) is None
-    assert mpesa.channel_for(ChamaFactory().pk, channel.callback_secret) is None
+    assert mpesa.channel_for(chama.pk, other_channel.new_secret) is None
+    assert mpesa.channel_for(other.pk, channel.new_secret) is None
+    assert mpesa.channel_for(ChamaFactory().pk, channel.new_secret) is None
 
 
 # --- a local HTTP server that plays Daraja ---------------------------------------------------
@@ -471,8 +472,11 @@ def test_stk_push_start_then_its_callback_pays_that_member(setup, daraja, callba
         1500, "254712345678", "254712345678", "M003")
     callback_url = urlsplit(body["CallBackURL"])
     assert body["CallBackURL"].startswith(callback_base + "/")
-    assert callback_url.path == reverse("mpesa-stk-callback", kwargs={"chama_id": chama.pk})
-    assert parse_qs(callback_url.query)["secret"] == [channel.callback_secret]
+    # The push's own secret is the URL's last path segment; no query string to land in access logs.
+    token = callback_url.path.rstrip("/").rsplit("/", 1)[1]
+    assert callback_url.path == reverse("mpesa-stk-callback", kwargs={"chama_id": chama.pk, "secret": token})
+    assert callback_url.query == "" and len(token) >= 43
+    assert mpesa.channel_for(chama.pk, token) is None  # it opens this push's callback, not the paybill's
     stored = StkRequest.objects.get(pk=stk.pk)
     assert (stored.chama, stored.membership, stored.amount, stored.phone_number, stored.requested_by) == (
         chama, wanjiku, D("1500.00"), "+254712345678", treasurer.user)
@@ -480,11 +484,12 @@ def test_stk_push_start_then_its_callback_pays_that_member(setup, daraja, callba
     assert stored.merchant_request_id == "29115-34620561-1"
     assert stored.result_code is None
 
-    # Safaricom calls back on the URL it was given; the secret in it opens the channel.
-    found = mpesa.channel_for(chama.pk, parse_qs(callback_url.query)["secret"][0])
-    assert found == channel
+    # Safaricom calls back on the URL it was given; the secret in it finds this push.
+    found = mpesa.stk_request_for(chama.pk, token)
+    assert found == stk
+    assert stored.callback_token_hash and token not in stored.callback_token_hash
     # The payer's phone in the callback (254708374149) is the treasurer's: the StkRequest says whose money it is.
-    receipt = mpesa.receive_stk_callback(channel=found, payload=stk_ok(checkout=stk.checkout_request_id))
+    receipt = mpesa.receive_stk_callback(stk=found, payload=stk_ok(checkout=stk.checkout_request_id))
 
     assert (receipt.source, receipt.status, receipt.membership) == (MpesaReceipt.Source.STK, MpesaReceipt.Status.POSTED, wanjiku)
     assert (receipt.receipt_number, receipt.amount) == ("NLJ7RT61SV", D("1500.00"))
@@ -496,7 +501,7 @@ def test_stk_push_start_then_its_callback_pays_that_member(setup, daraja, callba
 
     # Safaricom calls back more than once: nothing more is posted.
     journals, entries = Journal.objects.count(), Entry.objects.count()
-    again = mpesa.receive_stk_callback(channel=found, payload=stk_ok(checkout=stk.checkout_request_id))
+    again = mpesa.receive_stk_callback(stk=found, payload=stk_ok(checkout=stk.checkout_request_id))
     assert again.pk == receipt.pk
     assert (Journal.objects.count(), Entry.objects.count()) == (journals, entries)
     assert all_drift(chama) == []
@@ -518,7 +523,7 @@ def test_a_cancelled_stk_push_records_the_result_and_posts_nothing(setup, daraja
     cancelled = json.loads(STK_CANCELLED_JSON)
     cancelled["Body"]["stkCallback"]["CheckoutRequestID"] = stk.checkout_request_id
 
-    assert mpesa.receive_stk_callback(channel=channel, payload=cancelled) is None
+    assert mpesa.receive_stk_callback(stk=stk, payload=cancelled) is None
 
     stored = StkRequest.objects.get(pk=stk.pk)
     assert (stored.result_code, stored.result_description) == (1032, "Request cancelled by user.")
@@ -526,20 +531,23 @@ def test_a_cancelled_stk_push_records_the_result_and_posts_nothing(setup, daraja
     assert not MpesaReceipt.objects.filter(chama=chama).exists()
 
 
-def test_an_stk_callback_for_an_unknown_checkout_is_matched_by_phone_or_held(setup):
-    chama, channel, treasurer, *_ = setup
-    # 254708374149 is the treasurer's phone.
-    receipt = mpesa.receive_stk_callback(channel=channel, payload=stk_ok(checkout="ws_CO_unknown"))
-    assert (receipt.status, receipt.membership) == (MpesaReceipt.Status.POSTED, treasurer)
+def test_an_stk_callback_about_another_push_is_refused_and_posts_nothing(setup, daraja, callback_base):
+    chama, _, treasurer, _, wanjiku, _ = setup
+    stk = mpesa.stk_push_start(membership=wanjiku, amount=1500, by=treasurer.user, client=client_for(daraja))
+    token = urlsplit(daraja.stk_bodies[0]["CallBackURL"]).path.rstrip("/").rsplit("/", 1)[1]
 
-    payload = stk_ok(checkout="ws_CO_unknown_2", receipt="NLJ7RT61SX")
-    for item in payload["Body"]["stkCallback"]["CallbackMetadata"]["Item"]:
-        if item["Name"] == "PhoneNumber":
-            item["Value"] = 254799000111
-    held = mpesa.receive_stk_callback(channel=channel, payload=payload)
-    assert (held.status, held.membership) == (MpesaReceipt.Status.SUSPENSE, None)
-    assert chama_balance(chama, A.MOBILE_MONEY) == D("3000.00")
-    assert chama_balance(chama, A.SUSPENSE) == D("1500.00")
+    with pytest.raises(ValidationError) as caught:
+        mpesa.receive_stk_callback(stk=stk, payload=stk_ok(checkout="ws_CO_unknown"))
+
+    assert "CheckoutRequestID" in caught.value.message_dict
+    assert StkRequest.objects.get(pk=stk.pk).result_code is None
+    assert not Journal.objects.filter(chama=chama).exists() and not MpesaReceipt.objects.exists()
+    # The push's secret finds it only in its own chama.
+    other = ChamaFactory()
+    MpesaChannel.objects.create(chama=other, shortcode="600999")
+    assert mpesa.stk_request_for(other.pk, token) is None
+    assert mpesa.stk_request_for(chama.pk, token[:-1]) is None
+    assert mpesa.stk_request_for(chama.pk, "") is None
 
 
 @pytest.mark.parametrize("mode, message", [

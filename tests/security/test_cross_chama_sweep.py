@@ -208,7 +208,9 @@ def test_admin_actions_leave_another_chamas_rows_untouched(world, client):
 
 # --- API ---------------------------------------------------------------------------------------
 
-PARAM_MODELS = {"attachment_id": "meetings.MinutesAttachment"}  # parameters not named after their model
+# Parameters not named after their model. An M-Pesa callback's `secret` stands for B's channel here;
+# that B's real secret opens nothing under A is tested in tests/finance/test_mpesa_services.py.
+PARAM_MODELS = {"attachment_id": "meetings.MinutesAttachment", "secret": "finance.MpesaChannel"}
 ROUTE_PARAM = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>[^)]*\)")
 UNSAFE = ("post", "put", "patch", "delete")
 
