@@ -25,7 +25,7 @@ class ChamaSerializer(serializers.ModelSerializer):
     class Meta:
         model = Chama
         fields = [
-            "id", "name", "category", "kind", "currency", "registration_number", "timezone", "status",
+            "id", "name", "category", "kind", "currency", "registration_number", "timezone", "status", "founded_date",
             "description", "members_count", "my_role", "policy", "created_date",
         ]
         read_only_fields = fields
