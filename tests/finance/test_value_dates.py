@@ -16,6 +16,7 @@ from chama.roles import Role
 from finance.models import Due, Expense, Journal, MpesaChannel, MpesaReceipt
 from finance.services import books, dues, mpesa, savings
 from groups.models import Membership, Policy
+from meetings import services as meeting_services
 from meetings.models import Meeting
 from tests.factories import ChamaFactory, backdating_approved, joined
 from tests.helpers import today_is
@@ -171,6 +172,26 @@ def test_a_meeting_dated_off_the_calendar_in_the_admin_is_a_form_error(umoja, db
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["starts_at"] == ["Give a date between 1900-01-01 and 2200-12-31."]
     assert not Meeting.objects.exists()
+
+
+def test_a_register_whose_fines_would_be_dated_beyond_the_window_saves_nothing_and_says_why(umoja, client):
+    chama, chair, _, member = umoja
+    policy = chama.policy
+    policy.absence_fine_amount = D("50")
+    policy.save()
+    meeting = meeting_services.meeting_create(chama=chama, by=chair.user, title="October meeting",
+                                              starts_at=datetime(2026, 10, 20, 14, 0, tzinfo=NAIROBI))
+    client.force_login(chair.user)
+
+    response = client.post(reverse("admin:meetings_meeting_register", args=[meeting.pk]), {
+        **{f"status-{m.pk}": "present" for m in chama.memberships.all()}, f"status-{member.pk}": "absent", "held": "on"})
+
+    assert response.status_code == 200
+    assert response.context["errors"] == [
+        "The value date 2026-10-20 is 41 days back; the policy allows 31 days. Ask the chairperson and a second officer "
+        "to approve backdating."]
+    meeting.refresh_from_db()
+    assert (meeting.status, meeting.attendance.count(), Journal.objects.count()) == (Meeting.Status.SCHEDULED, 0, 0)
 
 
 # --- M-Pesa ----------------------------------------------------------------------------------------
