@@ -22,8 +22,8 @@ from django.utils import timezone
 
 from chama.dates import DATE_RANGE_MESSAGE, in_range
 from finance.models import BackdatingApproval
+from groups.models import Policy
 
-DEFAULT_WINDOW_DAYS = 31  # a chama without a policy row yet
 ASK_FOR_APPROVAL = "Ask the chairperson and a second officer to approve backdating."
 
 
@@ -41,8 +41,8 @@ def calendar_problem(chama, day, *, slack_days=0):
 
 
 def window_days(chama):
-    policy = getattr(chama, "policy", None)
-    return policy.backdating_window_days if policy is not None else DEFAULT_WINDOW_DAYS
+    policy = getattr(chama, "policy", None)  # a chama made without its policy row has the default
+    return policy.backdating_window_days if policy is not None else Policy._meta.get_field("backdating_window_days").default
 
 
 def approved_back_to(chama, day):
