@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 
 from chama import authority, tenancy
+from chama.forms import DateFormField, SplitDateTimeFormField
 
 
 def scope_for_user(queryset, user):
@@ -84,6 +85,10 @@ def add_refusal(form, exc):
 
 class ChamaScopedMixin:
     """Scoping shared by ModelAdmin and InlineModelAdmin."""
+
+    # Dates off the calendar (0001-01-01, 9999-12-31) are a form error, as in the API.
+    formfield_overrides = {models.DateField: {"form_class": DateFormField},
+                           models.DateTimeField: {"form_class": SplitDateTimeFormField}}
 
     def get_queryset(self, request):
         return scope_for_user(super().get_queryset(request), request.user)

@@ -1,10 +1,12 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.forms import AdminPasswordChangeForm as OwnPasswordChangeForm
 from django.contrib.auth.forms import AdminPasswordChangeForm as SomeonesPasswordForm
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
 from chama import login_security, tokens
+from chama.dates import DATE_RANGE_MESSAGE, in_range
 from chama.models import User
 
 
@@ -50,3 +52,29 @@ class PasswordChangeForm(_RevokesTokens, OwnPasswordChangeForm):
 
 class PasswordSetForm(_RevokesTokens, SomeonesPasswordForm):
     """A platform administrator sets or removes someone's password from the Users page."""
+
+
+class DateFormField(forms.DateField):
+    """A date between 1900 and 2200, like every date the API takes: a form error, never a server
+    error from the calendar arithmetic behind the form."""
+
+    default_error_messages = {"out_of_range": DATE_RANGE_MESSAGE}
+
+    def to_python(self, value):
+        day = super().to_python(value)
+        if day is not None and not in_range(day):
+            raise ValidationError(self.error_messages["out_of_range"], code="out_of_range")
+        return day
+
+
+class SplitDateTimeFormField(forms.SplitDateTimeField):
+    """The admin's date-and-time field, with the date between 1900 and 2200 (checked before the
+    moment is moved into a time zone, which overflows at the calendar's ends)."""
+
+    # The parent hands its own messages to its date and time fields: keep them.
+    default_error_messages = {**forms.SplitDateTimeField.default_error_messages, "out_of_range": DATE_RANGE_MESSAGE}
+
+    def compress(self, data_list):
+        if data_list and data_list[0] is not None and not in_range(data_list[0]):
+            raise ValidationError(self.error_messages["out_of_range"], code="out_of_range")
+        return super().compress(data_list)

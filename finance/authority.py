@@ -43,6 +43,11 @@ def register():
     action("approve_expense", "approve or reject expenses above the threshold (second officer)", OFFICER_ROLES, books,
            money=True, owner=payee_of)
     action("manage_mpesa_channel", "set up the M-Pesa channel", MONEY_OFFICERS, books)
+    # Money dated further back than the policy's window: the chairperson asks, a second officer approves.
+    action("request_backdating", "ask that money may be dated further back than the policy's backdating window", (C,),
+           books)
+    action("approve_backdating", "approve or reject dating money further back than the window (second officer)",
+           OFFICER_ROLES, books)
     action("approve_withdrawal", "approve or reject withdrawals", OFFICER_ROLES, books, money=True, owner=member_of)
     action("pay_withdrawal", "pay withdrawals", MONEY_OFFICERS, books, money=True, owner=member_of)
 
@@ -69,7 +74,9 @@ def register():
     authority.grant_model_perms(OFFICER_ROLES, {f"finance.{model}": {"view"} for model in every_model})
     # Second signatures are admin actions on these lists: any officer may give one.
     authority.grant_model_perms(OFFICER_ROLES, {f"finance.{model}": {"view", "change"} for model in
-                                                ("waiver", "withdrawal", "expense", "income", "loan")})
+                                                ("waiver", "withdrawal", "expense", "income", "loan",
+                                                 "backdatingapproval")})
+    authority.grant_model_perms((C,), {"finance.backdatingapproval": {"view", "add", "change"}})
     manage = {"view", "add", "change"}
     authority.grant_model_perms(MONEY_OFFICERS, {
         "finance.journal": manage, "finance.due": {"view", "change"}, "finance.contributionplan": manage,

@@ -1,12 +1,13 @@
 """Six months of money history for the demo chamas, posted through the services like real work."""
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 
 from chama.money import to_money
 from finance.models import ContributionPlan, Due, Investment, Journal, LoanProduct, MpesaChannel, MpesaReceipt
-from finance.services import books, dues, loans, mpesa, savings
+from finance.services import backdating, books, dues, loans, mpesa, savings
 from groups.models import Chama
 
 HISTORY_START = date(2026, 5, 30)  # the first Saturday meeting shown
@@ -20,6 +21,7 @@ def add_history(chama, today):
     members = list(chama.memberships.select_related("user", "chama").order_by("member_number"))
     treasurer = next(m.user for m in members if m.role == "treasurer")
     chair = next(m.user for m in members if m.role == "chairperson")
+    _approve_paper_books(chama, chair, treasurer, today)
     channel, _ = MpesaChannel.objects.get_or_create(chama=chama, defaults={"shortcode": f"60{chama.pk:04d}"})
     if chama.kind == Chama.Kind.VSLA:
         _weekly_vsla(chama, members, treasurer, channel, rng, today)
@@ -28,6 +30,17 @@ def add_history(chama, today):
         _monthly_rosca(chama, members, treasurer, chair, channel, rng, today)
     _unmatched_receipt(chama, channel, today)
     return True
+
+
+def _approve_paper_books(chama, chair, treasurer, today):
+    """Months of history are older than the backdating window: as a real chama entering its paper
+    books would, the chairperson asks and the treasurer approves dating money back to the first meeting."""
+    earliest = HISTORY_START - timedelta(days=5)
+    if (today - earliest).days <= chama.policy.backdating_window_days:
+        return
+    approval = backdating.backdating_request(chama=chama, earliest_date=earliest, by=chair,
+                                             reason="Entering the paper books kept since the first meeting")
+    backdating.backdating_approve(approval=approval, by=treasurer)
 
 
 def _pay_what_is_owed(membership, treasurer, day, method, reference=""):
@@ -52,7 +65,9 @@ def _weekly_vsla(chama, members, treasurer, channel, rng, today):
             late.discard(membership.pk)
             _pay_what_is_owed(membership, treasurer, meeting, "cash")
             savings.share_purchase(membership=membership, shares=rng.randint(1, 5), method="cash", by=treasurer, value_date=meeting)
-        dues.apply_penalties(as_of=meeting + timedelta(days=plan.grace_days + 1), chama=chama)
+        late_day = meeting + timedelta(days=plan.grace_days + 1)
+        if late_day <= today:
+            dues.apply_penalties(as_of=late_day, chama=chama)
         if meeting.day <= 7:
             books.expense_record(chama=chama, category="stationery", amount="150", description="Passbooks and receipt book",
                                  by=treasurer, value_date=meeting)
@@ -70,28 +85,31 @@ def _monthly_rosca(chama, members, treasurer, chair, channel, rng, today):
             if rng.random() < 0.12:
                 continue  # pays late, after the fine
             sequence += 1
-            _mpesa_payment(channel, membership, plan.amount, due_day - timedelta(days=rng.randint(0, 4)), sequence)
+            _mpesa_payment(channel, membership, plan.amount, min(due_day - timedelta(days=rng.randint(0, 4)), today), sequence)
         late_day = due_day + timedelta(days=plan.grace_days + 1)
         if late_day < today:
             dues.apply_penalties(as_of=late_day, chama=chama)
             for membership in members:
-                _pay_what_is_owed(membership, treasurer, late_day + timedelta(days=rng.randint(1, 6)), "cash")
+                _pay_what_is_owed(membership, treasurer, min(late_day + timedelta(days=rng.randint(1, 6)), today), "cash")
             books.expense_record(chama=chama, category="bank_charges", amount="105", description="M-Pesa paybill charges",
                                  paid_through="mpesa", by=treasurer, value_date=late_day)
         month = (month + timedelta(days=32)).replace(day=1)
     fund = Investment.objects.create(chama=chama, name="Money market fund", type=Investment.Type.SECURITIES,
                                      acquired_date=date(2026, 9, 15), description="Surplus held between payouts.")
-    books.investment_add_funds(investment=fund, amount="30000", by=chair, paid_through="mpesa", value_date=date(2026, 9, 15))
-    books.investment_return(investment=fund, amount="262.50", by=treasurer, received_through="mpesa", value_date=date(2026, 10, 31))
-    books.investment_revalue(investment=fund, value="30450", by=treasurer, value_date=date(2026, 11, 15))
+    books.investment_add_funds(investment=fund, amount="30000", by=chair, paid_through="mpesa",
+                               value_date=min(date(2026, 9, 15), today))
+    books.investment_return(investment=fund, amount="262.50", by=treasurer, received_through="mpesa",
+                            value_date=min(date(2026, 10, 31), today))
+    books.investment_revalue(investment=fund, value="30450", by=treasurer, value_date=min(date(2026, 11, 15), today))
 
 
 def _mpesa_payment(channel, membership, amount, day, sequence):
     number = f"T{channel.chama_id}{day:%m%d}{sequence:04d}X"
+    paid_at = datetime.combine(day, time(9, 30), tzinfo=ZoneInfo(membership.chama.timezone))
     mpesa.receive(channel=channel, source=MpesaReceipt.Source.C2B, payload={"TransID": number, "demo": True}, fields={
         "receipt_number": number, "amount": to_money(amount), "phone_number": str(membership.user.phone_number),
         "account_reference": membership.member_number, "payer_name": membership.user.get_full_name(),
-        "transaction_time": None,
+        "transaction_time": paid_at,
     })
 
 

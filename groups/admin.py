@@ -36,7 +36,7 @@ class PolicyInline(ChamaScopedStackedInline):
         ("Meetings", {"fields": ["meeting_frequency", "meeting_day", "meeting_time", "meeting_duration_minutes",
                                  "excused_absences", "absence_fine_amount", "lateness_fine_amount"]}),
         ("Governance", {"fields": ["quorum_percentage", "vote_pass_threshold", "second_approval_threshold",
-                                   "approval_window_days", "authority"]}),
+                                   "approval_window_days", "backdating_window_days", "authority"]}),
     ]
 
 
@@ -67,7 +67,7 @@ class ChamaAdmin(ChamaScopedAdmin):
     readonly_fields = ["members_count", "created_date", "updated_date"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "category", "status", "description"]}),
-        ("Registration", {"fields": ["registration_number", "constitution", "currency", "timezone"]}),
+        ("Registration", {"fields": ["registration_number", "founded_date", "constitution", "currency", "timezone"]}),
         ("Record", {"fields": ["members_count", "created_date", "updated_date"]}),
     ]
     inlines = [PolicyInline]

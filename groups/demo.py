@@ -122,6 +122,7 @@ def load_chama(spec, people, password):
         chama = services.chama_create(
             name=spec["name"], kind=spec["kind"], category=spec["category"], status=Chama.Status.ACTIVE,
             registration_number=spec["registration_number"], description=spec["description"], policy=spec["policy"],
+            founded_date=FOUNDED,
         )
     wanted = [(role, key) for role, key in spec["officers"].items()] + [(Role.MEMBER, key) for key in spec["members"]]
     logins = []

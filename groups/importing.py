@@ -24,6 +24,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from phonenumber_field.formfields import PhoneNumberField
 
 from chama import authority
+from chama.forms import DateFormField
 from chama.roles import MembershipStatus, Role
 from groups import services
 from groups.models import Invitation, Membership
@@ -46,7 +47,7 @@ class MemberRowForm(forms.Form):
     id_number = forms.CharField(max_length=20, required=False)
     role = forms.ChoiceField(choices=Role.choices, required=False)
     member_number = forms.CharField(max_length=20, required=False)
-    joined_date = forms.DateField(required=False, input_formats=["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"])
+    joined_date = DateFormField(required=False, input_formats=["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"])
 
 
 @dataclass

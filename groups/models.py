@@ -67,6 +67,10 @@ class Chama(TimeStampedModel):
     )
     timezone = models.CharField(max_length=64, default="Africa/Nairobi", validators=[validate_timezone])
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.FORMING)
+    founded_date = models.DateField(
+        null=True, blank=True,
+        help_text="When the chama started keeping its books: no money is posted before it. Blank: the day it was added here.",
+    )
     description = models.TextField(blank=True)
     constitution = DocumentField(
         folder="constitutions", types=[*PDF, *WORD, "odt", "txt"], blank=True,
@@ -96,11 +100,20 @@ class Chama(TimeStampedModel):
         """Today's date in the chama's time zone."""
         return timezone.localdate(timezone=zoneinfo.ZoneInfo(self.timezone))
 
+    @property
+    def start_date(self):
+        """The first day money may be dated: the founding date, else the day the chama was added."""
+        if self.founded_date:
+            return self.founded_date
+        return timezone.localdate(self.created_date, timezone=zoneinfo.ZoneInfo(self.timezone)) if self.created_date else self.today()
+
     def clean(self):
         super().clean()
         self.currency = (self.currency or "").upper()
         if len(self.currency) != 3 or not self.currency.isalpha():
             raise ValidationError({"currency": "Use a three-letter ISO 4217 code such as KES."})
+        if self.founded_date and self.timezone in zoneinfo.available_timezones() and self.founded_date > self.today():
+            raise ValidationError({"founded_date": "A chama cannot be founded in the future."})
 
 
 class Policy(TimeStampedModel):
@@ -190,6 +203,11 @@ class Policy(TimeStampedModel):
     approval_window_days = models.PositiveSmallIntegerField(
         default=30, validators=[MinValueValidator(1), MaxValueValidator(366)],
         help_text="The threshold applies to the total for one member over this many days, so splitting does not escape it.",
+    )
+    backdating_window_days = models.PositiveSmallIntegerField(
+        default=31, validators=[MinValueValidator(0)],
+        help_text="Money may be dated at most this many days before the day it is recorded; further back needs the "
+                  "chairperson and a second officer to approve backdating.",
     )
     authority = models.JSONField(
         default=dict, blank=True,

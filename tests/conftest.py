@@ -3,7 +3,7 @@ from rest_framework.test import APIClient
 
 from chama.roles import Role
 from tests.factories import ChamaFactory, member
-from tests.helpers import login_api
+from tests.helpers import CLOCK, login_api
 
 
 @pytest.fixture
@@ -47,6 +47,18 @@ def api_as():
         return login_api(APIClient(), user)
 
     return make
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Lets a test move every chama's today with `today_is(day)` as its story goes on."""
+    from groups.models import Chama
+
+    real = Chama.today
+    monkeypatch.setattr(Chama, "today", lambda chama: CLOCK.today(chama, real))
+    CLOCK.installed = True
+    yield CLOCK
+    CLOCK.installed, CLOCK.pinned = False, None
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,7 @@
 """factory-boy factories. `make_row(model, chama)` builds one row of any tenant model for a chama;
 the cross-chama sweep uses it to put rows of every kind in two chamas."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import factory
@@ -12,6 +12,9 @@ from groups import services
 from groups.models import Chama, Invitation, JoinRequest, Membership, MembershipChangeRequest, Policy
 
 PASSWORD = "pass-1234"
+
+
+FOUNDED = date(2025, 1, 1)  # test chamas were founded before any test's money
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -39,6 +42,7 @@ class ChamaFactory(factory.django.DjangoModelFactory):
     kind = Chama.Kind.VSLA
     category = Chama.Category.SAVINGS
     status = Chama.Status.ACTIVE
+    founded_date = FOUNDED
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
@@ -115,6 +119,21 @@ def loan_product(chama, name, **overrides):
     return LoanProduct.objects.create(chama=chama, name=name, **{**fields, **overrides})
 
 
+def backdating_approved(chama, earliest_date):
+    """An approval in force for `chama` to date money back to `earliest_date`, as if its chairperson
+    had asked and another officer approved (tests that post old history; the approval itself is
+    tested through its services)."""
+    from django.utils import timezone
+
+    from finance.models import BackdatingApproval
+
+    return BackdatingApproval.objects.create(
+        chama=chama, earliest_date=earliest_date, reason="Entering the paper books", requested_by=UserFactory(),
+        status=BackdatingApproval.Status.APPROVED, decided_by=UserFactory(), decided_date=timezone.now(),
+        expires_date=timezone.now() + timedelta(days=7),
+    )
+
+
 def member(chama, role=Role.MEMBER, **user_fields):
     """A person who is an active member of `chama` with `role`."""
     return MembershipFactory(chama=chama, role=role, user=UserFactory(**user_fields)).user
@@ -133,13 +152,16 @@ def money_rows(chama):
     if getattr(chama, "_money_rows", None):
         return chama._money_rows
     from finance import models as fm
-    from finance.services import books, dues, loans, mpesa, savings
+    from finance.services import backdating, books, dues, loans, mpesa, savings
 
     policy = chama.policy
     policy.contribution_amount, policy.share_price, policy.late_fine_amount = Decimal("500"), Decimal("100"), Decimal("50")
     policy.save()
     chair = member(chama, Role.CHAIRPERSON)
     treasurer = member(chama, Role.TREASURER)
+    # The fines below are dated in February: further back than the window.
+    approval = backdating.backdating_request(chama=chama, earliest_date=date(2026, 1, 1), reason="Paper books", by=chair)
+    backdating.backdating_approve(approval=approval, by=treasurer)
     payer = MembershipFactory(chama=chama, joined_date=date(2026, 1, 1))
     plan = dues.contribution_plan_from_policy(chama, start_date=date(2026, 1, 1))
     dues.generate_dues(period=(2026, 1), chama=chama)
@@ -178,7 +200,7 @@ def money_rows(chama):
     stk = fm.StkRequest.objects.create(chama=chama, membership=payer, phone_number="+254700000001", amount=Decimal("10"),
                                        checkout_request_id=f"ws_CO_{chama.pk}", requested_by=payer.user)
     chama._money_rows = {
-        fm.Account: fm.Account.objects.filter(chama=chama, membership=payer).first(),
+        fm.Account: fm.Account.objects.filter(chama=chama, membership=payer).first(), fm.BackdatingApproval: approval,
         fm.Journal: payment, fm.Entry: payment.entries.first(), fm.Due: fine, fm.DueAllocation: fine.allocations.first(),
         fm.Waiver: waiver, fm.ContributionPlan: plan, fm.SavingsType: fm.SavingsType.objects.get(chama=chama),
         fm.SharePurchase: fm.SharePurchase.objects.filter(chama=chama).first(), fm.Withdrawal: withdrawal,
@@ -194,7 +216,6 @@ def meeting_rows(chama):
     """One of every meetings row in `chama`, made once per chama through the services."""
     if getattr(chama, "_meeting_rows", None):
         return chama._meeting_rows
-    from datetime import timedelta
 
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.utils import timezone

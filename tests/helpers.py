@@ -20,3 +20,28 @@ def results(response):
     """The rows of a (paginated) list response."""
     body = response.json()
     return body["results"] if isinstance(body, dict) and "results" in body else body
+
+
+
+class Clock:
+    """Every chama's today in a test (`Chama.today`), pinned by `today_is` while the `clock` fixture
+    is in use; unpinned, the real date."""
+
+    installed = False
+    pinned = None
+
+    def today(self, chama, real):
+        pinned = self.pinned() if callable(self.pinned) else self.pinned
+        return pinned or real(chama)
+
+
+CLOCK = Clock()
+
+
+def today_is(day):
+    """From here on in the test, every chama's today is `day` (a date, or a function returning one):
+    money is recorded on that day, as if the test ran then. Needs the `clock` fixture."""
+    if not CLOCK.installed:
+        raise RuntimeError("today_is() needs the clock fixture (pytest.mark.usefixtures('clock')).")
+    CLOCK.pinned = day
+    return day

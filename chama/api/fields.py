@@ -1,10 +1,10 @@
-from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from rest_framework import serializers
 
+from chama.dates import DATE_RANGE_MESSAGE, in_range
 from chama.money import DECIMAL_PLACES, MAX_DIGITS, parse_money
 
 
@@ -41,12 +41,6 @@ class IdRelatedField(serializers.PrimaryKeyRelatedField):
 
 
 
-# Dates the product deals in: a member's lifetime either way. Outside them a date is a typing
-# mistake, and the calendar arithmetic of schedules and time zones would overflow (a server error).
-EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2200, 12, 31)
-DATE_RANGE_MESSAGE = f"Give a date between {EARLIEST_DATE:%Y-%m-%d} and {LATEST_DATE:%Y-%m-%d}."
-
-
 class DateField(serializers.DateField):
     """A date between 1900 and 2200 (every date the API takes)."""
 
@@ -54,7 +48,7 @@ class DateField(serializers.DateField):
 
     def to_internal_value(self, value):
         day = super().to_internal_value(value)
-        if not EARLIEST_DATE <= day <= LATEST_DATE:
+        if not in_range(day):
             self.fail("out_of_range")
         return day
 
@@ -66,7 +60,7 @@ class DateTimeField(serializers.DateTimeField):
     default_error_messages = {"out_of_range": DATE_RANGE_MESSAGE}
 
     def enforce_timezone(self, value):
-        if not EARLIEST_DATE <= value.date() <= LATEST_DATE:
+        if not in_range(value.date()):
             self.fail("out_of_range")
         return super().enforce_timezone(value)
 

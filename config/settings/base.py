@@ -199,6 +199,7 @@ SPECTACULAR_SETTINGS = {
         "ChamaKindEnum": "groups.models.Chama.Kind",
         "JournalKindEnum": "finance.models.Journal.Kind",
         "CashbookStatusEnum": "finance.models.books.CashbookRecord.Status",
+        "BackdatingApprovalStatusEnum": "finance.models.BackdatingApproval.Status",
         "DueKindEnum": "finance.models.Due.Kind",
         "ChargeKindEnum": "finance.models.LoanProduct.ChargeKind",
         "FrequencyEnum": "groups.models.Policy.Frequency",

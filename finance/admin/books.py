@@ -7,7 +7,7 @@ from finance.admin.ledger import ReadOnlyMixin
 from finance.admin.signatures import AwaitingSignatureAdmin
 from finance.models import Expense, Income, Investment, InvestmentMovement, PaidThrough
 from finance.models.books import CashbookRecord
-from finance.services import books
+from finance.services import books, value_dates
 
 
 class ServiceCreatedAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
@@ -20,6 +20,15 @@ class ServiceCreatedAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
         return [field.name for field in self.model._meta.fields] if obj else []
 
 
+def check_value_date(form, chama):
+    """The one rule for value dates, shown on the form's field (blank: today, always allowed)."""
+    day = form.cleaned_data.get("value_date")
+    if chama is not None and day is not None:
+        problem = value_dates.problem(chama, day)
+        if problem:
+            form.add_error("value_date", problem)
+
+
 class ExpenseForm(forms.ModelForm):
     class Meta:
         model = Expense
@@ -29,6 +38,11 @@ class ExpenseForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "value_date" in self.fields:  # absent on the read-only view of a saved row
             self.fields["value_date"].required = False
+
+    def clean(self):
+        data = super().clean()
+        check_value_date(self, data.get("chama"))
+        return data
 
     def validate_unique(self):
         pass  # the service creates the row
@@ -140,6 +154,7 @@ class MovementForm(forms.ModelForm):
         needed = "valuation" if data.get("kind") == InvestmentMovement.Kind.VALUATION else "amount"
         if data.get(needed) is None:
             self.add_error(needed, "Required for this kind of movement.")
+        check_value_date(self, data["investment"].chama if data.get("investment") else None)
         return data
 
     def validate_unique(self):

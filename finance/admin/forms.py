@@ -3,6 +3,7 @@
 from django import forms
 
 from chama import authority
+from chama.forms import DateFormField
 from chama.money import CENT, MoneyFormField
 from finance.models import PaidThrough
 from groups.models import Chama, Membership
@@ -28,7 +29,7 @@ class PaymentForm(forms.Form):
     amount = MoneyFormField(min_value=CENT)
     method = forms.ChoiceField(choices=PaidThrough.choices)
     reference = forms.CharField(max_length=64, required=False, help_text="M-Pesa receipt, bank slip or cheque number.")
-    value_date = forms.DateField(required=False, help_text="When the money was received (default today).")
+    value_date = DateFormField(required=False, help_text="When the money was received (default today).")
     apply_to = forms.ChoiceField(choices=[("all", "Oldest dues first"), ("contributions", "Contributions only"), ("fines", "Fines only")])
     memo = forms.CharField(max_length=200, required=False)
 

@@ -14,11 +14,12 @@ from django.utils.html import format_html
 from chama import authority
 from chama.admin_paging import CappedCountPaginator
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, add_refusal, scope_for_user
+from chama.forms import DateFormField
 from chama.money import parse_money
 from chama.roles import MembershipStatus
 from finance.admin.forms import PaymentForm, ReasonForm, chamas_where
 from finance.models import Account, Due, Entry, Journal, Loan
-from finance.services import dues, loans, reversals, savings
+from finance.services import dues, loans, reversals, savings, value_dates
 from finance.services.dues import chama_today
 from groups.models import Membership
 
@@ -155,6 +156,10 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
         if not picker.is_valid():
             return self._page(request, "admin/finance/collection_sheet.html", "Meeting collection sheet", picker=picker)
         chama, day = picker.cleaned_data["chama"], picker.cleaned_data["date"] or chama_today(picker.cleaned_data["chama"])
+        problem = value_dates.problem(chama, day)
+        if problem:  # every row would be refused for it: say it once
+            picker.add_error("date", problem)
+            return self._page(request, "admin/finance/collection_sheet.html", "Meeting collection sheet", picker=picker)
         sheet = CollectionSheet(chama, day, request.POST if request.method == "POST" else None)
         if request.method == "POST" and sheet.save(request.user):
             messages.success(request, f"Collections of {day:%d %b %Y} saved: {sheet.summary()}.")
@@ -165,7 +170,7 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
 
 class SheetPicker(forms.Form):
     chama = forms.ModelChoiceField(queryset=None)
-    date = forms.DateField(required=False, help_text="The meeting day (default today).")
+    date = DateFormField(required=False, help_text="The meeting day (default today).")
 
     def __init__(self, *args, chamas, **kwargs):
         super().__init__(*args, **kwargs)
@@ -196,7 +201,7 @@ class CollectionSheet:
             for m in self.members
         ]
         for row in self.rows:
-            row["payoff"] = loans.payoff_amount(row["loan"], day) if row["loan"] else None
+            row["payoff"] = loans.payoff_amount(row["loan"]) if row["loan"] else None  # owed as of today, whatever the day
         self.method = (data or {}).get("method", "cash")
         self.key = (data or {}).get("sheet_key") or uuid.uuid4().hex
         self.errors = []

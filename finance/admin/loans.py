@@ -7,6 +7,7 @@ from django.utils.html import format_html, format_html_join
 
 from chama import authority
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, add_refusal
+from chama.forms import DateFormField
 from chama.money import CENT, MoneyFormField
 from finance.admin.forms import chamas_where
 from finance.admin.ledger import ReadOnlyMixin
@@ -82,7 +83,7 @@ class RepaymentForm(forms.Form):
     amount = MoneyFormField(min_value=CENT)
     method = forms.ChoiceField(choices=PaidThrough.choices)
     reference = forms.CharField(max_length=64, required=False)
-    value_date = forms.DateField(required=False, help_text="When the money was received (default today).")
+    value_date = DateFormField(required=False, help_text="When the money was received (default today).")
 
 
 @admin.register(Loan)

@@ -1,7 +1,9 @@
 from rest_framework import serializers
 
 from chama.api.fields import DateField, IdRelatedField, MoneyField
-from finance.models import Account, Due, Entry, Expense, Income, Journal, PaidThrough, SavingsType, Waiver, Withdrawal
+from finance.models import (
+    Account, BackdatingApproval, Due, Entry, Expense, Income, Journal, PaidThrough, SavingsType, Waiver, Withdrawal,
+)
 from groups import signatures
 from groups.models import Membership
 
@@ -251,3 +253,21 @@ class PayWithdrawalSerializer(serializers.Serializer):
 
 class StkPushSerializer(serializers.Serializer):
     amount = MoneyField(help_text="Whole shillings. The prompt goes to your registered phone number, never another.")
+
+
+class BackdatingApprovalSerializer(AwaitingSignatureMixin, serializers.ModelSerializer):
+    """The chairperson asks (`earliest_date`, `reason`); a second officer approves or rejects. While
+    `in_force`, money may be dated back to `earliest_date`."""
+
+    signature_action = "approve_backdating"
+
+    earliest_date = DateField(help_text="The earliest value date to allow.")
+    requested_by = serializers.CharField(source="requested_by.get_full_name", read_only=True)
+    decided_by = serializers.CharField(source="decided_by.get_full_name", default=None, read_only=True)
+    in_force = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = BackdatingApproval
+        fields = ["id", "earliest_date", "reason", "status", "in_force", "requested_by", "awaiting_signature_from",
+                  "decided_by", "decided_date", "expires_date", "rejection_reason", "created_date"]
+        read_only_fields = ["id", "status", "decided_date", "expires_date", "rejection_reason", "created_date"]

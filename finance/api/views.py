@@ -18,9 +18,10 @@ from finance import selectors
 from finance.api import idempotency, loan_serializers, serializers
 from finance.mpesa_client import DarajaError
 from finance.models import (
-    Account, Due, Expense, Guarantee, Income, Journal, Loan, LoanProduct, MpesaReceipt, SharePurchase, Waiver, Withdrawal,
+    Account, BackdatingApproval, Due, Expense, Guarantee, Income, Journal, Loan, LoanProduct, MpesaReceipt, SharePurchase,
+    Waiver, Withdrawal,
 )
-from finance.services import books, dues, loans, mpesa, reversals, savings
+from finance.services import backdating, books, dues, loans, mpesa, reversals, savings
 
 logger = logging.getLogger("finance.mpesa")
 
@@ -118,6 +119,37 @@ class WaiverViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNeste
     @action(detail=True, methods=["post"])
     def reject(self, request, *args, **kwargs):
         return Response(self.get_serializer(dues.waiver_reject(waiver=self.get_object(), by=request.user)).data)
+
+
+class BackdatingApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                                ChamaNestedViewSet):
+    """Money dated further back than the policy's backdating window: the chairperson asks
+    (`{"earliest_date", "reason"}`), another officer approves or rejects through their own login.
+    An approval is in force for 7 days."""
+
+    queryset = BackdatingApproval.objects.select_related("requested_by", "decided_by")
+    serializer_class = serializers.BackdatingApprovalSerializer
+    filterset_fields = ["status"]
+    action_rules = {"list": "view_books", "retrieve": "view_books", "create": "request_backdating",
+                    "approve": "approve_backdating", "reject": "approve_backdating"}
+
+    def perform_create(self, serializer):
+        serializer.instance = backdating.backdating_request(chama=self.chama, by=self.request.user, **serializer.validated_data)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, *args, **kwargs):
+        """The second officer approves, through their own login (not the chairperson who asked)."""
+        return Response(self.get_serializer(backdating.backdating_approve(approval=self.get_object(), by=request.user)).data)
+
+    @extend_schema(request=serializers.ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, *args, **kwargs):
+        approval = self.get_object()
+        body = serializers.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        approval = backdating.backdating_reject(approval=approval, by=request.user, reason=body.validated_data["reason"])
+        return Response(self.get_serializer(approval).data)
 
 
 class JournalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):

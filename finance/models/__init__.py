@@ -1,3 +1,4 @@
+from finance.models.backdating import BackdatingApproval
 from finance.models.books import Expense, Income, Investment, InvestmentMovement, PaidThrough
 from finance.models.dues import ContributionPlan, Due, DueAllocation, Waiver
 from finance.models.ledger import Account, Entry, Journal
@@ -7,7 +8,8 @@ from finance.models.savings import SavingsType, SharePurchase, Withdrawal
 
 __all__ = [
     "Collateral", "Guarantee", "Installment", "Loan", "LoanApproval", "LoanProduct", "RepaymentLine",
-    "Account", "ContributionPlan", "Due", "DueAllocation", "Entry", "Expense", "Income", "Investment",
-    "InvestmentMovement", "Journal", "MpesaChannel", "MpesaConflict", "MpesaReceipt", "PaidThrough", "SavingsType",
+    "Account", "BackdatingApproval", "ContributionPlan", "Due", "DueAllocation", "Entry", "Expense", "Income",
+    "Investment", "InvestmentMovement", "Journal", "MpesaChannel", "MpesaConflict", "MpesaReceipt", "PaidThrough",
+    "SavingsType",
     "SharePurchase", "StkRequest", "Waiver", "Withdrawal",
 ]

@@ -8,7 +8,7 @@ from chama import authority
 from chama.money import ZERO, to_money
 from finance.models import Account, Expense, Income, Investment, InvestmentMovement, Journal
 from finance.models.books import CashbookRecord
-from finance.services import ledger
+from finance.services import ledger, value_dates
 from finance.services.dues import METHOD_ACCOUNTS, chama_today
 from groups import signatures
 from groups.models import Chama
@@ -53,10 +53,13 @@ def _in_window(record):
 
 def _post(record, approved_by):
     debit, credit = _accounts(record)
+    chama = record.chama
     record.journal = ledger.post_journal(
-        chama=record.chama, kind=Journal.Kind.EXPENSE if isinstance(record, Expense) else Journal.Kind.INCOME,
+        chama=chama, kind=Journal.Kind.EXPENSE if isinstance(record, Expense) else Journal.Kind.INCOME,
         value_date=record.value_date, memo=f"{record._meta.verbose_name.capitalize()}: {record.description}",
         created_by=approved_by, lines=[(debit, record.amount), (credit, -record.amount)],
+        # The backdating window counts from the day the record was made, not from its approval.
+        recorded_on=value_dates.recorded_day(chama, record.created_date) if record.created_date else None,
     )
     record.approved_by = approved_by
     record.status = CashbookRecord.Status.POSTED
@@ -73,7 +76,8 @@ def _cashbook(record, by):
         raise ValidationError({"payee": "Pick a member of this chama."})
     authority.require(by, "record_expense", record)
     _accounts(record)  # an unknown payment method is refused before anything is saved
-    record.value_date = record.value_date or chama_today(chama)
+    # Checked now, not only when posted: a record above the threshold waits for a second officer.
+    record.value_date = value_dates.check(chama, record.value_date or chama_today(chama))
     record.receipt = record.receipt or ""
     with transaction.atomic():
         # One officer's (or one payee's) records are added up one at a time.
@@ -162,7 +166,7 @@ def investment_revalue(*, investment, value, by, value_date=None, note="") -> In
     value = to_money(value)
     if value < 0:
         raise ValidationError({"value": "A valuation cannot be negative."})
-    value_date = value_date or chama_today(chama)
+    value_date = value_dates.check(chama, value_date or chama_today(chama))  # an unchanged value posts nothing
     with transaction.atomic():
         Investment.objects.select_for_update().filter(pk=investment.pk).first()
         change = value - book_value(investment)

@@ -14,7 +14,7 @@ from chama import authority
 from chama.roles import MembershipStatus
 from finance import periods
 from finance.models import Account, ContributionPlan, Due, DueAllocation, Journal, SavingsType, Waiver
-from finance.services import ledger
+from finance.services import ledger, value_dates
 from groups import signatures
 from groups.models import Chama, Membership, Policy
 
@@ -280,26 +280,31 @@ def fines_due(chama, as_of):
     return fines
 
 
-def apply_penalties(*, as_of, chama=None, dry_run=False):
+def apply_penalties(*, as_of=None, chama=None, dry_run=False):
     """Mark late dues overdue and charge the policy's late fines, each at most once per due and
-    late period. Returns [(chama, fines)]. One journal per chama per run."""
+    late period, as of `as_of` (default: each chama's today). Returns [(chama, fines)]. One
+    journal per chama per run, dated `as_of`: a day still to come is refused, and fines dated
+    further back than the backdating window need an approval, like any posting (`value_dates`)."""
     chamas = Chama.objects.filter(status=Chama.Status.ACTIVE).select_related("policy")
     if chama is not None:
         chamas = chamas.filter(pk=chama.pk)
     report = []
     for each in chamas.order_by("id"):
-        fines = fines_due(each, as_of)
+        day = value_dates.check_not_future(each, as_of) if as_of else chama_today(each)
+        fines = fines_due(each, day)
+        if fines:
+            value_dates.check(each, day, field="as_of")  # before anything is written, on a dry run too
         report.append((each, fines))
         if dry_run:
             continue
         with transaction.atomic():
-            Due.objects.filter(chama=each, status__in=[Due.Status.PENDING, Due.Status.PARTIAL], late_after__lt=as_of).update(
+            Due.objects.filter(chama=each, status__in=[Due.Status.PENDING, Due.Status.PARTIAL], late_after__lt=day).update(
                 status=Due.Status.OVERDUE
             )
             if fines:
-                _charge_fines(each, fines, as_of)
+                _charge_fines(each, fines, day)
         if fines:
-            apply_advances(each, as_of)
+            apply_advances(each, day)
     return report
 
 

@@ -18,6 +18,7 @@ from chama.models import Notification
 from chama.money import ZERO, MoneyField, to_money
 from chama.notify import notify
 from finance.models import Account, Entry, Expense, Journal
+from finance.services import value_dates
 from groups.models import Chama, Membership
 
 A = Account.Purpose
@@ -141,8 +142,10 @@ def describe(amount, chama):
 
 
 def post_journal(*, chama, kind, lines, value_date, memo="", membership=None, external_reference="",
-                 idempotency_key="", created_by=None, reversal_of=None, loan=None) -> Journal:
-    """Post one balanced journal. `lines` are (account, signed amount) pairs, debit positive."""
+                 idempotency_key="", created_by=None, reversal_of=None, loan=None, recorded_on=None) -> Journal:
+    """Post one balanced journal. `lines` are (account, signed amount) pairs, debit positive.
+    The value date must pass the one rule (`value_dates`); `recorded_on` is the day the money was
+    recorded when that was before today (an expense posted when a second officer approves it)."""
     deltas = defaultdict(lambda: ZERO)
     for account, amount in lines:
         if account.chama_id != chama.pk:
@@ -157,6 +160,7 @@ def post_journal(*, chama, kind, lines, value_date, memo="", membership=None, ex
     if chama.status in CLOSED_STATUSES and kind != Journal.Kind.SUSPENSE_RECEIPT:
         # The last line behind the authority's gate: only money that has physically arrived is recorded.
         raise ValidationError(f"{chama} is {chama.get_status_display().lower()}: no money can move until it is active again.")
+    value_dates.check(chama, value_date, loan=loan, recorded_on=recorded_on)
 
     with transaction.atomic():
         accounts = Account.objects.select_for_update().filter(pk__in=deltas).order_by("pk").in_bulk()

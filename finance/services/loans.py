@@ -21,7 +21,7 @@ from chama import authority
 from finance import loan_schedule
 from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanApproval, LoanProduct, RepaymentLine
 from finance.models.loans import ALLOCATION_COMPONENTS
-from finance.services import ledger
+from finance.services import ledger, value_dates
 from finance.services.dues import METHOD_ACCOUNTS, chama_today
 from groups import signatures
 
@@ -408,7 +408,10 @@ def loan_repay(*, loan, amount, method, by, value_date=None, reference="", idemp
         chama = locked.chama
         if locked.status not in Loan.OUTSTANDING_STATUSES:
             raise ValidationError(f"This loan is {locked.get_status_display().lower()}; it takes no repayments.")
-        as_of = value_date or chama_today(chama)
+        value_day = value_dates.check(chama, value_date or chama_today(chama), loan=locked)
+        # What is owed is judged on the day the repayment is recorded, whatever its value date: a
+        # backdated repayment never forgives interest or penalties that had fallen due by then.
+        as_of = chama_today(chama)
         payoff = payoff_amount(locked, as_of)
         if amount > payoff:
             raise ValidationError({"amount": f"The payoff on {as_of:%d %b %Y} is {payoff:,.2f}; pay at most that."})
@@ -423,13 +426,13 @@ def loan_repay(*, loan, amount, method, by, value_date=None, reference="", idemp
             if totals[component]:
                 lines.append((ledger.chama_account(chama, purpose), -totals[component]))
         journal = ledger.post_journal(
-            chama=chama, kind=Journal.Kind.LOAN_REPAYMENT, value_date=as_of, lines=lines, created_by=authority.person(by),
+            chama=chama, kind=Journal.Kind.LOAN_REPAYMENT, value_date=value_day, lines=lines, created_by=authority.person(by),
             membership=locked.membership, loan=locked, external_reference=reference, idempotency_key=idempotency_key,
             memo=f"Repayment of loan #{locked.pk} ({method})",
         )
         _apply_lines(locked, journal, plan, as_of)
         if amount == payoff:
-            _close(locked, as_of)
+            _close(locked, value_day)
         return journal
 
     return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, post=post, amount=amount,
@@ -459,9 +462,10 @@ def classify(days):
     return Loan.Classification.OVER_180
 
 
-def update_arrears(*, as_of, chama=None, dry_run=False):
+def update_arrears(*, as_of=None, chama=None, dry_run=False):
     """Mark overdue installments, charge each product penalty once per installment, classify
-    loans by their oldest overdue installment and put them in default after the policy's days.
+    loans by their oldest overdue installment and put them in default after the policy's days,
+    as of `as_of` (default: each chama's today; never a day still to come there).
     Returns [(loan, days, bucket, penalties charged)]; a handful of queries, whatever the size.
     The loans are locked while this runs, so a repayment or payoff in between is never overwritten."""
     with transaction.atomic():
@@ -475,28 +479,33 @@ def _update_arrears(as_of, chama, dry_run):
     if not dry_run:
         loans = loans.select_for_update(of=("self",)).order_by("pk")
     loans = {loan.pk: loan for loan in loans}
+    days_of = {}  # chama id → the day arrears are judged on there
+    for loan in loans.values():
+        if loan.chama_id not in days_of:
+            days_of[loan.chama_id] = value_dates.check_not_future(loan.chama, as_of) if as_of else loan.chama.today()
     rows = list(Installment.objects.filter(loan__in=loans.keys(), status__in=Installment.OPEN_STATUSES,
                                            version=F("loan__schedule_version")).order_by("loan", "n"))
     oldest, penalised, changed_rows = {}, defaultdict(list), []
     for row in rows:
         loan = loans[row.loan_id]
-        if row.due_date >= as_of:
+        day = days_of[loan.chama_id]
+        if row.due_date >= day:
             continue
         oldest.setdefault(loan.pk, row.due_date)
         row.status = Installment.Status.OVERDUE
-        if row.penalty_charged_date is None and row.due_date + timedelta(days=loan.product.penalty_grace_days) < as_of:
+        if row.penalty_charged_date is None and row.due_date + timedelta(days=loan.product.penalty_grace_days) < day:
             overdue = row.owed("principal") + row.owed("interest") + row.owed("fee")
             product = loan.product
             penalty = (to_money(product.penalty_value) if product.penalty_kind == LoanProduct.ChargeKind.FLAT
                        else to_money(overdue * product.penalty_value / 100))
             if penalty > 0:
                 row.penalty += penalty
-                row.penalty_charged_date = as_of
+                row.penalty_charged_date = day
                 penalised[loan.pk].append(penalty)
         changed_rows.append(row)
     report, changed_loans = [], []
     for loan in loans.values():
-        days = (as_of - oldest[loan.pk]).days if loan.pk in oldest else 0
+        days = (days_of[loan.chama_id] - oldest[loan.pk]).days if loan.pk in oldest else 0
         bucket = classify(days)
         status = Loan.Status.DEFAULTED if days >= loan.chama.policy.loan_default_days else loan.status
         report.append((loan, days, bucket, penalised[loan.pk]))

@@ -13,13 +13,14 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from chama import authority
+from chama.dates import in_range
 from chama.money import parse_money, to_money
 from chama.notify import notify
 from chama.roles import MembershipStatus
 from finance.models import Account, Journal, MpesaChannel, MpesaConflict, MpesaReceipt, StkRequest
 from finance.models.mpesa import RECEIPT_NUMBER_MAX, hash_secret
 from finance.mpesa_client import DarajaClient
-from finance.services import ledger
+from finance.services import ledger, value_dates
 from finance.services.dues import chama_today, payment_record
 from groups import selectors
 from groups.models import Membership
@@ -89,10 +90,13 @@ def _amount(value):
 
 
 def _time(value):
+    """Daraja's TransTime (YYYYMMDDHHMMSS, Kenyan time); None when unreadable or off the calendar
+    (the payload keeps what was sent)."""
     try:
-        return datetime.strptime(str(value), "%Y%m%d%H%M%S").replace(tzinfo=NAIROBI)
+        moment = datetime.strptime(str(value), "%Y%m%d%H%M%S").replace(tzinfo=NAIROBI)
     except ValueError:
         return None
+    return moment if in_range(moment.date()) else None
 
 
 def _text(value, field):
@@ -248,16 +252,18 @@ def receive(*, channel, source, fields, payload, membership=None) -> MpesaReceip
         membership = membership or match_member(chama, fields["account_reference"], fields["phone_number"])
         if membership is not None and not authority.may(authority.SYSTEM, "record_payment", membership):
             membership = None  # the money has arrived, but a closed chama settles no dues: it waits in suspense
-        value_date = (fields["transaction_time"] or datetime.now(NAIROBI)).date()
+        # Money that has arrived is never refused for its date: an M-Pesa time the rule does not
+        # allow (in the future, before the chama started, too far back) dates it the day received.
+        value_date, note = value_dates.for_mpesa(chama, fields["transaction_time"])
         if membership is not None:
             journal = payment_record(
                 membership=membership, amount=fields["amount"], method="mpesa", reference=number, value_date=value_date,
                 by=authority.SYSTEM,
-                memo=f"M-Pesa {number} from {fields['phone_number'] or 'unknown phone'}",
+                memo=f"M-Pesa {number} from {fields['phone_number'] or 'unknown phone'}{f'; {note}' if note else ''}",
             )
             status = MpesaReceipt.Status.POSTED
         else:
-            journal = _post_to_suspense(chama, fields, value_date)
+            journal = _post_to_suspense(chama, fields, value_date, note)
             status = MpesaReceipt.Status.SUSPENSE
         receipt, created = MpesaReceipt.objects.get_or_create(
             chama=chama, receipt_number=number,
@@ -320,7 +326,7 @@ def conflict_record(*, receipt, source, payload, differences) -> MpesaConflict:
     return conflict
 
 
-def _post_to_suspense(chama, fields, value_date):
+def _post_to_suspense(chama, fields, value_date, note=""):
     number = fields["receipt_number"]
     replay = ledger.find_posted(chama, external_reference=number)
     if replay is not None:
@@ -329,7 +335,8 @@ def _post_to_suspense(chama, fields, value_date):
         with transaction.atomic():
             return ledger.post_journal(
                 chama=chama, kind=Journal.Kind.SUSPENSE_RECEIPT, value_date=value_date, external_reference=number,
-                memo=f"M-Pesa {number} from {fields['phone_number'] or 'unknown'} (ref {fields['account_reference'] or '-'}): no member matched",
+                memo=(f"M-Pesa {number} from {fields['phone_number'] or 'unknown'} (ref {fields['account_reference'] or '-'}): "
+                      f"no member matched{f'; {note}' if note else ''}"),
                 lines=[(ledger.chama_account(chama, A.MOBILE_MONEY), fields["amount"]),
                        (ledger.chama_account(chama, A.SUSPENSE), -fields["amount"])],
             )

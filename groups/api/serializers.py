@@ -25,7 +25,7 @@ class ChamaSerializer(serializers.ModelSerializer):
     class Meta:
         model = Chama
         fields = [
-            "id", "name", "category", "kind", "currency", "registration_number", "timezone", "status",
+            "id", "name", "category", "kind", "currency", "registration_number", "timezone", "status", "founded_date",
             "description", "constitution", "members_count", "my_role", "policy", "created_date",
         ]
         extra_kwargs = {"constitution": {"help_text": "Download of the signed constitution (members of the chama), or null."}}

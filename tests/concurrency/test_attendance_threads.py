@@ -15,7 +15,7 @@ from groups.models import Membership
 from meetings import attendance, services
 from meetings.models import Attendance, Meeting
 from tests.concurrency.threads import run_at_once
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+from tests.factories import ChamaFactory, MembershipFactory, UserFactory, backdating_approved
 from tests.helpers import requires_postgres
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
@@ -26,6 +26,7 @@ CYCLE = ["present", "late", "absent", "excused", "apology"]
 def make_chama(members):
     """Excused absences left out of the count; KES 100 for an absence, none for lateness."""
     chama = ChamaFactory(name="Umoja", policy={"excused_absences": "excluded", "absence_fine_amount": D("100")})
+    backdating_approved(chama, chama.today() - timedelta(days=60))  # registers of meetings up to 6 weeks back are fined
     secretary = MembershipFactory(chama=chama, role=Role.SECRETARY, user=UserFactory()).user
     chair = MembershipFactory(chama=chama, role=Role.CHAIRPERSON, user=UserFactory()).user
     return chama, secretary, chair, [MembershipFactory(chama=chama, user=UserFactory()) for _ in range(members)]

@@ -26,9 +26,10 @@ from finance.services import books, loans, savings
 from finance.services.reconcile import all_drift
 from tests.concurrency.threads import run_at_once
 from tests.factories import ChamaFactory, MembershipFactory, UserFactory
-from tests.helpers import requires_postgres
+from tests.helpers import requires_postgres, today_is
 
-pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
+# Money here is recorded on the day it is dated: each step moves the chama's clock to its day.
+pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clock")]
 
 A = Account.Purpose
 ZERO = D("0.00")
@@ -75,6 +76,7 @@ class Shop:
 
     def active_loan(self, borrower, principal="6000", installments=3, on=DISBURSED_ON):
         loan = self.approved_loan(borrower, principal, installments)
+        today_is(on)
         return loans.loan_disburse(loan=loan, by=self.treasurer.user, method="cash", value_date=on)
 
     def held(self, purpose):
@@ -95,6 +97,7 @@ def repayable_loan(shop, borrower):
     loan = shop.active_loan(borrower)
     rows = [(i.principal, i.interest, i.fee) for i in loans.current_installments(loan)]
     assert rows == [(D("1980.00"), D("60.00"), D("120.00")), (D("1999.80"), D("40.20"), ZERO), (D("2020.20"), D("20.20"), ZERO)]
+    today_is(REPAID_ON)
     loans.update_arrears(as_of=REPAID_ON, chama=shop.chama)
     assert [i.penalty for i in loans.current_installments(loan)] == [D("108.00"), D("102.00"), ZERO]
     assert loans.payoff_amount(loan, REPAID_ON) == D("6430.20")
@@ -231,6 +234,7 @@ def test_sixteen_small_repayments_at_once_lose_nothing():
     assert sum(amounts) == D("2801.20")
     before = {purpose: shop.held(purpose) for purpose in (A.CASH, A.MOBILE_MONEY, A.BANK, A.FEE_INCOME)}
 
+    today_is(date(2026, 6, 20))
     results, errors = run_at_once(
         lambda i: loans.loan_repay(loan=loan, amount=amounts[i], method=methods[i % 4], by=shop.treasurer.user,
                                    value_date=date(2026, 6, 20)), 16)
@@ -295,6 +299,7 @@ def test_repayments_of_two_loans_a_disbursement_and_an_expense_on_one_cash_accou
 
     def work(i):
         if i < 14:
+            today_is(date(2026, 6, 20))
             return loans.loan_repay(loan=first if i % 2 == 0 else second, amount=amounts[i], method="cash",
                                     by=shop.treasurer.user, value_date=date(2026, 6, 20))
         if i == 14:
@@ -396,6 +401,7 @@ def test_a_write_off_approved_while_the_member_repays_does_not_deadlock():
 
     def work(i):
         if i < 7:
+            today_is(date(2026, 6, 20))
             return loans.loan_repay(loan=loan, amount="100.00", method="cash", by=shop.treasurer.user,
                                     value_date=date(2026, 6, 20))
         return loans.write_off_approve(loan=loan, by=shop.secretary.user)
@@ -444,6 +450,7 @@ def test_update_arrears_racing_the_payoff_does_not_reopen_the_loan():
 
     def pay_off():
         try:
+            today_is(as_of)
             with transaction.atomic():
                 outcome["journal"] = loans.loan_repay(loan=loan, amount=payoff, method="cash", by=shop.treasurer.user,
                                                       value_date=as_of)
@@ -457,6 +464,7 @@ def test_update_arrears_racing_the_payoff_does_not_reopen_the_loan():
 
     def month_end():
         try:
+            today_is(as_of)
             outcome["report"] = loans.update_arrears(as_of=as_of, chama=shop.chama)
         except Exception as exc:  # asserted on below
             outcome["month_end"] = exc

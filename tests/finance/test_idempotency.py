@@ -14,6 +14,10 @@ from finance.models import Journal, Loan
 from finance.services import loans, savings
 from groups.models import Chama
 from tests.factories import ChamaFactory, joined, loan_product
+from tests.helpers import today_is
+
+# Money here is recorded on the day it is dated: each step moves the chama's clock to its day.
+pytestmark = pytest.mark.usefixtures("clock")
 
 LONGEST = "k" * 255
 TOO_LONG = "k" * 256
@@ -36,7 +40,9 @@ def books(db):
                             principal="3000", installments=3, by=wanjiku.user)
     loans.loan_approve(loan=loan, by=chair.user)
     loans.loan_approve(loan=loan, by=treasurer.user)
+    today_is(date(2026, 6, 1))
     loans.loan_disburse(loan=loan, by=treasurer.user, method="cash", value_date=date(2026, 6, 1))
+    today_is(date(2026, 6, 10))  # the day the tests post
     return SimpleNamespace(chama=chama, treasurer=treasurer, wanjiku=wanjiku, loan=Loan.objects.get(pk=loan.pk),
                            base=f"/api/v1/chamas/{chama.pk}", last_journal=Journal.objects.order_by("-pk")[0].pk)
 

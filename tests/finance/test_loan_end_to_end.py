@@ -12,9 +12,10 @@ from chama.roles import Role
 from finance.models import Loan, LoanProduct
 from finance.services import loans, savings
 from tests.factories import ChamaFactory, joined
+from tests.helpers import today_is
 
 
-def test_apply_guarantee_approve_disburse_repay_classify_and_agree_with_loan_quote(db, api_as, client):
+def test_apply_guarantee_approve_disburse_repay_classify_and_agree_with_loan_quote(db, api_as, client, clock):
     chama = ChamaFactory(policy={"loan_approvals_required": 2})
     chair, treasurer = joined(chama, Role.CHAIRPERSON), joined(chama, Role.TREASURER)
     wanjiku, otieno = joined(chama), joined(chama)
@@ -50,6 +51,7 @@ def test_apply_guarantee_approve_disburse_repay_classify_and_agree_with_loan_quo
     first = quote[0]
 
     # The treasurer records the first installment at a meeting, on its due date.
+    today_is(date.fromisoformat(first["due_date"]))
     sheet_url = f"/admin/finance/journal/collection-sheet/?chama={chama.pk}&date={first['due_date']}"
     key = client.get(sheet_url).context["sheet"].key
     saved = client.post(sheet_url, {"sheet_key": key, "method": "cash", f"r-{wanjiku.pk}": first["total"]})
@@ -57,7 +59,7 @@ def test_apply_guarantee_approve_disburse_repay_classify_and_agree_with_loan_quo
 
     # The second installment is missed: 10 days after it fell due the arrears job classifies the loan.
     late = date.fromisoformat(quote[1]["due_date"])
-    as_of = date.fromordinal(late.toordinal() + 10)
+    as_of = today_is(date.fromordinal(late.toordinal() + 10))
     call_command("update_loan_arrears", "--as-of", as_of.isoformat(), stdout=io.StringIO())
     loan.refresh_from_db()
     assert (loan.classification, loan.days_in_arrears) == ("1-30", 10)

@@ -26,6 +26,10 @@ from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanA
 from finance.services import loans, reversals, savings
 from groups.models import Membership
 from tests.factories import ChamaFactory, MembershipFactory, UserFactory, joined
+from tests.helpers import today_is
+
+# Money here is recorded on the day it is dated: each step moves the chama's clock to its day.
+pytestmark = pytest.mark.usefixtures("clock")
 
 A = Account.Purpose
 DISBURSED = date(2026, 6, 1)  # installments due 1 Jul, 1 Aug, 1 Sep
@@ -81,6 +85,7 @@ def running_loan(s, principal="3000", installments=3, on=DISBURSED, who=None, pr
     for guarantee in loan.guarantees.select_related("guarantor__user"):
         loans.guarantee_accept(guarantee=guarantee, by=guarantee.guarantor.user)
     approve_twice(s, loan)
+    today_is(on)
     loans.loan_disburse(loan=loan, by=s.treasurer.user, method="cash", value_date=on)
     return Loan.objects.get(pk=loan.pk)
 
@@ -125,6 +130,7 @@ def failed(check):
 
 
 def arrears(s, on):
+    today_is(on)
     return loans.update_arrears(as_of=on, chama=s.chama)
 
 
@@ -514,6 +520,7 @@ def test_an_added_fee_is_due_with_the_first_installment(db):
     assert loans.payoff_amount(loan, date(2026, 6, 15)) == D("3150.00")
 
     # Installment 1 on its day: 1,000 + 30 + 150 = 1,180.
+    today_is(date(2026, 7, 1))
     journal = loans.loan_repay(loan=loan, amount="1180", method="cash", by=s.treasurer.user, value_date=date(2026, 7, 1))
     assert entries(journal) == {A.CASH: D("1180.00"), A.FEE_INCOME: D("-150.00"), A.INTEREST_INCOME: D("-30.00"),
                                 A.LOAN_RECEIVABLE: D("-1000.00")}
@@ -790,6 +797,7 @@ def test_recovery_draws_on_all_of_the_guarantors_savings(shop):
 def test_a_write_off_needs_a_second_officer_and_recoveries_are_capped(shop):
     loan = running_loan(shop)
     # Installment 1 on its day: 1,030 = interest 30 + principal 1,000; 2,000 left.
+    today_is(date(2026, 7, 1))
     loans.loan_repay(loan=loan, amount="1030", method="cash", by=shop.treasurer.user, value_date=date(2026, 7, 1))
 
     with pytest.raises(ValidationError, match="No write-off has been asked for"):
@@ -886,6 +894,7 @@ def test_reschedule_keeps_the_old_schedule_and_carries_what_was_due(shop, new_ra
 
     # The first new installment on its day: 750 + interest + 30 + 20 + 52.50.
     amount = D("852.50") + interest
+    today_is(date(2026, 8, 15))
     journal = loans.loan_repay(loan=loan, amount=amount, method="cash", by=shop.treasurer.user, value_date=date(2026, 8, 15))
     assert entries(journal) == {A.CASH: amount, A.PENALTY_INCOME: D("-52.50"), A.FEE_INCOME: D("-20.00"),
                                 A.INTEREST_INCOME: -(interest + D("30.00")), A.LOAN_RECEIVABLE: D("-750.00")}
@@ -950,6 +959,7 @@ def test_an_officer_cannot_act_on_their_own_loan(shop):
         loans.loan_approve(loan=loan, by=shop.treasurer.user)
     loans.loan_approve(loan=loan, by=shop.chair.user)
     loans.loan_approve(loan=loan, by=shop.secretary.user)
+    today_is(DISBURSED)
     with pytest.raises(authority.Refused, match="Nobody may disburse loans for themselves"):
         loans.loan_disburse(loan=loan, by=shop.treasurer.user, method="cash", value_date=DISBURSED)
     loans.loan_disburse(loan=loan, by=shop.chair.user, method="cash", value_date=DISBURSED)
@@ -992,8 +1002,10 @@ def test_reversing_a_repayment_restores_the_installments(shop):
 
 def test_reversing_the_closing_repayment_reopens_the_loan_and_takes_back_the_forgiven_interest(shop):
     loan = running_loan(shop)
+    today_is(date(2026, 7, 1))
     loans.loan_repay(loan=loan, amount="1030", method="cash", by=shop.treasurer.user, value_date=date(2026, 7, 1))
     # 15 Jul: installments 2 and 3 not due, payoff = their principal 2,000.
+    today_is(date(2026, 7, 15))
     closing = loans.loan_repay(loan=loan, amount="2000", method="cash", by=shop.treasurer.user, value_date=date(2026, 7, 15))
     assert reload(loan).status == Loan.Status.CLOSED
     assert [r.interest_forgiven for r in rows(loan)] == [D("0.00"), D("30.00"), D("30.00")]
@@ -1025,6 +1037,7 @@ def test_reversing_a_disbursement_without_repayments_returns_the_loan_to_approve
     assert (chama_balance(shop.chama, A.CASH), chama_balance(shop.chama, A.FEE_INCOME)) == (D("17000.00"), D("0.00"))
     assert loans.outstanding_principal(loan) == D("0.00")
 
+    today_is(date(2026, 6, 5))
     loans.loan_disburse(loan=loan, by=shop.treasurer.user, method="cash", value_date=date(2026, 6, 5))
 
     loan = reload(loan)
@@ -1034,6 +1047,7 @@ def test_reversing_a_disbursement_without_repayments_returns_the_loan_to_approve
         ("2026-09-05", D("1000.00"), D("30.00"))]
     assert (chama_balance(shop.chama, A.CASH), chama_balance(shop.chama, A.FEE_INCOME)) == (D("14060.00"), D("60.00"))
     assert loans.outstanding_principal(loan) == D("3000.00")
+    today_is(date(2026, 7, 5))
     loans.loan_repay(loan=loan, amount="1030", method="cash", by=shop.treasurer.user, value_date=date(2026, 7, 5))
     assert loans.outstanding_principal(loan) == D("2000.00")
 
@@ -1044,6 +1058,7 @@ def test_reversing_a_disbursement_without_repayments_returns_the_loan_to_approve
 ])
 def test_reversing_a_disbursement_after_a_repayment_is_refused(shop, on, amount):
     loan = running_loan(shop)
+    today_is(on)
     loans.loan_repay(loan=loan, amount=amount, method="cash", by=shop.treasurer.user, value_date=on)
     journals = Journal.objects.count()
 
@@ -1060,6 +1075,7 @@ def test_reversing_a_disbursement_after_a_repayment_is_refused(shop, on, amount)
 @pytest.mark.parametrize(("on", "amount"), [(date(2026, 6, 10), "500"), (date(2026, 7, 1), "30")])
 def test_the_refused_disbursement_reversal_says_to_reverse_the_repayments_first(shop, on, amount):
     loan = running_loan(shop)
+    today_is(on)
     loans.loan_repay(loan=loan, amount=amount, method="cash", by=shop.treasurer.user, value_date=on)
 
     with pytest.raises(ValidationError) as refused:
@@ -1069,6 +1085,7 @@ def test_the_refused_disbursement_reversal_says_to_reverse_the_repayments_first(
 
 def test_a_disbursement_can_be_reversed_once_its_repayments_are(shop):
     loan = running_loan(shop)
+    today_is(date(2026, 6, 10))
     repayment = loans.loan_repay(loan=loan, amount="500", method="cash", by=shop.treasurer.user, value_date=date(2026, 6, 10))
     reversals.journal_reverse(journal=repayment, reason="Wrong loan", by=shop.chair.user)
     assert loans.outstanding_principal(loan) == D("3000.00")
@@ -1097,11 +1114,13 @@ def test_a_guarantors_withdrawal_is_limited_by_the_pledge_until_the_loan_closes(
     assert savings_of(shop.otieno) == D("2000.00")
 
     approve_twice(shop, loan)
+    today_is(DISBURSED)
     loans.loan_disburse(loan=loan, by=shop.treasurer.user, method="cash", value_date=DISBURSED)
     with pytest.raises(ValidationError, match=r"at most 0\.00 is free"):
         savings.withdrawal_request(membership=shop.otieno, amount="0.01", by=shop.otieno.user)
 
     # Paid off on 15 Jun (nothing due yet): the principal 4,000; the pledge is released.
+    today_is(date(2026, 6, 15))
     loans.loan_repay(loan=loan, amount="4000", method="cash", by=shop.treasurer.user, value_date=date(2026, 6, 15))
     assert reload(loan).status == Loan.Status.CLOSED
     withdrawal = savings.withdrawal_request(membership=shop.otieno, amount="2000", by=shop.otieno.user)

@@ -26,9 +26,10 @@ from chama.money import to_money
 from chama.roles import Role
 from finance.models import Account, Entry, Guarantee, Installment, Journal, Loan, LoanApproval, LoanProduct, RepaymentLine
 from finance.selectors import trial_balance, unbalanced_journals
-from finance.services import dues, loans, reversals, savings
+from finance.services import loans, reversals, savings
 from finance.services.reconcile import all_drift
 from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+from tests.helpers import today_is
 
 pytestmark = pytest.mark.django_db
 
@@ -41,8 +42,6 @@ METHODS = ["cash", "mpesa", "bank", "cheque"]
 SEEDS = [7, 11, 23, 42, 101, 2026]
 STEPS = 90
 START = date(2026, 4, 1)
-# The modules that read the chama's date; the workload moves it.
-CLOCKED = [loans, reversals, savings, dues]
 
 PRODUCTS = [
     dict(name="Biashara", interest_method="declining_balance", interest_rate=D("12"), rate_period="year",
@@ -381,19 +380,17 @@ def check_invariants(world):
                     f"installment {row.n} v{row.version} of loan #{loan.pk}: {component} paid {paid} of {charged}")
 
 
-def test_the_invariants_hold_after_setup(monkeypatch):
+def test_the_invariants_hold_after_setup(clock):
     world = World(random.Random(0))
-    for module in CLOCKED:
-        monkeypatch.setattr(module, "chama_today", lambda chama: world.today)
+    today_is(lambda: world.today)
     check_invariants(world)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_random_loan_workload_keeps_the_books_and_the_loans_true(seed, monkeypatch):
+def test_random_loan_workload_keeps_the_books_and_the_loans_true(seed, clock):
     rng = random.Random(seed)
     world = World(rng)
-    for module in CLOCKED:
-        monkeypatch.setattr(module, "chama_today", lambda chama: world.today)
+    today_is(lambda: world.today)
     operations, weights = zip(*OPERATIONS, strict=True)
     for step in range(STEPS):
         operation = rng.choices(operations, weights)[0]
@@ -414,10 +411,9 @@ def test_random_loan_workload_keeps_the_books_and_the_loans_true(seed, monkeypat
 
 
 @pytest.fixture
-def world(monkeypatch):
+def world(clock):
     world = World(random.Random(0))
-    for module in CLOCKED:
-        monkeypatch.setattr(module, "chama_today", lambda chama: world.today)
+    today_is(lambda: world.today)
     return world
 
 

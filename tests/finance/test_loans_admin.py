@@ -22,6 +22,10 @@ from chama.roles import Role
 from finance.models import Account, Collateral, Installment, Journal, Loan, LoanApproval
 from finance.services import loans, savings
 from tests.factories import ChamaFactory, UserFactory, joined, loan_product
+from tests.helpers import today_is
+
+# Money here is recorded on the day it is dated: each step moves the chama's clock to its day.
+pytestmark = pytest.mark.usefixtures("clock")
 
 A = Account.Purpose
 DISBURSED = date(2026, 6, 1)
@@ -51,6 +55,7 @@ def running_loan(s, who=None, principal="3000", installments=3, on=DISBURSED):
     loan = apply(s, who, principal, installments)
     loans.loan_approve(loan=loan, by=s.chair.user)
     loans.loan_approve(loan=loan, by=s.treasurer.user)
+    today_is(on)
     loans.loan_disburse(loan=loan, by=s.treasurer.user, method="cash", value_date=on)
     return Loan.objects.get(pk=loan.pk)
 
@@ -218,16 +223,16 @@ def test_approve_needs_two_officers_then_disburse_in_cash(shop, client):
 
 def test_the_repay_form_posts_a_repayment_and_shows_the_payoff_error(shop, client):
     loan = running_loan(shop)
+    today_is(date(2026, 7, 10))
     loans.update_arrears(as_of=date(2026, 7, 10), chama=shop.chama)  # installment 1: 5% × 1,030 = 51.50
     client.force_login(shop.treasurer.user)
     url = reverse("admin:finance_loan_repay", args=[loan.pk])
 
     page = client.get(url)
     assert page.status_code == 200 and 'name="amount"' in page.content.decode()
-    # Today (after 1 Sep 2026) all three are due: 1,081.50 + 1,030 + 1,030.
-    assert page.context["title"] == f"Repayment on loan #{loan.pk} — payoff today 3,141.50"
+    # Today, 10 Jul: installment 1 with its penalty, 1,081.50, + 2,000 principal not yet due = 3,081.50.
+    assert page.context["title"] == f"Repayment on loan #{loan.pk} — payoff today 3,081.50"
 
-    # 10 Jul: payoff 1,081.50 + 2,000 principal = 3,081.50.
     refused = client.post(url, {"amount": "3081.51", "method": "cash", "reference": "", "value_date": "2026-07-10"})
     assert refused.status_code == 200
     assert "The payoff on 10 Jul 2026 is 3,081.50; pay at most that." in refused.content.decode()
@@ -261,6 +266,7 @@ def four_loans(s):
     PAR30: 1,500 + 1,000 = 2,500 = 33.333…% → 33.33%; PAR60 and PAR90: 1,000 = 13.333…% → 13.33%."""
     made = [running_loan(s, s.wanjiku, "3000", 3, date(2026, 9, 15)), running_loan(s, s.otieno, "2000", 2, date(2026, 8, 21)),
             running_loan(s, s.achieng, "1500", 1, date(2026, 7, 17)), running_loan(s, s.secretary, "1000", 1, date(2026, 5, 23))]
+    today_is(date(2026, 10, 1))
     loans.update_arrears(as_of=date(2026, 10, 1), chama=s.chama)
     assert [reload(loan).days_in_arrears for loan in made] == [0, 10, 45, 100]
     return made

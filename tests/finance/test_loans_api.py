@@ -24,7 +24,10 @@ from finance.services import loans, savings
 from finance.services.dues import chama_today
 from groups.models import Membership, Policy
 from tests.factories import ChamaFactory, MembershipFactory, UserFactory, joined, loan_product
-from tests.helpers import results
+from tests.helpers import results, today_is
+
+# Money here is recorded on the day it is dated: each step moves the chama's clock to its day.
+pytestmark = pytest.mark.usefixtures("clock")
 
 A = Account.Purpose
 DISBURSED = date(2026, 6, 1)
@@ -54,6 +57,7 @@ def running_loan(s, who=None, principal="3000", installments=3, on=DISBURSED, pr
         loans.guarantee_accept(guarantee=guarantee, by=guarantee.guarantor.user)
     loans.loan_approve(loan=loan, by=s.chair.user)
     loans.loan_approve(loan=loan, by=s.treasurer.user)
+    today_is(on)
     loans.loan_disburse(loan=loan, by=s.treasurer.user, method="cash", value_date=on)
     return Loan.objects.get(pk=loan.pk)
 
@@ -235,6 +239,7 @@ def test_officers_approve_disburse_and_take_a_repayment_once_per_idempotency_key
     assert twice.status_code == 403 and "already signed" in str(twice.json())  # not twice
     assert treasurer.post(f"{url}/approve/", {}, format="json").json()["status"] == "approved"
 
+    today_is(date(2026, 6, 1))
     disbursed = treasurer.post(f"{url}/disburse/", {"method": "cash", "value_date": "2026-06-01"}, format="json")
     assert disbursed.status_code == 200, disbursed.content
     body = disbursed.json()
@@ -246,6 +251,7 @@ def test_officers_approve_disburse_and_take_a_repayment_once_per_idempotency_key
     assert chama_balance(shop.chama, A.CASH) == D("14060.00")
 
     def repay(amount, key):
+        today_is(date(2026, 7, 1))
         return treasurer.post(f"{url}/repay/", {"amount": amount, "method": "cash", "value_date": "2026-07-01"},
                               format="json", HTTP_IDEMPOTENCY_KEY=key)
 
@@ -262,8 +268,8 @@ def test_officers_approve_disburse_and_take_a_repayment_once_per_idempotency_key
     assert body["outstanding_principal"] == "2000.00"
     assert (body["schedule"][0]["status"], body["schedule"][0]["paid"], body["schedule"][0]["outstanding"]) == (
         "paid", "1030.00", "0.00")
-    # Today (after 1 Sep 2026) installments 2 and 3 are due: 1,030 + 1,030.
-    assert body["payoff_today"] == "2060.00"
+    # On 1 Jul installments 2 and 3 are not due yet: the payoff is their principal, 2,000.
+    assert body["payoff_today"] == "2000.00"
     assert chama_balance(shop.chama, A.CASH) == D("15090.00")  # 14,060 + 1,030
     assert chama_balance(shop.chama, A.INTEREST_INCOME) == D("30.00")
 
@@ -280,6 +286,7 @@ def test_an_idempotency_key_is_not_replayed_onto_another_loan(shop, api_as):
     treasurer = api_as(shop.treasurer.user)
 
     def repay(loan, key):
+        today_is(date(2026, 6, 10))
         return treasurer.post(f"{shop.base}/loans/{loan.pk}/repay/",
                               {"amount": "500.00", "method": "cash", "value_date": "2026-06-10"},
                               format="json", HTTP_IDEMPOTENCY_KEY=key)
@@ -296,6 +303,7 @@ def test_an_idempotency_key_is_not_replayed_onto_another_loan(shop, api_as):
 
 def test_a_repayment_above_the_payoff_is_refused_with_the_payoff(shop, api_as):
     loan = running_loan(shop)
+    today_is(date(2026, 6, 15))
     response = api_as(shop.treasurer.user).post(f"{shop.base}/loans/{loan.pk}/repay/", {
         "amount": "3000.01", "method": "cash", "value_date": "2026-06-15"}, format="json")
     assert response.status_code == 400
@@ -399,6 +407,7 @@ def test_recover_from_guarantors_through_the_api(shop, api_as):
 
     not_yet = treasurer.post(url)
     assert not_yet.status_code == 400 and "Only a loan in default" in str(not_yet.json())
+    today_is(date(2026, 7, 1))
     loans.update_arrears(as_of=date(2026, 7, 1), chama=shop.chama)  # due 1 Apr: 91 days late, in default
 
     response = treasurer.post(url)
@@ -417,6 +426,7 @@ def test_the_loan_statement_lists_its_journals(shop, api_as):
     loan = running_loan(shop)
     other = running_loan(shop, who=shop.otieno, principal="1000", installments=1)
     treasurer = api_as(shop.treasurer.user)
+    today_is(date(2026, 7, 1))
     repaid = treasurer.post(f"{shop.base}/loans/{loan.pk}/repay/",
                             {"amount": "1030.00", "method": "cash", "value_date": "2026-07-01"}, format="json")
     assert repaid.status_code == 200
@@ -446,9 +456,11 @@ def portfolio_of_three(s):
     PAR30 (> 30 days): all three, 5,500 = 100.00%; PAR60: 2,000 + 1,000 = 3,000 = 54.5454…% → 54.55%;
     PAR90: 1,000 = 18.1818…% → 18.18%."""
     wanjiku = running_loan(s, principal="3000", installments=3, on=date(2026, 7, 27))
+    today_is(date(2026, 8, 1))
     loans.loan_repay(loan=wanjiku, amount="500", method="cash", by=s.treasurer.user, value_date=date(2026, 8, 1))
     otieno = running_loan(s, who=s.otieno, principal="2000", installments=2, on=date(2026, 6, 18))
     achieng = running_loan(s, who=s.achieng, principal="1000", installments=1, on=date(2026, 5, 23))
+    today_is(date(2026, 10, 1))
     loans.update_arrears(as_of=date(2026, 10, 1), chama=s.chama)
     return wanjiku, otieno, achieng
 

@@ -11,6 +11,10 @@ from chama.roles import Role
 from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanProduct
 from finance.services import loans, savings
 from tests.factories import ChamaFactory, joined
+from tests.helpers import today_is
+
+# Money here is recorded on the day it is dated: each step moves the chama's clock to its day.
+pytestmark = pytest.mark.usefixtures("clock")
 
 A = Account.Purpose
 
@@ -59,6 +63,7 @@ def test_a_loan_from_application_to_early_payoff(shop):
     loans.loan_approve(loan=loan, by=treasurer.user)
 
     cash_before = balance(chama, A.CASH)
+    today_is(date(2026, 6, 15))
     loan = loans.loan_disburse(loan=loan, by=treasurer.user, method="cash", value_date=date(2026, 6, 15))
     # Dr loan 6,000; Cr cash 5,880; Cr fee income 120.
     assert cash_before - balance(chama, A.CASH) == D("5880.00")
@@ -73,12 +78,15 @@ def test_a_loan_from_application_to_early_payoff(shop):
         (3, "2026-09-15", D("2020.20"), D("20.20")),   # 2020.20 × 1% = 20.202 → 20.20; last takes the rest
     ]
 
+    today_is(date(2026, 7, 15))
     loans.loan_repay(loan=loan, amount="2040", method="cash", by=treasurer.user, value_date=date(2026, 7, 15))
     first = loans.current_installments(loan).get(n=1)
     assert (first.status, first.interest_paid, first.principal_paid) == ("paid", D("60.00"), D("1980.00"))
 
     # 20 Aug: installment 2 is 5 days late (> 3 grace): 5% of its 2,040.00 = 102.00, charged once.
+    today_is(date(2026, 8, 20))
     loans.update_arrears(as_of=date(2026, 8, 20))
+    today_is(date(2026, 8, 25))
     loans.update_arrears(as_of=date(2026, 8, 25))
     second = loans.current_installments(loan).get(n=2)
     assert (second.penalty, second.status) == (D("102.00"), Installment.Status.OVERDUE)
@@ -111,17 +119,20 @@ def test_partial_repayment_follows_the_allocation_order(shop):
         loans.loan_approve(loan=loan, by=treasurer.user)  # the treasurer entered it
     loans.loan_approve(loan=loan, by=chair.user)
     loans.loan_approve(loan=loan, by=joined(chama, Role.SECRETARY).user)
+    today_is(date(2026, 6, 1))
     loans.loan_disburse(loan=loan, by=treasurer.user, method="cash", value_date=date(2026, 6, 1))
 
     # 3,000 at 1% a month over 3: installment = 3000 × 0.01 / (1 − 1.01^−3) = 1020.07 → 1020;
     # installment 1: interest 30.00, principal 990.00; installment 2: interest 20.10, principal 999.90.
     # 20 Jun, nothing due yet: 500 goes to principal only, oldest installment first.
+    today_is(date(2026, 6, 20))
     loans.loan_repay(loan=loan, amount="500", method="cash", by=treasurer.user, value_date=date(2026, 6, 20))
     first = loans.current_installments(loan).get(n=1)
     assert (first.principal, first.principal_paid, first.interest_paid) == (D("990.00"), D("500.00"), D("0.00"))
 
     # 5 Jul, installment 1 due: 600 settles it in the product's order — principal 490, then interest 30 —
     # and the remaining 80 goes to installment 2's principal (not yet due, so not its interest).
+    today_is(date(2026, 7, 5))
     loans.loan_repay(loan=loan, amount="600", method="cash", by=treasurer.user, value_date=date(2026, 7, 5))
     first, second = loans.current_installments(loan).filter(n__in=[1, 2])
     assert (first.status, first.principal_paid, first.interest_paid) == ("paid", D("990.00"), D("30.00"))
@@ -136,9 +147,11 @@ def test_default_recovery_from_the_guarantor_and_write_off(shop):
     loans.guarantee_accept(guarantee=loan.guarantees.get(), by=otieno.user)
     loans.loan_approve(loan=loan, by=chair.user)
     loans.loan_approve(loan=loan, by=treasurer.user)
+    today_is(date(2026, 3, 1))
     loans.loan_disburse(loan=loan, by=treasurer.user, method="cash", value_date=date(2026, 3, 1))
 
     # Due 1 Apr; default after the policy's 90 days: on 1 Jul it is 91 days late.
+    today_is(date(2026, 7, 1))
     loans.update_arrears(as_of=date(2026, 7, 1))
     loan.refresh_from_db()
     assert (loan.status, loan.classification) == (Loan.Status.DEFAULTED, Loan.Classification.DAYS_91_180)
@@ -169,6 +182,7 @@ def test_reschedule_keeps_the_old_schedule_and_carries_what_was_due(shop):
     loan = loans.loan_apply(membership=wanjiku, product=product, principal="3000", installments=3, by=wanjiku.user)
     loans.loan_approve(loan=loan, by=chair.user)
     loans.loan_approve(loan=loan, by=treasurer.user)
+    today_is(date(2026, 6, 1))
     loans.loan_disburse(loan=loan, by=treasurer.user, method="cash", value_date=date(2026, 6, 1))
     # Installment 1 (due 1 Jul) unpaid: its interest 30.00 is carried.
     loans.loan_reschedule(loan=loan, by=chair.user, installments=6, start=date(2026, 7, 10))
@@ -192,8 +206,10 @@ def test_collection_sheet_takes_loan_repayments_all_or_nothing(shop, client):
     loan = loans.loan_apply(membership=wanjiku, product=product, principal="3000", installments=3, by=wanjiku.user)
     loans.loan_approve(loan=loan, by=chair.user)
     loans.loan_approve(loan=loan, by=treasurer.user)
+    today_is(date(2026, 6, 1))
     loans.loan_disburse(loan=loan, by=treasurer.user, method="cash", value_date=date(2026, 6, 1))
     client.force_login(treasurer.user)
+    today_is(date(2026, 7, 1))  # the meeting
     url = f"/admin/finance/journal/collection-sheet/?chama={chama.pk}&date=2026-07-01"
     key = client.get(url).context["sheet"].key
 

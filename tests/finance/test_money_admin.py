@@ -28,6 +28,7 @@ from finance.services import savings as savings_service
 from finance.services.reconcile import all_drift
 from groups import services as group_services
 from tests.factories import ChamaFactory, joined
+from tests.helpers import today_is
 
 A = Account.Purpose
 MEETING = date(2026, 11, 7)
@@ -36,6 +37,13 @@ POLICY = {
     "grace_days": 3, "late_fine_amount": D("100"), "second_approval_threshold": D("500"),
     "share_price": D("200"), "shares_min_per_meeting": 1, "shares_max_per_meeting": 5,
 }
+
+
+@pytest.fixture(autouse=True)
+def late_november(clock):
+    """These books are kept as of 30 Nov 2026: the story's dates are weeks before it, within the
+    backdating window, whatever the date the suite runs on."""
+    today_is(date(2026, 11, 30))
 
 
 def make_chama(name):

@@ -15,6 +15,10 @@ from finance.services import dues as dues_service
 from finance.services.reconcile import all_drift
 from groups import services as group_services
 from tests.factories import ChamaFactory, joined
+from tests.helpers import today_is
+
+# Money here is recorded on the day it is dated: each step moves the chama's clock to its day.
+pytestmark = pytest.mark.usefixtures("clock")
 
 A = Account.Purpose
 
@@ -230,6 +234,7 @@ def test_apply_penalties_dry_run_writes_nothing_and_a_real_run_is_idempotent(umo
     chama, people = umoja
     run("generate_dues", "--period", "2026-09")  # due 5 Sep, late after 8 Sep
     before = writes()
+    today_is(date(2026, 9, 9))  # the job runs the day after the grace days
 
     dry = run("apply_penalties", "--as-of", "2026-09-09", "--dry-run")
 
@@ -250,6 +255,7 @@ def test_apply_penalties_dry_run_writes_nothing_and_a_real_run_is_idempotent(umo
     after_first = writes()
 
     again = run("apply_penalties", "--as-of", "2026-09-09")
+    today_is(date(2026, 10, 20))
     later = run("apply_penalties", "--as-of", "2026-10-20")  # the fine is charged once per late due
 
     assert "charged 0 fine(s), KES 0.00" in again and "charged 0 fine(s), KES 0.00" in later
@@ -262,6 +268,7 @@ def test_the_apply_penalties_service_dry_run_writes_nothing_and_a_rerun_charges_
     chama, _ = umoja
     dues_service.generate_dues(period=(2026, 9))
     before = writes()
+    today_is(date(2026, 9, 9))
 
     dry = dues_service.apply_penalties(as_of=date(2026, 9, 9), dry_run=True)
     assert [(each, len(fines), sum(f.amount for f in fines)) for each, fines in dry] == [(chama, 3, D("300.00"))]
@@ -270,7 +277,7 @@ def test_the_apply_penalties_service_dry_run_writes_nothing_and_a_rerun_charges_
     dues_service.apply_penalties(as_of=date(2026, 9, 9))
     after_first = writes()
     again = dues_service.apply_penalties(as_of=date(2026, 9, 9))
-    later = dues_service.apply_penalties(as_of=date(2026, 12, 1))
+    later = dues_service.apply_penalties(as_of=today_is(date(2026, 12, 1)))
 
     assert (again[0][1], later[0][1]) == ([], [])
     assert writes() == after_first
@@ -323,6 +330,7 @@ def test_apply_penalties_queries_do_not_grow_with_the_membership(small_and_large
     warm_up, small, large = small_and_large
     for chama in (warm_up, small, large):
         dues_service.generate_dues(period=(2026, 9), chama=chama)
+    today_is(date(2026, 9, 9))
     dues_service.apply_penalties(as_of=date(2026, 9, 9), chama=warm_up)
 
     with django_assert_max_num_queries(400) as for_small:
@@ -338,6 +346,7 @@ def test_apply_penalties_queries_do_not_grow_with_the_membership(small_and_large
 
 def test_a_rerun_of_apply_penalties_queries_do_not_grow_with_the_membership(small_and_large, django_assert_max_num_queries):
     warm_up, small, large = small_and_large
+    today_is(date(2026, 9, 10))
     for chama in (warm_up, small, large):
         dues_service.generate_dues(period=(2026, 9), chama=chama)
         dues_service.apply_penalties(as_of=date(2026, 9, 9), chama=chama)

@@ -12,6 +12,10 @@ from finance.selectors import trial_balance
 from finance.services import dues as dues_service
 from finance.services.reconcile import all_drift
 from tests.factories import ChamaFactory, joined
+from tests.helpers import today_is
+
+# Money here is recorded on the day it is dated: each step moves the chama's clock to its day.
+pytestmark = pytest.mark.usefixtures("clock")
 
 A = Account.Purpose
 
@@ -90,8 +94,11 @@ def test_late_fines_are_charged_once_and_paid_like_dues(setup):
     dues_service.generate_dues(period=(2026, 9))
 
     # Due 5 Sep, grace to 8 Sep: on the 8th nobody is late yet.
+    today_is(date(2026, 9, 8))
     assert dues_service.apply_penalties(as_of=date(2026, 9, 8))[0][1] == []
+    today_is(date(2026, 9, 9))
     first = dues_service.apply_penalties(as_of=date(2026, 9, 9))
+    today_is(date(2026, 9, 30))
     again = dues_service.apply_penalties(as_of=date(2026, 9, 30))
 
     assert len(first[0][1]) == 3 and again[0][1] == []
@@ -116,7 +123,9 @@ def test_percentage_fines_every_period_late(setup):
     dues_service.generate_dues(period=(2026, 9))
 
     # Late from 9 Sep; on 9 Nov it is in its third late month (9 Sep, 9 Oct, 9 Nov).
+    today_is(date(2026, 10, 1))
     dues_service.apply_penalties(as_of=date(2026, 10, 1))
+    today_is(date(2026, 11, 9))
     dues_service.apply_penalties(as_of=date(2026, 11, 9))
     dues_service.apply_penalties(as_of=date(2026, 11, 9))
 
@@ -131,6 +140,7 @@ def test_percentage_fines_every_period_late(setup):
 def test_small_waiver_applies_at_once_and_large_one_needs_a_second_officer(setup):
     chama, treasurer, chair, wanjiku, _ = setup
     dues_service.generate_dues(period=(2026, 9))
+    today_is(date(2026, 9, 9))
     dues_service.apply_penalties(as_of=date(2026, 9, 9))
     fine = Due.objects.get(membership=wanjiku, kind=Due.Kind.FINE)
     contribution = Due.objects.get(membership=wanjiku, kind=Due.Kind.CONTRIBUTION)

@@ -21,7 +21,6 @@ from finance.selectors import trial_balance
 from finance.services import books as books_service
 from finance.services import dues as dues_service
 from finance.services import ledger
-from finance.services import reversals as reversals_service
 from finance.services import savings as savings_service
 from finance.services.books import (
     book_value, expense_record, income_record, investment_add_funds, investment_return, investment_revalue,
@@ -30,6 +29,7 @@ from finance.services.reconcile import all_drift
 from finance.services.reversals import journal_reverse
 from groups.models import Chama
 from tests.factories import ChamaFactory, joined
+from tests.helpers import today_is
 
 A = Account.Purpose
 
@@ -54,16 +54,10 @@ def fresh(due):
 
 
 @pytest.fixture
-def today(monkeypatch):
-    """Pin the chama's "today" (the services read it through `chama_today`)."""
-
-    def set_today(day):
-        for module in (dues_service, savings_service, reversals_service, books_service):
-            monkeypatch.setattr(module, "chama_today", lambda chama, day=day: day)
-        return day
-
-    set_today(date(2026, 9, 2))
-    return set_today
+def today(clock):
+    """Pin the chama's "today" (`Chama.today`, the one clock every service reads); call it to move it."""
+    today_is(date(2026, 9, 2))
+    return today_is
 
 
 @pytest.fixture(autouse=True)

@@ -10,11 +10,7 @@ from django.core.exceptions import ValidationError
 from chama import authority
 from chama.roles import Role
 from finance.models import Account, Entry, Journal, SavingsType, SharePurchase, Withdrawal
-from finance.services import books as books_service
-from finance.services import dues as dues_service
 from finance.services import ledger
-from finance.services import reversals as reversals_service
-from finance.services import savings as savings_service
 from finance.services.dues import default_savings_type
 from finance.services.reconcile import all_drift
 from finance.services.savings import (
@@ -23,6 +19,7 @@ from finance.services.savings import (
 )
 from groups.models import Chama, Membership
 from tests.factories import ChamaFactory, joined
+from tests.helpers import today_is
 
 A = Account.Purpose
 NOV_1 = date(2026, 11, 1)
@@ -42,16 +39,10 @@ def counts():
 
 
 @pytest.fixture
-def today(monkeypatch):
-    """Pin the chama's "today" (the services read it through `chama_today`)."""
-
-    def set_today(day):
-        for module in (dues_service, savings_service, reversals_service, books_service):
-            monkeypatch.setattr(module, "chama_today", lambda chama, day=day: day)
-        return day
-
-    set_today(NOV_1)
-    return set_today
+def today(clock):
+    """Pin the chama's "today" (`Chama.today`, the one clock every service reads); call it to move it."""
+    today_is(NOV_1)
+    return today_is
 
 
 @pytest.fixture
@@ -380,6 +371,7 @@ def test_per_meeting_limits_count_each_members_shares_per_day(setup, today):
     # Baraka's shares on the same day are counted separately.
     share_purchase(membership=baraka, shares=5, method="cash", by=treasurer)
     # Next meeting: a fresh count.
+    today(date(2026, 11, 8))
     share_purchase(membership=wanjiku, shares=5, method="cash", by=treasurer, value_date=date(2026, 11, 8))
 
     # Wanjiku 3 + 2 + 5 = 10 shares, Baraka 5; cash (10 + 5) × 250 = 3,750.

@@ -21,13 +21,14 @@ from groups import services as group_services
 from groups.models import Membership
 from meetings import attendance, services
 from meetings.models import Attendance, Meeting
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+from tests.factories import ChamaFactory, MembershipFactory, UserFactory, backdating_approved
 
 
 @pytest.fixture
 def club(db):
     """A chama with a secretary and three members; excused absences are left out by default."""
     chama = ChamaFactory(name="Umoja", policy={"absence_fine_amount": D("200"), "lateness_fine_amount": D("50")})
+    backdating_approved(chama, chama.today() - timedelta(days=60))  # registers of meetings up to 50 days back are fined
     secretary = MembershipFactory(chama=chama, role=Role.SECRETARY, user=UserFactory())
     amina, baraka, chebet = (MembershipFactory(chama=chama, user=UserFactory()) for _ in range(3))
     return chama, secretary.user, amina, baraka, chebet

@@ -37,7 +37,7 @@ from groups.services import membership_change_status
 from meetings import services as meeting_services
 from meetings.models import Meeting, Proposal
 from tests.factories import ChamaFactory, MembershipFactory, UserFactory, member
-from tests.helpers import results
+from tests.helpers import results, today_is
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
 LONDON = ZoneInfo("Europe/London")
@@ -233,8 +233,9 @@ def receipts(user):
     return list(Notification.objects.filter(user=user, kind=RECEIPT))
 
 
-def test_a_payment_sends_the_payer_one_receipt(chama, treasurer, plain_member, wanjiku, mailoutbox, sms_outbox,
+def test_a_payment_sends_the_payer_one_receipt(clock, chama, treasurer, plain_member, wanjiku, mailoutbox, sms_outbox,
                                                django_capture_on_commit_callbacks):
+    today_is(date(2026, 3, 2))
     with django_capture_on_commit_callbacks(execute=True):
         journal = dues_service.payment_record(membership=wanjiku, amount="1500", method="cash", by=treasurer,
                                               value_date=date(2026, 3, 2))
@@ -252,7 +253,7 @@ def test_a_payment_sends_the_payer_one_receipt(chama, treasurer, plain_member, w
     assert sms_to(treasurer) == [] and sms_to(plain_member) == []
 
 
-def test_a_payment_that_settles_dues_is_receipted_in_full(treasurer, wanjiku, sms_outbox,
+def test_a_payment_that_settles_dues_is_receipted_in_full(clock, treasurer, wanjiku, sms_outbox,
                                                           django_capture_on_commit_callbacks):
     chama = wanjiku.chama
     policy = chama.policy
@@ -261,6 +262,7 @@ def test_a_payment_that_settles_dues_is_receipted_in_full(treasurer, wanjiku, sm
     dues_service.contribution_plan_from_policy(chama, start_date=date(2026, 1, 1))
     dues_service.generate_dues(period=(2026, 1), chama=chama)
 
+    today_is(date(2026, 1, 4))
     with django_capture_on_commit_callbacks(execute=True):
         journal = dues_service.payment_record(membership=wanjiku, amount="1250.50", method="mpesa", by=treasurer,
                                               value_date=date(2026, 1, 4))
@@ -272,7 +274,8 @@ def test_a_payment_that_settles_dues_is_receipted_in_full(treasurer, wanjiku, sm
     assert len(sms_to(wanjiku.user)) == 1
 
 
-def test_a_savings_deposit_sends_a_receipt(treasurer, wanjiku, sms_outbox, django_capture_on_commit_callbacks):
+def test_a_savings_deposit_sends_a_receipt(clock, treasurer, wanjiku, sms_outbox, django_capture_on_commit_callbacks):
+    today_is(date(2026, 3, 9))
     with django_capture_on_commit_callbacks(execute=True):
         journal = savings_service.savings_deposit(membership=wanjiku, amount="2000", method="mpesa", by=treasurer,
                                                   value_date=date(2026, 3, 9))
@@ -284,10 +287,11 @@ def test_a_savings_deposit_sends_a_receipt(treasurer, wanjiku, sms_outbox, djang
     assert sms_to(wanjiku.user) == [f"{receipt.title}: {receipt.body}"]
 
 
-def test_a_share_purchase_sends_a_receipt(treasurer, wanjiku, sms_outbox, django_capture_on_commit_callbacks):
+def test_a_share_purchase_sends_a_receipt(clock, treasurer, wanjiku, sms_outbox, django_capture_on_commit_callbacks):
     policy = wanjiku.chama.policy
     policy.share_price = D("100")
     policy.save()
+    today_is(date(2026, 3, 9))
     with django_capture_on_commit_callbacks(execute=True):
         journal = savings_service.share_purchase(membership=wanjiku, shares=3, method="cash", by=treasurer,
                                                  value_date=date(2026, 3, 9))

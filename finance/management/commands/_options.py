@@ -3,6 +3,7 @@
 import re
 from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from groups.models import Chama
@@ -34,3 +35,11 @@ def chama_or_error(chama_id):
     if chama is None:
         raise CommandError(f"There is no chama with id {chama_id}.")
     return chama
+
+
+def run_or_refuse(service, **kwargs):
+    """Run a service; its refusal (e.g. a day still to come) ends the command with its sentence."""
+    try:
+        return service(**kwargs)
+    except ValidationError as exc:
+        raise CommandError(" ".join(exc.messages)) from None

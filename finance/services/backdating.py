@@ -1,0 +1,75 @@
+"""Approving money dated further back than the policy's backdating window: the chairperson asks,
+a second officer approves or rejects through their own login. An approval is in force for
+`VALID_DAYS` days from its approval; meanwhile money may be dated back to its earliest date."""
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from chama import authority
+from finance.models import BackdatingApproval
+from finance.services import value_dates
+from groups import signatures
+
+VALID_DAYS = 7
+
+
+def request_problem(chama, earliest_date):
+    """Why backdating to `earliest_date` cannot be asked for (it could never be a value date, or
+    needs no approval), or None."""
+    problem = value_dates.calendar_problem(chama, earliest_date)
+    if problem:
+        return problem
+    window = value_dates.window_days(chama)
+    if (chama.today() - earliest_date).days <= window:
+        return f"{earliest_date} is within the policy's {window} days: money may be dated that far back without approval."
+    return None
+
+
+def backdating_request(*, chama, earliest_date, reason, by) -> BackdatingApproval:
+    """The chairperson asks that money may be dated as far back as `earliest_date`."""
+    authority.require(by, "request_backdating", chama=chama)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why older money must be recorded."})
+    problem = request_problem(chama, earliest_date)
+    if problem:
+        raise ValidationError({"earliest_date": problem})
+    with transaction.atomic():
+        approval = BackdatingApproval.objects.create(chama=chama, earliest_date=earliest_date, reason=reason.strip(),
+                                                     requested_by=by)
+        signatures.ask(approval, "approve_backdating", asked_by=by, key=f"backdating-{approval.pk}",
+                       what=f"money dated as far back as {earliest_date:%d %b %Y} ({approval.reason})")
+    return approval
+
+
+def _locked_pending(approval):
+    approval = BackdatingApproval.objects.select_for_update(of=("self",)).select_related("chama__policy").get(pk=approval.pk)
+    if approval.status != BackdatingApproval.Status.PENDING:
+        raise ValidationError(f"This backdating approval is already {approval.get_status_display().lower()}.")
+    return approval
+
+
+def backdating_approve(*, approval, by) -> BackdatingApproval:
+    """The second officer approves: for `VALID_DAYS` days money may be dated back to its earliest date."""
+    with transaction.atomic():
+        approval = _locked_pending(approval)
+        authority.require(by, "approve_backdating", approval)
+        authority.require_distinct(by, [approval.requested_by_id], "backdating approval")
+        now = timezone.now()
+        approval.status, approval.decided_by, approval.decided_date = BackdatingApproval.Status.APPROVED, by, now
+        approval.expires_date = now + timedelta(days=VALID_DAYS)
+        approval.save(update_fields=["status", "decided_by", "decided_date", "expires_date", "updated_date"])
+    return approval
+
+
+def backdating_reject(*, approval, by, reason="") -> BackdatingApproval:
+    """Any officer who may approve rejects it (the chairperson who asked, to withdraw it)."""
+    with transaction.atomic():
+        approval = _locked_pending(approval)
+        authority.require(by, "approve_backdating", approval)
+        approval.status, approval.decided_by, approval.decided_date = BackdatingApproval.Status.REJECTED, by, timezone.now()
+        approval.rejection_reason = reason or ""
+        approval.save(update_fields=["status", "decided_by", "decided_date", "rejection_reason", "updated_date"])
+    return approval
