@@ -204,10 +204,12 @@ class Policy(TimeStampedModel):
         default=30, validators=[MinValueValidator(1), MaxValueValidator(366)],
         help_text="The threshold applies to the total for one member over this many days, so splitting does not escape it.",
     )
+    # One officer may edit the policy, so the policy may only narrow the window: were it allowed to
+    # widen it, a treasurer could open the old books alone, past the two signatures backdating needs.
     backdating_window_days = models.PositiveSmallIntegerField(
-        default=31, validators=[MinValueValidator(0)],
-        help_text="Money may be dated at most this many days before the day it is recorded; further back needs the "
-                  "chairperson and a second officer to approve backdating.",
+        default=31, validators=[MinValueValidator(0), MaxValueValidator(31)],
+        help_text="Money may be dated at most this many days before the day it is recorded (0 to 31); further back "
+                  "needs the chairperson and a second officer to approve backdating.",
     )
     authority = models.JSONField(
         default=dict, blank=True,

@@ -303,19 +303,20 @@ def test_the_policys_window_is_how_far_back_money_may_be_dated(umoja):
         savings.savings_deposit(membership=member, amount="100", method="cash", by=treasurer.user, value_date=date(2026, 11, 29))
     savings.savings_deposit(membership=member, amount="100", method="cash", by=treasurer.user, value_date=TODAY)
 
-    policy.backdating_window_days = 90
+    policy.backdating_window_days = 31
     policy.save()
     member = Membership.objects.get(pk=member.pk)  # as the next request would load it
-    savings.savings_deposit(membership=member, amount="100", method="cash", by=treasurer.user, value_date=date(2026, 9, 1))
+    savings.savings_deposit(membership=member, amount="100", method="cash", by=treasurer.user, value_date=date(2026, 10, 30))
 
-    assert sorted(Journal.objects.values_list("value_date", flat=True)) == [date(2026, 9, 1), TODAY]
+    assert sorted(Journal.objects.values_list("value_date", flat=True)) == [date(2026, 10, 30), TODAY]
 
 
-def test_the_window_is_31_days_by_default_and_never_negative(db):
+@pytest.mark.parametrize("days", [-1, 32])
+def test_the_window_is_31_days_by_default_and_a_policy_may_only_narrow_it(db, days):
     policy = ChamaFactory().policy
     assert policy.backdating_window_days == 31
 
-    policy.backdating_window_days = -1
+    policy.backdating_window_days = days
     with pytest.raises(ValidationError) as refused:
         policy.full_clean()
     assert "backdating_window_days" in refused.value.message_dict
