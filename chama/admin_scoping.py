@@ -176,6 +176,17 @@ class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
         return [(row.pk, str(row)) for row in related.order_by(*ordering)]
 
 
+# {model: [inline class]} added by apps above the model's own app (imports run one way, so the
+# model's admin cannot name them): finance shows a member's balances on the groups member page.
+_extra_inlines = {}
+
+
+def add_inline(model, inline):
+    """Show `inline` on `model`'s admin page, from the `AppConfig.ready()` or admin module of an app
+    above the model's app. The admin shows it after its own inlines, wherever it adds them."""
+    _extra_inlines.setdefault(model, []).append(inline)
+
+
 class ChamaScopedAdmin(ChamaScopedMixin, admin.ModelAdmin):
     list_per_page = 50
     #: {admin action name: authority action}: an action is offered only where the user may take it.
@@ -185,6 +196,13 @@ class ChamaScopedAdmin(ChamaScopedMixin, admin.ModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         return _same_chama(super().get_form(request, obj, change=change, **kwargs))
+
+    def get_inline_instances(self, request, obj=None):
+        own = super().get_inline_instances(request, obj)
+        if not own and obj is None:
+            return own  # a page that shows no inlines while adding shows none of the others either
+        added = [inline(self.model, self.admin_site) for inline in _extra_inlines.get(self.model, [])]
+        return own + [inline for inline in added if inline.has_view_or_change_permission(request, obj)]
 
     def guarded_path(self, route, view, name, action, read=None):
         """A custom page that asks the authority before it runs: for a page about one row (`<pk>`)

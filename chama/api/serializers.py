@@ -3,7 +3,7 @@ from django.contrib.auth.models import update_last_login
 from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from chama import login_security
+from chama import login_security, services
 from chama.api.fields import DateField
 from chama.models import Notification, NotificationPreference
 
@@ -45,11 +45,7 @@ class MeSerializer(serializers.ModelSerializer):
         return (value or "").strip().lower() or None
 
     def update(self, instance, validated_data):
-        for name, value in validated_data.items():
-            setattr(instance, name, value)
-        instance.full_clean()
-        instance.save()
-        return instance
+        return services.profile_update(user=instance, **validated_data)
 
 
 class PasswordChangeSerializer(serializers.Serializer):

@@ -1,15 +1,13 @@
 from django.contrib.auth import get_user_model, update_session_auth_hash
-from drf_spectacular.utils import extend_schema
-from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, mixins, status, viewsets
+from rest_framework import serializers as drf
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView
 
-from chama import tokens
+from chama import services
 from chama.api.serializers import (
     LoginSerializer, MeSerializer, NotificationPreferenceSerializer, NotificationSerializer, PasswordChangeSerializer,
 )
@@ -37,10 +35,7 @@ class PasswordChangeView(APIView):
     def post(self, request):
         serializer = PasswordChangeSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            request.user.set_password(serializer.validated_data["new_password"])
-            request.user.save(update_fields=["password", "updated_date"])
-            tokens.revoke_refresh_tokens(request.user)
+        services.password_change(user=request.user, new_password=serializer.validated_data["new_password"])
         update_session_auth_hash(request, request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -54,25 +49,17 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset.none()
-        mine = self.queryset.filter(user=self.request.user).filter(Q(expires_date__isnull=True) | Q(expires_date__gt=timezone.now()))
-        if self.request.query_params.get("unread") in ("true", "1"):
-            mine = mine.filter(read_date__isnull=True)
-        return mine
+        return services.notifications_of(self.request.user, unread_only=self.request.query_params.get("unread") in ("true", "1"))
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
     def read(self, request, *args, **kwargs):
-        notification = self.get_object()
-        if notification.read_date is None:
-            notification.read_date = timezone.now()
-            notification.save(update_fields=["read_date", "updated_date"])
-        return Response(self.get_serializer(notification).data)
+        return Response(self.get_serializer(services.notification_read(notification=self.get_object())).data)
 
-    @extend_schema(request=None, responses={200: None})
+    @extend_schema(request=None, responses={200: inline_serializer("MarkedRead", {"marked_read": drf.IntegerField()})})
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request, *args, **kwargs):
-        count = self.get_queryset().filter(read_date__isnull=True).update(read_date=timezone.now())
-        return Response({"marked_read": count})
+        return Response({"marked_read": services.notifications_read_all(user=request.user)})
 
 
 class NotificationPreferenceView(generics.RetrieveUpdateAPIView):

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from chama.admin_scoping import ChamaScopedTabularInline
+from chama.admin_scoping import ChamaScopedTabularInline, add_inline
 from finance.admin.ledger import ReadOnlyMixin
 from finance.models import Account
 from groups.models import Membership
@@ -20,4 +20,4 @@ class MemberAccountInline(ReadOnlyMixin, ChamaScopedTabularInline):
         return f"{obj.chama.currency} {obj.normal_balance:,.2f}"
 
 
-admin.site._registry[Membership].inlines = [*admin.site._registry[Membership].inlines, MemberAccountInline]
+add_inline(Membership, MemberAccountInline)
