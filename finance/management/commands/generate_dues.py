@@ -1,23 +1,24 @@
-from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from finance.management.commands._options import chama_or_error, parse_period
 from finance.services.dues import generate_dues
+from groups.commands import ChamaCommand, parse_period
 
 
-class Command(BaseCommand):
+class Command(ChamaCommand):
     help = "Raise every active member's regular contribution dues for a period (idempotent)."
+    dry_run_help = "Show what would be raised; write nothing."
 
-    def add_arguments(self, parser):
+    def add_options(self, parser):
         parser.add_argument("--period", help="2026-11 (every period due that month) or 2026-11-22 (its period). Default: today.")
-        parser.add_argument("--chama", type=int, help="Only this chama (id).")
-        parser.add_argument("--dry-run", action="store_true", help="Show what would be raised; write nothing.")
 
-    def handle(self, *args, period=None, chama=None, dry_run=False, **options):
+    def work(self, *, chama, dry_run, period=None, **options):
         selected = parse_period(period) if period else timezone.localdate()
-        report = generate_dues(period=selected, chama=chama_or_error(chama), dry_run=dry_run)
-        verb = "would raise" if dry_run else "raised"
+        return generate_dues(period=selected, chama=chama, dry_run=dry_run)
+
+    def report_lines(self, report):
         for each, plan, label, count in report:
-            self.stdout.write(f"{each} — {plan.name} {label}: {verb} {count} due(s)")
+            yield f"{each} — {plan.name} {label}: {self.verb('raised', 'would raise')} {count} due(s)"
+
+    def summary(self, report):
         total = sum(row[3] for row in report)
-        self.stdout.write(self.style.SUCCESS(f"{'Dry run: ' if dry_run else ''}{total} due(s) {verb} across {len(report)} plan period(s)."))
+        return f"{total} due(s) {self.verb('raised', 'would raise')} across {len(report)} plan period(s)."

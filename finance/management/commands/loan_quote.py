@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from finance import loan_schedule
-from finance.management.commands._options import parse_day
+from groups.commands import parse_day
 
 
 def _decimal(value, option):
