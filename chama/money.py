@@ -35,6 +35,12 @@ def to_money(value, rounding=ROUND_HALF_UP):
     return amount.quantize(CENT, rounding=rounding)
 
 
+def shown(amount, currency=None) -> str:
+    """An amount as people read it: `1,500.00`, or `KES 1,500.00` with the chama's currency."""
+    text = f"{amount:,.2f}"
+    return f"{currency} {text}" if currency else text
+
+
 def _shown(text):
     """The typed text as the error quotes it; a long paste is cut so the message stays readable."""
     return repr(text if len(text) <= 24 else text[:20] + "…")
@@ -59,7 +65,7 @@ def parse_money(text, *, grouping=False) -> Decimal:
             code="invalid")
     amount = Decimal(digits)
     if amount > MAX_AMOUNT:
-        raise ValidationError(f"{_shown(text)} is too large: the largest amount accepted is {MAX_AMOUNT:,.2f}.",
+        raise ValidationError(f"{_shown(text)} is too large: the largest amount accepted is {shown(MAX_AMOUNT)}.",
                               code="max_value")
     return amount.quantize(CENT)
 

@@ -1,8 +1,12 @@
 from django import forms
 from django.contrib import admin, messages
 
-from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, CreatedByServiceMixin
-from chama.money import MoneyFormField
+from chama.admin_scoping import (
+    ChamaScopedAdmin,
+    ChamaScopedTabularInline,
+    CreatedByServiceMixin,
+)
+from chama.money import MoneyFormField, shown
 from finance.admin.ledger import ReadOnlyMixin
 from finance.admin.signatures import AwaitingSignatureAdmin
 from finance.models import Expense, Income, Investment, InvestmentMovement, PaidThrough
@@ -67,7 +71,7 @@ class CashbookAdmin(AwaitingSignatureAdmin, ServiceCreatedAdmin):
 
     def response_add(self, request, obj, post_url_continue=None):
         if obj.status == obj.Status.PENDING:
-            self.message_user(request, f"{obj.amount:,.2f} is above the chama's threshold: it waits for a second officer, "
+            self.message_user(request, f"{shown(obj.amount)} is above the chama's threshold: it waits for a second officer, "
                                        "who approves it from this list.", messages.WARNING)
         return super().response_add(request, obj, post_url_continue)
 
@@ -132,7 +136,7 @@ class InvestmentAdmin(ChamaScopedAdmin):
 
     @admin.display(description="Book value")
     def book_value_shown(self, obj):
-        return f"{books.book_value(obj):,.2f}"
+        return f"{shown(books.book_value(obj))}"
 
 
 class MovementForm(forms.ModelForm):

@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 
 from chama import authority
 from chama.admin_scoping import ChamaScopedAdmin, CreatedByServiceMixin, add_refusal
+from chama.money import shown
 from chama.roles import MembershipStatus
 from finance.admin.forms import WaiveForm, chamas_where
 from finance.admin.ledger import ReadOnlyMixin
@@ -86,9 +87,9 @@ class DueAdmin(ReadOnlyMixin, ChamaScopedAdmin):
                 add_refusal(form, exc)
             else:
                 if waiver.status == Waiver.Status.APPLIED:
-                    messages.success(request, f"{waiver.amount:,.2f} waived.")
+                    messages.success(request, f"{shown(waiver.amount)} waived.")
                 else:
-                    messages.warning(request, f"The waiver of {waiver.amount:,.2f} is above the chama's threshold: a second officer must approve it under Waivers.")
+                    messages.warning(request, f"The waiver of {shown(waiver.amount)} is above the chama's threshold: a second officer must approve it under Waivers.")
                 return redirect("admin:finance_due_change", pk)
         context = {**self.admin_site.each_context(request), "opts": self.opts, "title": f"Waive: {due}", "form": form, "subject": due}
         return TemplateResponse(request, "admin/finance/form_page.html", context)

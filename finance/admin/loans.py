@@ -8,10 +8,18 @@ from django.utils.html import format_html, format_html_join
 from chama import authority
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, add_refusal
 from chama.forms import DateFormField
-from chama.money import CENT, MoneyFormField
+from chama.money import CENT, MoneyFormField, shown
 from finance.admin.forms import chamas_where
 from finance.admin.ledger import ReadOnlyMixin
-from finance.models import Collateral, Guarantee, Installment, Loan, LoanApproval, LoanProduct, PaidThrough
+from finance.models import (
+    Collateral,
+    Guarantee,
+    Installment,
+    Loan,
+    LoanApproval,
+    LoanProduct,
+    PaidThrough,
+)
 from finance.services import loans
 
 
@@ -40,7 +48,7 @@ class InstallmentInline(ReadOnlyMixin, ChamaScopedTabularInline):
 
     @admin.display(description="Paid")
     def paid(self, obj):
-        return f"{obj.principal_paid + obj.interest_paid + obj.fee_paid + obj.penalty_paid:,.2f}"
+        return f"{shown(obj.principal_paid + obj.interest_paid + obj.fee_paid + obj.penalty_paid)}"
 
 
 class GuaranteeInline(ReadOnlyMixin, ChamaScopedTabularInline):
@@ -135,11 +143,11 @@ class LoanAdmin(ChamaScopedAdmin):
     @admin.display(description="Outstanding principal")
     def outstanding(self, obj):
         account = getattr(obj, "receivable_account", None)
-        return f"{account.normal_balance:,.2f}" if account else "—"
+        return f"{shown(account.normal_balance)}" if account else "—"
 
     @admin.display(description="Payoff today")
     def payoff_today(self, obj):
-        return f"{loans.payoff_amount(obj):,.2f}" if obj.status in Loan.OUTSTANDING_STATUSES else "—"
+        return f"{shown(loans.payoff_amount(obj))}" if obj.status in Loan.OUTSTANDING_STATUSES else "—"
 
     @admin.display(description="Eligibility and guarantees")
     def review(self, obj):
@@ -149,7 +157,7 @@ class LoanAdmin(ChamaScopedAdmin):
         approvals = obj.approvals.filter(decision=LoanApproval.Decision.APPROVE).count()
         return format_html(
             "<ul>{}</ul><p>Largest amount now: <strong>{}</strong></p><p>{}</p><p>Approvals: {} of {}</p>",
-            rules, f"{check.max_amount:,.2f}", " ".join(gaps), approvals, loans.approvals_needed(obj),
+            rules, f"{shown(check.max_amount)}", " ".join(gaps), approvals, loans.approvals_needed(obj),
         )
 
     def get_urls(self):
@@ -168,9 +176,9 @@ class LoanAdmin(ChamaScopedAdmin):
             except (ValidationError, authority.Refused) as exc:
                 add_refusal(form, exc)
             else:
-                messages.success(request, f"Repayment of {form.cleaned_data['amount']:,.2f} recorded.")
+                messages.success(request, f"Repayment of {shown(form.cleaned_data['amount'])} recorded.")
                 return redirect("admin:finance_loan_change", pk)
-        title = f"Repayment on loan #{loan.pk} — payoff today {loans.payoff_amount(loan):,.2f}" if loan.status in Loan.OUTSTANDING_STATUSES else f"Loan #{loan.pk}"
+        title = f"Repayment on loan #{loan.pk} — payoff today {shown(loans.payoff_amount(loan))}" if loan.status in Loan.OUTSTANDING_STATUSES else f"Loan #{loan.pk}"
         context = {**self.admin_site.each_context(request), "opts": self.opts, "title": title, "form": form, "subject": loan}
         return TemplateResponse(request, "admin/finance/form_page.html", context)
 

@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from chama.admin_scoping import ChamaScopedTabularInline, add_inline
+from chama.money import shown
 from finance.admin.ledger import ReadOnlyMixin
 from finance.models import Account
 from groups.models import Membership
@@ -17,7 +18,7 @@ class MemberAccountInline(ReadOnlyMixin, ChamaScopedTabularInline):
 
     @admin.display(description="Balance")
     def balance_shown(self, obj):
-        return f"{obj.chama.currency} {obj.normal_balance:,.2f}"
+        return f"{shown(obj.normal_balance, obj.chama.currency)}"
 
 
 add_inline(Membership, MemberAccountInline)

@@ -8,6 +8,7 @@ from django.utils.html import format_html
 
 from chama import authority
 from chama.admin_scoping import ChamaScopedAdmin, add_refusal
+from chama.money import shown
 from finance.admin.forms import MemberChoiceField
 from finance.admin.ledger import ReadOnlyMixin
 from finance.models import MpesaChannel, MpesaConflict, MpesaReceipt, StkRequest
@@ -131,7 +132,7 @@ class MpesaReceiptAdmin(ReadOnlyMixin, ChamaScopedAdmin):
                 messages.success(request, f"{receipt.receipt_number} assigned to {form.cleaned_data['membership'].user.get_full_name()}.")
                 return redirect("admin:finance_mpesareceipt_changelist")
         context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form, "subject": receipt,
-                   "title": f"Assign M-Pesa {receipt.receipt_number} ({receipt.amount:,.2f} from {receipt.phone_number or 'unknown'})"}
+                   "title": f"Assign M-Pesa {receipt.receipt_number} ({shown(receipt.amount)} from {receipt.phone_number or 'unknown'})"}
         return TemplateResponse(request, "admin/finance/form_page.html", context)
 
 

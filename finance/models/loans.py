@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from chama.models import TimeStampedModel
-from chama.money import MoneyField, non_negative
+from chama.money import MoneyField, non_negative, shown
 from chama.uploads import IMAGES, PDF, DocumentField
 from finance.models.ledger import AppendOnlyModel, Journal
 from groups.models import Chama, Membership, Policy
@@ -155,7 +155,7 @@ class Loan(TimeStampedModel):
         indexes = [models.Index(fields=["chama", "status"]), models.Index(fields=["membership", "status"])]
 
     def __str__(self):
-        return f"Loan #{self.pk} {self.principal:,.2f} to {self.membership.user.get_full_name()}"
+        return f"Loan #{self.pk} {shown(self.principal)} to {self.membership.user.get_full_name()}"
 
 
 class Installment(TimeStampedModel):
@@ -249,7 +249,7 @@ class Guarantee(TimeStampedModel):
         ]
 
     def __str__(self):
-        return f"{self.guarantor.user.get_full_name()} guarantees {self.amount:,.2f} of loan #{self.loan_id}"
+        return f"{self.guarantor.user.get_full_name()} guarantees {shown(self.amount)} of loan #{self.loan_id}"
 
 
 class LoanApproval(TimeStampedModel):
@@ -283,4 +283,4 @@ class Collateral(TimeStampedModel):
         verbose_name_plural = "collateral"
 
     def __str__(self):
-        return f"{self.description} ({self.value:,.2f})"
+        return f"{self.description} ({shown(self.value)})"

@@ -5,8 +5,15 @@ from django.db import transaction
 from django.db.models import Sum
 
 from chama import authority
-from chama.money import ZERO, to_money
-from finance.models import Account, Expense, Income, Investment, InvestmentMovement, Journal
+from chama.money import ZERO, shown, to_money
+from finance.models import (
+    Account,
+    Expense,
+    Income,
+    Investment,
+    InvestmentMovement,
+    Journal,
+)
 from finance.models.books import CashbookRecord
 from finance.services import ledger, value_dates
 from finance.services.dues import METHOD_ACCOUNTS, chama_today
@@ -86,7 +93,7 @@ def _cashbook(record, by):
             record.status = CashbookRecord.Status.PENDING
             record.save()
             signatures.ask(record, "approve_expense", asked_by=by, key=f"{record._meta.model_name}-{record.pk}",
-                           what=f"{record._meta.verbose_name} of {chama.currency} {record.amount:,.2f} ({record.description})")
+                           what=f"{record._meta.verbose_name} of {shown(record.amount, chama.currency)} ({record.description})")
             return record
         _post(record, by)
         record.save()
@@ -174,7 +181,7 @@ def investment_revalue(*, investment, value, by, value_date=None, note="") -> In
         if change:
             journal = ledger.post_journal(
                 chama=chama, kind=Journal.Kind.INVESTMENT, value_date=value_date, created_by=by,
-                memo=f"Revaluation of {investment} to {value:,.2f}",
+                memo=f"Revaluation of {investment} to {shown(value)}",
                 lines=[(ledger.chama_account(chama, A.INVESTMENTS), change),
                        (ledger.chama_account(chama, A.UNREALISED_GAIN), -change)],
             )

@@ -9,11 +9,19 @@ from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Round
 from django.utils import timezone
 
-from chama.money import ZERO, to_money
 from chama import authority
+from chama.money import ZERO, shown, to_money
 from chama.roles import MembershipStatus
 from finance import periods
-from finance.models import Account, ContributionPlan, Due, DueAllocation, Journal, SavingsType, Waiver
+from finance.models import (
+    Account,
+    ContributionPlan,
+    Due,
+    DueAllocation,
+    Journal,
+    SavingsType,
+    Waiver,
+)
 from finance.services import ledger, value_dates
 from groups import signatures
 from groups.models import Chama, Membership, Policy
@@ -379,7 +387,7 @@ def waiver_request(*, due, reason, by, amount=None) -> Waiver:
         waiver = Waiver.objects.create(chama=chama, due=due, amount=amount, reason=reason, requested_by=by)
         if signatures.needs_second(chama, amount, earlier):
             signatures.ask(waiver, "approve_waiver", asked_by=by, key=f"waiver-{waiver.pk}",
-                           what=f"a waiver of {chama.currency} {amount:,.2f} for {due.membership.member_number}")
+                           what=f"a waiver of {shown(amount, chama.currency)} for {due.membership.member_number}")
         else:
             _apply_waiver(waiver, approved_by=by)
     return waiver

@@ -15,7 +15,7 @@ from django.db.models import Case, F, Value, When
 from django.db.models.functions import Round
 
 from chama.models import Notification
-from chama.money import ZERO, MoneyField, to_money
+from chama.money import ZERO, MoneyField, shown, to_money
 from chama.notify import notify
 from finance.models import Account, Entry, Expense, Journal
 from finance.services import value_dates
@@ -138,7 +138,7 @@ def member_accounts(chama, memberships, purpose):
 
 
 def describe(amount, chama):
-    return f"{chama.currency} {amount:,.2f}"
+    return f"{shown(amount, chama.currency)}"
 
 
 def post_journal(*, chama, kind, lines, value_date, memo="", membership=None, external_reference="",
@@ -171,8 +171,8 @@ def post_journal(*, chama, kind, lines, value_date, memo="", membership=None, ex
             if account.purpose in GUARDED and normal < 0:
                 available = account.normal_balance
                 raise ValidationError(
-                    f"Not enough in {account.name}: it holds {describe(available, chama)}, "
-                    f"{describe(available - normal, chama)} would be needed."
+                    f"Not enough in {account.name}: it holds {shown(available, chama.currency)}, "
+                    f"{shown(available - normal, chama.currency)} would be needed."
                 )
         journal = Journal(
             chama=chama, kind=kind, value_date=value_date, memo=memo[:255], membership=membership,
@@ -204,8 +204,8 @@ def _send_receipt(journal, membership):
     chama = journal.chama
     notify(
         membership.user, kind=Notification.Kind.PAYMENT_RECEIPT, dedupe_key=f"receipt-{journal.pk}",
-        title=f"{chama.name}: {chama.currency} {journal.amount:,.2f} received",
-        body=(f"{chama.name} recorded {chama.currency} {journal.amount:,.2f} from you on {journal.value_date:%d %b %Y}: "
+        title=f"{chama.name}: {shown(journal.amount, chama.currency)} received",
+        body=(f"{chama.name} recorded {shown(journal.amount, chama.currency)} from you on {journal.value_date:%d %b %Y}: "
               f"{journal.memo}. Receipt no. {journal.pk}."),
     )
 
@@ -228,7 +228,7 @@ def replay_for(journal, membership, amount=None, loan=None):
             or (loan is not None and journal.loan_id != loan.pk)):
         raise ValidationError({"reference": (
             f"This reference or idempotency key was already used for journal #{journal.pk}, "
-            f"a different posting ({journal.amount:,.2f}, for another member, loan or amount); use a new one."
+            f"a different posting ({shown(journal.amount)}, for another member, loan or amount); use a new one."
         )})
     return journal
 

@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 
-from chama.money import ZERO, to_money
 from chama import authority
+from chama.money import ZERO, shown, to_money
 from finance.models import Account, Journal, SharePurchase, Withdrawal
 from finance.services import ledger, loans
 from finance.services.dues import METHOD_ACCOUNTS, chama_today, default_savings_type
@@ -57,13 +57,13 @@ def _check_withdrawable(withdrawal, today):
     pledged = loans.pledged_savings(withdrawal.membership)
     if pledged and loans.savings_total(withdrawal.membership) - pledged < withdrawal.amount:
         raise ValidationError({"amount": (
-            f"{pledged:,.2f} of these savings guarantee other members' loans and cannot be withdrawn; "
-            f"at most {max(loans.free_savings(withdrawal.membership), ZERO):,.2f} is free."
+            f"{shown(pledged)} of these savings guarantee other members' loans and cannot be withdrawn; "
+            f"at most {shown(max(loans.free_savings(withdrawal.membership), ZERO))} is free."
         )})
     if balance - withdrawal.amount < savings_type.minimum_balance:
         raise ValidationError({
-            "amount": f"{savings_type} hold {balance:,.2f}; at least {savings_type.minimum_balance:,.2f} must stay, "
-                      f"so at most {max(balance - savings_type.minimum_balance, ZERO):,.2f} can be withdrawn."
+            "amount": f"{savings_type} hold {shown(balance)}; at least {shown(savings_type.minimum_balance)} must stay, "
+                      f"so at most {shown(max(balance - savings_type.minimum_balance, ZERO))} can be withdrawn."
         })
 
 
@@ -84,7 +84,7 @@ def withdrawal_request(*, membership, amount, by, savings_type=None, reason="") 
     _check_withdrawable(withdrawal, today)
     withdrawal.save()
     signatures.ask(withdrawal, "approve_withdrawal", asked_by=by, key=f"withdrawal-{withdrawal.pk}",
-                   what=f"a withdrawal of {chama.currency} {amount:,.2f} by {membership.member_number}")
+                   what=f"a withdrawal of {shown(amount, chama.currency)} by {membership.member_number}")
     return withdrawal
 
 
@@ -116,7 +116,7 @@ def withdrawal_approve(*, withdrawal, by) -> Withdrawal:
             withdrawal.save(update_fields=["status", "updated_date"])
         else:
             signatures.ask(withdrawal, "approve_withdrawal", asked_by=by, key=f"withdrawal-{withdrawal.pk}",
-                           what=f"a withdrawal of {withdrawal.chama.currency} {withdrawal.amount:,.2f} by "
+                           what=f"a withdrawal of {shown(withdrawal.amount, withdrawal.chama.currency)} by "
                                 f"{withdrawal.membership.member_number}")
     return withdrawal
 
@@ -183,7 +183,7 @@ def share_purchase(*, membership, shares, method, by, value_date=None, reference
             )})
         journal = ledger.post_journal(
             chama=chama, kind=Journal.Kind.SHARE_PURCHASE, value_date=value_date, membership=membership,
-            memo=f"{shares} share(s) at {policy.share_price:,.2f}", created_by=authority.person(by),
+            memo=f"{shares} share(s) at {shown(policy.share_price)}", created_by=authority.person(by),
             external_reference=reference, idempotency_key=idempotency_key,
             lines=[(_cash_account(chama, method), amount), (ledger.member_account(membership, A.MEMBER_SHARES), -amount)],
         )

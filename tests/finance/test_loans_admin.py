@@ -304,8 +304,8 @@ def test_the_portfolio_page_shows_buckets_and_par(shop, client):
     assert (summary["par30"], summary["par60"], summary["par90"]) == (
         (D("2500.00"), D("33.33")), (D("1000.00"), D("13.33")), (D("1000.00"), D("13.33")))
     html = response.content.decode()
-    assert "4 loan(s), KES 7500.00 outstanding" in html
-    assert "PAR30: 2500.00 (33.33%)" in html
+    assert "4 loan(s), KES 7,500.00 outstanding" in html
+    assert "PAR30: 2,500.00 (33.33%)" in html
     assert "PAR60: 1000.00 (13.33%)" in html
     assert "PAR90: 1000.00 (13.33%)" in html
 

@@ -1,3 +1,4 @@
+from chama.money import shown
 from finance.services.dues import apply_penalties
 from groups.commands import ChamaCommand, parse_day
 
@@ -17,7 +18,7 @@ class Command(ChamaCommand):
     def report_lines(self, report):
         for each, fines in report:
             amount = sum((fine.amount for fine in fines), 0)
-            yield f"{each}: {self.verb('charged', 'would charge')} {len(fines)} fine(s), {each.currency} {amount:,.2f}"
+            yield f"{each}: {self.verb('charged', 'would charge')} {len(fines)} fine(s), {shown(amount, each.currency)}"
             if self.verbosity > 1:
                 for fine in fines:
                     yield f"  {fine.due.membership.member_number} {fine.due.description} period {fine.period}: {fine.amount}"

@@ -4,6 +4,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from chama.money import shown
 from finance import loan_schedule
 from groups.commands import parse_day
 
@@ -53,4 +54,4 @@ class Command(BaseCommand):
             self.stdout.write(f"{row.n:>3}  {row.due_date:%Y-%m-%d}  {row.principal:>12,.2f}  {row.interest:>10,.2f}  "
                               f"{row.total:>12,.2f}  {row.balance:>12,.2f}")
         interest = sum(row.interest for row in rows)
-        self.stdout.write(f"Total repaid {terms.principal + interest:,.2f}: principal {terms.principal:,.2f}, interest {interest:,.2f}.")
+        self.stdout.write(f"Total repaid {shown(terms.principal + interest)}: principal {shown(terms.principal)}, interest {shown(interest)}.")

@@ -1,5 +1,6 @@
 from collections import Counter
 
+from chama.money import shown
 from finance.services.loans import update_arrears
 from groups.commands import ChamaCommand, parse_day
 
@@ -25,4 +26,4 @@ class Command(ChamaCommand):
     def summary(self, report):
         penalties = [amount for *_, charged in report for amount in charged]
         defaulted = sum(1 for loan, *_ in report if loan.status == "defaulted")
-        return f"{len(penalties)} penalty(ies) charged, {sum(penalties, 0):,.2f} in all; {defaulted} loan(s) in default."
+        return f"{len(penalties)} penalty(ies) charged, {shown(sum(penalties, 0))} in all; {defaulted} loan(s) in default."
