@@ -306,8 +306,8 @@ def test_the_portfolio_page_shows_buckets_and_par(shop, client):
     html = response.content.decode()
     assert "4 loan(s), KES 7,500.00 outstanding" in html
     assert "PAR30: 2,500.00 (33.33%)" in html
-    assert "PAR60: 1000.00 (13.33%)" in html
-    assert "PAR90: 1000.00 (13.33%)" in html
+    assert "PAR60: 1,000.00 (13.33%)" in html
+    assert "PAR90: 1,000.00 (13.33%)" in html
 
 
 # --- collateral ------------------------------------------------------------------------------------
