@@ -19,7 +19,7 @@ from chama.money import parse_money
 from chama.roles import MembershipStatus
 from finance.admin.forms import PaymentForm, ReasonForm, chamas_where
 from finance.models import Account, Due, Entry, Journal, Loan
-from finance.services import dues, loans, reversals, savings, value_dates
+from finance.services import dues, ledger, loans, reversals, savings, value_dates
 from finance.services.dues import chama_today
 from groups.models import Membership
 
@@ -218,7 +218,7 @@ class CollectionSheet:
         return parse_money(text, grouping=True)
 
     def save(self, user):
-        if self.method not in dues.METHOD_ACCOUNTS:
+        if self.method not in ledger.METHOD_ACCOUNTS:
             self.errors.append("Pick how the money was received.")
             return False
         with transaction.atomic():

@@ -16,17 +16,11 @@ from finance.models import (
 )
 from finance.models.books import CashbookRecord
 from finance.services import ledger, value_dates
-from finance.services.dues import METHOD_ACCOUNTS, chama_today
+from finance.services.dues import chama_today
 from groups import signatures
 from groups.models import Chama
 
 A = Account.Purpose
-
-
-def _money_account(chama, method):
-    if method not in METHOD_ACCOUNTS:
-        raise ValidationError({"paid_through": f"Unknown method {method!r}: use cash, mpesa, bank or cheque."})
-    return ledger.chama_account(chama, METHOD_ACCOUNTS[method])
 
 
 def _positive(amount):
@@ -40,9 +34,9 @@ def _accounts(record):
     """(debit, credit) of a cashbook record's journal."""
     chama = record.chama
     if isinstance(record, Expense):
-        return ledger.expense_account(chama, record.category), _money_account(chama, record.paid_through)
+        return ledger.expense_account(chama, record.category), ledger.method_account(chama, record.paid_through, field="paid_through")
     purpose = A.INTEREST_INCOME if record.category == Income.Category.BANK_INTEREST else A.OTHER_INCOME
-    return _money_account(chama, record.received_through), ledger.chama_account(chama, purpose)
+    return ledger.method_account(chama, record.received_through, field="received_through"), ledger.chama_account(chama, purpose)
 
 
 def _in_window(record):
@@ -158,7 +152,7 @@ def investment_add_funds(*, investment, amount, by, paid_through="cash", value_d
     with transaction.atomic():
         journal = ledger.post_journal(
             chama=chama, kind=Journal.Kind.INVESTMENT, value_date=value_date, memo=f"Invested in {investment}", created_by=by,
-            lines=[(ledger.chama_account(chama, A.INVESTMENTS), amount), (_money_account(chama, paid_through), -amount)],
+            lines=[(ledger.chama_account(chama, A.INVESTMENTS), amount), (ledger.method_account(chama, paid_through, field="paid_through"), -amount)],
         )
         return InvestmentMovement.objects.create(
             chama=chama, investment=investment, kind=InvestmentMovement.Kind.PURCHASE, amount=amount,
@@ -199,7 +193,7 @@ def investment_return(*, investment, amount, by, received_through="bank", value_
     with transaction.atomic():
         journal = ledger.post_journal(
             chama=chama, kind=Journal.Kind.INVESTMENT, value_date=value_date, memo=f"Return from {investment}", created_by=by,
-            lines=[(_money_account(chama, received_through), amount), (ledger.chama_account(chama, A.INVESTMENT_INCOME), -amount)],
+            lines=[(ledger.method_account(chama, received_through, field="received_through"), amount), (ledger.chama_account(chama, A.INVESTMENT_INCOME), -amount)],
         )
         return InvestmentMovement.objects.create(
             chama=chama, investment=investment, kind=InvestmentMovement.Kind.RETURN, amount=amount,

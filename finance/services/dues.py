@@ -28,7 +28,6 @@ from groups.models import Chama, Membership, Policy
 
 A = Account.Purpose
 
-METHOD_ACCOUNTS = {"cash": A.CASH, "mpesa": A.MOBILE_MONEY, "bank": A.BANK, "cheque": A.BANK}
 # Which dues a payment may settle: everything, contributions and levies only, or fines only.
 DUE_KINDS = {"all": None, "contributions": [Due.Kind.CONTRIBUTION, Due.Kind.LEVY], "fines": [Due.Kind.FINE]}
 
@@ -124,9 +123,7 @@ def record_allocations(chama, allocations, kind, journal=None, today=None):
 def _debit_account(chama, method, source_account):
     if source_account is not None:
         return source_account
-    if method not in METHOD_ACCOUNTS:
-        raise ValidationError({"method": f"Unknown payment method {method!r}: use cash, mpesa, bank or cheque."})
-    return ledger.chama_account(chama, METHOD_ACCOUNTS[method])
+    return ledger.method_account(chama, method)
 
 
 def payment_record(*, membership, amount, method, by, value_date=None, reference="", idempotency_key="",

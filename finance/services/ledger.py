@@ -88,6 +88,18 @@ def chama_account(chama, purpose):
     return _standard_account(chama, CHAMA_CODES[purpose])
 
 
+# Where money paid or received by each method sits: a cheque is banked.
+METHOD_ACCOUNTS = {"cash": A.CASH, "mpesa": A.MOBILE_MONEY, "bank": A.BANK, "cheque": A.BANK}
+
+
+def method_account(chama, method, *, field="method"):
+    """The chama's account for money moved by `method` (cash, mpesa, bank, cheque); an unknown
+    method is refused on `field`."""
+    if method not in METHOD_ACCOUNTS:
+        raise ValidationError({field: f"Unknown payment method {method!r}: use cash, mpesa, bank or cheque."})
+    return chama_account(chama, METHOD_ACCOUNTS[method])
+
+
 def expense_account(chama, category):
     return _standard_account(chama, EXPENSE_CODES[category])
 

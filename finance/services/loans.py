@@ -22,7 +22,7 @@ from finance import loan_schedule
 from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanApproval, LoanProduct, RepaymentLine
 from finance.models.loans import ALLOCATION_COMPONENTS
 from finance.services import ledger, value_dates
-from finance.services.dues import METHOD_ACCOUNTS, chama_today
+from finance.services.dues import chama_today
 from groups import signatures
 
 A = Account.Purpose
@@ -31,12 +31,6 @@ COMPONENT_INCOME = {"penalty": A.PENALTY_INCOME, "fee": A.FEE_INCOME, "interest"
 PLEDGING_STATUSES = (Loan.Status.APPLIED, Loan.Status.APPROVED, Loan.Status.ACTIVE, Loan.Status.DEFAULTED)
 BUCKETS = [(0, Loan.Classification.CURRENT), (30, Loan.Classification.DAYS_1_30), (60, Loan.Classification.DAYS_31_60),
            (90, Loan.Classification.DAYS_61_90), (180, Loan.Classification.DAYS_91_180)]
-
-
-def _money_account(chama, method):
-    if method not in METHOD_ACCOUNTS:
-        raise ValidationError({"method": f"Unknown method {method!r}: use cash, mpesa, bank or cheque."})
-    return ledger.chama_account(chama, METHOD_ACCOUNTS[method])
 
 
 def _lock_loan(loan):
@@ -292,7 +286,7 @@ def loan_disburse(*, loan, by, method, value_date=None, reference="") -> Loan:
             raise ValidationError("Only an approved loan can be disbursed.")
         value_date = value_date or chama_today(chama)
         deducted = loan.fee if loan.fee_mode == LoanProduct.FeeMode.DEDUCTED else ZERO
-        lines = [(ledger.loan_account(loan), loan.principal), (_money_account(chama, method), -(loan.principal - deducted))]
+        lines = [(ledger.loan_account(loan), loan.principal), (ledger.method_account(chama, method), -(loan.principal - deducted))]
         if deducted:
             lines.append((ledger.chama_account(chama, A.FEE_INCOME), -deducted))
         loan.disbursement_journal = ledger.post_journal(
@@ -419,7 +413,7 @@ def loan_repay(*, loan, amount, method, by, value_date=None, reference="", idemp
         totals = defaultdict(lambda: ZERO)
         for _, component, part in plan:
             totals[component] += part
-        lines = [(source_account or _money_account(chama, method), amount)]
+        lines = [(source_account or ledger.method_account(chama, method), amount)]
         if totals["principal"]:
             lines.append((ledger.loan_account(locked), -totals["principal"]))
         for component, purpose in COMPONENT_INCOME.items():
@@ -647,7 +641,7 @@ def recovery_record(*, loan, amount, method, by, value_date=None, reference="") 
         return ledger.post_journal(
             chama=chama, kind=Journal.Kind.LOAN_RECOVERY, value_date=value_date or chama_today(chama), created_by=by,
             loan=loan, membership=loan.membership, external_reference=reference, memo=f"Recovery on written-off loan #{loan.pk}",
-            lines=[(_money_account(chama, method), amount), (ledger.chama_account(chama, A.RECOVERIES_INCOME), -amount)],
+            lines=[(ledger.method_account(chama, method), amount), (ledger.chama_account(chama, A.RECOVERIES_INCOME), -amount)],
         )
 
 

@@ -10,18 +10,12 @@ from chama import authority
 from chama.money import ZERO, shown, to_money
 from finance.models import Account, Journal, SharePurchase, Withdrawal
 from finance.services import ledger, loans
-from finance.services.dues import METHOD_ACCOUNTS, chama_today, default_savings_type
+from finance.services.dues import chama_today, default_savings_type
 from groups import signatures
 from groups.models import Chama
 
 A = Account.Purpose
 SHARE_KINDS = {Chama.Kind.VSLA, Chama.Kind.ASCA, Chama.Kind.HYBRID, Chama.Kind.INVESTMENT_CLUB}
-
-
-def _cash_account(chama, method):
-    if method not in METHOD_ACCOUNTS:
-        raise ValidationError({"method": f"Unknown payment method {method!r}: use cash, mpesa, bank or cheque."})
-    return ledger.chama_account(chama, METHOD_ACCOUNTS[method])
 
 
 def savings_deposit(*, membership, amount, method, by, savings_type=None, value_date=None,
@@ -37,7 +31,7 @@ def savings_deposit(*, membership, amount, method, by, savings_type=None, value_
         chama=chama, kind=Journal.Kind.SAVINGS_DEPOSIT, value_date=value_date or chama_today(chama),
         memo=f"{savings_type.name} savings deposit ({method})", membership=membership, created_by=authority.person(by),
         external_reference=reference, idempotency_key=idempotency_key,
-        lines=[(_cash_account(chama, method), amount),
+        lines=[(ledger.method_account(chama, method), amount),
                (ledger.member_account(membership, A.MEMBER_SAVINGS, savings_type), -amount)],
     ))
 
@@ -150,7 +144,7 @@ def withdrawal_pay(*, withdrawal, method, by, reference="") -> Withdrawal:
             chama=chama, kind=Journal.Kind.SAVINGS_WITHDRAWAL, value_date=today, membership=withdrawal.membership,
             memo=f"{withdrawal.savings_type} withdrawal ({method})", created_by=by, external_reference=reference,
             lines=[(ledger.member_account(withdrawal.membership, A.MEMBER_SAVINGS, withdrawal.savings_type), withdrawal.amount),
-                   (_cash_account(chama, method), -withdrawal.amount)],
+                   (ledger.method_account(chama, method), -withdrawal.amount)],
         )
         withdrawal.status = Withdrawal.Status.PAID
         withdrawal.save(update_fields=["status", "journal", "updated_date"])
@@ -185,7 +179,7 @@ def share_purchase(*, membership, shares, method, by, value_date=None, reference
             chama=chama, kind=Journal.Kind.SHARE_PURCHASE, value_date=value_date, membership=membership,
             memo=f"{shares} share(s) at {shown(policy.share_price)}", created_by=authority.person(by),
             external_reference=reference, idempotency_key=idempotency_key,
-            lines=[(_cash_account(chama, method), amount), (ledger.member_account(membership, A.MEMBER_SHARES), -amount)],
+            lines=[(ledger.method_account(chama, method), amount), (ledger.member_account(membership, A.MEMBER_SHARES), -amount)],
         )
         SharePurchase.objects.append([SharePurchase(
             chama=chama, membership=membership, journal=journal, shares=shares, share_price=policy.share_price,

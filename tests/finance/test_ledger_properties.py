@@ -127,7 +127,7 @@ def attempt(world, action, *args, **kwargs):
 
 
 def money_held(chama, method):
-    return ledger.chama_account(chama, dues_service.METHOD_ACCOUNTS[method]).normal_balance
+    return ledger.method_account(chama, method).normal_balance
 
 
 def part_of(held, percent):
