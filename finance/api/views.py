@@ -14,7 +14,7 @@ from chama import authority
 from chama.api.fields import MoneyField
 from chama.api.viewsets import ChamaNestedViewSet
 from chama.money import ZERO
-from finance import selectors
+from finance.selectors import ledger as ledger_reads, loans as loan_reads
 from finance.api import idempotency, loan_serializers, serializers
 from finance.mpesa_client import DarajaError
 from finance.models import (
@@ -59,7 +59,7 @@ class MyAccountViewSet(MemberScopedMixin, mixins.ListModelMixin, mixins.Retrieve
     def statement(self, request, *args, **kwargs):
         """Every line on the account, newest first, with the balance after each (cursor-paginated)."""
         account = self.get_object()
-        page = self.paginate_queryset(selectors.statement(account).select_related("account").order_by("-id"))
+        page = self.paginate_queryset(ledger_reads.statement(account).select_related("account").order_by("-id"))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
@@ -346,7 +346,7 @@ class TrialBalanceViewSet(ChamaNestedViewSet):
 
     @extend_schema(responses=TRIAL_BALANCE)
     def list(self, request, *args, **kwargs):
-        rows, debit, credit = selectors.trial_balance(self.chama)
+        rows, debit, credit = ledger_reads.trial_balance(self.chama)
         return Response({
             "rows": [{"code": a.code, "name": a.name, "type": a.type, "debit": f"{d:.2f}", "credit": f"{c:.2f}"} for a, d, c in rows],
             "total_debit": f"{debit:.2f}", "total_credit": f"{credit:.2f}",
@@ -474,8 +474,8 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
 
     def _detail(self, loan, status_code=status.HTTP_200_OK):
         loan = self.get_queryset().get(pk=loan.pk)
-        loan.outstanding_principal = loans.outstanding_principal(loan)
-        loan.payoff_today = loans.payoff_amount(loan) if loan.status in Loan.OUTSTANDING_STATUSES else ZERO
+        loan.outstanding_principal = loan_reads.outstanding_principal(loan)
+        loan.payoff_today = loan_reads.payoff_amount(loan) if loan.status in Loan.OUTSTANDING_STATUSES else ZERO
         return Response(loan_serializers.LoanSerializer(loan, context={"detail": True, "request": self.request}).data, status=status_code)
 
     def retrieve(self, request, *args, **kwargs):
@@ -632,7 +632,7 @@ class LoanPortfolioViewSet(ChamaNestedViewSet):
 
     @extend_schema(responses=PORTFOLIO)
     def list(self, request, *args, **kwargs):
-        summary = loans.portfolio(self.chama)
+        summary = loan_reads.portfolio(self.chama)
         body = {"loans": summary["loans"], "outstanding_principal": f"{summary['outstanding_principal']:.2f}",
                 "buckets": {bucket: f"{amount:.2f}" for bucket, amount in summary["buckets"].items()}}
         for name in ("par30", "par60", "par90"):

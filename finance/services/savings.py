@@ -9,7 +9,8 @@ from django.db.models import Sum
 from chama.money import ZERO, to_money
 from chama import authority
 from finance.models import Account, Journal, SharePurchase, Withdrawal
-from finance.services import ledger, loans
+from finance.selectors import loans as loan_reads
+from finance.services import ledger
 from finance.services.dues import METHOD_ACCOUNTS, chama_today, default_savings_type
 from groups import signatures
 from groups.models import Chama
@@ -54,11 +55,11 @@ def _check_withdrawable(withdrawal, today):
     balance = savings_balance(withdrawal.membership, savings_type)
     if savings_type.locked_until and today < savings_type.locked_until:
         raise ValidationError(f"{savings_type} are locked until {savings_type.locked_until:%d %b %Y}.")
-    pledged = loans.pledged_savings(withdrawal.membership)
-    if pledged and loans.savings_total(withdrawal.membership) - pledged < withdrawal.amount:
+    pledged = loan_reads.pledged_savings(withdrawal.membership)
+    if pledged and loan_reads.savings_total(withdrawal.membership) - pledged < withdrawal.amount:
         raise ValidationError({"amount": (
             f"{pledged:,.2f} of these savings guarantee other members' loans and cannot be withdrawn; "
-            f"at most {max(loans.free_savings(withdrawal.membership), ZERO):,.2f} is free."
+            f"at most {max(loan_reads.free_savings(withdrawal.membership), ZERO):,.2f} is free."
         )})
     if balance - withdrawal.amount < savings_type.minimum_balance:
         raise ValidationError({
