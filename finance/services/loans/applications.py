@@ -5,14 +5,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from chama import authority
+from chama.locking import lock_row
 from chama.money import to_money
+from finance.locking import lock_loan
 from finance.models import Guarantee, Loan, LoanApproval
 from finance.selectors.loans import approvals_needed, coverage_gaps, free_savings
-from finance.services import ledger
-from finance.services.loans.common import lock_loan, release_guarantees
+from finance.services.loans.common import release_guarantees
 from finance.services.loans.eligibility import eligibility
 from finance.services.loans.quotes import check_product_limits, processing_fee
 from groups import signatures
+from groups.locking import lock_membership
 
 
 def loan_apply(*, membership, product, principal, installments, by, purpose="", guarantors=()) -> Loan:
@@ -25,7 +27,7 @@ def loan_apply(*, membership, product, principal, installments, by, purpose="", 
     principal = to_money(principal)
     check_product_limits(product, principal, installments)
     with transaction.atomic():
-        ledger.lock_member(membership.pk)
+        lock_membership(membership.pk)
         check = eligibility(membership, product)
         if not check.eligible:
             failed = "; ".join(rule.reason for rule in check.rules if not rule.passed)
@@ -58,12 +60,12 @@ def guarantee_request(*, loan, guarantor, amount) -> Guarantee:
 def guarantee_accept(*, guarantee, by) -> Guarantee:
     """The guarantor pledges that much of their savings, which they cannot then withdraw."""
     with transaction.atomic():
-        guarantee = Guarantee.objects.select_for_update(of=("self",)).select_related("guarantor", "loan").get(pk=guarantee.pk)
+        guarantee = lock_row(Guarantee.objects.select_related("guarantor", "loan"), pk=guarantee.pk)
         if by.pk != guarantee.guarantor.user_id:
             raise ValidationError("Only the guarantor can accept this request.")
         if guarantee.status != Guarantee.Status.REQUESTED or guarantee.loan.status != Loan.Status.APPLIED:
             raise ValidationError("This guarantee request is no longer open.")
-        ledger.lock_member(guarantee.guarantor_id)
+        lock_membership(guarantee.guarantor_id)
         available = free_savings(guarantee.guarantor)
         if guarantee.amount > available:
             raise ValidationError({"amount": f"Your free savings are {available:,.2f}; you cannot pledge {guarantee.amount:,.2f}."})
@@ -75,7 +77,7 @@ def guarantee_accept(*, guarantee, by) -> Guarantee:
 
 def guarantee_decline(*, guarantee, by) -> Guarantee:
     with transaction.atomic():
-        guarantee = Guarantee.objects.select_for_update(of=("self",)).select_related("guarantor").get(pk=guarantee.pk)
+        guarantee = lock_row(Guarantee.objects.select_related("guarantor"), pk=guarantee.pk)
         if by.pk != guarantee.guarantor.user_id:
             raise ValidationError("Only the guarantor can decline this request.")
         if guarantee.status != Guarantee.Status.REQUESTED:
@@ -88,7 +90,7 @@ def guarantee_decline(*, guarantee, by) -> Guarantee:
 def loan_approve(*, loan, by, comment="") -> Loan:
     """An officer approves; once the chama's number of officers have, the loan awaits disbursement."""
     with transaction.atomic():
-        loan = lock_loan(loan)
+        loan = lock_loan(loan.pk)
         authority.require(by, "approve_loan", loan)
         if loan.status != Loan.Status.APPLIED:
             raise ValidationError(f"This loan is {loan.get_status_display().lower()}; it cannot be approved now.")
@@ -106,7 +108,7 @@ def loan_approve(*, loan, by, comment="") -> Loan:
 
 def loan_reject(*, loan, by, comment="") -> Loan:
     with transaction.atomic():
-        loan = lock_loan(loan)
+        loan = lock_loan(loan.pk)
         authority.require(by, "approve_loan", loan)
         if loan.status not in (Loan.Status.APPLIED, Loan.Status.APPROVED):
             raise ValidationError(f"This loan is {loan.get_status_display().lower()}; it cannot be rejected now.")

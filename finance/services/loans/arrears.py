@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import F
 
 from chama.money import to_money
+from finance.locking import lock_loans
 from finance.models import Installment, Loan, LoanProduct
 from finance.selectors.loans import BUCKETS
 from finance.services import value_dates
@@ -34,7 +35,7 @@ def _update_arrears(as_of, chama, dry_run):
     if chama is not None:
         loans = loans.filter(chama=chama)
     if not dry_run:
-        loans = loans.select_for_update(of=("self",)).order_by("pk")
+        loans = lock_loans(loans)
     loans = {loan.pk: loan for loan in loans}
     days_of = {}  # chama id → the day arrears are judged on there
     for loan in loans.values():

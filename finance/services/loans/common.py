@@ -1,11 +1,11 @@
-"""What the loan services share: the money account of a payment method, the loan's lock, the
-schedule writer and the release of guarantees."""
+"""What the loan services share: the money account of a payment method, the schedule writer and
+the release of guarantees."""
 
 from django.core.exceptions import ValidationError
 
 from chama.money import ZERO
 from finance import loan_schedule
-from finance.models import Account, Guarantee, Installment, Loan
+from finance.models import Account, Guarantee, Installment
 from finance.services import ledger
 from finance.services.dues import METHOD_ACCOUNTS
 
@@ -17,10 +17,6 @@ def money_account(chama, method):
     if method not in METHOD_ACCOUNTS:
         raise ValidationError({"method": f"Unknown method {method!r}: use cash, mpesa, bank or cheque."})
     return ledger.chama_account(chama, METHOD_ACCOUNTS[method])
-
-
-def lock_loan(loan):
-    return Loan.objects.select_for_update(of=("self",)).select_related("chama__policy", "membership__user", "product").get(pk=loan.pk)
 
 
 def write_schedule(loan, principal, installments, start, fee=ZERO, interest_rate=None, carried=None):

@@ -5,17 +5,18 @@ from django.db import transaction
 
 from chama import authority
 from chama.money import ZERO
+from finance.locking import lock_loan
 from finance.models import Journal, Loan, LoanProduct
 from finance.services import ledger
 from finance.services.dues import chama_today
-from finance.services.loans.common import A, lock_loan, money_account, write_schedule
+from finance.services.loans.common import A, money_account, write_schedule
 
 
 def loan_disburse(*, loan, by, method, value_date=None, reference="") -> Loan:
     """Pay the loan out: Dr the loan's receivable, Cr cash (and fee income for a deducted fee);
     the schedule starts from this day."""
     with transaction.atomic():
-        loan = lock_loan(loan)
+        loan = lock_loan(loan.pk)
         chama = loan.chama
         authority.require(by, "disburse_loan", loan)
         if loan.status != Loan.Status.APPROVED:

@@ -8,18 +8,20 @@ from django.db.models.functions import Round
 
 from chama import authority
 from chama.money import ZERO, to_money
+from finance.locking import lock_installments
+from finance.locking import lock_loan
 from finance.models import Installment, Journal, Loan, RepaymentLine
 from finance.selectors.loans import current_installments, owed_now, payoff_amount
 from finance.services import ledger, value_dates
 from finance.services.dues import chama_today
-from finance.services.loans.common import COMPONENT_INCOME, lock_loan, money_account, release_guarantees
+from finance.services.loans.common import COMPONENT_INCOME, money_account, release_guarantees
 
 
 def _allocate(loan, amount, as_of):
     """[(installment, component, amount)] spreading `amount` over due installments oldest first, in
     the product's order, then over the principal (and fees) of installments not yet due."""
     order = loan.product.order
-    open_rows = list(current_installments(loan).filter(status__in=Installment.OPEN_STATUSES).select_for_update(of=("self",)))
+    open_rows = lock_installments(current_installments(loan).filter(status__in=Installment.OPEN_STATUSES))
     plan, remaining = [], amount
     due = [row for row in open_rows if row.due_date <= as_of]
     for row in due + [row for row in open_rows if row.due_date > as_of]:
@@ -66,7 +68,7 @@ def loan_repay(*, loan, amount, method, by, value_date=None, reference="", idemp
     membership = loan.membership
 
     def post():
-        locked = lock_loan(loan)
+        locked = lock_loan(loan.pk)
         chama = locked.chama
         if locked.status not in Loan.OUTSTANDING_STATUSES:
             raise ValidationError(f"This loan is {locked.get_status_display().lower()}; it takes no repayments.")

@@ -7,10 +7,11 @@ from django.db import transaction
 
 from chama import authority
 from chama.money import ZERO
+from finance.locking import lock_loan
 from finance.models import Installment, Loan, LoanApproval
 from finance.selectors.loans import current_installments, outstanding_principal
 from finance.services.dues import chama_today
-from finance.services.loans.common import lock_loan, write_schedule
+from finance.services.loans.common import write_schedule
 from groups import signatures
 
 
@@ -18,7 +19,7 @@ def loan_reschedule(*, loan, by, installments, interest_rate=None, start=None, r
     """Ask for the outstanding principal to be re-amortised over a new schedule. A reschedule
     always needs a second officer (`reschedule_approve`); until then the loan runs as before."""
     with transaction.atomic():
-        loan = lock_loan(loan)
+        loan = lock_loan(loan.pk)
         authority.require(by, "reschedule_loan", loan)
         _check_reschedulable(loan, installments, interest_rate)
         loan.reschedule_requested_by, loan.reschedule_installments = by, installments
@@ -53,7 +54,7 @@ def _clear_reschedule_request(loan):
 
 def reschedule_reject(*, loan, by) -> Loan:
     with transaction.atomic():
-        loan = lock_loan(loan)
+        loan = lock_loan(loan.pk)
         authority.require(by, "approve_reschedule", loan)
         if loan.reschedule_requested_by_id is None:
             raise ValidationError("No reschedule has been asked for on this loan.")
@@ -66,7 +67,7 @@ def reschedule_approve(*, loan, by) -> Loan:
     """A second officer approves the reschedule asked for. The old schedule stays in history;
     interest, fees and penalties due and unpaid on it move to the first new installment."""
     with transaction.atomic():
-        loan = lock_loan(loan)
+        loan = lock_loan(loan.pk)
         chama = loan.chama
         authority.require(by, "approve_reschedule", loan)
         if loan.reschedule_requested_by_id is None:

@@ -4,10 +4,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Sum
 
 from chama.money import ZERO
+from finance.locking import lock_loan
 from finance.models import Guarantee, Installment, Journal, Loan
 from finance.selectors.loans import current_installments
 from finance.services.dues import chama_today
-from finance.services.loans.common import lock_loan
 from finance.services.loans.repayment import apply_lines
 
 
@@ -29,7 +29,7 @@ def check_reversible(original):
 
 def undo_for_reversal(original, reversal):
     """What a reversal of a loan journal must undo besides the entries (called by journal_reverse)."""
-    loan = lock_loan(original.loan)
+    loan = lock_loan(original.loan_id)
     if original.kind == Journal.Kind.LOAN_DISBURSEMENT:
         current_installments(loan).update(status=Installment.Status.CANCELLED)
         loan.status, loan.disbursed_date, loan.disbursement_journal = Loan.Status.APPROVED, None, None

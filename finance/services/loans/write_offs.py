@@ -5,13 +5,15 @@ from django.db import transaction
 
 from chama import authority
 from chama.money import ZERO, to_money
+from finance.locking import lock_loan
 from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanApproval
 from finance.selectors.loans import current_installments, outstanding_principal, recovered_after_write_off, written_off_amount
 from finance.services import ledger
 from finance.services.dues import chama_today
-from finance.services.loans.common import A, lock_loan, money_account, release_guarantees
+from finance.services.loans.common import A, money_account, release_guarantees
 from finance.services.loans.repayment import apply_lines, close_loan
 from groups import signatures
+from groups.locking import lock_membership
 
 
 def recover_from_guarantors(*, loan, by) -> list:
@@ -19,7 +21,7 @@ def recover_from_guarantors(*, loan, by) -> list:
     Dr the guarantor's savings, Cr the loan's receivable, oldest installments first."""
     journals = []
     with transaction.atomic():
-        loan = lock_loan(loan)
+        loan = lock_loan(loan.pk)
         chama = loan.chama
         authority.require(by, "recover_loan", loan)
         if loan.status != Loan.Status.DEFAULTED:
@@ -29,7 +31,7 @@ def recover_from_guarantors(*, loan, by) -> list:
             remaining = outstanding_principal(loan)
             if remaining <= 0:
                 break
-            ledger.lock_member(guarantee.guarantor_id)
+            lock_membership(guarantee.guarantor_id)
             # Savings are credit balances: ascending order puts the largest first.
             accounts = Account.objects.filter(membership=guarantee.guarantor, purpose=A.MEMBER_SAVINGS, balance__lt=0).order_by("balance")
             wanted = min(guarantee.amount - guarantee.recovered_amount, remaining)
@@ -69,7 +71,7 @@ def _principal_plan(loan, amount):
 
 def write_off_request(*, loan, by, reason) -> Loan:
     with transaction.atomic():
-        loan = lock_loan(loan)
+        loan = lock_loan(loan.pk)
         authority.require(by, "write_off_loan", loan)
         if loan.status not in Loan.OUTSTANDING_STATUSES:
             raise ValidationError("Only an outstanding loan can be written off.")
@@ -85,7 +87,7 @@ def write_off_request(*, loan, by, reason) -> Loan:
 def write_off_reject(*, loan, by) -> Loan:
     """A second officer refuses the write-off asked for: the loan stays outstanding."""
     with transaction.atomic():
-        loan = lock_loan(loan)
+        loan = lock_loan(loan.pk)
         authority.require(by, "approve_write_off", loan)
         if loan.write_off_requested_by_id is None or loan.status not in Loan.OUTSTANDING_STATUSES:
             raise ValidationError("No write-off has been asked for on this loan.")
@@ -97,7 +99,7 @@ def write_off_reject(*, loan, by) -> Loan:
 def write_off_approve(*, loan, by) -> Loan:
     """A second officer approves: Dr loan losses, Cr the loan's receivable (its outstanding principal)."""
     with transaction.atomic():
-        loan = lock_loan(loan)
+        loan = lock_loan(loan.pk)
         chama = loan.chama
         authority.require(by, "approve_write_off", loan)
         if loan.write_off_requested_by_id is None or loan.status not in Loan.OUTSTANDING_STATUSES:
@@ -123,7 +125,7 @@ def recovery_record(*, loan, amount, method, by, value_date=None, reference="") 
     """Money received on a written-off loan: Dr cash, Cr recoveries income, up to what was written off."""
     amount = to_money(amount)
     with transaction.atomic():
-        loan = lock_loan(loan)
+        loan = lock_loan(loan.pk)
         chama = loan.chama
         authority.require(by, "recover_loan", loan)
         if loan.status != Loan.Status.WRITTEN_OFF:
