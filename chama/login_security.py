@@ -15,6 +15,7 @@ from django.utils import timezone
 from phonenumber_field.phonenumber import to_python
 
 from chama import authority, tokens
+from chama.locking import lock_row
 from chama.models import normalize_email
 from chama.roles import MembershipStatus
 
@@ -41,7 +42,7 @@ def register_failure(user):
     """
     User = get_user_model()
     with transaction.atomic():
-        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked = lock_row(User.objects.all(), pk=user.pk)
         if locked.is_locked:
             return
         locked.failed_login_attempts += 1
@@ -120,7 +121,7 @@ def _refuse_unless_someone_else(user, by):
 def _reset(user, audit_note):
     User = get_user_model()
     with transaction.atomic():
-        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked = lock_row(User.objects.all(), pk=user.pk)
         locked.failed_login_attempts = 0
         locked.account_locked_until = None
         locked.audit_note = audit_note

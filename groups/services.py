@@ -14,10 +14,12 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from chama import authority, tenancy, tokens
+from chama.locking import lock_first, lock_row
 from chama.models import normalize_email
 from chama.notify import notify
 from chama.roles import OFFICER_ROLES, MembershipStatus, Role
 from groups import signatures
+from groups.locking import lock_chama
 from groups.models import Chama, Invitation, JoinRequest, Membership, MembershipChangeRequest, Policy
 
 _MEMBER_NUMBER = re.compile(r"^M(\d+)$")
@@ -58,7 +60,7 @@ def check_chama_status_change(chama, status):
 
 def chama_change_status(*, chama, status, by) -> Chama:
     with transaction.atomic():
-        chama = Chama.objects.select_for_update().get(pk=chama.pk)
+        chama = lock_chama(chama.pk, no_key=False)
         authority.require(by, "change_chama_status", chama=chama)
         check_chama_status_change(chama, status)
         chama.status = status
@@ -85,10 +87,10 @@ def _grant_back_office(user, role):
 def admit_member(*, chama, user, role=Role.MEMBER, member_number="", joined_date=None) -> Membership:
     """Make `user` an active member of `chama`: a new membership, or a re-join after exit."""
     with transaction.atomic():
-        chama = Chama.objects.select_for_update().get(pk=chama.pk)
+        chama = lock_chama(chama.pk, no_key=False)
         if chama.status == Chama.Status.DISSOLVED:
             raise ValidationError(f"{chama} is dissolved and takes no new members.")
-        membership = Membership.objects.select_for_update().filter(chama=chama, user=user).first()
+        membership = lock_first(Membership.objects.filter(chama=chama, user=user))
         joined_date = joined_date or _today(chama)
         if membership is None:
             member_number = member_number or _next_member_number(chama)
@@ -186,8 +188,8 @@ def _lock_membership(membership):
     """Lock the chama, then the membership. Every change to the register takes this order (as
     admit_member does), and the chama lock stops two officers removing its last two chairpersons
     at the same moment. No key: payments that insert rows pointing at the chama are not held up."""
-    Chama.objects.select_for_update(no_key=True).get(pk=membership.chama_id)
-    return Membership.objects.select_for_update(of=("self",)).select_related("chama", "user").get(pk=membership.pk)
+    lock_chama(membership.chama_id)
+    return lock_row(Membership.objects.select_related("chama", "user"), pk=membership.pk)
 
 
 def _check_not_last_chairperson(membership):
@@ -331,9 +333,8 @@ def _request_change(membership, kind, value, *, by, reason):
 
 
 def _locked_pending_change(change):
-    Chama.objects.select_for_update(no_key=True).get(pk=change.chama_id)  # the order of _lock_membership
-    change = (MembershipChangeRequest.objects.select_for_update(of=("self",))
-              .select_related("chama", "membership__user").get(pk=change.pk))
+    lock_chama(change.chama_id)  # the order of _lock_membership
+    change = lock_row(MembershipChangeRequest.objects.select_related("chama", "membership__user"), pk=change.pk)
     if change.status != MembershipChangeRequest.Status.PENDING:
         raise ValidationError(f"This change was already {change.get_status_display().lower()}.")
     return change
@@ -399,7 +400,7 @@ def join_request_create(*, chama, user, message="") -> JoinRequest:
 
 
 def _locked_pending_request(join_request):
-    join_request = JoinRequest.objects.select_for_update(of=("self",)).select_related("chama", "user").get(pk=join_request.pk)
+    join_request = lock_row(JoinRequest.objects.select_related("chama", "user"), pk=join_request.pk)
     if join_request.status != JoinRequest.Status.PENDING:
         raise ValidationError(f"This request was already {join_request.get_status_display().lower()}.")
     return join_request
@@ -480,7 +481,7 @@ def _tell_invitee(invitation):
 
 def invitation_revoke(*, invitation, by) -> Invitation:
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update(of=("self",)).select_related("chama").get(pk=invitation.pk)
+        invitation = lock_row(Invitation.objects.select_related("chama"), pk=invitation.pk)
         authority.require(by, "manage_members", chama=invitation.chama)
         if invitation.status != Invitation.Status.PENDING:
             raise ValidationError(f"This invitation was already {invitation.get_status_display().lower()}.")
@@ -498,7 +499,7 @@ def _invitation_matches(invitation, user):
 def invitation_accept(*, token, user=None, first_name="", last_name="", password="", phone_number="") -> Membership:
     """Accept an invitation: as the logged-in `user`, or as a new person who sets a password now."""
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update(of=("self",)).select_related("chama").filter(token=token).first()
+        invitation = lock_first(Invitation.objects.select_related("chama").filter(token=token))
         if invitation is None or invitation.status == Invitation.Status.REVOKED:
             raise ValidationError({"token": "This invitation is not valid."})
         if invitation.status == Invitation.Status.ACCEPTED:

@@ -8,6 +8,7 @@ from django.db.models import Count, Q
 
 from chama.money import to_money
 from finance.services.reconcile import Drift
+from groups.locking import lock_memberships
 from groups.models import Membership, Policy
 from meetings.models import Attendance, Meeting
 
@@ -37,7 +38,7 @@ def refresh(membership_ids):
     if not membership_ids:
         return
     with transaction.atomic():
-        list(Membership.objects.select_for_update(no_key=True).filter(pk__in=membership_ids).order_by("pk").values_list("pk"))
+        lock_memberships(membership_ids)
         for membership_id, percentage in percentages(membership_ids).items():
             Membership.objects.filter(pk=membership_id).update(attendance_percentage=percentage)
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from chama.locking import lock_first, lock_row
 from chama.models import Notification
 from chama.notify import notify
 from chama import authority
@@ -45,7 +46,7 @@ def meeting_create(*, chama, by, title, starts_at, kind=Meeting.Kind.REGULAR, fo
 
 def meeting_set_status(*, meeting, status, by) -> Meeting:
     with transaction.atomic():
-        meeting = Meeting.objects.select_for_update(of=("self",)).select_related("chama").get(pk=meeting.pk)
+        meeting = lock_row(Meeting.objects.select_related("chama"), pk=meeting.pk)
         authority.require(by, "run_meeting", meeting)
         if status == Meeting.Status.HELD and meeting.starts_at > timezone.now():
             raise ValidationError("A meeting cannot be held before it starts.")
@@ -206,7 +207,7 @@ def send_meeting_reminders(*, within_hours=48, now=None):
     sent = []
     for meeting in due:
         with transaction.atomic():
-            locked = Meeting.objects.select_for_update(of=("self",)).filter(pk=meeting.pk, reminder_sent_date__isnull=True).first()
+            locked = lock_first(Meeting.objects.filter(pk=meeting.pk, reminder_sent_date__isnull=True))
             if locked is None:
                 continue  # another worker sent it
             when = meeting.starts_at.astimezone(_zone(meeting.chama))
@@ -241,7 +242,7 @@ def proposal_create(*, chama, by, title, opens_at, closes_at, description="", ki
 def proposal_open(*, proposal) -> Proposal:
     """Open the vote: the members active at this moment are the ones who may vote."""
     with transaction.atomic():
-        proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
+        proposal = lock_row(Proposal.objects.all(), pk=proposal.pk)
         if proposal.status != Proposal.Status.SCHEDULED:
             return proposal
         # One read of the members: the count is the rows written, even if someone joins meanwhile.
@@ -260,7 +261,7 @@ def vote_cast(*, proposal, membership, choice) -> Vote:
     if choice not in Vote.Choice.values:
         raise ValidationError({"choice": "Vote yes, no or abstain."})
     with transaction.atomic():
-        proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
+        proposal = lock_row(Proposal.objects.all(), pk=proposal.pk)
         if proposal.status != Proposal.Status.OPEN or timezone.now() >= proposal.closes_at:
             raise ValidationError("Voting on this proposal is closed." if proposal.status != Proposal.Status.SCHEDULED
                                   else "Voting on this proposal has not opened yet.")
@@ -291,7 +292,7 @@ def decide(yes, no, abstain, eligible, quorum_percentage, threshold):
 
 def proposal_close(*, proposal) -> Proposal:
     with transaction.atomic():
-        proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
+        proposal = lock_row(Proposal.objects.all(), pk=proposal.pk)
         if proposal.status != Proposal.Status.OPEN:
             return proposal
         yes, no, abstain = tally(proposal)

@@ -11,15 +11,8 @@ from chama.forms import DateFormField
 from chama.money import CENT, MoneyFormField, shown
 from finance.admin.forms import chamas_where
 from finance.admin.ledger import ReadOnlyMixin
-from finance.models import (
-    Collateral,
-    Guarantee,
-    Installment,
-    Loan,
-    LoanApproval,
-    LoanProduct,
-    PaidThrough,
-)
+from finance.models import Collateral, Guarantee, Installment, Loan, LoanApproval, LoanProduct, PaidThrough
+from finance.selectors import loans as loan_reads
 from finance.services import loans
 
 
@@ -147,17 +140,17 @@ class LoanAdmin(ChamaScopedAdmin):
 
     @admin.display(description="Payoff today")
     def payoff_today(self, obj):
-        return f"{shown(loans.payoff_amount(obj))}" if obj.status in Loan.OUTSTANDING_STATUSES else "—"
+        return shown(loan_reads.payoff_amount(obj)) if obj.status in Loan.OUTSTANDING_STATUSES else "—"
 
     @admin.display(description="Eligibility and guarantees")
     def review(self, obj):
         check = loans.eligibility(obj.membership, obj.product, under_review=obj)
         rules = format_html_join("", "<li>{} {}</li>", (("✔" if rule.passed else "✘", rule.reason) for rule in check.rules))
-        gaps = loans.coverage_gaps(obj) or ["Guarantees complete."]
+        gaps = loan_reads.coverage_gaps(obj) or ["Guarantees complete."]
         approvals = obj.approvals.filter(decision=LoanApproval.Decision.APPROVE).count()
         return format_html(
             "<ul>{}</ul><p>Largest amount now: <strong>{}</strong></p><p>{}</p><p>Approvals: {} of {}</p>",
-            rules, f"{shown(check.max_amount)}", " ".join(gaps), approvals, loans.approvals_needed(obj),
+            rules, shown(check.max_amount), " ".join(gaps), approvals, loan_reads.approvals_needed(obj),
         )
 
     def get_urls(self):
@@ -178,12 +171,12 @@ class LoanAdmin(ChamaScopedAdmin):
             else:
                 messages.success(request, f"Repayment of {shown(form.cleaned_data['amount'])} recorded.")
                 return redirect("admin:finance_loan_change", pk)
-        title = f"Repayment on loan #{loan.pk} — payoff today {shown(loans.payoff_amount(loan))}" if loan.status in Loan.OUTSTANDING_STATUSES else f"Loan #{loan.pk}"
+        title = f"Repayment on loan #{loan.pk} — payoff today {shown(loan_reads.payoff_amount(loan))}" if loan.status in Loan.OUTSTANDING_STATUSES else f"Loan #{loan.pk}"
         context = {**self.admin_site.each_context(request), "opts": self.opts, "title": title, "form": form, "subject": loan}
         return TemplateResponse(request, "admin/finance/form_page.html", context)
 
     def portfolio_view(self, request):
-        summaries = [(chama, loans.portfolio(chama)) for chama in chamas_where(request.user, "view_books")]
+        summaries = [(chama, loan_reads.portfolio(chama)) for chama in chamas_where(request.user, "view_books")]
         context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Loan portfolio", "summaries": summaries}
         return TemplateResponse(request, "admin/finance/loan/portfolio.html", context)
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chama import authority
+from chama.locking import lock_row
 from finance.models import BackdatingApproval
 from finance.services import value_dates
 from groups import signatures
@@ -45,7 +46,7 @@ def backdating_request(*, chama, earliest_date, reason, by) -> BackdatingApprova
 
 
 def _locked_pending(approval):
-    approval = BackdatingApproval.objects.select_for_update(of=("self",)).select_related("chama__policy").get(pk=approval.pk)
+    approval = lock_row(BackdatingApproval.objects.select_related("chama__policy"), pk=approval.pk)
     if approval.status != BackdatingApproval.Status.PENDING:
         raise ValidationError(f"This backdating approval is already {approval.get_status_display().lower()}.")
     return approval

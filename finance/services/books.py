@@ -5,20 +5,14 @@ from django.db import transaction
 from django.db.models import Sum
 
 from chama import authority
+from chama.locking import lock_row
 from chama.money import ZERO, shown, to_money
-from finance.models import (
-    Account,
-    Expense,
-    Income,
-    Investment,
-    InvestmentMovement,
-    Journal,
-)
+from finance.models import Account, Expense, Income, Investment, InvestmentMovement, Journal
 from finance.models.books import CashbookRecord
 from finance.services import ledger, value_dates
 from finance.services.dues import chama_today
 from groups import signatures
-from groups.models import Chama
+from groups.locking import lock_chama
 
 A = Account.Purpose
 
@@ -82,7 +76,7 @@ def _cashbook(record, by):
     record.receipt = record.receipt or ""
     with transaction.atomic():
         # One officer's (or one payee's) records are added up one at a time.
-        Chama.objects.select_for_update(no_key=True).filter(pk=chama.pk).first()
+        lock_chama(chama.pk)
         if signatures.needs_second(chama, record.amount, _in_window(record)):
             record.status = CashbookRecord.Status.PENDING
             record.save()
@@ -110,7 +104,7 @@ def income_record(*, chama, category, amount, description, by, received_through=
 
 
 def _locked_pending(record):
-    record = type(record).objects.select_for_update(of=("self",)).select_related("chama__policy").get(pk=record.pk)
+    record = lock_row(type(record).objects.select_related("chama__policy"), pk=record.pk)
     if record.status != CashbookRecord.Status.PENDING:
         raise ValidationError(f"This {record._meta.verbose_name} is already {record.get_status_display().lower()}.")
     return record
@@ -169,7 +163,7 @@ def investment_revalue(*, investment, value, by, value_date=None, note="") -> In
         raise ValidationError({"value": "A valuation cannot be negative."})
     value_date = value_dates.check(chama, value_date or chama_today(chama))  # an unchanged value posts nothing
     with transaction.atomic():
-        Investment.objects.select_for_update().filter(pk=investment.pk).first()
+        lock_row(Investment.objects.all(), pk=investment.pk)
         change = value - book_value(investment)
         journal = None
         if change:

@@ -9,21 +9,16 @@ from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Round
 from django.utils import timezone
 
+from chama.locking import lock_row
 from chama import authority
 from chama.money import ZERO, shown, to_money
 from chama.roles import MembershipStatus
 from finance import periods
-from finance.models import (
-    Account,
-    ContributionPlan,
-    Due,
-    DueAllocation,
-    Journal,
-    SavingsType,
-    Waiver,
-)
+from finance.locking import lock_due, lock_dues
+from finance.models import Account, ContributionPlan, Due, DueAllocation, Journal, SavingsType, Waiver
 from finance.services import ledger, value_dates
 from groups import signatures
+from groups.locking import lock_membership
 from groups.models import Chama, Membership, Policy
 
 A = Account.Purpose
@@ -87,11 +82,12 @@ class Settlement:
 def settle_oldest_first(membership, amount, kinds=None):
     """Spread `amount` over the member's open dues, oldest first (the dues are locked)."""
     # Lock only the dues themselves: a due's plan is nullable (an outer join PostgreSQL will not lock).
-    dues = Due.objects.select_for_update(of=("self",)).filter(membership=membership, status__in=Due.OPEN_STATUSES)
+    dues = Due.objects.filter(membership=membership, status__in=Due.OPEN_STATUSES)
     if kinds:
         dues = dues.filter(kind__in=kinds)
     settlement = Settlement(remaining=amount)
-    for due in dues.select_related("plan", "chama", "membership__user").order_by("due_date", "id"):
+    open_dues = lock_dues(dues.select_related("plan", "chama", "membership__user"))
+    for due in sorted(open_dues, key=lambda due: (due.due_date, due.id)):
         if settlement.remaining <= 0:
             break
         take = min(settlement.remaining, due.outstanding)
@@ -156,7 +152,7 @@ def apply_advance(membership, value_date=None, by=None):
     """Settle open dues from the member's advance payments; returns the journal or None."""
     chama = membership.chama
     with transaction.atomic():
-        ledger.lock_member(membership.pk)
+        lock_membership(membership.pk)
         advance = Account.objects.filter(chama=chama, membership=membership, purpose=A.MEMBER_ADVANCE).first()
         if advance is None or advance.normal_balance <= 0:
             return None
@@ -376,8 +372,8 @@ def waiver_request(*, due, reason, by, amount=None) -> Waiver:
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the due is waived."})
     with transaction.atomic():
-        ledger.lock_member(due.membership_id)  # one member's waivers are added up one at a time
-        due = Due.objects.select_for_update().get(pk=due.pk)
+        lock_membership(due.membership_id)  # one member's waivers are added up one at a time
+        due = lock_due(due.pk)
         amount = due.outstanding if amount is None else to_money(amount)
         _check_waivable(due, amount)
         earlier = waived_in_window(due.membership)
@@ -400,12 +396,12 @@ def waived_in_window(membership):
 
 def waiver_approve(*, waiver, by) -> Waiver:
     with transaction.atomic():
-        waiver = Waiver.objects.select_for_update(of=("self",)).select_related("chama", "due__membership").get(pk=waiver.pk)
+        waiver = lock_row(Waiver.objects.select_related("chama", "due__membership"), pk=waiver.pk)
         authority.require(by, "approve_waiver", waiver)
         if waiver.status != Waiver.Status.PENDING:
             raise ValidationError(f"This waiver is already {waiver.get_status_display().lower()}.")
         authority.require_distinct(by, [waiver.requested_by_id], "waiver")
-        due = Due.objects.select_for_update().get(pk=waiver.due_id)
+        due = lock_due(waiver.due_id)
         _check_waivable(due, waiver.amount)
         _apply_waiver(waiver, approved_by=by)
     return waiver
@@ -413,7 +409,7 @@ def waiver_approve(*, waiver, by) -> Waiver:
 
 def waiver_reject(*, waiver, by) -> Waiver:
     with transaction.atomic():
-        waiver = Waiver.objects.select_for_update(of=("self",)).select_related("chama", "due__membership").get(pk=waiver.pk)
+        waiver = lock_row(Waiver.objects.select_related("chama", "due__membership"), pk=waiver.pk)
         authority.require(by, "approve_waiver", waiver)
         if waiver.status != Waiver.Status.PENDING:
             raise ValidationError(f"This waiver is already {waiver.get_status_display().lower()}.")

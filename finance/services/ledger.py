@@ -17,9 +17,11 @@ from django.db.models.functions import Round
 from chama.models import Notification
 from chama.money import ZERO, MoneyField, shown, to_money
 from chama.notify import notify
+from finance.locking import lock_accounts
 from finance.models import Account, Entry, Expense, Journal
 from finance.services import value_dates
-from groups.models import Chama, Membership
+from groups.locking import lock_membership
+from groups.models import Chama
 
 A = Account.Purpose
 T = Account.Type
@@ -175,7 +177,7 @@ def post_journal(*, chama, kind, lines, value_date, memo="", membership=None, ex
     value_dates.check(chama, value_date, loan=loan, recorded_on=recorded_on)
 
     with transaction.atomic():
-        accounts = Account.objects.select_for_update().filter(pk__in=deltas).order_by("pk").in_bulk()
+        accounts = lock_accounts(deltas)
         after = {pk: accounts[pk].balance + amount for pk, amount in deltas.items()}
         for pk, balance in after.items():
             account = accounts[pk]
@@ -245,12 +247,6 @@ def replay_for(journal, membership, amount=None, loan=None):
     return journal
 
 
-def lock_member(membership_id):
-    """Lock the membership row alone (no join to the chama), the aggregate of a member's books."""
-    # NO KEY UPDATE: inserting rows that point at the member (journals, accounts) must not wait on it.
-    list(Membership.objects.select_for_update(no_key=True).filter(pk=membership_id).order_by())
-
-
 def _replayed(journal, membership, amount, loan):
     journal = replay_for(journal, membership, amount, loan)
     journal.replayed = True
@@ -266,7 +262,7 @@ def post_once(membership, *, reference, idempotency_key, post, amount=None, loan
     """
     chama = membership.chama
     with transaction.atomic():
-        lock_member(membership.pk)
+        lock_membership(membership.pk)
         replay = find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
         if replay is not None:
             return _replayed(replay, membership, amount, loan)

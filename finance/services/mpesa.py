@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from chama import authority
 from chama.dates import in_range
+from chama.locking import lock_row
 from chama.money import parse_money, to_money
 from chama.notify import notify
 from chama.roles import MembershipStatus
@@ -53,7 +54,7 @@ def channel_secret_rotate(*, channel, by) -> str:
     """Give the channel a new callback secret and return it: the only time it can be read. The old
     one stops working when this commits; the officer registers the new URL with Safaricom."""
     with transaction.atomic():
-        channel = MpesaChannel.objects.select_for_update().select_related("chama").get(pk=channel.pk)
+        channel = lock_row(MpesaChannel.objects.select_related("chama"), pk=channel.pk)
         authority.require(by, "manage_mpesa_channel", channel)
         secret = channel.issue_secret()
         channel.save(update_fields=["callback_secret_hash", "updated_date"])
@@ -364,7 +365,7 @@ def receive_stk_callback(*, stk, payload):
 def suspense_assign(*, receipt, membership, by) -> MpesaReceipt:
     """A treasurer decides whose money an unmatched receipt was: it then settles their dues."""
     with transaction.atomic():
-        receipt = MpesaReceipt.objects.select_for_update(of=("self",)).select_related("chama").get(pk=receipt.pk)
+        receipt = lock_row(MpesaReceipt.objects.select_related("chama"), pk=receipt.pk)
         chama = receipt.chama
         authority.require(by, "record_payment", receipt)
         if receipt.status != MpesaReceipt.Status.SUSPENSE:

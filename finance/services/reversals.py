@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from chama import authority
+from chama.locking import lock_row
+from finance.locking import lock_dues
 from finance.models import Due, DueAllocation, Journal, SharePurchase, Waiver, Withdrawal
 from finance.services import ledger, loans
 from finance.services.dues import chama_today, record_allocations
@@ -14,14 +16,14 @@ def journal_reverse(*, journal, reason, by) -> Journal:
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the journal is reversed."})
     with transaction.atomic():
-        original = Journal.objects.select_for_update(of=("self",)).select_related("chama", "membership").get(pk=journal.pk)
+        original = lock_row(Journal.objects.select_related("chama", "membership"), pk=journal.pk)
         chama = original.chama
         authority.require(by, "reverse_journal", original)
         if original.kind == Journal.Kind.REVERSAL:
             raise ValidationError("A reversal cannot itself be reversed; post the original transaction again instead.")
         if Journal.objects.filter(reversal_of=original).exists():
             raise ValidationError(f"Journal #{original.pk} has already been reversed.")
-        charged = list(Due.objects.select_for_update().filter(charge_journal=original))
+        charged = lock_dues(Due.objects.filter(charge_journal=original))
         if any(fine.paid_amount or fine.waived_amount for fine in charged):
             raise ValidationError("Some of these fines were paid or waived: reverse those payments or waivers first.")
         if original.loan_id:

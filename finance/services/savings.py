@@ -6,12 +6,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 
+from chama.locking import lock_row
 from chama import authority
 from chama.money import ZERO, shown, to_money
 from finance.models import Account, Journal, SharePurchase, Withdrawal
-from finance.services import ledger, loans
+from finance.selectors import loans as loan_reads
+from finance.services import ledger
 from finance.services.dues import chama_today, default_savings_type
 from groups import signatures
+from groups.locking import lock_membership
 from groups.models import Chama
 
 A = Account.Purpose
@@ -48,11 +51,11 @@ def _check_withdrawable(withdrawal, today):
     balance = savings_balance(withdrawal.membership, savings_type)
     if savings_type.locked_until and today < savings_type.locked_until:
         raise ValidationError(f"{savings_type} are locked until {savings_type.locked_until:%d %b %Y}.")
-    pledged = loans.pledged_savings(withdrawal.membership)
-    if pledged and loans.savings_total(withdrawal.membership) - pledged < withdrawal.amount:
+    pledged = loan_reads.pledged_savings(withdrawal.membership)
+    if pledged and loan_reads.savings_total(withdrawal.membership) - pledged < withdrawal.amount:
         raise ValidationError({"amount": (
             f"{shown(pledged)} of these savings guarantee other members' loans and cannot be withdrawn; "
-            f"at most {shown(max(loans.free_savings(withdrawal.membership), ZERO))} is free."
+            f"at most {shown(max(loan_reads.free_savings(withdrawal.membership), ZERO))} is free."
         )})
     if balance - withdrawal.amount < savings_type.minimum_balance:
         raise ValidationError({
@@ -97,8 +100,7 @@ def approvals_needed(withdrawal):
 def withdrawal_approve(*, withdrawal, by) -> Withdrawal:
     """An officer approves; above the chama's threshold two different officers must (maker–checker)."""
     with transaction.atomic():
-        withdrawal = (Withdrawal.objects.select_for_update(of=("self",)).select_related("chama__policy", "membership")
-                      .get(pk=withdrawal.pk))
+        withdrawal = lock_row(Withdrawal.objects.select_related("chama__policy", "membership"), pk=withdrawal.pk)
         authority.require(by, "approve_withdrawal", withdrawal)
         if withdrawal.status != Withdrawal.Status.REQUESTED:
             raise ValidationError(f"This withdrawal is already {withdrawal.get_status_display().lower()}.")
@@ -117,7 +119,7 @@ def withdrawal_approve(*, withdrawal, by) -> Withdrawal:
 
 def withdrawal_reject(*, withdrawal, by, reason="") -> Withdrawal:
     with transaction.atomic():
-        withdrawal = Withdrawal.objects.select_for_update(of=("self",)).select_related("chama", "membership").get(pk=withdrawal.pk)
+        withdrawal = lock_row(Withdrawal.objects.select_related("chama", "membership"), pk=withdrawal.pk)
         authority.require(by, "approve_withdrawal", withdrawal)
         if withdrawal.status not in (Withdrawal.Status.REQUESTED, Withdrawal.Status.APPROVED):
             raise ValidationError(f"This withdrawal is already {withdrawal.get_status_display().lower()}.")
@@ -130,7 +132,7 @@ def withdrawal_reject(*, withdrawal, by, reason="") -> Withdrawal:
 def withdrawal_pay(*, withdrawal, method, by, reference="") -> Withdrawal:
     """Pay an approved withdrawal once its notice has run; the rules are checked again now."""
     with transaction.atomic():
-        withdrawal = Withdrawal.objects.select_for_update(of=("self",)).select_related("chama", "membership__user", "savings_type").get(pk=withdrawal.pk)
+        withdrawal = lock_row(Withdrawal.objects.select_related("chama", "membership__user", "savings_type"), pk=withdrawal.pk)
         chama = withdrawal.chama
         authority.require(by, "pay_withdrawal", withdrawal)
         if withdrawal.status != Withdrawal.Status.APPROVED:
@@ -138,7 +140,7 @@ def withdrawal_pay(*, withdrawal, method, by, reference="") -> Withdrawal:
         today = chama_today(chama)
         if today < withdrawal.payable_from:
             raise ValidationError(f"The notice period ends on {withdrawal.payable_from:%d %b %Y}; pay it then.")
-        ledger.lock_member(withdrawal.membership_id)
+        lock_membership(withdrawal.membership_id)
         _check_withdrawable(withdrawal, today)
         withdrawal.journal = ledger.post_journal(
             chama=chama, kind=Journal.Kind.SAVINGS_WITHDRAWAL, value_date=today, membership=withdrawal.membership,

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from chama.roles import Role
 from finance.models import Account, Due, Expense, Journal, MpesaChannel, MpesaReceipt, Withdrawal
-from finance.selectors import trial_balance, unbalanced_journals
+from finance.selectors.ledger import trial_balance, unbalanced_journals
 from finance.services import books, mpesa, savings
 from finance.services import dues as dues_service
 from finance.services.reconcile import all_drift

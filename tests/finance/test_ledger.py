@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 
 from chama.roles import Role
 from finance.models import Account, Entry, Expense, Journal
-from finance.selectors import statement, trial_balance, unbalanced_journals
+from finance.selectors.ledger import statement, trial_balance, unbalanced_journals
 from finance.services import ledger
 from finance.services import savings as savings_service
 from finance.services.books import expense_record

@@ -23,7 +23,7 @@ from chama.roles import Role
 from finance.models import (
     Account, Due, DueAllocation, Entry, Expense, Journal, SharePurchase, Waiver, Withdrawal,
 )
-from finance.selectors import trial_balance, unbalanced_journals
+from finance.selectors.ledger import trial_balance, unbalanced_journals
 from finance.services import books, ledger, reversals, savings
 from finance.services import dues as dues_service
 from finance.services.reconcile import all_drift

@@ -10,7 +10,8 @@ from django.core.management import call_command
 
 from chama.roles import Role
 from finance.models import Loan, LoanProduct
-from finance.services import loans, savings
+from finance.selectors import loans as loan_reads
+from finance.services import savings
 from tests.factories import ChamaFactory, joined
 from tests.helpers import today_is
 
@@ -75,7 +76,7 @@ def test_apply_guarantee_approve_disburse_repay_classify_and_agree_with_loan_quo
         (row["due_date"], row["principal"], row["interest"]) for row in quote]
     statement = api_as(wanjiku.user).get(f"/api/v1/chamas/{chama.pk}/loans/{loan.pk}/statement/").json()
     assert [line["amount"] for line in statement] == ["6000.00", first["total"]]
-    assert loans.outstanding_principal(loan) == outstanding
+    assert loan_reads.outstanding_principal(loan) == outstanding
 
 
 def _quote(start):

@@ -25,7 +25,8 @@ from chama import authority
 from chama.money import to_money
 from chama.roles import Role
 from finance.models import Account, Entry, Guarantee, Installment, Journal, Loan, LoanApproval, LoanProduct, RepaymentLine
-from finance.selectors import trial_balance, unbalanced_journals
+from finance.selectors.ledger import trial_balance, unbalanced_journals
+from finance.selectors import loans as loan_reads
 from finance.services import loans, reversals, savings
 from finance.services.reconcile import all_drift
 from tests.factories import ChamaFactory, MembershipFactory, UserFactory
@@ -195,7 +196,7 @@ def op_repay(world):
     loan = world.pick(world.loans(*Loan.OUTSTANDING_STATUSES))
     if loan is None:
         return False
-    payoff = loans.payoff_amount(loan, world.today)
+    payoff = loan_reads.payoff_amount(loan, world.today)
     roll = rng.random()
     if roll < 0.2:
         amount = payoff  # pays it off
@@ -218,7 +219,7 @@ def op_repay(world):
         assert loan.status == Loan.Status.CLOSED, "paying the payoff did not close the loan"
     else:
         assert loan.status in Loan.OUTSTANDING_STATUSES
-        assert loans.payoff_amount(loan, world.today) == payoff - amount, "the payoff did not fall by what was paid"
+        assert loan_reads.payoff_amount(loan, world.today) == payoff - amount, "the payoff did not fall by what was paid"
     if key:
         world.keys.append((key, loan, amount, method, journal.pk))
 
@@ -287,7 +288,7 @@ def op_recovery(world):
     loan = world.pick(world.loans(Loan.Status.WRITTEN_OFF))
     if loan is None:
         return False
-    open_amount = loans.written_off_amount(loan) - loans.recovered_after_write_off(loan)
+    open_amount = loan_reads.written_off_amount(loan) - loan_reads.recovered_after_write_off(loan)
     amount = max(D("0.01"), to_money(open_amount * D(world.rng.randint(5, 120)) / 100))
     world.log.append(f"recovery {amount} of {open_amount} on written-off loan #{loan.pk}")
     journal = attempt(world, "recovery_record", loans.recovery_record, loan=loan, amount=amount,
@@ -363,7 +364,7 @@ def check_invariants(world):
             f"loan #{loan.pk} ({loan.status}): receivable {receivable} != disbursed {disbursed} − principal repaid or "
             f"recovered {money(repaid.get(loan.pk))} − written off {money(written_off.get(loan.pk))} = {expected}")
         assert receivable >= 0, f"loan #{loan.pk} receivable {receivable}"
-        current = list(loans.current_installments(loan))
+        current = list(loan_reads.current_installments(loan))
         if loan.status in Loan.OUTSTANDING_STATUSES:
             owed = sum((row.owed("principal") for row in current), ZERO)
             assert receivable == owed, (
@@ -425,7 +426,7 @@ def interest_free_loan(world, principal="3000", installments=3):
     loans.loan_approve(loan=loan, by=world.chair.user)
     loans.loan_approve(loan=loan, by=world.secretary.user)
     loan = loans.loan_disburse(loan=loan, by=world.treasurer.user, method="cash")
-    assert [row.principal for row in loans.current_installments(loan)] == [D("1000.00")] * 3
+    assert [row.principal for row in loan_reads.current_installments(loan)] == [D("1000.00")] * 3
     return loan
 
 
@@ -443,7 +444,7 @@ def test_reversing_a_repayment_of_a_written_off_loan_leaves_nothing_stranded(wor
 
     loan.refresh_from_db()
     # The other: the 1,000 is owed again, on a loan that is collectable (or written off as well).
-    receivable = loans.outstanding_principal(loan)
+    receivable = loan_reads.outstanding_principal(loan)
     assert loan.status in Loan.OUTSTANDING_STATUSES or receivable == ZERO, (
         f"loan is {loan.status} with {receivable} still in its receivable, outside the portfolio and beyond collection")
     check_invariants(world)
@@ -457,9 +458,9 @@ def test_reversing_a_repayment_made_before_a_reschedule_keeps_the_schedule_true(
     loans.loan_reschedule(loan=loan, by=world.chair.user, installments=4)  # the 2,000 left over 4 months
     loans.reschedule_approve(loan=loan, by=world.treasurer.user)  # the second officer
     loan.refresh_from_db()
-    assert sum(row.principal for row in loans.current_installments(loan)) == D("2000.00")
+    assert sum(row.principal for row in loan_reads.current_installments(loan)) == D("2000.00")
     if then_paid_off:
-        loans.loan_repay(loan=loan, amount=loans.payoff_amount(loan), method="cash", by=world.treasurer.user)
+        loans.loan_repay(loan=loan, amount=loan_reads.payoff_amount(loan), method="cash", by=world.treasurer.user)
         assert Loan.objects.get(pk=loan.pk).status == Loan.Status.CLOSED
 
     try:
@@ -468,12 +469,12 @@ def test_reversing_a_repayment_made_before_a_reschedule_keeps_the_schedule_true(
         pass  # refusing is one correct answer
 
     loan.refresh_from_db()
-    receivable = loans.outstanding_principal(loan)
+    receivable = loan_reads.outstanding_principal(loan)
     if loan.status in Loan.OUTSTANDING_STATUSES:
-        owed = sum((row.owed("principal") for row in loans.current_installments(loan)), ZERO)
+        owed = sum((row.owed("principal") for row in loan_reads.current_installments(loan)), ZERO)
         # The member can be asked for, and can pay, everything the loan's account says is owed.
         assert receivable == owed, f"receivable {receivable}, but schedule v{loan.schedule_version} asks for {owed}"
-        assert loans.payoff_amount(loan) >= receivable
+        assert loan_reads.payoff_amount(loan) >= receivable
     else:
         assert receivable == ZERO
     check_invariants(world)

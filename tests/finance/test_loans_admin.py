@@ -20,6 +20,7 @@ from django.urls import reverse
 
 from chama.roles import Role
 from finance.models import Account, Collateral, Installment, Journal, Loan, LoanApproval
+from finance.selectors import loans as loan_reads
 from finance.services import loans, savings
 from tests.factories import ChamaFactory, UserFactory, joined, loan_product
 from tests.helpers import today_is
@@ -215,7 +216,7 @@ def test_approve_needs_two_officers_then_disburse_in_cash(shop, client):
     # Fee 2% of 3,000 = 60 deducted: cash 18,000 − 2,940.
     assert chama_balance(shop.chama, A.CASH) == D("15060.00")
     assert chama_balance(shop.chama, A.FEE_INCOME) == D("60.00")
-    assert loans.outstanding_principal(loan) == D("3000.00")
+    assert loan_reads.outstanding_principal(loan) == D("3000.00")
 
 
 # --- the repayment form ----------------------------------------------------------------------------
@@ -246,10 +247,10 @@ def test_the_repay_form_posts_a_repayment_and_shows_the_payoff_error(shop, clien
     journal = Journal.objects.get(loan=loan, kind=Journal.Kind.LOAN_REPAYMENT)
     assert (journal.amount, journal.external_reference, journal.value_date, journal.created_by) == (
         D("1081.50"), "QK7H2M", date(2026, 7, 10), shop.treasurer.user)
-    first = loans.current_installments(loan).get(n=1)
+    first = loan_reads.current_installments(loan).get(n=1)
     assert (first.status, first.penalty_paid, first.interest_paid, first.principal_paid) == (
         "paid", D("51.50"), D("30.00"), D("1000.00"))
-    assert loans.outstanding_principal(loan) == D("2000.00")
+    assert loan_reads.outstanding_principal(loan) == D("2000.00")
     assert chama_balance(shop.chama, A.MOBILE_MONEY) == D("1081.50")
 
 

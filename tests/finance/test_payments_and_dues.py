@@ -8,7 +8,7 @@ import pytest
 from chama import authority
 from chama.roles import Role
 from finance.models import Account, Due, Journal
-from finance.selectors import trial_balance
+from finance.selectors.ledger import trial_balance
 from finance.services import dues as dues_service
 from finance.services.reconcile import all_drift
 from tests.factories import ChamaFactory, joined

@@ -17,7 +17,7 @@ from chama.roles import Role
 from finance.models import (
     Account, Due, DueAllocation, Entry, Expense, Income, Investment, InvestmentMovement, Journal, SharePurchase, Waiver,
 )
-from finance.selectors import trial_balance
+from finance.selectors.ledger import trial_balance
 from finance.services import books as books_service
 from finance.services import dues as dues_service
 from finance.services import ledger

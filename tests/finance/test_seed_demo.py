@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from chama.roles import Role
 from finance.models import Due, Journal, MpesaReceipt, SharePurchase
-from finance.selectors import trial_balance
+from finance.selectors.ledger import trial_balance
 from finance.services.reconcile import all_drift
 from groups.models import Chama, Membership
 from meetings.models import Meeting, Proposal

@@ -1,7 +1,7 @@
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from finance.selectors import unbalanced_journals
+from finance.selectors.ledger import unbalanced_journals
 from finance.services.reconcile import all_drift
 from groups.commands import ChamaCommand
 

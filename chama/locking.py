@@ -1,0 +1,42 @@
+"""Row locks: the only place that calls `select_for_update`, and the order every transaction takes them in.
+
+A transaction that locks more than one row takes them in this order:
+
+1. the chama (`groups.locking.lock_chama`): its register, member numbers and cashbook change one at a time;
+2. a membership (`groups.locking.lock_membership`, several by primary key): a member's books change one
+   posting at a time;
+3. the row being acted on (`lock_row`: a loan, withdrawal, waiver, guarantee, meeting, proposal…) and the
+   rows under it, by primary key (`finance.locking`: a loan's installments, a member's dues);
+4. the ledger accounts, by primary key, last: `post_journal` locks them when it moves their balances
+   (`finance.locking.lock_accounts`).
+
+Why: two transactions that take their locks in the same order may wait for each other, never for each
+other in a cycle, so PostgreSQL never has to abort one of them as a deadlock. Rows of one kind are locked
+by primary key ascending for the same reason (two payments touching the same three accounts lock them in
+the same sequence). Where a service locks a decided row before its member (a withdrawal being paid, a
+guarantee being accepted), no transaction takes that pair the other way round.
+
+Locks are on the row's own table only (`of=("self",)`): rows joined by `select_related` are read, not
+locked, so a nullable join (an outer join, which PostgreSQL will not lock) never fails the query.
+`no_key=True` takes FOR NO KEY UPDATE: inserts of rows that point at the locked one (journals, entries,
+dues) are not held up by it.
+"""
+
+
+def _locking(queryset, no_key):
+    return queryset.select_for_update(of=("self",), no_key=no_key)
+
+
+def lock_row(queryset, *, no_key=False, **lookup):
+    """The one row of `queryset` matching `lookup`, locked (DoesNotExist when there is none)."""
+    return _locking(queryset, no_key).get(**lookup)
+
+
+def lock_first(queryset, *, no_key=False):
+    """The first row of `queryset` by primary key, locked, or None."""
+    return _locking(queryset, no_key).order_by("pk").first()
+
+
+def lock_rows(queryset, *, no_key=False):
+    """Every row of `queryset`, locked in primary key order, as a list in that order."""
+    return list(_locking(queryset, no_key).order_by("pk"))

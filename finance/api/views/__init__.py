@@ -1,0 +1,1 @@
+"""The finance API's views, one module per domain; `finance/api/urls.py` routes them."""

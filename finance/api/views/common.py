@@ -1,0 +1,51 @@
+"""What the finance routes share: the statement's cursor pagination, the caller's own rows and the posting base."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from chama.api.viewsets import ChamaNestedViewSet
+from finance.api import idempotency, serializers
+from finance.models import Journal
+
+
+class StatementPagination(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class MemberScopedMixin:
+    """Rows of the caller's own membership in the route's chama."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False):
+            return queryset
+        return queryset.filter(membership__user=self.request.user)
+
+    def my_membership(self):
+        return self.chama.memberships.select_related("user", "chama").get(user=self.request.user)
+
+
+POSTING_SCHEMA = extend_schema(parameters=[idempotency.PARAMETER, idempotency.REPLAYED],
+                               responses=idempotency.responses(serializers.JournalSerializer))
+
+
+class PostingViewSet(mixins.CreateModelMixin, ChamaNestedViewSet):
+    """Base of the officer routes that post money; answers with the journal: 201 when posted now,
+    200 with `Idempotent-Replayed: true` when the reference or `Idempotency-Key` was posted before."""
+
+    action_rules = {"create": "record_payment"}
+
+    def created(self, journal):
+        replayed = journal.replayed
+        journal = Journal.objects.select_related("membership", "created_by").prefetch_related("entries__account").get(pk=journal.pk)
+        response = Response(serializers.JournalSerializer(journal).data,
+                            status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED)
+        return idempotency.mark_replayed(response, replayed)
+
+    def idempotency_key(self):
+        return idempotency.idempotency_key(self.request)

@@ -1,0 +1,35 @@
+"""Locks on the money rows, the last steps of the order in `chama.locking`: the row acted on (a loan)
+and the rows under it by primary key (installments, dues), then the ledger accounts by primary key."""
+
+from chama.locking import lock_row, lock_rows
+from finance.models import Account, Due, Loan
+
+
+def lock_loan(pk):
+    """The loan, read with what its services need (policy, borrower, product)."""
+    return lock_row(Loan.objects.select_related("chama__policy", "membership__user", "product"), pk=pk)
+
+
+def lock_loans(queryset):
+    """Several loans (the arrears run), by primary key."""
+    return lock_rows(queryset)
+
+
+def lock_installments(queryset):
+    """A loan's installments, locked by primary key, returned by number (the order they are paid in).
+    The caller holds the loan's lock."""
+    return sorted(lock_rows(queryset), key=lambda row: (row.version, row.n))
+
+
+def lock_due(pk):
+    return lock_row(Due.objects.all(), pk=pk)
+
+
+def lock_dues(queryset):
+    """Dues, locked by primary key, as a list in that order."""
+    return lock_rows(queryset)
+
+
+def lock_accounts(ids):
+    """{pk: account} for the accounts a journal moves, locked by primary key."""
+    return {account.pk: account for account in lock_rows(Account.objects.filter(pk__in=ids))}

@@ -1,0 +1,39 @@
+"""Paying an approved loan out and starting its schedule."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from chama import authority
+from chama.money import ZERO, shown
+from finance.locking import lock_loan
+from finance.models import Journal, Loan, LoanProduct
+from finance.services import ledger
+from finance.services.dues import chama_today
+from finance.services.loans.common import A, write_schedule
+
+
+def loan_disburse(*, loan, by, method, value_date=None, reference="") -> Loan:
+    """Pay the loan out: Dr the loan's receivable, Cr cash (and fee income for a deducted fee);
+    the schedule starts from this day."""
+    with transaction.atomic():
+        loan = lock_loan(loan.pk)
+        chama = loan.chama
+        authority.require(by, "disburse_loan", loan)
+        if loan.status != Loan.Status.APPROVED:
+            raise ValidationError("Only an approved loan can be disbursed.")
+        value_date = value_date or chama_today(chama)
+        deducted = loan.fee if loan.fee_mode == LoanProduct.FeeMode.DEDUCTED else ZERO
+        lines = [(ledger.loan_account(loan), loan.principal), (ledger.method_account(chama, method), -(loan.principal - deducted))]
+        if deducted:
+            lines.append((ledger.chama_account(chama, A.FEE_INCOME), -deducted))
+        loan.disbursement_journal = ledger.post_journal(
+            chama=chama, kind=Journal.Kind.LOAN_DISBURSEMENT, value_date=value_date, lines=lines, created_by=by,
+            membership=loan.membership, loan=loan, external_reference=reference,
+            memo=f"Loan #{loan.pk} disbursed ({method}){f', fee {shown(deducted)} deducted' if deducted else ''}",
+        )
+        write_schedule(loan, loan.principal, loan.installments_count, value_date,
+                        fee=loan.fee if loan.fee_mode == LoanProduct.FeeMode.ADDED else ZERO)
+        loan.status = Loan.Status.ACTIVE
+        loan.disbursed_date = value_date
+        loan.save()
+    return loan

@@ -1,0 +1,39 @@
+"""A product's terms for a principal, its limits, the schedule it would give and its fee."""
+
+from django.core.exceptions import ValidationError
+
+from chama.money import shown, to_money
+from finance import loan_schedule
+from finance.models import LoanProduct
+from finance.services.dues import chama_today
+
+
+def product_terms(product, principal, installments, start=None):
+    return loan_schedule.Terms(
+        principal=to_money(principal), rate=product.interest_rate, rate_period=product.rate_period,
+        installments=installments, frequency=product.repayment_frequency, method=product.interest_method,
+        rounding=product.rounding, installment_multiple=product.installment_multiple, start=start,
+    )
+
+
+def check_product_limits(product, principal, installments):
+    errors = {}
+    if not product.min_amount <= principal <= product.max_amount:
+        errors["principal"] = f"{product.name} lends {shown(product.min_amount)} to {shown(product.max_amount)}."
+    if not product.min_installments <= installments <= product.max_installments:
+        errors["installments"] = f"{product.name} runs {product.min_installments} to {product.max_installments} installments."
+    if errors:
+        raise ValidationError(errors)
+
+
+def quote(product, principal, installments, start=None):
+    """The schedule a member would repay, without saving anything."""
+    principal = to_money(principal)
+    check_product_limits(product, principal, installments)
+    return loan_schedule.schedule(product_terms(product, principal, installments, start or chama_today(product.chama)))
+
+
+def processing_fee(product, principal):
+    if product.fee_kind == LoanProduct.ChargeKind.PERCENT:
+        return to_money(principal * product.fee_value / 100)
+    return to_money(product.fee_value)

@@ -1,0 +1,140 @@
+"""What happens to a loan in default: recovery from its guarantors, write-off with a second officer, and money recovered after."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from chama import authority
+from chama.money import ZERO, shown, to_money
+from finance.locking import lock_loan
+from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanApproval
+from finance.selectors.loans import current_installments, outstanding_principal, recovered_after_write_off, written_off_amount
+from finance.services import ledger
+from finance.services.dues import chama_today
+from finance.services.loans.common import A, release_guarantees
+from finance.services.loans.repayment import apply_lines, close_loan
+from groups import signatures
+from groups.locking import lock_membership
+
+
+def recover_from_guarantors(*, loan, by) -> list:
+    """Take a defaulted loan's outstanding principal from its guarantors' pledged savings:
+    Dr the guarantor's savings, Cr the loan's receivable, oldest installments first."""
+    journals = []
+    with transaction.atomic():
+        loan = lock_loan(loan.pk)
+        chama = loan.chama
+        authority.require(by, "recover_loan", loan)
+        if loan.status != Loan.Status.DEFAULTED:
+            raise ValidationError("Only a loan in default is recovered from its guarantors.")
+        as_of = chama_today(chama)
+        for guarantee in loan.guarantees.filter(status=Guarantee.Status.ACCEPTED).select_related("guarantor__user", "guarantor__chama"):
+            remaining = outstanding_principal(loan)
+            if remaining <= 0:
+                break
+            lock_membership(guarantee.guarantor_id)
+            # Savings are credit balances: ascending order puts the largest first.
+            accounts = Account.objects.filter(membership=guarantee.guarantor, purpose=A.MEMBER_SAVINGS, balance__lt=0).order_by("balance")
+            wanted = min(guarantee.amount - guarantee.recovered_amount, remaining)
+            lines = []
+            for account in accounts:
+                part = min(wanted - sum((amount for _, amount in lines), ZERO), account.normal_balance)
+                if part > 0:
+                    lines.append((account, part))
+            take = sum((amount for _, amount in lines), ZERO)
+            if take <= 0:
+                continue
+            journal = ledger.post_journal(
+                chama=chama, kind=Journal.Kind.GUARANTOR_RECOVERY, value_date=as_of, created_by=by, loan=loan,
+                membership=guarantee.guarantor, memo=f"Loan #{loan.pk} recovered from guarantor {guarantee.guarantor.member_number}",
+                lines=[*lines, (ledger.loan_account(loan), -take)],
+            )
+            plan = [(row, component, part) for row, component, part in _principal_plan(loan, take)]
+            apply_lines(loan, journal, plan, as_of)
+            guarantee.recovered_amount += take
+            guarantee.status = Guarantee.Status.CALLED
+            guarantee.save(update_fields=["recovered_amount", "status", "updated_date"])
+            journals.append(journal)
+        if outstanding_principal(loan) <= 0:
+            close_loan(loan, as_of)
+    return journals
+
+
+def _principal_plan(loan, amount):
+    plan, remaining = [], amount
+    for row in current_installments(loan).filter(status__in=Installment.OPEN_STATUSES):
+        take = min(remaining, row.owed("principal"))
+        if take > 0:
+            plan.append((row, "principal", take))
+            remaining -= take
+    return plan
+
+
+def write_off_request(*, loan, by, reason) -> Loan:
+    with transaction.atomic():
+        loan = lock_loan(loan.pk)
+        authority.require(by, "write_off_loan", loan)
+        if loan.status not in Loan.OUTSTANDING_STATUSES:
+            raise ValidationError("Only an outstanding loan can be written off.")
+        if not (reason or "").strip():
+            raise ValidationError({"reason": "Say why the loan is written off."})
+        loan.write_off_requested_by, loan.write_off_reason = by, reason
+        loan.save(update_fields=["write_off_requested_by", "write_off_reason", "updated_date"])
+        signatures.ask(loan, "approve_write_off", asked_by=by, key=f"write-off-{loan.pk}",
+                       what=f"the write-off of loan #{loan.pk} ({loan.membership.member_number})")
+    return loan
+
+
+def write_off_reject(*, loan, by) -> Loan:
+    """A second officer refuses the write-off asked for: the loan stays outstanding."""
+    with transaction.atomic():
+        loan = lock_loan(loan.pk)
+        authority.require(by, "approve_write_off", loan)
+        if loan.write_off_requested_by_id is None or loan.status not in Loan.OUTSTANDING_STATUSES:
+            raise ValidationError("No write-off has been asked for on this loan.")
+        loan.write_off_requested_by, loan.write_off_reason = None, ""
+        loan.save(update_fields=["write_off_requested_by", "write_off_reason", "updated_date"])
+    return loan
+
+
+def write_off_approve(*, loan, by) -> Loan:
+    """A second officer approves: Dr loan losses, Cr the loan's receivable (its outstanding principal)."""
+    with transaction.atomic():
+        loan = lock_loan(loan.pk)
+        chama = loan.chama
+        authority.require(by, "approve_write_off", loan)
+        if loan.write_off_requested_by_id is None or loan.status not in Loan.OUTSTANDING_STATUSES:
+            raise ValidationError("No write-off has been asked for on this loan.")
+        authority.require_distinct(by, [loan.write_off_requested_by_id], "write-off")
+        principal = outstanding_principal(loan)
+        as_of = chama_today(chama)
+        if principal > 0:
+            ledger.post_journal(
+                chama=chama, kind=Journal.Kind.LOAN_WRITE_OFF, value_date=as_of, created_by=by, loan=loan,
+                membership=loan.membership, memo=f"Loan #{loan.pk} written off: {loan.write_off_reason}",
+                lines=[(ledger.chama_account(chama, A.LOAN_LOSS), principal), (ledger.loan_account(loan), -principal)],
+            )
+        LoanApproval.objects.create(chama=chama, loan=loan, officer=by, decision=LoanApproval.Decision.WRITE_OFF)
+        current_installments(loan).filter(status__in=Installment.OPEN_STATUSES).update(status=Installment.Status.WRITTEN_OFF)
+        loan.status = Loan.Status.WRITTEN_OFF
+        loan.closed_date = as_of
+        loan.save(update_fields=["status", "closed_date", "updated_date"])
+        release_guarantees(loan)
+    return loan
+
+def recovery_record(*, loan, amount, method, by, value_date=None, reference="") -> Journal:
+    """Money received on a written-off loan: Dr cash, Cr recoveries income, up to what was written off."""
+    amount = to_money(amount)
+    with transaction.atomic():
+        loan = lock_loan(loan.pk)
+        chama = loan.chama
+        authority.require(by, "recover_loan", loan)
+        if loan.status != Loan.Status.WRITTEN_OFF:
+            raise ValidationError("Recoveries are recorded on written-off loans; repay an active loan instead.")
+        open_amount = written_off_amount(loan) - recovered_after_write_off(loan)
+        if amount <= 0 or amount > open_amount:
+            raise ValidationError({"amount": f"At most {shown(open_amount)} of this loan is still to recover."})
+        return ledger.post_journal(
+            chama=chama, kind=Journal.Kind.LOAN_RECOVERY, value_date=value_date or chama_today(chama), created_by=by,
+            loan=loan, membership=loan.membership, external_reference=reference, memo=f"Recovery on written-off loan #{loan.pk}",
+            lines=[(ledger.method_account(chama, method), amount), (ledger.chama_account(chama, A.RECOVERIES_INCOME), -amount)],
+        )
