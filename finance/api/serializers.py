@@ -2,7 +2,8 @@ from rest_framework import serializers
 
 from chama.api.fields import DateField, IdRelatedField, MoneyField
 from finance.models import (
-    Account, BackdatingApproval, Due, Entry, Expense, Income, Journal, PaidThrough, SavingsType, Waiver, Withdrawal,
+    Account, BackdatingApproval, Due, Entry, Expense, Income, Journal, MpesaReceipt, PaidThrough, SavingsType, Waiver,
+    Withdrawal,
 )
 from groups import signatures
 from groups.models import Membership
@@ -271,3 +272,42 @@ class BackdatingApprovalSerializer(AwaitingSignatureMixin, serializers.ModelSeri
         fields = ["id", "earliest_date", "reason", "status", "in_force", "requested_by", "awaiting_signature_from",
                   "decided_by", "decided_date", "expires_date", "rejection_reason", "created_date"]
         read_only_fields = ["id", "status", "decided_date", "expires_date", "rejection_reason", "created_date"]
+
+
+class MemberAccountSerializer(AccountSerializer):
+    """A member's account as officers see it: whose it is, and its balance."""
+
+    membership = serializers.IntegerField(source="membership_id", read_only=True, allow_null=True,
+                                          help_text="The member's membership id; null for the chama's own accounts.")
+    member_number = serializers.CharField(source="membership.member_number", default=None, allow_null=True, read_only=True)
+
+    class Meta(AccountSerializer.Meta):
+        fields = [*AccountSerializer.Meta.fields, "membership", "member_number"]
+
+
+class SavingsTypeSerializer(serializers.ModelSerializer):
+    minimum_balance = MoneyField(read_only=True)
+
+    class Meta:
+        model = SavingsType
+        fields = ["id", "name", "code", "minimum_balance", "withdrawal_notice_days", "locked_until", "is_default"]
+        read_only_fields = fields
+
+
+class MpesaReceiptSerializer(serializers.ModelSerializer):
+    amount = MoneyField(read_only=True)
+    membership = serializers.IntegerField(source="membership_id", read_only=True, allow_null=True)
+    member_number = serializers.CharField(source="membership.member_number", default=None, allow_null=True, read_only=True)
+
+    class Meta:
+        model = MpesaReceipt
+        fields = ["id", "source", "receipt_number", "amount", "phone_number", "account_reference", "payer_name",
+                  "transaction_time", "status", "membership", "member_number", "journal", "assignment_journal",
+                  "created_date"]
+        read_only_fields = fields
+
+
+class SuspenseAssignSerializer(ChamaScopedSerializer):
+    scoped_fields = {"membership": chama_members}
+
+    membership = IdRelatedField(queryset=Membership.objects.none(), help_text="The member the money came from.")

@@ -7,6 +7,9 @@ from finance.models import MpesaReceipt
 # Under /api/v1/chamas/{chama_id}/.
 router = SimpleRouter()
 router.register("my/accounts", savings.MyAccountViewSet, basename="my-account")
+router.register("accounts", savings.AccountViewSet, basename="chama-account")
+router.register("savings-types", savings.SavingsTypeViewSet, basename="chama-savings-type")
+router.register("mpesa-receipts", mpesa.MpesaReceiptViewSet, basename="chama-mpesa-receipt")
 router.register("my/dues", dues.MyDueViewSet, basename="my-due")
 router.register("my/journals", savings.MyJournalViewSet, basename="my-journal")
 router.register("my/stk-push", mpesa.StkPushViewSet, basename="my-stk-push")

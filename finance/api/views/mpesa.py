@@ -5,7 +5,9 @@ import logging
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import permissions, serializers as drf, status
+from rest_framework import mixins, permissions, status
+from rest_framework import serializers as drf
+from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +21,27 @@ from finance.services import mpesa
 
 
 logger = logging.getLogger("finance.mpesa")
+
+
+class MpesaReceiptViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
+    """The M-Pesa receipts Safaricom sent (officers; `?status=suspense` for the unmatched ones waiting
+    for a member). Assigning one posts it to the member as a payment and settles their dues."""
+
+    queryset = MpesaReceipt.objects.select_related("membership")
+    serializer_class = serializers.MpesaReceiptSerializer
+    filterset_fields = ["status", "source"]
+    search_fields = ["receipt_number", "phone_number", "account_reference", "payer_name"]
+    action_rules = {"list": "view_books", "retrieve": "view_books", "assign": "record_payment"}
+
+    @extend_schema(request=serializers.SuspenseAssignSerializer, responses=serializers.MpesaReceiptSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request, *args, **kwargs):
+        """Give a receipt waiting in suspense to the member it came from (`{"membership": id}`)."""
+        receipt = self.get_object()
+        body = serializers.SuspenseAssignSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        receipt = mpesa.suspense_assign(receipt=receipt, membership=body.validated_data["membership"], by=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=receipt.pk)).data)
 
 
 class StkPushViewSet(ChamaNestedViewSet):

@@ -9,18 +9,13 @@ from chama import authority
 from chama.api.viewsets import ChamaNestedViewSet
 from finance.api import serializers
 from finance.api.views.common import MemberScopedMixin, POSTING_SCHEMA, PostingViewSet, StatementPagination
-from finance.models import Account, Journal, SharePurchase, Withdrawal
+from finance.models import Account, Journal, SavingsType, SharePurchase, Withdrawal
 from finance.selectors import ledger as ledger_reads
 from finance.services import savings
 
 
-class MyAccountViewSet(MemberScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
-    """Your accounts in this chama (savings, shares, fines owed, advances) with their balances."""
-
-    queryset = Account.objects.select_related("savings_type").order_by("code")
-    serializer_class = serializers.AccountSerializer
-    pagination_class = None
-    action_rules = {"list": None, "retrieve": None, "statement": None}
+class StatementMixin:
+    """An account route's `statement/`."""
 
     @extend_schema(responses=serializers.StatementLineSerializer(many=True))
     @action(detail=True, pagination_class=StatementPagination, serializer_class=serializers.StatementLineSerializer)
@@ -29,6 +24,35 @@ class MyAccountViewSet(MemberScopedMixin, mixins.ListModelMixin, mixins.Retrieve
         account = self.get_object()
         page = self.paginate_queryset(ledger_reads.statement(account).select_related("account").order_by("-id"))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class MyAccountViewSet(MemberScopedMixin, StatementMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
+    """Your accounts in this chama (savings, shares, fines owed, advances) with their balances."""
+
+    queryset = Account.objects.select_related("savings_type").order_by("code")
+    serializer_class = serializers.AccountSerializer
+    pagination_class = None
+    action_rules = {"list": None, "retrieve": None, "statement": None}
+
+
+class AccountViewSet(StatementMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
+    """Every account of the chama with its balance — each member's savings, shares, fines owed and
+    loans, and the chama's own — for officers (`?membership=` for one member's, `?purpose=`,
+    `?type=`), with each account's statement."""
+
+    queryset = Account.objects.select_related("savings_type", "membership").order_by("code")
+    serializer_class = serializers.MemberAccountSerializer
+    filterset_fields = ["membership", "purpose", "type"]
+    action_rules = {"list": "view_books", "retrieve": "view_books", "statement": "view_books"}
+
+
+class SavingsTypeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
+    """The chama's kinds of savings (what a withdrawal's `savings_type` names), with their rules."""
+
+    queryset = SavingsType.objects.order_by("name")
+    serializer_class = serializers.SavingsTypeSerializer
+    pagination_class = None
+    action_rules = {"list": None, "retrieve": None}
 
 
 class MyJournalViewSet(MemberScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
