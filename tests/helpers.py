@@ -45,3 +45,23 @@ def today_is(day):
         raise RuntimeError("today_is() needs the clock fixture (pytest.mark.usefixtures('clock')).")
     CLOCK.pinned = day
     return day
+
+
+def sheet_field(sheet, membership, cell):
+    """The name of one cell of the admin's collection sheet (a formset: one form per member)."""
+    index = next(i for i, row in enumerate(sheet.rows) if row["membership"].pk == membership.pk)
+    return f"form-{index}-{cell}"
+
+
+def sheet_data(sheet, rows, *, method="cash", key=None):
+    """The collection sheet's POST as a browser sends it: every member's row, with `rows`
+    ({membership: {"contribution": "1500", "shares": "2", ...}}) typed in and the rest left empty."""
+    typed = {membership.pk: cells for membership, cells in rows.items()}
+    data = {"method": method, "sheet_key": sheet.key if key is None else key,
+            "form-TOTAL_FORMS": str(len(sheet.rows)), "form-INITIAL_FORMS": str(len(sheet.rows)),
+            "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "1000"}
+    for index, row in enumerate(sheet.rows):
+        data[f"form-{index}-membership"] = str(row["membership"].pk)
+        for cell in ("contribution", "shares", "fines", "repayment"):
+            data[f"form-{index}-{cell}"] = typed.get(row["membership"].pk, {}).get(cell, "")
+    return data
