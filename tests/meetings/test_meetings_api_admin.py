@@ -380,6 +380,20 @@ def test_a_register_entry_with_an_unknown_status_is_refused(club, api_as):
     assert not Attendance.objects.exists()
 
 
+
+def test_a_register_listing_a_member_twice_is_refused_naming_them(club, api_as):
+    meeting = meeting_in(club, -1)
+    body = register_body(club)
+    body["entries"].append({"membership": club.wanjiku.pk, "status": "absent"})  # row 6, Wanjiku again
+
+    response = api_as(club.secretary.user).post(f"{club.base}/meetings/{meeting.pk}/register/", body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert response.json() == {"entries": [f"{club.wanjiku} is listed twice (rows 1 and 6); keep one row per member."]}
+    assert not Attendance.objects.exists()
+    assert Meeting.objects.get(pk=meeting.pk).status == Meeting.Status.SCHEDULED
+
+
 # --- the API: my attendance ----------------------------------------------------------------------
 
 
