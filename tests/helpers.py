@@ -65,3 +65,17 @@ def sheet_data(sheet, rows, *, method="cash", key=None):
         for cell in ("contribution", "shares", "fines", "repayment"):
             data[f"form-{index}-{cell}"] = typed.get(row["membership"].pk, {}).get(cell, "")
     return data
+
+
+def register_data(lines, rows, *, held=True):
+    """The admin register page's POST as a browser sends it: a form per line of the page
+    (`lines` from its context), with `rows` ({membership: {"status": "late", "arrived_at": "14:40"}})
+    filled in and every other line left blank."""
+    typed = {membership.pk: fields for membership, fields in rows.items()}
+    data = {"form-TOTAL_FORMS": str(len(lines)), "form-INITIAL_FORMS": str(len(lines)),
+            "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "1000", **({"held": "on"} if held else {})}
+    for index, line in enumerate(lines):
+        fields = {"membership": str(line["membership"].pk), "status": "", "arrived_at": "", "left_at": "", "note": "",
+                  **typed.get(line["membership"].pk, {})}
+        data.update({f"form-{index}-{name}": value for name, value in fields.items()})
+    return data
