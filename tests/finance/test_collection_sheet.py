@@ -19,6 +19,7 @@ from finance.models import Due, Entry, Journal
 from finance.services import collections
 from finance.services.reconcile import all_drift
 from meetings import services as meeting_services
+from meetings.models import Meeting
 from tests.finance.test_money_admin import (  # noqa: F401
     MEETING, A, as_treasurer, balance, chama_balance, due_of, late_november, make_chama, open_sheet, posting_counts,
     sheet_url,
@@ -188,4 +189,15 @@ def test_only_those_who_record_payments_may_send_the_sheet(w, meeting, api_as):
     response = api_as(w.secretary).post(sheet_route(w, meeting), {"rows": api_rows(w)}, format="json")
 
     assert response.status_code == 403
+    assert not Journal.objects.filter(membership=w.wanjiku).exists()
+
+
+def test_a_cancelled_meeting_takes_no_collections(w, meeting):
+    Meeting.objects.filter(pk=meeting.pk).update(status=Meeting.Status.CANCELLED)
+    meeting.refresh_from_db()
+
+    with pytest.raises(collections.SheetRefused) as refused:
+        meeting_services.meeting_collections(meeting=meeting, rows=three_rows(w), method="cash", by=w.treasurer)
+
+    assert refused.value.general == {"meeting": ["November meeting (07 Nov 2026) was cancelled: nothing can be collected at it."]}
     assert not Journal.objects.filter(membership=w.wanjiku).exists()
