@@ -1,6 +1,5 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -9,9 +8,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, CreatedByServiceMixin
-from chama.roles import MembershipStatus
 from meetings import services
-from meetings.models import ActionItem, AgendaItem, Attendance, Meeting, MinutesAttachment, Proposal, Resolution, Rsvp, Vote
+from meetings.models import ActionItem, AgendaItem, Attendance, Meeting, MinutesAttachment, Proposal, Resolution, Vote
+from meetings.register_forms import RegisterSheet
 
 
 class AgendaInline(ChamaScopedTabularInline):
@@ -106,47 +105,16 @@ class MeetingAdmin(ChamaScopedAdmin):
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     def register_view(self, request, pk):
-        """Every active member's attendance on one page, saved together."""
+        """Every active member's attendance on one page (a form per member), saved together."""
         meeting = get_object_or_404(self.get_queryset(request).select_related("chama__policy"), pk=pk)
         may_edit = self.may(request, "run_meeting", meeting)
-        members = list(meeting.chama.memberships.filter(status=MembershipStatus.ACTIVE).select_related("user").order_by("member_number"))
-        rows = {row.membership_id: row for row in meeting.attendance.all()}
-        apologies = {r.membership_id: r.reason for r in meeting.rsvps.filter(response=Rsvp.Response.APOLOGY)}
-        lines, errors = [], []
-        for member in members:
-            row = rows.get(member.pk)
-            value = lambda name, default="": request.POST.get(f"{name}-{member.pk}", default)  # noqa: E731
-            line = {"membership": member, "apology": apologies.get(member.pk),
-                    "status": value("status", row.status if row else (Attendance.Status.APOLOGY if member.pk in apologies else "")),
-                    "arrived_at": value("arrived", row.arrived_at.strftime("%H:%M") if row and row.arrived_at else ""),
-                    "left_at": value("left", row.left_at.strftime("%H:%M") if row and row.left_at else ""),
-                    "note": value("note", row.note if row else (apologies.get(member.pk) or ""))}
-            lines.append(line)
-        if request.method == "POST" and may_edit:
-            entries = {}
-            for line in lines:
-                field_errors = []
-                if line["status"] not in Attendance.Status.values:
-                    field_errors.append("Pick a status.")
-                times = {}
-                for name in ("arrived_at", "left_at"):
-                    try:
-                        times[name] = forms.TimeField(required=False).clean(line[name])
-                    except ValidationError:
-                        field_errors.append(f"{line[name]!r} is not a time (e.g. 14:05).")
-                line["errors"] = field_errors
-                entries[line["membership"].pk] = {"status": line["status"], "note": line["note"][:200], **times}
-            if not any(line["errors"] for line in lines):
-                try:
-                    services.register_save(meeting=meeting, by=request.user, entries=entries, held="held" in request.POST)
-                except ValidationError as exc:
-                    errors.extend(exc.messages)
-                else:
-                    messages.success(request, f"Register of {meeting} saved.")
-                    self._warn_of_fines_to_review(request, meeting)
-                    return redirect("admin:meetings_meeting_change", pk)
+        register = RegisterSheet(meeting, request.POST if request.method == "POST" else None, editable=may_edit)
+        if request.method == "POST" and may_edit and register.save(request.user):
+            messages.success(request, f"Register of {meeting} saved.")
+            self._warn_of_fines_to_review(request, meeting)
+            return redirect("admin:meetings_meeting_change", pk)
         context = {**self.admin_site.each_context(request), "opts": self.opts, "title": f"Register — {meeting}",
-                   "meeting": meeting, "lines": lines, "statuses": Attendance.Status.choices, "errors": errors,
+                   "meeting": meeting, "register": register, "lines": register.lines, "errors": register.errors,
                    "may_edit": may_edit, "quorum": services.quorum(meeting)}
         return TemplateResponse(request, "admin/meetings/register.html", context)
 

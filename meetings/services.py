@@ -17,12 +17,18 @@ from chama import authority
 from chama.roles import MembershipStatus
 from finance import periods
 from finance.models import Due
+from finance.services import collections
 from finance.services.dues import fine_charge
 from groups.models import Chama, Membership, Policy
 from meetings.models import AgendaItem, Attendance, EligibleVoter, Meeting, Proposal, Rsvp, Vote
 
 def _zone(chama):
     return ZoneInfo(chama.timezone)
+
+
+def meeting_day(meeting):
+    """The meeting's date in its chama's time zone: the value date of what is posted at it."""
+    return meeting.starts_at.astimezone(_zone(meeting.chama)).date()
 
 
 # --- meetings ----------------------------------------------------------------------------------
@@ -123,6 +129,24 @@ def rsvp(*, meeting, membership, response, reason="") -> Rsvp:
     return answer
 
 
+def register_entries(*, chama, rows) -> dict:
+    """The register's rows (dicts with a `membership` id) as `register_save` takes them, keyed by
+    member. A member on two rows is refused, naming them: keeping either row would silently drop
+    the other."""
+    entries, seen = {}, {}
+    for index, row in enumerate(rows):
+        entry = dict(row)
+        membership_id = entry.pop("membership")
+        if membership_id in seen:
+            member = Membership.objects.filter(chama=chama, pk=membership_id).select_related("user", "chama").first()
+            raise ValidationError({"entries": (
+                f"{member or membership_id} is listed twice (rows {seen[membership_id] + 1} and {index + 1}); "
+                "keep one row per member.")})
+        seen[membership_id] = index
+        entries[membership_id] = entry
+    return entries
+
+
 def register_save(*, meeting, by, entries, held=True) -> list:
     """Fill the whole register at once: `entries` maps a membership id to a dict of status and,
     optionally, arrived_at, left_at and note. With `held`, the meeting is marked held and the
@@ -136,7 +160,7 @@ def register_save(*, meeting, by, entries, held=True) -> list:
     with transaction.atomic():
         # The meeting first, then the members in id order (each saved row re-derives its member's
         # percentage under that member's lock): two registers saved at once queue, never deadlock.
-        meeting = Meeting.objects.select_for_update(of=("self",)).select_related("chama__policy").get(pk=meeting.pk)
+        meeting = lock_row(Meeting.objects.select_related("chama__policy"), pk=meeting.pk)
         rows = []
         for membership_id, entry in sorted(entries.items()):
             if entry.get("status") not in Attendance.Status.values:
@@ -152,6 +176,15 @@ def register_save(*, meeting, by, entries, held=True) -> list:
         if held:
             charge_meeting_fines(meeting=meeting, by=by)
     return rows
+
+
+def meeting_collections(*, meeting, rows, method, by, client_key=""):
+    """The meeting's collection sheet (see `collection_sheet_post`), dated the meeting's day."""
+    if meeting.status in (Meeting.Status.CANCELLED, Meeting.Status.POSTPONED):
+        raise collections.SheetRefused(general={"meeting": [
+            f"{meeting} was {meeting.get_status_display().lower()}: nothing can be collected at it."]})
+    return collections.collection_sheet_post(chama=meeting.chama, day=meeting_day(meeting), rows=rows, method=method,
+                                             by=by, client_key=client_key)
 
 
 def _meeting_fines(meeting):
@@ -183,7 +216,7 @@ def charge_meeting_fines(*, meeting, by):
         amount, wording = fines[row.status]
         if amount > 0:
             charged.append(fine_charge(
-                membership=row.membership, amount=amount, by=by, value_date=meeting.starts_at.astimezone(_zone(meeting.chama)).date(),
+                membership=row.membership, amount=amount, by=by, value_date=meeting_day(meeting),
                 reason=f"{wording} {meeting}", idempotency_key=_fine_key(meeting, row.membership_id),
             ))
     return charged

@@ -45,3 +45,37 @@ def today_is(day):
         raise RuntimeError("today_is() needs the clock fixture (pytest.mark.usefixtures('clock')).")
     CLOCK.pinned = day
     return day
+
+
+def sheet_field(sheet, membership, cell):
+    """The name of one cell of the admin's collection sheet (a formset: one form per member)."""
+    index = next(i for i, row in enumerate(sheet.rows) if row["membership"].pk == membership.pk)
+    return f"form-{index}-{cell}"
+
+
+def sheet_data(sheet, rows, *, method="cash", key=None):
+    """The collection sheet's POST as a browser sends it: every member's row, with `rows`
+    ({membership: {"contribution": "1500", "shares": "2", ...}}) typed in and the rest left empty."""
+    typed = {membership.pk: cells for membership, cells in rows.items()}
+    data = {"method": method, "sheet_key": sheet.key if key is None else key,
+            "form-TOTAL_FORMS": str(len(sheet.rows)), "form-INITIAL_FORMS": str(len(sheet.rows)),
+            "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "1000"}
+    for index, row in enumerate(sheet.rows):
+        data[f"form-{index}-membership"] = str(row["membership"].pk)
+        for cell in ("contribution", "shares", "fines", "repayment"):
+            data[f"form-{index}-{cell}"] = typed.get(row["membership"].pk, {}).get(cell, "")
+    return data
+
+
+def register_data(lines, rows, *, held=True):
+    """The admin register page's POST as a browser sends it: a form per line of the page
+    (`lines` from its context), with `rows` ({membership: {"status": "late", "arrived_at": "14:40"}})
+    filled in and every other line left blank."""
+    typed = {membership.pk: fields for membership, fields in rows.items()}
+    data = {"form-TOTAL_FORMS": str(len(lines)), "form-INITIAL_FORMS": str(len(lines)),
+            "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "1000", **({"held": "on"} if held else {})}
+    for index, line in enumerate(lines):
+        fields = {"membership": str(line["membership"].pk), "status": "", "arrived_at": "", "left_at": "", "note": "",
+                  **typed.get(line["membership"].pk, {})}
+        data.update({f"form-{index}-{name}": value for name, value in fields.items()})
+    return data

@@ -1,10 +1,6 @@
-import uuid
-from decimal import Decimal
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -15,11 +11,10 @@ from chama import authority
 from chama.admin_paging import CappedCountPaginator
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, add_refusal, scope_for_user
 from chama.forms import DateFormField
-from chama.money import parse_money
-from chama.roles import MembershipStatus
 from finance.admin.forms import PaymentForm, ReasonForm, chamas_where
-from finance.models import Account, Due, Entry, Journal, Loan
-from finance.services import dues, ledger, loans, reversals, savings, value_dates
+from finance.admin.collection_sheet import CollectionSheet
+from finance.models import Account, Entry, Journal
+from finance.services import dues, reversals, value_dates
 from finance.services.dues import chama_today
 from groups.models import Membership
 
@@ -175,102 +170,3 @@ class SheetPicker(forms.Form):
     def __init__(self, *args, chamas, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["chama"].queryset = chamas
-
-
-class CollectionSheet:
-    """The rows of a collection sheet and their validation; `save` posts every row or none."""
-
-    def __init__(self, chama, day, data=None):
-        self.chama, self.day, self.data = chama, day, data
-        self.sells_shares = chama.kind in savings.SHARE_KINDS and chama.policy.share_price > 0
-        self.members = list(
-            chama.memberships.filter(status=MembershipStatus.ACTIVE).select_related("user", "chama").order_by("member_number")
-        )
-        owed = {}
-        for due in Due.objects.filter(chama=chama, status__in=Due.OPEN_STATUSES).only("membership_id", "kind", "amount", "paid_amount", "waived_amount"):
-            key = (due.membership_id, "fines" if due.kind == Due.Kind.FINE else "contributions")
-            owed[key] = owed.get(key, 0) + due.outstanding
-        # Each member's oldest outstanding loan takes the sheet's repayment.
-        self.loan_of = {}
-        for loan in Loan.objects.filter(chama=chama, status__in=Loan.OUTSTANDING_STATUSES).order_by("-disbursed_date", "-id"):
-            self.loan_of[loan.membership_id] = loan
-        self.rows = [
-            {"membership": m, "owed_contributions": owed.get((m.pk, "contributions"), 0), "owed_fines": owed.get((m.pk, "fines"), 0),
-             "loan": self.loan_of.get(m.pk), "contribution": self._value("c", m), "shares": self._value("s", m),
-             "fines": self._value("f", m), "repayment": self._value("r", m), "errors": []}
-            for m in self.members
-        ]
-        for row in self.rows:
-            row["payoff"] = loans.payoff_amount(row["loan"]) if row["loan"] else None  # owed as of today, whatever the day
-        self.method = (data or {}).get("method", "cash")
-        self.key = (data or {}).get("sheet_key") or uuid.uuid4().hex
-        self.errors = []
-        self.posted = []
-
-    def _value(self, prefix, membership):
-        return (self.data or {}).get(f"{prefix}-{membership.pk}", "").strip()
-
-    @staticmethod
-    def _amount(text):
-        """An empty cell is nothing paid; anything else is read by the one money parser."""
-        if not text:
-            return Decimal(0)
-        return parse_money(text, grouping=True)
-
-    def save(self, user):
-        if self.method not in ledger.METHOD_ACCOUNTS:
-            self.errors.append("Pick how the money was received.")
-            return False
-        with transaction.atomic():
-            for row in self.rows:
-                self._post_row(row, user)
-            if self.errors or any(row["errors"] for row in self.rows):
-                transaction.set_rollback(True)
-                self.posted = []
-                return False
-        return True
-
-    def _post_row(self, row, user):
-        membership = row["membership"]
-        base_key = f"sheet-{self.key}-{membership.pk}"
-        try:
-            contribution, fines = self._amount(row["contribution"]), self._amount(row["fines"])
-            repayment = self._amount(row["repayment"])
-            shares = int(row["shares"] or 0)
-            if shares < 0:
-                raise ValueError
-        except ValueError:
-            row["errors"].append("Shares must be a whole number.")
-            return
-        except ValidationError as exc:
-            row["errors"].extend(exc.messages)
-            return
-        operations = []
-        if contribution:
-            operations.append(lambda: dues.payment_record(
-                membership=membership, amount=contribution, method=self.method, by=user, value_date=self.day,
-                kinds=dues.DUE_KINDS["contributions"], idempotency_key=f"{base_key}-c", memo=f"Contribution at meeting {self.day}"))
-        if shares:
-            operations.append(lambda: savings.share_purchase(
-                membership=membership, shares=shares, method=self.method, by=user, value_date=self.day,
-                idempotency_key=f"{base_key}-s"))
-        if fines:
-            operations.append(lambda: dues.payment_record(
-                membership=membership, amount=fines, method=self.method, by=user, value_date=self.day,
-                kinds=dues.DUE_KINDS["fines"], idempotency_key=f"{base_key}-f", memo=f"Fines paid at meeting {self.day}"))
-        if repayment and row["loan"] is None:
-            row["errors"].append("This member has no loan to repay.")
-        elif repayment:
-            operations.append(lambda: loans.loan_repay(
-                loan=row["loan"], amount=repayment, method=self.method, by=user, value_date=self.day,
-                idempotency_key=f"{base_key}-r"))
-        for operation in operations:
-            try:
-                with transaction.atomic():
-                    self.posted.append(operation())
-            except (ValidationError, authority.Refused) as exc:
-                row["errors"].extend(exc.messages)
-
-    def summary(self):
-        total = sum((journal.amount for journal in self.posted), Decimal(0))
-        return f"{len(self.posted)} journal(s), {self.chama.currency} {total:,.2f}"

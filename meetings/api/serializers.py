@@ -1,6 +1,8 @@
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
+from chama.api.fields import MoneyField
+from finance.api.serializers import METHODS, JournalSerializer
 from meetings import services
 from meetings.models import ActionItem, AgendaItem, Attendance, Meeting, MinutesAttachment, Proposal, Resolution, Rsvp, Vote
 
@@ -94,6 +96,28 @@ class RegisterEntrySerializer(serializers.Serializer):
 class RegisterSerializer(serializers.Serializer):
     entries = RegisterEntrySerializer(many=True, max_length=1000)
     held = serializers.BooleanField(default=True)
+
+
+class CollectionRowSerializer(serializers.Serializer):
+    membership = serializers.IntegerField(help_text="The member's membership id; each member on one row only.")
+    contribution = MoneyField(required=False, allow_null=True, help_text="Settles their oldest contributions and levies; "
+                                                                        "the rest is kept as an advance.")
+    shares = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=1000,
+                                      help_text="Shares bought at the share price (chamas that sell shares).")
+    fines = MoneyField(required=False, allow_null=True, help_text="Settles their fines; the rest is kept as an advance.")
+    repayment = MoneyField(required=False, allow_null=True, help_text="Goes to their oldest outstanding loan, "
+                                                                     "at most its payoff.")
+
+
+class CollectionSheetSerializer(serializers.Serializer):
+    rows = CollectionRowSerializer(many=True, min_length=1, max_length=1000)
+    method = serializers.ChoiceField(choices=METHODS, default="cash", help_text="How the money was received.")
+
+
+class CollectionSheetResultSerializer(serializers.Serializer):
+    journals = JournalSerializer(many=True, help_text="Every journal the sheet posted, with its entries.")
+    count = serializers.IntegerField(help_text="How many journals were posted.")
+    total = MoneyField(help_text="What the journals add up to.")
 
 
 class ProposalSerializer(serializers.ModelSerializer):

@@ -4,11 +4,15 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from chama import downloads
 from chama.api.pagination import StandardPagination
 from chama.api.viewsets import ChamaNestedViewSet
+from finance.api import idempotency
+from finance.models import Journal
+from finance.services.collections import SheetRefused
 from meetings import services
 from meetings.api import serializers
 from meetings.models import Attendance, Meeting, Proposal
@@ -22,7 +26,7 @@ class MeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     filterset_fields = ["kind", "status", "format"]
     ordering_fields = ["starts_at"]
     action_rules = {"list": None, "retrieve": None, "rsvp": None, "attachment": None, "create": "run_meeting",
-                    "register": "run_meeting"}
+                    "register": "run_meeting", "collection_sheet": "record_payment"}
 
     def get_queryset(self):
         # Meta.ordering does not apply to a grouped query: the newest first is said again.
@@ -77,10 +81,36 @@ class MeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         if request.method == "POST":
             body = serializers.RegisterSerializer(data=request.data)
             body.is_valid(raise_exception=True)
-            entries = {entry.pop("membership"): entry for entry in body.validated_data["entries"]}
+            entries = services.register_entries(chama=self.chama, rows=body.validated_data["entries"])
             services.register_save(meeting=meeting, by=request.user, entries=entries, held=body.validated_data["held"])
         rows = meeting.attendance.select_related("meeting", "membership").order_by("membership__member_number")
         return Response(serializers.AttendanceSerializer(rows, many=True).data)
+
+    @extend_schema(request=serializers.CollectionSheetSerializer, parameters=[idempotency.PARAMETER, idempotency.REPLAYED],
+                   responses=idempotency.responses(serializers.CollectionSheetResultSerializer))
+    @action(detail=True, methods=["post"], url_path="collection-sheet", url_name="collection-sheet")
+    def collection_sheet(self, request, *args, **kwargs):
+        """What every member handed in at the meeting (contribution, shares, fines, a loan
+        repayment), dated the meeting's day and posted all together or not at all: a refused row
+        is a 400 with its messages under the row's index in `rows`, and nothing is posted."""
+        meeting = self.get_object()
+        body = serializers.CollectionSheetSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        rows = body.validated_data["rows"]
+        try:
+            result = services.meeting_collections(meeting=meeting, rows=rows, method=body.validated_data["method"],
+                                                  by=request.user, client_key=idempotency.idempotency_key(request))
+        except SheetRefused as exc:
+            errors = dict(exc.general)
+            if exc.rows:
+                errors["rows"] = {str(index): cells for index, cells in sorted(exc.rows.items())}
+            raise ValidationError(errors) from None
+        journals = Journal.objects.select_related("membership", "created_by", "reversed_by").prefetch_related(
+            "entries__account").filter(pk__in=[journal.pk for journal in result.journals]).order_by("pk")
+        answer = serializers.CollectionSheetResultSerializer(
+            {"journals": journals, "count": len(result.journals), "total": result.total})
+        response = Response(answer.data, status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED)
+        return idempotency.mark_replayed(response, result.replayed)
 
 
 class MyAttendancePagination(StandardPagination):

@@ -17,9 +17,6 @@ from tests.helpers import requires_postgres
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("chama", "groups", "finance", "meetings")
 LOCKING = {"chama/locking.py"}
-# (file, function) still locking by hand: the meeting register's save is being rewritten as a service
-# taking plain data, and takes the helpers when it lands.
-NOT_YET_CONVERTED = {("meetings/services.py", "register_save")}
 
 
 def bare_locks():
@@ -41,13 +38,8 @@ def bare_locks():
 
 
 def test_no_select_for_update_outside_the_locking_module():
-    stray = [(name, function, line) for name, function, line in bare_locks() if (name, function) not in NOT_YET_CONVERTED]
+    stray = bare_locks()
     assert stray == [], f"Lock rows through chama/locking.py (and groups/finance locking), not by hand: {stray}"
-
-
-def test_the_allow_list_names_only_places_that_still_lock_by_hand():
-    by_hand = {(name, function) for name, function, _ in bare_locks()}
-    assert NOT_YET_CONVERTED <= by_hand, "Drop converted functions from NOT_YET_CONVERTED."
 
 
 @requires_postgres

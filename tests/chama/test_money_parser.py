@@ -15,6 +15,7 @@ from chama.money import MAX_AMOUNT, MoneyFormField, parse_money
 from finance.models import Expense, Journal, MpesaChannel, MpesaReceipt
 from tests.finance.test_money_admin import as_treasurer, open_sheet, payment_data, posting_counts, sheet_url, w  # noqa: F401
 from tests.finance.test_money_api import books, pay  # noqa: F401
+from tests.helpers import sheet_data
 
 # Decimal() reads each of these as a number; the parser must not.
 NOT_AMOUNTS = ["1e3", "1E3", "1_000", "+5", "-5", ".5", "5.", "١٠٠", "１００", "१००", "1.005", "NaN", "Infinity",
@@ -145,11 +146,11 @@ def test_admin_record_payment_shows_the_parsers_sentence(as_treasurer, w, amount
 @pytest.mark.parametrize("value, error", [("1_000", "is not an amount"), ("١٠٠", "is not an amount"),
                                           ("999999999999.99", "largest amount accepted is 9,999,999,999.99")])
 def test_collection_sheet_cell_is_refused_by_the_parser(as_treasurer, w, value, error):  # noqa: F811
-    key = open_sheet(as_treasurer, w.chama).key
+    sheet = open_sheet(as_treasurer, w.chama)
     before = posting_counts()
 
-    response = as_treasurer.post(sheet_url(w.chama), {"sheet_key": key, "method": "cash", f"c-{w.wanjiku.pk}": "1,000",
-                                                      f"r-{w.otieno.pk}": value})
+    response = as_treasurer.post(sheet_url(w.chama), sheet_data(sheet, {w.wanjiku: {"contribution": "1,000"},
+                                                                       w.otieno: {"repayment": value}}))
 
     assert response.status_code == 200
     rows = {row["membership"].pk: row for row in response.context["sheet"].rows}

@@ -13,7 +13,7 @@ from finance.models import Loan, LoanProduct
 from finance.selectors import loans as loan_reads
 from finance.services import savings
 from tests.factories import ChamaFactory, joined
-from tests.helpers import today_is
+from tests.helpers import sheet_data, today_is
 
 
 def test_apply_guarantee_approve_disburse_repay_classify_and_agree_with_loan_quote(db, api_as, client, clock):
@@ -54,8 +54,8 @@ def test_apply_guarantee_approve_disburse_repay_classify_and_agree_with_loan_quo
     # The treasurer records the first installment at a meeting, on its due date.
     today_is(date.fromisoformat(first["due_date"]))
     sheet_url = f"/admin/finance/journal/collection-sheet/?chama={chama.pk}&date={first['due_date']}"
-    key = client.get(sheet_url).context["sheet"].key
-    saved = client.post(sheet_url, {"sheet_key": key, "method": "cash", f"r-{wanjiku.pk}": first["total"]})
+    sheet = client.get(sheet_url).context["sheet"]
+    saved = client.post(sheet_url, sheet_data(sheet, {wanjiku: {"repayment": first["total"]}}))
     assert saved.status_code == 302
 
     # The second installment is missed: 10 days after it fell due the arrears job classifies the loan.

@@ -12,7 +12,7 @@ from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanP
 from finance.selectors import loans as loan_reads
 from finance.services import loans, savings
 from tests.factories import ChamaFactory, joined
-from tests.helpers import today_is
+from tests.helpers import sheet_data, today_is
 
 # Money here is recorded on the day it is dated: each step moves the chama's clock to its day.
 pytestmark = pytest.mark.usefixtures("clock")
@@ -212,13 +212,13 @@ def test_collection_sheet_takes_loan_repayments_all_or_nothing(shop, client):
     client.force_login(treasurer.user)
     today_is(date(2026, 7, 1))  # the meeting
     url = f"/admin/finance/journal/collection-sheet/?chama={chama.pk}&date=2026-07-01"
-    key = client.get(url).context["sheet"].key
+    sheet = client.get(url).context["sheet"]
 
-    refused = client.post(url, {"sheet_key": key, "method": "cash", f"r-{wanjiku.pk}": "1020", f"r-{otieno.pk}": "100"})
+    refused = client.post(url, sheet_data(sheet, {wanjiku: {"repayment": "1020"}, otieno: {"repayment": "100"}}))
     assert refused.status_code == 200 and "no loan to repay" in refused.content.decode()
     assert loan_reads.outstanding_principal(loan) == D("3000.00")
 
-    saved = client.post(url, {"sheet_key": key, "method": "cash", f"r-{wanjiku.pk}": "1020"})
+    saved = client.post(url, sheet_data(sheet, {wanjiku: {"repayment": "1020"}}))
     assert saved.status_code == 302
     # Installment 1 (due 1 Jul): 1,020 = interest 30.00 + principal 990.00.
     assert loan_reads.outstanding_principal(loan) == D("2010.00")

@@ -28,7 +28,7 @@ from finance.services import savings as savings_service
 from finance.services.reconcile import all_drift
 from groups import services as group_services
 from tests.factories import ChamaFactory, joined
-from tests.helpers import today_is
+from tests.helpers import sheet_data, sheet_field, today_is
 
 A = Account.Purpose
 MEETING = date(2026, 11, 7)
@@ -141,28 +141,28 @@ def test_collection_sheet_lists_every_active_member_with_what_they_owe(as_treasu
     assert {(row["owed_contributions"], row["owed_fines"]) for row in sheet.rows} == {(D("2000.00"), D("100.00"))}
     assert sheet.sells_shares and sheet.day == MEETING and sheet.key
     html = response.content.decode()
-    for m in active:
-        for prefix in "csf":
-            assert f'name="{prefix}-{m.pk}"' in html
-    assert f'name="c-{w.gone.pk}"' not in html
+    for index, m in enumerate(active):
+        assert f'name="form-{index}-membership" value="{m.pk}"' in html
+        for cell in ("contribution", "shares", "fines"):
+            assert f'name="form-{index}-{cell}"' in html
+    assert f'name="form-{len(active)}-contribution"' not in html and f'value="{w.gone.pk}"' not in html
     assert "2000.00" in html and "100.00" in html
     assert f'value="{sheet.key}"' in html
 
 
 def test_collection_sheet_saves_every_row(as_treasurer, w):
     chama = w.chama
-    key = open_sheet(as_treasurer, chama).key
+    sheet = open_sheet(as_treasurer, chama)
     last = Journal.objects.order_by("-pk").values_list("pk", flat=True).first()
 
-    response = as_treasurer.post(sheet_url(chama), {
-        "sheet_key": key, "method": "cash",
-        f"c-{w.treasurer_m.pk}": "1,000",  # a thousands separator is fine
-        f"c-{w.wanjiku.pk}": "1500", f"s-{w.wanjiku.pk}": "3", f"f-{w.wanjiku.pk}": "100",
-        f"c-{w.otieno.pk}": "2500", f"s-{w.otieno.pk}": "1", f"f-{w.otieno.pk}": "",
-        f"c-{w.chair_m.pk}": "", f"s-{w.chair_m.pk}": " ", f"f-{w.chair_m.pk}": "",
-    })
+    response = as_treasurer.post(sheet_url(chama), sheet_data(sheet, {
+        w.treasurer_m: {"contribution": "1,000"},  # a thousands separator is fine
+        w.wanjiku: {"contribution": "1500", "shares": "3", "fines": "100"},
+        w.otieno: {"contribution": "2500", "shares": "1", "fines": ""},
+        w.chair_m: {"contribution": "", "shares": " ", "fines": ""},
+    }))
 
-    assert response.status_code == 302
+    assert response.status_code == 302, (response.context["sheet"].errors, [r["errors"] for r in response.context["sheet"].rows])
     assert response.url == f"{reverse('admin:finance_journal_changelist')}?chama__id__exact={chama.pk}"
     # 1,000 + (1,500 + 3 × 200 + 100) + (2,500 + 1 × 200) = 5,900 in 1 + 3 + 2 = 6 journals.
     assert any("6 journal(s), KES 5,900.00" in text for text in messages_of(response))
@@ -207,32 +207,31 @@ def test_collection_sheet_saves_every_row(as_treasurer, w):
 
 # (cell, what is typed, a fragment the row's error must hold; None: any error will do)
 BAD_CELLS = [
-    pytest.param("c", "abc", "'abc'", id="contribution-not-a-number"),
-    pytest.param("c", "-50", "'-50'", id="contribution-negative"),
-    pytest.param("f", "10.005", "'10.005'", id="fine-three-decimals"),
-    pytest.param("s", "9", "Members buy 1 to 5 shares per meeting; this would make 9 on 07 Nov 2026.", id="shares-above-max"),
-    pytest.param("s", "-2", "whole number", id="shares-negative"),
-    pytest.param("s", "1.5", "whole number", id="shares-fraction"),
-    pytest.param("c", "NaN", None, id="contribution-NaN"),
-    pytest.param("f", "Infinity", None, id="fine-infinity"),
-    pytest.param("c", "1e30", None, id="contribution-beyond-decimal-precision"),
-    pytest.param("c", "10000000000000", None, id="contribution-beyond-money-column"),  # 10^13: wider than the money columns
+    pytest.param("contribution", "abc", "'abc'", id="contribution-not-a-number"),
+    pytest.param("contribution", "-50", "'-50'", id="contribution-negative"),
+    pytest.param("fines", "10.005", "'10.005'", id="fine-three-decimals"),
+    pytest.param("shares", "9", "Members buy 1 to 5 shares per meeting; this would make 9 on 07 Nov 2026.", id="shares-above-max"),
+    pytest.param("shares", "-2", "whole number", id="shares-negative"),
+    pytest.param("shares", "1.5", "whole number", id="shares-fraction"),
+    pytest.param("contribution", "NaN", None, id="contribution-NaN"),
+    pytest.param("fines", "Infinity", None, id="fine-infinity"),
+    pytest.param("contribution", "1e30", None, id="contribution-beyond-decimal-precision"),
+    pytest.param("contribution", "10000000000000", None, id="contribution-beyond-money-column"),  # 10^13: wider than the money columns
 ]
 
 
-@pytest.mark.parametrize("prefix, value, error", BAD_CELLS)
-def test_collection_sheet_with_one_bad_row_saves_nothing(as_treasurer, w, prefix, value, error):
+@pytest.mark.parametrize("cell, value, error", BAD_CELLS)
+def test_collection_sheet_with_one_bad_row_saves_nothing(as_treasurer, w, cell, value, error):
     chama = w.chama
-    key = open_sheet(as_treasurer, chama).key
+    sheet = open_sheet(as_treasurer, chama)
+    key = sheet.key
     before, cash_before = posting_counts(), chama_balance(chama, A.CASH)
-    data = {
-        "sheet_key": key, "method": "mpesa",
-        # Good rows before and after the bad one: the first is posted, then rolled back.
-        f"c-{w.wanjiku.pk}": "1500", f"s-{w.wanjiku.pk}": "2", f"f-{w.wanjiku.pk}": "100",
-        f"c-{w.otieno.pk}": "700", f"s-{w.otieno.pk}": "1", f"f-{w.otieno.pk}": "50",
-        f"c-{w.treasurer_m.pk}": "1000",
-    }
-    data[f"{prefix}-{w.otieno.pk}"] = value
+    otieno = {"contribution": "700", "shares": "1", "fines": "50", cell: value}
+    data = sheet_data(sheet, {
+        # Good rows before and after the bad one: none is posted.
+        w.wanjiku: {"contribution": "1500", "shares": "2", "fines": "100"}, w.otieno: otieno,
+        w.treasurer_m: {"contribution": "1000"},
+    }, method="mpesa")
 
     response = as_treasurer.post(sheet_url(chama), data)
 
@@ -249,19 +248,19 @@ def test_collection_sheet_with_one_bad_row_saves_nothing(as_treasurer, w, prefix
     assert [pk for pk, row in rows.items() if row["errors"]] == [w.otieno.pk]
     assert sheet.key == key and sheet.method == "mpesa"
     html = response.content.decode()
-    assert f'name="c-{w.wanjiku.pk}" value="1500"' in html
-    assert f'name="s-{w.wanjiku.pk}" value="2"' in html
-    assert f'name="{prefix}-{w.otieno.pk}" value="{value}"' in html
+    assert f'name="{sheet_field(sheet, w.wanjiku, "contribution")}" value="1500"' in html
+    assert f'name="{sheet_field(sheet, w.wanjiku, "shares")}" value="2"' in html
+    assert f'name="{sheet_field(sheet, w.otieno, cell)}" value="{value}"' in html
     assert f'value="{key}"' in html
     assert '<option value="mpesa" selected>' in html
     assert all_drift(chama) == []
 
 
 def test_collection_sheet_refuses_an_unknown_method(as_treasurer, w):
-    key = open_sheet(as_treasurer, w.chama).key
+    sheet = open_sheet(as_treasurer, w.chama)
     before = posting_counts()
 
-    response = as_treasurer.post(sheet_url(w.chama), {"sheet_key": key, "method": "gold", f"c-{w.wanjiku.pk}": "1000"})
+    response = as_treasurer.post(sheet_url(w.chama), sheet_data(sheet, {w.wanjiku: {"contribution": "1000"}}, method="gold"))
 
     assert response.status_code == 200
     assert response.context["sheet"].errors == ["Pick how the money was received."]
@@ -270,9 +269,8 @@ def test_collection_sheet_refuses_an_unknown_method(as_treasurer, w):
 
 def test_collection_sheet_posted_twice_posts_once(as_treasurer, w):
     chama = w.chama
-    key = open_sheet(as_treasurer, chama).key
-    data = {"sheet_key": key, "method": "cash", f"c-{w.wanjiku.pk}": "1500", f"s-{w.wanjiku.pk}": "5",
-            f"f-{w.wanjiku.pk}": "100", f"c-{w.otieno.pk}": "400"}
+    data = sheet_data(open_sheet(as_treasurer, chama), {
+        w.wanjiku: {"contribution": "1500", "shares": "5", "fines": "100"}, w.otieno: {"contribution": "400"}})
 
     first = as_treasurer.post(sheet_url(chama), data)
     after_first = posting_counts()

@@ -19,7 +19,7 @@ from groups.models import Membership, Policy
 from meetings import services as meeting_services
 from meetings.models import Meeting
 from tests.factories import ChamaFactory, backdating_approved, joined
-from tests.helpers import today_is
+from tests.helpers import register_data, today_is
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
 TODAY = date(2026, 11, 30)
@@ -183,8 +183,10 @@ def test_a_register_whose_fines_would_be_dated_beyond_the_window_saves_nothing_a
                                               starts_at=datetime(2026, 10, 20, 14, 0, tzinfo=NAIROBI))
     client.force_login(chair.user)
 
-    response = client.post(reverse("admin:meetings_meeting_register", args=[meeting.pk]), {
-        **{f"status-{m.pk}": "present" for m in chama.memberships.all()}, f"status-{member.pk}": "absent", "held": "on"})
+    url = reverse("admin:meetings_meeting_register", args=[meeting.pk])
+    lines = client.get(url).context["lines"]
+    response = client.post(url, register_data(lines, {
+        **{line["membership"]: {"status": "present"} for line in lines}, member: {"status": "absent"}}))
 
     assert response.status_code == 200
     assert response.context["errors"] == [

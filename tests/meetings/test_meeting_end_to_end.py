@@ -32,7 +32,7 @@ from groups.models import Membership
 from meetings import services
 from meetings.models import ActionItem, Attendance, Meeting, Proposal, Resolution
 from tests.factories import ChamaFactory, MembershipFactory, UserFactory
-from tests.helpers import login_api, results
+from tests.helpers import login_api, register_data, results
 
 
 def people(chama):
@@ -116,11 +116,10 @@ def test_a_meeting_from_schedule_to_minutes(client, django_capture_on_commit_cal
     chebet_line = next(line for line in page.context["lines"] if line["membership"] == who["Chebet"])
     assert (chebet_line["status"], chebet_line["note"]) == ("apology", "Travelling to Kisumu")
     statuses = {"Wanjiru": "present", "Tom": "late", "Amina": "present", "Baraka": "absent", "Chebet": "apology"}
-    form = {"held": "on"}
-    for name, status in statuses.items():
-        pk = who[name].pk
-        form.update({f"status-{pk}": status, f"arrived-{pk}": "14:40" if status == "late" else "", f"left-{pk}": "",
-                     f"note-{pk}": chebet_line["note"] if name == "Chebet" else ""})
+    form = register_data(page.context["lines"], {
+        who[name]: {"status": status, "arrived_at": "14:40" if status == "late" else "",
+                    "note": chebet_line["note"] if name == "Chebet" else ""}
+        for name, status in statuses.items()})
     with django_capture_on_commit_callbacks(execute=True):
         saved = client.post(register_url, form)
     assert saved.status_code == 302 and saved.url == reverse("admin:meetings_meeting_change", args=[meeting.pk])

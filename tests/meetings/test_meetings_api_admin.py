@@ -380,6 +380,20 @@ def test_a_register_entry_with_an_unknown_status_is_refused(club, api_as):
     assert not Attendance.objects.exists()
 
 
+
+def test_a_register_listing_a_member_twice_is_refused_naming_them(club, api_as):
+    meeting = meeting_in(club, -1)
+    body = register_body(club)
+    body["entries"].append({"membership": club.wanjiku.pk, "status": "absent"})  # row 6, Wanjiku again
+
+    response = api_as(club.secretary.user).post(f"{club.base}/meetings/{meeting.pk}/register/", body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert response.json() == {"entries": [f"{club.wanjiku} is listed twice (rows 1 and 6); keep one row per member."]}
+    assert not Attendance.objects.exists()
+    assert Meeting.objects.get(pk=meeting.pk).status == Meeting.Status.SCHEDULED
+
+
 # --- the API: my attendance ----------------------------------------------------------------------
 
 
@@ -653,21 +667,26 @@ def test_the_register_page_lists_the_active_members_and_their_apologies(club, cl
     assert lines[club.achieng.pk]["status"] == "apology" and lines[club.achieng.pk]["note"] == "Hospital visit"
     assert lines[club.wanjiku.pk]["status"] == "" and lines[club.wanjiku.pk]["apology"] is None
     html = response.content.decode()
-    assert f'name="status-{club.achieng.pk}"' in html and f'name="status-{club.gone.pk}"' not in html
+    index = [line["membership"] for line in response.context["lines"]].index(club.achieng)
+    assert f'name="form-{index}-membership" value="{club.achieng.pk}"' in html and f'value="{club.gone.pk}"' not in html
     assert "(sent an apology)" in html
     assert response.context["may_edit"] is True
 
 
-def register_form(club, **overrides):
-    """Every active member present, except Wanjiku late (14:20), Otieno absent and Achieng with an
-    apology; `overrides` replace single fields."""
-    data = {"held": "on"}
-    for m in club.active:
-        data.update({f"status-{m.pk}": "present", f"arrived-{m.pk}": "", f"left-{m.pk}": "", f"note-{m.pk}": ""})
-    data.update({f"status-{club.wanjiku.pk}": "late", f"arrived-{club.wanjiku.pk}": "14:20",
-                 f"status-{club.otieno.pk}": "absent", f"status-{club.achieng.pk}": "apology",
-                 f"note-{club.achieng.pk}": "Sick child"})
-    data.update(overrides)
+def register_form(club, changes=None):
+    """The register page's form (a formset, a form per active member by member number): every
+    member present, except Wanjiku late (14:20), Otieno absent and Achieng with an apology;
+    `changes` ({membership: {field: value}}) replace single fields."""
+    lines = {club.wanjiku: {"status": "late", "arrived_at": "14:20"}, club.otieno: {"status": "absent"},
+             club.achieng: {"status": "apology", "note": "Sick child"}}
+    for membership, fields in (changes or {}).items():
+        lines[membership] = {**lines.get(membership, {}), **fields}
+    members = sorted(club.active, key=lambda m: m.member_number)
+    data = {"held": "on", "form-TOTAL_FORMS": str(len(members)), "form-INITIAL_FORMS": str(len(members)),
+            "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "1000"}
+    for index, m in enumerate(members):
+        line = {"membership": str(m.pk), "status": "present", "arrived_at": "", "left_at": "", "note": "", **lines.get(m, {})}
+        data.update({f"form-{index}-{name}": value for name, value in line.items()})
     return data
 
 
@@ -700,8 +719,8 @@ def test_correcting_the_register_after_the_fines_points_to_the_fines_to_waive(cl
     client.post(url, register_form(club))
 
     # Otieno was there after all, and Wanjiku was on time: no new fine, both old ones are listed.
-    response = client.post(url, register_form(club, **{f"status-{club.otieno.pk}": "present",
-                                                       f"status-{club.wanjiku.pk}": "present"}), follow=True)
+    response = client.post(url, register_form(club, {club.otieno: {"status": "present"},
+                                                     club.wanjiku: {"status": "present"}}), follow=True)
 
     assert fines(club.otieno) == [D("200.00")] and fines(club.wanjiku) == [D("50.00")]
     warning = next(str(m) for m in response.context["messages"] if m.level_tag == "warning")
@@ -715,7 +734,7 @@ def test_a_bad_time_on_the_register_form_saves_nothing(club, client):
     client.force_login(club.secretary.user)
 
     response = client.post(reverse("admin:meetings_meeting_register", args=[meeting.pk]),
-                           register_form(club, **{f"arrived-{club.wanjiku.pk}": "25:99"}))
+                           register_form(club, {club.wanjiku: {"arrived_at": "25:99"}}))
 
     assert response.status_code == 200
     lines = {line["membership"].pk: line for line in response.context["lines"]}

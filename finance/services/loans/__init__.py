@@ -7,7 +7,6 @@ Money follows DOMAIN.md: a loan's receivable account holds its outstanding princ
 fees and penalties become income when they are paid (so unpaid ones live on the installments).
 """
 
-from finance.selectors.loans import payoff_amount
 from finance.services.loans.applications import (
     guarantee_accept, guarantee_decline, guarantee_request, loan_apply, loan_approve, loan_reject,
 )
@@ -24,7 +23,7 @@ from finance.services.loans.write_offs import (
 
 __all__ = [
     "check_reversible", "eligibility", "guarantee_accept", "guarantee_decline", "guarantee_request",
-    "loan_apply", "loan_approve", "loan_disburse", "loan_reject", "loan_repay", "loan_reschedule", "payoff_amount",
+    "loan_apply", "loan_approve", "loan_disburse", "loan_reject", "loan_repay", "loan_reschedule",
     "quote", "recover_from_guarantors", "recovery_record", "reschedule_approve", "reschedule_reject",
     "undo_for_reversal", "update_arrears", "write_off_approve", "write_off_reject", "write_off_request",
 ]

@@ -1,0 +1,192 @@
+"""The meeting collection sheet: what every member handed in at one meeting (contribution, shares,
+fines, a loan repayment), posted together or not at all. The admin's sheet and the treasurer's
+phone (the API) both call `collection_sheet_post` with plain rows."""
+
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from chama import authority
+from chama.money import ZERO, to_money
+from chama.roles import MembershipStatus
+from finance.models import Due, Journal, Loan
+from finance.selectors import loans as loan_reads
+from finance.services import dues, loans, savings, value_dates
+
+# The cells of one row, in the order they are posted.
+AMOUNTS = ("contribution", "fines", "repayment")
+
+
+class SheetRefused(ValidationError):
+    """The sheet was refused and nothing was posted. `rows` maps a row's index to
+    {cell: [messages]}; `general` maps a field of the whole sheet (method, value date, key) to
+    its messages."""
+
+    def __init__(self, *, rows=None, general=None):
+        self.rows = {index: dict(cells) for index, cells in (rows or {}).items()}
+        self.general = dict(general or {})
+        flat = {name: list(messages) for name, messages in self.general.items()}
+        if self.rows:
+            flat["rows"] = [f"Row {index + 1}: {message}" for index, cells in sorted(self.rows.items())
+                            for messages in cells.values() for message in messages]
+        super().__init__(flat)
+
+
+@dataclass
+class SheetResult:
+    journals: list = field(default_factory=list)
+    replayed: bool = False
+
+    @property
+    def total(self) -> Decimal:
+        return sum((journal.amount for journal in self.journals), ZERO)
+
+
+def sells_shares(chama) -> bool:
+    return chama.kind in savings.SHARE_KINDS and chama.policy.share_price > 0
+
+
+def sheet_members(*, chama) -> list:
+    """The sheet's rows before anything is typed: every active member with what they owe in
+    contributions and in fines, their oldest outstanding loan (which takes the sheet's repayment)
+    and its payoff as of today."""
+    members = list(chama.memberships.filter(status=MembershipStatus.ACTIVE).select_related("user", "chama").order_by("member_number"))
+    owed = {}
+    for due in Due.objects.filter(chama=chama, status__in=Due.OPEN_STATUSES).only("membership_id", "kind", "amount", "paid_amount", "waived_amount"):
+        key = (due.membership_id, "fines" if due.kind == Due.Kind.FINE else "contributions")
+        owed[key] = owed.get(key, 0) + due.outstanding
+    loan_of = _oldest_loans(chama)
+    return [{"membership": m, "owed_contributions": owed.get((m.pk, "contributions"), 0), "owed_fines": owed.get((m.pk, "fines"), 0),
+             "loan": loan_of.get(m.pk), "payoff": loan_reads.payoff_amount(loan_of[m.pk]) if m.pk in loan_of else None}
+            for m in members]
+
+
+def _oldest_loans(chama, membership_ids=None):
+    loans_ = Loan.objects.filter(chama=chama, status__in=Loan.OUTSTANDING_STATUSES)
+    if membership_ids is not None:
+        loans_ = loans_.filter(membership_id__in=membership_ids)
+    # Ordered newest first so that each member's oldest loan is the one left in the dict.
+    return {loan.membership_id: loan for loan in loans_.order_by("-disbursed_date", "-id")}
+
+
+def _sheet_prefix(client_key):
+    """The client's key is digested, not cut, so that the postings' keys fit their column
+    whatever its length and two keys stay two sheets."""
+    return f"sheet-{hashlib.sha256(client_key.encode()).hexdigest()}-"
+
+
+def _row_key(client_key, membership_id, cell):
+    """A posting's own key, derived from the sheet's: a retry of the sheet replays each posting."""
+    return f"{_sheet_prefix(client_key)}{membership_id}-{cell}" if client_key else ""
+
+
+def _checked_rows(chama, rows):
+    """Each row's cells read as numbers, and the refusals that need no posting to find."""
+    refused, members = {}, {}
+    active = {m.pk: m for m in chama.memberships.filter(status=MembershipStatus.ACTIVE, pk__in=[
+        row.get("membership") for row in rows if isinstance(row.get("membership"), int)]).select_related("user", "chama")}
+    first_row_of = {}
+    for index, row in enumerate(rows):
+        errors = {}
+        membership_id = row.get("membership")
+        if membership_id in first_row_of:
+            errors["membership"] = [f"{active[membership_id]} is listed twice (also in row {first_row_of[membership_id] + 1}); "
+                                    "put all they handed in on one row."]
+        elif membership_id not in active:
+            errors["membership"] = [f"No active member {membership_id!r} in {chama}."]
+        else:
+            first_row_of[membership_id] = index
+            members[index] = active[membership_id]
+        for cell in AMOUNTS:
+            if (row.get(cell) or ZERO) < 0:
+                errors[cell] = ["Must not be negative."]
+        shares = row.get("shares") or 0
+        if not isinstance(shares, int) or shares < 0:
+            errors["shares"] = ["Shares must be a whole number."]
+        if errors:
+            refused[index] = errors
+    return members, refused
+
+
+def collection_sheet_post(*, chama, day, rows, method, by, client_key="") -> SheetResult:
+    """Post a meeting's collections, dated `day`: `rows` are dicts of `membership` (an id),
+    `contribution`, `fines`, `repayment` (Decimals, None or 0 for nothing) and `shares` (an int).
+
+    Contributions settle the member's oldest contributions and levies, fines settle fines (the
+    rest of either is kept as an advance); shares are bought at the share price; a repayment goes
+    to the member's oldest outstanding loan. Every row is posted or none: any refusal raises
+    `SheetRefused` with the messages of each refused row. With `client_key`, sending the same
+    sheet again posts nothing and returns the first journals (`replayed`); the key sent with a
+    different sheet is refused."""
+    authority.require(by, "record_payment", chama=chama)
+    general = {}
+    if method not in dues.METHOD_ACCOUNTS:
+        general["method"] = ["Pick how the money was received."]
+    problem = value_dates.problem(chama, day)
+    if problem:
+        general["value_date"] = [problem]
+    members, refused = _checked_rows(chama, rows)
+    if general or refused:
+        raise SheetRefused(rows=refused, general=general)
+    loan_of = _oldest_loans(chama, [m.pk for m in members.values()])
+    result = SheetResult()
+    with transaction.atomic():
+        replays = []
+        # Members in id order, as every posting locks them: two sheets saved at once queue, never deadlock.
+        for index, row in sorted(enumerate(rows), key=lambda pair: pair[1]["membership"]):
+            errors = _post_row(members[index], row, loan_of, method=method, by=by, day=day, client_key=client_key,
+                               posted=result.journals, replays=replays)
+            if errors:
+                refused[index] = errors
+        if refused:
+            raise SheetRefused(rows=refused)
+        if client_key:
+            _check_replay(chama, client_key, result.journals, replays)
+    result.replayed = bool(result.journals) and all(replays)
+    return result
+
+
+def _check_replay(chama, client_key, journals, replays):
+    """A key names one sheet: sent again, it must repeat every posting and add none."""
+    earlier = Journal.objects.filter(chama=chama, idempotency_key__startswith=_sheet_prefix(client_key))
+    if any(replays) and (not all(replays) or earlier.count() != len(journals)):
+        raise SheetRefused(general={"Idempotency-Key": [
+            "This key was already used for a different collection sheet; send this one with a new key."]})
+
+
+def _post_row(membership, row, loan_of, *, method, by, day, client_key, posted, replays):
+    """Post one row's cells; returns {cell: [messages]} of the cells refused."""
+    key = lambda cell: _row_key(client_key, membership.pk, cell)  # noqa: E731
+    operations = []
+    contribution, fines, repayment = (to_money(row.get(cell) or 0) for cell in AMOUNTS)
+    shares = row.get("shares") or 0
+    if contribution:
+        operations.append(("contribution", lambda: dues.payment_record(
+            membership=membership, amount=contribution, method=method, by=by, value_date=day,
+            kinds=dues.DUE_KINDS["contributions"], idempotency_key=key("c"), memo=f"Contribution at meeting {day}")))
+    if shares:
+        operations.append(("shares", lambda: savings.share_purchase(
+            membership=membership, shares=shares, method=method, by=by, value_date=day, idempotency_key=key("s"))))
+    if fines:
+        operations.append(("fines", lambda: dues.payment_record(
+            membership=membership, amount=fines, method=method, by=by, value_date=day,
+            kinds=dues.DUE_KINDS["fines"], idempotency_key=key("f"), memo=f"Fines paid at meeting {day}")))
+    errors = {}
+    if repayment and membership.pk not in loan_of:
+        errors["repayment"] = ["This member has no loan to repay."]
+    elif repayment:
+        operations.append(("repayment", lambda: loans.loan_repay(
+            loan=loan_of[membership.pk], amount=repayment, method=method, by=by, value_date=day, idempotency_key=key("r"))))
+    for cell, operation in operations:
+        try:
+            with transaction.atomic():
+                journal = operation()
+        except (ValidationError, authority.Refused) as exc:
+            errors.setdefault(cell, []).extend(exc.messages)
+        else:
+            posted.append(journal)
+            replays.append(getattr(journal, "replayed", False))
+    return errors
