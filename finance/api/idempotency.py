@@ -37,12 +37,10 @@ def idempotency_key(request):
     return key
 
 
-def responses(serializer, first=status.HTTP_201_CREATED):
-    """drf-spectacular responses of a posting route: the first posting, and a replay with its header."""
+def responses(serializer):
+    """drf-spectacular responses of a posting route: the first posting (201), and a replay (200) with its header."""
     replay = OpenApiResponse(serializer, description=f"A replay: the first result, with `{REPLAYED_HEADER}: true`.")
-    if first == status.HTTP_200_OK:
-        return {200: OpenApiResponse(serializer, description=f"Posted now, or a replay (`{REPLAYED_HEADER}: true`).")}
-    return {first: OpenApiResponse(serializer, description="Posted now."), 200: replay}
+    return {status.HTTP_201_CREATED: OpenApiResponse(serializer, description="Posted now."), 200: replay}
 
 
 def mark_replayed(response, replayed):

@@ -260,11 +260,12 @@ def test_officers_approve_disburse_and_take_a_repayment_once_per_idempotency_key
     retry = repay("1030.00", "receipt-0001")
     other_amount = repay("500.00", "receipt-0001")
 
-    assert paid.status_code == 200, paid.content
+    assert paid.status_code == 201, paid.content
+    assert (paid.json()["kind"], paid.json()["amount"]) == ("loan_repayment", "1030.00")
     assert retry.status_code == 200 and retry.json() == paid.json()
     assert other_amount.status_code == 400 and "already used" in str(other_amount.json())
     assert Journal.objects.filter(loan=loan, kind=Journal.Kind.LOAN_REPAYMENT).count() == 1
-    body = paid.json()
+    body = treasurer.get(url + "/").json()
     # Installment 1 on its day: interest 30 + principal 1,000; 2,000 left.
     assert body["outstanding_principal"] == "2000.00"
     assert (body["schedule"][0]["status"], body["schedule"][0]["paid"], body["schedule"][0]["outstanding"]) == (
@@ -275,7 +276,8 @@ def test_officers_approve_disburse_and_take_a_repayment_once_per_idempotency_key
     assert chama_balance(shop.chama, A.INTEREST_INCOME) == D("30.00")
 
     second = repay("500.00", "receipt-0002")
-    assert second.status_code == 200 and second.json()["outstanding_principal"] == "1500.00"  # to installment 2's principal
+    assert second.status_code == 201
+    assert treasurer.get(url + "/").json()["outstanding_principal"] == "1500.00"  # to installment 2's principal
     assert Journal.objects.filter(loan=loan, kind=Journal.Kind.LOAN_REPAYMENT).count() == 2
 
 
@@ -292,7 +294,8 @@ def test_an_idempotency_key_is_not_replayed_onto_another_loan(shop, api_as):
                               {"amount": "500.00", "method": "cash", "value_date": "2026-06-10"},
                               format="json", HTTP_IDEMPOTENCY_KEY=key)
 
-    assert repay(first, "sheet-3-row-7").json()["outstanding_principal"] == "2500.00"  # 500 to principal
+    assert repay(first, "sheet-3-row-7").status_code == 201
+    assert loan_reads.outstanding_principal(first) == D("2500.00")  # 500 to principal
     # The same key sent for her other loan is another posting, not a retry of the first one:
     # answering it with the first loan's journal would report a repayment that never reached this loan.
     reused = repay(second, "sheet-3-row-7")
@@ -430,7 +433,7 @@ def test_the_loan_statement_lists_its_journals(shop, api_as):
     today_is(date(2026, 7, 1))
     repaid = treasurer.post(f"{shop.base}/loans/{loan.pk}/repay/",
                             {"amount": "1030.00", "method": "cash", "value_date": "2026-07-01"}, format="json")
-    assert repaid.status_code == 200
+    assert repaid.status_code == 201
     repayment = Journal.objects.get(loan=loan, kind=Journal.Kind.LOAN_REPAYMENT)
     reversal = treasurer.post(f"{shop.base}/journals/{repayment.pk}/reverse/", {"reason": "Wrong loan"}, format="json")
     assert reversal.status_code == 201, reversal.content

@@ -34,6 +34,16 @@ POSTING_SCHEMA = extend_schema(parameters=[idempotency.PARAMETER, idempotency.RE
                                responses=idempotency.responses(serializers.JournalSerializer))
 
 
+def posted(journal):
+    """What every route that posts money answers: the journal with its entries, 201 when posted now,
+    200 with `Idempotent-Replayed: true` when it was posted before under the same key or reference."""
+    replayed = journal.replayed
+    journal = Journal.objects.select_related("membership", "created_by").prefetch_related("entries__account").get(pk=journal.pk)
+    response = Response(serializers.JournalSerializer(journal).data,
+                        status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED)
+    return idempotency.mark_replayed(response, replayed)
+
+
 class PostingViewSet(mixins.CreateModelMixin, ChamaNestedViewSet):
     """Base of the officer routes that post money; answers with the journal: 201 when posted now,
     200 with `Idempotent-Replayed: true` when the reference or `Idempotency-Key` was posted before."""
@@ -41,11 +51,7 @@ class PostingViewSet(mixins.CreateModelMixin, ChamaNestedViewSet):
     action_rules = {"create": "record_payment"}
 
     def created(self, journal):
-        replayed = journal.replayed
-        journal = Journal.objects.select_related("membership", "created_by").prefetch_related("entries__account").get(pk=journal.pk)
-        response = Response(serializers.JournalSerializer(journal).data,
-                            status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED)
-        return idempotency.mark_replayed(response, replayed)
+        return posted(journal)
 
     def idempotency_key(self):
         return idempotency.idempotency_key(self.request)

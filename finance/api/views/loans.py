@@ -10,6 +10,7 @@ from chama.api.fields import MoneyField
 from chama.api.viewsets import ChamaNestedViewSet
 from chama.money import ZERO
 from finance.api import idempotency, loan_serializers, serializers
+from finance.api.views.common import posted
 from finance.models import Guarantee, Loan, LoanProduct
 from finance.selectors import loans as loan_reads
 from finance.services import loans
@@ -128,16 +129,18 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         return self._act(request, loans.loan_disburse, loan_serializers.DisburseSerializer)
 
     @extend_schema(request=loan_serializers.RepaySerializer, parameters=[idempotency.PARAMETER, idempotency.REPLAYED],
-                   responses=idempotency.responses(loan_serializers.LoanSerializer, first=status.HTTP_200_OK))
+                   responses=idempotency.responses(serializers.JournalSerializer))
     @action(detail=True, methods=["post"])
     def repay(self, request, *args, **kwargs):
-        """Take a repayment; answers with the loan (200), with `Idempotent-Replayed: true` on a replay."""
+        """Take a repayment; answers like every posting route, with the journal and its entries (201),
+        or the first one with `Idempotent-Replayed: true` on a replay (200). The loan's new state is
+        `GET loans/{id}/`."""
         loan = self.get_object()
         key = idempotency.idempotency_key(request)
         body = loan_serializers.RepaySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         journal = loans.loan_repay(loan=loan, by=request.user, idempotency_key=key, **body.validated_data)
-        return idempotency.mark_replayed(self._detail(loan), journal.replayed)
+        return posted(journal)
 
     @extend_schema(request=serializers.ReasonSerializer, responses=loan_serializers.LoanSerializer)
     @action(detail=True, methods=["post"], url_path="write-off")
