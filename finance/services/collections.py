@@ -14,7 +14,7 @@ from chama.money import ZERO, to_money
 from chama.roles import MembershipStatus
 from finance.models import Due, Journal, Loan
 from finance.selectors import loans as loan_reads
-from finance.services import dues, loans, savings, value_dates
+from finance.services import dues, ledger, loans, savings, value_dates
 
 # The cells of one row, in the order they are posted.
 AMOUNTS = ("contribution", "fines", "repayment")
@@ -123,7 +123,7 @@ def collection_sheet_post(*, chama, day, rows, method, by, client_key="") -> She
     different sheet is refused."""
     authority.require(by, "record_payment", chama=chama)
     general = {}
-    if method not in dues.METHOD_ACCOUNTS:
+    if method not in ledger.METHOD_ACCOUNTS:
         general["method"] = ["Pick how the money was received."]
     problem = value_dates.problem(chama, day)
     if problem:
