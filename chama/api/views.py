@@ -1,8 +1,8 @@
 from django.contrib.auth import get_user_model, update_session_auth_hash
-from drf_spectacular.utils import extend_schema
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -11,9 +11,14 @@ from rest_framework_simplejwt.views import TokenObtainPairView
 
 from chama import tokens
 from chama.api.serializers import (
-    LoginSerializer, MeSerializer, NotificationPreferenceSerializer, NotificationSerializer, PasswordChangeSerializer,
+    LoginSerializer,
+    MeSerializer,
+    NotificationPreferenceSerializer,
+    NotificationSerializer,
+    PasswordChangeSerializer,
 )
 from chama.models import Notification, NotificationPreference
+
 
 class LoginView(TokenObtainPairView):
     """Obtain an access and a refresh token with a phone number or email and a password."""

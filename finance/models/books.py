@@ -10,6 +10,7 @@ from chama.uploads import RECEIPT_TYPES, DocumentField
 from finance.models.ledger import Journal
 from groups.models import Chama, Membership
 
+
 class PaidThrough(models.TextChoices):
     CASH = "cash", "Cash"
     MPESA = "mpesa", "M-Pesa"

@@ -9,8 +9,8 @@ from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Round
 from django.utils import timezone
 
-from chama.money import ZERO, to_money
 from chama import authority
+from chama.money import ZERO, to_money
 from chama.roles import MembershipStatus
 from finance import periods
 from finance.models import Account, ContributionPlan, Due, DueAllocation, Journal, SavingsType, Waiver

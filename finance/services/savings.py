@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 
-from chama.money import ZERO, to_money
 from chama import authority
+from chama.money import ZERO, to_money
 from finance.models import Account, Journal, SharePurchase, Withdrawal
 from finance.services import ledger, loans
 from finance.services.dues import METHOD_ACCOUNTS, chama_today, default_savings_type

@@ -20,7 +20,17 @@ from django.db import connection, transaction
 
 from chama import authority
 from chama.roles import Role
-from finance.models import Account, Expense, Guarantee, Installment, Journal, Loan, LoanApproval, LoanProduct, RepaymentLine
+from finance.models import (
+    Account,
+    Expense,
+    Guarantee,
+    Installment,
+    Journal,
+    Loan,
+    LoanApproval,
+    LoanProduct,
+    RepaymentLine,
+)
 from finance.selectors import trial_balance, unbalanced_journals
 from finance.services import books, loans, savings
 from finance.services.reconcile import all_drift

@@ -257,9 +257,8 @@ def test_a_new_instance_carrying_a_posted_primary_key_cannot_overwrite_it(posted
     forged = Journal(pk=journal.pk, chama=journal.chama, kind=Journal.Kind.EXPENSE, value_date=DAY,
                      amount=D("1.00"), memo="Forged", created_date=journal.created_date)
 
-    with pytest.raises((TypeError, IntegrityError)):
-        with transaction.atomic():
-            forged.save()
+    with pytest.raises((TypeError, IntegrityError)), transaction.atomic():
+        forged.save()
 
     journal.refresh_from_db()
     assert (journal.kind, journal.amount, journal.memo) == (Journal.Kind.SAVINGS_DEPOSIT, D("700.00"), "Deposit")
@@ -275,9 +274,8 @@ def test_external_reference_is_unique_in_a_chama_but_not_across_chamas(setup):
     cash, savings = ledger.chama_account(chama, A.CASH), savings_account(wanjiku)
     first = post(chama, [(cash, D("100")), (savings, D("-100"))], external_reference="QK71ABC123")
 
-    with pytest.raises(IntegrityError):
-        with transaction.atomic():
-            post(chama, [(cash, D("200")), (savings, D("-200"))], external_reference="QK71ABC123")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        post(chama, [(cash, D("200")), (savings, D("-200"))], external_reference="QK71ABC123")
 
     # The same M-Pesa receipt number in another chama is a different receipt.
     theirs = post(other, [(ledger.chama_account(other, A.CASH), D("300")), (savings_account(otieno), D("-300"))],
@@ -297,9 +295,8 @@ def test_idempotency_key_is_unique_in_a_chama(setup):
     post(chama, [(cash, D("100")), (savings, D("-100"))], idempotency_key="app-42")
     before = counts()
 
-    with pytest.raises(IntegrityError):
-        with transaction.atomic():
-            post(chama, [(cash, D("100")), (savings, D("-100"))], idempotency_key="app-42")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        post(chama, [(cash, D("100")), (savings, D("-100"))], idempotency_key="app-42")
 
     assert counts() == before
 

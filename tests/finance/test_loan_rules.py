@@ -22,7 +22,17 @@ from django.core.exceptions import ValidationError
 
 from chama import authority
 from chama.roles import Role
-from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanApproval, LoanProduct, RepaymentLine, SavingsType
+from finance.models import (
+    Account,
+    Guarantee,
+    Installment,
+    Journal,
+    Loan,
+    LoanApproval,
+    LoanProduct,
+    RepaymentLine,
+    SavingsType,
+)
 from finance.services import loans, reversals, savings
 from groups.models import Membership
 from tests.factories import ChamaFactory, MembershipFactory, UserFactory, joined

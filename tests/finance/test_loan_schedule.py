@@ -358,8 +358,8 @@ def test_flat_tie_at_the_multiple_of_ten():
     assert [str(row.principal) for row in up] == ["105.00"] * 4 + ["80.00"]
     assert [str(row.total) for row in even] == ["120.00"] * 4 + ["145.00"]
     assert [str(row.principal) for row in even] == ["95.00"] * 4 + ["120.00"]
-    assert all(str(row.balance) == expected for row, expected in zip(up, ["395.00", "290.00", "185.00", "80.00", "0.00"]))
-    assert all(str(row.balance) == expected for row, expected in zip(even, ["405.00", "310.00", "215.00", "120.00", "0.00"]))
+    assert all(str(row.balance) == expected for row, expected in zip(up, ["395.00", "290.00", "185.00", "80.00", "0.00"], strict=True))
+    assert all(str(row.balance) == expected for row, expected in zip(even, ["405.00", "310.00", "215.00", "120.00", "0.00"], strict=True))
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -500,7 +500,7 @@ def test_loan_quote_table_prints_every_row_and_a_total_line():
     lines = [line for line in quote_command(*QUOTE_ARGS, "--format", "table").splitlines() if line.strip()]
     assert lines[0].split() == ["n", "due", "date", "principal", "interest", "total", "balance"]
     assert len(lines) == 1 + 18 + 1
-    for line, (n, due, principal, interest, total, balance) in zip(lines[1:19], P5000_TABLE):
+    for line, (n, due, principal, interest, total, balance) in zip(lines[1:19], P5000_TABLE, strict=True):
         assert line.split() == [str(n), due] + [f"{D(amount):,.2f}" for amount in (principal, interest, total, balance)]
     assert lines[1].split()[-1] == "4,745.09"  # thousands separated
     assert lines[-1] == f"Total repaid 5,488.41: principal 5,000.00, interest {P5000_INTEREST}."
