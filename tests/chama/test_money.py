@@ -5,8 +5,9 @@ from decimal import ROUND_HALF_EVEN
 from decimal import Decimal as D
 
 import pytest
+from django.core.exceptions import ValidationError
 
-from chama.money import CENT, MAX_AMOUNT, ZERO, MoneyField, MoneyFormField, to_money
+from chama.money import CENT, MAX_AMOUNT, ZERO, MoneyField, MoneyFormField, non_negative, to_money
 
 
 @pytest.mark.parametrize(
@@ -72,7 +73,7 @@ def test_what_is_no_amount_is_a_value_error_naming_it(value):
 
 
 def test_the_constants_are_what_the_columns_hold():
-    assert (CENT, ZERO, MAX_AMOUNT) == (D("0.01"), D("0.00"), D("9999999999.99"))
+    assert (D("0.01"), D("0.00"), D("9999999999.99")) == (CENT, ZERO, MAX_AMOUNT)
     assert str(ZERO) == "0.00"
 
 
@@ -90,7 +91,17 @@ def test_the_money_column_and_its_form_field_have_fourteen_digits_and_two_places
 
 def test_the_form_field_reads_typed_text_with_the_strict_parser():
     field = MoneyFormField()
+    assert (field.max_digits, field.decimal_places) == (14, 2)
     assert field.to_python("1,500.50") == D("1500.50")
     assert field.to_python(D("3.1")) == D("3.1")  # set by code: passed through as is
     assert field.to_python("") is None
     assert field.to_python(None) is None
+
+
+def test_non_negative_refuses_a_cent_below_zero_with_a_sentence():
+    (validator,) = non_negative()
+    validator(ZERO)
+    validator(CENT)
+    with pytest.raises(ValidationError) as exc_info:
+        validator(-CENT)
+    assert exc_info.value.messages == ["An amount cannot be negative."]

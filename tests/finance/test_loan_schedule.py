@@ -622,3 +622,28 @@ def test_api_quote_is_for_members_of_the_chama_only(api_as, other_chama, product
     outsider = member(other_chama)
     response = api_as(outsider).post(quote_url(product), {"principal": "5000.00", "installments": 18}, format="json")
     assert response.status_code == 404
+
+
+def test_validate_names_every_bad_term_with_a_sentence():
+    terms = loan_schedule.Terms(principal=D("0"), rate=D("-0.01"), rate_period="week", installments=0,
+                                frequency="daily", method="balloon", rounding="down", installment_multiple=D("0"))
+    assert loan_schedule.validate(terms) == {
+        "principal": "The principal must be more than zero.",
+        "rate": "The rate cannot be negative.",
+        "installments": "At least one installment.",
+        "frequency": "Use monthly, weekly or fortnightly.",
+        "method": "Use one of flat, declining_balance, equal_principal.",
+        "rounding": "Use half_up or half_even.",
+        "rate_period": "Use month or year.",
+        "installment_multiple": "The installment multiple must be more than zero.",
+    }
+
+
+def test_validate_takes_the_smallest_good_terms():
+    # One cent over one installment at 0%: each bound is the first value accepted.
+    terms = loan_schedule.Terms(principal=D("0.01"), rate=D("0"), rate_period="month", installments=1,
+                                frequency="weekly", method="flat", rounding="half_even",
+                                installment_multiple=D("0.01"))
+    assert loan_schedule.validate(terms) == {}
+    assert [(row.principal, row.interest, row.balance) for row in loan_schedule.schedule(terms)] == [
+        (D("0.01"), D("0.00"), D("0.00"))]
