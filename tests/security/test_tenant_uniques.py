@@ -8,9 +8,10 @@ from django.db import models
 # (model label, field): a one-column unique that stays, and why.
 EXEMPT = {
     # Django reads a one-to-one's reverse side (`loan.receivable_account`, `journal.reversed_by`,
-    # select_related on it) only through a one-column unique; the row it points at is always of
-    # the same chama (post_journal refuses another chama's account; a reversal copies the
-    # original's chama), so the index never spans two chamas' rows.
+    # select_related on it) only through a one-column unique. The row it points at is always of
+    # the same chama (`ledger.loan_account` opens the account in the loan's chama; a reversal is
+    # posted in its original's chama), so each index entry stays on that chama's node. Making them
+    # foreign keys with a (field, chama) constraint means rewriting those reverse reads first.
     ("finance.Account", "loan"),
     ("finance.Journal", "reversal_of"),
 }
