@@ -7,7 +7,7 @@ from decimal import Decimal as D
 import pytest
 from django.core.exceptions import ValidationError
 
-from chama.money import CENT, MAX_AMOUNT, ZERO, MoneyField, MoneyFormField, non_negative, to_money
+from chama.money import CENT, MAX_AMOUNT, ZERO, MoneyField, MoneyFormField, non_negative, parse_money, to_money
 
 
 @pytest.mark.parametrize(
@@ -105,3 +105,32 @@ def test_non_negative_refuses_a_cent_below_zero_with_a_sentence():
     with pytest.raises(ValidationError) as exc_info:
         validator(-CENT)
     assert exc_info.value.messages == ["An amount cannot be negative."]
+
+
+# --- what parse_money says when it refuses (the API and the admin show these sentences) -----------
+
+
+def refusal(text, **kwargs):
+    with pytest.raises(ValidationError) as exc_info:
+        parse_money(text, **kwargs)
+    (error,) = exc_info.value.error_list
+    return error.code, error.message
+
+
+def test_thousands_commas_only_where_grouping_is_asked_for():
+    assert parse_money("1,500.50", grouping=True) == D("1500.50")
+    assert refusal("1,500")[0] == "invalid"  # M-Pesa and the API send plain digits
+
+
+def test_refusals_carry_a_code_and_a_sentence():
+    assert refusal(1500) == ("invalid", "Enter the amount as digits, for example 1500.00.")
+    assert refusal("12.345") == (
+        "invalid", "'12.345' is not an amount: use digits with at most two decimals, for example 1500 or 1500.50.")
+    assert refusal("10000000000") == (
+        "max_value", "'10000000000' is too large: the largest amount accepted is 9,999,999,999.99.")
+
+
+def test_a_long_paste_is_quoted_cut_to_twenty_characters():
+    exactly_24 = "x" * 24
+    assert refusal(exactly_24)[1].startswith(f"'{exactly_24}' is not an amount")
+    assert refusal("y" * 25)[1].startswith("'" + "y" * 20 + "…' is not an amount")
