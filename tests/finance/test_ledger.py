@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from chama.models import Notification
 from chama.roles import Role
 from finance.models import Account, Entry, Expense, Journal
 from finance.selectors import statement, trial_balance, unbalanced_journals
@@ -343,3 +344,33 @@ def test_trial_balance_totals_are_equal(setup):
     assert by_code[savings_account(wanjiku).code] == (D("0.00"), D("3000.00"))
     assert len(rows) == 4
     assert debit == credit == D("3000.00")
+
+
+# --- receipts and accounts opened in bulk ------------------------------------------------------
+
+
+def test_money_a_member_paid_in_sends_them_one_receipt(setup):
+    chama, _, _, wanjiku = setup
+    chama.currency = "KES"
+    journal = post(chama, [(ledger.chama_account(chama, A.CASH), D("1500")), (savings_account(wanjiku), D("-1500"))],
+                   membership=wanjiku, memo="Savings")
+
+    receipt = Notification.objects.get(user=wanjiku.user)
+    assert (receipt.kind, receipt.dedupe_key, receipt.title) == (
+        Notification.Kind.PAYMENT_RECEIPT, f"receipt-{journal.pk}", "Umoja: KES 1,500.00 received")
+    assert receipt.body == (f"Umoja recorded KES 1,500.00 from you on 02 Nov 2026: Savings. Receipt no. {journal.pk}.")
+
+
+def test_member_accounts_opens_the_missing_ones_like_member_account_would(setup):
+    chama, _, _, wanjiku = setup
+    other = joined(chama, Role.MEMBER)
+    existing = ledger.member_account(wanjiku, A.MEMBER_ADVANCE)
+
+    accounts = ledger.member_accounts(chama, [wanjiku, other], A.MEMBER_ADVANCE)
+
+    assert accounts[wanjiku.pk] == existing
+    opened = accounts[other.pk]
+    assert (opened.chama_id, opened.membership_id, opened.purpose, opened.type, opened.code) == (
+        chama.pk, other.pk, A.MEMBER_ADVANCE, Account.Type.LIABILITY, f"2100-{other.pk:06d}")
+    assert opened.name == f"Advance payments — {other.member_number} {other.user.get_full_name()}"
+    assert ledger.member_account(other, A.MEMBER_ADVANCE) == opened
