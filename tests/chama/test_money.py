@@ -41,7 +41,7 @@ def test_another_rounding_mode_can_be_asked_for():
 
 @pytest.mark.parametrize("value", [0.1, 2.675, 0.0, -1.5, float("nan"), float("inf")])
 def test_floats_are_refused(value):
-    with pytest.raises(TypeError, match="must not be a float"):
+    with pytest.raises(TypeError, match=r"^Money must not be a float; pass a Decimal, an int or a string\.$"):
         to_money(value)
 
 
@@ -87,6 +87,7 @@ def test_the_money_column_and_its_form_field_have_fourteen_digits_and_two_places
     assert isinstance(form_field, MoneyFormField)
     assert (form_field.max_digits, form_field.decimal_places) == (14, 2)
     assert MoneyField(max_digits=20, decimal_places=4).max_digits == 20
+    assert MoneyField("amount paid").verbose_name == "amount paid"
 
 
 def test_the_form_field_reads_typed_text_with_the_strict_parser():

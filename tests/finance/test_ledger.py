@@ -374,3 +374,53 @@ def test_member_accounts_opens_the_missing_ones_like_member_account_would(setup)
         chama.pk, other.pk, A.MEMBER_ADVANCE, Account.Type.LIABILITY, f"2100-{other.pk:06d}")
     assert opened.name == f"Advance payments — {other.member_number} {other.user.get_full_name()}"
     assert ledger.member_account(other, A.MEMBER_ADVANCE) == opened
+
+
+# --- what post_journal writes, to the cent -------------------------------------------------------
+
+
+def test_the_journal_keeps_who_for_whom_what_it_reverses_and_the_sum_of_its_debits(setup):
+    chama, treasurer, _, wanjiku = setup
+    cash, savings, fees = ledger.chama_account(chama, A.CASH), savings_account(wanjiku), ledger.chama_account(chama, A.FEE_INCOME)
+    plain = post(chama, [(cash, D("10")), (fees, D("-10"))], kind=Journal.Kind.PAYMENT)
+    # Debits 100.00 + 0.75 = 100.75; the credit is the same 100.75.
+    journal = post(chama, [(cash, D("100")), (fees, D("0.75")), (savings, D("-100.75"))], membership=wanjiku,
+                   created_by=treasurer, reversal_of=plain, memo="m" * 300)
+
+    journal.refresh_from_db()
+    assert (journal.membership_id, journal.created_by_id, journal.reversal_of_id, journal.amount) == (
+        wanjiku.pk, treasurer.pk, plain.pk, D("100.75"))
+    assert journal.memo == "m" * 255
+    plain.refresh_from_db()
+    assert (plain.memo, plain.membership_id, plain.created_by_id, plain.amount) == ("", None, None, D("10.00"))
+
+
+def test_a_guarded_account_may_end_at_zero_or_at_a_few_cents(setup):
+    chama, _, _, wanjiku = setup
+    cash, savings = ledger.chama_account(chama, A.CASH), savings_account(wanjiku)
+    post(chama, [(cash, D("100.50")), (savings, D("-100.50"))])
+
+    post(chama, [(savings, D("100")), (cash, D("-100"))], kind=Journal.Kind.SAVINGS_WITHDRAWAL)  # 0.50 left
+    assert (Account.objects.get(pk=cash.pk).balance, Account.objects.get(pk=savings.pk).balance) == (D("0.50"), D("-0.50"))
+    post(chama, [(savings, D("0.50")), (cash, D("-0.50"))], kind=Journal.Kind.SAVINGS_WITHDRAWAL)  # exactly 0.00 left
+    assert Account.objects.get(pk=cash.pk).balance == D("0.00")
+
+
+def test_a_journal_of_zeros_is_refused_with_a_sentence(setup):
+    chama, _, _, wanjiku = setup
+    with pytest.raises(ValidationError) as exc_info:
+        post(chama, [(ledger.chama_account(chama, A.CASH), D("0")), (savings_account(wanjiku), D("0"))])
+    assert exc_info.value.messages == ["A journal needs at least one amount that is not zero."]
+
+
+def test_a_suspended_chama_records_only_money_that_arrived(setup):
+    chama, _, _, wanjiku = setup
+    mobile, suspense = ledger.chama_account(chama, A.MOBILE_MONEY), ledger.chama_account(chama, A.SUSPENSE)
+    chama.status = chama.Status.SUSPENDED
+
+    with pytest.raises(ValidationError) as exc_info:
+        post(chama, [(mobile, D("300")), (savings_account(wanjiku), D("-300"))])
+    assert exc_info.value.messages == ["Umoja is suspended: no money can move until it is active again."]
+
+    receipt = post(chama, [(mobile, D("300")), (suspense, D("-300"))], kind=Journal.Kind.SUSPENSE_RECEIPT)
+    assert receipt.amount == D("300.00")
