@@ -127,6 +127,7 @@ def test_refusals_carry_a_code_and_a_sentence():
     assert refusal(1500) == ("invalid", "Enter the amount as digits, for example 1500.00.")
     assert refusal("12.345") == (
         "invalid", "'12.345' is not an amount: use digits with at most two decimals, for example 1500 or 1500.50.")
+    assert parse_money("9999999999.99") == MAX_AMOUNT  # the largest amount is itself accepted
     assert refusal("10000000000") == (
         "max_value", "'10000000000' is too large: the largest amount accepted is 9,999,999,999.99.")
 
