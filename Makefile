@@ -3,15 +3,27 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 DEV_ENV := DEBUG=true
 
-.PHONY: install run test demo migrate clean
+.PHONY: install lock lint run test demo migrate clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Installs exactly the locked versions, each checked against its hash (the lock pins pip too).
+$(VENV)/.installed: requirements.lock requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $@
 
 install: $(VENV)/.installed
+
+# Re-lock after editing requirements.txt or requirements-dev.txt. Versions already locked are kept;
+# to move one: make lock COMPILE_ARGS="--upgrade-package django" (or --upgrade for all).
+PIP_COMPILE = $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-find-links --no-emit-index-url $(COMPILE_ARGS)
+lock: install
+	$(PIP_COMPILE) --output-file requirements.lock requirements.txt
+	$(PIP_COMPILE) --output-file requirements-dev.lock requirements-dev.txt
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 migrate: install
 	$(DEV_ENV) $(PY) manage.py migrate --noinput

@@ -77,7 +77,8 @@ def main():
     if connection.vendor != "postgresql":
         sys.exit("Run this against PostgreSQL: set DATABASE_URL.")
     call_command("migrate", verbosity=0)
-    call_command("seed_demo", verbosity=0, stdout=open(os.devnull, "w"))
+    with open(os.devnull, "w") as devnull:
+        call_command("seed_demo", verbosity=0, stdout=devnull)
     chama = Chama.objects.get(registration_number="DSD/NRB/2021/0412")
     existing = Journal.objects.filter(chama=chama, memo="bench").count()
     if existing < args.journals:

@@ -1,8 +1,8 @@
 from auditlog.admin import LogEntryAdmin
+from auditlog.models import LogEntry
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from auditlog.models import LogEntry
 from chama import authority, login_security
 from chama.admin_scoping import ChamaScopedAdmin
 from chama.forms import PasswordSetForm, UserCreateForm, UserEditForm

@@ -37,9 +37,9 @@ def wrong_chama_picks(instance, values, chama_ids):
     for name, value in values.items():
         rows = value if isinstance(value, (list, tuple, models.QuerySet)) else [value]
         for row in rows:
-            if isinstance(row, models.Model) and tenancy.is_tenant_model(type(row)) and type(row) is not type(instance):
-                if not tenancy.chama_ids_of(row) & chama_ids:
-                    errors[name] = f"{row} belongs to another chama: pick one of this row's chama."
+            if (isinstance(row, models.Model) and tenancy.is_tenant_model(type(row)) and type(row) is not type(instance)
+                    and not tenancy.chama_ids_of(row) & chama_ids):
+                errors[name] = f"{row} belongs to another chama: pick one of this row's chama."
     return errors
 
 

@@ -10,9 +10,9 @@ class ChamaConfig(AppConfig):
     def ready(self):
         from django.core import checks
 
+        # Importing the schema module registers the OpenAPI authentication extension.
         from chama import downloads, grants
-        from chama.api import fields
-        from chama.api import schema  # noqa: F401  (registers the OpenAPI authentication extension)
+        from chama.api import fields, schema  # noqa: F401
 
         grants.register()
         checks.register(downloads.check_documents_registered)

@@ -19,8 +19,8 @@ Services call `require()` with the actor they are given, so no entry point can s
 admin and the API ask `may()` to decide what to offer, and get the same answer.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 
@@ -173,9 +173,8 @@ def refusal(user, name, row=None, *, chama=None):
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return "Log in to do this."
     chama = _chama_of(row, chama)
-    if user is SYSTEM:
-        if not act.system:
-            return f"The platform does not {act.label} by itself: an officer must."
+    if user is SYSTEM and not act.system:
+        return f"The platform does not {act.label} by itself: an officer must."
     for gate in _registry.gates:
         reason = gate(chama, act)
         if reason:

@@ -12,8 +12,8 @@ collateral). `GET /api/v1/files/<kind>/<pk>/`, with a JWT or the back-office ses
 - otherwise the file, as an attachment named after the row, never rendered by the browser.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ImproperlyConfigured

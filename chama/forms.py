@@ -1,9 +1,9 @@
 from django import forms
-from django.core.exceptions import ValidationError
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.forms import AdminPasswordChangeForm as OwnPasswordChangeForm
 from django.contrib.auth.forms import AdminPasswordChangeForm as SomeonesPasswordForm
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
 
 from chama import login_security, tokens
 from chama.dates import DATE_RANGE_MESSAGE, in_range

@@ -71,7 +71,8 @@ class User(TimeStampedModel, AbstractBaseUser, PermissionsMixin):
         help_text="Mobile number; Kenyan numbers may be typed as 07XX XXX XXX. Stored in E.164 (+2547…).",
         error_messages={"unique": "A person with this phone number is already registered."},
     )
-    email = models.EmailField(blank=True, null=True, help_text="Optional; also works as a login.")
+    # NULL, not "", for no email: the case-insensitive unique constraint must let many people have none.
+    email = models.EmailField(blank=True, null=True, help_text="Optional; also works as a login.")  # noqa: DJ001
     id_number = models.CharField("national ID number", max_length=20, blank=True)
     kyc_status = models.CharField(
         "KYC status", max_length=10, choices=KycStatus.choices, default=KycStatus.PENDING

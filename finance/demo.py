@@ -2,8 +2,8 @@
 
 import random
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from chama.money import to_money
 from finance.models import ContributionPlan, Due, Investment, Journal, LoanProduct, MpesaChannel, MpesaReceipt

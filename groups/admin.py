@@ -45,7 +45,7 @@ class ChamaForm(forms.ModelForm):
 
     class Meta:
         model = Chama
-        fields = "__all__"
+        fields = "__all__"  # noqa: DJ007  ChamaAdmin's fieldsets choose the fields shown
 
     def clean_status(self):
         status = self.cleaned_data["status"]

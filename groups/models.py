@@ -425,7 +425,7 @@ class Invitation(TimeStampedModel):
     member_number = models.CharField(
         max_length=20, blank=True, help_text="The member number to give on acceptance if still free; blank: the next one."
     )
-    token = models.CharField(max_length=64, unique=True, default=new_invitation_token, editable=False)
+    token = models.CharField(max_length=64, default=new_invitation_token, editable=False)
     expires_date = models.DateTimeField(default=invitation_expiry)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -442,6 +442,8 @@ class Invitation(TimeStampedModel):
                 name="invitation_has_recipient",
                 violation_error_message="Give the phone number or the email of the person to invite.",
             ),
+            # Token first: accepting looks the invitation up by its token alone (256 random bits).
+            models.UniqueConstraint(fields=["token", "chama"], name="invitation_token_unique"),
         ]
 
     def __str__(self):

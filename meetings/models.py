@@ -129,7 +129,7 @@ class Attendance(TimeStampedModel):
     class Meta:
         ordering = ["meeting", "membership__member_number"]
         verbose_name_plural = "attendance"
-        constraints = [models.UniqueConstraint(fields=["meeting", "membership"], name="attendance_once_per_member")]
+        constraints = [models.UniqueConstraint(fields=["meeting", "membership", "chama"], name="attendance_once_per_member")]
 
     def __str__(self):
         return f"{self.membership} at {self.meeting}: {self.get_status_display()}"
@@ -148,7 +148,7 @@ class Rsvp(TimeStampedModel):
 
     class Meta:
         verbose_name = "RSVP"
-        constraints = [models.UniqueConstraint(fields=["meeting", "membership"], name="rsvp_once_per_member")]
+        constraints = [models.UniqueConstraint(fields=["meeting", "membership", "chama"], name="rsvp_once_per_member")]
 
 
 class Proposal(TimeStampedModel):
@@ -202,7 +202,7 @@ class EligibleVoter(TimeStampedModel):
     membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["proposal", "membership"], name="eligible_voter_once")]
+        constraints = [models.UniqueConstraint(fields=["proposal", "membership", "chama"], name="eligible_voter_once")]
 
 
 class Vote(TimeStampedModel):
@@ -217,4 +217,4 @@ class Vote(TimeStampedModel):
     choice = models.CharField(max_length=10, choices=Choice.choices)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["proposal", "membership"], name="vote_once_per_member")]
+        constraints = [models.UniqueConstraint(fields=["proposal", "membership", "chama"], name="vote_once_per_member")]

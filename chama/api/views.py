@@ -9,9 +9,14 @@ from rest_framework_simplejwt.views import TokenObtainPairView
 
 from chama import services
 from chama.api.serializers import (
-    LoginSerializer, MeSerializer, NotificationPreferenceSerializer, NotificationSerializer, PasswordChangeSerializer,
+    LoginSerializer,
+    MeSerializer,
+    NotificationPreferenceSerializer,
+    NotificationSerializer,
+    PasswordChangeSerializer,
 )
 from chama.models import Notification, NotificationPreference
+
 
 class LoginView(TokenObtainPairView):
     """Obtain an access and a refresh token with a phone number or email and a password."""

@@ -84,7 +84,7 @@ class MpesaChannelAdmin(ChamaScopedAdmin):
         return TemplateResponse(request, "admin/finance/mpesachannel/rotate_confirm.html", context)
 
     def _secret_page(self, request, channels, secrets, title):
-        rows = [(channel, mpesa.c2b_confirmation_url(channel, secret)) for channel, secret in zip(channels, secrets)]
+        rows = [(channel, mpesa.c2b_confirmation_url(channel, secret)) for channel, secret in zip(channels, secrets, strict=True)]
         context = {**self.admin_site.each_context(request), "opts": self.opts, "rows": rows, "title": title}
         # admin_view marks every admin page never_cache (Cache-Control: no-store): no proxy or browser keeps it.
         return TemplateResponse(request, "admin/finance/mpesachannel/secret_once.html", context)

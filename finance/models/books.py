@@ -10,6 +10,7 @@ from chama.uploads import RECEIPT_TYPES, DocumentField
 from finance.models.ledger import Journal
 from groups.models import Chama, Membership
 
+
 class PaidThrough(models.TextChoices):
     CASH = "cash", "Cash"
     MPESA = "mpesa", "M-Pesa"
@@ -60,10 +61,13 @@ class Expense(CashbookRecord):
     paid_through = models.CharField(max_length=10, choices=PaidThrough.choices, default=PaidThrough.CASH)
     payee = models.ForeignKey(Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
                               help_text="The member paid, if the money went to a member (e.g. a refund of costs).")
-    journal = models.OneToOneField(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="expense")
+    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="expense")
 
     class Meta(CashbookRecord.Meta):
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="expense_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="expense_amount_positive"),
+            models.UniqueConstraint(fields=["journal", "chama"], name="expense_journal_once"),
+        ]
 
 
 class Income(CashbookRecord):
@@ -76,11 +80,14 @@ class Income(CashbookRecord):
     chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="incomes")
     category = models.CharField(max_length=20, choices=Category.choices)
     received_through = models.CharField(max_length=10, choices=PaidThrough.choices, default=PaidThrough.CASH)
-    journal = models.OneToOneField(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="income")
+    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="income")
 
     class Meta(CashbookRecord.Meta):
         verbose_name_plural = "other income"
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="income_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="income_amount_positive"),
+            models.UniqueConstraint(fields=["journal", "chama"], name="income_journal_once"),
+        ]
 
 
 class Investment(TimeStampedModel):
@@ -126,7 +133,8 @@ class InvestmentMovement(TimeStampedModel):
     value_date = models.DateField()
     note = models.CharField(max_length=255, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    journal = models.OneToOneField(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="investment_movement")
+    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="investment_movement")
 
     class Meta:
         ordering = ["value_date", "id"]
+        constraints = [models.UniqueConstraint(fields=["journal", "chama"], name="investment_movement_journal_once")]

@@ -103,11 +103,11 @@ class Due(TimeStampedModel):
                 name="due_not_overpaid",
             ),
             models.UniqueConstraint(
-                fields=["plan", "membership", "period_start"], condition=Q(plan__isnull=False),
+                fields=["plan", "membership", "period_start", "chama"], condition=Q(plan__isnull=False),
                 name="due_once_per_plan_period",
             ),
             models.UniqueConstraint(
-                fields=["fine_for", "fine_period"], condition=Q(fine_for__isnull=False),
+                fields=["fine_for", "fine_period", "chama"], condition=Q(fine_for__isnull=False),
                 name="fine_once_per_late_period",
             ),
         ]
@@ -167,11 +167,14 @@ class Waiver(TimeStampedModel):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     decided_date = models.DateTimeField(null=True, blank=True)
-    journal = models.OneToOneField(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="waiver")
+    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="waiver")
 
     class Meta:
         ordering = ["-created_date"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="waiver_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="waiver_amount_positive"),
+            models.UniqueConstraint(fields=["journal", "chama"], name="waiver_journal_once"),
+        ]
 
     def __str__(self):
         return f"Waiver of {self.amount} on {self.due}"

@@ -134,7 +134,7 @@ class Loan(TimeStampedModel):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.APPLIED)
     applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     disbursed_date = models.DateField(null=True, blank=True)
-    disbursement_journal = models.OneToOneField(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    disbursement_journal = models.ForeignKey(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     schedule_version = models.PositiveSmallIntegerField(default=1)
     classification = models.CharField(max_length=10, choices=Classification.choices, default=Classification.CURRENT)
     days_in_arrears = models.PositiveIntegerField(default=0)
@@ -151,7 +151,10 @@ class Loan(TimeStampedModel):
 
     class Meta:
         ordering = ["-created_date"]
-        constraints = [models.CheckConstraint(condition=Q(principal__gt=0), name="loan_principal_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(principal__gt=0), name="loan_principal_positive"),
+            models.UniqueConstraint(fields=["disbursement_journal", "chama"], name="loan_disbursement_journal_once"),
+        ]
         indexes = [models.Index(fields=["chama", "status"]), models.Index(fields=["membership", "status"])]
 
     def __str__(self):
@@ -191,7 +194,7 @@ class Installment(TimeStampedModel):
 
     class Meta:
         ordering = ["loan", "version", "n"]
-        constraints = [models.UniqueConstraint(fields=["loan", "version", "n"], name="installment_unique")]
+        constraints = [models.UniqueConstraint(fields=["loan", "version", "n", "chama"], name="installment_unique")]
         indexes = [models.Index(fields=["chama", "status", "due_date"])]
 
     def __str__(self):
@@ -244,7 +247,7 @@ class Guarantee(TimeStampedModel):
     class Meta:
         ordering = ["loan", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["loan", "guarantor"], name="guarantee_once_per_guarantor"),
+            models.UniqueConstraint(fields=["loan", "guarantor", "chama"], name="guarantee_once_per_guarantor"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="guarantee_amount_positive"),
         ]
 
@@ -268,7 +271,7 @@ class LoanApproval(TimeStampedModel):
     class Meta:
         ordering = ["loan", "id"]
         # An officer approves, rejects or writes off a loan once; a loan may be rescheduled more than once.
-        constraints = [models.UniqueConstraint(fields=["loan", "officer", "decision"], name="loan_decision_once",
+        constraints = [models.UniqueConstraint(fields=["loan", "officer", "decision", "chama"], name="loan_decision_once",
                                                condition=~Q(decision="reschedule"))]
 
 

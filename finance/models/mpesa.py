@@ -77,7 +77,7 @@ class StkRequest(TimeStampedModel):
     membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="stk_requests")
     phone_number = models.CharField(max_length=16)
     amount = MoneyField()
-    checkout_request_id = models.CharField(max_length=100, unique=True)
+    checkout_request_id = models.CharField(max_length=100)
     merchant_request_id = models.CharField(max_length=100, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     result_code = models.IntegerField(null=True, blank=True)
@@ -87,6 +87,7 @@ class StkRequest(TimeStampedModel):
 
     class Meta:
         ordering = ["-created_date"]
+        constraints = [models.UniqueConstraint(fields=["checkout_request_id", "chama"], name="stk_checkout_request_unique")]
 
 
 class MpesaReceipt(TimeStampedModel):
@@ -112,7 +113,7 @@ class MpesaReceipt(TimeStampedModel):
     status = models.CharField(max_length=10, choices=Status.choices)
     membership = models.ForeignKey(Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="mpesa_receipts")
     journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="+", help_text="The journal that took the money in.")
-    assignment_journal = models.OneToOneField(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    assignment_journal = models.ForeignKey(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     payload = models.JSONField(help_text="The callback as Safaricom sent it.")
 
@@ -120,6 +121,7 @@ class MpesaReceipt(TimeStampedModel):
         ordering = ["-created_date"]
         constraints = [
             models.UniqueConstraint(fields=["chama", "receipt_number"], name="mpesa_receipt_unique"),
+            models.UniqueConstraint(fields=["assignment_journal", "chama"], name="mpesa_receipt_assignment_once"),
         ]
 
     def __str__(self):

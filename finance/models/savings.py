@@ -47,11 +47,14 @@ class Withdrawal(TimeStampedModel):
     approvals = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     payable_from = models.DateField(help_text="The notice period ends on this date.")
     decided_reason = models.CharField(max_length=255, blank=True)
-    journal = models.OneToOneField(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="withdrawal")
+    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="withdrawal")
 
     class Meta:
         ordering = ["-created_date"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="withdrawal_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="withdrawal_amount_positive"),
+            models.UniqueConstraint(fields=["journal", "chama"], name="withdrawal_journal_once"),
+        ]
 
     def __str__(self):
         return f"Withdrawal of {self.amount} by {self.membership.user.get_full_name()}"

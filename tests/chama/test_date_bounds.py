@@ -1,7 +1,7 @@
-from datetime import date
 """Every date the API takes lies between 1900 and 2200: outside, a 400 on the field, never a
 server error from a schedule or a time zone running off the calendar."""
 
+from datetime import date
 from decimal import Decimal as D
 
 import pytest

@@ -73,7 +73,7 @@ def test_sixteen_payments_by_one_member_at_once_lose_nothing():
 
     assert errors == {}
     assert len({journal.pk for journal in results.values()}) == 16
-    for method, purpose in zip(METHODS, [A.CASH, A.MOBILE_MONEY, A.BANK]):
+    for method, purpose in zip(METHODS, [A.CASH, A.MOBILE_MONEY, A.BANK], strict=True):
         expected = sum((amounts[i] for i in range(16) if METHODS[i % 3] == method), D("0.00"))
         assert held(chama, purpose) == expected, method
     assert held(chama, A.CASH) + held(chama, A.MOBILE_MONEY) + held(chama, A.BANK) == D("5482.00")
@@ -98,7 +98,7 @@ def test_sixteen_members_paying_at_once_each_get_their_own_money():
     assert errors == {}
     assert len({journal.pk for journal in results.values()}) == 16
     assert held(chama, A.CASH) == sum(amounts) == D("36001.20")
-    for person, amount in zip(people, amounts):
+    for person, amount in zip(people, amounts, strict=True):
         assert member_balance(person, A.MEMBER_SAVINGS) == min(amount, D("2000.00"))
         assert member_balance(person, A.MEMBER_ADVANCE) == max(amount - D("2000.00"), D("0.00"))
         assert sum(d.paid_amount for d in Due.objects.filter(membership=person)) == min(amount, D("2000.00"))

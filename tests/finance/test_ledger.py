@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from chama.models import Notification
 from chama.roles import Role
 from finance.models import Account, Entry, Expense, Journal
 from finance.selectors.ledger import statement, trial_balance, unbalanced_journals
@@ -257,9 +258,8 @@ def test_a_new_instance_carrying_a_posted_primary_key_cannot_overwrite_it(posted
     forged = Journal(pk=journal.pk, chama=journal.chama, kind=Journal.Kind.EXPENSE, value_date=DAY,
                      amount=D("1.00"), memo="Forged", created_date=journal.created_date)
 
-    with pytest.raises((TypeError, IntegrityError)):
-        with transaction.atomic():
-            forged.save()
+    with pytest.raises((TypeError, IntegrityError)), transaction.atomic():
+        forged.save()
 
     journal.refresh_from_db()
     assert (journal.kind, journal.amount, journal.memo) == (Journal.Kind.SAVINGS_DEPOSIT, D("700.00"), "Deposit")
@@ -275,9 +275,8 @@ def test_external_reference_is_unique_in_a_chama_but_not_across_chamas(setup):
     cash, savings = ledger.chama_account(chama, A.CASH), savings_account(wanjiku)
     first = post(chama, [(cash, D("100")), (savings, D("-100"))], external_reference="QK71ABC123")
 
-    with pytest.raises(IntegrityError):
-        with transaction.atomic():
-            post(chama, [(cash, D("200")), (savings, D("-200"))], external_reference="QK71ABC123")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        post(chama, [(cash, D("200")), (savings, D("-200"))], external_reference="QK71ABC123")
 
     # The same M-Pesa receipt number in another chama is a different receipt.
     theirs = post(other, [(ledger.chama_account(other, A.CASH), D("300")), (savings_account(otieno), D("-300"))],
@@ -297,9 +296,8 @@ def test_idempotency_key_is_unique_in_a_chama(setup):
     post(chama, [(cash, D("100")), (savings, D("-100"))], idempotency_key="app-42")
     before = counts()
 
-    with pytest.raises(IntegrityError):
-        with transaction.atomic():
-            post(chama, [(cash, D("100")), (savings, D("-100"))], idempotency_key="app-42")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        post(chama, [(cash, D("100")), (savings, D("-100"))], idempotency_key="app-42")
 
     assert counts() == before
 
@@ -346,3 +344,83 @@ def test_trial_balance_totals_are_equal(setup):
     assert by_code[savings_account(wanjiku).code] == (D("0.00"), D("3000.00"))
     assert len(rows) == 4
     assert debit == credit == D("3000.00")
+
+
+# --- receipts and accounts opened in bulk ------------------------------------------------------
+
+
+def test_money_a_member_paid_in_sends_them_one_receipt(setup):
+    chama, _, _, wanjiku = setup
+    chama.currency = "KES"
+    journal = post(chama, [(ledger.chama_account(chama, A.CASH), D("1500")), (savings_account(wanjiku), D("-1500"))],
+                   membership=wanjiku, memo="Savings")
+
+    receipt = Notification.objects.get(user=wanjiku.user)
+    assert (receipt.kind, receipt.dedupe_key, receipt.title) == (
+        Notification.Kind.PAYMENT_RECEIPT, f"receipt-{journal.pk}", "Umoja: KES 1,500.00 received")
+    assert receipt.body == (f"Umoja recorded KES 1,500.00 from you on 02 Nov 2026: Savings. Receipt no. {journal.pk}.")
+
+
+def test_member_accounts_opens_the_missing_ones_like_member_account_would(setup):
+    chama, _, _, wanjiku = setup
+    other = joined(chama, Role.MEMBER)
+    existing = ledger.member_account(wanjiku, A.MEMBER_ADVANCE)
+
+    accounts = ledger.member_accounts(chama, [wanjiku, other], A.MEMBER_ADVANCE)
+
+    assert accounts[wanjiku.pk] == existing
+    opened = accounts[other.pk]
+    assert (opened.chama_id, opened.membership_id, opened.purpose, opened.type, opened.code) == (
+        chama.pk, other.pk, A.MEMBER_ADVANCE, Account.Type.LIABILITY, f"2100-{other.pk:06d}")
+    assert opened.name == f"Advance payments — {other.member_number} {other.user.get_full_name()}"
+    assert ledger.member_account(other, A.MEMBER_ADVANCE) == opened
+
+
+# --- what post_journal writes, to the cent -------------------------------------------------------
+
+
+def test_the_journal_keeps_who_for_whom_what_it_reverses_and_the_sum_of_its_debits(setup):
+    chama, treasurer, _, wanjiku = setup
+    cash, savings, fees = ledger.chama_account(chama, A.CASH), savings_account(wanjiku), ledger.chama_account(chama, A.FEE_INCOME)
+    plain = post(chama, [(cash, D("10")), (fees, D("-10"))], kind=Journal.Kind.PAYMENT)
+    # Debits 100.00 + 0.75 = 100.75; the credit is the same 100.75.
+    journal = post(chama, [(cash, D("100")), (fees, D("0.75")), (savings, D("-100.75"))], membership=wanjiku,
+                   created_by=treasurer, reversal_of=plain, memo="m" * 300)
+
+    journal.refresh_from_db()
+    assert (journal.membership_id, journal.created_by_id, journal.reversal_of_id, journal.amount) == (
+        wanjiku.pk, treasurer.pk, plain.pk, D("100.75"))
+    assert journal.memo == "m" * 255
+    plain.refresh_from_db()
+    assert (plain.memo, plain.membership_id, plain.created_by_id, plain.amount) == ("", None, None, D("10.00"))
+
+
+def test_a_guarded_account_may_end_at_zero_or_at_a_few_cents(setup):
+    chama, _, _, wanjiku = setup
+    cash, savings = ledger.chama_account(chama, A.CASH), savings_account(wanjiku)
+    post(chama, [(cash, D("100.50")), (savings, D("-100.50"))])
+
+    post(chama, [(savings, D("100")), (cash, D("-100"))], kind=Journal.Kind.SAVINGS_WITHDRAWAL)  # 0.50 left
+    assert (Account.objects.get(pk=cash.pk).balance, Account.objects.get(pk=savings.pk).balance) == (D("0.50"), D("-0.50"))
+    post(chama, [(savings, D("0.50")), (cash, D("-0.50"))], kind=Journal.Kind.SAVINGS_WITHDRAWAL)  # exactly 0.00 left
+    assert Account.objects.get(pk=cash.pk).balance == D("0.00")
+
+
+def test_a_journal_of_zeros_is_refused_with_a_sentence(setup):
+    chama, _, _, wanjiku = setup
+    with pytest.raises(ValidationError) as exc_info:
+        post(chama, [(ledger.chama_account(chama, A.CASH), D("0")), (savings_account(wanjiku), D("0"))])
+    assert exc_info.value.messages == ["A journal needs at least one amount that is not zero."]
+
+
+def test_a_suspended_chama_records_only_money_that_arrived(setup):
+    chama, _, _, wanjiku = setup
+    mobile, suspense = ledger.chama_account(chama, A.MOBILE_MONEY), ledger.chama_account(chama, A.SUSPENSE)
+    chama.status = chama.Status.SUSPENDED
+
+    with pytest.raises(ValidationError) as exc_info:
+        post(chama, [(mobile, D("300")), (savings_account(wanjiku), D("-300"))])
+    assert exc_info.value.messages == ["Umoja is suspended: no money can move until it is active again."]
+
+    receipt = post(chama, [(mobile, D("300")), (suspense, D("-300"))], kind=Journal.Kind.SUSPENSE_RECEIPT)
+    assert receipt.amount == D("300.00")

@@ -21,7 +21,15 @@ from chama import authority
 from chama.money import to_money
 from chama.roles import Role
 from finance.models import (
-    Account, Due, DueAllocation, Entry, Expense, Journal, SharePurchase, Waiver, Withdrawal,
+    Account,
+    Due,
+    DueAllocation,
+    Entry,
+    Expense,
+    Journal,
+    SharePurchase,
+    Waiver,
+    Withdrawal,
 )
 from finance.selectors.ledger import trial_balance, unbalanced_journals
 from finance.services import books, ledger, reversals, savings

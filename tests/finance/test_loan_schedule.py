@@ -358,8 +358,8 @@ def test_flat_tie_at_the_multiple_of_ten():
     assert [str(row.principal) for row in up] == ["105.00"] * 4 + ["80.00"]
     assert [str(row.total) for row in even] == ["120.00"] * 4 + ["145.00"]
     assert [str(row.principal) for row in even] == ["95.00"] * 4 + ["120.00"]
-    assert all(str(row.balance) == expected for row, expected in zip(up, ["395.00", "290.00", "185.00", "80.00", "0.00"]))
-    assert all(str(row.balance) == expected for row, expected in zip(even, ["405.00", "310.00", "215.00", "120.00", "0.00"]))
+    assert all(str(row.balance) == expected for row, expected in zip(up, ["395.00", "290.00", "185.00", "80.00", "0.00"], strict=True))
+    assert all(str(row.balance) == expected for row, expected in zip(even, ["405.00", "310.00", "215.00", "120.00", "0.00"], strict=True))
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -500,7 +500,7 @@ def test_loan_quote_table_prints_every_row_and_a_total_line():
     lines = [line for line in quote_command(*QUOTE_ARGS, "--format", "table").splitlines() if line.strip()]
     assert lines[0].split() == ["n", "due", "date", "principal", "interest", "total", "balance"]
     assert len(lines) == 1 + 18 + 1
-    for line, (n, due, principal, interest, total, balance) in zip(lines[1:19], P5000_TABLE):
+    for line, (n, due, principal, interest, total, balance) in zip(lines[1:19], P5000_TABLE, strict=True):
         assert line.split() == [str(n), due] + [f"{D(amount):,.2f}" for amount in (principal, interest, total, balance)]
     assert lines[1].split()[-1] == "4,745.09"  # thousands separated
     assert lines[-1] == f"Total repaid 5,488.41: principal 5,000.00, interest {P5000_INTEREST}."
@@ -622,3 +622,28 @@ def test_api_quote_is_for_members_of_the_chama_only(api_as, other_chama, product
     outsider = member(other_chama)
     response = api_as(outsider).post(quote_url(product), {"principal": "5000.00", "installments": 18}, format="json")
     assert response.status_code == 404
+
+
+def test_validate_names_every_bad_term_with_a_sentence():
+    terms = loan_schedule.Terms(principal=D("0"), rate=D("-0.01"), rate_period="week", installments=0,
+                                frequency="daily", method="balloon", rounding="down", installment_multiple=D("0"))
+    assert loan_schedule.validate(terms) == {
+        "principal": "The principal must be more than zero.",
+        "rate": "The rate cannot be negative.",
+        "installments": "At least one installment.",
+        "frequency": "Use monthly, weekly or fortnightly.",
+        "method": "Use one of flat, declining_balance, equal_principal.",
+        "rounding": "Use half_up or half_even.",
+        "rate_period": "Use month or year.",
+        "installment_multiple": "The installment multiple must be more than zero.",
+    }
+
+
+def test_validate_takes_the_smallest_good_terms():
+    # One cent over one installment at 0%: each bound is the first value accepted.
+    terms = loan_schedule.Terms(principal=D("0.01"), rate=D("0"), rate_period="month", installments=1,
+                                frequency="weekly", method="flat", rounding="half_even",
+                                installment_multiple=D("0.01"))
+    assert loan_schedule.validate(terms) == {}
+    assert [(row.principal, row.interest, row.balance) for row in loan_schedule.schedule(terms)] == [
+        (D("0.01"), D("0.00"), D("0.00"))]

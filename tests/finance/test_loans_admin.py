@@ -103,7 +103,7 @@ def form_data(response):
     data = {}
     for each in response.context["inline_admin_formsets"]:
         formset = each.formset
-        for name, field in formset.management_form.fields.items():
+        for name in formset.management_form.fields:
             data[formset.management_form.add_prefix(name)] = formset.management_form[name].value()
         for form in formset.forms:
             for name in form.fields:

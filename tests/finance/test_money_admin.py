@@ -21,7 +21,18 @@ from django.urls import reverse
 
 from chama.admin_paging import CappedCountPaginator
 from chama.roles import MembershipStatus, Role
-from finance.models import Account, Due, Entry, Expense, Journal, MpesaChannel, MpesaReceipt, SharePurchase, Waiver, Withdrawal
+from finance.models import (
+    Account,
+    Due,
+    Entry,
+    Expense,
+    Journal,
+    MpesaChannel,
+    MpesaReceipt,
+    SharePurchase,
+    Waiver,
+    Withdrawal,
+)
 from finance.services import dues as dues_service
 from finance.services import mpesa, reversals
 from finance.services import savings as savings_service

@@ -16,7 +16,14 @@ from finance.services import mpesa
 from finance.services.reconcile import all_drift
 from tests.factories import ChamaFactory
 from tests.finance.test_mpesa_services import (  # noqa: F401
-    balance, c2b, callback_base, chama_balance, client_for, daraja, setup, stk_ok,
+    balance,
+    c2b,
+    callback_base,
+    chama_balance,
+    client_for,
+    daraja,
+    setup,
+    stk_ok,
 )
 
 A = Account.Purpose

@@ -15,7 +15,17 @@ from django.core.management.base import CommandError
 from chama import authority
 from chama.roles import Role
 from finance.models import (
-    Account, Due, DueAllocation, Entry, Expense, Income, Investment, InvestmentMovement, Journal, SharePurchase, Waiver,
+    Account,
+    Due,
+    DueAllocation,
+    Entry,
+    Expense,
+    Income,
+    Investment,
+    InvestmentMovement,
+    Journal,
+    SharePurchase,
+    Waiver,
 )
 from finance.selectors.ledger import trial_balance
 from finance.services import books as books_service
@@ -23,7 +33,12 @@ from finance.services import dues as dues_service
 from finance.services import ledger
 from finance.services import savings as savings_service
 from finance.services.books import (
-    book_value, expense_record, income_record, investment_add_funds, investment_return, investment_revalue,
+    book_value,
+    expense_record,
+    income_record,
+    investment_add_funds,
+    investment_return,
+    investment_revalue,
 )
 from finance.services.reconcile import all_drift
 from finance.services.reversals import journal_reverse

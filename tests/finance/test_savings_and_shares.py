@@ -14,8 +14,14 @@ from finance.services import ledger
 from finance.services.dues import default_savings_type
 from finance.services.reconcile import all_drift
 from finance.services.savings import (
-    savings_balance, savings_deposit, share_purchase, shares_held, withdrawal_approve, withdrawal_pay,
-    withdrawal_reject, withdrawal_request,
+    savings_balance,
+    savings_deposit,
+    share_purchase,
+    shares_held,
+    withdrawal_approve,
+    withdrawal_pay,
+    withdrawal_reject,
+    withdrawal_request,
 )
 from groups.models import Chama, Membership
 from tests.factories import ChamaFactory, joined

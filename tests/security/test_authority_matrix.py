@@ -10,9 +10,9 @@
 """
 
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import date
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 from django.conf import settings

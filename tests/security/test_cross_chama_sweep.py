@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
-from django.core.files.base import ContentFile
 from django.contrib import admin
+from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
