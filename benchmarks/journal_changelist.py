@@ -98,8 +98,10 @@ def main():
     ]:
         median, queries = timed(client, url)
         slowest = max(queries, key=lambda q: float(q["time"]))
-        print(f"{label:<22} {median:8.1f} ms median of 5, {len(queries)} queries; slowest {float(slowest['time']) * 1000:.0f} ms: "
-              f"{slowest['sql'][:90]}")
+        print(
+            f"{label:<22} {median:8.1f} ms median of 5, {len(queries)} queries; slowest {float(slowest['time']) * 1000:.0f} ms: "
+            f"{slowest['sql'][:90]}"
+        )
 
 
 if __name__ == "__main__":

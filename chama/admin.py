@@ -39,7 +39,16 @@ class UserAdmin(ChamaScopedAdmin, DjangoUserAdmin):
             None,
             {
                 "classes": ["wide"],
-                "fields": ["phone_number", "first_name", "last_name", "email", "id_number", "usable_password", "password1", "password2"],
+                "fields": [
+                    "phone_number",
+                    "first_name",
+                    "last_name",
+                    "email",
+                    "id_number",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ],
             },
         )
     ]

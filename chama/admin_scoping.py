@@ -37,8 +37,12 @@ def wrong_chama_picks(instance, values, chama_ids):
     for name, value in values.items():
         rows = value if isinstance(value, (list, tuple, models.QuerySet)) else [value]
         for row in rows:
-            if (isinstance(row, models.Model) and tenancy.is_tenant_model(type(row)) and type(row) is not type(instance)
-                    and not tenancy.chama_ids_of(row) & chama_ids):
+            if (
+                isinstance(row, models.Model)
+                and tenancy.is_tenant_model(type(row))
+                and type(row) is not type(instance)
+                and not tenancy.chama_ids_of(row) & chama_ids
+            ):
                 errors[name] = f"{row} belongs to another chama: pick one of this row's chama."
     return errors
 
@@ -56,8 +60,12 @@ class SameChamaForm:
             return
         for name, field in self.fields.items():
             queryset = getattr(field, "queryset", None)
-            if name != "chama" and queryset is not None and tenancy.is_tenant_model(queryset.model) \
-                    and queryset.model is not type(self.instance):
+            if (
+                name != "chama"
+                and queryset is not None
+                and tenancy.is_tenant_model(queryset.model)
+                and queryset.model is not type(self.instance)
+            ):
                 field.queryset = tenancy.scope_queryset(queryset, chama_ids)
 
     def clean(self):
@@ -68,8 +76,9 @@ class SameChamaForm:
         else:
             chama_ids = self.parent_chama_ids or tenancy.chama_ids_of(self.instance)
         if chama_ids:
-            for name, message in wrong_chama_picks(self.instance, {n: v for n, v in data.items() if n != "chama"},
-                                                   chama_ids).items():
+            for name, message in wrong_chama_picks(
+                self.instance, {n: v for n, v in data.items() if n != "chama"}, chama_ids
+            ).items():
                 self.add_error(name, message)
         return data
 
@@ -87,8 +96,10 @@ class ChamaScopedMixin:
     """Scoping shared by ModelAdmin and InlineModelAdmin."""
 
     # Dates off the calendar (0001-01-01, 9999-12-31) are a form error, as in the API.
-    formfield_overrides = {models.DateField: {"form_class": DateFormField},
-                           models.DateTimeField: {"form_class": SplitDateTimeFormField}}
+    formfield_overrides = {
+        models.DateField: {"form_class": DateFormField},
+        models.DateTimeField: {"form_class": SplitDateTimeFormField},
+    }
 
     def get_queryset(self, request):
         return scope_for_user(super().get_queryset(request), request.user)
@@ -151,8 +162,11 @@ class ChamaScopedMixin:
         )
 
     def has_change_permission(self, request, obj=None):
-        return (super().has_change_permission(request, obj) and self._allowed_in_chama(request, "change", obj)
-                and self._may_edit(request, obj))
+        return (
+            super().has_change_permission(request, obj)
+            and self._allowed_in_chama(request, "change", obj)
+            and self._may_edit(request, obj)
+        )
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and self._allowed_in_chama(request, "delete", obj)
@@ -262,8 +276,11 @@ class ChamaScopedAdmin(ChamaScopedMixin, admin.ModelAdmin):
         for row in formset.save(commit=False):
             if getattr(row, "chama_id", False) is None and len(chama_ids) == 1:
                 row.chama_id = next(iter(chama_ids))
-            picks = {f.name: getattr(row, f.name) for f in row._meta.concrete_fields
-                     if f.is_relation and getattr(row, f.attname) is not None and f.related_model is not type(form.instance)}
+            picks = {
+                f.name: getattr(row, f.name)
+                for f in row._meta.concrete_fields
+                if f.is_relation and getattr(row, f.attname) is not None and f.related_model is not type(form.instance)
+            }
             errors = wrong_chama_picks(row, picks, chama_ids)
             if errors:
                 raise ValidationError(" ".join(errors.values()))

@@ -229,7 +229,8 @@ def chama_ids_for(user, name):
         return candidates
     overrides = _overrides_of_users_chamas(user, roles)
     return {
-        chama_id for chama_id in candidates
+        chama_id
+        for chama_id in candidates
         if name not in overrides.get(chama_id, {}) or roles[chama_id] in overrides[chama_id][name]
     }
 
@@ -245,16 +246,27 @@ def _overrides_of_users_chamas(user, roles):
 def matrix_markdown():
     """The default grants as the README's table: one row per action, grouped, ✓ where a role may."""
     roles = [Role.CHAIRPERSON, Role.TREASURER, Role.SECRETARY, Role.MEMBER]
-    lines = ["| action | what it allows | " + " | ".join(str(role.label).lower() for role in roles) + " |",
-             "|---|---|" + "---|" * len(roles)]
+    lines = [
+        "| action | what it allows | " + " | ".join(str(role.label).lower() for role in roles) + " |",
+        "|---|---|" + "---|" * len(roles),
+    ]
     by_group = {}
     for act in _registry.actions.values():
         by_group.setdefault(act.group, []).append(act)
     for group, acts in by_group.items():
         lines.append(f"| **{group}** | | " + " | ".join("" for _ in roles) + " |")
         for act in acts:
-            notes = [note for flag, note in ((act.owner, "never on one's own"), (act.money, "active chama only"),
-                                             (act.system, "also the platform") ) if flag]
+            notes = [
+                note
+                for flag, note in (
+                    (act.owner, "never on one's own"),
+                    (act.money, "active chama only"),
+                    (act.system, "also the platform"),
+                )
+                if flag
+            ]
             label = act.label[0].upper() + act.label[1:] + (f" ({'; '.join(notes)})" if notes else "")
-            lines.append(f"| `{act.name}` | {label} | " + " | ".join("✓" if role in act.roles else "–" for role in roles) + " |")
+            lines.append(
+                f"| `{act.name}` | {label} | " + " | ".join("✓" if role in act.roles else "–" for role in roles) + " |"
+            )
     return "\n".join(lines)

@@ -62,8 +62,9 @@ def documents():
 def document_of(row, field):
     key = (row._meta.concrete_model._meta.label_lower, field)
     if key not in _kinds:
-        raise ImproperlyConfigured(f"{key[0]}.{field} holds documents, but no app registered who may read them "
-                                   "(chama.downloads.register).")
+        raise ImproperlyConfigured(
+            f"{key[0]}.{field} holds documents, but no app registered who may read them (chama.downloads.register)."
+        )
     return _documents[_kinds[key]]
 
 
@@ -125,14 +126,22 @@ class _WhateverIsAccepted(BaseContentNegotiation):
 
 class _DocumentSchema(AutoSchema):
     def get_override_parameters(self):
-        return [OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=sorted(_documents), description="Which kind of document.")]
+        return [
+            OpenApiParameter(
+                "kind", str, OpenApiParameter.PATH, enum=sorted(_documents), description="Which kind of document."
+            )
+        ]
 
 
 _ERROR = inline_serializer("DownloadError", {"detail": drf.CharField()})
 # What a download answers, for the OpenAPI schema of every route that serves one.
 DOWNLOAD_RESPONSES = {
-    **{(200, media_type): OpenApiTypes.BINARY
-       for media_type in sorted({media_type.split(";")[0] for media_type in CONTENT_TYPES.values()} | {UNKNOWN_CONTENT_TYPE})},
+    **{
+        (200, media_type): OpenApiTypes.BINARY
+        for media_type in sorted(
+            {media_type.split(";")[0] for media_type in CONTENT_TYPES.values()} | {UNKNOWN_CONTENT_TYPE}
+        )
+    },
     401: OpenApiResponse(_ERROR, description="Not logged in."),
     403: OpenApiResponse(_ERROR, description="Your role in the document's chama may not read it."),
     404: OpenApiResponse(_ERROR, description="No such document in your chamas, or its file is missing."),
@@ -173,8 +182,13 @@ def check_documents_registered(app_configs=None, **kwargs):
     from chama.uploads import DocumentField
 
     return [
-        checks.Error(f"{model._meta.label}.{field.name} holds documents, but no app registered who may read them.",
-                     hint="Call chama.downloads.register() from the app's AppConfig.ready().", obj=field, id="chama.E001")
-        for model in apps.get_models() for field in model._meta.fields
+        checks.Error(
+            f"{model._meta.label}.{field.name} holds documents, but no app registered who may read them.",
+            hint="Call chama.downloads.register() from the app's AppConfig.ready().",
+            obj=field,
+            id="chama.E001",
+        )
+        for model in apps.get_models()
+        for field in model._meta.fields
         if isinstance(field, DocumentField) and (model._meta.label_lower, field.name) not in _kinds
     ]

@@ -15,7 +15,9 @@ class LoginForm(AdminAuthenticationForm):
     locked account, no back-office access) shows the API's one message, so the form tells nobody
     who is registered or locked; the backend does the counting and the refusing."""
 
-    username = forms.CharField(label="Phone number or email", max_length=254, widget=forms.TextInput(attrs={"autofocus": True}))
+    username = forms.CharField(
+        label="Phone number or email", max_length=254, widget=forms.TextInput(attrs={"autofocus": True})
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

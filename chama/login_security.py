@@ -94,7 +94,9 @@ def login_unlock(*, membership, by):
     """
     authority.require(by, "unlock_login", membership)
     if membership.status == MembershipStatus.EXITED:
-        raise authority.Refused(f"{membership.user} has left {membership.chama}: their login is no longer its officers' to unlock.")
+        raise authority.Refused(
+            f"{membership.user} has left {membership.chama}: their login is no longer its officers' to unlock."
+        )
     user = membership.user
     _refuse_unless_someone_else(user, by)
     if user.is_superuser and not by.is_superuser:

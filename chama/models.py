@@ -74,9 +74,7 @@ class User(TimeStampedModel, AbstractBaseUser, PermissionsMixin):
     # NULL, not "", for no email: the case-insensitive unique constraint must let many people have none.
     email = models.EmailField(blank=True, null=True, help_text="Optional; also works as a login.")  # noqa: DJ001
     id_number = models.CharField("national ID number", max_length=20, blank=True)
-    kyc_status = models.CharField(
-        "KYC status", max_length=10, choices=KycStatus.choices, default=KycStatus.PENDING
-    )
+    kyc_status = models.CharField("KYC status", max_length=10, choices=KycStatus.choices, default=KycStatus.PENDING)
     is_active = models.BooleanField(default=True, help_text="Untick instead of deleting a person.")
     is_staff = models.BooleanField(
         "staff status", default=False, help_text="May log in to the back office (officers and platform staff)."
@@ -154,8 +152,9 @@ class Notification(TimeStampedModel):
     class Meta:
         ordering = ["-created_date", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "dedupe_key"], condition=~models.Q(dedupe_key=""),
-                                    name="notification_once_per_key"),
+            models.UniqueConstraint(
+                fields=["user", "dedupe_key"], condition=~models.Q(dedupe_key=""), name="notification_once_per_key"
+            ),
         ]
         indexes = [models.Index(fields=["user", "read_date"])]
 

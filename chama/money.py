@@ -62,11 +62,13 @@ def parse_money(text, *, grouping=False) -> Decimal:
     else:
         raise ValidationError(
             f"{_shown(text)} is not an amount: use digits with at most two decimals, for example 1500 or 1500.50.",
-            code="invalid")
+            code="invalid",
+        )
     amount = Decimal(digits)
     if amount > MAX_AMOUNT:
-        raise ValidationError(f"{_shown(text)} is too large: the largest amount accepted is {shown(MAX_AMOUNT)}.",
-                              code="max_value")
+        raise ValidationError(
+            f"{_shown(text)} is too large: the largest amount accepted is {shown(MAX_AMOUNT)}.", code="max_value"
+        )
     return amount.quantize(CENT)
 
 

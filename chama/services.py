@@ -35,7 +35,9 @@ def password_change(*, user: User, new_password: str) -> User:
 
 def notifications_of(user: User, *, unread_only: bool = False):
     """The person's notifications that have not expired, newest first."""
-    mine = Notification.objects.filter(user=user).filter(Q(expires_date__isnull=True) | Q(expires_date__gt=timezone.now()))
+    mine = Notification.objects.filter(user=user).filter(
+        Q(expires_date__isnull=True) | Q(expires_date__gt=timezone.now())
+    )
     return mine.filter(read_date__isnull=True) if unread_only else mine
 
 

@@ -18,7 +18,9 @@ def revoke_refresh_tokens(user):
     Called on a password change or reset, a lockout, and the person's removal from their last
     chama. Safe to run twice or alongside a logout: an already blacklisted token is skipped.
     """
-    usable = OutstandingToken.objects.filter(user_id=user.pk, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True)
+    usable = OutstandingToken.objects.filter(
+        user_id=user.pk, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    )
     revoked = [BlacklistedToken(token_id=pk) for pk in usable.values_list("pk", flat=True)]
     BlacklistedToken.objects.bulk_create(revoked, ignore_conflicts=True)
     return len(revoked)

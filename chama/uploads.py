@@ -107,20 +107,27 @@ class DocumentValidator:
         upload = value.file if isinstance(value, FieldFile) else value
         limit = settings.UPLOAD_MAX_BYTES
         if upload.size is not None and upload.size > limit:
-            raise ValidationError(f"The file is {filesizeformat(upload.size)}; documents are at most {filesizeformat(limit)}.",
-                                  code=FILE_TOO_LARGE)
+            raise ValidationError(
+                f"The file is {filesizeformat(upload.size)}; documents are at most {filesizeformat(limit)}.",
+                code=FILE_TOO_LARGE,
+            )
         kind = extension(upload.name)
         if kind not in self.types:
-            raise ValidationError(f"Upload a {_type_names(self.types)} file; “.{kind}” files are not accepted."
-                                  if kind else f"Upload a {_type_names(self.types)} file (the name needs its extension).",
-                                  code="invalid_extension")
+            raise ValidationError(
+                f"Upload a {_type_names(self.types)} file; “.{kind}” files are not accepted."
+                if kind
+                else f"Upload a {_type_names(self.types)} file (the name needs its extension).",
+                code="invalid_extension",
+            )
         upload.seek(0)
         head = upload.read(_HEAD_BYTES)
         upload.seek(0)
         signatures = _SIGNATURES[kind]
         if not (head.startswith(signatures) if signatures else _is_text(head)):
-            raise ValidationError(f"This file is not a real {kind.upper()} file: its contents do not match its name.",
-                                  code="invalid_file_type")
+            raise ValidationError(
+                f"This file is not a real {kind.upper()} file: its contents do not match its name.",
+                code="invalid_file_type",
+            )
 
 
 class DocumentFile(FieldFile):

@@ -35,55 +35,132 @@ def register():
 
     books, dues, loans = "Books and payments", "Dues, fines and waivers", "Loans"
     action("view_books", "see the chama's books", OFFICER_ROLES, books)
-    action("record_payment", "record payments, deposits, shares, repayments and M-Pesa assignments", MONEY_OFFICERS, books,
-           money=True, system=True)
+    action(
+        "record_payment",
+        "record payments, deposits, shares, repayments and M-Pesa assignments",
+        MONEY_OFFICERS,
+        books,
+        money=True,
+        system=True,
+    )
     action("act_for_member", "apply or ask on a member's behalf", MONEY_OFFICERS, books)
     action("reverse_journal", "reverse journals", MONEY_OFFICERS, books, money=True, owner=member_of)
-    action("record_expense", "record expenses, income and investments", MONEY_OFFICERS, books, money=True, owner=payee_of)
-    action("approve_expense", "approve or reject expenses above the threshold (second officer)", OFFICER_ROLES, books,
-           money=True, owner=payee_of)
+    action(
+        "record_expense", "record expenses, income and investments", MONEY_OFFICERS, books, money=True, owner=payee_of
+    )
+    action(
+        "approve_expense",
+        "approve or reject expenses above the threshold (second officer)",
+        OFFICER_ROLES,
+        books,
+        money=True,
+        owner=payee_of,
+    )
     action("manage_mpesa_channel", "set up the M-Pesa channel", MONEY_OFFICERS, books)
     # Money dated further back than the policy's window: the chairperson asks, a second officer approves.
-    action("request_backdating", "ask that money may be dated further back than the policy's backdating window", (C,),
-           books)
-    action("approve_backdating", "approve or reject dating money further back than the window (second officer)",
-           OFFICER_ROLES, books)
+    action(
+        "request_backdating",
+        "ask that money may be dated further back than the policy's backdating window",
+        (C,),
+        books,
+    )
+    action(
+        "approve_backdating",
+        "approve or reject dating money further back than the window (second officer)",
+        OFFICER_ROLES,
+        books,
+    )
     action("approve_withdrawal", "approve or reject withdrawals", OFFICER_ROLES, books, money=True, owner=member_of)
     action("pay_withdrawal", "pay withdrawals", MONEY_OFFICERS, books, money=True, owner=member_of)
 
     action("manage_dues", "manage contribution plans and raise levies", MONEY_OFFICERS, dues)
     action("charge_fine", "charge fines", OFFICER_ROLES, dues, money=True)
     action("waive", "waive dues and fines", MONEY_OFFICERS, dues, money=True, owner=due_owner)
-    action("approve_waiver", "approve or reject waivers (second officer)", OFFICER_ROLES, dues, money=True, owner=due_owner)
+    action(
+        "approve_waiver", "approve or reject waivers (second officer)", OFFICER_ROLES, dues, money=True, owner=due_owner
+    )
 
     action("manage_loan_products", "manage loan products", MONEY_OFFICERS, loans)
     action("approve_loan", "approve or reject loans", OFFICER_ROLES, loans, money=True, owner=member_of)
     action("disburse_loan", "disburse loans", MONEY_OFFICERS, loans, money=True, owner=member_of)
     action("reschedule_loan", "ask for a loan to be rescheduled", MONEY_OFFICERS, loans, money=True, owner=member_of)
-    action("approve_reschedule", "approve or reject reschedules (second officer)", OFFICER_ROLES, loans, money=True,
-           owner=member_of)
+    action(
+        "approve_reschedule",
+        "approve or reject reschedules (second officer)",
+        OFFICER_ROLES,
+        loans,
+        money=True,
+        owner=member_of,
+    )
     action("write_off_loan", "ask for a loan to be written off", MONEY_OFFICERS, loans, money=True, owner=member_of)
-    action("approve_write_off", "approve or reject write-offs (second officer)", OFFICER_ROLES, loans, money=True,
-           owner=member_of)
-    action("recover_loan", "recover loans from guarantors and record recoveries", MONEY_OFFICERS, loans, money=True,
-           owner=member_of)
+    action(
+        "approve_write_off",
+        "approve or reject write-offs (second officer)",
+        OFFICER_ROLES,
+        loans,
+        money=True,
+        owner=member_of,
+    )
+    action(
+        "recover_loan",
+        "recover loans from guarantors and record recoveries",
+        MONEY_OFFICERS,
+        loans,
+        money=True,
+        owner=member_of,
+    )
 
-    every_model = ["account", "journal", "due", "waiver", "contributionplan", "savingstype", "withdrawal", "expense",
-                   "income", "investment", "investmentmovement", "mpesachannel", "mpesareceipt", "mpesaconflict",
-                   "stkrequest", "loanproduct", "loan", "installment", "guarantee", "loanapproval", "collateral"]
+    every_model = [
+        "account",
+        "journal",
+        "due",
+        "waiver",
+        "contributionplan",
+        "savingstype",
+        "withdrawal",
+        "expense",
+        "income",
+        "investment",
+        "investmentmovement",
+        "mpesachannel",
+        "mpesareceipt",
+        "mpesaconflict",
+        "stkrequest",
+        "loanproduct",
+        "loan",
+        "installment",
+        "guarantee",
+        "loanapproval",
+        "collateral",
+    ]
     authority.grant_model_perms(OFFICER_ROLES, {f"finance.{model}": {"view"} for model in every_model})
     # Second signatures are admin actions on these lists: any officer may give one.
-    authority.grant_model_perms(OFFICER_ROLES, {f"finance.{model}": {"view", "change"} for model in
-                                                ("waiver", "withdrawal", "expense", "income", "loan",
-                                                 "backdatingapproval")})
+    authority.grant_model_perms(
+        OFFICER_ROLES,
+        {
+            f"finance.{model}": {"view", "change"}
+            for model in ("waiver", "withdrawal", "expense", "income", "loan", "backdatingapproval")
+        },
+    )
     authority.grant_model_perms((C,), {"finance.backdatingapproval": {"view", "add", "change"}})
     manage = {"view", "add", "change"}
-    authority.grant_model_perms(MONEY_OFFICERS, {
-        "finance.journal": manage, "finance.due": {"view", "change"}, "finance.contributionplan": manage,
-        "finance.savingstype": manage, "finance.expense": manage, "finance.income": {"view", "add"},
-        "finance.investment": manage, "finance.investmentmovement": {"view", "add"}, "finance.mpesachannel": manage,
-        "finance.mpesareceipt": {"view", "change"}, "finance.loanproduct": manage, "finance.collateral": manage,
-    })
+    authority.grant_model_perms(
+        MONEY_OFFICERS,
+        {
+            "finance.journal": manage,
+            "finance.due": {"view", "change"},
+            "finance.contributionplan": manage,
+            "finance.savingstype": manage,
+            "finance.expense": manage,
+            "finance.income": {"view", "add"},
+            "finance.investment": manage,
+            "finance.investmentmovement": {"view", "add"},
+            "finance.mpesachannel": manage,
+            "finance.mpesareceipt": {"view", "change"},
+            "finance.loanproduct": manage,
+            "finance.collateral": manage,
+        },
+    )
 
 
 def register_documents():
@@ -91,8 +168,17 @@ def register_documents():
     from chama import downloads
     from finance.models import Collateral, Expense, Income
 
-    downloads.register("expense-receipt", Expense, "receipt", action="view_books", filename=lambda row: f"receipt expense {row.pk}")
-    downloads.register("income-receipt", Income, "receipt", action="view_books", filename=lambda row: f"receipt income {row.pk}")
-    downloads.register("collateral", Collateral, "document", action="view_books",
-                       readers=lambda row: {row.loan.membership.user_id},
-                       filename=lambda row: f"collateral loan {row.loan_id} {row.pk}")
+    downloads.register(
+        "expense-receipt", Expense, "receipt", action="view_books", filename=lambda row: f"receipt expense {row.pk}"
+    )
+    downloads.register(
+        "income-receipt", Income, "receipt", action="view_books", filename=lambda row: f"receipt income {row.pk}"
+    )
+    downloads.register(
+        "collateral",
+        Collateral,
+        "document",
+        action="view_books",
+        readers=lambda row: {row.loan.membership.user_id},
+        filename=lambda row: f"collateral loan {row.loan_id} {row.pk}",
+    )

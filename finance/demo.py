@@ -39,21 +39,32 @@ def _approve_paper_books(chama, chair, treasurer, today):
     earliest = HISTORY_START - timedelta(days=5)
     if (today - earliest).days <= chama.policy.backdating_window_days:
         return
-    approval = backdating.backdating_request(chama=chama, earliest_date=earliest, by=chair,
-                                             reason="Entering the paper books kept since the first meeting")
+    approval = backdating.backdating_request(
+        chama=chama, earliest_date=earliest, by=chair, reason="Entering the paper books kept since the first meeting"
+    )
     backdating.backdating_approve(approval=approval, by=treasurer)
 
 
 def _pay_what_is_owed(membership, treasurer, day, method, reference=""):
-    owed = sum((due.outstanding for due in Due.objects.filter(membership=membership, status__in=Due.OPEN_STATUSES)), Decimal(0))
+    owed = sum(
+        (due.outstanding for due in Due.objects.filter(membership=membership, status__in=Due.OPEN_STATUSES)), Decimal(0)
+    )
     if owed > 0:
-        dues.payment_record(membership=membership, amount=owed, method=method, by=treasurer, value_date=day, reference=reference)
+        dues.payment_record(
+            membership=membership, amount=owed, method=method, by=treasurer, value_date=day, reference=reference
+        )
 
 
 def _weekly_vsla(chama, members, treasurer, channel, rng, today):
     plan = ContributionPlan.objects.create(
-        chama=chama, name="Social fund", amount=chama.policy.contribution_amount, frequency="weekly", due_day=6,
-        grace_days=2, target=ContributionPlan.Target.WELFARE, start_date=HISTORY_START - timedelta(days=5),
+        chama=chama,
+        name="Social fund",
+        amount=chama.policy.contribution_amount,
+        frequency="weekly",
+        due_day=6,
+        grace_days=2,
+        target=ContributionPlan.Target.WELFARE,
+        start_date=HISTORY_START - timedelta(days=5),
     )
     meeting = HISTORY_START
     late = set()
@@ -65,13 +76,21 @@ def _weekly_vsla(chama, members, treasurer, channel, rng, today):
                 continue
             late.discard(membership.pk)
             _pay_what_is_owed(membership, treasurer, meeting, "cash")
-            savings.share_purchase(membership=membership, shares=rng.randint(1, 5), method="cash", by=treasurer, value_date=meeting)
+            savings.share_purchase(
+                membership=membership, shares=rng.randint(1, 5), method="cash", by=treasurer, value_date=meeting
+            )
         late_day = meeting + timedelta(days=plan.grace_days + 1)
         if late_day <= today:
             dues.apply_penalties(as_of=late_day, chama=chama)
         if meeting.day <= 7:
-            books.expense_record(chama=chama, category="stationery", amount="150", description="Passbooks and receipt book",
-                                 by=treasurer, value_date=meeting)
+            books.expense_record(
+                chama=chama,
+                category="stationery",
+                amount="150",
+                description="Passbooks and receipt book",
+                by=treasurer,
+                value_date=meeting,
+            )
         meeting += timedelta(days=7)
 
 
@@ -86,40 +105,79 @@ def _monthly_rosca(chama, members, treasurer, chair, channel, rng, today):
             if rng.random() < 0.12:
                 continue  # pays late, after the fine
             sequence += 1
-            _mpesa_payment(channel, membership, plan.amount, min(due_day - timedelta(days=rng.randint(0, 4)), today), sequence)
+            _mpesa_payment(
+                channel, membership, plan.amount, min(due_day - timedelta(days=rng.randint(0, 4)), today), sequence
+            )
         late_day = due_day + timedelta(days=plan.grace_days + 1)
         if late_day < today:
             dues.apply_penalties(as_of=late_day, chama=chama)
             for membership in members:
-                _pay_what_is_owed(membership, treasurer, min(late_day + timedelta(days=rng.randint(1, 6)), today), "cash")
-            books.expense_record(chama=chama, category="bank_charges", amount="105", description="M-Pesa paybill charges",
-                                 paid_through="mpesa", by=treasurer, value_date=late_day)
+                _pay_what_is_owed(
+                    membership, treasurer, min(late_day + timedelta(days=rng.randint(1, 6)), today), "cash"
+                )
+            books.expense_record(
+                chama=chama,
+                category="bank_charges",
+                amount="105",
+                description="M-Pesa paybill charges",
+                paid_through="mpesa",
+                by=treasurer,
+                value_date=late_day,
+            )
         month = (month + timedelta(days=32)).replace(day=1)
-    fund = Investment.objects.create(chama=chama, name="Money market fund", type=Investment.Type.SECURITIES,
-                                     acquired_date=date(2026, 9, 15), description="Surplus held between payouts.")
-    books.investment_add_funds(investment=fund, amount="30000", by=chair, paid_through="mpesa",
-                               value_date=min(date(2026, 9, 15), today))
-    books.investment_return(investment=fund, amount="262.50", by=treasurer, received_through="mpesa",
-                            value_date=min(date(2026, 10, 31), today))
+    fund = Investment.objects.create(
+        chama=chama,
+        name="Money market fund",
+        type=Investment.Type.SECURITIES,
+        acquired_date=date(2026, 9, 15),
+        description="Surplus held between payouts.",
+    )
+    books.investment_add_funds(
+        investment=fund, amount="30000", by=chair, paid_through="mpesa", value_date=min(date(2026, 9, 15), today)
+    )
+    books.investment_return(
+        investment=fund,
+        amount="262.50",
+        by=treasurer,
+        received_through="mpesa",
+        value_date=min(date(2026, 10, 31), today),
+    )
     books.investment_revalue(investment=fund, value="30450", by=treasurer, value_date=min(date(2026, 11, 15), today))
 
 
 def _mpesa_payment(channel, membership, amount, day, sequence):
     number = f"T{channel.chama_id}{day:%m%d}{sequence:04d}X"
     paid_at = datetime.combine(day, time(9, 30), tzinfo=ZoneInfo(membership.chama.timezone))
-    mpesa.receive(channel=channel, source=MpesaReceipt.Source.C2B, payload={"TransID": number, "demo": True}, fields={
-        "receipt_number": number, "amount": to_money(amount), "phone_number": str(membership.user.phone_number),
-        "account_reference": membership.member_number, "payer_name": membership.user.get_full_name(),
-        "transaction_time": paid_at,
-    })
+    mpesa.receive(
+        channel=channel,
+        source=MpesaReceipt.Source.C2B,
+        payload={"TransID": number, "demo": True},
+        fields={
+            "receipt_number": number,
+            "amount": to_money(amount),
+            "phone_number": str(membership.user.phone_number),
+            "account_reference": membership.member_number,
+            "payer_name": membership.user.get_full_name(),
+            "transaction_time": paid_at,
+        },
+    )
 
 
 def _unmatched_receipt(chama, channel, today):
     number = f"U{chama.pk}{today:%m%d}0001Z"
-    mpesa.receive(channel=channel, source=MpesaReceipt.Source.C2B, payload={"TransID": number, "demo": True}, fields={
-        "receipt_number": number, "amount": Decimal("500.00"), "phone_number": "+254799000123",
-        "account_reference": "CHAMA", "payer_name": "Unknown payer", "transaction_time": None,
-    })
+    mpesa.receive(
+        channel=channel,
+        source=MpesaReceipt.Source.C2B,
+        payload={"TransID": number, "demo": True},
+        fields={
+            "receipt_number": number,
+            "amount": Decimal("500.00"),
+            "phone_number": "+254799000123",
+            "account_reference": "CHAMA",
+            "payer_name": "Unknown payer",
+            "transaction_time": None,
+        },
+    )
 
 
 def _vsla_loans(chama, members, today):
@@ -127,17 +185,37 @@ def _vsla_loans(chama, members, today):
     by_role = {m.role: m.user for m in members}
     borrowers = [m for m in members if m.role == "member"]
     product = LoanProduct.objects.create(
-        chama=chama, name="Biashara loan", description="For stock and small business needs.", interest_method="flat",
-        interest_rate=Decimal("10"), rate_period="month", repayment_frequency="monthly", min_installments=1,
-        max_installments=6, min_amount=Decimal("1000"), max_amount=Decimal("50000"), fee_kind="percent",
-        fee_value=Decimal("1"), penalty_kind="percent", penalty_value=Decimal("5"), penalty_grace_days=3,
-        installment_multiple=Decimal("1"), guarantors_required=1, guarantee_coverage=Decimal("50"),
+        chama=chama,
+        name="Biashara loan",
+        description="For stock and small business needs.",
+        interest_method="flat",
+        interest_rate=Decimal("10"),
+        rate_period="month",
+        repayment_frequency="monthly",
+        min_installments=1,
+        max_installments=6,
+        min_amount=Decimal("1000"),
+        max_amount=Decimal("50000"),
+        fee_kind="percent",
+        fee_value=Decimal("1"),
+        penalty_kind="percent",
+        penalty_value=Decimal("5"),
+        penalty_grace_days=3,
+        installment_multiple=Decimal("1"),
+        guarantors_required=1,
+        guarantee_coverage=Decimal("50"),
     )
 
     def lend(borrower, guarantor, principal, installments, day):
-        loan = loans.loan_apply(membership=borrower, product=product, principal=principal, installments=installments,
-                                by=borrower.user, purpose="Stock for the market stall",
-                                guarantors=[(guarantor, Decimal(principal) / 2)])
+        loan = loans.loan_apply(
+            membership=borrower,
+            product=product,
+            principal=principal,
+            installments=installments,
+            by=borrower.user,
+            purpose="Stock for the market stall",
+            guarantors=[(guarantor, Decimal(principal) / 2)],
+        )
         loans.guarantee_accept(guarantee=loan.guarantees.get(), by=guarantor.user)
         loans.loan_approve(loan=loan, by=by_role["chairperson"])
         loans.loan_approve(loan=loan, by=by_role["secretary"])
@@ -149,8 +227,17 @@ def _vsla_loans(chama, members, today):
     # Being repaid: the first installment on time, the next one missed, so it shows in the arrears list.
     running = lend(borrowers[2], borrowers[3], "15000", 6, date(2026, 9, 5))
     first = loan_reads.current_installments(running).first()
-    loans.loan_repay(loan=running, amount=first.total, method="mpesa", by=by_role["treasurer"], value_date=first.due_date)
+    loans.loan_repay(
+        loan=running, amount=first.total, method="mpesa", by=by_role["treasurer"], value_date=first.due_date
+    )
     loans.update_arrears(as_of=today, chama=chama)
-    waiting = loans.loan_apply(membership=borrowers[4], product=product, principal="8000", installments=4,
-                               by=borrowers[4].user, purpose="School fees", guarantors=[(borrowers[5], Decimal("4000"))])
+    waiting = loans.loan_apply(
+        membership=borrowers[4],
+        product=product,
+        principal="8000",
+        installments=4,
+        by=borrowers[4].user,
+        purpose="School fees",
+        guarantors=[(borrowers[5], Decimal("4000"))],
+    )
     loans.guarantee_accept(guarantee=waiting.guarantees.get(), by=borrowers[5].user)

@@ -52,8 +52,14 @@ class Row:
         return self.principal + self.interest
 
     def as_dict(self):
-        return {"n": self.n, "due_date": self.due_date.isoformat(), "principal": f"{self.principal:.2f}",
-                "interest": f"{self.interest:.2f}", "total": f"{self.total:.2f}", "balance": f"{self.balance:.2f}"}
+        return {
+            "n": self.n,
+            "due_date": self.due_date.isoformat(),
+            "principal": f"{self.principal:.2f}",
+            "interest": f"{self.interest:.2f}",
+            "total": f"{self.total:.2f}",
+            "balance": f"{self.balance:.2f}",
+        }
 
 
 def rate_fraction(rate, rate_period, frequency):

@@ -30,8 +30,10 @@ class DarajaClient:
     @classmethod
     def from_settings(cls):
         return cls(
-            base_url=settings.MPESA_BASE_URL, consumer_key=settings.MPESA_CONSUMER_KEY,
-            consumer_secret=settings.MPESA_CONSUMER_SECRET, passkey=settings.MPESA_PASSKEY,
+            base_url=settings.MPESA_BASE_URL,
+            consumer_key=settings.MPESA_CONSUMER_KEY,
+            consumer_secret=settings.MPESA_CONSUMER_SECRET,
+            passkey=settings.MPESA_PASSKEY,
         )
 
     def _call(self, request):
@@ -61,16 +63,27 @@ class DarajaClient:
         password = base64.b64encode(f"{shortcode}{self.passkey}{timestamp}".encode()).decode()
         msisdn = phone_number.lstrip("+")
         body = {
-            "BusinessShortCode": shortcode, "Password": password, "Timestamp": timestamp,
-            "TransactionType": "CustomerPayBillOnline", "Amount": int(amount), "PartyA": msisdn,
-            "PartyB": shortcode, "PhoneNumber": msisdn, "CallBackURL": callback_url,
-            "AccountReference": account_reference[:12], "TransactionDesc": description[:13],
+            "BusinessShortCode": shortcode,
+            "Password": password,
+            "Timestamp": timestamp,
+            "TransactionType": "CustomerPayBillOnline",
+            "Amount": int(amount),
+            "PartyA": msisdn,
+            "PartyB": shortcode,
+            "PhoneNumber": msisdn,
+            "CallBackURL": callback_url,
+            "AccountReference": account_reference[:12],
+            "TransactionDesc": description[:13],
         }
         request = urllib.request.Request(
-            f"{self.base_url}/mpesa/stkpush/v1/processrequest", data=json.dumps(body).encode(), method="POST",
+            f"{self.base_url}/mpesa/stkpush/v1/processrequest",
+            data=json.dumps(body).encode(),
+            method="POST",
             headers={"Authorization": f"Bearer {self.access_token()}", "Content-Type": "application/json"},
         )
         answer = self._call(request)
         if str(answer.get("ResponseCode")) != "0" or not answer.get("CheckoutRequestID"):
-            raise DarajaError(answer.get("errorMessage") or answer.get("ResponseDescription") or "M-Pesa refused the request.")
+            raise DarajaError(
+                answer.get("errorMessage") or answer.get("ResponseDescription") or "M-Pesa refused the request."
+            )
         return answer

@@ -26,17 +26,54 @@ class PolicyInline(ChamaScopedStackedInline):
     can_delete = False
     max_num = 1
     fieldsets = [
-        ("Contributions", {"fields": ["contribution_amount", "contribution_frequency", "contribution_due_day", "grace_days"]}),
+        (
+            "Contributions",
+            {"fields": ["contribution_amount", "contribution_frequency", "contribution_due_day", "grace_days"]},
+        ),
         ("Late fines", {"fields": ["late_fine_kind", "late_fine_amount", "late_fine_rate", "late_fine_recurrence"]}),
         ("Shares", {"fields": ["share_price", "shares_min_per_meeting", "shares_max_per_meeting"]}),
-        ("Loans", {"fields": [
-            "loan_interest_rate", "loan_interest_period", "loan_max_savings_multiple", "loan_min_membership_days",
-            "loan_max_concurrent", "loan_approvals_required", "loan_min_attendance_percentage", "loan_default_days",
-        ]}),
-        ("Meetings", {"fields": ["meeting_frequency", "meeting_day", "meeting_time", "meeting_duration_minutes",
-                                 "excused_absences", "absence_fine_amount", "lateness_fine_amount"]}),
-        ("Governance", {"fields": ["quorum_percentage", "vote_pass_threshold", "second_approval_threshold",
-                                   "approval_window_days", "backdating_window_days", "authority"]}),
+        (
+            "Loans",
+            {
+                "fields": [
+                    "loan_interest_rate",
+                    "loan_interest_period",
+                    "loan_max_savings_multiple",
+                    "loan_min_membership_days",
+                    "loan_max_concurrent",
+                    "loan_approvals_required",
+                    "loan_min_attendance_percentage",
+                    "loan_default_days",
+                ]
+            },
+        ),
+        (
+            "Meetings",
+            {
+                "fields": [
+                    "meeting_frequency",
+                    "meeting_day",
+                    "meeting_time",
+                    "meeting_duration_minutes",
+                    "excused_absences",
+                    "absence_fine_amount",
+                    "lateness_fine_amount",
+                ]
+            },
+        ),
+        (
+            "Governance",
+            {
+                "fields": [
+                    "quorum_percentage",
+                    "vote_pass_threshold",
+                    "second_approval_threshold",
+                    "approval_window_days",
+                    "backdating_window_days",
+                    "authority",
+                ]
+            },
+        ),
     ]
 
 
@@ -106,7 +143,11 @@ class MemberAddForm(forms.ModelForm):
         if chama and phone:
             existing = Membership.objects.filter(chama=chama, user__phone_number=phone).first()
             if existing and existing.status in (MembershipStatus.ACTIVE, MembershipStatus.SUSPENDED):
-                raise ValidationError({"phone_number": f"This person is already a member of {chama} ({existing.get_status_display().lower()})."})
+                raise ValidationError(
+                    {
+                        "phone_number": f"This person is already a member of {chama} ({existing.get_status_display().lower()})."
+                    }
+                )
         return data
 
     def validate_unique(self):
@@ -208,9 +249,15 @@ class MembershipAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
         # A new member is registered by the service, which finds or creates the person.
         data = form.cleaned_data
         return services.member_add(
-            chama=data["chama"], by=request.user, phone_number=data["phone_number"],
-            first_name=data["first_name"], last_name=data["last_name"], email=data["email"],
-            id_number=data["id_number"], role=data["role"], member_number=data["member_number"],
+            chama=data["chama"],
+            by=request.user,
+            phone_number=data["phone_number"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            email=data["email"],
+            id_number=data["id_number"],
+            role=data["role"],
+            member_number=data["member_number"],
             joined_date=data["joined_date"],
         )
 
@@ -233,16 +280,21 @@ class MembershipAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
         # officer instead of applying them; the other fields are plain facts about the member.
         services_by_field = {
             "member_number": lambda: services.membership_change_member_number(
-                membership=obj, member_number=data["member_number"], by=request.user),
+                membership=obj, member_number=data["member_number"], by=request.user
+            ),
             "role": lambda: services.membership_change_role(membership=obj, role=data["role"], by=request.user),
             "status": lambda: services.membership_change_status(
-                membership=obj, status=data["status"], by=request.user, reason=data.get("exit_reason", "")),
+                membership=obj, status=data["status"], by=request.user, reason=data.get("exit_reason", "")
+            ),
         }
         request.pending_changes = []
         for name, service in services_by_field.items():
             if name in form.changed_data:
                 result = service()
-                if isinstance(result, MembershipChangeRequest) and result.status == MembershipChangeRequest.Status.PENDING:
+                if (
+                    isinstance(result, MembershipChangeRequest)
+                    and result.status == MembershipChangeRequest.Status.PENDING
+                ):
                     request.pending_changes.append(result)
         others = [name for name in form.changed_data if name not in services_by_field]
         if others:
@@ -256,8 +308,12 @@ class MembershipAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
         if not pending:
             return super().response_change(request, obj)
         for change in pending:
-            self.message_user(request, f"{change.summary}: this waits for a second officer, who approves it under "
-                                       "Membership changes. Nothing changes until then.", messages.WARNING)
+            self.message_user(
+                request,
+                f"{change.summary}: this waits for a second officer, who approves it under "
+                "Membership changes. Nothing changes until then.",
+                messages.WARNING,
+            )
         return redirect("admin:groups_membership_change", obj.pk)
 
     def _change_status(self, request, queryset, status, done):
@@ -271,15 +327,19 @@ class MembershipAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
                 self.message_user(request, f"{row}: {' '.join(exc.messages)}", messages.ERROR)
                 continue
             if isinstance(result, MembershipChangeRequest):
-                self.message_user(request, f"{result.summary}: not done yet, this waits for a second officer "
-                                           "(Membership changes).", messages.WARNING)
+                self.message_user(
+                    request,
+                    f"{result.summary}: not done yet, this waits for a second officer (Membership changes).",
+                    messages.WARNING,
+                )
             else:
                 count += 1
         if count:
             self.message_user(request, done.format(count=count), messages.SUCCESS)
         if skipped:
-            self.message_user(request, f"{skipped} row(s) skipped: your role in their chama does not allow it.",
-                              messages.WARNING)
+            self.message_user(
+                request, f"{skipped} row(s) skipped: your role in their chama does not allow it.", messages.WARNING
+            )
 
     @admin.action(description="Suspend selected members", permissions=["change"])
     def suspend(self, request, queryset):
@@ -318,8 +378,11 @@ class MembershipAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
                 if report.imported:
                     messages.success(request, f"{len(report.imported)} member(s) imported into {chama}.")
                 if report.invited:
-                    messages.info(request, f"{len(report.invited)} person(s) already registered were invited rather than "
-                                           f"added: they join {chama} when they accept (see Invitations).")
+                    messages.info(
+                        request,
+                        f"{len(report.invited)} person(s) already registered were invited rather than "
+                        f"added: they join {chama} when they accept (see Invitations).",
+                    )
                 if report.imported or report.invited:
                     return redirect("admin:groups_membership_changelist")
         context = {
@@ -338,13 +401,39 @@ class MembershipChangeRequestAdmin(ChamaScopedAdmin):
     """Changes waiting for a second officer, and every member number change; read-only, decided by
     the actions (by an officer other than the one who asked and the member concerned)."""
 
-    list_display = ["summary", "chama", "status", "reason", "requested_by", "created_date", "decided_by", "decided_date"]
+    list_display = [
+        "summary",
+        "chama",
+        "status",
+        "reason",
+        "requested_by",
+        "created_date",
+        "decided_by",
+        "decided_date",
+    ]
     list_filter = ["chama", "status", "kind"]
-    search_fields = ["membership__member_number", "membership__user__first_name", "membership__user__last_name",
-                     "previous_value", "requested_value"]
+    search_fields = [
+        "membership__member_number",
+        "membership__user__first_name",
+        "membership__user__last_name",
+        "previous_value",
+        "requested_value",
+    ]
     list_select_related = ["membership__user", "chama", "requested_by", "decided_by"]
-    readonly_fields = ["chama", "membership", "kind", "previous_value", "requested_value", "reason", "status",
-                       "requested_by", "created_date", "decided_by", "decided_date", "rejection_reason"]
+    readonly_fields = [
+        "chama",
+        "membership",
+        "kind",
+        "previous_value",
+        "requested_value",
+        "reason",
+        "status",
+        "requested_by",
+        "created_date",
+        "decided_by",
+        "decided_date",
+        "rejection_reason",
+    ]
     actions = ["approve", "reject"]
     authority_actions = {"approve": "approve_member_change", "reject": "approve_member_change"}
 
@@ -365,15 +454,19 @@ class MembershipChangeRequestAdmin(ChamaScopedAdmin):
     @admin.action(description="Approve selected changes (as the second officer)", permissions=["change"])
     def approve(self, request, queryset):
         self.run_service_per_row(
-            request, queryset.filter(status=MembershipChangeRequest.Status.PENDING),
-            lambda row: services.membership_change_approve(change=row, by=request.user), "{count} change(s) approved.",
+            request,
+            queryset.filter(status=MembershipChangeRequest.Status.PENDING),
+            lambda row: services.membership_change_approve(change=row, by=request.user),
+            "{count} change(s) approved.",
         )
 
     @admin.action(description="Reject selected changes", permissions=["change"])
     def reject(self, request, queryset):
         self.run_service_per_row(
-            request, queryset.filter(status=MembershipChangeRequest.Status.PENDING),
-            lambda row: services.membership_change_reject(change=row, by=request.user), "{count} change(s) rejected.",
+            request,
+            queryset.filter(status=MembershipChangeRequest.Status.PENDING),
+            lambda row: services.membership_change_reject(change=row, by=request.user),
+            "{count} change(s) rejected.",
         )
 
 
@@ -383,7 +476,16 @@ class JoinRequestAdmin(ChamaScopedAdmin):
     list_filter = ["chama", "status"]
     search_fields = ["user__first_name", "user__last_name", "user__phone_number"]
     list_select_related = ["user", "chama", "decided_by"]
-    readonly_fields = ["chama", "user", "message", "status", "decided_by", "decided_date", "decline_reason", "created_date"]
+    readonly_fields = [
+        "chama",
+        "user",
+        "message",
+        "status",
+        "decided_by",
+        "decided_date",
+        "decline_reason",
+        "created_date",
+    ]
     actions = ["approve", "decline"]
     authority_actions = {"approve": "manage_members", "decline": "manage_members"}
 
@@ -393,7 +495,8 @@ class JoinRequestAdmin(ChamaScopedAdmin):
     @admin.action(description="Approve selected requests (admit as members)", permissions=["change"])
     def approve(self, request, queryset):
         self.run_service_per_row(
-            request, queryset.filter(status=JoinRequest.Status.PENDING),
+            request,
+            queryset.filter(status=JoinRequest.Status.PENDING),
             lambda row: services.join_request_approve(join_request=row, by=request.user),
             "{count} request(s) approved.",
         )
@@ -401,7 +504,8 @@ class JoinRequestAdmin(ChamaScopedAdmin):
     @admin.action(description="Decline selected requests", permissions=["change"])
     def decline(self, request, queryset):
         self.run_service_per_row(
-            request, queryset.filter(status=JoinRequest.Status.PENDING),
+            request,
+            queryset.filter(status=JoinRequest.Status.PENDING),
             lambda row: services.join_request_decline(join_request=row, by=request.user),
             "{count} request(s) declined.",
         )
@@ -426,8 +530,22 @@ class InvitationAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["chama", "phone_number", "email", "first_name", "last_name", "role", "member_number", "status", "token",
-                "expires_date", "invited_by", "accepted_by", "accepted_date", "created_date"]
+        return [
+            "chama",
+            "phone_number",
+            "email",
+            "first_name",
+            "last_name",
+            "role",
+            "member_number",
+            "status",
+            "token",
+            "expires_date",
+            "invited_by",
+            "accepted_by",
+            "accepted_date",
+            "created_date",
+        ]
 
     def get_fields(self, request, obj=None):
         return self.get_readonly_fields(request, obj) or InvitationForm.Meta.fields
@@ -449,8 +567,13 @@ class InvitationAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
     def create_with_service(self, request, form):
         data = form.cleaned_data
         return services.invitation_create(
-            chama=data["chama"], by=request.user, phone_number=data["phone_number"], email=data["email"],
-            role=data["role"], first_name=data["first_name"], last_name=data["last_name"],
+            chama=data["chama"],
+            by=request.user,
+            phone_number=data["phone_number"],
+            email=data["email"],
+            role=data["role"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
             member_number=data["member_number"],
         )
 
@@ -466,7 +589,9 @@ class InvitationAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
     @admin.action(description="Revoke selected invitations", permissions=["add"])
     def revoke(self, request, queryset):
         self.run_service_per_row(
-            request, queryset.filter(status=Invitation.Status.PENDING),
+            request,
+            queryset.filter(status=Invitation.Status.PENDING),
             lambda row: services.invitation_revoke(invitation=row, by=request.user),
-            "{count} invitation(s) revoked.", action="add",
+            "{count} invitation(s) revoked.",
+            action="add",
         )

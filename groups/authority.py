@@ -27,8 +27,10 @@ def policy_override(chama):
 def policy_overrides(chama_ids):
     from groups.models import Policy
 
-    return {chama_id: authority or {} for chama_id, authority in
-            Policy.objects.filter(chama_id__in=chama_ids).values_list("chama_id", "authority")}
+    return {
+        chama_id: authority or {}
+        for chama_id, authority in Policy.objects.filter(chama_id__in=chama_ids).values_list("chama_id", "authority")
+    }
 
 
 def register():
@@ -37,28 +39,53 @@ def register():
 
     action("view_members", "see the member register", EVERYONE)
     action("view_contacts", "see members' phone numbers and emails", OFFICER_ROLES)
-    action("manage_members", "add, suspend, reinstate or exit members, invite people and decide join requests", SECRETARIAT,
-           owner=lambda membership: {getattr(membership, "user_id", None)})
+    action(
+        "manage_members",
+        "add, suspend, reinstate or exit members, invite people and decide join requests",
+        SECRETARIAT,
+        owner=lambda membership: {getattr(membership, "user_id", None)},
+    )
     # The member concerned never signs their own change (a chairperson cannot block their suspension).
-    action("approve_member_change",
-           "approve or reject a chairperson's suspension, exit or demotion, or a member number change (second officer)",
-           OFFICER_ROLES, owner=lambda change: {change.membership.user_id})
-    action("change_roles", "appoint officers and change roles", (C,), owner=lambda membership: {getattr(membership, "user_id", None)})
+    action(
+        "approve_member_change",
+        "approve or reject a chairperson's suspension, exit or demotion, or a member number change (second officer)",
+        OFFICER_ROLES,
+        owner=lambda change: {change.membership.user_id},
+    )
+    action(
+        "change_roles",
+        "appoint officers and change roles",
+        (C,),
+        owner=lambda membership: {getattr(membership, "user_id", None)},
+    )
     # Money is matched by member number (M-Pesa account references): nobody renumbers themselves.
-    action("change_member_number", "change a member number after money was posted with it", (C,),
-           owner=lambda membership: {getattr(membership, "user_id", None)})
+    action(
+        "change_member_number",
+        "change a member number after money was posted with it",
+        (C,),
+        owner=lambda membership: {getattr(membership, "user_id", None)},
+    )
     action("unlock_login", "unlock a member's login after too many wrong passwords", SECRETARIAT)
     action("edit_policy", "change the chama's details and policy", MONEY_OFFICERS)
     action("change_chama_status", "change the chama's status", (C,))
 
-    authority.grant_model_perms(OFFICER_ROLES, {f"groups.{model}": {"view"} for model in
-                                                ("chama", "policy", "membership", "joinrequest", "invitation")})
+    authority.grant_model_perms(
+        OFFICER_ROLES,
+        {f"groups.{model}": {"view"} for model in ("chama", "policy", "membership", "joinrequest", "invitation")},
+    )
     # A second signature is an admin action on the list of changes: any officer may give one.
     authority.grant_model_perms(OFFICER_ROLES, {"groups.membershipchangerequest": {"view", "change"}})
-    authority.grant_model_perms(SECRETARIAT, {"groups.membership": {"view", "add", "change"},
-                                              "groups.joinrequest": {"view", "change"},
-                                              "groups.invitation": {"view", "add", "change"}})
-    authority.grant_model_perms(MONEY_OFFICERS, {"groups.chama": {"view", "change"}, "groups.policy": {"view", "change"}})
+    authority.grant_model_perms(
+        SECRETARIAT,
+        {
+            "groups.membership": {"view", "add", "change"},
+            "groups.joinrequest": {"view", "change"},
+            "groups.invitation": {"view", "add", "change"},
+        },
+    )
+    authority.grant_model_perms(
+        MONEY_OFFICERS, {"groups.chama": {"view", "change"}, "groups.policy": {"view", "change"}}
+    )
     authority.register_gate(money_gate)
     authority.register_policy_override(policy_override, policy_overrides)
 

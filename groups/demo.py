@@ -94,7 +94,18 @@ CHAMAS = [
         },
         "officers": {Role.CHAIRPERSON: "nyambura", Role.TREASURER: "odhiambo", Role.SECRETARY: "muthoni"},
         # Peter Otieno, Umoja's treasurer, is a plain member here.
-        "members": ["kibet", "akinyi", "njoroge", "wambui", "ouma", "jepkosgei", "karanja", "moraa", "barasa", "otieno"],
+        "members": [
+            "kibet",
+            "akinyi",
+            "njoroge",
+            "wambui",
+            "ouma",
+            "jepkosgei",
+            "karanja",
+            "moraa",
+            "barasa",
+            "otieno",
+        ],
     },
 ]
 
@@ -106,8 +117,12 @@ def person(first_name, last_name, phone_number, password_hash):
     User = get_user_model()
     user = User.objects.filter(phone_number=phone_number).first()
     if user is None:
-        user = User(phone_number=phone_number, first_name=first_name, last_name=last_name,
-                    email=f"{first_name}.{last_name}@example.co.ke".lower())
+        user = User(
+            phone_number=phone_number,
+            first_name=first_name,
+            last_name=last_name,
+            email=f"{first_name}.{last_name}@example.co.ke".lower(),
+        )
     user.password = password_hash
     user.save()
     # Demo people have made-up emails and phone numbers: they get in-app notifications only.
@@ -120,8 +135,13 @@ def load_chama(spec, people, password):
     chama = Chama.objects.filter(registration_number=spec["registration_number"]).first()
     if chama is None:
         chama = services.chama_create(
-            name=spec["name"], kind=spec["kind"], category=spec["category"], status=Chama.Status.ACTIVE,
-            registration_number=spec["registration_number"], description=spec["description"], policy=spec["policy"],
+            name=spec["name"],
+            kind=spec["kind"],
+            category=spec["category"],
+            status=Chama.Status.ACTIVE,
+            registration_number=spec["registration_number"],
+            description=spec["description"],
+            policy=spec["policy"],
             founded_date=FOUNDED,
         )
     wanted = [(role, key) for role, key in spec["officers"].items()] + [(Role.MEMBER, key) for key in spec["members"]]
@@ -131,7 +151,9 @@ def load_chama(spec, people, password):
         membership = Membership.objects.filter(chama=chama, user=user).first()
         if membership is None or membership.status != MembershipStatus.ACTIVE:
             services.admit_member(chama=chama, user=user, role=role, joined_date=FOUNDED)
-        logins.append({"role": str(role), "name": user.get_full_name(), "username": str(user.phone_number), "password": password})
+        logins.append(
+            {"role": str(role), "name": user.get_full_name(), "username": str(user.phone_number), "password": password}
+        )
     return chama, logins
 
 

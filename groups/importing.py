@@ -87,15 +87,19 @@ def _cell(value):
     return str(value).strip()
 
 
-UNSAFE_XLSX = ("This workbook contains a document type definition (DTD) or XML entities, which are refused for safety. "
-               "Open it in Excel, save it again as .xlsx (or export it as CSV) and upload it again.")
+UNSAFE_XLSX = (
+    "This workbook contains a document type definition (DTD) or XML entities, which are refused for safety. "
+    "Open it in Excel, save it again as .xlsx (or export it as CSV) and upload it again."
+)
 
 
 def _check_size(uploaded):
     limit = settings.MEMBER_IMPORT_MAX_BYTES
     if uploaded.size is not None and uploaded.size > limit:
-        raise ValidationError(f"The file is {filesizeformat(uploaded.size)}; import files are at most "
-                              f"{filesizeformat(limit)}. Split the list into smaller files.")
+        raise ValidationError(
+            f"The file is {filesizeformat(uploaded.size)}; import files are at most "
+            f"{filesizeformat(limit)}. Split the list into smaller files."
+        )
 
 
 def _xlsx_rows(uploaded):
@@ -105,15 +109,19 @@ def _xlsx_rows(uploaded):
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise ValidationError("This file is not a readable Excel (.xlsx) workbook.") from exc
     if unpacked > MAX_UNPACKED_BYTES:
-        raise ValidationError(f"This workbook unpacks to {filesizeformat(unpacked)}; at most "
-                              f"{filesizeformat(MAX_UNPACKED_BYTES)}. Export the list as CSV and upload that.")
+        raise ValidationError(
+            f"This workbook unpacks to {filesizeformat(unpacked)}; at most "
+            f"{filesizeformat(MAX_UNPACKED_BYTES)}. Export the list as CSV and upload that."
+        )
     uploaded.seek(0)
     try:
         sheet = load_workbook(uploaded, read_only=True, data_only=True).worksheets[0]
         for row in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
             yield [_cell(value) for value in row]
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, IndexError) as exc:
-        raise ValidationError(UNSAFE_XLSX if _defused(exc) else "This file is not a readable Excel (.xlsx) workbook.") from exc
+        raise ValidationError(
+            UNSAFE_XLSX if _defused(exc) else "This file is not a readable Excel (.xlsx) workbook."
+        ) from exc
 
 
 def _defused(exc):
@@ -135,8 +143,10 @@ def _csv_rows(uploaded):
         for row in reader:
             yield [cell.strip() for cell in row[:MAX_COLUMNS]]
     except csv.Error as exc:  # e.g. a cell past the csv module's 128 KB limit, or a quote never closed
-        raise ValidationError(f"Line {reader.line_num} of the file cannot be read: a cell is far too long "
-                              f"(at most {MAX_CELL_LENGTH} characters) or a quote is not closed.") from exc
+        raise ValidationError(
+            f"Line {reader.line_num} of the file cannot be read: a cell is far too long "
+            f"(at most {MAX_CELL_LENGTH} characters) or a quote is not closed."
+        ) from exc
 
 
 def _limited(rows):
@@ -146,7 +156,9 @@ def _limited(rows):
         if not any(row):
             blank += 1
             if blank > MAX_BLANK_ROWS:
-                raise ValidationError(f"The file has more than {MAX_BLANK_ROWS} blank rows; remove them and upload it again.")
+                raise ValidationError(
+                    f"The file has more than {MAX_BLANK_ROWS} blank rows; remove them and upload it again."
+                )
             continue
         table.append(row)
         if len(table) > MAX_ROWS + 1:
@@ -185,17 +197,23 @@ def validate_rows(chama, header, body):
         row = Row(line=number, raw=raw)
         too_long = [column for column, value in raw.items() if len(value) > MAX_CELL_LENGTH]
         if too_long:
-            row.raw = {column: value[:MAX_CELL_LENGTH] + "…" if column in too_long else value for column, value in raw.items()}
-            row.errors = [f"{column.replace('_', ' ')}: {len(raw[column]):,} characters; at most {MAX_CELL_LENGTH}."
-                          for column in too_long]
+            row.raw = {
+                column: value[:MAX_CELL_LENGTH] + "…" if column in too_long else value for column, value in raw.items()
+            }
+            row.errors = [
+                f"{column.replace('_', ' ')}: {len(raw[column]):,} characters; at most {MAX_CELL_LENGTH}."
+                for column in too_long
+            ]
             rows.append(row)
             continue
         form = MemberRowForm(raw)
         if form.is_valid():
             row.data = {**form.cleaned_data, "role": form.cleaned_data["role"] or Role.MEMBER}
         else:
-            row.errors = [f"{name.replace('_', ' ')}: {' '.join(errors)}" if name != "__all__" else " ".join(errors)
-                          for name, errors in form.errors.items()]
+            row.errors = [
+                f"{name.replace('_', ' ')}: {' '.join(errors)}" if name != "__all__" else " ".join(errors)
+                for name, errors in form.errors.items()
+            ]
         rows.append(row)
 
     _flag_repeats(rows, "phone_number", "appears again in row")
@@ -210,8 +228,9 @@ def validate_rows(chama, header, body):
         .values_list("user__phone_number", "status")
     )
     numbers_taken = set(
-        Membership.objects.filter(chama=chama, member_number__in=[r.data["member_number"] for r in valid if r.data["member_number"]])
-        .values_list("member_number", flat=True)
+        Membership.objects.filter(
+            chama=chama, member_number__in=[r.data["member_number"] for r in valid if r.data["member_number"]]
+        ).values_list("member_number", flat=True)
     )
     for row in valid:
         status = current.get(row.data["phone_number"])

@@ -23,7 +23,10 @@ def validate_timezone(value):
 
 
 def percentage():
-    return [MinValueValidator(0, "A percentage cannot be negative."), MaxValueValidator(100, "A percentage cannot exceed 100.")]
+    return [
+        MinValueValidator(0, "A percentage cannot be negative."),
+        MaxValueValidator(100, "A percentage cannot exceed 100."),
+    ]
 
 
 class Chama(TimeStampedModel):
@@ -68,15 +71,20 @@ class Chama(TimeStampedModel):
     timezone = models.CharField(max_length=64, default="Africa/Nairobi", validators=[validate_timezone])
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.FORMING)
     founded_date = models.DateField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="When the chama started keeping its books: no money is posted before it. Blank: the day it was added here.",
     )
     description = models.TextField(blank=True)
     constitution = DocumentField(
-        folder="constitutions", types=[*PDF, *WORD, "odt", "txt"], blank=True,
+        folder="constitutions",
+        types=[*PDF, *WORD, "odt", "txt"],
+        blank=True,
         help_text="The signed constitution (PDF or Word).",
     )
-    members_count = models.PositiveIntegerField(default=0, editable=False, help_text="Active members; kept automatically.")
+    members_count = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Active members; kept automatically."
+    )
 
     chama_lookup = "pk"
 
@@ -105,7 +113,11 @@ class Chama(TimeStampedModel):
         """The first day money may be dated: the founding date, else the day the chama was added."""
         if self.founded_date:
             return self.founded_date
-        return timezone.localdate(self.created_date, timezone=zoneinfo.ZoneInfo(self.timezone)) if self.created_date else self.today()
+        return (
+            timezone.localdate(self.created_date, timezone=zoneinfo.ZoneInfo(self.timezone))
+            if self.created_date
+            else self.today()
+        )
 
     def clean(self):
         super().clean()
@@ -160,20 +172,32 @@ class Policy(TimeStampedModel):
     loan_interest_rate = models.DecimalField(max_digits=6, decimal_places=3, default=10, validators=percentage())
     loan_interest_period = models.CharField(max_length=10, choices=RatePeriod.choices, default=RatePeriod.MONTH)
     loan_max_savings_multiple = models.DecimalField(
-        max_digits=4, decimal_places=1, default=3, validators=[MinValueValidator(0)],
+        max_digits=4,
+        decimal_places=1,
+        default=3,
+        validators=[MinValueValidator(0)],
         help_text="Largest loan as a multiple of the member's savings.",
     )
-    loan_min_membership_days = models.PositiveIntegerField(default=90, help_text="Days of membership before a first loan.")
+    loan_min_membership_days = models.PositiveIntegerField(
+        default=90, help_text="Days of membership before a first loan."
+    )
     loan_max_concurrent = models.PositiveSmallIntegerField(default=1, help_text="Loans a member may hold at once.")
     loan_approvals_required = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(1)])
-    loan_min_attendance_percentage = models.DecimalField(max_digits=5, decimal_places=2, default=0, validators=percentage())
+    loan_min_attendance_percentage = models.DecimalField(
+        max_digits=5, decimal_places=2, default=0, validators=percentage()
+    )
     loan_default_days = models.PositiveSmallIntegerField(
         default=90, help_text="A loan with an installment overdue this many days is in default."
     )
 
     quorum_percentage = models.DecimalField(
-        max_digits=5, decimal_places=2, default=50, validators=percentage(), help_text="Active members present for a quorum."
+        max_digits=5,
+        decimal_places=2,
+        default=50,
+        validators=percentage(),
+        help_text="Active members present for a quorum.",
     )
+
     class ExcusedCount(models.TextChoices):
         ATTENDED = "attended", "Count as attended"
         EXCLUDED = "excluded", "Leave out of the count"
@@ -185,14 +209,23 @@ class Policy(TimeStampedModel):
 
     meeting_frequency = models.CharField(max_length=20, choices=Frequency.choices, default=Frequency.MONTHLY)
     meeting_day = models.PositiveSmallIntegerField(
-        default=5, validators=[MinValueValidator(1), MaxValueValidator(31)],
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(31)],
         help_text="Monthly: day of the month (clamped). Weekly/fortnightly: 1 = Monday … 7 = Sunday.",
     )
-    meeting_time = models.TimeField(default="14:00", help_text="Regular meetings start at this time (chama's time zone).")
+    meeting_time = models.TimeField(
+        default="14:00", help_text="Regular meetings start at this time (chama's time zone)."
+    )
     meeting_duration_minutes = models.PositiveSmallIntegerField(default=120)
-    excused_absences = models.CharField(max_length=10, choices=ExcusedCount.choices, default=ExcusedCount.EXCLUDED,
-                                        help_text="How excused absences and apologies count in attendance.")
-    absence_fine_amount = MoneyField(default=0, validators=non_negative(), help_text="Fine for an absence without apology.")
+    excused_absences = models.CharField(
+        max_length=10,
+        choices=ExcusedCount.choices,
+        default=ExcusedCount.EXCLUDED,
+        help_text="How excused absences and apologies count in attendance.",
+    )
+    absence_fine_amount = MoneyField(
+        default=0, validators=non_negative(), help_text="Fine for an absence without apology."
+    )
     lateness_fine_amount = MoneyField(default=0, validators=non_negative(), help_text="Fine for arriving late.")
     vote_pass_threshold = models.CharField(max_length=12, choices=PassThreshold.choices, default=PassThreshold.SIMPLE)
     second_approval_threshold = MoneyField(
@@ -201,20 +234,23 @@ class Policy(TimeStampedModel):
         help_text="Waivers, payouts and other sensitive operations above this amount need a second officer.",
     )
     approval_window_days = models.PositiveSmallIntegerField(
-        default=30, validators=[MinValueValidator(1), MaxValueValidator(366)],
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(366)],
         help_text="The threshold applies to the total for one member over this many days, so splitting does not escape it.",
     )
     # One officer may edit the policy, so the policy may only narrow the window: were it allowed to
     # widen it, a treasurer could open the old books alone, past the two signatures backdating needs.
     backdating_window_days = models.PositiveSmallIntegerField(
-        default=31, validators=[MinValueValidator(0), MaxValueValidator(31)],
+        default=31,
+        validators=[MinValueValidator(0), MaxValueValidator(31)],
         help_text="Money may be dated at most this many days before the day it is recorded (0 to 31); further back "
-                  "needs the chairperson and a second officer to approve backdating.",
+        "needs the chairperson and a second officer to approve backdating.",
     )
     authority = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text='Tighten who may act: {"action": ["role", …]}, e.g. {"reverse_journal": ["chairperson"]}. '
-                  "A role can only be taken away from the defaults, never added.",
+        "A role can only be taken away from the defaults, never added.",
     )
 
     class Meta:
@@ -264,7 +300,9 @@ class MembershipQuerySet(models.QuerySet):
 
     def update(self, **kwargs):
         if not set(kwargs) <= self.CACHED_FIELDS:
-            raise TypeError("Membership rows change through groups.services, one at a time, so members_count stays right.")
+            raise TypeError(
+                "Membership rows change through groups.services, one at a time, so members_count stays right."
+            )
         return super().update(**kwargs)
 
     def bulk_create(self, *args, **kwargs):
@@ -284,7 +322,11 @@ class Membership(TimeStampedModel):
     exited_date = models.DateField(null=True, blank=True)
     exit_reason = models.CharField(max_length=255, blank=True)
     attendance_percentage = models.DecimalField(
-        max_digits=5, decimal_places=2, null=True, blank=True, editable=False,
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        editable=False,
         help_text="Share of held meetings attended (empty until a meeting is held); kept automatically.",
     )
 
@@ -294,11 +336,13 @@ class Membership(TimeStampedModel):
         ordering = ["chama", "member_number"]
         constraints = [
             models.UniqueConstraint(
-                fields=["chama", "user"], name="membership_one_per_person",
+                fields=["chama", "user"],
+                name="membership_one_per_person",
                 violation_error_message="This person is already a member of the chama.",
             ),
             models.UniqueConstraint(
-                fields=["chama", "member_number"], name="membership_number_unique",
+                fields=["chama", "member_number"],
+                name="membership_number_unique",
                 violation_error_message="This member number is already in use in the chama.",
             ),
         ]
@@ -349,7 +393,9 @@ class MembershipChangeRequest(TimeStampedModel):
         verbose_name_plural = "membership changes"
         constraints = [
             models.UniqueConstraint(
-                fields=["chama", "membership", "kind"], condition=Q(status="pending"), name="membership_change_one_pending",
+                fields=["chama", "membership", "kind"],
+                condition=Q(status="pending"),
+                name="membership_change_one_pending",
                 violation_error_message="A change of this kind already waits for a second officer on this membership.",
             ),
         ]
@@ -362,8 +408,10 @@ class MembershipChangeRequest(TimeStampedModel):
     def summary(self):
         """E.g. "Status of Jane Wanjiku (M001): active → suspended"."""
         person = self.membership.user.get_full_name()
-        return (f"{self.get_kind_display()} of {person} ({self.membership.member_number}): "
-                f"{self._label(self.previous_value)} → {self._label(self.requested_value)}")
+        return (
+            f"{self.get_kind_display()} of {person} ({self.membership.member_number}): "
+            f"{self._label(self.previous_value)} → {self._label(self.requested_value)}"
+        )
 
     def _label(self, value):
         choices = {self.Kind.STATUS: MembershipStatus, self.Kind.ROLE: Role}.get(self.kind)
@@ -393,7 +441,9 @@ class JoinRequest(TimeStampedModel):
         ordering = ["-created_date"]
         constraints = [
             models.UniqueConstraint(
-                fields=["chama", "user"], condition=Q(status="pending"), name="join_request_one_pending",
+                fields=["chama", "user"],
+                condition=Q(status="pending"),
+                name="join_request_one_pending",
                 violation_error_message="You already have a pending request to join this chama.",
             ),
         ]
@@ -423,7 +473,9 @@ class Invitation(TimeStampedModel):
     last_name = models.CharField(max_length=100, blank=True)
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
     member_number = models.CharField(
-        max_length=20, blank=True, help_text="The member number to give on acceptance if still free; blank: the next one."
+        max_length=20,
+        blank=True,
+        help_text="The member number to give on acceptance if still free; blank: the next one.",
     )
     token = models.CharField(max_length=64, default=new_invitation_token, editable=False)
     expires_date = models.DateTimeField(default=invitation_expiry)

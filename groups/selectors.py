@@ -19,6 +19,8 @@ def member_number_recently_changed(chama, number, days=RENUMBERED_DAYS):
         return False
     return MembershipChangeRequest.objects.filter(
         Q(previous_value__iexact=number) | Q(requested_value__iexact=number),
-        chama=chama, kind=MembershipChangeRequest.Kind.MEMBER_NUMBER, status=MembershipChangeRequest.Status.APPROVED,
+        chama=chama,
+        kind=MembershipChangeRequest.Kind.MEMBER_NUMBER,
+        status=MembershipChangeRequest.Status.APPROVED,
         decided_date__gte=timezone.now() - timedelta(days=days),
     ).exists()

@@ -97,8 +97,12 @@ def admit_member(*, chama, user, role=Role.MEMBER, member_number="", joined_date
             if Membership.objects.filter(chama=chama, member_number=member_number).exists():
                 raise ValidationError({"member_number": f"Member number {member_number} is already in use in {chama}."})
             membership = Membership(
-                chama=chama, user=user, role=role, member_number=member_number,
-                status=MembershipStatus.ACTIVE, joined_date=joined_date,
+                chama=chama,
+                user=user,
+                role=role,
+                member_number=member_number,
+                status=MembershipStatus.ACTIVE,
+                joined_date=joined_date,
             )
         elif membership.status == MembershipStatus.ACTIVE:
             raise ValidationError(f"{user.get_full_name()} is already a member of {chama}.")
@@ -125,8 +129,11 @@ def find_or_create_person(*, phone_number, first_name, last_name, email=None, id
     if user is not None:
         return user, False
     user = User(
-        phone_number=phone_number, first_name=first_name, last_name=last_name,
-        email=normalize_email(email), id_number=id_number or "",
+        phone_number=phone_number,
+        first_name=first_name,
+        last_name=last_name,
+        email=normalize_email(email),
+        id_number=id_number or "",
     )
     user.set_unusable_password()
     user.full_clean()
@@ -134,8 +141,19 @@ def find_or_create_person(*, phone_number, first_name, last_name, email=None, id
     return user, True
 
 
-def member_add(*, chama, by, phone_number, first_name, last_name, email=None, id_number="",
-               role=Role.MEMBER, member_number="", joined_date=None) -> Membership | Invitation:
+def member_add(
+    *,
+    chama,
+    by,
+    phone_number,
+    first_name,
+    last_name,
+    email=None,
+    id_number="",
+    role=Role.MEMBER,
+    member_number="",
+    joined_date=None,
+) -> Membership | Invitation:
     """An officer registers a person as a member. Someone new to the platform is created and admitted
     at once. A person already registered (they have a password) is never enrolled without their
     consent: they get an invitation instead, which is returned, and join when they accept it."""
@@ -158,16 +176,26 @@ def _invite_registered_person(*, chama, by, user, role, member_number):
     if current is not None and current.status == MembershipStatus.ACTIVE:
         raise ValidationError(f"{user.get_full_name()} is already a member of {chama}.")
     if current is not None and current.status == MembershipStatus.SUSPENDED:
-        raise ValidationError(f"{user.get_full_name()} is suspended in {chama}; an officer must reinstate the membership.")
+        raise ValidationError(
+            f"{user.get_full_name()} is suspended in {chama}; an officer must reinstate the membership."
+        )
     pending = Invitation.objects.filter(
-        chama=chama, phone_number=user.phone_number, role=role, status=Invitation.Status.PENDING,
+        chama=chama,
+        phone_number=user.phone_number,
+        role=role,
+        status=Invitation.Status.PENDING,
         expires_date__gt=timezone.now(),
     ).first()
     if pending is not None:
         return pending
     return invitation_create(
-        chama=chama, by=by, phone_number=user.phone_number, role=role,
-        first_name=user.first_name, last_name=user.last_name, member_number=member_number,
+        chama=chama,
+        by=by,
+        phone_number=user.phone_number,
+        role=role,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        member_number=member_number,
     )
 
 
@@ -267,14 +295,24 @@ def check_member_number(membership, member_number):
         raise ValidationError({"member_number": "Give a member number, e.g. M007."})
     if len(member_number) > Membership._meta.get_field("member_number").max_length:
         raise ValidationError({"member_number": "A member number has at most 20 characters."})
-    holder = (Membership.objects.filter(chama_id=membership.chama_id, member_number=member_number)
-              .exclude(pk=membership.pk).select_related("user").first())
+    holder = (
+        Membership.objects.filter(chama_id=membership.chama_id, member_number=member_number)
+        .exclude(pk=membership.pk)
+        .select_related("user")
+        .first()
+    )
     if holder is not None:
-        raise ValidationError({"member_number": f"Member number {member_number} is already {holder.user.get_full_name()}'s "
-                                                f"in {membership.chama}."})
+        raise ValidationError(
+            {
+                "member_number": f"Member number {member_number} is already {holder.user.get_full_name()}'s "
+                f"in {membership.chama}."
+            }
+        )
 
 
-def membership_change_member_number(*, membership, member_number, by, reason="") -> Membership | MembershipChangeRequest:
+def membership_change_member_number(
+    *, membership, member_number, by, reason=""
+) -> Membership | MembershipChangeRequest:
     """Give a member another number. Once money has been posted with the membership, payments
     (M-Pesa account references) and statements carry the number: then only the chairperson may ask,
     and the change waits for a second officer (the request is returned). Every change is recorded,
@@ -288,11 +326,20 @@ def membership_change_member_number(*, membership, member_number, by, reason="")
             return membership
         check_member_number(membership, member_number)
         if money:
-            return _request_change(membership, MembershipChangeRequest.Kind.MEMBER_NUMBER, member_number, by=by, reason=reason)
+            return _request_change(
+                membership, MembershipChangeRequest.Kind.MEMBER_NUMBER, member_number, by=by, reason=reason
+            )
         change = MembershipChangeRequest.objects.create(
-            chama_id=membership.chama_id, membership=membership, kind=MembershipChangeRequest.Kind.MEMBER_NUMBER,
-            previous_value=membership.member_number, requested_value=member_number, reason=reason, requested_by=by,
-            status=MembershipChangeRequest.Status.APPROVED, decided_by=by, decided_date=timezone.now(),
+            chama_id=membership.chama_id,
+            membership=membership,
+            kind=MembershipChangeRequest.Kind.MEMBER_NUMBER,
+            previous_value=membership.member_number,
+            requested_value=member_number,
+            reason=reason,
+            requested_by=by,
+            status=MembershipChangeRequest.Status.APPROVED,
+            decided_by=by,
+            decided_date=timezone.now(),
         )
         return _apply_member_number(change, membership)
 
@@ -301,16 +348,22 @@ def _apply_member_number(change, membership):
     membership.member_number = change.requested_value
     membership.save()
     chama = membership.chama
-    notify(membership.user, dedupe_key=f"member-number-{change.pk}",
-           title=f"{chama}: your member number is now {change.requested_value}",
-           body=f"Your member number in {chama} changed from {change.previous_value} to {change.requested_value}. "
-                f"Use {change.requested_value} as the account number when you pay by M-Pesa.")
+    notify(
+        membership.user,
+        dedupe_key=f"member-number-{change.pk}",
+        title=f"{chama}: your member number is now {change.requested_value}",
+        body=f"Your member number in {chama} changed from {change.previous_value} to {change.requested_value}. "
+        f"Use {change.requested_value} as the account number when you pay by M-Pesa.",
+    )
     return membership
 
 
 def _current_value(membership, kind):
-    return {MembershipChangeRequest.Kind.STATUS: membership.status, MembershipChangeRequest.Kind.ROLE: membership.role,
-            MembershipChangeRequest.Kind.MEMBER_NUMBER: membership.member_number}[kind]
+    return {
+        MembershipChangeRequest.Kind.STATUS: membership.status,
+        MembershipChangeRequest.Kind.ROLE: membership.role,
+        MembershipChangeRequest.Kind.MEMBER_NUMBER: membership.member_number,
+    }[kind]
 
 
 def _request_change(membership, kind, value, *, by, reason):
@@ -324,11 +377,21 @@ def _request_change(membership, kind, value, *, by, reason):
             return pending
         raise ValidationError(f"{pending.summary} already waits for a second officer: approve or reject it first.")
     change = MembershipChangeRequest.objects.create(
-        chama_id=membership.chama_id, membership=membership, kind=kind, previous_value=_current_value(membership, kind),
-        requested_value=value, reason=reason, requested_by=by,
+        chama_id=membership.chama_id,
+        membership=membership,
+        kind=kind,
+        previous_value=_current_value(membership, kind),
+        requested_value=value,
+        reason=reason,
+        requested_by=by,
     )
-    signatures.ask(change, "approve_member_change", asked_by=by, key=f"membership-change-{change.pk}",
-                   what=f"a membership change ({change.summary})")
+    signatures.ask(
+        change,
+        "approve_member_change",
+        asked_by=by,
+        key=f"membership-change-{change.pk}",
+        what=f"a membership change ({change.summary})",
+    )
     return change
 
 
@@ -382,9 +445,12 @@ def membership_change_reject(*, change, by, reason="") -> MembershipChangeReques
         change.rejection_reason = reason
         change.save()
         if change.requested_by_id != by.pk:
-            notify(change.requested_by, dedupe_key=f"membership-change-rejected-{change.pk}",
-                   title=f"{change.chama}: a membership change was rejected",
-                   body=f"{by.get_full_name()} rejected {change.summary}." + (f" Reason: {reason}" if reason else ""))
+            notify(
+                change.requested_by,
+                dedupe_key=f"membership-change-rejected-{change.pk}",
+                title=f"{change.chama}: a membership change was rejected",
+                body=f"{by.get_full_name()} rejected {change.summary}." + (f" Reason: {reason}" if reason else ""),
+            )
     return change
 
 
@@ -392,7 +458,9 @@ def join_request_create(*, chama, user, message="") -> JoinRequest:
     with transaction.atomic():
         if chama.status not in (Chama.Status.FORMING, Chama.Status.ACTIVE):
             raise ValidationError({"chama": f"{chama} is not taking new members."})
-        if Membership.objects.filter(chama=chama, user=user, status__in=[MembershipStatus.ACTIVE, MembershipStatus.SUSPENDED]).exists():
+        if Membership.objects.filter(
+            chama=chama, user=user, status__in=[MembershipStatus.ACTIVE, MembershipStatus.SUSPENDED]
+        ).exists():
             raise ValidationError({"chama": f"You are already a member of {chama}."})
         if JoinRequest.objects.filter(chama=chama, user=user, status=JoinRequest.Status.PENDING).exists():
             raise ValidationError({"chama": "You already have a pending request to join this chama."})
@@ -440,8 +508,9 @@ def join_request_withdraw(*, join_request, user) -> JoinRequest:
     return join_request
 
 
-def invitation_create(*, chama, by, phone_number="", email="", role=Role.MEMBER, first_name="", last_name="",
-                      member_number="") -> Invitation:
+def invitation_create(
+    *, chama, by, phone_number="", email="", role=Role.MEMBER, first_name="", last_name="", member_number=""
+) -> Invitation:
     authority.require(by, "manage_members", chama=chama)
     if role in OFFICER_ROLES:
         authority.require(by, "change_roles", chama=chama)
@@ -457,8 +526,14 @@ def invitation_create(*, chama, by, phone_number="", email="", role=Role.MEMBER,
     if member_number and Membership.objects.filter(chama=chama, member_number=member_number).exists():
         raise ValidationError({"member_number": f"Member number {member_number} is already in use in {chama}."})
     invitation = Invitation(
-        chama=chama, invited_by=by, phone_number=phone_number or "", email=email,
-        role=role, first_name=first_name, last_name=last_name, member_number=member_number,
+        chama=chama,
+        invited_by=by,
+        phone_number=phone_number or "",
+        email=email,
+        role=role,
+        first_name=first_name,
+        last_name=last_name,
+        member_number=member_number,
     )
     invitation.full_clean()
     invitation.save()
@@ -474,9 +549,13 @@ def _tell_invitee(invitation):
     chama, role = invitation.chama, Role(invitation.role).label.lower()
     for user in get_user_model().objects.filter(match):
         if user.has_usable_password():
-            notify(user, dedupe_key=f"invitation-{invitation.pk}", title=f"Invitation to join {chama}",
-                   body=f"{invitation.invited_by.get_full_name()} invited you to join {chama} as {role}. To join, accept "
-                        f"the invitation in the app with this code: {invitation.token}. If you do not accept, nothing changes.")
+            notify(
+                user,
+                dedupe_key=f"invitation-{invitation.pk}",
+                title=f"Invitation to join {chama}",
+                body=f"{invitation.invited_by.get_full_name()} invited you to join {chama} as {role}. To join, accept "
+                f"the invitation in the app with this code: {invitation.token}. If you do not accept, nothing changes.",
+            )
 
 
 def invitation_revoke(*, invitation, by) -> Invitation:
@@ -511,7 +590,10 @@ def invitation_accept(*, token, user=None, first_name="", last_name="", password
         elif not _invitation_matches(invitation, user):
             raise ValidationError({"token": "This invitation was sent to another phone number or email."})
         number = invitation.member_number
-        if number and Membership.objects.filter(chama=invitation.chama, member_number=number).exclude(user=user).exists():
+        if (
+            number
+            and Membership.objects.filter(chama=invitation.chama, member_number=number).exclude(user=user).exists()
+        ):
             number = ""  # taken since the invitation was made: the next free number
         membership = admit_member(chama=invitation.chama, user=user, role=invitation.role, member_number=number)
         invitation.status = Invitation.Status.ACCEPTED
@@ -541,8 +623,10 @@ def _register_invitee(invitation, first_name, last_name, password, phone_number)
     if User.objects.filter(taken).exists():
         raise ValidationError({"token": "You are already registered: log in, then accept the invitation."})
     user = User(
-        phone_number=phone_number, email=invitation.email or None,
-        first_name=first_name or invitation.first_name, last_name=last_name or invitation.last_name,
+        phone_number=phone_number,
+        email=invitation.email or None,
+        first_name=first_name or invitation.first_name,
+        last_name=last_name or invitation.last_name,
     )
     try:
         validate_password(password, user)

@@ -30,9 +30,14 @@ def needs_second(chama, amount, earlier=ZERO):
 def signers(row, action, exclude=()):
     """The active officers who may give the second signature on `row` (not `exclude`)."""
     chama = row.chama
-    officers = (Membership.objects.filter(chama=chama, status=MembershipStatus.ACTIVE,
-                                          role__in=authority.roles_for(action, chama))
-                .exclude(user_id__in=[pk for pk in exclude if pk is not None]).select_related("user").order_by("member_number"))
+    officers = (
+        Membership.objects.filter(
+            chama=chama, status=MembershipStatus.ACTIVE, role__in=authority.roles_for(action, chama)
+        )
+        .exclude(user_id__in=[pk for pk in exclude if pk is not None])
+        .select_related("user")
+        .order_by("member_number")
+    )
     return [m for m in officers if authority.may(m.user, action, row)]
 
 
@@ -46,7 +51,11 @@ def ask(row, action, *, asked_by, what, key):
     chama = row.chama
     asker = authority.person(asked_by)
     for membership in signers(row, action, exclude=[getattr(asker, "pk", None)]):
-        notify(membership.user, kind=Notification.Kind.SIGNATURE, dedupe_key=f"sign-{key}",
-               title=f"{chama}: {what} waits for your signature",
-               body=f"{asker.get_full_name() if asker else 'The platform'} asked for {what}. "
-                    f"Approve or reject it in the back office or the app; it needs an officer other than them.")
+        notify(
+            membership.user,
+            kind=Notification.Kind.SIGNATURE,
+            dedupe_key=f"sign-{key}",
+            title=f"{chama}: {what} waits for your signature",
+            body=f"{asker.get_full_name() if asker else 'The platform'} asked for {what}. "
+            f"Approve or reject it in the back office or the app; it needs an officer other than them.",
+        )

@@ -71,8 +71,11 @@ class MeetingAdmin(ChamaScopedAdmin):
     change_form_template = "admin/meetings/meeting/change_form.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            present_count=Count("attendance", filter=Q(attendance__status__in=Attendance.ATTENDED)))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(present_count=Count("attendance", filter=Q(attendance__status__in=Attendance.ATTENDED)))
+        )
 
     @admin.display(description="Present", ordering="present_count")
     def present(self, obj):
@@ -84,7 +87,9 @@ class MeetingAdmin(ChamaScopedAdmin):
         super().save_model(request, obj, form, change)
 
     def _status(self, request, queryset, status, done):
-        self.run_service_per_row(request, queryset, lambda m: services.meeting_set_status(meeting=m, status=status, by=request.user), done)
+        self.run_service_per_row(
+            request, queryset, lambda m: services.meeting_set_status(meeting=m, status=status, by=request.user), done
+        )
 
     @admin.action(description="Cancel selected meetings", permissions=["change"])
     def mark_cancelled(self, request, queryset):
@@ -95,9 +100,12 @@ class MeetingAdmin(ChamaScopedAdmin):
         self._status(request, queryset, Meeting.Status.POSTPONED, "{count} meeting(s) postponed.")
 
     def get_urls(self):
-        return [self.guarded_path("<int:pk>/register/", self.register_view, "meetings_meeting_register", "run_meeting",
-                                  read="view_books"),
-                *super().get_urls()]
+        return [
+            self.guarded_path(
+                "<int:pk>/register/", self.register_view, "meetings_meeting_register", "run_meeting", read="view_books"
+            ),
+            *super().get_urls(),
+        ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         meeting = self.get_object(request, object_id)
@@ -113,19 +121,42 @@ class MeetingAdmin(ChamaScopedAdmin):
             messages.success(request, f"Register of {meeting} saved.")
             self._warn_of_fines_to_review(request, meeting)
             return redirect("admin:meetings_meeting_change", pk)
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": f"Register — {meeting}",
-                   "meeting": meeting, "register": register, "lines": register.lines, "errors": register.errors,
-                   "may_edit": may_edit, "quorum": services.quorum(meeting)}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Register — {meeting}",
+            "meeting": meeting,
+            "register": register,
+            "lines": register.lines,
+            "errors": register.errors,
+            "may_edit": may_edit,
+            "quorum": services.quorum(meeting),
+        }
         return TemplateResponse(request, "admin/meetings/register.html", context)
 
     def _warn_of_fines_to_review(self, request, meeting):
         review = services.fines_to_review(meeting)
         if review:
-            links = format_html_join(", ", '<a href="{}">{} ({})</a>', (
-                (reverse("admin:finance_due_change", args=[due.pk]), due.membership.user.get_full_name(), f"{due.amount:,.2f}")
-                for due in review))
-            messages.warning(request, format_html("Fined at this meeting but no longer marked so in the register: {}. "
-                                                  "If the register is right, waive these fines from their pages.", links))
+            links = format_html_join(
+                ", ",
+                '<a href="{}">{} ({})</a>',
+                (
+                    (
+                        reverse("admin:finance_due_change", args=[due.pk]),
+                        due.membership.user.get_full_name(),
+                        f"{due.amount:,.2f}",
+                    )
+                    for due in review
+                ),
+            )
+            messages.warning(
+                request,
+                format_html(
+                    "Fined at this meeting but no longer marked so in the register: {}. "
+                    "If the register is right, waive these fines from their pages.",
+                    links,
+                ),
+            )
 
 
 class ProposalForm(forms.ModelForm):
@@ -138,25 +169,61 @@ class ProposalForm(forms.ModelForm):
 class ProposalAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
     edit_action = "run_meeting"
     form = ProposalForm
-    list_display = ["title", "chama", "kind", "status", "opens_at", "closes_at", "live_yes", "live_no", "live_abstain",
-                    "eligible_count", "result"]
+    list_display = [
+        "title",
+        "chama",
+        "kind",
+        "status",
+        "opens_at",
+        "closes_at",
+        "live_yes",
+        "live_no",
+        "live_abstain",
+        "eligible_count",
+        "result",
+    ]
     list_filter = ["chama", "status", "kind", "result"]
     search_fields = ["title"]
     actions = ["close_now"]
     authority_actions = {"close_now": "run_meeting"}
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            yes=Count("votes", filter=Q(votes__choice=Vote.Choice.YES)),
-            no=Count("votes", filter=Q(votes__choice=Vote.Choice.NO)),
-            abstain=Count("votes", filter=Q(votes__choice=Vote.Choice.ABSTAIN)))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                yes=Count("votes", filter=Q(votes__choice=Vote.Choice.YES)),
+                no=Count("votes", filter=Q(votes__choice=Vote.Choice.NO)),
+                abstain=Count("votes", filter=Q(votes__choice=Vote.Choice.ABSTAIN)),
+            )
+        )
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else ["chama", "kind", "opens_at", "closes_at", "status", "pass_threshold",
-                                       "quorum_percentage", "eligible_count", "yes_count", "no_count", "abstain_count", "result"]
+        return (
+            []
+            if obj is None
+            else [
+                "chama",
+                "kind",
+                "opens_at",
+                "closes_at",
+                "status",
+                "pass_threshold",
+                "quorum_percentage",
+                "eligible_count",
+                "yes_count",
+                "no_count",
+                "abstain_count",
+                "result",
+            ]
+        )
 
     def get_fields(self, request, obj=None):
-        return ProposalForm.Meta.fields if obj is None else ["title", "description", *self.get_readonly_fields(request, obj)]
+        return (
+            ProposalForm.Meta.fields
+            if obj is None
+            else ["title", "description", *self.get_readonly_fields(request, obj)]
+        )
 
     @admin.display(description="Yes", ordering="yes")
     def live_yes(self, obj):
@@ -175,5 +242,9 @@ class ProposalAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
 
     @admin.action(description="Close voting now on selected proposals", permissions=["change"])
     def close_now(self, request, queryset):
-        self.run_service_per_row(request, queryset.filter(status=Proposal.Status.OPEN),
-                                 lambda p: services.proposal_close(proposal=p), "{count} proposal(s) closed.")
+        self.run_service_per_row(
+            request,
+            queryset.filter(status=Proposal.Status.OPEN),
+            lambda p: services.proposal_close(proposal=p),
+            "{count} proposal(s) closed.",
+        )

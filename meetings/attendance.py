@@ -15,11 +15,15 @@ from meetings.models import Attendance, Meeting
 
 def percentages(membership_ids):
     """{membership id: percentage or None} from the register of held meetings (one query)."""
-    rows = (Attendance.objects.filter(membership_id__in=membership_ids, meeting__status=Meeting.Status.HELD)
-            .values("membership_id", "membership__chama__policy__excused_absences")
-            .annotate(attended=Count("pk", filter=Q(status__in=Attendance.ATTENDED)),
-                      excused=Count("pk", filter=Q(status__in=Attendance.EXCUSED_STATUSES)),
-                      total=Count("pk")))
+    rows = (
+        Attendance.objects.filter(membership_id__in=membership_ids, meeting__status=Meeting.Status.HELD)
+        .values("membership_id", "membership__chama__policy__excused_absences")
+        .annotate(
+            attended=Count("pk", filter=Q(status__in=Attendance.ATTENDED)),
+            excused=Count("pk", filter=Q(status__in=Attendance.EXCUSED_STATUSES)),
+            total=Count("pk"),
+        )
+    )
     result = dict.fromkeys(membership_ids)
     for row in rows:
         rule, attended, counted = row["membership__chama__policy__excused_absences"], row["attended"], row["total"]
@@ -54,7 +58,12 @@ def drift(chama=None):
 def reconcile_drift(chama=None):
     """The register's side of reconcile_balances."""
     return [
-        Drift(f"attendance percentage of membership #{m.pk}", m.chama_id, cached, actual,
-              lambda pk=m.pk, value=actual: Membership.objects.filter(pk=pk).update(attendance_percentage=value))
+        Drift(
+            f"attendance percentage of membership #{m.pk}",
+            m.chama_id,
+            cached,
+            actual,
+            lambda pk=m.pk, value=actual: Membership.objects.filter(pk=pk).update(attendance_percentage=value),
+        )
         for m, cached, actual in drift(chama)
     ]

@@ -31,26 +31,39 @@ def add_meetings(chama, today):
             break
         starts = datetime.combine(day, policy.meeting_time, tzinfo=zone)
         meeting = services.meeting_create(
-            chama=chama, by=secretary, title=f"Regular meeting {day:%d %b %Y}", starts_at=starts,
-            ends_at=starts + timedelta(minutes=policy.meeting_duration_minutes), location="Community hall",
+            chama=chama,
+            by=secretary,
+            title=f"Regular meeting {day:%d %b %Y}",
+            starts_at=starts,
+            ends_at=starts + timedelta(minutes=policy.meeting_duration_minutes),
+            location="Community hall",
             agenda=["Opening and prayer", "Contributions and shares", "Loans", "Any other business"],
         )
         entries = {}
         for membership in members:
             roll = rng.random()
             status = "present" if roll < 0.8 else "late" if roll < 0.88 else "apology" if roll < 0.95 else "absent"
-            entries[membership.pk] = {"status": status, "arrived_at": (starts + timedelta(minutes=25)).time() if status == "late" else None}
+            entries[membership.pk] = {
+                "status": status,
+                "arrived_at": (starts + timedelta(minutes=25)).time() if status == "late" else None,
+            }
         services.register_save(meeting=meeting, by=secretary, entries=entries)
         meeting.minutes = MINUTES.format(time=f"{starts:%H:%M}", end=f"{starts + timedelta(hours=2):%H:%M}")
         meeting.minutes_recorded_by = secretary
         meeting.save(update_fields=["minutes", "minutes_recorded_by", "updated_date"])
     last = Meeting.objects.filter(chama=chama).order_by("-starts_at").first()
     if last is not None:
-        Resolution.objects.create(chama=chama, meeting=last, text="Members who miss two meetings in a row are called by the secretary.")
+        Resolution.objects.create(
+            chama=chama, meeting=last, text="Members who miss two meetings in a row are called by the secretary."
+        )
     now = timezone.now()
     decided = services.proposal_create(
-        chama=chama, by=secretary, title="Buy a tent and 30 chairs for meetings (KES 45,000)", kind="expense",
-        opens_at=now - timedelta(days=20), closes_at=now + timedelta(hours=1),
+        chama=chama,
+        by=secretary,
+        title="Buy a tent and 30 chairs for meetings (KES 45,000)",
+        kind="expense",
+        opens_at=now - timedelta(days=20),
+        closes_at=now + timedelta(hours=1),
         description="Hiring the hall costs KES 1,500 a meeting; a tent pays for itself within a year.",
     )
     for n, membership in enumerate(members):
@@ -58,8 +71,12 @@ def add_meetings(chama, today):
             services.vote_cast(proposal=decided, membership=membership, choice="yes" if n % 5 else "no")
     services.proposal_close(proposal=decided)  # everyone who meant to vote has: the secretary closed it early
     services.proposal_create(
-        chama=chama, by=secretary, title="Raise the monthly contribution by 10% from January", kind="general",
-        opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=6),
+        chama=chama,
+        by=secretary,
+        title="Raise the monthly contribution by 10% from January",
+        kind="general",
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=6),
     )
     services.schedule_meetings(months=2, chama=chama, today=today)
     return True

@@ -38,16 +38,20 @@ class Meeting(TimeStampedModel):
     ends_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     minutes = models.TextField(blank=True)
-    minutes_recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    minutes_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     reminder_sent_date = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-starts_at"]
         indexes = [models.Index(fields=["chama", "starts_at"]), models.Index(fields=["status", "starts_at"])]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
-                                   name="meeting_ends_after_start",
-                                   violation_error_message="A meeting must end after it starts."),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
+                name="meeting_ends_after_start",
+                violation_error_message="A meeting must end after it starts.",
+            ),
         ]
 
     def __str__(self):
@@ -129,7 +133,9 @@ class Attendance(TimeStampedModel):
     class Meta:
         ordering = ["meeting", "membership__member_number"]
         verbose_name_plural = "attendance"
-        constraints = [models.UniqueConstraint(fields=["meeting", "membership", "chama"], name="attendance_once_per_member")]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "membership", "chama"], name="attendance_once_per_member")
+        ]
 
     def __str__(self):
         return f"{self.membership} at {self.meeting}: {self.get_status_display()}"
@@ -176,8 +182,12 @@ class Proposal(TimeStampedModel):
     opens_at = models.DateTimeField()
     closes_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
-    pass_threshold = models.CharField(max_length=12, choices=Policy.PassThreshold.choices, help_text="Taken from the policy when created.")
-    quorum_percentage = models.DecimalField(max_digits=5, decimal_places=2, help_text="Taken from the policy when created.")
+    pass_threshold = models.CharField(
+        max_length=12, choices=Policy.PassThreshold.choices, help_text="Taken from the policy when created."
+    )
+    quorum_percentage = models.DecimalField(
+        max_digits=5, decimal_places=2, help_text="Taken from the policy when created."
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     eligible_count = models.PositiveIntegerField(default=0)
     yes_count = models.PositiveIntegerField(default=0)
@@ -187,8 +197,13 @@ class Proposal(TimeStampedModel):
 
     class Meta:
         ordering = ["-opens_at"]
-        constraints = [models.CheckConstraint(condition=Q(closes_at__gt=models.F("opens_at")), name="proposal_closes_after_opening",
-                                              violation_error_message="Voting must close after it opens.")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=models.F("opens_at")),
+                name="proposal_closes_after_opening",
+                violation_error_message="Voting must close after it opens.",
+            )
+        ]
 
     def __str__(self):
         return self.title

@@ -23,8 +23,10 @@ class TimeOfDayField(forms.TimeField):
 
 class RegisterRowForm(forms.Form):
     membership = forms.IntegerField(widget=forms.HiddenInput)
-    status = forms.ChoiceField(choices=[("", "—"), *Attendance.Status.choices],
-                               error_messages={"required": "Pick a status.", "invalid_choice": "Pick a status."})
+    status = forms.ChoiceField(
+        choices=[("", "—"), *Attendance.Status.choices],
+        error_messages={"required": "Pick a status.", "invalid_choice": "Pick a status."},
+    )
     arrived_at = TimeOfDayField(required=False)
     left_at = TimeOfDayField(required=False)
     note = forms.CharField(required=False, max_length=200)
@@ -39,7 +41,11 @@ class RegisterSheet:
 
     def __init__(self, meeting, data=None, *, editable=True):
         self.meeting = meeting
-        members = list(meeting.chama.memberships.filter(status=MembershipStatus.ACTIVE).select_related("user").order_by("member_number"))
+        members = list(
+            meeting.chama.memberships.filter(status=MembershipStatus.ACTIVE)
+            .select_related("user")
+            .order_by("member_number")
+        )
         saved = {row.membership_id: row for row in meeting.attendance.all()}
         apologies = dict(meeting.rsvps.filter(response=Rsvp.Response.APOLOGY).values_list("membership_id", "reason"))
         self.formset = RegisterRowFormSet(data, initial=[self._initial(m, saved.get(m.pk), apologies) for m in members])
@@ -49,15 +55,33 @@ class RegisterSheet:
         for form in self.formset:
             form.fields["status"].disabled = not editable  # a reader sees the register, greyed
             membership = by_pk.get(_as_int(form["membership"].value()))
-            self.lines.append({"membership": membership, "form": form, "apology": apologies.get(membership.pk) if membership else None,
-                               "status": form["status"].value() or "", "note": form["note"].value() or "", "errors": []})
+            self.lines.append(
+                {
+                    "membership": membership,
+                    "form": form,
+                    "apology": apologies.get(membership.pk) if membership else None,
+                    "status": form["status"].value() or "",
+                    "note": form["note"].value() or "",
+                    "errors": [],
+                }
+            )
 
     @staticmethod
     def _initial(member, row, apologies):
         if row:
-            return {"membership": member.pk, "status": row.status, "arrived_at": row.arrived_at, "left_at": row.left_at, "note": row.note}
+            return {
+                "membership": member.pk,
+                "status": row.status,
+                "arrived_at": row.arrived_at,
+                "left_at": row.left_at,
+                "note": row.note,
+            }
         apology = member.pk in apologies
-        return {"membership": member.pk, "status": Attendance.Status.APOLOGY if apology else "", "note": apologies.get(member.pk) or ""}
+        return {
+            "membership": member.pk,
+            "status": Attendance.Status.APOLOGY if apology else "",
+            "note": apologies.get(member.pk) or "",
+        }
 
     def save(self, user):
         """Save the register; False (and the refusals beside their lines or at the top) when refused."""
@@ -65,7 +89,9 @@ class RegisterSheet:
         if self.formset.is_valid():
             held = "held" in self.formset.data
             try:
-                entries = services.register_entries(chama=self.meeting.chama, rows=[form.cleaned_data for form in self.formset])
+                entries = services.register_entries(
+                    chama=self.meeting.chama, rows=[form.cleaned_data for form in self.formset]
+                )
                 services.register_save(meeting=self.meeting, by=user, entries=entries, held=held)
             except ValidationError as exc:
                 self.errors.extend(exc.messages)

@@ -10,10 +10,10 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from chama import authority
 from chama.locking import lock_first, lock_row
 from chama.models import Notification
 from chama.notify import notify
-from chama import authority
 from chama.roles import MembershipStatus
 from finance import periods
 from finance.models import Due
@@ -21,6 +21,7 @@ from finance.services import collections
 from finance.services.dues import fine_charge
 from groups.models import Chama, Membership, Policy
 from meetings.models import AgendaItem, Attendance, EligibleVoter, Meeting, Proposal, Rsvp, Vote
+
 
 def _zone(chama):
     return ZoneInfo(chama.timezone)
@@ -34,19 +35,38 @@ def meeting_day(meeting):
 # --- meetings ----------------------------------------------------------------------------------
 
 
-def meeting_create(*, chama, by, title, starts_at, kind=Meeting.Kind.REGULAR, format=Meeting.Format.PHYSICAL,
-                   ends_at=None, location="", link="", agenda=()) -> Meeting:
+def meeting_create(
+    *,
+    chama,
+    by,
+    title,
+    starts_at,
+    kind=Meeting.Kind.REGULAR,
+    format=Meeting.Format.PHYSICAL,
+    ends_at=None,
+    location="",
+    link="",
+    agenda=(),
+) -> Meeting:
     authority.require(by, "run_meeting", chama=chama)
     if format != Meeting.Format.PHYSICAL and not link:
         raise ValidationError({"link": "An online or hybrid meeting needs its link."})
     with transaction.atomic():
-        meeting = Meeting(chama=chama, title=title, kind=kind, format=format, starts_at=starts_at, ends_at=ends_at,
-                          location=location, link=link)
+        meeting = Meeting(
+            chama=chama,
+            title=title,
+            kind=kind,
+            format=format,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            location=location,
+            link=link,
+        )
         meeting.full_clean()
         meeting.save()
-        AgendaItem.objects.bulk_create([
-            AgendaItem(chama=chama, meeting=meeting, position=n, title=item) for n, item in enumerate(agenda, start=1)
-        ])
+        AgendaItem.objects.bulk_create(
+            [AgendaItem(chama=chama, meeting=meeting, position=n, title=item) for n, item in enumerate(agenda, start=1)]
+        )
     return meeting
 
 
@@ -84,15 +104,26 @@ def schedule_meetings(*, months, chama=None, today=None, dry_run=False):
         zone = _zone(each)
         start = today or timezone.localdate(timezone=zone)
         policy = each.policy
-        taken = {m.starts_at.astimezone(zone).date()
-                 for m in Meeting.objects.filter(chama=each, kind=Meeting.Kind.REGULAR, starts_at__date__gte=start - timedelta(days=1))}
+        taken = {
+            m.starts_at.astimezone(zone).date()
+            for m in Meeting.objects.filter(
+                chama=each, kind=Meeting.Kind.REGULAR, starts_at__date__gte=start - timedelta(days=1)
+            )
+        }
         new = []
         for day in regular_meeting_days(policy, start, months):
             if day in taken:
                 continue
             starts = datetime.combine(day, policy.meeting_time, tzinfo=zone)
-            new.append(Meeting(chama=each, title=f"Regular meeting {day:%d %b %Y}", kind=Meeting.Kind.REGULAR,
-                               starts_at=starts, ends_at=starts + timedelta(minutes=policy.meeting_duration_minutes)))
+            new.append(
+                Meeting(
+                    chama=each,
+                    title=f"Regular meeting {day:%d %b %Y}",
+                    kind=Meeting.Kind.REGULAR,
+                    starts_at=starts,
+                    ends_at=starts + timedelta(minutes=policy.meeting_duration_minutes),
+                )
+            )
         if not dry_run:
             Meeting.objects.bulk_create(new)
         report.append((each, new))
@@ -120,12 +151,18 @@ def quorum(meeting):
 def rsvp(*, meeting, membership, response, reason="") -> Rsvp:
     if membership.chama_id != meeting.chama_id or membership.status != MembershipStatus.ACTIVE:
         raise ValidationError("Only active members of the chama can answer.")
-    if meeting.status not in (Meeting.Status.SCHEDULED, Meeting.Status.POSTPONED) or meeting.starts_at <= timezone.now():
+    if (
+        meeting.status not in (Meeting.Status.SCHEDULED, Meeting.Status.POSTPONED)
+        or meeting.starts_at <= timezone.now()
+    ):
         raise ValidationError("This meeting is no longer taking answers.")
     if response == Rsvp.Response.APOLOGY and not reason.strip():
         raise ValidationError({"reason": "Give a reason with your apology."})
-    answer, _ = Rsvp.objects.update_or_create(meeting=meeting, membership=membership,
-                                              defaults={"chama": meeting.chama, "response": response, "reason": reason})
+    answer, _ = Rsvp.objects.update_or_create(
+        meeting=meeting,
+        membership=membership,
+        defaults={"chama": meeting.chama, "response": response, "reason": reason},
+    )
     return answer
 
 
@@ -139,9 +176,14 @@ def register_entries(*, chama, rows) -> dict:
         membership_id = entry.pop("membership")
         if membership_id in seen:
             member = Membership.objects.filter(chama=chama, pk=membership_id).select_related("user", "chama").first()
-            raise ValidationError({"entries": (
-                f"{member or membership_id} is listed twice (rows {seen[membership_id] + 1} and {index + 1}); "
-                "keep one row per member.")})
+            raise ValidationError(
+                {
+                    "entries": (
+                        f"{member or membership_id} is listed twice (rows {seen[membership_id] + 1} and {index + 1}); "
+                        "keep one row per member."
+                    )
+                }
+            )
         seen[membership_id] = index
         entries[membership_id] = entry
     return entries
@@ -153,7 +195,9 @@ def register_save(*, meeting, by, entries, held=True) -> list:
     policy's absence and lateness fines are charged (once per member per meeting)."""
     chama = meeting.chama
     authority.require(by, "run_meeting", chama=chama)
-    members = {m.pk: m for m in Membership.objects.filter(chama=chama, pk__in=list(entries)).select_related("user", "chama")}
+    members = {
+        m.pk: m for m in Membership.objects.filter(chama=chama, pk__in=list(entries)).select_related("user", "chama")
+    }
     unknown = set(entries) - set(members)
     if unknown:
         raise ValidationError({"entries": f"Not members of {chama}: {sorted(unknown)}."})
@@ -164,11 +208,21 @@ def register_save(*, meeting, by, entries, held=True) -> list:
         rows = []
         for membership_id, entry in sorted(entries.items()):
             if entry.get("status") not in Attendance.Status.values:
-                raise ValidationError({"entries": f"Give a status (present, late, absent, excused, apology) for {members[membership_id]}."})
+                raise ValidationError(
+                    {
+                        "entries": f"Give a status (present, late, absent, excused, apology) for {members[membership_id]}."
+                    }
+                )
             row, _ = Attendance.objects.update_or_create(
-                meeting=meeting, membership_id=membership_id,
-                defaults={"chama": chama, "status": entry["status"], "arrived_at": entry.get("arrived_at"),
-                          "left_at": entry.get("left_at"), "note": entry.get("note", "")},
+                meeting=meeting,
+                membership_id=membership_id,
+                defaults={
+                    "chama": chama,
+                    "status": entry["status"],
+                    "arrived_at": entry.get("arrived_at"),
+                    "left_at": entry.get("left_at"),
+                    "note": entry.get("note", ""),
+                },
             )
             rows.append(row)
         if held and meeting.status != Meeting.Status.HELD:
@@ -181,17 +235,23 @@ def register_save(*, meeting, by, entries, held=True) -> list:
 def meeting_collections(*, meeting, rows, method, by, client_key=""):
     """The meeting's collection sheet (see `collection_sheet_post`), dated the meeting's day."""
     if meeting.status in (Meeting.Status.CANCELLED, Meeting.Status.POSTPONED):
-        raise collections.SheetRefused(general={"meeting": [
-            f"{meeting} was {meeting.get_status_display().lower()}: nothing can be collected at it."]})
-    return collections.collection_sheet_post(chama=meeting.chama, day=meeting_day(meeting), rows=rows, method=method,
-                                             by=by, client_key=client_key)
+        raise collections.SheetRefused(
+            general={
+                "meeting": [f"{meeting} was {meeting.get_status_display().lower()}: nothing can be collected at it."]
+            }
+        )
+    return collections.collection_sheet_post(
+        chama=meeting.chama, day=meeting_day(meeting), rows=rows, method=method, by=by, client_key=client_key
+    )
 
 
 def _meeting_fines(meeting):
     """{status: (amount, wording)} of the fines the policy sets for this meeting."""
     policy = meeting.chama.policy
-    return {Attendance.Status.ABSENT: (policy.absence_fine_amount, "Absent from"),
-            Attendance.Status.LATE: (policy.lateness_fine_amount, "Late to")}
+    return {
+        Attendance.Status.ABSENT: (policy.absence_fine_amount, "Absent from"),
+        Attendance.Status.LATE: (policy.lateness_fine_amount, "Late to"),
+    }
 
 
 def _fine_key(meeting, membership_id):
@@ -200,8 +260,11 @@ def _fine_key(meeting, membership_id):
 
 def _fines_charged(meeting):
     """The fines already charged at this meeting (one per member at most)."""
-    return Due.objects.filter(chama_id=meeting.chama_id, kind=Due.Kind.FINE,
-                              charge_journal__idempotency_key__startswith=_fine_key(meeting, ""))
+    return Due.objects.filter(
+        chama_id=meeting.chama_id,
+        kind=Due.Kind.FINE,
+        charge_journal__idempotency_key__startswith=_fine_key(meeting, ""),
+    )
 
 
 def charge_meeting_fines(*, meeting, by):
@@ -215,10 +278,16 @@ def charge_meeting_fines(*, meeting, by):
     for row in rows.select_related("membership__user", "membership__chama"):
         amount, wording = fines[row.status]
         if amount > 0:
-            charged.append(fine_charge(
-                membership=row.membership, amount=amount, by=by, value_date=meeting_day(meeting),
-                reason=f"{wording} {meeting}", idempotency_key=_fine_key(meeting, row.membership_id),
-            ))
+            charged.append(
+                fine_charge(
+                    membership=row.membership,
+                    amount=amount,
+                    by=by,
+                    value_date=meeting_day(meeting),
+                    reason=f"{wording} {meeting}",
+                    idempotency_key=_fine_key(meeting, row.membership_id),
+                )
+            )
     return charged
 
 
@@ -228,15 +297,22 @@ def fines_to_review(meeting):
     fines = _meeting_fines(meeting)
     statuses = dict(meeting.attendance.values_list("membership_id", "status"))
     unwaived = _fines_charged(meeting).exclude(status=Due.Status.WAIVED).select_related("membership__user")
-    return [due for due in unwaived.order_by("membership__member_number")
-            if fines.get(statuses.get(due.membership_id), (0,))[0] != due.amount]
+    return [
+        due
+        for due in unwaived.order_by("membership__member_number")
+        if fines.get(statuses.get(due.membership_id), (0,))[0] != due.amount
+    ]
 
 
 def send_meeting_reminders(*, within_hours=48, now=None):
     """Notify every active member of each meeting starting within the window, once per meeting."""
     now = now or timezone.now()
-    due = Meeting.objects.filter(status=Meeting.Status.SCHEDULED, reminder_sent_date__isnull=True,
-                                 starts_at__gt=now, starts_at__lte=now + timedelta(hours=within_hours)).select_related("chama")
+    due = Meeting.objects.filter(
+        status=Meeting.Status.SCHEDULED,
+        reminder_sent_date__isnull=True,
+        starts_at__gt=now,
+        starts_at__lte=now + timedelta(hours=within_hours),
+    ).select_related("chama")
     sent = []
     for meeting in due:
         with transaction.atomic():
@@ -245,10 +321,16 @@ def send_meeting_reminders(*, within_hours=48, now=None):
                 continue  # another worker sent it
             when = meeting.starts_at.astimezone(_zone(meeting.chama))
             place = meeting.location or meeting.link or "the usual place"
-            for membership in Membership.objects.filter(chama=meeting.chama, status=MembershipStatus.ACTIVE).select_related("user"):
-                notify(membership.user, kind=Notification.Kind.MEETING_REMINDER, dedupe_key=f"meeting-reminder-{meeting.pk}",
-                       title=f"{meeting.chama}: meeting on {when:%a %d %b, %H:%M}",
-                       body=f"{meeting.title}, {when:%A %d %B %Y at %H:%M}, {place}. Reply in the app if you cannot come.")
+            for membership in Membership.objects.filter(
+                chama=meeting.chama, status=MembershipStatus.ACTIVE
+            ).select_related("user"):
+                notify(
+                    membership.user,
+                    kind=Notification.Kind.MEETING_REMINDER,
+                    dedupe_key=f"meeting-reminder-{meeting.pk}",
+                    title=f"{meeting.chama}: meeting on {when:%a %d %b, %H:%M}",
+                    body=f"{meeting.title}, {when:%A %d %B %Y at %H:%M}, {place}. Reply in the app if you cannot come.",
+                )
             locked.reminder_sent_date = now
             locked.save(update_fields=["reminder_sent_date", "updated_date"])
             sent.append(meeting)
@@ -262,9 +344,17 @@ def proposal_create(*, chama, by, title, opens_at, closes_at, description="", ki
     authority.require(by, "run_meeting", chama=chama)
     policy = chama.policy
     with transaction.atomic():
-        proposal = Proposal(chama=chama, title=title, description=description, kind=kind, opens_at=opens_at,
-                            closes_at=closes_at, pass_threshold=policy.vote_pass_threshold,
-                            quorum_percentage=policy.quorum_percentage, created_by=by)
+        proposal = Proposal(
+            chama=chama,
+            title=title,
+            description=description,
+            kind=kind,
+            opens_at=opens_at,
+            closes_at=closes_at,
+            pass_threshold=policy.vote_pass_threshold,
+            quorum_percentage=policy.quorum_percentage,
+            created_by=by,
+        )
         proposal.full_clean()
         proposal.save()
         if opens_at <= timezone.now():
@@ -279,10 +369,14 @@ def proposal_open(*, proposal) -> Proposal:
         if proposal.status != Proposal.Status.SCHEDULED:
             return proposal
         # One read of the members: the count is the rows written, even if someone joins meanwhile.
-        voters = EligibleVoter.objects.bulk_create([
-            EligibleVoter(chama_id=proposal.chama_id, proposal=proposal, membership_id=pk)
-            for pk in Membership.objects.filter(chama_id=proposal.chama_id, status=MembershipStatus.ACTIVE).values_list("pk", flat=True)
-        ])
+        voters = EligibleVoter.objects.bulk_create(
+            [
+                EligibleVoter(chama_id=proposal.chama_id, proposal=proposal, membership_id=pk)
+                for pk in Membership.objects.filter(
+                    chama_id=proposal.chama_id, status=MembershipStatus.ACTIVE
+                ).values_list("pk", flat=True)
+            ]
+        )
         proposal.eligible_count = len(voters)
         proposal.status = Proposal.Status.OPEN
         proposal.save(update_fields=["eligible_count", "status", "updated_date"])
@@ -296,18 +390,25 @@ def vote_cast(*, proposal, membership, choice) -> Vote:
     with transaction.atomic():
         proposal = lock_row(Proposal.objects.all(), pk=proposal.pk)
         if proposal.status != Proposal.Status.OPEN or timezone.now() >= proposal.closes_at:
-            raise ValidationError("Voting on this proposal is closed." if proposal.status != Proposal.Status.SCHEDULED
-                                  else "Voting on this proposal has not opened yet.")
+            raise ValidationError(
+                "Voting on this proposal is closed."
+                if proposal.status != Proposal.Status.SCHEDULED
+                else "Voting on this proposal has not opened yet."
+            )
         if not proposal.eligible_voters.filter(membership=membership).exists():
             raise ValidationError("Only members who were active when the vote opened may vote.")
-        vote, _ = Vote.objects.update_or_create(proposal=proposal, membership=membership,
-                                                defaults={"chama_id": proposal.chama_id, "choice": choice})
+        vote, _ = Vote.objects.update_or_create(
+            proposal=proposal, membership=membership, defaults={"chama_id": proposal.chama_id, "choice": choice}
+        )
     return vote
 
 
 def tally(proposal):
-    counts = proposal.votes.aggregate(yes=Count("pk", filter=Q(choice=Vote.Choice.YES)), no=Count("pk", filter=Q(choice=Vote.Choice.NO)),
-                                      abstain=Count("pk", filter=Q(choice=Vote.Choice.ABSTAIN)))
+    counts = proposal.votes.aggregate(
+        yes=Count("pk", filter=Q(choice=Vote.Choice.YES)),
+        no=Count("pk", filter=Q(choice=Vote.Choice.NO)),
+        abstain=Count("pk", filter=Q(choice=Vote.Choice.ABSTAIN)),
+    )
     return counts["yes"], counts["no"], counts["abstain"]
 
 
@@ -330,7 +431,9 @@ def proposal_close(*, proposal) -> Proposal:
             return proposal
         yes, no, abstain = tally(proposal)
         proposal.yes_count, proposal.no_count, proposal.abstain_count = yes, no, abstain
-        proposal.result = decide(yes, no, abstain, proposal.eligible_count, proposal.quorum_percentage, proposal.pass_threshold)
+        proposal.result = decide(
+            yes, no, abstain, proposal.eligible_count, proposal.quorum_percentage, proposal.pass_threshold
+        )
         proposal.status = Proposal.Status.CLOSED
         proposal.save()
     return proposal
@@ -339,6 +442,10 @@ def proposal_close(*, proposal) -> Proposal:
 def close_proposals(*, now=None):
     """Open the proposals whose voting has started and close those whose voting has ended."""
     now = now or timezone.now()
-    opened = [proposal_open(proposal=p) for p in Proposal.objects.filter(status=Proposal.Status.SCHEDULED, opens_at__lte=now)]
-    closed = [proposal_close(proposal=p) for p in Proposal.objects.filter(status=Proposal.Status.OPEN, closes_at__lte=now)]
+    opened = [
+        proposal_open(proposal=p) for p in Proposal.objects.filter(status=Proposal.Status.SCHEDULED, opens_at__lte=now)
+    ]
+    closed = [
+        proposal_close(proposal=p) for p in Proposal.objects.filter(status=Proposal.Status.OPEN, closes_at__lte=now)
+    ]
     return opened, closed

@@ -16,7 +16,9 @@ def attendance_changed(sender, instance, **kwargs):
 
 @receiver(pre_save, sender=Meeting)
 def remember_meeting_status(sender, instance, **kwargs):
-    instance._stored_status = Meeting.objects.filter(pk=instance.pk).values_list("status", flat=True).first() if instance.pk else None
+    instance._stored_status = (
+        Meeting.objects.filter(pk=instance.pk).values_list("status", flat=True).first() if instance.pk else None
+    )
 
 
 @receiver(post_save, sender=Meeting)

@@ -111,10 +111,21 @@ def loan_product(chama, name, **overrides):
     from finance.models import LoanProduct
 
     fields = dict(
-        interest_method="flat", interest_rate=Decimal("1"), rate_period="month", repayment_frequency="monthly",
-        min_installments=1, max_installments=12, min_amount=Decimal("1000"), max_amount=Decimal("50000"),
-        fee_kind="percent", fee_value=Decimal("2"), fee_mode="deducted", penalty_kind="percent", penalty_value=Decimal("5"),
-        penalty_grace_days=3, installment_multiple=Decimal("1"),
+        interest_method="flat",
+        interest_rate=Decimal("1"),
+        rate_period="month",
+        repayment_frequency="monthly",
+        min_installments=1,
+        max_installments=12,
+        min_amount=Decimal("1000"),
+        max_amount=Decimal("50000"),
+        fee_kind="percent",
+        fee_value=Decimal("2"),
+        fee_mode="deducted",
+        penalty_kind="percent",
+        penalty_value=Decimal("5"),
+        penalty_grace_days=3,
+        installment_multiple=Decimal("1"),
     )
     return LoanProduct.objects.create(chama=chama, name=name, **{**fields, **overrides})
 
@@ -128,8 +139,13 @@ def backdating_approved(chama, earliest_date):
     from finance.models import BackdatingApproval
 
     return BackdatingApproval.objects.create(
-        chama=chama, earliest_date=earliest_date, reason="Entering the paper books", requested_by=UserFactory(),
-        status=BackdatingApproval.Status.APPROVED, decided_by=UserFactory(), decided_date=timezone.now(),
+        chama=chama,
+        earliest_date=earliest_date,
+        reason="Entering the paper books",
+        requested_by=UserFactory(),
+        status=BackdatingApproval.Status.APPROVED,
+        decided_by=UserFactory(),
+        decided_date=timezone.now(),
         expires_date=timezone.now() + timedelta(days=7),
     )
 
@@ -155,12 +171,18 @@ def money_rows(chama):
     from finance.services import backdating, books, dues, loans, mpesa, savings
 
     policy = chama.policy
-    policy.contribution_amount, policy.share_price, policy.late_fine_amount = Decimal("500"), Decimal("100"), Decimal("50")
+    policy.contribution_amount, policy.share_price, policy.late_fine_amount = (
+        Decimal("500"),
+        Decimal("100"),
+        Decimal("50"),
+    )
     policy.save()
     chair = member(chama, Role.CHAIRPERSON)
     treasurer = member(chama, Role.TREASURER)
     # The fines below are dated in February: further back than the window.
-    approval = backdating.backdating_request(chama=chama, earliest_date=date(2026, 1, 1), reason="Paper books", by=chair)
+    approval = backdating.backdating_request(
+        chama=chama, earliest_date=date(2026, 1, 1), reason="Paper books", by=chair
+    )
     backdating.backdating_approve(approval=approval, by=treasurer)
     payer = MembershipFactory(chama=chama, joined_date=date(2026, 1, 1))
     plan = dues.contribution_plan_from_policy(chama, start_date=date(2026, 1, 1))
@@ -172,42 +194,95 @@ def money_rows(chama):
     savings.share_purchase(membership=payer, shares=2, method="cash", by=treasurer)
     savings.savings_deposit(membership=payer, amount="2000", method="bank", by=treasurer)
     withdrawal = savings.withdrawal_request(membership=payer, amount="100", by=payer.user)
-    expense = books.expense_record(chama=chama, category="stationery", amount="50", description="Receipt book", by=treasurer)
-    income = books.income_record(chama=chama, category="bank_interest", amount="12.50", description="Interest", by=treasurer)
-    investment = fm.Investment.objects.create(chama=chama, name="Plot in Juja", type="land", acquired_date=date(2026, 3, 1))
+    expense = books.expense_record(
+        chama=chama, category="stationery", amount="50", description="Receipt book", by=treasurer
+    )
+    income = books.income_record(
+        chama=chama, category="bank_interest", amount="12.50", description="Interest", by=treasurer
+    )
+    investment = fm.Investment.objects.create(
+        chama=chama, name="Plot in Juja", type="land", acquired_date=date(2026, 3, 1)
+    )
     movement = books.investment_add_funds(investment=investment, amount="1000", by=chair, paid_through="bank")
     channel = fm.MpesaChannel.objects.create(chama=chama, shortcode=f"60{chama.pk:04d}")
     receipt_fields = {
-        "receipt_number": f"QX{chama.pk:08d}", "amount": Decimal("250"), "phone_number": "+254799999999",
-        "account_reference": "nobody", "payer_name": "Unknown", "transaction_time": None,
+        "receipt_number": f"QX{chama.pk:08d}",
+        "amount": Decimal("250"),
+        "phone_number": "+254799999999",
+        "account_reference": "nobody",
+        "payer_name": "Unknown",
+        "transaction_time": None,
     }
     receipt = mpesa.receive(channel=channel, source="c2b", payload={}, fields=receipt_fields)
-    mpesa.receive(channel=channel, source="c2b", payload={"TransAmount": "2500"},
-                  fields={**receipt_fields, "amount": Decimal("2500")})  # a replay with another amount: a conflict
-    product = fm.LoanProduct.objects.create(chama=chama, name="Emergency", interest_rate=Decimal("1"), max_amount=Decimal("5000"),
-                                            min_installments=1, max_installments=6, guarantors_required=1,
-                                            guarantee_coverage=Decimal("10"))
+    mpesa.receive(
+        channel=channel,
+        source="c2b",
+        payload={"TransAmount": "2500"},
+        fields={**receipt_fields, "amount": Decimal("2500")},
+    )  # a replay with another amount: a conflict
+    product = fm.LoanProduct.objects.create(
+        chama=chama,
+        name="Emergency",
+        interest_rate=Decimal("1"),
+        max_amount=Decimal("5000"),
+        min_installments=1,
+        max_installments=6,
+        guarantors_required=1,
+        guarantee_coverage=Decimal("10"),
+    )
     borrower = MembershipFactory(chama=chama, joined_date=date(2025, 1, 1))
     savings.savings_deposit(membership=borrower, amount="3000", method="cash", by=treasurer)
-    loan = loans.loan_apply(membership=borrower, product=product, principal="1000", installments=2, by=borrower.user,
-                            guarantors=[(payer, "100")])
+    loan = loans.loan_apply(
+        membership=borrower,
+        product=product,
+        principal="1000",
+        installments=2,
+        by=borrower.user,
+        guarantors=[(payer, "100")],
+    )
     guarantee = loans.guarantee_accept(guarantee=loan.guarantees.get(), by=payer.user)
     loans.loan_approve(loan=loan, by=chair)
     loans.loan_approve(loan=loan, by=treasurer)
     loans.loan_disburse(loan=loan, by=treasurer, method="cash")
     loans.loan_repay(loan=loan, amount="200", method="cash", by=treasurer)
-    collateral = fm.Collateral.objects.create(chama=chama, loan=loan, description="Logbook KCA 123X", value=Decimal("300000"))
-    stk = fm.StkRequest.objects.create(chama=chama, membership=payer, phone_number="+254700000001", amount=Decimal("10"),
-                                       checkout_request_id=f"ws_CO_{chama.pk}", requested_by=payer.user)
+    collateral = fm.Collateral.objects.create(
+        chama=chama, loan=loan, description="Logbook KCA 123X", value=Decimal("300000")
+    )
+    stk = fm.StkRequest.objects.create(
+        chama=chama,
+        membership=payer,
+        phone_number="+254700000001",
+        amount=Decimal("10"),
+        checkout_request_id=f"ws_CO_{chama.pk}",
+        requested_by=payer.user,
+    )
     chama._money_rows = {
-        fm.Account: fm.Account.objects.filter(chama=chama, membership=payer).first(), fm.BackdatingApproval: approval,
-        fm.Journal: payment, fm.Entry: payment.entries.first(), fm.Due: fine, fm.DueAllocation: fine.allocations.first(),
-        fm.Waiver: waiver, fm.ContributionPlan: plan, fm.SavingsType: fm.SavingsType.objects.get(chama=chama),
-        fm.SharePurchase: fm.SharePurchase.objects.filter(chama=chama).first(), fm.Withdrawal: withdrawal,
-        fm.Expense: expense, fm.Income: income, fm.Investment: investment, fm.InvestmentMovement: movement,
-        fm.MpesaChannel: channel, fm.MpesaReceipt: receipt, fm.MpesaConflict: receipt.conflicts.get(), fm.StkRequest: stk,
-        fm.LoanProduct: product, fm.Loan: loan, fm.Guarantee: guarantee, fm.LoanApproval: loan.approvals.first(),
-        fm.Installment: loan.installments.first(), fm.RepaymentLine: loan.repayment_lines.first(), fm.Collateral: collateral,
+        fm.Account: fm.Account.objects.filter(chama=chama, membership=payer).first(),
+        fm.BackdatingApproval: approval,
+        fm.Journal: payment,
+        fm.Entry: payment.entries.first(),
+        fm.Due: fine,
+        fm.DueAllocation: fine.allocations.first(),
+        fm.Waiver: waiver,
+        fm.ContributionPlan: plan,
+        fm.SavingsType: fm.SavingsType.objects.get(chama=chama),
+        fm.SharePurchase: fm.SharePurchase.objects.filter(chama=chama).first(),
+        fm.Withdrawal: withdrawal,
+        fm.Expense: expense,
+        fm.Income: income,
+        fm.Investment: investment,
+        fm.InvestmentMovement: movement,
+        fm.MpesaChannel: channel,
+        fm.MpesaReceipt: receipt,
+        fm.MpesaConflict: receipt.conflicts.get(),
+        fm.StkRequest: stk,
+        fm.LoanProduct: product,
+        fm.Loan: loan,
+        fm.Guarantee: guarantee,
+        fm.LoanApproval: loan.approvals.first(),
+        fm.Installment: loan.installments.first(),
+        fm.RepaymentLine: loan.repayment_lines.first(),
+        fm.Collateral: collateral,
     }
     return chama._money_rows
 
@@ -226,21 +301,41 @@ def meeting_rows(chama):
 
     secretary = member(chama, Role.SECRETARY)
     attendee = MembershipFactory(chama=chama)
-    past = services.meeting_create(chama=chama, by=secretary, title="Regular meeting", agenda=["Contributions"],
-                                   starts_at=timezone.now() - timedelta(days=7))
+    past = services.meeting_create(
+        chama=chama,
+        by=secretary,
+        title="Regular meeting",
+        agenda=["Contributions"],
+        starts_at=timezone.now() - timedelta(days=7),
+    )
     services.register_save(meeting=past, by=secretary, entries={attendee.pk: {"status": "present"}})
-    upcoming = services.meeting_create(chama=chama, by=secretary, title="Next meeting", starts_at=timezone.now() + timedelta(days=7))
+    upcoming = services.meeting_create(
+        chama=chama, by=secretary, title="Next meeting", starts_at=timezone.now() + timedelta(days=7)
+    )
     rsvp = services.rsvp(meeting=upcoming, membership=attendee, response="attending")
-    proposal = services.proposal_create(chama=chama, by=secretary, title="Buy a tent", opens_at=timezone.now() - timedelta(hours=1),
-                                        closes_at=timezone.now() + timedelta(days=3))
+    proposal = services.proposal_create(
+        chama=chama,
+        by=secretary,
+        title="Buy a tent",
+        opens_at=timezone.now() - timedelta(hours=1),
+        closes_at=timezone.now() + timedelta(days=3),
+    )
     vote = services.vote_cast(proposal=proposal, membership=attendee, choice="yes")
     chama._meeting_rows = {
-        mm.Meeting: past, mm.AgendaItem: past.agenda.first(), mm.Attendance: past.attendance.first(), mm.Rsvp: rsvp,
+        mm.Meeting: past,
+        mm.AgendaItem: past.agenda.first(),
+        mm.Attendance: past.attendance.first(),
+        mm.Rsvp: rsvp,
         mm.Resolution: mm.Resolution.objects.create(chama=chama, meeting=past, text="Contributions rise to 600."),
-        mm.ActionItem: mm.ActionItem.objects.create(chama=chama, meeting=past, description="Open a bank account", owner=attendee),
+        mm.ActionItem: mm.ActionItem.objects.create(
+            chama=chama, meeting=past, description="Open a bank account", owner=attendee
+        ),
         mm.MinutesAttachment: mm.MinutesAttachment.objects.create(
-            chama=chama, meeting=past, title="Signed minutes", document=SimpleUploadedFile("minutes.pdf", b"%PDF-1.4")),
-        mm.Proposal: proposal, mm.EligibleVoter: proposal.eligible_voters.first(), mm.Vote: vote,
+            chama=chama, meeting=past, title="Signed minutes", document=SimpleUploadedFile("minutes.pdf", b"%PDF-1.4")
+        ),
+        mm.Proposal: proposal,
+        mm.EligibleVoter: proposal.eligible_voters.first(),
+        mm.Vote: vote,
     }
     notify(attendee.user, title="Welcome", body=f"Welcome to {chama}.")
     return chama._meeting_rows
@@ -263,8 +358,10 @@ ROW_MAKERS = {
     get_user_model(): _user_in,
 }
 ROW_MAKERS.update(
-    {factory_class._meta.model: factory_class for factory_class in (MembershipFactory, JoinRequestFactory, InvitationFactory,
-                                                                MembershipChangeRequestFactory)}
+    {
+        factory_class._meta.model: factory_class
+        for factory_class in (MembershipFactory, JoinRequestFactory, InvitationFactory, MembershipChangeRequestFactory)
+    }
 )
 
 
@@ -284,8 +381,18 @@ def _register_meeting_rows():
     from chama.models import Notification
     from meetings import models as mm
 
-    for model in (mm.Meeting, mm.AgendaItem, mm.Attendance, mm.Rsvp, mm.Resolution, mm.ActionItem, mm.MinutesAttachment,
-                  mm.Proposal, mm.EligibleVoter, mm.Vote):
+    for model in (
+        mm.Meeting,
+        mm.AgendaItem,
+        mm.Attendance,
+        mm.Rsvp,
+        mm.Resolution,
+        mm.ActionItem,
+        mm.MinutesAttachment,
+        mm.Proposal,
+        mm.EligibleVoter,
+        mm.Vote,
+    ):
         ROW_MAKERS[model] = lambda chama, model=model: meeting_rows(chama)[model]
     ROW_MAKERS[Notification] = _notification_of
 

@@ -10,7 +10,9 @@ requires_postgres = pytest.mark.skipif(
 
 def login_api(client, user, password=PASSWORD):
     """Authenticate `client` with a real JWT, as a mobile app would."""
-    response = client.post("/api/v1/auth/token/", {"login": str(user.phone_number), "password": password}, format="json")
+    response = client.post(
+        "/api/v1/auth/token/", {"login": str(user.phone_number), "password": password}, format="json"
+    )
     assert response.status_code == 200, response.content
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
     return client
@@ -20,7 +22,6 @@ def results(response):
     """The rows of a (paginated) list response."""
     body = response.json()
     return body["results"] if isinstance(body, dict) and "results" in body else body
-
 
 
 class Clock:
@@ -57,9 +58,14 @@ def sheet_data(sheet, rows, *, method="cash", key=None):
     """The collection sheet's POST as a browser sends it: every member's row, with `rows`
     ({membership: {"contribution": "1500", "shares": "2", ...}}) typed in and the rest left empty."""
     typed = {membership.pk: cells for membership, cells in rows.items()}
-    data = {"method": method, "sheet_key": sheet.key if key is None else key,
-            "form-TOTAL_FORMS": str(len(sheet.rows)), "form-INITIAL_FORMS": str(len(sheet.rows)),
-            "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "1000"}
+    data = {
+        "method": method,
+        "sheet_key": sheet.key if key is None else key,
+        "form-TOTAL_FORMS": str(len(sheet.rows)),
+        "form-INITIAL_FORMS": str(len(sheet.rows)),
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "1000",
+    }
     for index, row in enumerate(sheet.rows):
         data[f"form-{index}-membership"] = str(row["membership"].pk)
         for cell in ("contribution", "shares", "fines", "repayment"):
@@ -72,10 +78,21 @@ def register_data(lines, rows, *, held=True):
     (`lines` from its context), with `rows` ({membership: {"status": "late", "arrived_at": "14:40"}})
     filled in and every other line left blank."""
     typed = {membership.pk: fields for membership, fields in rows.items()}
-    data = {"form-TOTAL_FORMS": str(len(lines)), "form-INITIAL_FORMS": str(len(lines)),
-            "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "1000", **({"held": "on"} if held else {})}
+    data = {
+        "form-TOTAL_FORMS": str(len(lines)),
+        "form-INITIAL_FORMS": str(len(lines)),
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "1000",
+        **({"held": "on"} if held else {}),
+    }
     for index, line in enumerate(lines):
-        fields = {"membership": str(line["membership"].pk), "status": "", "arrived_at": "", "left_at": "", "note": "",
-                  **typed.get(line["membership"].pk, {})}
+        fields = {
+            "membership": str(line["membership"].pk),
+            "status": "",
+            "arrived_at": "",
+            "left_at": "",
+            "note": "",
+            **typed.get(line["membership"].pk, {}),
+        }
         data.update({f"form-{index}-{name}": value for name, value in fields.items()})
     return data

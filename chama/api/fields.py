@@ -40,7 +40,6 @@ class IdRelatedField(serializers.PrimaryKeyRelatedField):
         return super().to_internal_value(data)
 
 
-
 class DateField(serializers.DateField):
     """A date between 1900 and 2200 (every date the API takes)."""
 
@@ -68,5 +67,7 @@ class DateTimeField(serializers.DateTimeField):
 def bound_model_dates():
     """Model serializers map date columns to the bounded fields too (called once, at start-up)."""
     serializers.ModelSerializer.serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping, models.DateField: DateField, models.DateTimeField: DateTimeField,
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateField: DateField,
+        models.DateTimeField: DateTimeField,
     }

@@ -18,10 +18,13 @@ class AuditedJWTScheme(SimpleJWTScheme):
     target_class = "chama.api.authentication.AuditedJWTAuthentication"
 
 
-ERROR = inline_serializer("Error", {
-    "detail": serializers.CharField(help_text="What went wrong, in a sentence."),
-    "code": serializers.CharField(required=False, help_text="A machine-readable reason, where there is one."),
-})
+ERROR = inline_serializer(
+    "Error",
+    {
+        "detail": serializers.CharField(help_text="What went wrong, in a sentence."),
+        "code": serializers.CharField(required=False, help_text="A machine-readable reason, where there is one."),
+    },
+)
 
 # A 400's body names each field that was refused (`non_field_errors` for the whole request, or
 # `detail` when the body could not be read): `{"amount": ["Enter at most two decimals."]}`.

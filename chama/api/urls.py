@@ -13,7 +13,9 @@ urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     path("me/password/", views.PasswordChangeView.as_view(), name="me-password"),
     path("files/<slug:kind>/<int:pk>/", downloads.DocumentDownloadView.as_view(), name="document-download"),
-    path("me/notification-preferences/", views.NotificationPreferenceView.as_view(), name="me-notification-preferences"),
+    path(
+        "me/notification-preferences/", views.NotificationPreferenceView.as_view(), name="me-notification-preferences"
+    ),
 ]
 
 router = SimpleRouter()

@@ -23,6 +23,7 @@ class LoginView(TokenObtainPairView):
 
     serializer_class = LoginSerializer
 
+
 class MeView(generics.RetrieveUpdateAPIView):
     """Your profile and your memberships (every chama you belong to, with your role in it)."""
 
@@ -31,6 +32,7 @@ class MeView(generics.RetrieveUpdateAPIView):
 
     def get_object(self):
         return get_user_model().objects.prefetch_related("memberships__chama").get(pk=self.request.user.pk)
+
 
 class PasswordChangeView(APIView):
     """Change your password. Every refresh token is revoked, this device's too: whoever held a copy
@@ -54,7 +56,9 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset.none()
-        return services.notifications_of(self.request.user, unread_only=self.request.query_params.get("unread") in ("true", "1"))
+        return services.notifications_of(
+            self.request.user, unread_only=self.request.query_params.get("unread") in ("true", "1")
+        )
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])

@@ -7,42 +7,121 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('first_name', models.CharField(max_length=100)),
-                ('last_name', models.CharField(max_length=100)),
-                ('phone_number', phonenumber_field.modelfields.PhoneNumberField(error_messages={'unique': 'A person with this phone number is already registered.'}, help_text='Mobile number; Kenyan numbers may be typed as 07XX XXX XXX. Stored in E.164 (+2547…).', max_length=128, region=None, unique=True)),
-                ('email', models.EmailField(blank=True, help_text='Optional; also works as a login.', max_length=254, null=True)),
-                ('id_number', models.CharField(blank=True, max_length=20, verbose_name='national ID number')),
-                ('kyc_status', models.CharField(choices=[('pending', 'Pending'), ('verified', 'Verified'), ('rejected', 'Rejected'), ('expired', 'Expired')], default='pending', max_length=10, verbose_name='KYC status')),
-                ('is_active', models.BooleanField(default=True, help_text='Untick instead of deleting a person.')),
-                ('is_staff', models.BooleanField(default=False, help_text='May log in to the back office (officers and platform staff).', verbose_name='staff status')),
-                ('failed_login_attempts', models.PositiveSmallIntegerField(default=0, editable=False)),
-                ('account_locked_until', models.DateTimeField(blank=True, help_text='Logins are refused until then, after repeated wrong passwords.', null=True)),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("first_name", models.CharField(max_length=100)),
+                ("last_name", models.CharField(max_length=100)),
+                (
+                    "phone_number",
+                    phonenumber_field.modelfields.PhoneNumberField(
+                        error_messages={"unique": "A person with this phone number is already registered."},
+                        help_text="Mobile number; Kenyan numbers may be typed as 07XX XXX XXX. Stored in E.164 (+2547…).",
+                        max_length=128,
+                        region=None,
+                        unique=True,
+                    ),
+                ),
+                (
+                    "email",
+                    models.EmailField(
+                        blank=True, help_text="Optional; also works as a login.", max_length=254, null=True
+                    ),
+                ),
+                ("id_number", models.CharField(blank=True, max_length=20, verbose_name="national ID number")),
+                (
+                    "kyc_status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("verified", "Verified"),
+                            ("rejected", "Rejected"),
+                            ("expired", "Expired"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="KYC status",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, help_text="Untick instead of deleting a person.")),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="May log in to the back office (officers and platform staff).",
+                        verbose_name="staff status",
+                    ),
+                ),
+                ("failed_login_attempts", models.PositiveSmallIntegerField(default=0, editable=False)),
+                (
+                    "account_locked_until",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Logins are refused until then, after repeated wrong passwords.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['first_name', 'last_name'],
-                'constraints': [models.UniqueConstraint(django.db.models.functions.text.Lower('email'), name='user_email_unique_ci', violation_error_message='A person with this email is already registered.'), models.UniqueConstraint(condition=models.Q(('id_number', ''), _negated=True), fields=('id_number',), name='user_id_number_unique', violation_error_message='A person with this national ID number is already registered.')],
+                "ordering": ["first_name", "last_name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        django.db.models.functions.text.Lower("email"),
+                        name="user_email_unique_ci",
+                        violation_error_message="A person with this email is already registered.",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("id_number", ""), _negated=True),
+                        fields=("id_number",),
+                        name="user_id_number_unique",
+                        violation_error_message="A person with this national ID number is already registered.",
+                    ),
+                ],
             },
             managers=[
-                ('objects', chama.models.UserManager()),
+                ("objects", chama.models.UserManager()),
             ],
         ),
     ]

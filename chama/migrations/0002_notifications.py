@@ -6,44 +6,85 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chama', '0001_initial'),
+        ("chama", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='NotificationPreference',
+            name="NotificationPreference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('email', models.BooleanField(default=True, help_text='Also send notifications by email (when an email is known).')),
-                ('sms', models.BooleanField(default=True, help_text='Also send notifications by SMS.')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='notification_preference', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "email",
+                    models.BooleanField(
+                        default=True, help_text="Also send notifications by email (when an email is known)."
+                    ),
+                ),
+                ("sms", models.BooleanField(default=True, help_text="Also send notifications by SMS.")),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notification_preference",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('general', 'General'), ('meeting_reminder', 'Meeting reminder'), ('payment_receipt', 'Payment receipt'), ('proposal', 'Proposal')], default='general', max_length=20)),
-                ('title', models.CharField(max_length=150)),
-                ('body', models.TextField()),
-                ('dedupe_key', models.CharField(blank=True, help_text='The same key is never sent twice to a person.', max_length=100)),
-                ('read_date', models.DateTimeField(blank=True, null=True)),
-                ('expires_date', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("general", "General"),
+                            ("meeting_reminder", "Meeting reminder"),
+                            ("payment_receipt", "Payment receipt"),
+                            ("proposal", "Proposal"),
+                        ],
+                        default="general",
+                        max_length=20,
+                    ),
+                ),
+                ("title", models.CharField(max_length=150)),
+                ("body", models.TextField()),
+                (
+                    "dedupe_key",
+                    models.CharField(
+                        blank=True, help_text="The same key is never sent twice to a person.", max_length=100
+                    ),
+                ),
+                ("read_date", models.DateTimeField(blank=True, null=True)),
+                ("expires_date", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_date', '-id'],
-                'indexes': [models.Index(fields=['user', 'read_date'], name='chama_notif_user_id_7005b0_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('dedupe_key', ''), _negated=True), fields=('user', 'dedupe_key'), name='notification_once_per_key')],
+                "ordering": ["-created_date", "-id"],
+                "indexes": [models.Index(fields=["user", "read_date"], name="chama_notif_user_id_7005b0_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("dedupe_key", ""), _negated=True),
+                        fields=("user", "dedupe_key"),
+                        name="notification_once_per_key",
+                    )
+                ],
             },
         ),
     ]

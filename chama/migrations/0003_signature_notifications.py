@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chama', '0002_notifications'),
+        ("chama", "0002_notifications"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('general', 'General'), ('meeting_reminder', 'Meeting reminder'), ('payment_receipt', 'Payment receipt'), ('proposal', 'Proposal'), ('signature', 'Waiting for your signature')], default='general', max_length=20),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("general", "General"),
+                    ("meeting_reminder", "Meeting reminder"),
+                    ("payment_receipt", "Payment receipt"),
+                    ("proposal", "Proposal"),
+                    ("signature", "Waiting for your signature"),
+                ],
+                default="general",
+                max_length=20,
+            ),
         ),
     ]

@@ -222,17 +222,32 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "contenttypes",
 )
 AUDITLOG_EXCLUDE_TRACKING_FIELDS = (
-    "last_login", "updated_date", "failed_login_attempts",
+    "last_login",
+    "updated_date",
+    "failed_login_attempts",
     # Reverse one-to-one accessors: not columns of the logged row, and each would cost a query per save.
-    "policy", "mpesa_channel", "reversed_by", "expense", "income", "investment_movement", "waiver", "withdrawal",
+    "policy",
+    "mpesa_channel",
+    "reversed_by",
+    "expense",
+    "income",
+    "investment_movement",
+    "waiver",
+    "withdrawal",
 )
 AUDITLOG_MASK_TRACKING_FIELDS = ("password",)
 AUDITLOG_INCLUDE_TRACKING_MODELS = (
     # Setting or rotating an M-Pesa callback secret is logged with who did it, never the secret's hash.
-    {"model": "finance.mpesachannel", "mask_fields": ["callback_secret_hash"],
-     "mask_callable": "finance.models.mpesa.hide_secret_hash"},
-    {"model": "finance.stkrequest", "mask_fields": ["callback_token_hash"],
-     "mask_callable": "finance.models.mpesa.hide_secret_hash"},
+    {
+        "model": "finance.mpesachannel",
+        "mask_fields": ["callback_secret_hash"],
+        "mask_callable": "finance.models.mpesa.hide_secret_hash",
+    },
+    {
+        "model": "finance.stkrequest",
+        "mask_fields": ["callback_token_hash"],
+        "mask_callable": "finance.models.mpesa.hide_secret_hash",
+    },
 )
 
 LOGGING = {
@@ -240,7 +255,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"redact_callback_secrets": {"()": "finance.log_filters.RedactCallbackSecrets"}},
     "formatters": {
-        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler"},
@@ -252,8 +271,12 @@ LOGGING = {
         # M-Pesa callback URLs carry a secret in their path: the request logs write it as ***.
         "django.request": {"filters": ["redact_callback_secrets"]},
         # Django's own runserver logging, restated with the filter added.
-        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False,
-                          "filters": ["redact_callback_secrets"]},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["redact_callback_secrets"],
+        },
     },
 }
 

@@ -33,13 +33,32 @@ class BackdatingApprovalAdmin(AwaitingSignatureAdmin, CreatedByServiceMixin, Cha
     form = BackdatingRequestForm
     edit_action = "request_backdating"
     signature_action = "approve_backdating"
-    list_display = ["earliest_date", "chama", "reason", "state", "requested_by", "decided_by", "decided_date",
-                    "expires_date"]
+    list_display = [
+        "earliest_date",
+        "chama",
+        "reason",
+        "state",
+        "requested_by",
+        "decided_by",
+        "decided_date",
+        "expires_date",
+    ]
     list_filter = ["chama", "status"]
     search_fields = ["reason", "requested_by__first_name", "requested_by__last_name"]
     list_select_related = ["chama", "requested_by", "decided_by"]
-    readonly_fields = ["chama", "earliest_date", "reason", "state", "requested_by", "awaiting_signature", "decided_by",
-                       "decided_date", "expires_date", "rejection_reason", "created_date"]
+    readonly_fields = [
+        "chama",
+        "earliest_date",
+        "reason",
+        "state",
+        "requested_by",
+        "awaiting_signature",
+        "decided_by",
+        "decided_date",
+        "expires_date",
+        "rejection_reason",
+        "created_date",
+    ]
     actions = ["approve", "reject"]
     authority_actions = {"approve": "approve_backdating", "reject": "approve_backdating"}
 
@@ -66,13 +85,20 @@ class BackdatingApprovalAdmin(AwaitingSignatureAdmin, CreatedByServiceMixin, Cha
 
     @admin.action(description="Approve the selected requests (as the second officer)", permissions=["change"])
     def approve(self, request, queryset):
-        self.run_service_per_row(request, queryset.filter(status=BackdatingApproval.Status.PENDING),
-                                 lambda row: backdating.backdating_approve(approval=row, by=request.user),
-                                 "{count} backdating request(s) approved.")
+        self.run_service_per_row(
+            request,
+            queryset.filter(status=BackdatingApproval.Status.PENDING),
+            lambda row: backdating.backdating_approve(approval=row, by=request.user),
+            "{count} backdating request(s) approved.",
+        )
 
     @admin.action(description="Reject the selected requests", permissions=["change"])
     def reject(self, request, queryset):
-        self.run_service_per_row(request, queryset.filter(status=BackdatingApproval.Status.PENDING),
-                                 lambda row: backdating.backdating_reject(approval=row, by=request.user,
-                                                                          reason="Rejected in the back office"),
-                                 "{count} backdating request(s) rejected.")
+        self.run_service_per_row(
+            request,
+            queryset.filter(status=BackdatingApproval.Status.PENDING),
+            lambda row: backdating.backdating_reject(
+                approval=row, by=request.user, reason="Rejected in the back office"
+            ),
+            "{count} backdating request(s) rejected.",
+        )

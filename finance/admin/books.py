@@ -71,27 +71,48 @@ class CashbookAdmin(AwaitingSignatureAdmin, ServiceCreatedAdmin):
 
     def response_add(self, request, obj, post_url_continue=None):
         if obj.status == obj.Status.PENDING:
-            self.message_user(request, f"{shown(obj.amount)} is above the chama's threshold: it waits for a second officer, "
-                                       "who approves it from this list.", messages.WARNING)
+            self.message_user(
+                request,
+                f"{shown(obj.amount)} is above the chama's threshold: it waits for a second officer, "
+                "who approves it from this list.",
+                messages.WARNING,
+            )
         return super().response_add(request, obj, post_url_continue)
 
     @admin.action(description="Approve the selected records (as the second officer)", permissions=["change"])
     def approve(self, request, queryset):
-        self.run_service_per_row(request, queryset.filter(status=CashbookRecord.Status.PENDING),
-                                 lambda row: books.cashbook_approve(record=row, by=request.user), "{count} record(s) approved and posted.")
+        self.run_service_per_row(
+            request,
+            queryset.filter(status=CashbookRecord.Status.PENDING),
+            lambda row: books.cashbook_approve(record=row, by=request.user),
+            "{count} record(s) approved and posted.",
+        )
 
     @admin.action(description="Reject the selected records", permissions=["change"])
     def reject(self, request, queryset):
-        self.run_service_per_row(request, queryset.filter(status=CashbookRecord.Status.PENDING),
-                                 lambda row: books.cashbook_reject(record=row, by=request.user, reason="Rejected in the back office"),
-                                 "{count} record(s) rejected.")
+        self.run_service_per_row(
+            request,
+            queryset.filter(status=CashbookRecord.Status.PENDING),
+            lambda row: books.cashbook_reject(record=row, by=request.user, reason="Rejected in the back office"),
+            "{count} record(s) rejected.",
+        )
 
 
 @admin.register(Expense)
 class ExpenseAdmin(CashbookAdmin):
     form = ExpenseForm
-    list_display = ["value_date", "chama", "category", "description", "amount", "paid_through", "payee", "status",
-                    "recorded_by", "approved_by"]
+    list_display = [
+        "value_date",
+        "chama",
+        "category",
+        "description",
+        "amount",
+        "paid_through",
+        "payee",
+        "status",
+        "recorded_by",
+        "approved_by",
+    ]
     list_filter = ["chama", "status", "category", "paid_through"]
     search_fields = ["description"]
     date_hierarchy = "value_date"
@@ -110,8 +131,17 @@ class IncomeForm(ExpenseForm):
 @admin.register(Income)
 class IncomeAdmin(CashbookAdmin):
     form = IncomeForm
-    list_display = ["value_date", "chama", "category", "description", "amount", "received_through", "status", "recorded_by",
-                    "approved_by"]
+    list_display = [
+        "value_date",
+        "chama",
+        "category",
+        "description",
+        "amount",
+        "received_through",
+        "status",
+        "recorded_by",
+        "approved_by",
+    ]
     list_filter = ["chama", "status", "category"]
     search_fields = ["description"]
     date_hierarchy = "value_date"
@@ -142,7 +172,9 @@ class InvestmentAdmin(ChamaScopedAdmin):
 class MovementForm(forms.ModelForm):
     amount = MoneyFormField(required=False, help_text="Money invested or return received.")
     valuation = MoneyFormField(required=False, help_text="Revaluations: the new value.")
-    through = forms.ChoiceField(choices=PaidThrough.choices, initial="bank", help_text="Where the money came from or went.")
+    through = forms.ChoiceField(
+        choices=PaidThrough.choices, initial="bank", help_text="Where the money came from or went."
+    )
 
     class Meta:
         model = InvestmentMovement
@@ -175,7 +207,12 @@ class InvestmentMovementAdmin(ServiceCreatedAdmin):
 
     def create_with_service(self, request, form):
         data = form.cleaned_data
-        common = {"investment": data["investment"], "by": request.user, "value_date": data["value_date"], "note": data["note"]}
+        common = {
+            "investment": data["investment"],
+            "by": request.user,
+            "value_date": data["value_date"],
+            "note": data["note"],
+        }
         if data["kind"] == InvestmentMovement.Kind.VALUATION:
             return books.investment_revalue(value=data["valuation"], **common)
         if data["kind"] == InvestmentMovement.Kind.RETURN:

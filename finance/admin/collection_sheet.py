@@ -26,9 +26,12 @@ class SheetRowForm(forms.Form):
 
     membership = forms.IntegerField(widget=forms.HiddenInput)
     contribution = _amount("Contribution")
-    shares = ShareCountField(required=False, min_value=0, widget=forms.TextInput(attrs={"inputmode": "numeric"}),
-                                error_messages={"invalid": "Shares must be a whole number.",
-                                                "min_value": "Shares must be a whole number."})
+    shares = ShareCountField(
+        required=False,
+        min_value=0,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+        error_messages={"invalid": "Shares must be a whole number.", "min_value": "Shares must be a whole number."},
+    )
     fines = _amount("Fines paid")
     repayment = _amount("Loan repayment")
 
@@ -41,8 +44,14 @@ class SheetForm(forms.Form):
 
     METHODS = [("cash", "Cash"), ("mpesa", "M-Pesa"), ("bank", "Bank")]
 
-    method = forms.ChoiceField(choices=METHODS, initial="cash", error_messages={
-        "invalid_choice": "Pick how the money was received.", "required": "Pick how the money was received."})
+    method = forms.ChoiceField(
+        choices=METHODS,
+        initial="cash",
+        error_messages={
+            "invalid_choice": "Pick how the money was received.",
+            "required": "Pick how the money was received.",
+        },
+    )
     sheet_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
 
@@ -80,16 +89,24 @@ class CollectionSheet:
         valid = self.head.is_valid()
         valid = self.formset.is_valid() and valid
         if valid:
-            rows = [{name: value for name, value in form.cleaned_data.items()} for form in self.formset]
+            rows = [dict(form.cleaned_data) for form in self.formset]
             try:
                 self.result = collections.collection_sheet_post(
-                    chama=self.chama, day=self.day, rows=rows, method=self.head.cleaned_data["method"], by=user,
-                    client_key=self.head.cleaned_data["sheet_key"])
+                    chama=self.chama,
+                    day=self.day,
+                    rows=rows,
+                    method=self.head.cleaned_data["method"],
+                    by=user,
+                    client_key=self.head.cleaned_data["sheet_key"],
+                )
             except collections.SheetRefused as exc:
                 self._show(exc)
             except authority.Refused as exc:
                 self.errors.extend(exc.messages)
-        self.errors.extend(self.head.non_field_errors() + [m for name in ("method", "sheet_key") for m in self.head.errors.get(name, [])])
+        self.errors.extend(
+            self.head.non_field_errors()
+            + [m for name in ("method", "sheet_key") for m in self.head.errors.get(name, [])]
+        )
         self.errors.extend(self.formset.non_form_errors())
         for row in self.rows:
             row["errors"] = [message for messages in row["form"].errors.values() for message in messages]

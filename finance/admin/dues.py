@@ -34,8 +34,13 @@ class ContributionPlanAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
     def create_with_service(self, request, form):
         data = form.cleaned_data
         return dues.levy_create(
-            chama=data["chama"], name=data["name"], amount=data["amount"], due_date=data["levy_due_date"],
-            by=request.user, grace_days=data["grace_days"], target=data["target"],
+            chama=data["chama"],
+            name=data["name"],
+            amount=data["amount"],
+            due_date=data["levy_due_date"],
+            by=request.user,
+            grace_days=data["grace_days"],
+            target=data["target"],
         )
 
     @admin.action(description="Raise this period's dues for the selected plans", permissions=["change"])
@@ -45,19 +50,51 @@ class ContributionPlanAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
         if allowed is not None:
             queryset = queryset.filter(chama_id__in=allowed)
         for plan in queryset.filter(kind=ContributionPlan.Kind.REGULAR, is_active=True):
-            raised += sum(row[3] for row in dues.generate_dues(period=chama_today(plan.chama), chama=plan.chama) if row[1] == plan)
+            raised += sum(
+                row[3] for row in dues.generate_dues(period=chama_today(plan.chama), chama=plan.chama) if row[1] == plan
+            )
         self.message_user(request, f"{raised} due(s) raised.", messages.SUCCESS)
 
 
 @admin.register(Due)
 class DueAdmin(ReadOnlyMixin, ChamaScopedAdmin):
-    list_display = ["description", "member", "chama", "kind", "due_date", "amount", "paid_amount", "waived_amount", "status"]
+    list_display = [
+        "description",
+        "member",
+        "chama",
+        "kind",
+        "due_date",
+        "amount",
+        "paid_amount",
+        "waived_amount",
+        "status",
+    ]
     list_filter = ["chama", "kind", "status", "period_label"]
-    search_fields = ["description", "membership__member_number", "membership__user__first_name", "membership__user__last_name"]
+    search_fields = [
+        "description",
+        "membership__member_number",
+        "membership__user__first_name",
+        "membership__user__last_name",
+    ]
     list_select_related = ["membership__user", "chama"]
     date_hierarchy = "due_date"
-    readonly_fields = ["chama", "membership", "kind", "plan", "period_label", "description", "due_date", "late_after",
-                       "amount", "paid_amount", "waived_amount", "status", "fine_for", "fine_period", "charge_journal"]
+    readonly_fields = [
+        "chama",
+        "membership",
+        "kind",
+        "plan",
+        "period_label",
+        "description",
+        "due_date",
+        "late_after",
+        "amount",
+        "paid_amount",
+        "waived_amount",
+        "status",
+        "fine_for",
+        "fine_period",
+        "charge_journal",
+    ]
     change_form_template = "admin/finance/due/change_form.html"
     change_list_template = "admin/finance/due/change_list.html"
 
@@ -82,16 +119,27 @@ class DueAdmin(ReadOnlyMixin, ChamaScopedAdmin):
         form = WaiveForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                waiver = dues.waiver_request(due=due, by=request.user, reason=form.cleaned_data["reason"], amount=form.cleaned_data["amount"])
+                waiver = dues.waiver_request(
+                    due=due, by=request.user, reason=form.cleaned_data["reason"], amount=form.cleaned_data["amount"]
+                )
             except (ValidationError, authority.Refused) as exc:
                 add_refusal(form, exc)
             else:
                 if waiver.status == Waiver.Status.APPLIED:
                     messages.success(request, f"{shown(waiver.amount)} waived.")
                 else:
-                    messages.warning(request, f"The waiver of {shown(waiver.amount)} is above the chama's threshold: a second officer must approve it under Waivers.")
+                    messages.warning(
+                        request,
+                        f"The waiver of {shown(waiver.amount)} is above the chama's threshold: a second officer must approve it under Waivers.",
+                    )
                 return redirect("admin:finance_due_change", pk)
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": f"Waive: {due}", "form": form, "subject": due}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Waive: {due}",
+            "form": form,
+            "subject": due,
+        }
         return TemplateResponse(request, "admin/finance/form_page.html", context)
 
     def matrix_view(self, request):
@@ -105,7 +153,9 @@ class DueAdmin(ReadOnlyMixin, ChamaScopedAdmin):
 
 class MatrixPicker(forms.Form):
     chama = forms.ModelChoiceField(queryset=None)
-    kind = forms.ChoiceField(choices=[(Due.Kind.CONTRIBUTION, "Contributions"), (Due.Kind.LEVY, "Levies"), (Due.Kind.FINE, "Fines")])
+    kind = forms.ChoiceField(
+        choices=[(Due.Kind.CONTRIBUTION, "Contributions"), (Due.Kind.LEVY, "Levies"), (Due.Kind.FINE, "Fines")]
+    )
 
     def __init__(self, *args, chamas, **kwargs):
         super().__init__(*args, **kwargs)
@@ -114,14 +164,27 @@ class MatrixPicker(forms.Form):
 
 def dues_matrix(chama, kind, periods_shown=12):
     """The last `periods_shown` periods as columns, members as rows; two queries."""
-    due_list = list(Due.objects.filter(chama=chama, kind=kind).exclude(status=Due.Status.CANCELLED)
-                    .only("membership_id", "period_label", "due_date", "amount", "paid_amount", "waived_amount", "status"))
-    labels = sorted({(due.due_date if kind == Due.Kind.FINE else due.period_start or due.due_date, due.period_label or f"{due.due_date}") for due in due_list})
+    due_list = list(
+        Due.objects.filter(chama=chama, kind=kind)
+        .exclude(status=Due.Status.CANCELLED)
+        .only("membership_id", "period_label", "due_date", "amount", "paid_amount", "waived_amount", "status")
+    )
+    labels = sorted(
+        {
+            (
+                due.due_date if kind == Due.Kind.FINE else due.period_start or due.due_date,
+                due.period_label or f"{due.due_date}",
+            )
+            for due in due_list
+        }
+    )
     columns = [label for _, label in labels][-periods_shown:]
     cells = defaultdict(list)
     for due in due_list:
         cells[(due.membership_id, due.period_label or f"{due.due_date}")].append(due)
-    members = chama.memberships.exclude(status=MembershipStatus.PENDING).select_related("user").order_by("member_number")
+    members = (
+        chama.memberships.exclude(status=MembershipStatus.PENDING).select_related("user").order_by("member_number")
+    )
     rows = [{"membership": m, "cells": [cells.get((m.pk, column), []) for column in columns]} for m in members]
     return {"columns": columns, "rows": rows, "chama": chama}
 
@@ -133,8 +196,18 @@ class WaiverAdmin(AwaitingSignatureAdmin, ReadOnlyMixin, ChamaScopedAdmin):
     list_filter = ["chama", "status"]
     search_fields = ["reason", "due__membership__member_number"]
     list_select_related = ["due__membership__user", "requested_by", "approved_by"]
-    readonly_fields = ["chama", "due", "amount", "reason", "status", "requested_by", "awaiting_signature", "approved_by",
-                       "decided_date", "journal"]
+    readonly_fields = [
+        "chama",
+        "due",
+        "amount",
+        "reason",
+        "status",
+        "requested_by",
+        "awaiting_signature",
+        "approved_by",
+        "decided_date",
+        "journal",
+    ]
     actions = ["approve", "reject"]
     authority_actions = {"approve": "approve_waiver", "reject": "approve_waiver"}
 
@@ -144,10 +217,18 @@ class WaiverAdmin(AwaitingSignatureAdmin, ReadOnlyMixin, ChamaScopedAdmin):
 
     @admin.action(description="Approve selected waivers (as the second officer)", permissions=["change"])
     def approve(self, request, queryset):
-        self.run_service_per_row(request, queryset.filter(status=Waiver.Status.PENDING),
-                                 lambda row: dues.waiver_approve(waiver=row, by=request.user), "{count} waiver(s) approved.")
+        self.run_service_per_row(
+            request,
+            queryset.filter(status=Waiver.Status.PENDING),
+            lambda row: dues.waiver_approve(waiver=row, by=request.user),
+            "{count} waiver(s) approved.",
+        )
 
     @admin.action(description="Reject selected waivers", permissions=["change"])
     def reject(self, request, queryset):
-        self.run_service_per_row(request, queryset.filter(status=Waiver.Status.PENDING),
-                                 lambda row: dues.waiver_reject(waiver=row, by=request.user), "{count} waiver(s) rejected.")
+        self.run_service_per_row(
+            request,
+            queryset.filter(status=Waiver.Status.PENDING),
+            lambda row: dues.waiver_reject(waiver=row, by=request.user),
+            "{count} waiver(s) rejected.",
+        )

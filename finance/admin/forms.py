@@ -21,7 +21,11 @@ class MemberChoiceField(forms.ModelChoiceField):
 
 
 def members_where(user, action):
-    return Membership.objects.filter(chama__in=chamas_where(user, action)).select_related("user", "chama").order_by("chama", "member_number")
+    return (
+        Membership.objects.filter(chama__in=chamas_where(user, action))
+        .select_related("user", "chama")
+        .order_by("chama", "member_number")
+    )
 
 
 class PaymentForm(forms.Form):
@@ -30,7 +34,9 @@ class PaymentForm(forms.Form):
     method = forms.ChoiceField(choices=PaidThrough.choices)
     reference = forms.CharField(max_length=64, required=False, help_text="M-Pesa receipt, bank slip or cheque number.")
     value_date = DateFormField(required=False, help_text="When the money was received (default today).")
-    apply_to = forms.ChoiceField(choices=[("all", "Oldest dues first"), ("contributions", "Contributions only"), ("fines", "Fines only")])
+    apply_to = forms.ChoiceField(
+        choices=[("all", "Oldest dues first"), ("contributions", "Contributions only"), ("fines", "Fines only")]
+    )
     memo = forms.CharField(max_length=200, required=False)
 
     def __init__(self, *args, user, **kwargs):

@@ -11,8 +11,8 @@ from chama import authority
 from chama.admin_paging import CappedCountPaginator
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, add_refusal, scope_for_user
 from chama.forms import DateFormField
-from finance.admin.forms import PaymentForm, ReasonForm, chamas_where
 from finance.admin.collection_sheet import CollectionSheet
+from finance.admin.forms import PaymentForm, ReasonForm, chamas_where
 from finance.models import Account, Entry, Journal
 from finance.services import dues, reversals, value_dates
 from finance.services.dues import chama_today
@@ -36,7 +36,13 @@ class ReadOnlyMixin:
 class AccountAdmin(ReadOnlyMixin, ChamaScopedAdmin):
     list_display = ["code", "name", "chama", "type", "purpose", "balance_shown"]
     list_filter = ["chama", "type", "purpose"]
-    search_fields = ["code", "name", "membership__member_number", "membership__user__first_name", "membership__user__last_name"]
+    search_fields = [
+        "code",
+        "name",
+        "membership__member_number",
+        "membership__user__first_name",
+        "membership__user__last_name",
+    ]
     list_select_related = ["chama"]
     readonly_fields = ["chama", "code", "name", "type", "purpose", "membership", "savings_type", "balance_shown"]
     exclude = ["balance"]
@@ -56,7 +62,17 @@ class EntryInline(ReadOnlyMixin, ChamaScopedTabularInline):
 class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
     """The ledger: read-only, fast on millions of rows (no full count, an index per chama)."""
 
-    list_display = ["id", "value_date", "chama", "kind", "memo", "amount", "member", "external_reference", "reversal_state"]
+    list_display = [
+        "id",
+        "value_date",
+        "chama",
+        "kind",
+        "memo",
+        "amount",
+        "member",
+        "external_reference",
+        "reversal_state",
+    ]
     list_filter = ["chama", "kind"]
     search_fields = ["external_reference"]  # enables the search box; get_search_results does the work
     search_help_text = "A journal number, a reference (M-Pesa receipt, slip) or a member number."
@@ -64,8 +80,20 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
     inlines = [EntryInline]
-    readonly_fields = ["chama", "kind", "value_date", "memo", "amount", "membership", "external_reference",
-                       "idempotency_key", "created_by", "created_date", "reversal_of", "reversal_state"]
+    readonly_fields = [
+        "chama",
+        "kind",
+        "value_date",
+        "memo",
+        "amount",
+        "membership",
+        "external_reference",
+        "idempotency_key",
+        "created_by",
+        "created_date",
+        "reversal_of",
+        "reversal_state",
+    ]
     change_form_template = "admin/finance/journal/change_form.html"
     change_list_template = "admin/finance/journal/change_list.html"
 
@@ -90,7 +118,9 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
     def reversal_state(self, obj):
         reversal = getattr(obj, "reversed_by", None)
         if reversal is not None:
-            return format_html('by <a href="{}">#{}</a>', reverse("admin:finance_journal_change", args=[reversal.pk]), reversal.pk)
+            return format_html(
+                'by <a href="{}">#{}</a>', reverse("admin:finance_journal_change", args=[reversal.pk]), reversal.pk
+            )
         return ""
 
     def may_post(self, request):
@@ -98,8 +128,12 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
 
     def get_urls(self):
         return [
-            self.guarded_path("record-payment/", self.record_payment_view, "finance_journal_record_payment", "record_payment"),
-            self.guarded_path("collection-sheet/", self.collection_sheet_view, "finance_journal_collection_sheet", "record_payment"),
+            self.guarded_path(
+                "record-payment/", self.record_payment_view, "finance_journal_record_payment", "record_payment"
+            ),
+            self.guarded_path(
+                "collection-sheet/", self.collection_sheet_view, "finance_journal_collection_sheet", "record_payment"
+            ),
             self.guarded_path("<int:pk>/reverse/", self.reverse_view, "finance_journal_reverse", "reverse_journal"),
             *super().get_urls(),
         ]
@@ -108,23 +142,31 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
         return super().changelist_view(request, {**(extra_context or {}), "may_post": self.may_post(request)})
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "may_post": self.may_post(request)})
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "may_post": self.may_post(request)}
+        )
 
     def _page(self, request, template, title, **context):
-        return TemplateResponse(request, template, {**self.admin_site.each_context(request), "opts": self.opts, "title": title, **context})
+        return TemplateResponse(
+            request, template, {**self.admin_site.each_context(request), "opts": self.opts, "title": title, **context}
+        )
 
     def reverse_view(self, request, pk):
         journal = get_object_or_404(self.get_queryset(request).select_related("chama", "membership"), pk=pk)
         form = ReasonForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                reversal = reversals.journal_reverse(journal=journal, reason=form.cleaned_data["reason"], by=request.user)
+                reversal = reversals.journal_reverse(
+                    journal=journal, reason=form.cleaned_data["reason"], by=request.user
+                )
             except (ValidationError, authority.Refused) as exc:
                 add_refusal(form, exc)
             else:
                 messages.success(request, f"Journal #{journal.pk} reversed by #{reversal.pk}.")
                 return redirect("admin:finance_journal_change", reversal.pk)
-        return self._page(request, "admin/finance/form_page.html", f"Reverse journal #{journal.pk}", form=form, subject=journal)
+        return self._page(
+            request, "admin/finance/form_page.html", f"Reverse journal #{journal.pk}", form=form, subject=journal
+        )
 
     def record_payment_view(self, request):
         form = PaymentForm(request.POST or None, user=request.user)
@@ -132,8 +174,13 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
             data = form.cleaned_data
             try:
                 journal = dues.payment_record(
-                    membership=data["membership"], amount=data["amount"], method=data["method"], by=request.user,
-                    value_date=data["value_date"], reference=data["reference"], memo=data["memo"],
+                    membership=data["membership"],
+                    amount=data["amount"],
+                    method=data["method"],
+                    by=request.user,
+                    value_date=data["value_date"],
+                    reference=data["reference"],
+                    memo=data["memo"],
                     kinds=dues.DUE_KINDS[data["apply_to"]],
                 )
             except (ValidationError, authority.Refused) as exc:
@@ -150,7 +197,10 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
         picker = SheetPicker(request.GET or None, chamas=chamas)
         if not picker.is_valid():
             return self._page(request, "admin/finance/collection_sheet.html", "Meeting collection sheet", picker=picker)
-        chama, day = picker.cleaned_data["chama"], picker.cleaned_data["date"] or chama_today(picker.cleaned_data["chama"])
+        chama, day = (
+            picker.cleaned_data["chama"],
+            picker.cleaned_data["date"] or chama_today(picker.cleaned_data["chama"]),
+        )
         problem = value_dates.problem(chama, day)
         if problem:  # every row would be refused for it: say it once
             picker.add_error("date", problem)
@@ -159,8 +209,15 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
         if request.method == "POST" and sheet.save(request.user):
             messages.success(request, f"Collections of {day:%d %b %Y} saved: {sheet.summary()}.")
             return redirect(f"{reverse('admin:finance_journal_changelist')}?chama__id__exact={chama.pk}")
-        return self._page(request, "admin/finance/collection_sheet.html", f"Collection sheet — {chama}, {day:%d %b %Y}",
-                          picker=picker, sheet=sheet, chama=chama, day=day)
+        return self._page(
+            request,
+            "admin/finance/collection_sheet.html",
+            f"Collection sheet — {chama}, {day:%d %b %Y}",
+            picker=picker,
+            sheet=sheet,
+            chama=chama,
+            day=day,
+        )
 
 
 class SheetPicker(forms.Form):

@@ -19,16 +19,41 @@ from finance.services import loans
 @admin.register(LoanProduct)
 class LoanProductAdmin(ChamaScopedAdmin):
     edit_action = "manage_loan_products"
-    list_display = ["name", "chama", "interest_method", "interest_rate", "rate_period", "repayment_frequency",
-                    "max_amount", "max_installments", "is_active"]
+    list_display = [
+        "name",
+        "chama",
+        "interest_method",
+        "interest_rate",
+        "rate_period",
+        "repayment_frequency",
+        "max_amount",
+        "max_installments",
+        "is_active",
+    ]
     list_filter = ["chama", "interest_method", "is_active"]
     search_fields = ["name"]
     fieldsets = [
         (None, {"fields": ["chama", "name", "description", "is_active"]}),
-        ("Interest and schedule", {"fields": ["interest_method", "interest_rate", "rate_period", "repayment_frequency",
-                                              "min_installments", "max_installments", "rounding", "installment_multiple"]}),
+        (
+            "Interest and schedule",
+            {
+                "fields": [
+                    "interest_method",
+                    "interest_rate",
+                    "rate_period",
+                    "repayment_frequency",
+                    "min_installments",
+                    "max_installments",
+                    "rounding",
+                    "installment_multiple",
+                ]
+            },
+        ),
         ("Amounts", {"fields": ["min_amount", "max_amount", "savings_multiple"]}),
-        ("Fees and penalties", {"fields": ["fee_kind", "fee_value", "fee_mode", "penalty_kind", "penalty_value", "penalty_grace_days"]}),
+        (
+            "Fees and penalties",
+            {"fields": ["fee_kind", "fee_value", "fee_mode", "penalty_kind", "penalty_value", "penalty_grace_days"]},
+        ),
         ("Guarantees and repayment", {"fields": ["guarantors_required", "guarantee_coverage", "allocation_order"]}),
     ]
 
@@ -92,36 +117,128 @@ class LoanAdmin(ChamaScopedAdmin):
     """Applications to review (eligibility, guarantors, approvals), the schedule, and the arrears list
     (filter "In arrears"); the portfolio summary is linked above the list."""
 
-    list_display = ["id", "borrower", "chama", "product", "principal", "status", "classification", "days_in_arrears",
-                    "outstanding"]
+    list_display = [
+        "id",
+        "borrower",
+        "chama",
+        "product",
+        "principal",
+        "status",
+        "classification",
+        "days_in_arrears",
+        "outstanding",
+    ]
     list_filter = ["chama", "status", "classification", InArrearsFilter, "product"]
     search_fields = ["=id", "membership__member_number", "membership__user__first_name", "membership__user__last_name"]
     list_select_related = ["membership__user", "chama", "product", "receivable_account"]
-    readonly_fields = ["chama", "membership", "product", "principal", "purpose", "interest_method", "interest_rate",
-                       "rate_period", "repayment_frequency", "installments_count", "rounding", "installment_multiple",
-                       "fee", "fee_mode", "status", "applied_by", "disbursed_date", "classification", "days_in_arrears",
-                       "review", "outstanding", "payoff_today", "write_off_requested_by", "write_off_reason",
-                       "reschedule_requested_by", "reschedule_installments", "reschedule_interest_rate", "reschedule_start",
-                       "reschedule_reason"]
+    readonly_fields = [
+        "chama",
+        "membership",
+        "product",
+        "principal",
+        "purpose",
+        "interest_method",
+        "interest_rate",
+        "rate_period",
+        "repayment_frequency",
+        "installments_count",
+        "rounding",
+        "installment_multiple",
+        "fee",
+        "fee_mode",
+        "status",
+        "applied_by",
+        "disbursed_date",
+        "classification",
+        "days_in_arrears",
+        "review",
+        "outstanding",
+        "payoff_today",
+        "write_off_requested_by",
+        "write_off_reason",
+        "reschedule_requested_by",
+        "reschedule_installments",
+        "reschedule_interest_rate",
+        "reschedule_start",
+        "reschedule_reason",
+    ]
     fieldsets = [
         ("Review", {"fields": ["review"]}),
-        ("Loan", {"fields": ["chama", "membership", "product", "principal", "purpose", "status", "applied_by",
-                             "disbursed_date", "outstanding", "payoff_today", "classification", "days_in_arrears"]}),
-        ("Terms", {"fields": ["interest_method", "interest_rate", "rate_period", "repayment_frequency",
-                              "installments_count", "rounding", "installment_multiple", "fee", "fee_mode"],
-                   "classes": ["collapse"]}),
+        (
+            "Loan",
+            {
+                "fields": [
+                    "chama",
+                    "membership",
+                    "product",
+                    "principal",
+                    "purpose",
+                    "status",
+                    "applied_by",
+                    "disbursed_date",
+                    "outstanding",
+                    "payoff_today",
+                    "classification",
+                    "days_in_arrears",
+                ]
+            },
+        ),
+        (
+            "Terms",
+            {
+                "fields": [
+                    "interest_method",
+                    "interest_rate",
+                    "rate_period",
+                    "repayment_frequency",
+                    "installments_count",
+                    "rounding",
+                    "installment_multiple",
+                    "fee",
+                    "fee_mode",
+                ],
+                "classes": ["collapse"],
+            },
+        ),
         ("Write-off", {"fields": ["write_off_requested_by", "write_off_reason"], "classes": ["collapse"]}),
-        ("Reschedule asked for", {"fields": ["reschedule_requested_by", "reschedule_installments", "reschedule_interest_rate",
-                                             "reschedule_start", "reschedule_reason"], "classes": ["collapse"]}),
+        (
+            "Reschedule asked for",
+            {
+                "fields": [
+                    "reschedule_requested_by",
+                    "reschedule_installments",
+                    "reschedule_interest_rate",
+                    "reschedule_start",
+                    "reschedule_reason",
+                ],
+                "classes": ["collapse"],
+            },
+        ),
     ]
     inlines = [InstallmentInline, GuaranteeInline, ApprovalInline, CollateralInline]
-    actions = ["approve", "reject", "disburse_cash", "disburse_mpesa", "disburse_bank", "approve_reschedule",
-               "reject_reschedule", "approve_write_off", "reject_write_off", "recover"]
+    actions = [
+        "approve",
+        "reject",
+        "disburse_cash",
+        "disburse_mpesa",
+        "disburse_bank",
+        "approve_reschedule",
+        "reject_reschedule",
+        "approve_write_off",
+        "reject_write_off",
+        "recover",
+    ]
     authority_actions = {
-        "approve": "approve_loan", "reject": "approve_loan", "disburse_cash": "disburse_loan",
-        "disburse_mpesa": "disburse_loan", "disburse_bank": "disburse_loan", "approve_reschedule": "approve_reschedule",
-        "reject_reschedule": "approve_reschedule", "approve_write_off": "approve_write_off",
-        "reject_write_off": "approve_write_off", "recover": "recover_loan",
+        "approve": "approve_loan",
+        "reject": "approve_loan",
+        "disburse_cash": "disburse_loan",
+        "disburse_mpesa": "disburse_loan",
+        "disburse_bank": "disburse_loan",
+        "approve_reschedule": "approve_reschedule",
+        "reject_reschedule": "approve_reschedule",
+        "approve_write_off": "approve_write_off",
+        "reject_write_off": "approve_write_off",
+        "recover": "recover_loan",
     }
     change_list_template = "admin/finance/loan/change_list.html"
     change_form_template = "admin/finance/loan/change_form.html"
@@ -145,12 +262,18 @@ class LoanAdmin(ChamaScopedAdmin):
     @admin.display(description="Eligibility and guarantees")
     def review(self, obj):
         check = loans.eligibility(obj.membership, obj.product, under_review=obj)
-        rules = format_html_join("", "<li>{} {}</li>", (("✔" if rule.passed else "✘", rule.reason) for rule in check.rules))
+        rules = format_html_join(
+            "", "<li>{} {}</li>", (("✔" if rule.passed else "✘", rule.reason) for rule in check.rules)
+        )
         gaps = loan_reads.coverage_gaps(obj) or ["Guarantees complete."]
         approvals = obj.approvals.filter(decision=LoanApproval.Decision.APPROVE).count()
         return format_html(
             "<ul>{}</ul><p>Largest amount now: <strong>{}</strong></p><p>{}</p><p>Approvals: {} of {}</p>",
-            rules, shown(check.max_amount), " ".join(gaps), approvals, loan_reads.approvals_needed(obj),
+            rules,
+            shown(check.max_amount),
+            " ".join(gaps),
+            approvals,
+            loan_reads.approvals_needed(obj),
         )
 
     def get_urls(self):
@@ -171,18 +294,35 @@ class LoanAdmin(ChamaScopedAdmin):
             else:
                 messages.success(request, f"Repayment of {shown(form.cleaned_data['amount'])} recorded.")
                 return redirect("admin:finance_loan_change", pk)
-        title = f"Repayment on loan #{loan.pk} — payoff today {shown(loan_reads.payoff_amount(loan))}" if loan.status in Loan.OUTSTANDING_STATUSES else f"Loan #{loan.pk}"
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": title, "form": form, "subject": loan}
+        title = (
+            f"Repayment on loan #{loan.pk} — payoff today {shown(loan_reads.payoff_amount(loan))}"
+            if loan.status in Loan.OUTSTANDING_STATUSES
+            else f"Loan #{loan.pk}"
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "form": form,
+            "subject": loan,
+        }
         return TemplateResponse(request, "admin/finance/form_page.html", context)
 
     def portfolio_view(self, request):
         summaries = [(chama, loan_reads.portfolio(chama)) for chama in chamas_where(request.user, "view_books")]
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Loan portfolio", "summaries": summaries}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Loan portfolio",
+            "summaries": summaries,
+        }
         return TemplateResponse(request, "admin/finance/loan/portfolio.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         loan = self.get_object(request, object_id)
-        may_repay = loan is not None and loan.status in Loan.OUTSTANDING_STATUSES and self.may(request, "record_payment", loan)
+        may_repay = (
+            loan is not None and loan.status in Loan.OUTSTANDING_STATUSES and self.may(request, "record_payment", loan)
+        )
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "may_repay": may_repay})
 
     def _run(self, request, queryset, service, done, **kwargs):

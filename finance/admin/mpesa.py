@@ -36,12 +36,16 @@ class MpesaChannelAdmin(ChamaScopedAdmin):
             "C2B confirmation URL: <code>{}</code><br>SECRET stands for the callback secret, shown once when the "
             "channel was made or its secret last rotated; it is kept only as a hash and cannot be shown again. "
             "Lost it, or think someone else saw it? Rotate the secret and register the new URL with Safaricom.",
-            mpesa.c2b_confirmation_url(obj, "SECRET"))
+            mpesa.c2b_confirmation_url(obj, "SECRET"),
+        )
 
     def get_urls(self):
-        return [self.guarded_path("<int:pk>/rotate-secret/", self.rotate_view, "finance_mpesachannel_rotate",
-                                  "manage_mpesa_channel"),
-                *super().get_urls()]
+        return [
+            self.guarded_path(
+                "<int:pk>/rotate-secret/", self.rotate_view, "finance_mpesachannel_rotate", "manage_mpesa_channel"
+            ),
+            *super().get_urls(),
+        ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         may_rotate = authority.chama_ids_for(request.user, "manage_mpesa_channel") != set()
@@ -79,12 +83,20 @@ class MpesaChannelAdmin(ChamaScopedAdmin):
         return self._secret_page(request, rotated, secrets, "New secret: register this URL with Safaricom")
 
     def _confirm_page(self, request, channels, action=None):
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "channels": channels, "action": action,
-                   "title": "Rotate the callback secret?"}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "channels": channels,
+            "action": action,
+            "title": "Rotate the callback secret?",
+        }
         return TemplateResponse(request, "admin/finance/mpesachannel/rotate_confirm.html", context)
 
     def _secret_page(self, request, channels, secrets, title):
-        rows = [(channel, mpesa.c2b_confirmation_url(channel, secret)) for channel, secret in zip(channels, secrets, strict=True)]
+        rows = [
+            (channel, mpesa.c2b_confirmation_url(channel, secret))
+            for channel, secret in zip(channels, secrets, strict=True)
+        ]
         context = {**self.admin_site.each_context(request), "opts": self.opts, "rows": rows, "title": title}
         # admin_view marks every admin page never_cache (Cache-Control: no-store): no proxy or browser keeps it.
         return TemplateResponse(request, "admin/finance/mpesachannel/secret_once.html", context)
@@ -98,13 +110,37 @@ class AssignForm(forms.Form):
 class MpesaReceiptAdmin(ReadOnlyMixin, ChamaScopedAdmin):
     """Every M-Pesa receipt; filter by "Waiting in suspense" for the ones no member matched."""
 
-    list_display = ["receipt_number", "chama", "amount", "payer_msisdn", "account_reference", "payer_name", "status", "membership",
-                    "assign_link"]
+    list_display = [
+        "receipt_number",
+        "chama",
+        "amount",
+        "payer_msisdn",
+        "account_reference",
+        "payer_name",
+        "status",
+        "membership",
+        "assign_link",
+    ]
     list_filter = ["chama", "status", "source"]
     search_fields = ["=receipt_number", "phone_number", "payer_msisdn", "account_reference", "payer_name"]
     list_select_related = ["chama", "membership__user"]
-    readonly_fields = ["chama", "source", "receipt_number", "amount", "phone_number", "payer_msisdn", "account_reference",
-                       "payer_name", "transaction_time", "status", "membership", "journal", "assignment_journal", "assigned_by", "payload"]
+    readonly_fields = [
+        "chama",
+        "source",
+        "receipt_number",
+        "amount",
+        "phone_number",
+        "payer_msisdn",
+        "account_reference",
+        "payer_name",
+        "transaction_time",
+        "status",
+        "membership",
+        "journal",
+        "assignment_journal",
+        "assigned_by",
+        "payload",
+    ]
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super(ReadOnlyMixin, self).has_change_permission(request, obj)
@@ -113,26 +149,40 @@ class MpesaReceiptAdmin(ReadOnlyMixin, ChamaScopedAdmin):
     def assign_link(self, obj):
         if obj.status != MpesaReceipt.Status.SUSPENSE:
             return ""
-        return format_html('<a href="{}">Assign to a member</a>', reverse("admin:finance_mpesareceipt_assign", args=[obj.pk]))
+        return format_html(
+            '<a href="{}">Assign to a member</a>', reverse("admin:finance_mpesareceipt_assign", args=[obj.pk])
+        )
 
     def get_urls(self):
-        return [self.guarded_path("<int:pk>/assign/", self.assign_view, "finance_mpesareceipt_assign", "record_payment"),
-                *super().get_urls()]
+        return [
+            self.guarded_path("<int:pk>/assign/", self.assign_view, "finance_mpesareceipt_assign", "record_payment"),
+            *super().get_urls(),
+        ]
 
     def assign_view(self, request, pk):
         receipt = get_object_or_404(self.get_queryset(request).select_related("chama"), pk=pk)
         form = AssignForm(request.POST or None)
-        form.fields["membership"].queryset = Membership.objects.filter(chama=receipt.chama).select_related("user", "chama")
+        form.fields["membership"].queryset = Membership.objects.filter(chama=receipt.chama).select_related(
+            "user", "chama"
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 mpesa.suspense_assign(receipt=receipt, membership=form.cleaned_data["membership"], by=request.user)
             except (ValidationError, authority.Refused) as exc:
                 add_refusal(form, exc)
             else:
-                messages.success(request, f"{receipt.receipt_number} assigned to {form.cleaned_data['membership'].user.get_full_name()}.")
+                messages.success(
+                    request,
+                    f"{receipt.receipt_number} assigned to {form.cleaned_data['membership'].user.get_full_name()}.",
+                )
                 return redirect("admin:finance_mpesareceipt_changelist")
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form, "subject": receipt,
-                   "title": f"Assign M-Pesa {receipt.receipt_number} ({shown(receipt.amount)} from {receipt.phone_number or 'unknown'})"}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "form": form,
+            "subject": receipt,
+            "title": f"Assign M-Pesa {receipt.receipt_number} ({shown(receipt.amount)} from {receipt.phone_number or 'unknown'})",
+        }
         return TemplateResponse(request, "admin/finance/form_page.html", context)
 
 
@@ -151,17 +201,38 @@ class MpesaConflictAdmin(ReadOnlyMixin, ChamaScopedAdmin):
 
     @admin.display(description="What differed")
     def what_differed(self, obj):
-        return "; ".join(f"{name}: {first or '(none)'} → {again or '(none)'}" for name, (first, again) in obj.differences.items())
+        return "; ".join(
+            f"{name}: {first or '(none)'} → {again or '(none)'}" for name, (first, again) in obj.differences.items()
+        )
 
     @admin.display(description="First recorded")
     def first_receipt(self, obj):
-        return format_html('<a href="{}">{}</a>', reverse("admin:finance_mpesareceipt_change", args=[obj.receipt_id]), obj.receipt)
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:finance_mpesareceipt_change", args=[obj.receipt_id]), obj.receipt
+        )
 
 
 @admin.register(StkRequest)
 class StkRequestAdmin(ReadOnlyMixin, ChamaScopedAdmin):
-    list_display = ["created_date", "chama", "membership", "phone_number", "amount", "result_code", "result_description"]
+    list_display = [
+        "created_date",
+        "chama",
+        "membership",
+        "phone_number",
+        "amount",
+        "result_code",
+        "result_description",
+    ]
     list_filter = ["chama"]
     search_fields = ["checkout_request_id", "phone_number"]
-    readonly_fields = ["chama", "membership", "phone_number", "amount", "checkout_request_id", "merchant_request_id",
-                       "requested_by", "result_code", "result_description"]
+    readonly_fields = [
+        "chama",
+        "membership",
+        "phone_number",
+        "amount",
+        "checkout_request_id",
+        "merchant_request_id",
+        "requested_by",
+        "result_code",
+        "result_description",
+    ]

@@ -23,12 +23,29 @@ class WithdrawalAdmin(AwaitingSignatureAdmin, ReadOnlyMixin, ChamaScopedAdmin):
     list_filter = ["chama", "status"]
     search_fields = ["membership__member_number", "membership__user__first_name", "membership__user__last_name"]
     list_select_related = ["membership__user", "membership__chama", "savings_type"]
-    readonly_fields = ["chama", "membership", "savings_type", "amount", "reason", "status", "requested_by",
-                       "awaiting_signature", "payable_from", "decided_reason", "journal", "created_date"]
+    readonly_fields = [
+        "chama",
+        "membership",
+        "savings_type",
+        "amount",
+        "reason",
+        "status",
+        "requested_by",
+        "awaiting_signature",
+        "payable_from",
+        "decided_reason",
+        "journal",
+        "created_date",
+    ]
     exclude = ["approvals"]
     actions = ["approve", "reject", "pay_cash", "pay_mpesa", "pay_bank"]
-    authority_actions = {"approve": "approve_withdrawal", "reject": "approve_withdrawal", "pay_cash": "pay_withdrawal",
-                         "pay_mpesa": "pay_withdrawal", "pay_bank": "pay_withdrawal"}
+    authority_actions = {
+        "approve": "approve_withdrawal",
+        "reject": "approve_withdrawal",
+        "pay_cash": "pay_withdrawal",
+        "pay_mpesa": "pay_withdrawal",
+        "pay_bank": "pay_withdrawal",
+    }
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super(ReadOnlyMixin, self).has_change_permission(request, obj)
@@ -45,17 +62,29 @@ class WithdrawalAdmin(AwaitingSignatureAdmin, ReadOnlyMixin, ChamaScopedAdmin):
 
     @admin.action(description="Approve selected withdrawals", permissions=["change"])
     def approve(self, request, queryset):
-        self.run_service_per_row(request, queryset, lambda row: savings.withdrawal_approve(withdrawal=row, by=request.user),
-                                 "{count} approval(s) recorded.")
+        self.run_service_per_row(
+            request,
+            queryset,
+            lambda row: savings.withdrawal_approve(withdrawal=row, by=request.user),
+            "{count} approval(s) recorded.",
+        )
 
     @admin.action(description="Reject selected withdrawals", permissions=["change"])
     def reject(self, request, queryset):
-        self.run_service_per_row(request, queryset, lambda row: savings.withdrawal_reject(withdrawal=row, by=request.user),
-                                 "{count} withdrawal(s) rejected.")
+        self.run_service_per_row(
+            request,
+            queryset,
+            lambda row: savings.withdrawal_reject(withdrawal=row, by=request.user),
+            "{count} withdrawal(s) rejected.",
+        )
 
     def _pay(self, request, queryset, method):
-        self.run_service_per_row(request, queryset, lambda row: savings.withdrawal_pay(withdrawal=row, method=method, by=request.user),
-                                 "{count} withdrawal(s) paid.")
+        self.run_service_per_row(
+            request,
+            queryset,
+            lambda row: savings.withdrawal_pay(withdrawal=row, method=method, by=request.user),
+            "{count} withdrawal(s) paid.",
+        )
 
     @admin.action(description="Pay selected approved withdrawals in cash", permissions=["change"])
     def pay_cash(self, request, queryset):

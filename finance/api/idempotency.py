@@ -17,12 +17,18 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_LENGTH = Journal._meta.get_field("idempotency_key").max_length
 
 PARAMETER = OpenApiParameter(
-    HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER,
+    HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
     description=f"Your unique key for this posting (at most {MAX_LENGTH} characters). A retry with the same key "
-                f"posts nothing and answers 200 with the first result and `{REPLAYED_HEADER}: true`.",
+    f"posts nothing and answers 200 with the first result and `{REPLAYED_HEADER}: true`.",
 )
 REPLAYED = OpenApiParameter(
-    REPLAYED_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200], enum=["true"],
+    REPLAYED_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200],
+    enum=["true"],
     description="Present on a replay: the posting was made by an earlier request with the same key or reference.",
 )
 
@@ -31,9 +37,13 @@ def idempotency_key(request):
     """The request's key, stripped; "" when it sends none. A key over the limit is a 400."""
     key = request.headers.get(HEADER, "").strip()
     if len(key) > MAX_LENGTH:
-        raise ValidationError({HEADER: [
-            f"At most {MAX_LENGTH} characters; this key has {len(key)}. Send a shorter key (it is never cut)."
-        ]})
+        raise ValidationError(
+            {
+                HEADER: [
+                    f"At most {MAX_LENGTH} characters; this key has {len(key)}. Send a shorter key (it is never cut)."
+                ]
+            }
+        )
     return key
 
 

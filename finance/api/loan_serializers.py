@@ -67,7 +67,17 @@ class GuaranteeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Guarantee
-        fields = ["id", "loan", "guarantor", "guarantor_name", "borrower_name", "principal", "amount", "status", "decided_date"]
+        fields = [
+            "id",
+            "loan",
+            "guarantor",
+            "guarantor_name",
+            "borrower_name",
+            "principal",
+            "amount",
+            "status",
+            "decided_date",
+        ]
 
 
 class ApprovalSerializer(serializers.ModelSerializer):
@@ -92,7 +102,9 @@ class LoanSerializer(serializers.ModelSerializer):
     principal = MoneyField(read_only=True)
     fee = MoneyField(read_only=True)
     outstanding_principal = MoneyField(read_only=True)
-    payoff_today = MoneyField(read_only=True, allow_null=True, help_text="On a single loan only (null in lists): what settles it today.")
+    payoff_today = MoneyField(
+        read_only=True, allow_null=True, help_text="On a single loan only (null in lists): what settles it today."
+    )
     borrower = serializers.CharField(source="membership.user.get_full_name", read_only=True)
     product_name = serializers.CharField(source="product.name", read_only=True)
     schedule = serializers.SerializerMethodField()
@@ -101,25 +113,66 @@ class LoanSerializer(serializers.ModelSerializer):
     collateral = CollateralSerializer(many=True, read_only=True)
     pending_requests = serializers.SerializerMethodField(
         help_text="A reschedule or write-off asked for and waiting for a second officer: who asked, what, and "
-                  "(on a single loan) who may still sign.")
+        "(on a single loan) who may still sign."
+    )
 
     class Meta:
         model = Loan
-        fields = ["id", "membership", "borrower", "product", "product_name", "principal", "purpose", "interest_method",
-                  "interest_rate", "rate_period", "repayment_frequency", "installments_count", "fee", "fee_mode", "status",
-                  "disbursed_date", "classification", "days_in_arrears", "outstanding_principal", "payoff_today",
-                  "schedule", "guarantees", "approvals", "collateral", "pending_requests", "created_date"]
+        fields = [
+            "id",
+            "membership",
+            "borrower",
+            "product",
+            "product_name",
+            "principal",
+            "purpose",
+            "interest_method",
+            "interest_rate",
+            "rate_period",
+            "repayment_frequency",
+            "installments_count",
+            "fee",
+            "fee_mode",
+            "status",
+            "disbursed_date",
+            "classification",
+            "days_in_arrears",
+            "outstanding_principal",
+            "payoff_today",
+            "schedule",
+            "guarantees",
+            "approvals",
+            "collateral",
+            "pending_requests",
+            "created_date",
+        ]
 
     def get_pending_requests(self, loan) -> list[dict]:
         pending = []
         if loan.reschedule_requested_by_id:
-            pending.append({"what": "reschedule", "asked_by": loan.reschedule_requested_by.get_full_name(),
-                            "installments": loan.reschedule_installments, "reason": loan.reschedule_reason,
-                            "interest_rate": None if loan.reschedule_interest_rate is None else str(loan.reschedule_interest_rate),
-                            "action": "approve_reschedule", "signed": loan.reschedule_requested_by_id})
+            pending.append(
+                {
+                    "what": "reschedule",
+                    "asked_by": loan.reschedule_requested_by.get_full_name(),
+                    "installments": loan.reschedule_installments,
+                    "reason": loan.reschedule_reason,
+                    "interest_rate": None
+                    if loan.reschedule_interest_rate is None
+                    else str(loan.reschedule_interest_rate),
+                    "action": "approve_reschedule",
+                    "signed": loan.reschedule_requested_by_id,
+                }
+            )
         if loan.write_off_requested_by_id:
-            pending.append({"what": "write_off", "asked_by": loan.write_off_requested_by.get_full_name(),
-                            "reason": loan.write_off_reason, "action": "approve_write_off", "signed": loan.write_off_requested_by_id})
+            pending.append(
+                {
+                    "what": "write_off",
+                    "asked_by": loan.write_off_requested_by.get_full_name(),
+                    "reason": loan.write_off_reason,
+                    "action": "approve_write_off",
+                    "signed": loan.write_off_requested_by_id,
+                }
+            )
         for request in pending:
             action, signed = request.pop("action"), request.pop("signed")
             if self.context.get("detail"):  # a few queries: only on a single loan, never per row of a list
@@ -137,20 +190,28 @@ class GuarantorSerializer(serializers.Serializer):
 
 
 class ApplySerializer(ChamaScopedSerializer):
-    scoped_fields = {"membership": chama_members, "product": lambda chama: LoanProduct.objects.filter(chama=chama, is_active=True)}
+    scoped_fields = {
+        "membership": chama_members,
+        "product": lambda chama: LoanProduct.objects.filter(chama=chama, is_active=True),
+    }
 
     product = IdRelatedField(queryset=LoanProduct.objects.none())
     principal = MoneyField()
     installments = serializers.IntegerField(min_value=1, max_value=600)
     purpose = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
-    membership = IdRelatedField(queryset=Membership.objects.none(), required=False,
-                                help_text="Officers applying for a member; members apply for themselves.")
+    membership = IdRelatedField(
+        queryset=Membership.objects.none(),
+        required=False,
+        help_text="Officers applying for a member; members apply for themselves.",
+    )
     guarantors = GuarantorSerializer(many=True, required=False, default=list)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         chama = self.context.get("chama")
-        self.fields["guarantors"].child.fields["membership"].queryset = chama_members(chama) if chama else Membership.objects.none()
+        self.fields["guarantors"].child.fields["membership"].queryset = (
+            chama_members(chama) if chama else Membership.objects.none()
+        )
 
 
 class CommentSerializer(serializers.Serializer):

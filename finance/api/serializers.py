@@ -2,7 +2,17 @@ from rest_framework import serializers
 
 from chama.api.fields import DateField, IdRelatedField, MoneyField
 from finance.models import (
-    Account, BackdatingApproval, Due, Entry, Expense, Income, Journal, MpesaReceipt, PaidThrough, SavingsType, Waiver,
+    Account,
+    BackdatingApproval,
+    Due,
+    Entry,
+    Expense,
+    Income,
+    Journal,
+    MpesaReceipt,
+    PaidThrough,
+    SavingsType,
+    Waiver,
     Withdrawal,
 )
 from groups import signatures
@@ -72,8 +82,19 @@ class DueSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Due
-        fields = ["id", "member_number", "kind", "description", "period_label", "due_date", "amount", "paid_amount",
-                  "waived_amount", "outstanding", "status"]
+        fields = [
+            "id",
+            "member_number",
+            "kind",
+            "description",
+            "period_label",
+            "due_date",
+            "amount",
+            "paid_amount",
+            "waived_amount",
+            "outstanding",
+            "status",
+        ]
 
 
 class PaymentSerializer(ChamaScopedSerializer):
@@ -82,12 +103,20 @@ class PaymentSerializer(ChamaScopedSerializer):
     membership = IdRelatedField(queryset=Membership.objects.none(), help_text="The member's membership id.")
     amount = MoneyField()
     method = serializers.ChoiceField(choices=METHODS)
-    reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="",
-                                      help_text="M-Pesa receipt, bank slip or cheque number.")
+    reference = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="M-Pesa receipt, bank slip or cheque number.",
+    )
     value_date = DateField(required=False)
     memo = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    apply_to = serializers.ChoiceField(choices=["all", "contributions", "fines"], default="all",
-                                       help_text="Which dues the money settles, oldest first.")
+    apply_to = serializers.ChoiceField(
+        choices=["all", "contributions", "fines"],
+        default="all",
+        help_text="Which dues the money settles, oldest first.",
+    )
 
 
 class DepositSerializer(ChamaScopedSerializer):
@@ -121,16 +150,32 @@ class EntrySerializer(serializers.ModelSerializer):
 
 class JournalSerializer(serializers.ModelSerializer):
     amount = MoneyField(read_only=True)
-    member_number = serializers.CharField(source="membership.member_number", default=None, allow_null=True,
-                                          help_text="Null for the chama's own journals (expenses, income).")
+    member_number = serializers.CharField(
+        source="membership.member_number",
+        default=None,
+        allow_null=True,
+        help_text="Null for the chama's own journals (expenses, income).",
+    )
     created_by = serializers.CharField(source="created_by.get_full_name", default=None, allow_null=True)
     reversed_by = serializers.IntegerField(source="reversed_by.pk", default=None, allow_null=True)
     entries = EntrySerializer(many=True, read_only=True)
 
     class Meta:
         model = Journal
-        fields = ["id", "kind", "value_date", "created_date", "memo", "amount", "member_number", "external_reference",
-                  "created_by", "reversal_of", "reversed_by", "entries"]
+        fields = [
+            "id",
+            "kind",
+            "value_date",
+            "created_date",
+            "memo",
+            "amount",
+            "member_number",
+            "external_reference",
+            "created_by",
+            "reversal_of",
+            "reversed_by",
+            "entries",
+        ]
 
 
 class MyJournalSerializer(serializers.ModelSerializer):
@@ -140,12 +185,28 @@ class MyJournalSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Journal
-        fields = ["id", "kind", "value_date", "created_date", "memo", "amount", "external_reference", "reversal_of",
-                  "reversed_by", "lines"]
+        fields = [
+            "id",
+            "kind",
+            "value_date",
+            "created_date",
+            "memo",
+            "amount",
+            "external_reference",
+            "reversal_of",
+            "reversed_by",
+            "lines",
+        ]
 
     def get_lines(self, journal) -> list[dict]:
-        return [{"account": entry.account.name, "amount": f"{(-entry.amount if not entry.account.debit_normal else entry.amount):.2f}"}
-                for entry in journal.entries.all() if entry.account.membership_id or entry.account.purpose in PUBLIC_FUNDS]
+        return [
+            {
+                "account": entry.account.name,
+                "amount": f"{(-entry.amount if not entry.account.debit_normal else entry.amount):.2f}",
+            }
+            for entry in journal.entries.all()
+            if entry.account.membership_id or entry.account.purpose in PUBLIC_FUNDS
+        ]
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -185,8 +246,18 @@ class WaiverSerializer(AwaitingSignatureMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Waiver
-        fields = ["id", "due", "amount", "reason", "status", "requested_by", "approved_by", "awaiting_signature_from",
-                  "decided_date", "journal"]
+        fields = [
+            "id",
+            "due",
+            "amount",
+            "reason",
+            "status",
+            "requested_by",
+            "approved_by",
+            "awaiting_signature_from",
+            "decided_date",
+            "journal",
+        ]
 
 
 class CashbookSerializer(ChamaScopedSerializer, AwaitingSignatureMixin, serializers.ModelSerializer):
@@ -198,7 +269,9 @@ class CashbookSerializer(ChamaScopedSerializer, AwaitingSignatureMixin, serializ
     amount = MoneyField()
     value_date = DateField(required=False)
     recorded_by = serializers.CharField(source="recorded_by.get_full_name", read_only=True)
-    approved_by = serializers.CharField(source="approved_by.get_full_name", default=None, allow_null=True, read_only=True)
+    approved_by = serializers.CharField(
+        source="approved_by.get_full_name", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         read_only_fields = ["id", "status", "recorded_by", "approved_by", "decided_reason", "journal"]
@@ -207,20 +280,51 @@ class CashbookSerializer(ChamaScopedSerializer, AwaitingSignatureMixin, serializ
 class ExpenseSerializer(CashbookSerializer):
     scoped_fields = {"payee": chama_members}
 
-    payee = IdRelatedField(queryset=Membership.objects.none(), required=False, allow_null=True,
-                           help_text="The membership paid, when the money went to a member.")
+    payee = IdRelatedField(
+        queryset=Membership.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text="The membership paid, when the money went to a member.",
+    )
 
     class Meta(CashbookSerializer.Meta):
         model = Expense
-        fields = ["id", "category", "amount", "description", "paid_through", "payee", "value_date", "receipt", "status",
-                  "recorded_by", "approved_by", "awaiting_signature_from", "decided_reason", "journal"]
+        fields = [
+            "id",
+            "category",
+            "amount",
+            "description",
+            "paid_through",
+            "payee",
+            "value_date",
+            "receipt",
+            "status",
+            "recorded_by",
+            "approved_by",
+            "awaiting_signature_from",
+            "decided_reason",
+            "journal",
+        ]
 
 
 class IncomeSerializer(CashbookSerializer):
     class Meta(CashbookSerializer.Meta):
         model = Income
-        fields = ["id", "category", "amount", "description", "received_through", "value_date", "receipt", "status",
-                  "recorded_by", "approved_by", "awaiting_signature_from", "decided_reason", "journal"]
+        fields = [
+            "id",
+            "category",
+            "amount",
+            "description",
+            "received_through",
+            "value_date",
+            "receipt",
+            "status",
+            "recorded_by",
+            "approved_by",
+            "awaiting_signature_from",
+            "decided_reason",
+            "journal",
+        ]
 
 
 class WithdrawalSerializer(ChamaScopedSerializer, AwaitingSignatureMixin, serializers.ModelSerializer):
@@ -229,15 +333,30 @@ class WithdrawalSerializer(ChamaScopedSerializer, AwaitingSignatureMixin, serial
     scoped_fields = {"membership": chama_members, "savings_type": lambda chama: SavingsType.objects.filter(chama=chama)}
 
     amount = MoneyField()
-    membership = IdRelatedField(queryset=Membership.objects.none(), required=False,
-                                help_text="Officers asking for a member; members ask for themselves.")
+    membership = IdRelatedField(
+        queryset=Membership.objects.none(),
+        required=False,
+        help_text="Officers asking for a member; members ask for themselves.",
+    )
     savings_type = IdRelatedField(queryset=SavingsType.objects.none(), required=False, allow_null=True)
     approvals = serializers.SerializerMethodField()
 
     class Meta:
         model = Withdrawal
-        fields = ["id", "membership", "savings_type", "amount", "reason", "status", "payable_from", "approvals",
-                  "awaiting_signature_from", "decided_reason", "journal", "created_date"]
+        fields = [
+            "id",
+            "membership",
+            "savings_type",
+            "amount",
+            "reason",
+            "status",
+            "payable_from",
+            "approvals",
+            "awaiting_signature_from",
+            "decided_reason",
+            "journal",
+            "created_date",
+        ]
         read_only_fields = ["id", "status", "payable_from", "approvals", "decided_reason", "journal", "created_date"]
 
     def get_approvals(self, withdrawal) -> list[str]:
@@ -269,17 +388,35 @@ class BackdatingApprovalSerializer(AwaitingSignatureMixin, serializers.ModelSeri
 
     class Meta:
         model = BackdatingApproval
-        fields = ["id", "earliest_date", "reason", "status", "in_force", "requested_by", "awaiting_signature_from",
-                  "decided_by", "decided_date", "expires_date", "rejection_reason", "created_date"]
+        fields = [
+            "id",
+            "earliest_date",
+            "reason",
+            "status",
+            "in_force",
+            "requested_by",
+            "awaiting_signature_from",
+            "decided_by",
+            "decided_date",
+            "expires_date",
+            "rejection_reason",
+            "created_date",
+        ]
         read_only_fields = ["id", "status", "decided_date", "expires_date", "rejection_reason", "created_date"]
 
 
 class MemberAccountSerializer(AccountSerializer):
     """A member's account as officers see it: whose it is, and its balance."""
 
-    membership = serializers.IntegerField(source="membership_id", read_only=True, allow_null=True,
-                                          help_text="The member's membership id; null for the chama's own accounts.")
-    member_number = serializers.CharField(source="membership.member_number", default=None, allow_null=True, read_only=True)
+    membership = serializers.IntegerField(
+        source="membership_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The member's membership id; null for the chama's own accounts.",
+    )
+    member_number = serializers.CharField(
+        source="membership.member_number", default=None, allow_null=True, read_only=True
+    )
 
     class Meta(AccountSerializer.Meta):
         fields = [*AccountSerializer.Meta.fields, "membership", "member_number"]
@@ -297,13 +434,28 @@ class SavingsTypeSerializer(serializers.ModelSerializer):
 class MpesaReceiptSerializer(serializers.ModelSerializer):
     amount = MoneyField(read_only=True)
     membership = serializers.IntegerField(source="membership_id", read_only=True, allow_null=True)
-    member_number = serializers.CharField(source="membership.member_number", default=None, allow_null=True, read_only=True)
+    member_number = serializers.CharField(
+        source="membership.member_number", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = MpesaReceipt
-        fields = ["id", "source", "receipt_number", "amount", "phone_number", "account_reference", "payer_name",
-                  "transaction_time", "status", "membership", "member_number", "journal", "assignment_journal",
-                  "created_date"]
+        fields = [
+            "id",
+            "source",
+            "receipt_number",
+            "amount",
+            "phone_number",
+            "account_reference",
+            "payer_name",
+            "transaction_time",
+            "status",
+            "membership",
+            "member_number",
+            "journal",
+            "assignment_journal",
+            "created_date",
+        ]
         read_only_fields = fields
 
 

@@ -31,10 +31,16 @@ router.register("loan-portfolio", loans.LoanPortfolioViewSet, basename="chama-lo
 
 urlpatterns = [
     path("chamas/<int:chama_id>/", include(router.urls)),
-    path("chamas/<int:chama_id>/mpesa/c2b/<str:secret>/", mpesa.MpesaCallbackView.as_view(source=MpesaReceipt.Source.C2B),
-         name="mpesa-c2b-callback"),
-    path("chamas/<int:chama_id>/mpesa/stk/<str:secret>/", mpesa.MpesaCallbackView.as_view(source=MpesaReceipt.Source.STK),
-         name="mpesa-stk-callback"),
+    path(
+        "chamas/<int:chama_id>/mpesa/c2b/<str:secret>/",
+        mpesa.MpesaCallbackView.as_view(source=MpesaReceipt.Source.C2B),
+        name="mpesa-c2b-callback",
+    ),
+    path(
+        "chamas/<int:chama_id>/mpesa/stk/<str:secret>/",
+        mpesa.MpesaCallbackView.as_view(source=MpesaReceipt.Source.STK),
+        name="mpesa-stk-callback",
+    ),
     # The addresses that carried the secret in the query string (and so in access logs) answer 404 with a pointer.
     path("chamas/<int:chama_id>/mpesa/c2b/", mpesa.MpesaRetiredCallbackView.as_view()),
     path("chamas/<int:chama_id>/mpesa/stk/", mpesa.MpesaRetiredCallbackView.as_view()),

@@ -11,469 +11,1146 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('groups', '0001_initial'),
+        ("groups", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('code', models.CharField(max_length=40)),
-                ('name', models.CharField(max_length=150)),
-                ('type', models.CharField(choices=[('asset', 'Asset'), ('liability', 'Liability'), ('equity', 'Equity'), ('income', 'Income'), ('expense', 'Expense')], max_length=10)),
-                ('purpose', models.CharField(choices=[('cash', 'Cash on hand'), ('bank', 'Bank'), ('mobile_money', 'Mobile money (M-Pesa)'), ('fines_receivable', 'Member fines receivable'), ('investments', 'Investments'), ('member_savings', 'Member savings'), ('member_advance', 'Member advance payments'), ('welfare_fund', 'Welfare fund'), ('rosca_pot', 'Merry-go-round pot'), ('suspense', 'Unallocated receipts'), ('member_shares', 'Member shares'), ('retained_earnings', 'Retained earnings'), ('fine_income', 'Fine income'), ('interest_income', 'Interest income'), ('fee_income', 'Fee income'), ('other_income', 'Other income'), ('investment_income', 'Investment income'), ('unrealised_gain', 'Unrealised gains on investments'), ('expense', 'Expense')], max_length=30)),
-                ('balance', chama.money.MoneyField(decimal_places=2, default=0, editable=False, max_digits=14)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='groups.chama')),
-                ('membership', models.ForeignKey(blank=True, help_text='The member this account belongs to (savings, shares, fines, advances).', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='groups.membership')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("code", models.CharField(max_length=40)),
+                ("name", models.CharField(max_length=150)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("asset", "Asset"),
+                            ("liability", "Liability"),
+                            ("equity", "Equity"),
+                            ("income", "Income"),
+                            ("expense", "Expense"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("cash", "Cash on hand"),
+                            ("bank", "Bank"),
+                            ("mobile_money", "Mobile money (M-Pesa)"),
+                            ("fines_receivable", "Member fines receivable"),
+                            ("investments", "Investments"),
+                            ("member_savings", "Member savings"),
+                            ("member_advance", "Member advance payments"),
+                            ("welfare_fund", "Welfare fund"),
+                            ("rosca_pot", "Merry-go-round pot"),
+                            ("suspense", "Unallocated receipts"),
+                            ("member_shares", "Member shares"),
+                            ("retained_earnings", "Retained earnings"),
+                            ("fine_income", "Fine income"),
+                            ("interest_income", "Interest income"),
+                            ("fee_income", "Fee income"),
+                            ("other_income", "Other income"),
+                            ("investment_income", "Investment income"),
+                            ("unrealised_gain", "Unrealised gains on investments"),
+                            ("expense", "Expense"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("balance", chama.money.MoneyField(decimal_places=2, default=0, editable=False, max_digits=14)),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="accounts", to="groups.chama"
+                    ),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The member this account belongs to (savings, shares, fines, advances).",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="accounts",
+                        to="groups.membership",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['chama', 'code'],
+                "ordering": ["chama", "code"],
             },
         ),
         migrations.CreateModel(
-            name='ContributionPlan',
+            name="ContributionPlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=100)),
-                ('kind', models.CharField(choices=[('regular', 'Regular contribution'), ('levy', 'Special levy')], default='regular', max_length=10)),
-                ('amount', chama.money.MoneyField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'), 'An amount cannot be negative.')])),
-                ('frequency', models.CharField(choices=[('weekly', 'Weekly'), ('fortnightly', 'Fortnightly'), ('monthly', 'Monthly')], default='monthly', max_length=20)),
-                ('due_day', models.PositiveSmallIntegerField(default=5, help_text='Monthly: day of the month (clamped to its end). Weekly/fortnightly: 1 = Monday … 7 = Sunday.')),
-                ('grace_days', models.PositiveSmallIntegerField(default=3)),
-                ('target', models.CharField(choices=[('savings', 'Member savings'), ('welfare', 'Welfare fund'), ('rosca_pot', 'Merry-go-round pot')], default='savings', max_length=20)),
-                ('start_date', models.DateField(help_text='First period raised; fortnights count from this date.')),
-                ('end_date', models.DateField(blank=True, null=True)),
-                ('levy_due_date', models.DateField(blank=True, help_text='Special levies: when it is due.', null=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contribution_plans', to='groups.chama')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("regular", "Regular contribution"), ("levy", "Special levy")],
+                        default="regular",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "amount",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        max_digits=14,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.00"), "An amount cannot be negative.")
+                        ],
+                    ),
+                ),
+                (
+                    "frequency",
+                    models.CharField(
+                        choices=[("weekly", "Weekly"), ("fortnightly", "Fortnightly"), ("monthly", "Monthly")],
+                        default="monthly",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "due_day",
+                    models.PositiveSmallIntegerField(
+                        default=5,
+                        help_text="Monthly: day of the month (clamped to its end). Weekly/fortnightly: 1 = Monday … 7 = Sunday.",
+                    ),
+                ),
+                ("grace_days", models.PositiveSmallIntegerField(default=3)),
+                (
+                    "target",
+                    models.CharField(
+                        choices=[
+                            ("savings", "Member savings"),
+                            ("welfare", "Welfare fund"),
+                            ("rosca_pot", "Merry-go-round pot"),
+                        ],
+                        default="savings",
+                        max_length=20,
+                    ),
+                ),
+                ("start_date", models.DateField(help_text="First period raised; fortnights count from this date.")),
+                ("end_date", models.DateField(blank=True, null=True)),
+                ("levy_due_date", models.DateField(blank=True, help_text="Special levies: when it is due.", null=True)),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="contribution_plans",
+                        to="groups.chama",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['chama', 'name'],
+                "ordering": ["chama", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Due',
+            name="Due",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('contribution', 'Contribution'), ('levy', 'Special levy'), ('fine', 'Fine')], max_length=20)),
-                ('period_start', models.DateField(blank=True, null=True)),
-                ('period_label', models.CharField(blank=True, help_text='e.g. 2026-11, 2026-W47.', max_length=20)),
-                ('description', models.CharField(max_length=200)),
-                ('due_date', models.DateField()),
-                ('late_after', models.DateField(help_text='The due is late from the day after this date (due date + grace days).')),
-                ('amount', chama.money.MoneyField(decimal_places=2, max_digits=14)),
-                ('paid_amount', chama.money.MoneyField(decimal_places=2, default=0, editable=False, max_digits=14)),
-                ('waived_amount', chama.money.MoneyField(decimal_places=2, default=0, editable=False, max_digits=14)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('partial', 'Partly paid'), ('paid', 'Paid'), ('overdue', 'Overdue'), ('waived', 'Waived'), ('cancelled', 'Cancelled')], default='pending', max_length=20)),
-                ('fine_period', models.PositiveSmallIntegerField(blank=True, help_text='Which late period this fine is for.', null=True)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='dues', to='groups.chama')),
-                ('fine_for', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='fines', to='finance.due')),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='dues', to='groups.membership')),
-                ('plan', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='dues', to='finance.contributionplan')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("contribution", "Contribution"), ("levy", "Special levy"), ("fine", "Fine")],
+                        max_length=20,
+                    ),
+                ),
+                ("period_start", models.DateField(blank=True, null=True)),
+                ("period_label", models.CharField(blank=True, help_text="e.g. 2026-11, 2026-W47.", max_length=20)),
+                ("description", models.CharField(max_length=200)),
+                ("due_date", models.DateField()),
+                (
+                    "late_after",
+                    models.DateField(help_text="The due is late from the day after this date (due date + grace days)."),
+                ),
+                ("amount", chama.money.MoneyField(decimal_places=2, max_digits=14)),
+                ("paid_amount", chama.money.MoneyField(decimal_places=2, default=0, editable=False, max_digits=14)),
+                ("waived_amount", chama.money.MoneyField(decimal_places=2, default=0, editable=False, max_digits=14)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("partial", "Partly paid"),
+                            ("paid", "Paid"),
+                            ("overdue", "Overdue"),
+                            ("waived", "Waived"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "fine_period",
+                    models.PositiveSmallIntegerField(
+                        blank=True, help_text="Which late period this fine is for.", null=True
+                    ),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="dues", to="groups.chama"
+                    ),
+                ),
+                (
+                    "fine_for",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="fines",
+                        to="finance.due",
+                    ),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="dues", to="groups.membership"
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="dues",
+                        to="finance.contributionplan",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['due_date', 'id'],
+                "ordering": ["due_date", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Investment',
+            name="Investment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=150)),
-                ('type', models.CharField(choices=[('land', 'Land and property'), ('securities', 'Shares and bonds'), ('treasury', 'Treasury bills'), ('fixed_deposit', 'Fixed deposit'), ('business', 'Business (income-generating activity)'), ('other', 'Other')], max_length=20)),
-                ('description', models.TextField(blank=True)),
-                ('acquired_date', models.DateField()),
-                ('status', models.CharField(choices=[('active', 'Active'), ('disposed', 'Disposed')], default='active', max_length=10)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='investments', to='groups.chama')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=150)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("land", "Land and property"),
+                            ("securities", "Shares and bonds"),
+                            ("treasury", "Treasury bills"),
+                            ("fixed_deposit", "Fixed deposit"),
+                            ("business", "Business (income-generating activity)"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("acquired_date", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("disposed", "Disposed")], default="active", max_length=10
+                    ),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="investments", to="groups.chama"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['chama', 'name'],
+                "ordering": ["chama", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Journal',
+            name="Journal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('payment', 'Member payment'), ('advance_applied', 'Advance applied to dues'), ('savings_deposit', 'Savings deposit'), ('savings_withdrawal', 'Savings withdrawal'), ('share_purchase', 'Share purchase'), ('fine_charge', 'Fine charged'), ('fine_waiver', 'Fine waived'), ('suspense_receipt', 'Unallocated receipt'), ('expense', 'Expense'), ('income', 'Other income'), ('investment', 'Investment movement'), ('reversal', 'Reversal')], max_length=30)),
-                ('value_date', models.DateField(help_text='When the money moved (may precede the posting).')),
-                ('memo', models.CharField(blank=True, max_length=255)),
-                ('amount', chama.money.MoneyField(decimal_places=2, help_text='Total of the debits.', max_digits=14)),
-                ('external_reference', models.CharField(blank=True, help_text='M-Pesa receipt, bank slip or cheque number; unique in the chama.', max_length=64)),
-                ('idempotency_key', models.CharField(blank=True, max_length=100)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='journals', to='groups.chama')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('membership', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='journals', to='groups.membership')),
-                ('reversal_of', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reversed_by', to='finance.journal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("payment", "Member payment"),
+                            ("advance_applied", "Advance applied to dues"),
+                            ("savings_deposit", "Savings deposit"),
+                            ("savings_withdrawal", "Savings withdrawal"),
+                            ("share_purchase", "Share purchase"),
+                            ("fine_charge", "Fine charged"),
+                            ("fine_waiver", "Fine waived"),
+                            ("suspense_receipt", "Unallocated receipt"),
+                            ("expense", "Expense"),
+                            ("income", "Other income"),
+                            ("investment", "Investment movement"),
+                            ("reversal", "Reversal"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("value_date", models.DateField(help_text="When the money moved (may precede the posting).")),
+                ("memo", models.CharField(blank=True, max_length=255)),
+                ("amount", chama.money.MoneyField(decimal_places=2, help_text="Total of the debits.", max_digits=14)),
+                (
+                    "external_reference",
+                    models.CharField(
+                        blank=True,
+                        help_text="M-Pesa receipt, bank slip or cheque number; unique in the chama.",
+                        max_length=64,
+                    ),
+                ),
+                ("idempotency_key", models.CharField(blank=True, max_length=100)),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="journals", to="groups.chama"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="journals",
+                        to="groups.membership",
+                    ),
+                ),
+                (
+                    "reversal_of",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reversed_by",
+                        to="finance.journal",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='InvestmentMovement',
+            name="InvestmentMovement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('purchase', 'Money invested'), ('valuation', 'Revaluation'), ('return', 'Return received')], max_length=10)),
-                ('amount', chama.money.MoneyField(decimal_places=2, help_text='Invested, change in book value (negative for a fall) or return received.', max_digits=14)),
-                ('valuation', chama.money.MoneyField(blank=True, decimal_places=2, help_text='Revaluations: the new value.', max_digits=14, null=True)),
-                ('value_date', models.DateField()),
-                ('note', models.CharField(blank=True, max_length=255)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('investment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='movements', to='finance.investment')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('journal', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='investment_movement', to='finance.journal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("purchase", "Money invested"),
+                            ("valuation", "Revaluation"),
+                            ("return", "Return received"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "amount",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        help_text="Invested, change in book value (negative for a fall) or return received.",
+                        max_digits=14,
+                    ),
+                ),
+                (
+                    "valuation",
+                    chama.money.MoneyField(
+                        blank=True, decimal_places=2, help_text="Revaluations: the new value.", max_digits=14, null=True
+                    ),
+                ),
+                ("value_date", models.DateField()),
+                ("note", models.CharField(blank=True, max_length=255)),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "investment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="movements", to="finance.investment"
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "journal",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="investment_movement",
+                        to="finance.journal",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['value_date', 'id'],
+                "ordering": ["value_date", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Income',
+            name="Income",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('category', models.CharField(choices=[('bank_interest', 'Bank interest'), ('donation', 'Donation or grant'), ('event', 'Fundraising event'), ('other', 'Other')], max_length=20)),
-                ('amount', chama.money.MoneyField(decimal_places=2, max_digits=14)),
-                ('description', models.CharField(max_length=255)),
-                ('received_through', models.CharField(choices=[('cash', 'Cash'), ('mpesa', 'M-Pesa'), ('bank', 'Bank'), ('cheque', 'Cheque')], default='cash', max_length=10)),
-                ('value_date', models.DateField()),
-                ('receipt', models.FileField(blank=True, upload_to='receipts/%Y/%m/', validators=[django.core.validators.FileExtensionValidator(['pdf', 'jpg', 'jpeg', 'png'])])),
-                ('approved_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='incomes', to='groups.chama')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('journal', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='income', to='finance.journal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("bank_interest", "Bank interest"),
+                            ("donation", "Donation or grant"),
+                            ("event", "Fundraising event"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("amount", chama.money.MoneyField(decimal_places=2, max_digits=14)),
+                ("description", models.CharField(max_length=255)),
+                (
+                    "received_through",
+                    models.CharField(
+                        choices=[("cash", "Cash"), ("mpesa", "M-Pesa"), ("bank", "Bank"), ("cheque", "Cheque")],
+                        default="cash",
+                        max_length=10,
+                    ),
+                ),
+                ("value_date", models.DateField()),
+                (
+                    "receipt",
+                    models.FileField(
+                        blank=True,
+                        upload_to="receipts/%Y/%m/",
+                        validators=[django.core.validators.FileExtensionValidator(["pdf", "jpg", "jpeg", "png"])],
+                    ),
+                ),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="incomes", to="groups.chama"
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "journal",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="income", to="finance.journal"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'other income',
-                'ordering': ['-value_date', '-id'],
+                "verbose_name_plural": "other income",
+                "ordering": ["-value_date", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Expense',
+            name="Expense",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('category', models.CharField(choices=[('meeting', 'Meeting costs'), ('bank_charges', 'Bank and M-Pesa charges'), ('transport', 'Transport'), ('stationery', 'Stationery and printing'), ('registration', 'Registration and licences'), ('professional', 'Professional fees'), ('other', 'Other')], max_length=20)),
-                ('amount', chama.money.MoneyField(decimal_places=2, max_digits=14)),
-                ('description', models.CharField(max_length=255)),
-                ('paid_through', models.CharField(choices=[('cash', 'Cash'), ('mpesa', 'M-Pesa'), ('bank', 'Bank'), ('cheque', 'Cheque')], default='cash', max_length=10)),
-                ('value_date', models.DateField()),
-                ('receipt', models.FileField(blank=True, upload_to='receipts/%Y/%m/', validators=[django.core.validators.FileExtensionValidator(['pdf', 'jpg', 'jpeg', 'png'])])),
-                ('approved_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='expenses', to='groups.chama')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('journal', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='expense', to='finance.journal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("meeting", "Meeting costs"),
+                            ("bank_charges", "Bank and M-Pesa charges"),
+                            ("transport", "Transport"),
+                            ("stationery", "Stationery and printing"),
+                            ("registration", "Registration and licences"),
+                            ("professional", "Professional fees"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("amount", chama.money.MoneyField(decimal_places=2, max_digits=14)),
+                ("description", models.CharField(max_length=255)),
+                (
+                    "paid_through",
+                    models.CharField(
+                        choices=[("cash", "Cash"), ("mpesa", "M-Pesa"), ("bank", "Bank"), ("cheque", "Cheque")],
+                        default="cash",
+                        max_length=10,
+                    ),
+                ),
+                ("value_date", models.DateField()),
+                (
+                    "receipt",
+                    models.FileField(
+                        blank=True,
+                        upload_to="receipts/%Y/%m/",
+                        validators=[django.core.validators.FileExtensionValidator(["pdf", "jpg", "jpeg", "png"])],
+                    ),
+                ),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="expenses", to="groups.chama"
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "journal",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="expense", to="finance.journal"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-value_date', '-id'],
+                "ordering": ["-value_date", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Entry',
+            name="Entry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('amount', chama.money.MoneyField(decimal_places=2, help_text='Debit positive, credit negative.', max_digits=14)),
-                ('balance_after', chama.money.MoneyField(decimal_places=2, editable=False, help_text="The account's balance after this entry (debit positive).", max_digits=14)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='finance.account')),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('journal', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='finance.journal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "amount",
+                    chama.money.MoneyField(
+                        decimal_places=2, help_text="Debit positive, credit negative.", max_digits=14
+                    ),
+                ),
+                (
+                    "balance_after",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        editable=False,
+                        help_text="The account's balance after this entry (debit positive).",
+                        max_digits=14,
+                    ),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="entries", to="finance.account"
+                    ),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "journal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="entries", to="finance.journal"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'entries',
-                'ordering': ['id'],
+                "verbose_name_plural": "entries",
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='DueAllocation',
+            name="DueAllocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('payment', 'Payment'), ('waiver', 'Waiver')], max_length=10)),
-                ('amount', chama.money.MoneyField(decimal_places=2, max_digits=14)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('due', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocations', to='finance.due')),
-                ('journal', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='allocations', to='finance.journal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("kind", models.CharField(choices=[("payment", "Payment"), ("waiver", "Waiver")], max_length=10)),
+                ("amount", chama.money.MoneyField(decimal_places=2, max_digits=14)),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "due",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="allocations", to="finance.due"
+                    ),
+                ),
+                (
+                    "journal",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocations",
+                        to="finance.journal",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddField(
-            model_name='due',
-            name='charge_journal',
-            field=models.ForeignKey(blank=True, help_text="Fines: the journal that charged it (one journal may charge a month's late fines).", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='fines_charged', to='finance.journal'),
+            model_name="due",
+            name="charge_journal",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Fines: the journal that charged it (one journal may charge a month's late fines).",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="fines_charged",
+                to="finance.journal",
+            ),
         ),
         migrations.CreateModel(
-            name='MpesaChannel',
+            name="MpesaChannel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('shortcode', models.CharField(help_text='Paybill or till number.', max_length=20)),
-                ('callback_secret', models.CharField(default=finance.models.mpesa.new_callback_secret, max_length=64, unique=True)),
-                ('chama', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='mpesa_channel', to='groups.chama')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("shortcode", models.CharField(help_text="Paybill or till number.", max_length=20)),
+                (
+                    "callback_secret",
+                    models.CharField(default=finance.models.mpesa.new_callback_secret, max_length=64, unique=True),
+                ),
+                (
+                    "chama",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="mpesa_channel", to="groups.chama"
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='MpesaReceipt',
+            name="MpesaReceipt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('source', models.CharField(choices=[('c2b', 'Paybill (C2B)'), ('stk', 'STK push')], max_length=5)),
-                ('receipt_number', models.CharField(max_length=30)),
-                ('amount', chama.money.MoneyField(decimal_places=2, max_digits=14)),
-                ('phone_number', models.CharField(blank=True, max_length=16)),
-                ('account_reference', models.CharField(blank=True, max_length=64)),
-                ('payer_name', models.CharField(blank=True, max_length=150)),
-                ('transaction_time', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('posted', 'Posted to the member'), ('suspense', 'Waiting in suspense'), ('assigned', 'Assigned from suspense')], max_length=10)),
-                ('payload', models.JSONField(help_text='The callback as Safaricom sent it.')),
-                ('assigned_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('assignment_journal', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='finance.journal')),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='mpesa_receipts', to='groups.chama')),
-                ('journal', models.ForeignKey(help_text='The journal that took the money in.', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='finance.journal')),
-                ('membership', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='mpesa_receipts', to='groups.membership')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("source", models.CharField(choices=[("c2b", "Paybill (C2B)"), ("stk", "STK push")], max_length=5)),
+                ("receipt_number", models.CharField(max_length=30)),
+                ("amount", chama.money.MoneyField(decimal_places=2, max_digits=14)),
+                ("phone_number", models.CharField(blank=True, max_length=16)),
+                ("account_reference", models.CharField(blank=True, max_length=64)),
+                ("payer_name", models.CharField(blank=True, max_length=150)),
+                ("transaction_time", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("posted", "Posted to the member"),
+                            ("suspense", "Waiting in suspense"),
+                            ("assigned", "Assigned from suspense"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("payload", models.JSONField(help_text="The callback as Safaricom sent it.")),
+                (
+                    "assigned_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "assignment_journal",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="finance.journal",
+                    ),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="mpesa_receipts", to="groups.chama"
+                    ),
+                ),
+                (
+                    "journal",
+                    models.ForeignKey(
+                        help_text="The journal that took the money in.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="finance.journal",
+                    ),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="mpesa_receipts",
+                        to="groups.membership",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_date'],
+                "ordering": ["-created_date"],
             },
         ),
         migrations.CreateModel(
-            name='SavingsType',
+            name="SavingsType",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=60)),
-                ('code', models.CharField(help_text='Short code used in account numbers, e.g. REG.', max_length=10)),
-                ('minimum_balance', chama.money.MoneyField(decimal_places=2, default=0, help_text='A withdrawal may not go below this.', max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'), 'An amount cannot be negative.')])),
-                ('withdrawal_notice_days', models.PositiveSmallIntegerField(default=0, help_text='Days between asking and being paid.')),
-                ('locked_until', models.DateField(blank=True, help_text='Fixed savings: no withdrawal before this date.', null=True)),
-                ('is_default', models.BooleanField(default=False, help_text='Where regular contributions go.')),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='savings_types', to='groups.chama')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=60)),
+                ("code", models.CharField(help_text="Short code used in account numbers, e.g. REG.", max_length=10)),
+                (
+                    "minimum_balance",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="A withdrawal may not go below this.",
+                        max_digits=14,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.00"), "An amount cannot be negative.")
+                        ],
+                    ),
+                ),
+                (
+                    "withdrawal_notice_days",
+                    models.PositiveSmallIntegerField(default=0, help_text="Days between asking and being paid."),
+                ),
+                (
+                    "locked_until",
+                    models.DateField(blank=True, help_text="Fixed savings: no withdrawal before this date.", null=True),
+                ),
+                ("is_default", models.BooleanField(default=False, help_text="Where regular contributions go.")),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="savings_types", to="groups.chama"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['chama', 'name'],
+                "ordering": ["chama", "name"],
             },
         ),
         migrations.AddField(
-            model_name='contributionplan',
-            name='savings_type',
-            field=models.ForeignKey(blank=True, help_text="Where savings contributions go (the chama's default savings type when empty).", null=True, on_delete=django.db.models.deletion.PROTECT, to='finance.savingstype'),
+            model_name="contributionplan",
+            name="savings_type",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Where savings contributions go (the chama's default savings type when empty).",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                to="finance.savingstype",
+            ),
         ),
         migrations.AddField(
-            model_name='account',
-            name='savings_type',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='finance.savingstype'),
+            model_name="account",
+            name="savings_type",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="accounts",
+                to="finance.savingstype",
+            ),
         ),
         migrations.CreateModel(
-            name='SharePurchase',
+            name="SharePurchase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('shares', models.IntegerField()),
-                ('share_price', chama.money.MoneyField(decimal_places=2, max_digits=14)),
-                ('value_date', models.DateField()),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('journal', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='share_purchases', to='finance.journal')),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='share_purchases', to='groups.membership')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("shares", models.IntegerField()),
+                ("share_price", chama.money.MoneyField(decimal_places=2, max_digits=14)),
+                ("value_date", models.DateField()),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "journal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="share_purchases",
+                        to="finance.journal",
+                    ),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="share_purchases",
+                        to="groups.membership",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='StkRequest',
+            name="StkRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('phone_number', models.CharField(max_length=16)),
-                ('amount', chama.money.MoneyField(decimal_places=2, max_digits=14)),
-                ('checkout_request_id', models.CharField(max_length=100, unique=True)),
-                ('merchant_request_id', models.CharField(blank=True, max_length=100)),
-                ('result_code', models.IntegerField(blank=True, null=True)),
-                ('result_description', models.CharField(blank=True, max_length=255)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stk_requests', to='groups.chama')),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stk_requests', to='groups.membership')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("phone_number", models.CharField(max_length=16)),
+                ("amount", chama.money.MoneyField(decimal_places=2, max_digits=14)),
+                ("checkout_request_id", models.CharField(max_length=100, unique=True)),
+                ("merchant_request_id", models.CharField(blank=True, max_length=100)),
+                ("result_code", models.IntegerField(blank=True, null=True)),
+                ("result_description", models.CharField(blank=True, max_length=255)),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="stk_requests", to="groups.chama"
+                    ),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="stk_requests", to="groups.membership"
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_date'],
+                "ordering": ["-created_date"],
             },
         ),
         migrations.CreateModel(
-            name='Waiver',
+            name="Waiver",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('amount', chama.money.MoneyField(decimal_places=2, max_digits=14)),
-                ('reason', models.CharField(max_length=255)),
-                ('status', models.CharField(choices=[('pending', 'Awaiting a second officer'), ('applied', 'Applied'), ('rejected', 'Rejected'), ('reversed', 'Reversed')], default='pending', max_length=20)),
-                ('decided_date', models.DateTimeField(blank=True, null=True)),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='waivers', to='groups.chama')),
-                ('due', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='waivers', to='finance.due')),
-                ('journal', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='waiver', to='finance.journal')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("amount", chama.money.MoneyField(decimal_places=2, max_digits=14)),
+                ("reason", models.CharField(max_length=255)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Awaiting a second officer"),
+                            ("applied", "Applied"),
+                            ("rejected", "Rejected"),
+                            ("reversed", "Reversed"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("decided_date", models.DateTimeField(blank=True, null=True)),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="waivers", to="groups.chama"
+                    ),
+                ),
+                (
+                    "due",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="waivers", to="finance.due"
+                    ),
+                ),
+                (
+                    "journal",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="waiver",
+                        to="finance.journal",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_date'],
+                "ordering": ["-created_date"],
             },
         ),
         migrations.CreateModel(
-            name='Withdrawal',
+            name="Withdrawal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('amount', chama.money.MoneyField(decimal_places=2, max_digits=14)),
-                ('reason', models.CharField(blank=True, max_length=255)),
-                ('status', models.CharField(choices=[('requested', 'Requested'), ('approved', 'Approved, awaiting payment'), ('paid', 'Paid'), ('rejected', 'Rejected')], default='requested', max_length=20)),
-                ('payable_from', models.DateField(help_text='The notice period ends on this date.')),
-                ('decided_reason', models.CharField(blank=True, max_length=255)),
-                ('approvals', models.ManyToManyField(blank=True, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='withdrawals', to='groups.chama')),
-                ('journal', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='withdrawal', to='finance.journal')),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='withdrawals', to='groups.membership')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('savings_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='finance.savingstype')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("amount", chama.money.MoneyField(decimal_places=2, max_digits=14)),
+                ("reason", models.CharField(blank=True, max_length=255)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("requested", "Requested"),
+                            ("approved", "Approved, awaiting payment"),
+                            ("paid", "Paid"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="requested",
+                        max_length=20,
+                    ),
+                ),
+                ("payable_from", models.DateField(help_text="The notice period ends on this date.")),
+                ("decided_reason", models.CharField(blank=True, max_length=255)),
+                ("approvals", models.ManyToManyField(blank=True, related_name="+", to=settings.AUTH_USER_MODEL)),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="withdrawals", to="groups.chama"
+                    ),
+                ),
+                (
+                    "journal",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="withdrawal",
+                        to="finance.journal",
+                    ),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="withdrawals", to="groups.membership"
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "savings_type",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to="finance.savingstype"),
+                ),
             ],
             options={
-                'ordering': ['-created_date'],
+                "ordering": ["-created_date"],
             },
         ),
         migrations.AddIndex(
-            model_name='journal',
-            index=models.Index(fields=['chama', '-id'], name='finance_jou_chama_i_fa85cd_idx'),
+            model_name="journal",
+            index=models.Index(fields=["chama", "-id"], name="finance_jou_chama_i_fa85cd_idx"),
         ),
         migrations.AddIndex(
-            model_name='journal',
-            index=models.Index(fields=['chama', 'value_date'], name='finance_jou_chama_i_7f2d1a_idx'),
+            model_name="journal",
+            index=models.Index(fields=["chama", "value_date"], name="finance_jou_chama_i_7f2d1a_idx"),
         ),
         migrations.AddConstraint(
-            model_name='journal',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_reference', ''), _negated=True), fields=('chama', 'external_reference'), name='journal_external_reference_unique'),
+            model_name="journal",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_reference", ""), _negated=True),
+                fields=("chama", "external_reference"),
+                name="journal_external_reference_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='journal',
-            constraint=models.UniqueConstraint(condition=models.Q(('idempotency_key', ''), _negated=True), fields=('chama', 'idempotency_key'), name='journal_idempotency_key_unique'),
+            model_name="journal",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("idempotency_key", ""), _negated=True),
+                fields=("chama", "idempotency_key"),
+                name="journal_idempotency_key_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='journal',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='journal_amount_positive'),
+            model_name="journal",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="journal_amount_positive"),
         ),
         migrations.AddConstraint(
-            model_name='income',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='income_amount_positive'),
+            model_name="income",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="income_amount_positive"),
         ),
         migrations.AddConstraint(
-            model_name='expense',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='expense_amount_positive'),
+            model_name="expense",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="expense_amount_positive"),
         ),
         migrations.AddIndex(
-            model_name='entry',
-            index=models.Index(fields=['account', 'id'], name='finance_ent_account_2277a7_idx'),
+            model_name="entry",
+            index=models.Index(fields=["account", "id"], name="finance_ent_account_2277a7_idx"),
         ),
         migrations.AddConstraint(
-            model_name='entry',
-            constraint=models.CheckConstraint(condition=models.Q(('amount', 0), _negated=True), name='entry_amount_not_zero'),
+            model_name="entry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount", 0), _negated=True), name="entry_amount_not_zero"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dueallocation',
-            constraint=models.CheckConstraint(condition=models.Q(('amount', 0), _negated=True), name='allocation_amount_not_zero'),
+            model_name="dueallocation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount", 0), _negated=True), name="allocation_amount_not_zero"
+            ),
         ),
         migrations.AddIndex(
-            model_name='due',
-            index=models.Index(fields=['membership', 'status', 'due_date'], name='finance_due_members_6873ea_idx'),
+            model_name="due",
+            index=models.Index(fields=["membership", "status", "due_date"], name="finance_due_members_6873ea_idx"),
         ),
         migrations.AddIndex(
-            model_name='due',
-            index=models.Index(fields=['chama', 'status'], name='finance_due_chama_i_925bf8_idx'),
+            model_name="due",
+            index=models.Index(fields=["chama", "status"], name="finance_due_chama_i_925bf8_idx"),
         ),
         migrations.AddConstraint(
-            model_name='due',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='due_amount_positive'),
+            model_name="due",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="due_amount_positive"),
         ),
         migrations.AddConstraint(
-            model_name='due',
-            constraint=models.CheckConstraint(condition=models.Q(('paid_amount__gte', 0), ('waived_amount__gte', 0), ('amount__gte', django.db.models.expressions.CombinedExpression(models.F('paid_amount'), '+', models.F('waived_amount')))), name='due_not_overpaid'),
+            model_name="due",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("paid_amount__gte", 0),
+                    ("waived_amount__gte", 0),
+                    (
+                        "amount__gte",
+                        django.db.models.expressions.CombinedExpression(
+                            models.F("paid_amount"), "+", models.F("waived_amount")
+                        ),
+                    ),
+                ),
+                name="due_not_overpaid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='due',
-            constraint=models.UniqueConstraint(condition=models.Q(('plan__isnull', False)), fields=('plan', 'membership', 'period_start'), name='due_once_per_plan_period'),
+            model_name="due",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("plan__isnull", False)),
+                fields=("plan", "membership", "period_start"),
+                name="due_once_per_plan_period",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='due',
-            constraint=models.UniqueConstraint(condition=models.Q(('fine_for__isnull', False)), fields=('fine_for', 'fine_period'), name='fine_once_per_late_period'),
+            model_name="due",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("fine_for__isnull", False)),
+                fields=("fine_for", "fine_period"),
+                name="fine_once_per_late_period",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mpesareceipt',
-            constraint=models.UniqueConstraint(fields=('chama', 'receipt_number'), name='mpesa_receipt_unique'),
+            model_name="mpesareceipt",
+            constraint=models.UniqueConstraint(fields=("chama", "receipt_number"), name="mpesa_receipt_unique"),
         ),
         migrations.AddConstraint(
-            model_name='savingstype',
-            constraint=models.UniqueConstraint(fields=('chama', 'code'), name='savings_type_code_unique'),
+            model_name="savingstype",
+            constraint=models.UniqueConstraint(fields=("chama", "code"), name="savings_type_code_unique"),
         ),
         migrations.AddConstraint(
-            model_name='savingstype',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('chama',), name='savings_type_one_default'),
+            model_name="savingstype",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_default", True)), fields=("chama",), name="savings_type_one_default"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contributionplan',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='plan_amount_positive', violation_error_message='The amount must be more than zero.'),
+            model_name="contributionplan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)),
+                name="plan_amount_positive",
+                violation_error_message="The amount must be more than zero.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contributionplan',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'levy'), _negated=True), ('levy_due_date__isnull', False), _connector='OR'), name='levy_has_due_date', violation_error_message='A special levy needs a due date.'),
+            model_name="contributionplan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "levy"), _negated=True), ("levy_due_date__isnull", False), _connector="OR"
+                ),
+                name="levy_has_due_date",
+                violation_error_message="A special levy needs a due date.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['chama', 'purpose', 'membership'], name='finance_acc_chama_i_5618df_idx'),
+            model_name="account",
+            index=models.Index(fields=["chama", "purpose", "membership"], name="finance_acc_chama_i_5618df_idx"),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.UniqueConstraint(fields=('chama', 'code'), name='account_code_unique'),
+            model_name="account",
+            constraint=models.UniqueConstraint(fields=("chama", "code"), name="account_code_unique"),
         ),
         migrations.AddConstraint(
-            model_name='sharepurchase',
-            constraint=models.CheckConstraint(condition=models.Q(('shares', 0), _negated=True), name='share_purchase_not_zero'),
+            model_name="sharepurchase",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("shares", 0), _negated=True), name="share_purchase_not_zero"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='waiver',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='waiver_amount_positive'),
+            model_name="waiver",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="waiver_amount_positive"),
         ),
         migrations.AddConstraint(
-            model_name='withdrawal',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='withdrawal_amount_positive'),
+            model_name="withdrawal",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="withdrawal_amount_positive"),
         ),
     ]

@@ -6,19 +6,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('finance', '0001_initial'),
-        ('groups', '0001_initial'),
+        ("finance", "0001_initial"),
+        ("groups", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='due',
-            name='due_not_overpaid',
+            model_name="due",
+            name="due_not_overpaid",
         ),
         migrations.AddConstraint(
-            model_name='due',
-            constraint=models.CheckConstraint(condition=models.Q(('paid_amount__gte', 0), ('waived_amount__gte', 0), ('amount__gte', django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(models.F('paid_amount'), '+', models.F('waived_amount')), 2))), name='due_not_overpaid'),
+            model_name="due",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("paid_amount__gte", 0),
+                    ("waived_amount__gte", 0),
+                    (
+                        "amount__gte",
+                        django.db.models.functions.math.Round(
+                            django.db.models.expressions.CombinedExpression(
+                                models.F("paid_amount"), "+", models.F("waived_amount")
+                            ),
+                            2,
+                        ),
+                    ),
+                ),
+                name="due_not_overpaid",
+            ),
         ),
     ]

@@ -5,16 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('finance', '0002_due_check_rounded_cents'),
-        ('groups', '0001_initial'),
+        ("finance", "0002_due_check_rounded_cents"),
+        ("groups", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='journal',
-            index=models.Index(fields=['chama', 'kind', '-id'], name='finance_jou_chama_i_f6d3ee_idx'),
+            model_name="journal",
+            index=models.Index(fields=["chama", "kind", "-id"], name="finance_jou_chama_i_f6d3ee_idx"),
         ),
     ]

@@ -10,245 +10,704 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('finance', '0003_journal_kind_index'),
-        ('groups', '0002_policy_loan_default_days'),
+        ("finance", "0003_journal_kind_index"),
+        ("groups", "0002_policy_loan_default_days"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='account',
-            name='purpose',
-            field=models.CharField(choices=[('cash', 'Cash on hand'), ('bank', 'Bank'), ('mobile_money', 'Mobile money (M-Pesa)'), ('fines_receivable', 'Member fines receivable'), ('loan_receivable', 'Loan receivable'), ('investments', 'Investments'), ('member_savings', 'Member savings'), ('member_advance', 'Member advance payments'), ('welfare_fund', 'Welfare fund'), ('rosca_pot', 'Merry-go-round pot'), ('suspense', 'Unallocated receipts'), ('member_shares', 'Member shares'), ('retained_earnings', 'Retained earnings'), ('fine_income', 'Fine income'), ('penalty_income', 'Loan penalty income'), ('recoveries_income', 'Recoveries of written-off loans'), ('interest_income', 'Interest income'), ('fee_income', 'Fee income'), ('other_income', 'Other income'), ('investment_income', 'Investment income'), ('unrealised_gain', 'Unrealised gains on investments'), ('expense', 'Expense'), ('loan_loss', 'Loan losses')], max_length=30),
+            model_name="account",
+            name="purpose",
+            field=models.CharField(
+                choices=[
+                    ("cash", "Cash on hand"),
+                    ("bank", "Bank"),
+                    ("mobile_money", "Mobile money (M-Pesa)"),
+                    ("fines_receivable", "Member fines receivable"),
+                    ("loan_receivable", "Loan receivable"),
+                    ("investments", "Investments"),
+                    ("member_savings", "Member savings"),
+                    ("member_advance", "Member advance payments"),
+                    ("welfare_fund", "Welfare fund"),
+                    ("rosca_pot", "Merry-go-round pot"),
+                    ("suspense", "Unallocated receipts"),
+                    ("member_shares", "Member shares"),
+                    ("retained_earnings", "Retained earnings"),
+                    ("fine_income", "Fine income"),
+                    ("penalty_income", "Loan penalty income"),
+                    ("recoveries_income", "Recoveries of written-off loans"),
+                    ("interest_income", "Interest income"),
+                    ("fee_income", "Fee income"),
+                    ("other_income", "Other income"),
+                    ("investment_income", "Investment income"),
+                    ("unrealised_gain", "Unrealised gains on investments"),
+                    ("expense", "Expense"),
+                    ("loan_loss", "Loan losses"),
+                ],
+                max_length=30,
+            ),
         ),
         migrations.AlterField(
-            model_name='journal',
-            name='kind',
-            field=models.CharField(choices=[('payment', 'Member payment'), ('advance_applied', 'Advance applied to dues'), ('savings_deposit', 'Savings deposit'), ('savings_withdrawal', 'Savings withdrawal'), ('share_purchase', 'Share purchase'), ('fine_charge', 'Fine charged'), ('fine_waiver', 'Fine waived'), ('suspense_receipt', 'Unallocated receipt'), ('loan_disbursement', 'Loan disbursed'), ('loan_repayment', 'Loan repayment'), ('guarantor_recovery', 'Loan recovered from a guarantor'), ('loan_write_off', 'Loan written off'), ('loan_recovery', 'Recovery of a written-off loan'), ('expense', 'Expense'), ('income', 'Other income'), ('investment', 'Investment movement'), ('reversal', 'Reversal')], max_length=30),
+            model_name="journal",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("payment", "Member payment"),
+                    ("advance_applied", "Advance applied to dues"),
+                    ("savings_deposit", "Savings deposit"),
+                    ("savings_withdrawal", "Savings withdrawal"),
+                    ("share_purchase", "Share purchase"),
+                    ("fine_charge", "Fine charged"),
+                    ("fine_waiver", "Fine waived"),
+                    ("suspense_receipt", "Unallocated receipt"),
+                    ("loan_disbursement", "Loan disbursed"),
+                    ("loan_repayment", "Loan repayment"),
+                    ("guarantor_recovery", "Loan recovered from a guarantor"),
+                    ("loan_write_off", "Loan written off"),
+                    ("loan_recovery", "Recovery of a written-off loan"),
+                    ("expense", "Expense"),
+                    ("income", "Other income"),
+                    ("investment", "Investment movement"),
+                    ("reversal", "Reversal"),
+                ],
+                max_length=30,
+            ),
         ),
         migrations.CreateModel(
-            name='Loan',
+            name="Loan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('principal', chama.money.MoneyField(decimal_places=2, max_digits=14)),
-                ('purpose', models.CharField(blank=True, max_length=255)),
-                ('interest_method', models.CharField(choices=[('flat', 'Flat rate'), ('declining_balance', 'Declining balance (equal installments)'), ('equal_principal', 'Equal principal')], max_length=20)),
-                ('interest_rate', models.DecimalField(decimal_places=3, max_digits=7)),
-                ('rate_period', models.CharField(choices=[('month', 'Per month'), ('year', 'Per year')], max_length=10)),
-                ('repayment_frequency', models.CharField(choices=[('weekly', 'Weekly'), ('fortnightly', 'Fortnightly'), ('monthly', 'Monthly')], max_length=20)),
-                ('installments_count', models.PositiveSmallIntegerField()),
-                ('rounding', models.CharField(choices=[('half_up', 'Half up'), ('half_even', "Half even (banker's)")], max_length=10)),
-                ('installment_multiple', models.DecimalField(decimal_places=2, max_digits=8)),
-                ('fee', chama.money.MoneyField(decimal_places=2, default=0, max_digits=14)),
-                ('fee_mode', models.CharField(choices=[('deducted', 'Deducted from the disbursement'), ('added', 'Added to the loan (due with the first installment)')], max_length=10)),
-                ('status', models.CharField(choices=[('applied', 'Applied: awaiting guarantors and approvals'), ('approved', 'Approved: awaiting disbursement'), ('active', 'Disbursed, being repaid'), ('closed', 'Repaid and closed'), ('rejected', 'Rejected'), ('defaulted', 'In default'), ('written_off', 'Written off')], default='applied', max_length=20)),
-                ('disbursed_date', models.DateField(blank=True, null=True)),
-                ('schedule_version', models.PositiveSmallIntegerField(default=1)),
-                ('classification', models.CharField(choices=[('current', 'Current'), ('1-30', '1–30 days'), ('31-60', '31–60 days'), ('61-90', '61–90 days'), ('91-180', '91–180 days'), ('180+', 'Over 180 days')], default='current', max_length=10)),
-                ('days_in_arrears', models.PositiveIntegerField(default=0)),
-                ('closed_date', models.DateField(blank=True, null=True)),
-                ('write_off_reason', models.CharField(blank=True, max_length=255)),
-                ('applied_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='loans', to='groups.chama')),
-                ('disbursement_journal', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='finance.journal')),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='loans', to='groups.membership')),
-                ('write_off_requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("principal", chama.money.MoneyField(decimal_places=2, max_digits=14)),
+                ("purpose", models.CharField(blank=True, max_length=255)),
+                (
+                    "interest_method",
+                    models.CharField(
+                        choices=[
+                            ("flat", "Flat rate"),
+                            ("declining_balance", "Declining balance (equal installments)"),
+                            ("equal_principal", "Equal principal"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("interest_rate", models.DecimalField(decimal_places=3, max_digits=7)),
+                (
+                    "rate_period",
+                    models.CharField(choices=[("month", "Per month"), ("year", "Per year")], max_length=10),
+                ),
+                (
+                    "repayment_frequency",
+                    models.CharField(
+                        choices=[("weekly", "Weekly"), ("fortnightly", "Fortnightly"), ("monthly", "Monthly")],
+                        max_length=20,
+                    ),
+                ),
+                ("installments_count", models.PositiveSmallIntegerField()),
+                (
+                    "rounding",
+                    models.CharField(
+                        choices=[("half_up", "Half up"), ("half_even", "Half even (banker's)")], max_length=10
+                    ),
+                ),
+                ("installment_multiple", models.DecimalField(decimal_places=2, max_digits=8)),
+                ("fee", chama.money.MoneyField(decimal_places=2, default=0, max_digits=14)),
+                (
+                    "fee_mode",
+                    models.CharField(
+                        choices=[
+                            ("deducted", "Deducted from the disbursement"),
+                            ("added", "Added to the loan (due with the first installment)"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("applied", "Applied: awaiting guarantors and approvals"),
+                            ("approved", "Approved: awaiting disbursement"),
+                            ("active", "Disbursed, being repaid"),
+                            ("closed", "Repaid and closed"),
+                            ("rejected", "Rejected"),
+                            ("defaulted", "In default"),
+                            ("written_off", "Written off"),
+                        ],
+                        default="applied",
+                        max_length=20,
+                    ),
+                ),
+                ("disbursed_date", models.DateField(blank=True, null=True)),
+                ("schedule_version", models.PositiveSmallIntegerField(default=1)),
+                (
+                    "classification",
+                    models.CharField(
+                        choices=[
+                            ("current", "Current"),
+                            ("1-30", "1–30 days"),
+                            ("31-60", "31–60 days"),
+                            ("61-90", "61–90 days"),
+                            ("91-180", "91–180 days"),
+                            ("180+", "Over 180 days"),
+                        ],
+                        default="current",
+                        max_length=10,
+                    ),
+                ),
+                ("days_in_arrears", models.PositiveIntegerField(default=0)),
+                ("closed_date", models.DateField(blank=True, null=True)),
+                ("write_off_reason", models.CharField(blank=True, max_length=255)),
+                (
+                    "applied_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="loans", to="groups.chama"
+                    ),
+                ),
+                (
+                    "disbursement_journal",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="finance.journal",
+                    ),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="loans", to="groups.membership"
+                    ),
+                ),
+                (
+                    "write_off_requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_date'],
+                "ordering": ["-created_date"],
             },
         ),
         migrations.CreateModel(
-            name='Installment',
+            name="Installment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('version', models.PositiveSmallIntegerField(default=1)),
-                ('n', models.PositiveSmallIntegerField()),
-                ('due_date', models.DateField()),
-                ('principal', chama.money.MoneyField(decimal_places=2, max_digits=14)),
-                ('interest', chama.money.MoneyField(decimal_places=2, max_digits=14)),
-                ('fee', chama.money.MoneyField(decimal_places=2, default=0, max_digits=14)),
-                ('penalty', chama.money.MoneyField(decimal_places=2, default=0, max_digits=14)),
-                ('principal_paid', chama.money.MoneyField(decimal_places=2, default=0, max_digits=14)),
-                ('interest_paid', chama.money.MoneyField(decimal_places=2, default=0, max_digits=14)),
-                ('fee_paid', chama.money.MoneyField(decimal_places=2, default=0, max_digits=14)),
-                ('penalty_paid', chama.money.MoneyField(decimal_places=2, default=0, max_digits=14)),
-                ('interest_forgiven', chama.money.MoneyField(decimal_places=2, default=0, help_text='Interest not yet due when the loan was paid off early.', max_digits=14)),
-                ('carried_interest', chama.money.MoneyField(decimal_places=2, default=0, help_text='Part of the interest carried, already due, from a replaced schedule.', max_digits=14)),
-                ('penalty_charged_date', models.DateField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('partial', 'Partly paid'), ('overdue', 'Overdue'), ('paid', 'Paid'), ('rescheduled', 'Replaced by a new schedule'), ('cancelled', 'Cancelled (disbursement reversed)'), ('written_off', 'Written off')], default='pending', max_length=20)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('loan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='installments', to='finance.loan')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("version", models.PositiveSmallIntegerField(default=1)),
+                ("n", models.PositiveSmallIntegerField()),
+                ("due_date", models.DateField()),
+                ("principal", chama.money.MoneyField(decimal_places=2, max_digits=14)),
+                ("interest", chama.money.MoneyField(decimal_places=2, max_digits=14)),
+                ("fee", chama.money.MoneyField(decimal_places=2, default=0, max_digits=14)),
+                ("penalty", chama.money.MoneyField(decimal_places=2, default=0, max_digits=14)),
+                ("principal_paid", chama.money.MoneyField(decimal_places=2, default=0, max_digits=14)),
+                ("interest_paid", chama.money.MoneyField(decimal_places=2, default=0, max_digits=14)),
+                ("fee_paid", chama.money.MoneyField(decimal_places=2, default=0, max_digits=14)),
+                ("penalty_paid", chama.money.MoneyField(decimal_places=2, default=0, max_digits=14)),
+                (
+                    "interest_forgiven",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="Interest not yet due when the loan was paid off early.",
+                        max_digits=14,
+                    ),
+                ),
+                (
+                    "carried_interest",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="Part of the interest carried, already due, from a replaced schedule.",
+                        max_digits=14,
+                    ),
+                ),
+                ("penalty_charged_date", models.DateField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("partial", "Partly paid"),
+                            ("overdue", "Overdue"),
+                            ("paid", "Paid"),
+                            ("rescheduled", "Replaced by a new schedule"),
+                            ("cancelled", "Cancelled (disbursement reversed)"),
+                            ("written_off", "Written off"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "loan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="installments", to="finance.loan"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['loan', 'version', 'n'],
+                "ordering": ["loan", "version", "n"],
             },
         ),
         migrations.CreateModel(
-            name='Guarantee',
+            name="Guarantee",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('amount', chama.money.MoneyField(decimal_places=2, help_text='Savings pledged.', max_digits=14)),
-                ('recovered_amount', chama.money.MoneyField(decimal_places=2, default=0, max_digits=14)),
-                ('status', models.CharField(choices=[('requested', 'Requested'), ('accepted', 'Accepted (savings pledged)'), ('declined', 'Declined'), ('released', 'Released'), ('called', 'Called: recovered from savings')], default='requested', max_length=20)),
-                ('decided_date', models.DateTimeField(blank=True, null=True)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('guarantor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='guarantees_given', to='groups.membership')),
-                ('loan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='guarantees', to='finance.loan')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("amount", chama.money.MoneyField(decimal_places=2, help_text="Savings pledged.", max_digits=14)),
+                ("recovered_amount", chama.money.MoneyField(decimal_places=2, default=0, max_digits=14)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("requested", "Requested"),
+                            ("accepted", "Accepted (savings pledged)"),
+                            ("declined", "Declined"),
+                            ("released", "Released"),
+                            ("called", "Called: recovered from savings"),
+                        ],
+                        default="requested",
+                        max_length=20,
+                    ),
+                ),
+                ("decided_date", models.DateTimeField(blank=True, null=True)),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "guarantor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="guarantees_given",
+                        to="groups.membership",
+                    ),
+                ),
+                (
+                    "loan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="guarantees", to="finance.loan"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['loan', 'id'],
+                "ordering": ["loan", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Collateral',
+            name="Collateral",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('description', models.CharField(max_length=255)),
-                ('value', chama.money.MoneyField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'), 'An amount cannot be negative.')])),
-                ('document', models.FileField(blank=True, upload_to='collateral/%Y/', validators=[django.core.validators.FileExtensionValidator(['pdf', 'jpg', 'jpeg', 'png'])])),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('loan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='collateral', to='finance.loan')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("description", models.CharField(max_length=255)),
+                (
+                    "value",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        max_digits=14,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.00"), "An amount cannot be negative.")
+                        ],
+                    ),
+                ),
+                (
+                    "document",
+                    models.FileField(
+                        blank=True,
+                        upload_to="collateral/%Y/",
+                        validators=[django.core.validators.FileExtensionValidator(["pdf", "jpg", "jpeg", "png"])],
+                    ),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "loan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="collateral", to="finance.loan"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'collateral',
+                "verbose_name_plural": "collateral",
             },
         ),
         migrations.AddField(
-            model_name='account',
-            name='loan',
-            field=models.OneToOneField(blank=True, help_text='Loan receivable accounts: the loan whose outstanding principal this is.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='receivable_account', to='finance.loan'),
+            model_name="account",
+            name="loan",
+            field=models.OneToOneField(
+                blank=True,
+                help_text="Loan receivable accounts: the loan whose outstanding principal this is.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="receivable_account",
+                to="finance.loan",
+            ),
         ),
         migrations.AddField(
-            model_name='journal',
-            name='loan',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='journals', to='finance.loan'),
+            model_name="journal",
+            name="loan",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="journals",
+                to="finance.loan",
+            ),
         ),
         migrations.CreateModel(
-            name='LoanApproval',
+            name="LoanApproval",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('decision', models.CharField(choices=[('approve', 'Approve'), ('reject', 'Reject'), ('write_off', 'Approve the write-off')], max_length=10)),
-                ('comment', models.CharField(blank=True, max_length=255)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('loan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='approvals', to='finance.loan')),
-                ('officer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[("approve", "Approve"), ("reject", "Reject"), ("write_off", "Approve the write-off")],
+                        max_length=10,
+                    ),
+                ),
+                ("comment", models.CharField(blank=True, max_length=255)),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "loan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="approvals", to="finance.loan"
+                    ),
+                ),
+                (
+                    "officer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['loan', 'id'],
+                "ordering": ["loan", "id"],
             },
         ),
         migrations.CreateModel(
-            name='LoanProduct',
+            name="LoanProduct",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=100)),
-                ('description', models.TextField(blank=True)),
-                ('interest_method', models.CharField(choices=[('flat', 'Flat rate'), ('declining_balance', 'Declining balance (equal installments)'), ('equal_principal', 'Equal principal')], default='declining_balance', max_length=20)),
-                ('interest_rate', models.DecimalField(decimal_places=3, help_text='Percent per rate period.', max_digits=7, validators=[django.core.validators.MinValueValidator(0)])),
-                ('rate_period', models.CharField(choices=[('month', 'Per month'), ('year', 'Per year')], default='month', max_length=10)),
-                ('repayment_frequency', models.CharField(choices=[('weekly', 'Weekly'), ('fortnightly', 'Fortnightly'), ('monthly', 'Monthly')], default='monthly', max_length=20)),
-                ('min_installments', models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1)])),
-                ('max_installments', models.PositiveSmallIntegerField(default=12, validators=[django.core.validators.MinValueValidator(1)])),
-                ('min_amount', chama.money.MoneyField(decimal_places=2, default=0, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'), 'An amount cannot be negative.')])),
-                ('max_amount', chama.money.MoneyField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'), 'An amount cannot be negative.')])),
-                ('savings_multiple', models.DecimalField(blank=True, decimal_places=1, help_text="Largest loan as a multiple of the member's savings (empty: the chama policy's).", max_digits=4, null=True, validators=[django.core.validators.MinValueValidator(0)])),
-                ('fee_kind', models.CharField(choices=[('flat', 'Flat amount'), ('percent', 'Percentage')], default='flat', max_length=10)),
-                ('fee_value', models.DecimalField(decimal_places=2, default=0, help_text='Processing fee: an amount, or a percentage of the principal.', max_digits=14, validators=[django.core.validators.MinValueValidator(0)])),
-                ('fee_mode', models.CharField(choices=[('deducted', 'Deducted from the disbursement'), ('added', 'Added to the loan (due with the first installment)')], default='deducted', max_length=10)),
-                ('penalty_kind', models.CharField(choices=[('flat', 'Flat amount'), ('percent', 'Percentage')], default='percent', max_length=10)),
-                ('penalty_value', models.DecimalField(decimal_places=2, default=0, help_text='Late penalty per installment: an amount, or % of what is overdue on it.', max_digits=14, validators=[django.core.validators.MinValueValidator(0)])),
-                ('penalty_grace_days', models.PositiveSmallIntegerField(default=3)),
-                ('rounding', models.CharField(choices=[('half_up', 'Half up'), ('half_even', "Half even (banker's)")], default='half_up', max_length=10)),
-                ('installment_multiple', models.DecimalField(decimal_places=2, default=1, help_text='Installments are rounded to this (0.01, 1, 5, 10 shillings).', max_digits=8, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))])),
-                ('guarantors_required', models.PositiveSmallIntegerField(default=0)),
-                ('guarantee_coverage', models.DecimalField(decimal_places=2, default=0, help_text='Guarantees must cover this % of the principal.', max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)])),
-                ('allocation_order', models.CharField(default='penalty,fee,interest,principal', help_text='The order in which a repayment settles each installment.', max_length=40, validators=[finance.models.loans.validate_allocation_order])),
-                ('is_active', models.BooleanField(default=True)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='loan_products', to='groups.chama')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=100)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "interest_method",
+                    models.CharField(
+                        choices=[
+                            ("flat", "Flat rate"),
+                            ("declining_balance", "Declining balance (equal installments)"),
+                            ("equal_principal", "Equal principal"),
+                        ],
+                        default="declining_balance",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "interest_rate",
+                    models.DecimalField(
+                        decimal_places=3,
+                        help_text="Percent per rate period.",
+                        max_digits=7,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                (
+                    "rate_period",
+                    models.CharField(
+                        choices=[("month", "Per month"), ("year", "Per year")], default="month", max_length=10
+                    ),
+                ),
+                (
+                    "repayment_frequency",
+                    models.CharField(
+                        choices=[("weekly", "Weekly"), ("fortnightly", "Fortnightly"), ("monthly", "Monthly")],
+                        default="monthly",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "min_installments",
+                    models.PositiveSmallIntegerField(
+                        default=1, validators=[django.core.validators.MinValueValidator(1)]
+                    ),
+                ),
+                (
+                    "max_installments",
+                    models.PositiveSmallIntegerField(
+                        default=12, validators=[django.core.validators.MinValueValidator(1)]
+                    ),
+                ),
+                (
+                    "min_amount",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        default=0,
+                        max_digits=14,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.00"), "An amount cannot be negative.")
+                        ],
+                    ),
+                ),
+                (
+                    "max_amount",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        max_digits=14,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.00"), "An amount cannot be negative.")
+                        ],
+                    ),
+                ),
+                (
+                    "savings_multiple",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=1,
+                        help_text="Largest loan as a multiple of the member's savings (empty: the chama policy's).",
+                        max_digits=4,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                (
+                    "fee_kind",
+                    models.CharField(
+                        choices=[("flat", "Flat amount"), ("percent", "Percentage")], default="flat", max_length=10
+                    ),
+                ),
+                (
+                    "fee_value",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="Processing fee: an amount, or a percentage of the principal.",
+                        max_digits=14,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                (
+                    "fee_mode",
+                    models.CharField(
+                        choices=[
+                            ("deducted", "Deducted from the disbursement"),
+                            ("added", "Added to the loan (due with the first installment)"),
+                        ],
+                        default="deducted",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "penalty_kind",
+                    models.CharField(
+                        choices=[("flat", "Flat amount"), ("percent", "Percentage")], default="percent", max_length=10
+                    ),
+                ),
+                (
+                    "penalty_value",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="Late penalty per installment: an amount, or % of what is overdue on it.",
+                        max_digits=14,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                ("penalty_grace_days", models.PositiveSmallIntegerField(default=3)),
+                (
+                    "rounding",
+                    models.CharField(
+                        choices=[("half_up", "Half up"), ("half_even", "Half even (banker's)")],
+                        default="half_up",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "installment_multiple",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=1,
+                        help_text="Installments are rounded to this (0.01, 1, 5, 10 shillings).",
+                        max_digits=8,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0.01"))],
+                    ),
+                ),
+                ("guarantors_required", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "guarantee_coverage",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="Guarantees must cover this % of the principal.",
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                    ),
+                ),
+                (
+                    "allocation_order",
+                    models.CharField(
+                        default="penalty,fee,interest,principal",
+                        help_text="The order in which a repayment settles each installment.",
+                        max_length=40,
+                        validators=[finance.models.loans.validate_allocation_order],
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="loan_products", to="groups.chama"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['chama', 'name'],
+                "ordering": ["chama", "name"],
             },
         ),
         migrations.AddField(
-            model_name='loan',
-            name='product',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='loans', to='finance.loanproduct'),
+            model_name="loan",
+            name="product",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="loans", to="finance.loanproduct"
+            ),
         ),
         migrations.CreateModel(
-            name='RepaymentLine',
+            name="RepaymentLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('component', models.CharField(choices=[('penalty', 'penalty'), ('fee', 'fee'), ('interest', 'interest'), ('principal', 'principal')], max_length=10)),
-                ('amount', chama.money.MoneyField(decimal_places=2, max_digits=14)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('installment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='repayment_lines', to='finance.installment')),
-                ('journal', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='repayment_lines', to='finance.journal')),
-                ('loan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='repayment_lines', to='finance.loan')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "component",
+                    models.CharField(
+                        choices=[
+                            ("penalty", "penalty"),
+                            ("fee", "fee"),
+                            ("interest", "interest"),
+                            ("principal", "principal"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("amount", chama.money.MoneyField(decimal_places=2, max_digits=14)),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "installment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="repayment_lines",
+                        to="finance.installment",
+                    ),
+                ),
+                (
+                    "journal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="repayment_lines",
+                        to="finance.journal",
+                    ),
+                ),
+                (
+                    "loan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="repayment_lines", to="finance.loan"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddIndex(
-            model_name='installment',
-            index=models.Index(fields=['chama', 'status', 'due_date'], name='finance_ins_chama_i_c6544f_idx'),
+            model_name="installment",
+            index=models.Index(fields=["chama", "status", "due_date"], name="finance_ins_chama_i_c6544f_idx"),
         ),
         migrations.AddConstraint(
-            model_name='installment',
-            constraint=models.UniqueConstraint(fields=('loan', 'version', 'n'), name='installment_unique'),
+            model_name="installment",
+            constraint=models.UniqueConstraint(fields=("loan", "version", "n"), name="installment_unique"),
         ),
         migrations.AddConstraint(
-            model_name='guarantee',
-            constraint=models.UniqueConstraint(fields=('loan', 'guarantor'), name='guarantee_once_per_guarantor'),
+            model_name="guarantee",
+            constraint=models.UniqueConstraint(fields=("loan", "guarantor"), name="guarantee_once_per_guarantor"),
         ),
         migrations.AddConstraint(
-            model_name='guarantee',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='guarantee_amount_positive'),
+            model_name="guarantee",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="guarantee_amount_positive"),
         ),
         migrations.AddConstraint(
-            model_name='loanapproval',
-            constraint=models.UniqueConstraint(fields=('loan', 'officer', 'decision'), name='loan_decision_once'),
+            model_name="loanapproval",
+            constraint=models.UniqueConstraint(fields=("loan", "officer", "decision"), name="loan_decision_once"),
         ),
         migrations.AddConstraint(
-            model_name='loanproduct',
-            constraint=models.CheckConstraint(condition=models.Q(('min_installments__lte', models.F('max_installments'))), name='loan_product_terms_ordered', violation_error_message='The minimum term cannot exceed the maximum.'),
+            model_name="loanproduct",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("min_installments__lte", models.F("max_installments"))),
+                name="loan_product_terms_ordered",
+                violation_error_message="The minimum term cannot exceed the maximum.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='loanproduct',
-            constraint=models.CheckConstraint(condition=models.Q(('min_amount__lte', models.F('max_amount'))), name='loan_product_amounts_ordered', violation_error_message='The minimum amount cannot exceed the maximum.'),
+            model_name="loanproduct",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("min_amount__lte", models.F("max_amount"))),
+                name="loan_product_amounts_ordered",
+                violation_error_message="The minimum amount cannot exceed the maximum.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='loan',
-            index=models.Index(fields=['chama', 'status'], name='finance_loa_chama_i_29e4fd_idx'),
+            model_name="loan",
+            index=models.Index(fields=["chama", "status"], name="finance_loa_chama_i_29e4fd_idx"),
         ),
         migrations.AddIndex(
-            model_name='loan',
-            index=models.Index(fields=['membership', 'status'], name='finance_loa_members_340b99_idx'),
+            model_name="loan",
+            index=models.Index(fields=["membership", "status"], name="finance_loa_members_340b99_idx"),
         ),
         migrations.AddConstraint(
-            model_name='loan',
-            constraint=models.CheckConstraint(condition=models.Q(('principal__gt', 0)), name='loan_principal_positive'),
+            model_name="loan",
+            constraint=models.CheckConstraint(condition=models.Q(("principal__gt", 0)), name="loan_principal_positive"),
         ),
         migrations.AddConstraint(
-            model_name='repaymentline',
-            constraint=models.CheckConstraint(condition=models.Q(('amount', 0), _negated=True), name='repayment_line_not_zero'),
+            model_name="repaymentline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount", 0), _negated=True), name="repayment_line_not_zero"
+            ),
         ),
     ]

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('finance', '0005_second_signatures'),
+        ("finance", "0005_second_signatures"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='journal',
-            name='idempotency_key',
-            field=models.CharField(blank=True, help_text="An API client's Idempotency-Key, or a service's own key; unique in the chama.", max_length=255),
+            model_name="journal",
+            name="idempotency_key",
+            field=models.CharField(
+                blank=True,
+                help_text="An API client's Idempotency-Key, or a service's own key; unique in the chama.",
+                max_length=255,
+            ),
         ),
     ]

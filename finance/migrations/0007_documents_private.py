@@ -5,25 +5,24 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('finance', '0006_idempotency_keys'),
+        ("finance", "0006_idempotency_keys"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='collateral',
-            name='document',
-            field=chama.uploads.DocumentField(blank=True, folder='collateral', types=['pdf', 'jpg', 'jpeg', 'png']),
+            model_name="collateral",
+            name="document",
+            field=chama.uploads.DocumentField(blank=True, folder="collateral", types=["pdf", "jpg", "jpeg", "png"]),
         ),
         migrations.AlterField(
-            model_name='expense',
-            name='receipt',
-            field=chama.uploads.DocumentField(blank=True, folder='receipts', types=['pdf', 'jpg', 'jpeg', 'png']),
+            model_name="expense",
+            name="receipt",
+            field=chama.uploads.DocumentField(blank=True, folder="receipts", types=["pdf", "jpg", "jpeg", "png"]),
         ),
         migrations.AlterField(
-            model_name='income',
-            name='receipt',
-            field=chama.uploads.DocumentField(blank=True, folder='receipts', types=['pdf', 'jpg', 'jpeg', 'png']),
+            model_name="income",
+            name="receipt",
+            field=chama.uploads.DocumentField(blank=True, folder="receipts", types=["pdf", "jpg", "jpeg", "png"]),
         ),
     ]

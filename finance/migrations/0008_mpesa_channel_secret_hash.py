@@ -20,72 +20,111 @@ def hash_plain_secrets(apps, schema_editor):
     if content_type is None:
         return
     for entry in LogEntry.objects.filter(content_type=content_type, changes__has_key="callback_secret"):
-        entry.changes["callback_secret"] = ["(hidden)" if value not in (None, "", "None") else "" for value in
-                                            entry.changes["callback_secret"]]
+        entry.changes["callback_secret"] = [
+            "(hidden)" if value not in (None, "", "None") else "" for value in entry.changes["callback_secret"]
+        ]
         entry.changes_text = ""
         entry.serialized_data = None
         entry.save(update_fields=["changes", "changes_text", "serialized_data"])
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('finance', '0007_documents_private'),
-        ('groups', '0005_membership_changes'),
-        ('auditlog', '0015_alter_logentry_changes'),
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("finance", "0007_documents_private"),
+        ("groups", "0005_membership_changes"),
+        ("auditlog", "0015_alter_logentry_changes"),
+        ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='mpesachannel',
-            name='callback_secret_hash',
-            field=models.CharField(default='', editable=False, max_length=64),
+            model_name="mpesachannel",
+            name="callback_secret_hash",
+            field=models.CharField(default="", editable=False, max_length=64),
             preserve_default=False,
         ),
         # Going back cannot restore the plain secrets: channels would need a new one registered.
         migrations.RunPython(hash_plain_secrets, migrations.RunPython.noop),
         migrations.RemoveField(
-            model_name='mpesachannel',
-            name='callback_secret',
+            model_name="mpesachannel",
+            name="callback_secret",
         ),
         migrations.AddField(
-            model_name='mpesareceipt',
-            name='payer_msisdn',
-            field=models.CharField(blank=True, help_text="The payer's number as Safaricom sent it (C2B confirmations mask or hash it).", max_length=128),
+            model_name="mpesareceipt",
+            name="payer_msisdn",
+            field=models.CharField(
+                blank=True,
+                help_text="The payer's number as Safaricom sent it (C2B confirmations mask or hash it).",
+                max_length=128,
+            ),
         ),
         migrations.AddField(
-            model_name='stkrequest',
-            name='callback_token_hash',
-            field=models.CharField(blank=True, db_index=True, editable=False, help_text="Keyed hash of the secret in this push's callback URL.", max_length=64),
+            model_name="stkrequest",
+            name="callback_token_hash",
+            field=models.CharField(
+                blank=True,
+                db_index=True,
+                editable=False,
+                help_text="Keyed hash of the secret in this push's callback URL.",
+                max_length=64,
+            ),
         ),
         migrations.AlterField(
-            model_name='mpesareceipt',
-            name='phone_number',
-            field=models.CharField(blank=True, help_text="The payer's number in E.164, when Safaricom sent a readable one.", max_length=16),
+            model_name="mpesareceipt",
+            name="phone_number",
+            field=models.CharField(
+                blank=True, help_text="The payer's number in E.164, when Safaricom sent a readable one.", max_length=16
+            ),
         ),
         migrations.AlterField(
-            model_name='mpesareceipt',
-            name='receipt_number',
+            model_name="mpesareceipt",
+            name="receipt_number",
             field=models.CharField(max_length=64),
         ),
         migrations.CreateModel(
-            name='MpesaConflict',
+            name="MpesaConflict",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('receipt_number', models.CharField(max_length=64)),
-                ('source', models.CharField(choices=[('c2b', 'Paybill (C2B)'), ('stk', 'STK push')], max_length=5)),
-                ('differences', models.JSONField(help_text='What differed: {"field": [first recorded, this callback]}.')),
-                ('payload', models.JSONField(help_text='The conflicting callback as it arrived.')),
-                ('fingerprint', models.CharField(editable=False, help_text='Digest of the payload: the same conflicting callback sent again is one row.', max_length=64)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='mpesa_conflicts', to='groups.chama')),
-                ('receipt', models.ForeignKey(help_text='The receipt first recorded under this number.', on_delete=django.db.models.deletion.PROTECT, related_name='conflicts', to='finance.mpesareceipt')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("receipt_number", models.CharField(max_length=64)),
+                ("source", models.CharField(choices=[("c2b", "Paybill (C2B)"), ("stk", "STK push")], max_length=5)),
+                (
+                    "differences",
+                    models.JSONField(help_text='What differed: {"field": [first recorded, this callback]}.'),
+                ),
+                ("payload", models.JSONField(help_text="The conflicting callback as it arrived.")),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        editable=False,
+                        help_text="Digest of the payload: the same conflicting callback sent again is one row.",
+                        max_length=64,
+                    ),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="mpesa_conflicts", to="groups.chama"
+                    ),
+                ),
+                (
+                    "receipt",
+                    models.ForeignKey(
+                        help_text="The receipt first recorded under this number.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="conflicts",
+                        to="finance.mpesareceipt",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_date'],
-                'constraints': [models.UniqueConstraint(fields=('chama', 'receipt_number', 'fingerprint'), name='mpesa_conflict_unique')],
+                "ordering": ["-created_date"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("chama", "receipt_number", "fingerprint"), name="mpesa_conflict_unique"
+                    )
+                ],
             },
         ),
     ]

@@ -6,36 +6,86 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('finance', '0008_mpesa_channel_secret_hash'),
-        ('groups', '0007_chama_founded_date_policy_backdating_window'),
+        ("finance", "0008_mpesa_channel_secret_hash"),
+        ("groups", "0007_chama_founded_date_policy_backdating_window"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BackdatingApproval',
+            name="BackdatingApproval",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('earliest_date', models.DateField(help_text='Money may be dated as far back as this day.')),
-                ('reason', models.CharField(help_text='Why older money must be recorded, e.g. entering the paper books.', max_length=255)),
-                ('status', models.CharField(choices=[('pending', 'Waiting for a second officer'), ('approved', 'Approved'), ('rejected', 'Rejected')], default='pending', max_length=20)),
-                ('decided_date', models.DateTimeField(blank=True, null=True)),
-                ('expires_date', models.DateTimeField(blank=True, help_text='Approved: postings may use it until then.', null=True)),
-                ('rejection_reason', models.CharField(blank=True, max_length=255)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='backdating_approvals', to='groups.chama')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("earliest_date", models.DateField(help_text="Money may be dated as far back as this day.")),
+                (
+                    "reason",
+                    models.CharField(
+                        help_text="Why older money must be recorded, e.g. entering the paper books.", max_length=255
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for a second officer"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("decided_date", models.DateTimeField(blank=True, null=True)),
+                (
+                    "expires_date",
+                    models.DateTimeField(blank=True, help_text="Approved: postings may use it until then.", null=True),
+                ),
+                ("rejection_reason", models.CharField(blank=True, max_length=255)),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="backdating_approvals",
+                        to="groups.chama",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'backdating approval',
-                'verbose_name_plural': 'backdating approvals',
-                'ordering': ['-created_date'],
-                'indexes': [models.Index(fields=['chama', 'status', 'earliest_date'], name='finance_bac_chama_i_1449a0_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('expires_date__isnull', False), ('status', 'approved')), models.Q(('status', 'approved'), _negated=True), _connector='OR'), name='backdating_approved_expires')],
+                "verbose_name": "backdating approval",
+                "verbose_name_plural": "backdating approvals",
+                "ordering": ["-created_date"],
+                "indexes": [
+                    models.Index(fields=["chama", "status", "earliest_date"], name="finance_bac_chama_i_1449a0_idx")
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("expires_date__isnull", False), ("status", "approved")),
+                            models.Q(("status", "approved"), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="backdating_approved_expires",
+                    )
+                ],
             },
         ),
     ]

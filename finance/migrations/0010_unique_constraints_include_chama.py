@@ -6,124 +6,185 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('finance', '0009_backdating_approval'),
-        ('groups', '0009_invitation_token_unique_in_chama'),
+        ("finance", "0009_backdating_approval"),
+        ("groups", "0009_invitation_token_unique_in_chama"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='due',
-            name='due_once_per_plan_period',
+            model_name="due",
+            name="due_once_per_plan_period",
         ),
         migrations.RemoveConstraint(
-            model_name='due',
-            name='fine_once_per_late_period',
+            model_name="due",
+            name="fine_once_per_late_period",
         ),
         migrations.RemoveConstraint(
-            model_name='guarantee',
-            name='guarantee_once_per_guarantor',
+            model_name="guarantee",
+            name="guarantee_once_per_guarantor",
         ),
         migrations.RemoveConstraint(
-            model_name='installment',
-            name='installment_unique',
+            model_name="installment",
+            name="installment_unique",
         ),
         migrations.RemoveConstraint(
-            model_name='loanapproval',
-            name='loan_decision_once',
+            model_name="loanapproval",
+            name="loan_decision_once",
         ),
         migrations.AlterField(
-            model_name='expense',
-            name='journal',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='expense', to='finance.journal'),
+            model_name="expense",
+            name="journal",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="expense",
+                to="finance.journal",
+            ),
         ),
         migrations.AlterField(
-            model_name='income',
-            name='journal',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='income', to='finance.journal'),
+            model_name="income",
+            name="journal",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="income",
+                to="finance.journal",
+            ),
         ),
         migrations.AlterField(
-            model_name='investmentmovement',
-            name='journal',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='investment_movement', to='finance.journal'),
+            model_name="investmentmovement",
+            name="journal",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="investment_movement",
+                to="finance.journal",
+            ),
         ),
         migrations.AlterField(
-            model_name='loan',
-            name='disbursement_journal',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='finance.journal'),
+            model_name="loan",
+            name="disbursement_journal",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="finance.journal",
+            ),
         ),
         migrations.AlterField(
-            model_name='mpesareceipt',
-            name='assignment_journal',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='finance.journal'),
+            model_name="mpesareceipt",
+            name="assignment_journal",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="finance.journal",
+            ),
         ),
         migrations.AlterField(
-            model_name='stkrequest',
-            name='checkout_request_id',
+            model_name="stkrequest",
+            name="checkout_request_id",
             field=models.CharField(max_length=100),
         ),
         migrations.AlterField(
-            model_name='waiver',
-            name='journal',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='waiver', to='finance.journal'),
+            model_name="waiver",
+            name="journal",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="waiver",
+                to="finance.journal",
+            ),
         ),
         migrations.AlterField(
-            model_name='withdrawal',
-            name='journal',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='withdrawal', to='finance.journal'),
+            model_name="withdrawal",
+            name="journal",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="withdrawal",
+                to="finance.journal",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='due',
-            constraint=models.UniqueConstraint(condition=models.Q(('plan__isnull', False)), fields=('plan', 'membership', 'period_start', 'chama'), name='due_once_per_plan_period'),
+            model_name="due",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("plan__isnull", False)),
+                fields=("plan", "membership", "period_start", "chama"),
+                name="due_once_per_plan_period",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='due',
-            constraint=models.UniqueConstraint(condition=models.Q(('fine_for__isnull', False)), fields=('fine_for', 'fine_period', 'chama'), name='fine_once_per_late_period'),
+            model_name="due",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("fine_for__isnull", False)),
+                fields=("fine_for", "fine_period", "chama"),
+                name="fine_once_per_late_period",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='expense',
-            constraint=models.UniqueConstraint(fields=('journal', 'chama'), name='expense_journal_once'),
+            model_name="expense",
+            constraint=models.UniqueConstraint(fields=("journal", "chama"), name="expense_journal_once"),
         ),
         migrations.AddConstraint(
-            model_name='guarantee',
-            constraint=models.UniqueConstraint(fields=('loan', 'guarantor', 'chama'), name='guarantee_once_per_guarantor'),
+            model_name="guarantee",
+            constraint=models.UniqueConstraint(
+                fields=("loan", "guarantor", "chama"), name="guarantee_once_per_guarantor"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='income',
-            constraint=models.UniqueConstraint(fields=('journal', 'chama'), name='income_journal_once'),
+            model_name="income",
+            constraint=models.UniqueConstraint(fields=("journal", "chama"), name="income_journal_once"),
         ),
         migrations.AddConstraint(
-            model_name='installment',
-            constraint=models.UniqueConstraint(fields=('loan', 'version', 'n', 'chama'), name='installment_unique'),
+            model_name="installment",
+            constraint=models.UniqueConstraint(fields=("loan", "version", "n", "chama"), name="installment_unique"),
         ),
         migrations.AddConstraint(
-            model_name='investmentmovement',
-            constraint=models.UniqueConstraint(fields=('journal', 'chama'), name='investment_movement_journal_once'),
+            model_name="investmentmovement",
+            constraint=models.UniqueConstraint(fields=("journal", "chama"), name="investment_movement_journal_once"),
         ),
         migrations.AddConstraint(
-            model_name='loan',
-            constraint=models.UniqueConstraint(fields=('disbursement_journal', 'chama'), name='loan_disbursement_journal_once'),
+            model_name="loan",
+            constraint=models.UniqueConstraint(
+                fields=("disbursement_journal", "chama"), name="loan_disbursement_journal_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='loanapproval',
-            constraint=models.UniqueConstraint(condition=models.Q(('decision', 'reschedule'), _negated=True), fields=('loan', 'officer', 'decision', 'chama'), name='loan_decision_once'),
+            model_name="loanapproval",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("decision", "reschedule"), _negated=True),
+                fields=("loan", "officer", "decision", "chama"),
+                name="loan_decision_once",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mpesareceipt',
-            constraint=models.UniqueConstraint(fields=('assignment_journal', 'chama'), name='mpesa_receipt_assignment_once'),
+            model_name="mpesareceipt",
+            constraint=models.UniqueConstraint(
+                fields=("assignment_journal", "chama"), name="mpesa_receipt_assignment_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stkrequest',
-            constraint=models.UniqueConstraint(fields=('checkout_request_id', 'chama'), name='stk_checkout_request_unique'),
+            model_name="stkrequest",
+            constraint=models.UniqueConstraint(
+                fields=("checkout_request_id", "chama"), name="stk_checkout_request_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='waiver',
-            constraint=models.UniqueConstraint(fields=('journal', 'chama'), name='waiver_journal_once'),
+            model_name="waiver",
+            constraint=models.UniqueConstraint(fields=("journal", "chama"), name="waiver_journal_once"),
         ),
         migrations.AddConstraint(
-            model_name='withdrawal',
-            constraint=models.UniqueConstraint(fields=('journal', 'chama'), name='withdrawal_journal_once'),
+            model_name="withdrawal",
+            constraint=models.UniqueConstraint(fields=("journal", "chama"), name="withdrawal_journal_once"),
         ),
     ]

@@ -20,11 +20,14 @@ class BackdatingApproval(TimeStampedModel):
 
     chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="backdating_approvals")
     earliest_date = models.DateField(help_text="Money may be dated as far back as this day.")
-    reason = models.CharField(max_length=255, help_text="Why older money must be recorded, e.g. entering the paper books.")
+    reason = models.CharField(
+        max_length=255, help_text="Why older money must be recorded, e.g. entering the paper books."
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     decided_date = models.DateTimeField(null=True, blank=True)
     expires_date = models.DateTimeField(null=True, blank=True, help_text="Approved: postings may use it until then.")
     rejection_reason = models.CharField(max_length=255, blank=True)
@@ -34,8 +37,10 @@ class BackdatingApproval(TimeStampedModel):
         verbose_name = "backdating approval"
         verbose_name_plural = "backdating approvals"
         constraints = [
-            models.CheckConstraint(condition=Q(status="approved", expires_date__isnull=False) | ~Q(status="approved"),
-                                   name="backdating_approved_expires"),
+            models.CheckConstraint(
+                condition=Q(status="approved", expires_date__isnull=False) | ~Q(status="approved"),
+                name="backdating_approved_expires",
+            ),
         ]
         indexes = [models.Index(fields=["chama", "status", "earliest_date"])]
 

@@ -34,8 +34,14 @@ class CashbookRecord(TimeStampedModel):
     receipt = DocumentField(folder="receipts", types=RECEIPT_TYPES, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.POSTED)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+", help_text="The officer who approved it (the recorder, up to the threshold).")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The officer who approved it (the recorder, up to the threshold).",
+    )
     decided_reason = models.CharField(max_length=255, blank=True)
 
     class Meta:
@@ -59,8 +65,14 @@ class Expense(CashbookRecord):
     chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="expenses")
     category = models.CharField(max_length=20, choices=Category.choices)
     paid_through = models.CharField(max_length=10, choices=PaidThrough.choices, default=PaidThrough.CASH)
-    payee = models.ForeignKey(Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-                              help_text="The member paid, if the money went to a member (e.g. a refund of costs).")
+    payee = models.ForeignKey(
+        Membership,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The member paid, if the money went to a member (e.g. a refund of costs).",
+    )
     journal = models.ForeignKey(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="expense")
 
     class Meta(CashbookRecord.Meta):
@@ -133,7 +145,9 @@ class InvestmentMovement(TimeStampedModel):
     value_date = models.DateField()
     note = models.CharField(max_length=255, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="investment_movement")
+    journal = models.ForeignKey(
+        Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="investment_movement"
+    )
 
     class Meta:
         ordering = ["value_date", "id"]

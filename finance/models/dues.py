@@ -29,12 +29,16 @@ class ContributionPlan(TimeStampedModel):
     amount = MoneyField(validators=non_negative())
     frequency = models.CharField(max_length=20, choices=Policy.Frequency.choices, default=Policy.Frequency.MONTHLY)
     due_day = models.PositiveSmallIntegerField(
-        default=5, help_text="Monthly: day of the month (clamped to its end). Weekly/fortnightly: 1 = Monday … 7 = Sunday."
+        default=5,
+        help_text="Monthly: day of the month (clamped to its end). Weekly/fortnightly: 1 = Monday … 7 = Sunday.",
     )
     grace_days = models.PositiveSmallIntegerField(default=3)
     target = models.CharField(max_length=20, choices=Target.choices, default=Target.SAVINGS)
     savings_type = models.ForeignKey(
-        "finance.SavingsType", on_delete=models.PROTECT, null=True, blank=True,
+        "finance.SavingsType",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         help_text="Where savings contributions go (the chama's default savings type when empty).",
     )
     start_date = models.DateField(help_text="First period raised; fortnights count from this date.")
@@ -45,10 +49,16 @@ class ContributionPlan(TimeStampedModel):
     class Meta:
         ordering = ["chama", "name"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="plan_amount_positive",
-                                   violation_error_message="The amount must be more than zero."),
-            models.CheckConstraint(condition=~Q(kind="levy") | Q(levy_due_date__isnull=False), name="levy_has_due_date",
-                                   violation_error_message="A special levy needs a due date."),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="plan_amount_positive",
+                violation_error_message="The amount must be more than zero.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="levy") | Q(levy_due_date__isnull=False),
+                name="levy_has_due_date",
+                violation_error_message="A special levy needs a due date.",
+            ),
         ]
 
     def __str__(self):
@@ -86,9 +96,15 @@ class Due(TimeStampedModel):
     waived_amount = MoneyField(default=0, editable=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     fine_for = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="fines")
-    fine_period = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Which late period this fine is for.")
+    fine_period = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Which late period this fine is for."
+    )
     charge_journal = models.ForeignKey(
-        Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="fines_charged",
+        Journal,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="fines_charged",
         help_text="Fines: the journal that charged it (one journal may charge a month's late fines).",
     )
 
@@ -97,17 +113,20 @@ class Due(TimeStampedModel):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="due_amount_positive"),
             models.CheckConstraint(
-                condition=Q(paid_amount__gte=0) & Q(waived_amount__gte=0)
+                condition=Q(paid_amount__gte=0)
+                & Q(waived_amount__gte=0)
                 # Rounded to cents: SQLite adds decimals in floating point.
                 & Q(amount__gte=Round(F("paid_amount") + F("waived_amount"), 2)),
                 name="due_not_overpaid",
             ),
             models.UniqueConstraint(
-                fields=["plan", "membership", "period_start", "chama"], condition=Q(plan__isnull=False),
+                fields=["plan", "membership", "period_start", "chama"],
+                condition=Q(plan__isnull=False),
                 name="due_once_per_plan_period",
             ),
             models.UniqueConstraint(
-                fields=["fine_for", "fine_period", "chama"], condition=Q(fine_for__isnull=False),
+                fields=["fine_for", "fine_period", "chama"],
+                condition=Q(fine_for__isnull=False),
                 name="fine_once_per_late_period",
             ),
         ]
@@ -165,7 +184,9 @@ class Waiver(TimeStampedModel):
     reason = models.CharField(max_length=255)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     decided_date = models.DateTimeField(null=True, blank=True)
     journal = models.ForeignKey(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="waiver")
 

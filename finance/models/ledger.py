@@ -89,14 +89,22 @@ class Account(TimeStampedModel):
     type = models.CharField(max_length=10, choices=Type.choices)
     purpose = models.CharField(max_length=30, choices=Purpose.choices)
     membership = models.ForeignKey(
-        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="accounts",
+        Membership,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accounts",
         help_text="The member this account belongs to (savings, shares, fines, advances).",
     )
     savings_type = models.ForeignKey(
         "finance.SavingsType", on_delete=models.PROTECT, null=True, blank=True, related_name="accounts"
     )
     loan = models.OneToOneField(
-        "finance.Loan", on_delete=models.PROTECT, null=True, blank=True, related_name="receivable_account",
+        "finance.Loan",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="receivable_account",
         help_text="Loan receivable accounts: the loan whose outstanding principal this is.",
     )
     # Cached sum of the account's entries, debit positive; `reconcile_balances` re-derives it.
@@ -153,9 +161,13 @@ class Journal(AppendOnlyModel):
         max_length=64, blank=True, help_text="M-Pesa receipt, bank slip or cheque number; unique in the chama."
     )
     idempotency_key = models.CharField(
-        max_length=255, blank=True, help_text="An API client's Idempotency-Key, or a service's own key; unique in the chama."
+        max_length=255,
+        blank=True,
+        help_text="An API client's Idempotency-Key, or a service's own key; unique in the chama.",
     )
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     reversal_of = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
     )
@@ -167,11 +179,13 @@ class Journal(AppendOnlyModel):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["chama", "external_reference"], condition=~Q(external_reference=""),
+                fields=["chama", "external_reference"],
+                condition=~Q(external_reference=""),
                 name="journal_external_reference_unique",
             ),
             models.UniqueConstraint(
-                fields=["chama", "idempotency_key"], condition=~Q(idempotency_key=""),
+                fields=["chama", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
                 name="journal_idempotency_key_unique",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="journal_amount_positive"),

@@ -20,7 +20,9 @@ ALLOCATION_COMPONENTS = ("penalty", "fee", "interest", "principal")
 def validate_allocation_order(value):
     parts = [part.strip() for part in value.split(",")]
     if sorted(parts) != sorted(ALLOCATION_COMPONENTS):
-        raise ValidationError("List penalty, fee, interest and principal once each, e.g. penalty,fee,interest,principal.")
+        raise ValidationError(
+            "List penalty, fee, interest and principal once each, e.g. penalty,fee,interest,principal."
+        )
 
 
 class LoanProduct(TimeStampedModel):
@@ -45,47 +47,80 @@ class LoanProduct(TimeStampedModel):
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
     interest_method = models.CharField(max_length=20, choices=Method.choices, default=Method.DECLINING)
-    interest_rate = models.DecimalField(max_digits=7, decimal_places=3, validators=[MinValueValidator(0)],
-                                        help_text="Percent per rate period.")
+    interest_rate = models.DecimalField(
+        max_digits=7, decimal_places=3, validators=[MinValueValidator(0)], help_text="Percent per rate period."
+    )
     rate_period = models.CharField(max_length=10, choices=Policy.RatePeriod.choices, default=Policy.RatePeriod.MONTH)
-    repayment_frequency = models.CharField(max_length=20, choices=Policy.Frequency.choices, default=Policy.Frequency.MONTHLY)
+    repayment_frequency = models.CharField(
+        max_length=20, choices=Policy.Frequency.choices, default=Policy.Frequency.MONTHLY
+    )
     min_installments = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
     max_installments = models.PositiveSmallIntegerField(default=12, validators=[MinValueValidator(1)])
     min_amount = MoneyField(default=0, validators=non_negative())
     max_amount = MoneyField(validators=non_negative())
     savings_multiple = models.DecimalField(
-        max_digits=4, decimal_places=1, null=True, blank=True, validators=[MinValueValidator(0)],
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
         help_text="Largest loan as a multiple of the member's savings (empty: the chama policy's).",
     )
     fee_kind = models.CharField(max_length=10, choices=ChargeKind.choices, default=ChargeKind.FLAT)
-    fee_value = models.DecimalField(max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)],
-                                    help_text="Processing fee: an amount, or a percentage of the principal.")
+    fee_value = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0)],
+        help_text="Processing fee: an amount, or a percentage of the principal.",
+    )
     fee_mode = models.CharField(max_length=10, choices=FeeMode.choices, default=FeeMode.DEDUCTED)
     penalty_kind = models.CharField(max_length=10, choices=ChargeKind.choices, default=ChargeKind.PERCENT)
-    penalty_value = models.DecimalField(max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)],
-                                        help_text="Late penalty per installment: an amount, or % of what is overdue on it.")
+    penalty_value = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0)],
+        help_text="Late penalty per installment: an amount, or % of what is overdue on it.",
+    )
     penalty_grace_days = models.PositiveSmallIntegerField(default=3)
     rounding = models.CharField(max_length=10, choices=Rounding.choices, default=Rounding.HALF_UP)
-    installment_multiple = models.DecimalField(max_digits=8, decimal_places=2, default=1,
-                                               validators=[MinValueValidator(Decimal("0.01"))],
-                                               help_text="Installments are rounded to this (0.01, 1, 5, 10 shillings).")
+    installment_multiple = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        default=1,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="Installments are rounded to this (0.01, 1, 5, 10 shillings).",
+    )
     guarantors_required = models.PositiveSmallIntegerField(default=0)
-    guarantee_coverage = models.DecimalField(max_digits=5, decimal_places=2, default=0,
-                                             validators=[MinValueValidator(0), MaxValueValidator(100)],
-                                             help_text="Guarantees must cover this % of the principal.")
-    allocation_order = models.CharField(max_length=40, default="penalty,fee,interest,principal",
-                                        validators=[validate_allocation_order],
-                                        help_text="The order in which a repayment settles each installment.")
+    guarantee_coverage = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Guarantees must cover this % of the principal.",
+    )
+    allocation_order = models.CharField(
+        max_length=40,
+        default="penalty,fee,interest,principal",
+        validators=[validate_allocation_order],
+        help_text="The order in which a repayment settles each installment.",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["chama", "name"]
         constraints = [
-            models.CheckConstraint(condition=Q(min_installments__lte=models.F("max_installments")),
-                                   name="loan_product_terms_ordered",
-                                   violation_error_message="The minimum term cannot exceed the maximum."),
-            models.CheckConstraint(condition=Q(min_amount__lte=models.F("max_amount")), name="loan_product_amounts_ordered",
-                                   violation_error_message="The minimum amount cannot exceed the maximum."),
+            models.CheckConstraint(
+                condition=Q(min_installments__lte=models.F("max_installments")),
+                name="loan_product_terms_ordered",
+                violation_error_message="The minimum term cannot exceed the maximum.",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_amount__lte=models.F("max_amount")),
+                name="loan_product_amounts_ordered",
+                violation_error_message="The minimum amount cannot exceed the maximum.",
+            ),
         ]
 
     def __str__(self):
@@ -139,11 +174,14 @@ class Loan(TimeStampedModel):
     classification = models.CharField(max_length=10, choices=Classification.choices, default=Classification.CURRENT)
     days_in_arrears = models.PositiveIntegerField(default=0)
     closed_date = models.DateField(null=True, blank=True)
-    write_off_requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    write_off_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     write_off_reason = models.CharField(max_length=255, blank=True)
     # A reschedule waits for a second officer: the terms asked for are kept here until then.
-    reschedule_requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                                related_name="+")
+    reschedule_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     reschedule_installments = models.PositiveSmallIntegerField(null=True, blank=True)
     reschedule_interest_rate = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
     reschedule_start = models.DateField(null=True, blank=True)
@@ -188,7 +226,9 @@ class Installment(TimeStampedModel):
     fee_paid = MoneyField(default=0)
     penalty_paid = MoneyField(default=0)
     interest_forgiven = MoneyField(default=0, help_text="Interest not yet due when the loan was paid off early.")
-    carried_interest = MoneyField(default=0, help_text="Part of the interest carried, already due, from a replaced schedule.")
+    carried_interest = MoneyField(
+        default=0, help_text="Part of the interest carried, already due, from a replaced schedule."
+    )
     penalty_charged_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
 
@@ -271,8 +311,13 @@ class LoanApproval(TimeStampedModel):
     class Meta:
         ordering = ["loan", "id"]
         # An officer approves, rejects or writes off a loan once; a loan may be rescheduled more than once.
-        constraints = [models.UniqueConstraint(fields=["loan", "officer", "decision", "chama"], name="loan_decision_once",
-                                               condition=~Q(decision="reschedule"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["loan", "officer", "decision", "chama"],
+                name="loan_decision_once",
+                condition=~Q(decision="reschedule"),
+            )
+        ]
 
 
 class Collateral(TimeStampedModel):

@@ -82,12 +82,19 @@ class StkRequest(TimeStampedModel):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     result_code = models.IntegerField(null=True, blank=True)
     result_description = models.CharField(max_length=255, blank=True)
-    callback_token_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True,
-                                           help_text="Keyed hash of the secret in this push's callback URL.")
+    callback_token_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        db_index=True,
+        help_text="Keyed hash of the secret in this push's callback URL.",
+    )
 
     class Meta:
         ordering = ["-created_date"]
-        constraints = [models.UniqueConstraint(fields=["checkout_request_id", "chama"], name="stk_checkout_request_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["checkout_request_id", "chama"], name="stk_checkout_request_unique")
+        ]
 
 
 class MpesaReceipt(TimeStampedModel):
@@ -104,17 +111,28 @@ class MpesaReceipt(TimeStampedModel):
     source = models.CharField(max_length=5, choices=Source.choices)
     receipt_number = models.CharField(max_length=RECEIPT_NUMBER_MAX)
     amount = MoneyField()
-    phone_number = models.CharField(max_length=16, blank=True, help_text="The payer's number in E.164, when Safaricom sent a readable one.")
-    payer_msisdn = models.CharField(max_length=128, blank=True,
-                                    help_text="The payer's number as Safaricom sent it (C2B confirmations mask or hash it).")
+    phone_number = models.CharField(
+        max_length=16, blank=True, help_text="The payer's number in E.164, when Safaricom sent a readable one."
+    )
+    payer_msisdn = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text="The payer's number as Safaricom sent it (C2B confirmations mask or hash it).",
+    )
     account_reference = models.CharField(max_length=64, blank=True)
     payer_name = models.CharField(max_length=150, blank=True)
     transaction_time = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices)
-    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="mpesa_receipts")
-    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="+", help_text="The journal that took the money in.")
+    membership = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="mpesa_receipts"
+    )
+    journal = models.ForeignKey(
+        Journal, on_delete=models.PROTECT, related_name="+", help_text="The journal that took the money in."
+    )
     assignment_journal = models.ForeignKey(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     payload = models.JSONField(help_text="The callback as Safaricom sent it.")
 
     class Meta:
@@ -134,14 +152,21 @@ class MpesaConflict(TimeStampedModel):
     the M-Pesa statement and corrects the books by hand if the first one was wrong."""
 
     chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="mpesa_conflicts")
-    receipt = models.ForeignKey(MpesaReceipt, on_delete=models.PROTECT, related_name="conflicts",
-                                help_text="The receipt first recorded under this number.")
+    receipt = models.ForeignKey(
+        MpesaReceipt,
+        on_delete=models.PROTECT,
+        related_name="conflicts",
+        help_text="The receipt first recorded under this number.",
+    )
     receipt_number = models.CharField(max_length=RECEIPT_NUMBER_MAX)
     source = models.CharField(max_length=5, choices=MpesaReceipt.Source.choices)
     differences = models.JSONField(help_text='What differed: {"field": [first recorded, this callback]}.')
     payload = models.JSONField(help_text="The conflicting callback as it arrived.")
-    fingerprint = models.CharField(max_length=64, editable=False,
-                                   help_text="Digest of the payload: the same conflicting callback sent again is one row.")
+    fingerprint = models.CharField(
+        max_length=64,
+        editable=False,
+        help_text="Digest of the payload: the same conflicting callback sent again is one row.",
+    )
 
     class Meta:
         ordering = ["-created_date"]

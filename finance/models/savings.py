@@ -15,7 +15,9 @@ class SavingsType(TimeStampedModel):
     name = models.CharField(max_length=60)
     code = models.CharField(max_length=10, help_text="Short code used in account numbers, e.g. REG.")
     minimum_balance = MoneyField(default=0, validators=non_negative(), help_text="A withdrawal may not go below this.")
-    withdrawal_notice_days = models.PositiveSmallIntegerField(default=0, help_text="Days between asking and being paid.")
+    withdrawal_notice_days = models.PositiveSmallIntegerField(
+        default=0, help_text="Days between asking and being paid."
+    )
     locked_until = models.DateField(null=True, blank=True, help_text="Fixed savings: no withdrawal before this date.")
     is_default = models.BooleanField(default=False, help_text="Where regular contributions go.")
 

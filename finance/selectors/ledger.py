@@ -17,7 +17,13 @@ def trial_balance(chama):
     """[(account, debit, credit)] for every account with a balance, and the totals; they are equal."""
     rows = []
     for account in Account.objects.filter(chama=chama).exclude(balance=0).order_by("code"):
-        rows.append((account, account.balance if account.balance > 0 else ZERO, -account.balance if account.balance < 0 else ZERO))
+        rows.append(
+            (
+                account,
+                account.balance if account.balance > 0 else ZERO,
+                -account.balance if account.balance < 0 else ZERO,
+            )
+        )
     total_debit = sum((debit for _, debit, _ in rows), ZERO)
     total_credit = sum((credit for _, _, credit in rows), ZERO)
     return rows, total_debit, total_credit

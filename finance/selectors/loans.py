@@ -9,20 +9,28 @@ from finance.models.loans import ALLOCATION_COMPONENTS
 A = Account.Purpose
 # Loans whose guarantees still pledge the guarantor's savings.
 PLEDGING_STATUSES = (Loan.Status.APPLIED, Loan.Status.APPROVED, Loan.Status.ACTIVE, Loan.Status.DEFAULTED)
-BUCKETS = [(0, Loan.Classification.CURRENT), (30, Loan.Classification.DAYS_1_30), (60, Loan.Classification.DAYS_31_60),
-           (90, Loan.Classification.DAYS_61_90), (180, Loan.Classification.DAYS_91_180)]
+BUCKETS = [
+    (0, Loan.Classification.CURRENT),
+    (30, Loan.Classification.DAYS_1_30),
+    (60, Loan.Classification.DAYS_31_60),
+    (90, Loan.Classification.DAYS_61_90),
+    (180, Loan.Classification.DAYS_91_180),
+]
 
 
 def savings_total(membership):
     """What a member has saved for lending purposes: savings plus shares (a VSLA saves in shares)."""
     total = Account.objects.filter(membership=membership, purpose__in=[A.MEMBER_SAVINGS, A.MEMBER_SHARES]).aggregate(
-        total=Sum("balance"))["total"]
+        total=Sum("balance")
+    )["total"]
     return -to_money(total or ZERO)  # savings and shares are credit balances
 
 
 def pledged_savings(membership):
     """Savings pledged on accepted guarantees of loans still outstanding (less what was recovered)."""
-    pledges = Guarantee.objects.filter(guarantor=membership, status=Guarantee.Status.ACCEPTED, loan__status__in=PLEDGING_STATUSES)
+    pledges = Guarantee.objects.filter(
+        guarantor=membership, status=Guarantee.Status.ACCEPTED, loan__status__in=PLEDGING_STATUSES
+    )
     total = pledges.aggregate(total=Sum(F("amount") - F("recovered_amount")))["total"]
     return to_money(total or ZERO)
 
@@ -70,22 +78,39 @@ def payoff_amount(loan, as_of=None):
     """What closes the loan today: outstanding principal plus interest, fees and penalties already
     due (interest of installments not yet due is not charged)."""
     as_of = as_of or loan.chama.today()
-    return sum((owed_now(row, component, as_of)
-                for row in current_installments(loan).filter(status__in=Installment.OPEN_STATUSES)
-                for component in ALLOCATION_COMPONENTS), ZERO)
+    return sum(
+        (
+            owed_now(row, component, as_of)
+            for row in current_installments(loan).filter(status__in=Installment.OPEN_STATUSES)
+            for component in ALLOCATION_COMPONENTS
+        ),
+        ZERO,
+    )
 
 
 def written_off_amount(loan):
-    return loan.journals.filter(kind=Journal.Kind.LOAN_WRITE_OFF, reversed_by__isnull=True).aggregate(total=Sum("amount"))["total"] or ZERO
+    return (
+        loan.journals.filter(kind=Journal.Kind.LOAN_WRITE_OFF, reversed_by__isnull=True).aggregate(total=Sum("amount"))[
+            "total"
+        ]
+        or ZERO
+    )
 
 
 def recovered_after_write_off(loan):
-    return loan.journals.filter(kind=Journal.Kind.LOAN_RECOVERY, reversed_by__isnull=True).aggregate(total=Sum("amount"))["total"] or ZERO
+    return (
+        loan.journals.filter(kind=Journal.Kind.LOAN_RECOVERY, reversed_by__isnull=True).aggregate(total=Sum("amount"))[
+            "total"
+        ]
+        or ZERO
+    )
 
 
 def portfolio(chama, as_of=None):
     """Outstanding principal by aging bucket and PAR30 / PAR60 / PAR90 (two queries)."""
-    loans = list(Loan.objects.filter(chama=chama, status__in=Loan.OUTSTANDING_STATUSES).select_related("receivable_account"))
+    loans = list(
+        Loan.objects.filter(chama=chama, status__in=Loan.OUTSTANDING_STATUSES).select_related("receivable_account")
+    )
     outstanding = {loan.pk: loan.receivable_account.normal_balance for loan in loans}
     total = sum(outstanding.values(), ZERO)
     buckets = {bucket: ZERO for _, bucket in BUCKETS} | {Loan.Classification.OVER_180: ZERO}
@@ -96,5 +121,11 @@ def portfolio(chama, as_of=None):
         at_risk = sum((outstanding[loan.pk] for loan in loans if loan.days_in_arrears > days), ZERO)
         return at_risk, (to_money(at_risk * 100 / total) if total else ZERO)
 
-    return {"loans": len(loans), "outstanding_principal": total, "buckets": buckets,
-            "par30": par(30), "par60": par(60), "par90": par(90)}
+    return {
+        "loans": len(loans),
+        "outstanding_principal": total,
+        "buckets": buckets,
+        "par30": par(30),
+        "par60": par(60),
+        "par90": par(90),
+    }

@@ -25,7 +25,9 @@ def request_problem(chama, earliest_date):
         return problem
     window = value_dates.window_days(chama)
     if (chama.today() - earliest_date).days <= window:
-        return f"{earliest_date} is within the policy's {window} days: money may be dated that far back without approval."
+        return (
+            f"{earliest_date} is within the policy's {window} days: money may be dated that far back without approval."
+        )
     return None
 
 
@@ -38,10 +40,16 @@ def backdating_request(*, chama, earliest_date, reason, by) -> BackdatingApprova
     if problem:
         raise ValidationError({"earliest_date": problem})
     with transaction.atomic():
-        approval = BackdatingApproval.objects.create(chama=chama, earliest_date=earliest_date, reason=reason.strip(),
-                                                     requested_by=by)
-        signatures.ask(approval, "approve_backdating", asked_by=by, key=f"backdating-{approval.pk}",
-                       what=f"money dated as far back as {earliest_date:%d %b %Y} ({approval.reason})")
+        approval = BackdatingApproval.objects.create(
+            chama=chama, earliest_date=earliest_date, reason=reason.strip(), requested_by=by
+        )
+        signatures.ask(
+            approval,
+            "approve_backdating",
+            asked_by=by,
+            key=f"backdating-{approval.pk}",
+            what=f"money dated as far back as {earliest_date:%d %b %Y} ({approval.reason})",
+        )
     return approval
 
 
@@ -70,7 +78,11 @@ def backdating_reject(*, approval, by, reason="") -> BackdatingApproval:
     with transaction.atomic():
         approval = _locked_pending(approval)
         authority.require(by, "approve_backdating", approval)
-        approval.status, approval.decided_by, approval.decided_date = BackdatingApproval.Status.REJECTED, by, timezone.now()
+        approval.status, approval.decided_by, approval.decided_date = (
+            BackdatingApproval.Status.REJECTED,
+            by,
+            timezone.now(),
+        )
         approval.rejection_reason = reason or ""
         approval.save(update_fields=["status", "decided_by", "decided_date", "rejection_reason", "updated_date"])
     return approval

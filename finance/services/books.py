@@ -28,15 +28,21 @@ def _accounts(record):
     """(debit, credit) of a cashbook record's journal."""
     chama = record.chama
     if isinstance(record, Expense):
-        return ledger.expense_account(chama, record.category), ledger.method_account(chama, record.paid_through, field="paid_through")
+        return ledger.expense_account(chama, record.category), ledger.method_account(
+            chama, record.paid_through, field="paid_through"
+        )
     purpose = A.INTEREST_INCOME if record.category == Income.Category.BANK_INTEREST else A.OTHER_INCOME
-    return ledger.method_account(chama, record.received_through, field="received_through"), ledger.chama_account(chama, purpose)
+    return ledger.method_account(chama, record.received_through, field="received_through"), ledger.chama_account(
+        chama, purpose
+    )
 
 
 def _in_window(record):
     """What else went to the same member (or, paid to no member, was recorded by the same officer)
     in the approval window, not rejected."""
-    others = type(record).objects.filter(chama=record.chama, created_date__date__gte=signatures.window_start(record.chama))
+    others = type(record).objects.filter(
+        chama=record.chama, created_date__date__gte=signatures.window_start(record.chama)
+    )
     if getattr(record, "payee_id", None):
         others = others.filter(payee_id=record.payee_id)
     else:
@@ -50,9 +56,12 @@ def _post(record, approved_by):
     debit, credit = _accounts(record)
     chama = record.chama
     record.journal = ledger.post_journal(
-        chama=chama, kind=Journal.Kind.EXPENSE if isinstance(record, Expense) else Journal.Kind.INCOME,
-        value_date=record.value_date, memo=f"{record._meta.verbose_name.capitalize()}: {record.description}",
-        created_by=approved_by, lines=[(debit, record.amount), (credit, -record.amount)],
+        chama=chama,
+        kind=Journal.Kind.EXPENSE if isinstance(record, Expense) else Journal.Kind.INCOME,
+        value_date=record.value_date,
+        memo=f"{record._meta.verbose_name.capitalize()}: {record.description}",
+        created_by=approved_by,
+        lines=[(debit, record.amount), (credit, -record.amount)],
         # The backdating window counts from the day the record was made, not from its approval.
         recorded_on=value_dates.recorded_day(chama, record.created_date) if record.created_date else None,
     )
@@ -80,27 +89,57 @@ def _cashbook(record, by):
         if signatures.needs_second(chama, record.amount, _in_window(record)):
             record.status = CashbookRecord.Status.PENDING
             record.save()
-            signatures.ask(record, "approve_expense", asked_by=by, key=f"{record._meta.model_name}-{record.pk}",
-                           what=f"{record._meta.verbose_name} of {shown(record.amount, chama.currency)} ({record.description})")
+            signatures.ask(
+                record,
+                "approve_expense",
+                asked_by=by,
+                key=f"{record._meta.model_name}-{record.pk}",
+                what=f"{record._meta.verbose_name} of {shown(record.amount, chama.currency)} ({record.description})",
+            )
             return record
         _post(record, by)
         record.save()
     return record
 
 
-def expense_record(*, chama, category, amount, description, by, paid_through="cash", value_date=None,
-                   receipt=None, payee=None) -> Expense:
+def expense_record(
+    *, chama, category, amount, description, by, paid_through="cash", value_date=None, receipt=None, payee=None
+) -> Expense:
     """Dr the category's expense account, Cr where the money was paid from; above the chama's
     threshold (for one payee, or one recording officer, over the window) it waits for a second officer."""
-    return _cashbook(Expense(chama=chama, category=category, amount=amount, description=description, value_date=value_date,
-                             receipt=receipt, recorded_by=by, paid_through=paid_through, payee=payee), by)
+    return _cashbook(
+        Expense(
+            chama=chama,
+            category=category,
+            amount=amount,
+            description=description,
+            value_date=value_date,
+            receipt=receipt,
+            recorded_by=by,
+            paid_through=paid_through,
+            payee=payee,
+        ),
+        by,
+    )
 
 
-def income_record(*, chama, category, amount, description, by, received_through="cash", value_date=None,
-                  receipt=None) -> Income:
+def income_record(
+    *, chama, category, amount, description, by, received_through="cash", value_date=None, receipt=None
+) -> Income:
     """Dr where the money was received, Cr interest income (bank interest) or other income."""
-    return _cashbook(Income(chama=chama, category=category, amount=amount, description=description, value_date=value_date,
-                            receipt=receipt, recorded_by=by, received_through=received_through), by)
+    return _cashbook(
+        Income(
+            chama=chama,
+            category=category,
+            amount=amount,
+            description=description,
+            value_date=value_date,
+            receipt=receipt,
+            recorded_by=by,
+            received_through=received_through,
+        ),
+        by,
+    )
 
 
 def _locked_pending(record):
@@ -134,23 +173,40 @@ def cashbook_reject(*, record, by, reason):
 
 def book_value(investment):
     """Money invested plus revaluations, less what reversals took back (from the movements)."""
-    movements = investment.movements.exclude(kind=InvestmentMovement.Kind.RETURN).exclude(journal__reversed_by__isnull=False)
+    movements = investment.movements.exclude(kind=InvestmentMovement.Kind.RETURN).exclude(
+        journal__reversed_by__isnull=False
+    )
     return movements.aggregate(total=Sum("amount"))["total"] or ZERO
 
 
-def investment_add_funds(*, investment, amount, by, paid_through="cash", value_date=None, note="") -> InvestmentMovement:
+def investment_add_funds(
+    *, investment, amount, by, paid_through="cash", value_date=None, note=""
+) -> InvestmentMovement:
     chama = investment.chama
     authority.require(by, "record_expense", chama=chama)
     amount = _positive(amount)
     value_date = value_date or chama_today(chama)
     with transaction.atomic():
         journal = ledger.post_journal(
-            chama=chama, kind=Journal.Kind.INVESTMENT, value_date=value_date, memo=f"Invested in {investment}", created_by=by,
-            lines=[(ledger.chama_account(chama, A.INVESTMENTS), amount), (ledger.method_account(chama, paid_through, field="paid_through"), -amount)],
+            chama=chama,
+            kind=Journal.Kind.INVESTMENT,
+            value_date=value_date,
+            memo=f"Invested in {investment}",
+            created_by=by,
+            lines=[
+                (ledger.chama_account(chama, A.INVESTMENTS), amount),
+                (ledger.method_account(chama, paid_through, field="paid_through"), -amount),
+            ],
         )
         return InvestmentMovement.objects.create(
-            chama=chama, investment=investment, kind=InvestmentMovement.Kind.PURCHASE, amount=amount,
-            value_date=value_date, note=note, recorded_by=by, journal=journal,
+            chama=chama,
+            investment=investment,
+            kind=InvestmentMovement.Kind.PURCHASE,
+            amount=amount,
+            value_date=value_date,
+            note=note,
+            recorded_by=by,
+            journal=journal,
         )
 
 
@@ -168,28 +224,55 @@ def investment_revalue(*, investment, value, by, value_date=None, note="") -> In
         journal = None
         if change:
             journal = ledger.post_journal(
-                chama=chama, kind=Journal.Kind.INVESTMENT, value_date=value_date, created_by=by,
+                chama=chama,
+                kind=Journal.Kind.INVESTMENT,
+                value_date=value_date,
+                created_by=by,
                 memo=f"Revaluation of {investment} to {shown(value)}",
-                lines=[(ledger.chama_account(chama, A.INVESTMENTS), change),
-                       (ledger.chama_account(chama, A.UNREALISED_GAIN), -change)],
+                lines=[
+                    (ledger.chama_account(chama, A.INVESTMENTS), change),
+                    (ledger.chama_account(chama, A.UNREALISED_GAIN), -change),
+                ],
             )
         return InvestmentMovement.objects.create(
-            chama=chama, investment=investment, kind=InvestmentMovement.Kind.VALUATION, amount=change, valuation=value,
-            value_date=value_date, note=note, recorded_by=by, journal=journal,
+            chama=chama,
+            investment=investment,
+            kind=InvestmentMovement.Kind.VALUATION,
+            amount=change,
+            valuation=value,
+            value_date=value_date,
+            note=note,
+            recorded_by=by,
+            journal=journal,
         )
 
 
-def investment_return(*, investment, amount, by, received_through="bank", value_date=None, note="") -> InvestmentMovement:
+def investment_return(
+    *, investment, amount, by, received_through="bank", value_date=None, note=""
+) -> InvestmentMovement:
     chama = investment.chama
     authority.require(by, "record_expense", chama=chama)
     amount = _positive(amount)
     value_date = value_date or chama_today(chama)
     with transaction.atomic():
         journal = ledger.post_journal(
-            chama=chama, kind=Journal.Kind.INVESTMENT, value_date=value_date, memo=f"Return from {investment}", created_by=by,
-            lines=[(ledger.method_account(chama, received_through, field="received_through"), amount), (ledger.chama_account(chama, A.INVESTMENT_INCOME), -amount)],
+            chama=chama,
+            kind=Journal.Kind.INVESTMENT,
+            value_date=value_date,
+            memo=f"Return from {investment}",
+            created_by=by,
+            lines=[
+                (ledger.method_account(chama, received_through, field="received_through"), amount),
+                (ledger.chama_account(chama, A.INVESTMENT_INCOME), -amount),
+            ],
         )
         return InvestmentMovement.objects.create(
-            chama=chama, investment=investment, kind=InvestmentMovement.Kind.RETURN, amount=amount,
-            value_date=value_date, note=note, recorded_by=by, journal=journal,
+            chama=chama,
+            investment=investment,
+            kind=InvestmentMovement.Kind.RETURN,
+            amount=amount,
+            value_date=value_date,
+            note=note,
+            recorded_by=by,
+            journal=journal,
         )

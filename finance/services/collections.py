@@ -30,8 +30,12 @@ class SheetRefused(ValidationError):
         self.general = dict(general or {})
         flat = {name: list(messages) for name, messages in self.general.items()}
         if self.rows:
-            flat["rows"] = [f"Row {index + 1}: {message}" for index, cells in sorted(self.rows.items())
-                            for messages in cells.values() for message in messages]
+            flat["rows"] = [
+                f"Row {index + 1}: {message}"
+                for index, cells in sorted(self.rows.items())
+                for messages in cells.values()
+                for message in messages
+            ]
         super().__init__(flat)
 
 
@@ -53,15 +57,28 @@ def sheet_members(*, chama) -> list:
     """The sheet's rows before anything is typed: every active member with what they owe in
     contributions and in fines, their oldest outstanding loan (which takes the sheet's repayment)
     and its payoff as of today."""
-    members = list(chama.memberships.filter(status=MembershipStatus.ACTIVE).select_related("user", "chama").order_by("member_number"))
+    members = list(
+        chama.memberships.filter(status=MembershipStatus.ACTIVE)
+        .select_related("user", "chama")
+        .order_by("member_number")
+    )
     owed = {}
-    for due in Due.objects.filter(chama=chama, status__in=Due.OPEN_STATUSES).only("membership_id", "kind", "amount", "paid_amount", "waived_amount"):
+    for due in Due.objects.filter(chama=chama, status__in=Due.OPEN_STATUSES).only(
+        "membership_id", "kind", "amount", "paid_amount", "waived_amount"
+    ):
         key = (due.membership_id, "fines" if due.kind == Due.Kind.FINE else "contributions")
         owed[key] = owed.get(key, 0) + due.outstanding
     loan_of = _oldest_loans(chama)
-    return [{"membership": m, "owed_contributions": owed.get((m.pk, "contributions"), 0), "owed_fines": owed.get((m.pk, "fines"), 0),
-             "loan": loan_of.get(m.pk), "payoff": loan_reads.payoff_amount(loan_of[m.pk]) if m.pk in loan_of else None}
-            for m in members]
+    return [
+        {
+            "membership": m,
+            "owed_contributions": owed.get((m.pk, "contributions"), 0),
+            "owed_fines": owed.get((m.pk, "fines"), 0),
+            "loan": loan_of.get(m.pk),
+            "payoff": loan_reads.payoff_amount(loan_of[m.pk]) if m.pk in loan_of else None,
+        }
+        for m in members
+    ]
 
 
 def _oldest_loans(chama, membership_ids=None):
@@ -86,15 +103,22 @@ def _row_key(client_key, membership_id, cell):
 def _checked_rows(chama, rows):
     """Each row's cells read as numbers, and the refusals that need no posting to find."""
     refused, members = {}, {}
-    active = {m.pk: m for m in chama.memberships.filter(status=MembershipStatus.ACTIVE, pk__in=[
-        row.get("membership") for row in rows if isinstance(row.get("membership"), int)]).select_related("user", "chama")}
+    active = {
+        m.pk: m
+        for m in chama.memberships.filter(
+            status=MembershipStatus.ACTIVE,
+            pk__in=[row.get("membership") for row in rows if isinstance(row.get("membership"), int)],
+        ).select_related("user", "chama")
+    }
     first_row_of = {}
     for index, row in enumerate(rows):
         errors = {}
         membership_id = row.get("membership")
         if membership_id in first_row_of:
-            errors["membership"] = [f"{active[membership_id]} is listed twice (also in row {first_row_of[membership_id] + 1}); "
-                                    "put all they handed in on one row."]
+            errors["membership"] = [
+                f"{active[membership_id]} is listed twice (also in row {first_row_of[membership_id] + 1}); "
+                "put all they handed in on one row."
+            ]
         elif membership_id not in active:
             errors["membership"] = [f"No active member {membership_id!r} in {chama}."]
         else:
@@ -137,8 +161,17 @@ def collection_sheet_post(*, chama, day, rows, method, by, client_key="") -> She
         replays = []
         # Members in id order, as every posting locks them: two sheets saved at once queue, never deadlock.
         for index, row in sorted(enumerate(rows), key=lambda pair: pair[1]["membership"]):
-            errors = _post_row(members[index], row, loan_of, method=method, by=by, day=day, client_key=client_key,
-                               posted=result.journals, replays=replays)
+            errors = _post_row(
+                members[index],
+                row,
+                loan_of,
+                method=method,
+                by=by,
+                day=day,
+                client_key=client_key,
+                posted=result.journals,
+                replays=replays,
+            )
             if errors:
                 refused[index] = errors
         if refused:
@@ -153,8 +186,13 @@ def _check_replay(chama, client_key, journals, replays):
     """A key names one sheet: sent again, it must repeat every posting and add none."""
     earlier = Journal.objects.filter(chama=chama, idempotency_key__startswith=_sheet_prefix(client_key))
     if any(replays) and (not all(replays) or earlier.count() != len(journals)):
-        raise SheetRefused(general={"Idempotency-Key": [
-            "This key was already used for a different collection sheet; send this one with a new key."]})
+        raise SheetRefused(
+            general={
+                "Idempotency-Key": [
+                    "This key was already used for a different collection sheet; send this one with a new key."
+                ]
+            }
+        )
 
 
 def _post_row(membership, row, loan_of, *, method, by, day, client_key, posted, replays):
@@ -164,22 +202,63 @@ def _post_row(membership, row, loan_of, *, method, by, day, client_key, posted, 
     contribution, fines, repayment = (to_money(row.get(cell) or 0) for cell in AMOUNTS)
     shares = row.get("shares") or 0
     if contribution:
-        operations.append(("contribution", lambda: dues.payment_record(
-            membership=membership, amount=contribution, method=method, by=by, value_date=day,
-            kinds=dues.DUE_KINDS["contributions"], idempotency_key=key("c"), memo=f"Contribution at meeting {day}")))
+        operations.append(
+            (
+                "contribution",
+                lambda: dues.payment_record(
+                    membership=membership,
+                    amount=contribution,
+                    method=method,
+                    by=by,
+                    value_date=day,
+                    kinds=dues.DUE_KINDS["contributions"],
+                    idempotency_key=key("c"),
+                    memo=f"Contribution at meeting {day}",
+                ),
+            )
+        )
     if shares:
-        operations.append(("shares", lambda: savings.share_purchase(
-            membership=membership, shares=shares, method=method, by=by, value_date=day, idempotency_key=key("s"))))
+        operations.append(
+            (
+                "shares",
+                lambda: savings.share_purchase(
+                    membership=membership, shares=shares, method=method, by=by, value_date=day, idempotency_key=key("s")
+                ),
+            )
+        )
     if fines:
-        operations.append(("fines", lambda: dues.payment_record(
-            membership=membership, amount=fines, method=method, by=by, value_date=day,
-            kinds=dues.DUE_KINDS["fines"], idempotency_key=key("f"), memo=f"Fines paid at meeting {day}")))
+        operations.append(
+            (
+                "fines",
+                lambda: dues.payment_record(
+                    membership=membership,
+                    amount=fines,
+                    method=method,
+                    by=by,
+                    value_date=day,
+                    kinds=dues.DUE_KINDS["fines"],
+                    idempotency_key=key("f"),
+                    memo=f"Fines paid at meeting {day}",
+                ),
+            )
+        )
     errors = {}
     if repayment and membership.pk not in loan_of:
         errors["repayment"] = ["This member has no loan to repay."]
     elif repayment:
-        operations.append(("repayment", lambda: loans.loan_repay(
-            loan=loan_of[membership.pk], amount=repayment, method=method, by=by, value_date=day, idempotency_key=key("r"))))
+        operations.append(
+            (
+                "repayment",
+                lambda: loans.loan_repay(
+                    loan=loan_of[membership.pk],
+                    amount=repayment,
+                    method=method,
+                    by=by,
+                    value_date=day,
+                    idempotency_key=key("r"),
+                ),
+            )
+        )
     for cell, operation in operations:
         try:
             with transaction.atomic():

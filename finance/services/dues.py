@@ -9,8 +9,8 @@ from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Round
 from django.utils import timezone
 
-from chama.locking import lock_row
 from chama import authority
+from chama.locking import lock_row
 from chama.money import ZERO, shown, to_money
 from chama.roles import MembershipStatus
 from finance import periods
@@ -50,9 +50,14 @@ def contribution_plan_from_policy(chama, start_date=None) -> ContributionPlan:
         raise ValidationError("Set the contribution amount in the chama's policy first.")
     target = ContributionPlan.Target.ROSCA_POT if chama.kind == Chama.Kind.ROSCA else ContributionPlan.Target.SAVINGS
     return ContributionPlan.objects.create(
-        chama=chama, name="Regular contribution", kind=ContributionPlan.Kind.REGULAR,
-        amount=policy.contribution_amount, frequency=policy.contribution_frequency,
-        due_day=policy.contribution_due_day, grace_days=policy.grace_days, target=target,
+        chama=chama,
+        name="Regular contribution",
+        kind=ContributionPlan.Kind.REGULAR,
+        amount=policy.contribution_amount,
+        frequency=policy.contribution_frequency,
+        due_day=policy.contribution_due_day,
+        grace_days=policy.grace_days,
+        target=target,
         start_date=start_date or chama_today(chama),
     )
 
@@ -102,9 +107,9 @@ def record_allocations(chama, allocations, kind, journal=None, today=None):
     """Write allocation rows and move the dues' cached amounts and status with them."""
     if not allocations:
         return
-    DueAllocation.objects.append([
-        DueAllocation(chama=chama, due=due, journal=journal, kind=kind, amount=amount) for due, amount in allocations
-    ])
+    DueAllocation.objects.append(
+        [DueAllocation(chama=chama, due=due, journal=journal, kind=kind, amount=amount) for due, amount in allocations]
+    )
     field_name = "paid_amount" if kind == DueAllocation.Kind.PAYMENT else "waived_amount"
     today = today or chama_today(chama)
     for due, amount in allocations:
@@ -122,8 +127,19 @@ def _debit_account(chama, method, source_account):
     return ledger.method_account(chama, method)
 
 
-def payment_record(*, membership, amount, method, by, value_date=None, reference="", idempotency_key="",
-                   memo="", kinds=None, source_account=None) -> Journal:
+def payment_record(
+    *,
+    membership,
+    amount,
+    method,
+    by,
+    value_date=None,
+    reference="",
+    idempotency_key="",
+    memo="",
+    kinds=None,
+    source_account=None,
+) -> Journal:
     """A member pays: the oldest unpaid dues (of `kinds`, or all) are settled first; what is left
     is held as an advance. A replay of the same reference or idempotency key returns the first journal."""
     chama = membership.chama
@@ -138,9 +154,15 @@ def payment_record(*, membership, amount, method, by, value_date=None, reference
         if settlement.remaining > 0:
             lines.append((ledger.member_account(membership, A.MEMBER_ADVANCE), -settlement.remaining))
         journal = ledger.post_journal(
-            chama=chama, kind=Journal.Kind.PAYMENT, lines=lines, value_date=value_date or chama_today(chama),
-            memo=memo or f"Payment by {membership.member_number} ({method})", membership=membership,
-            external_reference=reference, idempotency_key=idempotency_key, created_by=authority.person(by),
+            chama=chama,
+            kind=Journal.Kind.PAYMENT,
+            lines=lines,
+            value_date=value_date or chama_today(chama),
+            memo=memo or f"Payment by {membership.member_number} ({method})",
+            membership=membership,
+            external_reference=reference,
+            idempotency_key=idempotency_key,
+            created_by=authority.person(by),
         )
         record_allocations(chama, settlement.allocations, DueAllocation.Kind.PAYMENT, journal)
         return journal
@@ -161,9 +183,13 @@ def apply_advance(membership, value_date=None, by=None):
         if used <= 0:
             return None
         journal = ledger.post_journal(
-            chama=chama, kind=Journal.Kind.ADVANCE_APPLIED, lines=[(advance, used), *settlement.lines],
-            value_date=value_date or chama_today(chama), memo=f"Advance applied to dues of {membership.member_number}",
-            membership=membership, created_by=by,
+            chama=chama,
+            kind=Journal.Kind.ADVANCE_APPLIED,
+            lines=[(advance, used), *settlement.lines],
+            value_date=value_date or chama_today(chama),
+            memo=f"Advance applied to dues of {membership.member_number}",
+            membership=membership,
+            created_by=by,
         )
         record_allocations(chama, settlement.allocations, DueAllocation.Kind.PAYMENT, journal)
     return journal
@@ -171,7 +197,9 @@ def apply_advance(membership, value_date=None, by=None):
 
 def apply_advances(chama, value_date=None):
     """Apply every member's advance in the chama to their open dues (members with an advance only)."""
-    holders = Account.objects.filter(chama=chama, purpose=A.MEMBER_ADVANCE, balance__lt=0).select_related("membership__chama", "membership__user")
+    holders = Account.objects.filter(chama=chama, purpose=A.MEMBER_ADVANCE, balance__lt=0).select_related(
+        "membership__chama", "membership__user"
+    )
     journals = [apply_advance(account.membership, value_date) for account in holders]
     return [journal for journal in journals if journal is not None]
 
@@ -209,41 +237,67 @@ def generate_dues(*, period, chama=None, dry_run=False):
             report.append((plan.chama, plan, plan_period.label, len(members)))
             if dry_run or not members:
                 continue
-            Due.objects.bulk_create([
-                Due(
-                    chama=plan.chama, membership=membership, kind=Due.Kind.CONTRIBUTION, plan=plan,
-                    period_start=plan_period.start, period_label=plan_period.label,
-                    description=f"{plan.name} {plan_period.label}", due_date=plan_period.due_date,
-                    late_after=plan_period.late_after(plan.grace_days), amount=plan.amount,
-                )
-                for membership in members
-            ], ignore_conflicts=True)
+            Due.objects.bulk_create(
+                [
+                    Due(
+                        chama=plan.chama,
+                        membership=membership,
+                        kind=Due.Kind.CONTRIBUTION,
+                        plan=plan,
+                        period_start=plan_period.start,
+                        period_label=plan_period.label,
+                        description=f"{plan.name} {plan_period.label}",
+                        due_date=plan_period.due_date,
+                        late_after=plan_period.late_after(plan.grace_days),
+                        amount=plan.amount,
+                    )
+                    for membership in members
+                ],
+                ignore_conflicts=True,
+            )
     if not dry_run:
         for chama_with_dues in {row[0] for row in report if row[3]}:
             apply_advances(chama_with_dues)
     return report
 
 
-def levy_create(*, chama, name, amount, due_date, by, grace_days=0, target=ContributionPlan.Target.SAVINGS) -> ContributionPlan:
+def levy_create(
+    *, chama, name, amount, due_date, by, grace_days=0, target=ContributionPlan.Target.SAVINGS
+) -> ContributionPlan:
     """A one-off special levy: a due for every active member."""
     authority.require(by, "manage_dues", chama=chama)
     amount = to_money(amount)
     with transaction.atomic():
         plan = ContributionPlan(
-            chama=chama, name=name, kind=ContributionPlan.Kind.LEVY, amount=amount, target=target,
-            start_date=due_date, levy_due_date=due_date, grace_days=grace_days,
+            chama=chama,
+            name=name,
+            kind=ContributionPlan.Kind.LEVY,
+            amount=amount,
+            target=target,
+            start_date=due_date,
+            levy_due_date=due_date,
+            grace_days=grace_days,
         )
         plan.full_clean()
         plan.save()
         members = Membership.objects.filter(chama=chama, status=MembershipStatus.ACTIVE)
-        Due.objects.bulk_create([
-            Due(
-                chama=chama, membership=membership, kind=Due.Kind.LEVY, plan=plan, period_start=due_date,
-                period_label=f"{due_date:%Y-%m-%d}", description=name, due_date=due_date,
-                late_after=due_date + timedelta(days=grace_days), amount=amount,
-            )
-            for membership in members
-        ])
+        Due.objects.bulk_create(
+            [
+                Due(
+                    chama=chama,
+                    membership=membership,
+                    kind=Due.Kind.LEVY,
+                    plan=plan,
+                    period_start=due_date,
+                    period_label=f"{due_date:%Y-%m-%d}",
+                    description=name,
+                    due_date=due_date,
+                    late_after=due_date + timedelta(days=grace_days),
+                    amount=amount,
+                )
+                for membership in members
+            ]
+        )
         apply_advances(chama)
     return plan
 
@@ -265,14 +319,19 @@ def fines_due(chama, as_of):
     if (flat and policy.late_fine_amount <= 0) or (not flat and policy.late_fine_rate <= 0):
         return []
     late = list(
-        Due.objects.filter(chama=chama, kind__in=[Due.Kind.CONTRIBUTION, Due.Kind.LEVY],
-                           status__in=Due.OPEN_STATUSES, late_after__lt=as_of)
-        .select_related("plan", "membership__user", "chama")
+        Due.objects.filter(
+            chama=chama,
+            kind__in=[Due.Kind.CONTRIBUTION, Due.Kind.LEVY],
+            status__in=Due.OPEN_STATUSES,
+            late_after__lt=as_of,
+        ).select_related("plan", "membership__user", "chama")
     )
     charged = set(Due.objects.filter(fine_for__in=late).values_list("fine_for_id", "fine_period"))
     fines = []
     for due in late:
-        count = periods.periods_late(due.late_after, as_of, due.plan.frequency if due.plan else Policy.Frequency.MONTHLY)
+        count = periods.periods_late(
+            due.late_after, as_of, due.plan.frequency if due.plan else Policy.Frequency.MONTHLY
+        )
         wanted = [1] if policy.late_fine_recurrence == Policy.FineRecurrence.ONCE else range(1, count + 1)
         amount = policy.late_fine_amount if flat else to_money(due.outstanding * policy.late_fine_rate / 100)
         if amount <= 0:
@@ -299,9 +358,9 @@ def apply_penalties(*, as_of=None, chama=None, dry_run=False):
         if dry_run:
             continue
         with transaction.atomic():
-            Due.objects.filter(chama=each, status__in=[Due.Status.PENDING, Due.Status.PARTIAL], late_after__lt=day).update(
-                status=Due.Status.OVERDUE
-            )
+            Due.objects.filter(
+                chama=each, status__in=[Due.Status.PENDING, Due.Status.PARTIAL], late_after__lt=day
+            ).update(status=Due.Status.OVERDUE)
             if fines:
                 _charge_fines(each, fines, day)
         if fines:
@@ -315,17 +374,29 @@ def _charge_fines(chama, fines, as_of):
     receivable = ledger.member_accounts(chama, [fine.due.membership for fine in fines], A.FINES_RECEIVABLE)
     lines = [(receivable[fine.due.membership_id], fine.amount) for fine in fines]
     journal = ledger.post_journal(
-        chama=chama, kind=Journal.Kind.FINE_CHARGE, lines=[*lines, (income, -total)], value_date=as_of,
+        chama=chama,
+        kind=Journal.Kind.FINE_CHARGE,
+        lines=[*lines, (income, -total)],
+        value_date=as_of,
         memo=f"Late fines charged on {as_of:%Y-%m-%d}",
     )
-    Due.objects.bulk_create([
-        Due(
-            chama=chama, membership=fine.due.membership, kind=Due.Kind.FINE, description=_fine_description(fine),
-            due_date=as_of, late_after=as_of, amount=fine.amount, fine_for=fine.due, fine_period=fine.period,
-            charge_journal=journal,
-        )
-        for fine in fines
-    ])
+    Due.objects.bulk_create(
+        [
+            Due(
+                chama=chama,
+                membership=fine.due.membership,
+                kind=Due.Kind.FINE,
+                description=_fine_description(fine),
+                due_date=as_of,
+                late_after=as_of,
+                amount=fine.amount,
+                fine_for=fine.due,
+                fine_period=fine.period,
+                charge_journal=journal,
+            )
+            for fine in fines
+        ]
+    )
 
 
 def _fine_description(fine):
@@ -345,14 +416,27 @@ def fine_charge(*, membership, amount, reason, by, value_date=None, idempotency_
 
     def post():
         journal = ledger.post_journal(
-            chama=chama, kind=Journal.Kind.FINE_CHARGE, value_date=value_date, memo=f"Fine: {reason}",
-            membership=membership, created_by=by, idempotency_key=idempotency_key,
-            lines=[(ledger.member_account(membership, A.FINES_RECEIVABLE), amount),
-                   (ledger.chama_account(chama, A.FINE_INCOME), -amount)],
+            chama=chama,
+            kind=Journal.Kind.FINE_CHARGE,
+            value_date=value_date,
+            memo=f"Fine: {reason}",
+            membership=membership,
+            created_by=by,
+            idempotency_key=idempotency_key,
+            lines=[
+                (ledger.member_account(membership, A.FINES_RECEIVABLE), amount),
+                (ledger.chama_account(chama, A.FINE_INCOME), -amount),
+            ],
         )
         Due.objects.create(
-            chama=chama, membership=membership, kind=Due.Kind.FINE, description=f"Fine: {reason}"[:200],
-            due_date=value_date, late_after=value_date, amount=amount, charge_journal=journal,
+            chama=chama,
+            membership=membership,
+            kind=Due.Kind.FINE,
+            description=f"Fine: {reason}"[:200],
+            due_date=value_date,
+            late_after=value_date,
+            amount=amount,
+            charge_journal=journal,
         )
         apply_advance(membership, value_date, by)
         return journal
@@ -379,8 +463,13 @@ def waiver_request(*, due, reason, by, amount=None) -> Waiver:
         earlier = waived_in_window(due.membership)
         waiver = Waiver.objects.create(chama=chama, due=due, amount=amount, reason=reason, requested_by=by)
         if signatures.needs_second(chama, amount, earlier):
-            signatures.ask(waiver, "approve_waiver", asked_by=by, key=f"waiver-{waiver.pk}",
-                           what=f"a waiver of {shown(amount, chama.currency)} for {due.membership.member_number}")
+            signatures.ask(
+                waiver,
+                "approve_waiver",
+                asked_by=by,
+                key=f"waiver-{waiver.pk}",
+                what=f"a waiver of {shown(amount, chama.currency)} for {due.membership.member_number}",
+            )
         else:
             _apply_waiver(waiver, approved_by=by)
     return waiver
@@ -388,10 +477,14 @@ def waiver_request(*, due, reason, by, amount=None) -> Waiver:
 
 def waived_in_window(membership):
     """What was waived or asked to be waived for the member in the approval window."""
-    return Waiver.objects.filter(
-        due__membership=membership, status__in=[Waiver.Status.PENDING, Waiver.Status.APPLIED],
-        created_date__date__gte=signatures.window_start(membership.chama),
-    ).aggregate(total=Sum("amount"))["total"] or ZERO
+    return (
+        Waiver.objects.filter(
+            due__membership=membership,
+            status__in=[Waiver.Status.PENDING, Waiver.Status.APPLIED],
+            created_date__date__gte=signatures.window_start(membership.chama),
+        ).aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
 
 
 def waiver_approve(*, waiver, by) -> Waiver:
@@ -433,10 +526,16 @@ def _apply_waiver(waiver, approved_by):
     if due.kind == Due.Kind.FINE:
         # A fine was booked as income when charged: waiving it takes that income back.
         journal = ledger.post_journal(
-            chama=chama, kind=Journal.Kind.FINE_WAIVER, value_date=chama_today(chama), membership=due.membership,
-            memo=f"Fine waived: {waiver.reason}", created_by=approved_by,
-            lines=[(ledger.chama_account(chama, A.FINE_INCOME), waiver.amount),
-                   (ledger.member_account(due.membership, A.FINES_RECEIVABLE), -waiver.amount)],
+            chama=chama,
+            kind=Journal.Kind.FINE_WAIVER,
+            value_date=chama_today(chama),
+            membership=due.membership,
+            memo=f"Fine waived: {waiver.reason}",
+            created_by=approved_by,
+            lines=[
+                (ledger.chama_account(chama, A.FINE_INCOME), waiver.amount),
+                (ledger.member_account(due.membership, A.FINES_RECEIVABLE), -waiver.amount),
+            ],
         )
     record_allocations(chama, [(due, waiver.amount)], DueAllocation.Kind.WAIVER, journal)
     waiver.status = Waiver.Status.APPLIED

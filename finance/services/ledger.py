@@ -65,8 +65,18 @@ MEMBER_ACCOUNTS = {
 # Accounts whose normal balance may never be negative: money the chama holds, what it owes
 # members, what members owe it.
 GUARDED = {
-    A.CASH, A.BANK, A.MOBILE_MONEY, A.INVESTMENTS, A.FINES_RECEIVABLE, A.LOAN_RECEIVABLE, A.MEMBER_SAVINGS,
-    A.MEMBER_ADVANCE, A.MEMBER_SHARES, A.WELFARE_FUND, A.ROSCA_POT, A.SUSPENSE,
+    A.CASH,
+    A.BANK,
+    A.MOBILE_MONEY,
+    A.INVESTMENTS,
+    A.FINES_RECEIVABLE,
+    A.LOAN_RECEIVABLE,
+    A.MEMBER_SAVINGS,
+    A.MEMBER_ADVANCE,
+    A.MEMBER_SHARES,
+    A.WELFARE_FUND,
+    A.ROSCA_POT,
+    A.SUSPENSE,
 }
 
 
@@ -75,7 +85,9 @@ def ensure_chart(chama):
     existing = set(Account.objects.filter(chama=chama, membership__isnull=True).values_list("code", flat=True))
     for code, name, type_, purpose in CHART:
         if code not in existing:
-            Account.objects.get_or_create(chama=chama, code=code, defaults={"name": name, "type": type_, "purpose": purpose})
+            Account.objects.get_or_create(
+                chama=chama, code=code, defaults={"name": name, "type": type_, "purpose": purpose}
+            )
 
 
 def _standard_account(chama, code):
@@ -118,7 +130,10 @@ def _member_account_spec(membership, purpose, savings_type=None):
         code = f"{prefix}-{membership.pk:06d}"
     return code, {
         "name": f"{label} — {membership.member_number} {membership.user.get_full_name()}",
-        "type": type_, "purpose": purpose, "membership": membership, "savings_type": savings_type,
+        "type": type_,
+        "purpose": purpose,
+        "membership": membership,
+        "savings_type": savings_type,
     }
 
 
@@ -132,9 +147,15 @@ def member_account(membership, purpose, savings_type=None):
 def loan_account(loan):
     """The loan's own receivable account: its balance is the loan's outstanding principal."""
     account, _ = Account.objects.get_or_create(
-        chama_id=loan.chama_id, code=f"1200-{loan.pk:06d}",
-        defaults={"name": f"Loan #{loan.pk} — {loan.membership.member_number} {loan.membership.user.get_full_name()}",
-                  "type": T.ASSET, "purpose": A.LOAN_RECEIVABLE, "membership": loan.membership, "loan": loan},
+        chama_id=loan.chama_id,
+        code=f"1200-{loan.pk:06d}",
+        defaults={
+            "name": f"Loan #{loan.pk} — {loan.membership.member_number} {loan.membership.user.get_full_name()}",
+            "type": T.ASSET,
+            "purpose": A.LOAN_RECEIVABLE,
+            "membership": loan.membership,
+            "loan": loan,
+        },
     )
     return account
 
@@ -155,8 +176,21 @@ def describe(amount, chama):
     return f"{shown(amount, chama.currency)}"
 
 
-def post_journal(*, chama, kind, lines, value_date, memo="", membership=None, external_reference="",
-                 idempotency_key="", created_by=None, reversal_of=None, loan=None, recorded_on=None) -> Journal:
+def post_journal(
+    *,
+    chama,
+    kind,
+    lines,
+    value_date,
+    memo="",
+    membership=None,
+    external_reference="",
+    idempotency_key="",
+    created_by=None,
+    reversal_of=None,
+    loan=None,
+    recorded_on=None,
+) -> Journal:
     """Post one balanced journal. `lines` are (account, signed amount) pairs, debit positive.
     The value date must pass the one rule (`value_dates`); `recorded_on` is the day the money was
     recorded when that was before today (an expense posted when a second officer approves it)."""
@@ -173,7 +207,9 @@ def post_journal(*, chama, kind, lines, value_date, memo="", membership=None, ex
 
     if chama.status in CLOSED_STATUSES and kind != Journal.Kind.SUSPENSE_RECEIPT:
         # The last line behind the authority's gate: only money that has physically arrived is recorded.
-        raise ValidationError(f"{chama} is {chama.get_status_display().lower()}: no money can move until it is active again.")
+        raise ValidationError(
+            f"{chama} is {chama.get_status_display().lower()}: no money can move until it is active again."
+        )
     value_dates.check(chama, value_date, loan=loan, recorded_on=recorded_on)
 
     with transaction.atomic():
@@ -189,38 +225,59 @@ def post_journal(*, chama, kind, lines, value_date, memo="", membership=None, ex
                     f"{shown(available - normal, chama.currency)} would be needed."
                 )
         journal = Journal(
-            chama=chama, kind=kind, value_date=value_date, memo=memo[:255], membership=membership,
+            chama=chama,
+            kind=kind,
+            value_date=value_date,
+            memo=memo[:255],
+            membership=membership,
             amount=sum((amount for amount in deltas.values() if amount > 0), ZERO),
-            external_reference=external_reference, idempotency_key=idempotency_key,
-            created_by=created_by, reversal_of=reversal_of, loan=loan,
+            external_reference=external_reference,
+            idempotency_key=idempotency_key,
+            created_by=created_by,
+            reversal_of=reversal_of,
+            loan=loan,
         )
         journal.save()
-        Entry.objects.append([
-            Entry(chama=chama, journal=journal, account_id=pk, amount=deltas[pk], balance_after=after[pk])
-            for pk in sorted(deltas)
-        ])
+        Entry.objects.append(
+            [
+                Entry(chama=chama, journal=journal, account_id=pk, amount=deltas[pk], balance_after=after[pk])
+                for pk in sorted(deltas)
+            ]
+        )
         # Round() keeps SQLite, which adds decimals in floating point, on whole cents; PostgreSQL is exact anyway.
         if membership is not None and kind in RECEIPT_KINDS:
             _send_receipt(journal, membership)
         Account.objects.filter(pk__in=deltas).update(
-            balance=Round(F("balance") + Case(*[When(pk=pk, then=Value(amount)) for pk, amount in deltas.items()],
-                                              output_field=MoneyField()), 2)
+            balance=Round(
+                F("balance")
+                + Case(*[When(pk=pk, then=Value(amount)) for pk, amount in deltas.items()], output_field=MoneyField()),
+                2,
+            )
         )
     return journal
 
 
 # Money a member paid in: each one gets a receipt (a member who sees every shilling recorded is the
 # chama's best defence against a mistake).
-RECEIPT_KINDS = {Journal.Kind.PAYMENT, Journal.Kind.SAVINGS_DEPOSIT, Journal.Kind.SHARE_PURCHASE, Journal.Kind.LOAN_REPAYMENT}
+RECEIPT_KINDS = {
+    Journal.Kind.PAYMENT,
+    Journal.Kind.SAVINGS_DEPOSIT,
+    Journal.Kind.SHARE_PURCHASE,
+    Journal.Kind.LOAN_REPAYMENT,
+}
 
 
 def _send_receipt(journal, membership):
     chama = journal.chama
     notify(
-        membership.user, kind=Notification.Kind.PAYMENT_RECEIPT, dedupe_key=f"receipt-{journal.pk}",
+        membership.user,
+        kind=Notification.Kind.PAYMENT_RECEIPT,
+        dedupe_key=f"receipt-{journal.pk}",
         title=f"{chama.name}: {shown(journal.amount, chama.currency)} received",
-        body=(f"{chama.name} recorded {shown(journal.amount, chama.currency)} from you on {journal.value_date:%d %b %Y}: "
-              f"{journal.memo}. Receipt no. {journal.pk}."),
+        body=(
+            f"{chama.name} recorded {shown(journal.amount, chama.currency)} from you on {journal.value_date:%d %b %Y}: "
+            f"{journal.memo}. Receipt no. {journal.pk}."
+        ),
     )
 
 
@@ -238,12 +295,19 @@ def find_posted(chama, *, external_reference="", idempotency_key=""):
 def replay_for(journal, membership, amount=None, loan=None):
     """A replay must repeat the same posting: a reference or key reused for another member, loan
     or amount is refused rather than answered with someone else's journal."""
-    if (journal.membership_id != membership.pk or (amount is not None and journal.amount != amount)
-            or (loan is not None and journal.loan_id != loan.pk)):
-        raise ValidationError({"reference": (
-            f"This reference or idempotency key was already used for journal #{journal.pk}, "
-            f"a different posting ({shown(journal.amount)}, for another member, loan or amount); use a new one."
-        )})
+    if (
+        journal.membership_id != membership.pk
+        or (amount is not None and journal.amount != amount)
+        or (loan is not None and journal.loan_id != loan.pk)
+    ):
+        raise ValidationError(
+            {
+                "reference": (
+                    f"This reference or idempotency key was already used for journal #{journal.pk}, "
+                    f"a different posting ({shown(journal.amount)}, for another member, loan or amount); use a new one."
+                )
+            }
+        )
     return journal
 
 

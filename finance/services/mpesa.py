@@ -66,8 +66,11 @@ def stk_request_for(chama_id, token):
     """The STK push of this chama whose callback URL carries `token`, else None."""
     if not token:
         return None
-    return (StkRequest.objects.select_related("chama__mpesa_channel", "membership")
-            .filter(chama_id=chama_id, callback_token_hash=hash_secret(token), chama__mpesa_channel__isnull=False).first())
+    return (
+        StkRequest.objects.select_related("chama__mpesa_channel", "membership")
+        .filter(chama_id=chama_id, callback_token_hash=hash_secret(token), chama__mpesa_channel__isnull=False)
+        .first()
+    )
 
 
 def _amount(value):
@@ -108,7 +111,7 @@ def _text(value, field):
     return text
 
 
-INT32 = range(-(2 ** 31), 2 ** 31)  # what the result code column holds
+INT32 = range(-(2**31), 2**31)  # what the result code column holds
 
 
 def _result_code(value):
@@ -156,8 +159,12 @@ def _receipt_number(value, field):
     if not number:
         raise ValidationError({field: "The callback has no M-Pesa receipt number."})
     if len(number) > RECEIPT_NUMBER_MAX:
-        raise ValidationError({field: f"An M-Pesa receipt number has at most {RECEIPT_NUMBER_MAX} characters; "
-                                      f"this one has {len(number)}."})
+        raise ValidationError(
+            {
+                field: f"An M-Pesa receipt number has at most {RECEIPT_NUMBER_MAX} characters; "
+                f"this one has {len(number)}."
+            }
+        )
     return number
 
 
@@ -167,10 +174,13 @@ def parse_c2b(payload):
     names = [_text(payload.get(name), name) for name in ("FirstName", "MiddleName", "LastName")]
     phone_number, payer_msisdn = _msisdn(payload.get("MSISDN"), "MSISDN")
     return {
-        "receipt_number": receipt, "amount": _amount(payload.get("TransAmount")),
-        "phone_number": phone_number, "payer_msisdn": payer_msisdn,
+        "receipt_number": receipt,
+        "amount": _amount(payload.get("TransAmount")),
+        "phone_number": phone_number,
+        "payer_msisdn": payer_msisdn,
         "account_reference": _text(payload.get("BillRefNumber"), "BillRefNumber")[:64],
-        "payer_name": " ".join(name for name in names if name)[:150], "transaction_time": _time(payload.get("TransTime")),
+        "payer_name": " ".join(name for name in names if name)[:150],
+        "transaction_time": _time(payload.get("TransTime")),
     }
 
 
@@ -191,9 +201,13 @@ def parse_stk(payload):
     receipt = _receipt_number(items.get("MpesaReceiptNumber"), "MpesaReceiptNumber")
     phone_number, payer_msisdn = _msisdn(items.get("PhoneNumber"), "PhoneNumber")
     fields = {
-        "receipt_number": receipt, "amount": _amount(items.get("Amount")),
-        "phone_number": phone_number, "payer_msisdn": payer_msisdn, "account_reference": "",
-        "payer_name": "", "transaction_time": _time(items.get("TransactionDate")),
+        "receipt_number": receipt,
+        "amount": _amount(items.get("Amount")),
+        "phone_number": phone_number,
+        "payer_msisdn": payer_msisdn,
+        "account_reference": "",
+        "payer_name": "",
+        "transaction_time": _time(items.get("TransactionDate")),
     }
     return checkout, code, description, fields
 
@@ -234,8 +248,13 @@ def receive_c2b_callback(*, channel, payload) -> MpesaReceipt:
     fields = parse_c2b(payload)
     shortcode = _text(payload.get("BusinessShortCode"), "BusinessShortCode")
     if shortcode != channel.shortcode.strip():
-        logger.warning("M-Pesa confirmation %s for paybill %r refused on the channel of %s (paybill %s)",
-                       fields["receipt_number"], shortcode, channel.chama, channel.shortcode)
+        logger.warning(
+            "M-Pesa confirmation %s for paybill %r refused on the channel of %s (paybill %s)",
+            fields["receipt_number"],
+            shortcode,
+            channel.chama,
+            channel.shortcode,
+        )
         raise ValidationError({"BusinessShortCode": f"Paybill {shortcode or '(none)'} is not this chama's paybill."})
     return receive(channel=channel, source=MpesaReceipt.Source.C2B, fields=fields, payload=payload)
 
@@ -258,7 +277,11 @@ def receive(*, channel, source, fields, payload, membership=None) -> MpesaReceip
         value_date, note = value_dates.for_mpesa(chama, fields["transaction_time"])
         if membership is not None:
             journal = payment_record(
-                membership=membership, amount=fields["amount"], method="mpesa", reference=number, value_date=value_date,
+                membership=membership,
+                amount=fields["amount"],
+                method="mpesa",
+                reference=number,
+                value_date=value_date,
                 by=authority.SYSTEM,
                 memo=f"M-Pesa {number} from {fields['phone_number'] or 'unknown phone'}{f'; {note}' if note else ''}",
             )
@@ -267,9 +290,16 @@ def receive(*, channel, source, fields, payload, membership=None) -> MpesaReceip
             journal = _post_to_suspense(chama, fields, value_date, note)
             status = MpesaReceipt.Status.SUSPENSE
         receipt, created = MpesaReceipt.objects.get_or_create(
-            chama=chama, receipt_number=number,
-            defaults={**fields, "source": source, "status": status, "membership": membership, "journal": journal,
-                      "payload": payload},
+            chama=chama,
+            receipt_number=number,
+            defaults={
+                **fields,
+                "source": source,
+                "status": status,
+                "membership": membership,
+                "journal": journal,
+                "payload": payload,
+            },
         )
         if not created:  # a concurrent delivery recorded it first
             _check_replay(receipt, source, fields, payload)
@@ -291,9 +321,11 @@ def replay_differences(receipt, source, fields, payload):
         differences["amount"] = [str(receipt.amount), str(fields["amount"])]
     if source != receipt.source:
         return differences
-    compared = [("account_reference", receipt.account_reference, fields["account_reference"], True),
-                ("payer", receipt.payer_msisdn, fields.get("payer_msisdn", ""), False),
-                ("CheckoutRequestID", _checkout_of(receipt.payload), _checkout_of(payload), False)]
+    compared = [
+        ("account_reference", receipt.account_reference, fields["account_reference"], True),
+        ("payer", receipt.payer_msisdn, fields.get("payer_msisdn", ""), False),
+        ("CheckoutRequestID", _checkout_of(receipt.payload), _checkout_of(payload), False),
+    ]
     for name, first, again, always in compared:
         if first != again and (always or (first and again)):
             differences[name] = [first, again]
@@ -310,20 +342,34 @@ def conflict_record(*, receipt, source, payload, differences) -> MpesaConflict:
     """Keep a conflicting replay for the officers (once per distinct payload) and tell them."""
     chama = receipt.chama
     conflict, created = MpesaConflict.objects.get_or_create(
-        chama=chama, receipt_number=receipt.receipt_number, fingerprint=MpesaConflict.fingerprint_of(payload),
+        chama=chama,
+        receipt_number=receipt.receipt_number,
+        fingerprint=MpesaConflict.fingerprint_of(payload),
         defaults={"receipt": receipt, "source": source, "payload": payload, "differences": differences},
     )
     if created:
-        logger.warning("M-Pesa %s arrived again in %s with different details %s: nothing posted",
-                       receipt.receipt_number, chama, differences)
-        what = "; ".join(f"{name} {first or '(none)'} then {again or '(none)'}" for name, (first, again) in differences.items())
-        officers = Membership.objects.filter(chama=chama, status=MembershipStatus.ACTIVE,
-                                             role__in=authority.roles_for("record_payment", chama)).select_related("user")
+        logger.warning(
+            "M-Pesa %s arrived again in %s with different details %s: nothing posted",
+            receipt.receipt_number,
+            chama,
+            differences,
+        )
+        what = "; ".join(
+            f"{name} {first or '(none)'} then {again or '(none)'}" for name, (first, again) in differences.items()
+        )
+        officers = Membership.objects.filter(
+            chama=chama, status=MembershipStatus.ACTIVE, role__in=authority.roles_for("record_payment", chama)
+        ).select_related("user")
         for officer in officers:
-            notify(officer.user, dedupe_key=f"mpesa-conflict-{conflict.pk}",
-                   title=f"{chama}: M-Pesa {receipt.receipt_number} arrived again with other details",
-                   body=(f"Safaricom sent receipt {receipt.receipt_number} a second time with other details ({what}). "
-                         "Nothing was posted for it. Check the M-Pesa statement, then see M-Pesa conflicts in the back office."))
+            notify(
+                officer.user,
+                dedupe_key=f"mpesa-conflict-{conflict.pk}",
+                title=f"{chama}: M-Pesa {receipt.receipt_number} arrived again with other details",
+                body=(
+                    f"Safaricom sent receipt {receipt.receipt_number} a second time with other details ({what}). "
+                    "Nothing was posted for it. Check the M-Pesa statement, then see M-Pesa conflicts in the back office."
+                ),
+            )
     return conflict
 
 
@@ -335,11 +381,18 @@ def _post_to_suspense(chama, fields, value_date, note=""):
     try:
         with transaction.atomic():
             return ledger.post_journal(
-                chama=chama, kind=Journal.Kind.SUSPENSE_RECEIPT, value_date=value_date, external_reference=number,
-                memo=(f"M-Pesa {number} from {fields['phone_number'] or 'unknown'} (ref {fields['account_reference'] or '-'}): "
-                      f"no member matched{f'; {note}' if note else ''}"),
-                lines=[(ledger.chama_account(chama, A.MOBILE_MONEY), fields["amount"]),
-                       (ledger.chama_account(chama, A.SUSPENSE), -fields["amount"])],
+                chama=chama,
+                kind=Journal.Kind.SUSPENSE_RECEIPT,
+                value_date=value_date,
+                external_reference=number,
+                memo=(
+                    f"M-Pesa {number} from {fields['phone_number'] or 'unknown'} (ref {fields['account_reference'] or '-'}): "
+                    f"no member matched{f'; {note}' if note else ''}"
+                ),
+                lines=[
+                    (ledger.chama_account(chama, A.MOBILE_MONEY), fields["amount"]),
+                    (ledger.chama_account(chama, A.SUSPENSE), -fields["amount"]),
+                ],
             )
     except IntegrityError:
         replay = ledger.find_posted(chama, external_reference=number)
@@ -355,11 +408,18 @@ def receive_stk_callback(*, stk, payload):
     if checkout != stk.checkout_request_id:
         raise ValidationError({"CheckoutRequestID": "This callback is not about the STK push its URL was made for."})
     if stk.result_code is None:
-        StkRequest.objects.filter(pk=stk.pk, result_code__isnull=True).update(result_code=code, result_description=description)
+        StkRequest.objects.filter(pk=stk.pk, result_code__isnull=True).update(
+            result_code=code, result_description=description
+        )
     if fields is None:
         return None
-    return receive(channel=stk.chama.mpesa_channel, source=MpesaReceipt.Source.STK, fields=fields, payload=payload,
-                   membership=stk.membership)
+    return receive(
+        channel=stk.chama.mpesa_channel,
+        source=MpesaReceipt.Source.STK,
+        fields=fields,
+        payload=payload,
+        membership=stk.membership,
+    )
 
 
 def suspense_assign(*, receipt, membership, by) -> MpesaReceipt:
@@ -373,8 +433,13 @@ def suspense_assign(*, receipt, membership, by) -> MpesaReceipt:
         if membership.chama_id != chama.pk:
             raise ValidationError({"membership": "Pick a member of this chama."})
         journal = payment_record(
-            membership=membership, amount=receipt.amount, method="mpesa", by=by, value_date=chama_today(chama),
-            source_account=ledger.chama_account(chama, A.SUSPENSE), idempotency_key=f"mpesa-assign-{receipt.pk}",
+            membership=membership,
+            amount=receipt.amount,
+            method="mpesa",
+            by=by,
+            value_date=chama_today(chama),
+            source_account=ledger.chama_account(chama, A.SUSPENSE),
+            idempotency_key=f"mpesa-assign-{receipt.pk}",
             memo=f"M-Pesa {receipt.receipt_number} assigned from suspense",
         )
         receipt.status = MpesaReceipt.Status.ASSIGNED
@@ -401,12 +466,20 @@ def stk_push_start(*, membership, amount, by, phone_number=None, client=None) ->
     # not readable, and a callback can then only be about the push it was made for.
     token = secrets.token_urlsafe(32)
     answer = (client or DarajaClient.from_settings()).stk_push(
-        shortcode=channel.shortcode, phone_number=phone, amount=amount, account_reference=membership.member_number,
-        description="Chama payment", callback_url=callback_url("mpesa-stk-callback", chama.pk, token),
+        shortcode=channel.shortcode,
+        phone_number=phone,
+        amount=amount,
+        account_reference=membership.member_number,
+        description="Chama payment",
+        callback_url=callback_url("mpesa-stk-callback", chama.pk, token),
     )
     return StkRequest.objects.create(
-        chama=chama, membership=membership, phone_number=phone, amount=amount, requested_by=by,
-        checkout_request_id=answer["CheckoutRequestID"], merchant_request_id=answer.get("MerchantRequestID", ""),
+        chama=chama,
+        membership=membership,
+        phone_number=phone,
+        amount=amount,
+        requested_by=by,
+        checkout_request_id=answer["CheckoutRequestID"],
+        merchant_request_id=answer.get("MerchantRequestID", ""),
         callback_token_hash=hash_secret(token),
     )
-

@@ -24,14 +24,23 @@ def _scoped(queryset, chama):
 
 
 def account_drift(chama=None):
-    sums = dict(_scoped(Entry.objects, chama).values("account").annotate(total=Sum("amount")).values_list("account", "total"))
+    sums = dict(
+        _scoped(Entry.objects, chama).values("account").annotate(total=Sum("amount")).values_list("account", "total")
+    )
     drift = []
     for account in _scoped(Account.objects, chama).only("pk", "code", "name", "chama_id", "balance"):
         # SQLite sums decimals in floating point: back to cents (PostgreSQL's sum is already exact).
         actual = to_money(sums.get(account.pk) or ZERO)
         if account.balance != actual:
-            drift.append(Drift(f"account {account.code} {account.name}", account.chama_id, account.balance, actual,
-                               lambda pk=account.pk, value=actual: Account.objects.filter(pk=pk).update(balance=value)))
+            drift.append(
+                Drift(
+                    f"account {account.code} {account.name}",
+                    account.chama_id,
+                    account.balance,
+                    actual,
+                    lambda pk=account.pk, value=actual: Account.objects.filter(pk=pk).update(balance=value),
+                )
+            )
     return drift
 
 
@@ -41,14 +50,26 @@ def due_drift(chama=None):
     for row in rows:
         totals[(row["due"], row["kind"])] = row["total"]
     drift = []
-    dues = _scoped(Due.objects, chama).filter(Q(paid_amount__gt=0) | Q(waived_amount__gt=0) | Q(allocations__isnull=False)).distinct()
+    dues = (
+        _scoped(Due.objects, chama)
+        .filter(Q(paid_amount__gt=0) | Q(waived_amount__gt=0) | Q(allocations__isnull=False))
+        .distinct()
+    )
     for due in dues.only("pk", "chama_id", "paid_amount", "waived_amount", "description"):
         paid = to_money(totals.get((due.pk, DueAllocation.Kind.PAYMENT)) or ZERO)
         waived = to_money(totals.get((due.pk, DueAllocation.Kind.WAIVER)) or ZERO)
         if (due.paid_amount, due.waived_amount) != (paid, waived):
-            drift.append(Drift(f"due #{due.pk} {due.description} (paid, waived)", due.chama_id,
-                               (due.paid_amount, due.waived_amount), (paid, waived),
-                               lambda pk=due.pk, p=paid, w=waived: Due.objects.filter(pk=pk).update(paid_amount=p, waived_amount=w)))
+            drift.append(
+                Drift(
+                    f"due #{due.pk} {due.description} (paid, waived)",
+                    due.chama_id,
+                    (due.paid_amount, due.waived_amount),
+                    (paid, waived),
+                    lambda pk=due.pk, p=paid, w=waived: Due.objects.filter(pk=pk).update(
+                        paid_amount=p, waived_amount=w
+                    ),
+                )
+            )
     return drift
 
 
@@ -58,24 +79,38 @@ def installment_drift(chama=None):
         totals[(row["installment"], row["component"])] = to_money(row["total"])
     components = ("principal", "interest", "fee", "penalty")
     drift = []
-    paid_rows = _scoped(Installment.objects, chama).filter(
-        Q(repayment_lines__isnull=False) | Q(principal_paid__gt=0) | Q(interest_paid__gt=0) | Q(fee_paid__gt=0) | Q(penalty_paid__gt=0)
-    ).distinct()
+    paid_rows = (
+        _scoped(Installment.objects, chama)
+        .filter(
+            Q(repayment_lines__isnull=False)
+            | Q(principal_paid__gt=0)
+            | Q(interest_paid__gt=0)
+            | Q(fee_paid__gt=0)
+            | Q(penalty_paid__gt=0)
+        )
+        .distinct()
+    )
     for row in paid_rows:
         cached = tuple(getattr(row, f"{c}_paid") for c in components)
         actual = tuple(totals[(row.pk, c)] for c in components)
         if cached != actual:
-            drift.append(Drift(f"installment {row.n} of loan #{row.loan_id} (principal, interest, fee, penalty paid)",
-                               row.chama_id, cached, actual,
-                               lambda pk=row.pk, a=actual: Installment.objects.filter(pk=pk).update(
-                                   **{f"{c}_paid": v for c, v in zip(components, a, strict=True)})))
+            drift.append(
+                Drift(
+                    f"installment {row.n} of loan #{row.loan_id} (principal, interest, fee, penalty paid)",
+                    row.chama_id,
+                    cached,
+                    actual,
+                    lambda pk=row.pk, a=actual: Installment.objects.filter(pk=pk).update(
+                        **{f"{c}_paid": v for c, v in zip(components, a, strict=True)}
+                    ),
+                )
+            )
     return drift
 
 
 def members_count_drift(chama=None):
     return [
-        Drift(f"members_count of {each}", each.pk, cached, actual,
-              lambda c=each: group_services.members_count_fix(c))
+        Drift(f"members_count of {each}", each.pk, cached, actual, lambda c=each: group_services.members_count_fix(c))
         for each, cached, actual in group_services.members_count_drift(chama)
     ]
 

@@ -29,8 +29,14 @@ def journal_reverse(*, journal, reason, by) -> Journal:
         if original.loan_id:
             loans.check_reversible(original)
         reversal = ledger.post_journal(
-            chama=chama, kind=Journal.Kind.REVERSAL, value_date=chama_today(chama), membership=original.membership,
-            memo=f"Reversal of #{original.pk}: {reason}", created_by=by, reversal_of=original, loan=original.loan,
+            chama=chama,
+            kind=Journal.Kind.REVERSAL,
+            value_date=chama_today(chama),
+            membership=original.membership,
+            memo=f"Reversal of #{original.pk}: {reason}",
+            created_by=by,
+            reversal_of=original,
+            loan=original.loan,
             lines=[(entry.account, -entry.amount) for entry in original.entries.select_related("account")],
         )
         if original.loan_id:
@@ -52,9 +58,17 @@ def _undo_allocations(original, reversal):
 
 
 def _undo_share_purchases(original, reversal):
-    SharePurchase.objects.append([
-        # Dated like the purchase it cancels, so the per-meeting limit of that meeting is what changes.
-        SharePurchase(chama=p.chama, membership=p.membership, journal=reversal, shares=-p.shares,
-                      share_price=p.share_price, value_date=p.value_date)
-        for p in original.share_purchases.all()
-    ])
+    SharePurchase.objects.append(
+        [
+            # Dated like the purchase it cancels, so the per-meeting limit of that meeting is what changes.
+            SharePurchase(
+                chama=p.chama,
+                membership=p.membership,
+                journal=reversal,
+                shares=-p.shares,
+                share_price=p.share_price,
+                value_date=p.value_date,
+            )
+            for p in original.share_purchases.all()
+        ]
+    )

@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 
-from chama.locking import lock_row
 from chama import authority
+from chama.locking import lock_row
 from chama.money import ZERO, shown, to_money
 from finance.models import Account, Journal, SharePurchase, Withdrawal
 from finance.selectors import loans as loan_reads
@@ -21,8 +21,9 @@ A = Account.Purpose
 SHARE_KINDS = {Chama.Kind.VSLA, Chama.Kind.ASCA, Chama.Kind.HYBRID, Chama.Kind.INVESTMENT_CLUB}
 
 
-def savings_deposit(*, membership, amount, method, by, savings_type=None, value_date=None,
-                    reference="", idempotency_key="") -> Journal:
+def savings_deposit(
+    *, membership, amount, method, by, savings_type=None, value_date=None, reference="", idempotency_key=""
+) -> Journal:
     """Money straight into a member's savings (outside the dues schedule)."""
     chama = membership.chama
     authority.require(by, "record_payment", membership)
@@ -30,13 +31,26 @@ def savings_deposit(*, membership, amount, method, by, savings_type=None, value_
     if amount <= 0:
         raise ValidationError({"amount": "A deposit must be more than zero."})
     savings_type = savings_type or default_savings_type(chama)
-    return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, amount=amount, post=lambda: ledger.post_journal(
-        chama=chama, kind=Journal.Kind.SAVINGS_DEPOSIT, value_date=value_date or chama_today(chama),
-        memo=f"{savings_type.name} savings deposit ({method})", membership=membership, created_by=authority.person(by),
-        external_reference=reference, idempotency_key=idempotency_key,
-        lines=[(ledger.method_account(chama, method), amount),
-               (ledger.member_account(membership, A.MEMBER_SAVINGS, savings_type), -amount)],
-    ))
+    return ledger.post_once(
+        membership,
+        reference=reference,
+        idempotency_key=idempotency_key,
+        amount=amount,
+        post=lambda: ledger.post_journal(
+            chama=chama,
+            kind=Journal.Kind.SAVINGS_DEPOSIT,
+            value_date=value_date or chama_today(chama),
+            memo=f"{savings_type.name} savings deposit ({method})",
+            membership=membership,
+            created_by=authority.person(by),
+            external_reference=reference,
+            idempotency_key=idempotency_key,
+            lines=[
+                (ledger.method_account(chama, method), amount),
+                (ledger.member_account(membership, A.MEMBER_SAVINGS, savings_type), -amount),
+            ],
+        ),
+    )
 
 
 def savings_balance(membership, savings_type):
@@ -53,15 +67,21 @@ def _check_withdrawable(withdrawal, today):
         raise ValidationError(f"{savings_type} are locked until {savings_type.locked_until:%d %b %Y}.")
     pledged = loan_reads.pledged_savings(withdrawal.membership)
     if pledged and loan_reads.savings_total(withdrawal.membership) - pledged < withdrawal.amount:
-        raise ValidationError({"amount": (
-            f"{shown(pledged)} of these savings guarantee other members' loans and cannot be withdrawn; "
-            f"at most {shown(max(loan_reads.free_savings(withdrawal.membership), ZERO))} is free."
-        )})
+        raise ValidationError(
+            {
+                "amount": (
+                    f"{shown(pledged)} of these savings guarantee other members' loans and cannot be withdrawn; "
+                    f"at most {shown(max(loan_reads.free_savings(withdrawal.membership), ZERO))} is free."
+                )
+            }
+        )
     if balance - withdrawal.amount < savings_type.minimum_balance:
-        raise ValidationError({
-            "amount": f"{savings_type} hold {shown(balance)}; at least {shown(savings_type.minimum_balance)} must stay, "
-                      f"so at most {shown(max(balance - savings_type.minimum_balance, ZERO))} can be withdrawn."
-        })
+        raise ValidationError(
+            {
+                "amount": f"{savings_type} hold {shown(balance)}; at least {shown(savings_type.minimum_balance)} must stay, "
+                f"so at most {shown(max(balance - savings_type.minimum_balance, ZERO))} can be withdrawn."
+            }
+        )
 
 
 def withdrawal_request(*, membership, amount, by, savings_type=None, reason="") -> Withdrawal:
@@ -75,21 +95,38 @@ def withdrawal_request(*, membership, amount, by, savings_type=None, reason="") 
     savings_type = savings_type or default_savings_type(chama)
     today = chama_today(chama)
     withdrawal = Withdrawal(
-        chama=chama, membership=membership, savings_type=savings_type, amount=amount, reason=reason,
-        requested_by=by, payable_from=today + timedelta(days=savings_type.withdrawal_notice_days),
+        chama=chama,
+        membership=membership,
+        savings_type=savings_type,
+        amount=amount,
+        reason=reason,
+        requested_by=by,
+        payable_from=today + timedelta(days=savings_type.withdrawal_notice_days),
     )
     _check_withdrawable(withdrawal, today)
     withdrawal.save()
-    signatures.ask(withdrawal, "approve_withdrawal", asked_by=by, key=f"withdrawal-{withdrawal.pk}",
-                   what=f"a withdrawal of {shown(amount, chama.currency)} by {membership.member_number}")
+    signatures.ask(
+        withdrawal,
+        "approve_withdrawal",
+        asked_by=by,
+        key=f"withdrawal-{withdrawal.pk}",
+        what=f"a withdrawal of {shown(amount, chama.currency)} by {membership.member_number}",
+    )
     return withdrawal
 
 
 def withdrawn_in_window(withdrawal):
     """What else the member asked to withdraw (and was not refused) in the approval window."""
-    return Withdrawal.objects.filter(
-        membership_id=withdrawal.membership_id, created_date__date__gte=signatures.window_start(withdrawal.chama),
-    ).exclude(status=Withdrawal.Status.REJECTED).exclude(pk=withdrawal.pk).aggregate(total=Sum("amount"))["total"] or ZERO
+    return (
+        Withdrawal.objects.filter(
+            membership_id=withdrawal.membership_id,
+            created_date__date__gte=signatures.window_start(withdrawal.chama),
+        )
+        .exclude(status=Withdrawal.Status.REJECTED)
+        .exclude(pk=withdrawal.pk)
+        .aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
 
 
 def approvals_needed(withdrawal):
@@ -104,16 +141,22 @@ def withdrawal_approve(*, withdrawal, by) -> Withdrawal:
         authority.require(by, "approve_withdrawal", withdrawal)
         if withdrawal.status != Withdrawal.Status.REQUESTED:
             raise ValidationError(f"This withdrawal is already {withdrawal.get_status_display().lower()}.")
-        authority.require_distinct(by, [withdrawal.requested_by_id, *withdrawal.approvals.values_list("pk", flat=True)],
-                                   "withdrawal")
+        authority.require_distinct(
+            by, [withdrawal.requested_by_id, *withdrawal.approvals.values_list("pk", flat=True)], "withdrawal"
+        )
         withdrawal.approvals.add(by)
         if withdrawal.approvals.count() >= approvals_needed(withdrawal):
             withdrawal.status = Withdrawal.Status.APPROVED
             withdrawal.save(update_fields=["status", "updated_date"])
         else:
-            signatures.ask(withdrawal, "approve_withdrawal", asked_by=by, key=f"withdrawal-{withdrawal.pk}",
-                           what=f"a withdrawal of {shown(withdrawal.amount, withdrawal.chama.currency)} by "
-                                f"{withdrawal.membership.member_number}")
+            signatures.ask(
+                withdrawal,
+                "approve_withdrawal",
+                asked_by=by,
+                key=f"withdrawal-{withdrawal.pk}",
+                what=f"a withdrawal of {shown(withdrawal.amount, withdrawal.chama.currency)} by "
+                f"{withdrawal.membership.member_number}",
+            )
     return withdrawal
 
 
@@ -132,7 +175,9 @@ def withdrawal_reject(*, withdrawal, by, reason="") -> Withdrawal:
 def withdrawal_pay(*, withdrawal, method, by, reference="") -> Withdrawal:
     """Pay an approved withdrawal once its notice has run; the rules are checked again now."""
     with transaction.atomic():
-        withdrawal = lock_row(Withdrawal.objects.select_related("chama", "membership__user", "savings_type"), pk=withdrawal.pk)
+        withdrawal = lock_row(
+            Withdrawal.objects.select_related("chama", "membership__user", "savings_type"), pk=withdrawal.pk
+        )
         chama = withdrawal.chama
         authority.require(by, "pay_withdrawal", withdrawal)
         if withdrawal.status != Withdrawal.Status.APPROVED:
@@ -143,10 +188,20 @@ def withdrawal_pay(*, withdrawal, method, by, reference="") -> Withdrawal:
         lock_membership(withdrawal.membership_id)
         _check_withdrawable(withdrawal, today)
         withdrawal.journal = ledger.post_journal(
-            chama=chama, kind=Journal.Kind.SAVINGS_WITHDRAWAL, value_date=today, membership=withdrawal.membership,
-            memo=f"{withdrawal.savings_type} withdrawal ({method})", created_by=by, external_reference=reference,
-            lines=[(ledger.member_account(withdrawal.membership, A.MEMBER_SAVINGS, withdrawal.savings_type), withdrawal.amount),
-                   (ledger.method_account(chama, method), -withdrawal.amount)],
+            chama=chama,
+            kind=Journal.Kind.SAVINGS_WITHDRAWAL,
+            value_date=today,
+            membership=withdrawal.membership,
+            memo=f"{withdrawal.savings_type} withdrawal ({method})",
+            created_by=by,
+            external_reference=reference,
+            lines=[
+                (
+                    ledger.member_account(withdrawal.membership, A.MEMBER_SAVINGS, withdrawal.savings_type),
+                    withdrawal.amount,
+                ),
+                (ledger.method_account(chama, method), -withdrawal.amount),
+            ],
         )
         withdrawal.status = Withdrawal.Status.PAID
         withdrawal.save(update_fields=["status", "journal", "updated_date"])
@@ -173,20 +228,40 @@ def share_purchase(*, membership, shares, method, by, value_date=None, reference
     def post():
         total_today = shares_bought_on(membership, value_date) + shares
         if not policy.shares_min_per_meeting <= total_today <= policy.shares_max_per_meeting:
-            raise ValidationError({"shares": (
-                f"Members buy {policy.shares_min_per_meeting} to {policy.shares_max_per_meeting} shares per meeting; "
-                f"this would make {total_today} on {value_date:%d %b %Y}."
-            )})
+            raise ValidationError(
+                {
+                    "shares": (
+                        f"Members buy {policy.shares_min_per_meeting} to {policy.shares_max_per_meeting} shares per meeting; "
+                        f"this would make {total_today} on {value_date:%d %b %Y}."
+                    )
+                }
+            )
         journal = ledger.post_journal(
-            chama=chama, kind=Journal.Kind.SHARE_PURCHASE, value_date=value_date, membership=membership,
-            memo=f"{shares} share(s) at {shown(policy.share_price)}", created_by=authority.person(by),
-            external_reference=reference, idempotency_key=idempotency_key,
-            lines=[(ledger.method_account(chama, method), amount), (ledger.member_account(membership, A.MEMBER_SHARES), -amount)],
-        )
-        SharePurchase.objects.append([SharePurchase(
-            chama=chama, membership=membership, journal=journal, shares=shares, share_price=policy.share_price,
+            chama=chama,
+            kind=Journal.Kind.SHARE_PURCHASE,
             value_date=value_date,
-        )])
+            membership=membership,
+            memo=f"{shares} share(s) at {shown(policy.share_price)}",
+            created_by=authority.person(by),
+            external_reference=reference,
+            idempotency_key=idempotency_key,
+            lines=[
+                (ledger.method_account(chama, method), amount),
+                (ledger.member_account(membership, A.MEMBER_SHARES), -amount),
+            ],
+        )
+        SharePurchase.objects.append(
+            [
+                SharePurchase(
+                    chama=chama,
+                    membership=membership,
+                    journal=journal,
+                    shares=shares,
+                    share_price=policy.share_price,
+                    value_date=value_date,
+                )
+            ]
+        )
         return journal
 
     amount = to_money(policy.share_price * shares)
@@ -195,4 +270,3 @@ def share_purchase(*, membership, shares, method, by, value_date=None, reference
 
 def shares_held(membership):
     return SharePurchase.objects.filter(membership=membership).aggregate(n=Sum("shares"))["n"] or 0
-

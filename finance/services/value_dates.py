@@ -42,13 +42,20 @@ def calendar_problem(chama, day, *, slack_days=0):
 
 def window_days(chama):
     policy = getattr(chama, "policy", None)  # a chama made without its policy row has the default
-    return policy.backdating_window_days if policy is not None else Policy._meta.get_field("backdating_window_days").default
+    return (
+        policy.backdating_window_days
+        if policy is not None
+        else Policy._meta.get_field("backdating_window_days").default
+    )
 
 
 def approved_back_to(chama, day):
     """Whether an approval in force lets money be dated `day`."""
     return BackdatingApproval.objects.filter(
-        chama=chama, status=BackdatingApproval.Status.APPROVED, earliest_date__lte=day, expires_date__gt=timezone.now(),
+        chama=chama,
+        status=BackdatingApproval.Status.APPROVED,
+        earliest_date__lte=day,
+        expires_date__gt=timezone.now(),
     ).exists()
 
 
@@ -84,7 +91,9 @@ def check_not_future(chama, day, *, field="as_of"):
         raise ValidationError({field: DATE_RANGE_MESSAGE})
     today = chama.today()
     if day > today:
-        raise ValidationError({field: f"{day} is in the future: today is {today} in {chama}'s time zone ({chama.timezone})."})
+        raise ValidationError(
+            {field: f"{day} is in the future: today is {today} in {chama}'s time zone ({chama.timezone})."}
+        )
     return day
 
 

@@ -25,10 +25,25 @@ class ChamaSerializer(serializers.ModelSerializer):
     class Meta:
         model = Chama
         fields = [
-            "id", "name", "category", "kind", "currency", "registration_number", "timezone", "status", "founded_date",
-            "description", "constitution", "members_count", "my_role", "policy", "created_date",
+            "id",
+            "name",
+            "category",
+            "kind",
+            "currency",
+            "registration_number",
+            "timezone",
+            "status",
+            "founded_date",
+            "description",
+            "constitution",
+            "members_count",
+            "my_role",
+            "policy",
+            "created_date",
         ]
-        extra_kwargs = {"constitution": {"help_text": "Download of the signed constitution (members of the chama), or null."}}
+        extra_kwargs = {
+            "constitution": {"help_text": "Download of the signed constitution (members of the chama), or null."}
+        }
         read_only_fields = fields
 
     def get_my_role(self, chama) -> str | None:
@@ -67,7 +82,10 @@ class MemberOfficerSerializer(MemberSerializer):
     member_number = serializers.CharField(max_length=20, required=False)
     exit_reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
     reason = serializers.CharField(
-        max_length=255, required=False, allow_blank=True, write_only=True,
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        write_only=True,
         help_text="Why: kept with a change that waits for a second officer.",
     )
 
@@ -95,8 +113,21 @@ class MembershipChangeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MembershipChangeRequest
-        fields = ["id", "member", "kind", "previous_value", "requested_value", "summary", "reason", "status",
-                  "requested_by", "created_date", "decided_by", "decided_date", "rejection_reason"]
+        fields = [
+            "id",
+            "member",
+            "kind",
+            "previous_value",
+            "requested_value",
+            "summary",
+            "reason",
+            "status",
+            "requested_by",
+            "created_date",
+            "decided_by",
+            "decided_date",
+            "rejection_reason",
+        ]
         read_only_fields = fields
 
 
@@ -112,9 +143,7 @@ class MemberCreateSerializer(serializers.Serializer):
 
 
 class JoinRequestSerializer(serializers.ModelSerializer):
-    chama = IdRelatedField(
-        queryset=Chama.objects.filter(status__in=[Chama.Status.FORMING, Chama.Status.ACTIVE])
-    )
+    chama = IdRelatedField(queryset=Chama.objects.filter(status__in=[Chama.Status.FORMING, Chama.Status.ACTIVE]))
     chama_name = serializers.CharField(source="chama.name", read_only=True)
 
     class Meta:
@@ -143,8 +172,19 @@ class InvitationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Invitation
         fields = [
-            "id", "phone_number", "email", "first_name", "last_name", "role", "member_number", "status", "token",
-            "accept_url", "expires_date", "created_date", "accepted_date",
+            "id",
+            "phone_number",
+            "email",
+            "first_name",
+            "last_name",
+            "role",
+            "member_number",
+            "status",
+            "token",
+            "accept_url",
+            "expires_date",
+            "created_date",
+            "accepted_date",
         ]
         read_only_fields = ["id", "status", "token", "accept_url", "expires_date", "created_date", "accepted_date"]
 
@@ -153,7 +193,9 @@ class InvitationSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         if not attrs.get("phone_number") and not attrs.get("email"):
-            raise serializers.ValidationError({"phone_number": "Give the phone number or the email of the person to invite."})
+            raise serializers.ValidationError(
+                {"phone_number": "Give the phone number or the email of the person to invite."}
+            )
         return attrs
 
 
@@ -169,8 +211,10 @@ class MemberInvitedSerializer(InvitationSerializer):
 
     def get_detail(self, invitation) -> str:
         name = f"{invitation.first_name} {invitation.last_name}".strip()
-        return (f"{name} is already registered, so they were invited rather than added: they join "
-                f"{invitation.chama} when they accept the invitation.")
+        return (
+            f"{name} is already registered, so they were invited rather than added: they join "
+            f"{invitation.chama} when they accept the invitation."
+        )
 
 
 class InvitationAcceptSerializer(serializers.Serializer):

@@ -37,14 +37,23 @@ def member_as_seen(**kwargs):
     """A member as the caller sees them: fellow members get the register's columns, officers
     also the contact details and exit reason (the two shapes are documented apart)."""
     return PolymorphicProxySerializer(
-        component_name="MemberAsSeen", serializers=[serializers.MemberSerializer, serializers.MemberOfficerSerializer],
-        resource_type_field_name=None, **kwargs,
+        component_name="MemberAsSeen",
+        serializers=[serializers.MemberSerializer, serializers.MemberOfficerSerializer],
+        resource_type_field_name=None,
+        **kwargs,
     )
 
 
-@extend_schema_view(list=extend_schema(responses=member_as_seen(many=True)), retrieve=extend_schema(responses=member_as_seen()))
-class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                    mixins.UpdateModelMixin, ChamaNestedViewSet):
+@extend_schema_view(
+    list=extend_schema(responses=member_as_seen(many=True)), retrieve=extend_schema(responses=member_as_seen())
+)
+class MemberViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    ChamaNestedViewSet,
+):
     """Members of a chama. Every member sees the register (names and numbers); officers see contact
     details and search by phone; the chairperson and secretary add members and change status; the
     chairperson changes roles. A registered person added here is invited (202), and a chairperson's
@@ -58,11 +67,17 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
     ordering_fields = ["member_number", "joined_date", "role"]
     ordering = ["member_number"]
     http_method_names = ["get", "post", "patch", "options", "head"]
-    action_rules = {"list": "view_members", "retrieve": "view_members", "create": "manage_members",
-                    "partial_update": "manage_members"}
+    action_rules = {
+        "list": "view_members",
+        "retrieve": "view_members",
+        "create": "manage_members",
+        "partial_update": "manage_members",
+    }
 
     def sees_contacts(self):
-        return getattr(self, "swagger_fake_view", False) or authority.may(self.request.user, "view_contacts", chama=self.chama)
+        return getattr(self, "swagger_fake_view", False) or authority.may(
+            self.request.user, "view_contacts", chama=self.chama
+        )
 
     @property
     def search_fields(self):
@@ -77,8 +92,10 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
             return serializers.MemberOfficerSerializer
         return serializers.MemberSerializer
 
-    @extend_schema(request=serializers.MemberCreateSerializer,
-                   responses={201: serializers.MemberOfficerSerializer, 202: serializers.MemberInvitedSerializer})
+    @extend_schema(
+        request=serializers.MemberCreateSerializer,
+        responses={201: serializers.MemberOfficerSerializer, 202: serializers.MemberInvitedSerializer},
+    )
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -88,8 +105,10 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
             return Response(body, status=status.HTTP_202_ACCEPTED)
         return Response(serializers.MemberOfficerSerializer(added).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=serializers.MemberOfficerSerializer,
-                   responses={200: serializers.MemberOfficerSerializer, 202: serializers.MembershipChangeSerializer})
+    @extend_schema(
+        request=serializers.MemberOfficerSerializer,
+        responses={200: serializers.MemberOfficerSerializer, 202: serializers.MembershipChangeSerializer},
+    )
     def partial_update(self, request, *args, **kwargs):
         membership = self.get_object()
         serializer = self.get_serializer(membership, data=request.data, partial=True)
@@ -97,11 +116,24 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         data = serializer.validated_data
         reason = data.get("reason", "")
         changes = [
-            ("member_number", lambda m: services.membership_change_member_number(
-                membership=m, member_number=data["member_number"], by=request.user, reason=reason)),
-            ("role", lambda m: services.membership_change_role(membership=m, role=data["role"], by=request.user, reason=reason)),
-            ("status", lambda m: services.membership_change_status(
-                membership=m, status=data["status"], by=request.user, reason=data.get("exit_reason") or reason)),
+            (
+                "member_number",
+                lambda m: services.membership_change_member_number(
+                    membership=m, member_number=data["member_number"], by=request.user, reason=reason
+                ),
+            ),
+            (
+                "role",
+                lambda m: services.membership_change_role(
+                    membership=m, role=data["role"], by=request.user, reason=reason
+                ),
+            ),
+            (
+                "status",
+                lambda m: services.membership_change_status(
+                    membership=m, status=data["status"], by=request.user, reason=data.get("exit_reason") or reason
+                ),
+            ),
         ]
         pending = []
         with transaction.atomic():
@@ -109,13 +141,18 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
                 if name not in data or data[name] == getattr(membership, name):
                     continue
                 result = change(membership)
-                if isinstance(result, MembershipChangeRequest) and result.status == MembershipChangeRequest.Status.PENDING:
+                if (
+                    isinstance(result, MembershipChangeRequest)
+                    and result.status == MembershipChangeRequest.Status.PENDING
+                ):
                     pending.append(result)
                 else:
                     membership = result
             if len(pending) > 1:  # rolls the whole request back
-                raise ValidationError("Change the status, the role and the member number one at a time: "
-                                      "each waits for its own second signature.")
+                raise ValidationError(
+                    "Change the status, the role and the member number one at a time: "
+                    "each waits for its own second signature."
+                )
         if pending:
             return Response(serializers.MembershipChangeSerializer(pending[0]).data, status=status.HTTP_202_ACCEPTED)
         return Response(self.get_serializer(self.get_queryset().get(pk=membership.pk)).data)
@@ -131,8 +168,12 @@ class MembershipChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     serializer_class = serializers.MembershipChangeSerializer
     filterset_class = filters.MembershipChangeFilter
     ordering_fields = ["created_date", "decided_date"]
-    action_rules = {"list": "view_contacts", "retrieve": "view_contacts", "approve": "approve_member_change",
-                    "reject": "approve_member_change"}
+    action_rules = {
+        "list": "view_contacts",
+        "retrieve": "view_contacts",
+        "approve": "approve_member_change",
+        "reject": "approve_member_change",
+    }
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
@@ -156,8 +197,12 @@ class ChamaJoinRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     queryset = JoinRequest.objects.select_related("user")
     serializer_class = serializers.ChamaJoinRequestSerializer
     filterset_class = filters.JoinRequestFilter
-    action_rules = {"list": "view_contacts", "retrieve": "view_contacts", "approve": "manage_members",
-                    "decline": "manage_members"}
+    action_rules = {
+        "list": "view_contacts",
+        "retrieve": "view_contacts",
+        "approve": "manage_members",
+        "decline": "manage_members",
+    }
 
     @extend_schema(request=None, responses={200: serializers.MemberOfficerSerializer})
     @action(detail=True, methods=["post"])
@@ -177,8 +222,9 @@ class ChamaJoinRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         return Response(self.get_serializer(join_request).data)
 
 
-class MyJoinRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                           viewsets.GenericViewSet):
+class MyJoinRequestViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
     """Your requests to join chamas: apply with a chama's id, or withdraw a pending request."""
 
     queryset = JoinRequest.objects.select_related("chama")
@@ -192,7 +238,8 @@ class MyJoinRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
 
     def perform_create(self, serializer):
         serializer.instance = services.join_request_create(
-            chama=serializer.validated_data["chama"], user=self.request.user,
+            chama=serializer.validated_data["chama"],
+            user=self.request.user,
             message=serializer.validated_data.get("message", ""),
         )
 
@@ -203,18 +250,23 @@ class MyJoinRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
         return Response(self.get_serializer(join_request).data)
 
 
-class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                        ChamaNestedViewSet):
+class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ChamaNestedViewSet):
     """Invitations by phone number or email; the invitee accepts with the token."""
 
     queryset = Invitation.objects.all()
     serializer_class = serializers.InvitationSerializer
     filterset_class = filters.InvitationFilter
-    action_rules = {"list": "manage_members", "retrieve": "manage_members", "create": "manage_members",
-                    "revoke": "manage_members"}
+    action_rules = {
+        "list": "manage_members",
+        "retrieve": "manage_members",
+        "create": "manage_members",
+        "revoke": "manage_members",
+    }
 
     def perform_create(self, serializer):
-        serializer.instance = services.invitation_create(chama=self.chama, by=self.request.user, **serializer.validated_data)
+        serializer.instance = services.invitation_create(
+            chama=self.chama, by=self.request.user, **serializer.validated_data
+        )
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
@@ -236,7 +288,11 @@ class InvitationAcceptView(APIView):
         data = body.validated_data
         user = request.user if request.user.is_authenticated else None
         membership = services.invitation_accept(
-            token=data["token"], user=user, first_name=data["first_name"], last_name=data["last_name"],
-            password=data["password"], phone_number=data["phone_number"],
+            token=data["token"],
+            user=user,
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            password=data["password"],
+            phone_number=data["phone_number"],
         )
         return Response(serializers.MemberSerializer(membership).data, status=status.HTTP_201_CREATED)

@@ -11,7 +11,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -20,124 +19,510 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Chama',
+            name="Chama",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=150)),
-                ('category', models.CharField(choices=[('savings', 'Savings'), ('investment', 'Investment'), ('credit', 'Credit'), ('welfare', 'Welfare'), ('mixed', 'Mixed')], default='savings', max_length=20)),
-                ('kind', models.CharField(choices=[('vsla', 'VSLA (village savings and loan association)'), ('asca', 'ASCA / table banking'), ('rosca', 'Merry-go-round (ROSCA)'), ('investment_club', 'Investment club'), ('welfare', 'Welfare group'), ('hybrid', 'Hybrid')], default='asca', max_length=20)),
-                ('currency', models.CharField(default='KES', help_text='ISO 4217 code; every amount in this chama is in it.', max_length=3)),
-                ('registration_number', models.CharField(blank=True, help_text='Registration with the Department of Social Development, if any.', max_length=50)),
-                ('timezone', models.CharField(default='Africa/Nairobi', max_length=64, validators=[groups.models.validate_timezone])),
-                ('status', models.CharField(choices=[('forming', 'Forming'), ('active', 'Active'), ('suspended', 'Suspended'), ('dissolved', 'Dissolved')], default='forming', max_length=20)),
-                ('description', models.TextField(blank=True)),
-                ('constitution', models.FileField(blank=True, help_text='The signed constitution (PDF or Word).', upload_to='constitutions/%Y/', validators=[django.core.validators.FileExtensionValidator(['pdf', 'doc', 'docx', 'odt', 'txt'])])),
-                ('members_count', models.PositiveIntegerField(default=0, editable=False, help_text='Active members; kept automatically.')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=150)),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("savings", "Savings"),
+                            ("investment", "Investment"),
+                            ("credit", "Credit"),
+                            ("welfare", "Welfare"),
+                            ("mixed", "Mixed"),
+                        ],
+                        default="savings",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("vsla", "VSLA (village savings and loan association)"),
+                            ("asca", "ASCA / table banking"),
+                            ("rosca", "Merry-go-round (ROSCA)"),
+                            ("investment_club", "Investment club"),
+                            ("welfare", "Welfare group"),
+                            ("hybrid", "Hybrid"),
+                        ],
+                        default="asca",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "currency",
+                    models.CharField(
+                        default="KES", help_text="ISO 4217 code; every amount in this chama is in it.", max_length=3
+                    ),
+                ),
+                (
+                    "registration_number",
+                    models.CharField(
+                        blank=True,
+                        help_text="Registration with the Department of Social Development, if any.",
+                        max_length=50,
+                    ),
+                ),
+                (
+                    "timezone",
+                    models.CharField(
+                        default="Africa/Nairobi", max_length=64, validators=[groups.models.validate_timezone]
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("forming", "Forming"),
+                            ("active", "Active"),
+                            ("suspended", "Suspended"),
+                            ("dissolved", "Dissolved"),
+                        ],
+                        default="forming",
+                        max_length=20,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "constitution",
+                    models.FileField(
+                        blank=True,
+                        help_text="The signed constitution (PDF or Word).",
+                        upload_to="constitutions/%Y/",
+                        validators=[
+                            django.core.validators.FileExtensionValidator(["pdf", "doc", "docx", "odt", "txt"])
+                        ],
+                    ),
+                ),
+                (
+                    "members_count",
+                    models.PositiveIntegerField(
+                        default=0, editable=False, help_text="Active members; kept automatically."
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'chama',
-                'verbose_name_plural': 'chamas',
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('registration_number', ''), _negated=True), fields=('registration_number',), name='chama_registration_number_unique', violation_error_message='Another chama has this registration number.')],
+                "verbose_name": "chama",
+                "verbose_name_plural": "chamas",
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("registration_number", ""), _negated=True),
+                        fields=("registration_number",),
+                        name="chama_registration_number_unique",
+                        violation_error_message="Another chama has this registration number.",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('phone_number', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('first_name', models.CharField(blank=True, max_length=100)),
-                ('last_name', models.CharField(blank=True, max_length=100)),
-                ('role', models.CharField(choices=[('chairperson', 'Chairperson'), ('treasurer', 'Treasurer'), ('secretary', 'Secretary'), ('member', 'Member')], default='member', max_length=20)),
-                ('token', models.CharField(default=groups.models.new_invitation_token, editable=False, max_length=64, unique=True)),
-                ('expires_date', models.DateTimeField(default=groups.models.invitation_expiry)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('accepted', 'Accepted'), ('revoked', 'Revoked')], default='pending', max_length=20)),
-                ('accepted_date', models.DateTimeField(blank=True, null=True)),
-                ('accepted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invitations', to='groups.chama')),
-                ('invited_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "phone_number",
+                    phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("first_name", models.CharField(blank=True, max_length=100)),
+                ("last_name", models.CharField(blank=True, max_length=100)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("chairperson", "Chairperson"),
+                            ("treasurer", "Treasurer"),
+                            ("secretary", "Secretary"),
+                            ("member", "Member"),
+                        ],
+                        default="member",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "token",
+                    models.CharField(
+                        default=groups.models.new_invitation_token, editable=False, max_length=64, unique=True
+                    ),
+                ),
+                ("expires_date", models.DateTimeField(default=groups.models.invitation_expiry)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("accepted", "Accepted"), ("revoked", "Revoked")],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("accepted_date", models.DateTimeField(blank=True, null=True)),
+                (
+                    "accepted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="invitations", to="groups.chama"
+                    ),
+                ),
+                (
+                    "invited_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_date'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('phone_number', ''), _negated=True), models.Q(('email', ''), _negated=True), _connector='OR'), name='invitation_has_recipient', violation_error_message='Give the phone number or the email of the person to invite.')],
+                "ordering": ["-created_date"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("phone_number", ""), _negated=True),
+                            models.Q(("email", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="invitation_has_recipient",
+                        violation_error_message="Give the phone number or the email of the person to invite.",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='JoinRequest',
+            name="JoinRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('message', models.TextField(blank=True, max_length=1000)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('declined', 'Declined'), ('withdrawn', 'Withdrawn')], default='pending', max_length=20)),
-                ('decided_date', models.DateTimeField(blank=True, null=True)),
-                ('decline_reason', models.CharField(blank=True, max_length=255)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='join_requests', to='groups.chama')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='join_requests', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("message", models.TextField(blank=True, max_length=1000)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("approved", "Approved"),
+                            ("declined", "Declined"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("decided_date", models.DateTimeField(blank=True, null=True)),
+                ("decline_reason", models.CharField(blank=True, max_length=255)),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="join_requests", to="groups.chama"
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="join_requests",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_date'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('chama', 'user'), name='join_request_one_pending', violation_error_message='You already have a pending request to join this chama.')],
+                "ordering": ["-created_date"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "pending")),
+                        fields=("chama", "user"),
+                        name="join_request_one_pending",
+                        violation_error_message="You already have a pending request to join this chama.",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('member_number', models.CharField(help_text="The chama's own number for the member, e.g. M007.", max_length=20)),
-                ('role', models.CharField(choices=[('chairperson', 'Chairperson'), ('treasurer', 'Treasurer'), ('secretary', 'Secretary'), ('member', 'Member')], default='member', max_length=20)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('active', 'Active'), ('suspended', 'Suspended'), ('exited', 'Exited')], default='active', max_length=20)),
-                ('joined_date', models.DateField(blank=True, null=True)),
-                ('exited_date', models.DateField(blank=True, null=True)),
-                ('exit_reason', models.CharField(blank=True, max_length=255)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='groups.chama')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "member_number",
+                    models.CharField(help_text="The chama's own number for the member, e.g. M007.", max_length=20),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("chairperson", "Chairperson"),
+                            ("treasurer", "Treasurer"),
+                            ("secretary", "Secretary"),
+                            ("member", "Member"),
+                        ],
+                        default="member",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("active", "Active"),
+                            ("suspended", "Suspended"),
+                            ("exited", "Exited"),
+                        ],
+                        default="active",
+                        max_length=20,
+                    ),
+                ),
+                ("joined_date", models.DateField(blank=True, null=True)),
+                ("exited_date", models.DateField(blank=True, null=True)),
+                ("exit_reason", models.CharField(blank=True, max_length=255)),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="memberships", to="groups.chama"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['chama', 'member_number'],
-                'indexes': [models.Index(fields=['user', 'status'], name='groups_memb_user_id_9d0544_idx')],
-                'constraints': [models.UniqueConstraint(fields=('chama', 'user'), name='membership_one_per_person', violation_error_message='This person is already a member of the chama.'), models.UniqueConstraint(fields=('chama', 'member_number'), name='membership_number_unique', violation_error_message='This member number is already in use in the chama.')],
+                "ordering": ["chama", "member_number"],
+                "indexes": [models.Index(fields=["user", "status"], name="groups_memb_user_id_9d0544_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("chama", "user"),
+                        name="membership_one_per_person",
+                        violation_error_message="This person is already a member of the chama.",
+                    ),
+                    models.UniqueConstraint(
+                        fields=("chama", "member_number"),
+                        name="membership_number_unique",
+                        violation_error_message="This member number is already in use in the chama.",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Policy',
+            name="Policy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('contribution_amount', chama.money.MoneyField(decimal_places=2, default=0, help_text='Regular contribution per period.', max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'), 'An amount cannot be negative.')])),
-                ('contribution_frequency', models.CharField(choices=[('weekly', 'Weekly'), ('fortnightly', 'Fortnightly'), ('monthly', 'Monthly')], default='monthly', max_length=20)),
-                ('contribution_due_day', models.PositiveSmallIntegerField(default=5, help_text="Monthly: day of the month (clamped to the month's end). Weekly/fortnightly: 1 = Monday … 7 = Sunday.", validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(31)])),
-                ('grace_days', models.PositiveSmallIntegerField(default=3, help_text='Days after the due day before a due is late.')),
-                ('late_fine_kind', models.CharField(choices=[('flat', 'Flat amount'), ('percent', 'Percentage of the arrears')], default='flat', max_length=10)),
-                ('late_fine_amount', chama.money.MoneyField(decimal_places=2, default=0, help_text='Flat late fine.', max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'), 'An amount cannot be negative.')])),
-                ('late_fine_rate', models.DecimalField(decimal_places=2, default=0, help_text='Late fine as % of the arrears.', max_digits=5, validators=[django.core.validators.MinValueValidator(0, 'A percentage cannot be negative.'), django.core.validators.MaxValueValidator(100, 'A percentage cannot exceed 100.')])),
-                ('late_fine_recurrence', models.CharField(choices=[('once', 'Once per late due'), ('every_period', 'Every period it stays late')], default='once', max_length=20)),
-                ('share_price', chama.money.MoneyField(decimal_places=2, default=0, help_text='Price of one share (VSLA/ASCA).', max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'), 'An amount cannot be negative.')])),
-                ('shares_min_per_meeting', models.PositiveSmallIntegerField(default=1)),
-                ('shares_max_per_meeting', models.PositiveSmallIntegerField(default=5)),
-                ('loan_interest_rate', models.DecimalField(decimal_places=3, default=10, max_digits=6, validators=[django.core.validators.MinValueValidator(0, 'A percentage cannot be negative.'), django.core.validators.MaxValueValidator(100, 'A percentage cannot exceed 100.')])),
-                ('loan_interest_period', models.CharField(choices=[('month', 'Per month'), ('year', 'Per year')], default='month', max_length=10)),
-                ('loan_max_savings_multiple', models.DecimalField(decimal_places=1, default=3, help_text="Largest loan as a multiple of the member's savings.", max_digits=4, validators=[django.core.validators.MinValueValidator(0)])),
-                ('loan_min_membership_days', models.PositiveIntegerField(default=90, help_text='Days of membership before a first loan.')),
-                ('loan_max_concurrent', models.PositiveSmallIntegerField(default=1, help_text='Loans a member may hold at once.')),
-                ('loan_approvals_required', models.PositiveSmallIntegerField(default=2, validators=[django.core.validators.MinValueValidator(1)])),
-                ('loan_min_attendance_percentage', models.DecimalField(decimal_places=2, default=0, max_digits=5, validators=[django.core.validators.MinValueValidator(0, 'A percentage cannot be negative.'), django.core.validators.MaxValueValidator(100, 'A percentage cannot exceed 100.')])),
-                ('quorum_percentage', models.DecimalField(decimal_places=2, default=50, help_text='Active members present for a quorum.', max_digits=5, validators=[django.core.validators.MinValueValidator(0, 'A percentage cannot be negative.'), django.core.validators.MaxValueValidator(100, 'A percentage cannot exceed 100.')])),
-                ('second_approval_threshold', chama.money.MoneyField(decimal_places=2, default=10000, help_text='Waivers, payouts and other sensitive operations above this amount need a second officer.', max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'), 'An amount cannot be negative.')])),
-                ('chama', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='policy', to='groups.chama')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "contribution_amount",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="Regular contribution per period.",
+                        max_digits=14,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.00"), "An amount cannot be negative.")
+                        ],
+                    ),
+                ),
+                (
+                    "contribution_frequency",
+                    models.CharField(
+                        choices=[("weekly", "Weekly"), ("fortnightly", "Fortnightly"), ("monthly", "Monthly")],
+                        default="monthly",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "contribution_due_day",
+                    models.PositiveSmallIntegerField(
+                        default=5,
+                        help_text="Monthly: day of the month (clamped to the month's end). Weekly/fortnightly: 1 = Monday … 7 = Sunday.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(31),
+                        ],
+                    ),
+                ),
+                (
+                    "grace_days",
+                    models.PositiveSmallIntegerField(
+                        default=3, help_text="Days after the due day before a due is late."
+                    ),
+                ),
+                (
+                    "late_fine_kind",
+                    models.CharField(
+                        choices=[("flat", "Flat amount"), ("percent", "Percentage of the arrears")],
+                        default="flat",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "late_fine_amount",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="Flat late fine.",
+                        max_digits=14,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.00"), "An amount cannot be negative.")
+                        ],
+                    ),
+                ),
+                (
+                    "late_fine_rate",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="Late fine as % of the arrears.",
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(0, "A percentage cannot be negative."),
+                            django.core.validators.MaxValueValidator(100, "A percentage cannot exceed 100."),
+                        ],
+                    ),
+                ),
+                (
+                    "late_fine_recurrence",
+                    models.CharField(
+                        choices=[("once", "Once per late due"), ("every_period", "Every period it stays late")],
+                        default="once",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "share_price",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="Price of one share (VSLA/ASCA).",
+                        max_digits=14,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.00"), "An amount cannot be negative.")
+                        ],
+                    ),
+                ),
+                ("shares_min_per_meeting", models.PositiveSmallIntegerField(default=1)),
+                ("shares_max_per_meeting", models.PositiveSmallIntegerField(default=5)),
+                (
+                    "loan_interest_rate",
+                    models.DecimalField(
+                        decimal_places=3,
+                        default=10,
+                        max_digits=6,
+                        validators=[
+                            django.core.validators.MinValueValidator(0, "A percentage cannot be negative."),
+                            django.core.validators.MaxValueValidator(100, "A percentage cannot exceed 100."),
+                        ],
+                    ),
+                ),
+                (
+                    "loan_interest_period",
+                    models.CharField(
+                        choices=[("month", "Per month"), ("year", "Per year")], default="month", max_length=10
+                    ),
+                ),
+                (
+                    "loan_max_savings_multiple",
+                    models.DecimalField(
+                        decimal_places=1,
+                        default=3,
+                        help_text="Largest loan as a multiple of the member's savings.",
+                        max_digits=4,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                (
+                    "loan_min_membership_days",
+                    models.PositiveIntegerField(default=90, help_text="Days of membership before a first loan."),
+                ),
+                (
+                    "loan_max_concurrent",
+                    models.PositiveSmallIntegerField(default=1, help_text="Loans a member may hold at once."),
+                ),
+                (
+                    "loan_approvals_required",
+                    models.PositiveSmallIntegerField(
+                        default=2, validators=[django.core.validators.MinValueValidator(1)]
+                    ),
+                ),
+                (
+                    "loan_min_attendance_percentage",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=0,
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(0, "A percentage cannot be negative."),
+                            django.core.validators.MaxValueValidator(100, "A percentage cannot exceed 100."),
+                        ],
+                    ),
+                ),
+                (
+                    "quorum_percentage",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=50,
+                        help_text="Active members present for a quorum.",
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(0, "A percentage cannot be negative."),
+                            django.core.validators.MaxValueValidator(100, "A percentage cannot exceed 100."),
+                        ],
+                    ),
+                ),
+                (
+                    "second_approval_threshold",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        default=10000,
+                        help_text="Waivers, payouts and other sensitive operations above this amount need a second officer.",
+                        max_digits=14,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.00"), "An amount cannot be negative.")
+                        ],
+                    ),
+                ),
+                (
+                    "chama",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="policy", to="groups.chama"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'policies',
-                'constraints': [models.CheckConstraint(condition=models.Q(('shares_min_per_meeting__lte', models.F('shares_max_per_meeting'))), name='policy_shares_min_le_max', violation_error_message='The minimum shares per meeting cannot exceed the maximum.')],
+                "verbose_name_plural": "policies",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("shares_min_per_meeting__lte", models.F("shares_max_per_meeting"))),
+                        name="policy_shares_min_le_max",
+                        violation_error_message="The minimum shares per meeting cannot exceed the maximum.",
+                    )
+                ],
             },
         ),
     ]

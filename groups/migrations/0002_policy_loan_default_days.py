@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('groups', '0001_initial'),
+        ("groups", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='policy',
-            name='loan_default_days',
-            field=models.PositiveSmallIntegerField(default=90, help_text='A loan with an installment overdue this many days is in default.'),
+            model_name="policy",
+            name="loan_default_days",
+            field=models.PositiveSmallIntegerField(
+                default=90, help_text="A loan with an installment overdue this many days is in default."
+            ),
         ),
     ]

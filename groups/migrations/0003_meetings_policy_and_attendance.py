@@ -7,55 +7,99 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('groups', '0002_policy_loan_default_days'),
+        ("groups", "0002_policy_loan_default_days"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='membership',
-            name='attendance_percentage',
-            field=models.DecimalField(blank=True, decimal_places=2, editable=False, help_text='Share of held meetings attended (empty until a meeting is held); kept automatically.', max_digits=5, null=True),
+            model_name="membership",
+            name="attendance_percentage",
+            field=models.DecimalField(
+                blank=True,
+                decimal_places=2,
+                editable=False,
+                help_text="Share of held meetings attended (empty until a meeting is held); kept automatically.",
+                max_digits=5,
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='policy',
-            name='absence_fine_amount',
-            field=chama.money.MoneyField(decimal_places=2, default=0, help_text='Fine for an absence without apology.', max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'), 'An amount cannot be negative.')]),
+            model_name="policy",
+            name="absence_fine_amount",
+            field=chama.money.MoneyField(
+                decimal_places=2,
+                default=0,
+                help_text="Fine for an absence without apology.",
+                max_digits=14,
+                validators=[django.core.validators.MinValueValidator(Decimal("0.00"), "An amount cannot be negative.")],
+            ),
         ),
         migrations.AddField(
-            model_name='policy',
-            name='excused_absences',
-            field=models.CharField(choices=[('attended', 'Count as attended'), ('excluded', 'Leave out of the count'), ('absent', 'Count as absent')], default='excluded', help_text='How excused absences and apologies count in attendance.', max_length=10),
+            model_name="policy",
+            name="excused_absences",
+            field=models.CharField(
+                choices=[
+                    ("attended", "Count as attended"),
+                    ("excluded", "Leave out of the count"),
+                    ("absent", "Count as absent"),
+                ],
+                default="excluded",
+                help_text="How excused absences and apologies count in attendance.",
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='policy',
-            name='lateness_fine_amount',
-            field=chama.money.MoneyField(decimal_places=2, default=0, help_text='Fine for arriving late.', max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'), 'An amount cannot be negative.')]),
+            model_name="policy",
+            name="lateness_fine_amount",
+            field=chama.money.MoneyField(
+                decimal_places=2,
+                default=0,
+                help_text="Fine for arriving late.",
+                max_digits=14,
+                validators=[django.core.validators.MinValueValidator(Decimal("0.00"), "An amount cannot be negative.")],
+            ),
         ),
         migrations.AddField(
-            model_name='policy',
-            name='meeting_day',
-            field=models.PositiveSmallIntegerField(default=5, help_text='Monthly: day of the month (clamped). Weekly/fortnightly: 1 = Monday … 7 = Sunday.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(31)]),
+            model_name="policy",
+            name="meeting_day",
+            field=models.PositiveSmallIntegerField(
+                default=5,
+                help_text="Monthly: day of the month (clamped). Weekly/fortnightly: 1 = Monday … 7 = Sunday.",
+                validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(31)],
+            ),
         ),
         migrations.AddField(
-            model_name='policy',
-            name='meeting_duration_minutes',
+            model_name="policy",
+            name="meeting_duration_minutes",
             field=models.PositiveSmallIntegerField(default=120),
         ),
         migrations.AddField(
-            model_name='policy',
-            name='meeting_frequency',
-            field=models.CharField(choices=[('weekly', 'Weekly'), ('fortnightly', 'Fortnightly'), ('monthly', 'Monthly')], default='monthly', max_length=20),
+            model_name="policy",
+            name="meeting_frequency",
+            field=models.CharField(
+                choices=[("weekly", "Weekly"), ("fortnightly", "Fortnightly"), ("monthly", "Monthly")],
+                default="monthly",
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='policy',
-            name='meeting_time',
-            field=models.TimeField(default='14:00', help_text="Regular meetings start at this time (chama's time zone)."),
+            model_name="policy",
+            name="meeting_time",
+            field=models.TimeField(
+                default="14:00", help_text="Regular meetings start at this time (chama's time zone)."
+            ),
         ),
         migrations.AddField(
-            model_name='policy',
-            name='vote_pass_threshold',
-            field=models.CharField(choices=[('simple', 'Simple majority of yes over no'), ('two_thirds', 'Two thirds of yes and no votes')], default='simple', max_length=12),
+            model_name="policy",
+            name="vote_pass_threshold",
+            field=models.CharField(
+                choices=[
+                    ("simple", "Simple majority of yes over no"),
+                    ("two_thirds", "Two thirds of yes and no votes"),
+                ],
+                default="simple",
+                max_length=12,
+            ),
         ),
     ]

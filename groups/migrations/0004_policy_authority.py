@@ -5,20 +5,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('groups', '0003_meetings_policy_and_attendance'),
+        ("groups", "0003_meetings_policy_and_attendance"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='policy',
-            name='approval_window_days',
-            field=models.PositiveSmallIntegerField(default=30, help_text='The threshold applies to the total for one member over this many days, so splitting does not escape it.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(366)]),
+            model_name="policy",
+            name="approval_window_days",
+            field=models.PositiveSmallIntegerField(
+                default=30,
+                help_text="The threshold applies to the total for one member over this many days, so splitting does not escape it.",
+                validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(366)],
+            ),
         ),
         migrations.AddField(
-            model_name='policy',
-            name='authority',
-            field=models.JSONField(blank=True, default=dict, help_text='Tighten who may act: {"action": ["role", …]}, e.g. {"reverse_journal": ["chairperson"]}. A role can only be taken away from the defaults, never added.'),
+            model_name="policy",
+            name="authority",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text='Tighten who may act: {"action": ["role", …]}, e.g. {"reverse_journal": ["chairperson"]}. A role can only be taken away from the defaults, never added.',
+            ),
         ),
     ]

@@ -6,42 +6,104 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('groups', '0004_policy_authority'),
+        ("groups", "0004_policy_authority"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='invitation',
-            name='member_number',
-            field=models.CharField(blank=True, help_text='The member number to give on acceptance if still free; blank: the next one.', max_length=20),
+            model_name="invitation",
+            name="member_number",
+            field=models.CharField(
+                blank=True,
+                help_text="The member number to give on acceptance if still free; blank: the next one.",
+                max_length=20,
+            ),
         ),
         migrations.CreateModel(
-            name='MembershipChangeRequest',
+            name="MembershipChangeRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('status', 'Status'), ('role', 'Role'), ('member_number', 'Member number')], max_length=20)),
-                ('previous_value', models.CharField(help_text='The status, role or member number before the change.', max_length=20)),
-                ('requested_value', models.CharField(max_length=20)),
-                ('reason', models.CharField(blank=True, max_length=255)),
-                ('status', models.CharField(choices=[('pending', 'Waiting for a second officer'), ('approved', 'Approved'), ('rejected', 'Rejected')], default='pending', max_length=20)),
-                ('decided_date', models.DateTimeField(blank=True, null=True)),
-                ('rejection_reason', models.CharField(blank=True, max_length=255)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='membership_changes', to='groups.chama')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='change_requests', to='groups.membership')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("status", "Status"), ("role", "Role"), ("member_number", "Member number")],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "previous_value",
+                    models.CharField(help_text="The status, role or member number before the change.", max_length=20),
+                ),
+                ("requested_value", models.CharField(max_length=20)),
+                ("reason", models.CharField(blank=True, max_length=255)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for a second officer"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("decided_date", models.DateTimeField(blank=True, null=True)),
+                ("rejection_reason", models.CharField(blank=True, max_length=255)),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="membership_changes",
+                        to="groups.chama",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="change_requests",
+                        to="groups.membership",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'membership change',
-                'verbose_name_plural': 'membership changes',
-                'ordering': ['-created_date'],
-                'indexes': [models.Index(fields=['chama', 'kind', 'status', 'decided_date'], name='groups_memb_chama_i_160c28_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('chama', 'membership', 'kind'), name='membership_change_one_pending', violation_error_message='A change of this kind already waits for a second officer on this membership.')],
+                "verbose_name": "membership change",
+                "verbose_name_plural": "membership changes",
+                "ordering": ["-created_date"],
+                "indexes": [
+                    models.Index(
+                        fields=["chama", "kind", "status", "decided_date"], name="groups_memb_chama_i_160c28_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "pending")),
+                        fields=("chama", "membership", "kind"),
+                        name="membership_change_one_pending",
+                        violation_error_message="A change of this kind already waits for a second officer on this membership.",
+                    )
+                ],
             },
         ),
     ]

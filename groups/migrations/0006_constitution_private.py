@@ -5,15 +5,19 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('groups', '0005_membership_changes'),
+        ("groups", "0005_membership_changes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='chama',
-            name='constitution',
-            field=chama.uploads.DocumentField(blank=True, folder='constitutions', help_text='The signed constitution (PDF or Word).', types=['pdf', 'doc', 'docx', 'odt', 'txt']),
+            model_name="chama",
+            name="constitution",
+            field=chama.uploads.DocumentField(
+                blank=True,
+                folder="constitutions",
+                help_text="The signed constitution (PDF or Word).",
+                types=["pdf", "doc", "docx", "odt", "txt"],
+            ),
         ),
     ]

@@ -5,20 +5,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('groups', '0006_constitution_private'),
+        ("groups", "0006_constitution_private"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='chama',
-            name='founded_date',
-            field=models.DateField(blank=True, help_text='When the chama started keeping its books: no money is posted before it. Blank: the day it was added here.', null=True),
+            model_name="chama",
+            name="founded_date",
+            field=models.DateField(
+                blank=True,
+                help_text="When the chama started keeping its books: no money is posted before it. Blank: the day it was added here.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='policy',
-            name='backdating_window_days',
-            field=models.PositiveSmallIntegerField(default=31, help_text='Money may be dated at most this many days before the day it is recorded; further back needs the chairperson and a second officer to approve backdating.', validators=[django.core.validators.MinValueValidator(0)]),
+            model_name="policy",
+            name="backdating_window_days",
+            field=models.PositiveSmallIntegerField(
+                default=31,
+                help_text="Money may be dated at most this many days before the day it is recorded; further back needs the chairperson and a second officer to approve backdating.",
+                validators=[django.core.validators.MinValueValidator(0)],
+            ),
         ),
     ]

@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('groups', '0007_chama_founded_date_policy_backdating_window'),
+        ("groups", "0007_chama_founded_date_policy_backdating_window"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='policy',
-            name='backdating_window_days',
-            field=models.PositiveSmallIntegerField(default=31, help_text='Money may be dated at most this many days before the day it is recorded (0 to 31); further back needs the chairperson and a second officer to approve backdating.', validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(31)]),
+            model_name="policy",
+            name="backdating_window_days",
+            field=models.PositiveSmallIntegerField(
+                default=31,
+                help_text="Money may be dated at most this many days before the day it is recorded (0 to 31); further back needs the chairperson and a second officer to approve backdating.",
+                validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(31)],
+            ),
         ),
     ]

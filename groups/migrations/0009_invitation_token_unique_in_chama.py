@@ -6,20 +6,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('groups', '0008_policy_backdating_window_at_most_31'),
+        ("groups", "0008_policy_backdating_window_at_most_31"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='invitation',
-            name='token',
+            model_name="invitation",
+            name="token",
             field=models.CharField(default=groups.models.new_invitation_token, editable=False, max_length=64),
         ),
         migrations.AddConstraint(
-            model_name='invitation',
-            constraint=models.UniqueConstraint(fields=('token', 'chama'), name='invitation_token_unique'),
+            model_name="invitation",
+            constraint=models.UniqueConstraint(fields=("token", "chama"), name="invitation_token_unique"),
         ),
     ]

@@ -4,7 +4,17 @@ from rest_framework import serializers
 from chama.api.fields import MoneyField
 from finance.api.serializers import METHODS, JournalSerializer
 from meetings import services
-from meetings.models import ActionItem, AgendaItem, Attendance, Meeting, MinutesAttachment, Proposal, Resolution, Rsvp, Vote
+from meetings.models import (
+    ActionItem,
+    AgendaItem,
+    Attendance,
+    Meeting,
+    MinutesAttachment,
+    Proposal,
+    Resolution,
+    Rsvp,
+    Vote,
+)
 
 
 class AgendaItemSerializer(serializers.ModelSerializer):
@@ -40,16 +50,42 @@ class MeetingSerializer(serializers.ModelSerializer):
     attachments = MinutesAttachmentSerializer(many=True, read_only=True)
     resolutions = ResolutionSerializer(many=True, read_only=True)
     action_items = ActionItemSerializer(many=True, read_only=True)
-    quorum = serializers.SerializerMethodField(help_text="Members present or late, how many make a quorum, and whether it was met.")
+    quorum = serializers.SerializerMethodField(
+        help_text="Members present or late, how many make a quorum, and whether it was met."
+    )
     my_rsvp = serializers.SerializerMethodField()
 
     class Meta:
         model = Meeting
-        fields = ["id", "title", "kind", "format", "location", "link", "starts_at", "ends_at", "status", "quorum", "minutes",
-                  "attachments", "agenda", "resolutions", "action_items", "my_rsvp"]
+        fields = [
+            "id",
+            "title",
+            "kind",
+            "format",
+            "location",
+            "link",
+            "starts_at",
+            "ends_at",
+            "status",
+            "quorum",
+            "minutes",
+            "attachments",
+            "agenda",
+            "resolutions",
+            "action_items",
+            "my_rsvp",
+        ]
 
-    @extend_schema_field(inline_serializer("Quorum", {"present": serializers.IntegerField(), "required": serializers.IntegerField(),
-                                                      "met": serializers.BooleanField()}))
+    @extend_schema_field(
+        inline_serializer(
+            "Quorum",
+            {
+                "present": serializers.IntegerField(),
+                "required": serializers.IntegerField(),
+                "met": serializers.BooleanField(),
+            },
+        )
+    )
     def get_quorum(self, meeting):
         present, required, met = services.quorum_of(meeting.present_count, self.context["quorum_required"])
         return {"present": present, "required": required, "met": met}
@@ -61,7 +97,9 @@ class MeetingSerializer(serializers.ModelSerializer):
 
 
 class MeetingCreateSerializer(serializers.ModelSerializer):
-    agenda = serializers.ListField(child=serializers.CharField(max_length=200), required=False, default=list, max_length=50)
+    agenda = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, default=list, max_length=50
+    )
 
     class Meta:
         model = Meeting
@@ -81,8 +119,17 @@ class AttendanceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Attendance
-        fields = ["meeting", "meeting_title", "meeting_starts_at", "membership", "member_number", "status",
-                  "arrived_at", "left_at", "note"]
+        fields = [
+            "meeting",
+            "meeting_title",
+            "meeting_starts_at",
+            "membership",
+            "member_number",
+            "status",
+            "arrived_at",
+            "left_at",
+            "note",
+        ]
 
 
 class RegisterEntrySerializer(serializers.Serializer):
@@ -100,13 +147,24 @@ class RegisterSerializer(serializers.Serializer):
 
 class CollectionRowSerializer(serializers.Serializer):
     membership = serializers.IntegerField(help_text="The member's membership id; each member on one row only.")
-    contribution = MoneyField(required=False, allow_null=True, help_text="Settles their oldest contributions and levies; "
-                                                                        "the rest is kept as an advance.")
-    shares = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=1000,
-                                      help_text="Shares bought at the share price (chamas that sell shares).")
-    fines = MoneyField(required=False, allow_null=True, help_text="Settles their fines; the rest is kept as an advance.")
-    repayment = MoneyField(required=False, allow_null=True, help_text="Goes to their oldest outstanding loan, "
-                                                                     "at most its payoff.")
+    contribution = MoneyField(
+        required=False,
+        allow_null=True,
+        help_text="Settles their oldest contributions and levies; the rest is kept as an advance.",
+    )
+    shares = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=1000,
+        help_text="Shares bought at the share price (chamas that sell shares).",
+    )
+    fines = MoneyField(
+        required=False, allow_null=True, help_text="Settles their fines; the rest is kept as an advance."
+    )
+    repayment = MoneyField(
+        required=False, allow_null=True, help_text="Goes to their oldest outstanding loan, at most its payoff."
+    )
 
 
 class CollectionSheetSerializer(serializers.Serializer):
@@ -121,15 +179,29 @@ class CollectionSheetResultSerializer(serializers.Serializer):
 
 
 class ProposalSerializer(serializers.ModelSerializer):
-    result = serializers.ChoiceField(choices=Proposal.Result.choices, allow_blank=True, read_only=True,
-                                     help_text="Empty until voting closes.")
+    result = serializers.ChoiceField(
+        choices=Proposal.Result.choices, allow_blank=True, read_only=True, help_text="Empty until voting closes."
+    )
     my_vote = serializers.SerializerMethodField()
     tally = serializers.SerializerMethodField(help_text="Shown once voting has closed.")
 
     class Meta:
         model = Proposal
-        fields = ["id", "title", "description", "kind", "opens_at", "closes_at", "status", "pass_threshold",
-                  "quorum_percentage", "eligible_count", "result", "tally", "my_vote"]
+        fields = [
+            "id",
+            "title",
+            "description",
+            "kind",
+            "opens_at",
+            "closes_at",
+            "status",
+            "pass_threshold",
+            "quorum_percentage",
+            "eligible_count",
+            "result",
+            "tally",
+            "my_vote",
+        ]
         read_only_fields = ["status", "pass_threshold", "quorum_percentage", "eligible_count", "result"]
 
     def get_my_vote(self, proposal) -> str | None:

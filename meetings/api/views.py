@@ -17,21 +17,35 @@ from meetings import services
 from meetings.api import serializers
 from meetings.models import Attendance, Meeting, Proposal
 
+
 class MeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ChamaNestedViewSet):
     """Meetings with agenda, minutes, resolutions and action items (`?when=upcoming|past`); members
     RSVP; the chairperson and secretary call meetings and keep the register."""
 
-    queryset = Meeting.objects.prefetch_related("agenda", "attachments", "resolutions", "action_items__owner__user", "rsvps__membership")
+    queryset = Meeting.objects.prefetch_related(
+        "agenda", "attachments", "resolutions", "action_items__owner__user", "rsvps__membership"
+    )
     serializer_class = serializers.MeetingSerializer
     filterset_fields = ["kind", "status", "format"]
     ordering_fields = ["starts_at"]
-    action_rules = {"list": None, "retrieve": None, "rsvp": None, "attachment": None, "create": "run_meeting",
-                    "register": "run_meeting", "collection_sheet": "record_payment"}
+    action_rules = {
+        "list": None,
+        "retrieve": None,
+        "rsvp": None,
+        "attachment": None,
+        "create": "run_meeting",
+        "register": "run_meeting",
+        "collection_sheet": "record_payment",
+    }
 
     def get_queryset(self):
         # Meta.ordering does not apply to a grouped query: the newest first is said again.
-        queryset = super().get_queryset().annotate(
-            present_count=Count("attendance", filter=Q(attendance__status__in=Attendance.ATTENDED))).order_by("-starts_at")
+        queryset = (
+            super()
+            .get_queryset()
+            .annotate(present_count=Count("attendance", filter=Q(attendance__status__in=Attendance.ATTENDED)))
+            .order_by("-starts_at")
+        )
         when = self.request.query_params.get("when")
         if when == "upcoming":
             return queryset.filter(starts_at__gte=timezone.now()).order_by("starts_at")
@@ -54,7 +68,9 @@ class MeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         body = serializers.MeetingCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         meeting = services.meeting_create(chama=self.chama, by=request.user, **body.validated_data)
-        return Response(self.get_serializer(self.get_queryset().get(pk=meeting.pk)).data, status=status.HTTP_201_CREATED)
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=meeting.pk)).data, status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(request=serializers.RsvpSerializer, responses=serializers.RsvpSerializer)
     @action(detail=True, methods=["post"])
@@ -63,17 +79,23 @@ class MeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         meeting = self.get_object()
         body = serializers.RsvpSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        answer = services.rsvp(meeting=meeting, membership=self.chama.memberships.get(user=request.user), **body.validated_data)
+        answer = services.rsvp(
+            meeting=meeting, membership=self.chama.memberships.get(user=request.user), **body.validated_data
+        )
         return Response(serializers.RsvpSerializer(answer).data)
 
     @extend_schema(responses={code: answer for code, answer in downloads.DOWNLOAD_RESPONSES.items() if code != 403})
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>\d+)", url_name="attachment")
     def attachment(self, request, *args, attachment_id, **kwargs):
         """Download one of the minutes' attachments (the same as its `url`)."""
-        return downloads.serve(request.user, get_object_or_404(self.get_object().attachments, pk=attachment_id), "document")
+        return downloads.serve(
+            request.user, get_object_or_404(self.get_object().attachments, pk=attachment_id), "document"
+        )
 
     @extend_schema(methods=["get"], responses=serializers.AttendanceSerializer(many=True))
-    @extend_schema(methods=["post"], request=serializers.RegisterSerializer, responses=serializers.AttendanceSerializer(many=True))
+    @extend_schema(
+        methods=["post"], request=serializers.RegisterSerializer, responses=serializers.AttendanceSerializer(many=True)
+    )
     @action(detail=True, methods=["get", "post"])
     def register(self, request, *args, **kwargs):
         """The meeting's register (officers); POST fills it at once and, when held, charges fines."""
@@ -86,8 +108,11 @@ class MeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         rows = meeting.attendance.select_related("meeting", "membership").order_by("membership__member_number")
         return Response(serializers.AttendanceSerializer(rows, many=True).data)
 
-    @extend_schema(request=serializers.CollectionSheetSerializer, parameters=[idempotency.PARAMETER, idempotency.REPLAYED],
-                   responses=idempotency.responses(serializers.CollectionSheetResultSerializer))
+    @extend_schema(
+        request=serializers.CollectionSheetSerializer,
+        parameters=[idempotency.PARAMETER, idempotency.REPLAYED],
+        responses=idempotency.responses(serializers.CollectionSheetResultSerializer),
+    )
     @action(detail=True, methods=["post"], url_path="collection-sheet", url_name="collection-sheet")
     def collection_sheet(self, request, *args, **kwargs):
         """What every member handed in at the meeting (contribution, shares, fines, a loan
@@ -98,17 +123,27 @@ class MeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         body.is_valid(raise_exception=True)
         rows = body.validated_data["rows"]
         try:
-            result = services.meeting_collections(meeting=meeting, rows=rows, method=body.validated_data["method"],
-                                                  by=request.user, client_key=idempotency.idempotency_key(request))
+            result = services.meeting_collections(
+                meeting=meeting,
+                rows=rows,
+                method=body.validated_data["method"],
+                by=request.user,
+                client_key=idempotency.idempotency_key(request),
+            )
         except SheetRefused as exc:
             errors = dict(exc.general)
             if exc.rows:
                 errors["rows"] = {str(index): cells for index, cells in sorted(exc.rows.items())}
             raise ValidationError(errors) from None
-        journals = Journal.objects.select_related("membership", "created_by", "reversed_by").prefetch_related(
-            "entries__account").filter(pk__in=[journal.pk for journal in result.journals]).order_by("pk")
+        journals = (
+            Journal.objects.select_related("membership", "created_by", "reversed_by")
+            .prefetch_related("entries__account")
+            .filter(pk__in=[journal.pk for journal in result.journals])
+            .order_by("pk")
+        )
         answer = serializers.CollectionSheetResultSerializer(
-            {"journals": journals, "count": len(result.journals), "total": result.total})
+            {"journals": journals, "count": len(result.journals), "total": result.total}
+        )
         response = Response(answer.data, status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED)
         return idempotency.mark_replayed(response, result.replayed)
 
@@ -119,7 +154,9 @@ class MyAttendancePagination(StandardPagination):
     def get_paginated_response_schema(self, schema):
         envelope = super().get_paginated_response_schema(schema)
         envelope["properties"]["attendance_percentage"] = {
-            "type": "string", "format": "decimal", "nullable": True,
+            "type": "string",
+            "format": "decimal",
+            "nullable": True,
             "description": "Meetings attended (excused absences as the policy says), in percent; null before the first meeting.",
         }
         envelope["required"] = [*envelope.get("required", []), "attendance_percentage"]
@@ -166,6 +203,9 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         proposal = self.get_object()
         body = serializers.VoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        vote = services.vote_cast(proposal=proposal, membership=self.chama.memberships.get(user=request.user),
-                                  choice=body.validated_data["choice"])
+        vote = services.vote_cast(
+            proposal=proposal,
+            membership=self.chama.memberships.get(user=request.user),
+            choice=body.validated_data["choice"],
+        )
         return Response({"choice": vote.choice})

@@ -7,215 +7,448 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('groups', '0003_meetings_policy_and_attendance'),
+        ("groups", "0003_meetings_policy_and_attendance"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Meeting',
+            name="Meeting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('title', models.CharField(max_length=150)),
-                ('kind', models.CharField(choices=[('regular', 'Regular'), ('special', 'Special'), ('agm', 'Annual general meeting'), ('emergency', 'Emergency'), ('committee', 'Committee')], default='regular', max_length=20)),
-                ('format', models.CharField(choices=[('physical', 'In person'), ('virtual', 'Online'), ('hybrid', 'Hybrid')], default='physical', max_length=10)),
-                ('location', models.CharField(blank=True, max_length=200)),
-                ('link', models.URLField(blank=True, help_text='For online and hybrid meetings.')),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('scheduled', 'Scheduled'), ('held', 'Held'), ('cancelled', 'Cancelled'), ('postponed', 'Postponed')], default='scheduled', max_length=10)),
-                ('minutes', models.TextField(blank=True)),
-                ('reminder_sent_date', models.DateTimeField(blank=True, null=True)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='meetings', to='groups.chama')),
-                ('minutes_recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("title", models.CharField(max_length=150)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("regular", "Regular"),
+                            ("special", "Special"),
+                            ("agm", "Annual general meeting"),
+                            ("emergency", "Emergency"),
+                            ("committee", "Committee"),
+                        ],
+                        default="regular",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "format",
+                    models.CharField(
+                        choices=[("physical", "In person"), ("virtual", "Online"), ("hybrid", "Hybrid")],
+                        default="physical",
+                        max_length=10,
+                    ),
+                ),
+                ("location", models.CharField(blank=True, max_length=200)),
+                ("link", models.URLField(blank=True, help_text="For online and hybrid meetings.")),
+                ("starts_at", models.DateTimeField()),
+                ("ends_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("held", "Held"),
+                            ("cancelled", "Cancelled"),
+                            ("postponed", "Postponed"),
+                        ],
+                        default="scheduled",
+                        max_length=10,
+                    ),
+                ),
+                ("minutes", models.TextField(blank=True)),
+                ("reminder_sent_date", models.DateTimeField(blank=True, null=True)),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="meetings", to="groups.chama"
+                    ),
+                ),
+                (
+                    "minutes_recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-starts_at'],
+                "ordering": ["-starts_at"],
             },
         ),
         migrations.CreateModel(
-            name='Attendance',
+            name="Attendance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('status', models.CharField(choices=[('present', 'Present'), ('late', 'Late'), ('absent', 'Absent'), ('excused', 'Excused'), ('apology', 'Apology')], max_length=10)),
-                ('arrived_at', models.TimeField(blank=True, null=True)),
-                ('left_at', models.TimeField(blank=True, null=True)),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='attendance', to='groups.membership')),
-                ('meeting', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attendance', to='meetings.meeting')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("present", "Present"),
+                            ("late", "Late"),
+                            ("absent", "Absent"),
+                            ("excused", "Excused"),
+                            ("apology", "Apology"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("arrived_at", models.TimeField(blank=True, null=True)),
+                ("left_at", models.TimeField(blank=True, null=True)),
+                ("note", models.CharField(blank=True, max_length=200)),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="attendance", to="groups.membership"
+                    ),
+                ),
+                (
+                    "meeting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="attendance", to="meetings.meeting"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'attendance',
-                'ordering': ['meeting', 'membership__member_number'],
+                "verbose_name_plural": "attendance",
+                "ordering": ["meeting", "membership__member_number"],
             },
         ),
         migrations.CreateModel(
-            name='AgendaItem',
+            name="AgendaItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('position', models.PositiveSmallIntegerField(default=1)),
-                ('title', models.CharField(max_length=200)),
-                ('notes', models.TextField(blank=True)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('meeting', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agenda', to='meetings.meeting')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("position", models.PositiveSmallIntegerField(default=1)),
+                ("title", models.CharField(max_length=200)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "meeting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="agenda", to="meetings.meeting"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['meeting', 'position', 'id'],
+                "ordering": ["meeting", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ActionItem',
+            name="ActionItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('description', models.CharField(max_length=255)),
-                ('due_date', models.DateField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='open', max_length=10)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='action_items', to='groups.membership')),
-                ('meeting', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='action_items', to='meetings.meeting')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("description", models.CharField(max_length=255)),
+                ("due_date", models.DateField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("done", "Done"), ("cancelled", "Cancelled")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="action_items",
+                        to="groups.membership",
+                    ),
+                ),
+                (
+                    "meeting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="action_items", to="meetings.meeting"
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='MinutesAttachment',
+            name="MinutesAttachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('title', models.CharField(max_length=150)),
-                ('document', models.FileField(upload_to='minutes/%Y/', validators=[django.core.validators.FileExtensionValidator(['pdf', 'doc', 'docx', 'jpg', 'jpeg', 'png'])])),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('meeting', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='meetings.meeting')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("title", models.CharField(max_length=150)),
+                (
+                    "document",
+                    models.FileField(
+                        upload_to="minutes/%Y/",
+                        validators=[
+                            django.core.validators.FileExtensionValidator(["pdf", "doc", "docx", "jpg", "jpeg", "png"])
+                        ],
+                    ),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "meeting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="attachments", to="meetings.meeting"
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Proposal',
+            name="Proposal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('kind', models.CharField(choices=[('general', 'General'), ('loan', 'Loan'), ('expense', 'Expense'), ('constitution', 'Constitution change'), ('admission', 'Member admission')], default='general', max_length=20)),
-                ('opens_at', models.DateTimeField()),
-                ('closes_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('scheduled', 'Opens later'), ('open', 'Open for voting'), ('closed', 'Closed')], default='scheduled', max_length=10)),
-                ('pass_threshold', models.CharField(choices=[('simple', 'Simple majority of yes over no'), ('two_thirds', 'Two thirds of yes and no votes')], help_text='Taken from the policy when created.', max_length=12)),
-                ('quorum_percentage', models.DecimalField(decimal_places=2, help_text='Taken from the policy when created.', max_digits=5)),
-                ('eligible_count', models.PositiveIntegerField(default=0)),
-                ('yes_count', models.PositiveIntegerField(default=0)),
-                ('no_count', models.PositiveIntegerField(default=0)),
-                ('abstain_count', models.PositiveIntegerField(default=0)),
-                ('result', models.CharField(blank=True, choices=[('passed', 'Passed'), ('rejected', 'Rejected'), ('no_quorum', 'No quorum')], max_length=10)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='proposals', to='groups.chama')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("general", "General"),
+                            ("loan", "Loan"),
+                            ("expense", "Expense"),
+                            ("constitution", "Constitution change"),
+                            ("admission", "Member admission"),
+                        ],
+                        default="general",
+                        max_length=20,
+                    ),
+                ),
+                ("opens_at", models.DateTimeField()),
+                ("closes_at", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("scheduled", "Opens later"), ("open", "Open for voting"), ("closed", "Closed")],
+                        default="scheduled",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "pass_threshold",
+                    models.CharField(
+                        choices=[
+                            ("simple", "Simple majority of yes over no"),
+                            ("two_thirds", "Two thirds of yes and no votes"),
+                        ],
+                        help_text="Taken from the policy when created.",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "quorum_percentage",
+                    models.DecimalField(
+                        decimal_places=2, help_text="Taken from the policy when created.", max_digits=5
+                    ),
+                ),
+                ("eligible_count", models.PositiveIntegerField(default=0)),
+                ("yes_count", models.PositiveIntegerField(default=0)),
+                ("no_count", models.PositiveIntegerField(default=0)),
+                ("abstain_count", models.PositiveIntegerField(default=0)),
+                (
+                    "result",
+                    models.CharField(
+                        blank=True,
+                        choices=[("passed", "Passed"), ("rejected", "Rejected"), ("no_quorum", "No quorum")],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="proposals", to="groups.chama"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-opens_at'],
+                "ordering": ["-opens_at"],
             },
         ),
         migrations.CreateModel(
-            name='EligibleVoter',
+            name="EligibleVoter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.membership')),
-                ('proposal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='eligible_voters', to='meetings.proposal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.membership"
+                    ),
+                ),
+                (
+                    "proposal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="eligible_voters",
+                        to="meetings.proposal",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Resolution',
+            name="Resolution",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('text', models.TextField()),
-                ('passed', models.BooleanField(default=True)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('meeting', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='resolutions', to='meetings.meeting')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("text", models.TextField()),
+                ("passed", models.BooleanField(default=True)),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "meeting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="resolutions", to="meetings.meeting"
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Rsvp',
+            name="Rsvp",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('response', models.CharField(choices=[('attending', 'Attending'), ('apology', 'Apology')], max_length=10)),
-                ('reason', models.CharField(blank=True, max_length=255)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('meeting', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rsvps', to='meetings.meeting')),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='rsvps', to='groups.membership')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "response",
+                    models.CharField(choices=[("attending", "Attending"), ("apology", "Apology")], max_length=10),
+                ),
+                ("reason", models.CharField(blank=True, max_length=255)),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "meeting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="rsvps", to="meetings.meeting"
+                    ),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="rsvps", to="groups.membership"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'RSVP',
+                "verbose_name": "RSVP",
             },
         ),
         migrations.CreateModel(
-            name='Vote',
+            name="Vote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('choice', models.CharField(choices=[('yes', 'Yes'), ('no', 'No'), ('abstain', 'Abstain')], max_length=10)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='votes', to='groups.membership')),
-                ('proposal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='votes', to='meetings.proposal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "choice",
+                    models.CharField(choices=[("yes", "Yes"), ("no", "No"), ("abstain", "Abstain")], max_length=10),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="votes", to="groups.membership"
+                    ),
+                ),
+                (
+                    "proposal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="votes", to="meetings.proposal"
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='meeting',
-            index=models.Index(fields=['chama', 'starts_at'], name='meetings_me_chama_i_8cd3f1_idx'),
+            model_name="meeting",
+            index=models.Index(fields=["chama", "starts_at"], name="meetings_me_chama_i_8cd3f1_idx"),
         ),
         migrations.AddIndex(
-            model_name='meeting',
-            index=models.Index(fields=['status', 'starts_at'], name='meetings_me_status_63e0a6_idx'),
+            model_name="meeting",
+            index=models.Index(fields=["status", "starts_at"], name="meetings_me_status_63e0a6_idx"),
         ),
         migrations.AddConstraint(
-            model_name='meeting',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_at__isnull', True), ('ends_at__gt', models.F('starts_at')), _connector='OR'), name='meeting_ends_after_start', violation_error_message='A meeting must end after it starts.'),
+            model_name="meeting",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_at__isnull", True), ("ends_at__gt", models.F("starts_at")), _connector="OR"),
+                name="meeting_ends_after_start",
+                violation_error_message="A meeting must end after it starts.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='attendance',
-            constraint=models.UniqueConstraint(fields=('meeting', 'membership'), name='attendance_once_per_member'),
+            model_name="attendance",
+            constraint=models.UniqueConstraint(fields=("meeting", "membership"), name="attendance_once_per_member"),
         ),
         migrations.AddConstraint(
-            model_name='proposal',
-            constraint=models.CheckConstraint(condition=models.Q(('closes_at__gt', models.F('opens_at'))), name='proposal_closes_after_opening', violation_error_message='Voting must close after it opens.'),
+            model_name="proposal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("closes_at__gt", models.F("opens_at"))),
+                name="proposal_closes_after_opening",
+                violation_error_message="Voting must close after it opens.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='eligiblevoter',
-            constraint=models.UniqueConstraint(fields=('proposal', 'membership'), name='eligible_voter_once'),
+            model_name="eligiblevoter",
+            constraint=models.UniqueConstraint(fields=("proposal", "membership"), name="eligible_voter_once"),
         ),
         migrations.AddConstraint(
-            model_name='rsvp',
-            constraint=models.UniqueConstraint(fields=('meeting', 'membership'), name='rsvp_once_per_member'),
+            model_name="rsvp",
+            constraint=models.UniqueConstraint(fields=("meeting", "membership"), name="rsvp_once_per_member"),
         ),
         migrations.AddConstraint(
-            model_name='vote',
-            constraint=models.UniqueConstraint(fields=('proposal', 'membership'), name='vote_once_per_member'),
+            model_name="vote",
+            constraint=models.UniqueConstraint(fields=("proposal", "membership"), name="vote_once_per_member"),
         ),
     ]

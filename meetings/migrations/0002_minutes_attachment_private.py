@@ -5,15 +5,14 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('meetings', '0001_initial'),
+        ("meetings", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='minutesattachment',
-            name='document',
-            field=chama.uploads.DocumentField(folder='minutes', types=['pdf', 'doc', 'docx', 'jpg', 'jpeg', 'png']),
+            model_name="minutesattachment",
+            name="document",
+            field=chama.uploads.DocumentField(folder="minutes", types=["pdf", "doc", "docx", "jpg", "jpeg", "png"]),
         ),
     ]

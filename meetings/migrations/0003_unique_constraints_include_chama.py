@@ -4,43 +4,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('groups', '0009_invitation_token_unique_in_chama'),
-        ('meetings', '0002_minutes_attachment_private'),
+        ("groups", "0009_invitation_token_unique_in_chama"),
+        ("meetings", "0002_minutes_attachment_private"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='attendance',
-            name='attendance_once_per_member',
+            model_name="attendance",
+            name="attendance_once_per_member",
         ),
         migrations.RemoveConstraint(
-            model_name='eligiblevoter',
-            name='eligible_voter_once',
+            model_name="eligiblevoter",
+            name="eligible_voter_once",
         ),
         migrations.RemoveConstraint(
-            model_name='rsvp',
-            name='rsvp_once_per_member',
+            model_name="rsvp",
+            name="rsvp_once_per_member",
         ),
         migrations.RemoveConstraint(
-            model_name='vote',
-            name='vote_once_per_member',
+            model_name="vote",
+            name="vote_once_per_member",
         ),
         migrations.AddConstraint(
-            model_name='attendance',
-            constraint=models.UniqueConstraint(fields=('meeting', 'membership', 'chama'), name='attendance_once_per_member'),
+            model_name="attendance",
+            constraint=models.UniqueConstraint(
+                fields=("meeting", "membership", "chama"), name="attendance_once_per_member"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='eligiblevoter',
-            constraint=models.UniqueConstraint(fields=('proposal', 'membership', 'chama'), name='eligible_voter_once'),
+            model_name="eligiblevoter",
+            constraint=models.UniqueConstraint(fields=("proposal", "membership", "chama"), name="eligible_voter_once"),
         ),
         migrations.AddConstraint(
-            model_name='rsvp',
-            constraint=models.UniqueConstraint(fields=('meeting', 'membership', 'chama'), name='rsvp_once_per_member'),
+            model_name="rsvp",
+            constraint=models.UniqueConstraint(fields=("meeting", "membership", "chama"), name="rsvp_once_per_member"),
         ),
         migrations.AddConstraint(
-            model_name='vote',
-            constraint=models.UniqueConstraint(fields=('proposal', 'membership', 'chama'), name='vote_once_per_member'),
+            model_name="vote",
+            constraint=models.UniqueConstraint(fields=("proposal", "membership", "chama"), name="vote_once_per_member"),
         ),
     ]

@@ -29,9 +29,11 @@ UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens, so M-Pe
 
 
 def load_schema():
-    config = schemathesis.config.SchemathesisConfig.from_dict({
-        "checks": {"enabled": False} | {name: {"enabled": True} for name in CHECKS},
-    })
+    config = schemathesis.config.SchemathesisConfig.from_dict(
+        {
+            "checks": {"enabled": False} | {name: {"enabled": True} for name in CHECKS},
+        }
+    )
     return schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application(), config=config)
 
 
@@ -106,8 +108,14 @@ def failures_of(schema, persona):
 
 
 def _first_failure(operation, mode, persona, *, examples):
-    @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=operation.as_strategy(generation_mode=mode))
     def check(case):
         persona.aim(case)

@@ -216,8 +216,10 @@ WRONG_TYPES = [
 
 
 def with_ids(payload, world):
-    return {key: value.format(**world) if isinstance(value, str) and value.startswith("{") else value
-            for key, value in payload.items()}
+    return {
+        key: value.format(**world) if isinstance(value, str) and value.startswith("{") else value
+        for key, value in payload.items()
+    }
 
 
 def test_wrong_types_are_400_with_a_message_per_field(chair_api, world, chama, plain_member):
@@ -246,8 +248,18 @@ def test_json_numbers_that_are_no_id_are_400(chair_api, world, chairperson):
         ("post", "/api/v1/join-requests/", '{"chama": 1e20}', "chama"),
         ("post", "/api/v1/join-requests/", '{"chama": 99999999999999999999}', "chama"),
         ("post", "/api/v1/join-requests/", f'{{"chama": {world["other"]}.5}}', "chama"),
-        ("post", "/api/v1/chamas/{chama}/members/", '{"phone_number": 1e999, "first_name": "A", "last_name": "B"}', "phone_number"),
-        ("post", "/api/v1/chamas/{chama}/members/", '{"phone_number": "0722000111", "first_name": "A", "last_name": "B", "joined_date": 1e999}', "joined_date"),
+        (
+            "post",
+            "/api/v1/chamas/{chama}/members/",
+            '{"phone_number": 1e999, "first_name": "A", "last_name": "B"}',
+            "phone_number",
+        ),
+        (
+            "post",
+            "/api/v1/chamas/{chama}/members/",
+            '{"phone_number": "0722000111", "first_name": "A", "last_name": "B", "joined_date": 1e999}',
+            "joined_date",
+        ),
         ("patch", "/api/v1/chamas/{chama}/members/{member}/", '{"role": 1e999}', "role"),
     ]
 
@@ -308,11 +320,21 @@ HUGE_STRINGS = [
     ("patch", "/api/v1/chamas/{chama}/members/{member}/", {"exit_reason": "x" * 100_000}, "exit_reason"),
     ("post", "/api/v1/join-requests/", {"chama": "{other}", "message": "m" * 1_000_000}, "message"),
     ("post", "/api/v1/chamas/{chama}/join-requests/{join_request}/decline/", {"reason": "r" * 100_000}, "reason"),
-    ("post", "/api/v1/chamas/{chama}/invitations/", {"phone_number": "0722000111", "first_name": "A" * 100_000}, "first_name"),
+    (
+        "post",
+        "/api/v1/chamas/{chama}/invitations/",
+        {"phone_number": "0722000111", "first_name": "A" * 100_000},
+        "first_name",
+    ),
     ("post", "/api/v1/invitations/accept/", {"token": "t" * 100_000}, "token"),
     ("post", "/api/v1/auth/token/", {"login": "0" * 1_000_000, "password": "x"}, "login"),
     ("post", "/api/v1/auth/token/", {"login": "0712345678", "password": "p" * 100_000}, "password"),
-    ("post", "/api/v1/me/password/", {"current_password": "p" * 100_000, "new_password": "n" * 100_000}, "current_password"),
+    (
+        "post",
+        "/api/v1/me/password/",
+        {"current_password": "p" * 100_000, "new_password": "n" * 100_000},
+        "current_password",
+    ),
 ]
 
 
@@ -379,8 +401,15 @@ def test_unknown_api_url_is_json_404_even_unauthenticated(api):
 
 
 HARMLESS_QUERIES = [
-    "page_size=99999999999999999999", "page_size=-5", "page_size=abc", "ordering=password", "ordering=-user__password",
-    "search=" + "s" * 20_000, "search=%27%22%3B--", "joined_after=", "page=1",
+    "page_size=99999999999999999999",
+    "page_size=-5",
+    "page_size=abc",
+    "ordering=password",
+    "ordering=-user__password",
+    "search=" + "s" * 20_000,
+    "search=%27%22%3B--",
+    "joined_after=",
+    "page=1",
 ]
 
 

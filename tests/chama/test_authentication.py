@@ -78,7 +78,9 @@ def test_api_login_by_phone_number_in_any_common_format(person, login):
     assert RefreshToken(body["refresh"])["user_id"] in (person.pk, str(person.pk))
 
 
-@pytest.mark.parametrize("login", ["wanjiku.kamau@example.co.ke", "WANJIKU.KAMAU@EXAMPLE.CO.KE", "Wanjiku.Kamau@example.co.ke"])
+@pytest.mark.parametrize(
+    "login", ["wanjiku.kamau@example.co.ke", "WANJIKU.KAMAU@EXAMPLE.CO.KE", "Wanjiku.Kamau@example.co.ke"]
+)
 def test_api_login_by_email_ignores_case(person, login):
     # the manager stored the email normalised
     assert person.email == "wanjiku.kamau@example.co.ke"
@@ -456,7 +458,8 @@ def test_me_patch_read_only_fields_are_ignored(plain_member, api_as):
     phone = str(plain_member.phone_number)
 
     response = api_as(plain_member).patch(
-        ME_URL, {"phone_number": "+254722000111", "kyc_status": "verified", "id_number": "12345678", "id": 1},
+        ME_URL,
+        {"phone_number": "+254722000111", "kyc_status": "verified", "id_number": "12345678", "id": 1},
         format="json",
     )
 
@@ -559,7 +562,9 @@ def test_password_change_missing_fields_is_400(plain_member, api_as):
 
 
 def test_password_change_unauthenticated_is_401(db):
-    response = APIClient().post(PASSWORD_URL, {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, format="json")
+    response = APIClient().post(
+        PASSWORD_URL, {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, format="json"
+    )
 
     assert response.status_code == 401
 
@@ -660,10 +665,14 @@ def test_admin_change_form_is_audited_with_the_logged_in_superuser(client, super
     response = client.post(
         f"/admin/groups/membership/{membership.pk}/change/",
         {
-            "member_number": "M900", "role": membership.role, "status": membership.status,
-            "joined_date": membership.joined_date.isoformat(), "exit_reason": "",
+            "member_number": "M900",
+            "role": membership.role,
+            "status": membership.status,
+            "joined_date": membership.joined_date.isoformat(),
+            "exit_reason": "",
             # the read-only balances inline's management form, as the browser sends it
-            "accounts-TOTAL_FORMS": "0", "accounts-INITIAL_FORMS": "0",
+            "accounts-TOTAL_FORMS": "0",
+            "accounts-INITIAL_FORMS": "0",
         },
     )
 

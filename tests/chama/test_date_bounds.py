@@ -32,8 +32,11 @@ def umoja(db):
 def test_a_payment_dated_off_the_calendar_is_a_400(umoja, api_as, day):
     chama, treasurer, _, member = umoja
 
-    response = api_as(treasurer.user).post(f"/api/v1/chamas/{chama.pk}/payments/", {
-        "membership": member.pk, "amount": "500", "method": "cash", "value_date": day}, format="json")
+    response = api_as(treasurer.user).post(
+        f"/api/v1/chamas/{chama.pk}/payments/",
+        {"membership": member.pk, "amount": "500", "method": "cash", "value_date": day},
+        format="json",
+    )
 
     assert response.status_code == 400
     assert response.json()["value_date"] == ["Give a date between 1900-01-01 and 2200-12-31."]
@@ -45,8 +48,11 @@ def test_a_loan_quote_starting_off_the_calendar_is_a_400(umoja, api_as, day):
     chama, _, _, member = umoja
     product = loan_product(chama, "Emergency")
 
-    response = api_as(member.user).post(f"/api/v1/chamas/{chama.pk}/loan-products/{product.pk}/quote/",
-                                        {"principal": "5000", "installments": 6, "start": day}, format="json")
+    response = api_as(member.user).post(
+        f"/api/v1/chamas/{chama.pk}/loan-products/{product.pk}/quote/",
+        {"principal": "5000", "installments": 6, "start": day},
+        format="json",
+    )
 
     assert response.status_code == 400 and "start" in response.json()
     assert LoanProduct.objects.count() == 1
@@ -58,19 +64,27 @@ def test_meetings_and_proposals_off_the_calendar_are_400s(umoja, api_as, moment)
     client = api_as(secretary.user)
 
     meeting = client.post(f"/api/v1/chamas/{chama.pk}/meetings/", {"title": "AGM", "starts_at": moment}, format="json")
-    proposal = client.post(f"/api/v1/chamas/{chama.pk}/proposals/", {
-        "title": "Buy a tent", "opens_at": moment, "closes_at": "2026-12-31T12:00:00+03:00"}, format="json")
+    proposal = client.post(
+        f"/api/v1/chamas/{chama.pk}/proposals/",
+        {"title": "Buy a tent", "opens_at": moment, "closes_at": "2026-12-31T12:00:00+03:00"},
+        format="json",
+    )
 
     assert (meeting.status_code, proposal.status_code) == (400, 400)
-    assert meeting.json()["starts_at"] == proposal.json()["opens_at"] == ["Give a date between 1900-01-01 and 2200-12-31."]
+    assert (
+        meeting.json()["starts_at"] == proposal.json()["opens_at"] == ["Give a date between 1900-01-01 and 2200-12-31."]
+    )
     assert not Meeting.objects.exists() and not Proposal.objects.exists()
 
 
 def test_a_date_inside_the_range_still_posts(umoja, api_as):
     chama, treasurer, _, member = umoja
 
-    response = api_as(treasurer.user).post(f"/api/v1/chamas/{chama.pk}/payments/", {
-        "membership": member.pk, "amount": "500", "method": "cash", "value_date": "2026-11-01"}, format="json")
+    response = api_as(treasurer.user).post(
+        f"/api/v1/chamas/{chama.pk}/payments/",
+        {"membership": member.pk, "amount": "500", "method": "cash", "value_date": "2026-11-01"},
+        format="json",
+    )
 
     assert response.status_code == 201, response.content
     assert Journal.objects.get().amount == D("500.00")

@@ -32,10 +32,21 @@ def pdf(name="document.pdf", body=PDF):
 
 def _loan(chama, borrower):
     product = loan_product(chama, "Emergency", min_amount=D("100"))
-    return Loan.objects.create(chama=chama, membership=borrower, product=product, principal=D("1000"), interest_method="flat",
-                               interest_rate=D("1"), rate_period="month", repayment_frequency="monthly", installments_count=2,
-                               applied_by=borrower.user, rounding=product.rounding,
-                               installment_multiple=product.installment_multiple, fee_mode=product.fee_mode)
+    return Loan.objects.create(
+        chama=chama,
+        membership=borrower,
+        product=product,
+        principal=D("1000"),
+        interest_method="flat",
+        interest_rate=D("1"),
+        rate_period="month",
+        repayment_frequency="monthly",
+        installments_count=2,
+        applied_by=borrower.user,
+        rounding=product.rounding,
+        installment_multiple=product.installment_multiple,
+        fee_mode=product.fee_mode,
+    )
 
 
 @pytest.fixture
@@ -46,21 +57,40 @@ def umoja(db):
     people["borrower"] = member(chama)
     people["outsider"] = member(ChamaFactory(name="Tujenge"), Role.CHAIRPERSON)
     chama.constitution.save("Umoja constitution (signed).pdf", ContentFile(PDF), save=False)
-    Chama.objects.filter(pk=chama.pk).update(constitution=chama.constitution.name)  # not save(): its member count is stale
+    Chama.objects.filter(pk=chama.pk).update(
+        constitution=chama.constitution.name
+    )  # not save(): its member count is stale
     treasurer = people[Role.TREASURER]
     loan = _loan(chama, chama.memberships.get(user=people["borrower"]))
     meeting = Meeting.objects.create(chama=chama, title="March meeting", starts_at=datetime(2026, 3, 7, 7, tzinfo=UTC))
     rows = {
         "constitution": chama,
-        "expense-receipt": Expense.objects.create(chama=chama, category="stationery", amount=D("800"), description="Passbooks",
-                                                  value_date=date(2026, 3, 7), recorded_by=treasurer, status="pending",
-                                                  receipt=SimpleUploadedFile("receipt.png", PNG)),
-        "income-receipt": Income.objects.create(chama=chama, category="donation", amount=D("900"), description="Harambee",
-                                                value_date=date(2026, 3, 7), recorded_by=treasurer, status="pending",
-                                                receipt=pdf("slip.pdf")),
-        "collateral": Collateral.objects.create(chama=chama, loan=loan, description="Logbook KCA 123X", value=D("300000"),
-                                                document=pdf("logbook.pdf")),
-        "minutes": MinutesAttachment.objects.create(chama=chama, meeting=meeting, title="Signed minutes", document=pdf("minutes.pdf")),
+        "expense-receipt": Expense.objects.create(
+            chama=chama,
+            category="stationery",
+            amount=D("800"),
+            description="Passbooks",
+            value_date=date(2026, 3, 7),
+            recorded_by=treasurer,
+            status="pending",
+            receipt=SimpleUploadedFile("receipt.png", PNG),
+        ),
+        "income-receipt": Income.objects.create(
+            chama=chama,
+            category="donation",
+            amount=D("900"),
+            description="Harambee",
+            value_date=date(2026, 3, 7),
+            recorded_by=treasurer,
+            status="pending",
+            receipt=pdf("slip.pdf"),
+        ),
+        "collateral": Collateral.objects.create(
+            chama=chama, loan=loan, description="Logbook KCA 123X", value=D("300000"), document=pdf("logbook.pdf")
+        ),
+        "minutes": MinutesAttachment.objects.create(
+            chama=chama, meeting=meeting, title="Signed minutes", document=pdf("minutes.pdf")
+        ),
     }
     return SimpleNamespace(chama=chama, people=people, rows=rows, loan=loan)
 
@@ -104,7 +134,9 @@ def test_every_document_kind_is_read_only_by_those_it_belongs_to(umoja):
             else:
                 assert response["Content-Type"] == "application/json"
     refused = clients[Role.MEMBER].get(url("expense-receipt", umoja.rows["expense-receipt"]))
-    assert refused.json() == {"detail": "Only the chairperson, treasurer or secretary of Umoja may see the chama's books."}
+    assert refused.json() == {
+        "detail": "Only the chairperson, treasurer or secretary of Umoja may see the chama's books."
+    }
 
 
 def test_a_platform_superuser_reads_any_chamas_documents(umoja):
@@ -147,15 +179,26 @@ def test_a_download_is_an_attachment_that_no_browser_renders_or_keeps(umoja, api
     receipt.force_login(umoja.people[Role.TREASURER])
     png = receipt.get(url("expense-receipt", umoja.rows["expense-receipt"]))
     assert (png["Content-Type"], png["Content-Disposition"]) == (
-        "image/png", f'attachment; filename="receipt-expense-{umoja.rows["expense-receipt"].pk}.png"')
+        "image/png",
+        f'attachment; filename="receipt-expense-{umoja.rows["expense-receipt"].pk}.png"',
+    )
 
 
 def test_missing_rows_empty_fields_and_lost_files_are_404(umoja, api_as):
     client = api_as(umoja.people[Role.CHAIRPERSON])
     minutes = umoja.rows["minutes"]
-    lost = MinutesAttachment.objects.create(chama=umoja.chama, meeting=minutes.meeting, title="Photo", document="minutes/2026/gone.jpg")
-    no_receipt = Income.objects.create(chama=umoja.chama, category="donation", amount=D("5"), description="Coins",
-                                       value_date=date(2026, 3, 7), recorded_by=umoja.people[Role.TREASURER], status="pending")
+    lost = MinutesAttachment.objects.create(
+        chama=umoja.chama, meeting=minutes.meeting, title="Photo", document="minutes/2026/gone.jpg"
+    )
+    no_receipt = Income.objects.create(
+        chama=umoja.chama,
+        category="donation",
+        amount=D("5"),
+        description="Coins",
+        value_date=date(2026, 3, 7),
+        recorded_by=umoja.people[Role.TREASURER],
+        status="pending",
+    )
 
     assert client.get(f"/api/v1/files/minutes/{lost.pk + 1000}/").status_code == 404
     assert client.get(f"/api/v1/files/no-such-kind/{minutes.pk}/").status_code == 404
@@ -205,8 +248,12 @@ def test_nothing_answers_under_media(umoja, request, debug):
 
 def test_stored_names_are_random_and_say_nothing_of_the_upload(umoja):
     meeting = umoja.rows["minutes"].meeting
-    first, second = (MinutesAttachment.objects.create(chama=umoja.chama, meeting=meeting, title=f"Copy {n}",
-                                                      document=pdf("minutes.pdf")) for n in (1, 2))
+    first, second = (
+        MinutesAttachment.objects.create(
+            chama=umoja.chama, meeting=meeting, title=f"Copy {n}", document=pdf("minutes.pdf")
+        )
+        for n in (1, 2)
+    )
 
     assert first.document.name != second.document.name
     for attachment in (first, second):
@@ -224,8 +271,11 @@ def treasurer_api(umoja, api_as):
 
 
 def post_income(client, chama, receipt):
-    return client.post(f"/api/v1/chamas/{chama.pk}/income/", {"category": "donation", "amount": "900", "description": "Harambee",
-                                                              "receipt": receipt}, format="multipart")
+    return client.post(
+        f"/api/v1/chamas/{chama.pk}/income/",
+        {"category": "donation", "amount": "900", "description": "Harambee", "receipt": receipt},
+        format="multipart",
+    )
 
 
 def test_an_uploaded_receipt_is_stored_under_a_random_name_and_linked_to_the_download_view(umoja, treasurer_api):
@@ -249,13 +299,20 @@ def test_a_receipt_over_the_limit_is_a_413_with_the_field_message(umoja, treasur
     assert Income.objects.count() == before
 
 
-@pytest.mark.parametrize("name, body, message", [
-    ("receipt.pdf", b"<html><script>alert(1)</script></html>", "This file is not a real PDF file: its contents do not match its name."),
-    ("receipt.png", PDF, "This file is not a real PNG file: its contents do not match its name."),
-    ("receipt.jpg", PNG, "This file is not a real JPG file: its contents do not match its name."),
-    ("receipt.html", b"<html></html>", "Upload a PDF, JPG, JPEG or PNG file; “.html” files are not accepted."),
-    ("receipt", PDF, "Upload a PDF, JPG, JPEG or PNG file (the name needs its extension)."),
-])
+@pytest.mark.parametrize(
+    "name, body, message",
+    [
+        (
+            "receipt.pdf",
+            b"<html><script>alert(1)</script></html>",
+            "This file is not a real PDF file: its contents do not match its name.",
+        ),
+        ("receipt.png", PDF, "This file is not a real PNG file: its contents do not match its name."),
+        ("receipt.jpg", PNG, "This file is not a real JPG file: its contents do not match its name."),
+        ("receipt.html", b"<html></html>", "Upload a PDF, JPG, JPEG or PNG file; “.html” files are not accepted."),
+        ("receipt", PDF, "Upload a PDF, JPG, JPEG or PNG file (the name needs its extension)."),
+    ],
+)
 def test_a_receipt_that_is_not_what_its_name_says_is_a_400(umoja, treasurer_api, name, body, message):
     response = post_income(treasurer_api, umoja.chama, SimpleUploadedFile(name, body))
 
@@ -269,8 +326,14 @@ def test_loans_list_their_collateral_with_its_download(umoja, api_as):
 
     listed = borrower.get(f"/api/v1/chamas/{umoja.chama.pk}/loans/{umoja.loan.pk}/").json()["collateral"]
 
-    assert listed == [{"id": collateral.pk, "description": "Logbook KCA 123X", "value": "300000.00",
-                       "document": f"http://testserver{url('collateral', collateral)}"}]
+    assert listed == [
+        {
+            "id": collateral.pk,
+            "description": "Logbook KCA 123X",
+            "value": "300000.00",
+            "document": f"http://testserver{url('collateral', collateral)}",
+        }
+    ]
     assert borrower.get(listed[0]["document"]).status_code == 200
 
 
@@ -300,8 +363,15 @@ def test_the_back_office_links_documents_to_the_download_view(umoja, as_treasure
 
 
 def expense_form(chama, receipt):
-    return {"chama": chama.pk, "category": "stationery", "amount": "50", "description": "Receipt books", "paid_through": "cash",
-            "value_date": "", "receipt": receipt}
+    return {
+        "chama": chama.pk,
+        "category": "stationery",
+        "amount": "50",
+        "description": "Receipt books",
+        "paid_through": "cash",
+        "value_date": "",
+        "receipt": receipt,
+    }
 
 
 def test_the_back_office_refuses_a_document_too_large_or_not_what_it_says(umoja, as_treasurer, settings):
@@ -313,9 +383,12 @@ def test_the_back_office_refuses_a_document_too_large_or_not_what_it_says(umoja,
     fake = as_treasurer.post(add, expense_form(umoja.chama, SimpleUploadedFile("receipt.pdf", b"<html></html>")))
 
     assert too_big.status_code == 200
-    assert too_big.context["adminform"].form.errors == {"receipt": ["The file is 100\xa0bytes; documents are at most 64\xa0bytes."]}
+    assert too_big.context["adminform"].form.errors == {
+        "receipt": ["The file is 100\xa0bytes; documents are at most 64\xa0bytes."]
+    }
     assert fake.context["adminform"].form.errors == {
-        "receipt": ["This file is not a real PDF file: its contents do not match its name."]}
+        "receipt": ["This file is not a real PDF file: its contents do not match its name."]
+    }
     assert Expense.objects.count() == before
 
 
@@ -326,4 +399,5 @@ def test_a_document_field_nobody_registered_fails_the_system_check(monkeypatch):
     errors = downloads.check_documents_registered()
 
     assert [(error.id, error.msg) for error in errors] == [
-        ("chama.E001", "finance.Collateral.document holds documents, but no app registered who may read them.")]
+        ("chama.E001", "finance.Collateral.document holds documents, but no app registered who may read them.")
+    ]

@@ -207,7 +207,10 @@ def test_treasurer_and_member_may_not_unlock(chama, api_as, role):
     response = client.post(unlock_url(chama, person.memberships.get(chama=chama)))
 
     assert response.status_code == 403
-    assert response.json()["detail"] == f"Only the chairperson or secretary of {chama} may unlock a member's login after too many wrong passwords."
+    assert (
+        response.json()["detail"]
+        == f"Only the chairperson or secretary of {chama} may unlock a member's login after too many wrong passwords."
+    )
     person.refresh_from_db()
     assert person.is_locked
 
@@ -240,7 +243,10 @@ def test_nobody_unlocks_their_own_login(chama, secretary, api_as):
 def test_a_member_who_left_is_not_unlocked(chama, chairperson, secretary, api_as):
     person = lock(member(chama))
     membership = services.membership_change_status(
-        membership=person.memberships.get(chama=chama), status=MembershipStatus.EXITED, by=chairperson, reason="Moved away"
+        membership=person.memberships.get(chama=chama),
+        status=MembershipStatus.EXITED,
+        by=chairperson,
+        reason="Moved away",
     )
     assert membership.status == MembershipStatus.EXITED
 

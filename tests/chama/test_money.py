@@ -65,7 +65,9 @@ def test_ints_strings_and_decimals_are_accepted(value, expected):
     assert str(result) == expected
 
 
-@pytest.mark.parametrize("value", ["", "abc", "1,500", "12 shillings", None, D("NaN"), D("Infinity"), "-Infinity", "NaN"])
+@pytest.mark.parametrize(
+    "value", ["", "abc", "1,500", "12 shillings", None, D("NaN"), D("Infinity"), "-Infinity", "NaN"]
+)
 def test_what_is_no_amount_is_a_value_error_naming_it(value):
     with pytest.raises(ValueError, match="is not an amount of money") as exc_info:
         to_money(value)
@@ -126,10 +128,14 @@ def test_thousands_commas_only_where_grouping_is_asked_for():
 def test_refusals_carry_a_code_and_a_sentence():
     assert refusal(1500) == ("invalid", "Enter the amount as digits, for example 1500.00.")
     assert refusal("12.345") == (
-        "invalid", "'12.345' is not an amount: use digits with at most two decimals, for example 1500 or 1500.50.")
+        "invalid",
+        "'12.345' is not an amount: use digits with at most two decimals, for example 1500 or 1500.50.",
+    )
     assert parse_money("9999999999.99") == MAX_AMOUNT  # the largest amount is itself accepted
     assert refusal("10000000000") == (
-        "max_value", "'10000000000' is too large: the largest amount accepted is 9,999,999,999.99.")
+        "max_value",
+        "'10000000000' is too large: the largest amount accepted is 9,999,999,999.99.",
+    )
 
 
 def test_a_long_paste_is_quoted_cut_to_twenty_characters():

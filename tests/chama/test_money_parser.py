@@ -18,8 +18,30 @@ from tests.finance.test_money_api import books, pay  # noqa: F401
 from tests.helpers import sheet_data
 
 # Decimal() reads each of these as a number; the parser must not.
-NOT_AMOUNTS = ["1e3", "1E3", "1_000", "+5", "-5", ".5", "5.", "١٠٠", "１００", "१००", "1.005", "NaN", "Infinity",
-               "0x10", "1,50", "1 000", "", " ", "5..0", "1.2.3", "٥.٠٠", "\u200b5"]
+NOT_AMOUNTS = [
+    "1e3",
+    "1E3",
+    "1_000",
+    "+5",
+    "-5",
+    ".5",
+    "5.",
+    "١٠٠",
+    "１００",
+    "१००",
+    "1.005",
+    "NaN",
+    "Infinity",
+    "0x10",
+    "1,50",
+    "1 000",
+    "",
+    " ",
+    "5..0",
+    "1.2.3",
+    "٥.٠٠",
+    "\u200b5",
+]
 TOO_LARGE = [str(MAX_AMOUNT + D("0.01")), "999999999999.99", "1000000000000", "9" * 40]
 
 amounts = st.decimals(min_value=0, max_value=MAX_AMOUNT, places=2, allow_nan=False, allow_infinity=False)
@@ -44,8 +66,11 @@ def test_ascii_digits_with_up_to_two_decimals_are_accepted(whole, cents):
 def test_anything_outside_the_grammar_is_refused(text):
     stripped = text.strip()
     whole, _, cents = stripped.partition(".")
-    in_grammar = (whole.isascii() and whole.isdigit() and (cents == "" and "." not in stripped
-                  or (cents.isascii() and cents.isdigit() and len(cents) <= 2)))
+    in_grammar = (
+        whole.isascii()
+        and whole.isdigit()
+        and (cents == "" and "." not in stripped or (cents.isascii() and cents.isdigit() and len(cents) <= 2))
+    )
     if in_grammar and D(stripped) <= MAX_AMOUNT:
         assert parse_money(text) == D(stripped)
     else:
@@ -57,21 +82,34 @@ PREFIXES = ["+", "-", ".", "_", "0x", "e", "\u0660", "\uff10", "KES "]
 SUFFIXES = ["e0", "E+0", "_0", "0", "1", ".", ",", "\u0660", "\uff10", "%"]
 
 
-@given(amounts, st.one_of(st.tuples(st.sampled_from(PREFIXES), st.just("")), st.tuples(st.just(""), st.sampled_from(SUFFIXES))))
+@given(
+    amounts,
+    st.one_of(st.tuples(st.sampled_from(PREFIXES), st.just("")), st.tuples(st.just(""), st.sampled_from(SUFFIXES))),
+)
 def test_an_amount_with_a_sign_exponent_third_decimal_or_foreign_mark_is_refused(amount, marks):
     prefix, suffix = marks
     with pytest.raises(ValidationError):
         parse_money(prefix + format(amount, ".2f") + suffix)
 
 
-@given(st.text(alphabet="\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
-                        "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19\u0966\u0967\u0968", min_size=1, max_size=8))
+@given(
+    st.text(
+        alphabet="\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
+        "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19\u0966\u0967\u0968",
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_digits_of_other_scripts_are_refused(text):
     with pytest.raises(ValidationError):
         parse_money(text)
 
 
-@given(st.decimals(min_value=MAX_AMOUNT + D("0.01"), max_value=D(10) ** 30, places=2, allow_nan=False, allow_infinity=False))
+@given(
+    st.decimals(
+        min_value=MAX_AMOUNT + D("0.01"), max_value=D(10) ** 30, places=2, allow_nan=False, allow_infinity=False
+    )
+)
 def test_amounts_above_the_maximum_are_refused_with_the_maximum_named(amount):
     with pytest.raises(ValidationError) as caught:
         parse_money(format(amount, ".2f"))
@@ -119,8 +157,11 @@ def test_api_payment_with_an_amount_decimal_would_take_is_a_400_on_amount(books,
     client = api_as(treasurer.user)
 
     response = pay(client, chama, wanjiku, amount=amount)
-    deposit = client.post(f"/api/v1/chamas/{chama.pk}/deposits/",
-                          {"membership": wanjiku.pk, "amount": amount, "method": "cash"}, format="json")
+    deposit = client.post(
+        f"/api/v1/chamas/{chama.pk}/deposits/",
+        {"membership": wanjiku.pk, "amount": amount, "method": "cash"},
+        format="json",
+    )
 
     for answer in (response, deposit):
         assert answer.status_code == 400, answer.content
@@ -143,14 +184,21 @@ def test_admin_record_payment_shows_the_parsers_sentence(as_treasurer, w, amount
     assert posting_counts() == before
 
 
-@pytest.mark.parametrize("value, error", [("1_000", "is not an amount"), ("١٠٠", "is not an amount"),
-                                          ("999999999999.99", "largest amount accepted is 9,999,999,999.99")])
+@pytest.mark.parametrize(
+    "value, error",
+    [
+        ("1_000", "is not an amount"),
+        ("١٠٠", "is not an amount"),
+        ("999999999999.99", "largest amount accepted is 9,999,999,999.99"),
+    ],
+)
 def test_collection_sheet_cell_is_refused_by_the_parser(as_treasurer, w, value, error):  # noqa: F811
     sheet = open_sheet(as_treasurer, w.chama)
     before = posting_counts()
 
-    response = as_treasurer.post(sheet_url(w.chama), sheet_data(sheet, {w.wanjiku: {"contribution": "1,000"},
-                                                                       w.otieno: {"repayment": value}}))
+    response = as_treasurer.post(
+        sheet_url(w.chama), sheet_data(sheet, {w.wanjiku: {"contribution": "1,000"}, w.otieno: {"repayment": value}})
+    )
 
     assert response.status_code == 200
     rows = {row["membership"].pk: row for row in response.context["sheet"].rows}
@@ -161,33 +209,48 @@ def test_collection_sheet_cell_is_refused_by_the_parser(as_treasurer, w, value, 
 # --- M-Pesa ----------------------------------------------------------------------------------------
 
 
-C2B = {"TransactionType": "Pay Bill", "TransID": "RKTQDM7W6S", "TransTime": "20261122063845", "TransAmount": "1000.00",
-       "BusinessShortCode": "600638", "BillRefNumber": "", "MSISDN": "254708374149", "FirstName": "Jane"}
+C2B = {
+    "TransactionType": "Pay Bill",
+    "TransID": "RKTQDM7W6S",
+    "TransTime": "20261122063845",
+    "TransAmount": "1000.00",
+    "BusinessShortCode": "600638",
+    "BillRefNumber": "",
+    "MSISDN": "254708374149",
+    "FirstName": "Jane",
+}
 
 
-@pytest.mark.parametrize("amount", ["1e3", 1e12, 1e16, "1000000000000", 10 ** 30, True, None, "١٠٠"])
+@pytest.mark.parametrize("amount", ["1e3", 1e12, 1e16, "1000000000000", 10**30, True, None, "١٠٠"])
 def test_mpesa_callback_with_an_amount_out_of_grammar_is_refused_not_a_500(books, client, amount):  # noqa: F811
     chama = books[0]
     channel = MpesaChannel.objects.create(chama=chama, shortcode="600638")
     client.raise_request_exception = False
 
-    response = client.post(f"/api/v1/chamas/{chama.pk}/mpesa/c2b/{channel.new_secret}/",
-                           {**C2B, "TransAmount": amount}, content_type="application/json")
+    response = client.post(
+        f"/api/v1/chamas/{chama.pk}/mpesa/c2b/{channel.new_secret}/",
+        {**C2B, "TransAmount": amount},
+        content_type="application/json",
+    )
 
     assert response.status_code == 400, response.content
     assert "amount" in response.json()
     assert not MpesaReceipt.objects.exists() and not Journal.objects.exists()
 
 
-@pytest.mark.parametrize("amount, expected", [("1500.00", D("1500.00")), (1500, D("1500.00")), (1500.5, D("1500.50")),
-                                              (1500.0, D("1500.00"))])
+@pytest.mark.parametrize(
+    "amount, expected",
+    [("1500.00", D("1500.00")), (1500, D("1500.00")), (1500.5, D("1500.50")), (1500.0, D("1500.00"))],
+)
 def test_mpesa_callback_reads_safaricoms_strings_and_json_numbers(books, client, amount, expected):  # noqa: F811
     chama = books[0]
     channel = MpesaChannel.objects.create(chama=chama, shortcode="600638")
 
-    response = client.post(f"/api/v1/chamas/{chama.pk}/mpesa/c2b/{channel.new_secret}/",
-                           {**C2B, "TransAmount": amount}, content_type="application/json")
+    response = client.post(
+        f"/api/v1/chamas/{chama.pk}/mpesa/c2b/{channel.new_secret}/",
+        {**C2B, "TransAmount": amount},
+        content_type="application/json",
+    )
 
     assert response.status_code == 200, response.content
     assert MpesaReceipt.objects.get().amount == expected
-

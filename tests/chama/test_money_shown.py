@@ -8,12 +8,15 @@ from django.template import Context, Template
 from chama.money import shown
 
 
-@pytest.mark.parametrize(("amount", "currency", "text"), [
-    (D("1500"), None, "1,500.00"),
-    (D("1500.5"), "KES", "KES 1,500.50"),
-    (D("0"), "KES", "KES 0.00"),
-    (D("-1234567.89"), "UGX", "UGX -1,234,567.89"),
-])
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [
+        (D("1500"), None, "1,500.00"),
+        (D("1500.5"), "KES", "KES 1,500.50"),
+        (D("0"), "KES", "KES 0.00"),
+        (D("-1234567.89"), "UGX", "UGX -1,234,567.89"),
+    ],
+)
 def test_an_amount_is_shown_with_thousands_and_two_decimals(amount, currency, text):
     assert shown(amount, currency) == text
 

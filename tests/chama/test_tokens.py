@@ -81,7 +81,9 @@ def test_a_refused_password_change_revokes_nothing(plain_member):
     device = APIClient()
     device.credentials(HTTP_AUTHORIZATION=f"Bearer {log_in(plain_member)['access']}")
 
-    response = device.post(PASSWORD_URL, {"current_password": WRONG_PASSWORD, "new_password": NEW_PASSWORD}, format="json")
+    response = device.post(
+        PASSWORD_URL, {"current_password": WRONG_PASSWORD, "new_password": NEW_PASSWORD}, format="json"
+    )
 
     assert response.status_code == 400
     assert_working(tokens)
@@ -124,7 +126,9 @@ def test_lockout_by_wrong_passwords_revokes_every_refresh_token(plain_member):
     tokens = sessions_of(plain_member)
 
     for _ in range(settings.LOGIN_FAILURE_LIMIT):
-        response = APIClient().post(TOKEN_URL, {"login": str(plain_member.phone_number), "password": WRONG_PASSWORD}, format="json")
+        response = APIClient().post(
+            TOKEN_URL, {"login": str(plain_member.phone_number), "password": WRONG_PASSWORD}, format="json"
+        )
         assert response.status_code == 401
     plain_member.refresh_from_db()
 
@@ -136,7 +140,9 @@ def test_wrong_passwords_short_of_the_limit_revoke_nothing(plain_member):
     tokens = sessions_of(plain_member)
 
     for _ in range(settings.LOGIN_FAILURE_LIMIT - 1):
-        APIClient().post(TOKEN_URL, {"login": str(plain_member.phone_number), "password": WRONG_PASSWORD}, format="json")
+        APIClient().post(
+            TOKEN_URL, {"login": str(plain_member.phone_number), "password": WRONG_PASSWORD}, format="json"
+        )
 
     assert_working(tokens)
 
@@ -146,7 +152,11 @@ def test_wrong_passwords_short_of_the_limit_revoke_nothing(plain_member):
 
 @pytest.mark.parametrize(
     ("officer_role", "status"),
-    [(Role.CHAIRPERSON, MembershipStatus.EXITED), (Role.SECRETARY, MembershipStatus.EXITED), (Role.SECRETARY, MembershipStatus.SUSPENDED)],
+    [
+        (Role.CHAIRPERSON, MembershipStatus.EXITED),
+        (Role.SECRETARY, MembershipStatus.EXITED),
+        (Role.SECRETARY, MembershipStatus.SUSPENDED),
+    ],
 )
 def test_removal_from_the_only_chama_revokes_every_refresh_token(chama, plain_member, officer_role, status):
     officer = member(chama, officer_role)
@@ -164,7 +174,10 @@ def test_a_member_of_two_chamas_who_leaves_one_keeps_working_tokens(chama, other
     tokens = sessions_of(plain_member)
 
     services.membership_change_status(
-        membership=plain_member.memberships.get(chama=chama), status=MembershipStatus.EXITED, by=chairperson, reason="Moved"
+        membership=plain_member.memberships.get(chama=chama),
+        status=MembershipStatus.EXITED,
+        by=chairperson,
+        reason="Moved",
     )
 
     assert_working(tokens)
@@ -184,8 +197,13 @@ def run_with(settings_module, *args, **environment):
 
 def test_production_settings_pass_check_deploy():
     result = run_with(
-        "config.settings.production", "check", "--deploy", "--fail-level", "WARNING",
-        SECRET_KEY=PRODUCTION_KEY, ALLOWED_HOSTS="chama.example.co.ke",
+        "config.settings.production",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        SECRET_KEY=PRODUCTION_KEY,
+        ALLOWED_HOSTS="chama.example.co.ke",
     )
 
     assert result.returncode == 0, result.stderr + result.stdout
@@ -197,7 +215,10 @@ def test_production_settings_pass_check_deploy():
     [
         ({"ALLOWED_HOSTS": "chama.example.co.ke"}, "SECRET_KEY"),
         ({"ALLOWED_HOSTS": "chama.example.co.ke", "SECRET_KEY": ""}, "SECRET_KEY"),
-        ({"ALLOWED_HOSTS": "chama.example.co.ke", "SECRET_KEY": DEVELOPMENT_KEY_PREFIX + PRODUCTION_KEY}, "development key"),
+        (
+            {"ALLOWED_HOSTS": "chama.example.co.ke", "SECRET_KEY": DEVELOPMENT_KEY_PREFIX + PRODUCTION_KEY},
+            "development key",
+        ),
         ({"SECRET_KEY": PRODUCTION_KEY}, "ALLOWED_HOSTS"),
         ({"ALLOWED_HOSTS": "chama.example.co.ke", "SECRET_KEY": PRODUCTION_KEY, "DEBUG": "true"}, "DEBUG"),
     ],

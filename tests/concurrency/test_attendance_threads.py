@@ -34,8 +34,12 @@ def make_chama(members):
 
 def past_meetings(chama, by, count):
     now = timezone.now()
-    return [services.meeting_create(chama=chama, by=by, title=f"Meeting {n}", starts_at=now - timedelta(days=7 * (count - n)))
-            for n in range(count)]
+    return [
+        services.meeting_create(
+            chama=chama, by=by, title=f"Meeting {n}", starts_at=now - timedelta(days=7 * (count - n))
+        )
+        for n in range(count)
+    ]
 
 
 def test_registers_saved_at_once_for_the_same_members_keep_every_percentage_right():
@@ -73,7 +77,9 @@ def test_the_same_register_saved_at_once_fines_each_absent_member_once():
     meeting = past_meetings(chama, secretary, 1)[0]
     entries = {m.pk: {"status": "absent" if n % 2 else "present"} for n, m in enumerate(members)}
 
-    _, errors = run_at_once(lambda i: services.register_save(meeting=meeting, by=(secretary, chair)[i % 2], entries=dict(entries)), 6)
+    _, errors = run_at_once(
+        lambda i: services.register_save(meeting=meeting, by=(secretary, chair)[i % 2], entries=dict(entries)), 6
+    )
 
     assert errors == {}
     assert Attendance.objects.filter(meeting=meeting).count() == 6

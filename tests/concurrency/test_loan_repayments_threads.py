@@ -20,9 +20,19 @@ from django.db import connection, transaction
 
 from chama import authority
 from chama.roles import Role
-from finance.models import Account, Expense, Guarantee, Installment, Journal, Loan, LoanApproval, LoanProduct, RepaymentLine
-from finance.selectors.ledger import trial_balance, unbalanced_journals
+from finance.models import (
+    Account,
+    Expense,
+    Guarantee,
+    Installment,
+    Journal,
+    Loan,
+    LoanApproval,
+    LoanProduct,
+    RepaymentLine,
+)
 from finance.selectors import loans as loan_reads
+from finance.selectors.ledger import trial_balance, unbalanced_journals
 from finance.services import books, loans, savings
 from finance.services.reconcile import all_drift
 from tests.concurrency.threads import run_at_once
@@ -47,17 +57,38 @@ class Shop:
     """A chama with three officers, borrowers with savings and a loan product (no guarantors unless asked)."""
 
     def __init__(self, *, approvals=2, guarantors=0, coverage=D("0"), fee_mode="added", concurrent=1):
-        self.chama = ChamaFactory(policy={
-            "loan_approvals_required": approvals, "loan_min_membership_days": 90, "loan_max_savings_multiple": D("3"),
-            "loan_max_concurrent": concurrent,
-        })
-        self.chair, self.treasurer, self.secretary = (self.join(role) for role in (Role.CHAIRPERSON, Role.TREASURER, Role.SECRETARY))
+        self.chama = ChamaFactory(
+            policy={
+                "loan_approvals_required": approvals,
+                "loan_min_membership_days": 90,
+                "loan_max_savings_multiple": D("3"),
+                "loan_max_concurrent": concurrent,
+            }
+        )
+        self.chair, self.treasurer, self.secretary = (
+            self.join(role) for role in (Role.CHAIRPERSON, Role.TREASURER, Role.SECRETARY)
+        )
         # 12% a year, monthly, 3 installments of 6,000: see the schedule in repayable_loan().
         self.product = LoanProduct.objects.create(
-            chama=self.chama, name="Biashara", interest_method="declining_balance", interest_rate=D("12"), rate_period="year",
-            repayment_frequency="monthly", min_installments=1, max_installments=12, min_amount=D("1000"), max_amount=D("50000"),
-            fee_kind="percent", fee_value=D("2"), fee_mode=fee_mode, penalty_kind="percent", penalty_value=D("5"),
-            penalty_grace_days=3, installment_multiple=D("1"), guarantors_required=guarantors, guarantee_coverage=coverage,
+            chama=self.chama,
+            name="Biashara",
+            interest_method="declining_balance",
+            interest_rate=D("12"),
+            rate_period="year",
+            repayment_frequency="monthly",
+            min_installments=1,
+            max_installments=12,
+            min_amount=D("1000"),
+            max_amount=D("50000"),
+            fee_kind="percent",
+            fee_value=D("2"),
+            fee_mode=fee_mode,
+            penalty_kind="percent",
+            penalty_value=D("5"),
+            penalty_grace_days=3,
+            installment_multiple=D("1"),
+            guarantors_required=guarantors,
+            guarantee_coverage=coverage,
         )
 
     def join(self, role=Role.MEMBER):
@@ -69,8 +100,9 @@ class Shop:
         return person
 
     def approved_loan(self, borrower, principal="6000", installments=3):
-        loan = loans.loan_apply(membership=borrower, product=self.product, principal=principal, installments=installments,
-                                by=borrower.user)
+        loan = loans.loan_apply(
+            membership=borrower, product=self.product, principal=principal, installments=installments, by=borrower.user
+        )
         loans.loan_approve(loan=loan, by=self.chair.user)
         loans.loan_approve(loan=loan, by=self.secretary.user)
         return Loan.objects.get(pk=loan.pk)
@@ -97,7 +129,11 @@ def repayable_loan(shop, borrower):
     """
     loan = shop.active_loan(borrower)
     rows = [(i.principal, i.interest, i.fee) for i in loan_reads.current_installments(loan)]
-    assert rows == [(D("1980.00"), D("60.00"), D("120.00")), (D("1999.80"), D("40.20"), ZERO), (D("2020.20"), D("20.20"), ZERO)]
+    assert rows == [
+        (D("1980.00"), D("60.00"), D("120.00")),
+        (D("1999.80"), D("40.20"), ZERO),
+        (D("2020.20"), D("20.20"), ZERO),
+    ]
     today_is(REPAID_ON)
     loans.update_arrears(as_of=REPAID_ON, chama=shop.chama)
     assert [i.penalty for i in loan_reads.current_installments(loan)] == [D("108.00"), D("102.00"), ZERO]
@@ -162,11 +198,15 @@ def income_now(shop):
 PAYOFF = D("6430.20")
 
 
-@pytest.mark.parametrize("amounts", [
-    [D("500.00")] * 16,                               # 12 fit (6,000.00); 430.20 is left, so 4 are refused
-    [D("428.68")] * 16,                               # 15 × 428.68 = 6,430.20 exactly: the 15th closes the loan
-    [D("250.00") + D("37.31") * i for i in range(16)],  # 8,477.20 in all, in amounts of every size
-], ids=["overshoot", "exact-payoff", "mixed"])
+@pytest.mark.parametrize(
+    "amounts",
+    [
+        [D("500.00")] * 16,  # 12 fit (6,000.00); 430.20 is left, so 4 are refused
+        [D("428.68")] * 16,  # 15 × 428.68 = 6,430.20 exactly: the 15th closes the loan
+        [D("250.00") + D("37.31") * i for i in range(16)],  # 8,477.20 in all, in amounts of every size
+    ],
+    ids=["overshoot", "exact-payoff", "mixed"],
+)
 def test_sixteen_repayments_racing_for_the_payoff_never_overpay(amounts):
     shop = Shop()
     wanjiku = shop.saver()
@@ -176,7 +216,11 @@ def test_sixteen_repayments_racing_for_the_payoff_never_overpay(amounts):
     assert sum(amounts) > PAYOFF
 
     results, errors = run_at_once(
-        lambda i: loans.loan_repay(loan=loan, amount=amounts[i], method="cash", by=shop.treasurer.user, value_date=REPAID_ON), 16)
+        lambda i: loans.loan_repay(
+            loan=loan, amount=amounts[i], method="cash", by=shop.treasurer.user, value_date=REPAID_ON
+        ),
+        16,
+    )
 
     assert all(isinstance(error, ValidationError) for error in errors.values()), errors
     assert len(results) + len(errors) == 16
@@ -237,8 +281,11 @@ def test_sixteen_small_repayments_at_once_lose_nothing():
 
     today_is(date(2026, 6, 20))
     results, errors = run_at_once(
-        lambda i: loans.loan_repay(loan=loan, amount=amounts[i], method=methods[i % 4], by=shop.treasurer.user,
-                                   value_date=date(2026, 6, 20)), 16)
+        lambda i: loans.loan_repay(
+            loan=loan, amount=amounts[i], method=methods[i % 4], by=shop.treasurer.user, value_date=date(2026, 6, 20)
+        ),
+        16,
+    )
 
     assert errors == {}
     assert len({journal.pk for journal in results.values()}) == 16
@@ -267,8 +314,16 @@ def test_the_same_idempotency_key_from_eight_threads_repays_once():
     cash_before, income_before = shop.held(A.CASH), income_now(shop)
 
     results, errors = run_at_once(
-        lambda i: loans.loan_repay(loan=loan, amount="2500.00", method="cash", by=shop.treasurer.user, value_date=REPAID_ON,
-                                   idempotency_key="app-loan-7f3c-0001"), 8)
+        lambda i: loans.loan_repay(
+            loan=loan,
+            amount="2500.00",
+            method="cash",
+            by=shop.treasurer.user,
+            value_date=REPAID_ON,
+            idempotency_key="app-loan-7f3c-0001",
+        ),
+        8,
+    )
 
     assert errors == {}
     assert len(results) == 8
@@ -301,12 +356,18 @@ def test_repayments_of_two_loans_a_disbursement_and_an_expense_on_one_cash_accou
     def work(i):
         if i < 14:
             today_is(date(2026, 6, 20))
-            return loans.loan_repay(loan=first if i % 2 == 0 else second, amount=amounts[i], method="cash",
-                                    by=shop.treasurer.user, value_date=date(2026, 6, 20))
+            return loans.loan_repay(
+                loan=first if i % 2 == 0 else second,
+                amount=amounts[i],
+                method="cash",
+                by=shop.treasurer.user,
+                value_date=date(2026, 6, 20),
+            )
         if i == 14:
             return loans.loan_disburse(loan=third, by=shop.treasurer.user, method="cash", value_date=date(2026, 6, 20))
-        return books.expense_record(chama=shop.chama, category="meeting", amount="750.00", description="Hall hire",
-                                    by=shop.treasurer.user)
+        return books.expense_record(
+            chama=shop.chama, category="meeting", amount="750.00", description="Hall hire", by=shop.treasurer.user
+        )
 
     results, errors = run_at_once(work, 16)
 
@@ -358,8 +419,14 @@ def test_a_guarantor_accepting_while_officers_approve_never_approves_an_uncovere
     guarantors = [shop.saver("5000") for _ in range(5)]
     applied = []
     for borrower, guarantor in zip(borrowers, guarantors, strict=True):
-        loan = loans.loan_apply(membership=borrower, product=shop.product, principal="6000", installments=3, by=borrower.user,
-                                guarantors=[(guarantor, "3000")])
+        loan = loans.loan_apply(
+            membership=borrower,
+            product=shop.product,
+            principal="6000",
+            installments=3,
+            by=borrower.user,
+            guarantors=[(guarantor, "3000")],
+        )
         applied.append((loan, loan.guarantees.get(), guarantor))
 
     def work(i):
@@ -403,8 +470,9 @@ def test_a_write_off_approved_while_the_member_repays_does_not_deadlock():
     def work(i):
         if i < 7:
             today_is(date(2026, 6, 20))
-            return loans.loan_repay(loan=loan, amount="100.00", method="cash", by=shop.treasurer.user,
-                                    value_date=date(2026, 6, 20))
+            return loans.loan_repay(
+                loan=loan, amount="100.00", method="cash", by=shop.treasurer.user, value_date=date(2026, 6, 20)
+            )
         return loans.write_off_approve(loan=loan, by=shop.secretary.user)
 
     results, errors = run_at_once(work, 8)
@@ -428,8 +496,10 @@ def wait_until_blocked_on_a_lock(thread, timeout=10):
     deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
         while thread.is_alive() and time.monotonic() < deadline:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                           "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
             if cursor.fetchone()[0]:
                 return True
             time.sleep(0.02)
@@ -453,8 +523,9 @@ def test_update_arrears_racing_the_payoff_does_not_reopen_the_loan():
         try:
             today_is(as_of)
             with transaction.atomic():
-                outcome["journal"] = loans.loan_repay(loan=loan, amount=payoff, method="cash", by=shop.treasurer.user,
-                                                      value_date=as_of)
+                outcome["journal"] = loans.loan_repay(
+                    loan=loan, amount=payoff, method="cash", by=shop.treasurer.user, value_date=as_of
+                )
                 repaid.set()
                 assert go.wait(15)
         except Exception as exc:  # asserted on below

@@ -1,6 +1,5 @@
 """members_count under real concurrency: many officers admitting and exiting members at once."""
 
-
 import pytest
 
 from chama.roles import MembershipStatus, Role
@@ -37,8 +36,12 @@ def test_concurrent_exits_rejoins_and_joins_keep_the_count_right():
         )
     newcomers = [UserFactory() for _ in range(6)]
     jobs = (
-        [lambda p=p: services.membership_change_status(membership=Membership.objects.get(chama=chama, user=p),
-                                                       status=MembershipStatus.EXITED, by=chairperson) for p in leavers]
+        [
+            lambda p=p: services.membership_change_status(
+                membership=Membership.objects.get(chama=chama, user=p), status=MembershipStatus.EXITED, by=chairperson
+            )
+            for p in leavers
+        ]
         + [lambda p=p: services.admit_member(chama=chama, user=p) for p in returners]
         + [lambda p=p: services.admit_member(chama=chama, user=p) for p in newcomers]
     )
@@ -57,7 +60,8 @@ def test_the_same_exit_twice_at_once_counts_once():
     leaver = Membership.objects.get(user=member(chama))
 
     _, errors = run_at_once(
-        lambda i: services.membership_change_status(membership=leaver, status=MembershipStatus.EXITED, by=chairperson), 8
+        lambda i: services.membership_change_status(membership=leaver, status=MembershipStatus.EXITED, by=chairperson),
+        8,
     )
 
     assert errors == {}

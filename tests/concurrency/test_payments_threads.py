@@ -29,10 +29,16 @@ C2B_JSON = """{"TransactionType":"Pay Bill","TransID":"RKTQDM7W6S","TransTime":"
 
 def make_chama(**policy):
     """KES 1,000 due monthly on the 5th; a high second-approval threshold unless told otherwise."""
-    return ChamaFactory(policy={
-        "contribution_amount": D("1000"), "contribution_frequency": "monthly", "contribution_due_day": 5,
-        "grace_days": 3, "second_approval_threshold": D("1000000"), **policy,
-    })
+    return ChamaFactory(
+        policy={
+            "contribution_amount": D("1000"),
+            "contribution_frequency": "monthly",
+            "contribution_due_day": 5,
+            "grace_days": 3,
+            "second_approval_threshold": D("1000000"),
+            **policy,
+        }
+    )
 
 
 def raise_dues(chama, months):
@@ -68,8 +74,11 @@ def test_sixteen_payments_by_one_member_at_once_lose_nothing():
     assert sum(amounts) == D("5482.00")
 
     results, errors = run_at_once(
-        lambda i: dues_service.payment_record(membership=wanjiku, amount=amounts[i], method=METHODS[i % 3],
-                                              by=treasurer.user, idempotency_key=f"pay-{i}"), 16)
+        lambda i: dues_service.payment_record(
+            membership=wanjiku, amount=amounts[i], method=METHODS[i % 3], by=treasurer.user, idempotency_key=f"pay-{i}"
+        ),
+        16,
+    )
 
     assert errors == {}
     assert len({journal.pk for journal in results.values()}) == 16
@@ -93,7 +102,11 @@ def test_sixteen_members_paying_at_once_each_get_their_own_money():
     amounts = [D("1500.00") + D("100.01") * i for i in range(16)]  # 1,500.00 … 3,000.15, 36,001.20 in all
 
     results, errors = run_at_once(
-        lambda i: dues_service.payment_record(membership=people[i], amount=amounts[i], method="cash", by=treasurer.user), 16)
+        lambda i: dues_service.payment_record(
+            membership=people[i], amount=amounts[i], method="cash", by=treasurer.user
+        ),
+        16,
+    )
 
     assert errors == {}
     assert len({journal.pk for journal in results.values()}) == 16
@@ -114,8 +127,11 @@ def test_the_same_idempotency_key_from_eight_threads_posts_once():
     raise_dues(chama, [9])
 
     results, errors = run_at_once(
-        lambda i: dues_service.payment_record(membership=wanjiku, amount="1200.50", method="cash", by=treasurer.user,
-                                              idempotency_key="app-7f3c-0001"), 8)
+        lambda i: dues_service.payment_record(
+            membership=wanjiku, amount="1200.50", method="cash", by=treasurer.user, idempotency_key="app-7f3c-0001"
+        ),
+        8,
+    )
 
     assert errors == {}
     assert len(results) == 8
@@ -129,10 +145,14 @@ def test_the_same_idempotency_key_from_eight_threads_posts_once():
     assert_books_sound(chama)
 
 
-@pytest.mark.parametrize("reference, msisdn, status", [
-    ("M003", "254708374149", MpesaReceipt.Status.POSTED),
-    ("NOBODY", "254799000111", MpesaReceipt.Status.SUSPENSE),
-], ids=["matched", "suspense"])
+@pytest.mark.parametrize(
+    "reference, msisdn, status",
+    [
+        ("M003", "254708374149", MpesaReceipt.Status.POSTED),
+        ("NOBODY", "254799000111", MpesaReceipt.Status.SUSPENSE),
+    ],
+    ids=["matched", "suspense"],
+)
 def test_the_same_mpesa_receipt_delivered_by_eight_threads_posts_once(reference, msisdn, status):
     chama = make_chama()
     joined(chama, Role.TREASURER)
@@ -146,8 +166,12 @@ def test_the_same_mpesa_receipt_delivered_by_eight_threads_posts_once(reference,
 
     def deliver(i):
         fields = mpesa.parse_c2b(payload)
-        return mpesa.receive(channel=mpesa.channel_for(chama.pk, channel.new_secret),
-                             source=MpesaReceipt.Source.C2B, fields=fields, payload=payload)
+        return mpesa.receive(
+            channel=mpesa.channel_for(chama.pk, channel.new_secret),
+            source=MpesaReceipt.Source.C2B,
+            fields=fields,
+            payload=payload,
+        )
 
     results, errors = run_at_once(deliver, 8)
 
@@ -181,7 +205,9 @@ def test_withdrawals_racing_for_the_same_savings_never_go_below_the_minimum():
     regular.minimum_balance = D("1000.00")
     regular.save()
     savings.savings_deposit(membership=wanjiku, amount="10000.00", method="cash", by=treasurer.user)
-    savings.savings_deposit(membership=joined(chama), amount="20000.00", method="cash", by=treasurer.user)  # cash to spare
+    savings.savings_deposit(
+        membership=joined(chama), amount="20000.00", method="cash", by=treasurer.user
+    )  # cash to spare
     # Each one alone is allowed (10,000 − 2,000 ≥ 1,000); only four fit together.
     requests = [savings.withdrawal_request(membership=wanjiku, amount="2000.00", by=wanjiku.user) for _ in range(8)]
     for withdrawal in requests:
@@ -189,7 +215,8 @@ def test_withdrawals_racing_for_the_same_savings_never_go_below_the_minimum():
     assert all(Withdrawal.objects.get(pk=w.pk).status == Withdrawal.Status.APPROVED for w in requests)
 
     results, errors = run_at_once(
-        lambda i: savings.withdrawal_pay(withdrawal=requests[i], method="cash", by=treasurer.user), 8)
+        lambda i: savings.withdrawal_pay(withdrawal=requests[i], method="cash", by=treasurer.user), 8
+    )
 
     assert all(isinstance(error, ValidationError) for error in errors.values()), errors
     assert (len(results), len(errors)) == (4, 4)
@@ -208,8 +235,11 @@ def test_expenses_racing_for_the_same_cash_never_make_it_negative():
     savings.savings_deposit(membership=wanjiku, amount="10000.00", method="cash", by=treasurer.user)
 
     results, errors = run_at_once(
-        lambda i: books.expense_record(chama=chama, category="meeting", amount="3000.00", description=f"Hall hire {i}",
-                                       by=treasurer.user), 8)
+        lambda i: books.expense_record(
+            chama=chama, category="meeting", amount="3000.00", description=f"Hall hire {i}", by=treasurer.user
+        ),
+        8,
+    )
 
     assert all(isinstance(error, ValidationError) for error in errors.values()), errors
     assert (len(results), len(errors)) == (3, 5)
@@ -230,8 +260,9 @@ def test_payments_and_expenses_on_the_same_cash_at_once():
     def work(i):
         if i < 8:
             return savings.savings_deposit(membership=people[i], amount="500.00", method="cash", by=treasurer.user)
-        return books.expense_record(chama=chama, category="transport", amount="1000.00", description=f"Fare {i}",
-                                    by=treasurer.user)
+        return books.expense_record(
+            chama=chama, category="transport", amount="1000.00", description=f"Fare {i}", by=treasurer.user
+        )
 
     results, errors = run_at_once(work, 16)
 

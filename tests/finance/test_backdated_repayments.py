@@ -34,9 +34,17 @@ def disbursed_loan(penalty=None):
     """The loan of the module, disbursed on 20 Sep (the chama's clock is left on that day)."""
     chama = ChamaFactory(name="Umoja", policy={"loan_approvals_required": 2})
     chair, treasurer, borrower = joined(chama, Role.CHAIRPERSON), joined(chama, Role.TREASURER), joined(chama)
-    product = loan_product(chama, "Pesa", interest_rate=D("6.25"), min_installments=4, max_installments=4,
-                           fee_kind="flat", fee_value=D("700"), fee_mode="added",
-                           **(penalty or {"penalty_kind": "flat", "penalty_value": D("0")}))
+    product = loan_product(
+        chama,
+        "Pesa",
+        interest_rate=D("6.25"),
+        min_installments=4,
+        max_installments=4,
+        fee_kind="flat",
+        fee_value=D("700"),
+        fee_mode="added",
+        **(penalty or {"penalty_kind": "flat", "penalty_value": D("0")}),
+    )
     today_is(DISBURSED)
     savings.savings_deposit(membership=borrower, amount="5000", method="cash", by=treasurer.user)
     savings.savings_deposit(membership=joined(chama), amount="10000", method="cash", by=treasurer.user)
@@ -48,16 +56,23 @@ def disbursed_loan(penalty=None):
 
 
 def owed(loan):
-    return [(row.n, row.owed("fee"), row.owed("interest"), row.owed("principal"), row.owed("penalty"))
-            for row in loan_reads.current_installments(loan)]
+    return [
+        (row.n, row.owed("fee"), row.owed("interest"), row.owed("principal"), row.owed("penalty"))
+        for row in loan_reads.current_installments(loan)
+    ]
 
 
 def test_the_schedule_is_as_worked_out_by_hand(db):
     loan, _ = disbursed_loan()
 
-    assert [(str(row.due_date), row.fee, row.interest, row.principal) for row in loan_reads.current_installments(loan)] == [
-        ("2026-10-20", D("700.00"), D("750.00"), D("3000.00")), ("2026-11-20", D("0.00"), D("750.00"), D("3000.00")),
-        ("2026-12-20", D("0.00"), D("750.00"), D("3000.00")), ("2027-01-20", D("0.00"), D("750.00"), D("3000.00"))]
+    assert [
+        (str(row.due_date), row.fee, row.interest, row.principal) for row in loan_reads.current_installments(loan)
+    ] == [
+        ("2026-10-20", D("700.00"), D("750.00"), D("3000.00")),
+        ("2026-11-20", D("0.00"), D("750.00"), D("3000.00")),
+        ("2026-12-20", D("0.00"), D("750.00"), D("3000.00")),
+        ("2027-01-20", D("0.00"), D("750.00"), D("3000.00")),
+    ]
     assert loan_reads.payoff_amount(loan, BACK_DATE) == D("12700.00")
     assert loan_reads.payoff_amount(loan, TODAY) == D("14200.00")
 
@@ -73,14 +88,22 @@ def test_the_payoff_of_the_back_date_leaves_the_interest_due_today_owing(db):
     # Installments 1 and 2 are due today: fee 700 + interest 750 + principal 3,000, then 750 + 3,000 = 8,200;
     # the other 4,500 pays principal not yet due, oldest first: 3,000 of installment 3 and 1,500 of installment 4.
     assert {entry.account.purpose: entry.amount for entry in journal.entries.select_related("account")} == {
-        A.CASH: D("12700.00"), A.FEE_INCOME: D("-700.00"), A.INTEREST_INCOME: D("-1500.00"),
-        A.LOAN_RECEIVABLE: D("-10500.00")}
+        A.CASH: D("12700.00"),
+        A.FEE_INCOME: D("-700.00"),
+        A.INTEREST_INCOME: D("-1500.00"),
+        A.LOAN_RECEIVABLE: D("-10500.00"),
+    }
     assert journal.value_date == BACK_DATE
     assert loan.status == Loan.Status.ACTIVE
     # 14,200 − 12,700 = 1,500 still owed today: installment 4's last 1,500 of principal.
     assert loan_reads.payoff_amount(loan) == D("1500.00")
     assert loan_reads.outstanding_principal(loan) == D("1500.00")
-    assert owed(loan) == [(1, 0, 0, 0, 0), (2, 0, 0, 0, 0), (3, 0, D("750.00"), 0, 0), (4, 0, D("750.00"), D("1500.00"), 0)]
+    assert owed(loan) == [
+        (1, 0, 0, 0, 0),
+        (2, 0, 0, 0, 0),
+        (3, 0, D("750.00"), 0, 0),
+        (4, 0, D("750.00"), D("1500.00"), 0),
+    ]
     assert [row.interest_forgiven for row in loan_reads.current_installments(loan)] == [0, 0, 0, 0]
 
 
@@ -102,7 +125,9 @@ def test_more_than_todays_payoff_is_refused_with_it_and_todays_payoff_closes_the
 
 
 def test_a_penalty_charged_before_a_backdated_repayment_stays_owed(db):
-    loan, treasurer = disbursed_loan(penalty={"penalty_kind": "flat", "penalty_value": D("100"), "penalty_grace_days": 3})
+    loan, treasurer = disbursed_loan(
+        penalty={"penalty_kind": "flat", "penalty_value": D("100"), "penalty_grace_days": 3}
+    )
     today_is(TODAY)
     backdating_approved(loan.chama, BACK_DATE)
     # The arrears job today: installment 1 is 41 days late and installment 2 ten days, both past the
@@ -126,7 +151,8 @@ def test_a_repayment_before_the_disbursement_is_refused(db):
         loans.loan_repay(loan=loan, amount="1000", method="cash", by=treasurer, value_date=date(2026, 9, 19))
 
     assert refused.value.message_dict == {
-        "value_date": [f"The value date 2026-09-19 is before loan #{loan.pk} was disbursed (2026-09-20)."]}
+        "value_date": [f"The value date 2026-09-19 is before loan #{loan.pk} was disbursed (2026-09-20)."]
+    }
     assert not Journal.objects.filter(loan=loan, kind=Journal.Kind.LOAN_REPAYMENT).exists()
 
 
@@ -134,13 +160,21 @@ def test_a_repayment_dated_in_2027_is_refused_and_marks_nothing_overdue(db, api_
     loan, treasurer = disbursed_loan()
     today_is(TODAY)
 
-    response = api_as(treasurer).post(f"/api/v1/chamas/{loan.chama_id}/loans/{loan.pk}/repay/", {
-        "amount": "100.00", "method": "cash", "value_date": "2027-02-01"}, format="json")
+    response = api_as(treasurer).post(
+        f"/api/v1/chamas/{loan.chama_id}/loans/{loan.pk}/repay/",
+        {"amount": "100.00", "method": "cash", "value_date": "2027-02-01"},
+        format="json",
+    )
 
     assert response.status_code == 400
-    assert response.json() == {"value_date": [
-        "The value date 2027-02-01 is in the future: today is 2026-11-30 in Umoja's time zone (Africa/Nairobi)."]}
-    assert list(loan_reads.current_installments(loan).values_list("status", flat=True)) == [Installment.Status.PENDING] * 4
+    assert response.json() == {
+        "value_date": [
+            "The value date 2027-02-01 is in the future: today is 2026-11-30 in Umoja's time zone (Africa/Nairobi)."
+        ]
+    }
+    assert (
+        list(loan_reads.current_installments(loan).values_list("status", flat=True)) == [Installment.Status.PENDING] * 4
+    )
 
 
 def test_update_loan_arrears_on_a_day_still_to_come_is_refused(db):
@@ -150,14 +184,22 @@ def test_update_loan_arrears_on_a_day_still_to_come_is_refused(db):
     with pytest.raises(ValidationError) as refused:
         loans.update_arrears(as_of=date(2026, 12, 21), chama=loan.chama)
 
-    assert refused.value.message_dict == {"as_of": [
-        "2026-12-21 is in the future: today is 2026-11-30 in Umoja's time zone (Africa/Nairobi)."]}
+    assert refused.value.message_dict == {
+        "as_of": ["2026-12-21 is in the future: today is 2026-11-30 in Umoja's time zone (Africa/Nairobi)."]
+    }
     assert not Installment.objects.filter(loan=loan, status=Installment.Status.OVERDUE).exists()
 
 
 def test_a_late_fine_is_not_undone_by_a_payment_backdated_to_before_the_due_was_late(db):
-    chama = ChamaFactory(name="Umoja", policy={"contribution_amount": D("1000"), "contribution_due_day": 5,
-                                               "grace_days": 3, "late_fine_amount": D("100")})
+    chama = ChamaFactory(
+        name="Umoja",
+        policy={
+            "contribution_amount": D("1000"),
+            "contribution_due_day": 5,
+            "grace_days": 3,
+            "late_fine_amount": D("100"),
+        },
+    )
     treasurer, wanjiku = joined(chama, Role.TREASURER), joined(chama)
     dues.contribution_plan_from_policy(chama, start_date=date(2026, 10, 1))
     dues.generate_dues(period=(2026, 10), chama=chama)  # due 5 Oct, late after 8 Oct
@@ -166,10 +208,16 @@ def test_a_late_fine_is_not_undone_by_a_payment_backdated_to_before_the_due_was_
 
     # On 20 Oct the treasurer records 1,000 that Wanjiku says she paid on 4 Oct.
     today_is(date(2026, 10, 20))
-    dues.payment_record(membership=wanjiku, amount="1000", method="cash", by=treasurer.user, value_date=date(2026, 10, 4))
+    dues.payment_record(
+        membership=wanjiku, amount="1000", method="cash", by=treasurer.user, value_date=date(2026, 10, 4)
+    )
 
     contribution, fine = Due.objects.filter(membership=wanjiku).order_by("due_date")
-    assert (contribution.kind, contribution.status, contribution.paid_amount) == (Due.Kind.CONTRIBUTION, Due.Status.PAID, D("1000.00"))
+    assert (contribution.kind, contribution.status, contribution.paid_amount) == (
+        Due.Kind.CONTRIBUTION,
+        Due.Status.PAID,
+        D("1000.00"),
+    )
     assert (fine.kind, fine.status in Due.OPEN_STATUSES, fine.outstanding) == (Due.Kind.FINE, True, D("100.00"))
     assert Account.objects.get(chama=chama, purpose=A.FINE_INCOME).normal_balance == D("200.00")
     # Only a waiver forgives it.

@@ -32,13 +32,15 @@ def umoja(db):
 
 
 def ask(chama, people, earliest=date(2026, 9, 1)):
-    return backdating.backdating_request(chama=chama, earliest_date=earliest, reason="Entering the paper books",
-                                         by=people[Role.CHAIRPERSON].user)
+    return backdating.backdating_request(
+        chama=chama, earliest_date=earliest, reason="Entering the paper books", by=people[Role.CHAIRPERSON].user
+    )
 
 
 def pay_on(chama, people, day):
-    return dues.payment_record(membership=people[Role.MEMBER], amount="500", method="cash",
-                               by=people[Role.TREASURER].user, value_date=day)
+    return dues.payment_record(
+        membership=people[Role.MEMBER], amount="500", method="cash", by=people[Role.TREASURER].user, value_date=day
+    )
 
 
 def test_the_chairperson_asks_and_another_officer_approves_then_old_money_posts(umoja):
@@ -55,7 +57,10 @@ def test_the_chairperson_asks_and_another_officer_approves_then_old_money_posts(
     approval.refresh_from_db()
 
     assert (approval.status, approval.decided_by, approval.in_force) == (
-        BackdatingApproval.Status.APPROVED, people[Role.SECRETARY].user, True)
+        BackdatingApproval.Status.APPROVED,
+        people[Role.SECRETARY].user,
+        True,
+    )
     assert approval.expires_date - approval.decided_date == timedelta(days=7)
     assert pay_on(chama, people, date(2026, 9, 1)).value_date == date(2026, 9, 1)
     with pytest.raises(ValidationError, match="The value date 2026-08-31 is 91 days back"):
@@ -66,7 +71,9 @@ def test_the_chairperson_cannot_approve_their_own_request(umoja):
     chama, people = umoja
     approval = ask(chama, people)
 
-    with pytest.raises(authority.Refused, match="You have already signed this backdating approval: a second officer must"):
+    with pytest.raises(
+        authority.Refused, match="You have already signed this backdating approval: a second officer must"
+    ):
         backdating.backdating_approve(approval=approval, by=people[Role.CHAIRPERSON].user)
 
     assert BackdatingApproval.objects.get().status == BackdatingApproval.Status.PENDING
@@ -76,8 +83,12 @@ def test_the_chairperson_cannot_approve_their_own_request(umoja):
 def test_only_the_chairperson_asks(umoja, role):
     chama, people = umoja
 
-    with pytest.raises(authority.Refused, match="Only the chairperson of Umoja may ask that money may be dated further back"):
-        backdating.backdating_request(chama=chama, earliest_date=date(2026, 9, 1), reason="Old slips", by=people[role].user)
+    with pytest.raises(
+        authority.Refused, match="Only the chairperson of Umoja may ask that money may be dated further back"
+    ):
+        backdating.backdating_request(
+            chama=chama, earliest_date=date(2026, 9, 1), reason="Old slips", by=people[role].user
+        )
 
 
 def test_a_member_cannot_approve(umoja):
@@ -93,7 +104,9 @@ def test_an_expired_or_rejected_approval_allows_nothing(umoja):
     expired = backdating.backdating_approve(approval=ask(chama, people), by=people[Role.TREASURER].user)
     # Eight days later (the approval is in force for seven):
     BackdatingApproval.objects.filter(pk=expired.pk).update(expires_date=timezone.now() - timedelta(seconds=1))
-    rejected = backdating.backdating_reject(approval=ask(chama, people), by=people[Role.TREASURER].user, reason="No slips")
+    rejected = backdating.backdating_reject(
+        approval=ask(chama, people), by=people[Role.TREASURER].user, reason="No slips"
+    )
 
     with pytest.raises(ValidationError, match="90 days back"):
         pay_on(chama, people, date(2026, 9, 1))
@@ -103,11 +116,20 @@ def test_an_expired_or_rejected_approval_allows_nothing(umoja):
         backdating.backdating_approve(approval=rejected, by=people[Role.SECRETARY].user)
 
 
-@pytest.mark.parametrize(("earliest", "message"), [
-    (date(2026, 11, 1), "2026-11-01 is within the policy's 31 days: money may be dated that far back without approval."),
-    (date(2026, 12, 1), "The value date 2026-12-01 is in the future: today is 2026-11-30 in Umoja's time zone (Africa/Nairobi)."),
-    (date(2024, 12, 31), "The value date 2024-12-31 is before Umoja started (2025-01-01)."),
-])
+@pytest.mark.parametrize(
+    ("earliest", "message"),
+    [
+        (
+            date(2026, 11, 1),
+            "2026-11-01 is within the policy's 31 days: money may be dated that far back without approval.",
+        ),
+        (
+            date(2026, 12, 1),
+            "The value date 2026-12-01 is in the future: today is 2026-11-30 in Umoja's time zone (Africa/Nairobi).",
+        ),
+        (date(2024, 12, 31), "The value date 2024-12-31 is before Umoja started (2025-01-01)."),
+    ],
+)
 def test_asking_for_what_needs_no_approval_or_could_never_be_is_refused(umoja, earliest, message):
     chama, people = umoja
 
@@ -131,7 +153,11 @@ def test_the_api_asks_lists_approves_and_refuses_self_approval(umoja, api_as):
     assert asked.status_code == 201, asked.content
     body = asked.json()
     assert (body["status"], body["in_force"], body["requested_by"], body["earliest_date"]) == (
-        "pending", False, people[Role.CHAIRPERSON].user.get_full_name(), "2026-09-01")
+        "pending",
+        False,
+        people[Role.CHAIRPERSON].user.get_full_name(),
+        "2026-09-01",
+    )
     assert chair.post(f"{url}{body['id']}/approve/").status_code == 403  # not the one who asked
 
     approved = treasurer.post(f"{url}{body['id']}/approve/")
@@ -140,8 +166,11 @@ def test_the_api_asks_lists_approves_and_refuses_self_approval(umoja, api_as):
     assert (approved.json()["status"], approved.json()["in_force"]) == ("approved", True)
     assert [row["id"] for row in results(api_as(people[Role.SECRETARY].user).get(url))] == [body["id"]]
     assert api_as(people[Role.MEMBER].user).get(url).status_code == 403
-    posted = treasurer.post(f"/api/v1/chamas/{chama.pk}/payments/", {
-        "membership": people[Role.MEMBER].pk, "amount": "500", "method": "cash", "value_date": "2026-09-01"}, format="json")
+    posted = treasurer.post(
+        f"/api/v1/chamas/{chama.pk}/payments/",
+        {"membership": people[Role.MEMBER].pk, "amount": "500", "method": "cash", "value_date": "2026-09-01"},
+        format="json",
+    )
     assert posted.status_code == 201
 
 
@@ -150,9 +179,10 @@ def test_the_api_refuses_a_bad_earliest_date_on_its_field(umoja, api_as):
     url = f"/api/v1/chamas/{chama.pk}/backdating-approvals/"
     chair = api_as(people[Role.CHAIRPERSON].user)
 
-    for day, message in (("0001-01-01", "Give a date between 1900-01-01 and 2200-12-31."),
-                         ("2026-11-20", "2026-11-20 is within the policy's 31 days: money may be dated that far back "
-                                        "without approval.")):
+    for day, message in (
+        ("0001-01-01", "Give a date between 1900-01-01 and 2200-12-31."),
+        ("2026-11-20", "2026-11-20 is within the policy's 31 days: money may be dated that far back without approval."),
+    ):
         response = chair.post(url, {"earliest_date": day, "reason": "Old slips"}, format="json")
         assert (response.status_code, response.json()) == (400, {"earliest_date": [message]})
 
@@ -162,7 +192,10 @@ def test_the_api_rejects_with_a_reason(umoja, api_as):
     approval = ask(chama, people)
 
     response = api_as(people[Role.SECRETARY].user).post(
-        f"/api/v1/chamas/{chama.pk}/backdating-approvals/{approval.pk}/reject/", {"reason": "No slips to show"}, format="json")
+        f"/api/v1/chamas/{chama.pk}/backdating-approvals/{approval.pk}/reject/",
+        {"reason": "No slips to show"},
+        format="json",
+    )
 
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["rejection_reason"]) == ("rejected", "No slips to show")
@@ -178,8 +211,11 @@ def test_the_chairperson_asks_in_the_admin_and_the_treasurer_approves_with_the_a
 
     too_recent = client.post(add, {"chama": chama.pk, "earliest_date": "2026-11-20", "reason": "Old slips"})
     assert too_recent.status_code == 200
-    assert too_recent.context["adminform"].form.errors == {"earliest_date": [
-        "2026-11-20 is within the policy's 31 days: money may be dated that far back without approval."]}
+    assert too_recent.context["adminform"].form.errors == {
+        "earliest_date": [
+            "2026-11-20 is within the policy's 31 days: money may be dated that far back without approval."
+        ]
+    }
     off = client.post(add, {"chama": chama.pk, "earliest_date": "0001-01-01", "reason": "Old slips"})
     assert off.context["adminform"].form.errors == {"earliest_date": ["Give a date between 1900-01-01 and 2200-12-31."]}
 
@@ -189,7 +225,9 @@ def test_the_chairperson_asks_in_the_admin_and_the_treasurer_approves_with_the_a
     assert (approval.requested_by, approval.status) == (people[Role.CHAIRPERSON].user, "pending")
 
     changelist = reverse("admin:finance_backdatingapproval_changelist")
-    client.post(changelist, {"action": "approve", "_selected_action": [approval.pk], "index": "0"})  # the chair: refused
+    client.post(
+        changelist, {"action": "approve", "_selected_action": [approval.pk], "index": "0"}
+    )  # the chair: refused
     approval.refresh_from_db()
     assert approval.status == "pending"
 

@@ -21,7 +21,16 @@ from finance.services.reconcile import all_drift
 from meetings import services as meeting_services
 from meetings.models import Meeting
 from tests.finance.test_money_admin import (  # noqa: F401
-    MEETING, A, as_treasurer, balance, chama_balance, due_of, late_november, make_chama, open_sheet, posting_counts,
+    MEETING,
+    A,
+    as_treasurer,
+    balance,
+    chama_balance,
+    due_of,
+    late_november,
+    make_chama,
+    open_sheet,
+    posting_counts,
     sheet_url,
 )
 from tests.helpers import sheet_data, sheet_field
@@ -33,7 +42,9 @@ def w(db):
 
 
 def post(w, rows, **options):
-    return collections.collection_sheet_post(chama=w.chama, day=MEETING, rows=rows, method="cash", by=w.treasurer, **options)
+    return collections.collection_sheet_post(
+        chama=w.chama, day=MEETING, rows=rows, method="cash", by=w.treasurer, **options
+    )
 
 
 def three_rows(w):
@@ -88,8 +99,9 @@ def test_a_member_on_two_rows_is_refused_naming_them(w):
     with pytest.raises(collections.SheetRefused) as refused:
         post(w, rows)
 
-    assert refused.value.rows == {3: {"membership": [
-        f"{w.wanjiku} is listed twice (also in row 1); put all they handed in on one row."]}}
+    assert refused.value.rows == {
+        3: {"membership": [f"{w.wanjiku} is listed twice (also in row 1); put all they handed in on one row."]}
+    }
     assert not Journal.objects.filter(membership=w.wanjiku).exists()
 
 
@@ -121,7 +133,8 @@ def test_the_admin_shows_a_member_listed_twice_beside_the_second_row(as_treasure
     assert response.status_code == 200 and posting_counts() == before
     rows = response.context["sheet"].rows
     assert [row["errors"] for row in rows if row["errors"]] == [
-        [f"{w.wanjiku} is listed twice (also in row 4); put all they handed in on one row."]]
+        [f"{w.wanjiku} is listed twice (also in row 4); put all they handed in on one row."]
+    ]
     assert "is listed twice" in response.content.decode()
 
 
@@ -139,9 +152,11 @@ def sheet_route(w, meeting):
 
 
 def api_rows(w):
-    return [{"membership": w.wanjiku.pk, "contribution": "1000.00", "shares": 2, "fines": "100.00"},
-            {"membership": w.otieno.pk, "contribution": "2000.00", "shares": 1},
-            {"membership": w.chair_m.pk, "contribution": "500.00", "fines": "100.00"}]
+    return [
+        {"membership": w.wanjiku.pk, "contribution": "1000.00", "shares": 2, "fines": "100.00"},
+        {"membership": w.otieno.pk, "contribution": "2000.00", "shares": 1},
+        {"membership": w.chair_m.pk, "contribution": "500.00", "fines": "100.00"},
+    ]
 
 
 def test_the_phone_posts_the_sheet_once_whatever_the_retries(w, meeting, api_as):
@@ -162,7 +177,9 @@ def test_the_phone_posts_the_sheet_once_whatever_the_retries(w, meeting, api_as)
     assert again.json() == answer
     assert posting_counts() == count and chama_balance(w.chama, A.MOBILE_MONEY) == D("4300.00")
 
-    other = client.post(sheet_route(w, meeting), {"rows": api_rows(w)[:1]}, format="json", HTTP_IDEMPOTENCY_KEY="sheet-7-nov")
+    other = client.post(
+        sheet_route(w, meeting), {"rows": api_rows(w)[:1]}, format="json", HTTP_IDEMPOTENCY_KEY="sheet-7-nov"
+    )
     assert other.status_code == 400 and "Idempotency-Key" in other.json()
     assert posting_counts() == count
 
@@ -180,8 +197,11 @@ def test_the_phone_gets_each_refusal_under_its_row_and_nothing_is_posted(w, meet
     rows[1]["contribution"] = "2000.00"
     response = api_as(w.treasurer).post(sheet_route(w, meeting), {"rows": rows}, format="json")
     assert response.status_code == 400
-    assert response.json() == {"rows": {"3": {"membership": [
-        f"{w.wanjiku} is listed twice (also in row 1); put all they handed in on one row."]}}}
+    assert response.json() == {
+        "rows": {
+            "3": {"membership": [f"{w.wanjiku} is listed twice (also in row 1); put all they handed in on one row."]}
+        }
+    }
     assert posting_counts() == before
 
 
@@ -199,5 +219,7 @@ def test_a_cancelled_meeting_takes_no_collections(w, meeting):
     with pytest.raises(collections.SheetRefused) as refused:
         meeting_services.meeting_collections(meeting=meeting, rows=three_rows(w), method="cash", by=w.treasurer)
 
-    assert refused.value.general == {"meeting": ["November meeting (07 Nov 2026) was cancelled: nothing can be collected at it."]}
+    assert refused.value.general == {
+        "meeting": ["November meeting (07 Nov 2026) was cancelled: nothing can be collected at it."]
+    }
     assert not Journal.objects.filter(membership=w.wanjiku).exists()

@@ -30,33 +30,62 @@ KEY_A, KEY_B = PREFIX + "a" * 50, PREFIX + "b" * 50
 def books(db):
     """A VSLA (it sells shares at 100, up to 10 a meeting) where Wanjiku saved 10,000 and holds a
     running 3,000 loan."""
-    chama = ChamaFactory(kind=Chama.Kind.VSLA, policy={
-        "share_price": D("100"), "shares_min_per_meeting": 1, "shares_max_per_meeting": 10,
-        "loan_approvals_required": 2, "loan_max_savings_multiple": D("3"),
-    })
+    chama = ChamaFactory(
+        kind=Chama.Kind.VSLA,
+        policy={
+            "share_price": D("100"),
+            "shares_min_per_meeting": 1,
+            "shares_max_per_meeting": 10,
+            "loan_approvals_required": 2,
+            "loan_max_savings_multiple": D("3"),
+        },
+    )
     chair, treasurer, wanjiku = joined(chama, Role.CHAIRPERSON), joined(chama, Role.TREASURER), joined(chama)
     savings.savings_deposit(membership=wanjiku, amount="10000", method="cash", by=treasurer.user)
-    loan = loans.loan_apply(membership=wanjiku, product=loan_product(chama, "Dharura", penalty_value=D("0")),
-                            principal="3000", installments=3, by=wanjiku.user)
+    loan = loans.loan_apply(
+        membership=wanjiku,
+        product=loan_product(chama, "Dharura", penalty_value=D("0")),
+        principal="3000",
+        installments=3,
+        by=wanjiku.user,
+    )
     loans.loan_approve(loan=loan, by=chair.user)
     loans.loan_approve(loan=loan, by=treasurer.user)
     today_is(date(2026, 6, 1))
     loans.loan_disburse(loan=loan, by=treasurer.user, method="cash", value_date=date(2026, 6, 1))
     today_is(date(2026, 6, 10))  # the day the tests post
-    return SimpleNamespace(chama=chama, treasurer=treasurer, wanjiku=wanjiku, loan=Loan.objects.get(pk=loan.pk),
-                           base=f"/api/v1/chamas/{chama.pk}", last_journal=Journal.objects.order_by("-pk")[0].pk)
+    return SimpleNamespace(
+        chama=chama,
+        treasurer=treasurer,
+        wanjiku=wanjiku,
+        loan=Loan.objects.get(pk=loan.pk),
+        base=f"/api/v1/chamas/{chama.pk}",
+        last_journal=Journal.objects.order_by("-pk")[0].pk,
+    )
 
 
 # route name → (path, body, kind of the journal it posts)
 ROUTES = {
-    "payment": ("payments/", lambda b: {"membership": b.wanjiku.pk, "amount": "500.00", "method": "cash"},
-                Journal.Kind.PAYMENT),
-    "deposit": ("deposits/", lambda b: {"membership": b.wanjiku.pk, "amount": "500.00", "method": "cash"},
-                Journal.Kind.SAVINGS_DEPOSIT),
-    "share purchase": ("share-purchases/", lambda b: {"membership": b.wanjiku.pk, "shares": 2, "method": "cash"},
-                       Journal.Kind.SHARE_PURCHASE),
-    "loan repayment": (None, lambda b: {"amount": "500.00", "method": "cash", "value_date": "2026-06-10"},
-                       Journal.Kind.LOAN_REPAYMENT),
+    "payment": (
+        "payments/",
+        lambda b: {"membership": b.wanjiku.pk, "amount": "500.00", "method": "cash"},
+        Journal.Kind.PAYMENT,
+    ),
+    "deposit": (
+        "deposits/",
+        lambda b: {"membership": b.wanjiku.pk, "amount": "500.00", "method": "cash"},
+        Journal.Kind.SAVINGS_DEPOSIT,
+    ),
+    "share purchase": (
+        "share-purchases/",
+        lambda b: {"membership": b.wanjiku.pk, "shares": 2, "method": "cash"},
+        Journal.Kind.SHARE_PURCHASE,
+    ),
+    "loan repayment": (
+        None,
+        lambda b: {"amount": "500.00", "method": "cash", "value_date": "2026-06-10"},
+        Journal.Kind.LOAN_REPAYMENT,
+    ),
 }
 
 
@@ -123,7 +152,10 @@ def test_a_blank_key_is_no_key_and_each_request_posts(books, api_as, route):
 def test_a_key_is_stripped_so_a_retry_with_spaces_is_a_replay(books, api_as):
     client = api_as(books.treasurer.user)
 
-    first, retry = post(client, books, "payment", key="sheet-7-row-3"), post(client, books, "payment", key=" sheet-7-row-3 ")
+    first, retry = (
+        post(client, books, "payment", key="sheet-7-row-3"),
+        post(client, books, "payment", key=" sheet-7-row-3 "),
+    )
 
     assert (first.status_code, retry.status_code, retry["Idempotent-Replayed"]) == (201, 200, "true")
     assert retry.json()["id"] == first.json()["id"]
@@ -143,8 +175,12 @@ def test_a_replay_by_reference_says_so_too(books, api_as):
 def test_the_schema_documents_the_key_and_the_replay_header(api_as, books):
     schema = api_as(books.treasurer.user).get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     paths = schema["paths"]
-    for path, status in (("payments/", "201"), ("deposits/", "201"), ("share-purchases/", "201"),
-                         ("loans/{id}/repay/", "201")):
+    for path, status in (
+        ("payments/", "201"),
+        ("deposits/", "201"),
+        ("share-purchases/", "201"),
+        ("loans/{id}/repay/", "201"),
+    ):
         operation = paths[f"/api/v1/chamas/{{chama_id}}/{path}"]["post"]
         assert "Idempotency-Key" in [p["name"] for p in operation["parameters"] if p["in"] == "header"]
         assert status in operation["responses"]

@@ -93,11 +93,24 @@ def test_an_account_of_another_chama_is_refused(setup):
 
 def test_repeated_accounts_are_merged_into_one_entry(setup):
     chama, _, _, wanjiku = setup
-    cash, bank, savings = ledger.chama_account(chama, A.CASH), ledger.chama_account(chama, A.BANK), savings_account(wanjiku)
+    cash, bank, savings = (
+        ledger.chama_account(chama, A.CASH),
+        ledger.chama_account(chama, A.BANK),
+        savings_account(wanjiku),
+    )
 
     # Cash 300 + 200 = 500; savings -450 - 50 = -500; the bank's +50 - 50 nets to nothing.
-    journal = post(chama, [(cash, D("300")), (savings, D("-450")), (bank, D("50")), (cash, D("200")),
-                           (bank, D("-50")), (savings, D("-50"))])
+    journal = post(
+        chama,
+        [
+            (cash, D("300")),
+            (savings, D("-450")),
+            (bank, D("50")),
+            (cash, D("200")),
+            (bank, D("-50")),
+            (savings, D("-50")),
+        ],
+    )
 
     entries = {entry.account_id: entry.amount for entry in journal.entries.all()}
     assert entries == {cash.pk: D("500.00"), savings.pk: D("-500.00")}
@@ -118,7 +131,9 @@ def test_entries_carry_the_running_balance_and_the_cached_balance_moves(setup):
 
     # Cash: 1,000.00 → 1,000.00 + 250.50 = 1,250.50 → 1,250.50 − 400 = 850.50.
     assert [(e.amount, e.balance_after) for e in statement(cash)] == [
-        (D("1000.00"), D("1000.00")), (D("250.50"), D("1250.50")), (D("-400.00"), D("850.50")),
+        (D("1000.00"), D("1000.00")),
+        (D("250.50"), D("1250.50")),
+        (D("-400.00"), D("850.50")),
     ]
     # Savings (credit-normal, stored debit positive): −1,000.00 → −1,250.50 → −850.50.
     assert [e.balance_after for e in statement(savings)] == [D("-1000.00"), D("-1250.50"), D("-850.50")]
@@ -141,7 +156,9 @@ def test_member_savings_cannot_go_below_zero(setup):
     before = counts()
 
     # Savings hold 5,000 − 4,000 = 1,000; taking 1,500 would need 1,500.
-    with pytest.raises(ValidationError, match=r"Not enough in Regular savings.*holds KES 1,000\.00, KES 1,500\.00 would be needed"):
+    with pytest.raises(
+        ValidationError, match=r"Not enough in Regular savings.*holds KES 1,000\.00, KES 1,500\.00 would be needed"
+    ):
         post(chama, [(savings, D("1500")), (cash, D("-1500"))], kind=Journal.Kind.SAVINGS_WITHDRAWAL)
 
     assert counts() == before
@@ -158,7 +175,9 @@ def test_a_withdrawal_larger_than_the_cash_balance_is_refused(setup):
     before = counts()
 
     # Savings hold 1,000 + 4,000 = 5,000, but the cash box holds only 1,000 of it (4,000 is on M-Pesa).
-    with pytest.raises(ValidationError, match=r"Not enough in Cash on hand: it holds KES 1,000\.00, KES 3,000\.00 would be needed"):
+    with pytest.raises(
+        ValidationError, match=r"Not enough in Cash on hand: it holds KES 1,000\.00, KES 3,000\.00 would be needed"
+    ):
         savings_service.withdrawal_pay(withdrawal=withdrawal, method="cash", by=treasurer)
 
     assert counts() == before
@@ -174,7 +193,9 @@ def test_an_expense_larger_than_the_cash_balance_is_refused(setup):
     before = counts()
 
     # Cash holds 1,000; a 1,500 expense would need 1,500.
-    with pytest.raises(ValidationError, match=r"Not enough in Cash on hand: it holds KES 1,000\.00, KES 1,500\.00 would be needed"):
+    with pytest.raises(
+        ValidationError, match=r"Not enough in Cash on hand: it holds KES 1,000\.00, KES 1,500\.00 would be needed"
+    ):
         expense_record(chama=chama, category="meeting", amount="1500", description="Hall hire", by=treasurer)
 
     assert counts() == before
@@ -189,8 +210,9 @@ def test_an_expense_larger_than_the_cash_balance_is_refused(setup):
 @pytest.fixture
 def posted(setup):
     chama, _, _, wanjiku = setup
-    journal = post(chama, [(ledger.chama_account(chama, A.CASH), D("700")), (savings_account(wanjiku), D("-700"))],
-                   memo="Deposit")
+    journal = post(
+        chama, [(ledger.chama_account(chama, A.CASH), D("700")), (savings_account(wanjiku), D("-700"))], memo="Deposit"
+    )
     return journal, journal.entries.first()
 
 
@@ -255,8 +277,15 @@ def test_a_new_instance_carrying_a_posted_primary_key_cannot_overwrite_it(posted
     silently UPDATE the posted journal (Django's save() updates when the pk already exists)."""
     journal, entry = posted
     # Every column filled in, as a row rebuilt from serialized data would be.
-    forged = Journal(pk=journal.pk, chama=journal.chama, kind=Journal.Kind.EXPENSE, value_date=DAY,
-                     amount=D("1.00"), memo="Forged", created_date=journal.created_date)
+    forged = Journal(
+        pk=journal.pk,
+        chama=journal.chama,
+        kind=Journal.Kind.EXPENSE,
+        value_date=DAY,
+        amount=D("1.00"),
+        memo="Forged",
+        created_date=journal.created_date,
+    )
 
     with pytest.raises((TypeError, IntegrityError)), transaction.atomic():
         forged.save()
@@ -279,8 +308,11 @@ def test_external_reference_is_unique_in_a_chama_but_not_across_chamas(setup):
         post(chama, [(cash, D("200")), (savings, D("-200"))], external_reference="QK71ABC123")
 
     # The same M-Pesa receipt number in another chama is a different receipt.
-    theirs = post(other, [(ledger.chama_account(other, A.CASH), D("300")), (savings_account(otieno), D("-300"))],
-                  external_reference="QK71ABC123")
+    theirs = post(
+        other,
+        [(ledger.chama_account(other, A.CASH), D("300")), (savings_account(otieno), D("-300"))],
+        external_reference="QK71ABC123",
+    )
 
     assert Journal.objects.filter(external_reference="QK71ABC123").count() == 2
     assert ledger.find_posted(chama, external_reference="QK71ABC123") == first
@@ -352,12 +384,19 @@ def test_trial_balance_totals_are_equal(setup):
 def test_money_a_member_paid_in_sends_them_one_receipt(setup):
     chama, _, _, wanjiku = setup
     chama.currency = "KES"
-    journal = post(chama, [(ledger.chama_account(chama, A.CASH), D("1500")), (savings_account(wanjiku), D("-1500"))],
-                   membership=wanjiku, memo="Savings")
+    journal = post(
+        chama,
+        [(ledger.chama_account(chama, A.CASH), D("1500")), (savings_account(wanjiku), D("-1500"))],
+        membership=wanjiku,
+        memo="Savings",
+    )
 
     receipt = Notification.objects.get(user=wanjiku.user)
     assert (receipt.kind, receipt.dedupe_key, receipt.title) == (
-        Notification.Kind.PAYMENT_RECEIPT, f"receipt-{journal.pk}", "Umoja: KES 1,500.00 received")
+        Notification.Kind.PAYMENT_RECEIPT,
+        f"receipt-{journal.pk}",
+        "Umoja: KES 1,500.00 received",
+    )
     assert receipt.body == (f"Umoja recorded KES 1,500.00 from you on 02 Nov 2026: Savings. Receipt no. {journal.pk}.")
 
 
@@ -371,7 +410,12 @@ def test_member_accounts_opens_the_missing_ones_like_member_account_would(setup)
     assert accounts[wanjiku.pk] == existing
     opened = accounts[other.pk]
     assert (opened.chama_id, opened.membership_id, opened.purpose, opened.type, opened.code) == (
-        chama.pk, other.pk, A.MEMBER_ADVANCE, Account.Type.LIABILITY, f"2100-{other.pk:06d}")
+        chama.pk,
+        other.pk,
+        A.MEMBER_ADVANCE,
+        Account.Type.LIABILITY,
+        f"2100-{other.pk:06d}",
+    )
     assert opened.name == f"Advance payments — {other.member_number} {other.user.get_full_name()}"
     assert ledger.member_account(other, A.MEMBER_ADVANCE) == opened
 
@@ -381,15 +425,29 @@ def test_member_accounts_opens_the_missing_ones_like_member_account_would(setup)
 
 def test_the_journal_keeps_who_for_whom_what_it_reverses_and_the_sum_of_its_debits(setup):
     chama, treasurer, _, wanjiku = setup
-    cash, savings, fees = ledger.chama_account(chama, A.CASH), savings_account(wanjiku), ledger.chama_account(chama, A.FEE_INCOME)
+    cash, savings, fees = (
+        ledger.chama_account(chama, A.CASH),
+        savings_account(wanjiku),
+        ledger.chama_account(chama, A.FEE_INCOME),
+    )
     plain = post(chama, [(cash, D("10")), (fees, D("-10"))], kind=Journal.Kind.PAYMENT)
     # Debits 100.00 + 0.75 = 100.75; the credit is the same 100.75.
-    journal = post(chama, [(cash, D("100")), (fees, D("0.75")), (savings, D("-100.75"))], membership=wanjiku,
-                   created_by=treasurer, reversal_of=plain, memo="m" * 300)
+    journal = post(
+        chama,
+        [(cash, D("100")), (fees, D("0.75")), (savings, D("-100.75"))],
+        membership=wanjiku,
+        created_by=treasurer,
+        reversal_of=plain,
+        memo="m" * 300,
+    )
 
     journal.refresh_from_db()
     assert (journal.membership_id, journal.created_by_id, journal.reversal_of_id, journal.amount) == (
-        wanjiku.pk, treasurer.pk, plain.pk, D("100.75"))
+        wanjiku.pk,
+        treasurer.pk,
+        plain.pk,
+        D("100.75"),
+    )
     assert journal.memo == "m" * 255
     plain.refresh_from_db()
     assert (plain.memo, plain.membership_id, plain.created_by_id, plain.amount) == ("", None, None, D("10.00"))
@@ -401,7 +459,10 @@ def test_a_guarded_account_may_end_at_zero_or_at_a_few_cents(setup):
     post(chama, [(cash, D("100.50")), (savings, D("-100.50"))])
 
     post(chama, [(savings, D("100")), (cash, D("-100"))], kind=Journal.Kind.SAVINGS_WITHDRAWAL)  # 0.50 left
-    assert (Account.objects.get(pk=cash.pk).balance, Account.objects.get(pk=savings.pk).balance) == (D("0.50"), D("-0.50"))
+    assert (Account.objects.get(pk=cash.pk).balance, Account.objects.get(pk=savings.pk).balance) == (
+        D("0.50"),
+        D("-0.50"),
+    )
     post(chama, [(savings, D("0.50")), (cash, D("-0.50"))], kind=Journal.Kind.SAVINGS_WITHDRAWAL)  # exactly 0.00 left
     assert Account.objects.get(pk=cash.pk).balance == D("0.00")
 

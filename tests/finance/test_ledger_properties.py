@@ -64,13 +64,19 @@ money_in = st.one_of(
 )
 withdrawals = st.tuples(st.just("withdraw"), members, percents, methods, askers)
 operations = st.one_of(  # money in and withdrawals are drawn more often than the rest
-    money_in, money_in, money_in, withdrawals, withdrawals,
+    money_in,
+    money_in,
+    money_in,
+    withdrawals,
+    withdrawals,
     st.tuples(st.just("fine"), members, amounts),
     st.tuples(st.just("waive"), picks, st.one_of(st.none(), amounts)),
     st.tuples(st.just("shares"), members, st.integers(min_value=1, max_value=6), methods, st.integers(0, 3)),
     st.tuples(st.just("reverse"), picks),
     st.tuples(st.just("expense"), percents, methods, st.sampled_from(Expense.Category.values)),
-    st.tuples(st.just("penalties"),),
+    st.tuples(
+        st.just("penalties"),
+    ),
 )
 
 
@@ -79,11 +85,19 @@ operations = st.one_of(  # money in and withdrawals are drawn more often than th
 
 class World:
     def __init__(self):
-        self.chama = ChamaFactory(policy={
-            "contribution_amount": D("1000"), "contribution_frequency": "monthly", "contribution_due_day": 5,
-            "grace_days": 3, "late_fine_amount": D("100"), "second_approval_threshold": D("500"),
-            "share_price": SHARE_PRICE, "shares_min_per_meeting": 1, "shares_max_per_meeting": 5,
-        })
+        self.chama = ChamaFactory(
+            policy={
+                "contribution_amount": D("1000"),
+                "contribution_frequency": "monthly",
+                "contribution_due_day": 5,
+                "grace_days": 3,
+                "late_fine_amount": D("100"),
+                "second_approval_threshold": D("500"),
+                "share_price": SHARE_PRICE,
+                "shares_min_per_meeting": 1,
+                "shares_max_per_meeting": 5,
+            }
+        )
         self.chair = self._join(Role.CHAIRPERSON)
         self.treasurer = self._join(Role.TREASURER)
         self.wanjiku = self._join(Role.MEMBER)
@@ -110,7 +124,9 @@ def snapshot(chama):
         "allocations": DueAllocation.objects.filter(chama=chama).count(),
         "waivers": sorted(Waiver.objects.filter(chama=chama).values_list("id", "status", "journal_id")),
         "withdrawals": sorted(Withdrawal.objects.filter(chama=chama).values_list("id", "status", "journal_id")),
-        "approvals": sorted(Withdrawal.approvals.through.objects.filter(withdrawal__chama=chama).values_list("withdrawal_id", "user_id")),
+        "approvals": sorted(
+            Withdrawal.approvals.through.objects.filter(withdrawal__chama=chama).values_list("withdrawal_id", "user_id")
+        ),
         "shares": SharePurchase.objects.filter(chama=chama).count(),
         "expenses": sorted(Expense.objects.filter(chama=chama).values_list("id", "status", "journal_id")),
     }
@@ -148,10 +164,19 @@ def run(world, op):
     chama, treasurer = world.chama, world.treasurer.user
     if kind == "pay":
         who, amount, method = args
-        attempt(world, dues_service.payment_record, membership=world.members[who], amount=amount, method=method, by=treasurer)
+        attempt(
+            world,
+            dues_service.payment_record,
+            membership=world.members[who],
+            amount=amount,
+            method=method,
+            by=treasurer,
+        )
     elif kind == "deposit":
         who, amount, method = args
-        attempt(world, savings.savings_deposit, membership=world.members[who], amount=amount, method=method, by=treasurer)
+        attempt(
+            world, savings.savings_deposit, membership=world.members[who], amount=amount, method=method, by=treasurer
+        )
     elif kind == "withdraw":
         who, percent, method, asker = args
         regular = dues_service.default_savings_type(chama)
@@ -171,8 +196,14 @@ def run(world, op):
         attempt(world, savings.withdrawal_pay, withdrawal=withdrawal, method=method, by=treasurer)
     elif kind == "fine":
         who, amount = args
-        attempt(world, dues_service.fine_charge, membership=world.members[who], amount=amount, reason="Late to the meeting",
-                by=treasurer)
+        attempt(
+            world,
+            dues_service.fine_charge,
+            membership=world.members[who],
+            amount=amount,
+            reason="Late to the meeting",
+            by=treasurer,
+        )
     elif kind == "waive":
         pick, amount = args
         dues = list(Due.objects.filter(chama=chama).order_by("id"))
@@ -182,14 +213,26 @@ def run(world, op):
             attempt(world, dues_service.waiver_approve, waiver=waiver, by=world.chair.user)
     elif kind == "shares":
         who, count, method, meeting = args
-        attempt(world, savings.share_purchase, membership=world.members[who], shares=count, method=method, by=treasurer,
-                value_date=world.today - timedelta(weeks=meeting))
+        attempt(
+            world,
+            savings.share_purchase,
+            membership=world.members[who],
+            shares=count,
+            method=method,
+            by=treasurer,
+            value_date=world.today - timedelta(weeks=meeting),
+        )
     elif kind == "reverse":
         (pick,) = args
         journals = list(Journal.objects.filter(chama=chama).order_by("id"))
         if journals:
-            attempt(world, reversals.journal_reverse, journal=journals[pick % len(journals)], reason="Entered in error",
-                    by=treasurer)
+            attempt(
+                world,
+                reversals.journal_reverse,
+                journal=journals[pick % len(journals)],
+                reason="Entered in error",
+                by=treasurer,
+            )
     elif kind == "expense":
         percent, method, category = args
         # Pay from an account that holds money when there is one (the percentage may still be too much).
@@ -197,8 +240,16 @@ def run(world, op):
         if method not in funded and funded:
             method = funded[percent % len(funded)]
         held = money_held(chama, method)
-        expense = attempt(world, books.expense_record, chama=chama, category=category, amount=part_of(held, percent),
-                          description="Meeting tea", by=treasurer, paid_through=method)
+        expense = attempt(
+            world,
+            books.expense_record,
+            chama=chama,
+            category=category,
+            amount=part_of(held, percent),
+            description="Meeting tea",
+            by=treasurer,
+            paid_through=method,
+        )
         if expense is not None and expense.status == Expense.Status.PENDING:
             attempt(world, books.cashbook_approve, record=expense, by=world.chair.user)  # the second officer
     elif kind == "penalties":
@@ -229,11 +280,14 @@ def check_invariants(world, op):
     for pk, cached in Account.objects.filter(chama=chama).values_list("id", "balance"):
         assert cached == account_totals.get(pk, D("0.00")), f"account {pk} balance is not its entries after {op}"
     allocated = exact_sums(
-        ((due, kind), amount) for due, kind, amount in DueAllocation.objects.filter(chama=chama).values_list("due_id", "kind", "amount")
+        ((due, kind), amount)
+        for due, kind, amount in DueAllocation.objects.filter(chama=chama).values_list("due_id", "kind", "amount")
     )
     for pk, paid, waived in Due.objects.filter(chama=chama).values_list("id", "paid_amount", "waived_amount"):
-        assert (paid, waived) == (allocated.get((pk, "payment"), D("0.00")), allocated.get((pk, "waiver"), D("0.00"))), (
-            f"due {pk} paid/waived are not its allocations after {op}")
+        assert (paid, waived) == (
+            allocated.get((pk, "payment"), D("0.00")),
+            allocated.get((pk, "waiver"), D("0.00")),
+        ), f"due {pk} paid/waived are not its allocations after {op}"
 
     assert list(unbalanced_journals()) == [], f"finance.selectors.unbalanced_journals() is not empty after {op}"
     _, debit, credit = trial_balance(chama)
@@ -250,7 +304,8 @@ def check_invariants(world, op):
         if due.status != Due.Status.CANCELLED:
             settled = due.status in (Due.Status.PAID, Due.Status.WAIVED)
             assert settled == (due.outstanding == 0), (
-                f"due {due.pk} {due.description} is {due.status} with {due.outstanding} outstanding after {op}")
+                f"due {due.pk} {due.description} is {due.status} with {due.outstanding} outstanding after {op}"
+            )
     for membership in world.members:
         shares = sum(SharePurchase.objects.filter(membership=membership).values_list("shares", flat=True))
         account = Account.objects.filter(membership=membership, purpose=A.MEMBER_SHARES).first()
@@ -259,17 +314,30 @@ def check_invariants(world, op):
         assert withdrawal.journal_id is not None
 
 
-@settings(max_examples=30, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=30,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(ops=st.lists(operations, min_size=4, max_size=30))
 # Found by this test before; kept so that every run tries them.
 # A due paid in parts whose cents add up to exactly what is owed.
-@example(ops=[("pay", 2, "999.70", "cash"), ("pay", 2, "0.10", "cash"), ("pay", 2, "0.20", "cash"), ("pay", 2, "1000.00", "cash")])
+@example(
+    ops=[
+        ("pay", 2, "999.70", "cash"),
+        ("pay", 2, "0.10", "cash"),
+        ("pay", 2, "0.20", "cash"),
+        ("pay", 2, "1000.00", "cash"),
+    ]
+)
 # Totals of entries with cents: a journal and a fines account whose entries sum exactly.
 @example(ops=[("fine", 0, "1.00"), ("fine", 0, "1.00"), ("pay", 0, "21.02", "cash"), ("pay", 0, "2980.99", "cash")])
 @example(ops=[("fine", 0, "3.04"), ("pay", 0, "1.00", "cash"), ("fine", 0, "63.89"), ("reverse", 182)])
 # A member's own withdrawal approved by both officers and paid.
-@example(ops=[("deposit", 2, "2000.00", "cash"), ("withdraw", 2, 60, "cash", "self"), ("expense", 50, "cash", "meeting")])
+@example(
+    ops=[("deposit", 2, "2000.00", "cash"), ("withdraw", 2, 60, "cash", "self"), ("expense", 50, "cash", "meeting")]
+)
 def test_random_operations_keep_the_books_balanced(ops):
     try:
         with transaction.atomic():

@@ -23,19 +23,37 @@ def test_apply_guarantee_approve_disburse_repay_classify_and_agree_with_loan_quo
     for member in (wanjiku, otieno):
         savings.savings_deposit(membership=member, amount="10000", method="cash", by=treasurer.user)
     product = LoanProduct.objects.create(
-        chama=chama, name="Biashara", interest_method="declining_balance", interest_rate=D("12"), rate_period="year",
-        repayment_frequency="monthly", max_installments=12, max_amount=D("50000"), installment_multiple=D("1"),
-        guarantors_required=1, guarantee_coverage=D("50"),
+        chama=chama,
+        name="Biashara",
+        interest_method="declining_balance",
+        interest_rate=D("12"),
+        rate_period="year",
+        repayment_frequency="monthly",
+        max_installments=12,
+        max_amount=D("50000"),
+        installment_multiple=D("1"),
+        guarantors_required=1,
+        guarantee_coverage=D("50"),
     )
 
     # The member applies through the API; the guarantor accepts through the API.
-    applied = api_as(wanjiku.user).post(f"/api/v1/chamas/{chama.pk}/loans/", {
-        "product": product.pk, "principal": "6000.00", "installments": 3, "purpose": "Stock",
-        "guarantors": [{"membership": otieno.pk, "amount": "3000.00"}]}, format="json")
+    applied = api_as(wanjiku.user).post(
+        f"/api/v1/chamas/{chama.pk}/loans/",
+        {
+            "product": product.pk,
+            "principal": "6000.00",
+            "installments": 3,
+            "purpose": "Stock",
+            "guarantors": [{"membership": otieno.pk, "amount": "3000.00"}],
+        },
+        format="json",
+    )
     assert applied.status_code == 201, applied.content
     loan = Loan.objects.get(pk=applied.json()["id"])
     guarantee = api_as(otieno.user).get(f"/api/v1/chamas/{chama.pk}/guarantees/").json()["results"][0]
-    assert api_as(otieno.user).post(f"/api/v1/chamas/{chama.pk}/guarantees/{guarantee['id']}/accept/").status_code == 200
+    assert (
+        api_as(otieno.user).post(f"/api/v1/chamas/{chama.pk}/guarantees/{guarantee['id']}/accept/").status_code == 200
+    )
 
     # Two officers approve in the admin (the chairperson and the treasurer hold the money rights);
     # the treasurer disburses there.
@@ -73,7 +91,8 @@ def test_apply_guarantee_approve_disburse_repay_classify_and_agree_with_loan_quo
     assert portfolio["par30"] == "0.00"
     mine = api_as(wanjiku.user).get(f"/api/v1/chamas/{chama.pk}/loans/{loan.pk}/").json()
     assert [(row["due_date"], row["principal"], row["interest"]) for row in mine["schedule"]] == [
-        (row["due_date"], row["principal"], row["interest"]) for row in quote]
+        (row["due_date"], row["principal"], row["interest"]) for row in quote
+    ]
     statement = api_as(wanjiku.user).get(f"/api/v1/chamas/{chama.pk}/loans/{loan.pk}/statement/").json()
     assert [line["amount"] for line in statement] == ["6000.00", first["total"]]
     assert loan_reads.outstanding_principal(loan) == outstanding
@@ -81,7 +100,26 @@ def test_apply_guarantee_approve_disburse_repay_classify_and_agree_with_loan_quo
 
 def _quote(start):
     out = io.StringIO()
-    call_command("loan_quote", "--principal", "6000", "--rate", "12", "--rate-period", "year", "--installments", "3",
-                 "--frequency", "monthly", "--method", "declining_balance", "--installment-multiple", "1",
-                 "--start", start.isoformat(), "--format", "json", stdout=out)
+    call_command(
+        "loan_quote",
+        "--principal",
+        "6000",
+        "--rate",
+        "12",
+        "--rate-period",
+        "year",
+        "--installments",
+        "3",
+        "--frequency",
+        "monthly",
+        "--method",
+        "declining_balance",
+        "--installment-multiple",
+        "1",
+        "--start",
+        start.isoformat(),
+        "--format",
+        "json",
+        stdout=out,
+    )
     return out.getvalue()

@@ -22,7 +22,17 @@ from django.core.exceptions import ValidationError
 
 from chama import authority
 from chama.roles import Role
-from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanApproval, LoanProduct, RepaymentLine, SavingsType
+from finance.models import (
+    Account,
+    Guarantee,
+    Installment,
+    Journal,
+    Loan,
+    LoanApproval,
+    LoanProduct,
+    RepaymentLine,
+    SavingsType,
+)
 from finance.selectors import loans as loan_reads
 from finance.services import loans, reversals, savings
 from groups.models import Membership
@@ -37,23 +47,56 @@ DISBURSED = date(2026, 6, 1)  # installments due 1 Jul, 1 Aug, 1 Sep
 
 
 def build_shop(product=None, **policy):
-    chama = ChamaFactory(policy={"loan_approvals_required": 2, "loan_min_membership_days": 90,
-                                 "loan_max_savings_multiple": D("3"), "loan_max_concurrent": 1,
-                                 "loan_default_days": 90, **policy})
-    chair, treasurer, secretary = joined(chama, Role.CHAIRPERSON), joined(chama, Role.TREASURER), joined(chama, Role.SECRETARY)
+    chama = ChamaFactory(
+        policy={
+            "loan_approvals_required": 2,
+            "loan_min_membership_days": 90,
+            "loan_max_savings_multiple": D("3"),
+            "loan_max_concurrent": 1,
+            "loan_default_days": 90,
+            **policy,
+        }
+    )
+    chair, treasurer, secretary = (
+        joined(chama, Role.CHAIRPERSON),
+        joined(chama, Role.TREASURER),
+        joined(chama, Role.SECRETARY),
+    )
     wanjiku, otieno, achieng = joined(chama), joined(chama), joined(chama)
     for who, amount in ((wanjiku, "10000"), (otieno, "5000"), (achieng, "2000")):
         savings.savings_deposit(membership=who, amount=amount, method="cash", by=treasurer.user)
-    return SimpleNamespace(chama=chama, chair=chair, treasurer=treasurer, secretary=secretary, wanjiku=wanjiku,
-                           otieno=otieno, achieng=achieng, product=make_product(chama, **(product or {})))
+    return SimpleNamespace(
+        chama=chama,
+        chair=chair,
+        treasurer=treasurer,
+        secretary=secretary,
+        wanjiku=wanjiku,
+        otieno=otieno,
+        achieng=achieng,
+        product=make_product(chama, **(product or {})),
+    )
 
 
 def make_product(chama, **overrides):
     fields = dict(
-        name="Flat", interest_method="flat", interest_rate=D("1"), rate_period="month", repayment_frequency="monthly",
-        min_installments=1, max_installments=12, min_amount=D("1000"), max_amount=D("50000"),
-        fee_kind="percent", fee_value=D("2"), fee_mode="deducted", penalty_kind="percent", penalty_value=D("5"),
-        penalty_grace_days=3, installment_multiple=D("1"), guarantors_required=0, guarantee_coverage=D("0"),
+        name="Flat",
+        interest_method="flat",
+        interest_rate=D("1"),
+        rate_period="month",
+        repayment_frequency="monthly",
+        min_installments=1,
+        max_installments=12,
+        min_amount=D("1000"),
+        max_amount=D("50000"),
+        fee_kind="percent",
+        fee_value=D("2"),
+        fee_mode="deducted",
+        penalty_kind="percent",
+        penalty_value=D("5"),
+        penalty_grace_days=3,
+        installment_multiple=D("1"),
+        guarantors_required=0,
+        guarantee_coverage=D("0"),
     )
     fields.update(overrides)
     return LoanProduct.objects.create(chama=chama, **fields)
@@ -71,8 +114,14 @@ def fresh(membership):
 
 def apply(s, principal="3000", installments=3, who=None, product=None, guarantors=(), by=None):
     who = who or s.wanjiku
-    return loans.loan_apply(membership=who, product=product or s.product, principal=principal,
-                            installments=installments, by=by or who.user, guarantors=guarantors)
+    return loans.loan_apply(
+        membership=who,
+        product=product or s.product,
+        principal=principal,
+        installments=installments,
+        by=by or who.user,
+        guarantors=guarantors,
+    )
 
 
 def approve_twice(s, loan):
@@ -185,11 +234,14 @@ def test_savings_times_the_multiple_below_the_product_minimum_fails_on_its_own(s
     assert check.eligible and check.max_amount == D("1002.00")
 
 
-@pytest.mark.parametrize(("multiple", "max_amount"), [
-    (None, D("30000.00")),   # the policy's 3: 10,000 × 3
-    (D("1.5"), D("15000.00")),  # 10,000 × 1.5
-    (D("6"), D("50000.00")),  # 10,000 × 6 = 60,000, capped at the product's 50,000
-])
+@pytest.mark.parametrize(
+    ("multiple", "max_amount"),
+    [
+        (None, D("30000.00")),  # the policy's 3: 10,000 × 3
+        (D("1.5"), D("15000.00")),  # 10,000 × 1.5
+        (D("6"), D("50000.00")),  # 10,000 × 6 = 60,000, capped at the product's 50,000
+    ],
+)
 def test_the_products_savings_multiple_overrides_the_policy(shop, multiple, max_amount):
     shop.product.savings_multiple = multiple
     shop.product.save()
@@ -225,7 +277,10 @@ def test_a_loan_in_arrears_or_default_fails_on_its_own(db):
 
     check = loans.eligibility(fresh(s.wanjiku), s.product, as_of=date(2026, 7, 10))
     assert failed(check) == {"no_arrears": "A loan is in arrears, in default or written off."}
-    assert rules_of(check)["concurrent_loans"] == (True, "1 loan(s) running or applied for; the chama allows 2 at once.")
+    assert rules_of(check)["concurrent_loans"] == (
+        True,
+        "1 loan(s) running or applied for; the chama allows 2 at once.",
+    )
     assert check.max_amount == D("0.00")
     with pytest.raises(ValidationError, match="Not eligible: A loan is in arrears"):
         apply(s, principal="1000", installments=1)
@@ -273,18 +328,27 @@ def test_apply_above_the_members_max_amount_is_refused(shop):
     assert not Loan.objects.exists()
 
     loan = apply(shop, principal="30000")
-    assert (loan.principal, loan.fee, loan.status) == (D("30000.00"), D("600.00"), Loan.Status.APPLIED)  # fee 2% of 30,000
+    assert (loan.principal, loan.fee, loan.status) == (
+        D("30000.00"),
+        D("600.00"),
+        Loan.Status.APPLIED,
+    )  # fee 2% of 30,000
 
 
-@pytest.mark.parametrize(("principal", "installments", "field", "message"), [
-    ("999.99", 3, "principal", "Flat lends 1,000.00 to 50,000.00."),
-    ("50000.01", 3, "principal", "Flat lends 1,000.00 to 50,000.00."),
-    ("3000", 0, "installments", "Flat runs 1 to 12 installments."),
-    ("3000", 13, "installments", "Flat runs 1 to 12 installments."),
-])
+@pytest.mark.parametrize(
+    ("principal", "installments", "field", "message"),
+    [
+        ("999.99", 3, "principal", "Flat lends 1,000.00 to 50,000.00."),
+        ("50000.01", 3, "principal", "Flat lends 1,000.00 to 50,000.00."),
+        ("3000", 0, "installments", "Flat runs 1 to 12 installments."),
+        ("3000", 13, "installments", "Flat runs 1 to 12 installments."),
+    ],
+)
 def test_apply_outside_the_product_limits_is_refused(db, principal, installments, field, message):
     s = build_shop()
-    savings.savings_deposit(membership=s.wanjiku, amount="10000", method="cash", by=s.treasurer.user)  # 20,000 × 3 = 60,000
+    savings.savings_deposit(
+        membership=s.wanjiku, amount="10000", method="cash", by=s.treasurer.user
+    )  # 20,000 × 3 = 60,000
     with pytest.raises(ValidationError) as refused:
         apply(s, principal=principal, installments=installments)
     assert refused.value.message_dict == {field: [message]}
@@ -324,10 +388,19 @@ def test_a_pledge_above_free_savings_is_refused(shop):
     first = apply(shop, "4000", 2, product=product, guarantors=[(shop.otieno, "3000")])
     loans.guarantee_accept(guarantee=first.guarantees.get(), by=shop.otieno.user)
     # Otieno: savings 5,000, pledged 3,000 → 2,000 free.
-    assert (loan_reads.pledged_savings(shop.otieno), loan_reads.free_savings(shop.otieno)) == (D("3000.00"), D("2000.00"))
+    assert (loan_reads.pledged_savings(shop.otieno), loan_reads.free_savings(shop.otieno)) == (
+        D("3000.00"),
+        D("2000.00"),
+    )
 
-    second = apply(shop, "1000", 1, who=shop.achieng, product=make_product(shop.chama, name="Small"),
-                   guarantors=[(shop.otieno, "2000.01")])
+    second = apply(
+        shop,
+        "1000",
+        1,
+        who=shop.achieng,
+        product=make_product(shop.chama, name="Small"),
+        guarantors=[(shop.otieno, "2000.01")],
+    )
     with pytest.raises(ValidationError, match=r"Your free savings are 2,000\.00; you cannot pledge 2,000\.01\."):
         loans.guarantee_accept(guarantee=second.guarantees.get(), by=shop.otieno.user)
     assert second.guarantees.get().status == Guarantee.Status.REQUESTED
@@ -369,8 +442,9 @@ def test_a_guarantor_must_be_another_member_of_the_chama(shop):
 
 def test_accepting_after_the_loan_left_applied_is_refused(shop):
     # Needs 1 guarantor covering 50% of 4,000 = 2,000: Otieno's 2,000 is enough, Achieng's is extra.
-    loan = apply(shop, "4000", 2, product=guaranteed_product(shop),
-                 guarantors=[(shop.otieno, "2000"), (shop.achieng, "1000")])
+    loan = apply(
+        shop, "4000", 2, product=guaranteed_product(shop), guarantors=[(shop.otieno, "2000"), (shop.achieng, "1000")]
+    )
     loans.guarantee_accept(guarantee=loan.guarantees.get(guarantor=shop.otieno), by=shop.otieno.user)
     approve_twice(shop, loan)
     assert reload(loan).status == Loan.Status.APPROVED
@@ -390,19 +464,23 @@ def test_too_few_guarantors_or_too_little_cover_blocks_approval(shop):
     with pytest.raises(ValidationError) as refused:
         loans.loan_approve(loan=loan, by=shop.chair.user)
     assert refused.value.messages == [
-        "Guarantees are not complete: 0 of 2 guarantors have accepted. Guarantees cover 0.00 of the 3,000.00 required."]
+        "Guarantees are not complete: 0 of 2 guarantors have accepted. Guarantees cover 0.00 of the 3,000.00 required."
+    ]
 
     loans.guarantee_accept(guarantee=loan.guarantees.get(guarantor=shop.otieno), by=shop.otieno.user)
     with pytest.raises(ValidationError) as refused:
         loans.loan_approve(loan=loan, by=shop.chair.user)
     assert refused.value.messages == [
-        "Guarantees are not complete: 1 of 2 guarantors have accepted. Guarantees cover 2,000.00 of the 3,000.00 required."]
+        "Guarantees are not complete: 1 of 2 guarantors have accepted. Guarantees cover 2,000.00 of the 3,000.00 required."
+    ]
 
     loans.guarantee_accept(guarantee=loan.guarantees.get(guarantor=shop.achieng), by=shop.achieng.user)
     # Two guarantors now, but 2,000 + 500 = 2,500 < 3,000: only the cover is short.
     with pytest.raises(ValidationError) as refused:
         loans.loan_approve(loan=loan, by=shop.chair.user)
-    assert refused.value.messages == ["Guarantees are not complete: Guarantees cover 2,500.00 of the 3,000.00 required."]
+    assert refused.value.messages == [
+        "Guarantees are not complete: Guarantees cover 2,500.00 of the 3,000.00 required."
+    ]
     assert not LoanApproval.objects.exists()
 
     # A third guarantor adds 500: 3,000 covered.
@@ -428,7 +506,9 @@ def test_enough_cover_from_one_guarantor_still_needs_the_count(shop):
 def test_the_applicant_cannot_approve_their_own_loan(shop):
     savings.savings_deposit(membership=shop.secretary, amount="2000", method="cash", by=shop.treasurer.user)
     loan = apply(shop, "3000", 3, who=shop.secretary)  # the secretary borrows for herself
-    with pytest.raises(authority.Refused, match="Nobody may approve or reject loans for themselves: another officer must."):
+    with pytest.raises(
+        authority.Refused, match="Nobody may approve or reject loans for themselves: another officer must."
+    ):
         loans.loan_approve(loan=loan, by=shop.secretary.user)
     assert not loan.approvals.exists()
 
@@ -451,7 +531,9 @@ def test_a_plain_member_cannot_approve(shop):
 def test_the_same_officer_cannot_approve_twice(shop):
     loan = apply(shop)
     loans.loan_approve(loan=loan, by=shop.chair.user)
-    with pytest.raises(authority.Refused, match="You have already signed this loan: a second officer must, through their own login."):
+    with pytest.raises(
+        authority.Refused, match="You have already signed this loan: a second officer must, through their own login."
+    ):
         loans.loan_approve(loan=loan, by=shop.chair.user)
     assert reload(loan).status == Loan.Status.APPLIED
     assert loan.approvals.count() == 1
@@ -473,8 +555,9 @@ def test_the_policys_number_of_approvals_is_respected(db, required):
 
 
 def test_reject_releases_the_guarantees(shop):
-    loan = apply(shop, "4000", 2, product=guaranteed_product(shop),
-                 guarantors=[(shop.otieno, "3000"), (shop.achieng, "1000")])
+    loan = apply(
+        shop, "4000", 2, product=guaranteed_product(shop), guarantors=[(shop.otieno, "3000"), (shop.achieng, "1000")]
+    )
     loans.guarantee_accept(guarantee=loan.guarantees.get(guarantor=shop.otieno), by=shop.otieno.user)
     assert loan_reads.pledged_savings(shop.otieno) == D("3000.00")
 
@@ -495,8 +578,11 @@ def test_a_deducted_fee_is_income_at_disbursement(shop):
     loan = running_loan(shop)
 
     # Fee 2% of 3,000 = 60: Dr loan 3,000; Cr cash 2,940; Cr fee income 60.
-    assert entries(loan.disbursement_journal) == {A.LOAN_RECEIVABLE: D("3000.00"), A.CASH: D("-2940.00"),
-                                                  A.FEE_INCOME: D("-60.00")}
+    assert entries(loan.disbursement_journal) == {
+        A.LOAN_RECEIVABLE: D("3000.00"),
+        A.CASH: D("-2940.00"),
+        A.FEE_INCOME: D("-60.00"),
+    }
     assert chama_balance(shop.chama, A.CASH) == D("14060.00")  # 17,000 − 2,940
     assert chama_balance(shop.chama, A.FEE_INCOME) == D("60.00")
     assert loan_reads.outstanding_principal(loan) == D("3000.00")
@@ -522,9 +608,15 @@ def test_an_added_fee_is_due_with_the_first_installment(db):
 
     # Installment 1 on its day: 1,000 + 30 + 150 = 1,180.
     today_is(date(2026, 7, 1))
-    journal = loans.loan_repay(loan=loan, amount="1180", method="cash", by=s.treasurer.user, value_date=date(2026, 7, 1))
-    assert entries(journal) == {A.CASH: D("1180.00"), A.FEE_INCOME: D("-150.00"), A.INTEREST_INCOME: D("-30.00"),
-                                A.LOAN_RECEIVABLE: D("-1000.00")}
+    journal = loans.loan_repay(
+        loan=loan, amount="1180", method="cash", by=s.treasurer.user, value_date=date(2026, 7, 1)
+    )
+    assert entries(journal) == {
+        A.CASH: D("1180.00"),
+        A.FEE_INCOME: D("-150.00"),
+        A.INTEREST_INCOME: D("-30.00"),
+        A.LOAN_RECEIVABLE: D("-1000.00"),
+    }
     assert chama_balance(s.chama, A.FEE_INCOME) == D("150.00")
     assert row(loan, 1).status == Installment.Status.PAID
     assert loan_reads.payoff_amount(loan, date(2026, 7, 1)) == D("2000.00")
@@ -540,13 +632,25 @@ def test_only_an_approved_loan_is_disbursed(shop):
 # --- allocation order ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("order", "paid"), [
-    # 100 over installment 1 (penalty 52.50, fee 20, interest 30, principal 1,000):
-    (None, {"penalty": D("52.50"), "fee": D("20.00"), "interest": D("27.50"), "principal": D("0")}),  # the default
-    ("interest,principal,penalty,fee", {"penalty": D("0"), "fee": D("0"), "interest": D("30.00"), "principal": D("70.00")}),
-    ("fee,penalty,principal,interest", {"penalty": D("52.50"), "fee": D("20.00"), "interest": D("0"), "principal": D("27.50")}),
-    ("principal,interest,penalty,fee", {"penalty": D("0"), "fee": D("0"), "interest": D("0"), "principal": D("100.00")}),
-])
+@pytest.mark.parametrize(
+    ("order", "paid"),
+    [
+        # 100 over installment 1 (penalty 52.50, fee 20, interest 30, principal 1,000):
+        (None, {"penalty": D("52.50"), "fee": D("20.00"), "interest": D("27.50"), "principal": D("0")}),  # the default
+        (
+            "interest,principal,penalty,fee",
+            {"penalty": D("0"), "fee": D("0"), "interest": D("30.00"), "principal": D("70.00")},
+        ),
+        (
+            "fee,penalty,principal,interest",
+            {"penalty": D("52.50"), "fee": D("20.00"), "interest": D("0"), "principal": D("27.50")},
+        ),
+        (
+            "principal,interest,penalty,fee",
+            {"penalty": D("0"), "fee": D("0"), "interest": D("0"), "principal": D("100.00")},
+        ),
+    ],
+)
 def test_a_partial_payment_of_an_overdue_installment_follows_the_allocation_order(db, order, paid):
     product = {"fee_kind": "flat", "fee_value": D("20"), "fee_mode": "added"}
     if order:
@@ -558,14 +662,17 @@ def test_a_partial_payment_of_an_overdue_installment_follows_the_allocation_orde
     arrears(s, date(2026, 7, 10))
     assert row(loan, 1).penalty == D("52.50")
 
-    journal = loans.loan_repay(loan=loan, amount="100", method="cash", by=s.treasurer.user, value_date=date(2026, 7, 10))
+    journal = loans.loan_repay(
+        loan=loan, amount="100", method="cash", by=s.treasurer.user, value_date=date(2026, 7, 10)
+    )
 
     first = row(loan, 1)
     assert {c: getattr(first, f"{c}_paid") for c in paid} == paid
     assert first.status == Installment.Status.OVERDUE  # still owed
     assert row(loan, 2).principal_paid == D("0.00")  # nothing spills over
     assert {line.component: line.amount for line in RepaymentLine.objects.filter(journal=journal)} == {
-        c: amount for c, amount in paid.items() if amount}
+        c: amount for c, amount in paid.items() if amount
+    }
     assert chama_balance(s.chama, A.PENALTY_INCOME) == paid["penalty"]
     assert chama_balance(s.chama, A.FEE_INCOME) == paid["fee"]
     assert chama_balance(s.chama, A.INTEREST_INCOME) == paid["interest"]
@@ -596,7 +703,9 @@ def test_more_than_the_payoff_is_refused_with_the_payoff_in_the_message(shop):
     journals = Journal.objects.count()
 
     with pytest.raises(ValidationError) as refused:
-        loans.loan_repay(loan=loan, amount="3081.51", method="cash", by=shop.treasurer.user, value_date=date(2026, 7, 10))
+        loans.loan_repay(
+            loan=loan, amount="3081.51", method="cash", by=shop.treasurer.user, value_date=date(2026, 7, 10)
+        )
     assert refused.value.message_dict == {"amount": ["The payoff on 10 Jul 2026 is 3,081.50; pay at most that."]}
     assert Journal.objects.count() == journals
     assert reload(loan).status == Loan.Status.ACTIVE
@@ -608,12 +717,17 @@ def test_the_exact_payoff_closes_the_loan_forgives_interest_not_yet_due_and_rele
     assert loan_reads.pledged_savings(shop.otieno) == D("1500.00")
     arrears(shop, date(2026, 7, 10))  # penalty 51.50 on installment 1
 
-    journal = loans.loan_repay(loan=loan, amount="3081.50", method="mpesa", by=shop.treasurer.user,
-                               value_date=date(2026, 7, 10))
+    journal = loans.loan_repay(
+        loan=loan, amount="3081.50", method="mpesa", by=shop.treasurer.user, value_date=date(2026, 7, 10)
+    )
 
     # Dr M-Pesa 3,081.50; Cr penalty 51.50, interest 30 (installment 1 only), loan 3,000.
-    assert entries(journal) == {A.MOBILE_MONEY: D("3081.50"), A.PENALTY_INCOME: D("-51.50"),
-                                A.INTEREST_INCOME: D("-30.00"), A.LOAN_RECEIVABLE: D("-3000.00")}
+    assert entries(journal) == {
+        A.MOBILE_MONEY: D("3081.50"),
+        A.PENALTY_INCOME: D("-51.50"),
+        A.INTEREST_INCOME: D("-30.00"),
+        A.LOAN_RECEIVABLE: D("-3000.00"),
+    }
     loan = reload(loan)
     assert (loan.status, loan.closed_date, loan.days_in_arrears) == (Loan.Status.CLOSED, date(2026, 7, 10), 0)
     assert loan_reads.outstanding_principal(loan) == D("0.00")
@@ -683,10 +797,21 @@ def test_no_penalty_within_the_grace_days(db, grace):
     assert row(loan, 1).penalty == D("51.50")  # 5% × 1,030
 
 
-@pytest.mark.parametrize(("days", "bucket"), [
-    (0, "current"), (1, "1-30"), (30, "1-30"), (31, "31-60"), (60, "31-60"), (61, "61-90"), (90, "61-90"),
-    (91, "91-180"), (180, "91-180"), (181, "180+"),
-])
+@pytest.mark.parametrize(
+    ("days", "bucket"),
+    [
+        (0, "current"),
+        (1, "1-30"),
+        (30, "1-30"),
+        (31, "31-60"),
+        (60, "31-60"),
+        (61, "61-90"),
+        (90, "61-90"),
+        (91, "91-180"),
+        (180, "91-180"),
+        (181, "180+"),
+    ],
+)
 def test_classification_by_days_since_the_oldest_unpaid_installment(db, days, bucket):
     s = build_shop(loan_default_days=1000)
     loan = running_loan(s, "3000", 1)  # one installment, due 1 Jul
@@ -714,8 +839,9 @@ def test_default_at_the_policys_days(db):
 def defaulted_loan(s, principal="4000", guarantors=()):
     """One installment on a guaranteed product without penalties, disbursed 1 Mar, due 1 Apr; on
     1 Jul it is 30 + 31 + 30 = 91 days late, past the 90 of default."""
-    product = make_product(s.chama, name="Guaranteed", guarantors_required=1, guarantee_coverage=D("50"),
-                           penalty_value=D("0"))
+    product = make_product(
+        s.chama, name="Guaranteed", guarantors_required=1, guarantee_coverage=D("50"), penalty_value=D("0")
+    )
     loan = running_loan(s, principal, 1, on=date(2026, 3, 1), product=product, guarantors=guarantors)
     arrears(s, date(2026, 7, 1))
     assert reload(loan).status == Loan.Status.DEFAULTED
@@ -770,7 +896,11 @@ def test_recovery_stops_at_the_outstanding_principal_and_closes_the_loan(shop):
 
     # Otieno: min(3,000, 5,000, 4,000) = 3,000; Achieng: min(2,000, 2,000, 4,000 − 3,000) = 1,000.
     assert (first.amount, first.membership, second.amount, second.membership) == (
-        D("3000.00"), shop.otieno, D("1000.00"), shop.achieng)
+        D("3000.00"),
+        shop.otieno,
+        D("1000.00"),
+        shop.achieng,
+    )
     assert (savings_of(shop.otieno), savings_of(shop.achieng)) == (D("2000.00"), D("1000.00"))
     assert loan_reads.outstanding_principal(loan) == D("0.00")
     assert reload(loan).status == Loan.Status.CLOSED
@@ -779,8 +909,9 @@ def test_recovery_stops_at_the_outstanding_principal_and_closes_the_loan(shop):
 
 def test_recovery_draws_on_all_of_the_guarantors_savings(shop):
     holiday = SavingsType.objects.create(chama=shop.chama, name="Holiday", code="HOL")
-    savings.savings_deposit(membership=shop.otieno, amount="500", method="cash", by=shop.treasurer.user,
-                            savings_type=holiday)
+    savings.savings_deposit(
+        membership=shop.otieno, amount="500", method="cash", by=shop.treasurer.user, savings_type=holiday
+    )
     # Otieno: Regular 5,000 + Holiday 500 = 5,500.
     loan = defaulted_loan(shop, guarantors=[(shop.otieno, "2000")])
 
@@ -857,16 +988,21 @@ def overdue_with_fee_and_penalty(s):
     return loan
 
 
-@pytest.mark.parametrize(("new_rate", "rate", "interest"), [
-    # 3,000 over 4 at 2% flat: 60.00 a period; installment 750 + 60 = 810.
-    (D("2"), D("2.000"), D("60.00")),
-    # no new rate: 1% as before, 30.00 a period; installment 750 + 30 = 780.
-    (None, D("1.000"), D("30.00")),
-])
+@pytest.mark.parametrize(
+    ("new_rate", "rate", "interest"),
+    [
+        # 3,000 over 4 at 2% flat: 60.00 a period; installment 750 + 60 = 810.
+        (D("2"), D("2.000"), D("60.00")),
+        # no new rate: 1% as before, 30.00 a period; installment 750 + 30 = 780.
+        (None, D("1.000"), D("30.00")),
+    ],
+)
 def test_reschedule_keeps_the_old_schedule_and_carries_what_was_due(shop, new_rate, rate, interest):
     loan = overdue_with_fee_and_penalty(shop)
 
-    loans.loan_reschedule(loan=loan, by=shop.chair.user, installments=4, interest_rate=new_rate, start=date(2026, 7, 15))
+    loans.loan_reschedule(
+        loan=loan, by=shop.chair.user, installments=4, interest_rate=new_rate, start=date(2026, 7, 15)
+    )
     # Only asked for: the loan runs on its old schedule until a second officer approves.
     asked = reload(loan)
     assert (asked.schedule_version, asked.installments_count, asked.reschedule_installments) == (1, 3, 4)
@@ -896,9 +1032,16 @@ def test_reschedule_keeps_the_old_schedule_and_carries_what_was_due(shop, new_ra
     # The first new installment on its day: 750 + interest + 30 + 20 + 52.50.
     amount = D("852.50") + interest
     today_is(date(2026, 8, 15))
-    journal = loans.loan_repay(loan=loan, amount=amount, method="cash", by=shop.treasurer.user, value_date=date(2026, 8, 15))
-    assert entries(journal) == {A.CASH: amount, A.PENALTY_INCOME: D("-52.50"), A.FEE_INCOME: D("-20.00"),
-                                A.INTEREST_INCOME: -(interest + D("30.00")), A.LOAN_RECEIVABLE: D("-750.00")}
+    journal = loans.loan_repay(
+        loan=loan, amount=amount, method="cash", by=shop.treasurer.user, value_date=date(2026, 8, 15)
+    )
+    assert entries(journal) == {
+        A.CASH: amount,
+        A.PENALTY_INCOME: D("-52.50"),
+        A.FEE_INCOME: D("-20.00"),
+        A.INTEREST_INCOME: -(interest + D("30.00")),
+        A.LOAN_RECEIVABLE: D("-750.00"),
+    }
     assert loan_reads.outstanding_principal(loan) == D("2250.00")
 
 
@@ -981,23 +1124,35 @@ def test_reversing_a_repayment_restores_the_installments(shop):
     loan = running_loan(shop)
     arrears(shop, date(2026, 7, 10))  # penalty 51.50
     # 100 on 10 Jul, penalty first: penalty 51.50 + interest 30 + principal 18.50.
-    repayment = loans.loan_repay(loan=loan, amount="100", method="cash", by=shop.treasurer.user, value_date=date(2026, 7, 10))
+    repayment = loans.loan_repay(
+        loan=loan, amount="100", method="cash", by=shop.treasurer.user, value_date=date(2026, 7, 10)
+    )
     first = row(loan, 1)
     assert (first.penalty_paid, first.interest_paid, first.principal_paid) == (D("51.50"), D("30.00"), D("18.50"))
     cash = chama_balance(shop.chama, A.CASH)
 
     reversal = reversals.journal_reverse(journal=repayment, reason="Bounced cheque", by=shop.chair.user)
 
-    assert entries(reversal) == {A.CASH: D("-100.00"), A.PENALTY_INCOME: D("51.50"), A.INTEREST_INCOME: D("30.00"),
-                                 A.LOAN_RECEIVABLE: D("18.50")}
+    assert entries(reversal) == {
+        A.CASH: D("-100.00"),
+        A.PENALTY_INCOME: D("51.50"),
+        A.INTEREST_INCOME: D("30.00"),
+        A.LOAN_RECEIVABLE: D("18.50"),
+    }
     first = row(loan, 1)
     assert (first.penalty_paid, first.interest_paid, first.principal_paid) == (D("0.00"), D("0.00"), D("0.00"))
     assert (first.penalty, first.status) == (D("51.50"), Installment.Status.OVERDUE)  # the penalty is still owed
     assert sorted(line.amount for line in RepaymentLine.objects.filter(journal=reversal)) == [
-        D("-51.50"), D("-30.00"), D("-18.50")]
+        D("-51.50"),
+        D("-30.00"),
+        D("-18.50"),
+    ]
     assert loan_reads.outstanding_principal(loan) == D("3000.00")
     assert cash - chama_balance(shop.chama, A.CASH) == D("100.00")
-    assert (chama_balance(shop.chama, A.PENALTY_INCOME), chama_balance(shop.chama, A.INTEREST_INCOME)) == (D("0.00"), D("0.00"))
+    assert (chama_balance(shop.chama, A.PENALTY_INCOME), chama_balance(shop.chama, A.INTEREST_INCOME)) == (
+        D("0.00"),
+        D("0.00"),
+    )
     assert loan_reads.payoff_amount(loan, date(2026, 7, 10)) == D("3081.50")  # as before the repayment
 
 
@@ -1007,7 +1162,9 @@ def test_reversing_the_closing_repayment_reopens_the_loan_and_takes_back_the_for
     loans.loan_repay(loan=loan, amount="1030", method="cash", by=shop.treasurer.user, value_date=date(2026, 7, 1))
     # 15 Jul: installments 2 and 3 not due, payoff = their principal 2,000.
     today_is(date(2026, 7, 15))
-    closing = loans.loan_repay(loan=loan, amount="2000", method="cash", by=shop.treasurer.user, value_date=date(2026, 7, 15))
+    closing = loans.loan_repay(
+        loan=loan, amount="2000", method="cash", by=shop.treasurer.user, value_date=date(2026, 7, 15)
+    )
     assert reload(loan).status == Loan.Status.CLOSED
     assert [r.interest_forgiven for r in rows(loan)] == [D("0.00"), D("30.00"), D("30.00")]
 
@@ -1016,7 +1173,10 @@ def test_reversing_the_closing_repayment_reopens_the_loan_and_takes_back_the_for
     loan = reload(loan)
     assert (loan.status, loan.closed_date) == (Loan.Status.ACTIVE, None)
     assert [(r.principal_paid, r.interest_forgiven) for r in rows(loan)] == [
-        (D("1000.00"), D("0.00")), (D("0.00"), D("0.00")), (D("0.00"), D("0.00"))]
+        (D("1000.00"), D("0.00")),
+        (D("0.00"), D("0.00")),
+        (D("0.00"), D("0.00")),
+    ]
     assert row(loan, 1).status == Installment.Status.PAID
     assert loan_reads.outstanding_principal(loan) == D("2000.00")
     # The interest of installments 2 and 3 is owed again once they fall due.
@@ -1044,8 +1204,10 @@ def test_reversing_a_disbursement_without_repayments_returns_the_loan_to_approve
     loan = reload(loan)
     assert (loan.status, loan.disbursed_date) == (Loan.Status.ACTIVE, date(2026, 6, 5))
     assert [(str(r.due_date), r.principal, r.interest) for r in rows(loan)] == [
-        ("2026-07-05", D("1000.00"), D("30.00")), ("2026-08-05", D("1000.00"), D("30.00")),
-        ("2026-09-05", D("1000.00"), D("30.00"))]
+        ("2026-07-05", D("1000.00"), D("30.00")),
+        ("2026-08-05", D("1000.00"), D("30.00")),
+        ("2026-09-05", D("1000.00"), D("30.00")),
+    ]
     assert (chama_balance(shop.chama, A.CASH), chama_balance(shop.chama, A.FEE_INCOME)) == (D("14060.00"), D("60.00"))
     assert loan_reads.outstanding_principal(loan) == D("3000.00")
     today_is(date(2026, 7, 5))
@@ -1053,10 +1215,13 @@ def test_reversing_a_disbursement_without_repayments_returns_the_loan_to_approve
     assert loan_reads.outstanding_principal(loan) == D("2000.00")
 
 
-@pytest.mark.parametrize(("on", "amount"), [
-    (date(2026, 6, 10), "500"),  # before anything is due: principal 500
-    (date(2026, 7, 1), "30"),  # installment 1's interest only
-])
+@pytest.mark.parametrize(
+    ("on", "amount"),
+    [
+        (date(2026, 6, 10), "500"),  # before anything is due: principal 500
+        (date(2026, 7, 1), "30"),  # installment 1's interest only
+    ],
+)
 def test_reversing_a_disbursement_after_a_repayment_is_refused(shop, on, amount):
     loan = running_loan(shop)
     today_is(on)
@@ -1087,7 +1252,9 @@ def test_the_refused_disbursement_reversal_says_to_reverse_the_repayments_first(
 def test_a_disbursement_can_be_reversed_once_its_repayments_are(shop):
     loan = running_loan(shop)
     today_is(date(2026, 6, 10))
-    repayment = loans.loan_repay(loan=loan, amount="500", method="cash", by=shop.treasurer.user, value_date=date(2026, 6, 10))
+    repayment = loans.loan_repay(
+        loan=loan, amount="500", method="cash", by=shop.treasurer.user, value_date=date(2026, 6, 10)
+    )
     reversals.journal_reverse(journal=repayment, reason="Wrong loan", by=shop.chair.user)
     assert loan_reads.outstanding_principal(loan) == D("3000.00")
 
@@ -1107,7 +1274,9 @@ def test_a_guarantors_withdrawal_is_limited_by_the_pledge_until_the_loan_closes(
     loans.guarantee_accept(guarantee=loan.guarantees.get(), by=shop.otieno.user)
 
     # Savings 5,000, pledged 2,000 (already while the loan is only applied for): 3,000 free.
-    with pytest.raises(ValidationError, match=r"2,000\.00 of these savings guarantee other members' loans .* at most 3,000\.00 is free"):
+    with pytest.raises(
+        ValidationError, match=r"2,000\.00 of these savings guarantee other members' loans .* at most 3,000\.00 is free"
+    ):
         savings.withdrawal_request(membership=shop.otieno, amount="3000.01", by=shop.otieno.user)
     withdrawal = savings.withdrawal_request(membership=shop.otieno, amount="3000", by=shop.otieno.user)
     savings.withdrawal_approve(withdrawal=withdrawal, by=shop.chair.user)

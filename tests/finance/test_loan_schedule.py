@@ -90,12 +90,21 @@ def reference_schedule(principal, rate, rate_period, n, frequency, method, round
     return rows
 
 
-def schedule(principal, rate, rate_period, n, frequency, method, rounding="half_up", multiple="0.01",
-             start=date(2024, 1, 1)):
+def schedule(
+    principal, rate, rate_period, n, frequency, method, rounding="half_up", multiple="0.01", start=date(2024, 1, 1)
+):
     """The code under test."""
-    terms = loan_schedule.Terms(principal=D(principal), rate=D(rate), rate_period=rate_period, installments=n,
-                                frequency=frequency, method=method, rounding=rounding,
-                                installment_multiple=D(multiple), start=start)
+    terms = loan_schedule.Terms(
+        principal=D(principal),
+        rate=D(rate),
+        rate_period=rate_period,
+        installments=n,
+        frequency=frequency,
+        method=method,
+        rounding=rounding,
+        installment_multiple=D(multiple),
+        start=start,
+    )
     assert loan_schedule.validate(terms) == {}
     return loan_schedule.schedule(terms)
 
@@ -117,7 +126,10 @@ def test_the_reference_itself_on_hand_worked_numbers():
     # 6000 at 1%/month over 3, multiple 1 (the worked example in test_loans_lifecycle):
     # 6000 × 0.01 / (1 − 1.01^−3) = 2040.13 → 2040; interest 60, 40.20, 20.20.
     assert reference_schedule("6000", "12", "year", 3, "monthly", "declining_balance", multiple="1") == [
-        ("1980.00", "60.00", "4020.00"), ("1999.80", "40.20", "2020.20"), ("2020.20", "20.20", "0.00")]
+        ("1980.00", "60.00", "4020.00"),
+        ("1999.80", "40.20", "2020.20"),
+        ("2020.20", "20.20", "0.00"),
+    ]
 
 
 # --- literal tables worked by hand ---------------------------------------------------------------
@@ -153,34 +165,44 @@ P5000_INTEREST, P5000_REPAID = "488.41", "5488.41"
 
 
 def as_json_rows(table):
-    return [{"n": n, "due_date": due, "principal": p, "interest": i, "total": t, "balance": b}
-            for n, due, p, i, t, b in table]
+    return [
+        {"n": n, "due_date": due, "principal": p, "interest": i, "total": t, "balance": b}
+        for n, due, p, i, t, b in table
+    ]
 
 
 def test_declining_balance_5000_at_12_percent_a_year_over_18_months_matches_the_hand_table():
     rows = schedule("5000", "12", "year", 18, "monthly", "declining_balance")
-    assert [(row.n, row.due_date.isoformat(), str(row.principal), str(row.interest), str(row.total), str(row.balance))
-            for row in rows] == P5000_TABLE
+    assert [
+        (row.n, row.due_date.isoformat(), str(row.principal), str(row.interest), str(row.total), str(row.balance))
+        for row in rows
+    ] == P5000_TABLE
     assert [row.as_dict() for row in rows] == as_json_rows(P5000_TABLE)
     assert str(sum(row.interest for row in rows)) == P5000_INTEREST
     # No tie anywhere, so half_even gives the very same table.
-    assert triples(schedule("5000", "12", "year", 18, "monthly", "declining_balance", "half_even")) == \
-        [(p, i, b) for _, _, p, i, _, b in P5000_TABLE]
+    assert triples(schedule("5000", "12", "year", 18, "monthly", "declining_balance", "half_even")) == [
+        (p, i, b) for _, _, p, i, _, b in P5000_TABLE
+    ]
 
 
-@pytest.mark.parametrize("multiple, installment", [
-    # 304.9102 → 305 (multiple 1); 304.9102 / 5 = 60.98 → 61 fives = 305; / 10 = 30.49 → 30 tens = 300.
-    ("1", "305.00"),
-    ("5", "305.00"),
-    ("10", "300.00"),
-])
+@pytest.mark.parametrize(
+    "multiple, installment",
+    [
+        # 304.9102 → 305 (multiple 1); 304.9102 / 5 = 60.98 → 61 fives = 305; / 10 = 30.49 → 30 tens = 300.
+        ("1", "305.00"),
+        ("5", "305.00"),
+        ("10", "300.00"),
+    ],
+)
 def test_declining_balance_installment_is_rounded_to_the_multiple(multiple, installment):
     rows = schedule("5000", "12", "year", 18, "monthly", "declining_balance", multiple=multiple)
     assert all(str(row.total) == installment for row in rows[:-1])
     # First row by hand: interest 5000 × 1% = 50.00, so principal = installment − 50.
     assert str(rows[0].interest) == "50.00"
     assert rows[0].principal == D(installment) - D("50.00")
-    assert triples(rows) == reference_schedule("5000", "12", "year", 18, "monthly", "declining_balance", multiple=multiple)
+    assert triples(rows) == reference_schedule(
+        "5000", "12", "year", 18, "monthly", "declining_balance", multiple=multiple
+    )
 
 
 # 10,000 at 10% a month, flat, 6 monthly, disbursed 2024-01-15.
@@ -204,7 +226,13 @@ def test_flat_10000_at_10_percent_a_month_over_6_matches_the_hand_table(multiple
     installment, balances, last_principal = FLAT_10000[multiple]
     rows = schedule("10000", "10", "month", 6, "monthly", "flat", rounding, multiple, start=date(2024, 1, 15))
     assert [row.due_date.isoformat() for row in rows] == [
-        "2024-02-15", "2024-03-15", "2024-04-15", "2024-05-15", "2024-06-15", "2024-07-15"]
+        "2024-02-15",
+        "2024-03-15",
+        "2024-04-15",
+        "2024-05-15",
+        "2024-06-15",
+        "2024-07-15",
+    ]
     assert all(str(row.interest) == "1000.00" for row in rows)
     assert [str(row.total) for row in rows[:-1]] == [installment] * 5
     assert [str(row.balance) for row in rows] == balances
@@ -220,7 +248,9 @@ def test_equal_principal_ignores_the_installment_multiple():
         # Interest by hand: 5000 × 1% = 50.00; 4722.22 × 1% = 47.2222 → 47.22; last 277.74 × 1% = 2.7774 → 2.78.
         assert [str(row.interest) for row in rows[:2]] == ["50.00", "47.22"]
         assert str(rows[-1].interest) == "2.78"
-        assert triples(rows) == reference_schedule("5000", "12", "year", 18, "monthly", "equal_principal", multiple=multiple)
+        assert triples(rows) == reference_schedule(
+            "5000", "12", "year", 18, "monthly", "equal_principal", multiple=multiple
+        )
 
 
 def test_seven_thousand_weekly_and_fortnightly_first_rows_by_hand():
@@ -310,10 +340,18 @@ def test_principal_tie_at_the_cent_equal_principal():
     # half_up: 1000.10 × 1% = 10.001 → 10.00; 750.07 → 7.5007 → 7.50; 500.04 → 5.0004 → 5.00;
     #          last 1000.10 − 3 × 250.03 = 250.01, interest 2.5001 → 2.50.
     assert triples(schedule("1000.10", "12", "year", 4, "monthly", "equal_principal", "half_up")) == [
-        ("250.03", "10.00", "750.07"), ("250.03", "7.50", "500.04"), ("250.03", "5.00", "250.01"), ("250.01", "2.50", "0.00")]
+        ("250.03", "10.00", "750.07"),
+        ("250.03", "7.50", "500.04"),
+        ("250.03", "5.00", "250.01"),
+        ("250.01", "2.50", "0.00"),
+    ]
     # half_even: 750.08 → 7.5008 → 7.50; 500.06 → 5.0006 → 5.00; last 250.04 → 2.5004 → 2.50.
     assert triples(schedule("1000.10", "12", "year", 4, "monthly", "equal_principal", "half_even")) == [
-        ("250.02", "10.00", "750.08"), ("250.02", "7.50", "500.06"), ("250.02", "5.00", "250.04"), ("250.04", "2.50", "0.00")]
+        ("250.02", "10.00", "750.08"),
+        ("250.02", "7.50", "500.06"),
+        ("250.02", "5.00", "250.04"),
+        ("250.04", "2.50", "0.00"),
+    ]
 
 
 def test_interest_tie_at_the_cent_flat():
@@ -336,12 +374,15 @@ def test_zero_rate_declining_balance_tie_at_the_cent():
     assert [str(row.principal) for row in even] == ["250.02", "250.02", "250.02", "250.04"]
 
 
-@pytest.mark.parametrize("multiple, up, even", [
-    # 1,050 / 4 = 262.50: multiple 1 → 262.5 ones: 263 (half_up) / 262 (half_even);
-    ("1", ["263.00", "263.00", "263.00", "261.00"], ["262.00", "262.00", "262.00", "264.00"]),
-    # multiple 5 → 52.5 fives: 53 → 265 / 52 → 260; last 1050 − 795 = 255 / 1050 − 780 = 270.
-    ("5", ["265.00", "265.00", "265.00", "255.00"], ["260.00", "260.00", "260.00", "270.00"]),
-])
+@pytest.mark.parametrize(
+    "multiple, up, even",
+    [
+        # 1,050 / 4 = 262.50: multiple 1 → 262.5 ones: 263 (half_up) / 262 (half_even);
+        ("1", ["263.00", "263.00", "263.00", "261.00"], ["262.00", "262.00", "262.00", "264.00"]),
+        # multiple 5 → 52.5 fives: 53 → 265 / 52 → 260; last 1050 − 795 = 255 / 1050 − 780 = 270.
+        ("5", ["265.00", "265.00", "265.00", "255.00"], ["260.00", "260.00", "260.00", "270.00"]),
+    ],
+)
 def test_zero_rate_declining_balance_tie_at_the_multiple(multiple, up, even):
     for rounding, expected in (("half_up", up), ("half_even", even)):
         rows = schedule("1050", "0", "year", 4, "monthly", "declining_balance", rounding, multiple)
@@ -358,24 +399,34 @@ def test_flat_tie_at_the_multiple_of_ten():
     assert [str(row.principal) for row in up] == ["105.00"] * 4 + ["80.00"]
     assert [str(row.total) for row in even] == ["120.00"] * 4 + ["145.00"]
     assert [str(row.principal) for row in even] == ["95.00"] * 4 + ["120.00"]
-    assert all(str(row.balance) == expected for row, expected in zip(up, ["395.00", "290.00", "185.00", "80.00", "0.00"], strict=True))
-    assert all(str(row.balance) == expected for row, expected in zip(even, ["405.00", "310.00", "215.00", "120.00", "0.00"], strict=True))
+    assert all(
+        str(row.balance) == expected
+        for row, expected in zip(up, ["395.00", "290.00", "185.00", "80.00", "0.00"], strict=True)
+    )
+    assert all(
+        str(row.balance) == expected
+        for row, expected in zip(even, ["405.00", "310.00", "215.00", "120.00", "0.00"], strict=True)
+    )
 
 
 @pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("principal, rate, frequency, rounding, interest", [
-    # r = 10% / 12 = 1/120: 1001.40 / 120 = 8.345 exactly → 8.35 (half_up) / 8.34 (half_even).
-    ("1001.40", "10", "monthly", "half_up", "8.35"),
-    ("1001.40", "10", "monthly", "half_even", "8.34"),
-    # r = 13% / 12 = 13/1200: 1506 × 13 / 1200 = 19578 / 1200 = 16.315 exactly → 16.32 in both modes (2 is even).
-    ("1506.00", "13", "monthly", "half_up", "16.32"),
-    ("1506.00", "13", "monthly", "half_even", "16.32"),
-    # r = 18% / 52 = 9/2600: 1313 × 9 / 2600 = 11817 / 2600 = 4.545 exactly → 4.55 (half_up) / 4.54 (half_even).
-    ("1313.00", "18", "weekly", "half_up", "4.55"),
-    ("1313.00", "18", "weekly", "half_even", "4.54"),
-])
+@pytest.mark.parametrize(
+    "principal, rate, frequency, rounding, interest",
+    [
+        # r = 10% / 12 = 1/120: 1001.40 / 120 = 8.345 exactly → 8.35 (half_up) / 8.34 (half_even).
+        ("1001.40", "10", "monthly", "half_up", "8.35"),
+        ("1001.40", "10", "monthly", "half_even", "8.34"),
+        # r = 13% / 12 = 13/1200: 1506 × 13 / 1200 = 19578 / 1200 = 16.315 exactly → 16.32 in both modes (2 is even).
+        ("1506.00", "13", "monthly", "half_up", "16.32"),
+        ("1506.00", "13", "monthly", "half_even", "16.32"),
+        # r = 18% / 52 = 9/2600: 1313 × 9 / 2600 = 11817 / 2600 = 4.545 exactly → 4.55 (half_up) / 4.54 (half_even).
+        ("1313.00", "18", "weekly", "half_up", "4.55"),
+        ("1313.00", "18", "weekly", "half_even", "4.54"),
+    ],
+)
 def test_ties_are_decided_on_the_exact_interest_when_the_period_rate_does_not_terminate(
-        method, principal, rate, frequency, rounding, interest):
+    method, principal, rate, frequency, rounding, interest
+):
     # The docstring says schedules are "computed exactly": balance × r is a rational number, and an
     # exact x.xx5 must be rounded as a tie even though r = rate / 12 or / 52 has no finite decimal.
     # One installment, so the interest is that of the whole principal in every method.
@@ -438,13 +489,16 @@ def test_single_installment_pays_everything_at_once():
 # --- due dates -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("start, expected", [
-    (date(2024, 1, 31), ["2024-02-29", "2024-03-31", "2024-04-30", "2024-05-31"]),  # leap February
-    (date(2023, 1, 31), ["2023-02-28", "2023-03-31", "2023-04-30", "2023-05-31"]),
-    (date(2024, 1, 30), ["2024-02-29", "2024-03-30", "2024-04-30", "2024-05-30"]),
-    (date(2024, 11, 15), ["2024-12-15", "2025-01-15", "2025-02-15", "2025-03-15"]),  # over the year end
-    (date(2024, 12, 31), ["2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30"]),
-])
+@pytest.mark.parametrize(
+    "start, expected",
+    [
+        (date(2024, 1, 31), ["2024-02-29", "2024-03-31", "2024-04-30", "2024-05-31"]),  # leap February
+        (date(2023, 1, 31), ["2023-02-28", "2023-03-31", "2023-04-30", "2023-05-31"]),
+        (date(2024, 1, 30), ["2024-02-29", "2024-03-30", "2024-04-30", "2024-05-30"]),
+        (date(2024, 11, 15), ["2024-12-15", "2025-01-15", "2025-02-15", "2025-03-15"]),  # over the year end
+        (date(2024, 12, 31), ["2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30"]),
+    ],
+)
 def test_monthly_due_dates_keep_the_day_clamped_to_month_end(start, expected):
     rows = schedule("1000", "12", "year", 4, "monthly", "declining_balance", start=start)
     assert [row.due_date.isoformat() for row in rows] == expected
@@ -464,8 +518,22 @@ def test_fortnightly_due_dates_are_fourteen_days_apart():
 
 # --- the loan_quote command ----------------------------------------------------------------------
 
-QUOTE_ARGS = ["--principal", "5000", "--rate", "12", "--rate-period", "year", "--installments", "18",
-              "--frequency", "monthly", "--method", "declining_balance", "--start", "2024-01-01"]
+QUOTE_ARGS = [
+    "--principal",
+    "5000",
+    "--rate",
+    "12",
+    "--rate-period",
+    "year",
+    "--installments",
+    "18",
+    "--frequency",
+    "monthly",
+    "--method",
+    "declining_balance",
+    "--start",
+    "2024-01-01",
+]
 
 
 def quote_command(*args):
@@ -484,16 +552,43 @@ def test_loan_quote_json_matches_the_hand_table():
 @pytest.mark.parametrize("rounding", ROUNDINGS)
 @pytest.mark.parametrize("multiple", ["1", "10"])
 def test_loan_quote_json_honours_method_rounding_and_multiple(method, rounding, multiple):
-    args = ["--principal", "7777.77", "--rate", "1.5", "--rate-period", "month", "--installments", "8",
-            "--frequency", "fortnightly", "--method", method, "--rounding", rounding, "--installment-multiple", multiple,
-            "--start", "2024-01-31", "--format", "json"]
+    args = [
+        "--principal",
+        "7777.77",
+        "--rate",
+        "1.5",
+        "--rate-period",
+        "month",
+        "--installments",
+        "8",
+        "--frequency",
+        "fortnightly",
+        "--method",
+        method,
+        "--rounding",
+        rounding,
+        "--installment-multiple",
+        multiple,
+        "--start",
+        "2024-01-31",
+        "--format",
+        "json",
+    ]
     body = json.loads(quote_command(*args))
     expected = reference_schedule("7777.77", "1.5", "month", 8, "fortnightly", method, rounding, multiple)
     assert [(row["principal"], row["interest"], row["balance"]) for row in body] == expected
     assert [row["total"] for row in body] == [money(Fraction(p) + Fraction(i)) for p, i, _ in expected]
     # fortnightly from 2024-01-31: +14 days each.
-    assert [row["due_date"] for row in body] == ["2024-02-14", "2024-02-28", "2024-03-13", "2024-03-27",
-                                                 "2024-04-10", "2024-04-24", "2024-05-08", "2024-05-22"]
+    assert [row["due_date"] for row in body] == [
+        "2024-02-14",
+        "2024-02-28",
+        "2024-03-13",
+        "2024-03-27",
+        "2024-04-10",
+        "2024-04-24",
+        "2024-05-08",
+        "2024-05-22",
+    ]
 
 
 def test_loan_quote_table_prints_every_row_and_a_total_line():
@@ -510,15 +605,18 @@ def test_loan_quote_table_is_the_default_format():
     assert quote_command(*QUOTE_ARGS).splitlines()[-1].startswith("Total repaid 5,488.41")
 
 
-@pytest.mark.parametrize("option, value, message", [
-    ("--principal", "abc", r"^--principal 'abc': give a number such as 5000 or 12\.5\.$"),
-    ("--principal", "0", r"^--principal: The principal must be more than zero\.$"),
-    ("--installments", "0", r"^--installments: At least one installment\.$"),
-    ("--rate", "-1", r"^--rate: The rate cannot be negative\.$"),
-    ("--rate", "NaN", r"^--rate 'NaN': give a number"),
-    ("--start", "2024-13-01", r"^--start '2024-13-01': give a day as 2026-11-22\.$"),
-    ("--installment-multiple", "0", r"^--installment-multiple: The installment multiple must be more than zero\.$"),
-])
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--principal", "abc", r"^--principal 'abc': give a number such as 5000 or 12\.5\.$"),
+        ("--principal", "0", r"^--principal: The principal must be more than zero\.$"),
+        ("--installments", "0", r"^--installments: At least one installment\.$"),
+        ("--rate", "-1", r"^--rate: The rate cannot be negative\.$"),
+        ("--rate", "NaN", r"^--rate 'NaN': give a number"),
+        ("--start", "2024-13-01", r"^--start '2024-13-01': give a day as 2026-11-22\.$"),
+        ("--installment-multiple", "0", r"^--installment-multiple: The installment multiple must be more than zero\.$"),
+    ],
+)
 def test_loan_quote_refuses_bad_input_with_a_sentence(option, value, message):
     args = list(QUOTE_ARGS)
     if option in args:
@@ -536,7 +634,12 @@ def test_loan_quote_writes_nothing_to_the_database(db):
     quote_command(*QUOTE_ARGS, "--format", "table", "--method", "flat")
     with pytest.raises(CommandError):
         quote_command(*QUOTE_ARGS[:-2], "--start", "2024-13-01")
-    assert (Journal.objects.count(), Loan.objects.count(), Installment.objects.count(), LoanProduct.objects.count()) == before
+    assert (
+        Journal.objects.count(),
+        Loan.objects.count(),
+        Installment.objects.count(),
+        LoanProduct.objects.count(),
+    ) == before
 
 
 # --- the API quote -------------------------------------------------------------------------------
@@ -545,9 +648,18 @@ def test_loan_quote_writes_nothing_to_the_database(db):
 @pytest.fixture
 def product(chama):
     return LoanProduct.objects.create(
-        chama=chama, name="Biashara", interest_method="declining_balance", interest_rate=D("12"), rate_period="year",
-        repayment_frequency="monthly", min_installments=3, max_installments=24, min_amount=D("1000"),
-        max_amount=D("50000"), rounding="half_up", installment_multiple=D("0.01"),
+        chama=chama,
+        name="Biashara",
+        interest_method="declining_balance",
+        interest_rate=D("12"),
+        rate_period="year",
+        repayment_frequency="monthly",
+        min_installments=3,
+        max_installments=24,
+        min_amount=D("1000"),
+        max_amount=D("50000"),
+        rounding="half_up",
+        installment_multiple=D("0.01"),
     )
 
 
@@ -557,27 +669,39 @@ def quote_url(product):
 
 def test_api_quote_gives_a_member_the_hand_table(api_as, plain_member, product):
     loans_before, journals_before = Loan.objects.count(), Journal.objects.count()
-    response = api_as(plain_member).post(quote_url(product), {"principal": "5000.00", "installments": 18, "start": "2024-01-01"},
-                                         format="json")
+    response = api_as(plain_member).post(
+        quote_url(product), {"principal": "5000.00", "installments": 18, "start": "2024-01-01"}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert response.json() == as_json_rows(P5000_TABLE)
     assert (Loan.objects.count(), Journal.objects.count()) == (loans_before, journals_before)
 
 
 def test_api_quote_and_command_agree(api_as, plain_member, product):
-    response = api_as(plain_member).post(quote_url(product), {"principal": "5000.00", "installments": 18, "start": "2024-01-01"},
-                                         format="json")
+    response = api_as(plain_member).post(
+        quote_url(product), {"principal": "5000.00", "installments": 18, "start": "2024-01-01"}, format="json"
+    )
     assert response.json() == json.loads(quote_command(*QUOTE_ARGS, "--format", "json"))
 
 
 def test_api_quote_uses_the_products_method_rounding_and_multiple(api_as, chama, plain_member):
     product = LoanProduct.objects.create(
-        chama=chama, name="Haraka", interest_method="flat", interest_rate=D("1.5"), rate_period="month",
-        repayment_frequency="weekly", min_installments=1, max_installments=52, min_amount=D("100"),
-        max_amount=D("100000"), rounding="half_even", installment_multiple=D("5"),
+        chama=chama,
+        name="Haraka",
+        interest_method="flat",
+        interest_rate=D("1.5"),
+        rate_period="month",
+        repayment_frequency="weekly",
+        min_installments=1,
+        max_installments=52,
+        min_amount=D("100"),
+        max_amount=D("100000"),
+        rounding="half_even",
+        installment_multiple=D("5"),
     )
-    response = api_as(plain_member).post(quote_url(product), {"principal": "7777.77", "installments": 13, "start": "2024-01-31"},
-                                         format="json")
+    response = api_as(plain_member).post(
+        quote_url(product), {"principal": "7777.77", "installments": 13, "start": "2024-01-31"}, format="json"
+    )
     assert response.status_code == 200, response.content
     expected = reference_schedule("7777.77", "1.5", "month", 13, "weekly", "flat", "half_even", "5")
     assert [(row["principal"], row["interest"], row["balance"]) for row in response.json()] == expected
@@ -586,16 +710,19 @@ def test_api_quote_uses_the_products_method_rounding_and_multiple(api_as, chama,
     assert [row["due_date"] for row in response.json()[:3]] == ["2024-02-07", "2024-02-14", "2024-02-21"]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"principal": "999.99", "installments": 12}, "principal"),  # under the 1,000 minimum
-    ({"principal": "50000.01", "installments": 12}, "principal"),  # over the 50,000 maximum
-    ({"principal": "5000.00", "installments": 2}, "installments"),  # under 3
-    ({"principal": "5000.00", "installments": 25}, "installments"),  # over 24
-    ({"principal": "5000.00", "installments": 0}, "installments"),
-    ({"principal": 5000, "installments": 12}, "principal"),  # a JSON number, not a string
-    ({"principal": 5000.5, "installments": 12}, "principal"),
-    ({"principal": "abc", "installments": 12}, "principal"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"principal": "999.99", "installments": 12}, "principal"),  # under the 1,000 minimum
+        ({"principal": "50000.01", "installments": 12}, "principal"),  # over the 50,000 maximum
+        ({"principal": "5000.00", "installments": 2}, "installments"),  # under 3
+        ({"principal": "5000.00", "installments": 25}, "installments"),  # over 24
+        ({"principal": "5000.00", "installments": 0}, "installments"),
+        ({"principal": 5000, "installments": 12}, "principal"),  # a JSON number, not a string
+        ({"principal": 5000.5, "installments": 12}, "principal"),
+        ({"principal": "abc", "installments": 12}, "principal"),
+    ],
+)
 def test_api_quote_refuses_terms_outside_the_product(api_as, plain_member, product, body, field):
     response = api_as(plain_member).post(quote_url(product), body, format="json")
     assert response.status_code == 400, response.content
@@ -605,14 +732,18 @@ def test_api_quote_refuses_terms_outside_the_product(api_as, plain_member, produ
 def test_api_quote_limits_are_inclusive(api_as, plain_member, product):
     client = api_as(plain_member)
     for principal, installments in (("1000.00", 3), ("50000.00", 24)):
-        response = client.post(quote_url(product), {"principal": principal, "installments": installments}, format="json")
+        response = client.post(
+            quote_url(product), {"principal": principal, "installments": installments}, format="json"
+        )
         assert response.status_code == 200, response.content
         assert len(response.json()) == installments
         assert response.json()[-1]["balance"] == "0.00"
 
 
 def test_api_quote_names_the_product_limits(api_as, plain_member, product):
-    response = api_as(plain_member).post(quote_url(product), {"principal": "60000.00", "installments": 30}, format="json")
+    response = api_as(plain_member).post(
+        quote_url(product), {"principal": "60000.00", "installments": 30}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["principal"] == ["Biashara lends 1,000.00 to 50,000.00."]
     assert response.json()["installments"] == ["Biashara runs 3 to 24 installments."]
@@ -625,8 +756,16 @@ def test_api_quote_is_for_members_of_the_chama_only(api_as, other_chama, product
 
 
 def test_validate_names_every_bad_term_with_a_sentence():
-    terms = loan_schedule.Terms(principal=D("0"), rate=D("-0.01"), rate_period="week", installments=0,
-                                frequency="daily", method="balloon", rounding="down", installment_multiple=D("0"))
+    terms = loan_schedule.Terms(
+        principal=D("0"),
+        rate=D("-0.01"),
+        rate_period="week",
+        installments=0,
+        frequency="daily",
+        method="balloon",
+        rounding="down",
+        installment_multiple=D("0"),
+    )
     assert loan_schedule.validate(terms) == {
         "principal": "The principal must be more than zero.",
         "rate": "The rate cannot be negative.",
@@ -641,9 +780,17 @@ def test_validate_names_every_bad_term_with_a_sentence():
 
 def test_validate_takes_the_smallest_good_terms():
     # One cent over one installment at 0%: each bound is the first value accepted.
-    terms = loan_schedule.Terms(principal=D("0.01"), rate=D("0"), rate_period="month", installments=1,
-                                frequency="weekly", method="flat", rounding="half_even",
-                                installment_multiple=D("0.01"))
+    terms = loan_schedule.Terms(
+        principal=D("0.01"),
+        rate=D("0"),
+        rate_period="month",
+        installments=1,
+        frequency="weekly",
+        method="flat",
+        rounding="half_even",
+        installment_multiple=D("0.01"),
+    )
     assert loan_schedule.validate(terms) == {}
     assert [(row.principal, row.interest, row.balance) for row in loan_schedule.schedule(terms)] == [
-        (D("0.01"), D("0.00"), D("0.00"))]
+        (D("0.01"), D("0.00"), D("0.00"))
+    ]

@@ -24,9 +24,19 @@ from django.db.models import Sum
 from chama import authority
 from chama.money import to_money
 from chama.roles import Role
-from finance.models import Account, Entry, Guarantee, Installment, Journal, Loan, LoanApproval, LoanProduct, RepaymentLine
-from finance.selectors.ledger import trial_balance, unbalanced_journals
+from finance.models import (
+    Account,
+    Entry,
+    Guarantee,
+    Installment,
+    Journal,
+    Loan,
+    LoanApproval,
+    LoanProduct,
+    RepaymentLine,
+)
 from finance.selectors import loans as loan_reads
+from finance.selectors.ledger import trial_balance, unbalanced_journals
 from finance.services import loans, reversals, savings
 from finance.services.reconcile import all_drift
 from tests.factories import ChamaFactory, MembershipFactory, UserFactory
@@ -45,23 +55,84 @@ STEPS = 90
 START = date(2026, 4, 1)
 
 PRODUCTS = [
-    dict(name="Biashara", interest_method="declining_balance", interest_rate=D("12"), rate_period="year",
-         repayment_frequency="monthly", min_installments=1, max_installments=12, min_amount=D("1000"), max_amount=D("50000"),
-         fee_kind="percent", fee_value=D("2"), fee_mode="deducted", penalty_kind="percent", penalty_value=D("5"),
-         penalty_grace_days=3, installment_multiple=D("1"), guarantors_required=1, guarantee_coverage=D("50")),
-    dict(name="Dharura", interest_method="flat", interest_rate=D("1.5"), rate_period="month", repayment_frequency="weekly",
-         min_installments=2, max_installments=10, min_amount=D("500"), max_amount=D("20000"), fee_kind="flat",
-         fee_value=D("150"), fee_mode="added", penalty_kind="flat", penalty_value=D("100"), penalty_grace_days=0,
-         installment_multiple=D("5"), rounding="half_even", allocation_order="principal,interest,penalty,fee"),
-    dict(name="Elimu", interest_method="equal_principal", interest_rate=D("2"), rate_period="month",
-         repayment_frequency="fortnightly", min_installments=1, max_installments=8, min_amount=D("1000"),
-         max_amount=D("30000"), fee_kind="percent", fee_value=D("1"), fee_mode="added", penalty_kind="percent",
-         penalty_value=D("10"), penalty_grace_days=7, installment_multiple=D("0.01"), guarantors_required=2,
-         guarantee_coverage=D("100"), allocation_order="fee,penalty,interest,principal"),
-    dict(name="Bila riba", interest_method="declining_balance", interest_rate=D("0"), rate_period="month",
-         repayment_frequency="monthly", min_installments=1, max_installments=6, min_amount=D("500"), max_amount=D("10000"),
-         fee_kind="flat", fee_value=D("50"), fee_mode="deducted", penalty_kind="flat", penalty_value=D("0"),
-         installment_multiple=D("10")),
+    dict(
+        name="Biashara",
+        interest_method="declining_balance",
+        interest_rate=D("12"),
+        rate_period="year",
+        repayment_frequency="monthly",
+        min_installments=1,
+        max_installments=12,
+        min_amount=D("1000"),
+        max_amount=D("50000"),
+        fee_kind="percent",
+        fee_value=D("2"),
+        fee_mode="deducted",
+        penalty_kind="percent",
+        penalty_value=D("5"),
+        penalty_grace_days=3,
+        installment_multiple=D("1"),
+        guarantors_required=1,
+        guarantee_coverage=D("50"),
+    ),
+    dict(
+        name="Dharura",
+        interest_method="flat",
+        interest_rate=D("1.5"),
+        rate_period="month",
+        repayment_frequency="weekly",
+        min_installments=2,
+        max_installments=10,
+        min_amount=D("500"),
+        max_amount=D("20000"),
+        fee_kind="flat",
+        fee_value=D("150"),
+        fee_mode="added",
+        penalty_kind="flat",
+        penalty_value=D("100"),
+        penalty_grace_days=0,
+        installment_multiple=D("5"),
+        rounding="half_even",
+        allocation_order="principal,interest,penalty,fee",
+    ),
+    dict(
+        name="Elimu",
+        interest_method="equal_principal",
+        interest_rate=D("2"),
+        rate_period="month",
+        repayment_frequency="fortnightly",
+        min_installments=1,
+        max_installments=8,
+        min_amount=D("1000"),
+        max_amount=D("30000"),
+        fee_kind="percent",
+        fee_value=D("1"),
+        fee_mode="added",
+        penalty_kind="percent",
+        penalty_value=D("10"),
+        penalty_grace_days=7,
+        installment_multiple=D("0.01"),
+        guarantors_required=2,
+        guarantee_coverage=D("100"),
+        allocation_order="fee,penalty,interest,principal",
+    ),
+    dict(
+        name="Bila riba",
+        interest_method="declining_balance",
+        interest_rate=D("0"),
+        rate_period="month",
+        repayment_frequency="monthly",
+        min_installments=1,
+        max_installments=6,
+        min_amount=D("500"),
+        max_amount=D("10000"),
+        fee_kind="flat",
+        fee_value=D("50"),
+        fee_mode="deducted",
+        penalty_kind="flat",
+        penalty_value=D("0"),
+        installment_multiple=D("10"),
+    ),
 ]
 
 
@@ -69,16 +140,26 @@ class World:
     def __init__(self, rng):
         self.rng = rng
         self.today = START
-        self.chama = ChamaFactory(policy={
-            "loan_approvals_required": 2, "loan_min_membership_days": 90, "loan_max_savings_multiple": D("3"),
-            "loan_max_concurrent": 2, "loan_default_days": 60, "second_approval_threshold": D("1000000"),
-        })
-        self.chair, self.treasurer, self.secretary = (self._join(role) for role in (Role.CHAIRPERSON, Role.TREASURER, Role.SECRETARY))
+        self.chama = ChamaFactory(
+            policy={
+                "loan_approvals_required": 2,
+                "loan_min_membership_days": 90,
+                "loan_max_savings_multiple": D("3"),
+                "loan_max_concurrent": 2,
+                "loan_default_days": 60,
+                "second_approval_threshold": D("1000000"),
+            }
+        )
+        self.chair, self.treasurer, self.secretary = (
+            self._join(role) for role in (Role.CHAIRPERSON, Role.TREASURER, Role.SECRETARY)
+        )
         self.officers = [self.chair, self.treasurer, self.secretary]
         self.borrowers = [self._join(Role.MEMBER) for _ in range(4)]
         self.people = self.borrowers + self.officers
         self.products = [LoanProduct.objects.create(chama=self.chama, **fields) for fields in PRODUCTS]
-        for person, amount in zip(self.people, ["8000", "12000", "6000", "15000", "20000", "20000", "20000"], strict=True):
+        for person, amount in zip(
+            self.people, ["8000", "12000", "6000", "15000", "20000", "20000", "20000"], strict=True
+        ):
             savings.savings_deposit(membership=person, amount=amount, method="cash", by=self.treasurer.user)
         for method in ("bank", "mpesa"):
             savings.savings_deposit(membership=self.chair, amount="15000", method=method, by=self.treasurer.user)
@@ -104,15 +185,44 @@ def snapshot(chama):
         "journals": list(Journal.objects.filter(chama=chama).order_by("id").values_list("id", flat=True)),
         "entries": Entry.objects.filter(chama=chama).count(),
         "accounts": sorted(Account.objects.filter(chama=chama).values_list("id", "balance")),
-        "loans": sorted(Loan.objects.filter(chama=chama).values_list(
-            "id", "status", "schedule_version", "installments_count", "interest_rate", "disbursed_date", "closed_date",
-            "classification", "days_in_arrears", "write_off_requested_by", "disbursement_journal",
-            "reschedule_requested_by", "reschedule_installments", "reschedule_interest_rate")),
-        "installments": sorted(Installment.objects.filter(chama=chama).values_list(
-            "id", "status", "principal", "interest", "fee", "penalty", "principal_paid", "interest_paid", "fee_paid",
-            "penalty_paid", "interest_forgiven", "penalty_charged_date")),
+        "loans": sorted(
+            Loan.objects.filter(chama=chama).values_list(
+                "id",
+                "status",
+                "schedule_version",
+                "installments_count",
+                "interest_rate",
+                "disbursed_date",
+                "closed_date",
+                "classification",
+                "days_in_arrears",
+                "write_off_requested_by",
+                "disbursement_journal",
+                "reschedule_requested_by",
+                "reschedule_installments",
+                "reschedule_interest_rate",
+            )
+        ),
+        "installments": sorted(
+            Installment.objects.filter(chama=chama).values_list(
+                "id",
+                "status",
+                "principal",
+                "interest",
+                "fee",
+                "penalty",
+                "principal_paid",
+                "interest_paid",
+                "fee_paid",
+                "penalty_paid",
+                "interest_forgiven",
+                "penalty_charged_date",
+            )
+        ),
         "lines": RepaymentLine.objects.filter(chama=chama).count(),
-        "guarantees": sorted(Guarantee.objects.filter(chama=chama).values_list("id", "status", "amount", "recovered_amount")),
+        "guarantees": sorted(
+            Guarantee.objects.filter(chama=chama).values_list("id", "status", "amount", "recovered_amount")
+        ),
         "approvals": LoanApproval.objects.filter(chama=chama).count(),
     }
 
@@ -146,18 +256,34 @@ def op_apply(world):
     installments = rng.randint(product.min_installments, product.max_installments)
     others = [p for p in world.people if p != borrower]
     rng.shuffle(others)
-    pledging = others[:product.guarantors_required + rng.randint(0, 1)] if product.guarantors_required else []
+    pledging = others[: product.guarantors_required + rng.randint(0, 1)] if product.guarantors_required else []
     share = to_money(principal * product.guarantee_coverage / 100 / max(len(pledging), 1) + D("0.01"))
     by = borrower.user if rng.random() < 0.7 else world.treasurer.user
-    world.log.append(f"apply {principal} over {installments} on {product.name} for {borrower.member_number}"
-                     f" by {'self' if by == borrower.user else 'treasurer'}, guarantors {[p.member_number for p in pledging]}")
-    attempt(world, "loan_apply", loans.loan_apply, membership=borrower, product=product, principal=principal,
-            installments=installments, by=by, guarantors=[(p, share) for p in pledging])
+    world.log.append(
+        f"apply {principal} over {installments} on {product.name} for {borrower.member_number}"
+        f" by {'self' if by == borrower.user else 'treasurer'}, guarantors {[p.member_number for p in pledging]}"
+    )
+    attempt(
+        world,
+        "loan_apply",
+        loans.loan_apply,
+        membership=borrower,
+        product=product,
+        principal=principal,
+        installments=installments,
+        by=by,
+        guarantors=[(p, share) for p in pledging],
+    )
 
 
 def op_accept(world):
-    guarantee = world.pick(list(Guarantee.objects.filter(chama=world.chama, status=Guarantee.Status.REQUESTED)
-                                .select_related("guarantor__user").order_by("id")))
+    guarantee = world.pick(
+        list(
+            Guarantee.objects.filter(chama=world.chama, status=Guarantee.Status.REQUESTED)
+            .select_related("guarantor__user")
+            .order_by("id")
+        )
+    )
     if guarantee is None:
         return False
     decline = world.rng.random() < 0.1
@@ -206,9 +332,19 @@ def op_repay(world):
         amount = max(D("0.01"), (payoff * D(rng.randint(1, 99)) / 100).quantize(D("0.01"), ROUND_DOWN))
     method = rng.choice(METHODS)
     key = f"wl-{loan.pk}-{len(world.log)}" if rng.random() < 0.3 else ""
-    world.log.append(f"repay {amount} of payoff {payoff} on loan #{loan.pk} ({loan.status}) by {method}{' key ' + key if key else ''}")
-    journal = attempt(world, "loan_repay", loans.loan_repay, loan=loan, amount=amount, method=method,
-                      by=world.treasurer.user, idempotency_key=key)
+    world.log.append(
+        f"repay {amount} of payoff {payoff} on loan #{loan.pk} ({loan.status}) by {method}{' key ' + key if key else ''}"
+    )
+    journal = attempt(
+        world,
+        "loan_repay",
+        loans.loan_repay,
+        loan=loan,
+        amount=amount,
+        method=method,
+        by=world.treasurer.user,
+        idempotency_key=key,
+    )
     loan.refresh_from_db()
     if amount > payoff or amount <= 0:
         assert journal is None, f"a repayment of {amount} above the payoff {payoff} was accepted"
@@ -219,7 +355,9 @@ def op_repay(world):
         assert loan.status == Loan.Status.CLOSED, "paying the payoff did not close the loan"
     else:
         assert loan.status in Loan.OUTSTANDING_STATUSES
-        assert loan_reads.payoff_amount(loan, world.today) == payoff - amount, "the payoff did not fall by what was paid"
+        assert loan_reads.payoff_amount(loan, world.today) == payoff - amount, (
+            "the payoff did not fall by what was paid"
+        )
     if key:
         world.keys.append((key, loan, amount, method, journal.pk))
 
@@ -258,10 +396,19 @@ def op_reschedule(world):
     # Mostly another officer signs; sometimes the asker again (refused), sometimes the second officer rejects.
     second = rng.choice([o for o in world.officers if o != asker]) if rng.random() < 0.9 else asker
     approve = rng.random() < 0.85
-    world.log.append(f"reschedule loan #{loan.pk} over {installments} at {rate}: asked by {asker.role}, "
-                     f"{'approved' if approve else 'rejected'} by {second.role}")
-    if attempt(world, "loan_reschedule", loans.loan_reschedule, loan=loan, by=asker.user, installments=installments,
-               interest_rate=rate):
+    world.log.append(
+        f"reschedule loan #{loan.pk} over {installments} at {rate}: asked by {asker.role}, "
+        f"{'approved' if approve else 'rejected'} by {second.role}"
+    )
+    if attempt(
+        world,
+        "loan_reschedule",
+        loans.loan_reschedule,
+        loan=loan,
+        by=asker.user,
+        installments=installments,
+        interest_rate=rate,
+    ):
         service = loans.reschedule_approve if approve else loans.reschedule_reject
         attempt(world, service.__name__, service, loan=loan, by=second.user)
 
@@ -291,8 +438,15 @@ def op_recovery(world):
     open_amount = loan_reads.written_off_amount(loan) - loan_reads.recovered_after_write_off(loan)
     amount = max(D("0.01"), to_money(open_amount * D(world.rng.randint(5, 120)) / 100))
     world.log.append(f"recovery {amount} of {open_amount} on written-off loan #{loan.pk}")
-    journal = attempt(world, "recovery_record", loans.recovery_record, loan=loan, amount=amount,
-                      method=world.rng.choice(METHODS), by=world.treasurer.user)
+    journal = attempt(
+        world,
+        "recovery_record",
+        loans.recovery_record,
+        loan=loan,
+        amount=amount,
+        method=world.rng.choice(METHODS),
+        by=world.treasurer.user,
+    )
     assert (journal is not None) == (ZERO < amount <= open_amount), (amount, open_amount)
 
 
@@ -301,8 +455,14 @@ def op_reverse(world):
     if journal is None:
         return False
     world.log.append(f"reverse journal #{journal.pk} ({journal.kind} {journal.amount}) of loan #{journal.loan_id}")
-    attempt(world, "journal_reverse", reversals.journal_reverse, journal=journal, reason="Entered in error",
-            by=world.treasurer.user)
+    attempt(
+        world,
+        "journal_reverse",
+        reversals.journal_reverse,
+        journal=journal,
+        reason="Entered in error",
+        by=world.treasurer.user,
+    )
 
 
 def op_deposit(world):
@@ -310,15 +470,25 @@ def op_deposit(world):
     amount = to_money(D(world.rng.randint(1000, 8000)))
     method = world.rng.choice(METHODS)
     world.log.append(f"deposit {amount} by {method} for {person.member_number}")
-    attempt(world, "savings_deposit", savings.savings_deposit, membership=person, amount=amount, method=method,
-            by=world.treasurer.user)
+    attempt(
+        world,
+        "savings_deposit",
+        savings.savings_deposit,
+        membership=person,
+        amount=amount,
+        method=method,
+        by=world.treasurer.user,
+    )
 
 
 def op_push(world):
     """Move some loan one step along its life (when the drawn operation found nothing to work on)."""
     if Loan.objects.filter(chama=world.chama, status=Loan.Status.APPROVED).exists():
         return op_disburse(world)
-    if Guarantee.objects.filter(chama=world.chama, status=Guarantee.Status.REQUESTED).exists() and world.rng.random() < 0.6:
+    if (
+        Guarantee.objects.filter(chama=world.chama, status=Guarantee.Status.REQUESTED).exists()
+        and world.rng.random() < 0.6
+    ):
         return op_accept(world)
     if Loan.objects.filter(chama=world.chama, status=Loan.Status.APPLIED).exists() and world.rng.random() < 0.7:
         return op_approve(world)
@@ -326,8 +496,18 @@ def op_push(world):
 
 
 OPERATIONS = [  # (operation, weight)
-    (op_apply, 8), (op_accept, 8), (op_approve, 12), (op_disburse, 8), (op_repay, 25), (op_replay, 2),
-    (op_advance, 10), (op_reschedule, 3), (op_recover, 4), (op_write_off, 2), (op_recovery, 3), (op_reverse, 6),
+    (op_apply, 8),
+    (op_accept, 8),
+    (op_approve, 12),
+    (op_disburse, 8),
+    (op_repay, 25),
+    (op_replay, 2),
+    (op_advance, 10),
+    (op_reschedule, 3),
+    (op_recover, 4),
+    (op_write_off, 2),
+    (op_recovery, 3),
+    (op_reverse, 6),
     (op_deposit, 4),
 ]
 
@@ -350,25 +530,36 @@ def check_invariants(world):
         assert account.normal_balance >= 0, f"{account} is negative: {account.normal_balance}"
 
     receivables = dict(Account.objects.filter(chama=chama, loan__isnull=False).values_list("loan_id", "balance"))
-    repaid = dict(RepaymentLine.objects.filter(chama=chama, component="principal").values("loan")
-                  .annotate(total=Sum("amount")).values_list("loan", "total"))
-    written_off = dict(Journal.objects.filter(chama=chama, kind=Journal.Kind.LOAN_WRITE_OFF).values("loan")
-                       .annotate(total=Sum("amount")).values_list("loan", "total"))
+    repaid = dict(
+        RepaymentLine.objects.filter(chama=chama, component="principal")
+        .values("loan")
+        .annotate(total=Sum("amount"))
+        .values_list("loan", "total")
+    )
+    written_off = dict(
+        Journal.objects.filter(chama=chama, kind=Journal.Kind.LOAN_WRITE_OFF)
+        .values("loan")
+        .annotate(total=Sum("amount"))
+        .values_list("loan", "total")
+    )
     for loan in Loan.objects.filter(chama=chama):
         receivable = money(receivables.get(loan.pk))
         disbursed = loan.principal if loan.disbursement_journal_id else ZERO
-        assert (loan.disbursement_journal_id is not None) == (loan.status not in (
-            Loan.Status.APPLIED, Loan.Status.APPROVED, Loan.Status.REJECTED)), f"loan #{loan.pk} {loan.status} disbursement"
+        assert (loan.disbursement_journal_id is not None) == (
+            loan.status not in (Loan.Status.APPLIED, Loan.Status.APPROVED, Loan.Status.REJECTED)
+        ), f"loan #{loan.pk} {loan.status} disbursement"
         expected = disbursed - money(repaid.get(loan.pk)) - money(written_off.get(loan.pk))
         assert receivable == expected, (
             f"loan #{loan.pk} ({loan.status}): receivable {receivable} != disbursed {disbursed} − principal repaid or "
-            f"recovered {money(repaid.get(loan.pk))} − written off {money(written_off.get(loan.pk))} = {expected}")
+            f"recovered {money(repaid.get(loan.pk))} − written off {money(written_off.get(loan.pk))} = {expected}"
+        )
         assert receivable >= 0, f"loan #{loan.pk} receivable {receivable}"
         current = list(loan_reads.current_installments(loan))
         if loan.status in Loan.OUTSTANDING_STATUSES:
             owed = sum((row.owed("principal") for row in current), ZERO)
             assert receivable == owed, (
-                f"loan #{loan.pk} ({loan.status}): receivable {receivable} != principal owed on schedule v{loan.schedule_version} {owed}")
+                f"loan #{loan.pk} ({loan.status}): receivable {receivable} != principal owed on schedule v{loan.schedule_version} {owed}"
+            )
             assert sum((row.principal for row in current), ZERO) > 0
         else:
             assert receivable == ZERO, f"loan #{loan.pk} is {loan.status} but its receivable holds {receivable}"
@@ -378,7 +569,8 @@ def check_invariants(world):
                 if component == "interest":
                     charged -= row.interest_forgiven
                 assert ZERO <= paid <= charged, (
-                    f"installment {row.n} v{row.version} of loan #{loan.pk}: {component} paid {paid} of {charged}")
+                    f"installment {row.n} v{row.version} of loan #{loan.pk}: {component} paid {paid} of {charged}"
+                )
 
 
 def test_the_invariants_hold_after_setup(clock):
@@ -401,8 +593,9 @@ def test_random_loan_workload_keeps_the_books_and_the_loans_true(seed, clock):
             check_invariants(world)
         except AssertionError as failure:
             trail = "\n".join(world.log[-14:])
-            raise AssertionError(f"seed {seed}, step {step} ({operation.__name__}, clock {world.today}):\n{trail}\n"
-                                 f"-> {failure}") from failure
+            raise AssertionError(
+                f"seed {seed}, step {step} ({operation.__name__}, clock {world.today}):\n{trail}\n-> {failure}"
+            ) from failure
     # The workload did real work: loans went out and refusals happened.
     assert world.done > STEPS // 2
     assert Journal.objects.filter(chama=world.chama, kind=Journal.Kind.LOAN_DISBURSEMENT).exists()
@@ -421,8 +614,9 @@ def world(clock):
 def interest_free_loan(world, principal="3000", installments=3):
     """On "Bila riba": no interest, fee 50 deducted, monthly from 1 Apr: installments of 1,000.00."""
     borrower = world.borrowers[1]
-    loan = loans.loan_apply(membership=borrower, product=world.products[3], principal=principal, installments=installments,
-                            by=borrower.user)
+    loan = loans.loan_apply(
+        membership=borrower, product=world.products[3], principal=principal, installments=installments, by=borrower.user
+    )
     loans.loan_approve(loan=loan, by=world.chair.user)
     loans.loan_approve(loan=loan, by=world.secretary.user)
     loan = loans.loan_disburse(loan=loan, by=world.treasurer.user, method="cash")
@@ -445,7 +639,8 @@ def test_reversing_a_repayment_of_a_written_off_loan_leaves_nothing_stranded(wor
     # The other: the 1,000 is owed again, on a loan that is collectable (or written off as well).
     receivable = loan_reads.outstanding_principal(loan)
     assert loan.status in Loan.OUTSTANDING_STATUSES or receivable == ZERO, (
-        f"loan is {loan.status} with {receivable} still in its receivable, outside the portfolio and beyond collection")
+        f"loan is {loan.status} with {receivable} still in its receivable, outside the portfolio and beyond collection"
+    )
     check_invariants(world)
 
 

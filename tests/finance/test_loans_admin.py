@@ -34,22 +34,46 @@ DISBURSED = date(2026, 6, 1)
 
 @pytest.fixture
 def shop(db):
-    chama = ChamaFactory(policy={"loan_approvals_required": 2, "loan_min_membership_days": 90,
-                                 "loan_max_savings_multiple": D("3"), "loan_max_concurrent": 1, "loan_default_days": 90})
-    chair, treasurer, secretary = joined(chama, Role.CHAIRPERSON), joined(chama, Role.TREASURER), joined(chama, Role.SECRETARY)
+    chama = ChamaFactory(
+        policy={
+            "loan_approvals_required": 2,
+            "loan_min_membership_days": 90,
+            "loan_max_savings_multiple": D("3"),
+            "loan_max_concurrent": 1,
+            "loan_default_days": 90,
+        }
+    )
+    chair, treasurer, secretary = (
+        joined(chama, Role.CHAIRPERSON),
+        joined(chama, Role.TREASURER),
+        joined(chama, Role.SECRETARY),
+    )
     wanjiku, otieno, achieng = joined(chama), joined(chama), joined(chama)
     for who, amount in ((wanjiku, "10000"), (otieno, "5000"), (achieng, "2000"), (secretary, "1000")):
         savings.savings_deposit(membership=who, amount=amount, method="cash", by=treasurer.user)
-    return SimpleNamespace(chama=chama, chair=chair, treasurer=treasurer, secretary=secretary, wanjiku=wanjiku,
-                           otieno=otieno, achieng=achieng,
-                           biashara=loan_product(chama, "Biashara", guarantors_required=1, guarantee_coverage=D("50")),
-                           dharura=loan_product(chama, "Dharura"))
+    return SimpleNamespace(
+        chama=chama,
+        chair=chair,
+        treasurer=treasurer,
+        secretary=secretary,
+        wanjiku=wanjiku,
+        otieno=otieno,
+        achieng=achieng,
+        biashara=loan_product(chama, "Biashara", guarantors_required=1, guarantee_coverage=D("50")),
+        dharura=loan_product(chama, "Dharura"),
+    )
 
 
 def apply(s, who=None, principal="3000", installments=3, product=None, guarantors=()):
     who = who or s.wanjiku
-    return loans.loan_apply(membership=who, product=product or s.dharura, principal=principal,
-                            installments=installments, by=who.user, guarantors=guarantors)
+    return loans.loan_apply(
+        membership=who,
+        product=product or s.dharura,
+        principal=principal,
+        installments=installments,
+        by=who.user,
+        guarantors=guarantors,
+    )
 
 
 def running_loan(s, who=None, principal="3000", installments=3, on=DISBURSED):
@@ -79,7 +103,9 @@ def change_url(loan):
 
 
 def action(client, name, *rows):
-    return client.post(reverse("admin:finance_loan_changelist"), {"action": name, "_selected_action": [r.pk for r in rows]})
+    return client.post(
+        reverse("admin:finance_loan_changelist"), {"action": name, "_selected_action": [r.pk for r in rows]}
+    )
 
 
 def inline(response, model):
@@ -91,8 +117,11 @@ def inline(response, model):
 
 def act(client, name, *rows):
     """Run a changelist action and return the messages shown afterwards."""
-    response = client.post(reverse("admin:finance_loan_changelist"),
-                           {"action": name, "_selected_action": [r.pk for r in rows]}, follow=True)
+    response = client.post(
+        reverse("admin:finance_loan_changelist"),
+        {"action": name, "_selected_action": [r.pk for r in rows]},
+        follow=True,
+    )
     assert response.status_code == 200
     return [str(message) for message in response.context["messages"]]
 
@@ -118,8 +147,9 @@ def form_data(response):
 def applied_with_guarantees(s):
     """Wanjiku applies for 4,000 over 4 on Biashara; Otieno's 2,000 (50% of 4,000) is accepted,
     Achieng's 500 still requested; the chair has approved (1 of 2)."""
-    loan = apply(s, principal="4000", installments=4, product=s.biashara,
-                 guarantors=[(s.otieno, "2000"), (s.achieng, "500")])
+    loan = apply(
+        s, principal="4000", installments=4, product=s.biashara, guarantors=[(s.otieno, "2000"), (s.achieng, "500")]
+    )
     loans.guarantee_accept(guarantee=loan.guarantees.get(guarantor=s.otieno), by=s.otieno.user)
     loans.loan_approve(loan=loan, by=s.chair.user, comment="Known customer")
     return loan
@@ -129,7 +159,7 @@ def review_of(response):
     """The "Eligibility and guarantees" block: the rules, the largest amount, cover, approvals."""
     html = response.content.decode()
     start = html.rindex("<ul>", 0, html.index("Member for"))
-    return html[start:html.index("</p>", html.index("Approvals: ")) + 4]
+    return html[start : html.index("</p>", html.index("Approvals: ")) + 4]
 
 
 def test_the_change_page_shows_the_eligibility_review(shop, client):
@@ -166,9 +196,12 @@ def test_the_change_page_lists_the_guarantees_and_approvals(shop, client):
     response = client.get(change_url(loan))
 
     assert [(g.guarantor, g.amount, g.status) for g in inline(response, loan.guarantees.model).order_by("id")] == [
-        (shop.otieno, D("2000.00"), "accepted"), (shop.achieng, D("500.00"), "requested")]
+        (shop.otieno, D("2000.00"), "accepted"),
+        (shop.achieng, D("500.00"), "requested"),
+    ]
     assert [(a.officer, a.decision, a.comment) for a in inline(response, LoanApproval)] == [
-        (shop.chair.user, "approve", "Known customer")]
+        (shop.chair.user, "approve", "Known customer")
+    ]
     html = response.content.decode()
     assert shop.otieno.user.get_full_name() in html and shop.achieng.user.get_full_name() in html
     assert "Known customer" in html
@@ -183,8 +216,10 @@ def test_the_change_page_shows_the_schedule_and_a_repayment_link(shop, client):
     assert response.status_code == 200
     schedule = inline(response, Installment).order_by("n")
     assert [(r.n, r.due_date, r.principal, r.interest) for r in schedule] == [
-        (1, date(2026, 7, 1), D("1000.00"), D("30.00")), (2, date(2026, 8, 1), D("1000.00"), D("30.00")),
-        (3, date(2026, 9, 1), D("1000.00"), D("30.00"))]
+        (1, date(2026, 7, 1), D("1000.00"), D("30.00")),
+        (2, date(2026, 8, 1), D("1000.00"), D("30.00")),
+        (3, date(2026, 9, 1), D("1000.00"), D("30.00")),
+    ]
     html = response.content.decode()
     assert "July 1, 2026" in html and "Sept. 1, 2026" in html
     assert "Record a repayment" in html and reverse("admin:finance_loan_repay", args=[loan.pk]) in html
@@ -201,7 +236,8 @@ def test_approve_needs_two_officers_then_disburse_in_cash(shop, client):
     assert act(client, "approve", loan) == ["1 approval(s) recorded."]
     assert reload(loan).status == Loan.Status.APPLIED
     assert act(client, "approve", loan) == [
-        f"{loan}: You have already signed this loan: a second officer must, through their own login."]
+        f"{loan}: You have already signed this loan: a second officer must, through their own login."
+    ]
     assert act(client, "disburse_cash", loan) == [f"{loan}: Only an approved loan can be disbursed."]
 
     client.force_login(shop.chair.user)
@@ -212,7 +248,10 @@ def test_approve_needs_two_officers_then_disburse_in_cash(shop, client):
 
     loan = reload(loan)
     assert (loan.status, loan.disbursement_journal.created_by) == (Loan.Status.ACTIVE, shop.chair.user)
-    assert [(a.officer, a.decision) for a in loan.approvals.all()] == [(shop.treasurer.user, "approve"), (shop.chair.user, "approve")]
+    assert [(a.officer, a.decision) for a in loan.approvals.all()] == [
+        (shop.treasurer.user, "approve"),
+        (shop.chair.user, "approve"),
+    ]
     # Fee 2% of 3,000 = 60 deducted: cash 18,000 − 2,940.
     assert chama_balance(shop.chama, A.CASH) == D("15060.00")
     assert chama_balance(shop.chama, A.FEE_INCOME) == D("60.00")
@@ -246,10 +285,18 @@ def test_the_repay_form_posts_a_repayment_and_shows_the_payoff_error(shop, clien
     assert messages_of(paid) == ["Repayment of 1,081.50 recorded."]
     journal = Journal.objects.get(loan=loan, kind=Journal.Kind.LOAN_REPAYMENT)
     assert (journal.amount, journal.external_reference, journal.value_date, journal.created_by) == (
-        D("1081.50"), "QK7H2M", date(2026, 7, 10), shop.treasurer.user)
+        D("1081.50"),
+        "QK7H2M",
+        date(2026, 7, 10),
+        shop.treasurer.user,
+    )
     first = loan_reads.current_installments(loan).get(n=1)
     assert (first.status, first.penalty_paid, first.interest_paid, first.principal_paid) == (
-        "paid", D("51.50"), D("30.00"), D("1000.00"))
+        "paid",
+        D("51.50"),
+        D("30.00"),
+        D("1000.00"),
+    )
     assert loan_reads.outstanding_principal(loan) == D("2000.00")
     assert chama_balance(shop.chama, A.MOBILE_MONEY) == D("1081.50")
 
@@ -265,8 +312,12 @@ def four_loans(s):
     - the secretary 1,000 over 1 from 23 May: due 23 Jun → 7 + 31 + 31 + 30 + 1 = 100 days (91–180, default).
     Outstanding 3,000 + 2,000 + 1,500 + 1,000 = 7,500.
     PAR30: 1,500 + 1,000 = 2,500 = 33.333…% → 33.33%; PAR60 and PAR90: 1,000 = 13.333…% → 13.33%."""
-    made = [running_loan(s, s.wanjiku, "3000", 3, date(2026, 9, 15)), running_loan(s, s.otieno, "2000", 2, date(2026, 8, 21)),
-            running_loan(s, s.achieng, "1500", 1, date(2026, 7, 17)), running_loan(s, s.secretary, "1000", 1, date(2026, 5, 23))]
+    made = [
+        running_loan(s, s.wanjiku, "3000", 3, date(2026, 9, 15)),
+        running_loan(s, s.otieno, "2000", 2, date(2026, 8, 21)),
+        running_loan(s, s.achieng, "1500", 1, date(2026, 7, 17)),
+        running_loan(s, s.secretary, "1000", 1, date(2026, 5, 23)),
+    ]
     today_is(date(2026, 10, 1))
     loans.update_arrears(as_of=date(2026, 10, 1), chama=s.chama)
     assert [reload(loan).days_in_arrears for loan in made] == [0, 10, 45, 100]
@@ -300,10 +351,19 @@ def test_the_portfolio_page_shows_buckets_and_par(shop, client):
     [(chama, summary)] = response.context["summaries"]
     assert chama == shop.chama
     assert (summary["loans"], summary["outstanding_principal"]) == (4, D("7500.00"))
-    assert summary["buckets"] == {"current": D("3000.00"), "1-30": D("2000.00"), "31-60": D("1500.00"),
-                                  "61-90": D("0.00"), "91-180": D("1000.00"), "180+": D("0.00")}
+    assert summary["buckets"] == {
+        "current": D("3000.00"),
+        "1-30": D("2000.00"),
+        "31-60": D("1500.00"),
+        "61-90": D("0.00"),
+        "91-180": D("1000.00"),
+        "180+": D("0.00"),
+    }
     assert (summary["par30"], summary["par60"], summary["par90"]) == (
-        (D("2500.00"), D("33.33")), (D("1000.00"), D("13.33")), (D("1000.00"), D("13.33")))
+        (D("2500.00"), D("33.33")),
+        (D("1000.00"), D("13.33")),
+        (D("1000.00"), D("13.33")),
+    )
     html = response.content.decode()
     assert "4 loan(s), KES 7,500.00 outstanding" in html
     assert "PAR30: 2,500.00 (33.33%)" in html
@@ -318,8 +378,14 @@ def add_collateral(client, loan):
     page = client.get(change_url(loan))
     assert page.status_code == 200
     data = form_data(page)
-    data.update({"collateral-TOTAL_FORMS": "1", "collateral-0-description": "Logbook KCA 123X",
-                 "collateral-0-value": "300000.00", "_save": "Save"})
+    data.update(
+        {
+            "collateral-TOTAL_FORMS": "1",
+            "collateral-0-description": "Logbook KCA 123X",
+            "collateral-0-value": "300000.00",
+            "_save": "Save",
+        }
+    )
     return client.post(change_url(loan), data)
 
 
@@ -333,7 +399,11 @@ def test_an_officer_adds_collateral_inline(shop, client):
 
     assert response.status_code == 302, response.content.decode()[:2000]
     collateral = Collateral.objects.get(loan=loan)
-    assert (collateral.chama, collateral.description, collateral.value) == (shop.chama, "Logbook KCA 123X", D("300000.00"))
+    assert (collateral.chama, collateral.description, collateral.value) == (
+        shop.chama,
+        "Logbook KCA 123X",
+        D("300000.00"),
+    )
 
 
 def test_collateral_added_by_a_superuser_is_filed_under_the_loans_chama(shop, client):
@@ -358,10 +428,21 @@ def test_a_secretary_may_approve_but_not_disburse_or_take_repayments(shop, clien
     page = client.get(change_url(active))
     assert page.status_code == 200 and "Record a repayment" not in page.content.decode()
 
-    offered = [name for name, _ in client.get(reverse("admin:finance_loan_changelist")).context["action_form"]
-               .fields["action"].choices]
-    assert {"approve", "reject", "approve_reschedule", "reject_reschedule", "approve_write_off",
-            "reject_write_off"} <= set(offered)
+    offered = [
+        name
+        for name, _ in client.get(reverse("admin:finance_loan_changelist"))
+        .context["action_form"]
+        .fields["action"]
+        .choices
+    ]
+    assert {
+        "approve",
+        "reject",
+        "approve_reschedule",
+        "reject_reschedule",
+        "approve_write_off",
+        "reject_write_off",
+    } <= set(offered)
     assert not {"disburse_cash", "disburse_mpesa", "disburse_bank", "recover"} & set(offered)
 
     assert act(client, "approve", applied) == ["1 approval(s) recorded."]  # any officer may sign
@@ -377,7 +458,10 @@ def test_a_secretary_may_approve_but_not_disburse_or_take_repayments(shop, clien
     url = reverse("admin:finance_loan_repay", args=[active.pk])
     refused = client.post(url, {"amount": "100", "method": "cash", "reference": "", "value_date": ""})
     assert refused.status_code == 302 and refused.url == change_url(active)
-    assert messages_of(refused) == [(
-        f"Only the chairperson or treasurer of {shop.chama} may record payments, deposits, shares, repayments and "
-        "M-Pesa assignments.")]
+    assert messages_of(refused) == [
+        (
+            f"Only the chairperson or treasurer of {shop.chama} may record payments, deposits, shares, repayments and "
+            "M-Pesa assignments."
+        )
+    ]
     assert not Journal.objects.filter(loan=active, kind=Journal.Kind.LOAN_REPAYMENT).exists()

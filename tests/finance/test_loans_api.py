@@ -36,24 +36,50 @@ DISBURSED = date(2026, 6, 1)
 
 @pytest.fixture
 def shop(db):
-    chama = ChamaFactory(policy={"loan_approvals_required": 2, "loan_min_membership_days": 90,
-                                 "loan_max_savings_multiple": D("3"), "loan_max_concurrent": 1, "loan_default_days": 90})
-    chair, treasurer, secretary = joined(chama, Role.CHAIRPERSON), joined(chama, Role.TREASURER), joined(chama, Role.SECRETARY)
+    chama = ChamaFactory(
+        policy={
+            "loan_approvals_required": 2,
+            "loan_min_membership_days": 90,
+            "loan_max_savings_multiple": D("3"),
+            "loan_max_concurrent": 1,
+            "loan_default_days": 90,
+        }
+    )
+    chair, treasurer, secretary = (
+        joined(chama, Role.CHAIRPERSON),
+        joined(chama, Role.TREASURER),
+        joined(chama, Role.SECRETARY),
+    )
     wanjiku, otieno, achieng = joined(chama), joined(chama), joined(chama)
     for who, amount in ((wanjiku, "10000"), (otieno, "5000"), (achieng, "2000")):
         savings.savings_deposit(membership=who, amount=amount, method="cash", by=treasurer.user)
     biashara = loan_product(chama, "Biashara", guarantors_required=1, guarantee_coverage=D("50"))
     dharura = loan_product(chama, "Dharura", penalty_value=D("0"))
     loan_product(chama, "Old", is_active=False)
-    return SimpleNamespace(chama=chama, base=f"/api/v1/chamas/{chama.pk}", chair=chair, treasurer=treasurer,
-                           secretary=secretary, wanjiku=wanjiku, otieno=otieno, achieng=achieng,
-                           biashara=biashara, dharura=dharura)
+    return SimpleNamespace(
+        chama=chama,
+        base=f"/api/v1/chamas/{chama.pk}",
+        chair=chair,
+        treasurer=treasurer,
+        secretary=secretary,
+        wanjiku=wanjiku,
+        otieno=otieno,
+        achieng=achieng,
+        biashara=biashara,
+        dharura=dharura,
+    )
 
 
 def running_loan(s, who=None, principal="3000", installments=3, on=DISBURSED, product=None, guarantors=()):
     who = who or s.wanjiku
-    loan = loans.loan_apply(membership=who, product=product or s.dharura, principal=principal,
-                            installments=installments, by=who.user, guarantors=guarantors)
+    loan = loans.loan_apply(
+        membership=who,
+        product=product or s.dharura,
+        principal=principal,
+        installments=installments,
+        by=who.user,
+        guarantors=guarantors,
+    )
     for guarantee in loan.guarantees.select_related("guarantor__user"):
         loans.guarantee_accept(guarantee=guarantee, by=guarantee.guarantor.user)
     loans.loan_approve(loan=loan, by=s.chair.user)
@@ -80,15 +106,41 @@ def test_members_list_the_active_products_and_get_a_quote(shop, api_as):
 
     listed = results(client.get(f"{shop.base}/loan-products/"))
     assert [(p["name"], p["interest_method"], p["min_amount"], p["max_amount"]) for p in listed] == [
-        ("Biashara", "flat", "1000.00", "50000.00"), ("Dharura", "flat", "1000.00", "50000.00")]  # "Old" is inactive
+        ("Biashara", "flat", "1000.00", "50000.00"),
+        ("Dharura", "flat", "1000.00", "50000.00"),
+    ]  # "Old" is inactive
 
-    quote = client.post(f"{shop.base}/loan-products/{shop.dharura.pk}/quote/",
-                        {"principal": "3000.00", "installments": 3, "start": "2026-06-01"}, format="json")
+    quote = client.post(
+        f"{shop.base}/loan-products/{shop.dharura.pk}/quote/",
+        {"principal": "3000.00", "installments": 3, "start": "2026-06-01"},
+        format="json",
+    )
     assert quote.status_code == 200, quote.content
     assert quote.json() == [
-        {"n": 1, "due_date": "2026-07-01", "principal": "1000.00", "interest": "30.00", "total": "1030.00", "balance": "2000.00"},
-        {"n": 2, "due_date": "2026-08-01", "principal": "1000.00", "interest": "30.00", "total": "1030.00", "balance": "1000.00"},
-        {"n": 3, "due_date": "2026-09-01", "principal": "1000.00", "interest": "30.00", "total": "1030.00", "balance": "0.00"},
+        {
+            "n": 1,
+            "due_date": "2026-07-01",
+            "principal": "1000.00",
+            "interest": "30.00",
+            "total": "1030.00",
+            "balance": "2000.00",
+        },
+        {
+            "n": 2,
+            "due_date": "2026-08-01",
+            "principal": "1000.00",
+            "interest": "30.00",
+            "total": "1030.00",
+            "balance": "1000.00",
+        },
+        {
+            "n": 3,
+            "due_date": "2026-09-01",
+            "principal": "1000.00",
+            "interest": "30.00",
+            "total": "1030.00",
+            "balance": "0.00",
+        },
     ]
     assert not Loan.objects.exists()  # a quote saves nothing
 
@@ -100,8 +152,11 @@ def test_a_quote_outside_the_products_limits_is_refused(shop, api_as):
     too_long = client.post(url, {"principal": "3000.00", "installments": 13}, format="json")
     too_small = client.post(url, {"principal": "999.99", "installments": 3}, format="json")
     number = client.post(url, {"principal": 3000, "installments": 3}, format="json")
-    inactive = client.post(f"{shop.base}/loan-products/{LoanProduct.objects.get(name='Old').pk}/quote/",
-                           {"principal": "3000.00", "installments": 3}, format="json")
+    inactive = client.post(
+        f"{shop.base}/loan-products/{LoanProduct.objects.get(name='Old').pk}/quote/",
+        {"principal": "3000.00", "installments": 3},
+        format="json",
+    )
 
     assert too_long.status_code == 400 and too_long.json() == {"installments": ["Dharura runs 1 to 12 installments."]}
     assert too_small.status_code == 400 and too_small.json() == {"principal": ["Dharura lends 1,000.00 to 50,000.00."]}
@@ -115,8 +170,13 @@ def test_eligibility_shows_each_rule_and_the_most_the_member_may_borrow(shop, ap
     # Savings 10,000 × 3 = 30,000, under Biashara's 50,000.
     assert (body["eligible"], body["max_amount"]) == (True, "30000.00")
     assert [(rule["name"], rule["passed"]) for rule in body["rules"]] == [
-        ("membership_age", True), ("savings", True), ("attendance", True), ("no_arrears", True),
-        ("concurrent_loans", True), ("guarantors", True)]
+        ("membership_age", True),
+        ("savings", True),
+        ("attendance", True),
+        ("no_arrears", True),
+        ("concurrent_loans", True),
+        ("guarantors", True),
+    ]
     assert body["rules"][-1]["reason"].startswith("Needs 1 guarantor(s) pledging 50")
 
     newcomer = MembershipFactory(chama=shop.chama, user=UserFactory())  # joined today, no savings
@@ -132,24 +192,45 @@ def test_eligibility_shows_each_rule_and_the_most_the_member_may_borrow(shop, ap
 
 
 def test_a_member_applies_with_a_guarantor(shop, api_as):
-    response = api_as(shop.wanjiku.user).post(f"{shop.base}/loans/", {
-        "product": shop.biashara.pk, "principal": "4000.00", "installments": 4, "purpose": "Stock for the kiosk",
-        "guarantors": [{"membership": shop.otieno.pk, "amount": "2000.00"}],
-    }, format="json")
+    response = api_as(shop.wanjiku.user).post(
+        f"{shop.base}/loans/",
+        {
+            "product": shop.biashara.pk,
+            "principal": "4000.00",
+            "installments": 4,
+            "purpose": "Stock for the kiosk",
+            "guarantors": [{"membership": shop.otieno.pk, "amount": "2000.00"}],
+        },
+        format="json",
+    )
 
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["membership"], body["product_name"], body["principal"], body["fee"], body["status"]) == (
-        shop.wanjiku.pk, "Biashara", "4000.00", "80.00", "applied")  # fee 2% of 4,000
+        shop.wanjiku.pk,
+        "Biashara",
+        "4000.00",
+        "80.00",
+        "applied",
+    )  # fee 2% of 4,000
     assert (body["purpose"], body["outstanding_principal"], body["schedule"]) == ("Stock for the kiosk", "0.00", [])
-    assert [(g["guarantor"], g["amount"], g["status"]) for g in body["guarantees"]] == [(shop.otieno.pk, "2000.00", "requested")]
+    assert [(g["guarantor"], g["amount"], g["status"]) for g in body["guarantees"]] == [
+        (shop.otieno.pk, "2000.00", "requested")
+    ]
     assert Loan.objects.get(pk=body["id"]).applied_by == shop.wanjiku.user
 
 
 def test_an_officer_applies_for_a_member(shop, api_as):
-    response = api_as(shop.treasurer.user).post(f"{shop.base}/loans/", {
-        "membership": shop.achieng.pk, "product": shop.dharura.pk, "principal": "1500.00", "installments": 3,
-    }, format="json")
+    response = api_as(shop.treasurer.user).post(
+        f"{shop.base}/loans/",
+        {
+            "membership": shop.achieng.pk,
+            "product": shop.dharura.pk,
+            "principal": "1500.00",
+            "installments": 3,
+        },
+        format="json",
+    )
 
     assert response.status_code == 201, response.content
     assert (response.json()["membership"], response.json()["principal"]) == (shop.achieng.pk, "1500.00")
@@ -162,12 +243,25 @@ def test_applications_that_break_the_rules_are_refused(shop, api_as):
     outsider = joined(ChamaFactory(name="Tujenge"))
     inactive = LoanProduct.objects.get(name="Old")
 
-    for_someone_else = client.post(url, {"membership": shop.otieno.pk, "product": shop.dharura.pk,
-                                         "principal": "1000.00", "installments": 1}, format="json")
+    for_someone_else = client.post(
+        url,
+        {"membership": shop.otieno.pk, "product": shop.dharura.pk, "principal": "1000.00", "installments": 1},
+        format="json",
+    )
     too_much = client.post(url, {"product": shop.dharura.pk, "principal": "30000.01", "installments": 3}, format="json")
-    inactive_product = client.post(url, {"product": inactive.pk, "principal": "3000.00", "installments": 3}, format="json")
-    outside_guarantor = client.post(url, {"product": shop.biashara.pk, "principal": "3000.00", "installments": 3,
-                                          "guarantors": [{"membership": outsider.pk, "amount": "1500.00"}]}, format="json")
+    inactive_product = client.post(
+        url, {"product": inactive.pk, "principal": "3000.00", "installments": 3}, format="json"
+    )
+    outside_guarantor = client.post(
+        url,
+        {
+            "product": shop.biashara.pk,
+            "principal": "3000.00",
+            "installments": 3,
+            "guarantors": [{"membership": outsider.pk, "amount": "1500.00"}],
+        },
+        format="json",
+    )
 
     assert for_someone_else.status_code == 403
     assert too_much.status_code == 400 and "may borrow now is 30,000.00" in too_much.json()["principal"][0]
@@ -193,14 +287,24 @@ def test_a_member_sees_only_their_own_loans(shop, api_as):
 
 
 def test_guarantors_see_their_requests_and_accept_or_decline(shop, api_as):
-    loan = loans.loan_apply(membership=shop.wanjiku, product=shop.biashara, principal="4000", installments=4,
-                            by=shop.wanjiku.user, guarantors=[(shop.otieno, "2000"), (shop.achieng, "1000")])
-    otieno_asked, achieng_asked = loan.guarantees.get(guarantor=shop.otieno), loan.guarantees.get(guarantor=shop.achieng)
+    loan = loans.loan_apply(
+        membership=shop.wanjiku,
+        product=shop.biashara,
+        principal="4000",
+        installments=4,
+        by=shop.wanjiku.user,
+        guarantors=[(shop.otieno, "2000"), (shop.achieng, "1000")],
+    )
+    otieno_asked, achieng_asked = (
+        loan.guarantees.get(guarantor=shop.otieno),
+        loan.guarantees.get(guarantor=shop.achieng),
+    )
     otieno, achieng = api_as(shop.otieno.user), api_as(shop.achieng.user)
 
     inbox = results(otieno.get(f"{shop.base}/guarantees/"))
     assert [(g["id"], g["borrower_name"], g["principal"], g["amount"], g["status"]) for g in inbox] == [
-        (otieno_asked.pk, shop.wanjiku.user.get_full_name(), "4000.00", "2000.00", "requested")]
+        (otieno_asked.pk, shop.wanjiku.user.get_full_name(), "4000.00", "2000.00", "requested")
+    ]
     assert results(api_as(shop.wanjiku.user).get(f"{shop.base}/guarantees/")) == []
     assert achieng.post(f"{shop.base}/guarantees/{otieno_asked.pk}/accept/").status_code == 404  # not hers
 
@@ -216,8 +320,14 @@ def test_guarantors_see_their_requests_and_accept_or_decline(shop, api_as):
 
 
 def test_a_guarantor_cannot_pledge_more_than_their_free_savings(shop, api_as):
-    loan = loans.loan_apply(membership=shop.wanjiku, product=shop.biashara, principal="12000", installments=4,
-                            by=shop.wanjiku.user, guarantors=[(shop.otieno, "6000")])
+    loan = loans.loan_apply(
+        membership=shop.wanjiku,
+        product=shop.biashara,
+        principal="12000",
+        installments=4,
+        by=shop.wanjiku.user,
+        guarantors=[(shop.otieno, "6000")],
+    )
     response = api_as(shop.otieno.user).post(f"{shop.base}/guarantees/{loan.guarantees.get().pk}/accept/")
     assert response.status_code == 400
     assert response.json() == {"amount": ["Your free savings are 5,000.00; you cannot pledge 6,000.00."]}
@@ -227,7 +337,9 @@ def test_a_guarantor_cannot_pledge_more_than_their_free_savings(shop, api_as):
 
 
 def test_officers_approve_disburse_and_take_a_repayment_once_per_idempotency_key(shop, api_as):
-    loan = loans.loan_apply(membership=shop.wanjiku, product=shop.dharura, principal="3000", installments=3, by=shop.wanjiku.user)
+    loan = loans.loan_apply(
+        membership=shop.wanjiku, product=shop.dharura, principal="3000", installments=3, by=shop.wanjiku.user
+    )
     url = f"{shop.base}/loans/{loan.pk}"
     chair, treasurer = api_as(shop.chair.user), api_as(shop.treasurer.user)
 
@@ -235,7 +347,8 @@ def test_officers_approve_disburse_and_take_a_repayment_once_per_idempotency_key
     assert first.status_code == 200, first.content
     assert first.json()["status"] == "applied"  # one of two
     assert [(a["officer"], a["decision"], a["comment"]) for a in first.json()["approvals"]] == [
-        (shop.chair.user.get_full_name(), "approve", "Good record")]
+        (shop.chair.user.get_full_name(), "approve", "Good record")
+    ]
     twice = chair.post(f"{url}/approve/", {}, format="json")
     assert twice.status_code == 403 and "already signed" in str(twice.json())  # not twice
     assert treasurer.post(f"{url}/approve/", {}, format="json").json()["status"] == "approved"
@@ -244,17 +357,27 @@ def test_officers_approve_disburse_and_take_a_repayment_once_per_idempotency_key
     disbursed = treasurer.post(f"{url}/disburse/", {"method": "cash", "value_date": "2026-06-01"}, format="json")
     assert disbursed.status_code == 200, disbursed.content
     body = disbursed.json()
-    assert (body["status"], body["disbursed_date"], body["outstanding_principal"]) == ("active", "2026-06-01", "3000.00")
-    assert schedule_of(body) == [(1, "2026-07-01", "1000.00", "30.00", "pending"),
-                                 (2, "2026-08-01", "1000.00", "30.00", "pending"),
-                                 (3, "2026-09-01", "1000.00", "30.00", "pending")]
+    assert (body["status"], body["disbursed_date"], body["outstanding_principal"]) == (
+        "active",
+        "2026-06-01",
+        "3000.00",
+    )
+    assert schedule_of(body) == [
+        (1, "2026-07-01", "1000.00", "30.00", "pending"),
+        (2, "2026-08-01", "1000.00", "30.00", "pending"),
+        (3, "2026-09-01", "1000.00", "30.00", "pending"),
+    ]
     # Fee 2% of 3,000 = 60 deducted: 17,000 − 2,940 in cash.
     assert chama_balance(shop.chama, A.CASH) == D("14060.00")
 
     def repay(amount, key):
         today_is(date(2026, 7, 1))
-        return treasurer.post(f"{url}/repay/", {"amount": amount, "method": "cash", "value_date": "2026-07-01"},
-                              format="json", HTTP_IDEMPOTENCY_KEY=key)
+        return treasurer.post(
+            f"{url}/repay/",
+            {"amount": amount, "method": "cash", "value_date": "2026-07-01"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=key,
+        )
 
     paid = repay("1030.00", "receipt-0001")
     retry = repay("1030.00", "receipt-0001")
@@ -269,7 +392,10 @@ def test_officers_approve_disburse_and_take_a_repayment_once_per_idempotency_key
     # Installment 1 on its day: interest 30 + principal 1,000; 2,000 left.
     assert body["outstanding_principal"] == "2000.00"
     assert (body["schedule"][0]["status"], body["schedule"][0]["paid"], body["schedule"][0]["outstanding"]) == (
-        "paid", "1030.00", "0.00")
+        "paid",
+        "1030.00",
+        "0.00",
+    )
     # On 1 Jul installments 2 and 3 are not due yet: the payoff is their principal, 2,000.
     assert body["payoff_today"] == "2000.00"
     assert chama_balance(shop.chama, A.CASH) == D("15090.00")  # 14,060 + 1,030
@@ -290,9 +416,12 @@ def test_an_idempotency_key_is_not_replayed_onto_another_loan(shop, api_as):
 
     def repay(loan, key):
         today_is(date(2026, 6, 10))
-        return treasurer.post(f"{shop.base}/loans/{loan.pk}/repay/",
-                              {"amount": "500.00", "method": "cash", "value_date": "2026-06-10"},
-                              format="json", HTTP_IDEMPOTENCY_KEY=key)
+        return treasurer.post(
+            f"{shop.base}/loans/{loan.pk}/repay/",
+            {"amount": "500.00", "method": "cash", "value_date": "2026-06-10"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=key,
+        )
 
     assert repay(first, "sheet-3-row-7").status_code == 201
     assert loan_reads.outstanding_principal(first) == D("2500.00")  # 500 to principal
@@ -308,15 +437,24 @@ def test_an_idempotency_key_is_not_replayed_onto_another_loan(shop, api_as):
 def test_a_repayment_above_the_payoff_is_refused_with_the_payoff(shop, api_as):
     loan = running_loan(shop)
     today_is(date(2026, 6, 15))
-    response = api_as(shop.treasurer.user).post(f"{shop.base}/loans/{loan.pk}/repay/", {
-        "amount": "3000.01", "method": "cash", "value_date": "2026-06-15"}, format="json")
+    response = api_as(shop.treasurer.user).post(
+        f"{shop.base}/loans/{loan.pk}/repay/",
+        {"amount": "3000.01", "method": "cash", "value_date": "2026-06-15"},
+        format="json",
+    )
     assert response.status_code == 400
     assert response.json() == {"amount": ["The payoff on 15 Jun 2026 is 3,000.00; pay at most that."]}
 
 
 def test_reject_through_the_api_releases_the_guarantees(shop, api_as):
-    loan = loans.loan_apply(membership=shop.wanjiku, product=shop.biashara, principal="4000", installments=4,
-                            by=shop.wanjiku.user, guarantors=[(shop.otieno, "2000")])
+    loan = loans.loan_apply(
+        membership=shop.wanjiku,
+        product=shop.biashara,
+        principal="4000",
+        installments=4,
+        by=shop.wanjiku.user,
+        guarantors=[(shop.otieno, "2000")],
+    )
     loans.guarantee_accept(guarantee=loan.guarantees.get(), by=shop.otieno.user)
 
     response = api_as(shop.chair.user).post(f"{shop.base}/loans/{loan.pk}/reject/", {"comment": "No"}, format="json")
@@ -325,9 +463,23 @@ def test_reject_through_the_api_releases_the_guarantees(shop, api_as):
     assert [g["status"] for g in response.json()["guarantees"]] == ["released"]
 
 
-@pytest.mark.parametrize("action", ["approve", "reject", "disburse", "repay", "write-off", "approve-write-off",
-                                    "reject-write-off", "reschedule", "approve-reschedule", "reject-reschedule",
-                                    "recover-from-guarantors", "record-recovery"])
+@pytest.mark.parametrize(
+    "action",
+    [
+        "approve",
+        "reject",
+        "disburse",
+        "repay",
+        "write-off",
+        "approve-write-off",
+        "reject-write-off",
+        "reschedule",
+        "approve-reschedule",
+        "reject-reschedule",
+        "recover-from-guarantors",
+        "record-recovery",
+    ],
+)
 def test_members_get_403_on_officer_actions(shop, api_as, action):
     loan = running_loan(shop)
     body = {"amount": "100.00", "method": "cash", "reason": "x", "installments": 2}
@@ -384,7 +536,9 @@ def test_reschedule_through_the_api(shop, api_as):
     body = response.json()
     assert (body["interest_rate"], body["installments_count"], body["status"]) == ("2.000", 6, "active")
     # 3,000 over 6 at 2% flat: interest 60.00 a month, installment 500 + 60 = 560.
-    assert schedule_of(body) == [(n, add_months(today, n).isoformat(), "500.00", "60.00", "pending") for n in range(1, 7)]
+    assert schedule_of(body) == [
+        (n, add_months(today, n).isoformat(), "500.00", "60.00", "pending") for n in range(1, 7)
+    ]
     assert set(loan.installments.filter(version=1).values_list("status", flat=True)) == {Installment.Status.RESCHEDULED}
     assert treasurer.post(f"{url}/approve-reschedule/").status_code == 400  # nothing is asked for any more
 
@@ -404,8 +558,14 @@ def test_a_reschedule_rejected_through_the_api_leaves_the_loan_as_it_was(shop, a
 
 
 def test_recover_from_guarantors_through_the_api(shop, api_as):
-    loan = running_loan(shop, principal="4000", installments=1, on=date(2026, 3, 1), product=shop.biashara,
-                        guarantors=[(shop.otieno, "2000")])
+    loan = running_loan(
+        shop,
+        principal="4000",
+        installments=1,
+        on=date(2026, 3, 1),
+        product=shop.biashara,
+        guarantors=[(shop.otieno, "2000")],
+    )
     url = f"{shop.base}/loans/{loan.pk}/recover-from-guarantors/"
     treasurer = api_as(shop.treasurer.user)
 
@@ -431,8 +591,11 @@ def test_the_loan_statement_lists_its_journals(shop, api_as):
     other = running_loan(shop, who=shop.otieno, principal="1000", installments=1)
     treasurer = api_as(shop.treasurer.user)
     today_is(date(2026, 7, 1))
-    repaid = treasurer.post(f"{shop.base}/loans/{loan.pk}/repay/",
-                            {"amount": "1030.00", "method": "cash", "value_date": "2026-07-01"}, format="json")
+    repaid = treasurer.post(
+        f"{shop.base}/loans/{loan.pk}/repay/",
+        {"amount": "1030.00", "method": "cash", "value_date": "2026-07-01"},
+        format="json",
+    )
     assert repaid.status_code == 201
     repayment = Journal.objects.get(loan=loan, kind=Journal.Kind.LOAN_REPAYMENT)
     reversal = treasurer.post(f"{shop.base}/journals/{repayment.pk}/reverse/", {"reason": "Wrong loan"}, format="json")
@@ -443,7 +606,10 @@ def test_the_loan_statement_lists_its_journals(shop, api_as):
     assert statement.status_code == 200
     body = statement.json()
     assert [(j["kind"], j["amount"]) for j in body] == [
-        ("loan_disbursement", "3000.00"), ("loan_repayment", "1030.00"), ("reversal", "1030.00")]
+        ("loan_disbursement", "3000.00"),
+        ("loan_repayment", "1030.00"),
+        ("reversal", "1030.00"),
+    ]
     assert body[1]["reversed_by"] == body[2]["id"] and body[2]["reversal_of"] == body[1]["id"]
     # The loan's own account as the member reads it: +3,000 lent, −1,000 repaid, +1,000 back by the reversal.
     assert [[line["amount"] for line in j["lines"]] for j in body] == [["3000.00"], ["-1000.00"], ["1000.00"]]
@@ -477,11 +643,21 @@ def test_the_portfolio_shows_buckets_and_par(shop, api_as):
 
     assert response.status_code == 200
     assert response.json() == {
-        "loans": 3, "outstanding_principal": "5500.00",
-        "buckets": {"current": "0.00", "1-30": "0.00", "31-60": "2500.00", "61-90": "2000.00", "91-180": "1000.00",
-                    "180+": "0.00"},
-        "par30": "5500.00", "par30_percent": "100.00",
-        "par60": "3000.00", "par60_percent": "54.55",
-        "par90": "1000.00", "par90_percent": "18.18",
+        "loans": 3,
+        "outstanding_principal": "5500.00",
+        "buckets": {
+            "current": "0.00",
+            "1-30": "0.00",
+            "31-60": "2500.00",
+            "61-90": "2000.00",
+            "91-180": "1000.00",
+            "180+": "0.00",
+        },
+        "par30": "5500.00",
+        "par30_percent": "100.00",
+        "par60": "3000.00",
+        "par60_percent": "54.55",
+        "par90": "1000.00",
+        "par90_percent": "18.18",
     }
     assert api_as(shop.wanjiku.user).get(f"{shop.base}/loan-portfolio/").status_code == 403

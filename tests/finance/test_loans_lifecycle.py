@@ -22,16 +22,33 @@ A = Account.Purpose
 
 @pytest.fixture
 def shop(db):
-    chama = ChamaFactory(policy={"loan_approvals_required": 2, "loan_min_membership_days": 90, "loan_max_savings_multiple": D("3")})
+    chama = ChamaFactory(
+        policy={"loan_approvals_required": 2, "loan_min_membership_days": 90, "loan_max_savings_multiple": D("3")}
+    )
     chair, treasurer = joined(chama, Role.CHAIRPERSON), joined(chama, Role.TREASURER)
     wanjiku, otieno = joined(chama), joined(chama)
     savings.savings_deposit(membership=wanjiku, amount="10000", method="cash", by=treasurer.user)
     savings.savings_deposit(membership=otieno, amount="5000", method="cash", by=treasurer.user)
     product = LoanProduct.objects.create(
-        chama=chama, name="Biashara", interest_method="declining_balance", interest_rate=D("12"), rate_period="year",
-        repayment_frequency="monthly", min_installments=1, max_installments=12, min_amount=D("1000"), max_amount=D("50000"),
-        fee_kind="percent", fee_value=D("2"), fee_mode="deducted", penalty_kind="percent", penalty_value=D("5"),
-        penalty_grace_days=3, installment_multiple=D("1"), guarantors_required=1, guarantee_coverage=D("50"),
+        chama=chama,
+        name="Biashara",
+        interest_method="declining_balance",
+        interest_rate=D("12"),
+        rate_period="year",
+        repayment_frequency="monthly",
+        min_installments=1,
+        max_installments=12,
+        min_amount=D("1000"),
+        max_amount=D("50000"),
+        fee_kind="percent",
+        fee_value=D("2"),
+        fee_mode="deducted",
+        penalty_kind="percent",
+        penalty_value=D("5"),
+        penalty_grace_days=3,
+        installment_multiple=D("1"),
+        guarantors_required=1,
+        guarantee_coverage=D("50"),
     )
     return chama, chair, treasurer, wanjiku, otieno, product
 
@@ -47,8 +64,14 @@ def test_a_loan_from_application_to_early_payoff(shop):
     check = loans.eligibility(wanjiku, product, as_of=date(2026, 6, 1))
     assert check.eligible and check.max_amount == D("30000.00")
 
-    loan = loans.loan_apply(membership=wanjiku, product=product, principal="6000", installments=3, by=wanjiku.user,
-                            guarantors=[(otieno, "3000")])
+    loan = loans.loan_apply(
+        membership=wanjiku,
+        product=product,
+        principal="6000",
+        installments=3,
+        by=wanjiku.user,
+        guarantors=[(otieno, "3000")],
+    )
     assert loan.fee == D("120.00")  # 2% of 6,000
     with pytest.raises(ValidationError, match="Guarantees are not complete"):
         loans.loan_approve(loan=loan, by=chair.user)
@@ -74,9 +97,9 @@ def test_a_loan_from_application_to_early_payoff(shop):
     # r = 1% a month; installment = 6000 × 0.01 / (1 − 1.01^−3) = 2040.13 → 2040 (multiple 1).
     rows = [(i.n, str(i.due_date), i.principal, i.interest) for i in loan_reads.current_installments(loan)]
     assert rows == [
-        (1, "2026-07-15", D("1980.00"), D("60.00")),   # 6000 × 1% = 60
-        (2, "2026-08-15", D("1999.80"), D("40.20")),   # 4020 × 1% = 40.20
-        (3, "2026-09-15", D("2020.20"), D("20.20")),   # 2020.20 × 1% = 20.202 → 20.20; last takes the rest
+        (1, "2026-07-15", D("1980.00"), D("60.00")),  # 6000 × 1% = 60
+        (2, "2026-08-15", D("1999.80"), D("40.20")),  # 4020 × 1% = 40.20
+        (3, "2026-09-15", D("2020.20"), D("20.20")),  # 2020.20 × 1% = 20.202 → 20.20; last takes the rest
     ]
 
     today_is(date(2026, 7, 15))
@@ -143,8 +166,14 @@ def test_partial_repayment_follows_the_allocation_order(shop):
 
 def test_default_recovery_from_the_guarantor_and_write_off(shop):
     chama, chair, treasurer, wanjiku, otieno, product = shop
-    loan = loans.loan_apply(membership=wanjiku, product=product, principal="4000", installments=2, by=wanjiku.user,
-                            guarantors=[(otieno, "2000")])
+    loan = loans.loan_apply(
+        membership=wanjiku,
+        product=product,
+        principal="4000",
+        installments=2,
+        by=wanjiku.user,
+        guarantors=[(otieno, "2000")],
+    )
     loans.guarantee_accept(guarantee=loan.guarantees.get(), by=otieno.user)
     loans.loan_approve(loan=loan, by=chair.user)
     loans.loan_approve(loan=loan, by=treasurer.user)

@@ -44,9 +44,15 @@ from tests.helpers import sheet_data, sheet_field, today_is
 A = Account.Purpose
 MEETING = date(2026, 11, 7)
 POLICY = {
-    "contribution_amount": D("1000"), "contribution_frequency": "monthly", "contribution_due_day": 5,
-    "grace_days": 3, "late_fine_amount": D("100"), "second_approval_threshold": D("500"),
-    "share_price": D("200"), "shares_min_per_meeting": 1, "shares_max_per_meeting": 5,
+    "contribution_amount": D("1000"),
+    "contribution_frequency": "monthly",
+    "contribution_due_day": 5,
+    "grace_days": 3,
+    "late_fine_amount": D("100"),
+    "second_approval_threshold": D("500"),
+    "share_price": D("200"),
+    "shares_min_per_meeting": 1,
+    "shares_max_per_meeting": 5,
 }
 
 
@@ -67,14 +73,25 @@ def make_chama(name):
     wanjiku = joined(chama, Role.MEMBER)
     otieno = joined(chama, Role.MEMBER)
     gone = joined(chama, Role.MEMBER)
-    group_services.membership_change_status(membership=gone, status=MembershipStatus.EXITED, by=chair.user, reason="Moved")
+    group_services.membership_change_status(
+        membership=gone, status=MembershipStatus.EXITED, by=chair.user, reason="Moved"
+    )
     dues_service.contribution_plan_from_policy(chama, start_date=date(2026, 10, 1))
     dues_service.generate_dues(period=(2026, 10), chama=chama)
     dues_service.generate_dues(period=(2026, 11), chama=chama)
     dues_service.apply_penalties(as_of=MEETING, chama=chama)
-    return SimpleNamespace(chama=chama, treasurer=treasurer.user, chair=chair.user, secretary=secretary.user,
-                           treasurer_m=treasurer, chair_m=chair, secretary_m=secretary, wanjiku=wanjiku, otieno=otieno,
-                           gone=gone)
+    return SimpleNamespace(
+        chama=chama,
+        treasurer=treasurer.user,
+        chair=chair.user,
+        secretary=secretary.user,
+        treasurer_m=treasurer,
+        chair_m=chair,
+        secretary_m=secretary,
+        wanjiku=wanjiku,
+        otieno=otieno,
+        gone=gone,
+    )
 
 
 @pytest.fixture
@@ -117,8 +134,10 @@ def messages_of(response):
     return [str(message) for message in get_messages(response.wsgi_request)]
 
 
-NO_MONEY_ROLE = ("Your role does not allow you to record payments, deposits, shares, repayments and M-Pesa assignments "
-                 "in any of your chamas.")
+NO_MONEY_ROLE = (
+    "Your role does not allow you to record payments, deposits, shares, repayments and M-Pesa assignments "
+    "in any of your chamas."
+)
 
 
 def sheet_url(chama, day=MEETING):
@@ -136,8 +155,10 @@ def posting_counts():
 
 
 def action(client, model_name, name, *rows):
-    return client.post(reverse(f"admin:finance_{model_name}_changelist"),
-                       {"action": name, "_selected_action": [row.pk for row in rows]})
+    return client.post(
+        reverse(f"admin:finance_{model_name}_changelist"),
+        {"action": name, "_selected_action": [row.pk for row in rows]},
+    )
 
 
 # --- meeting collection sheet ---------------------------------------------------------------------
@@ -166,26 +187,37 @@ def test_collection_sheet_saves_every_row(as_treasurer, w):
     sheet = open_sheet(as_treasurer, chama)
     last = Journal.objects.order_by("-pk").values_list("pk", flat=True).first()
 
-    response = as_treasurer.post(sheet_url(chama), sheet_data(sheet, {
-        w.treasurer_m: {"contribution": "1,000"},  # a thousands separator is fine
-        w.wanjiku: {"contribution": "1500", "shares": "3", "fines": "100"},
-        w.otieno: {"contribution": "2500", "shares": "1", "fines": ""},
-        w.chair_m: {"contribution": "", "shares": " ", "fines": ""},
-    }))
+    response = as_treasurer.post(
+        sheet_url(chama),
+        sheet_data(
+            sheet,
+            {
+                w.treasurer_m: {"contribution": "1,000"},  # a thousands separator is fine
+                w.wanjiku: {"contribution": "1500", "shares": "3", "fines": "100"},
+                w.otieno: {"contribution": "2500", "shares": "1", "fines": ""},
+                w.chair_m: {"contribution": "", "shares": " ", "fines": ""},
+            },
+        ),
+    )
 
-    assert response.status_code == 302, (response.context["sheet"].errors, [r["errors"] for r in response.context["sheet"].rows])
+    assert response.status_code == 302, (
+        response.context["sheet"].errors,
+        [r["errors"] for r in response.context["sheet"].rows],
+    )
     assert response.url == f"{reverse('admin:finance_journal_changelist')}?chama__id__exact={chama.pk}"
     # 1,000 + (1,500 + 3 × 200 + 100) + (2,500 + 1 × 200) = 5,900 in 1 + 3 + 2 = 6 journals.
     assert any("6 journal(s), KES 5,900.00" in text for text in messages_of(response))
     journals = Journal.objects.filter(pk__gt=last)
-    assert sorted((j.membership_id, j.kind, j.amount) for j in journals) == sorted([
-        (w.treasurer_m.pk, Journal.Kind.PAYMENT, D("1000.00")),
-        (w.wanjiku.pk, Journal.Kind.PAYMENT, D("1500.00")),
-        (w.wanjiku.pk, Journal.Kind.SHARE_PURCHASE, D("600.00")),
-        (w.wanjiku.pk, Journal.Kind.PAYMENT, D("100.00")),
-        (w.otieno.pk, Journal.Kind.PAYMENT, D("2500.00")),
-        (w.otieno.pk, Journal.Kind.SHARE_PURCHASE, D("200.00")),
-    ])
+    assert sorted((j.membership_id, j.kind, j.amount) for j in journals) == sorted(
+        [
+            (w.treasurer_m.pk, Journal.Kind.PAYMENT, D("1000.00")),
+            (w.wanjiku.pk, Journal.Kind.PAYMENT, D("1500.00")),
+            (w.wanjiku.pk, Journal.Kind.SHARE_PURCHASE, D("600.00")),
+            (w.wanjiku.pk, Journal.Kind.PAYMENT, D("100.00")),
+            (w.otieno.pk, Journal.Kind.PAYMENT, D("2500.00")),
+            (w.otieno.pk, Journal.Kind.SHARE_PURCHASE, D("200.00")),
+        ]
+    )
     assert {j.value_date for j in journals} == {MEETING}
     assert {j.created_by_id for j in journals} == {w.treasurer.pk}
     assert chama_balance(chama, A.CASH) == D("5900.00")
@@ -221,13 +253,17 @@ BAD_CELLS = [
     pytest.param("contribution", "abc", "'abc'", id="contribution-not-a-number"),
     pytest.param("contribution", "-50", "'-50'", id="contribution-negative"),
     pytest.param("fines", "10.005", "'10.005'", id="fine-three-decimals"),
-    pytest.param("shares", "9", "Members buy 1 to 5 shares per meeting; this would make 9 on 07 Nov 2026.", id="shares-above-max"),
+    pytest.param(
+        "shares", "9", "Members buy 1 to 5 shares per meeting; this would make 9 on 07 Nov 2026.", id="shares-above-max"
+    ),
     pytest.param("shares", "-2", "whole number", id="shares-negative"),
     pytest.param("shares", "1.5", "whole number", id="shares-fraction"),
     pytest.param("contribution", "NaN", None, id="contribution-NaN"),
     pytest.param("fines", "Infinity", None, id="fine-infinity"),
     pytest.param("contribution", "1e30", None, id="contribution-beyond-decimal-precision"),
-    pytest.param("contribution", "10000000000000", None, id="contribution-beyond-money-column"),  # 10^13: wider than the money columns
+    pytest.param(
+        "contribution", "10000000000000", None, id="contribution-beyond-money-column"
+    ),  # 10^13: wider than the money columns
 ]
 
 
@@ -238,11 +274,16 @@ def test_collection_sheet_with_one_bad_row_saves_nothing(as_treasurer, w, cell, 
     key = sheet.key
     before, cash_before = posting_counts(), chama_balance(chama, A.CASH)
     otieno = {"contribution": "700", "shares": "1", "fines": "50", cell: value}
-    data = sheet_data(sheet, {
-        # Good rows before and after the bad one: none is posted.
-        w.wanjiku: {"contribution": "1500", "shares": "2", "fines": "100"}, w.otieno: otieno,
-        w.treasurer_m: {"contribution": "1000"},
-    }, method="mpesa")
+    data = sheet_data(
+        sheet,
+        {
+            # Good rows before and after the bad one: none is posted.
+            w.wanjiku: {"contribution": "1500", "shares": "2", "fines": "100"},
+            w.otieno: otieno,
+            w.treasurer_m: {"contribution": "1000"},
+        },
+        method="mpesa",
+    )
 
     response = as_treasurer.post(sheet_url(chama), data)
 
@@ -271,7 +312,9 @@ def test_collection_sheet_refuses_an_unknown_method(as_treasurer, w):
     sheet = open_sheet(as_treasurer, w.chama)
     before = posting_counts()
 
-    response = as_treasurer.post(sheet_url(w.chama), sheet_data(sheet, {w.wanjiku: {"contribution": "1000"}}, method="gold"))
+    response = as_treasurer.post(
+        sheet_url(w.chama), sheet_data(sheet, {w.wanjiku: {"contribution": "1000"}}, method="gold")
+    )
 
     assert response.status_code == 200
     assert response.context["sheet"].errors == ["Pick how the money was received."]
@@ -280,8 +323,10 @@ def test_collection_sheet_refuses_an_unknown_method(as_treasurer, w):
 
 def test_collection_sheet_posted_twice_posts_once(as_treasurer, w):
     chama = w.chama
-    data = sheet_data(open_sheet(as_treasurer, chama), {
-        w.wanjiku: {"contribution": "1500", "shares": "5", "fines": "100"}, w.otieno: {"contribution": "400"}})
+    data = sheet_data(
+        open_sheet(as_treasurer, chama),
+        {w.wanjiku: {"contribution": "1500", "shares": "5", "fines": "100"}, w.otieno: {"contribution": "400"}},
+    )
 
     first = as_treasurer.post(sheet_url(chama), data)
     after_first = posting_counts()
@@ -316,7 +361,9 @@ def test_collection_sheet_offers_only_chamas_where_the_user_may_post(client, w):
     secretary_there = make_chama("Tujenge")  # the treasurer of Umoja is only secretary here…
     member_there = make_chama("Pamoja")  # …and a plain member here
     user = w.treasurer
-    group_services.admit_member(chama=secretary_there.chama, user=user, role=Role.SECRETARY, joined_date=date(2026, 1, 10))
+    group_services.admit_member(
+        chama=secretary_there.chama, user=user, role=Role.SECRETARY, joined_date=date(2026, 1, 10)
+    )
     group_services.admit_member(chama=member_there.chama, user=user, role=Role.MEMBER, joined_date=date(2026, 1, 10))
     client.force_login(user)
 
@@ -331,7 +378,9 @@ def test_collection_sheet_offers_only_chamas_where_the_user_may_post(client, w):
         response = client.get(sheet_url(other.chama))
         assert response.status_code == 200 and response.context.get("sheet") is None
         assert "chama" in response.context["picker"].errors
-        response = client.post(sheet_url(other.chama), {"sheet_key": "k" * 32, "method": "cash", f"c-{other.wanjiku.pk}": "1000"})
+        response = client.post(
+            sheet_url(other.chama), {"sheet_key": "k" * 32, "method": "cash", f"c-{other.wanjiku.pk}": "1000"}
+        )
         assert response.status_code == 200 and response.context.get("sheet") is None
     assert posting_counts() == before
 
@@ -350,12 +399,21 @@ def test_officer_of_two_chamas_may_post_only_where_the_role_allows(client, w):
     before = posting_counts()
 
     reverse_ = client.post(reverse("admin:finance_journal_reverse", args=[theirs.pk]), {"reason": "Not mine"})
-    assert reverse_.status_code == 302 and "Only the chairperson or treasurer of Tujenge may reverse journals." in messages_of(reverse_)
+    assert (
+        reverse_.status_code == 302
+        and "Only the chairperson or treasurer of Tujenge may reverse journals." in messages_of(reverse_)
+    )
     waive = client.post(reverse("admin:finance_due_waive", args=[their_fine.pk]), {"reason": "Friend", "amount": ""})
-    assert waive.status_code == 302 and "Only the chairperson or treasurer of Tujenge may waive dues and fines." in messages_of(waive)
-    assign = client.post(reverse("admin:finance_mpesareceipt_assign", args=[their_receipt.pk]), {"membership": other.wanjiku.pk})
-    assert assign.status_code == 302 and any("Only the chairperson or treasurer of Tujenge may record payments" in text
-                                             for text in messages_of(assign))
+    assert (
+        waive.status_code == 302
+        and "Only the chairperson or treasurer of Tujenge may waive dues and fines." in messages_of(waive)
+    )
+    assign = client.post(
+        reverse("admin:finance_mpesareceipt_assign", args=[their_receipt.pk]), {"membership": other.wanjiku.pk}
+    )
+    assert assign.status_code == 302 and any(
+        "Only the chairperson or treasurer of Tujenge may record payments" in text for text in messages_of(assign)
+    )
     pay = action(client, "withdrawal", "pay_cash", their_withdrawal)
     assert any("Only the chairperson or treasurer of Tujenge may pay withdrawals." in text for text in messages_of(pay))
     payment = client.post(reverse("admin:finance_journal_record_payment"), payment_data(other.wanjiku, "500"))
@@ -395,8 +453,15 @@ def test_form_pages_render(as_treasurer, w, page):
 
 
 def payment_data(membership, amount, **changes):
-    data = {"membership": membership.pk, "amount": amount, "method": "cash", "reference": "", "value_date": "",
-            "apply_to": "all", "memo": ""}
+    data = {
+        "membership": membership.pk,
+        "amount": amount,
+        "method": "cash",
+        "reference": "",
+        "value_date": "",
+        "apply_to": "all",
+        "memo": "",
+    }
     data.update(changes)
     return data
 
@@ -404,13 +469,20 @@ def payment_data(membership, amount, **changes):
 def test_record_payment_posts_and_goes_to_the_journal(as_treasurer, w):
     url = reverse("admin:finance_journal_record_payment")
 
-    response = as_treasurer.post(url, payment_data(w.wanjiku, "1500", method="bank", reference="SLIP-77", value_date="2026-11-06"))
+    response = as_treasurer.post(
+        url, payment_data(w.wanjiku, "1500", method="bank", reference="SLIP-77", value_date="2026-11-06")
+    )
 
     journal = Journal.objects.get(chama=w.chama, kind=Journal.Kind.PAYMENT)
     assert response.status_code == 302 and response.url == reverse("admin:finance_journal_change", args=[journal.pk])
     assert messages_of(response) == [f"Payment of 1,500.00 recorded as journal #{journal.pk}."]
-    assert (journal.amount, journal.membership_id, journal.external_reference, journal.value_date, journal.created_by_id) == (
-        D("1500.00"), w.wanjiku.pk, "SLIP-77", date(2026, 11, 6), w.treasurer.pk)
+    assert (
+        journal.amount,
+        journal.membership_id,
+        journal.external_reference,
+        journal.value_date,
+        journal.created_by_id,
+    ) == (D("1500.00"), w.wanjiku.pk, "SLIP-77", date(2026, 11, 6), w.treasurer.pk)
     # Oldest first: October's 1,000, then 500 of November (due 5 Nov, before the fine charged on the 7th).
     assert due_of(w.wanjiku, label="2026-10").status == Due.Status.PAID
     assert due_of(w.wanjiku, label="2026-11").paid_amount == D("500.00")
@@ -434,7 +506,9 @@ def test_record_payment_refuses_a_member_of_another_chama(as_treasurer, w):
 
     assert response.status_code == 200
     assert "membership" in response.context["form"].errors
-    assert other.wanjiku.pk not in set(response.context["form"].fields["membership"].queryset.values_list("pk", flat=True))
+    assert other.wanjiku.pk not in set(
+        response.context["form"].fields["membership"].queryset.values_list("pk", flat=True)
+    )
     assert posting_counts() == before
 
 
@@ -466,7 +540,11 @@ def test_reverse_posts_the_mirror_journal_and_undoes_what_it_settled(as_treasure
     assert response.status_code == 302 and response.url == reverse("admin:finance_journal_change", args=[reversal.pk])
     assert messages_of(response) == [f"Journal #{payment.pk} reversed by #{reversal.pk}."]
     assert (reversal.kind, reversal.amount, reversal.memo, reversal.created_by_id) == (
-        Journal.Kind.REVERSAL, D("1500.00"), f"Reversal of #{payment.pk}: Entered twice", w.treasurer.pk)
+        Journal.Kind.REVERSAL,
+        D("1500.00"),
+        f"Reversal of #{payment.pk}: Entered twice",
+        w.treasurer.pk,
+    )
     # Everything the payment settled is owed again.
     assert paid_and_status(due_of(w.wanjiku, label="2026-10")) == (D("0.00"), D("0.00"), Due.Status.OVERDUE)
     assert due_of(w.wanjiku, label="2026-11").paid_amount == D("0.00")
@@ -501,7 +579,9 @@ def test_second_reversal_shows_the_error_in_the_form(as_treasurer, w):
     assert response.context["form"].non_field_errors() == [f"Journal #{payment.pk} has already been reversed."]
     assert f"Journal #{payment.pk} has already been reversed." in response.content.decode()
 
-    response = as_treasurer.post(reverse("admin:finance_journal_reverse", args=[reversal.pk]), {"reason": "Undo the undo"})
+    response = as_treasurer.post(
+        reverse("admin:finance_journal_reverse", args=[reversal.pk]), {"reason": "Undo the undo"}
+    )
     assert response.status_code == 200
     assert "cannot itself be reversed" in " ".join(response.context["form"].non_field_errors())
     assert posting_counts() == after
@@ -616,8 +696,9 @@ def test_dues_matrix_shows_members_by_period_with_paid_and_owed(as_treasurer, w)
 
     fines = as_treasurer.get(f"{reverse('admin:finance_due_matrix')}?chama={w.chama.pk}&kind=fine")
     assert fines.context["columns"] == ["2026-11-07"]
-    assert {(due.paid_amount, due.amount) for row in fines.context["rows"] for cell in row["cells"] for due in cell} == {
-        (D("0.00"), D("100.00"))}
+    assert {
+        (due.paid_amount, due.amount) for row in fines.context["rows"] for cell in row["cells"] for due in cell
+    } == {(D("0.00"), D("100.00"))}
 
 
 def test_small_waiver_applies_at_once(as_treasurer, w):
@@ -625,14 +706,17 @@ def test_small_waiver_applies_at_once(as_treasurer, w):
     url = reverse("admin:finance_due_waive", args=[fine.pk])
     assert url in as_treasurer.get(reverse("admin:finance_due_change", args=[fine.pk])).content.decode()
 
-
     response = as_treasurer.post(url, {"reason": "Hospitalised", "amount": ""})
 
     assert response.status_code == 302 and response.url == reverse("admin:finance_due_change", args=[fine.pk])
     assert messages_of(response) == ["100.00 waived."]
     waiver = Waiver.objects.get(due=fine)
     assert (waiver.status, waiver.amount, waiver.requested_by_id, waiver.approved_by_id) == (
-        Waiver.Status.APPLIED, D("100.00"), w.treasurer.pk, w.treasurer.pk)
+        Waiver.Status.APPLIED,
+        D("100.00"),
+        w.treasurer.pk,
+        w.treasurer.pk,
+    )
     assert paid_and_status(fine) == (D("0.00"), D("100.00"), Due.Status.WAIVED)
     assert balance(w.wanjiku, A.FINES_RECEIVABLE) == D("0.00")
     # Five members were fined 100 each; 100 of that income is taken back.
@@ -657,7 +741,9 @@ def test_large_waiver_waits_for_a_second_officer(client, w):
     contribution = due_of(w.wanjiku, label="2026-10")
     client.force_login(w.treasurer)
 
-    response = client.post(reverse("admin:finance_due_waive", args=[contribution.pk]), {"reason": "Bereavement", "amount": "600"})
+    response = client.post(
+        reverse("admin:finance_due_waive", args=[contribution.pk]), {"reason": "Bereavement", "amount": "600"}
+    )
 
     assert response.status_code == 302
     waiver = Waiver.objects.get(due=contribution)
@@ -680,10 +766,16 @@ def test_large_waiver_waits_for_a_second_officer(client, w):
     waiver.refresh_from_db()
     assert (waiver.status, waiver.approved_by_id) == (Waiver.Status.APPLIED, w.chair.pk)
     contribution.refresh_from_db()
-    assert (contribution.waived_amount, contribution.outstanding, contribution.status) == (D("600.00"), D("400.00"), Due.Status.OVERDUE)
+    assert (contribution.waived_amount, contribution.outstanding, contribution.status) == (
+        D("600.00"),
+        D("400.00"),
+        Due.Status.OVERDUE,
+    )
 
     # A paid contribution of 400 now settles it; Wanjiku's savings hold only what she paid.
-    dues_service.payment_record(membership=w.wanjiku, amount="400", method="cash", by=w.treasurer, kinds=["contribution"])
+    dues_service.payment_record(
+        membership=w.wanjiku, amount="400", method="cash", by=w.treasurer, kinds=["contribution"]
+    )
     contribution.refresh_from_db()
     assert contribution.status == Due.Status.PAID
     assert balance(w.wanjiku, A.MEMBER_SAVINGS) == D("400.00")
@@ -694,7 +786,9 @@ def test_secretary_may_not_waive(client, w):
     fine = due_of(w.wanjiku, Due.Kind.FINE)
     client.force_login(w.secretary)
 
-    response = client.post(reverse("admin:finance_due_waive", args=[fine.pk]), {"reason": "Friend of mine", "amount": ""})
+    response = client.post(
+        reverse("admin:finance_due_waive", args=[fine.pk]), {"reason": "Friend of mine", "amount": ""}
+    )
 
     assert response.status_code == 302
     assert messages_of(response) == ["Only the chairperson or treasurer of Umoja may waive dues and fines."]
@@ -706,10 +800,19 @@ def test_secretary_may_not_waive(client, w):
 
 def unmatched_receipt(chama, number="QKX7Y8Z9A1", amount="1000"):
     channel, _ = MpesaChannel.objects.get_or_create(chama=chama, defaults={"shortcode": f"60{chama.pk:04d}"})
-    return mpesa.receive(channel=channel, source="c2b", payload={"TransID": number}, fields={
-        "receipt_number": number, "amount": D(amount), "phone_number": "+254799999999",
-        "account_reference": "nobody", "payer_name": "Unknown Payer", "transaction_time": None,
-    })
+    return mpesa.receive(
+        channel=channel,
+        source="c2b",
+        payload={"TransID": number},
+        fields={
+            "receipt_number": number,
+            "amount": D(amount),
+            "phone_number": "+254799999999",
+            "account_reference": "nobody",
+            "payer_name": "Unknown Payer",
+            "transaction_time": None,
+        },
+    )
 
 
 def test_unmatched_receipt_waits_in_suspense_until_assigned(as_treasurer, w):
@@ -728,7 +831,11 @@ def test_unmatched_receipt_waits_in_suspense_until_assigned(as_treasurer, w):
     assert response.status_code == 302 and response.url == reverse("admin:finance_mpesareceipt_changelist")
     assert messages_of(response) == [f"QKX7Y8Z9A1 assigned to {w.wanjiku.user.get_full_name()}."]
     receipt.refresh_from_db()
-    assert (receipt.status, receipt.membership_id, receipt.assigned_by_id) == (MpesaReceipt.Status.ASSIGNED, w.wanjiku.pk, w.treasurer.pk)
+    assert (receipt.status, receipt.membership_id, receipt.assigned_by_id) == (
+        MpesaReceipt.Status.ASSIGNED,
+        w.wanjiku.pk,
+        w.treasurer.pk,
+    )
     assert receipt.assignment_journal.amount == D("1000.00")
     suspense.refresh_from_db()
     assert suspense.normal_balance == D("0.00")
@@ -745,7 +852,9 @@ def test_assigned_receipt_cannot_be_assigned_again(as_treasurer, w):
     mpesa.suspense_assign(receipt=receipt, membership=w.wanjiku, by=w.treasurer)
     before = posting_counts()
 
-    again = as_treasurer.post(reverse("admin:finance_mpesareceipt_assign", args=[receipt.pk]), {"membership": w.otieno.pk})
+    again = as_treasurer.post(
+        reverse("admin:finance_mpesareceipt_assign", args=[receipt.pk]), {"membership": w.otieno.pk}
+    )
 
     assert again.status_code == 200
     assert again.context["form"].non_field_errors() == ["This receipt is not in suspense."]
@@ -758,7 +867,9 @@ def test_suspense_receipt_cannot_go_to_a_member_of_another_chama(as_treasurer, w
     other = make_chama("Tujenge")
     receipt = unmatched_receipt(w.chama)
 
-    response = as_treasurer.post(reverse("admin:finance_mpesareceipt_assign", args=[receipt.pk]), {"membership": other.wanjiku.pk})
+    response = as_treasurer.post(
+        reverse("admin:finance_mpesareceipt_assign", args=[receipt.pk]), {"membership": other.wanjiku.pk}
+    )
 
     assert response.status_code == 200 and "membership" in response.context["form"].errors
     receipt.refresh_from_db()
@@ -769,8 +880,15 @@ def test_suspense_receipt_cannot_go_to_a_member_of_another_chama(as_treasurer, w
 
 
 def expense_data(chama, amount, approved_by=None, **changes):
-    data = {"chama": chama.pk, "category": "stationery", "amount": amount, "description": "Receipt books",
-            "paid_through": "cash", "value_date": "2026-11-07", "approved_by": approved_by.pk if approved_by else ""}
+    data = {
+        "chama": chama.pk,
+        "category": "stationery",
+        "amount": amount,
+        "description": "Receipt books",
+        "paid_through": "cash",
+        "value_date": "2026-11-07",
+        "approved_by": approved_by.pk if approved_by else "",
+    }
     data.update(changes)
     return data
 
@@ -793,8 +911,17 @@ def test_expense_add_form_records_it_through_the_service(as_treasurer, cash_1500
     assert response.status_code == 302 and response.url == reverse("admin:finance_expense_changelist")
     expense = Expense.objects.get(chama=w.chama)
     assert (expense.amount, expense.category, expense.recorded_by_id, expense.approved_by_id, expense.value_date) == (
-        D("300.00"), "stationery", w.treasurer.pk, w.treasurer.pk, MEETING)
-    assert (expense.journal.kind, expense.journal.amount, expense.journal.value_date) == (Journal.Kind.EXPENSE, D("300.00"), MEETING)
+        D("300.00"),
+        "stationery",
+        w.treasurer.pk,
+        w.treasurer.pk,
+        MEETING,
+    )
+    assert (expense.journal.kind, expense.journal.amount, expense.journal.value_date) == (
+        Journal.Kind.EXPENSE,
+        D("300.00"),
+        MEETING,
+    )
     assert chama_balance(w.chama, A.CASH) == D("1200.00")
     assert Account.objects.get(chama=w.chama, code="5030").normal_balance == D("300.00")  # stationery
     assert all_drift(w.chama) == []
@@ -825,7 +952,11 @@ def test_expense_above_threshold_waits_for_a_second_officer(client, cash_1500):
     response = action(client, "expense", "approve", expense)
     assert "1 record(s) approved and posted." in messages_of(response)
     expense.refresh_from_db()
-    assert (expense.status, expense.approved_by_id, expense.recorded_by_id) == (Expense.Status.POSTED, w.chair.pk, w.treasurer.pk)
+    assert (expense.status, expense.approved_by_id, expense.recorded_by_id) == (
+        Expense.Status.POSTED,
+        w.chair.pk,
+        w.treasurer.pk,
+    )
     assert chama_balance(w.chama, A.CASH) == D("700.00")  # 1,500 − 800; the 100 still waits
     assert all_drift(w.chama) == []
 
@@ -850,7 +981,9 @@ def test_expense_cannot_spend_more_cash_than_the_chama_holds(client, cash_1500):
 
 def test_withdrawal_above_threshold_needs_two_officers_then_is_paid_in_cash(client, w):
     savings_service.savings_deposit(membership=w.wanjiku, amount="2000", method="cash", by=w.treasurer)
-    withdrawal = savings_service.withdrawal_request(membership=w.wanjiku, amount="800", by=w.wanjiku.user, reason="School fees")
+    withdrawal = savings_service.withdrawal_request(
+        membership=w.wanjiku, amount="800", by=w.wanjiku.user, reason="School fees"
+    )
     client.force_login(w.treasurer)
 
     response = action(client, "withdrawal", "approve", withdrawal)
@@ -876,7 +1009,10 @@ def test_withdrawal_above_threshold_needs_two_officers_then_is_paid_in_cash(clie
     withdrawal.refresh_from_db()
     assert withdrawal.status == Withdrawal.Status.PAID
     assert (withdrawal.journal.kind, withdrawal.journal.amount, withdrawal.journal.membership_id) == (
-        Journal.Kind.SAVINGS_WITHDRAWAL, D("800.00"), w.wanjiku.pk)
+        Journal.Kind.SAVINGS_WITHDRAWAL,
+        D("800.00"),
+        w.wanjiku.pk,
+    )
     assert balance(w.wanjiku, A.MEMBER_SAVINGS) == D("1200.00")
     assert chama_balance(w.chama, A.CASH) == D("1200.00")
 
@@ -957,10 +1093,22 @@ def test_treasurer_of_one_chama_sees_nothing_of_another(as_treasurer, w):
 
     # Their rows cannot be opened nor acted on by address.
     assert as_treasurer.get(reverse("admin:finance_journal_change", args=[theirs.pk])).status_code in (302, 404)
-    assert as_treasurer.post(reverse("admin:finance_journal_reverse", args=[theirs.pk]), {"reason": "x"}).status_code == 404
-    assert as_treasurer.post(reverse("admin:finance_due_waive", args=[their_due.pk]), {"reason": "x", "amount": ""}).status_code == 404
-    assert as_treasurer.post(reverse("admin:finance_mpesareceipt_assign", args=[their_receipt.pk]),
-                             {"membership": other.wanjiku.pk}).status_code == 404
+    assert (
+        as_treasurer.post(reverse("admin:finance_journal_reverse", args=[theirs.pk]), {"reason": "x"}).status_code
+        == 404
+    )
+    assert (
+        as_treasurer.post(
+            reverse("admin:finance_due_waive", args=[their_due.pk]), {"reason": "x", "amount": ""}
+        ).status_code
+        == 404
+    )
+    assert (
+        as_treasurer.post(
+            reverse("admin:finance_mpesareceipt_assign", args=[their_receipt.pk]), {"membership": other.wanjiku.pk}
+        ).status_code
+        == 404
+    )
     matrix = as_treasurer.get(f"{reverse('admin:finance_due_matrix')}?chama={other.chama.pk}&kind=contribution")
     assert "rows" not in matrix.context and "chama" in matrix.context["picker"].errors
     assert not Journal.objects.filter(reversal_of=theirs).exists()
@@ -979,11 +1127,22 @@ def test_a_special_levy_added_in_the_admin_raises_a_due_for_every_active_member(
     member(chama)
     client.force_login(treasurer)
 
-    response = client.post("/admin/finance/contributionplan/add/", {
-        "chama": chama.pk, "name": "Bereavement levy", "kind": "levy", "amount": "300.00", "frequency": "monthly",
-        "due_day": 5, "grace_days": 7, "target": "welfare", "start_date": "2026-11-25", "levy_due_date": "2026-11-30",
-        "is_active": "on",
-    })
+    response = client.post(
+        "/admin/finance/contributionplan/add/",
+        {
+            "chama": chama.pk,
+            "name": "Bereavement levy",
+            "kind": "levy",
+            "amount": "300.00",
+            "frequency": "monthly",
+            "due_day": 5,
+            "grace_days": 7,
+            "target": "welfare",
+            "start_date": "2026-11-25",
+            "levy_due_date": "2026-11-30",
+            "is_active": "on",
+        },
+    )
 
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
     plan = ContributionPlan.objects.get(name="Bereavement levy")

@@ -16,8 +16,15 @@ from tests.helpers import results
 @pytest.fixture
 def books(db):
     """Monthly KES 1,000 contributions; Wanjiku owes September and October."""
-    chama = ChamaFactory(policy={"contribution_amount": D("1000"), "contribution_due_day": 5, "grace_days": 3,
-                                 "late_fine_amount": D("100"), "second_approval_threshold": D("500")})
+    chama = ChamaFactory(
+        policy={
+            "contribution_amount": D("1000"),
+            "contribution_due_day": 5,
+            "grace_days": 3,
+            "late_fine_amount": D("100"),
+            "second_approval_threshold": D("500"),
+        }
+    )
     treasurer, chair, wanjiku = joined(chama, Role.TREASURER), joined(chama, Role.CHAIRPERSON), joined(chama)
     dues_service.contribution_plan_from_policy(chama, start_date=date(2026, 9, 1))
     dues_service.generate_dues(period=(2026, 9), chama=chama)
@@ -27,8 +34,12 @@ def books(db):
 
 def pay(client, chama, membership, amount="1500.00", key=None, **extra):
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
-    return client.post(f"/api/v1/chamas/{chama.pk}/payments/",
-                       {"membership": membership.pk, "amount": amount, "method": "cash", **extra}, format="json", **headers)
+    return client.post(
+        f"/api/v1/chamas/{chama.pk}/payments/",
+        {"membership": membership.pk, "amount": amount, "method": "cash", **extra},
+        format="json",
+        **headers,
+    )
 
 
 def test_officer_records_a_payment_and_a_retry_with_the_same_key_returns_it(books, api_as):
@@ -75,7 +86,9 @@ def test_member_sees_the_payment_in_accounts_statement_and_dues(books, api_as):
 
     my_dues = results(client.get(f"/api/v1/chamas/{chama.pk}/my/dues/"))
     assert {(due["period_label"], due["paid_amount"], due["status"]) for due in my_dues} == {
-        ("2026-09", "1000.00", "paid"), ("2026-10", "1000.00", "paid")}
+        ("2026-09", "1000.00", "paid"),
+        ("2026-10", "1000.00", "paid"),
+    }
     assert client.get(f"/api/v1/chamas/{chama.pk}/my/journals/").json()["results"][0]["amount"] == "700.00"
 
 
@@ -94,7 +107,9 @@ def test_reverse_a_payment_through_the_api(books, api_as):
     journal_id = pay(client, chama, wanjiku).json()["id"]
 
     no_reason = client.post(f"/api/v1/chamas/{chama.pk}/journals/{journal_id}/reverse/", {}, format="json")
-    reversed_ = client.post(f"/api/v1/chamas/{chama.pk}/journals/{journal_id}/reverse/", {"reason": "Wrong member"}, format="json")
+    reversed_ = client.post(
+        f"/api/v1/chamas/{chama.pk}/journals/{journal_id}/reverse/", {"reason": "Wrong member"}, format="json"
+    )
     again = client.post(f"/api/v1/chamas/{chama.pk}/journals/{journal_id}/reverse/", {"reason": "again"}, format="json")
 
     assert no_reason.status_code == 400 and "reason" in no_reason.json()
@@ -108,7 +123,9 @@ def test_waive_through_the_api_with_a_second_officer_above_the_threshold(books, 
     chama, treasurer, chair, wanjiku = books
     due = wanjiku.dues.order_by("due_date").first()
 
-    waived = api_as(treasurer.user).post(f"/api/v1/chamas/{chama.pk}/dues/{due.pk}/waive/", {"reason": "Bereavement"}, format="json")
+    waived = api_as(treasurer.user).post(
+        f"/api/v1/chamas/{chama.pk}/dues/{due.pk}/waive/", {"reason": "Bereavement"}, format="json"
+    )
     assert waived.status_code == 201 and waived.json()["status"] == "pending"  # 1,000 > 500
     approved = api_as(chair.user).post(f"/api/v1/chamas/{chama.pk}/waivers/{waived.json()['id']}/approve/")
     assert approved.status_code == 200 and approved.json()["status"] == "applied"
@@ -143,9 +160,16 @@ def test_expense_above_the_threshold_needs_a_second_officer(books, api_as):
 def test_mpesa_c2b_callback_posts_once_and_needs_the_secret(books, client):
     chama, _, _, wanjiku = books
     channel = MpesaChannel.objects.create(chama=chama, shortcode="600638")
-    payload = {"TransactionType": "Pay Bill", "TransID": "RKTQDM7W6S", "TransTime": "20261122063845",
-               "TransAmount": "1000.00", "BusinessShortCode": "600638", "BillRefNumber": wanjiku.member_number.lower(),
-               "MSISDN": "254708374149", "FirstName": "Jane"}
+    payload = {
+        "TransactionType": "Pay Bill",
+        "TransID": "RKTQDM7W6S",
+        "TransTime": "20261122063845",
+        "TransAmount": "1000.00",
+        "BusinessShortCode": "600638",
+        "BillRefNumber": wanjiku.member_number.lower(),
+        "MSISDN": "254708374149",
+        "FirstName": "Jane",
+    }
     url = f"/api/v1/chamas/{chama.pk}/mpesa/c2b/"
 
     wrong = client.post(f"{url}nope/", payload, content_type="application/json")
@@ -164,11 +188,15 @@ def test_member_asks_for_a_withdrawal_and_officers_approve_and_pay(books, api_as
     pay(api_as(treasurer.user), chama, wanjiku, amount="2000.00")  # 2,000 saved
     member_client = api_as(wanjiku.user)
 
-    asked = member_client.post(f"/api/v1/chamas/{chama.pk}/withdrawals/", {"amount": "300.00", "reason": "School fees"}, format="json")
+    asked = member_client.post(
+        f"/api/v1/chamas/{chama.pk}/withdrawals/", {"amount": "300.00", "reason": "School fees"}, format="json"
+    )
     assert asked.status_code == 201, asked.content
     withdrawal = asked.json()["id"]
     assert api_as(chair.user).post(f"/api/v1/chamas/{chama.pk}/withdrawals/{withdrawal}/approve/").status_code == 200
-    paid = api_as(treasurer.user).post(f"/api/v1/chamas/{chama.pk}/withdrawals/{withdrawal}/pay/", {"method": "cash"}, format="json")
+    paid = api_as(treasurer.user).post(
+        f"/api/v1/chamas/{chama.pk}/withdrawals/{withdrawal}/pay/", {"method": "cash"}, format="json"
+    )
 
     assert paid.status_code == 200 and paid.json()["status"] == "paid"
     balances = {a["purpose"]: a["balance"] for a in member_client.get(f"/api/v1/chamas/{chama.pk}/my/accounts/").json()}

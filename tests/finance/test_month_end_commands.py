@@ -33,16 +33,28 @@ def run(command, *args):
 
 
 def writes():
-    return Due.objects.count(), Journal.objects.count(), Entry.objects.count(), Account.objects.filter(balance__gt=0).count()
+    return (
+        Due.objects.count(),
+        Journal.objects.count(),
+        Entry.objects.count(),
+        Account.objects.filter(balance__gt=0).count(),
+    )
 
 
 def chama_with(members, name="Umoja", start=date(2026, 8, 1), **policy):
     """A chama whose regular contribution (KES 1,000 monthly on the 5th, 3 grace days, KES 100 flat
     late fine once, unless `policy` says otherwise) applies to `members` members who joined in January."""
-    chama = ChamaFactory(name=name, policy={
-        "contribution_amount": D("1000"), "contribution_frequency": "monthly", "contribution_due_day": 5,
-        "grace_days": 3, "late_fine_amount": D("100"), **policy,
-    })
+    chama = ChamaFactory(
+        name=name,
+        policy={
+            "contribution_amount": D("1000"),
+            "contribution_frequency": "monthly",
+            "contribution_due_day": 5,
+            "grace_days": 3,
+            "late_fine_amount": D("100"),
+            **policy,
+        },
+    )
     people = [joined(chama, Role.TREASURER if n == 0 else Role.MEMBER) for n in range(members)]
     dues_service.contribution_plan_from_policy(chama, start_date=start)
     return chama, people
@@ -78,7 +90,8 @@ def test_generate_dues_for_a_month(umoja):
     assert raised(chama) == [("2026-09", date(2026, 9, 5), date(2026, 9, 8), D("1000.00"))]
     assert sorted(Due.objects.values_list("membership_id", flat=True)) == sorted(p.pk for p in people)
     assert set(Due.objects.values_list("status", "kind", "description")) == {
-        (Due.Status.PENDING, Due.Kind.CONTRIBUTION, "Regular contribution 2026-09")}
+        (Due.Status.PENDING, Due.Kind.CONTRIBUTION, "Regular contribution 2026-09")
+    }
 
     again = run("generate_dues", "--period", "2026-09")
     assert "raised 0 due(s)" in again and Due.objects.count() == 3
@@ -93,11 +106,14 @@ def test_generate_dues_for_the_period_holding_a_day(umoja):
     assert raised(chama) == [("2026-09", date(2026, 9, 5), date(2026, 9, 8), D("1000.00"))]
 
 
-@pytest.mark.parametrize("period, due, late_after", [
-    ("2026-02", date(2026, 2, 28), date(2026, 3, 3)),  # 28 Feb + 3 days = 3 Mar
-    ("2026-09", date(2026, 9, 30), date(2026, 10, 3)),  # 30 Sep + 3 days = 3 Oct
-    ("2026-10", date(2026, 10, 31), date(2026, 11, 3)),
-])
+@pytest.mark.parametrize(
+    "period, due, late_after",
+    [
+        ("2026-02", date(2026, 2, 28), date(2026, 3, 3)),  # 28 Feb + 3 days = 3 Mar
+        ("2026-09", date(2026, 9, 30), date(2026, 10, 3)),  # 30 Sep + 3 days = 3 Oct
+        ("2026-10", date(2026, 10, 31), date(2026, 11, 3)),
+    ],
+)
 def test_a_monthly_due_day_past_the_months_end_is_clamped(db, period, due, late_after):
     chama, _ = chama_with(2, start=date(2026, 1, 1), contribution_due_day=31)
 
@@ -144,8 +160,9 @@ def test_chama_option_limits_the_run_to_that_chama(umoja):
 def test_only_active_members_who_had_joined_by_the_period_owe(umoja):
     chama, (treasurer, first, second) = umoja
     joined(chama, Role.MEMBER, on=date(2026, 10, 3))  # joins in October
-    group_services.membership_change_status(membership=second, status=MembershipStatus.EXITED,
-                                            by=joined(chama, Role.CHAIRPERSON).user)
+    group_services.membership_change_status(
+        membership=second, status=MembershipStatus.EXITED, by=joined(chama, Role.CHAIRPERSON).user
+    )
 
     run("generate_dues", "--period", "2026-09")
 
@@ -169,8 +186,9 @@ WEEKLY_SEPTEMBER = {
 
 @pytest.mark.parametrize("due_day", range(1, 8))
 def test_a_weekly_plan_raises_one_due_per_week_due_in_the_month(db, due_day):
-    chama, people = chama_with(2, contribution_frequency="weekly", contribution_due_day=due_day,
-                               contribution_amount=D("200"), grace_days=1)
+    chama, people = chama_with(
+        2, contribution_frequency="weekly", contribution_due_day=due_day, contribution_amount=D("200"), grace_days=1
+    )
 
     out = run("generate_dues", "--period", "2026-09")
 
@@ -186,8 +204,9 @@ def test_a_weekly_plan_raises_one_due_per_week_due_in_the_month(db, due_day):
 
 @pytest.mark.parametrize("due_day, first_week, last_week", [(1, 32, 44), (7, 31, 43)])
 def test_weekly_dues_over_several_months_raise_every_iso_week_once(db, due_day, first_week, last_week):
-    chama, (member,) = chama_with(1, contribution_frequency="weekly", contribution_due_day=due_day,
-                                  contribution_amount=D("200"))
+    chama, (member,) = chama_with(
+        1, contribution_frequency="weekly", contribution_due_day=due_day, contribution_amount=D("200")
+    )
 
     for month in ("2026-08", "2026-09", "2026-10", "2026-09"):
         run("generate_dues", "--period", month)
@@ -198,15 +217,30 @@ def test_weekly_dues_over_several_months_raise_every_iso_week_once(db, due_day, 
     assert all(due.due_date.isoweekday() == due_day for due in Due.objects.filter(membership=member))
 
 
-@pytest.mark.parametrize("due_day, expected", [
-    # Fortnights from Monday 3 Aug (the plan's start): 3–16 Aug, 17–30 Aug, 31 Aug–13 Sep, 14–27 Sep, 28 Sep–11 Oct.
-    (5, [("2026-08-31+14d", date(2026, 9, 4)), ("2026-09-14+14d", date(2026, 9, 18))]),  # Fridays
-    (2, [("2026-08-31+14d", date(2026, 9, 1)), ("2026-09-14+14d", date(2026, 9, 15)),
-         ("2026-09-28+14d", date(2026, 9, 29))]),  # Tuesdays: three fortnights due in September
-])
+@pytest.mark.parametrize(
+    "due_day, expected",
+    [
+        # Fortnights from Monday 3 Aug (the plan's start): 3–16 Aug, 17–30 Aug, 31 Aug–13 Sep, 14–27 Sep, 28 Sep–11 Oct.
+        (5, [("2026-08-31+14d", date(2026, 9, 4)), ("2026-09-14+14d", date(2026, 9, 18))]),  # Fridays
+        (
+            2,
+            [
+                ("2026-08-31+14d", date(2026, 9, 1)),
+                ("2026-09-14+14d", date(2026, 9, 15)),
+                ("2026-09-28+14d", date(2026, 9, 29)),
+            ],
+        ),  # Tuesdays: three fortnights due in September
+    ],
+)
 def test_a_fortnightly_plan_raises_the_fortnights_due_in_the_month(db, due_day, expected):
-    chama, people = chama_with(2, start=date(2026, 8, 3), contribution_frequency="fortnightly",
-                               contribution_due_day=due_day, contribution_amount=D("500"), grace_days=2)
+    chama, people = chama_with(
+        2,
+        start=date(2026, 8, 3),
+        contribution_frequency="fortnightly",
+        contribution_due_day=due_day,
+        contribution_amount=D("500"),
+        grace_days=2,
+    )
 
     run("generate_dues", "--period", "2026-09")
 
@@ -216,8 +250,13 @@ def test_a_fortnightly_plan_raises_the_fortnights_due_in_the_month(db, due_day, 
 
 
 def test_a_fortnightly_plan_for_a_day_raises_its_fortnight(db):
-    chama, _ = chama_with(2, start=date(2026, 8, 5), contribution_frequency="fortnightly",
-                          contribution_due_day=5, contribution_amount=D("500"))
+    chama, _ = chama_with(
+        2,
+        start=date(2026, 8, 5),
+        contribution_frequency="fortnightly",
+        contribution_due_day=5,
+        contribution_amount=D("500"),
+    )
 
     run("generate_dues", "--period", "2026-09-20")
     run("generate_dues", "--period", "2026-09-27")  # the same fortnight: nothing new
@@ -344,7 +383,9 @@ def test_apply_penalties_queries_do_not_grow_with_the_membership(small_and_large
     assert len(for_large) - len(for_small) <= QUERY_SLACK
 
 
-def test_a_rerun_of_apply_penalties_queries_do_not_grow_with_the_membership(small_and_large, django_assert_max_num_queries):
+def test_a_rerun_of_apply_penalties_queries_do_not_grow_with_the_membership(
+    small_and_large, django_assert_max_num_queries
+):
     warm_up, small, large = small_and_large
     today_is(date(2026, 9, 10))
     for chama in (warm_up, small, large):

@@ -37,8 +37,12 @@ def post_c2b(client, channel, payload):
 
 
 def books_of(chama):
-    return Journal.objects.filter(chama=chama).count(), Entry.objects.filter(chama=chama).count(), \
-        chama_balance(chama, A.MOBILE_MONEY), chama_balance(chama, A.SUSPENSE)
+    return (
+        Journal.objects.filter(chama=chama).count(),
+        Entry.objects.filter(chama=chama).count(),
+        chama_balance(chama, A.MOBILE_MONEY),
+        chama_balance(chama, A.SUSPENSE),
+    )
 
 
 # --- the paybill -----------------------------------------------------------------------------------
@@ -113,20 +117,23 @@ def test_an_stk_receipt_number_longer_than_64_characters_is_refused():
 # --- the payer's number ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("sent, e164", [
-    ("254708374149", "+254708374149"),
-    (254708374149, "+254708374149"),
-    ("0712345678", "+254712345678"),
-    ("+254 712 345 678", "+254712345678"),
-    ("255712345678", "+255712345678"),  # a Tanzanian payer is not made Kenyan
-    ("+256772123456", "+256772123456"),
-    (MASKED, ""),
-    ("254708***149", ""),
-    (HASHED, ""),
-    ("12345", ""),
-    ("", ""),
-    (None, ""),
-])
+@pytest.mark.parametrize(
+    "sent, e164",
+    [
+        ("254708374149", "+254708374149"),
+        (254708374149, "+254708374149"),
+        ("0712345678", "+254712345678"),
+        ("+254 712 345 678", "+254712345678"),
+        ("255712345678", "+255712345678"),  # a Tanzanian payer is not made Kenyan
+        ("+256772123456", "+256772123456"),
+        (MASKED, ""),
+        ("254708***149", ""),
+        (HASHED, ""),
+        ("12345", ""),
+        ("", ""),
+        (None, ""),
+    ],
+)
 def test_payer_numbers_are_read_by_the_phone_number_library(sent, e164):
     assert mpesa._phone(sent) == e164
 
@@ -160,7 +167,10 @@ def test_a_masked_payer_number_with_a_member_number_as_reference_pays_that_membe
     assert (receipt.status, receipt.membership, receipt.payer_msisdn) == (MpesaReceipt.Status.POSTED, wanjiku, MASKED)
     # Dr M-Pesa 1,500; Cr Wanjiku's savings 1,500: September's 1,000 paid, 500 towards October.
     assert balance(wanjiku, A.MEMBER_SAVINGS) == D("1500.00")
-    assert [d.paid_amount for d in Due.objects.filter(membership=wanjiku).order_by("due_date")] == [D("1000.00"), D("500.00")]
+    assert [d.paid_amount for d in Due.objects.filter(membership=wanjiku).order_by("due_date")] == [
+        D("1000.00"),
+        D("500.00"),
+    ]
 
 
 def test_a_payer_number_too_long_to_be_safaricoms_is_refused(setup, client):  # noqa: F811
@@ -184,14 +194,26 @@ def test_an_identical_replay_posts_once(setup, client):  # noqa: F811
     assert not MpesaConflict.objects.exists()
 
 
-@pytest.mark.parametrize("changes, differences", [
-    ({"TransAmount": "15000.00"}, {"amount": ["1500.00", "15000.00"]}),
-    ({"BillRefNumber": "M004"}, {"account_reference": ["M003", "M004"]}),
-    ({"MSISDN": "254799000111"}, {"payer": ["254708374149", "254799000111"]}),
-    ({"TransAmount": "1.00", "BillRefNumber": "M002"}, {"amount": ["1500.00", "1.00"], "account_reference": ["M003", "M002"]}),
-], ids=["amount", "member", "payer", "amount and member"])
+@pytest.mark.parametrize(
+    "changes, differences",
+    [
+        ({"TransAmount": "15000.00"}, {"amount": ["1500.00", "15000.00"]}),
+        ({"BillRefNumber": "M004"}, {"account_reference": ["M003", "M004"]}),
+        ({"MSISDN": "254799000111"}, {"payer": ["254708374149", "254799000111"]}),
+        (
+            {"TransAmount": "1.00", "BillRefNumber": "M002"},
+            {"amount": ["1500.00", "1.00"], "account_reference": ["M003", "M002"]},
+        ),
+    ],
+    ids=["amount", "member", "payer", "amount and member"],
+)
 def test_a_replay_with_other_details_is_a_conflict_that_posts_nothing(
-        setup, client, django_capture_on_commit_callbacks, changes, differences):  # noqa: F811
+    setup,  # noqa: F811 - the fixture, imported by name
+    client,
+    django_capture_on_commit_callbacks,
+    changes,
+    differences,
+):
     chama, channel, treasurer, chair, wanjiku, plain = setup
     post_c2b(client, channel, c2b())
     before = books_of(chama)
@@ -206,7 +228,12 @@ def test_a_replay_with_other_details_is_a_conflict_that_posts_nothing(
     assert balance(wanjiku, A.MEMBER_SAVINGS) == D("1500.00")
     assert balance(plain, A.MEMBER_SAVINGS) == D("0.00")
     conflict = MpesaConflict.objects.get()
-    assert (conflict.chama, conflict.receipt, conflict.receipt_number, conflict.source) == (chama, first, "RKTQDM7W6S", "c2b")
+    assert (conflict.chama, conflict.receipt, conflict.receipt_number, conflict.source) == (
+        chama,
+        first,
+        "RKTQDM7W6S",
+        "c2b",
+    )
     assert conflict.differences == differences
     assert conflict.payload == c2b(**changes)
     # The money officers (treasurer, chairperson) are told; the members are not.
@@ -235,7 +262,8 @@ def test_a_replayed_stk_receipt_for_another_push_is_a_conflict(setup, daraja, ca
     assert books_of(chama) == before
     assert balance(plain, A.MEMBER_SAVINGS) == D("0.00")
     assert MpesaConflict.objects.get().differences == {
-        "CheckoutRequestID": [first_push.checkout_request_id, second_push.checkout_request_id]}
+        "CheckoutRequestID": [first_push.checkout_request_id, second_push.checkout_request_id]
+    }
 
 
 def test_a_c2b_confirmation_of_the_stk_receipt_is_no_conflict(setup, daraja, callback_base, client):  # noqa: F811
@@ -270,9 +298,14 @@ def test_the_stk_callback_url_answers_only_for_its_own_push(setup, daraja, callb
     path = urlsplit(daraja.stk_bodies[0]["CallBackURL"]).path
     body = json.dumps(stk_ok(checkout=push.checkout_request_id))
 
-    wrong = client.post(path.replace(path.rstrip("/").rsplit("/", 1)[1], "guess"), body, content_type="application/json")
-    with_paybill_secret = client.post(reverse("mpesa-stk-callback", kwargs={"chama_id": chama.pk, "secret": channel.new_secret}),
-                                      body, content_type="application/json")
+    wrong = client.post(
+        path.replace(path.rstrip("/").rsplit("/", 1)[1], "guess"), body, content_type="application/json"
+    )
+    with_paybill_secret = client.post(
+        reverse("mpesa-stk-callback", kwargs={"chama_id": chama.pk, "secret": channel.new_secret}),
+        body,
+        content_type="application/json",
+    )
     other_push = client.post(path, json.dumps(stk_ok(checkout="ws_CO_other")), content_type="application/json")
     assert (wrong.status_code, with_paybill_secret.status_code, other_push.status_code) == (404, 404, 400)
     assert not Journal.objects.filter(chama=chama).exists()

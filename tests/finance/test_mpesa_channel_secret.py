@@ -22,8 +22,15 @@ from finance.services import mpesa
 from tests.factories import ChamaFactory, joined
 from tests.finance.test_money_admin import messages_of
 
-C2B = {"TransactionType": "Pay Bill", "TransID": "RKTQDM7W6S", "TransTime": "20261122063845", "TransAmount": "1000.00",
-       "BusinessShortCode": "600638", "BillRefNumber": "M001", "MSISDN": "254708374149"}
+C2B = {
+    "TransactionType": "Pay Bill",
+    "TransID": "RKTQDM7W6S",
+    "TransTime": "20261122063845",
+    "TransAmount": "1000.00",
+    "BusinessShortCode": "600638",
+    "BillRefNumber": "M001",
+    "MSISDN": "254708374149",
+}
 
 
 @pytest.fixture
@@ -42,7 +49,9 @@ def shown_secret(response):
 
 
 def callback(client, chama, secret, body=C2B):
-    return client.post(f"/api/v1/chamas/{chama.pk}/mpesa/c2b/{secret}/", json.dumps(body), content_type="application/json")
+    return client.post(
+        f"/api/v1/chamas/{chama.pk}/mpesa/c2b/{secret}/", json.dumps(body), content_type="application/json"
+    )
 
 
 def add_channel(client, chama):
@@ -143,13 +152,19 @@ def test_the_audit_log_records_who_set_and_rotated_the_secret_but_never_the_secr
     first = shown_secret(add_channel(client, chama))
     channel = MpesaChannel.objects.get()
     first_hash = channel.callback_secret_hash
-    rotated = shown_secret(client.post(reverse("admin:finance_mpesachannel_rotate", args=[channel.pk]), {"confirm": "yes"}))
+    rotated = shown_secret(
+        client.post(reverse("admin:finance_mpesachannel_rotate", args=[channel.pk]), {"confirm": "yes"})
+    )
     channel.refresh_from_db()
 
-    entries = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(MpesaChannel), object_pk=str(channel.pk))
+    entries = LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(MpesaChannel), object_pk=str(channel.pk)
+    )
 
     assert [(entry.action, entry.actor) for entry in entries.order_by("pk")] == [
-        (LogEntry.Action.CREATE, treasurer), (LogEntry.Action.UPDATE, treasurer)]
+        (LogEntry.Action.CREATE, treasurer),
+        (LogEntry.Action.UPDATE, treasurer),
+    ]
     assert entries.order_by("pk").last().changes["callback_secret_hash"] == ["(hidden)", "(hidden)"]
     stored = " ".join(json.dumps([entry.changes, entry.changes_text, entry.serialized_data]) for entry in entries)
     for secret in (first, first_hash, rotated, channel.callback_secret_hash):
@@ -167,11 +182,17 @@ def test_the_migration_hashes_the_plain_secrets_which_keep_working_and_masks_the
     try:
         old_apps = executor.loader.project_state(before).apps
         OldChannel = old_apps.get_model("finance", "MpesaChannel")
-        channel = OldChannel.objects.create(chama_id=chama.pk, shortcode="600638", callback_secret="plain-secret-from-before")
+        channel = OldChannel.objects.create(
+            chama_id=chama.pk, shortcode="600638", callback_secret="plain-secret-from-before"
+        )
         content_type = ContentType.objects.get_for_model(MpesaChannel)
-        LogEntry.objects.create(content_type=content_type, object_pk=str(channel.pk), object_repr="Paybill 600638",
-                                action=LogEntry.Action.CREATE,
-                                changes={"callback_secret": ["None", "plain-secret-from-before"], "shortcode": ["None", "600638"]})
+        LogEntry.objects.create(
+            content_type=content_type,
+            object_pk=str(channel.pk),
+            object_repr="Paybill 600638",
+            action=LogEntry.Action.CREATE,
+            changes={"callback_secret": ["None", "plain-secret-from-before"], "shortcode": ["None", "600638"]},
+        )
     finally:
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
@@ -191,32 +212,49 @@ def test_a_failing_callback_is_logged_with_its_secret_redacted(client, umoja, ca
     secret = MpesaChannel.objects.create(chama=chama, shortcode="600638").new_secret
     caplog.set_level(logging.INFO)
 
-    malformed = client.post(f"/api/v1/chamas/{chama.pk}/mpesa/c2b/{secret}/", "{not json", content_type="application/json")
+    malformed = client.post(
+        f"/api/v1/chamas/{chama.pk}/mpesa/c2b/{secret}/", "{not json", content_type="application/json"
+    )
     wrong = callback(client, chama, "a-guess-at-the-secret")
 
     assert (malformed.status_code, wrong.status_code) == (400, 404)
     logged = [record for record in caplog.records if record.name == "django.request"]
     assert [record.getMessage() for record in logged] == [
-        f"Bad Request: /api/v1/chamas/{chama.pk}/mpesa/c2b/***/", f"Not Found: /api/v1/chamas/{chama.pk}/mpesa/c2b/***/"]
+        f"Bad Request: /api/v1/chamas/{chama.pk}/mpesa/c2b/***/",
+        f"Not Found: /api/v1/chamas/{chama.pk}/mpesa/c2b/***/",
+    ]
     assert not any(secret in record.getMessage() or "a-guess" in record.getMessage() for record in caplog.records)
 
 
 def test_runservers_request_lines_are_redacted_too():
     logger = logging.getLogger("django.server")
-    record = logger.makeRecord("django.server", logging.INFO, __file__, 1, '"%s" %s %s',
-                               ("POST /api/v1/chamas/7/mpesa/stk/Zx_9-secret/ HTTP/1.1", 200, 33), None)
+    record = logger.makeRecord(
+        "django.server",
+        logging.INFO,
+        __file__,
+        1,
+        '"%s" %s %s',
+        ("POST /api/v1/chamas/7/mpesa/stk/Zx_9-secret/ HTTP/1.1", 200, 33),
+        None,
+    )
 
     assert logger.filter(record)
 
     assert record.getMessage() == '"POST /api/v1/chamas/7/mpesa/stk/***/ HTTP/1.1" 200 33'
 
 
-@pytest.mark.parametrize("line, expected", [
-    ("POST /api/v1/chamas/7/mpesa/c2b/abc-DEF_123/ HTTP/1.1", "POST /api/v1/chamas/7/mpesa/c2b/***/ HTTP/1.1"),
-    ("POST /api/v1/chamas/7/mpesa/c2b/?secret=abc HTTP/1.1", "POST /api/v1/chamas/7/mpesa/c2b/?secret=*** HTTP/1.1"),
-    ("POST /api/v1/chamas/7/mpesa/c2b/ HTTP/1.1", "POST /api/v1/chamas/7/mpesa/c2b/ HTTP/1.1"),
-    ("GET /api/v1/chamas/7/journals/ HTTP/1.1", "GET /api/v1/chamas/7/journals/ HTTP/1.1"),
-])
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("POST /api/v1/chamas/7/mpesa/c2b/abc-DEF_123/ HTTP/1.1", "POST /api/v1/chamas/7/mpesa/c2b/***/ HTTP/1.1"),
+        (
+            "POST /api/v1/chamas/7/mpesa/c2b/?secret=abc HTTP/1.1",
+            "POST /api/v1/chamas/7/mpesa/c2b/?secret=*** HTTP/1.1",
+        ),
+        ("POST /api/v1/chamas/7/mpesa/c2b/ HTTP/1.1", "POST /api/v1/chamas/7/mpesa/c2b/ HTTP/1.1"),
+        ("GET /api/v1/chamas/7/journals/ HTTP/1.1", "GET /api/v1/chamas/7/journals/ HTTP/1.1"),
+    ],
+)
 def test_redact_hides_the_secret_segment_and_nothing_else(line, expected):
     assert redact(line) == expected
 
@@ -225,8 +263,9 @@ def test_the_retired_query_string_address_is_refused_with_a_pointer_and_posts_no
     chama, *_ = umoja
     secret = MpesaChannel.objects.create(chama=chama, shortcode="600638").new_secret
 
-    response = client.post(f"/api/v1/chamas/{chama.pk}/mpesa/c2b/?secret={secret}", json.dumps(C2B),
-                           content_type="application/json")
+    response = client.post(
+        f"/api/v1/chamas/{chama.pk}/mpesa/c2b/?secret={secret}", json.dumps(C2B), content_type="application/json"
+    )
 
     assert response.status_code == 404
     assert "the secret now goes in the path" in response.json()["detail"]

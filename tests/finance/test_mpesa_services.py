@@ -85,17 +85,23 @@ def entries_of(journal):
 
 
 def deliver_c2b(channel, payload):
-    return mpesa.receive(channel=channel, source=MpesaReceipt.Source.C2B, fields=mpesa.parse_c2b(payload), payload=payload)
+    return mpesa.receive(
+        channel=channel, source=MpesaReceipt.Source.C2B, fields=mpesa.parse_c2b(payload), payload=payload
+    )
 
 
 @pytest.fixture
 def setup(db):
     """A VSLA with a paybill: M001 treasurer (the payer phone 254708374149), M002 chairperson,
     M003 Wanjiku (0712 345 678), M004 a plain member; KES 1,000 due in September and October."""
-    chama = ChamaFactory(policy={
-        "contribution_amount": D("1000"), "contribution_frequency": "monthly", "contribution_due_day": 5,
-        "grace_days": 3,
-    })
+    chama = ChamaFactory(
+        policy={
+            "contribution_amount": D("1000"),
+            "contribution_frequency": "monthly",
+            "contribution_due_day": 5,
+            "grace_days": 3,
+        }
+    )
     treasurer = joined(chama, Role.TREASURER, phone_number="+254708374149")
     chair = joined(chama, Role.CHAIRPERSON)
     wanjiku = joined(chama, Role.MEMBER, phone_number="+254712345678")
@@ -115,19 +121,26 @@ def test_parse_c2b_reads_darajas_documented_confirmation():
     fields = mpesa.parse_c2b(json.loads(C2B_JSON))
 
     assert fields == {
-        "receipt_number": "RKTQDM7W6S", "amount": D("1500.00"), "phone_number": "+254708374149",
-        "payer_msisdn": "254708374149", "account_reference": "M003", "payer_name": "John Doe",
+        "receipt_number": "RKTQDM7W6S",
+        "amount": D("1500.00"),
+        "phone_number": "+254708374149",
+        "payer_msisdn": "254708374149",
+        "account_reference": "M003",
+        "payer_name": "John Doe",
         "transaction_time": datetime(2026, 11, 22, 6, 38, 45, tzinfo=NAIROBI),
     }
     assert isinstance(fields["amount"], D)
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"TransID": ""}, "TransID"),
-    ({"TransAmount": "abc"}, "amount"),
-    ({"TransAmount": "0.00"}, "amount"),
-    ({"TransAmount": "-10"}, "amount"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"TransID": ""}, "TransID"),
+        ({"TransAmount": "abc"}, "amount"),
+        ({"TransAmount": "0.00"}, "amount"),
+        ({"TransAmount": "-10"}, "amount"),
+    ],
+)
 def test_parse_c2b_refuses_a_confirmation_without_receipt_or_amount(changes, field):
     with pytest.raises(ValidationError) as caught:
         mpesa.parse_c2b(c2b(**changes))
@@ -138,18 +151,29 @@ def test_parse_stk_reads_a_successful_callback():
     checkout, code, description, fields = mpesa.parse_stk(json.loads(STK_OK_JSON))
 
     assert (checkout, code, description) == (
-        "ws_CO_191220191020363925", 0, "The service request is processed successfully.")
+        "ws_CO_191220191020363925",
+        0,
+        "The service request is processed successfully.",
+    )
     # Daraja sends the amount as a JSON number: it must still come out as an exact Decimal.
     assert fields == {
-        "receipt_number": "NLJ7RT61SV", "amount": D("1500.00"), "phone_number": "+254708374149",
-        "payer_msisdn": "254708374149", "account_reference": "", "payer_name": "",
+        "receipt_number": "NLJ7RT61SV",
+        "amount": D("1500.00"),
+        "phone_number": "+254708374149",
+        "payer_msisdn": "254708374149",
+        "account_reference": "",
+        "payer_name": "",
         "transaction_time": datetime(2026, 11, 22, 10, 21, 15, tzinfo=NAIROBI),
     }
 
 
 def test_parse_stk_reads_a_cancelled_callback_without_metadata():
     assert mpesa.parse_stk(json.loads(STK_CANCELLED_JSON)) == (
-        "ws_CO_191220191020363925", 1032, "Request cancelled by user.", None)
+        "ws_CO_191220191020363925",
+        1032,
+        "Request cancelled by user.",
+        None,
+    )
 
 
 def test_parse_stk_refuses_what_is_not_an_stk_callback():
@@ -169,7 +193,11 @@ def test_c2b_matched_by_member_number_ignoring_case_settles_that_members_dues(se
     assert (receipt.receipt_number, receipt.amount, receipt.payer_name) == ("RKTQDM7W6S", D("1500.00"), "John Doe")
     assert receipt.payload["TransID"] == "RKTQDM7W6S"
     journal = receipt.journal
-    assert (journal.kind, journal.external_reference, journal.membership) == (Journal.Kind.PAYMENT, "RKTQDM7W6S", wanjiku)
+    assert (journal.kind, journal.external_reference, journal.membership) == (
+        Journal.Kind.PAYMENT,
+        "RKTQDM7W6S",
+        wanjiku,
+    )
     assert journal.value_date == date(2026, 11, 22)
     september, october = Due.objects.filter(membership=wanjiku).order_by("due_date")
     assert (september.paid_amount, september.status) == (D("1000.00"), Due.Status.PAID)
@@ -204,7 +232,10 @@ def test_unmatched_receipt_waits_in_suspense(setup):
     assert (receipt.status, receipt.membership) == (MpesaReceipt.Status.SUSPENSE, None)
     journal = receipt.journal
     assert (journal.kind, journal.external_reference, journal.amount) == (
-        Journal.Kind.SUSPENSE_RECEIPT, "RKTQDM7W6S", D("1500.00"))
+        Journal.Kind.SUSPENSE_RECEIPT,
+        "RKTQDM7W6S",
+        D("1500.00"),
+    )
     # Dr 1020 M-Pesa, Cr 2900 Unallocated receipts.
     assert entries_of(journal) == [("1020", D("1500.00")), ("2900", D("-1500.00"))]
     assert chama_balance(chama, A.SUSPENSE) == D("1500.00")
@@ -219,16 +250,25 @@ def test_suspense_assign_posts_the_money_to_the_members_dues_once(setup):
     assigned = mpesa.suspense_assign(receipt=receipt, membership=wanjiku, by=treasurer.user)
 
     assert (assigned.status, assigned.membership, assigned.assigned_by) == (
-        MpesaReceipt.Status.ASSIGNED, wanjiku, treasurer.user)
+        MpesaReceipt.Status.ASSIGNED,
+        wanjiku,
+        treasurer.user,
+    )
     stored = MpesaReceipt.objects.get(pk=receipt.pk)
     assert (stored.status, stored.membership_id, stored.assignment_journal_id) == (
-        MpesaReceipt.Status.ASSIGNED, wanjiku.pk, assigned.assignment_journal.pk)
+        MpesaReceipt.Status.ASSIGNED,
+        wanjiku.pk,
+        assigned.assignment_journal.pk,
+    )
     # Dr suspense, Cr Wanjiku's savings (1,000 settles September, 500 part of October).
     savings_code = Account.objects.get(membership=wanjiku, purpose=A.MEMBER_SAVINGS).code
     assert entries_of(assigned.assignment_journal) == sorted([("2900", D("1500.00")), (savings_code, D("-1500.00"))])
     assert chama_balance(chama, A.SUSPENSE) == D("0.00")
     assert chama_balance(chama, A.MOBILE_MONEY) == D("1500.00")
-    assert [d.paid_amount for d in Due.objects.filter(membership=wanjiku).order_by("due_date")] == [D("1000.00"), D("500.00")]
+    assert [d.paid_amount for d in Due.objects.filter(membership=wanjiku).order_by("due_date")] == [
+        D("1000.00"),
+        D("500.00"),
+    ]
     journals, entries = Journal.objects.count(), Entry.objects.count()
 
     with pytest.raises(ValidationError, match="not in suspense"):
@@ -261,7 +301,9 @@ def test_suspense_assign_is_for_officers_and_members_of_the_same_chama(setup):
     assert Journal.objects.filter(chama=chama).count() == 1
 
 
-@pytest.mark.parametrize("reference, msisdn", [("M003", "254708374149"), ("X9", "254799000111")], ids=["matched", "suspense"])
+@pytest.mark.parametrize(
+    "reference, msisdn", [("M003", "254708374149"), ("X9", "254799000111")], ids=["matched", "suspense"]
+)
 def test_a_replayed_receipt_returns_the_first_and_posts_nothing_more(setup, reference, msisdn):
     chama, channel, *_ = setup
     first = deliver_c2b(channel, c2b(BillRefNumber=reference, MSISDN=msisdn))
@@ -349,8 +391,9 @@ class DarajaHandler(BaseHTTPRequestHandler):
         expected = "Basic " + base64.b64encode(f"{CONSUMER_KEY}:{CONSUMER_SECRET}".encode()).decode()
         if self.headers.get("Authorization") != expected:
             self.play.problems.append(f"bad basic auth {self.headers.get('Authorization')!r}")
-            return self._answer(400, {"requestId": "", "errorCode": "400.008.01",
-                                      "errorMessage": "Invalid Authentication passed"})
+            return self._answer(
+                400, {"requestId": "", "errorCode": "400.008.01", "errorMessage": "Invalid Authentication passed"}
+            )
         if self.play.mode == "no-token":
             return self._answer(200, {"expires_in": "3599"})
         return self._answer(200, {"access_token": TOKEN, "expires_in": "3599"})
@@ -372,21 +415,33 @@ class DarajaHandler(BaseHTTPRequestHandler):
         problems = self.check_stk(data)
         if problems:
             self.play.problems.extend(problems)
-            return self._answer(400, {"errorCode": "400.002.02", "errorMessage": "Bad Request - " + "; ".join(problems)})
+            return self._answer(
+                400, {"errorCode": "400.002.02", "errorMessage": "Bad Request - " + "; ".join(problems)}
+            )
         if self.play.mode == "500":
             return self._answer(500, "upstream exploded")
         if self.play.mode == "error-json":
-            return self._answer(500, {"requestId": "11728-2929992-1", "errorCode": "500.001.1001",
-                                      "errorMessage": "Merchant does not exist"})
+            return self._answer(
+                500,
+                {
+                    "requestId": "11728-2929992-1",
+                    "errorCode": "500.001.1001",
+                    "errorMessage": "Merchant does not exist",
+                },
+            )
         if self.play.mode == "refused":
             return self._answer(200, {"ResponseCode": "1", "ResponseDescription": "Rejected: the system is busy"})
         self.play.issued += 1
-        return self._answer(200, {
-            "MerchantRequestID": f"29115-3462056{self.play.issued}-1",
-            "CheckoutRequestID": f"ws_CO_2211202610211500000{self.play.issued}",
-            "ResponseCode": "0", "ResponseDescription": "Success. Request accepted for processing",
-            "CustomerMessage": "Success. Request accepted for processing",
-        })
+        return self._answer(
+            200,
+            {
+                "MerchantRequestID": f"29115-3462056{self.play.issued}-1",
+                "CheckoutRequestID": f"ws_CO_2211202610211500000{self.play.issued}",
+                "ResponseCode": "0",
+                "ResponseDescription": "Success. Request accepted for processing",
+                "CustomerMessage": "Success. Request accepted for processing",
+            },
+        )
 
     @staticmethod
     def check_stk(data):
@@ -432,8 +487,9 @@ def daraja():
 
 
 def client_for(play, consumer_secret=CONSUMER_SECRET):
-    return DarajaClient(base_url=play.url + "/", consumer_key=CONSUMER_KEY, consumer_secret=consumer_secret,
-                        passkey=PASSKEY, timeout=5)
+    return DarajaClient(
+        base_url=play.url + "/", consumer_key=CONSUMER_KEY, consumer_secret=consumer_secret, passkey=PASSKEY, timeout=5
+    )
 
 
 @pytest.fixture
@@ -461,8 +517,13 @@ def test_daraja_client_reports_a_missing_token(daraja):
 
 
 def test_daraja_client_reports_an_unreachable_server(daraja):
-    client = DarajaClient(base_url="http://127.0.0.1:9", consumer_key=CONSUMER_KEY, consumer_secret=CONSUMER_SECRET,
-                          passkey=PASSKEY, timeout=2)
+    client = DarajaClient(
+        base_url="http://127.0.0.1:9",
+        consumer_key=CONSUMER_KEY,
+        consumer_secret=CONSUMER_SECRET,
+        passkey=PASSKEY,
+        timeout=2,
+    )
     with pytest.raises(DarajaError, match="could not be reached"):
         client.access_token()
 
@@ -474,10 +535,16 @@ def test_stk_push_start_then_its_callback_pays_that_member(setup, daraja, callba
 
     assert daraja.problems == []
     assert [(method, url) for method, url, _, _ in daraja.requests] == [
-        ("GET", "/oauth/v1/generate?grant_type=client_credentials"), ("POST", "/mpesa/stkpush/v1/processrequest")]
+        ("GET", "/oauth/v1/generate?grant_type=client_credentials"),
+        ("POST", "/mpesa/stkpush/v1/processrequest"),
+    ]
     body = daraja.stk_bodies[0]
     assert (body["Amount"], body["PartyA"], body["PhoneNumber"], body["AccountReference"]) == (
-        1500, "254712345678", "254712345678", "M003")
+        1500,
+        "254712345678",
+        "254712345678",
+        "M003",
+    )
     callback_url = urlsplit(body["CallBackURL"])
     assert body["CallBackURL"].startswith(callback_base + "/")
     # The push's own secret is the URL's last path segment; no query string to land in access logs.
@@ -487,7 +554,12 @@ def test_stk_push_start_then_its_callback_pays_that_member(setup, daraja, callba
     assert mpesa.channel_for(chama.pk, token) is None  # it opens this push's callback, not the paybill's
     stored = StkRequest.objects.get(pk=stk.pk)
     assert (stored.chama, stored.membership, stored.amount, stored.phone_number, stored.requested_by) == (
-        chama, wanjiku, D("1500.00"), "+254712345678", treasurer.user)
+        chama,
+        wanjiku,
+        D("1500.00"),
+        "+254712345678",
+        treasurer.user,
+    )
     assert stored.checkout_request_id == "ws_CO_22112026102115000001"
     assert stored.merchant_request_id == "29115-34620561-1"
     assert stored.result_code is None
@@ -499,13 +571,20 @@ def test_stk_push_start_then_its_callback_pays_that_member(setup, daraja, callba
     # The payer's phone in the callback (254708374149) is the treasurer's: the StkRequest says whose money it is.
     receipt = mpesa.receive_stk_callback(stk=found, payload=stk_ok(checkout=stk.checkout_request_id))
 
-    assert (receipt.source, receipt.status, receipt.membership) == (MpesaReceipt.Source.STK, MpesaReceipt.Status.POSTED, wanjiku)
+    assert (receipt.source, receipt.status, receipt.membership) == (
+        MpesaReceipt.Source.STK,
+        MpesaReceipt.Status.POSTED,
+        wanjiku,
+    )
     assert (receipt.receipt_number, receipt.amount) == ("NLJ7RT61SV", D("1500.00"))
     assert StkRequest.objects.get(pk=stk.pk).result_code == 0
     assert balance(wanjiku, A.MEMBER_SAVINGS) == D("1500.00")
     assert balance(treasurer, A.MEMBER_SAVINGS) == D("0.00")
     assert chama_balance(chama, A.MOBILE_MONEY) == D("1500.00")
-    assert [d.paid_amount for d in Due.objects.filter(membership=wanjiku).order_by("due_date")] == [D("1000.00"), D("500.00")]
+    assert [d.paid_amount for d in Due.objects.filter(membership=wanjiku).order_by("due_date")] == [
+        D("1000.00"),
+        D("500.00"),
+    ]
 
     # Safaricom calls back more than once: nothing more is posted.
     journals, entries = Journal.objects.count(), Entry.objects.count()
@@ -558,11 +637,14 @@ def test_an_stk_callback_about_another_push_is_refused_and_posts_nothing(setup, 
     assert mpesa.stk_request_for(chama.pk, "") is None
 
 
-@pytest.mark.parametrize("mode, message", [
-    ("500", r"M-Pesa answered 500: upstream exploded"),
-    ("error-json", r"M-Pesa answered 500: .*Merchant does not exist"),
-    ("refused", r"Rejected: the system is busy"),
-])
+@pytest.mark.parametrize(
+    "mode, message",
+    [
+        ("500", r"M-Pesa answered 500: upstream exploded"),
+        ("error-json", r"M-Pesa answered 500: .*Merchant does not exist"),
+        ("refused", r"Rejected: the system is busy"),
+    ],
+)
 def test_daraja_refusals_raise_darajaerror_and_record_nothing(setup, daraja, callback_base, mode, message):
     chama, _, treasurer, _, wanjiku, _ = setup
     daraja.mode = mode
@@ -577,8 +659,9 @@ def test_daraja_refusals_raise_darajaerror_and_record_nothing(setup, daraja, cal
 def test_bad_credentials_for_stk_push_raise_darajaerror(setup, daraja, callback_base):
     chama, _, treasurer, _, wanjiku, _ = setup
     with pytest.raises(DarajaError, match="Invalid Authentication passed"):
-        mpesa.stk_push_start(membership=wanjiku, amount=1500, by=treasurer.user,
-                             client=client_for(daraja, consumer_secret="wrong"))
+        mpesa.stk_push_start(
+            membership=wanjiku, amount=1500, by=treasurer.user, client=client_for(daraja, consumer_secret="wrong")
+        )
     assert not StkRequest.objects.filter(chama=chama).exists()
 
 
@@ -616,8 +699,9 @@ def daraja_settings(settings, daraja, callback_base):
 def test_my_stk_push_prompts_only_my_own_phone(setup, daraja, daraja_settings, api_as):
     chama, _, _, _, wanjiku, _ = setup
 
-    response = api_as(wanjiku.user).post(f"/api/v1/chamas/{chama.pk}/my/stk-push/",
-                                         {"amount": "500", "phone_number": "+254799000111"}, format="json")
+    response = api_as(wanjiku.user).post(
+        f"/api/v1/chamas/{chama.pk}/my/stk-push/", {"amount": "500", "phone_number": "+254799000111"}, format="json"
+    )
 
     assert response.status_code == 202, response.content
     assert daraja.stk_bodies[0]["PhoneNumber"] == "254712345678"  # Wanjiku's, not the number in the body

@@ -20,7 +20,11 @@ def test_an_officer_reads_a_members_accounts_and_a_statement(chama, api_as):
 
     accounts = results(api.get(f"/api/v1/chamas/{chama.pk}/accounts/", {"membership": saver.pk}))
     [account] = [a for a in accounts if a["purpose"] == "member_savings"]
-    assert (account["balance"], account["membership"], account["member_number"]) == ("1750.50", saver.pk, saver.member_number)
+    assert (account["balance"], account["membership"], account["member_number"]) == (
+        "1750.50",
+        saver.pk,
+        saver.member_number,
+    )
 
     lines = results(api.get(f"/api/v1/chamas/{chama.pk}/accounts/{account['id']}/statement/"))
     assert [(line["amount"], line["balance"]) for line in lines] == [("250.50", "1750.50"), ("1500.00", "1500.00")]
@@ -48,13 +52,17 @@ def test_an_officer_assigns_a_receipt_waiting_in_suspense_to_its_member(chama, a
     waiting = results(api.get(f"/api/v1/chamas/{chama.pk}/mpesa-receipts/", {"status": "suspense"}))
     assert [(row["receipt_number"], row["amount"]) for row in waiting] == [(receipt.receipt_number, "250.00")]
 
-    assigned = api.post(f"/api/v1/chamas/{chama.pk}/mpesa-receipts/{receipt.pk}/assign/", {"membership": payer.pk}, format="json")
+    assigned = api.post(
+        f"/api/v1/chamas/{chama.pk}/mpesa-receipts/{receipt.pk}/assign/", {"membership": payer.pk}, format="json"
+    )
 
     assert assigned.status_code == 200, assigned.content
     assert (assigned.json()["status"], assigned.json()["membership"]) == ("assigned", payer.pk)
     receipt.refresh_from_db()
     assert receipt.assignment_journal.amount == D("250.00")
-    again = api.post(f"/api/v1/chamas/{chama.pk}/mpesa-receipts/{receipt.pk}/assign/", {"membership": payer.pk}, format="json")
+    again = api.post(
+        f"/api/v1/chamas/{chama.pk}/mpesa-receipts/{receipt.pk}/assign/", {"membership": payer.pk}, format="json"
+    )
     assert again.status_code == 400
 
 
@@ -62,5 +70,7 @@ def test_a_secretary_may_see_but_not_assign_suspense(chama, api_as):
     receipt = money_rows(chama)[MpesaReceipt]
     api = api_as(member(chama, Role.SECRETARY))
     payer = joined(chama)
-    response = api.post(f"/api/v1/chamas/{chama.pk}/mpesa-receipts/{receipt.pk}/assign/", {"membership": payer.pk}, format="json")
+    response = api.post(
+        f"/api/v1/chamas/{chama.pk}/mpesa-receipts/{receipt.pk}/assign/", {"membership": payer.pk}, format="json"
+    )
     assert response.status_code == 403

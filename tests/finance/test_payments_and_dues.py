@@ -23,10 +23,16 @@ A = Account.Purpose
 @pytest.fixture
 def setup(db):
     """A monthly chama: KES 1,000 due on the 5th, 3 grace days, flat KES 100 late fine once."""
-    chama = ChamaFactory(policy={
-        "contribution_amount": D("1000"), "contribution_frequency": "monthly", "contribution_due_day": 5,
-        "grace_days": 3, "late_fine_amount": D("100"), "second_approval_threshold": D("500"),
-    })
+    chama = ChamaFactory(
+        policy={
+            "contribution_amount": D("1000"),
+            "contribution_frequency": "monthly",
+            "contribution_due_day": 5,
+            "grace_days": 3,
+            "late_fine_amount": D("100"),
+            "second_approval_threshold": D("500"),
+        }
+    )
     treasurer = joined(chama, Role.TREASURER).user
     chair = joined(chama, Role.CHAIRPERSON).user
     wanjiku = joined(chama, Role.MEMBER)
@@ -55,7 +61,12 @@ def test_dues_are_raised_once_per_member_and_period(setup):
     assert [row[3] for row in first] == [3]  # treasurer, chairperson, Wanjiku
     assert [row[3] for row in again] == [0]
     due = Due.objects.filter(chama=chama).first()
-    assert (due.period_label, due.due_date, due.late_after, due.amount) == ("2026-09", date(2026, 9, 5), date(2026, 9, 8), D("1000.00"))
+    assert (due.period_label, due.due_date, due.late_after, due.amount) == (
+        "2026-09",
+        date(2026, 9, 5),
+        date(2026, 9, 8),
+        D("1000.00"),
+    )
 
 
 def test_payment_settles_oldest_dues_first_and_keeps_the_rest_as_advance(setup):
@@ -129,7 +140,9 @@ def test_percentage_fines_every_period_late(setup):
     dues_service.apply_penalties(as_of=date(2026, 11, 9))
     dues_service.apply_penalties(as_of=date(2026, 11, 9))
 
-    fines = Due.objects.filter(kind=Due.Kind.FINE, fine_for__membership__user__first_name__isnull=False).order_by("fine_for", "fine_period")
+    fines = Due.objects.filter(kind=Due.Kind.FINE, fine_for__membership__user__first_name__isnull=False).order_by(
+        "fine_for", "fine_period"
+    )
     per_due = {}
     for fine in fines:
         per_due.setdefault(fine.fine_for_id, []).append((fine.fine_period, fine.amount))
@@ -163,8 +176,12 @@ def test_small_waiver_applies_at_once_and_large_one_needs_a_second_officer(setup
 
 def test_payment_replay_with_the_same_key_posts_once(setup):
     chama, treasurer, _, wanjiku, _ = setup
-    first = dues_service.payment_record(membership=wanjiku, amount="700", method="cash", by=treasurer, idempotency_key="k-1")
-    second = dues_service.payment_record(membership=wanjiku, amount="700", method="cash", by=treasurer, idempotency_key="k-1")
+    first = dues_service.payment_record(
+        membership=wanjiku, amount="700", method="cash", by=treasurer, idempotency_key="k-1"
+    )
+    second = dues_service.payment_record(
+        membership=wanjiku, amount="700", method="cash", by=treasurer, idempotency_key="k-1"
+    )
 
     assert first.pk == second.pk
     assert Journal.objects.filter(chama=chama).count() == 1

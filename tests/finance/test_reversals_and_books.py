@@ -85,11 +85,21 @@ def books_stay_reconciled(db):
 def setup(db, today):
     """A monthly VSLA: KES 1,000 due on the 5th, 3 grace days, flat KES 100 late fine once, a
     second officer above KES 5,000, shares at KES 250 (1 to 5 per meeting)."""
-    chama = ChamaFactory(name="Umoja", kind=Chama.Kind.VSLA, policy={
-        "contribution_amount": D("1000"), "contribution_frequency": "monthly", "contribution_due_day": 5,
-        "grace_days": 3, "late_fine_amount": D("100"), "second_approval_threshold": D("5000"),
-        "share_price": D("250"), "shares_min_per_meeting": 1, "shares_max_per_meeting": 5,
-    })
+    chama = ChamaFactory(
+        name="Umoja",
+        kind=Chama.Kind.VSLA,
+        policy={
+            "contribution_amount": D("1000"),
+            "contribution_frequency": "monthly",
+            "contribution_due_day": 5,
+            "grace_days": 3,
+            "late_fine_amount": D("100"),
+            "second_approval_threshold": D("5000"),
+            "share_price": D("250"),
+            "shares_min_per_meeting": 1,
+            "shares_max_per_meeting": 5,
+        },
+    )
     treasurer = joined(chama, Role.TREASURER).user
     chair = joined(chama, Role.CHAIRPERSON).user
     wanjiku = joined(chama, Role.MEMBER)
@@ -112,22 +122,36 @@ def test_reversing_a_payment_restores_dues_cash_and_savings(setup, today):
     # 1,000 settles September, 500 is held as an advance.
     assert (september.paid_amount, september.status) == (D("1000.00"), Due.Status.PAID)
     assert (cash(chama), balance(wanjiku, A.MEMBER_SAVINGS), balance(wanjiku, A.MEMBER_ADVANCE)) == (
-        D("1500.00"), D("1000.00"), D("500.00"))
+        D("1500.00"),
+        D("1000.00"),
+        D("500.00"),
+    )
 
     today(date(2026, 9, 3))
     reversal = journal_reverse(journal=payment, reason="Cheque bounced", by=treasurer)
 
     assert (reversal.kind, reversal.reversal_of, reversal.amount, reversal.value_date) == (
-        Journal.Kind.REVERSAL, payment, D("1500.00"), date(2026, 9, 3))
+        Journal.Kind.REVERSAL,
+        payment,
+        D("1500.00"),
+        date(2026, 9, 3),
+    )
     assert reversal.memo == f"Reversal of #{payment.pk}: Cheque bounced"
     mirror = {e.account_id: e.amount for e in reversal.entries.all()}
     assert mirror == {e.account_id: -e.amount for e in payment.entries.all()}
     # Back to before the payment: nothing paid, not late yet on 3 Sep, every balance 0.
     september = fresh(september)
-    assert (september.paid_amount, september.outstanding, september.status) == (D("0.00"), D("1000.00"), Due.Status.PENDING)
+    assert (september.paid_amount, september.outstanding, september.status) == (
+        D("0.00"),
+        D("1000.00"),
+        Due.Status.PENDING,
+    )
     assert sum(a.amount for a in september.allocations.all()) == D("0.00")  # +1,000 then −1,000
     assert (cash(chama), balance(wanjiku, A.MEMBER_SAVINGS), balance(wanjiku, A.MEMBER_ADVANCE)) == (
-        D("0.00"), D("0.00"), D("0.00"))
+        D("0.00"),
+        D("0.00"),
+        D("0.00"),
+    )
     assert trial_balance(chama)[1:] == (D("0.00"), D("0.00"))
 
 
@@ -191,11 +215,16 @@ def test_reversing_a_payment_whose_advance_was_applied_later_is_refused(setup, t
     dues_service.generate_dues(period=(2026, 10))  # the 500 advance settles half of October at once
     september, october = dues_of(wanjiku)
     assert (september.paid_amount, october.paid_amount, balance(wanjiku, A.MEMBER_ADVANCE)) == (
-        D("1000.00"), D("500.00"), D("0.00"))
+        D("1000.00"),
+        D("500.00"),
+        D("0.00"),
+    )
     before = counts()
 
     # Undoing the payment would take the 500 advance back out of an advance account that holds 0.
-    with pytest.raises(ValidationError, match=r"Not enough in Advance payments.*holds KES 0\.00, KES 500\.00 would be needed"):
+    with pytest.raises(
+        ValidationError, match=r"Not enough in Advance payments.*holds KES 0\.00, KES 500\.00 would be needed"
+    ):
         journal_reverse(journal=payment, reason="Cheque bounced", by=treasurer)
 
     assert counts() == before
@@ -223,7 +252,11 @@ def test_reversing_a_fine_charge_cancels_its_fines(setup, today):
     fines, charge = late_fines(chama, today)
     # 3 members × 100 = 300 of fine income, 100 owed by each.
     assert (len(fines), charge.amount, cash(chama, A.FINE_INCOME), balance(wanjiku, A.FINES_RECEIVABLE)) == (
-        3, D("300.00"), D("300.00"), D("100.00"))
+        3,
+        D("300.00"),
+        D("300.00"),
+        D("100.00"),
+    )
 
     journal_reverse(journal=charge, reason="Meeting was postponed", by=treasurer)
 
@@ -240,7 +273,9 @@ def test_reversing_a_fine_charge_is_refused_once_one_fine_was_settled(setup, tod
     fines, charge = late_fines(chama, today)
     fine = Due.objects.get(membership=wanjiku, kind=Due.Kind.FINE)
     if settled_by == "payment":
-        dues_service.payment_record(membership=wanjiku, amount="1100", method="cash", by=treasurer)  # contribution + fine
+        dues_service.payment_record(
+            membership=wanjiku, amount="1100", method="cash", by=treasurer
+        )  # contribution + fine
     else:
         dues_service.waiver_request(due=fine, reason="Hospitalised", by=chair)
     before = counts()
@@ -332,14 +367,24 @@ def test_an_expense_is_debited_to_its_category_and_credited_to_cash(funded):
     chama, treasurer, _, _ = funded
 
     hall = expense_record(chama=chama, category="meeting", amount="1200", description="Hall hire", by=treasurer)
-    charges = expense_record(chama=chama, category="bank_charges", amount="150.40", description="Ledger fee",
-                             by=treasurer, paid_through="bank")
+    charges = expense_record(
+        chama=chama,
+        category="bank_charges",
+        amount="150.40",
+        description="Ledger fee",
+        by=treasurer,
+        paid_through="bank",
+    )
 
     assert (hall.recorded_by, hall.approved_by, hall.value_date) == (treasurer, treasurer, date(2026, 9, 2))
     assert {e.account.code: e.amount for e in hall.journal.entries.select_related("account")} == {
-        "5000": D("1200.00"), "1000": D("-1200.00")}
+        "5000": D("1200.00"),
+        "1000": D("-1200.00"),
+    }
     assert {e.account.code: e.amount for e in charges.journal.entries.select_related("account")} == {
-        "5010": D("150.40"), "1010": D("-150.40")}
+        "5010": D("150.40"),
+        "1010": D("-150.40"),
+    }
     # Cash 15,000 − 1,200 = 13,800; bank 3,000 − 150.40 = 2,849.60.
     assert (cash(chama), cash(chama, A.BANK)) == (D("13800.00"), D("2849.60"))
     assert ledger.expense_account(chama, "meeting").normal_balance == D("1200.00")
@@ -349,14 +394,24 @@ def test_an_expense_is_debited_to_its_category_and_credited_to_cash(funded):
 def test_other_income_is_debited_to_cash_and_credited_to_income(funded):
     chama, treasurer, _, _ = funded
 
-    interest = income_record(chama=chama, category="bank_interest", amount="320.75", description="Q3 interest",
-                             by=treasurer, received_through="bank")
+    interest = income_record(
+        chama=chama,
+        category="bank_interest",
+        amount="320.75",
+        description="Q3 interest",
+        by=treasurer,
+        received_through="bank",
+    )
     donation = income_record(chama=chama, category="donation", amount="2000", description="Harambee", by=treasurer)
 
     assert {e.account.code: e.amount for e in interest.journal.entries.select_related("account")} == {
-        "1010": D("320.75"), "4100": D("-320.75")}
+        "1010": D("320.75"),
+        "4100": D("-320.75"),
+    }
     assert {e.account.code: e.amount for e in donation.journal.entries.select_related("account")} == {
-        "1000": D("2000.00"), "4300": D("-2000.00")}
+        "1000": D("2000.00"),
+        "4300": D("-2000.00"),
+    }
     # Bank 3,000 + 320.75 = 3,320.75; cash 15,000 + 2,000 = 17,000.
     assert (cash(chama, A.BANK), cash(chama)) == (D("3320.75"), D("17000.00"))
     assert (cash(chama, A.INTEREST_INCOME), cash(chama, A.OTHER_INCOME)) == (D("320.75"), D("2000.00"))
@@ -368,10 +423,12 @@ def test_above_the_threshold_a_second_officer_approves(funded, record):
 
     def write(amount, **approval):
         if record == "expense":
-            return expense_record(chama=chama, category="professional", amount=amount, description="Audit",
-                                  by=treasurer, **approval)
-        return income_record(chama=chama, category="event", amount=amount, description="Fundraiser",
-                             by=treasurer, **approval)
+            return expense_record(
+                chama=chama, category="professional", amount=amount, description="Audit", by=treasurer, **approval
+            )
+        return income_record(
+            chama=chama, category="event", amount=amount, description="Fundraiser", by=treasurer, **approval
+        )
 
     before = counts()
     pending = write("5000.01")  # above 5,000: nothing is posted until a second officer signs
@@ -388,7 +445,11 @@ def test_above_the_threshold_a_second_officer_approves(funded, record):
     rejected = books_service.cashbook_reject(record=write("100"), by=chair, reason="Not ours")  # 5,100.01 in the window
 
     assert (approved.recorded_by, approved.approved_by, approved.amount, approved.status) == (
-        treasurer, chair, D("5000.01"), "posted")
+        treasurer,
+        chair,
+        D("5000.01"),
+        "posted",
+    )
     assert (rejected.status, rejected.journal) == ("rejected", None)
     # 5,000.01 posted: cash 15,000 − 5,000.01 = 9,999.99 (expenses) or 15,000 + 5,000.01 = 20,000.01 (income).
     assert cash(chama) == (D("9999.99") if record == "expense" else D("20000.01"))
@@ -409,8 +470,9 @@ def test_only_an_officer_records_expenses_and_income(funded):
 
 def test_an_investment_is_funded_revalued_and_pays_a_return(funded):
     chama, treasurer, _, _ = funded
-    bill = Investment.objects.create(chama=chama, name="91-day T-bill", type=Investment.Type.TREASURY,
-                                     acquired_date=date(2026, 9, 1))
+    bill = Investment.objects.create(
+        chama=chama, name="91-day T-bill", type=Investment.Type.TREASURY, acquired_date=date(2026, 9, 1)
+    )
 
     investment_add_funds(investment=bill, amount="8000", by=treasurer)
     # Cash 15,000 − 8,000 = 7,000; investments 8,000.
@@ -420,16 +482,23 @@ def test_an_investment_is_funded_revalued_and_pays_a_return(funded):
     # 9,500 − 8,000 = +1,500: Dr investments, Cr unrealised gains.
     assert (up.amount, up.valuation) == (D("1500.00"), D("9500.00"))
     assert {e.account.code: e.amount for e in up.journal.entries.select_related("account")} == {
-        "1500": D("1500.00"), "4500": D("-1500.00")}
+        "1500": D("1500.00"),
+        "4500": D("-1500.00"),
+    }
     assert (book_value(bill), cash(chama, A.UNREALISED_GAIN)) == (D("9500.00"), D("1500.00"))
 
     down = investment_revalue(investment=bill, value="7250.50", by=treasurer)
     # 7,250.50 − 9,500 = −2,249.50; unrealised gains 1,500 − 2,249.50 = −749.50 (a net loss).
     assert down.amount == D("-2249.50")
     assert {e.account.code: e.amount for e in down.journal.entries.select_related("account")} == {
-        "1500": D("-2249.50"), "4500": D("2249.50")}
+        "1500": D("-2249.50"),
+        "4500": D("2249.50"),
+    }
     assert (book_value(bill), cash(chama, A.INVESTMENTS), cash(chama, A.UNREALISED_GAIN)) == (
-        D("7250.50"), D("7250.50"), D("-749.50"))
+        D("7250.50"),
+        D("7250.50"),
+        D("-749.50"),
+    )
 
     unchanged = investment_revalue(investment=bill, value="7250.50", by=treasurer)
     assert (unchanged.amount, unchanged.journal) == (D("0.00"), None)
@@ -437,9 +506,14 @@ def test_an_investment_is_funded_revalued_and_pays_a_return(funded):
     ret = investment_return(investment=bill, amount="640", by=treasurer)
     # Dr bank 640, Cr investment income 640; the book value does not move.
     assert {e.account.code: e.amount for e in ret.journal.entries.select_related("account")} == {
-        "1010": D("640.00"), "4400": D("-640.00")}
+        "1010": D("640.00"),
+        "4400": D("-640.00"),
+    }
     assert (cash(chama, A.BANK), cash(chama, A.INVESTMENT_INCOME), book_value(bill)) == (
-        D("3640.00"), D("640.00"), D("7250.50"))
+        D("3640.00"),
+        D("640.00"),
+        D("7250.50"),
+    )
     assert InvestmentMovement.objects.filter(investment=bill).count() == 5
 
     # Debits: cash 7,000 + bank 3,640 + investments 7,250.50 + unrealised loss 749.50 = 18,640.
@@ -449,8 +523,9 @@ def test_an_investment_is_funded_revalued_and_pays_a_return(funded):
 
 def test_a_reversed_revaluation_leaves_the_book_value(funded):
     chama, treasurer, _, _ = funded
-    plot = Investment.objects.create(chama=chama, name="Plot in Juja", type=Investment.Type.LAND,
-                                     acquired_date=date(2026, 9, 1))
+    plot = Investment.objects.create(
+        chama=chama, name="Plot in Juja", type=Investment.Type.LAND, acquired_date=date(2026, 9, 1)
+    )
     investment_add_funds(investment=plot, amount="5000", by=treasurer)
     wrong = investment_revalue(investment=plot, value="50000", by=treasurer)  # a zero too many
 
@@ -458,14 +533,19 @@ def test_a_reversed_revaluation_leaves_the_book_value(funded):
 
     # 5,000 invested; the 45,000 revaluation is taken back.
     assert (book_value(plot), cash(chama, A.INVESTMENTS), cash(chama, A.UNREALISED_GAIN)) == (
-        D("5000.00"), D("5000.00"), D("0.00"))
+        D("5000.00"),
+        D("5000.00"),
+        D("0.00"),
+    )
     right = investment_revalue(investment=plot, value="5500", by=treasurer)
     assert (right.amount, book_value(plot)) == (D("500.00"), D("5500.00"))
 
 
 def test_a_valuation_cannot_be_negative(funded):
     chama, treasurer, _, _ = funded
-    plot = Investment.objects.create(chama=chama, name="Plot", type=Investment.Type.LAND, acquired_date=date(2026, 9, 1))
+    plot = Investment.objects.create(
+        chama=chama, name="Plot", type=Investment.Type.LAND, acquired_date=date(2026, 9, 1)
+    )
 
     with pytest.raises(ValidationError, match="cannot be negative"):
         investment_revalue(investment=plot, value="-1", by=treasurer)
@@ -500,10 +580,14 @@ def test_a_tampered_balance_is_reported_then_repaired_with_fix(funded):
     Due.objects.filter(pk=contribution.pk).update(waived_amount=D("0"))  # its allocations say 300
 
     out = StringIO()
-    with pytest.raises(CommandError, match=r"2 cached value\(s\) differ from the ledger in every chama; run with --fix") as refused:
+    with pytest.raises(
+        CommandError, match=r"2 cached value\(s\) differ from the ledger in every chama; run with --fix"
+    ) as refused:
         call_command("reconcile_balances", stdout=out)
     assert refused.value.returncode == 1
-    assert re.search(rf"chama {chama.pk}: account 1000 Cash on hand: cached 999\.99, ledger 15000(\.00)?\n", out.getvalue())
+    assert re.search(
+        rf"chama {chama.pk}: account 1000 Cash on hand: cached 999\.99, ledger 15000(\.00)?\n", out.getvalue()
+    )
     assert f"due #{contribution.pk}" in out.getvalue()
 
     assert "Repaired 2 cached value(s) in every chama." in run_reconcile("--fix")

@@ -54,10 +54,16 @@ def today(clock):
 @pytest.fixture
 def setup(db, today):
     """A VSLA: second officer above KES 5,000; shares at KES 250, 1 to 5 per meeting."""
-    chama = ChamaFactory(name="Umoja", kind=Chama.Kind.VSLA, policy={
-        "second_approval_threshold": D("5000"), "share_price": D("250"),
-        "shares_min_per_meeting": 1, "shares_max_per_meeting": 5,
-    })
+    chama = ChamaFactory(
+        name="Umoja",
+        kind=Chama.Kind.VSLA,
+        policy={
+            "second_approval_threshold": D("5000"),
+            "share_price": D("250"),
+            "shares_min_per_meeting": 1,
+            "shares_max_per_meeting": 5,
+        },
+    )
     treasurer = joined(chama, Role.TREASURER).user
     chair = joined(chama, Role.CHAIRPERSON).user
     secretary = joined(chama, Role.SECRETARY).user
@@ -82,7 +88,11 @@ def test_deposit_posts_cash_against_the_members_savings(setup):
 
     regular = default_savings_type(chama)
     assert (journal.kind, journal.amount, journal.value_date, journal.membership) == (
-        Journal.Kind.SAVINGS_DEPOSIT, D("2500.00"), NOV_1, wanjiku)
+        Journal.Kind.SAVINGS_DEPOSIT,
+        D("2500.00"),
+        NOV_1,
+        wanjiku,
+    )
     entries = {e.account.purpose: e.amount for e in journal.entries.select_related("account")}
     assert entries == {A.CASH: D("2500.00"), A.MEMBER_SAVINGS: D("-2500.00")}
     # 2,500 + 1,200.50 = 3,700.50 saved; 2,500 in the cash box, 1,200.50 on M-Pesa.
@@ -106,9 +116,14 @@ def test_a_replayed_deposit_returns_the_first_journal(setup, replay_by):
     assert cash(chama, A.MOBILE_MONEY) == D("1000.00")
 
 
-@pytest.mark.parametrize("amount, method, message", [
-    ("0", "cash", "more than zero"), ("-50", "cash", "more than zero"), ("100", "bitcoin", "Unknown payment method"),
-])
+@pytest.mark.parametrize(
+    "amount, method, message",
+    [
+        ("0", "cash", "more than zero"),
+        ("-50", "cash", "more than zero"),
+        ("100", "bitcoin", "Unknown payment method"),
+    ],
+)
 def test_a_deposit_of_nothing_or_by_an_unknown_method_is_refused(setup, amount, method, message):
     _, treasurer, _, _, wanjiku = setup
 
@@ -247,9 +262,13 @@ def test_withdrawals_split_below_the_threshold_still_need_two_officers(setup):
     savings_deposit(membership=wanjiku, amount="12000", method="cash", by=treasurer)
 
     # 3,000 + 3,000 = 6,000 for one member within 30 days: over the 5,000 threshold.
-    first = withdrawal_approve(withdrawal=withdrawal_request(membership=wanjiku, amount="3000", by=wanjiku.user), by=chair)
+    first = withdrawal_approve(
+        withdrawal=withdrawal_request(membership=wanjiku, amount="3000", by=wanjiku.user), by=chair
+    )
     assert first.status == "approved"
-    second = withdrawal_approve(withdrawal=withdrawal_request(membership=wanjiku, amount="3000", by=wanjiku.user), by=chair)
+    second = withdrawal_approve(
+        withdrawal=withdrawal_request(membership=wanjiku, amount="3000", by=wanjiku.user), by=chair
+    )
     assert (second.status, second.approvals.count()) == ("requested", 1)
     assert withdrawal_approve(withdrawal=second, by=secretary).status == "approved"
 
@@ -284,7 +303,11 @@ def test_paying_posts_member_savings_against_cash_once(setup):
 
     journal = withdrawal.journal
     assert (withdrawal.status, journal.kind, journal.amount, journal.external_reference) == (
-        "paid", Journal.Kind.SAVINGS_WITHDRAWAL, D("3250.00"), "SLIP-001")
+        "paid",
+        Journal.Kind.SAVINGS_WITHDRAWAL,
+        D("3250.00"),
+        "SLIP-001",
+    )
     entries = {e.account.purpose: e.amount for e in journal.entries.select_related("account")}
     assert entries == {A.MEMBER_SAVINGS: D("3250.00"), A.CASH: D("-3250.00")}  # Dr savings, Cr cash
     # Savings 8,000 + 1,500 − 3,250 = 6,250; cash 8,000 − 3,250 = 4,750; M-Pesa untouched 1,500.
@@ -338,7 +361,9 @@ def test_shares_are_bought_at_the_policy_price(setup, today):
     today(date(2026, 11, 8))
     share_purchase(membership=wanjiku, shares=2, method="mpesa", by=treasurer)
 
-    purchases = list(SharePurchase.objects.filter(membership=wanjiku).values_list("shares", "share_price", "value_date"))
+    purchases = list(
+        SharePurchase.objects.filter(membership=wanjiku).values_list("shares", "share_price", "value_date")
+    )
     assert purchases == [(3, D("250.00"), NOV_1), (2, D("300.00"), date(2026, 11, 8))]
     # 3 + 2 = 5 shares; 750 + 2 × 300 = 1,350 in member shares; cash 750, M-Pesa 600.
     assert shares_held(wanjiku) == 5

@@ -29,8 +29,10 @@ def run(*args):
 
 
 def counts():
-    return {model.__name__: model.objects.count()
-            for model in (get_user_model(), Chama, Membership, Journal, Due, SharePurchase, MpesaReceipt)}
+    return {
+        model.__name__: model.objects.count()
+        for model in (get_user_model(), Chama, Membership, Journal, Due, SharePurchase, MpesaReceipt)
+    }
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +52,10 @@ def test_json_shape_two_chamas_of_different_kinds_with_officers_and_ten_members(
     assert {Chama.objects.get(pk=entry["id"]).kind for entry in chamas} == {Chama.Kind.VSLA, Chama.Kind.ROSCA}
     for entry in chamas:
         assert entry["name"] == Chama.objects.get(pk=entry["id"]).name
-        assert all({"role", "username", "password"} <= set(login) and login["password"] == PASSWORD for login in entry["logins"])
+        assert all(
+            {"role", "username", "password"} <= set(login) and login["password"] == PASSWORD
+            for login in entry["logins"]
+        )
         roles = Counter(login["role"] for login in entry["logins"])
         assert (roles[Role.CHAIRPERSON], roles[Role.TREASURER], roles[Role.SECRETARY]) == (1, 1, 1)
         assert roles[Role.MEMBER] >= 10
@@ -68,7 +73,10 @@ def test_six_months_of_history_that_reconciles(demo):
     for entry in demo["data"]["chamas"]:
         chama = Chama.objects.get(pk=entry["id"])
         journals = Journal.objects.filter(chama=chama)
-        first, last = journals.order_by("value_date").first().value_date, journals.order_by("value_date").last().value_date
+        first, last = (
+            journals.order_by("value_date").first().value_date,
+            journals.order_by("value_date").last().value_date,
+        )
         assert (last - first).days >= 150
         assert Due.objects.filter(chama=chama, kind=Due.Kind.FINE).exists()
         _, debit, credit = trial_balance(chama)
@@ -95,7 +103,11 @@ def test_a_login_per_chama_works_and_reaches_its_chama(demo):
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.json()['access']}")
         assert entry["id"] in [row["id"] for row in client.get("/api/v1/chamas/").json()["results"]]
         journals = client.get(f"/api/v1/chamas/{entry['id']}/my/journals/").json()["results"]
-        paid = [due for due in client.get(f"/api/v1/chamas/{entry['id']}/my/dues/").json()["results"] if due["paid_amount"] != "0.00"]
+        paid = [
+            due
+            for due in client.get(f"/api/v1/chamas/{entry['id']}/my/dues/").json()["results"]
+            if due["paid_amount"] != "0.00"
+        ]
         assert journals and paid, "a demo member sees their payments"
     refused = APIClient().post("/api/v1/auth/token/", {"login": login["username"], "password": "wrong"}, format="json")
     assert refused.status_code == 401

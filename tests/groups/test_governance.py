@@ -40,8 +40,11 @@ def pay(membership, by, amount="500"):
 
 
 def signature_requests(change):
-    return set(Notification.objects.filter(kind=Notification.Kind.SIGNATURE, dedupe_key=f"sign-membership-change-{change.pk}")
-               .values_list("user_id", flat=True))
+    return set(
+        Notification.objects.filter(
+            kind=Notification.Kind.SIGNATURE, dedupe_key=f"sign-membership-change-{change.pk}"
+        ).values_list("user_id", flat=True)
+    )
 
 
 def admin_messages(response):
@@ -57,31 +60,44 @@ def vice(chama):
 # --- a chairperson's suspension, exit and demotion ----------------------------------------------
 
 
-def test_secretary_suspending_the_chairperson_waits_for_a_second_officer(chama, chairperson, vice, treasurer, secretary):
+def test_secretary_suspending_the_chairperson_waits_for_a_second_officer(
+    chama, chairperson, vice, treasurer, secretary
+):
     chair = membership_of(chairperson)
 
     change = services.membership_change_status(membership=chair, status=SUSPENDED, by=secretary, reason="Misused funds")
 
     assert isinstance(change, Change)
     assert (change.status, change.kind, change.previous_value, change.requested_value, change.requested_by) == (
-        Change.Status.PENDING, Change.Kind.STATUS, ACTIVE, SUSPENDED, secretary,
+        Change.Status.PENDING,
+        Change.Kind.STATUS,
+        ACTIVE,
+        SUSPENDED,
+        secretary,
     )
     assert membership_of(chairperson).status == ACTIVE
-    assert authority.may(fresh(chairperson), "change_roles", chama=chama)  # keeps the office until a second officer signs
+    assert authority.may(
+        fresh(chairperson), "change_roles", chama=chama
+    )  # keeps the office until a second officer signs
     # the officers who may sign are asked; not the one who asked, not the chairperson concerned
     assert signature_requests(change) == {vice.pk, treasurer.pk}
 
     services.membership_change_approve(change=change, by=treasurer)
 
     change.refresh_from_db()
-    assert (change.status, change.decided_by, change.decided_date is not None) == (Change.Status.APPROVED, treasurer, True)
+    assert (change.status, change.decided_by, change.decided_date is not None) == (
+        Change.Status.APPROVED,
+        treasurer,
+        True,
+    )
     assert membership_of(chairperson).status == SUSPENDED
     assert chama.pk not in tenancy.chama_roles(fresh(chairperson))
 
 
 def test_exiting_the_chairperson_keeps_the_reason_once_approved(chama, chairperson, vice, secretary):
-    change = services.membership_change_status(membership=membership_of(chairperson), status=EXITED, by=secretary,
-                                               reason="Moved to Mombasa")
+    change = services.membership_change_status(
+        membership=membership_of(chairperson), status=EXITED, by=secretary, reason="Moved to Mombasa"
+    )
 
     services.membership_change_approve(change=change, by=vice)
 
@@ -134,7 +150,9 @@ def test_the_last_chairperson_can_never_be_suspended_or_exited(chama, chairperso
     assert not Change.objects.exists()
 
 
-def test_the_last_chairperson_is_checked_again_when_the_second_officer_signs(chama, chairperson, vice, treasurer, secretary):
+def test_the_last_chairperson_is_checked_again_when_the_second_officer_signs(
+    chama, chairperson, vice, treasurer, secretary
+):
     first = services.membership_change_status(membership=membership_of(chairperson), status=EXITED, by=secretary)
     second = services.membership_change_role(membership=membership_of(vice), role=Role.MEMBER, by=chairperson)
     services.membership_change_approve(change=first, by=treasurer)
@@ -154,7 +172,9 @@ def test_rejecting_changes_nothing_and_tells_the_asker(chama, chairperson, vice,
 
     change.refresh_from_db()
     assert (change.status, change.decided_by, change.rejection_reason) == (
-        Change.Status.REJECTED, treasurer, "No minutes of the decision",
+        Change.Status.REJECTED,
+        treasurer,
+        "No minutes of the decision",
     )
     assert membership_of(chairperson).status == ACTIVE
     assert Notification.objects.filter(user=secretary, title__contains="rejected").exists()
@@ -188,7 +208,11 @@ def test_a_member_number_without_money_changes_at_once_and_is_recorded(chama, se
     assert changed.member_number == "M104"
     record = Change.objects.get(membership=john)
     assert (record.kind, record.previous_value, record.requested_value, record.status, record.decided_by) == (
-        Change.Kind.MEMBER_NUMBER, "M004", "M104", Change.Status.APPROVED, secretary,
+        Change.Kind.MEMBER_NUMBER,
+        "M004",
+        "M104",
+        Change.Status.APPROVED,
+        secretary,
     )
     assert Notification.objects.filter(user=john.user, title__contains="your member number is now M104").exists()
 
@@ -208,11 +232,14 @@ def test_secretary_renumbering_members_after_money_is_refused(chama, chairperson
     assert not Change.objects.exists()
 
 
-def test_after_money_the_chairperson_asks_and_a_second_officer_renumbers(chama, chairperson, treasurer, secretary, john):
+def test_after_money_the_chairperson_asks_and_a_second_officer_renumbers(
+    chama, chairperson, treasurer, secretary, john
+):
     pay(john, treasurer)
 
-    change = services.membership_change_member_number(membership=john, member_number="M904", by=chairperson,
-                                                      reason="Numbering by year")
+    change = services.membership_change_member_number(
+        membership=john, member_number="M904", by=chairperson, reason="Numbering by year"
+    )
 
     assert (change.status, change.previous_value, change.requested_value) == (Change.Status.PENDING, "M004", "M904")
     assert membership_of(john.user).member_number == "M004"
@@ -238,10 +265,13 @@ def test_nobody_renumbers_themselves(chama, chairperson, treasurer, secretary):
 
 def test_member_numbers_stay_unique_in_the_chama(chama, chairperson, secretary, john):
     with pytest.raises(ValidationError) as exc_info:
-        services.membership_change_member_number(membership=membership_of(secretary), member_number="M004", by=chairperson)
+        services.membership_change_member_number(
+            membership=membership_of(secretary), member_number="M004", by=chairperson
+        )
 
-    assert exc_info.value.message_dict == {"member_number": ["Member number M004 is already John "
-                                                             f"{john.user.last_name}'s in Umoja."]}
+    assert exc_info.value.message_dict == {
+        "member_number": [f"Member number M004 is already John {john.user.last_name}'s in Umoja."]
+    }
 
 
 def test_a_freed_number_is_checked_again_when_the_second_officer_signs(chama, chairperson, treasurer, secretary, john):
@@ -262,13 +292,24 @@ def test_a_freed_number_is_checked_again_when_the_second_officer_signs(chama, ch
 
 def c2b_receipt(chama, reference, number):
     channel = MpesaChannel.objects.get_or_create(chama=chama, defaults={"shortcode": "600638"})[0]
-    return mpesa.receive(channel=channel, source="c2b", payload={}, fields={
-        "receipt_number": number, "amount": Decimal("1000"), "phone_number": "+254799000111",
-        "account_reference": reference, "payer_name": "Paybill", "transaction_time": None,
-    })
+    return mpesa.receive(
+        channel=channel,
+        source="c2b",
+        payload={},
+        fields={
+            "receipt_number": number,
+            "amount": Decimal("1000"),
+            "phone_number": "+254799000111",
+            "account_reference": reference,
+            "payer_name": "Paybill",
+            "transaction_time": None,
+        },
+    )
 
 
-def test_a_paybill_payment_naming_a_number_changed_lately_waits_in_suspense(chama, chairperson, treasurer, secretary, john):
+def test_a_paybill_payment_naming_a_number_changed_lately_waits_in_suspense(
+    chama, chairperson, treasurer, secretary, john
+):
     pay(john, treasurer)
     secretary_membership = membership_of(secretary)
     pay(secretary_membership, treasurer)
@@ -298,14 +339,27 @@ def test_after_ninety_days_the_new_number_matches_again(chama, secretary, john):
 @pytest.fixture
 def registered(other_chama):
     """Akinyi is on the platform already (a member of another chama, with her own password)."""
-    return member(other_chama, phone_number="+254700111222", first_name="Akinyi", last_name="Odhiambo",
-                  email="akinyi@example.co.ke", id_number="29000111")
+    return member(
+        other_chama,
+        phone_number="+254700111222",
+        first_name="Akinyi",
+        last_name="Odhiambo",
+        email="akinyi@example.co.ke",
+        id_number="29000111",
+    )
 
 
 def test_enrolling_a_registered_person_through_the_api_invites_them(chama, secretary, registered, api_as):
-    response = api_as(secretary).post(f"/api/v1/chamas/{chama.pk}/members/", {
-        "phone_number": "0700111222", "first_name": "Someone", "last_name": "Else", "email": "other@example.co.ke",
-    }, format="json")
+    response = api_as(secretary).post(
+        f"/api/v1/chamas/{chama.pk}/members/",
+        {
+            "phone_number": "0700111222",
+            "first_name": "Someone",
+            "last_name": "Else",
+            "email": "other@example.co.ke",
+        },
+        format="json",
+    )
 
     assert response.status_code == 202, response.content
     body = response.json()
@@ -328,9 +382,15 @@ def membership_of_in(chama, user):
 
 
 def test_enrolling_a_new_person_still_admits_them(chama, secretary, api_as):
-    response = api_as(secretary).post(f"/api/v1/chamas/{chama.pk}/members/", {
-        "phone_number": "0700999888", "first_name": "New", "last_name": "Person",
-    }, format="json")
+    response = api_as(secretary).post(
+        f"/api/v1/chamas/{chama.pk}/members/",
+        {
+            "phone_number": "0700999888",
+            "first_name": "New",
+            "last_name": "Person",
+        },
+        format="json",
+    )
 
     assert response.status_code == 201
     assert response.json()["status"] == ACTIVE
@@ -339,10 +399,20 @@ def test_enrolling_a_new_person_still_admits_them(chama, secretary, api_as):
 def test_enrolling_a_registered_person_in_the_admin_invites_them(chama, secretary, registered, client):
     client.force_login(secretary)
 
-    response = client.post("/admin/groups/membership/add/", {
-        "phone_number": "0700111222", "first_name": "Someone", "last_name": "Else", "email": "", "id_number": "",
-        "chama": chama.pk, "role": Role.MEMBER, "member_number": "M050", "joined_date": "2026-01-10",
-    })
+    response = client.post(
+        "/admin/groups/membership/add/",
+        {
+            "phone_number": "0700111222",
+            "first_name": "Someone",
+            "last_name": "Else",
+            "email": "",
+            "id_number": "",
+            "chama": chama.pk,
+            "role": Role.MEMBER,
+            "member_number": "M050",
+            "joined_date": "2026-01-10",
+        },
+    )
 
     assert response.status_code == 302
     assert response["Location"] == "/admin/groups/invitation/"
@@ -369,7 +439,9 @@ def test_a_plain_member_searching_by_phone_finds_nobody(chama, secretary, plain_
     assert results(as_member.get(url, {"search": "zawadi@example"})) == []
     by_name = results(as_member.get(url, {"search": "Zawadi"}))
     by_number = results(as_member.get(url, {"search": membership_of_in(chama, target).member_number}))
-    assert [row["user"]["first_name"] for row in by_name] == [row["user"]["first_name"] for row in by_number] == ["Zawadi"]
+    assert (
+        [row["user"]["first_name"] for row in by_name] == [row["user"]["first_name"] for row in by_number] == ["Zawadi"]
+    )
     assert set(by_name[0]["user"]) == {"id", "first_name", "last_name"}  # no phone, email or ID number
     assert [row["user"]["id"] for row in results(as_officer.get(url, {"search": "722333444"}))] == [target.pk]
 
@@ -380,13 +452,17 @@ def test_a_plain_member_searching_by_phone_finds_nobody(chama, secretary, plain_
 def test_api_patch_answers_202_and_a_second_officer_approves(chama, chairperson, vice, treasurer, secretary, api_as):
     chair = membership_of(chairperson)
 
-    response = api_as(secretary).patch(f"/api/v1/chamas/{chama.pk}/members/{chair.pk}/", {"status": "suspended"},
-                                       format="json")
+    response = api_as(secretary).patch(
+        f"/api/v1/chamas/{chama.pk}/members/{chair.pk}/", {"status": "suspended"}, format="json"
+    )
 
     assert response.status_code == 202, response.content
     body = response.json()
     assert (body["status"], body["kind"], body["requested_value"], body["member"]["id"]) == (
-        "pending", "status", "suspended", chair.pk,
+        "pending",
+        "status",
+        "suspended",
+        chair.pk,
     )
     as_chair = api_as(chairperson)
     assert as_chair.get(f"/api/v1/chamas/{chama.pk}/members/").status_code == 200  # still in office
@@ -406,8 +482,9 @@ def test_api_patch_answers_202_and_a_second_officer_approves(chama, chairperson,
 def test_api_the_last_chairperson_cannot_be_exited(chama, chairperson, secretary, api_as):
     chair = membership_of(chairperson)
 
-    response = api_as(secretary).patch(f"/api/v1/chamas/{chama.pk}/members/{chair.pk}/",
-                                       {"status": "exited", "exit_reason": "Moved"}, format="json")
+    response = api_as(secretary).patch(
+        f"/api/v1/chamas/{chama.pk}/members/{chair.pk}/", {"status": "exited", "exit_reason": "Moved"}, format="json"
+    )
 
     assert response.status_code == 400
     assert "last chairperson" in str(response.json())
@@ -424,15 +501,19 @@ def test_api_member_number_after_money(chama, chairperson, treasurer, secretary,
     assert by_secretary.status_code == 403
     assert by_chair.status_code == 202
     assert (by_chair.json()["kind"], by_chair.json()["reason"]) == ("member_number", "Typo")
-    rejected = api_as(secretary).post(f"/api/v1/chamas/{chama.pk}/member-changes/{by_chair.json()['id']}/reject/",
-                                      {"reason": "Keep M004"}, format="json")
+    rejected = api_as(secretary).post(
+        f"/api/v1/chamas/{chama.pk}/member-changes/{by_chair.json()['id']}/reject/",
+        {"reason": "Keep M004"},
+        format="json",
+    )
     assert rejected.json()["status"] == "rejected"
     assert membership_of(john.user).member_number == "M004"
 
 
 def test_api_member_number_without_money_changes_at_once(chama, secretary, john, api_as):
-    response = api_as(secretary).patch(f"/api/v1/chamas/{chama.pk}/members/{john.pk}/", {"member_number": "M104"},
-                                       format="json")
+    response = api_as(secretary).patch(
+        f"/api/v1/chamas/{chama.pk}/members/{john.pk}/", {"member_number": "M104"}, format="json"
+    )
 
     assert response.status_code == 200
     assert response.json()["member_number"] == "M104"
@@ -441,8 +522,9 @@ def test_api_member_number_without_money_changes_at_once(chama, secretary, john,
 def test_api_two_changes_needing_signatures_at_once_are_refused(chama, chairperson, vice, api_as):
     chair = membership_of(chairperson)
 
-    response = api_as(vice).patch(f"/api/v1/chamas/{chama.pk}/members/{chair.pk}/",
-                                  {"status": "suspended", "role": "member"}, format="json")
+    response = api_as(vice).patch(
+        f"/api/v1/chamas/{chama.pk}/members/{chair.pk}/", {"status": "suspended", "role": "member"}, format="json"
+    )
 
     assert response.status_code == 400
     assert "one at a time" in str(response.json())
@@ -462,12 +544,20 @@ def change_form(client, membership, **changes):
     inlines = {}
     for inline in page.context["inline_admin_formsets"]:
         inlines.update({f"{inline.formset.prefix}-TOTAL_FORMS": 0, f"{inline.formset.prefix}-INITIAL_FORMS": 0})
-    return {"role": membership.role, "status": membership.status, "member_number": membership.member_number,
-            "joined_date": str(membership.joined_date), "exit_reason": "", **inlines, **changes}
+    return {
+        "role": membership.role,
+        "status": membership.status,
+        "member_number": membership.member_number,
+        "joined_date": str(membership.joined_date),
+        "exit_reason": "",
+        **inlines,
+        **changes,
+    }
 
 
-def test_admin_suspending_the_chairperson_waits_and_another_officer_approves(chama, chairperson, vice, treasurer,
-                                                                             secretary, client):
+def test_admin_suspending_the_chairperson_waits_and_another_officer_approves(
+    chama, chairperson, vice, treasurer, secretary, client
+):
     chair = membership_of(chairperson)
     client.force_login(secretary)
 
@@ -485,7 +575,9 @@ def test_admin_suspending_the_chairperson_waits_and_another_officer_approves(cha
     assert membership_of(chairperson).status == ACTIVE
 
     client.force_login(treasurer)
-    response = client.post("/admin/groups/membershipchangerequest/", {"action": "approve", "_selected_action": [change.pk]})
+    response = client.post(
+        "/admin/groups/membershipchangerequest/", {"action": "approve", "_selected_action": [change.pk]}
+    )
 
     assert any("1 change(s) approved" in m for m in admin_messages(response))
     assert membership_of(chairperson).status == SUSPENDED
@@ -493,8 +585,9 @@ def test_admin_suspending_the_chairperson_waits_and_another_officer_approves(cha
     assert client.get("/admin/groups/membership/").status_code == 403
 
 
-def test_admin_bulk_suspend_asks_for_the_chairperson_and_suspends_the_rest(chama, chairperson, vice, secretary,
-                                                                          plain_member, client):
+def test_admin_bulk_suspend_asks_for_the_chairperson_and_suspends_the_rest(
+    chama, chairperson, vice, secretary, plain_member, client
+):
     client.force_login(secretary)
     rows = [membership_of(chairperson).pk, membership_of(plain_member).pk]
 
@@ -520,7 +613,9 @@ def test_admin_renumbering_goes_through_the_service(chama, chairperson, treasure
     pay(john, treasurer)
     client.force_login(secretary)
 
-    refused = client.post(f"/admin/groups/membership/{john.pk}/change/", change_form(client, john, member_number="M904"))
+    refused = client.post(
+        f"/admin/groups/membership/{john.pk}/change/", change_form(client, john, member_number="M904")
+    )
 
     assert any("Only the chairperson" in m for m in admin_messages(refused))
     assert membership_of(john.user).member_number == "M004"
@@ -537,7 +632,9 @@ def test_admin_refuses_a_number_in_use_on_the_form(chama, secretary, plain_membe
     target = membership_of(plain_member)
     client.force_login(secretary)
 
-    response = client.post(f"/admin/groups/membership/{target.pk}/change/", change_form(client, target, member_number="M004"))
+    response = client.post(
+        f"/admin/groups/membership/{target.pk}/change/", change_form(client, target, member_number="M004")
+    )
 
     assert response.status_code == 200
     assert "already John" in str(response.context["adminform"].form.errors)

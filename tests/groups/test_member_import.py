@@ -38,7 +38,9 @@ def post(client, chama, upload):
 def report_rows(response):
     """{row number: the HTML of that row} of the problems table the page shows."""
     content = response.content.decode()
-    return {int(line): html.unescape(row) for line, row in re.findall(r"<tr>\s*<td>(\d+)</td>(.*?)</tr>", content, re.S)}
+    return {
+        int(line): html.unescape(row) for line, row in re.findall(r"<tr>\s*<td>(\d+)</td>(.*?)</tr>", content, re.S)
+    }
 
 
 def numbers_and_roles(chama):
@@ -85,7 +87,10 @@ def test_valid_csv_imports_every_member_and_redirects(as_secretary, chama, secre
     }
     grace = User.objects.get(phone_number="+254711000101")
     assert (grace.first_name, grace.last_name, grace.email, grace.id_number) == (
-        "Grace", "Wanjiku", "grace.wanjiku@example.co.ke", "12345678",
+        "Grace",
+        "Wanjiku",
+        "grace.wanjiku@example.co.ke",
+        "12345678",
     )
     assert not grace.has_usable_password()
     joined = dict(Membership.objects.filter(chama=chama).values_list("member_number", "joined_date"))
@@ -102,16 +107,22 @@ def test_import_invites_registered_people_instead_of_enrolling_them(as_secretary
     known = member(other_chama, phone_number="+254711000201", first_name="Known")
     former = member(chama, phone_number="+254711000202")
     services.membership_change_status(
-        membership=Membership.objects.get(chama=chama, user=former), status=MembershipStatus.EXITED, by=secretary,
+        membership=Membership.objects.get(chama=chama, user=former),
+        status=MembershipStatus.EXITED,
+        by=secretary,
     )
     former_number = Membership.objects.get(chama=chama, user=former).member_number
     users_before = User.objects.count()
 
-    response = post(as_secretary, chama, csv_file(
-        "first_name,last_name,phone_number",
-        "Someone,Else,0711000201",
-        "Back,Again,0711000202",
-    ))
+    response = post(
+        as_secretary,
+        chama,
+        csv_file(
+            "first_name,last_name,phone_number",
+            "Someone,Else,0711000201",
+            "Back,Again,0711000202",
+        ),
+    )
 
     assert response.status_code == 302
     assert User.objects.count() == users_before
@@ -119,18 +130,25 @@ def test_import_invites_registered_people_instead_of_enrolling_them(as_secretary
     assert Membership.objects.get(chama=chama, user=former).status == MembershipStatus.EXITED
     invitations = Invitation.objects.filter(chama=chama, status=Invitation.Status.PENDING)
     assert {str(i.phone_number): i.first_name for i in invitations} == {
-        "+254711000201": "Known", "+254711000202": former.first_name,  # the names they registered with
+        "+254711000201": "Known",
+        "+254711000202": former.first_name,  # the names they registered with
     }
     assert Chama.objects.get(pk=chama.pk).members_count == 1
 
     returning = services.invitation_accept(token=invitations.get(phone_number="+254711000202").token, user=former)
 
-    assert (returning.status, returning.member_number, returning.exited_date) == (MembershipStatus.ACTIVE, former_number, None)
+    assert (returning.status, returning.member_number, returning.exited_date) == (
+        MembershipStatus.ACTIVE,
+        former_number,
+        None,
+    )
     assert Chama.objects.get(pk=chama.pk).members_count == 2
 
 
 def test_import_admits_a_person_known_by_phone_who_never_registered(as_secretary, chama, secretary):
-    unregistered, _ = services.find_or_create_person(phone_number="+254711000203", first_name="Never", last_name="Registered")
+    unregistered, _ = services.find_or_create_person(
+        phone_number="+254711000203", first_name="Never", last_name="Registered"
+    )
 
     response = post(as_secretary, chama, csv_file("first_name,last_name,phone_number", "Someone,Else,0711000203"))
 
@@ -144,13 +162,13 @@ def test_a_bad_row_imports_nothing_and_every_problem_is_shown_with_its_row(as_se
     users_before = User.objects.count()
     upload = csv_file(
         HEADER,
-        "Alice,Njeri,0722000001,,,,,",             # row 2: fine
-        "Bob,Kiprop,12345,,,,,",                   # row 3: invalid phone
-        "Carol,Chebet,+254722000001,,,,,",         # row 4: the phone of row 2 again
-        "Dan,Omondi,0722000099,,,,,",              # row 5: already an active member
-        "Eve,Atieno,0722000005,,,,M001,",          # row 6: M001 is the secretary's number
-        ",Mwangi,0722000006,,,,,",                 # row 7: no first name
-        "Fay,Kiptoo,0722000007,,,,,",              # row 8: fine
+        "Alice,Njeri,0722000001,,,,,",  # row 2: fine
+        "Bob,Kiprop,12345,,,,,",  # row 3: invalid phone
+        "Carol,Chebet,+254722000001,,,,,",  # row 4: the phone of row 2 again
+        "Dan,Omondi,0722000099,,,,,",  # row 5: already an active member
+        "Eve,Atieno,0722000005,,,,M001,",  # row 6: M001 is the secretary's number
+        ",Mwangi,0722000006,,,,,",  # row 7: no first name
+        "Fay,Kiptoo,0722000007,,,,,",  # row 8: fine
     )
 
     response = post(as_secretary, chama, upload)
@@ -178,12 +196,16 @@ def test_a_bad_row_imports_nothing_and_every_problem_is_shown_with_its_row(as_se
 
 
 def test_duplicates_within_the_file_are_all_flagged(as_secretary, chama):
-    response = post(as_secretary, chama, csv_file(
-        HEADER,
-        "Alice,Njeri,0722000001,alice@example.co.ke,,,M020,",
-        "Bob,Kiprop,0722000002,ALICE@example.co.ke,,,M020,",
-        "Carol,Chebet,0722000003,,,,,",
-    ))
+    response = post(
+        as_secretary,
+        chama,
+        csv_file(
+            HEADER,
+            "Alice,Njeri,0722000001,alice@example.co.ke,,,M020,",
+            "Bob,Kiprop,0722000002,ALICE@example.co.ke,,,M020,",
+            "Carol,Chebet,0722000003,,,,,",
+        ),
+    )
 
     assert response.status_code == 200
     rows = report_rows(response)
@@ -197,11 +219,15 @@ def test_a_row_refused_while_importing_rolls_back_the_rows_before_it(as_secretar
     member(other_chama, email="taken@example.co.ke")  # another person already uses this email
     users_before = User.objects.count()
 
-    response = post(as_secretary, chama, csv_file(
-        "first_name,last_name,phone_number,email",
-        "Alice,Njeri,0722000001,alice@example.co.ke",
-        "Bob,Kiprop,0722000002,taken@example.co.ke",
-    ))
+    response = post(
+        as_secretary,
+        chama,
+        csv_file(
+            "first_name,last_name,phone_number,email",
+            "Alice,Njeri,0722000001,alice@example.co.ke",
+            "Bob,Kiprop,0722000002,taken@example.co.ke",
+        ),
+    )
 
     assert response.status_code == 200
     assert "email is already registered" in report_rows(response)[3]
@@ -213,7 +239,9 @@ def test_a_row_refused_while_importing_rolls_back_the_rows_before_it(as_secretar
 def test_a_suspended_member_in_the_file_is_refused(as_secretary, chama, secretary):
     person = member(chama, phone_number="+254722000050")
     services.membership_change_status(
-        membership=Membership.objects.get(chama=chama, user=person), status=MembershipStatus.SUSPENDED, by=secretary,
+        membership=Membership.objects.get(chama=chama, user=person),
+        status=MembershipStatus.SUSPENDED,
+        by=secretary,
     )
 
     response = post(as_secretary, chama, csv_file("first_name,last_name,phone_number", "Sue,Pended,0722000050"))
@@ -223,11 +251,15 @@ def test_a_suspended_member_in_the_file_is_refused(as_secretary, chama, secretar
 
 
 def test_an_officer_row_imported_by_the_secretary_imports_nothing(as_secretary, chama):
-    response = post(as_secretary, chama, csv_file(
-        "first_name,last_name,phone_number,role",
-        "Alice,Njeri,0722000001,member",
-        "Bob,Kiprop,0722000002,treasurer",
-    ))
+    response = post(
+        as_secretary,
+        chama,
+        csv_file(
+            "first_name,last_name,phone_number,role",
+            "Alice,Njeri,0722000001,member",
+            "Bob,Kiprop,0722000002,treasurer",
+        ),
+    )
 
     assert response.status_code == 200
     assert "Only the chairperson of Umoja may appoint officers" in report_rows(response)[3]
@@ -238,12 +270,16 @@ def test_an_officer_row_imported_by_the_secretary_imports_nothing(as_secretary, 
 def test_chairperson_imports_officers_too(client, chama, chairperson):
     client.force_login(chairperson)
 
-    response = post(client, chama, csv_file(
-        "first_name,last_name,phone_number,role",
-        "Alice,Njeri,0722000001,treasurer",
-        "Bob,Kiprop,0722000002,secretary",
-        "Carol,Chebet,0722000003,",
-    ))
+    response = post(
+        client,
+        chama,
+        csv_file(
+            "first_name,last_name,phone_number,role",
+            "Alice,Njeri,0722000001,treasurer",
+            "Bob,Kiprop,0722000002,secretary",
+            "Carol,Chebet,0722000003,",
+        ),
+    )
 
     assert response.status_code == 302
     roles = {phone: role for phone, (_, role, _) in numbers_and_roles(chama).items()}
@@ -260,8 +296,12 @@ def test_chairperson_imports_officers_too(client, chama, chairperson):
 def test_xlsx_workbook_imports(as_secretary, chama, secretary):
     workbook = Workbook()
     sheet = workbook.active
-    sheet.append(["First name", "Last name", "Phone number", "Email", "ID number", "Role", "Member number", "Joined date"])
-    sheet.append(["Grace", "Wanjiku", "0711000101", "grace@example.co.ke", 23456789, "member", None, dt.date(2024, 3, 1)])
+    sheet.append(
+        ["First name", "Last name", "Phone number", "Email", "ID number", "Role", "Member number", "Joined date"]
+    )
+    sheet.append(
+        ["Grace", "Wanjiku", "0711000101", "grace@example.co.ke", 23456789, "member", None, dt.date(2024, 3, 1)]
+    )
     sheet.append(["Peter", "Otieno", "+254711000102", None, 34567890, None, "M007", dt.datetime(2023, 11, 30)])
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -298,18 +338,27 @@ def test_xlsx_with_a_bad_row_imports_nothing(as_secretary, chama):
 @pytest.mark.parametrize(
     "upload, expected",
     [
-        (SimpleUploadedFile("members.txt", f"{HEADER}\nA,B,0711000101,,,,,\n".encode(), content_type="text/plain"),
-         "Upload a .csv or an .xlsx file."),
-        (SimpleUploadedFile("members.pdf", b"%PDF-1.4 not really", content_type="application/pdf"),
-         "Upload a .csv or an .xlsx file."),
-        (SimpleUploadedFile("members.xlsx", b"this is not a zip archive", content_type=XLSX),
-         "not a readable Excel"),
+        (
+            SimpleUploadedFile("members.txt", f"{HEADER}\nA,B,0711000101,,,,,\n".encode(), content_type="text/plain"),
+            "Upload a .csv or an .xlsx file.",
+        ),
+        (
+            SimpleUploadedFile("members.pdf", b"%PDF-1.4 not really", content_type="application/pdf"),
+            "Upload a .csv or an .xlsx file.",
+        ),
+        (SimpleUploadedFile("members.xlsx", b"this is not a zip archive", content_type=XLSX), "not a readable Excel"),
         (SimpleUploadedFile("members.csv", b"", content_type="text/csv"), "empty"),
         (SimpleUploadedFile("members.csv", b"\n\n,,,\n", content_type="text/csv"), "The file is empty."),
         (SimpleUploadedFile("members.csv", f"{HEADER}\n".encode(), content_type="text/csv"), "no members"),
         (SimpleUploadedFile("members.csv", b"name,phone\nA,0711000101\n", content_type="text/csv"), "missing"),
-        (SimpleUploadedFile("members.csv", "first_name,last_name,phone_number\nZoë,B,0711000101\n".encode("latin-1"),
-                            content_type="text/csv"), "UTF-8"),
+        (
+            SimpleUploadedFile(
+                "members.csv",
+                "first_name,last_name,phone_number\nZoë,B,0711000101\n".encode("latin-1"),
+                content_type="text/csv",
+            ),
+            "UTF-8",
+        ),
     ],
     ids=["txt", "pdf", "corrupt-xlsx", "empty", "blank-lines", "header-only", "no-required-columns", "not-utf8"],
 )
@@ -384,10 +433,17 @@ def test_a_full_csv_over_the_row_limit_is_refused(as_secretary, chama):
 
 
 def test_a_small_workbook_with_a_far_away_cell_is_refused_quickly(as_secretary, chama):
-    far = xlsx(["first_name", "last_name", "phone_number"], ["Grace", "Wanjiku", "0711000101"], edit={
-        "xl/worksheets/sheet1.xml": lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1:C1000000"', xml).replace(
-            "</sheetData>", '<row r="1000000"><c r="A1000000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'),
-    })
+    far = xlsx(
+        ["first_name", "last_name", "phone_number"],
+        ["Grace", "Wanjiku", "0711000101"],
+        edit={
+            "xl/worksheets/sheet1.xml": lambda xml: re.sub(
+                r'<dimension ref="[^"]*"', '<dimension ref="A1:C1000000"', xml
+            ).replace(
+                "</sheetData>", '<row r="1000000"><c r="A1000000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+            ),
+        },
+    )
     assert len(far) < 10_000  # a few KB
 
     started = time.monotonic()
@@ -403,7 +459,10 @@ def test_a_cell_over_the_csv_limit_is_a_clear_error_not_a_server_error(as_secret
 
     error = form_error(post(as_secretary, chama, upload))
 
-    assert f"Line 2 of the file cannot be read: a cell is far too long (at most {importing.MAX_CELL_LENGTH} characters)" in error
+    assert (
+        f"Line 2 of the file cannot be read: a cell is far too long (at most {importing.MAX_CELL_LENGTH} characters)"
+        in error
+    )
     assert Membership.objects.filter(chama=chama).count() == 1
 
 
@@ -419,9 +478,13 @@ def test_a_long_cell_is_an_error_on_its_row(as_secretary, chama):
 
 def test_a_workbook_with_an_xml_entity_is_refused_with_a_clear_error(as_secretary, chama):
     bomb = '<!DOCTYPE lol [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
-    upload = xlsx(["first_name", "last_name", "phone_number"], ["Grace", "Wanjiku", "0711000101"], edit={
-        "xl/workbook.xml": lambda xml: xml.replace("?>", "?>" + bomb, 1) if xml.startswith("<?xml") else bomb + xml,
-    })
+    upload = xlsx(
+        ["first_name", "last_name", "phone_number"],
+        ["Grace", "Wanjiku", "0711000101"],
+        edit={
+            "xl/workbook.xml": lambda xml: xml.replace("?>", "?>" + bomb, 1) if xml.startswith("<?xml") else bomb + xml,
+        },
+    )
 
     error = form_error(post(as_secretary, chama, upload))
 
@@ -431,9 +494,15 @@ def test_a_workbook_with_an_xml_entity_is_refused_with_a_clear_error(as_secretar
 
 def test_a_sheet_with_an_xml_entity_is_refused_with_a_clear_error(as_secretary, chama):
     bomb = '<!DOCTYPE lol [<!ENTITY lol "Grace">]>'
-    upload = xlsx(["first_name", "last_name", "phone_number"], ["Grace", "Wanjiku", "0711000101"], edit={
-        "xl/worksheets/sheet1.xml": lambda xml: xml.replace("?>", "?>" + bomb, 1) if xml.startswith("<?xml") else bomb + xml,
-    })
+    upload = xlsx(
+        ["first_name", "last_name", "phone_number"],
+        ["Grace", "Wanjiku", "0711000101"],
+        edit={
+            "xl/worksheets/sheet1.xml": lambda xml: (
+                xml.replace("?>", "?>" + bomb, 1) if xml.startswith("<?xml") else bomb + xml
+            ),
+        },
+    )
 
     error = form_error(post(as_secretary, chama, upload))
 
@@ -455,7 +524,9 @@ def test_treasurer_is_refused(client, chama, treasurer):
     assert Membership.objects.filter(chama=chama).count() == 1
 
     followed = client.get(CHANGELIST)
-    assert "Your role does not allow you to add, suspend, reinstate or exit members" in html.unescape(followed.content.decode())
+    assert "Your role does not allow you to add, suspend, reinstate or exit members" in html.unescape(
+        followed.content.decode()
+    )
 
 
 def test_plain_member_without_back_office_is_sent_to_login(client, chama, plain_member):

@@ -34,7 +34,9 @@ def test_new_chama_counts_nobody_and_a_chairperson_counts_one():
     empty = ChamaFactory()
     assert_count(empty, 0)
 
-    chama = services.chama_create(name="Umoja", kind=Chama.Kind.VSLA, category=Chama.Category.SAVINGS, chairperson=UserFactory())
+    chama = services.chama_create(
+        name="Umoja", kind=Chama.Kind.VSLA, category=Chama.Category.SAVINGS, chairperson=UserFactory()
+    )
     assert_count(chama, 1)
 
 
@@ -119,7 +121,9 @@ def test_join_request_and_invitation_admissions_count(chama, secretary):
     assert_count(chama, 2)
 
     invitation = services.invitation_create(chama=chama, by=secretary, phone_number="+254733123456")
-    services.invitation_accept(token=invitation.token, first_name="Ann", last_name="Wairimu", password="Mavuno-Shamba-2025")
+    services.invitation_accept(
+        token=invitation.token, first_name="Ann", last_name="Wairimu", password="Mavuno-Shamba-2025"
+    )
     assert_count(chama, 3)
 
 
@@ -235,8 +239,13 @@ def test_a_row_saved_from_an_instance_not_loaded_from_the_database(chama):
 
     def unloaded(status, **extra):
         return Membership(
-            pk=original.pk, chama=chama, user=original.user, member_number=original.member_number,
-            role=Role.MEMBER, status=status, joined_date=dt.date(2024, 1, 1),
+            pk=original.pk,
+            chama=chama,
+            user=original.user,
+            member_number=original.member_number,
+            role=Role.MEMBER,
+            status=status,
+            joined_date=dt.date(2024, 1, 1),
             created_date=original.created_date,  # an UPDATE does not fill auto_now_add fields
             **extra,
         )

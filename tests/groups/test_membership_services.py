@@ -55,7 +55,11 @@ def test_admit_member_numbers_members_in_order():
 
     assert [m.member_number for m in memberships] == ["M001", "M002", "M003"]
     assert all(m.status == ACTIVE and m.role == Role.MEMBER for m in memberships)
-    assert list(Membership.objects.filter(chama=chama).values_list("member_number", flat=True)) == ["M001", "M002", "M003"]
+    assert list(Membership.objects.filter(chama=chama).values_list("member_number", flat=True)) == [
+        "M001",
+        "M002",
+        "M003",
+    ]
     assert members_count(chama) == 3
 
 
@@ -196,34 +200,52 @@ def test_member_add_by_secretary_creates_a_person_without_a_usable_password(cham
     users_before = User.objects.count()
 
     membership = services.member_add(
-        chama=chama, by=secretary, phone_number="0712 345 678", first_name="Wanjiru", last_name="Kamau",
-        email="Wanjiru.Kamau@Example.CO.KE", id_number="30111222",
+        chama=chama,
+        by=secretary,
+        phone_number="0712 345 678",
+        first_name="Wanjiru",
+        last_name="Kamau",
+        email="Wanjiru.Kamau@Example.CO.KE",
+        id_number="30111222",
     )
 
     assert User.objects.count() == users_before + 1
     person = User.objects.get(pk=membership.user_id)
     assert str(person.phone_number) == "+254712345678"
     assert (person.first_name, person.last_name, person.email, person.id_number) == (
-        "Wanjiru", "Kamau", "wanjiru.kamau@example.co.ke", "30111222",
+        "Wanjiru",
+        "Kamau",
+        "wanjiru.kamau@example.co.ke",
+        "30111222",
     )
     assert not person.has_usable_password()
     assert not person.is_staff
     membership = stored(membership)
     assert (membership.chama_id, membership.role, membership.status, membership.member_number) == (
-        chama.pk, Role.MEMBER, ACTIVE, "M002",
+        chama.pk,
+        Role.MEMBER,
+        ACTIVE,
+        "M002",
     )
     assert members_count(chama) == 2
 
 
 def test_member_add_reuses_a_person_known_by_phone_who_never_registered(chama, secretary, other_chama):
     known = services.member_add(
-        chama=other_chama, by=member(other_chama, Role.SECRETARY), phone_number="+254700111222",
-        first_name="Akinyi", last_name="Odhiambo",
+        chama=other_chama,
+        by=member(other_chama, Role.SECRETARY),
+        phone_number="+254700111222",
+        first_name="Akinyi",
+        last_name="Odhiambo",
     ).user
     users_before = User.objects.count()
 
     membership = services.member_add(
-        chama=chama, by=secretary, phone_number="0700111222", first_name="Someone", last_name="Else",
+        chama=chama,
+        by=secretary,
+        phone_number="0700111222",
+        first_name="Someone",
+        last_name="Else",
     )
 
     assert membership.user_id == known.pk
@@ -239,7 +261,11 @@ def test_member_add_invites_a_registered_person_instead_of_enrolling_them(chama,
     users_before = User.objects.count()
 
     invitation = services.member_add(
-        chama=chama, by=secretary, phone_number="0700111222", first_name="Someone", last_name="Else",
+        chama=chama,
+        by=secretary,
+        phone_number="0700111222",
+        first_name="Someone",
+        last_name="Else",
     )
 
     assert isinstance(invitation, Invitation)
@@ -256,7 +282,12 @@ def test_secretary_cannot_appoint_officers_through_member_add(chama, secretary, 
 
     with pytest.raises(authority.Refused):
         services.member_add(
-            chama=chama, by=secretary, phone_number="+254712000999", first_name="Ann", last_name="Wairimu", role=role,
+            chama=chama,
+            by=secretary,
+            phone_number="+254712000999",
+            first_name="Ann",
+            last_name="Wairimu",
+            role=role,
         )
 
     assert User.objects.count() == users_before
@@ -265,7 +296,11 @@ def test_secretary_cannot_appoint_officers_through_member_add(chama, secretary, 
 
 def test_chairperson_can_appoint_an_officer_who_gets_back_office_access(chama, chairperson):
     membership = services.member_add(
-        chama=chama, by=chairperson, phone_number="+254712000999", first_name="Ann", last_name="Wairimu",
+        chama=chama,
+        by=chairperson,
+        phone_number="+254712000999",
+        first_name="Ann",
+        last_name="Wairimu",
         role=Role.TREASURER,
     )
 
@@ -288,7 +323,11 @@ def test_only_the_chairperson_or_secretary_may_add_members(chama, who, request):
 def test_secretary_of_one_chama_cannot_add_members_to_another(chama, secretary, other_chama):
     with pytest.raises(authority.Refused):
         services.member_add(
-            chama=other_chama, by=secretary, phone_number="+254712000999", first_name="Ann", last_name="Wairimu",
+            chama=other_chama,
+            by=secretary,
+            phone_number="+254712000999",
+            first_name="Ann",
+            last_name="Wairimu",
         )
 
     assert not Membership.objects.filter(chama=other_chama).exists()
@@ -300,8 +339,12 @@ def test_secretary_of_one_chama_cannot_add_members_to_another(chama, secretary, 
 def _membership_in(chama, status):
     """A membership of a new person stored directly in `status` (the service only makes active ones)."""
     return Membership.objects.create(
-        chama=chama, user=UserFactory(), member_number="M050", status=status,
-        joined_date=dt.date(2024, 1, 1), exited_date=dt.date(2024, 6, 1) if status == EXITED else None,
+        chama=chama,
+        user=UserFactory(),
+        member_number="M050",
+        status=status,
+        joined_date=dt.date(2024, 1, 1),
+        exited_date=dt.date(2024, 6, 1) if status == EXITED else None,
     )
 
 
@@ -354,7 +397,10 @@ def test_exit_records_the_date_in_the_chamas_zone_and_the_reason(chama, secretar
 
     with frozen(utc(2025, 5, 31, 12)):  # 1 June 02:00 at UTC+14
         services.membership_change_status(
-            membership=membership, status=EXITED, by=secretary, reason="Relocated to Eldoret",
+            membership=membership,
+            status=EXITED,
+            by=secretary,
+            reason="Relocated to Eldoret",
         )
 
     membership = stored(membership)
@@ -444,7 +490,10 @@ def test_join_request_create():
 
     join_request = JoinRequest.objects.get(pk=join_request.pk)
     assert (join_request.chama_id, join_request.user_id, join_request.status, join_request.message) == (
-        chama.pk, person.pk, JoinRequest.Status.PENDING, "I sell at Gikomba.",
+        chama.pk,
+        person.pk,
+        JoinRequest.Status.PENDING,
+        "I sell at Gikomba.",
     )
 
 
@@ -498,7 +547,10 @@ def test_join_request_approve_admits_and_records_the_decision(chama, secretary):
 
     membership = stored(membership)
     assert (membership.user_id, membership.status, membership.role, membership.member_number) == (
-        join_request.user_id, ACTIVE, Role.MEMBER, "M002",
+        join_request.user_id,
+        ACTIVE,
+        Role.MEMBER,
+        "M002",
     )
     assert membership.joined_date == dt.date(2025, 4, 2)
     join_request.refresh_from_db()
@@ -575,14 +627,20 @@ def test_invitation_create_by_phone(chama, secretary):
 
     with frozen(moment):
         invitation = services.invitation_create(
-            chama=chama, by=secretary, phone_number="0733 000 111", first_name="Rose", last_name="Akinyi",
+            chama=chama,
+            by=secretary,
+            phone_number="0733 000 111",
+            first_name="Rose",
+            last_name="Akinyi",
         )
 
     invitation = Invitation.objects.get(pk=invitation.pk)
     assert str(invitation.phone_number) == "+254733000111"
     assert invitation.email == ""
     assert (invitation.status, invitation.role, invitation.invited_by_id) == (
-        Invitation.Status.PENDING, Role.MEMBER, secretary.pk,
+        Invitation.Status.PENDING,
+        Role.MEMBER,
+        secretary.pk,
     )
     assert invitation.expires_date == utc(2025, 4, 8, 10)  # INVITATION_VALID_DAYS = 7
     assert len(invitation.token) >= 32
@@ -623,7 +681,9 @@ def test_invitation_refused_for_an_active_member(chama, secretary, by_field):
 def test_invitation_allowed_for_a_former_member(chama, secretary):
     person = member(chama, phone_number="+254733000222")
     services.membership_change_status(
-        membership=Membership.objects.get(chama=chama, user=person), status=EXITED, by=secretary,
+        membership=Membership.objects.get(chama=chama, user=person),
+        status=EXITED,
+        by=secretary,
     )
 
     invitation = services.invitation_create(chama=chama, by=secretary, phone_number="+254733000222")
@@ -635,7 +695,9 @@ def test_secretary_cannot_invite_officers_but_chairperson_can(chama, secretary, 
     with pytest.raises(authority.Refused):
         services.invitation_create(chama=chama, by=secretary, phone_number="+254733000333", role=Role.TREASURER)
 
-    invitation = services.invitation_create(chama=chama, by=chairperson, phone_number="+254733000333", role=Role.TREASURER)
+    invitation = services.invitation_create(
+        chama=chama, by=chairperson, phone_number="+254733000333", role=Role.TREASURER
+    )
     assert invitation.role == Role.TREASURER
 
 
@@ -654,7 +716,10 @@ def test_invitation_accept_by_a_logged_in_person_with_the_invited_phone(chama, s
 
     membership = stored(membership)
     assert (membership.user_id, membership.chama_id, membership.status, membership.role) == (
-        person.pk, chama.pk, ACTIVE, Role.MEMBER,
+        person.pk,
+        chama.pk,
+        ACTIVE,
+        Role.MEMBER,
     )
     invitation.refresh_from_db()
     assert invitation.status == Invitation.Status.ACCEPTED
@@ -675,7 +740,9 @@ def test_invitation_accept_by_a_logged_in_person_with_the_invited_email(chama, s
 
 
 def test_invitation_accept_refused_for_someone_else(chama, secretary):
-    invitation = InvitationFactory(chama=chama, invited_by=secretary, phone_number="+254733000444", email="a@example.co.ke")
+    invitation = InvitationFactory(
+        chama=chama, invited_by=secretary, phone_number="+254733000444", email="a@example.co.ke"
+    )
     stranger = UserFactory(phone_number="+254733000555", email="b@example.co.ke")
 
     with pytest.raises(ValidationError) as exc_info:
@@ -689,12 +756,19 @@ def test_invitation_accept_refused_for_someone_else(chama, secretary):
 
 def test_invitation_accept_by_a_new_person_registers_them(chama, secretary):
     invitation = InvitationFactory(
-        chama=chama, invited_by=secretary, phone_number="+254733000666", first_name="Esther", role=Role.MEMBER,
+        chama=chama,
+        invited_by=secretary,
+        phone_number="+254733000666",
+        first_name="Esther",
+        role=Role.MEMBER,
     )
     users_before = User.objects.count()
 
     membership = services.invitation_accept(
-        token=invitation.token, last_name="Chebet", password="Mavuno-Shamba-2025", phone_number="+254799999999",
+        token=invitation.token,
+        last_name="Chebet",
+        password="Mavuno-Shamba-2025",
+        phone_number="+254799999999",
     )
 
     assert User.objects.count() == users_before + 1
@@ -710,10 +784,15 @@ def test_invitation_accept_by_a_new_person_registers_them(chama, secretary):
 
 
 def test_invitation_for_an_officer_gives_staff_on_accept(chama, chairperson):
-    invitation = services.invitation_create(chama=chama, by=chairperson, phone_number="+254733000777", role=Role.SECRETARY)
+    invitation = services.invitation_create(
+        chama=chama, by=chairperson, phone_number="+254733000777", role=Role.SECRETARY
+    )
 
     membership = services.invitation_accept(
-        token=invitation.token, first_name="Jane", last_name="Muthoni", password="Mavuno-Shamba-2025",
+        token=invitation.token,
+        first_name="Jane",
+        last_name="Muthoni",
+        password="Mavuno-Shamba-2025",
     )
 
     membership = stored(membership)
@@ -809,7 +888,10 @@ def test_unknown_token_is_refused():
 def test_chama_change_status_flow():
     chairperson = UserFactory()
     chama = services.chama_create(
-        name="Tujenge", kind=Chama.Kind.ROSCA, category=Chama.Category.SAVINGS, chairperson=chairperson,
+        name="Tujenge",
+        kind=Chama.Kind.ROSCA,
+        category=Chama.Category.SAVINGS,
+        chairperson=chairperson,
     )
     assert chama.status == Chama.Status.FORMING
 
@@ -865,4 +947,3 @@ def test_only_the_chairperson_changes_the_chamas_status(chama, who, request):
 def test_officer_of_another_chama_cannot_change_its_status(chama, chairperson, other_chama):
     with pytest.raises(authority.Refused):
         services.chama_change_status(chama=other_chama, status=Chama.Status.DISSOLVED, by=chairperson)
-

@@ -26,7 +26,11 @@ def test_member_cannot_do_officer_actions(chama, plain_member, secretary, api_as
     join_request = services.join_request_create(chama=chama, user=UserFactory())
 
     refused = [
-        client.post(f"/api/v1/chamas/{chama.pk}/members/", {"phone_number": "0712000999", "first_name": "A", "last_name": "B"}, format="json"),
+        client.post(
+            f"/api/v1/chamas/{chama.pk}/members/",
+            {"phone_number": "0712000999", "first_name": "A", "last_name": "B"},
+            format="json",
+        ),
         client.patch(f"/api/v1/chamas/{chama.pk}/members/{membership.pk}/", {"status": "suspended"}, format="json"),
         client.get(f"/api/v1/chamas/{chama.pk}/join-requests/"),
         client.post(f"/api/v1/chamas/{chama.pk}/join-requests/{join_request.pk}/approve/"),
@@ -45,7 +49,9 @@ def test_treasurer_of_one_chama_is_a_plain_member_in_another(two_chamas, api_as)
     in_umoja = client.get(f"/api/v1/chamas/{umoja.pk}/members/")
     in_tujenge = client.get(f"/api/v1/chamas/{tujenge.pk}/members/")
     add_in_tujenge = client.post(
-        f"/api/v1/chamas/{tujenge.pk}/members/", {"phone_number": "0712000999", "first_name": "A", "last_name": "B"}, format="json"
+        f"/api/v1/chamas/{tujenge.pk}/members/",
+        {"phone_number": "0712000999", "first_name": "A", "last_name": "B"},
+        format="json",
     )
     join_requests_in_tujenge = client.get(f"/api/v1/chamas/{tujenge.pk}/join-requests/")
 
@@ -76,8 +82,17 @@ def test_treasurer_cannot_add_members_but_secretary_can(chama, treasurer, secret
     client.force_login(secretary)
     response = client.post(
         "/admin/groups/membership/add/",
-        {"phone_number": "0712 000 555", "first_name": "Mary", "last_name": "Achieng", "email": "", "id_number": "",
-         "chama": chama.pk, "role": Role.MEMBER, "member_number": "", "joined_date": "2026-01-10"},
+        {
+            "phone_number": "0712 000 555",
+            "first_name": "Mary",
+            "last_name": "Achieng",
+            "email": "",
+            "id_number": "",
+            "chama": chama.pk,
+            "role": Role.MEMBER,
+            "member_number": "",
+            "joined_date": "2026-01-10",
+        },
     )
 
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
@@ -93,8 +108,13 @@ def test_secretary_cannot_appoint_officers_in_the_admin(chama, secretary, plain_
 
     response = client.post(
         f"/admin/groups/membership/{membership.pk}/change/",
-        {"role": Role.TREASURER, "status": MembershipStatus.ACTIVE, "member_number": membership.member_number,
-         "joined_date": str(membership.joined_date), "exit_reason": ""},
+        {
+            "role": Role.TREASURER,
+            "status": MembershipStatus.ACTIVE,
+            "member_number": membership.member_number,
+            "joined_date": str(membership.joined_date),
+            "exit_reason": "",
+        },
     )
 
     assert response.status_code == 200
@@ -122,7 +142,9 @@ def test_a_change_of_role_takes_effect_at_once(chama, chairperson, treasurer, cl
     assert client.get("/admin/groups/membership/").status_code == 403
     assert client.get("/admin/").context["app_list"] == []
 
-    services.membership_change_role(membership=Membership.objects.get(user=treasurer), role=Role.SECRETARY, by=chairperson)
+    services.membership_change_role(
+        membership=Membership.objects.get(user=treasurer), role=Role.SECRETARY, by=chairperson
+    )
     assert client.get("/admin/groups/membership/add/").status_code == 200
 
 

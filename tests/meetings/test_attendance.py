@@ -35,14 +35,17 @@ def club(db):
 
 
 def past_meeting(chama, by, days_ago):
-    return services.meeting_create(chama=chama, by=by, title=f"Meeting {days_ago} days ago",
-                                   starts_at=timezone.now() - timedelta(days=days_ago))
+    return services.meeting_create(
+        chama=chama, by=by, title=f"Meeting {days_ago} days ago", starts_at=timezone.now() - timedelta(days=days_ago)
+    )
 
 
 def hold(chama, by, days_ago, statuses, held=True):
     """A past meeting with its register: `statuses` maps a membership to a status."""
     meeting = past_meeting(chama, by, days_ago)
-    services.register_save(meeting=meeting, by=by, entries={m.pk: {"status": s} for m, s in statuses.items()}, held=held)
+    services.register_save(
+        meeting=meeting, by=by, entries={m.pk: {"status": s} for m, s in statuses.items()}, held=held
+    )
     return meeting
 
 
@@ -55,12 +58,15 @@ def set_rule(chama, rule):
     chama.policy.save()
 
 
-@pytest.mark.parametrize(("rule", "expected"), [
-    # Amina: present, late, excused, apology, absent at five held meetings.
-    ("excluded", D("66.67")),  # 2 attended of the 3 that count
-    ("attended", D("80.00")),  # 4 of 5
-    ("absent", D("40.00")),  # 2 of 5
-])
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        # Amina: present, late, excused, apology, absent at five held meetings.
+        ("excluded", D("66.67")),  # 2 attended of the 3 that count
+        ("attended", D("80.00")),  # 4 of 5
+        ("absent", D("40.00")),  # 2 of 5
+    ],
+)
 def test_percentage_follows_the_policy_rule_for_excused_absences(club, rule, expected):
     chama, secretary, amina, baraka, _ = club
     set_rule(chama, rule)
@@ -174,7 +180,9 @@ def test_a_policy_change_shows_as_drift_until_refreshed(club):
     assert percentage(amina) == D("100.00")
 
     set_rule(chama, "absent")
-    assert [(m.pk, cached, actual) for m, cached, actual in attendance.drift(chama)] == [(amina.pk, D("100.00"), D("50.00"))]
+    assert [(m.pk, cached, actual) for m, cached, actual in attendance.drift(chama)] == [
+        (amina.pk, D("100.00"), D("50.00"))
+    ]
     for item in attendance.reconcile_drift(chama):
         item.repair()
     assert percentage(amina) == D("50.00")
@@ -200,7 +208,9 @@ def test_the_register_refuses_members_of_another_chama_and_unknown_statuses(club
     meeting = past_meeting(chama, secretary, 5)
 
     with pytest.raises(ValidationError, match="Not members of Umoja"):
-        services.register_save(meeting=meeting, by=secretary, entries={amina.pk: {"status": "present"}, stranger.pk: {"status": "present"}})
+        services.register_save(
+            meeting=meeting, by=secretary, entries={amina.pk: {"status": "present"}, stranger.pk: {"status": "present"}}
+        )
     with pytest.raises(ValidationError, match="Give a status"):
         services.register_save(meeting=meeting, by=secretary, entries={amina.pk: {"status": "asleep"}})
     meeting.refresh_from_db()
@@ -223,7 +233,9 @@ def test_only_the_chairperson_and_secretary_keep_the_register(club):
 
 def test_a_future_meeting_cannot_be_marked_held(club):
     chama, secretary, amina, _, _ = club
-    meeting = services.meeting_create(chama=chama, by=secretary, title="Next", starts_at=timezone.now() + timedelta(days=2))
+    meeting = services.meeting_create(
+        chama=chama, by=secretary, title="Next", starts_at=timezone.now() + timedelta(days=2)
+    )
 
     with pytest.raises(ValidationError, match="before it starts"):
         services.register_save(meeting=meeting, by=secretary, entries={amina.pk: {"status": "absent"}})
@@ -234,14 +246,20 @@ def test_a_future_meeting_cannot_be_marked_held(club):
 def test_quorum_is_the_policys_share_of_active_members_rounded_up(club):
     chama, secretary, amina, baraka, chebet = club
     exited = MembershipFactory(chama=chama, user=UserFactory())
-    group_services.membership_change_status(membership=exited, status=MembershipStatus.EXITED, by=secretary, reason="Moved")
+    group_services.membership_change_status(
+        membership=exited, status=MembershipStatus.EXITED, by=secretary, reason="Moved"
+    )
     meeting = past_meeting(chama, secretary, 3)
     # Four active members (the secretary and three others); 50% of 4 is 2.
     assert services.quorum(meeting) == (0, 2, False)
 
-    services.register_save(meeting=meeting, by=secretary, entries={amina.pk: {"status": "present"}, baraka.pk: {"status": "excused"}})
+    services.register_save(
+        meeting=meeting, by=secretary, entries={amina.pk: {"status": "present"}, baraka.pk: {"status": "excused"}}
+    )
     assert services.quorum(meeting) == (1, 2, False)
-    services.register_save(meeting=meeting, by=secretary, entries={chebet.pk: {"status": "late", "arrived_at": time(14, 25)}})
+    services.register_save(
+        meeting=meeting, by=secretary, entries={chebet.pk: {"status": "late", "arrived_at": time(14, 25)}}
+    )
     assert services.quorum(meeting) == (2, 2, True)
 
     chama.policy.quorum_percentage = D("60")  # 60% of 4 = 2.4, so 3 are needed
@@ -277,19 +295,30 @@ def test_absence_and_lateness_fines_are_charged_once_per_member_per_meeting(club
     assert fine.due_date == meeting.starts_at.astimezone(timezone.get_fixed_timezone(180)).date()  # Nairobi is UTC+3
 
     # The register saved again and the fines run again: nothing more.
-    services.register_save(meeting=meeting, by=secretary, entries={amina.pk: {"status": "absent"}, baraka.pk: {"status": "late"}})
+    services.register_save(
+        meeting=meeting, by=secretary, entries={amina.pk: {"status": "absent"}, baraka.pk: {"status": "late"}}
+    )
     assert services.charge_meeting_fines(meeting=meeting, by=secretary) == []
     assert services.fines_to_review(meeting) == []
 
     # Statuses corrected after the fines: still one fine each, never a second one; the fines that
     # no longer fit are listed for the treasurer to waive.
-    services.register_save(meeting=meeting, by=secretary, entries={amina.pk: {"status": "late"}, baraka.pk: {"status": "present"},
-                                                                   chebet.pk: {"status": "absent"}})
+    services.register_save(
+        meeting=meeting,
+        by=secretary,
+        entries={amina.pk: {"status": "late"}, baraka.pk: {"status": "present"}, chebet.pk: {"status": "absent"}},
+    )
     assert Journal.objects.filter(kind=Journal.Kind.FINE_CHARGE).count() == 3
-    assert (fines_receivable(amina), fines_receivable(baraka), fines_receivable(chebet)) == (D("200.00"), D("50.00"), D("200.00"))
+    assert (fines_receivable(amina), fines_receivable(baraka), fines_receivable(chebet)) == (
+        D("200.00"),
+        D("50.00"),
+        D("200.00"),
+    )
     assert [due.membership for due in services.fines_to_review(meeting)] == [amina, baraka]
 
-    dues_service.waiver_request(due=Due.objects.get(membership=baraka, kind=Due.Kind.FINE), reason="Was on time", by=treasurer.user)
+    dues_service.waiver_request(
+        due=Due.objects.get(membership=baraka, kind=Due.Kind.FINE), reason="Was on time", by=treasurer.user
+    )
     assert [due.membership for due in services.fines_to_review(meeting)] == [amina]
     assert fines_receivable(baraka) == D("0.00")
 
@@ -309,5 +338,8 @@ def test_fines_of_two_meetings_are_separate(club):
     hold(chama, secretary, 14, {amina: "absent"})
     hold(chama, secretary, 7, {amina: "late"})
 
-    assert sorted(Due.objects.filter(membership=amina, kind=Due.Kind.FINE).values_list("amount", flat=True)) == [D("50.00"), D("200.00")]
+    assert sorted(Due.objects.filter(membership=amina, kind=Due.Kind.FINE).values_list("amount", flat=True)) == [
+        D("50.00"),
+        D("200.00"),
+    ]
     assert fines_receivable(amina) == D("250.00")

@@ -36,9 +36,16 @@ from tests.helpers import login_api, register_data, results
 
 
 def people(chama):
-    return {name: MembershipFactory(chama=chama, role=role, user=UserFactory(first_name=name))
-            for name, role in [("Wanjiru", Role.SECRETARY), ("Tom", Role.TREASURER), ("Amina", Role.MEMBER),
-                               ("Baraka", Role.MEMBER), ("Chebet", Role.MEMBER)]}
+    return {
+        name: MembershipFactory(chama=chama, role=role, user=UserFactory(first_name=name))
+        for name, role in [
+            ("Wanjiru", Role.SECRETARY),
+            ("Tom", Role.TREASURER),
+            ("Amina", Role.MEMBER),
+            ("Baraka", Role.MEMBER),
+            ("Chebet", Role.MEMBER),
+        ]
+    }
 
 
 def change_form_data(response):
@@ -48,7 +55,12 @@ def change_form_data(response):
     for name, field in form.fields.items():
         value = form[name].value()
         if isinstance(field.widget, MultiWidget):
-            data.update({f"{name}_{n}": "" if part is None else str(part) for n, part in enumerate(field.widget.decompress(value))})
+            data.update(
+                {
+                    f"{name}_{n}": "" if part is None else str(part)
+                    for n, part in enumerate(field.widget.decompress(value))
+                }
+            )
         else:
             data[name] = "" if value is None else value
     for inline in response.context["inline_admin_formsets"]:
@@ -60,8 +72,15 @@ def change_form_data(response):
 @pytest.mark.django_db
 def test_a_meeting_from_schedule_to_minutes(client, django_capture_on_commit_callbacks):
     MemoryBackend.outbox.clear()
-    chama = ChamaFactory(name="Umoja", policy={"absence_fine_amount": D("200"), "lateness_fine_amount": D("50"),
-                                               "meeting_frequency": "monthly", "meeting_day": 28})
+    chama = ChamaFactory(
+        name="Umoja",
+        policy={
+            "absence_fine_amount": D("200"),
+            "lateness_fine_amount": D("50"),
+            "meeting_frequency": "monthly",
+            "meeting_day": 28,
+        },
+    )
     who = people(chama)
     secretary, treasurer = who["Wanjiru"].user, who["Tom"].user
     api = {name: login_api(APIClient(), m.user) for name, m in who.items()}
@@ -85,19 +104,38 @@ def test_a_meeting_from_schedule_to_minutes(client, django_capture_on_commit_cal
     assert len(MemoryBackend.outbox) == 5 and len(mail.outbox) == 5
 
     # Members answer through the API and see their answer on the meeting.
-    assert api["Amina"].post(f"{base}/meetings/{meeting.pk}/rsvp/", {"response": "attending"}, format="json").status_code == 200
+    assert (
+        api["Amina"].post(f"{base}/meetings/{meeting.pk}/rsvp/", {"response": "attending"}, format="json").status_code
+        == 200
+    )
     refused = api["Chebet"].post(f"{base}/meetings/{meeting.pk}/rsvp/", {"response": "apology"}, format="json")
     assert refused.status_code == 400 and "reason" in refused.json()
-    assert api["Chebet"].post(f"{base}/meetings/{meeting.pk}/rsvp/", {"response": "apology", "reason": "Travelling to Kisumu"},
-                              format="json").status_code == 200
+    assert (
+        api["Chebet"]
+        .post(
+            f"{base}/meetings/{meeting.pk}/rsvp/",
+            {"response": "apology", "reason": "Travelling to Kisumu"},
+            format="json",
+        )
+        .status_code
+        == 200
+    )
     upcoming = results(api["Amina"].get(f"{base}/meetings/?when=upcoming"))
     assert (upcoming[0]["id"], upcoming[0]["my_rsvp"]) == (meeting.pk, "attending")
 
     # The secretary puts a proposal to the vote; members vote, Amina changes her mind.
     now = timezone.now()
-    created = api["Wanjiru"].post(f"{base}/proposals/", {
-        "title": "Buy a tent for events", "kind": "expense", "description": "KES 18,000 from the welfare fund.",
-        "opens_at": (now - timedelta(minutes=1)).isoformat(), "closes_at": (now + timedelta(days=2)).isoformat()}, format="json")
+    created = api["Wanjiru"].post(
+        f"{base}/proposals/",
+        {
+            "title": "Buy a tent for events",
+            "kind": "expense",
+            "description": "KES 18,000 from the welfare fund.",
+            "opens_at": (now - timedelta(minutes=1)).isoformat(),
+            "closes_at": (now + timedelta(days=2)).isoformat(),
+        },
+        format="json",
+    )
     assert created.status_code == 201, created.content
     proposal_url = f"{base}/proposals/{created.json()['id']}/"
     assert (created.json()["status"], created.json()["eligible_count"]) == ("open", 5)
@@ -116,10 +154,17 @@ def test_a_meeting_from_schedule_to_minutes(client, django_capture_on_commit_cal
     chebet_line = next(line for line in page.context["lines"] if line["membership"] == who["Chebet"])
     assert (chebet_line["status"], chebet_line["note"]) == ("apology", "Travelling to Kisumu")
     statuses = {"Wanjiru": "present", "Tom": "late", "Amina": "present", "Baraka": "absent", "Chebet": "apology"}
-    form = register_data(page.context["lines"], {
-        who[name]: {"status": status, "arrived_at": "14:40" if status == "late" else "",
-                    "note": chebet_line["note"] if name == "Chebet" else ""}
-        for name, status in statuses.items()})
+    form = register_data(
+        page.context["lines"],
+        {
+            who[name]: {
+                "status": status,
+                "arrived_at": "14:40" if status == "late" else "",
+                "note": chebet_line["note"] if name == "Chebet" else "",
+            }
+            for name, status in statuses.items()
+        },
+    )
     with django_capture_on_commit_callbacks(execute=True):
         saved = client.post(register_url, form)
     assert saved.status_code == 302 and saved.url == reverse("admin:meetings_meeting_change", args=[meeting.pk])
@@ -131,12 +176,19 @@ def test_a_meeting_from_schedule_to_minutes(client, django_capture_on_commit_cal
     # Minutes, a resolution and an action item on the meeting's change form.
     change_url = reverse("admin:meetings_meeting_change", args=[meeting.pk])
     data = change_form_data(client.get(change_url))
-    data.update({"minutes": "Opened with prayer at 14:10. Contributions and the tent were discussed.",
-                 "resolutions-TOTAL_FORMS": "1", "resolutions-0-text": "The chama buys a tent if the vote passes.",
-                 "resolutions-0-passed": "on",
-                 "action_items-TOTAL_FORMS": "1", "action_items-0-description": "Get three quotes for the tent",
-                 "action_items-0-owner": str(who["Baraka"].pk), "action_items-0-due_date": "2026-12-15",
-                 "action_items-0-status": "open"})
+    data.update(
+        {
+            "minutes": "Opened with prayer at 14:10. Contributions and the tent were discussed.",
+            "resolutions-TOTAL_FORMS": "1",
+            "resolutions-0-text": "The chama buys a tent if the vote passes.",
+            "resolutions-0-passed": "on",
+            "action_items-TOTAL_FORMS": "1",
+            "action_items-0-description": "Get three quotes for the tent",
+            "action_items-0-owner": str(who["Baraka"].pk),
+            "action_items-0-due_date": "2026-12-15",
+            "action_items-0-status": "open",
+        }
+    )
     changed = client.post(change_url, data)
     assert changed.status_code == 302, changed.context["adminform"].form.errors if changed.context else changed
     meeting.refresh_from_db()
@@ -150,26 +202,40 @@ def test_a_meeting_from_schedule_to_minutes(client, django_capture_on_commit_cal
 
     # Attendance percentages (the first held meeting; apologies are left out) and fines.
     percentages = {name: Membership.objects.get(pk=m.pk).attendance_percentage for name, m in who.items()}
-    assert percentages == {"Wanjiru": D("100.00"), "Tom": D("100.00"), "Amina": D("100.00"), "Baraka": D("0.00"), "Chebet": None}
+    assert percentages == {
+        "Wanjiru": D("100.00"),
+        "Tom": D("100.00"),
+        "Amina": D("100.00"),
+        "Baraka": D("0.00"),
+        "Chebet": None,
+    }
     mine = api["Baraka"].get(f"{base}/my/attendance/").json()
     assert (mine["attendance_percentage"], [row["status"] for row in mine["results"]]) == ("0.00", ["absent"])
-    fines = {name: list(Due.objects.filter(membership=m, kind=Due.Kind.FINE).values_list("amount", flat=True)) for name, m in who.items()}
+    fines = {
+        name: list(Due.objects.filter(membership=m, kind=Due.Kind.FINE).values_list("amount", flat=True))
+        for name, m in who.items()
+    }
     assert fines == {"Wanjiru": [], "Tom": [D("50.00")], "Amina": [], "Baraka": [D("200.00")], "Chebet": []}
 
     # The treasurer takes payments at the meeting: every payment gets its member one receipt.
     MemoryBackend.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        baraka_pays = dues_service.payment_record(membership=who["Baraka"], amount=D("200"), method="cash", by=treasurer,
-                                                  idempotency_key="meeting-cash-1")
-        dues_service.payment_record(membership=who["Baraka"], amount=D("200"), method="cash", by=treasurer,
-                                    idempotency_key="meeting-cash-1")  # the same payment entered twice
+        baraka_pays = dues_service.payment_record(
+            membership=who["Baraka"], amount=D("200"), method="cash", by=treasurer, idempotency_key="meeting-cash-1"
+        )
+        dues_service.payment_record(
+            membership=who["Baraka"], amount=D("200"), method="cash", by=treasurer, idempotency_key="meeting-cash-1"
+        )  # the same payment entered twice
         dues_service.payment_record(membership=who["Amina"], amount=D("500"), method="cash", by=treasurer)
-        dues_service.payment_record(membership=who["Amina"], amount=D("300"), method="mpesa", by=treasurer, reference="RKT4QX7W2A")
+        dues_service.payment_record(
+            membership=who["Amina"], amount=D("300"), method="mpesa", by=treasurer, reference="RKT4QX7W2A"
+        )
     receipts = Notification.objects.filter(kind=Notification.Kind.PAYMENT_RECEIPT)
     assert sorted(receipts.values_list("user__first_name", flat=True)) == ["Amina", "Amina", "Baraka"]
     assert f"Receipt no. {baraka_pays.pk}." in receipts.get(user=who["Baraka"].user).body
     assert sorted(phone for phone, _ in MemoryBackend.outbox) == sorted(
-        [str(who["Amina"].user.phone_number)] * 2 + [str(who["Baraka"].user.phone_number)])
+        [str(who["Amina"].user.phone_number)] * 2 + [str(who["Baraka"].user.phone_number)]
+    )
     assert ledger.member_account(who["Baraka"], Account.Purpose.FINES_RECEIVABLE).normal_balance == D("0.00")
     notifications = results(api["Amina"].get("/api/v1/notifications/?unread=true"))
     assert [n["kind"] for n in notifications].count("payment_receipt") == 2
@@ -178,4 +244,8 @@ def test_a_meeting_from_schedule_to_minutes(client, django_capture_on_commit_cal
     Proposal.objects.filter(pk=created.json()["id"]).update(closes_at=timezone.now() - timedelta(seconds=1))
     call_command("close_proposals", stdout=StringIO())
     result = api["Chebet"].get(proposal_url).json()
-    assert (result["status"], result["result"], result["tally"]) == ("closed", "passed", {"yes": 3, "no": 0, "abstain": 0})
+    assert (result["status"], result["result"], result["tally"]) == (
+        "closed",
+        "passed",
+        {"yes": 3, "no": 0, "abstain": 0},
+    )

@@ -39,11 +39,16 @@ from meetings.models import ActionItem, Attendance, Meeting, MinutesAttachment, 
 from tests.factories import ChamaFactory, MembershipFactory, UserFactory, member
 from tests.helpers import results
 
-RUN_MEETING_REFUSAL = ("Only the chairperson or secretary of Umoja may call meetings, keep the register and minutes, "
-                       "and put proposals to a vote.")
+RUN_MEETING_REFUSAL = (
+    "Only the chairperson or secretary of Umoja may call meetings, keep the register and minutes, "
+    "and put proposals to a vote."
+)
 POLICY = {
-    "quorum_percentage": D("50"), "excused_absences": "excluded", "absence_fine_amount": D("200"),
-    "lateness_fine_amount": D("50"), "vote_pass_threshold": "simple",
+    "quorum_percentage": D("50"),
+    "excused_absences": "excluded",
+    "absence_fine_amount": D("200"),
+    "lateness_fine_amount": D("50"),
+    "vote_pass_threshold": "simple",
 }
 
 
@@ -58,26 +63,44 @@ def club(db):
     chair = joined(chama, Role.CHAIRPERSON)
     secretary = joined(chama, Role.SECRETARY)
     treasurer = joined(chama, Role.TREASURER)
-    wanjiku, otieno, achieng, kamau = (joined(chama, first_name=name) for name in ("Wanjiku", "Otieno", "Achieng", "Kamau"))
+    wanjiku, otieno, achieng, kamau = (
+        joined(chama, first_name=name) for name in ("Wanjiku", "Otieno", "Achieng", "Kamau")
+    )
     gone = joined(chama, first_name="Gone")
-    group_services.membership_change_status(membership=gone, status=MembershipStatus.EXITED, by=chair.user, reason="Moved")
+    group_services.membership_change_status(
+        membership=gone, status=MembershipStatus.EXITED, by=chair.user, reason="Moved"
+    )
     return SimpleNamespace(
-        chama=chama, base=f"/api/v1/chamas/{chama.pk}", chair=chair, secretary=secretary, treasurer=treasurer,
-        wanjiku=wanjiku, otieno=otieno, achieng=achieng, kamau=kamau, gone=gone,
+        chama=chama,
+        base=f"/api/v1/chamas/{chama.pk}",
+        chair=chair,
+        secretary=secretary,
+        treasurer=treasurer,
+        wanjiku=wanjiku,
+        otieno=otieno,
+        achieng=achieng,
+        kamau=kamau,
+        gone=gone,
         active=[chair, secretary, treasurer, wanjiku, otieno, achieng, kamau],
     )
 
 
 def meeting_in(club, days, title=None, **fields):
     """A meeting `days` from now (negative: in the past), called by the secretary."""
-    return services.meeting_create(chama=club.chama, by=club.secretary.user, title=title or f"Meeting in {days} days",
-                                   starts_at=timezone.now() + timedelta(days=days), **fields)
+    return services.meeting_create(
+        chama=club.chama,
+        by=club.secretary.user,
+        title=title or f"Meeting in {days} days",
+        starts_at=timezone.now() + timedelta(days=days),
+        **fields,
+    )
 
 
 def hold(club, meeting, statuses, held=True):
     """Save `meeting`'s register: `statuses` maps a membership to a status."""
-    return services.register_save(meeting=meeting, by=club.secretary.user,
-                                  entries={m.pk: {"status": s} for m, s in statuses.items()}, held=held)
+    return services.register_save(
+        meeting=meeting, by=club.secretary.user, entries={m.pk: {"status": s} for m, s in statuses.items()}, held=held
+    )
 
 
 def fines(membership):
@@ -89,15 +112,21 @@ def percentage_of(membership):
 
 
 def proposal_open_now(club, title="Buy a tent", days=3):
-    return services.proposal_create(chama=club.chama, by=club.secretary.user, title=title,
-                                    opens_at=timezone.now() - timedelta(minutes=5),
-                                    closes_at=timezone.now() + timedelta(days=days))
+    return services.proposal_create(
+        chama=club.chama,
+        by=club.secretary.user,
+        title=title,
+        opens_at=timezone.now() - timedelta(minutes=5),
+        closes_at=timezone.now() + timedelta(days=days),
+    )
 
 
 def end_voting(proposal):
     """Move the proposal's voting window into the past, as if its closing time had come."""
     now = timezone.now()
-    Proposal.objects.filter(pk=proposal.pk).update(opens_at=now - timedelta(days=4), closes_at=now - timedelta(minutes=1))
+    Proposal.objects.filter(pk=proposal.pk).update(
+        opens_at=now - timedelta(days=4), closes_at=now - timedelta(minutes=1)
+    )
 
 
 # --- the API: calling meetings -------------------------------------------------------------------
@@ -105,32 +134,47 @@ def end_voting(proposal):
 
 def test_the_secretary_calls_a_meeting_with_its_agenda(club, api_as):
     starts = timezone.now() + timedelta(days=10)
-    response = api_as(club.secretary.user).post(f"{club.base}/meetings/", {
-        "title": "March meeting", "location": "Church hall", "starts_at": starts.isoformat(),
-        "ends_at": (starts + timedelta(hours=2)).isoformat(), "agenda": ["Minutes", "Contributions", "Any other business"],
-    }, format="json")
+    response = api_as(club.secretary.user).post(
+        f"{club.base}/meetings/",
+        {
+            "title": "March meeting",
+            "location": "Church hall",
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(hours=2)).isoformat(),
+            "agenda": ["Minutes", "Contributions", "Any other business"],
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["title"] == "March meeting" and body["status"] == "scheduled" and body["format"] == "physical"
     assert [(item["position"], item["title"]) for item in body["agenda"]] == [
-        (1, "Minutes"), (2, "Contributions"), (3, "Any other business")]
+        (1, "Minutes"),
+        (2, "Contributions"),
+        (3, "Any other business"),
+    ]
     assert body["resolutions"] == [] and body["action_items"] == [] and body["my_rsvp"] is None
     meeting = Meeting.objects.get(pk=body["id"])
     assert meeting.chama == club.chama and list(meeting.agenda.values_list("position", flat=True)) == [1, 2, 3]
 
 
 def test_a_plain_member_cannot_call_a_meeting(club, api_as):
-    response = api_as(club.wanjiku.user).post(f"{club.base}/meetings/", {
-        "title": "My own meeting", "starts_at": (timezone.now() + timedelta(days=3)).isoformat()}, format="json")
+    response = api_as(club.wanjiku.user).post(
+        f"{club.base}/meetings/",
+        {"title": "My own meeting", "starts_at": (timezone.now() + timedelta(days=3)).isoformat()},
+        format="json",
+    )
     assert response.status_code == 403
     assert response.json()["detail"] == RUN_MEETING_REFUSAL
     assert not Meeting.objects.exists()
 
 
 def test_an_online_meeting_needs_its_link(club, api_as):
-    response = api_as(club.secretary.user).post(f"{club.base}/meetings/", {
-        "title": "Zoom meeting", "format": "virtual", "starts_at": (timezone.now() + timedelta(days=3)).isoformat()},
-        format="json")
+    response = api_as(club.secretary.user).post(
+        f"{club.base}/meetings/",
+        {"title": "Zoom meeting", "format": "virtual", "starts_at": (timezone.now() + timedelta(days=3)).isoformat()},
+        format="json",
+    )
     assert response.status_code == 400
     assert response.json()["link"] == ["An online or hybrid meeting needs its link."]
     assert not Meeting.objects.exists()
@@ -138,9 +182,16 @@ def test_an_online_meeting_needs_its_link(club, api_as):
 
 def test_a_meeting_that_ends_before_it_starts_is_refused(club, api_as):
     starts = timezone.now() + timedelta(days=3)
-    response = api_as(club.secretary.user).post(f"{club.base}/meetings/", {
-        "title": "Backwards", "starts_at": starts.isoformat(), "ends_at": (starts - timedelta(hours=1)).isoformat(),
-        "agenda": ["Minutes"]}, format="json")
+    response = api_as(club.secretary.user).post(
+        f"{club.base}/meetings/",
+        {
+            "title": "Backwards",
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts - timedelta(hours=1)).isoformat(),
+            "agenda": ["Minutes"],
+        },
+        format="json",
+    )
     assert response.status_code == 400, response.content
     assert "A meeting must end after it starts." in str(response.json())
     assert not Meeting.objects.exists()
@@ -169,8 +220,13 @@ def test_one_meeting_shows_agenda_resolutions_action_items_and_my_rsvp(club, api
     meeting = meeting_in(club, 5, "April meeting", agenda=["Minutes", "Loans"])
     Resolution.objects.create(chama=club.chama, meeting=meeting, text="Contributions rise to 600.")
     Resolution.objects.create(chama=club.chama, meeting=meeting, text="Buy a second tent.", passed=False)
-    ActionItem.objects.create(chama=club.chama, meeting=meeting, description="Open a bank account", owner=club.otieno,
-                              due_date=timezone.localdate() + timedelta(days=30))
+    ActionItem.objects.create(
+        chama=club.chama,
+        meeting=meeting,
+        description="Open a bank account",
+        owner=club.otieno,
+        due_date=timezone.localdate() + timedelta(days=30),
+    )
     ActionItem.objects.create(chama=club.chama, meeting=meeting, description="Find a venue")
     services.rsvp(meeting=meeting, membership=club.wanjiku, response="attending")
     services.rsvp(meeting=meeting, membership=club.achieng, response="apology", reason="Travelling")
@@ -183,7 +239,9 @@ def test_one_meeting_shows_agenda_resolutions_action_items_and_my_rsvp(club, api
     body = as_wanjiku.json()
     assert [(a["position"], a["title"]) for a in body["agenda"]] == [(1, "Minutes"), (2, "Loans")]
     assert sorted((r["text"], r["passed"]) for r in body["resolutions"]) == [
-        ("Buy a second tent.", False), ("Contributions rise to 600.", True)]
+        ("Buy a second tent.", False),
+        ("Contributions rise to 600.", True),
+    ]
     items = {item["description"]: item for item in body["action_items"]}
     assert items["Open a bank account"]["owner"] == club.otieno.user.get_full_name()
     assert items["Open a bank account"]["status"] == "open"
@@ -197,27 +255,38 @@ def test_one_meeting_shows_agenda_resolutions_action_items_and_my_rsvp(club, api
 def test_members_download_the_minutes_attachments_and_nobody_else_does(club, other_chama, api_as):
     held = meeting_in(club, -3, "March meeting")
     other = meeting_in(club, -10, "February meeting")
-    signed = MinutesAttachment.objects.create(chama=club.chama, meeting=held, title="Signed minutes",
-                                              document=SimpleUploadedFile("march-minutes.pdf", b"%PDF-1.4 march"))
-    missing = MinutesAttachment.objects.create(chama=club.chama, meeting=held, title="Photo", document="minutes/2026/gone.jpg")
+    signed = MinutesAttachment.objects.create(
+        chama=club.chama,
+        meeting=held,
+        title="Signed minutes",
+        document=SimpleUploadedFile("march-minutes.pdf", b"%PDF-1.4 march"),
+    )
+    missing = MinutesAttachment.objects.create(
+        chama=club.chama, meeting=held, title="Photo", document="minutes/2026/gone.jpg"
+    )
     url = f"{club.base}/meetings/{held.pk}/attachments/{signed.pk}/"
     member_api = api_as(club.kamau.user)
 
     listed = member_api.get(f"{club.base}/meetings/{held.pk}/").json()["attachments"]
     assert [(a["id"], a["title"], a["url"]) for a in listed] == [
         (signed.pk, "Signed minutes", f"http://testserver/api/v1/files/minutes/{signed.pk}/"),
-        (missing.pk, "Photo", f"http://testserver/api/v1/files/minutes/{missing.pk}/")]
+        (missing.pk, "Photo", f"http://testserver/api/v1/files/minutes/{missing.pk}/"),
+    ]
     for address in (url, listed[0]["url"]):  # the meeting's own route answers as the one download view
         download = member_api.get(address)
         assert download.status_code == 200
         assert b"".join(download.streaming_content) == b"%PDF-1.4 march"
         assert download["Content-Disposition"] == 'attachment; filename="signed-minutes.pdf"'
 
-    assert member_api.get(f"{club.base}/meetings/{other.pk}/attachments/{signed.pk}/").status_code == 404  # another meeting's
+    assert (
+        member_api.get(f"{club.base}/meetings/{other.pk}/attachments/{signed.pk}/").status_code == 404
+    )  # another meeting's
     assert member_api.get(f"{club.base}/meetings/{held.pk}/attachments/{missing.pk}/").status_code == 404  # file gone
     stranger = api_as(member(other_chama))
     assert stranger.get(url).status_code == 404
-    assert stranger.get(f"/api/v1/chamas/{other_chama.pk}/meetings/{held.pk}/attachments/{signed.pk}/").status_code == 404
+    assert (
+        stranger.get(f"/api/v1/chamas/{other_chama.pk}/meetings/{held.pk}/attachments/{signed.pk}/").status_code == 404
+    )
 
 
 # --- the API: RSVPs -------------------------------------------------------------------------------
@@ -280,13 +349,22 @@ def test_no_answers_to_a_past_or_cancelled_meeting(club, api_as):
 def register_body(club):
     """Wanjiku and the secretary present, Otieno late (14:20, left 16:00), Kamau absent, Achieng
     sent an apology."""
-    return {"held": True, "entries": [
-        {"membership": club.wanjiku.pk, "status": "present"},
-        {"membership": club.secretary.pk, "status": "present"},
-        {"membership": club.otieno.pk, "status": "late", "arrived_at": "14:20", "left_at": "16:00", "note": "Matatu broke down"},
-        {"membership": club.kamau.pk, "status": "absent"},
-        {"membership": club.achieng.pk, "status": "apology", "note": "Sick"},
-    ]}
+    return {
+        "held": True,
+        "entries": [
+            {"membership": club.wanjiku.pk, "status": "present"},
+            {"membership": club.secretary.pk, "status": "present"},
+            {
+                "membership": club.otieno.pk,
+                "status": "late",
+                "arrived_at": "14:20",
+                "left_at": "16:00",
+                "note": "Matatu broke down",
+            },
+            {"membership": club.kamau.pk, "status": "absent"},
+            {"membership": club.achieng.pk, "status": "apology", "note": "Sick"},
+        ],
+    }
 
 
 def test_the_secretary_fills_the_register_and_the_fines_follow(club, api_as):
@@ -309,8 +387,13 @@ def test_the_secretary_fills_the_register_and_the_fines_follow(club, api_as):
 
     # One held meeting: present or late → 1/1 = 100.00; absent → 0/1 = 0.00; an apology is left
     # out (0 of 0 counted) → none yet; a member not on the register → none.
-    for who, expected in ((club.wanjiku, D("100.00")), (club.otieno, D("100.00")), (club.kamau, D("0.00")),
-                          (club.achieng, None), (club.chair, None)):
+    for who, expected in (
+        (club.wanjiku, D("100.00")),
+        (club.otieno, D("100.00")),
+        (club.kamau, D("0.00")),
+        (club.achieng, None),
+        (club.chair, None),
+    ):
         who.refresh_from_db()
         assert who.attendance_percentage == expected, who
 
@@ -330,13 +413,16 @@ def test_the_officers_read_the_register(club, api_as):
     response = api_as(club.chair.user).get(f"{club.base}/meetings/{meeting.pk}/register/")
     assert response.status_code == 200
     assert [(row["membership"], row["status"]) for row in response.json()] == [
-        (club.wanjiku.pk, "present"), (club.kamau.pk, "absent")]  # by member number
+        (club.wanjiku.pk, "present"),
+        (club.kamau.pk, "absent"),
+    ]  # by member number
 
 
 def test_a_meeting_yet_to_start_cannot_be_registered_as_held(club, api_as):
     meeting = meeting_in(club, 2)
-    response = api_as(club.secretary.user).post(f"{club.base}/meetings/{meeting.pk}/register/", register_body(club),
-                                                format="json")
+    response = api_as(club.secretary.user).post(
+        f"{club.base}/meetings/{meeting.pk}/register/", register_body(club), format="json"
+    )
     assert response.status_code == 400
     assert "A meeting cannot be held before it starts." in str(response.json())
     assert not Attendance.objects.exists()
@@ -380,7 +466,6 @@ def test_a_register_entry_with_an_unknown_status_is_refused(club, api_as):
     assert not Attendance.objects.exists()
 
 
-
 def test_a_register_listing_a_member_twice_is_refused_naming_them(club, api_as):
     meeting = meeting_in(club, -1)
     body = register_body(club)
@@ -398,7 +483,11 @@ def test_a_register_listing_a_member_twice_is_refused_naming_them(club, api_as):
 
 
 def test_a_member_sees_only_their_own_attendance_and_share(club, api_as):
-    first, second, third = meeting_in(club, -21, "First"), meeting_in(club, -14, "Second"), meeting_in(club, -7, "Third")
+    first, second, third = (
+        meeting_in(club, -21, "First"),
+        meeting_in(club, -14, "Second"),
+        meeting_in(club, -7, "Third"),
+    )
     club.chama.policy.absence_fine_amount = club.chama.policy.lateness_fine_amount = D("0")
     club.chama.policy.save()
     hold(club, first, {club.wanjiku: "present", club.otieno: "absent"})
@@ -410,7 +499,10 @@ def test_a_member_sees_only_their_own_attendance_and_share(club, api_as):
     assert response.status_code == 200
     body = response.json()
     assert [(row["meeting"], row["status"]) for row in body["results"]] == [
-        (third.pk, "absent"), (second.pk, "late"), (first.pk, "present")]  # newest first
+        (third.pk, "absent"),
+        (second.pk, "late"),
+        (first.pk, "present"),
+    ]  # newest first
     assert {row["membership"] for row in body["results"]} == {club.wanjiku.pk}
     assert body["attendance_percentage"] == "66.67"  # present and late of 3 held: 2 × 100 / 3 = 66.666… → 66.67
     assert api_as(club.otieno.user).get(f"{club.base}/my/attendance/").json()["attendance_percentage"] == "66.67"
@@ -423,14 +515,22 @@ def test_my_attendance_share_is_null_before_any_meeting_is_held(club, api_as):
     assert body["attendance_percentage"] is None
     assert [row["status"] for row in body["results"]] == ["present"]
     assert api_as(club.kamau.user).get(f"{club.base}/my/attendance/").json() == {
-        "count": 0, "next": None, "previous": None, "results": [], "attendance_percentage": None}
+        "count": 0,
+        "next": None,
+        "previous": None,
+        "results": [],
+        "attendance_percentage": None,
+    }
 
 
-@pytest.mark.parametrize(("rule", "expected"), [
-    ("excluded", "50.00"),  # the apology is left out: 1 attended of 2
-    ("attended", "66.67"),  # the apology counts as attended: 2 of 3
-    ("absent", "33.33"),  # the apology counts as absent: 1 of 3
-])
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("excluded", "50.00"),  # the apology is left out: 1 attended of 2
+        ("attended", "66.67"),  # the apology counts as attended: 2 of 3
+        ("absent", "33.33"),  # the apology counts as absent: 1 of 3
+    ],
+)
 def test_apologies_count_by_the_policy(club, api_as, rule, expected):
     club.chama.policy.excused_absences = rule
     club.chama.policy.absence_fine_amount = D("0")
@@ -446,10 +546,17 @@ def test_apologies_count_by_the_policy(club, api_as, rule, expected):
 
 def test_the_secretary_puts_a_proposal_to_a_vote_opening_now(club, api_as):
     now = timezone.now()
-    response = api_as(club.secretary.user).post(f"{club.base}/proposals/", {
-        "title": "Buy a tent", "description": "For hiring out at weddings.", "kind": "expense",
-        "opens_at": (now - timedelta(minutes=1)).isoformat(), "closes_at": (now + timedelta(days=3)).isoformat()},
-        format="json")
+    response = api_as(club.secretary.user).post(
+        f"{club.base}/proposals/",
+        {
+            "title": "Buy a tent",
+            "description": "For hiring out at weddings.",
+            "kind": "expense",
+            "opens_at": (now - timedelta(minutes=1)).isoformat(),
+            "closes_at": (now + timedelta(days=3)).isoformat(),
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     proposal = Proposal.objects.get(pk=response.json()["id"])
     assert proposal.status == Proposal.Status.OPEN
@@ -464,9 +571,11 @@ def test_the_secretary_puts_a_proposal_to_a_vote_opening_now(club, api_as):
 
 def test_a_plain_member_cannot_put_a_proposal_to_a_vote(club, api_as):
     now = timezone.now()
-    response = api_as(club.wanjiku.user).post(f"{club.base}/proposals/", {
-        "title": "Share out early", "opens_at": now.isoformat(), "closes_at": (now + timedelta(days=3)).isoformat()},
-        format="json")
+    response = api_as(club.wanjiku.user).post(
+        f"{club.base}/proposals/",
+        {"title": "Share out early", "opens_at": now.isoformat(), "closes_at": (now + timedelta(days=3)).isoformat()},
+        format="json",
+    )
     assert response.status_code == 403
     assert response.json()["detail"] == RUN_MEETING_REFUSAL
     assert not Proposal.objects.exists()
@@ -474,13 +583,20 @@ def test_a_plain_member_cannot_put_a_proposal_to_a_vote(club, api_as):
 
 def test_a_proposal_that_opens_later_takes_no_votes_yet(club, api_as):
     now = timezone.now()
-    response = api_as(club.secretary.user).post(f"{club.base}/proposals/", {
-        "title": "Build a water tank", "opens_at": (now + timedelta(days=1)).isoformat(),
-        "closes_at": (now + timedelta(days=4)).isoformat()}, format="json")
+    response = api_as(club.secretary.user).post(
+        f"{club.base}/proposals/",
+        {
+            "title": "Build a water tank",
+            "opens_at": (now + timedelta(days=1)).isoformat(),
+            "closes_at": (now + timedelta(days=4)).isoformat(),
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     assert (response.json()["status"], response.json()["eligible_count"]) == ("scheduled", 0)
-    vote = api_as(club.wanjiku.user).post(f"{club.base}/proposals/{response.json()['id']}/vote/", {"choice": "yes"},
-                                          format="json")
+    vote = api_as(club.wanjiku.user).post(
+        f"{club.base}/proposals/{response.json()['id']}/vote/", {"choice": "yes"}, format="json"
+    )
     assert vote.status_code == 400
     assert "Voting on this proposal has not opened yet." in str(vote.json())
     assert not Vote.objects.exists()
@@ -488,9 +604,11 @@ def test_a_proposal_that_opens_later_takes_no_votes_yet(club, api_as):
 
 def test_a_proposal_must_close_after_it_opens(club, api_as):
     now = timezone.now()
-    response = api_as(club.secretary.user).post(f"{club.base}/proposals/", {
-        "title": "Backwards", "opens_at": now.isoformat(), "closes_at": (now - timedelta(days=1)).isoformat()},
-        format="json")
+    response = api_as(club.secretary.user).post(
+        f"{club.base}/proposals/",
+        {"title": "Backwards", "opens_at": now.isoformat(), "closes_at": (now - timedelta(days=1)).isoformat()},
+        format="json",
+    )
     assert response.status_code == 400, response.content
     assert "Voting must close after it opens." in str(response.json())
     assert not Proposal.objects.exists()
@@ -499,7 +617,9 @@ def test_a_proposal_must_close_after_it_opens(club, api_as):
 def test_a_member_who_joined_after_the_vote_opened_cannot_vote(club, api_as):
     proposal = proposal_open_now(club)
     newcomer = joined(club.chama, first_name="Njeri")
-    response = api_as(newcomer.user).post(f"{club.base}/proposals/{proposal.pk}/vote/", {"choice": "yes"}, format="json")
+    response = api_as(newcomer.user).post(
+        f"{club.base}/proposals/{proposal.pk}/vote/", {"choice": "yes"}, format="json"
+    )
     assert response.status_code == 400
     assert "Only members who were active when the vote opened may vote." in str(response.json())
     assert Proposal.objects.get(pk=proposal.pk).eligible_count == 7
@@ -560,7 +680,9 @@ def test_the_close_proposals_command_closes_voting_that_has_ended(club, api_as):
 
 def test_a_vote_with_an_unknown_choice_is_refused(club, api_as):
     proposal = proposal_open_now(club)
-    response = api_as(club.wanjiku.user).post(f"{club.base}/proposals/{proposal.pk}/vote/", {"choice": "maybe"}, format="json")
+    response = api_as(club.wanjiku.user).post(
+        f"{club.base}/proposals/{proposal.pk}/vote/", {"choice": "maybe"}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["choice"] == ['"maybe" is not a valid choice.']
     assert not Vote.objects.exists()
@@ -572,9 +694,14 @@ def test_another_chamas_member_finds_neither_the_proposal_nor_the_meeting(club, 
     outsider = api_as(member(other_chama))
     for base in (club.base, f"/api/v1/chamas/{other_chama.pk}"):
         assert outsider.get(f"{base}/proposals/{proposal.pk}/").status_code == 404
-        assert outsider.post(f"{base}/proposals/{proposal.pk}/vote/", {"choice": "yes"}, format="json").status_code == 404
+        assert (
+            outsider.post(f"{base}/proposals/{proposal.pk}/vote/", {"choice": "yes"}, format="json").status_code == 404
+        )
         assert outsider.get(f"{base}/meetings/{meeting.pk}/").status_code == 404
-        assert outsider.post(f"{base}/meetings/{meeting.pk}/rsvp/", {"response": "attending"}, format="json").status_code == 404
+        assert (
+            outsider.post(f"{base}/meetings/{meeting.pk}/rsvp/", {"response": "attending"}, format="json").status_code
+            == 404
+        )
     assert not Vote.objects.exists() and not Rsvp.objects.exists()
 
 
@@ -607,7 +734,9 @@ def test_the_meeting_list_costs_the_same_for_few_or_many_meetings(club, api_as, 
         response = client.get(f"{club.base}/meetings/")
     rows = results(response)
     assert len(rows) == count
-    assert all(len(row["agenda"]) == 2 and len(row["action_items"]) == 1 and row["my_rsvp"] == "attending" for row in rows)
+    assert all(
+        len(row["agenda"]) == 2 and len(row["action_items"]) == 1 and row["my_rsvp"] == "attending" for row in rows
+    )
     assert all(row["action_items"][0]["owner"] == club.kamau.user.get_full_name() for row in rows)
 
 
@@ -677,15 +806,30 @@ def register_form(club, changes=None):
     """The register page's form (a formset, a form per active member by member number): every
     member present, except Wanjiku late (14:20), Otieno absent and Achieng with an apology;
     `changes` ({membership: {field: value}}) replace single fields."""
-    lines = {club.wanjiku: {"status": "late", "arrived_at": "14:20"}, club.otieno: {"status": "absent"},
-             club.achieng: {"status": "apology", "note": "Sick child"}}
+    lines = {
+        club.wanjiku: {"status": "late", "arrived_at": "14:20"},
+        club.otieno: {"status": "absent"},
+        club.achieng: {"status": "apology", "note": "Sick child"},
+    }
     for membership, fields in (changes or {}).items():
         lines[membership] = {**lines.get(membership, {}), **fields}
     members = sorted(club.active, key=lambda m: m.member_number)
-    data = {"held": "on", "form-TOTAL_FORMS": str(len(members)), "form-INITIAL_FORMS": str(len(members)),
-            "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "1000"}
+    data = {
+        "held": "on",
+        "form-TOTAL_FORMS": str(len(members)),
+        "form-INITIAL_FORMS": str(len(members)),
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "1000",
+    }
     for index, m in enumerate(members):
-        line = {"membership": str(m.pk), "status": "present", "arrived_at": "", "left_at": "", "note": "", **lines.get(m, {})}
+        line = {
+            "membership": str(m.pk),
+            "status": "present",
+            "arrived_at": "",
+            "left_at": "",
+            "note": "",
+            **lines.get(m, {}),
+        }
         data.update({f"form-{index}-{name}": value for name, value in line.items()})
     return data
 
@@ -719,8 +863,9 @@ def test_correcting_the_register_after_the_fines_points_to_the_fines_to_waive(cl
     client.post(url, register_form(club))
 
     # Otieno was there after all, and Wanjiku was on time: no new fine, both old ones are listed.
-    response = client.post(url, register_form(club, {club.otieno: {"status": "present"},
-                                                     club.wanjiku: {"status": "present"}}), follow=True)
+    response = client.post(
+        url, register_form(club, {club.otieno: {"status": "present"}, club.wanjiku: {"status": "present"}}), follow=True
+    )
 
     assert fines(club.otieno) == [D("200.00")] and fines(club.wanjiku) == [D("50.00")]
     warning = next(str(m) for m in response.context["messages"] if m.level_tag == "warning")
@@ -733,8 +878,10 @@ def test_a_bad_time_on_the_register_form_saves_nothing(club, client):
     meeting = meeting_in(club, -1)
     client.force_login(club.secretary.user)
 
-    response = client.post(reverse("admin:meetings_meeting_register", args=[meeting.pk]),
-                           register_form(club, {club.wanjiku: {"arrived_at": "25:99"}}))
+    response = client.post(
+        reverse("admin:meetings_meeting_register", args=[meeting.pk]),
+        register_form(club, {club.wanjiku: {"arrived_at": "25:99"}}),
+    )
 
     assert response.status_code == 200
     lines = {line["membership"].pk: line for line in response.context["lines"]}
@@ -773,9 +920,18 @@ def meeting_form(club, days, **fields):
     empty inlines; `fields` replace single fields."""
     starts = timezone.localtime(timezone.now() + timedelta(days=days))
     data = {
-        "chama": club.chama.pk, "title": "Evening meeting", "kind": "regular", "format": "physical", "location": "",
-        "link": "", "starts_at_0": starts.strftime("%Y-%m-%d"), "starts_at_1": "18:00:00", "ends_at_0": "", "ends_at_1": "",
-        "status": "scheduled", "minutes": "",
+        "chama": club.chama.pk,
+        "title": "Evening meeting",
+        "kind": "regular",
+        "format": "physical",
+        "location": "",
+        "link": "",
+        "starts_at_0": starts.strftime("%Y-%m-%d"),
+        "starts_at_1": "18:00:00",
+        "ends_at_0": "",
+        "ends_at_1": "",
+        "status": "scheduled",
+        "minutes": "",
     }
     for prefix in ("agenda", "resolutions", "action_items", "attachments"):
         data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
@@ -804,8 +960,10 @@ def test_the_admin_form_cannot_mark_a_meeting_held_before_it_starts(club, client
     client.force_login(club.secretary.user)
 
     added = client.post(reverse("admin:meetings_meeting_add"), meeting_form(club, 5, title="Not yet", status="held"))
-    changed = client.post(reverse("admin:meetings_meeting_change", args=[meeting.pk]),
-                          meeting_form(club, 5, title="Next week", status="held"))
+    changed = client.post(
+        reverse("admin:meetings_meeting_change", args=[meeting.pk]),
+        meeting_form(club, 5, title="Next week", status="held"),
+    )
 
     # The rule of meeting_set_status ("A meeting cannot be held before it starts.") holds here too.
     assert added.status_code == 200 and "status" in added.context["adminform"].form.errors
@@ -819,8 +977,13 @@ def test_the_admin_form_cannot_mark_a_meeting_held_before_it_starts(club, client
 def test_the_proposal_changelist_shows_live_vote_counts(club, client):
     tent = proposal_open_now(club, "Buy a tent")
     chairs = proposal_open_now(club, "Buy chairs")
-    for who, choice in ((club.wanjiku, "yes"), (club.otieno, "yes"), (club.achieng, "no"), (club.kamau, "abstain"),
-                        (club.chair, "yes")):
+    for who, choice in (
+        (club.wanjiku, "yes"),
+        (club.otieno, "yes"),
+        (club.achieng, "no"),
+        (club.kamau, "abstain"),
+        (club.chair, "yes"),
+    ):
         services.vote_cast(proposal=tent, membership=who, choice=choice)
     services.vote_cast(proposal=chairs, membership=club.kamau, choice="no")
     client.force_login(club.secretary.user)
@@ -831,8 +994,12 @@ def test_the_proposal_changelist_shows_live_vote_counts(club, client):
     counts = {p.title: (p.yes, p.no, p.abstain) for p in response.context["cl"].result_list}
     assert counts == {"Buy a tent": (3, 1, 1), "Buy chairs": (0, 1, 0)}
     html = response.content.decode()
-    assert '<td class="field-live_yes">3</td><td class="field-live_no">1</td><td class="field-live_abstain">1</td>' in html
-    assert '<td class="field-live_yes">0</td><td class="field-live_no">1</td><td class="field-live_abstain">0</td>' in html
+    assert (
+        '<td class="field-live_yes">3</td><td class="field-live_no">1</td><td class="field-live_abstain">1</td>' in html
+    )
+    assert (
+        '<td class="field-live_yes">0</td><td class="field-live_no">1</td><td class="field-live_abstain">0</td>' in html
+    )
 
 
 def test_a_proposal_added_in_the_admin_opens_through_the_service(club, client):
@@ -840,11 +1007,19 @@ def test_a_proposal_added_in_the_admin_opens_through_the_service(club, client):
     opens = timezone.localtime(timezone.now() - timedelta(hours=1))
     closes = opens + timedelta(days=3)
 
-    response = client.post(reverse("admin:meetings_proposal_add"), {
-        "chama": club.chama.pk, "title": "Raise contributions to 600", "description": "From next month.",
-        "kind": "constitution", "opens_at_0": opens.strftime("%Y-%m-%d"), "opens_at_1": opens.strftime("%H:%M:%S"),
-        "closes_at_0": closes.strftime("%Y-%m-%d"), "closes_at_1": closes.strftime("%H:%M:%S"),
-    })
+    response = client.post(
+        reverse("admin:meetings_proposal_add"),
+        {
+            "chama": club.chama.pk,
+            "title": "Raise contributions to 600",
+            "description": "From next month.",
+            "kind": "constitution",
+            "opens_at_0": opens.strftime("%Y-%m-%d"),
+            "opens_at_1": opens.strftime("%H:%M:%S"),
+            "closes_at_0": closes.strftime("%Y-%m-%d"),
+            "closes_at_1": closes.strftime("%H:%M:%S"),
+        },
+    )
 
     assert response.status_code == 302
     proposal = Proposal.objects.get()
@@ -857,13 +1032,19 @@ def test_a_proposal_added_in_the_admin_opens_through_the_service(club, client):
 def test_the_close_now_action_closes_voting_with_a_result(club, client):
     proposal = proposal_open_now(club)
     # 5 votes of 7: 500 ≥ 350, a quorum; yes 2 < no 3: rejected.
-    for who, choice in ((club.wanjiku, "yes"), (club.otieno, "yes"), (club.achieng, "no"), (club.kamau, "no"),
-                        (club.chair, "no")):
+    for who, choice in (
+        (club.wanjiku, "yes"),
+        (club.otieno, "yes"),
+        (club.achieng, "no"),
+        (club.kamau, "no"),
+        (club.chair, "no"),
+    ):
         services.vote_cast(proposal=proposal, membership=who, choice=choice)
     client.force_login(club.secretary.user)
 
-    response = client.post(reverse("admin:meetings_proposal_changelist"),
-                           {"action": "close_now", "_selected_action": [proposal.pk]})
+    response = client.post(
+        reverse("admin:meetings_proposal_changelist"), {"action": "close_now", "_selected_action": [proposal.pk]}
+    )
 
     assert response.status_code == 302
     proposal.refresh_from_db()
@@ -872,5 +1053,3 @@ def test_the_close_now_action_closes_voting_with_a_result(club, client):
     assert proposal.result == Proposal.Result.REJECTED
     messages = [str(m) for m in client.get(reverse("admin:meetings_proposal_changelist")).context["messages"]]
     assert "1 proposal(s) closed." in messages
-
-

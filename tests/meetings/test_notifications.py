@@ -87,7 +87,8 @@ def emails_to(user, mailoutbox):
 
 
 def test_notify_creates_the_in_app_notification_and_sends_nothing_before_commit(
-        plain_member, mailoutbox, sms_outbox, django_capture_on_commit_callbacks):
+    plain_member, mailoutbox, sms_outbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
         notification = notify(plain_member, title="Contributions", body="Pay by the 5th.")
 
@@ -95,20 +96,30 @@ def test_notify_creates_the_in_app_notification_and_sends_nothing_before_commit(
     stored = Notification.objects.get(user=plain_member)
     assert stored == notification
     assert (stored.kind, stored.title, stored.body, stored.dedupe_key, stored.read_date, stored.expires_date) == (
-        Notification.Kind.GENERAL, "Contributions", "Pay by the 5th.", "", None, None)
+        Notification.Kind.GENERAL,
+        "Contributions",
+        "Pay by the 5th.",
+        "",
+        None,
+        None,
+    )
     assert len(callbacks) == 1
     assert mailoutbox == [] and sms_outbox == []
 
 
 def test_notify_sends_one_email_and_one_sms_when_the_transaction_commits(
-        plain_member, mailoutbox, sms_outbox, django_capture_on_commit_callbacks):
+    plain_member, mailoutbox, sms_outbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         notify(plain_member, title="Contributions", body="Pay by the 5th.")
         assert mailoutbox == [] and sms_outbox == []
 
     assert len(mailoutbox) == 1
     assert (mailoutbox[0].subject, mailoutbox[0].body, mailoutbox[0].to) == (
-        "Contributions", "Pay by the 5th.", [plain_member.email])
+        "Contributions",
+        "Pay by the 5th.",
+        [plain_member.email],
+    )
     assert sms_outbox == [(str(plain_member.phone_number), "Contributions: Pay by the 5th.")]
 
 
@@ -141,8 +152,9 @@ def test_a_rolled_back_notification_is_neither_kept_nor_sent(mailoutbox, sms_out
     assert mailoutbox == [] and sms_outbox == []
 
 
-def test_a_dedupe_key_is_sent_once_per_person(chama, plain_member, mailoutbox, sms_outbox,
-                                              django_capture_on_commit_callbacks):
+def test_a_dedupe_key_is_sent_once_per_person(
+    chama, plain_member, mailoutbox, sms_outbox, django_capture_on_commit_callbacks
+):
     neighbour = member(chama)
     with django_capture_on_commit_callbacks(execute=True):
         first = notify(plain_member, title="AGM", body="The AGM is on 28 March.", dedupe_key="agm-2026")
@@ -188,8 +200,9 @@ def test_sms_turned_off_sends_the_email_only(plain_member, mailoutbox, sms_outbo
     assert [message.to for message in mailoutbox] == [[plain_member.email]]
 
 
-def test_both_turned_off_keeps_the_in_app_notification_only(plain_member, mailoutbox, sms_outbox,
-                                                            django_capture_on_commit_callbacks):
+def test_both_turned_off_keeps_the_in_app_notification_only(
+    plain_member, mailoutbox, sms_outbox, django_capture_on_commit_callbacks
+):
     NotificationPreference.objects.create(user=plain_member, sms=False, email=False)
     with django_capture_on_commit_callbacks(execute=True):
         notify(plain_member, title="Loan approved", body="Approved.")
@@ -233,19 +246,23 @@ def receipts(user):
     return list(Notification.objects.filter(user=user, kind=RECEIPT))
 
 
-def test_a_payment_sends_the_payer_one_receipt(clock, chama, treasurer, plain_member, wanjiku, mailoutbox, sms_outbox,
-                                               django_capture_on_commit_callbacks):
+def test_a_payment_sends_the_payer_one_receipt(
+    clock, chama, treasurer, plain_member, wanjiku, mailoutbox, sms_outbox, django_capture_on_commit_callbacks
+):
     today_is(date(2026, 3, 2))
     with django_capture_on_commit_callbacks(execute=True):
-        journal = dues_service.payment_record(membership=wanjiku, amount="1500", method="cash", by=treasurer,
-                                              value_date=date(2026, 3, 2))
+        journal = dues_service.payment_record(
+            membership=wanjiku, amount="1500", method="cash", by=treasurer, value_date=date(2026, 3, 2)
+        )
         assert sms_outbox == [] and mailoutbox == []
 
     assert journal.amount == D("1500.00")
     [receipt] = receipts(wanjiku.user)
     assert receipt.title == "Umoja: KES 1,500.00 received"
-    assert receipt.body == (f"Umoja recorded KES 1,500.00 from you on 02 Mar 2026: Payment by {wanjiku.member_number} (cash). "
-                            f"Receipt no. {journal.pk}.")
+    assert receipt.body == (
+        f"Umoja recorded KES 1,500.00 from you on 02 Mar 2026: Payment by {wanjiku.member_number} (cash). "
+        f"Receipt no. {journal.pk}."
+    )
     assert receipt.dedupe_key == f"receipt-{journal.pk}"
     assert sms_outbox == [(str(wanjiku.user.phone_number), f"{receipt.title}: {receipt.body}")]
     assert [(message.subject, message.to) for message in mailoutbox] == [(receipt.title, [wanjiku.user.email])]
@@ -253,8 +270,9 @@ def test_a_payment_sends_the_payer_one_receipt(clock, chama, treasurer, plain_me
     assert sms_to(treasurer) == [] and sms_to(plain_member) == []
 
 
-def test_a_payment_that_settles_dues_is_receipted_in_full(clock, treasurer, wanjiku, sms_outbox,
-                                                          django_capture_on_commit_callbacks):
+def test_a_payment_that_settles_dues_is_receipted_in_full(
+    clock, treasurer, wanjiku, sms_outbox, django_capture_on_commit_callbacks
+):
     chama = wanjiku.chama
     policy = chama.policy
     policy.contribution_amount = D("1000")
@@ -264,26 +282,33 @@ def test_a_payment_that_settles_dues_is_receipted_in_full(clock, treasurer, wanj
 
     today_is(date(2026, 1, 4))
     with django_capture_on_commit_callbacks(execute=True):
-        journal = dues_service.payment_record(membership=wanjiku, amount="1250.50", method="mpesa", by=treasurer,
-                                              value_date=date(2026, 1, 4))
+        journal = dues_service.payment_record(
+            membership=wanjiku, amount="1250.50", method="mpesa", by=treasurer, value_date=date(2026, 1, 4)
+        )
 
     [receipt] = receipts(wanjiku.user)
     # 1,000 settles January's due and 250.50 is kept as an advance: the receipt is for all 1,250.50.
     assert receipt.title == "Umoja: KES 1,250.50 received"
-    assert f"KES 1,250.50 from you on 04 Jan 2026: Payment by {wanjiku.member_number} (mpesa). Receipt no. {journal.pk}." in receipt.body
+    assert (
+        f"KES 1,250.50 from you on 04 Jan 2026: Payment by {wanjiku.member_number} (mpesa). Receipt no. {journal.pk}."
+        in receipt.body
+    )
     assert len(sms_to(wanjiku.user)) == 1
 
 
 def test_a_savings_deposit_sends_a_receipt(clock, treasurer, wanjiku, sms_outbox, django_capture_on_commit_callbacks):
     today_is(date(2026, 3, 9))
     with django_capture_on_commit_callbacks(execute=True):
-        journal = savings_service.savings_deposit(membership=wanjiku, amount="2000", method="mpesa", by=treasurer,
-                                                  value_date=date(2026, 3, 9))
+        journal = savings_service.savings_deposit(
+            membership=wanjiku, amount="2000", method="mpesa", by=treasurer, value_date=date(2026, 3, 9)
+        )
 
     [receipt] = receipts(wanjiku.user)
     assert receipt.title == "Umoja: KES 2,000.00 received"
-    assert receipt.body == (f"Umoja recorded KES 2,000.00 from you on 09 Mar 2026: Regular savings deposit (mpesa). "
-                            f"Receipt no. {journal.pk}.")
+    assert receipt.body == (
+        f"Umoja recorded KES 2,000.00 from you on 09 Mar 2026: Regular savings deposit (mpesa). "
+        f"Receipt no. {journal.pk}."
+    )
     assert sms_to(wanjiku.user) == [f"{receipt.title}: {receipt.body}"]
 
 
@@ -293,8 +318,9 @@ def test_a_share_purchase_sends_a_receipt(clock, treasurer, wanjiku, sms_outbox,
     policy.save()
     today_is(date(2026, 3, 9))
     with django_capture_on_commit_callbacks(execute=True):
-        journal = savings_service.share_purchase(membership=wanjiku, shares=3, method="cash", by=treasurer,
-                                                 value_date=date(2026, 3, 9))
+        journal = savings_service.share_purchase(
+            membership=wanjiku, shares=3, method="cash", by=treasurer, value_date=date(2026, 3, 9)
+        )
 
     [receipt] = receipts(wanjiku.user)
     assert receipt.title == "Umoja: KES 300.00 received"
@@ -302,18 +328,22 @@ def test_a_share_purchase_sends_a_receipt(clock, treasurer, wanjiku, sms_outbox,
     assert len(sms_to(wanjiku.user)) == 1
 
 
-def test_a_fine_is_not_money_paid_in_and_gets_no_receipt(treasurer, wanjiku, mailoutbox, sms_outbox,
-                                                         django_capture_on_commit_callbacks):
+def test_a_fine_is_not_money_paid_in_and_gets_no_receipt(
+    treasurer, wanjiku, mailoutbox, sms_outbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        fine = dues_service.fine_charge(membership=wanjiku, amount="200", reason="Absent from the March meeting",
-                                        by=treasurer)
+        fine = dues_service.fine_charge(
+            membership=wanjiku, amount="200", reason="Absent from the March meeting", by=treasurer
+        )
 
     assert fine.amount == D("200.00")
     assert Notification.objects.count() == 0
     assert sms_outbox == [] and mailoutbox == []
 
 
-def test_each_payer_gets_only_their_own_receipt(chama, treasurer, wanjiku, sms_outbox, django_capture_on_commit_callbacks):
+def test_each_payer_gets_only_their_own_receipt(
+    chama, treasurer, wanjiku, sms_outbox, django_capture_on_commit_callbacks
+):
     otieno = MembershipFactory(chama=chama)
     with django_capture_on_commit_callbacks(execute=True):
         first = dues_service.payment_record(membership=wanjiku, amount="1500", method="cash", by=treasurer)
@@ -334,8 +364,11 @@ def payer(db):
 
 
 def nothing_sent(membership, mailoutbox):
-    return (Notification.objects.filter(user=membership.user).count() == 0 and MemoryBackend.outbox == []
-            and mailoutbox == [])
+    return (
+        Notification.objects.filter(user=membership.user).count() == 0
+        and MemoryBackend.outbox == []
+        and mailoutbox == []
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -377,19 +410,24 @@ def test_a_payment_marked_for_rollback_sends_no_receipt_and_a_later_one_does(pay
 
     journal = dues_service.payment_record(membership=wanjiku, amount="900", method="cash", by=treasurer)
 
-    assert [(r.title, r.dedupe_key) for r in receipts(wanjiku.user)] == [("Umoja: KES 900.00 received", f"receipt-{journal.pk}")]
+    assert [(r.title, r.dedupe_key) for r in receipts(wanjiku.user)] == [
+        ("Umoja: KES 900.00 received", f"receipt-{journal.pk}")
+    ]
     assert len(sms_to(wanjiku.user)) == 1
     assert len(mailoutbox) == 1
 
 
 def test_a_payment_replayed_with_the_same_idempotency_key_sends_one_receipt(
-        treasurer, wanjiku, mailoutbox, sms_outbox, django_capture_on_commit_callbacks):
+    treasurer, wanjiku, mailoutbox, sms_outbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        first = dues_service.payment_record(membership=wanjiku, amount="1500", method="cash", by=treasurer,
-                                            idempotency_key="app-7f3c")
+        first = dues_service.payment_record(
+            membership=wanjiku, amount="1500", method="cash", by=treasurer, idempotency_key="app-7f3c"
+        )
     with django_capture_on_commit_callbacks(execute=True):
-        again = dues_service.payment_record(membership=wanjiku, amount="1500", method="cash", by=treasurer,
-                                            idempotency_key="app-7f3c")
+        again = dues_service.payment_record(
+            membership=wanjiku, amount="1500", method="cash", by=treasurer, idempotency_key="app-7f3c"
+        )
 
     assert again.pk == first.pk
     assert Journal.objects.filter(membership=wanjiku).count() == 1
@@ -399,20 +437,27 @@ def test_a_payment_replayed_with_the_same_idempotency_key_sends_one_receipt(
 
 
 def test_a_payment_replayed_with_the_same_reference_sends_one_receipt(
-        treasurer, wanjiku, mailoutbox, sms_outbox, django_capture_on_commit_callbacks):
+    treasurer, wanjiku, mailoutbox, sms_outbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        first = dues_service.payment_record(membership=wanjiku, amount="1500", method="mpesa", by=treasurer,
-                                            reference="QK41XYZ7")
-        again = dues_service.payment_record(membership=wanjiku, amount="1500", method="mpesa", by=treasurer,
-                                            reference="QK41XYZ7")
+        first = dues_service.payment_record(
+            membership=wanjiku, amount="1500", method="mpesa", by=treasurer, reference="QK41XYZ7"
+        )
+        again = dues_service.payment_record(
+            membership=wanjiku, amount="1500", method="mpesa", by=treasurer, reference="QK41XYZ7"
+        )
     with django_capture_on_commit_callbacks(execute=True):
-        deposit = savings_service.savings_deposit(membership=wanjiku, amount="500", method="mpesa", by=treasurer,
-                                                  reference="QK41ABC1")
-        deposit_again = savings_service.savings_deposit(membership=wanjiku, amount="500", method="mpesa", by=treasurer,
-                                                        reference="QK41ABC1")
+        deposit = savings_service.savings_deposit(
+            membership=wanjiku, amount="500", method="mpesa", by=treasurer, reference="QK41ABC1"
+        )
+        deposit_again = savings_service.savings_deposit(
+            membership=wanjiku, amount="500", method="mpesa", by=treasurer, reference="QK41ABC1"
+        )
 
     assert (again.pk, deposit_again.pk) == (first.pk, deposit.pk)
-    assert sorted(r.dedupe_key for r in receipts(wanjiku.user)) == sorted([f"receipt-{first.pk}", f"receipt-{deposit.pk}"])
+    assert sorted(r.dedupe_key for r in receipts(wanjiku.user)) == sorted(
+        [f"receipt-{first.pk}", f"receipt-{deposit.pk}"]
+    )
     assert len(sms_to(wanjiku.user)) == 2
     assert len(mailoutbox) == 2
 
@@ -439,15 +484,24 @@ def club(chama, secretary):
     chebet = MembershipFactory(chama=chama, user=UserFactory(first_name="Chebet"))
     membership_change_status(membership=chebet, status=MembershipStatus.EXITED, by=secretary, reason="Moved away")
     daudi = MembershipFactory(chama=ChamaFactory(name="Tujenge"), user=UserFactory(first_name="Daudi"))
-    return {"secretary": secretary, "amina": amina.user, "baraka": baraka.user, "chebet": chebet.user, "daudi": daudi.user}
+    return {
+        "secretary": secretary,
+        "amina": amina.user,
+        "baraka": baraka.user,
+        "chebet": chebet.user,
+        "daudi": daudi.user,
+    }
 
 
 def meeting(chama, secretary, starts_at, title="Monthly meeting", location=""):
-    return meeting_services.meeting_create(chama=chama, by=secretary, title=title, starts_at=starts_at, location=location)
+    return meeting_services.meeting_create(
+        chama=chama, by=secretary, title=title, starts_at=starts_at, location=location
+    )
 
 
-def test_reminders_go_to_active_members_of_meetings_within_48_hours(chama, club, sms_outbox,
-                                                                    django_capture_on_commit_callbacks):
+def test_reminders_go_to_active_members_of_meetings_within_48_hours(
+    chama, club, sms_outbox, django_capture_on_commit_callbacks
+):
     secretary = club["secretary"]
     now = datetime(2030, 3, 5, 10, 0, tzinfo=NAIROBI)
     soon = meeting(chama, secretary, datetime(2030, 3, 6, 17, 30, tzinfo=NAIROBI), "March meeting", "Community hall")
@@ -456,8 +510,11 @@ def test_reminders_go_to_active_members_of_meetings_within_48_hours(chama, club,
     cancelled = meeting(chama, secretary, now + timedelta(hours=5))
     meeting_services.meeting_set_status(meeting=cancelled, status=Meeting.Status.CANCELLED, by=secretary)
     started = meeting(chama, secretary, now - timedelta(minutes=30))
-    elsewhere = meeting(Chama.objects.get(name="Tujenge"), member(Chama.objects.get(name="Tujenge"), Role.SECRETARY),
-                        now + timedelta(days=10))
+    elsewhere = meeting(
+        Chama.objects.get(name="Tujenge"),
+        member(Chama.objects.get(name="Tujenge"), Role.SECRETARY),
+        now + timedelta(days=10),
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         sent = meeting_services.send_meeting_reminders(now=now)
@@ -467,7 +524,8 @@ def test_reminders_go_to_active_members_of_meetings_within_48_hours(chama, club,
     for person in active:
         reminders = Notification.objects.filter(user=person)
         assert sorted(reminders.values_list("dedupe_key", flat=True)) == sorted(
-            [f"meeting-reminder-{soon.pk}", f"meeting-reminder-{at_the_edge.pk}"])
+            [f"meeting-reminder-{soon.pk}", f"meeting-reminder-{at_the_edge.pk}"]
+        )
         assert set(reminders.values_list("kind", flat=True)) == {REMINDER}
         assert len(sms_to(person)) == 2
     for person in (club["chebet"], club["daudi"]):
@@ -476,12 +534,14 @@ def test_reminders_go_to_active_members_of_meetings_within_48_hours(chama, club,
 
     amina_soon = Notification.objects.get(user=club["amina"], dedupe_key=f"meeting-reminder-{soon.pk}")
     assert amina_soon.title == "Umoja: meeting on Wed 06 Mar, 17:30"
-    assert amina_soon.body == ("March meeting, Wednesday 06 March 2030 at 17:30, Community hall. "
-                               "Reply in the app if you cannot come.")
+    assert amina_soon.body == (
+        "March meeting, Wednesday 06 March 2030 at 17:30, Community hall. Reply in the app if you cannot come."
+    )
     amina_edge = Notification.objects.get(user=club["amina"], dedupe_key=f"meeting-reminder-{at_the_edge.pk}")
     assert amina_edge.title == "Umoja: meeting on Thu 07 Mar, 10:00"
-    assert amina_edge.body == ("Welfare committee, Thursday 07 March 2030 at 10:00, the usual place. "
-                               "Reply in the app if you cannot come.")
+    assert amina_edge.body == (
+        "Welfare committee, Thursday 07 March 2030 at 10:00, the usual place. Reply in the app if you cannot come."
+    )
 
     reminded = {m.pk: m.reminder_sent_date for m in Meeting.objects.all()}
     assert reminded[soon.pk] == now and reminded[at_the_edge.pk] == now
@@ -553,26 +613,39 @@ def test_one_failing_sms_does_not_lose_the_other_members_reminders(gateway_down_
 
 
 def monthly_chama(name="Pamoja", day=5, at=time(17, 30), minutes=90, **fields):
-    return ChamaFactory(name=name, policy={"meeting_frequency": "monthly", "meeting_day": day, "meeting_time": at,
-                                           "meeting_duration_minutes": minutes}, **fields)
+    return ChamaFactory(
+        name=name,
+        policy={
+            "meeting_frequency": "monthly",
+            "meeting_day": day,
+            "meeting_time": at,
+            "meeting_duration_minutes": minutes,
+        },
+        **fields,
+    )
 
 
 def local_starts(chama, zone=NAIROBI):
-    return [m.starts_at.astimezone(zone).replace(tzinfo=None)
-            for m in Meeting.objects.filter(chama=chama).order_by("starts_at")]
+    return [
+        m.starts_at.astimezone(zone).replace(tzinfo=None)
+        for m in Meeting.objects.filter(chama=chama).order_by("starts_at")
+    ]
 
 
-@pytest.mark.parametrize(("day", "today", "months", "expected"), [
-    # The 31st is clamped to each month's end; 15 Jan + 3 months ends before 15 Apr.
-    (31, date(2026, 1, 15), 3, [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)]),
-    # Today's meeting counts; the window ends before the same day three months on.
-    (5, date(2026, 3, 5), 3, [date(2026, 3, 5), date(2026, 4, 5), date(2026, 5, 5)]),
-    # This month's meeting is past: April, May and June.
-    (5, date(2026, 3, 10), 3, [date(2026, 4, 5), date(2026, 5, 5), date(2026, 6, 5)]),
-    # A leap year: 29 Feb 2028 exists; 29 Jan is before 30 Jan.
-    (29, date(2028, 1, 30), 2, [date(2028, 2, 29), date(2028, 3, 29)]),
-    (30, date(2026, 11, 30), 1, [date(2026, 11, 30)]),
-])
+@pytest.mark.parametrize(
+    ("day", "today", "months", "expected"),
+    [
+        # The 31st is clamped to each month's end; 15 Jan + 3 months ends before 15 Apr.
+        (31, date(2026, 1, 15), 3, [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)]),
+        # Today's meeting counts; the window ends before the same day three months on.
+        (5, date(2026, 3, 5), 3, [date(2026, 3, 5), date(2026, 4, 5), date(2026, 5, 5)]),
+        # This month's meeting is past: April, May and June.
+        (5, date(2026, 3, 10), 3, [date(2026, 4, 5), date(2026, 5, 5), date(2026, 6, 5)]),
+        # A leap year: 29 Feb 2028 exists; 29 Jan is before 30 Jan.
+        (29, date(2028, 1, 30), 2, [date(2028, 2, 29), date(2028, 3, 29)]),
+        (30, date(2026, 11, 30), 1, [date(2026, 11, 30)]),
+    ],
+)
 def test_schedule_meetings_creates_the_policy_days(db, day, today, months, expected):
     pamoja = monthly_chama(day=day)
 
@@ -590,11 +663,16 @@ def test_scheduled_meetings_start_at_the_policy_time_and_last_its_duration(db):
     meetings = list(Meeting.objects.filter(chama=pamoja).order_by("starts_at"))
     # 17:30 in Nairobi (UTC+3) is 14:30 UTC; 90 minutes later is 19:00 local.
     assert [m.starts_at.astimezone(UTC) for m in meetings] == [
-        datetime(2026, 1, 31, 14, 30, tzinfo=UTC), datetime(2026, 2, 28, 14, 30, tzinfo=UTC),
-        datetime(2026, 3, 31, 14, 30, tzinfo=UTC)]
+        datetime(2026, 1, 31, 14, 30, tzinfo=UTC),
+        datetime(2026, 2, 28, 14, 30, tzinfo=UTC),
+        datetime(2026, 3, 31, 14, 30, tzinfo=UTC),
+    ]
     assert [m.ends_at - m.starts_at for m in meetings] == [timedelta(minutes=90)] * 3
-    assert [m.title for m in meetings] == ["Regular meeting 31 Jan 2026", "Regular meeting 28 Feb 2026",
-                                           "Regular meeting 31 Mar 2026"]
+    assert [m.title for m in meetings] == [
+        "Regular meeting 31 Jan 2026",
+        "Regular meeting 28 Feb 2026",
+        "Regular meeting 31 Mar 2026",
+    ]
     assert {(m.kind, m.status) for m in meetings} == {(Meeting.Kind.REGULAR, Meeting.Status.SCHEDULED)}
 
 
@@ -606,13 +684,19 @@ def test_scheduled_meetings_are_in_the_chamas_time_zone(db):
     meetings = list(Meeting.objects.filter(chama=london).order_by("starts_at"))
     # 18:00 in London: GMT (UTC) on 5 March, summer time (UTC+1) from 29 March, so 17:00 UTC on 5 April.
     assert [m.starts_at.astimezone(LONDON).replace(tzinfo=None) for m in meetings] == [
-        datetime(2026, 3, 5, 18, 0), datetime(2026, 4, 5, 18, 0)]
+        datetime(2026, 3, 5, 18, 0),
+        datetime(2026, 4, 5, 18, 0),
+    ]
     assert [m.starts_at.astimezone(UTC) for m in meetings] == [
-        datetime(2026, 3, 5, 18, 0, tzinfo=UTC), datetime(2026, 4, 5, 17, 0, tzinfo=UTC)]
+        datetime(2026, 3, 5, 18, 0, tzinfo=UTC),
+        datetime(2026, 4, 5, 17, 0, tzinfo=UTC),
+    ]
 
 
 def test_weekly_meetings_fall_on_the_policy_weekday(db):
-    weekly = ChamaFactory(name="Jumamosi", policy={"meeting_frequency": "weekly", "meeting_day": 6, "meeting_time": time(9, 0)})
+    weekly = ChamaFactory(
+        name="Jumamosi", policy={"meeting_frequency": "weekly", "meeting_day": 6, "meeting_time": time(9, 0)}
+    )
 
     meeting_services.schedule_meetings(months=1, chama=weekly, today=date(2026, 3, 4))
 
@@ -640,7 +724,8 @@ def test_schedule_meetings_dry_run_and_inactive_chamas(db):
 
     dry = meeting_services.schedule_meetings(months=2, today=date(2026, 3, 1), dry_run=True)
     assert [(each, [m.starts_at.astimezone(NAIROBI).date() for m in new]) for each, new in dry] == [
-        (pamoja, [date(2026, 3, 5), date(2026, 4, 5)])]
+        (pamoja, [date(2026, 3, 5), date(2026, 4, 5)])
+    ]
     assert Meeting.objects.count() == 0
 
     meeting_services.schedule_meetings(months=2, today=date(2026, 3, 1))
@@ -668,13 +753,15 @@ def test_the_schedule_command_dry_run_creates_nothing_then_creates_once(db):
     call_command("schedule_meetings", "--dry-run", "--chama", str(pamoja.pk), stdout=out)
     assert Meeting.objects.count() == 0
     assert out.getvalue().splitlines()[0] == (
-        f"Pamoja: would create 3 meeting(s), {expected[0]:%d %b} to {expected[-1]:%d %b %Y}")
+        f"Pamoja: would create 3 meeting(s), {expected[0]:%d %b} to {expected[-1]:%d %b %Y}"
+    )
     assert "Dry run: 3 meeting(s)" in out.getvalue()
 
     out = StringIO()
     call_command("schedule_meetings", "--chama", str(pamoja.pk), stdout=out)
-    assert out.getvalue() == (f"Pamoja: created 3 meeting(s), {expected[0]:%d %b} to {expected[-1]:%d %b %Y}\n"
-                              "3 meeting(s) created.\n")
+    assert out.getvalue() == (
+        f"Pamoja: created 3 meeting(s), {expected[0]:%d %b} to {expected[-1]:%d %b %Y}\n3 meeting(s) created.\n"
+    )
     assert local_starts(pamoja) == [datetime.combine(d, time(17, 30)) for d in expected]
 
     out = StringIO()
@@ -705,13 +792,23 @@ def test_the_schedule_command_refuses_an_unknown_chama(db):
 def test_the_close_proposals_command_opens_and_closes(chama, secretary):
     amina, baraka, chebet = (MembershipFactory(chama=chama) for _ in range(3))
     now = timezone.now()
-    tent = meeting_services.proposal_create(chama=chama, by=secretary, title="Buy a tent",
-                                            opens_at=now - timedelta(hours=1), closes_at=now + timedelta(days=1))
+    tent = meeting_services.proposal_create(
+        chama=chama,
+        by=secretary,
+        title="Buy a tent",
+        opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(days=1),
+    )
     for voter, choice in ((amina, "yes"), (baraka, "yes"), (chebet, "no")):
         meeting_services.vote_cast(proposal=tent, membership=voter, choice=choice)
     Proposal.objects.filter(pk=tent.pk).update(closes_at=now - timedelta(minutes=1))
-    tank = meeting_services.proposal_create(chama=chama, by=secretary, title="Water tank",
-                                            opens_at=now + timedelta(hours=1), closes_at=now + timedelta(days=3))
+    tank = meeting_services.proposal_create(
+        chama=chama,
+        by=secretary,
+        title="Water tank",
+        opens_at=now + timedelta(hours=1),
+        closes_at=now + timedelta(days=3),
+    )
     assert tank.status == Proposal.Status.SCHEDULED
     Proposal.objects.filter(pk=tank.pk).update(opens_at=now - timedelta(minutes=1))
 
@@ -727,7 +824,12 @@ def test_the_close_proposals_command_opens_and_closes(chama, secretary):
     tent.refresh_from_db()
     tank.refresh_from_db()
     assert (tent.status, tent.result, tent.yes_count, tent.no_count, tent.abstain_count) == (
-        Proposal.Status.CLOSED, Proposal.Result.PASSED, 2, 1, 0)
+        Proposal.Status.CLOSED,
+        Proposal.Result.PASSED,
+        2,
+        1,
+        0,
+    )
     assert (tank.status, tank.eligible_count, tank.result) == (Proposal.Status.OPEN, 4, "")
 
     out = StringIO()
@@ -738,8 +840,13 @@ def test_the_close_proposals_command_opens_and_closes(chama, secretary):
 def test_the_close_proposals_command_reports_no_quorum(chama, secretary):
     amina, *_ = (MembershipFactory(chama=chama) for _ in range(3))
     now = timezone.now()
-    tent = meeting_services.proposal_create(chama=chama, by=secretary, title="Buy a tent",
-                                            opens_at=now - timedelta(hours=1), closes_at=now + timedelta(days=1))
+    tent = meeting_services.proposal_create(
+        chama=chama,
+        by=secretary,
+        title="Buy a tent",
+        opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(days=1),
+    )
     meeting_services.vote_cast(proposal=tent, membership=amina, choice="yes")
     Proposal.objects.filter(pk=tent.pk).update(closes_at=now - timedelta(minutes=1))
 
@@ -764,8 +871,12 @@ PREFERENCES = "/api/v1/me/notification-preferences/"
 def inbox(plain_member, treasurer):
     """Three visible notifications for the member, one expired, and one for the treasurer."""
     rows = {title: notify(plain_member, title=title, body=f"{title} body.") for title in ("First", "Second")}
-    rows["Third"] = notify(plain_member, title="Third", body="Third body.", expires_date=timezone.now() + timedelta(days=1))
-    rows["Old news"] = notify(plain_member, title="Old news", body="Gone.", expires_date=timezone.now() - timedelta(minutes=1))
+    rows["Third"] = notify(
+        plain_member, title="Third", body="Third body.", expires_date=timezone.now() + timedelta(days=1)
+    )
+    rows["Old news"] = notify(
+        plain_member, title="Old news", body="Gone.", expires_date=timezone.now() - timedelta(minutes=1)
+    )
     rows["Not yours"] = notify(treasurer, title="Not yours", body="For the treasurer.")
     return rows
 
@@ -844,8 +955,9 @@ def test_the_notifications_api_needs_a_login(api, inbox):
     assert api.post(f"{NOTIFICATIONS}read-all/").status_code == 401
 
 
-def test_preferences_default_to_email_and_sms_and_can_be_changed(api_as, plain_member, mailoutbox, sms_outbox,
-                                                                 django_capture_on_commit_callbacks):
+def test_preferences_default_to_email_and_sms_and_can_be_changed(
+    api_as, plain_member, mailoutbox, sms_outbox, django_capture_on_commit_callbacks
+):
     client = api_as(plain_member)
     response = client.get(PREFERENCES)
     assert response.status_code == 200

@@ -30,8 +30,14 @@ def make_chama(members=4, **policy):
 
 def open_proposal(chama, by, hours=24, **fields):
     now = timezone.now()
-    return services.proposal_create(chama=chama, by=by.user, title="Buy a tent for events", opens_at=now - timedelta(minutes=1),
-                                    closes_at=now + timedelta(hours=hours), **fields)
+    return services.proposal_create(
+        chama=chama,
+        by=by.user,
+        title="Buy a tent for events",
+        opens_at=now - timedelta(minutes=1),
+        closes_at=now + timedelta(hours=hours),
+        **fields,
+    )
 
 
 def vote_all(proposal, voters, choices):
@@ -83,8 +89,13 @@ def test_no_vote_after_close_or_once_the_closing_time_has_passed():
 def test_no_vote_before_voting_opens():
     chama, secretary, (amina, *_) = make_chama()
     now = timezone.now()
-    proposal = services.proposal_create(chama=chama, by=secretary.user, title="Later", opens_at=now + timedelta(hours=1),
-                                        closes_at=now + timedelta(days=1))
+    proposal = services.proposal_create(
+        chama=chama,
+        by=secretary.user,
+        title="Later",
+        opens_at=now + timedelta(hours=1),
+        closes_at=now + timedelta(days=1),
+    )
     assert proposal.status == Proposal.Status.SCHEDULED
 
     with pytest.raises(ValidationError, match="not opened yet"):
@@ -96,7 +107,9 @@ def test_no_vote_before_voting_opens():
 def test_only_members_active_when_voting_opened_may_vote():
     chama, secretary, (amina, baraka, *_) = make_chama()
     suspended = MembershipFactory(chama=chama, user=UserFactory())
-    group_services.membership_change_status(membership=suspended, status=MembershipStatus.SUSPENDED, by=secretary.user, reason="Arrears")
+    group_services.membership_change_status(
+        membership=suspended, status=MembershipStatus.SUSPENDED, by=secretary.user, reason="Arrears"
+    )
     outsider = MembershipFactory(chama=ChamaFactory(name="Tujenge"), user=amina.user)  # the same person, another chama
     proposal = open_proposal(chama, secretary)
     newcomer = MembershipFactory(chama=chama, user=UserFactory())  # joined after voting opened
@@ -106,8 +119,11 @@ def test_only_members_active_when_voting_opened_may_vote():
             services.vote_cast(proposal=proposal, membership=membership, choice="yes")
     assert not Vote.objects.exists()
     assert set(EligibleVoter.objects.filter(proposal=proposal).values_list("membership_id", flat=True)) == {
-        secretary.pk, amina.pk, baraka.pk, *(m.pk for m in chama.memberships.filter(status=MembershipStatus.ACTIVE)
-                                             .exclude(pk__in=[newcomer.pk]))}
+        secretary.pk,
+        amina.pk,
+        baraka.pk,
+        *(m.pk for m in chama.memberships.filter(status=MembershipStatus.ACTIVE).exclude(pk__in=[newcomer.pk])),
+    }
     assert proposal.eligible_count == 5  # the newcomer does not raise the quorum's base either
 
 
@@ -115,8 +131,14 @@ def test_only_members_active_when_voting_opened_may_vote():
 def test_a_member_who_joins_before_a_scheduled_vote_opens_may_vote():
     chama, secretary, _ = make_chama(members=2)
     now = timezone.now()
-    proposal = services.proposal_create(chama=chama, by=secretary.user, title="Constitution: fines", kind=Proposal.Kind.CONSTITUTION,
-                                        opens_at=now + timedelta(minutes=30), closes_at=now + timedelta(days=2))
+    proposal = services.proposal_create(
+        chama=chama,
+        by=secretary.user,
+        title="Constitution: fines",
+        kind=Proposal.Kind.CONSTITUTION,
+        opens_at=now + timedelta(minutes=30),
+        closes_at=now + timedelta(days=2),
+    )
     joiner = MembershipFactory(chama=chama, user=UserFactory())
 
     opened, closed = services.close_proposals(now=now + timedelta(hours=1))
@@ -152,26 +174,31 @@ def test_quorum_not_met_counts_every_vote_cast_against_the_eligible_voters():
 def test_a_member_who_left_after_opening_still_counts_in_the_quorum_base():
     chama, secretary, members = make_chama(members=3, quorum_percentage=D("60"))  # 4 eligible: 2.4, so 3 votes
     proposal = open_proposal(chama, secretary)
-    group_services.membership_change_status(membership=members[2], status=MembershipStatus.EXITED, by=secretary.user, reason="Moved")
+    group_services.membership_change_status(
+        membership=members[2], status=MembershipStatus.EXITED, by=secretary.user, reason="Moved"
+    )
     vote_all(proposal, members[:2], ["yes", "yes"])
 
     assert close(proposal).result == Proposal.Result.NO_QUORUM  # 2 of 4 is 50%, below 60%
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("choices", "result"), [
-    # 9 eligible (the secretary and 8); quorum 50% = 4.5, so 5 votes.
-    (["yes"] * 6 + ["no"] * 3, Proposal.Result.PASSED),  # 6 of 9 yes-or-no: exactly two thirds
-    (["yes"] * 5 + ["no"] * 3, Proposal.Result.REJECTED),  # 5 of 8 = 62.5%
-    (["yes"] * 4 + ["no"] * 2 + ["abstain"] * 3, Proposal.Result.PASSED),  # abstentions are left out: 4 of 6
-    (["yes"] * 2 + ["no"] + ["abstain"] * 6, Proposal.Result.PASSED),  # 2 of 3
-    (["abstain"] * 9, Proposal.Result.REJECTED),  # nobody said yes
-    (["yes"] * 4, Proposal.Result.NO_QUORUM),  # 4 of 9 voted
-])
+@pytest.mark.parametrize(
+    ("choices", "result"),
+    [
+        # 9 eligible (the secretary and 8); quorum 50% = 4.5, so 5 votes.
+        (["yes"] * 6 + ["no"] * 3, Proposal.Result.PASSED),  # 6 of 9 yes-or-no: exactly two thirds
+        (["yes"] * 5 + ["no"] * 3, Proposal.Result.REJECTED),  # 5 of 8 = 62.5%
+        (["yes"] * 4 + ["no"] * 2 + ["abstain"] * 3, Proposal.Result.PASSED),  # abstentions are left out: 4 of 6
+        (["yes"] * 2 + ["no"] + ["abstain"] * 6, Proposal.Result.PASSED),  # 2 of 3
+        (["abstain"] * 9, Proposal.Result.REJECTED),  # nobody said yes
+        (["yes"] * 4, Proposal.Result.NO_QUORUM),  # 4 of 9 voted
+    ],
+)
 def test_two_thirds_threshold(choices, result):
     chama, secretary, members = make_chama(members=8, vote_pass_threshold="two_thirds")
     proposal = open_proposal(chama, secretary)
-    vote_all(proposal, [secretary, *members][:len(choices)], choices)
+    vote_all(proposal, [secretary, *members][: len(choices)], choices)
 
     closed = close(proposal)
     assert closed.result == result
@@ -180,11 +207,14 @@ def test_two_thirds_threshold(choices, result):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("choices", "result"), [
-    (["yes"] * 3 + ["no"] * 2, Proposal.Result.PASSED),
-    (["yes"] * 2 + ["no"] * 2 + ["abstain"], Proposal.Result.REJECTED),  # a tie does not pass
-    (["yes"] + ["abstain"] * 4, Proposal.Result.PASSED),
-])
+@pytest.mark.parametrize(
+    ("choices", "result"),
+    [
+        (["yes"] * 3 + ["no"] * 2, Proposal.Result.PASSED),
+        (["yes"] * 2 + ["no"] * 2 + ["abstain"], Proposal.Result.REJECTED),  # a tie does not pass
+        (["yes"] + ["abstain"] * 4, Proposal.Result.PASSED),
+    ],
+)
 def test_simple_majority(choices, result):
     chama, secretary, members = make_chama(members=4)
     proposal = open_proposal(chama, secretary)
@@ -202,7 +232,11 @@ def test_the_proposal_keeps_the_policy_it_was_created_under():
     vote_all(proposal, members, ["yes", "no"])  # 2 of 3 voted; one of two is not two thirds
 
     closed = close(proposal)
-    assert (closed.pass_threshold, closed.quorum_percentage, closed.result) == ("two_thirds", D("40.00"), Proposal.Result.REJECTED)
+    assert (closed.pass_threshold, closed.quorum_percentage, closed.result) == (
+        "two_thirds",
+        D("40.00"),
+        Proposal.Result.REJECTED,
+    )
 
 
 @pytest.mark.django_db
@@ -223,8 +257,13 @@ def test_close_proposals_opens_and_closes_on_time_and_reports():
     due = open_proposal(chama, secretary)
     vote_all(due, members, ["yes", "no"])
     Proposal.objects.filter(pk=due.pk).update(opens_at=now - timedelta(hours=2), closes_at=now - timedelta(minutes=1))
-    later = services.proposal_create(chama=chama, by=secretary.user, title="Welfare top-up", opens_at=now - timedelta(hours=2),
-                                     closes_at=now + timedelta(days=1))
+    later = services.proposal_create(
+        chama=chama,
+        by=secretary.user,
+        title="Welfare top-up",
+        opens_at=now - timedelta(hours=2),
+        closes_at=now + timedelta(days=1),
+    )
     Proposal.objects.filter(pk=later.pk).update(status=Proposal.Status.SCHEDULED, eligible_count=0)
     EligibleVoter.objects.filter(proposal=later).delete()
 
@@ -246,9 +285,18 @@ def test_only_the_chairperson_and_secretary_put_proposals_to_a_vote():
     treasurer = MembershipFactory(chama=chama, role=Role.TREASURER, user=UserFactory())
     now = timezone.now()
     for by in (amina, treasurer):
-        with pytest.raises(authority.Refused, match="may call meetings, keep the register and minutes, and put proposals"):
-            services.proposal_create(chama=chama, by=by.user, title="Anything", opens_at=now, closes_at=now + timedelta(days=1))
+        with pytest.raises(
+            authority.Refused, match="may call meetings, keep the register and minutes, and put proposals"
+        ):
+            services.proposal_create(
+                chama=chama, by=by.user, title="Anything", opens_at=now, closes_at=now + timedelta(days=1)
+            )
     with pytest.raises(ValidationError, match="close after it opens"):
-        services.proposal_create(chama=chama, by=MembershipFactory(chama=chama, role=Role.CHAIRPERSON, user=UserFactory()).user,
-                                 title="Backwards", opens_at=now, closes_at=now - timedelta(hours=1))
+        services.proposal_create(
+            chama=chama,
+            by=MembershipFactory(chama=chama, role=Role.CHAIRPERSON, user=UserFactory()).user,
+            title="Backwards",
+            opens_at=now,
+            closes_at=now - timedelta(hours=1),
+        )
     assert not Proposal.objects.exists()

@@ -68,7 +68,12 @@ def test_every_admin_action_and_custom_page_names_its_authority_action():
         prefix = f"{model._meta.app_label}_{model._meta.model_name}_"
         for pattern in model_admin.get_urls():
             name = getattr(pattern, "name", None)
-            if name and name.startswith(prefix) and name[len(prefix):] not in standard and name not in model_admin.authority_views:
+            if (
+                name
+                and name.startswith(prefix)
+                and name[len(prefix) :] not in standard
+                and name not in model_admin.authority_views
+            ):
                 missing.append(f"{type(model_admin).__name__} page {name}")
     assert not missing, f"route these through authority_actions / guarded_path: {missing}"
 
@@ -184,18 +189,36 @@ def _officer(world, role=Role.TREASURER):
 def _own_loan(world, role=Role.TREASURER, status=None):
     membership = _officer(world, role)
     product = loan_product(world.chama, f"Own {role} {status}", min_amount=D("100"))
-    loan = Loan.objects.create(chama=world.chama, membership=membership, product=product, principal=D("1000"),
-                               interest_method="flat", interest_rate=D("1"), rate_period="month",
-                               repayment_frequency="monthly", installments_count=2, applied_by=membership.user,
-                               rounding=product.rounding, installment_multiple=product.installment_multiple,
-                               fee_mode=product.fee_mode, status=status or Loan.Status.APPLIED)
+    loan = Loan.objects.create(
+        chama=world.chama,
+        membership=membership,
+        product=product,
+        principal=D("1000"),
+        interest_method="flat",
+        interest_rate=D("1"),
+        rate_period="month",
+        repayment_frequency="monthly",
+        installments_count=2,
+        applied_by=membership.user,
+        rounding=product.rounding,
+        installment_multiple=product.installment_multiple,
+        fee_mode=product.fee_mode,
+        status=status or Loan.Status.APPLIED,
+    )
     return loan
 
 
 def _own_due(world):
     membership = _officer(world)
-    return Due.objects.create(chama=world.chama, membership=membership, kind=Due.Kind.CONTRIBUTION,
-                              description="Own due", due_date=date(2026, 1, 5), late_after=date(2026, 1, 8), amount=D("500"))
+    return Due.objects.create(
+        chama=world.chama,
+        membership=membership,
+        kind=Due.Kind.CONTRIBUTION,
+        description="Own due",
+        due_date=date(2026, 1, 5),
+        late_after=date(2026, 1, 8),
+        amount=D("500"),
+    )
 
 
 def _own_withdrawal(world):
@@ -212,38 +235,65 @@ def _paid(world, role):
 
 
 def _own_expense(world):
-    return books.expense_record(chama=world.chama, category="other", amount="60000", description="Refund to me",
-                                by=world.people[Role.CHAIRPERSON], payee=_officer(world))
+    return books.expense_record(
+        chama=world.chama,
+        category="other",
+        amount="60000",
+        description="Refund to me",
+        by=world.people[Role.CHAIRPERSON],
+        payee=_officer(world),
+    )
 
 
 OWN_ROW_CASES = {
-    "reverse_journal": lambda w, me: reversals.journal_reverse(journal=dues.payment_record(
-        membership=_officer(w), amount="100", method="cash", by=w.people[Role.CHAIRPERSON]), reason="mine", by=me),
-    "record_expense": lambda w, me: books.expense_record(chama=w.chama, category="other", amount="10", description="To me",
-                                                         by=me, payee=_officer(w)),
+    "reverse_journal": lambda w, me: reversals.journal_reverse(
+        journal=dues.payment_record(membership=_officer(w), amount="100", method="cash", by=w.people[Role.CHAIRPERSON]),
+        reason="mine",
+        by=me,
+    ),
+    "record_expense": lambda w, me: books.expense_record(
+        chama=w.chama, category="other", amount="10", description="To me", by=me, payee=_officer(w)
+    ),
     "approve_expense": lambda w, me: books.cashbook_approve(record=_own_expense(w), by=me),
     "approve_withdrawal": lambda w, me: savings.withdrawal_approve(withdrawal=_own_withdrawal(w), by=me),
     "pay_withdrawal": lambda w, me: savings.withdrawal_pay(withdrawal=_own_withdrawal(w), method="cash", by=me),
     "waive": lambda w, me: dues.waiver_request(due=_own_due(w), reason="mine", by=me),
-    "approve_waiver": lambda w, me: dues.waiver_approve(waiver=dues.waiver_request(
-        due=_own_due(w), amount="500", reason="asked by the chair", by=w.people[Role.CHAIRPERSON]), by=me),
+    "approve_waiver": lambda w, me: dues.waiver_approve(
+        waiver=dues.waiver_request(
+            due=_own_due(w), amount="500", reason="asked by the chair", by=w.people[Role.CHAIRPERSON]
+        ),
+        by=me,
+    ),
     "approve_loan": lambda w, me: loans.loan_approve(loan=_own_loan(w), by=me),
-    "disburse_loan": lambda w, me: loans.loan_disburse(loan=_own_loan(w, status=Loan.Status.APPROVED), by=me, method="cash"),
-    "reschedule_loan": lambda w, me: loans.loan_reschedule(loan=_own_loan(w, status=Loan.Status.ACTIVE), by=me, installments=600,
-                                                           interest_rate=D("0")),
+    "disburse_loan": lambda w, me: loans.loan_disburse(
+        loan=_own_loan(w, status=Loan.Status.APPROVED), by=me, method="cash"
+    ),
+    "reschedule_loan": lambda w, me: loans.loan_reschedule(
+        loan=_own_loan(w, status=Loan.Status.ACTIVE), by=me, installments=600, interest_rate=D("0")
+    ),
     "approve_reschedule": lambda w, me: loans.reschedule_approve(loan=_own_loan(w, status=Loan.Status.ACTIVE), by=me),
-    "write_off_loan": lambda w, me: loans.write_off_request(loan=_own_loan(w, status=Loan.Status.ACTIVE), by=me, reason="mine"),
+    "write_off_loan": lambda w, me: loans.write_off_request(
+        loan=_own_loan(w, status=Loan.Status.ACTIVE), by=me, reason="mine"
+    ),
     "approve_write_off": lambda w, me: loans.write_off_approve(loan=_own_loan(w, status=Loan.Status.ACTIVE), by=me),
     "recover_loan": lambda w, me: loans.recover_from_guarantors(loan=_own_loan(w, status=Loan.Status.DEFAULTED), by=me),
     "manage_members": lambda w, me: group_services.membership_change_status(
-        membership=w.chama.memberships.get(user=w.people[Role.SECRETARY]), status="exited", by=w.people[Role.SECRETARY]),
+        membership=w.chama.memberships.get(user=w.people[Role.SECRETARY]), status="exited", by=w.people[Role.SECRETARY]
+    ),
     "change_roles": lambda w, me: group_services.membership_change_role(
-        membership=w.chama.memberships.get(user=w.people[Role.CHAIRPERSON]), role=Role.MEMBER, by=w.people[Role.CHAIRPERSON]),
+        membership=w.chama.memberships.get(user=w.people[Role.CHAIRPERSON]),
+        role=Role.MEMBER,
+        by=w.people[Role.CHAIRPERSON],
+    ),
     "change_member_number": lambda w, me: group_services.membership_change_member_number(
-        membership=_paid(w, Role.CHAIRPERSON), member_number="M900", by=w.people[Role.CHAIRPERSON]),
+        membership=_paid(w, Role.CHAIRPERSON), member_number="M900", by=w.people[Role.CHAIRPERSON]
+    ),
     "approve_member_change": lambda w, me: group_services.membership_change_approve(
-        change=group_services.membership_change_member_number(membership=_paid(w, Role.TREASURER), member_number="M901",
-                                                             by=w.people[Role.CHAIRPERSON]), by=me),
+        change=group_services.membership_change_member_number(
+            membership=_paid(w, Role.TREASURER), member_number="M901", by=w.people[Role.CHAIRPERSON]
+        ),
+        by=me,
+    ),
 }
 
 
@@ -278,8 +328,9 @@ def test_a_policy_can_take_a_role_away_but_not_add_one(world):
     policy.full_clean()
     policy.save()
     world.chama.refresh_from_db()
-    payment = dues.payment_record(membership=MembershipFactory(chama=world.chama), amount="100", method="cash",
-                                  by=world.people[Role.TREASURER])
+    payment = dues.payment_record(
+        membership=MembershipFactory(chama=world.chama), amount="100", method="cash", by=world.people[Role.TREASURER]
+    )
 
     with pytest.raises(authority.Refused, match="Only the chairperson of Umoja may reverse journals"):
         reversals.journal_reverse(journal=payment, reason="typo", by=world.people[Role.TREASURER])
@@ -302,10 +353,16 @@ def test_a_suspended_or_dissolved_chama_takes_no_payment_or_expense(world, statu
     world.chama.refresh_from_db()
     client = api_as(world.people[Role.TREASURER])
 
-    payment = client.post(f"/api/v1/chamas/{world.chama.pk}/payments/",
-                          {"membership": payer.pk, "amount": "500", "method": "cash"}, format="json")
-    expense = client.post(f"/api/v1/chamas/{world.chama.pk}/expenses/",
-                          {"category": "other", "amount": "50", "description": "Tea", "paid_through": "cash"}, format="json")
+    payment = client.post(
+        f"/api/v1/chamas/{world.chama.pk}/payments/",
+        {"membership": payer.pk, "amount": "500", "method": "cash"},
+        format="json",
+    )
+    expense = client.post(
+        f"/api/v1/chamas/{world.chama.pk}/expenses/",
+        {"category": "other", "amount": "50", "description": "Tea", "paid_through": "cash"},
+        format="json",
+    )
 
     assert payment.status_code == expense.status_code == 403
     assert payment.json()["detail"] == f"Umoja is {status}: no money can move until it is active again."

@@ -16,8 +16,12 @@ from finance.models import ContributionPlan, Due, InvestmentMovement, Journal, L
 from finance.services import dues, loans, savings
 from tests.factories import ChamaFactory, joined, loan_product
 
-POLICY = {"contribution_amount": D("1000"), "second_approval_threshold": D("20000"), "loan_min_membership_days": 0,
-          "loan_approvals_required": 1}
+POLICY = {
+    "contribution_amount": D("1000"),
+    "second_approval_threshold": D("20000"),
+    "loan_min_membership_days": 0,
+    "loan_approvals_required": 1,
+}
 
 
 @pytest.fixture
@@ -35,8 +39,15 @@ def test_the_secretary_moves_no_money_through_the_api(umoja, api_as):
     chama, officers, john = umoja
     client = api_as(officers[Role.SECRETARY].user)
     base = f"/api/v1/chamas/{chama.pk}"
-    due = Due.objects.create(chama=chama, membership=officers[Role.SECRETARY], kind=Due.Kind.FINE, description="Late",
-                             due_date=date(2026, 11, 1), late_after=date(2026, 11, 1), amount=D("200"))
+    due = Due.objects.create(
+        chama=chama,
+        membership=officers[Role.SECRETARY],
+        kind=Due.Kind.FINE,
+        description="Late",
+        due_date=date(2026, 11, 1),
+        late_after=date(2026, 11, 1),
+        amount=D("200"),
+    )
 
     answers = [
         client.post(f"{base}/payments/", {"membership": john.pk, "amount": "500", "method": "cash"}, format="json"),
@@ -56,7 +67,9 @@ def test_an_officer_cannot_disburse_reschedule_or_write_off_his_own_loan(umoja, 
     treasurer, chair, secretary = officers[Role.TREASURER], officers[Role.CHAIRPERSON], officers[Role.SECRETARY]
     savings.savings_deposit(membership=treasurer, amount="20000", method="cash", by=chair.user)
     product = loan_product(chama, "Development", max_installments=24)
-    loan = loans.loan_apply(membership=treasurer, product=product, principal="10000", installments=10, by=treasurer.user)
+    loan = loans.loan_apply(
+        membership=treasurer, product=product, principal="10000", installments=10, by=treasurer.user
+    )
     loans.loan_approve(loan=loan, by=secretary.user)
     client = api_as(treasurer.user)
     base = f"/api/v1/chamas/{chama.pk}/loans/{loan.pk}"
@@ -74,9 +87,16 @@ def test_an_officer_cannot_disburse_reschedule_or_write_off_his_own_loan(umoja, 
     asked = api_as(chair.user).post(f"{base}/reschedule/", {"installments": 12}, format="json")
     assert asked.status_code == 200, asked.content
     # The borrower is not offered as a signer, nor is the officer who asked.
-    assert asked.json()["pending_requests"] == [{
-        "what": "reschedule", "asked_by": chair.user.get_full_name(), "installments": 12, "reason": "",
-        "interest_rate": None, "awaiting_signature_from": [secretary.user.get_full_name()]}]
+    assert asked.json()["pending_requests"] == [
+        {
+            "what": "reschedule",
+            "asked_by": chair.user.get_full_name(),
+            "installments": 12,
+            "reason": "",
+            "interest_rate": None,
+            "awaiting_signature_from": [secretary.user.get_full_name()],
+        }
+    ]
     assert api_as(chair.user).post(f"{base}/approve-reschedule/").status_code == 403
     assert client.post(f"{base}/approve-reschedule/").status_code == 403
     assert Notification.objects.filter(user=secretary.user, kind=Notification.Kind.SIGNATURE).exists()
@@ -90,10 +110,19 @@ def test_an_officer_cannot_disburse_reschedule_or_write_off_his_own_loan(umoja, 
 def test_a_waiver_of_ones_own_fine_is_never_applied_or_approved_by_oneself(umoja, api_as):
     chama, officers, _ = umoja
     treasurer, chair = officers[Role.TREASURER], officers[Role.CHAIRPERSON]
-    fine = Due.objects.create(chama=chama, membership=treasurer, kind=Due.Kind.FINE, description="Absent",
-                              due_date=date(2026, 11, 1), late_after=date(2026, 11, 1), amount=D("25000"))
+    fine = Due.objects.create(
+        chama=chama,
+        membership=treasurer,
+        kind=Due.Kind.FINE,
+        description="Absent",
+        due_date=date(2026, 11, 1),
+        late_after=date(2026, 11, 1),
+        amount=D("25000"),
+    )
 
-    own = api_as(treasurer.user).post(f"/api/v1/chamas/{chama.pk}/dues/{fine.pk}/waive/", {"reason": "Mine"}, format="json")
+    own = api_as(treasurer.user).post(
+        f"/api/v1/chamas/{chama.pk}/dues/{fine.pk}/waive/", {"reason": "Mine"}, format="json"
+    )
     assert own.status_code == 403
     waiver = dues.waiver_request(due=fine, reason="Bereavement", by=chair.user)  # 25,000 > 20,000: pending
     approve = api_as(treasurer.user).post(f"/api/v1/chamas/{chama.pk}/waivers/{waiver.pk}/approve/")
@@ -104,8 +133,15 @@ def test_a_waiver_of_ones_own_fine_is_never_applied_or_approved_by_oneself(umoja
 def test_a_waiver_split_in_halves_still_needs_a_second_officer(umoja, api_as, client):
     chama, officers, john = umoja
     treasurer = officers[Role.TREASURER]
-    due = Due.objects.create(chama=chama, membership=john, kind=Due.Kind.LEVY, description="Building levy",
-                             due_date=date(2026, 11, 1), late_after=date(2026, 11, 1), amount=D("25000"))
+    due = Due.objects.create(
+        chama=chama,
+        membership=john,
+        kind=Due.Kind.LEVY,
+        description="Building levy",
+        due_date=date(2026, 11, 1),
+        late_after=date(2026, 11, 1),
+        amount=D("25000"),
+    )
     url = f"/api/v1/chamas/{chama.pk}/dues/{due.pk}/waive/"
 
     first = api_as(treasurer.user).post(url, {"reason": "Hardship", "amount": "12500"}, format="json")
@@ -113,8 +149,10 @@ def test_a_waiver_split_in_halves_still_needs_a_second_officer(umoja, api_as, cl
 
     # 12,500 is under the 20,000 threshold; 12,500 + 12,500 = 25,000 for John in the window is not.
     assert (first.json()["status"], second.json()["status"]) == ("applied", "pending")
-    assert second.json()["awaiting_signature_from"] == [officers[Role.CHAIRPERSON].user.get_full_name(),
-                                                        officers[Role.SECRETARY].user.get_full_name()]
+    assert second.json()["awaiting_signature_from"] == [
+        officers[Role.CHAIRPERSON].user.get_full_name(),
+        officers[Role.SECRETARY].user.get_full_name(),
+    ]
     due.refresh_from_db()
     assert (due.waived_amount, due.outstanding) == (D("12500.00"), D("12500.00"))
 
@@ -122,7 +160,10 @@ def test_a_waiver_split_in_halves_still_needs_a_second_officer(umoja, api_as, cl
     client.force_login(treasurer.user)
     page = client.get(reverse("admin:finance_waiver_change", args=[second.json()["id"]])).content.decode()
     assert "Waiting for a signature from" in page
-    assert escape(f"{officers[Role.CHAIRPERSON].user.get_full_name()}, {officers[Role.SECRETARY].user.get_full_name()}") in page
+    assert (
+        escape(f"{officers[Role.CHAIRPERSON].user.get_full_name()}, {officers[Role.SECRETARY].user.get_full_name()}")
+        in page
+    )
 
 
 def test_an_officer_of_two_chamas_cannot_file_one_chamas_rows_under_the_other(umoja, client):
@@ -135,10 +176,22 @@ def test_an_officer_of_two_chamas_cannot_file_one_chamas_rows_under_the_other(um
     theirs = SavingsType.objects.create(chama=other, code="LAND", name="Land fund")
     client.force_login(treasurer)
 
-    response = client.post(reverse("admin:finance_contributionplan_add"), {
-        "chama": chama.pk, "name": "Land", "kind": "regular", "amount": "500", "frequency": "monthly", "due_day": 5,
-        "grace_days": 3, "target": "savings", "savings_type": theirs.pk, "start_date": "2026-12-01", "is_active": "on",
-    })
+    response = client.post(
+        reverse("admin:finance_contributionplan_add"),
+        {
+            "chama": chama.pk,
+            "name": "Land",
+            "kind": "regular",
+            "amount": "500",
+            "frequency": "monthly",
+            "due_day": 5,
+            "grace_days": 3,
+            "target": "savings",
+            "savings_type": theirs.pk,
+            "start_date": "2026-12-01",
+            "is_active": "on",
+        },
+    )
 
     assert response.status_code == 200
     assert "belongs to another chama" in str(response.context["adminform"].form.errors["savings_type"])
@@ -156,9 +209,17 @@ def test_an_investment_of_a_chama_where_one_is_only_secretary_takes_no_money(umo
     plot = Investment.objects.create(chama=other, name="Plot in Juja", type="land", acquired_date=date(2026, 3, 1))
     client.force_login(treasurer)
 
-    client.post(reverse("admin:finance_investmentmovement_add"), {
-        "investment": plot.pk, "kind": "purchase", "amount": "1000", "through": "bank", "value_date": "", "note": "",
-    })
+    client.post(
+        reverse("admin:finance_investmentmovement_add"),
+        {
+            "investment": plot.pk,
+            "kind": "purchase",
+            "amount": "1000",
+            "through": "bank",
+            "value_date": "",
+            "note": "",
+        },
+    )
 
     assert not InvestmentMovement.objects.filter(investment=plot).exists()
     assert not Journal.objects.filter(chama=other).exists()
@@ -168,8 +229,9 @@ def test_a_loan_applied_for_by_an_officer_is_approved_by_someone_else(umoja):
     chama, officers, john = umoja
     treasurer, chair = officers[Role.TREASURER], officers[Role.CHAIRPERSON]
     savings.savings_deposit(membership=john, amount="5000", method="cash", by=chair.user)
-    loan = loans.loan_apply(membership=john, product=loan_product(chama, "Emergency"), principal="2000", installments=2,
-                            by=treasurer.user)
+    loan = loans.loan_apply(
+        membership=john, product=loan_product(chama, "Emergency"), principal="2000", installments=2, by=treasurer.user
+    )
 
     from chama import authority
 

@@ -63,7 +63,11 @@ def rows_of(model, chama):
 
 def only_b(model, world):
     """Rows owned by B and not also by A (a person may belong to both)."""
-    return set(rows_of(model, world.chama_b).exclude(pk__in=rows_of(model, world.chama_a).values("pk")).values_list("pk", flat=True))
+    return set(
+        rows_of(model, world.chama_b)
+        .exclude(pk__in=rows_of(model, world.chama_a).values("pk"))
+        .values_list("pk", flat=True)
+    )
 
 
 def require_b_rows(model, world):
@@ -179,7 +183,12 @@ def test_admin_autocompletes_offer_no_row_of_another_chama(world, client):
                 continue
             response = client.get(
                 "/admin/autocomplete/",
-                {"app_label": model._meta.app_label, "model_name": model._meta.model_name, "field_name": field.name, "term": ""},
+                {
+                    "app_label": model._meta.app_label,
+                    "model_name": model._meta.model_name,
+                    "field_name": field.name,
+                    "term": "",
+                },
             )
             assert response.status_code in (200, 403), (model._meta.label, field.name, response.status_code)
             if response.status_code == 200:

@@ -37,13 +37,21 @@ def uniques_without_chama(model):
             problems.append(f"{label}: unique_together {fields} without chama")
     for constraint in model._meta.constraints:
         if isinstance(constraint, models.UniqueConstraint) and "chama" not in constraint.fields:
-            problems.append(f"{label}: {constraint.name} {list(constraint.fields) or constraint.expressions} without chama")
+            problems.append(
+                f"{label}: {constraint.name} {list(constraint.fields) or constraint.expressions} without chama"
+            )
     return problems
 
 
 def test_tenant_tables_are_found():
     labels = {model._meta.label for model in tenant_models()}
-    assert {"groups.Membership", "groups.Invitation", "finance.Journal", "finance.StkRequest", "meetings.Vote"} <= labels
+    assert {
+        "groups.Membership",
+        "groups.Invitation",
+        "finance.Journal",
+        "finance.StkRequest",
+        "meetings.Vote",
+    } <= labels
     assert "groups.Chama" not in labels
 
 

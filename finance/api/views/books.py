@@ -17,8 +17,13 @@ class ExpenseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     queryset = Expense.objects.all()
     serializer_class = serializers.ExpenseSerializer
     filterset_fields = ["category", "paid_through"]
-    action_rules = {"list": "view_books", "retrieve": "view_books", "create": "record_expense",
-                    "approve": "approve_expense", "reject": "approve_expense"}
+    action_rules = {
+        "list": "view_books",
+        "retrieve": "view_books",
+        "create": "record_expense",
+        "approve": "approve_expense",
+        "reject": "approve_expense",
+    }
 
     def perform_create(self, serializer):
         serializer.instance = books.expense_record(chama=self.chama, by=self.request.user, **serializer.validated_data)
@@ -35,7 +40,9 @@ class ExpenseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         record = self.get_object()
         body = serializers.ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return Response(self.get_serializer(books.cashbook_reject(record=record, by=request.user, **body.validated_data)).data)
+        return Response(
+            self.get_serializer(books.cashbook_reject(record=record, by=request.user, **body.validated_data)).data
+        )
 
 
 class IncomeViewSet(ExpenseViewSet):

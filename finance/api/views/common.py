@@ -30,17 +30,24 @@ class MemberScopedMixin:
         return self.chama.memberships.select_related("user", "chama").get(user=self.request.user)
 
 
-POSTING_SCHEMA = extend_schema(parameters=[idempotency.PARAMETER, idempotency.REPLAYED],
-                               responses=idempotency.responses(serializers.JournalSerializer))
+POSTING_SCHEMA = extend_schema(
+    parameters=[idempotency.PARAMETER, idempotency.REPLAYED],
+    responses=idempotency.responses(serializers.JournalSerializer),
+)
 
 
 def posted(journal):
     """What every route that posts money answers: the journal with its entries, 201 when posted now,
     200 with `Idempotent-Replayed: true` when it was posted before under the same key or reference."""
     replayed = journal.replayed
-    journal = Journal.objects.select_related("membership", "created_by").prefetch_related("entries__account").get(pk=journal.pk)
-    response = Response(serializers.JournalSerializer(journal).data,
-                        status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED)
+    journal = (
+        Journal.objects.select_related("membership", "created_by")
+        .prefetch_related("entries__account")
+        .get(pk=journal.pk)
+    )
+    response = Response(
+        serializers.JournalSerializer(journal).data, status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED
+    )
     return idempotency.mark_replayed(response, replayed)
 
 

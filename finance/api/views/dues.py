@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from chama.api.viewsets import ChamaNestedViewSet
 from finance.api import serializers
-from finance.api.views.common import MemberScopedMixin, POSTING_SCHEMA, PostingViewSet
+from finance.api.views.common import POSTING_SCHEMA, MemberScopedMixin, PostingViewSet
 from finance.models import Due, Journal, Waiver
 from finance.services import dues
 
@@ -46,7 +46,12 @@ class WaiverViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNeste
     queryset = Waiver.objects.select_related("requested_by", "approved_by")
     serializer_class = serializers.WaiverSerializer
     filterset_fields = ["status"]
-    action_rules = {"list": "view_books", "retrieve": "view_books", "approve": "approve_waiver", "reject": "approve_waiver"}
+    action_rules = {
+        "list": "view_books",
+        "retrieve": "view_books",
+        "approve": "approve_waiver",
+        "reject": "approve_waiver",
+    }
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
@@ -73,8 +78,14 @@ class PaymentViewSet(PostingViewSet):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         journal = dues.payment_record(
-            membership=data["membership"], amount=data["amount"], method=data["method"], by=request.user,
-            value_date=data.get("value_date"), reference=data["reference"], idempotency_key=key, memo=data["memo"],
+            membership=data["membership"],
+            amount=data["amount"],
+            method=data["method"],
+            by=request.user,
+            value_date=data.get("value_date"),
+            reference=data["reference"],
+            idempotency_key=key,
+            memo=data["memo"],
             kinds=dues.DUE_KINDS[data["apply_to"]],
         )
         return self.created(journal)

@@ -1,7 +1,8 @@
 """Loans: products and quotes, applications through closure, guarantees and the portfolio."""
 
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, serializers as drf, status
+from rest_framework import mixins, status
+from rest_framework import serializers as drf
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -23,14 +24,20 @@ class LoanProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Chama
     serializer_class = loan_serializers.LoanProductSerializer
     action_rules = {"list": None, "retrieve": None, "quote": None, "eligibility": None}
 
-    @extend_schema(request=loan_serializers.QuoteSerializer, responses=loan_serializers.ScheduleRowSerializer(many=True))
+    @extend_schema(
+        request=loan_serializers.QuoteSerializer, responses=loan_serializers.ScheduleRowSerializer(many=True)
+    )
     @action(detail=True, methods=["post"])
     def quote(self, request, *args, **kwargs):
         product = self.get_object()
         body = loan_serializers.QuoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        rows = loans.quote(product, body.validated_data["principal"], body.validated_data["installments"],
-                           body.validated_data.get("start"))
+        rows = loans.quote(
+            product,
+            body.validated_data["principal"],
+            body.validated_data["installments"],
+            body.validated_data.get("start"),
+        )
         return Response(loan_serializers.ScheduleRowSerializer(rows, many=True).data)
 
     @extend_schema(responses=loan_serializers.EligibilitySerializer)
@@ -38,31 +45,54 @@ class LoanProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Chama
     def eligibility(self, request, *args, **kwargs):
         """Your eligibility for this product: each rule with its reason, and the most you may borrow now."""
         product = self.get_object()
-        check = loans.eligibility(self.chama.memberships.select_related("chama__policy").get(user=request.user), product)
-        return Response(loan_serializers.EligibilitySerializer(
-            {"eligible": check.eligible, "max_amount": check.max_amount, "rules": check.rules}).data)
+        check = loans.eligibility(
+            self.chama.memberships.select_related("chama__policy").get(user=request.user), product
+        )
+        return Response(
+            loan_serializers.EligibilitySerializer(
+                {"eligible": check.eligible, "max_amount": check.max_amount, "rules": check.rules}
+            ).data
+        )
 
 
 class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ChamaNestedViewSet):
     """Loans: members apply and see their own; officers see all and decide, disburse, take repayments."""
 
-    queryset = (Loan.objects.select_related("membership__user", "product", "receivable_account", "reschedule_requested_by",
-                                            "write_off_requested_by")
-                .prefetch_related("installments", "guarantees__guarantor__user", "guarantees__loan__membership__user",
-                                  "approvals__officer", "collateral"))
+    queryset = Loan.objects.select_related(
+        "membership__user", "product", "receivable_account", "reschedule_requested_by", "write_off_requested_by"
+    ).prefetch_related(
+        "installments",
+        "guarantees__guarantor__user",
+        "guarantees__loan__membership__user",
+        "approvals__officer",
+        "collateral",
+    )
     serializer_class = loan_serializers.LoanSerializer
     filterset_fields = ["status", "classification", "membership"]
     action_rules = {
-        "list": None, "retrieve": None, "create": None, "statement": None,
-        "approve": "approve_loan", "reject": "approve_loan", "disburse": "disburse_loan", "repay": "record_payment",
-        "write_off": "write_off_loan", "approve_write_off": "approve_write_off", "reject_write_off": "approve_write_off",
-        "reschedule": "reschedule_loan", "approve_reschedule": "approve_reschedule",
-        "reject_reschedule": "approve_reschedule", "recover_from_guarantors": "recover_loan", "record_recovery": "recover_loan",
+        "list": None,
+        "retrieve": None,
+        "create": None,
+        "statement": None,
+        "approve": "approve_loan",
+        "reject": "approve_loan",
+        "disburse": "disburse_loan",
+        "repay": "record_payment",
+        "write_off": "write_off_loan",
+        "approve_write_off": "approve_write_off",
+        "reject_write_off": "approve_write_off",
+        "reschedule": "reschedule_loan",
+        "approve_reschedule": "approve_reschedule",
+        "reject_reschedule": "approve_reschedule",
+        "recover_from_guarantors": "recover_loan",
+        "record_recovery": "recover_loan",
     }
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        if getattr(self, "swagger_fake_view", False) or authority.may(self.request.user, "view_books", chama=self.chama):
+        if getattr(self, "swagger_fake_view", False) or authority.may(
+            self.request.user, "view_books", chama=self.chama
+        ):
             return queryset
         return queryset.filter(membership__user=self.request.user)
 
@@ -70,7 +100,10 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         loan = self.get_queryset().get(pk=loan.pk)
         loan.outstanding_principal = loan_reads.outstanding_principal(loan)
         loan.payoff_today = loan_reads.payoff_amount(loan) if loan.status in Loan.OUTSTANDING_STATUSES else ZERO
-        return Response(loan_serializers.LoanSerializer(loan, context={"detail": True, "request": self.request}).data, status=status_code)
+        return Response(
+            loan_serializers.LoanSerializer(loan, context={"detail": True, "request": self.request}).data,
+            status=status_code,
+        )
 
     def retrieve(self, request, *args, **kwargs):
         return self._detail(self.get_object())
@@ -81,17 +114,26 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
             account = getattr(loan, "receivable_account", None)
             loan.outstanding_principal = account.normal_balance if account else ZERO
             loan.payoff_today = None
-        return self.get_paginated_response(loan_serializers.LoanSerializer(page, many=True, context={"request": request}).data)
+        return self.get_paginated_response(
+            loan_serializers.LoanSerializer(page, many=True, context={"request": request}).data
+        )
 
     @extend_schema(request=loan_serializers.ApplySerializer, responses={201: loan_serializers.LoanSerializer})
     def create(self, request, *args, **kwargs):
         body = loan_serializers.ApplySerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        membership = data.get("membership") or self.chama.memberships.select_related("chama__policy", "user").get(user=request.user)
+        membership = data.get("membership") or self.chama.memberships.select_related("chama__policy", "user").get(
+            user=request.user
+        )
         loan = loans.loan_apply(
-            membership=membership, product=data["product"], principal=data["principal"], installments=data["installments"],
-            by=request.user, purpose=data["purpose"], guarantors=[(g["membership"], g["amount"]) for g in data["guarantors"]],
+            membership=membership,
+            product=data["product"],
+            principal=data["principal"],
+            installments=data["installments"],
+            by=request.user,
+            purpose=data["purpose"],
+            guarantors=[(g["membership"], g["amount"]) for g in data["guarantors"]],
         )
         return self._detail(loan, status.HTTP_201_CREATED)
 
@@ -128,8 +170,11 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def disburse(self, request, *args, **kwargs):
         return self._act(request, loans.loan_disburse, loan_serializers.DisburseSerializer)
 
-    @extend_schema(request=loan_serializers.RepaySerializer, parameters=[idempotency.PARAMETER, idempotency.REPLAYED],
-                   responses=idempotency.responses(serializers.JournalSerializer))
+    @extend_schema(
+        request=loan_serializers.RepaySerializer,
+        parameters=[idempotency.PARAMETER, idempotency.REPLAYED],
+        responses=idempotency.responses(serializers.JournalSerializer),
+    )
     @action(detail=True, methods=["post"])
     def repay(self, request, *args, **kwargs):
         """Take a repayment; answers like every posting route, with the journal and its entries (201),
@@ -210,12 +255,20 @@ class GuaranteeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNe
         return Response(self.get_serializer(loans.guarantee_decline(guarantee=self.get_object(), by=request.user)).data)
 
 
-PORTFOLIO = inline_serializer("LoanPortfolio", {
-    "loans": drf.IntegerField(), "outstanding_principal": MoneyField(),
-    "buckets": drf.DictField(child=MoneyField()),
-    "par30": MoneyField(), "par30_percent": MoneyField(), "par60": MoneyField(), "par60_percent": MoneyField(),
-    "par90": MoneyField(), "par90_percent": MoneyField(),
-})
+PORTFOLIO = inline_serializer(
+    "LoanPortfolio",
+    {
+        "loans": drf.IntegerField(),
+        "outstanding_principal": MoneyField(),
+        "buckets": drf.DictField(child=MoneyField()),
+        "par30": MoneyField(),
+        "par30_percent": MoneyField(),
+        "par60": MoneyField(),
+        "par60_percent": MoneyField(),
+        "par90": MoneyField(),
+        "par90_percent": MoneyField(),
+    },
+)
 
 
 class LoanPortfolioViewSet(ChamaNestedViewSet):
@@ -229,8 +282,11 @@ class LoanPortfolioViewSet(ChamaNestedViewSet):
     @extend_schema(responses=PORTFOLIO)
     def list(self, request, *args, **kwargs):
         summary = loan_reads.portfolio(self.chama)
-        body = {"loans": summary["loans"], "outstanding_principal": f"{summary['outstanding_principal']:.2f}",
-                "buckets": {bucket: f"{amount:.2f}" for bucket, amount in summary["buckets"].items()}}
+        body = {
+            "loans": summary["loans"],
+            "outstanding_principal": f"{summary['outstanding_principal']:.2f}",
+            "buckets": {bucket: f"{amount:.2f}" for bucket, amount in summary["buckets"].items()},
+        }
         for name in ("par30", "par60", "par90"):
             amount, percent = summary[name]
             body[name], body[f"{name}_percent"] = f"{amount:.2f}", f"{percent:.2f}"

@@ -15,10 +15,9 @@ from rest_framework.views import APIView
 from chama.api.fields import MoneyField
 from chama.api.viewsets import ChamaNestedViewSet
 from finance.api import serializers
-from finance.mpesa_client import DarajaError
 from finance.models import MpesaReceipt
+from finance.mpesa_client import DarajaError
 from finance.services import mpesa
-
 
 logger = logging.getLogger("finance.mpesa")
 
@@ -51,9 +50,13 @@ class StkPushViewSet(ChamaNestedViewSet):
     queryset = MpesaReceipt.objects.all()
     action_rules = {"create": None}
 
-    @extend_schema(request=serializers.StkPushSerializer, responses={
-        202: inline_serializer("StkPushStarted", {"checkout_request_id": drf.CharField(), "amount": MoneyField()}),
-        502: inline_serializer("MpesaUnavailable", {"detail": drf.CharField()})})
+    @extend_schema(
+        request=serializers.StkPushSerializer,
+        responses={
+            202: inline_serializer("StkPushStarted", {"checkout_request_id": drf.CharField(), "amount": MoneyField()}),
+            502: inline_serializer("MpesaUnavailable", {"detail": drf.CharField()}),
+        },
+    )
     def create(self, request, *args, **kwargs):
         body = serializers.StkPushSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -62,10 +65,17 @@ class StkPushViewSet(ChamaNestedViewSet):
             stk = mpesa.stk_push_start(membership=membership, amount=body.validated_data["amount"], by=request.user)
         except DarajaError:
             logger.exception("STK push for membership %s failed", membership.pk)
-            return Response({"detail": "M-Pesa could not take the request just now; nothing was charged. Try again "
-                                       "in a few minutes."}, status=status.HTTP_502_BAD_GATEWAY)
-        return Response({"checkout_request_id": stk.checkout_request_id, "amount": f"{stk.amount:.2f}"},
-                        status=status.HTTP_202_ACCEPTED)
+            return Response(
+                {
+                    "detail": "M-Pesa could not take the request just now; nothing was charged. Try again "
+                    "in a few minutes."
+                },
+                status=status.HTTP_502_BAD_GATEWAY,
+            )
+        return Response(
+            {"checkout_request_id": stk.checkout_request_id, "amount": f"{stk.amount:.2f}"},
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 class MpesaCallbackView(APIView):
@@ -104,7 +114,12 @@ class MpesaRetiredCallbackView(APIView):
 
     @extend_schema(exclude=True)
     def post(self, request, chama_id):
-        return Response({"detail": (
-            "This callback address is retired: the secret now goes in the path (.../mpesa/c2b/<secret>/). "
-            "An officer rotates the channel's secret in the back office and registers the URL it shows with Safaricom."
-        )}, status=status.HTTP_404_NOT_FOUND)
+        return Response(
+            {
+                "detail": (
+                    "This callback address is retired: the secret now goes in the path (.../mpesa/c2b/<secret>/). "
+                    "An officer rotates the channel's secret in the back office and registers the URL it shows with Safaricom."
+                )
+            },
+            status=status.HTTP_404_NOT_FOUND,
+        )

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from chama import authority
 from chama.api.viewsets import ChamaNestedViewSet
 from finance.api import serializers
-from finance.api.views.common import MemberScopedMixin, POSTING_SCHEMA, PostingViewSet, StatementPagination
+from finance.api.views.common import POSTING_SCHEMA, MemberScopedMixin, PostingViewSet, StatementPagination
 from finance.models import Account, Journal, SavingsType, SharePurchase, Withdrawal
 from finance.selectors import ledger as ledger_reads
 from finance.services import savings
@@ -26,7 +26,9 @@ class StatementMixin:
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
-class MyAccountViewSet(MemberScopedMixin, StatementMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
+class MyAccountViewSet(
+    MemberScopedMixin, StatementMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet
+):
     """Your accounts in this chama (savings, shares, fines owed, advances) with their balances."""
 
     queryset = Account.objects.select_related("savings_type").order_by("code")
@@ -101,12 +103,20 @@ class WithdrawalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
     queryset = Withdrawal.objects.select_related("membership").prefetch_related("approvals")
     serializer_class = serializers.WithdrawalSerializer
     filterset_fields = ["status"]
-    action_rules = {"list": None, "retrieve": None, "create": None, "approve": "approve_withdrawal",
-                    "reject": "approve_withdrawal", "pay": "pay_withdrawal"}
+    action_rules = {
+        "list": None,
+        "retrieve": None,
+        "create": None,
+        "approve": "approve_withdrawal",
+        "reject": "approve_withdrawal",
+        "pay": "pay_withdrawal",
+    }
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        if getattr(self, "swagger_fake_view", False) or authority.may(self.request.user, "view_books", chama=self.chama):
+        if getattr(self, "swagger_fake_view", False) or authority.may(
+            self.request.user, "view_books", chama=self.chama
+        ):
             return queryset
         return queryset.filter(membership__user=self.request.user)
 
@@ -114,14 +124,19 @@ class WithdrawalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         data = serializer.validated_data
         membership = data.get("membership") or self.chama.memberships.get(user=self.request.user)
         serializer.instance = savings.withdrawal_request(
-            membership=membership, amount=data["amount"], by=self.request.user,
-            savings_type=data.get("savings_type"), reason=data.get("reason", ""),
+            membership=membership,
+            amount=data["amount"],
+            by=self.request.user,
+            savings_type=data.get("savings_type"),
+            reason=data.get("reason", ""),
         )
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
     def approve(self, request, *args, **kwargs):
-        return Response(self.get_serializer(savings.withdrawal_approve(withdrawal=self.get_object(), by=request.user)).data)
+        return Response(
+            self.get_serializer(savings.withdrawal_approve(withdrawal=self.get_object(), by=request.user)).data
+        )
 
     @extend_schema(request=serializers.ReasonSerializer)
     @action(detail=True, methods=["post"])
@@ -129,7 +144,9 @@ class WithdrawalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         withdrawal = self.get_object()
         body = serializers.ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        withdrawal = savings.withdrawal_reject(withdrawal=withdrawal, by=request.user, reason=body.validated_data["reason"])
+        withdrawal = savings.withdrawal_reject(
+            withdrawal=withdrawal, by=request.user, reason=body.validated_data["reason"]
+        )
         return Response(self.get_serializer(withdrawal).data)
 
     @extend_schema(request=serializers.PayWithdrawalSerializer)

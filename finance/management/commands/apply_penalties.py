@@ -4,12 +4,17 @@ from groups.commands import ChamaCommand, parse_day
 
 
 class Command(ChamaCommand):
-    help = "Mark late dues overdue and charge late fines per each chama's policy, never twice for the same due and period."
+    help = (
+        "Mark late dues overdue and charge late fines per each chama's policy, never twice for the same due and period."
+    )
     dry_run_help = "Show the fines; write nothing."
 
     def add_options(self, parser):
-        parser.add_argument("--as-of", help="The day to judge lateness on and date the fines (default: each chama's today), "
-                                             "e.g. 2026-11-22; never a day still to come.")
+        parser.add_argument(
+            "--as-of",
+            help="The day to judge lateness on and date the fines (default: each chama's today), "
+            "e.g. 2026-11-22; never a day still to come.",
+        )
 
     def work(self, *, chama, dry_run, as_of=None, **options):
         self.day = parse_day(as_of, "--as-of") if as_of else None

@@ -9,7 +9,9 @@ class Command(ChamaCommand):
     dry_run_help = "Show what would be raised; write nothing."
 
     def add_options(self, parser):
-        parser.add_argument("--period", help="2026-11 (every period due that month) or 2026-11-22 (its period). Default: today.")
+        parser.add_argument(
+            "--period", help="2026-11 (every period due that month) or 2026-11-22 (its period). Default: today."
+        )
 
     def work(self, *, chama, dry_run, period=None, **options):
         selected = parse_period(period) if period else timezone.localdate()

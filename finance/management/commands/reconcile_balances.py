@@ -26,7 +26,9 @@ class Command(ChamaCommand):
         if drift and not fix:
             for line in self.report_lines(drift):
                 self.stdout.write(line)
-            raise CommandError(f"{len(drift)} cached value(s) differ from the ledger in {self.where}; run with --fix to repair.")
+            raise CommandError(
+                f"{len(drift)} cached value(s) differ from the ledger in {self.where}; run with --fix to repair."
+            )
         return drift
 
     def report_lines(self, drift):

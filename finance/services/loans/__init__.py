@@ -8,7 +8,12 @@ fees and penalties become income when they are paid (so unpaid ones live on the 
 """
 
 from finance.services.loans.applications import (
-    guarantee_accept, guarantee_decline, guarantee_request, loan_apply, loan_approve, loan_reject,
+    guarantee_accept,
+    guarantee_decline,
+    guarantee_request,
+    loan_apply,
+    loan_approve,
+    loan_reject,
 )
 from finance.services.loans.arrears import update_arrears
 from finance.services.loans.disbursement import loan_disburse
@@ -18,12 +23,33 @@ from finance.services.loans.repayment import loan_repay
 from finance.services.loans.reschedule import loan_reschedule, reschedule_approve, reschedule_reject
 from finance.services.loans.reversals import check_reversible, undo_for_reversal
 from finance.services.loans.write_offs import (
-    recover_from_guarantors, recovery_record, write_off_approve, write_off_reject, write_off_request,
+    recover_from_guarantors,
+    recovery_record,
+    write_off_approve,
+    write_off_reject,
+    write_off_request,
 )
 
 __all__ = [
-    "check_reversible", "eligibility", "guarantee_accept", "guarantee_decline", "guarantee_request",
-    "loan_apply", "loan_approve", "loan_disburse", "loan_reject", "loan_repay", "loan_reschedule",
-    "quote", "recover_from_guarantors", "recovery_record", "reschedule_approve", "reschedule_reject",
-    "undo_for_reversal", "update_arrears", "write_off_approve", "write_off_reject", "write_off_request",
+    "check_reversible",
+    "eligibility",
+    "guarantee_accept",
+    "guarantee_decline",
+    "guarantee_request",
+    "loan_apply",
+    "loan_approve",
+    "loan_disburse",
+    "loan_reject",
+    "loan_repay",
+    "loan_reschedule",
+    "quote",
+    "recover_from_guarantors",
+    "recovery_record",
+    "reschedule_approve",
+    "reschedule_reject",
+    "undo_for_reversal",
+    "update_arrears",
+    "write_off_approve",
+    "write_off_reject",
+    "write_off_request",
 ]

@@ -33,18 +33,37 @@ def loan_apply(*, membership, product, principal, installments, by, purpose="", 
             failed = "; ".join(rule.reason for rule in check.rules if not rule.passed)
             raise ValidationError(f"Not eligible: {failed}")
         if principal > check.max_amount:
-            raise ValidationError({"principal": f"The most {membership.user.get_full_name()} may borrow now is {shown(check.max_amount)}."})
+            raise ValidationError(
+                {
+                    "principal": f"The most {membership.user.get_full_name()} may borrow now is {shown(check.max_amount)}."
+                }
+            )
         loan = Loan.objects.create(
-            chama=chama, membership=membership, product=product, principal=principal, purpose=purpose,
-            interest_method=product.interest_method, interest_rate=product.interest_rate, rate_period=product.rate_period,
-            repayment_frequency=product.repayment_frequency, installments_count=installments, rounding=product.rounding,
-            installment_multiple=product.installment_multiple, fee=processing_fee(product, principal),
-            fee_mode=product.fee_mode, applied_by=by,
+            chama=chama,
+            membership=membership,
+            product=product,
+            principal=principal,
+            purpose=purpose,
+            interest_method=product.interest_method,
+            interest_rate=product.interest_rate,
+            rate_period=product.rate_period,
+            repayment_frequency=product.repayment_frequency,
+            installments_count=installments,
+            rounding=product.rounding,
+            installment_multiple=product.installment_multiple,
+            fee=processing_fee(product, principal),
+            fee_mode=product.fee_mode,
+            applied_by=by,
         )
         for guarantor, amount in guarantors:
             guarantee_request(loan=loan, guarantor=guarantor, amount=amount)
-        signatures.ask(loan, "approve_loan", asked_by=by, key=f"loan-{loan.pk}",
-                       what=f"loan #{loan.pk} of {shown(principal, chama.currency)} for {membership.member_number}")
+        signatures.ask(
+            loan,
+            "approve_loan",
+            asked_by=by,
+            key=f"loan-{loan.pk}",
+            what=f"loan #{loan.pk} of {shown(principal, chama.currency)} for {membership.member_number}",
+        )
     return loan
 
 
@@ -68,7 +87,9 @@ def guarantee_accept(*, guarantee, by) -> Guarantee:
         lock_membership(guarantee.guarantor_id)
         available = free_savings(guarantee.guarantor)
         if guarantee.amount > available:
-            raise ValidationError({"amount": f"Your free savings are {shown(available)}; you cannot pledge {shown(guarantee.amount)}."})
+            raise ValidationError(
+                {"amount": f"Your free savings are {shown(available)}; you cannot pledge {shown(guarantee.amount)}."}
+            )
         guarantee.status = Guarantee.Status.ACCEPTED
         guarantee.decided_date = timezone.now()
         guarantee.save()
@@ -87,6 +108,7 @@ def guarantee_decline(*, guarantee, by) -> Guarantee:
         guarantee.save()
     return guarantee
 
+
 def loan_approve(*, loan, by, comment="") -> Loan:
     """An officer approves; once the chama's number of officers have, the loan awaits disbursement."""
     with transaction.atomic():
@@ -99,7 +121,9 @@ def loan_approve(*, loan, by, comment="") -> Loan:
         gaps = coverage_gaps(loan)
         if gaps:
             raise ValidationError("Guarantees are not complete: " + " ".join(gaps))
-        LoanApproval.objects.create(chama=loan.chama, loan=loan, officer=by, decision=LoanApproval.Decision.APPROVE, comment=comment)
+        LoanApproval.objects.create(
+            chama=loan.chama, loan=loan, officer=by, decision=LoanApproval.Decision.APPROVE, comment=comment
+        )
         if loan.approvals.filter(decision=LoanApproval.Decision.APPROVE).count() >= approvals_needed(loan):
             loan.status = Loan.Status.APPROVED
             loan.save(update_fields=["status", "updated_date"])
@@ -112,7 +136,9 @@ def loan_reject(*, loan, by, comment="") -> Loan:
         authority.require(by, "approve_loan", loan)
         if loan.status not in (Loan.Status.APPLIED, Loan.Status.APPROVED):
             raise ValidationError(f"This loan is {loan.get_status_display().lower()}; it cannot be rejected now.")
-        LoanApproval.objects.create(chama=loan.chama, loan=loan, officer=by, decision=LoanApproval.Decision.REJECT, comment=comment)
+        LoanApproval.objects.create(
+            chama=loan.chama, loan=loan, officer=by, decision=LoanApproval.Decision.REJECT, comment=comment
+        )
         loan.status = Loan.Status.REJECTED
         loan.save(update_fields=["status", "updated_date"])
         release_guarantees(loan)

@@ -41,8 +41,11 @@ def _update_arrears(as_of, chama, dry_run):
     for loan in loans.values():
         if loan.chama_id not in days_of:
             days_of[loan.chama_id] = value_dates.check_not_future(loan.chama, as_of) if as_of else loan.chama.today()
-    rows = list(Installment.objects.filter(loan__in=loans.keys(), status__in=Installment.OPEN_STATUSES,
-                                           version=F("loan__schedule_version")).order_by("loan", "n"))
+    rows = list(
+        Installment.objects.filter(
+            loan__in=loans.keys(), status__in=Installment.OPEN_STATUSES, version=F("loan__schedule_version")
+        ).order_by("loan", "n")
+    )
     oldest, penalised, changed_rows = {}, defaultdict(list), []
     for row in rows:
         loan = loans[row.loan_id]
@@ -54,8 +57,11 @@ def _update_arrears(as_of, chama, dry_run):
         if row.penalty_charged_date is None and row.due_date + timedelta(days=loan.product.penalty_grace_days) < day:
             overdue = row.owed("principal") + row.owed("interest") + row.owed("fee")
             product = loan.product
-            penalty = (to_money(product.penalty_value) if product.penalty_kind == LoanProduct.ChargeKind.FLAT
-                       else to_money(overdue * product.penalty_value / 100))
+            penalty = (
+                to_money(product.penalty_value)
+                if product.penalty_kind == LoanProduct.ChargeKind.FLAT
+                else to_money(overdue * product.penalty_value / 100)
+            )
             if penalty > 0:
                 row.penalty += penalty
                 row.penalty_charged_date = day

@@ -23,16 +23,30 @@ def loan_disburse(*, loan, by, method, value_date=None, reference="") -> Loan:
             raise ValidationError("Only an approved loan can be disbursed.")
         value_date = value_date or chama_today(chama)
         deducted = loan.fee if loan.fee_mode == LoanProduct.FeeMode.DEDUCTED else ZERO
-        lines = [(ledger.loan_account(loan), loan.principal), (ledger.method_account(chama, method), -(loan.principal - deducted))]
+        lines = [
+            (ledger.loan_account(loan), loan.principal),
+            (ledger.method_account(chama, method), -(loan.principal - deducted)),
+        ]
         if deducted:
             lines.append((ledger.chama_account(chama, A.FEE_INCOME), -deducted))
         loan.disbursement_journal = ledger.post_journal(
-            chama=chama, kind=Journal.Kind.LOAN_DISBURSEMENT, value_date=value_date, lines=lines, created_by=by,
-            membership=loan.membership, loan=loan, external_reference=reference,
+            chama=chama,
+            kind=Journal.Kind.LOAN_DISBURSEMENT,
+            value_date=value_date,
+            lines=lines,
+            created_by=by,
+            membership=loan.membership,
+            loan=loan,
+            external_reference=reference,
             memo=f"Loan #{loan.pk} disbursed ({method}){f', fee {shown(deducted)} deducted' if deducted else ''}",
         )
-        write_schedule(loan, loan.principal, loan.installments_count, value_date,
-                        fee=loan.fee if loan.fee_mode == LoanProduct.FeeMode.ADDED else ZERO)
+        write_schedule(
+            loan,
+            loan.principal,
+            loan.installments_count,
+            value_date,
+            fee=loan.fee if loan.fee_mode == LoanProduct.FeeMode.ADDED else ZERO,
+        )
         loan.status = Loan.Status.ACTIVE
         loan.disbursed_date = value_date
         loan.save()

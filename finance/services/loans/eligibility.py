@@ -35,29 +35,66 @@ def eligibility(membership, product, as_of=None, under_review=None):
     as_of = as_of or chama_today(chama)
     result = Eligibility()
     days = (as_of - membership.joined_date).days if membership.joined_date else 0
-    result.rules.append(Rule("membership_age", days >= policy.loan_min_membership_days,
-                             f"Member for {days} days; the chama asks for {policy.loan_min_membership_days}."))
+    result.rules.append(
+        Rule(
+            "membership_age",
+            days >= policy.loan_min_membership_days,
+            f"Member for {days} days; the chama asks for {policy.loan_min_membership_days}.",
+        )
+    )
     multiple = product.savings_multiple if product.savings_multiple is not None else policy.loan_max_savings_multiple
     savings = savings_total(membership)
     by_savings = to_money(savings * multiple)
-    result.rules.append(Rule("savings", by_savings >= product.min_amount,
-                             f"Savings {shown(savings)} × {multiple} = {shown(by_savings)}; the product starts at {shown(product.min_amount)}."))
+    result.rules.append(
+        Rule(
+            "savings",
+            by_savings >= product.min_amount,
+            f"Savings {shown(savings)} × {multiple} = {shown(by_savings)}; the product starts at {shown(product.min_amount)}.",
+        )
+    )
     attendance = getattr(membership, "attendance_percentage", None)
     if attendance is None:
         result.rules.append(Rule("attendance", True, "No meetings are recorded yet, so attendance is not checked."))
     else:
-        result.rules.append(Rule("attendance", attendance >= policy.loan_min_attendance_percentage,
-                                 f"Attendance {attendance}%; the chama asks for {policy.loan_min_attendance_percentage}%."))
+        result.rules.append(
+            Rule(
+                "attendance",
+                attendance >= policy.loan_min_attendance_percentage,
+                f"Attendance {attendance}%; the chama asks for {policy.loan_min_attendance_percentage}%.",
+            )
+        )
     loans = Loan.objects.filter(membership=membership).exclude(pk=getattr(under_review, "pk", None))
-    troubled = loans.filter(Q(status__in=[Loan.Status.DEFAULTED, Loan.Status.WRITTEN_OFF]) | Q(status=Loan.Status.ACTIVE, days_in_arrears__gt=0))
-    result.rules.append(Rule("no_arrears", not troubled.exists(),
-                             "No loan in arrears or default." if not troubled.exists() else "A loan is in arrears, in default or written off."))
+    troubled = loans.filter(
+        Q(status__in=[Loan.Status.DEFAULTED, Loan.Status.WRITTEN_OFF])
+        | Q(status=Loan.Status.ACTIVE, days_in_arrears__gt=0)
+    )
+    result.rules.append(
+        Rule(
+            "no_arrears",
+            not troubled.exists(),
+            "No loan in arrears or default."
+            if not troubled.exists()
+            else "A loan is in arrears, in default or written off.",
+        )
+    )
     running = loans.filter(status__in=[Loan.Status.APPLIED, Loan.Status.APPROVED, *Loan.OUTSTANDING_STATUSES]).count()
-    result.rules.append(Rule("concurrent_loans", running < policy.loan_max_concurrent,
-                             f"{running} loan(s) running or applied for; the chama allows {policy.loan_max_concurrent} at once."))
+    result.rules.append(
+        Rule(
+            "concurrent_loans",
+            running < policy.loan_max_concurrent,
+            f"{running} loan(s) running or applied for; the chama allows {policy.loan_max_concurrent} at once.",
+        )
+    )
     if product.guarantors_required or product.guarantee_coverage:
-        result.rules.append(Rule("guarantors", True, (
-            f"Needs {product.guarantors_required} guarantor(s) pledging {product.guarantee_coverage}% of the amount; "
-            "checked when they accept.")))
+        result.rules.append(
+            Rule(
+                "guarantors",
+                True,
+                (
+                    f"Needs {product.guarantors_required} guarantor(s) pledging {product.guarantee_coverage}% of the amount; "
+                    "checked when they accept."
+                ),
+            )
+        )
     result.max_amount = min(product.max_amount, by_savings) if result.eligible else ZERO
     return result

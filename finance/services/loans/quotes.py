@@ -10,9 +10,15 @@ from finance.services.dues import chama_today
 
 def product_terms(product, principal, installments, start=None):
     return loan_schedule.Terms(
-        principal=to_money(principal), rate=product.interest_rate, rate_period=product.rate_period,
-        installments=installments, frequency=product.repayment_frequency, method=product.interest_method,
-        rounding=product.rounding, installment_multiple=product.installment_multiple, start=start,
+        principal=to_money(principal),
+        rate=product.interest_rate,
+        rate_period=product.rate_period,
+        installments=installments,
+        frequency=product.repayment_frequency,
+        method=product.interest_method,
+        rounding=product.rounding,
+        installment_multiple=product.installment_multiple,
+        start=start,
     )
 
 
@@ -21,7 +27,9 @@ def check_product_limits(product, principal, installments):
     if not product.min_amount <= principal <= product.max_amount:
         errors["principal"] = f"{product.name} lends {shown(product.min_amount)} to {shown(product.max_amount)}."
     if not product.min_installments <= installments <= product.max_installments:
-        errors["installments"] = f"{product.name} runs {product.min_installments} to {product.max_installments} installments."
+        errors["installments"] = (
+            f"{product.name} runs {product.min_installments} to {product.max_installments} installments."
+        )
     if errors:
         raise ValidationError(errors)
 

@@ -8,8 +8,7 @@ from django.db.models.functions import Round
 
 from chama import authority
 from chama.money import ZERO, shown, to_money
-from finance.locking import lock_installments
-from finance.locking import lock_loan
+from finance.locking import lock_installments, lock_loan
 from finance.models import Installment, Journal, Loan, RepaymentLine
 from finance.selectors.loans import current_installments, owed_now, payoff_amount
 from finance.services import ledger, value_dates
@@ -35,30 +34,45 @@ def _allocate(loan, amount, as_of):
 
 def apply_lines(loan, journal, plan, as_of):
     """Record the repayment lines and move the installments' paid caches and status with them."""
-    RepaymentLine.objects.append([
-        RepaymentLine(chama_id=loan.chama_id, loan=loan, installment=row, journal=journal, component=component, amount=amount)
-        for row, component, amount in plan
-    ])
+    RepaymentLine.objects.append(
+        [
+            RepaymentLine(
+                chama_id=loan.chama_id, loan=loan, installment=row, journal=journal, component=component, amount=amount
+            )
+            for row, component, amount in plan
+        ]
+    )
     per_row = defaultdict(lambda: defaultdict(lambda: ZERO))
     for row, component, amount in plan:
         per_row[row.pk][component] += amount
     for pk, amounts in per_row.items():
-        Installment.objects.filter(pk=pk).update(**{f"{c}_paid": Round(F(f"{c}_paid") + v, 2) for c, v in amounts.items()})
+        Installment.objects.filter(pk=pk).update(
+            **{f"{c}_paid": Round(F(f"{c}_paid") + v, 2) for c, v in amounts.items()}
+        )
     refresh_statuses(loan, as_of)
 
 
 def refresh_statuses(loan, as_of):
-    for row in current_installments(loan).exclude(status__in=[Installment.Status.WRITTEN_OFF, Installment.Status.CANCELLED]):
-        status = (Installment.Status.PAID if row.outstanding <= 0 else
-                  Installment.Status.OVERDUE if row.due_date < as_of else
-                  Installment.Status.PARTIAL if row.principal_paid or row.interest_paid or row.fee_paid or row.penalty_paid else
-                  Installment.Status.PENDING)
+    for row in current_installments(loan).exclude(
+        status__in=[Installment.Status.WRITTEN_OFF, Installment.Status.CANCELLED]
+    ):
+        status = (
+            Installment.Status.PAID
+            if row.outstanding <= 0
+            else Installment.Status.OVERDUE
+            if row.due_date < as_of
+            else Installment.Status.PARTIAL
+            if row.principal_paid or row.interest_paid or row.fee_paid or row.penalty_paid
+            else Installment.Status.PENDING
+        )
         if status != row.status:
             row.status = status
             row.save(update_fields=["status", "updated_date"])
 
 
-def loan_repay(*, loan, amount, method, by, value_date=None, reference="", idempotency_key="", source_account=None) -> Journal:
+def loan_repay(
+    *, loan, amount, method, by, value_date=None, reference="", idempotency_key="", source_account=None
+) -> Journal:
     """A repayment (Dr cash; Cr penalty, fee and interest income and the loan's principal, in the
     product's order). More than the payoff is refused; reaching it closes the loan."""
     authority.require(by, "record_payment", loan)
@@ -90,8 +104,15 @@ def loan_repay(*, loan, amount, method, by, value_date=None, reference="", idemp
             if totals[component]:
                 lines.append((ledger.chama_account(chama, purpose), -totals[component]))
         journal = ledger.post_journal(
-            chama=chama, kind=Journal.Kind.LOAN_REPAYMENT, value_date=value_day, lines=lines, created_by=authority.person(by),
-            membership=locked.membership, loan=locked, external_reference=reference, idempotency_key=idempotency_key,
+            chama=chama,
+            kind=Journal.Kind.LOAN_REPAYMENT,
+            value_date=value_day,
+            lines=lines,
+            created_by=authority.person(by),
+            membership=locked.membership,
+            loan=locked,
+            external_reference=reference,
+            idempotency_key=idempotency_key,
             memo=f"Repayment of loan #{locked.pk} ({method})",
         )
         apply_lines(locked, journal, plan, as_of)
@@ -99,8 +120,9 @@ def loan_repay(*, loan, amount, method, by, value_date=None, reference="", idemp
             close_loan(locked, value_day)
         return journal
 
-    return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, post=post, amount=amount,
-                            loan=loan)
+    return ledger.post_once(
+        membership, reference=reference, idempotency_key=idempotency_key, post=post, amount=amount, loan=loan
+    )
 
 
 def close_loan(loan, as_of):

@@ -23,17 +23,31 @@ def loan_reschedule(*, loan, by, installments, interest_rate=None, start=None, r
         authority.require(by, "reschedule_loan", loan)
         _check_reschedulable(loan, installments, interest_rate)
         loan.reschedule_requested_by, loan.reschedule_installments = by, installments
-        loan.reschedule_interest_rate, loan.reschedule_start, loan.reschedule_reason = interest_rate, start, reason or ""
+        loan.reschedule_interest_rate, loan.reschedule_start, loan.reschedule_reason = (
+            interest_rate,
+            start,
+            reason or "",
+        )
         loan.save(update_fields=[*RESCHEDULE_REQUEST, "updated_date"])
         rate = loan.interest_rate if interest_rate is None else interest_rate
-        signatures.ask(loan, "approve_reschedule", asked_by=by, key=f"reschedule-{loan.pk}-{loan.schedule_version}",
-                       what=f"rescheduling loan #{loan.pk} ({loan.membership.member_number}) over {installments} "
-                            f"installment(s) at {rate}%")
+        signatures.ask(
+            loan,
+            "approve_reschedule",
+            asked_by=by,
+            key=f"reschedule-{loan.pk}-{loan.schedule_version}",
+            what=f"rescheduling loan #{loan.pk} ({loan.membership.member_number}) over {installments} "
+            f"installment(s) at {rate}%",
+        )
     return loan
 
 
-RESCHEDULE_REQUEST = ["reschedule_requested_by", "reschedule_installments", "reschedule_interest_rate",
-                      "reschedule_start", "reschedule_reason"]
+RESCHEDULE_REQUEST = [
+    "reschedule_requested_by",
+    "reschedule_installments",
+    "reschedule_interest_rate",
+    "reschedule_start",
+    "reschedule_reason",
+]
 
 
 def _check_reschedulable(loan, installments, interest_rate):
@@ -89,8 +103,13 @@ def reschedule_approve(*, loan, by) -> Loan:
             loan.interest_rate = interest_rate
         loan.installments_count = installments
         write_schedule(loan, principal, installments, start, carried=carried)
-        LoanApproval.objects.create(chama=chama, loan=loan, officer=by, decision=LoanApproval.Decision.RESCHEDULE,
-                                    comment=loan.reschedule_reason)
+        LoanApproval.objects.create(
+            chama=chama,
+            loan=loan,
+            officer=by,
+            decision=LoanApproval.Decision.RESCHEDULE,
+            comment=loan.reschedule_reason,
+        )
         _clear_reschedule_request(loan)
         loan.status, loan.classification, loan.days_in_arrears = Loan.Status.ACTIVE, Loan.Classification.CURRENT, 0
         loan.save()

@@ -47,8 +47,12 @@ def undo_for_reversal(original, reversal):
         loan.status, loan.closed_date = Loan.Status.ACTIVE, None
         loan.save(update_fields=["status", "closed_date", "updated_date"])
         # The guarantees released at closing pledge the guarantors' savings again.
-        loan.guarantees.filter(status=Guarantee.Status.RELEASED, decided_date__isnull=False).update(status=Guarantee.Status.ACCEPTED)
-    apply_lines(loan, reversal, [(line.installment, line.component, -line.amount) for line in lines], chama_today(loan.chama))
+        loan.guarantees.filter(status=Guarantee.Status.RELEASED, decided_date__isnull=False).update(
+            status=Guarantee.Status.ACCEPTED
+        )
+    apply_lines(
+        loan, reversal, [(line.installment, line.component, -line.amount) for line in lines], chama_today(loan.chama)
+    )
     if original.kind == Journal.Kind.GUARANTOR_RECOVERY:
         guarantee = loan.guarantees.get(guarantor=original.membership)
         guarantee.recovered_amount -= sum(line.amount for line in lines)

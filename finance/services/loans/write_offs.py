@@ -7,7 +7,12 @@ from chama import authority
 from chama.money import ZERO, shown, to_money
 from finance.locking import lock_loan
 from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanApproval
-from finance.selectors.loans import current_installments, outstanding_principal, recovered_after_write_off, written_off_amount
+from finance.selectors.loans import (
+    current_installments,
+    outstanding_principal,
+    recovered_after_write_off,
+    written_off_amount,
+)
 from finance.services import ledger
 from finance.services.dues import chama_today
 from finance.services.loans.common import A, release_guarantees
@@ -27,13 +32,17 @@ def recover_from_guarantors(*, loan, by) -> list:
         if loan.status != Loan.Status.DEFAULTED:
             raise ValidationError("Only a loan in default is recovered from its guarantors.")
         as_of = chama_today(chama)
-        for guarantee in loan.guarantees.filter(status=Guarantee.Status.ACCEPTED).select_related("guarantor__user", "guarantor__chama"):
+        for guarantee in loan.guarantees.filter(status=Guarantee.Status.ACCEPTED).select_related(
+            "guarantor__user", "guarantor__chama"
+        ):
             remaining = outstanding_principal(loan)
             if remaining <= 0:
                 break
             lock_membership(guarantee.guarantor_id)
             # Savings are credit balances: ascending order puts the largest first.
-            accounts = Account.objects.filter(membership=guarantee.guarantor, purpose=A.MEMBER_SAVINGS, balance__lt=0).order_by("balance")
+            accounts = Account.objects.filter(
+                membership=guarantee.guarantor, purpose=A.MEMBER_SAVINGS, balance__lt=0
+            ).order_by("balance")
             wanted = min(guarantee.amount - guarantee.recovered_amount, remaining)
             lines = []
             for account in accounts:
@@ -44,8 +53,13 @@ def recover_from_guarantors(*, loan, by) -> list:
             if take <= 0:
                 continue
             journal = ledger.post_journal(
-                chama=chama, kind=Journal.Kind.GUARANTOR_RECOVERY, value_date=as_of, created_by=by, loan=loan,
-                membership=guarantee.guarantor, memo=f"Loan #{loan.pk} recovered from guarantor {guarantee.guarantor.member_number}",
+                chama=chama,
+                kind=Journal.Kind.GUARANTOR_RECOVERY,
+                value_date=as_of,
+                created_by=by,
+                loan=loan,
+                membership=guarantee.guarantor,
+                memo=f"Loan #{loan.pk} recovered from guarantor {guarantee.guarantor.member_number}",
                 lines=[*lines, (ledger.loan_account(loan), -take)],
             )
             plan = [(row, component, part) for row, component, part in _principal_plan(loan, take)]
@@ -79,8 +93,13 @@ def write_off_request(*, loan, by, reason) -> Loan:
             raise ValidationError({"reason": "Say why the loan is written off."})
         loan.write_off_requested_by, loan.write_off_reason = by, reason
         loan.save(update_fields=["write_off_requested_by", "write_off_reason", "updated_date"])
-        signatures.ask(loan, "approve_write_off", asked_by=by, key=f"write-off-{loan.pk}",
-                       what=f"the write-off of loan #{loan.pk} ({loan.membership.member_number})")
+        signatures.ask(
+            loan,
+            "approve_write_off",
+            asked_by=by,
+            key=f"write-off-{loan.pk}",
+            what=f"the write-off of loan #{loan.pk} ({loan.membership.member_number})",
+        )
     return loan
 
 
@@ -109,17 +128,25 @@ def write_off_approve(*, loan, by) -> Loan:
         as_of = chama_today(chama)
         if principal > 0:
             ledger.post_journal(
-                chama=chama, kind=Journal.Kind.LOAN_WRITE_OFF, value_date=as_of, created_by=by, loan=loan,
-                membership=loan.membership, memo=f"Loan #{loan.pk} written off: {loan.write_off_reason}",
+                chama=chama,
+                kind=Journal.Kind.LOAN_WRITE_OFF,
+                value_date=as_of,
+                created_by=by,
+                loan=loan,
+                membership=loan.membership,
+                memo=f"Loan #{loan.pk} written off: {loan.write_off_reason}",
                 lines=[(ledger.chama_account(chama, A.LOAN_LOSS), principal), (ledger.loan_account(loan), -principal)],
             )
         LoanApproval.objects.create(chama=chama, loan=loan, officer=by, decision=LoanApproval.Decision.WRITE_OFF)
-        current_installments(loan).filter(status__in=Installment.OPEN_STATUSES).update(status=Installment.Status.WRITTEN_OFF)
+        current_installments(loan).filter(status__in=Installment.OPEN_STATUSES).update(
+            status=Installment.Status.WRITTEN_OFF
+        )
         loan.status = Loan.Status.WRITTEN_OFF
         loan.closed_date = as_of
         loan.save(update_fields=["status", "closed_date", "updated_date"])
         release_guarantees(loan)
     return loan
+
 
 def recovery_record(*, loan, amount, method, by, value_date=None, reference="") -> Journal:
     """Money received on a written-off loan: Dr cash, Cr recoveries income, up to what was written off."""
@@ -134,7 +161,16 @@ def recovery_record(*, loan, amount, method, by, value_date=None, reference="") 
         if amount <= 0 or amount > open_amount:
             raise ValidationError({"amount": f"At most {shown(open_amount)} of this loan is still to recover."})
         return ledger.post_journal(
-            chama=chama, kind=Journal.Kind.LOAN_RECOVERY, value_date=value_date or chama_today(chama), created_by=by,
-            loan=loan, membership=loan.membership, external_reference=reference, memo=f"Recovery on written-off loan #{loan.pk}",
-            lines=[(ledger.method_account(chama, method), amount), (ledger.chama_account(chama, A.RECOVERIES_INCOME), -amount)],
+            chama=chama,
+            kind=Journal.Kind.LOAN_RECOVERY,
+            value_date=value_date or chama_today(chama),
+            created_by=by,
+            loan=loan,
+            membership=loan.membership,
+            external_reference=reference,
+            memo=f"Recovery on written-off loan #{loan.pk}",
+            lines=[
+                (ledger.method_account(chama, method), amount),
+                (ledger.chama_account(chama, A.RECOVERIES_INCOME), -amount),
+            ],
         )

@@ -18,8 +18,10 @@ class Command(ChamaCommand):
 
     def report_lines(self, report):
         for each, meetings in report:
-            yield (f"{each}: {self.verb('created', 'would create')} {len(meetings)} meeting(s)"
-                   + (f", {meetings[0].starts_at:%d %b} to {meetings[-1].starts_at:%d %b %Y}" if meetings else ""))
+            yield (
+                f"{each}: {self.verb('created', 'would create')} {len(meetings)} meeting(s)"
+                + (f", {meetings[0].starts_at:%d %b} to {meetings[-1].starts_at:%d %b %Y}" if meetings else "")
+            )
 
     def summary(self, report):
         return f"{sum(len(m) for _, m in report)} meeting(s) {self.verb('created', 'would create')}."

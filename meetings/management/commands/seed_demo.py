@@ -17,8 +17,11 @@ class Command(BaseCommand):
     help = "Load the demo chamas, people, six months of history and meetings (idempotent) and print the logins."
 
     def add_arguments(self, parser):
-        parser.add_argument("--password", default=demo.DEFAULT_PASSWORD,
-                            help=f"Password for every demo login (default {demo.DEFAULT_PASSWORD}).")
+        parser.add_argument(
+            "--password",
+            default=demo.DEFAULT_PASSWORD,
+            help=f"Password for every demo login (default {demo.DEFAULT_PASSWORD}).",
+        )
         parser.add_argument("--json", action="store_true", dest="as_json", help="Print the logins as JSON.")
 
     def handle(self, *args, password, as_json, **options):
@@ -42,5 +45,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.MIGRATE_HEADING(f"\n{chama['name']} (id {chama['id']}, {chama['kind']})"))
             self.stdout.write(f"  {'role':<12} {'name':<20} {'username':<15} password")
             for login in chama["logins"]:
-                self.stdout.write(f"  {login['role']:<12} {login['name']:<20} {login['username']:<15} {login['password']}")
+                self.stdout.write(
+                    f"  {login['role']:<12} {login['name']:<20} {login['username']:<15} {login['password']}"
+                )
         self.stdout.write("\nOfficers log in to the back office; every login works with the API (/api/docs/).")

@@ -7,7 +7,9 @@ class Command(BaseCommand):
     help = "Remind every active member of meetings starting soon, once per meeting (run it hourly)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--hours", type=int, default=48, help="Remind of meetings starting within this many hours (default 48).")
+        parser.add_argument(
+            "--hours", type=int, default=48, help="Remind of meetings starting within this many hours (default 48)."
+        )
 
     def handle(self, *args, hours, **options):
         if hours < 1:
