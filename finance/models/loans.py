@@ -183,7 +183,7 @@ class Loan(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     reschedule_installments = models.PositiveSmallIntegerField(null=True, blank=True)
-    reschedule_interest_rate = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
+    reschedule_interest_rate = models.DecimalField(max_digits=7, decimal_places=3, null=True, blank=True)
     reschedule_start = models.DateField(null=True, blank=True)
     reschedule_reason = models.CharField(max_length=255, blank=True)
 

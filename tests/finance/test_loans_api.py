@@ -661,3 +661,15 @@ def test_the_portfolio_shows_buckets_and_par(shop, api_as):
         "par90_percent": "18.18",
     }
     assert api_as(shop.wanjiku.user).get(f"{shop.base}/loan-portfolio/").status_code == 403
+
+
+def test_a_reschedule_may_ask_for_any_rate_a_loan_can_hold(shop, api_as):
+    loan = running_loan(shop, on=chama_today(shop.chama))
+
+    asked = api_as(shop.chair.user).post(
+        f"{shop.base}/loans/{loan.pk}/reschedule/", {"installments": 6, "interest_rate": "1010.000"}, format="json"
+    )
+
+    assert asked.status_code == 200, asked.content
+    loan.refresh_from_db()
+    assert loan.reschedule_interest_rate == D("1010.000")
