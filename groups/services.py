@@ -33,10 +33,6 @@ STATUS_FLOW = {
 }
 
 
-def _today(chama):
-    return chama.today()
-
-
 def chama_create(*, name, kind, category, created_by=None, chairperson=None, policy=None, **fields) -> Chama:
     """A chama with its policy; `chairperson`, if given, becomes its first (active) member."""
     with transaction.atomic():
@@ -91,7 +87,7 @@ def admit_member(*, chama, user, role=Role.MEMBER, member_number="", joined_date
         if chama.status == Chama.Status.DISSOLVED:
             raise ValidationError(f"{chama} is dissolved and takes no new members.")
         membership = lock_first(Membership.objects.filter(chama=chama, user=user))
-        joined_date = joined_date or _today(chama)
+        joined_date = joined_date or chama.today()
         if membership is None:
             member_number = member_number or _next_member_number(chama)
             if Membership.objects.filter(chama=chama, member_number=member_number).exists():
@@ -258,7 +254,7 @@ def _apply_status(membership, status, reason):
         return admit_member(chama=membership.chama, user=membership.user, role=membership.role)
     membership.status = status
     if status == MembershipStatus.EXITED:
-        membership.exited_date = _today(membership.chama)
+        membership.exited_date = membership.chama.today()
         membership.exit_reason = reason
     membership.save()
     tenancy.forget_roles(membership.user)

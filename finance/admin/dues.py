@@ -15,7 +15,6 @@ from finance.admin.ledger import ReadOnlyMixin
 from finance.admin.signatures import AwaitingSignatureAdmin
 from finance.models import ContributionPlan, Due, Waiver
 from finance.services import dues
-from finance.services.dues import chama_today
 
 
 @admin.register(ContributionPlan)
@@ -51,7 +50,7 @@ class ContributionPlanAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
             queryset = queryset.filter(chama_id__in=allowed)
         for plan in queryset.filter(kind=ContributionPlan.Kind.REGULAR, is_active=True):
             raised += sum(
-                row[3] for row in dues.generate_dues(period=chama_today(plan.chama), chama=plan.chama) if row[1] == plan
+                row[3] for row in dues.generate_dues(period=plan.chama.today(), chama=plan.chama) if row[1] == plan
             )
         self.message_user(request, f"{raised} due(s) raised.", messages.SUCCESS)
 

@@ -15,7 +15,6 @@ from finance.admin.collection_sheet import CollectionSheet
 from finance.admin.forms import PaymentForm, ReasonForm, chamas_where
 from finance.models import Account, Entry, Journal
 from finance.services import dues, reversals, value_dates
-from finance.services.dues import chama_today
 from groups.models import Membership
 
 
@@ -199,7 +198,7 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
             return self._page(request, "admin/finance/collection_sheet.html", "Meeting collection sheet", picker=picker)
         chama, day = (
             picker.cleaned_data["chama"],
-            picker.cleaned_data["date"] or chama_today(picker.cleaned_data["chama"]),
+            picker.cleaned_data["date"] or picker.cleaned_data["chama"].today(),
         )
         problem = value_dates.problem(chama, day)
         if problem:  # every row would be refused for it: say it once

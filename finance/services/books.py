@@ -10,7 +10,6 @@ from chama.money import ZERO, shown, to_money
 from finance.models import Account, Expense, Income, Investment, InvestmentMovement, Journal
 from finance.models.books import CashbookRecord
 from finance.services import ledger, value_dates
-from finance.services.dues import chama_today
 from groups import signatures
 from groups.locking import lock_chama
 
@@ -81,7 +80,7 @@ def _cashbook(record, by):
     authority.require(by, "record_expense", record)
     _accounts(record)  # an unknown payment method is refused before anything is saved
     # Checked now, not only when posted: a record above the threshold waits for a second officer.
-    record.value_date = value_dates.check(chama, record.value_date or chama_today(chama))
+    record.value_date = value_dates.check(chama, record.value_date or chama.today())
     record.receipt = record.receipt or ""
     with transaction.atomic():
         # One officer's (or one payee's) records are added up one at a time.
@@ -185,7 +184,7 @@ def investment_add_funds(
     chama = investment.chama
     authority.require(by, "record_expense", chama=chama)
     amount = _positive(amount)
-    value_date = value_date or chama_today(chama)
+    value_date = value_date or chama.today()
     with transaction.atomic():
         journal = ledger.post_journal(
             chama=chama,
@@ -217,7 +216,7 @@ def investment_revalue(*, investment, value, by, value_date=None, note="") -> In
     value = to_money(value)
     if value < 0:
         raise ValidationError({"value": "A valuation cannot be negative."})
-    value_date = value_dates.check(chama, value_date or chama_today(chama))  # an unchanged value posts nothing
+    value_date = value_dates.check(chama, value_date or chama.today())  # an unchanged value posts nothing
     with transaction.atomic():
         lock_row(Investment.objects.all(), pk=investment.pk)
         change = value - book_value(investment)
@@ -253,7 +252,7 @@ def investment_return(
     chama = investment.chama
     authority.require(by, "record_expense", chama=chama)
     amount = _positive(amount)
-    value_date = value_date or chama_today(chama)
+    value_date = value_date or chama.today()
     with transaction.atomic():
         journal = ledger.post_journal(
             chama=chama,

@@ -27,10 +27,6 @@ A = Account.Purpose
 DUE_KINDS = {"all": None, "contributions": [Due.Kind.CONTRIBUTION, Due.Kind.LEVY], "fines": [Due.Kind.FINE]}
 
 
-def chama_today(chama):
-    return chama.today()
-
-
 def default_savings_type(chama):
     savings_type = SavingsType.objects.filter(chama=chama, is_default=True).first()
     if savings_type is None:
@@ -58,7 +54,7 @@ def contribution_plan_from_policy(chama, start_date=None) -> ContributionPlan:
         due_day=policy.contribution_due_day,
         grace_days=policy.grace_days,
         target=target,
-        start_date=start_date or chama_today(chama),
+        start_date=start_date or chama.today(),
     )
 
 
@@ -111,7 +107,7 @@ def record_allocations(chama, allocations, kind, journal=None, today=None):
         [DueAllocation(chama=chama, due=due, journal=journal, kind=kind, amount=amount) for due, amount in allocations]
     )
     field_name = "paid_amount" if kind == DueAllocation.Kind.PAYMENT else "waived_amount"
-    today = today or chama_today(chama)
+    today = today or chama.today()
     for due, amount in allocations:
         Due.objects.filter(pk=due.pk).update(**{field_name: Round(F(field_name) + amount, 2)})
         due.refresh_from_db(fields=["paid_amount", "waived_amount", "status"])
@@ -157,7 +153,7 @@ def payment_record(
             chama=chama,
             kind=Journal.Kind.PAYMENT,
             lines=lines,
-            value_date=value_date or chama_today(chama),
+            value_date=value_date or chama.today(),
             memo=memo or f"Payment by {membership.member_number} ({method})",
             membership=membership,
             external_reference=reference,
@@ -186,7 +182,7 @@ def apply_advance(membership, value_date=None, by=None):
             chama=chama,
             kind=Journal.Kind.ADVANCE_APPLIED,
             lines=[(advance, used), *settlement.lines],
-            value_date=value_date or chama_today(chama),
+            value_date=value_date or chama.today(),
             memo=f"Advance applied to dues of {membership.member_number}",
             membership=membership,
             created_by=by,
@@ -350,7 +346,7 @@ def apply_penalties(*, as_of=None, chama=None, dry_run=False):
         chamas = chamas.filter(pk=chama.pk)
     report = []
     for each in chamas.order_by("id"):
-        day = value_dates.check_not_future(each, as_of) if as_of else chama_today(each)
+        day = value_dates.check_not_future(each, as_of) if as_of else each.today()
         fines = fines_due(each, day)
         if fines:
             value_dates.check(each, day, field="as_of")  # before anything is written, on a dry run too
@@ -412,7 +408,7 @@ def fine_charge(*, membership, amount, reason, by, value_date=None, idempotency_
     amount = to_money(amount)
     if amount <= 0:
         raise ValidationError({"amount": "A fine must be more than zero."})
-    value_date = value_date or chama_today(chama)
+    value_date = value_date or chama.today()
 
     def post():
         journal = ledger.post_journal(
@@ -528,7 +524,7 @@ def _apply_waiver(waiver, approved_by):
         journal = ledger.post_journal(
             chama=chama,
             kind=Journal.Kind.FINE_WAIVER,
-            value_date=chama_today(chama),
+            value_date=chama.today(),
             membership=due.membership,
             memo=f"Fine waived: {waiver.reason}",
             created_by=approved_by,

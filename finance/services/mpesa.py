@@ -22,7 +22,7 @@ from finance.models import Account, Journal, MpesaChannel, MpesaConflict, MpesaR
 from finance.models.mpesa import RECEIPT_NUMBER_MAX, hash_secret
 from finance.mpesa_client import DarajaClient
 from finance.services import ledger, value_dates
-from finance.services.dues import chama_today, payment_record
+from finance.services.dues import payment_record
 from groups import selectors
 from groups.models import Membership
 
@@ -437,7 +437,7 @@ def suspense_assign(*, receipt, membership, by) -> MpesaReceipt:
             amount=receipt.amount,
             method="mpesa",
             by=by,
-            value_date=chama_today(chama),
+            value_date=chama.today(),
             source_account=ledger.chama_account(chama, A.SUSPENSE),
             idempotency_key=f"mpesa-assign-{receipt.pk}",
             memo=f"M-Pesa {receipt.receipt_number} assigned from suspense",

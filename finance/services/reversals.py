@@ -8,7 +8,7 @@ from chama.locking import lock_row
 from finance.locking import lock_dues
 from finance.models import Due, DueAllocation, Journal, SharePurchase, Waiver, Withdrawal
 from finance.services import ledger, loans
-from finance.services.dues import chama_today, record_allocations
+from finance.services.dues import record_allocations
 
 
 def journal_reverse(*, journal, reason, by) -> Journal:
@@ -31,7 +31,7 @@ def journal_reverse(*, journal, reason, by) -> Journal:
         reversal = ledger.post_journal(
             chama=chama,
             kind=Journal.Kind.REVERSAL,
-            value_date=chama_today(chama),
+            value_date=chama.today(),
             membership=original.membership,
             memo=f"Reversal of #{original.pk}: {reason}",
             created_by=by,

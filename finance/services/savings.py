@@ -12,7 +12,7 @@ from chama.money import ZERO, shown, to_money
 from finance.models import Account, Journal, SharePurchase, Withdrawal
 from finance.selectors import loans as loan_reads
 from finance.services import ledger
-from finance.services.dues import chama_today, default_savings_type
+from finance.services.dues import default_savings_type
 from groups import signatures
 from groups.locking import lock_membership
 from groups.models import Chama
@@ -39,7 +39,7 @@ def savings_deposit(
         post=lambda: ledger.post_journal(
             chama=chama,
             kind=Journal.Kind.SAVINGS_DEPOSIT,
-            value_date=value_date or chama_today(chama),
+            value_date=value_date or chama.today(),
             memo=f"{savings_type.name} savings deposit ({method})",
             membership=membership,
             created_by=authority.person(by),
@@ -93,7 +93,7 @@ def withdrawal_request(*, membership, amount, by, savings_type=None, reason="") 
     if amount <= 0:
         raise ValidationError({"amount": "A withdrawal must be more than zero."})
     savings_type = savings_type or default_savings_type(chama)
-    today = chama_today(chama)
+    today = chama.today()
     withdrawal = Withdrawal(
         chama=chama,
         membership=membership,
@@ -182,7 +182,7 @@ def withdrawal_pay(*, withdrawal, method, by, reference="") -> Withdrawal:
         authority.require(by, "pay_withdrawal", withdrawal)
         if withdrawal.status != Withdrawal.Status.APPROVED:
             raise ValidationError("Only an approved withdrawal can be paid.")
-        today = chama_today(chama)
+        today = chama.today()
         if today < withdrawal.payable_from:
             raise ValidationError(f"The notice period ends on {withdrawal.payable_from:%d %b %Y}; pay it then.")
         lock_membership(withdrawal.membership_id)
@@ -223,7 +223,7 @@ def share_purchase(*, membership, shares, method, by, value_date=None, reference
         raise ValidationError("Set the share price in the chama's policy first.")
     if not isinstance(shares, int) or isinstance(shares, bool) or shares <= 0:
         raise ValidationError({"shares": "Buy a whole number of shares, at least one."})
-    value_date = value_date or chama_today(chama)
+    value_date = value_date or chama.today()
 
     def post():
         total_today = shares_bought_on(membership, value_date) + shares

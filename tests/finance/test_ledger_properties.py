@@ -106,7 +106,7 @@ class World:
         dues_service.contribution_plan_from_policy(self.chama, start_date=date(2026, 8, 1))
         for month in (8, 9, 10):
             dues_service.generate_dues(period=(2026, month), chama=self.chama)
-        self.today = dues_service.chama_today(self.chama)
+        self.today = self.chama.today()
         self.refusals = 0
         self.done = 0
 

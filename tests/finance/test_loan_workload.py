@@ -9,7 +9,7 @@ advancing dates, reschedules (asked for by one officer, approved or rejected by 
 recovery from guarantors, write-offs, recoveries and reversals of random loan journals. Refusals
 (ValidationError, or authority.Refused when the officer may not act) are allowed but must leave no
 trace. After every step the invariants in check_invariants() must hold. The chama's clock is the workload's own
-(`chama_today` is pinned to it), so days pass as they would in production.
+(`Chama.today()` is pinned to it), so days pass as they would in production.
 """
 
 import random

@@ -22,7 +22,6 @@ from finance.models import Account, Installment, Journal, Loan, LoanProduct
 from finance.periods import add_months
 from finance.selectors import loans as loan_reads
 from finance.services import loans, savings
-from finance.services.dues import chama_today
 from groups.models import Membership, Policy
 from tests.factories import ChamaFactory, MembershipFactory, UserFactory, joined, loan_product
 from tests.helpers import results, today_is
@@ -517,7 +516,7 @@ def test_write_off_by_two_officers_and_recoveries_through_the_api(shop, api_as):
 
 
 def test_reschedule_through_the_api(shop, api_as):
-    today = chama_today(shop.chama)
+    today = shop.chama.today()
     loan = running_loan(shop, on=today)  # nothing due yet: nothing to carry
 
     url = f"{shop.base}/loans/{loan.pk}"
@@ -544,7 +543,7 @@ def test_reschedule_through_the_api(shop, api_as):
 
 
 def test_a_reschedule_rejected_through_the_api_leaves_the_loan_as_it_was(shop, api_as):
-    loan = running_loan(shop, on=chama_today(shop.chama))
+    loan = running_loan(shop, on=shop.chama.today())
     url = f"{shop.base}/loans/{loan.pk}"
     treasurer, secretary = api_as(shop.treasurer.user), api_as(shop.secretary.user)
 
@@ -664,7 +663,7 @@ def test_the_portfolio_shows_buckets_and_par(shop, api_as):
 
 
 def test_a_reschedule_may_ask_for_any_rate_a_loan_can_hold(shop, api_as):
-    loan = running_loan(shop, on=chama_today(shop.chama))
+    loan = running_loan(shop, on=shop.chama.today())
 
     asked = api_as(shop.chair.user).post(
         f"{shop.base}/loans/{loan.pk}/reschedule/", {"installments": 6, "interest_rate": "1010.000"}, format="json"

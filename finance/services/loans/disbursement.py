@@ -8,7 +8,6 @@ from chama.money import ZERO, shown
 from finance.locking import lock_loan
 from finance.models import Journal, Loan, LoanProduct
 from finance.services import ledger
-from finance.services.dues import chama_today
 from finance.services.loans.common import A, write_schedule
 
 
@@ -21,7 +20,7 @@ def loan_disburse(*, loan, by, method, value_date=None, reference="") -> Loan:
         authority.require(by, "disburse_loan", loan)
         if loan.status != Loan.Status.APPROVED:
             raise ValidationError("Only an approved loan can be disbursed.")
-        value_date = value_date or chama_today(chama)
+        value_date = value_date or chama.today()
         deducted = loan.fee if loan.fee_mode == LoanProduct.FeeMode.DEDUCTED else ZERO
         lines = [
             (ledger.loan_account(loan), loan.principal),

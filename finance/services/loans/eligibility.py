@@ -8,7 +8,6 @@ from django.db.models import Q
 from chama.money import ZERO, shown, to_money
 from finance.models import Loan
 from finance.selectors.loans import savings_total
-from finance.services.dues import chama_today
 
 
 @dataclass
@@ -32,7 +31,7 @@ def eligibility(membership, product, as_of=None, under_review=None):
     """Each lending rule, passed or failed with its reason, and the largest amount allowed now
     (`under_review`: an application being judged, which does not count against itself)."""
     chama, policy = membership.chama, membership.chama.policy
-    as_of = as_of or chama_today(chama)
+    as_of = as_of or chama.today()
     result = Eligibility()
     days = (as_of - membership.joined_date).days if membership.joined_date else 0
     result.rules.append(

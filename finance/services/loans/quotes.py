@@ -5,7 +5,6 @@ from django.core.exceptions import ValidationError
 from chama.money import shown, to_money
 from finance import loan_schedule
 from finance.models import LoanProduct
-from finance.services.dues import chama_today
 
 
 def product_terms(product, principal, installments, start=None):
@@ -38,7 +37,7 @@ def quote(product, principal, installments, start=None):
     """The schedule a member would repay, without saving anything."""
     principal = to_money(principal)
     check_product_limits(product, principal, installments)
-    return loan_schedule.schedule(product_terms(product, principal, installments, start or chama_today(product.chama)))
+    return loan_schedule.schedule(product_terms(product, principal, installments, start or product.chama.today()))
 
 
 def processing_fee(product, principal):

@@ -12,7 +12,6 @@ from finance.locking import lock_installments, lock_loan
 from finance.models import Installment, Journal, Loan, RepaymentLine
 from finance.selectors.loans import current_installments, owed_now, payoff_amount
 from finance.services import ledger, value_dates
-from finance.services.dues import chama_today
 from finance.services.loans.common import COMPONENT_INCOME, release_guarantees
 
 
@@ -86,10 +85,10 @@ def loan_repay(
         chama = locked.chama
         if locked.status not in Loan.OUTSTANDING_STATUSES:
             raise ValidationError(f"This loan is {locked.get_status_display().lower()}; it takes no repayments.")
-        value_day = value_dates.check(chama, value_date or chama_today(chama), loan=locked)
+        value_day = value_dates.check(chama, value_date or chama.today(), loan=locked)
         # What is owed is judged on the day the repayment is recorded, whatever its value date: a
         # backdated repayment never forgives interest or penalties that had fallen due by then.
-        as_of = chama_today(chama)
+        as_of = chama.today()
         payoff = payoff_amount(locked, as_of)
         if amount > payoff:
             raise ValidationError({"amount": f"The payoff on {as_of:%d %b %Y} is {shown(payoff)}; pay at most that."})

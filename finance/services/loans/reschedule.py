@@ -10,7 +10,6 @@ from chama.money import ZERO
 from finance.locking import lock_loan
 from finance.models import Installment, Loan, LoanApproval
 from finance.selectors.loans import current_installments, outstanding_principal
-from finance.services.dues import chama_today
 from finance.services.loans.common import write_schedule
 from groups import signatures
 
@@ -89,7 +88,7 @@ def reschedule_approve(*, loan, by) -> Loan:
         authority.require_distinct(by, [loan.reschedule_requested_by_id], "reschedule")
         installments, interest_rate = loan.reschedule_installments, loan.reschedule_interest_rate
         _check_reschedulable(loan, installments, interest_rate)
-        start = loan.reschedule_start or chama_today(chama)
+        start = loan.reschedule_start or chama.today()
         principal = outstanding_principal(loan)
         carried = defaultdict(lambda: ZERO)
         old_rows = list(current_installments(loan).filter(status__in=Installment.OPEN_STATUSES))

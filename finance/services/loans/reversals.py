@@ -7,7 +7,6 @@ from chama.money import ZERO
 from finance.locking import lock_loan
 from finance.models import Guarantee, Installment, Journal, Loan
 from finance.selectors.loans import current_installments
-from finance.services.dues import chama_today
 from finance.services.loans.repayment import apply_lines
 
 
@@ -51,7 +50,7 @@ def undo_for_reversal(original, reversal):
             status=Guarantee.Status.ACCEPTED
         )
     apply_lines(
-        loan, reversal, [(line.installment, line.component, -line.amount) for line in lines], chama_today(loan.chama)
+        loan, reversal, [(line.installment, line.component, -line.amount) for line in lines], loan.chama.today()
     )
     if original.kind == Journal.Kind.GUARANTOR_RECOVERY:
         guarantee = loan.guarantees.get(guarantor=original.membership)

@@ -14,7 +14,6 @@ from finance.selectors.loans import (
     written_off_amount,
 )
 from finance.services import ledger
-from finance.services.dues import chama_today
 from finance.services.loans.common import A, release_guarantees
 from finance.services.loans.repayment import apply_lines, close_loan
 from groups import signatures
@@ -31,7 +30,7 @@ def recover_from_guarantors(*, loan, by) -> list:
         authority.require(by, "recover_loan", loan)
         if loan.status != Loan.Status.DEFAULTED:
             raise ValidationError("Only a loan in default is recovered from its guarantors.")
-        as_of = chama_today(chama)
+        as_of = chama.today()
         for guarantee in loan.guarantees.filter(status=Guarantee.Status.ACCEPTED).select_related(
             "guarantor__user", "guarantor__chama"
         ):
@@ -125,7 +124,7 @@ def write_off_approve(*, loan, by) -> Loan:
             raise ValidationError("No write-off has been asked for on this loan.")
         authority.require_distinct(by, [loan.write_off_requested_by_id], "write-off")
         principal = outstanding_principal(loan)
-        as_of = chama_today(chama)
+        as_of = chama.today()
         if principal > 0:
             ledger.post_journal(
                 chama=chama,
@@ -163,7 +162,7 @@ def recovery_record(*, loan, amount, method, by, value_date=None, reference="") 
         return ledger.post_journal(
             chama=chama,
             kind=Journal.Kind.LOAN_RECOVERY,
-            value_date=value_date or chama_today(chama),
+            value_date=value_date or chama.today(),
             created_by=by,
             loan=loan,
             membership=loan.membership,

@@ -8,7 +8,6 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from finance import demo as money_demo
-from finance.services.dues import chama_today
 from groups import demo
 from meetings import demo as meetings_demo
 
@@ -29,7 +28,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             for chama, logins in demo.load(password):
                 started = time.monotonic()
-                today = chama_today(chama)
+                today = chama.today()
                 posted = money_demo.add_history(chama, today)
                 posted = meetings_demo.add_meetings(chama, today) or posted
                 if posted and not as_json:
