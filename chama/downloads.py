@@ -20,7 +20,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import FileResponse, Http404
 from django.urls import reverse
 from django.utils.text import slugify
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions
@@ -30,6 +29,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from chama import authority, tenancy
+from chama.api.schema import ChamaAutoSchema
 from chama.uploads import CONTENT_TYPES, UNKNOWN_CONTENT_TYPE, content_type, extension
 
 
@@ -124,7 +124,7 @@ class _WhateverIsAccepted(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class _DocumentSchema(AutoSchema):
+class _DocumentSchema(ChamaAutoSchema):
     def get_override_parameters(self):
         return [
             OpenApiParameter(

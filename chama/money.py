@@ -36,12 +36,13 @@ def to_money(value, rounding=ROUND_HALF_UP):
 
 
 def shown(amount, currency=None) -> str:
-    """An amount as people read it: `1,500.00`, or `KES 1,500.00` with the chama's currency."""
-    text = f"{amount:,.2f}"
+    """An amount as people read it: `1,500.00`, or `KES 1,500.00` with the chama's currency
+    (rounded by `to_money`: a Decimal's own format would round half to even)."""
+    text = f"{to_money(amount):,.2f}"
     return f"{currency} {text}" if currency else text
 
 
-def _shown(text):
+def _quoted(text):
     """The typed text as the error quotes it; a long paste is cut so the message stays readable."""
     return repr(text if len(text) <= 24 else text[:20] + "…")
 
@@ -61,13 +62,13 @@ def parse_money(text, *, grouping=False) -> Decimal:
         digits = stripped.replace(",", "")
     else:
         raise ValidationError(
-            f"{_shown(text)} is not an amount: use digits with at most two decimals, for example 1500 or 1500.50.",
+            f"{_quoted(text)} is not an amount: use digits with at most two decimals, for example 1500 or 1500.50.",
             code="invalid",
         )
     amount = Decimal(digits)
     if amount > MAX_AMOUNT:
         raise ValidationError(
-            f"{_shown(text)} is too large: the largest amount accepted is {shown(MAX_AMOUNT)}.", code="max_value"
+            f"{_quoted(text)} is too large: the largest amount accepted is {shown(MAX_AMOUNT)}.", code="max_value"
         )
     return amount.quantize(CENT)
 

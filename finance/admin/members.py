@@ -16,6 +16,9 @@ class MemberAccountInline(ReadOnlyMixin, ChamaScopedTabularInline):
     readonly_fields = fields
     verbose_name_plural = "Balances"
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("chama")  # each row shows its chama's currency
+
     @admin.display(description="Balance")
     def balance_shown(self, obj):
         return f"{shown(obj.normal_balance, obj.chama.currency)}"
