@@ -13,8 +13,7 @@ from chama import authority
 from chama.models import Notification
 from chama.money import ZERO
 from chama.notify import notify
-from chama.roles import MembershipStatus
-from groups.models import Membership
+from groups import selectors
 
 
 def window_start(chama):
@@ -30,13 +29,8 @@ def needs_second(chama, amount, earlier=ZERO):
 def signers(row, action, exclude=()):
     """The active officers who may give the second signature on `row` (not `exclude`)."""
     chama = row.chama
-    officers = (
-        Membership.objects.filter(
-            chama=chama, status=MembershipStatus.ACTIVE, role__in=authority.roles_for(action, chama)
-        )
-        .exclude(user_id__in=[pk for pk in exclude if pk is not None])
-        .select_related("user")
-        .order_by("member_number")
+    officers = selectors.officers_for(chama=chama, action=action).exclude(
+        user_id__in=[pk for pk in exclude if pk is not None]
     )
     return [m for m in officers if authority.may(m.user, action, row)]
 

@@ -4,7 +4,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from chama.roles import MembershipStatus
+from groups import selectors as register
 from meetings import services
 from meetings.models import Attendance, Rsvp
 
@@ -41,11 +41,7 @@ class RegisterSheet:
 
     def __init__(self, meeting, data=None, *, editable=True):
         self.meeting = meeting
-        members = list(
-            meeting.chama.memberships.filter(status=MembershipStatus.ACTIVE)
-            .select_related("user")
-            .order_by("member_number")
-        )
+        members = list(register.active_members(chama=meeting.chama).select_related("user"))
         saved = {row.membership_id: row for row in meeting.attendance.all()}
         apologies = dict(meeting.rsvps.filter(response=Rsvp.Response.APOLOGY).values_list("membership_id", "reason"))
         self.formset = RegisterRowFormSet(data, initial=[self._initial(m, saved.get(m.pk), apologies) for m in members])

@@ -19,6 +19,7 @@ from finance import periods
 from finance.models import Due
 from finance.services import collections
 from finance.services.dues import fine_charge
+from groups import selectors as register
 from groups.models import Chama, Membership, Policy
 from meetings.models import AgendaItem, Attendance, EligibleVoter, Meeting, Proposal, Rsvp, Vote
 
@@ -132,7 +133,7 @@ def schedule_meetings(*, months, chama=None, today=None, dry_run=False):
 
 def quorum_required(chama):
     """How many members make a quorum: the policy's share of the active members, rounded up."""
-    active = Membership.objects.filter(chama=chama, status=MembershipStatus.ACTIVE).count()
+    active = register.active_members(chama=chama).count()
     return math.ceil(active * chama.policy.quorum_percentage / 100)
 
 
@@ -321,9 +322,7 @@ def send_meeting_reminders(*, within_hours=48, now=None):
                 continue  # another worker sent it
             when = meeting.starts_at.astimezone(_zone(meeting.chama))
             place = meeting.location or meeting.link or "the usual place"
-            for membership in Membership.objects.filter(
-                chama=meeting.chama, status=MembershipStatus.ACTIVE
-            ).select_related("user"):
+            for membership in register.active_members(chama=meeting.chama).select_related("user"):
                 notify(
                     membership.user,
                     kind=Notification.Kind.MEETING_REMINDER,
@@ -372,9 +371,7 @@ def proposal_open(*, proposal) -> Proposal:
         voters = EligibleVoter.objects.bulk_create(
             [
                 EligibleVoter(chama_id=proposal.chama_id, proposal=proposal, membership_id=pk)
-                for pk in Membership.objects.filter(
-                    chama_id=proposal.chama_id, status=MembershipStatus.ACTIVE
-                ).values_list("pk", flat=True)
+                for pk in register.active_members(chama=proposal.chama).values_list("pk", flat=True)
             ]
         )
         proposal.eligible_count = len(voters)

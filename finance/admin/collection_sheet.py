@@ -7,6 +7,7 @@ from django import forms
 
 from chama import authority
 from chama.money import MoneyFormField
+from finance.selectors import collections as collection_reads
 from finance.services import collections
 
 
@@ -61,7 +62,7 @@ class CollectionSheet:
     def __init__(self, chama, day, data=None):
         self.chama, self.day = chama, day
         self.sells_shares = collections.sells_shares(chama)
-        members = collections.sheet_members(chama=chama)
+        members = collection_reads.sheet_members(chama=chama)
         self.head = SheetForm(data, initial={"sheet_key": uuid.uuid4().hex})
         self.formset = SheetRowFormSet(data, initial=[{"membership": row["membership"].pk} for row in members])
         self.errors = []

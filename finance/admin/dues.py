@@ -1,5 +1,3 @@
-from collections import defaultdict
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -9,12 +7,13 @@ from django.template.response import TemplateResponse
 from chama import authority
 from chama.admin_scoping import ChamaScopedAdmin, CreatedByServiceMixin, add_refusal
 from chama.money import shown
-from chama.roles import MembershipStatus
-from finance.admin.forms import WaiveForm, chamas_where
+from finance.admin.forms import WaiveForm
 from finance.admin.ledger import ReadOnlyMixin
 from finance.admin.signatures import AwaitingSignatureAdmin
 from finance.models import ContributionPlan, Due, Waiver
+from finance.selectors import dues as dues_reads
 from finance.services import dues
+from groups import selectors as register
 
 
 @admin.register(ContributionPlan)
@@ -143,10 +142,10 @@ class DueAdmin(ReadOnlyMixin, ChamaScopedAdmin):
 
     def matrix_view(self, request):
         """Members × periods: what each member owed and paid, period by period."""
-        picker = MatrixPicker(request.GET or None, chamas=chamas_where(request.user, "view_books"))
+        picker = MatrixPicker(request.GET or None, chamas=register.chamas_where(user=request.user, action="view_books"))
         context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Dues matrix", "picker": picker}
         if picker.is_valid():
-            context.update(dues_matrix(picker.cleaned_data["chama"], picker.cleaned_data["kind"]))
+            context.update(dues_reads.dues_matrix(chama=picker.cleaned_data["chama"], kind=picker.cleaned_data["kind"]))
         return TemplateResponse(request, "admin/finance/due/matrix.html", context)
 
 
@@ -159,33 +158,6 @@ class MatrixPicker(forms.Form):
     def __init__(self, *args, chamas, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["chama"].queryset = chamas
-
-
-def dues_matrix(chama, kind, periods_shown=12):
-    """The last `periods_shown` periods as columns, members as rows; two queries."""
-    due_list = list(
-        Due.objects.filter(chama=chama, kind=kind)
-        .exclude(status=Due.Status.CANCELLED)
-        .only("membership_id", "period_label", "due_date", "amount", "paid_amount", "waived_amount", "status")
-    )
-    labels = sorted(
-        {
-            (
-                due.due_date if kind == Due.Kind.FINE else due.period_start or due.due_date,
-                due.period_label or f"{due.due_date}",
-            )
-            for due in due_list
-        }
-    )
-    columns = [label for _, label in labels][-periods_shown:]
-    cells = defaultdict(list)
-    for due in due_list:
-        cells[(due.membership_id, due.period_label or f"{due.due_date}")].append(due)
-    members = (
-        chama.memberships.exclude(status=MembershipStatus.PENDING).select_related("user").order_by("member_number")
-    )
-    rows = [{"membership": m, "cells": [cells.get((m.pk, column), []) for column in columns]} for m in members]
-    return {"columns": columns, "rows": rows, "chama": chama}
 
 
 @admin.register(Waiver)

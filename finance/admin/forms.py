@@ -2,30 +2,16 @@
 
 from django import forms
 
-from chama import authority
 from chama.forms import DateFormField
 from chama.money import CENT, MoneyFormField
 from finance.models import PaidThrough
-from groups.models import Chama, Membership
-
-
-def chamas_where(user, action):
-    """The chamas in which the authority lets `user` take `action` (every chama for superusers)."""
-    chama_ids = authority.chama_ids_for(user, action)
-    return Chama.objects.all() if chama_ids is None else Chama.objects.filter(pk__in=chama_ids)
+from groups import selectors as register
+from groups.models import Membership
 
 
 class MemberChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, membership):
         return f"{membership.member_number} {membership.user.get_full_name()} — {membership.chama}"
-
-
-def members_where(user, action):
-    return (
-        Membership.objects.filter(chama__in=chamas_where(user, action))
-        .select_related("user", "chama")
-        .order_by("chama", "member_number")
-    )
 
 
 class PaymentForm(forms.Form):
@@ -41,7 +27,7 @@ class PaymentForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["membership"].queryset = members_where(user, "record_payment")
+        self.fields["membership"].queryset = register.members_where(user=user, action="record_payment")
 
 
 class ReasonForm(forms.Form):

@@ -12,9 +12,10 @@ from chama.admin_paging import CappedCountPaginator
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, add_refusal, scope_for_user
 from chama.forms import DateFormField
 from finance.admin.collection_sheet import CollectionSheet
-from finance.admin.forms import PaymentForm, ReasonForm, chamas_where
+from finance.admin.forms import PaymentForm, ReasonForm
 from finance.models import Account, Entry, Journal
 from finance.services import dues, reversals, value_dates
+from groups import selectors as register
 from groups.models import Membership
 
 
@@ -192,7 +193,7 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
     def collection_sheet_view(self, request):
         """One page for a meeting's collections: every member's contribution, shares and fines,
         saved all together or not at all."""
-        chamas = chamas_where(request.user, "record_payment")
+        chamas = register.chamas_where(user=request.user, action="record_payment")
         picker = SheetPicker(request.GET or None, chamas=chamas)
         if not picker.is_valid():
             return self._page(request, "admin/finance/collection_sheet.html", "Meeting collection sheet", picker=picker)

@@ -9,11 +9,11 @@ from chama import authority
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, add_refusal
 from chama.forms import DateFormField
 from chama.money import CENT, MoneyFormField, shown
-from finance.admin.forms import chamas_where
 from finance.admin.ledger import ReadOnlyMixin
 from finance.models import Collateral, Guarantee, Installment, Loan, LoanApproval, LoanProduct, PaidThrough
 from finance.selectors import loans as loan_reads
 from finance.services import loans
+from groups import selectors as register
 
 
 @admin.register(LoanProduct)
@@ -309,7 +309,10 @@ class LoanAdmin(ChamaScopedAdmin):
         return TemplateResponse(request, "admin/finance/form_page.html", context)
 
     def portfolio_view(self, request):
-        summaries = [(chama, loan_reads.portfolio(chama)) for chama in chamas_where(request.user, "view_books")]
+        summaries = [
+            (chama, loan_reads.portfolio(chama))
+            for chama in register.chamas_where(user=request.user, action="view_books")
+        ]
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

@@ -129,3 +129,13 @@ def portfolio(chama, as_of=None):
         "par60": par(60),
         "par90": par(90),
     }
+
+
+def oldest_outstanding_loans(*, chama, membership_ids=None) -> dict:
+    """{membership id: that member's oldest loan still outstanding}, in one query; the loan a
+    repayment handed in at a meeting goes to."""
+    outstanding = Loan.objects.filter(chama=chama, status__in=Loan.OUTSTANDING_STATUSES)
+    if membership_ids is not None:
+        outstanding = outstanding.filter(membership_id__in=membership_ids)
+    # Ordered newest first so that each member's oldest loan is the one left in the dict.
+    return {loan.membership_id: loan for loan in outstanding.order_by("-disbursed_date", "-id")}

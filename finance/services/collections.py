@@ -12,7 +12,7 @@ from django.db import transaction
 from chama import authority
 from chama.money import ZERO, to_money
 from chama.roles import MembershipStatus
-from finance.models import Due, Journal, Loan
+from finance.models import Journal
 from finance.selectors import loans as loan_reads
 from finance.services import dues, ledger, loans, savings, value_dates
 
@@ -51,42 +51,6 @@ class SheetResult:
 
 def sells_shares(chama) -> bool:
     return chama.kind in savings.SHARE_KINDS and chama.policy.share_price > 0
-
-
-def sheet_members(*, chama) -> list:
-    """The sheet's rows before anything is typed: every active member with what they owe in
-    contributions and in fines, their oldest outstanding loan (which takes the sheet's repayment)
-    and its payoff as of today."""
-    members = list(
-        chama.memberships.filter(status=MembershipStatus.ACTIVE)
-        .select_related("user", "chama")
-        .order_by("member_number")
-    )
-    owed = {}
-    for due in Due.objects.filter(chama=chama, status__in=Due.OPEN_STATUSES).only(
-        "membership_id", "kind", "amount", "paid_amount", "waived_amount"
-    ):
-        key = (due.membership_id, "fines" if due.kind == Due.Kind.FINE else "contributions")
-        owed[key] = owed.get(key, 0) + due.outstanding
-    loan_of = _oldest_loans(chama)
-    return [
-        {
-            "membership": m,
-            "owed_contributions": owed.get((m.pk, "contributions"), 0),
-            "owed_fines": owed.get((m.pk, "fines"), 0),
-            "loan": loan_of.get(m.pk),
-            "payoff": loan_reads.payoff_amount(loan_of[m.pk]) if m.pk in loan_of else None,
-        }
-        for m in members
-    ]
-
-
-def _oldest_loans(chama, membership_ids=None):
-    loans_ = Loan.objects.filter(chama=chama, status__in=Loan.OUTSTANDING_STATUSES)
-    if membership_ids is not None:
-        loans_ = loans_.filter(membership_id__in=membership_ids)
-    # Ordered newest first so that each member's oldest loan is the one left in the dict.
-    return {loan.membership_id: loan for loan in loans_.order_by("-disbursed_date", "-id")}
 
 
 def _sheet_prefix(client_key):
@@ -155,7 +119,7 @@ def collection_sheet_post(*, chama, day, rows, method, by, client_key="") -> She
     members, refused = _checked_rows(chama, rows)
     if general or refused:
         raise SheetRefused(rows=refused, general=general)
-    loan_of = _oldest_loans(chama, [m.pk for m in members.values()])
+    loan_of = loan_reads.oldest_outstanding_loans(chama=chama, membership_ids=[m.pk for m in members.values()])
     result = SheetResult()
     with transaction.atomic():
         replays = []

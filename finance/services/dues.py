@@ -12,14 +12,15 @@ from django.utils import timezone
 from chama import authority
 from chama.locking import lock_row
 from chama.money import ZERO, shown, to_money
-from chama.roles import MembershipStatus
 from finance import periods
 from finance.locking import lock_due, lock_dues
 from finance.models import Account, ContributionPlan, Due, DueAllocation, Journal, SavingsType, Waiver
+from finance.selectors import dues as dues_reads
 from finance.services import ledger, value_dates
+from groups import selectors as register
 from groups import signatures
 from groups.locking import lock_membership
-from groups.models import Chama, Membership, Policy
+from groups.models import Chama, Policy
 
 A = Account.Purpose
 
@@ -83,7 +84,7 @@ class Settlement:
 def settle_oldest_first(membership, amount, kinds=None):
     """Spread `amount` over the member's open dues, oldest first (the dues are locked)."""
     # Lock only the dues themselves: a due's plan is nullable (an outer join PostgreSQL will not lock).
-    dues = Due.objects.filter(membership=membership, status__in=Due.OPEN_STATUSES)
+    dues = dues_reads.open_dues(membership=membership)
     if kinds:
         dues = dues.filter(kind__in=kinds)
     settlement = Settlement(remaining=amount)
@@ -225,7 +226,7 @@ def generate_dues(*, period, chama=None, dry_run=False):
         for plan_period in _plan_periods(plan, period):
             already = Due.objects.filter(membership=OuterRef("pk"), plan=plan, period_start=plan_period.start)
             members = list(
-                Membership.objects.filter(chama=plan.chama, status=MembershipStatus.ACTIVE)
+                register.active_members(chama=plan.chama)
                 .filter(Q(joined_date__isnull=True) | Q(joined_date__lte=plan_period.end))
                 .filter(~Exists(already))
                 .order_by("id")
@@ -276,7 +277,7 @@ def levy_create(
         )
         plan.full_clean()
         plan.save()
-        members = Membership.objects.filter(chama=chama, status=MembershipStatus.ACTIVE)
+        members = register.active_members(chama=chama)
         Due.objects.bulk_create(
             [
                 Due(

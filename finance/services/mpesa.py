@@ -17,7 +17,6 @@ from chama.dates import in_range
 from chama.locking import lock_row
 from chama.money import parse_money, to_money
 from chama.notify import notify
-from chama.roles import MembershipStatus
 from finance.models import Account, Journal, MpesaChannel, MpesaConflict, MpesaReceipt, StkRequest
 from finance.models.mpesa import RECEIPT_NUMBER_MAX, hash_secret
 from finance.mpesa_client import DarajaClient
@@ -357,9 +356,7 @@ def conflict_record(*, receipt, source, payload, differences) -> MpesaConflict:
         what = "; ".join(
             f"{name} {first or '(none)'} then {again or '(none)'}" for name, (first, again) in differences.items()
         )
-        officers = Membership.objects.filter(
-            chama=chama, status=MembershipStatus.ACTIVE, role__in=authority.roles_for("record_payment", chama)
-        ).select_related("user")
+        officers = selectors.officers_for(chama=chama, action="record_payment")
         for officer in officers:
             notify(
                 officer.user,

@@ -11,6 +11,7 @@ from chama.locking import lock_row
 from chama.money import ZERO, shown, to_money
 from finance.models import Account, Journal, SharePurchase, Withdrawal
 from finance.selectors import loans as loan_reads
+from finance.selectors import savings as savings_reads
 from finance.services import ledger
 from finance.services.dues import default_savings_type
 from groups import signatures
@@ -53,16 +54,9 @@ def savings_deposit(
     )
 
 
-def savings_balance(membership, savings_type):
-    account = Account.objects.filter(
-        chama_id=membership.chama_id, membership=membership, purpose=A.MEMBER_SAVINGS, savings_type=savings_type
-    ).first()
-    return account.normal_balance if account else ZERO
-
-
 def _check_withdrawable(withdrawal, today):
     savings_type = withdrawal.savings_type
-    balance = savings_balance(withdrawal.membership, savings_type)
+    balance = savings_reads.savings_balance(membership=withdrawal.membership, savings_type=savings_type)
     if savings_type.locked_until and today < savings_type.locked_until:
         raise ValidationError(f"{savings_type} are locked until {savings_type.locked_until:%d %b %Y}.")
     pledged = loan_reads.pledged_savings(withdrawal.membership)
@@ -208,10 +202,6 @@ def withdrawal_pay(*, withdrawal, method, by, reference="") -> Withdrawal:
     return withdrawal
 
 
-def shares_bought_on(membership, day):
-    return SharePurchase.objects.filter(membership=membership, value_date=day).aggregate(n=Sum("shares"))["n"] or 0
-
-
 def share_purchase(*, membership, shares, method, by, value_date=None, reference="", idempotency_key="") -> Journal:
     """Buy shares at the chama's share price, within its per-meeting limits (VSLA / ASCA)."""
     chama = membership.chama
@@ -226,7 +216,7 @@ def share_purchase(*, membership, shares, method, by, value_date=None, reference
     value_date = value_date or chama.today()
 
     def post():
-        total_today = shares_bought_on(membership, value_date) + shares
+        total_today = savings_reads.shares_bought_on(membership=membership, day=value_date) + shares
         if not policy.shares_min_per_meeting <= total_today <= policy.shares_max_per_meeting:
             raise ValidationError(
                 {
@@ -266,7 +256,3 @@ def share_purchase(*, membership, shares, method, by, value_date=None, reference
 
     amount = to_money(policy.share_price * shares)
     return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, post=post, amount=amount)
-
-
-def shares_held(membership):
-    return SharePurchase.objects.filter(membership=membership).aggregate(n=Sum("shares"))["n"] or 0

@@ -11,7 +11,7 @@ from chama import downloads
 from chama.api.pagination import StandardPagination
 from chama.api.viewsets import ChamaNestedViewSet
 from finance.api import idempotency
-from finance.models import Journal
+from finance.selectors import ledger as ledger_reads
 from finance.services.collections import SheetRefused
 from meetings import services
 from meetings.api import serializers
@@ -136,8 +136,7 @@ class MeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
                 errors["rows"] = {str(index): cells for index, cells in sorted(exc.rows.items())}
             raise ValidationError(errors) from None
         journals = (
-            Journal.objects.select_related("membership", "created_by", "reversed_by")
-            .prefetch_related("entries__account")
+            ledger_reads.journals_with_entries()
             .filter(pk__in=[journal.pk for journal in result.journals])
             .order_by("pk")
         )

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from chama.models import Notification
 from chama.roles import Role
 from finance.models import Account, Entry, Expense, Journal
+from finance.selectors import savings as savings_reads
 from finance.selectors.ledger import statement, trial_balance, unbalanced_journals
 from finance.services import ledger
 from finance.services import savings as savings_service
@@ -184,7 +185,7 @@ def test_a_withdrawal_larger_than_the_cash_balance_is_refused(setup):
     withdrawal.refresh_from_db()
     assert (withdrawal.status, withdrawal.journal_id) == ("approved", None)
     assert ledger.chama_account(chama, A.CASH).normal_balance == D("1000.00")
-    assert savings_service.savings_balance(wanjiku, default_savings_type(chama)) == D("5000.00")
+    assert savings_reads.savings_balance(membership=wanjiku, savings_type=default_savings_type(chama)) == D("5000.00")
 
 
 def test_an_expense_larger_than_the_cash_balance_is_refused(setup):

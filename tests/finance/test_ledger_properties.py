@@ -31,6 +31,7 @@ from finance.models import (
     Waiver,
     Withdrawal,
 )
+from finance.selectors import savings as savings_reads
 from finance.selectors.ledger import trial_balance, unbalanced_journals
 from finance.services import books, ledger, reversals, savings
 from finance.services import dues as dues_service
@@ -180,9 +181,11 @@ def run(world, op):
     elif kind == "withdraw":
         who, percent, method, asker = args
         regular = dues_service.default_savings_type(chama)
-        savers = [m for m in world.members if savings.savings_balance(m, regular) > 0] or world.members
+        savers = [
+            m for m in world.members if savings_reads.savings_balance(membership=m, savings_type=regular) > 0
+        ] or world.members
         membership = savers[who % len(savers)]
-        held = savings.savings_balance(membership, regular)
+        held = savings_reads.savings_balance(membership=membership, savings_type=regular)
         amount = part_of(held, percent)
         by = {"self": membership.user, "treasurer": treasurer, "chairperson": world.chair.user}[asker]
         withdrawal = attempt(world, savings.withdrawal_request, membership=membership, amount=amount, by=by)

@@ -10,6 +10,7 @@ from chama import authority
 from chama.roles import Role
 from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanProduct
 from finance.selectors import loans as loan_reads
+from finance.selectors import savings as savings_reads
 from finance.services import loans, savings
 from tests.factories import ChamaFactory, joined
 from tests.helpers import sheet_data, today_is
@@ -188,7 +189,9 @@ def test_default_recovery_from_the_guarantor_and_write_off(shop):
 
     loans.recover_from_guarantors(loan=loan, by=treasurer.user)
     # Otieno's 2,000 pledge is taken from his savings: 5,000 → 3,000; the loan's principal 4,000 → 2,000.
-    assert savings.savings_balance(otieno, otieno.chama.savings_types.get()) == D("3000.00")
+    assert savings_reads.savings_balance(membership=otieno, savings_type=otieno.chama.savings_types.get()) == D(
+        "3000.00"
+    )
     assert loan_reads.outstanding_principal(loan) == D("2000.00")
 
     loans.write_off_request(loan=loan, by=treasurer.user, reason="Moved away")

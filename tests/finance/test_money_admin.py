@@ -33,6 +33,7 @@ from finance.models import (
     Waiver,
     Withdrawal,
 )
+from finance.selectors import savings as savings_reads
 from finance.services import dues as dues_service
 from finance.services import mpesa, reversals
 from finance.services import savings as savings_service
@@ -229,13 +230,13 @@ def test_collection_sheet_saves_every_row(as_treasurer, w):
     assert balance(w.wanjiku, A.MEMBER_SAVINGS) == D("1500.00")
     assert balance(w.wanjiku, A.FINES_RECEIVABLE) == D("0.00")
     assert balance(w.wanjiku, A.MEMBER_SHARES) == D("600.00")
-    assert savings_service.shares_held(w.wanjiku) == 3
+    assert savings_reads.shares_held(membership=w.wanjiku) == 3
     # Otieno: both months paid and 500 kept as an advance; 1 share; his fine still owed.
     assert due_of(w.otieno, label="2026-10").status == due_of(w.otieno, label="2026-11").status == Due.Status.PAID
     assert balance(w.otieno, A.MEMBER_SAVINGS) == D("2000.00")
     assert balance(w.otieno, A.MEMBER_ADVANCE) == D("500.00")
     assert balance(w.otieno, A.FINES_RECEIVABLE) == D("100.00")
-    assert savings_service.shares_held(w.otieno) == 1
+    assert savings_reads.shares_held(membership=w.otieno) == 1
     # The treasurer: October paid; the chairperson, who handed in nothing, still owes both months.
     assert due_of(w.treasurer_m, label="2026-10").status == Due.Status.PAID
     assert balance(w.treasurer_m, A.MEMBER_SAVINGS) == D("1000.00")
@@ -291,7 +292,7 @@ def test_collection_sheet_with_one_bad_row_saves_nothing(as_treasurer, w, cell, 
     assert posting_counts() == before
     assert chama_balance(chama, A.MOBILE_MONEY) == D("0.00") and chama_balance(chama, A.CASH) == cash_before
     assert due_of(w.wanjiku, label="2026-10").paid_amount == D("0.00")
-    assert savings_service.shares_held(w.wanjiku) == 0
+    assert savings_reads.shares_held(membership=w.wanjiku) == 0
     sheet = response.context["sheet"]
     rows = {row["membership"].pk: row for row in sheet.rows}
     errors = rows[w.otieno.pk]["errors"]
@@ -336,7 +337,7 @@ def test_collection_sheet_posted_twice_posts_once(as_treasurer, w):
     assert posting_counts() == after_first
     # 1,500 + 5 × 200 + 100 + 400 = 3,000 once, not 6,000.
     assert chama_balance(chama, A.CASH) == D("3000.00")
-    assert savings_service.shares_held(w.wanjiku) == 5
+    assert savings_reads.shares_held(membership=w.wanjiku) == 5
     assert balance(w.wanjiku, A.MEMBER_SAVINGS) == D("1500.00")
     assert balance(w.otieno, A.MEMBER_SAVINGS) == D("400.00")
     assert all_drift(chama) == []

@@ -10,14 +10,13 @@ from django.core.exceptions import ValidationError
 from chama import authority
 from chama.roles import Role
 from finance.models import Account, Entry, Journal, SavingsType, SharePurchase, Withdrawal
+from finance.selectors import savings as savings_reads
 from finance.services import ledger
 from finance.services.dues import default_savings_type
 from finance.services.reconcile import all_drift
 from finance.services.savings import (
-    savings_balance,
     savings_deposit,
     share_purchase,
-    shares_held,
     withdrawal_approve,
     withdrawal_pay,
     withdrawal_reject,
@@ -96,7 +95,7 @@ def test_deposit_posts_cash_against_the_members_savings(setup):
     entries = {e.account.purpose: e.amount for e in journal.entries.select_related("account")}
     assert entries == {A.CASH: D("2500.00"), A.MEMBER_SAVINGS: D("-2500.00")}
     # 2,500 + 1,200.50 = 3,700.50 saved; 2,500 in the cash box, 1,200.50 on M-Pesa.
-    assert savings_balance(wanjiku, regular) == D("3700.50")
+    assert savings_reads.savings_balance(membership=wanjiku, savings_type=regular) == D("3700.50")
     assert (cash(chama), cash(chama, A.MOBILE_MONEY)) == (D("2500.00"), D("1200.50"))
 
 
@@ -112,7 +111,7 @@ def test_a_replayed_deposit_returns_the_first_journal(setup, replay_by):
     assert second.pk == first.pk
     assert counts() == before
     # Saved once: 1,000, not 2,000.
-    assert savings_balance(wanjiku, default_savings_type(chama)) == D("1000.00")
+    assert savings_reads.savings_balance(membership=wanjiku, savings_type=default_savings_type(chama)) == D("1000.00")
     assert cash(chama, A.MOBILE_MONEY) == D("1000.00")
 
 
@@ -191,13 +190,13 @@ def test_notice_days_set_payable_from_and_paying_earlier_is_refused(setup, today
         withdrawal_pay(withdrawal=withdrawal, method="cash", by=treasurer)
     withdrawal.refresh_from_db()
     assert (withdrawal.status, withdrawal.journal_id) == ("approved", None)
-    assert savings_balance(wanjiku, notice) == D("6000.00")
+    assert savings_reads.savings_balance(membership=wanjiku, savings_type=notice) == D("6000.00")
 
     today(date(2026, 11, 15))
     withdrawal = withdrawal_pay(withdrawal=withdrawal, method="cash", by=treasurer)
     # 6,000 − 2,000 = 4,000 left; the cash box too.
     assert (withdrawal.status, withdrawal.journal.value_date) == ("paid", date(2026, 11, 15))
-    assert savings_balance(wanjiku, notice) == D("4000.00")
+    assert savings_reads.savings_balance(membership=wanjiku, savings_type=notice) == D("4000.00")
     assert cash(chama) == D("4000.00")
 
 
@@ -289,7 +288,7 @@ def test_a_rejected_withdrawal_cannot_be_approved_or_paid(setup):
         withdrawal_pay(withdrawal=withdrawal, method="cash", by=treasurer)
     with pytest.raises(ValidationError, match="already rejected"):
         withdrawal_reject(withdrawal=withdrawal, by=chair)
-    assert savings_balance(wanjiku, default_savings_type(chama)) == D("3000.00")
+    assert savings_reads.savings_balance(membership=wanjiku, savings_type=default_savings_type(chama)) == D("3000.00")
 
 
 def test_paying_posts_member_savings_against_cash_once(setup):
@@ -311,14 +310,14 @@ def test_paying_posts_member_savings_against_cash_once(setup):
     entries = {e.account.purpose: e.amount for e in journal.entries.select_related("account")}
     assert entries == {A.MEMBER_SAVINGS: D("3250.00"), A.CASH: D("-3250.00")}  # Dr savings, Cr cash
     # Savings 8,000 + 1,500 − 3,250 = 6,250; cash 8,000 − 3,250 = 4,750; M-Pesa untouched 1,500.
-    assert savings_balance(wanjiku, default_savings_type(chama)) == D("6250.00")
+    assert savings_reads.savings_balance(membership=wanjiku, savings_type=default_savings_type(chama)) == D("6250.00")
     assert (cash(chama), cash(chama, A.MOBILE_MONEY)) == (D("4750.00"), D("1500.00"))
 
     before = counts()
     with pytest.raises(ValidationError, match="Only an approved withdrawal can be paid"):
         withdrawal_pay(withdrawal=withdrawal, method="cash", by=treasurer)
     assert counts() == before
-    assert savings_balance(wanjiku, default_savings_type(chama)) == D("6250.00")
+    assert savings_reads.savings_balance(membership=wanjiku, savings_type=default_savings_type(chama)) == D("6250.00")
 
 
 # --- shares -----------------------------------------------------------------------------------
@@ -331,7 +330,7 @@ def test_share_chamas_sell_shares(db, today, kind):
 
     share_purchase(membership=akinyi, shares=2, method="cash", by=joined(chama, Role.TREASURER).user)
 
-    assert shares_held(akinyi) == 2
+    assert savings_reads.shares_held(membership=akinyi) == 2
     assert balance(akinyi, A.MEMBER_SHARES) == D("200.00")  # 2 × 100
 
 
@@ -342,7 +341,7 @@ def test_other_chamas_do_not_sell_shares(db, today, kind):
 
     with pytest.raises(ValidationError, match="does not sell shares"):
         share_purchase(membership=akinyi, shares=1, method="cash", by=joined(chama, Role.TREASURER).user)
-    assert (shares_held(akinyi), counts()) == (0, (0, 0))
+    assert (savings_reads.shares_held(membership=akinyi), counts()) == (0, (0, 0))
 
 
 def test_shares_are_bought_at_the_policy_price(setup, today):
@@ -366,7 +365,7 @@ def test_shares_are_bought_at_the_policy_price(setup, today):
     )
     assert purchases == [(3, D("250.00"), NOV_1), (2, D("300.00"), date(2026, 11, 8))]
     # 3 + 2 = 5 shares; 750 + 2 × 300 = 1,350 in member shares; cash 750, M-Pesa 600.
-    assert shares_held(wanjiku) == 5
+    assert savings_reads.shares_held(membership=wanjiku) == 5
     assert balance(wanjiku, A.MEMBER_SHARES) == D("1350.00")
     assert (cash(chama), cash(chama, A.MOBILE_MONEY)) == (D("750.00"), D("600.00"))
 
@@ -406,7 +405,7 @@ def test_per_meeting_limits_count_each_members_shares_per_day(setup, today):
     share_purchase(membership=wanjiku, shares=5, method="cash", by=treasurer, value_date=date(2026, 11, 8))
 
     # Wanjiku 3 + 2 + 5 = 10 shares, Baraka 5; cash (10 + 5) × 250 = 3,750.
-    assert (shares_held(wanjiku), shares_held(baraka)) == (10, 5)
+    assert (savings_reads.shares_held(membership=wanjiku), savings_reads.shares_held(membership=baraka)) == (10, 5)
     assert balance(wanjiku, A.MEMBER_SHARES) == D("2500.00")
     assert cash(chama) == D("3750.00")
 
@@ -421,7 +420,7 @@ def test_the_per_meeting_minimum(setup):
         share_purchase(membership=wanjiku, shares=1, method="cash", by=treasurer)
     share_purchase(membership=wanjiku, shares=2, method="cash", by=treasurer)
     share_purchase(membership=wanjiku, shares=1, method="cash", by=treasurer)  # 2 + 1 = 3 that day
-    assert shares_held(wanjiku) == 3
+    assert savings_reads.shares_held(membership=wanjiku) == 3
 
 
 def test_a_replayed_share_purchase_returns_the_first_journal(setup):
@@ -432,6 +431,6 @@ def test_a_replayed_share_purchase_returns_the_first_journal(setup):
 
     assert again.pk == first.pk
     # Bought once: 4 shares, 4 × 250 = 1,000 (a second 4 would also have broken the 5-share limit).
-    assert shares_held(wanjiku) == 4
+    assert savings_reads.shares_held(membership=wanjiku) == 4
     assert cash(chama, A.MOBILE_MONEY) == D("1000.00")
     assert ledger.chama_account(chama, A.MOBILE_MONEY).entries.count() == 1

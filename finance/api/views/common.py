@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from chama.api.viewsets import ChamaNestedViewSet
 from finance.api import idempotency, serializers
-from finance.models import Journal
+from finance.selectors import ledger as ledger_reads
 
 
 class StatementPagination(CursorPagination):
@@ -40,11 +40,7 @@ def posted(journal):
     """What every route that posts money answers: the journal with its entries, 201 when posted now,
     200 with `Idempotent-Replayed: true` when it was posted before under the same key or reference."""
     replayed = journal.replayed
-    journal = (
-        Journal.objects.select_related("membership", "created_by")
-        .prefetch_related("entries__account")
-        .get(pk=journal.pk)
-    )
+    journal = ledger_reads.journals_with_entries().get(pk=journal.pk)
     response = Response(
         serializers.JournalSerializer(journal).data, status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED
     )

@@ -10,7 +10,7 @@ from chama.api.fields import MoneyField
 from chama.api.viewsets import ChamaNestedViewSet
 from finance.api import serializers
 from finance.api.views.common import StatementPagination
-from finance.models import Account, BackdatingApproval, Journal
+from finance.models import Account, BackdatingApproval
 from finance.selectors import ledger as ledger_reads
 from finance.services import backdating, reversals
 
@@ -61,9 +61,7 @@ class BackdatingApprovalViewSet(
 class JournalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
     """The chama's ledger (officers): every journal with its entries, newest first."""
 
-    queryset = Journal.objects.select_related("membership", "created_by", "reversed_by").prefetch_related(
-        "entries__account"
-    )
+    queryset = ledger_reads.journals_with_entries()
     serializer_class = serializers.JournalSerializer
     pagination_class = StatementPagination
     filterset_fields = ["kind", "membership", "value_date"]

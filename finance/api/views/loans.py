@@ -13,6 +13,7 @@ from chama.money import ZERO
 from finance.api import idempotency, loan_serializers, serializers
 from finance.api.views.common import posted
 from finance.models import Guarantee, Loan, LoanProduct
+from finance.selectors import ledger as ledger_reads
 from finance.selectors import loans as loan_reads
 from finance.services import loans
 
@@ -142,7 +143,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def statement(self, request, *args, **kwargs):
         """Every journal of the loan: disbursement, repayments, recoveries, write-off, reversals."""
         loan = self.get_object()
-        journals = loan.journals.prefetch_related("entries__account").select_related("reversed_by").order_by("id")
+        journals = ledger_reads.journals_with_entries(loan.journals.order_by("id"))
         return Response(serializers.MyJournalSerializer(journals, many=True).data)
 
     def _act(self, request, service, body_class=None, **extra):

@@ -61,7 +61,7 @@ class MyJournalViewSet(MemberScopedMixin, mixins.ListModelMixin, mixins.Retrieve
     """Every money movement recorded for you — payments, shares, deposits, withdrawals, waivers and
     reversals — newest first (cursor-paginated). Each payment shows where it went."""
 
-    queryset = Journal.objects.select_related("membership", "reversed_by").prefetch_related("entries__account")
+    queryset = ledger_reads.journals_with_entries()
     serializer_class = serializers.MyJournalSerializer
     pagination_class = StatementPagination
     filterset_fields = ["kind"]
