@@ -5,9 +5,14 @@ from chama.locking import lock_row, lock_rows
 from finance.models import Account, Due, Loan
 
 
+def loan_rows():
+    """Loans read with what their services need (policy, borrower, product)."""
+    return Loan.objects.select_related("chama__policy", "membership__user", "product")
+
+
 def lock_loan(pk):
-    """The loan, read with what its services need (policy, borrower, product)."""
-    return lock_row(Loan.objects.select_related("chama__policy", "membership__user", "product"), pk=pk)
+    """The loan, locked, read with what its services need."""
+    return lock_row(loan_rows(), pk=pk)
 
 
 def lock_loans(queryset):

@@ -18,6 +18,7 @@ from chama.locking import lock_first, lock_row
 from chama.models import normalize_email
 from chama.notify import notify
 from chama.roles import OFFICER_ROLES, MembershipStatus, Role
+from chama.transitions import locked_in_status, move
 from groups import signatures
 from groups.locking import lock_chama
 from groups.models import Chama, Invitation, JoinRequest, Membership, MembershipChangeRequest, Policy
@@ -391,20 +392,22 @@ def _request_change(membership, kind, value, *, by, reason):
     return change
 
 
-def _locked_pending_change(change):
+def _locked_pending_change(change, by):
     lock_chama(change.chama_id)  # the order of _lock_membership
-    change = lock_row(MembershipChangeRequest.objects.select_related("chama", "membership__user"), pk=change.pk)
-    if change.status != MembershipChangeRequest.Status.PENDING:
-        raise ValidationError(f"This change was already {change.get_status_display().lower()}.")
-    return change
+    return locked_in_status(
+        MembershipChangeRequest.objects.select_related("chama", "membership__user"),
+        pk=change.pk,
+        allowed=MembershipChangeRequest.Status.PENDING,
+        by=by,
+        action="approve_member_change",
+    )
 
 
 def membership_change_approve(*, change, by) -> MembershipChangeRequest:
     """The second officer's signature (not the asker, not the member concerned). The change is
     checked again against the register as it is now, then applied."""
     with transaction.atomic():
-        change = _locked_pending_change(change)
-        authority.require(by, "approve_member_change", change)
+        change = _locked_pending_change(change, by)
         authority.require_distinct(by, [change.requested_by_id], "membership change")
         membership = _lock_membership(change.membership)
         value, Kind = change.requested_value, MembershipChangeRequest.Kind
@@ -423,21 +426,15 @@ def membership_change_approve(*, change, by) -> MembershipChangeRequest:
             check_member_number(membership, value)
             change.previous_value = membership.member_number
             _apply_member_number(change, membership)
-        change.status = MembershipChangeRequest.Status.APPROVED
-        change.decided_by = by
-        change.decided_date = timezone.now()
-        change.save()
+        move(change, MembershipChangeRequest.Status.APPROVED, decided_by=by, decided_date=timezone.now())
     return change
 
 
 def membership_change_reject(*, change, by, reason="") -> MembershipChangeRequest:
     """Refuse a change (any officer who may sign but the member concerned; the asker may withdraw it)."""
     with transaction.atomic():
-        change = _locked_pending_change(change)
-        authority.require(by, "approve_member_change", change)
-        change.status = MembershipChangeRequest.Status.REJECTED
-        change.decided_by = by
-        change.decided_date = timezone.now()
+        change = _locked_pending_change(change, by)
+        move(change, MembershipChangeRequest.Status.REJECTED, decided_by=by, decided_date=timezone.now())
         change.rejection_reason = reason
         change.save()
         if change.requested_by_id != by.pk:
@@ -463,34 +460,35 @@ def join_request_create(*, chama, user, message="") -> JoinRequest:
         return JoinRequest.objects.create(chama=chama, user=user, message=message)
 
 
-def _locked_pending_request(join_request):
-    join_request = lock_row(JoinRequest.objects.select_related("chama", "user"), pk=join_request.pk)
-    if join_request.status != JoinRequest.Status.PENDING:
-        raise ValidationError(f"This request was already {join_request.get_status_display().lower()}.")
-    return join_request
+def _locked_pending_request(join_request, by=None, action=None):
+    return locked_in_status(
+        JoinRequest.objects.select_related("chama", "user"),
+        pk=join_request.pk,
+        allowed=JoinRequest.Status.PENDING,
+        by=by,
+        action=action,
+        on_chama=True,
+    )
 
 
 def join_request_approve(*, join_request, by) -> Membership:
     with transaction.atomic():
-        join_request = _locked_pending_request(join_request)
-        authority.require(by, "manage_members", chama=join_request.chama)
+        join_request = _locked_pending_request(join_request, by, "manage_members")
         membership = admit_member(chama=join_request.chama, user=join_request.user)
-        join_request.status = JoinRequest.Status.APPROVED
-        join_request.decided_by = by
-        join_request.decided_date = timezone.now()
-        join_request.save()
+        move(join_request, JoinRequest.Status.APPROVED, decided_by=by, decided_date=timezone.now())
     return membership
 
 
 def join_request_decline(*, join_request, by, reason="") -> JoinRequest:
     with transaction.atomic():
-        join_request = _locked_pending_request(join_request)
-        authority.require(by, "manage_members", chama=join_request.chama)
-        join_request.status = JoinRequest.Status.DECLINED
-        join_request.decided_by = by
-        join_request.decided_date = timezone.now()
-        join_request.decline_reason = reason
-        join_request.save()
+        join_request = _locked_pending_request(join_request, by, "manage_members")
+        move(
+            join_request,
+            JoinRequest.Status.DECLINED,
+            decided_by=by,
+            decided_date=timezone.now(),
+            decline_reason=reason,
+        )
     return join_request
 
 
@@ -499,8 +497,7 @@ def join_request_withdraw(*, join_request, user) -> JoinRequest:
         join_request = _locked_pending_request(join_request)
         if join_request.user_id != user.pk:
             raise ValidationError("Only the person who asked can withdraw a request.")
-        join_request.status = JoinRequest.Status.WITHDRAWN
-        join_request.save()
+        move(join_request, JoinRequest.Status.WITHDRAWN)
     return join_request
 
 
@@ -556,12 +553,15 @@ def _tell_invitee(invitation):
 
 def invitation_revoke(*, invitation, by) -> Invitation:
     with transaction.atomic():
-        invitation = lock_row(Invitation.objects.select_related("chama"), pk=invitation.pk)
-        authority.require(by, "manage_members", chama=invitation.chama)
-        if invitation.status != Invitation.Status.PENDING:
-            raise ValidationError(f"This invitation was already {invitation.get_status_display().lower()}.")
-        invitation.status = Invitation.Status.REVOKED
-        invitation.save()
+        invitation = locked_in_status(
+            Invitation.objects.select_related("chama"),
+            pk=invitation.pk,
+            allowed=Invitation.Status.PENDING,
+            by=by,
+            action="manage_members",
+            on_chama=True,
+        )
+        move(invitation, Invitation.Status.REVOKED)
     return invitation
 
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chama import authority
-from chama.locking import lock_row
+from chama.transitions import locked_in_status, move
 from finance.models import BackdatingApproval
 from finance.services import value_dates
 from groups import signatures
@@ -53,36 +53,41 @@ def backdating_request(*, chama, earliest_date, reason, by) -> BackdatingApprova
     return approval
 
 
-def _locked_pending(approval):
-    approval = lock_row(BackdatingApproval.objects.select_related("chama__policy"), pk=approval.pk)
-    if approval.status != BackdatingApproval.Status.PENDING:
-        raise ValidationError(f"This backdating approval is already {approval.get_status_display().lower()}.")
-    return approval
+def _locked_pending(approval, by):
+    return locked_in_status(
+        BackdatingApproval.objects.select_related("chama__policy"),
+        pk=approval.pk,
+        allowed=BackdatingApproval.Status.PENDING,
+        by=by,
+        action="approve_backdating",
+    )
 
 
 def backdating_approve(*, approval, by) -> BackdatingApproval:
     """The second officer approves: for `VALID_DAYS` days money may be dated back to its earliest date."""
     with transaction.atomic():
-        approval = _locked_pending(approval)
-        authority.require(by, "approve_backdating", approval)
+        approval = _locked_pending(approval, by)
         authority.require_distinct(by, [approval.requested_by_id], "backdating approval")
         now = timezone.now()
-        approval.status, approval.decided_by, approval.decided_date = BackdatingApproval.Status.APPROVED, by, now
-        approval.expires_date = now + timedelta(days=VALID_DAYS)
-        approval.save(update_fields=["status", "decided_by", "decided_date", "expires_date", "updated_date"])
+        move(
+            approval,
+            BackdatingApproval.Status.APPROVED,
+            decided_by=by,
+            decided_date=now,
+            expires_date=now + timedelta(days=VALID_DAYS),
+        )
     return approval
 
 
 def backdating_reject(*, approval, by, reason="") -> BackdatingApproval:
     """Any officer who may approve rejects it (the chairperson who asked, to withdraw it)."""
     with transaction.atomic():
-        approval = _locked_pending(approval)
-        authority.require(by, "approve_backdating", approval)
-        approval.status, approval.decided_by, approval.decided_date = (
+        approval = _locked_pending(approval, by)
+        move(
+            approval,
             BackdatingApproval.Status.REJECTED,
-            by,
-            timezone.now(),
+            decided_by=by,
+            decided_date=timezone.now(),
+            rejection_reason=reason or "",
         )
-        approval.rejection_reason = reason or ""
-        approval.save(update_fields=["status", "decided_by", "decided_date", "rejection_reason", "updated_date"])
     return approval

@@ -7,6 +7,7 @@ from django.db.models import Sum
 from chama import authority
 from chama.locking import lock_row
 from chama.money import ZERO, shown, to_money
+from chama.transitions import locked_in_status, move
 from finance.models import Account, Expense, Income, Investment, InvestmentMovement, Journal
 from finance.models.books import CashbookRecord
 from finance.services import ledger, value_dates
@@ -141,18 +142,20 @@ def income_record(
     )
 
 
-def _locked_pending(record):
-    record = lock_row(type(record).objects.select_related("chama__policy"), pk=record.pk)
-    if record.status != CashbookRecord.Status.PENDING:
-        raise ValidationError(f"This {record._meta.verbose_name} is already {record.get_status_display().lower()}.")
-    return record
+def _locked_pending(record, by):
+    return locked_in_status(
+        type(record).objects.select_related("chama__policy"),
+        pk=record.pk,
+        allowed=CashbookRecord.Status.PENDING,
+        by=by,
+        action="approve_expense",
+    )
 
 
 def cashbook_approve(*, record, by):
     """The second officer approves a pending expense or income through their own login: it is posted."""
     with transaction.atomic():
-        record = _locked_pending(record)
-        authority.require(by, "approve_expense", record)
+        record = _locked_pending(record, by)
         authority.require_distinct(by, [record.recorded_by_id], record._meta.verbose_name)
         _post(record, by)
         record.save(update_fields=["journal", "approved_by", "status", "updated_date"])
@@ -163,10 +166,8 @@ def cashbook_reject(*, record, by, reason):
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why it is rejected."})
     with transaction.atomic():
-        record = _locked_pending(record)
-        authority.require(by, "approve_expense", record)
-        record.status, record.approved_by, record.decided_reason = CashbookRecord.Status.REJECTED, by, reason
-        record.save(update_fields=["status", "approved_by", "decided_reason", "updated_date"])
+        record = _locked_pending(record, by)
+        move(record, CashbookRecord.Status.REJECTED, approved_by=by, decided_reason=reason)
     return record
 
 

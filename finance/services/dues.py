@@ -10,8 +10,8 @@ from django.db.models.functions import Round
 from django.utils import timezone
 
 from chama import authority
-from chama.locking import lock_row
 from chama.money import ZERO, shown, to_money
+from chama.transitions import locked_in_status, move
 from finance import periods
 from finance.locking import lock_due, lock_dues
 from finance.models import Account, ContributionPlan, Due, DueAllocation, Journal, SavingsType, Waiver
@@ -484,12 +484,19 @@ def waived_in_window(membership):
     )
 
 
+def _locked_pending_waiver(waiver, by):
+    return locked_in_status(
+        Waiver.objects.select_related("chama", "due__membership"),
+        pk=waiver.pk,
+        allowed=Waiver.Status.PENDING,
+        by=by,
+        action="approve_waiver",
+    )
+
+
 def waiver_approve(*, waiver, by) -> Waiver:
     with transaction.atomic():
-        waiver = lock_row(Waiver.objects.select_related("chama", "due__membership"), pk=waiver.pk)
-        authority.require(by, "approve_waiver", waiver)
-        if waiver.status != Waiver.Status.PENDING:
-            raise ValidationError(f"This waiver is already {waiver.get_status_display().lower()}.")
+        waiver = _locked_pending_waiver(waiver, by)
         authority.require_distinct(by, [waiver.requested_by_id], "waiver")
         due = lock_due(waiver.due_id)
         _check_waivable(due, waiver.amount)
@@ -499,14 +506,8 @@ def waiver_approve(*, waiver, by) -> Waiver:
 
 def waiver_reject(*, waiver, by) -> Waiver:
     with transaction.atomic():
-        waiver = lock_row(Waiver.objects.select_related("chama", "due__membership"), pk=waiver.pk)
-        authority.require(by, "approve_waiver", waiver)
-        if waiver.status != Waiver.Status.PENDING:
-            raise ValidationError(f"This waiver is already {waiver.get_status_display().lower()}.")
-        waiver.status = Waiver.Status.REJECTED
-        waiver.approved_by = by
-        waiver.decided_date = timezone.now()
-        waiver.save()
+        waiver = _locked_pending_waiver(waiver, by)
+        move(waiver, Waiver.Status.REJECTED, approved_by=by, decided_date=timezone.now())
     return waiver
 
 

@@ -7,8 +7,8 @@ from django.db import transaction
 from django.db.models import Sum
 
 from chama import authority
-from chama.locking import lock_row
 from chama.money import ZERO, shown, to_money
+from chama.transitions import locked_in_status, move
 from finance.models import Account, Journal, SharePurchase, Withdrawal
 from finance.selectors import loans as loan_reads
 from finance.selectors import savings as savings_reads
@@ -131,17 +131,19 @@ def approvals_needed(withdrawal):
 def withdrawal_approve(*, withdrawal, by) -> Withdrawal:
     """An officer approves; above the chama's threshold two different officers must (maker–checker)."""
     with transaction.atomic():
-        withdrawal = lock_row(Withdrawal.objects.select_related("chama__policy", "membership"), pk=withdrawal.pk)
-        authority.require(by, "approve_withdrawal", withdrawal)
-        if withdrawal.status != Withdrawal.Status.REQUESTED:
-            raise ValidationError(f"This withdrawal is already {withdrawal.get_status_display().lower()}.")
+        withdrawal = locked_in_status(
+            Withdrawal.objects.select_related("chama__policy", "membership"),
+            pk=withdrawal.pk,
+            allowed=Withdrawal.Status.REQUESTED,
+            by=by,
+            action="approve_withdrawal",
+        )
         authority.require_distinct(
             by, [withdrawal.requested_by_id, *withdrawal.approvals.values_list("pk", flat=True)], "withdrawal"
         )
         withdrawal.approvals.add(by)
         if withdrawal.approvals.count() >= approvals_needed(withdrawal):
-            withdrawal.status = Withdrawal.Status.APPROVED
-            withdrawal.save(update_fields=["status", "updated_date"])
+            move(withdrawal, Withdrawal.Status.APPROVED)
         else:
             signatures.ask(
                 withdrawal,
@@ -156,26 +158,29 @@ def withdrawal_approve(*, withdrawal, by) -> Withdrawal:
 
 def withdrawal_reject(*, withdrawal, by, reason="") -> Withdrawal:
     with transaction.atomic():
-        withdrawal = lock_row(Withdrawal.objects.select_related("chama", "membership"), pk=withdrawal.pk)
-        authority.require(by, "approve_withdrawal", withdrawal)
-        if withdrawal.status not in (Withdrawal.Status.REQUESTED, Withdrawal.Status.APPROVED):
-            raise ValidationError(f"This withdrawal is already {withdrawal.get_status_display().lower()}.")
-        withdrawal.status = Withdrawal.Status.REJECTED
-        withdrawal.decided_reason = reason
-        withdrawal.save(update_fields=["status", "decided_reason", "updated_date"])
+        withdrawal = locked_in_status(
+            Withdrawal.objects.select_related("chama", "membership"),
+            pk=withdrawal.pk,
+            allowed=(Withdrawal.Status.REQUESTED, Withdrawal.Status.APPROVED),
+            by=by,
+            action="approve_withdrawal",
+        )
+        move(withdrawal, Withdrawal.Status.REJECTED, decided_reason=reason)
     return withdrawal
 
 
 def withdrawal_pay(*, withdrawal, method, by, reference="") -> Withdrawal:
     """Pay an approved withdrawal once its notice has run; the rules are checked again now."""
     with transaction.atomic():
-        withdrawal = lock_row(
-            Withdrawal.objects.select_related("chama", "membership__user", "savings_type"), pk=withdrawal.pk
+        withdrawal = locked_in_status(
+            Withdrawal.objects.select_related("chama", "membership__user", "savings_type"),
+            pk=withdrawal.pk,
+            allowed=Withdrawal.Status.APPROVED,
+            by=by,
+            action="pay_withdrawal",
+            refusal="Only an approved withdrawal can be paid.",
         )
         chama = withdrawal.chama
-        authority.require(by, "pay_withdrawal", withdrawal)
-        if withdrawal.status != Withdrawal.Status.APPROVED:
-            raise ValidationError("Only an approved withdrawal can be paid.")
         today = chama.today()
         if today < withdrawal.payable_from:
             raise ValidationError(f"The notice period ends on {withdrawal.payable_from:%d %b %Y}; pay it then.")

@@ -7,7 +7,8 @@ from django.utils import timezone
 from chama import authority
 from chama.locking import lock_row
 from chama.money import shown, to_money
-from finance.locking import lock_loan
+from chama.transitions import locked_in_status, move
+from finance.locking import loan_rows
 from finance.models import Guarantee, Loan, LoanApproval
 from finance.selectors.loans import approvals_needed, coverage_gaps, free_savings
 from finance.services.loans.common import release_guarantees
@@ -90,9 +91,7 @@ def guarantee_accept(*, guarantee, by) -> Guarantee:
             raise ValidationError(
                 {"amount": f"Your free savings are {shown(available)}; you cannot pledge {shown(guarantee.amount)}."}
             )
-        guarantee.status = Guarantee.Status.ACCEPTED
-        guarantee.decided_date = timezone.now()
-        guarantee.save()
+        move(guarantee, Guarantee.Status.ACCEPTED, decided_date=timezone.now())
     return guarantee
 
 
@@ -103,19 +102,21 @@ def guarantee_decline(*, guarantee, by) -> Guarantee:
             raise ValidationError("Only the guarantor can decline this request.")
         if guarantee.status != Guarantee.Status.REQUESTED:
             raise ValidationError("This guarantee request is no longer open.")
-        guarantee.status = Guarantee.Status.DECLINED
-        guarantee.decided_date = timezone.now()
-        guarantee.save()
+        move(guarantee, Guarantee.Status.DECLINED, decided_date=timezone.now())
     return guarantee
 
 
 def loan_approve(*, loan, by, comment="") -> Loan:
     """An officer approves; once the chama's number of officers have, the loan awaits disbursement."""
     with transaction.atomic():
-        loan = lock_loan(loan.pk)
-        authority.require(by, "approve_loan", loan)
-        if loan.status != Loan.Status.APPLIED:
-            raise ValidationError(f"This loan is {loan.get_status_display().lower()}; it cannot be approved now.")
+        loan = locked_in_status(
+            loan_rows(),
+            pk=loan.pk,
+            allowed=Loan.Status.APPLIED,
+            by=by,
+            action="approve_loan",
+            refusal="This loan is {status}; it cannot be approved now.",
+        )
         approved = loan.approvals.filter(decision=LoanApproval.Decision.APPROVE).values_list("officer_id", flat=True)
         authority.require_distinct(by, [loan.applied_by_id, *approved], "loan")
         gaps = coverage_gaps(loan)
@@ -125,21 +126,23 @@ def loan_approve(*, loan, by, comment="") -> Loan:
             chama=loan.chama, loan=loan, officer=by, decision=LoanApproval.Decision.APPROVE, comment=comment
         )
         if loan.approvals.filter(decision=LoanApproval.Decision.APPROVE).count() >= approvals_needed(loan):
-            loan.status = Loan.Status.APPROVED
-            loan.save(update_fields=["status", "updated_date"])
+            move(loan, Loan.Status.APPROVED)
     return loan
 
 
 def loan_reject(*, loan, by, comment="") -> Loan:
     with transaction.atomic():
-        loan = lock_loan(loan.pk)
-        authority.require(by, "approve_loan", loan)
-        if loan.status not in (Loan.Status.APPLIED, Loan.Status.APPROVED):
-            raise ValidationError(f"This loan is {loan.get_status_display().lower()}; it cannot be rejected now.")
+        loan = locked_in_status(
+            loan_rows(),
+            pk=loan.pk,
+            allowed=(Loan.Status.APPLIED, Loan.Status.APPROVED),
+            by=by,
+            action="approve_loan",
+            refusal="This loan is {status}; it cannot be rejected now.",
+        )
         LoanApproval.objects.create(
             chama=loan.chama, loan=loan, officer=by, decision=LoanApproval.Decision.REJECT, comment=comment
         )
-        loan.status = Loan.Status.REJECTED
-        loan.save(update_fields=["status", "updated_date"])
+        move(loan, Loan.Status.REJECTED)
         release_guarantees(loan)
     return loan

@@ -1,11 +1,10 @@
 """Paying an approved loan out and starting its schedule."""
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from chama import authority
 from chama.money import ZERO, shown
-from finance.locking import lock_loan
+from chama.transitions import locked_in_status
+from finance.locking import loan_rows
 from finance.models import Journal, Loan, LoanProduct
 from finance.services import ledger
 from finance.services.loans.common import A, write_schedule
@@ -15,11 +14,15 @@ def loan_disburse(*, loan, by, method, value_date=None, reference="") -> Loan:
     """Pay the loan out: Dr the loan's receivable, Cr cash (and fee income for a deducted fee);
     the schedule starts from this day."""
     with transaction.atomic():
-        loan = lock_loan(loan.pk)
+        loan = locked_in_status(
+            loan_rows(),
+            pk=loan.pk,
+            allowed=Loan.Status.APPROVED,
+            by=by,
+            action="disburse_loan",
+            refusal="Only an approved loan can be disbursed.",
+        )
         chama = loan.chama
-        authority.require(by, "disburse_loan", loan)
-        if loan.status != Loan.Status.APPROVED:
-            raise ValidationError("Only an approved loan can be disbursed.")
         value_date = value_date or chama.today()
         deducted = loan.fee if loan.fee_mode == LoanProduct.FeeMode.DEDUCTED else ZERO
         lines = [

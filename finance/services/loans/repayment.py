@@ -8,7 +8,8 @@ from django.db.models.functions import Round
 
 from chama import authority
 from chama.money import ZERO, shown, to_money
-from finance.locking import lock_installments, lock_loan
+from chama.transitions import locked_in_status
+from finance.locking import loan_rows, lock_installments
 from finance.models import Installment, Journal, Loan, RepaymentLine
 from finance.selectors.loans import current_installments, owed_now, payoff_amount
 from finance.services import ledger, value_dates
@@ -81,10 +82,13 @@ def loan_repay(
     membership = loan.membership
 
     def post():
-        locked = lock_loan(loan.pk)
+        locked = locked_in_status(
+            loan_rows(),
+            pk=loan.pk,
+            allowed=Loan.OUTSTANDING_STATUSES,
+            refusal="This loan is {status}; it takes no repayments.",
+        )
         chama = locked.chama
-        if locked.status not in Loan.OUTSTANDING_STATUSES:
-            raise ValidationError(f"This loan is {locked.get_status_display().lower()}; it takes no repayments.")
         value_day = value_dates.check(chama, value_date or chama.today(), loan=locked)
         # What is owed is judged on the day the repayment is recorded, whatever its value date: a
         # backdated repayment never forgives interest or penalties that had fallen due by then.

@@ -5,7 +5,8 @@ from django.db import transaction
 
 from chama import authority
 from chama.money import ZERO, shown, to_money
-from finance.locking import lock_loan
+from chama.transitions import locked_in_status, move
+from finance.locking import loan_rows
 from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanApproval
 from finance.selectors.loans import (
     current_installments,
@@ -25,11 +26,15 @@ def recover_from_guarantors(*, loan, by) -> list:
     Dr the guarantor's savings, Cr the loan's receivable, oldest installments first."""
     journals = []
     with transaction.atomic():
-        loan = lock_loan(loan.pk)
+        loan = locked_in_status(
+            loan_rows(),
+            pk=loan.pk,
+            allowed=Loan.Status.DEFAULTED,
+            by=by,
+            action="recover_loan",
+            refusal="Only a loan in default is recovered from its guarantors.",
+        )
         chama = loan.chama
-        authority.require(by, "recover_loan", loan)
-        if loan.status != Loan.Status.DEFAULTED:
-            raise ValidationError("Only a loan in default is recovered from its guarantors.")
         as_of = chama.today()
         for guarantee in loan.guarantees.filter(status=Guarantee.Status.ACCEPTED).select_related(
             "guarantor__user", "guarantor__chama"
@@ -84,10 +89,14 @@ def _principal_plan(loan, amount):
 
 def write_off_request(*, loan, by, reason) -> Loan:
     with transaction.atomic():
-        loan = lock_loan(loan.pk)
-        authority.require(by, "write_off_loan", loan)
-        if loan.status not in Loan.OUTSTANDING_STATUSES:
-            raise ValidationError("Only an outstanding loan can be written off.")
+        loan = locked_in_status(
+            loan_rows(),
+            pk=loan.pk,
+            allowed=Loan.OUTSTANDING_STATUSES,
+            by=by,
+            action="write_off_loan",
+            refusal="Only an outstanding loan can be written off.",
+        )
         if not (reason or "").strip():
             raise ValidationError({"reason": "Say why the loan is written off."})
         loan.write_off_requested_by, loan.write_off_reason = by, reason
@@ -102,13 +111,26 @@ def write_off_request(*, loan, by, reason) -> Loan:
     return loan
 
 
+def _locked_write_off_request(loan, by):
+    """The loan, locked for the second officer deciding the write-off asked for on it."""
+    no_request = "No write-off has been asked for on this loan."
+    loan = locked_in_status(
+        loan_rows(),
+        pk=loan.pk,
+        allowed=Loan.OUTSTANDING_STATUSES,
+        by=by,
+        action="approve_write_off",
+        refusal=no_request,
+    )
+    if loan.write_off_requested_by_id is None:
+        raise ValidationError(no_request)
+    return loan
+
+
 def write_off_reject(*, loan, by) -> Loan:
     """A second officer refuses the write-off asked for: the loan stays outstanding."""
     with transaction.atomic():
-        loan = lock_loan(loan.pk)
-        authority.require(by, "approve_write_off", loan)
-        if loan.write_off_requested_by_id is None or loan.status not in Loan.OUTSTANDING_STATUSES:
-            raise ValidationError("No write-off has been asked for on this loan.")
+        loan = _locked_write_off_request(loan, by)
         loan.write_off_requested_by, loan.write_off_reason = None, ""
         loan.save(update_fields=["write_off_requested_by", "write_off_reason", "updated_date"])
     return loan
@@ -117,11 +139,8 @@ def write_off_reject(*, loan, by) -> Loan:
 def write_off_approve(*, loan, by) -> Loan:
     """A second officer approves: Dr loan losses, Cr the loan's receivable (its outstanding principal)."""
     with transaction.atomic():
-        loan = lock_loan(loan.pk)
+        loan = _locked_write_off_request(loan, by)
         chama = loan.chama
-        authority.require(by, "approve_write_off", loan)
-        if loan.write_off_requested_by_id is None or loan.status not in Loan.OUTSTANDING_STATUSES:
-            raise ValidationError("No write-off has been asked for on this loan.")
         authority.require_distinct(by, [loan.write_off_requested_by_id], "write-off")
         principal = outstanding_principal(loan)
         as_of = chama.today()
@@ -140,9 +159,7 @@ def write_off_approve(*, loan, by) -> Loan:
         current_installments(loan).filter(status__in=Installment.OPEN_STATUSES).update(
             status=Installment.Status.WRITTEN_OFF
         )
-        loan.status = Loan.Status.WRITTEN_OFF
-        loan.closed_date = as_of
-        loan.save(update_fields=["status", "closed_date", "updated_date"])
+        move(loan, Loan.Status.WRITTEN_OFF, closed_date=as_of)
         release_guarantees(loan)
     return loan
 
@@ -151,11 +168,15 @@ def recovery_record(*, loan, amount, method, by, value_date=None, reference="") 
     """Money received on a written-off loan: Dr cash, Cr recoveries income, up to what was written off."""
     amount = to_money(amount)
     with transaction.atomic():
-        loan = lock_loan(loan.pk)
+        loan = locked_in_status(
+            loan_rows(),
+            pk=loan.pk,
+            allowed=Loan.Status.WRITTEN_OFF,
+            by=by,
+            action="recover_loan",
+            refusal="Recoveries are recorded on written-off loans; repay an active loan instead.",
+        )
         chama = loan.chama
-        authority.require(by, "recover_loan", loan)
-        if loan.status != Loan.Status.WRITTEN_OFF:
-            raise ValidationError("Recoveries are recorded on written-off loans; repay an active loan instead.")
         open_amount = written_off_amount(loan) - recovered_after_write_off(loan)
         if amount <= 0 or amount > open_amount:
             raise ValidationError({"amount": f"At most {shown(open_amount)} of this loan is still to recover."})
