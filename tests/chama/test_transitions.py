@@ -26,9 +26,7 @@ def test_a_row_in_an_allowed_status_comes_back_locked_once_the_officer_may_act(c
 def test_a_decided_row_is_refused_in_its_own_words(chama, secretary):
     request = JoinRequestFactory(chama=chama, status=JoinRequest.Status.DECLINED)
     with pytest.raises(ValidationError, match=r"^\['This join request is already declined\.'\]$"):
-        locked_in_status(
-            JoinRequest.objects.all(), pk=request.pk, allowed=[JoinRequest.Status.PENDING], by=secretary
-        )
+        locked_in_status(JoinRequest.objects.all(), pk=request.pk, allowed=[JoinRequest.Status.PENDING], by=secretary)
     with pytest.raises(ValidationError, match="stands declined"):
         locked_in_status(
             JoinRequest.objects.all(),
