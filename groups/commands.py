@@ -3,7 +3,9 @@
 A `ChamaCommand` works over every active chama or the one given with `--chama`, offers `--dry-run`
 when it writes, prints a line per chama (more with `-v 2`) and a closing summary, and ends with
 exit status 1 and the service's own sentence when a service refuses (a day still to come, say).
-A subclass says what it does in `work` and how to tell it in `report_lines` and `summary`.
+A subclass says what it does in `work` and how to tell it in `report_lines` and `summary`; it
+passes `self.progress` to a service that takes a `progress` callback, which draws a progress bar
+on standard error when that is a terminal (or with `--progress`), never into a log.
 """
 
 import re
@@ -14,6 +16,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from groups.models import Chama
 
+PROGRESS_WIDTH = 40
+
 
 class ChamaCommand(BaseCommand):
     #: The help of `--dry-run`; None for a command that writes nothing (or has its own switch).
@@ -23,13 +27,17 @@ class ChamaCommand(BaseCommand):
         parser.add_argument("--chama", type=int, help="Only this chama (id).")
         if self.dry_run_help:
             parser.add_argument("--dry-run", action="store_true", help=self.dry_run_help)
+        parser.add_argument(
+            "--progress", action="store_true", help="Draw a progress bar even when standard error is not a terminal."
+        )
         self.add_options(parser)
 
     def add_options(self, parser):
         """The command's own options."""
 
-    def handle(self, *args, chama=None, dry_run=False, verbosity=1, **options):
+    def handle(self, *args, chama=None, dry_run=False, verbosity=1, progress=False, **options):
         self.dry_run, self.verbosity = dry_run, verbosity
+        self.draws_progress = verbosity > 0 and (progress or self.stderr.isatty())
         try:
             report = self.work(chama=chama_or_error(chama), dry_run=dry_run, **options)
         except ValidationError as exc:
@@ -48,6 +56,15 @@ class ChamaCommand(BaseCommand):
 
     def summary(self, report):
         raise NotImplementedError
+
+    def progress(self, done, total):
+        """Redraw the bar: `done` of `total` (chamas, plans…) finished."""
+        if not self.draws_progress or not total:
+            return
+        filled = PROGRESS_WIDTH * done // total
+        bar = "#" * filled + "." * (PROGRESS_WIDTH - filled)
+        self.stderr.write(f"\r[{bar}] {done}/{total}", ending="\n" if done == total else "")
+        self.stderr.flush()
 
     def verb(self, done, would):
         return would if self.dry_run else done

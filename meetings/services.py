@@ -14,6 +14,7 @@ from chama import authority
 from chama.locking import lock_first, lock_row
 from chama.models import Notification
 from chama.notify import notify
+from chama.progress import told
 from chama.roles import MembershipStatus
 from finance import periods
 from finance.models import Due
@@ -94,16 +95,17 @@ def regular_meeting_days(policy, start, months):
     return days
 
 
-def schedule_meetings(*, months, chama=None, today=None, dry_run=False):
+def schedule_meetings(*, months, chama=None, today=None, dry_run=False, progress=None):
     """Create the regular meetings of the coming months from each active chama's policy, once:
-    a day that already has a regular meeting is skipped. Returns [(chama, meetings created)]."""
+    a day that already has a regular meeting is skipped. Returns [(chama, meetings created)].
+    `progress(done, total)` is told after each chama."""
     chamas = Chama.objects.filter(status=Chama.Status.ACTIVE).select_related("policy")
     if chama is not None:
         chamas = chamas.filter(pk=chama.pk)
     report = []
-    for each in chamas.order_by("id"):
+    for each in told(chamas.order_by("id"), progress):
         zone = _zone(each)
-        start = today or timezone.localdate(timezone=zone)
+        start = today or each.today()
         policy = each.policy
         taken = {
             m.starts_at.astimezone(zone).date()

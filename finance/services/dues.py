@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from chama import authority
 from chama.money import ZERO, shown, to_money
+from chama.progress import told
 from chama.transitions import locked_in_status, move
 from finance import periods
 from finance.locking import lock_due, lock_dues
@@ -213,16 +214,17 @@ def _plan_periods(plan, period):
     return [p for p in found if p.end >= plan.start_date and (plan.end_date is None or p.start <= plan.end_date)]
 
 
-def generate_dues(*, period, chama=None, dry_run=False):
+def generate_dues(*, period, chama=None, dry_run=False, progress=None):
     """Raise each active member's regular contribution dues for `period`, once; returns
-    [(chama, plan, period label, number raised)]. A few queries per plan, whatever the size."""
+    [(chama, plan, period label, number raised)]. A few queries per plan, whatever the size.
+    `progress(done, total)` is told after each plan."""
     plans = ContributionPlan.objects.filter(
         kind=ContributionPlan.Kind.REGULAR, is_active=True, chama__status=Chama.Status.ACTIVE
     ).select_related("chama")
     if chama is not None:
         plans = plans.filter(chama=chama)
     report = []
-    for plan in plans.order_by("chama_id", "id"):
+    for plan in told(plans.order_by("chama_id", "id"), progress):
         for plan_period in _plan_periods(plan, period):
             already = Due.objects.filter(membership=OuterRef("pk"), plan=plan, period_start=plan_period.start)
             members = list(
@@ -337,16 +339,17 @@ def fines_due(chama, as_of):
     return fines
 
 
-def apply_penalties(*, as_of=None, chama=None, dry_run=False):
+def apply_penalties(*, as_of=None, chama=None, dry_run=False, progress=None):
     """Mark late dues overdue and charge the policy's late fines, each at most once per due and
     late period, as of `as_of` (default: each chama's today). Returns [(chama, fines)]. One
     journal per chama per run, dated `as_of`: a day still to come is refused, and fines dated
-    further back than the backdating window need an approval, like any posting (`value_dates`)."""
+    further back than the backdating window need an approval, like any posting (`value_dates`).
+    `progress(done, total)` is told after each chama."""
     chamas = Chama.objects.filter(status=Chama.Status.ACTIVE).select_related("policy")
     if chama is not None:
         chamas = chamas.filter(pk=chama.pk)
     report = []
-    for each in chamas.order_by("id"):
+    for each in told(chamas.order_by("id"), progress):
         day = value_dates.check_not_future(each, as_of) if as_of else each.today()
         fines = fines_due(each, day)
         if fines:

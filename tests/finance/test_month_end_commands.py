@@ -97,6 +97,20 @@ def test_generate_dues_for_a_month(umoja):
     assert "raised 0 due(s)" in again and Due.objects.count() == 3
 
 
+def test_a_progress_bar_is_drawn_on_standard_error_when_asked_and_never_into_the_report(umoja):
+    chama_with(2, name="Tujenge")
+    out, err = StringIO(), StringIO()
+
+    call_command("generate_dues", "--period", "2026-09", "--progress", stdout=out, stderr=err)
+
+    # Two plans: the bar starts empty, then half, then full, on one line redrawn with a carriage return.
+    assert err.getvalue() == "\r[" + "." * 40 + "] 0/2\r[" + "#" * 20 + "." * 20 + "] 1/2\r[" + "#" * 40 + "] 2/2\n"
+    assert "[" not in out.getvalue()
+    quiet = StringIO()
+    call_command("apply_penalties", stdout=StringIO(), stderr=quiet)
+    assert quiet.getvalue() == ""  # not a terminal, not asked
+
+
 def test_generate_dues_for_the_period_holding_a_day(umoja):
     chama, _ = umoja
 

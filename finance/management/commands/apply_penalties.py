@@ -18,7 +18,7 @@ class Command(ChamaCommand):
 
     def work(self, *, chama, dry_run, as_of=None, **options):
         self.day = parse_day(as_of, "--as-of") if as_of else None
-        return apply_penalties(as_of=self.day, chama=chama, dry_run=dry_run)
+        return apply_penalties(as_of=self.day, chama=chama, dry_run=dry_run, progress=self.progress)
 
     def report_lines(self, report):
         for each, fines in report:

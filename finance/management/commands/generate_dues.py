@@ -15,7 +15,7 @@ class Command(ChamaCommand):
 
     def work(self, *, chama, dry_run, period=None, **options):
         selected = parse_period(period) if period else timezone.localdate()
-        return generate_dues(period=selected, chama=chama, dry_run=dry_run)
+        return generate_dues(period=selected, chama=chama, dry_run=dry_run, progress=self.progress)
 
     def report_lines(self, report):
         for each, plan, label, count in report:

@@ -14,7 +14,7 @@ class Command(ChamaCommand):
     def work(self, *, chama, dry_run, months, **options):
         if not 1 <= months <= 24:
             raise CommandError("--months: give 1 to 24.")
-        return schedule_meetings(months=months, chama=chama, dry_run=dry_run)
+        return schedule_meetings(months=months, chama=chama, dry_run=dry_run, progress=self.progress)
 
     def report_lines(self, report):
         for each, meetings in report:
