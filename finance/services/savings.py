@@ -1,6 +1,10 @@
 """Savings deposits and withdrawals, and share purchases."""
 
-from datetime import timedelta
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -9,20 +13,31 @@ from django.db.models import Sum
 from chama import authority
 from chama.locking import lock_row
 from chama.money import ZERO, shown, to_money
-from finance.models import Account, Journal, SharePurchase, Withdrawal
+from finance.models import Account, Journal, SavingsType, SharePurchase, Withdrawal
 from finance.selectors import loans as loan_reads
 from finance.services import ledger
 from finance.services.dues import default_savings_type
 from groups import signatures
 from groups.locking import lock_membership
-from groups.models import Chama
+from groups.models import Chama, Membership
+
+if TYPE_CHECKING:
+    from chama.models import User
 
 A = Account.Purpose
 SHARE_KINDS = {Chama.Kind.VSLA, Chama.Kind.ASCA, Chama.Kind.HYBRID, Chama.Kind.INVESTMENT_CLUB}
 
 
 def savings_deposit(
-    *, membership, amount, method, by, savings_type=None, value_date=None, reference="", idempotency_key=""
+    *,
+    membership: Membership,
+    amount: Decimal,
+    method: str,
+    by: User,
+    savings_type: SavingsType | None = None,
+    value_date: date | None = None,
+    reference: str = "",
+    idempotency_key: str = "",
 ) -> Journal:
     """Money straight into a member's savings (outside the dues schedule)."""
     chama = membership.chama
@@ -53,14 +68,14 @@ def savings_deposit(
     )
 
 
-def savings_balance(membership, savings_type):
+def savings_balance(membership: Membership, savings_type: SavingsType | None) -> Decimal:
     account = Account.objects.filter(
         chama_id=membership.chama_id, membership=membership, purpose=A.MEMBER_SAVINGS, savings_type=savings_type
     ).first()
     return account.normal_balance if account else ZERO
 
 
-def _check_withdrawable(withdrawal, today):
+def _check_withdrawable(withdrawal: Withdrawal, today: date) -> None:
     savings_type = withdrawal.savings_type
     balance = savings_balance(withdrawal.membership, savings_type)
     if savings_type.locked_until and today < savings_type.locked_until:
@@ -84,7 +99,9 @@ def _check_withdrawable(withdrawal, today):
         )
 
 
-def withdrawal_request(*, membership, amount, by, savings_type=None, reason="") -> Withdrawal:
+def withdrawal_request(
+    *, membership: Membership, amount: Decimal, by: User, savings_type: SavingsType | None = None, reason: str = ""
+) -> Withdrawal:
     """A member (or an officer for them) asks to withdraw savings; the notice period starts now."""
     chama = membership.chama
     if by.pk != membership.user_id:
@@ -115,7 +132,7 @@ def withdrawal_request(*, membership, amount, by, savings_type=None, reason="") 
     return withdrawal
 
 
-def withdrawn_in_window(withdrawal):
+def withdrawn_in_window(withdrawal: Withdrawal) -> Decimal:
     """What else the member asked to withdraw (and was not refused) in the approval window."""
     return (
         Withdrawal.objects.filter(
@@ -129,12 +146,12 @@ def withdrawn_in_window(withdrawal):
     )
 
 
-def approvals_needed(withdrawal):
+def approvals_needed(withdrawal: Withdrawal) -> int:
     """Two officers when the member's withdrawals in the window pass the threshold, else one."""
     return 2 if signatures.needs_second(withdrawal.chama, withdrawal.amount, withdrawn_in_window(withdrawal)) else 1
 
 
-def withdrawal_approve(*, withdrawal, by) -> Withdrawal:
+def withdrawal_approve(*, withdrawal: Withdrawal, by: User) -> Withdrawal:
     """An officer approves; above the chama's threshold two different officers must (maker–checker)."""
     with transaction.atomic():
         withdrawal = lock_row(Withdrawal.objects.select_related("chama__policy", "membership"), pk=withdrawal.pk)
@@ -160,7 +177,7 @@ def withdrawal_approve(*, withdrawal, by) -> Withdrawal:
     return withdrawal
 
 
-def withdrawal_reject(*, withdrawal, by, reason="") -> Withdrawal:
+def withdrawal_reject(*, withdrawal: Withdrawal, by: User, reason: str = "") -> Withdrawal:
     with transaction.atomic():
         withdrawal = lock_row(Withdrawal.objects.select_related("chama", "membership"), pk=withdrawal.pk)
         authority.require(by, "approve_withdrawal", withdrawal)
@@ -172,7 +189,7 @@ def withdrawal_reject(*, withdrawal, by, reason="") -> Withdrawal:
     return withdrawal
 
 
-def withdrawal_pay(*, withdrawal, method, by, reference="") -> Withdrawal:
+def withdrawal_pay(*, withdrawal: Withdrawal, method: str, by: User, reference: str = "") -> Withdrawal:
     """Pay an approved withdrawal once its notice has run; the rules are checked again now."""
     with transaction.atomic():
         withdrawal = lock_row(
@@ -208,11 +225,20 @@ def withdrawal_pay(*, withdrawal, method, by, reference="") -> Withdrawal:
     return withdrawal
 
 
-def shares_bought_on(membership, day):
+def shares_bought_on(membership: Membership, day: date) -> int:
     return SharePurchase.objects.filter(membership=membership, value_date=day).aggregate(n=Sum("shares"))["n"] or 0
 
 
-def share_purchase(*, membership, shares, method, by, value_date=None, reference="", idempotency_key="") -> Journal:
+def share_purchase(
+    *,
+    membership: Membership,
+    shares: int,
+    method: str,
+    by: User,
+    value_date: date | None = None,
+    reference: str = "",
+    idempotency_key: str = "",
+) -> Journal:
     """Buy shares at the chama's share price, within its per-meeting limits (VSLA / ASCA)."""
     chama = membership.chama
     authority.require(by, "record_payment", membership)
@@ -268,5 +294,5 @@ def share_purchase(*, membership, shares, method, by, value_date=None, reference
     return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, post=post, amount=amount)
 
 
-def shares_held(membership):
+def shares_held(membership: Membership) -> int:
     return SharePurchase.objects.filter(membership=membership).aggregate(n=Sum("shares"))["n"] or 0
