@@ -22,21 +22,30 @@ locked, so a nullable join (an outer join, which PostgreSQL will not lock) never
 dues) are not held up by it.
 """
 
+from __future__ import annotations
 
-def _locking(queryset, no_key):
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from django.db.models import Model, QuerySet
+
+_M = TypeVar("_M", bound="Model")
+
+
+def _locking(queryset: QuerySet[_M], no_key: bool) -> QuerySet[_M]:
     return queryset.select_for_update(of=("self",), no_key=no_key)
 
 
-def lock_row(queryset, *, no_key=False, **lookup):
+def lock_row(queryset: QuerySet[_M], *, no_key: bool = False, **lookup: Any) -> _M:
     """The one row of `queryset` matching `lookup`, locked (DoesNotExist when there is none)."""
     return _locking(queryset, no_key).get(**lookup)
 
 
-def lock_first(queryset, *, no_key=False):
+def lock_first(queryset: QuerySet[_M], *, no_key: bool = False) -> _M | None:
     """The first row of `queryset` by primary key, locked, or None."""
     return _locking(queryset, no_key).order_by("pk").first()
 
 
-def lock_rows(queryset, *, no_key=False):
+def lock_rows(queryset: QuerySet[_M], *, no_key: bool = False) -> list[_M]:
     """Every row of `queryset`, locked in primary key order, as a list in that order."""
     return list(_locking(queryset, no_key).order_by("pk"))

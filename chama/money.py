@@ -1,8 +1,12 @@
 """Money is Decimal with two places, rounded half-up in exactly one place: here. Amounts typed by
 people or sent by M-Pesa are read by one strict parser, also here."""
 
+from __future__ import annotations
+
 import re
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -22,7 +26,7 @@ _PLAIN = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?", re.ASCII)
 _GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]{1,2})?", re.ASCII)
 
 
-def to_money(value, rounding=ROUND_HALF_UP):
+def to_money(value: Decimal | int | str, rounding: str = ROUND_HALF_UP) -> Decimal:
     """`value` (Decimal, int or numeric string; never float) as a Decimal rounded to the cent."""
     if isinstance(value, float):
         raise TypeError("Money must not be a float; pass a Decimal, an int or a string.")
@@ -35,19 +39,19 @@ def to_money(value, rounding=ROUND_HALF_UP):
     return amount.quantize(CENT, rounding=rounding)
 
 
-def shown(amount, currency=None) -> str:
+def shown(amount: Decimal | int | str, currency: str | None = None) -> str:
     """An amount as people read it: `1,500.00`, or `KES 1,500.00` with the chama's currency
     (rounded by `to_money`: a Decimal's own format would round half to even)."""
     text = f"{to_money(amount):,.2f}"
     return f"{currency} {text}" if currency else text
 
 
-def _quoted(text):
+def _quoted(text: str) -> str:
     """The typed text as the error quotes it; a long paste is cut so the message stays readable."""
     return repr(text if len(text) <= 24 else text[:20] + "…")
 
 
-def parse_money(text, *, grouping=False) -> Decimal:
+def parse_money(text: object, *, grouping: bool = False) -> Decimal:
     """An amount typed by a person or sent by M-Pesa, as a Decimal. Only ASCII digits with an
     optional dot and one or two decimals ("1500", "1500.5", "1500.50"): no sign, exponent,
     underscore, other scripts' digits, "NaN" or ".5", which Decimal() would all take silently.
@@ -76,12 +80,12 @@ def parse_money(text, *, grouping=False) -> Decimal:
 class MoneyFormField(forms.DecimalField):
     """A form's money input, read by `parse_money` (thousands commas allowed); a Decimal set by code passes."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_digits", MAX_DIGITS)
         kwargs.setdefault("decimal_places", DECIMAL_PLACES)
         super().__init__(**kwargs)
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> Decimal | None:
         if value in self.empty_values:
             return None
         if isinstance(value, Decimal):
@@ -92,19 +96,19 @@ class MoneyFormField(forms.DecimalField):
 class MoneyField(models.DecimalField):
     """DecimalField(max_digits=14, decimal_places=2), the one column type for money."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max_digits", MAX_DIGITS)
         kwargs.setdefault("decimal_places", DECIMAL_PLACES)
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self):
+    def deconstruct(self) -> tuple[str, str, Sequence[Any], dict[str, Any]]:
         name, path, args, kwargs = super().deconstruct()
         return name, "chama.money.MoneyField", args, kwargs
 
-    def formfield(self, **kwargs):
+    def formfield(self, **kwargs: Any) -> forms.Field | None:
         """Admin and model forms read money with the one strict parser."""
         return super().formfield(**{"form_class": MoneyFormField, **kwargs})
 
 
-def non_negative():
+def non_negative() -> list[MinValueValidator]:
     return [MinValueValidator(ZERO, "An amount cannot be negative.")]

@@ -1,7 +1,11 @@
 """What a person changes about their own account: profile, password, notifications read."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from chama import tokens
@@ -10,7 +14,7 @@ from chama.models import Notification, User
 PROFILE_FIELDS = {"first_name", "last_name", "email"}
 
 
-def profile_update(*, user: User, **fields) -> User:
+def profile_update(*, user: User, **fields: Any) -> User:
     """Change one's own name or email (the phone number and ID number are kept by the chama's
     officers, who verify them)."""
     unknown = set(fields) - PROFILE_FIELDS
@@ -33,7 +37,7 @@ def password_change(*, user: User, new_password: str) -> User:
     return user
 
 
-def notifications_of(user: User, *, unread_only: bool = False):
+def notifications_of(user: User, *, unread_only: bool = False) -> QuerySet[Notification]:
     """The person's notifications that have not expired, newest first."""
     mine = Notification.objects.filter(user=user).filter(
         Q(expires_date__isnull=True) | Q(expires_date__gt=timezone.now())

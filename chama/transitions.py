@@ -14,12 +14,16 @@ told so, in the words of `refusal`.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 
 from chama import authority
 from chama.locking import lock_row
+
+if TYPE_CHECKING:
+    from chama.models import User
 
 ALREADY = "This {what} is already {status}."
 
@@ -29,7 +33,7 @@ def locked_in_status(
     *,
     pk: int,
     allowed: str | Collection[str],
-    by=None,
+    by: User | None = None,
     action: str | None = None,
     on_chama: bool = False,
     refusal: str = ALREADY,
@@ -51,7 +55,7 @@ def locked_in_status(
     return row
 
 
-def move(row: Model, status: str, **fields) -> Model:
+def move(row: Model, status: str, **fields: object) -> Model:
     """Give `row` its new `status` and `fields`, and save those (and the time it changed)."""
     row.status = status
     for name, value in fields.items():

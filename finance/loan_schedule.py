@@ -14,6 +14,8 @@
   of the month, clamped to the month's end. A zero rate gives interest-free schedules.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
@@ -48,10 +50,10 @@ class Row:
     balance: Decimal
 
     @property
-    def total(self):
+    def total(self) -> Decimal:
         return self.principal + self.interest
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, int | str]:
         return {
             "n": self.n,
             "due_date": self.due_date.isoformat(),
@@ -62,7 +64,7 @@ class Row:
         }
 
 
-def rate_fraction(rate, rate_period, frequency):
+def rate_fraction(rate: Decimal | int | str, rate_period: str, frequency: str) -> tuple[Decimal, Decimal]:
     """The period rate as (numerator, denominator): r = numerator / denominator. Interest is
     amount × numerator / denominator, one division last, so a tie at half a cent is seen exactly
     even when r itself has no finite decimal (13% a year monthly, say)."""
@@ -70,20 +72,20 @@ def rate_fraction(rate, rate_period, frequency):
     return annual, Decimal(100 * PERIODS_PER_YEAR[frequency])
 
 
-def due_dates(start, frequency, count):
+def due_dates(start: date, frequency: str, count: int) -> list[date]:
     if frequency == "monthly":
         return [add_months(start, k) for k in range(1, count + 1)]
     step = 7 if frequency == "weekly" else 14
     return [start + timedelta(days=step * k) for k in range(1, count + 1)]
 
 
-def to_multiple(amount, multiple, rounding):
+def to_multiple(amount: Decimal, multiple: Decimal | int | str, rounding: str) -> Decimal:
     """`amount` rounded to a whole number of `multiple`s (e.g. 1, 5 or 10 shillings; 0.01 = cents)."""
     multiple = Decimal(multiple)
     return to_money((amount / multiple).quantize(Decimal(1), rounding=rounding) * multiple, rounding)
 
 
-def validate(terms):
+def validate(terms: Terms) -> dict[str, str]:
     errors = {}
     if terms.principal <= 0:
         errors["principal"] = "The principal must be more than zero."
@@ -104,7 +106,7 @@ def validate(terms):
     return errors
 
 
-def schedule(terms):
+def schedule(terms: Terms) -> list[Row]:
     """The rows of the schedule for `terms` (validate them first)."""
     mode = ROUNDING[terms.rounding]
     cents = lambda value: to_money(value, mode)  # noqa: E731

@@ -1,40 +1,48 @@
 """Locks on the money rows, the last steps of the order in `chama.locking`: the row acted on (a loan)
 and the rows under it by primary key (installments, dues), then the ledger accounts by primary key."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from chama.locking import lock_row, lock_rows
-from finance.models import Account, Due, Loan
+from finance.models import Account, Due, Installment, Loan
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
 
 
-def loan_rows():
+def loan_rows() -> QuerySet[Loan]:
     """Loans read with what their services need (policy, borrower, product)."""
     return Loan.objects.select_related("chama__policy", "membership__user", "product")
 
 
-def lock_loan(pk):
+def lock_loan(pk: int) -> Loan:
     """The loan, locked, read with what its services need."""
     return lock_row(loan_rows(), pk=pk)
 
 
-def lock_loans(queryset):
+def lock_loans(queryset: QuerySet[Loan]) -> list[Loan]:
     """Several loans (the arrears run), by primary key."""
     return lock_rows(queryset)
 
 
-def lock_installments(queryset):
+def lock_installments(queryset: QuerySet[Installment]) -> list[Installment]:
     """A loan's installments, locked by primary key, returned by number (the order they are paid in).
     The caller holds the loan's lock."""
     return sorted(lock_rows(queryset), key=lambda row: (row.version, row.n))
 
 
-def lock_due(pk):
+def lock_due(pk: int) -> Due:
     return lock_row(Due.objects.all(), pk=pk)
 
 
-def lock_dues(queryset):
+def lock_dues(queryset: QuerySet[Due]) -> list[Due]:
     """Dues, locked by primary key, as a list in that order."""
     return lock_rows(queryset)
 
 
-def lock_accounts(ids):
+def lock_accounts(ids: Iterable[int]) -> dict[int, Account]:
     """{pk: account} for the accounts a journal moves, locked by primary key."""
     return {account.pk: account for account in lock_rows(Account.objects.filter(pk__in=ids))}

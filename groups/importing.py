@@ -8,10 +8,14 @@ rows as they stream in (reading stops one row past the limit), and each cell's l
 read through defusedxml (openpyxl uses it when installed), so a workbook with a DTD or entities is
 refused rather than expanded."""
 
+from __future__ import annotations
+
 import csv
 import io
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from defusedxml import DefusedXmlException
 from django import forms
@@ -27,7 +31,12 @@ from chama import authority
 from chama.forms import DateFormField
 from chama.roles import MembershipStatus, Role
 from groups import services
-from groups.models import Invitation, Membership
+from groups.models import Chama, Invitation, Membership
+
+if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
+
+    from chama.models import User
 
 COLUMNS = ["first_name", "last_name", "phone_number", "email", "id_number", "role", "member_number", "joined_date"]
 REQUIRED_COLUMNS = ["first_name", "last_name", "phone_number"]
@@ -65,19 +74,19 @@ class ImportReport:
     invited: list = field(default_factory=list)  # invitations to people already registered
 
     @property
-    def error_count(self):
+    def error_count(self) -> int:
         return sum(1 for row in self.rows if row.errors)
 
     @property
-    def has_errors(self):
+    def has_errors(self) -> bool:
         return self.error_count > 0
 
 
-def _normalise_header(name):
+def _normalise_header(name: object) -> str:
     return str(name or "").strip().lower().replace(" ", "_")
 
 
-def _cell(value):
+def _cell(value: object) -> str:
     if value is None:
         return ""
     if hasattr(value, "strftime"):
@@ -93,7 +102,7 @@ UNSAFE_XLSX = (
 )
 
 
-def _check_size(uploaded):
+def _check_size(uploaded: UploadedFile) -> None:
     limit = settings.MEMBER_IMPORT_MAX_BYTES
     if uploaded.size is not None and uploaded.size > limit:
         raise ValidationError(
@@ -102,7 +111,7 @@ def _check_size(uploaded):
         )
 
 
-def _xlsx_rows(uploaded):
+def _xlsx_rows(uploaded: UploadedFile) -> Iterator[list[str]]:
     try:
         with zipfile.ZipFile(uploaded) as archive:
             unpacked = sum(member.file_size for member in archive.infolist())
@@ -124,7 +133,7 @@ def _xlsx_rows(uploaded):
         ) from exc
 
 
-def _defused(exc):
+def _defused(exc: BaseException | None) -> bool:
     """Whether defusedxml refused the XML (openpyxl wraps its error in its own)."""
     while exc is not None:
         if isinstance(exc, DefusedXmlException):
@@ -133,7 +142,7 @@ def _defused(exc):
     return False
 
 
-def _csv_rows(uploaded):
+def _csv_rows(uploaded: UploadedFile) -> Iterator[list[str]]:
     try:
         text = uploaded.read().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -149,7 +158,7 @@ def _csv_rows(uploaded):
         ) from exc
 
 
-def _limited(rows):
+def _limited(rows: Iterable[list[str]]) -> list[list[str]]:
     """The non-blank rows, stopping one past the limit (header + MAX_ROWS members) without reading on."""
     table, blank = [], 0
     for row in rows:
@@ -166,7 +175,7 @@ def _limited(rows):
     return table
 
 
-def read_table(uploaded):
+def read_table(uploaded: UploadedFile) -> tuple[list[str], list[list[str]]]:
     """(header, rows) of the first sheet of an .xlsx file or of a .csv file."""
     name = (uploaded.name or "").lower()
     if name.endswith(".xlsx"):
@@ -189,7 +198,7 @@ def read_table(uploaded):
     return header, body
 
 
-def validate_rows(chama, header, body):
+def validate_rows(chama: Chama, header: list[str], body: list[list[str]]) -> list[Row]:
     """Check every row on its own, against the other rows, and against the chama's register."""
     rows = []
     for number, values in enumerate(body, start=2):
@@ -241,7 +250,7 @@ def validate_rows(chama, header, body):
     return rows
 
 
-def _flag_repeats(rows, name, message):
+def _flag_repeats(rows: list[Row], name: str, message: str) -> None:
     first_seen = {}
     for row in rows:
         value = row.data.get(name)
@@ -254,7 +263,7 @@ def _flag_repeats(rows, name, message):
             first_seen[key] = row.line
 
 
-def import_members(*, chama, by, uploaded):
+def import_members(*, chama: Chama, by: User, uploaded: UploadedFile) -> ImportReport:
     """Validate the file; import every row in one transaction only if no row has a problem."""
     header, body = read_table(uploaded)
     report = ImportReport(rows=validate_rows(chama, header, body))

@@ -1,20 +1,24 @@
 """Locks on a chama and its memberships, the first two steps of the order in `chama.locking`."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+
 from chama.locking import lock_row, lock_rows
 from groups.models import Chama, Membership
 
 
-def lock_chama(pk, *, no_key=True):
+def lock_chama(pk: int, *, no_key: bool = True) -> Chama:
     """The chama's row. No key by default: payments inserting rows that point at the chama go on;
     `no_key=False` also holds those up (a status change, a member admitted)."""
     return lock_row(Chama.objects.all(), no_key=no_key, pk=pk)
 
 
-def lock_membership(pk):
+def lock_membership(pk: int) -> None:
     """The membership row alone (no join to the chama), the aggregate of a member's books."""
     lock_memberships([pk])
 
 
-def lock_memberships(ids):
+def lock_memberships(ids: Iterable[int]) -> list[Membership]:
     """Several memberships, by primary key (no key: rows pointing at them can still be inserted)."""
     return lock_rows(Membership.objects.filter(pk__in=ids), no_key=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -11,12 +12,15 @@ from chama import authority
 from chama.roles import MembershipStatus
 from groups.models import Chama, Membership, MembershipChangeRequest
 
+if TYPE_CHECKING:
+    from chama.models import User
+
 # How long a changed member number stays ambiguous: members keep paying with the number they
 # remember, so a payment naming it may be meant for either member.
 RENUMBERED_DAYS = 90
 
 
-def member_number_recently_changed(chama, number, days=RENUMBERED_DAYS):
+def member_number_recently_changed(chama: Chama, number: str | None, days: int = RENUMBERED_DAYS) -> bool:
     """Whether `number` was a member's old or new number in a change approved in the last `days` days."""
     number = (number or "").strip()
     if not number:
@@ -40,13 +44,13 @@ def officers_for(*, chama: Chama, action: str) -> QuerySet[Membership]:
     return active_members(chama=chama).filter(role__in=authority.roles_for(action, chama)).select_related("user")
 
 
-def chamas_where(*, user, action: str) -> QuerySet[Chama]:
+def chamas_where(*, user: User, action: str) -> QuerySet[Chama]:
     """The chamas in which the authority lets `user` take `action` (every chama for superusers)."""
     chama_ids = authority.chama_ids_for(user, action)
     return Chama.objects.all() if chama_ids is None else Chama.objects.filter(pk__in=chama_ids)
 
 
-def members_where(*, user, action: str) -> QuerySet[Membership]:
+def members_where(*, user: User, action: str) -> QuerySet[Membership]:
     """The members of every chama in which `user` may take `action`, for a back-office picker."""
     return (
         Membership.objects.filter(chama__in=chamas_where(user=user, action=action))

@@ -4,7 +4,11 @@ Services check who may act (the role held in *that* chama), lock the rows they c
 `ValidationError` with a sentence a treasurer can act on.
 """
 
+from __future__ import annotations
+
 import re
+from datetime import date
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -15,7 +19,7 @@ from django.utils import timezone
 
 from chama import authority, tenancy, tokens
 from chama.locking import lock_first, lock_row
-from chama.models import normalize_email
+from chama.models import User, normalize_email
 from chama.notify import notify
 from chama.roles import OFFICER_ROLES, MembershipStatus, Role
 from chama.transitions import locked_in_status, move
@@ -34,7 +38,16 @@ STATUS_FLOW = {
 }
 
 
-def chama_create(*, name, kind, category, created_by=None, chairperson=None, policy=None, **fields) -> Chama:
+def chama_create(
+    *,
+    name: str,
+    kind: str,
+    category: str,
+    created_by: User | None = None,
+    chairperson: User | None = None,
+    policy: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Chama:
     """A chama with its policy; `chairperson`, if given, becomes its first (active) member."""
     with transaction.atomic():
         chama = Chama(name=name, kind=kind, category=category, **fields)
@@ -48,14 +61,14 @@ def chama_create(*, name, kind, category, created_by=None, chairperson=None, pol
     return chama
 
 
-def check_chama_status_change(chama, status):
+def check_chama_status_change(chama: Chama, status: str) -> None:
     if status != chama.status and status not in Chama.STATUS_FLOW[chama.status]:
         raise ValidationError(
             f"The chama is {chama.get_status_display().lower()}: it cannot become {Chama.Status(status).label.lower()}."
         )
 
 
-def chama_change_status(*, chama, status, by) -> Chama:
+def chama_change_status(*, chama: Chama, status: str, by: User) -> Chama:
     with transaction.atomic():
         chama = lock_chama(chama.pk, no_key=False)
         authority.require(by, "change_chama_status", chama=chama)
@@ -65,7 +78,7 @@ def chama_change_status(*, chama, status, by) -> Chama:
     return chama
 
 
-def _next_member_number(chama):
+def _next_member_number(chama: Chama) -> str:
     """M001, M002, … after the highest number already issued. The caller holds the chama row lock."""
     numbers = [
         int(match.group(1))
@@ -75,13 +88,15 @@ def _next_member_number(chama):
     return f"M{max(numbers, default=0) + 1:03d}"
 
 
-def _grant_back_office(user, role):
+def _grant_back_office(user: User, role: str) -> None:
     if role in OFFICER_ROLES and not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff", "updated_date"])
 
 
-def admit_member(*, chama, user, role=Role.MEMBER, member_number="", joined_date=None) -> Membership:
+def admit_member(
+    *, chama: Chama, user: User, role: str = Role.MEMBER, member_number: str = "", joined_date: date | None = None
+) -> Membership:
     """Make `user` an active member of `chama`: a new membership, or a re-join after exit."""
     with transaction.atomic():
         chama = lock_chama(chama.pk, no_key=False)
@@ -119,7 +134,9 @@ def admit_member(*, chama, user, role=Role.MEMBER, member_number="", joined_date
     return membership
 
 
-def find_or_create_person(*, phone_number, first_name, last_name, email=None, id_number="") -> tuple:
+def find_or_create_person(
+    *, phone_number: str, first_name: str, last_name: str, email: str | None = None, id_number: str = ""
+) -> tuple:
     """(user, created): the person with this phone number, or a new one who logs in once invited."""
     User = get_user_model()
     user = User.objects.filter(phone_number=phone_number).first()
@@ -140,16 +157,16 @@ def find_or_create_person(*, phone_number, first_name, last_name, email=None, id
 
 def member_add(
     *,
-    chama,
-    by,
-    phone_number,
-    first_name,
-    last_name,
-    email=None,
-    id_number="",
-    role=Role.MEMBER,
-    member_number="",
-    joined_date=None,
+    chama: Chama,
+    by: User,
+    phone_number: str,
+    first_name: str,
+    last_name: str,
+    email: str | None = None,
+    id_number: str = "",
+    role: str = Role.MEMBER,
+    member_number: str = "",
+    joined_date: date | None = None,
 ) -> Membership | Invitation:
     """An officer registers a person as a member. Someone new to the platform is created and admitted
     at once. A person already registered (they have a password) is never enrolled without their
@@ -166,7 +183,7 @@ def member_add(
         return admit_member(chama=chama, user=user, role=role, member_number=member_number, joined_date=joined_date)
 
 
-def _invite_registered_person(*, chama, by, user, role, member_number):
+def _invite_registered_person(*, chama: Chama, by: User, user: User, role: str, member_number: str) -> Invitation:
     """The invitation for someone already on the platform (a pending one is reused). It carries the
     name they registered with, so the officer sees who was found, and nothing else of theirs."""
     current = Membership.objects.filter(chama=chama, user=user).first()
@@ -196,7 +213,7 @@ def _invite_registered_person(*, chama, by, user, role, member_number):
     )
 
 
-def check_status_change(membership, status):
+def check_status_change(membership: Membership, status: str) -> None:
     if status != membership.status and status not in STATUS_FLOW[membership.status]:
         raise ValidationError(
             f"This membership is {membership.get_status_display().lower()}: it cannot become "
@@ -209,7 +226,7 @@ def check_status_change(membership, status):
 REMOVALS = frozenset({MembershipStatus.SUSPENDED, MembershipStatus.EXITED})
 
 
-def _lock_membership(membership):
+def _lock_membership(membership: Membership) -> Membership:
     """Lock the chama, then the membership. Every change to the register takes this order (as
     admit_member does), and the chama lock stops two officers removing its last two chairpersons
     at the same moment. No key: payments that insert rows pointing at the chama are not held up."""
@@ -217,7 +234,7 @@ def _lock_membership(membership):
     return lock_row(Membership.objects.select_related("chama", "user"), pk=membership.pk)
 
 
-def _check_not_last_chairperson(membership):
+def _check_not_last_chairperson(membership: Membership) -> None:
     others = Membership.objects.filter(
         chama_id=membership.chama_id, role=Role.CHAIRPERSON, status=MembershipStatus.ACTIVE
     ).exclude(pk=membership.pk)
@@ -228,14 +245,16 @@ def _check_not_last_chairperson(membership):
         )
 
 
-def has_money(membership):
+def has_money(membership: Membership) -> bool:
     """Whether money has been posted with this membership (any journal names it). groups cannot
     import finance, so the question goes through finance's reverse relation, Journal.membership."""
     journals = getattr(membership, "journals", None)
     return journals is not None and journals.exists()
 
 
-def membership_change_status(*, membership, status, by, reason="") -> Membership | MembershipChangeRequest:
+def membership_change_status(
+    *, membership: Membership, status: str, by: User, reason: str = ""
+) -> Membership | MembershipChangeRequest:
     """Suspend, reinstate or exit a member. Suspending or exiting a chairperson waits for a second
     officer: the pending request is returned and nothing changes until it is approved."""
     with transaction.atomic():
@@ -250,7 +269,7 @@ def membership_change_status(*, membership, status, by, reason="") -> Membership
         return _apply_status(membership, status, reason)
 
 
-def _apply_status(membership, status, reason):
+def _apply_status(membership: Membership, status: str, reason: str) -> Membership:
     if status == MembershipStatus.ACTIVE and membership.status == MembershipStatus.EXITED:
         return admit_member(chama=membership.chama, user=membership.user, role=membership.role)
     membership.status = status
@@ -263,7 +282,9 @@ def _apply_status(membership, status, reason):
     return membership
 
 
-def membership_change_role(*, membership, role, by, reason="") -> Membership | MembershipChangeRequest:
+def membership_change_role(
+    *, membership: Membership, role: str, by: User, reason: str = ""
+) -> Membership | MembershipChangeRequest:
     """Appoint or demote. Demoting a chairperson waits for a second officer (the request is returned)."""
     with transaction.atomic():
         membership = _lock_membership(membership)
@@ -278,7 +299,7 @@ def membership_change_role(*, membership, role, by, reason="") -> Membership | M
         return _apply_role(membership, role)
 
 
-def _apply_role(membership, role):
+def _apply_role(membership: Membership, role: str) -> Membership:
     membership.role = role
     membership.save()
     _grant_back_office(membership.user, role)
@@ -286,7 +307,7 @@ def _apply_role(membership, role):
     return membership
 
 
-def check_member_number(membership, member_number):
+def check_member_number(membership: Membership, member_number: str) -> None:
     """A member number the membership may take: given, short enough, and free in its chama."""
     if not member_number:
         raise ValidationError({"member_number": "Give a member number, e.g. M007."})
@@ -308,7 +329,7 @@ def check_member_number(membership, member_number):
 
 
 def membership_change_member_number(
-    *, membership, member_number, by, reason=""
+    *, membership: Membership, member_number: str, by: User, reason: str = ""
 ) -> Membership | MembershipChangeRequest:
     """Give a member another number. Once money has been posted with the membership, payments
     (M-Pesa account references) and statements carry the number: then only the chairperson may ask,
@@ -341,7 +362,7 @@ def membership_change_member_number(
         return _apply_member_number(change, membership)
 
 
-def _apply_member_number(change, membership):
+def _apply_member_number(change: MembershipChangeRequest, membership: Membership) -> Membership:
     membership.member_number = change.requested_value
     membership.save()
     chama = membership.chama
@@ -355,7 +376,7 @@ def _apply_member_number(change, membership):
     return membership
 
 
-def _current_value(membership, kind):
+def _current_value(membership: Membership, kind: str) -> str:
     return {
         MembershipChangeRequest.Kind.STATUS: membership.status,
         MembershipChangeRequest.Kind.ROLE: membership.role,
@@ -363,7 +384,7 @@ def _current_value(membership, kind):
     }[kind]
 
 
-def _request_change(membership, kind, value, *, by, reason):
+def _request_change(membership: Membership, kind: str, value: str, *, by: User, reason: str) -> MembershipChangeRequest:
     """Record a change for a second officer and ask the officers who may sign; asking again for the
     same change returns the request already waiting."""
     pending = MembershipChangeRequest.objects.filter(
@@ -392,7 +413,7 @@ def _request_change(membership, kind, value, *, by, reason):
     return change
 
 
-def _locked_pending_change(change, by):
+def _locked_pending_change(change: MembershipChangeRequest, by: User) -> MembershipChangeRequest:
     lock_chama(change.chama_id)  # the order of _lock_membership
     return locked_in_status(
         MembershipChangeRequest.objects.select_related("chama", "membership__user"),
@@ -403,7 +424,7 @@ def _locked_pending_change(change, by):
     )
 
 
-def membership_change_approve(*, change, by) -> MembershipChangeRequest:
+def membership_change_approve(*, change: MembershipChangeRequest, by: User) -> MembershipChangeRequest:
     """The second officer's signature (not the asker, not the member concerned). The change is
     checked again against the register as it is now, then applied."""
     with transaction.atomic():
@@ -430,7 +451,7 @@ def membership_change_approve(*, change, by) -> MembershipChangeRequest:
     return change
 
 
-def membership_change_reject(*, change, by, reason="") -> MembershipChangeRequest:
+def membership_change_reject(*, change: MembershipChangeRequest, by: User, reason: str = "") -> MembershipChangeRequest:
     """Refuse a change (any officer who may sign but the member concerned; the asker may withdraw it)."""
     with transaction.atomic():
         change = _locked_pending_change(change, by)
@@ -447,7 +468,7 @@ def membership_change_reject(*, change, by, reason="") -> MembershipChangeReques
     return change
 
 
-def join_request_create(*, chama, user, message="") -> JoinRequest:
+def join_request_create(*, chama: Chama, user: User, message: str = "") -> JoinRequest:
     with transaction.atomic():
         if chama.status not in (Chama.Status.FORMING, Chama.Status.ACTIVE):
             raise ValidationError({"chama": f"{chama} is not taking new members."})
@@ -460,7 +481,9 @@ def join_request_create(*, chama, user, message="") -> JoinRequest:
         return JoinRequest.objects.create(chama=chama, user=user, message=message)
 
 
-def _locked_pending_request(join_request, by=None, action=None):
+def _locked_pending_request(
+    join_request: JoinRequest, by: User | None = None, action: str | None = None
+) -> JoinRequest:
     return locked_in_status(
         JoinRequest.objects.select_related("chama", "user"),
         pk=join_request.pk,
@@ -471,7 +494,7 @@ def _locked_pending_request(join_request, by=None, action=None):
     )
 
 
-def join_request_approve(*, join_request, by) -> Membership:
+def join_request_approve(*, join_request: JoinRequest, by: User) -> Membership:
     with transaction.atomic():
         join_request = _locked_pending_request(join_request, by, "manage_members")
         membership = admit_member(chama=join_request.chama, user=join_request.user)
@@ -479,7 +502,7 @@ def join_request_approve(*, join_request, by) -> Membership:
     return membership
 
 
-def join_request_decline(*, join_request, by, reason="") -> JoinRequest:
+def join_request_decline(*, join_request: JoinRequest, by: User, reason: str = "") -> JoinRequest:
     with transaction.atomic():
         join_request = _locked_pending_request(join_request, by, "manage_members")
         move(
@@ -492,7 +515,7 @@ def join_request_decline(*, join_request, by, reason="") -> JoinRequest:
     return join_request
 
 
-def join_request_withdraw(*, join_request, user) -> JoinRequest:
+def join_request_withdraw(*, join_request: JoinRequest, user: User) -> JoinRequest:
     with transaction.atomic():
         join_request = _locked_pending_request(join_request)
         if join_request.user_id != user.pk:
@@ -502,7 +525,15 @@ def join_request_withdraw(*, join_request, user) -> JoinRequest:
 
 
 def invitation_create(
-    *, chama, by, phone_number="", email="", role=Role.MEMBER, first_name="", last_name="", member_number=""
+    *,
+    chama: Chama,
+    by: User,
+    phone_number: str = "",
+    email: str = "",
+    role: str = Role.MEMBER,
+    first_name: str = "",
+    last_name: str = "",
+    member_number: str = "",
 ) -> Invitation:
     authority.require(by, "manage_members", chama=chama)
     if role in OFFICER_ROLES:
@@ -534,7 +565,7 @@ def invitation_create(
     return invitation
 
 
-def _tell_invitee(invitation):
+def _tell_invitee(invitation: Invitation) -> None:
     """A person already on the platform finds the invitation in the app, with the code to accept it."""
     match = Q(phone_number=invitation.phone_number) if invitation.phone_number else Q(pk__in=[])
     if invitation.email:
@@ -551,7 +582,7 @@ def _tell_invitee(invitation):
             )
 
 
-def invitation_revoke(*, invitation, by) -> Invitation:
+def invitation_revoke(*, invitation: Invitation, by: User) -> Invitation:
     with transaction.atomic():
         invitation = locked_in_status(
             Invitation.objects.select_related("chama"),
@@ -565,13 +596,21 @@ def invitation_revoke(*, invitation, by) -> Invitation:
     return invitation
 
 
-def _invitation_matches(invitation, user):
+def _invitation_matches(invitation: Invitation, user: User) -> bool:
     return (invitation.phone_number and invitation.phone_number == user.phone_number) or (
         invitation.email and invitation.email == user.email
     )
 
 
-def invitation_accept(*, token, user=None, first_name="", last_name="", password="", phone_number="") -> Membership:
+def invitation_accept(
+    *,
+    token: str,
+    user: User | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    password: str = "",
+    phone_number: str = "",
+) -> Membership:
     """Accept an invitation: as the logged-in `user`, or as a new person who sets a password now."""
     with transaction.atomic():
         invitation = lock_first(Invitation.objects.select_related("chama").filter(token=token))
@@ -599,7 +638,9 @@ def invitation_accept(*, token, user=None, first_name="", last_name="", password
     return membership
 
 
-def _register_invitee(invitation, first_name, last_name, password, phone_number):
+def _register_invitee(
+    invitation: Invitation, first_name: str, last_name: str, password: str, phone_number: str
+) -> User:
     User = get_user_model()
     phone_number = invitation.phone_number or phone_number
     errors = {}
@@ -634,7 +675,7 @@ def _register_invitee(invitation, first_name, last_name, password, phone_number)
     return user
 
 
-def members_count_drift(chama=None):
+def members_count_drift(chama: Chama | None = None) -> list[tuple[Chama, int, int]]:
     """[(chama, cached, actual)] where the cached count differs from the active memberships."""
     chamas = Chama.objects.annotate(actual=Count("memberships", filter=Q(memberships__status=MembershipStatus.ACTIVE)))
     if chama is not None:
@@ -642,7 +683,7 @@ def members_count_drift(chama=None):
     return [(c, c.members_count, c.actual) for c in chamas if c.members_count != c.actual]
 
 
-def members_count_fix(chama=None):
+def members_count_fix(chama: Chama | None = None) -> list[tuple[Chama, int, int]]:
     drift = members_count_drift(chama)
     for drifted, _, actual in drift:
         Chama.objects.filter(pk=drifted.pk).update(members_count=actual)

@@ -1,6 +1,9 @@
 """Membership.attendance_percentage: the share of held meetings a member attended, by the policy's
 rule for excused absences, re-derived from the register whenever it or a meeting's status changes."""
 
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
 from decimal import Decimal
 
 from django.db import transaction
@@ -9,11 +12,11 @@ from django.db.models import Count, Q
 from chama.money import to_money
 from finance.services.reconcile import Drift
 from groups.locking import lock_memberships
-from groups.models import Membership, Policy
+from groups.models import Chama, Membership, Policy
 from meetings.models import Attendance, Meeting
 
 
-def percentages(membership_ids):
+def percentages(membership_ids: Collection[int]) -> dict[int, Decimal | None]:
     """{membership id: percentage or None} from the register of held meetings (one query)."""
     rows = (
         Attendance.objects.filter(membership_id__in=membership_ids, meeting__status=Meeting.Status.HELD)
@@ -35,7 +38,7 @@ def percentages(membership_ids):
     return result
 
 
-def refresh(membership_ids):
+def refresh(membership_ids: Iterable[int]) -> None:
     """Re-derive the members' percentages. Their rows are locked first (no-key, in id order), so two
     registers edited at once cannot overwrite each other with a stale count."""
     membership_ids = sorted(set(membership_ids))
@@ -47,7 +50,7 @@ def refresh(membership_ids):
             Membership.objects.filter(pk=membership_id).update(attendance_percentage=percentage)
 
 
-def drift(chama=None):
+def drift(chama: Chama | None = None) -> list[tuple[Membership, Decimal | None, Decimal | None]]:
     """[(membership, cached, actual)] where the cached percentage differs from the register."""
     members = Membership.objects.all() if chama is None else Membership.objects.filter(chama=chama)
     members = list(members.only("pk", "chama_id", "attendance_percentage"))
@@ -55,7 +58,7 @@ def drift(chama=None):
     return [(m, m.attendance_percentage, actual[m.pk]) for m in members if m.attendance_percentage != actual[m.pk]]
 
 
-def reconcile_drift(chama=None):
+def reconcile_drift(chama: Chama | None = None) -> list[Drift]:
     """The register's side of reconcile_balances."""
     return [
         Drift(

@@ -1,20 +1,24 @@
 """Meetings, the register, RSVPs, fines for absence and lateness, reminders, proposals and votes."""
 
+from __future__ import annotations
+
 import math
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from chama import authority
 from chama.locking import lock_first, lock_row
-from chama.models import Notification
+from chama.models import Notification, User
 from chama.notify import notify
-from chama.progress import told
+from chama.progress import Progress, told
 from chama.roles import MembershipStatus
 from finance import periods
 from finance.models import Due
@@ -25,11 +29,11 @@ from groups.models import Chama, Membership, Policy
 from meetings.models import AgendaItem, Attendance, EligibleVoter, Meeting, Proposal, Rsvp, Vote
 
 
-def _zone(chama):
+def _zone(chama: Chama) -> ZoneInfo:
     return ZoneInfo(chama.timezone)
 
 
-def meeting_day(meeting):
+def meeting_day(meeting: Meeting) -> date:
     """The meeting's date in its chama's time zone: the value date of what is posted at it."""
     return meeting.starts_at.astimezone(_zone(meeting.chama)).date()
 
@@ -39,16 +43,16 @@ def meeting_day(meeting):
 
 def meeting_create(
     *,
-    chama,
-    by,
-    title,
-    starts_at,
-    kind=Meeting.Kind.REGULAR,
-    format=Meeting.Format.PHYSICAL,
-    ends_at=None,
-    location="",
-    link="",
-    agenda=(),
+    chama: Chama,
+    by: User,
+    title: str,
+    starts_at: datetime,
+    kind: str = Meeting.Kind.REGULAR,
+    format: str = Meeting.Format.PHYSICAL,
+    ends_at: datetime | None = None,
+    location: str = "",
+    link: str = "",
+    agenda: Iterable[str] = (),
 ) -> Meeting:
     authority.require(by, "run_meeting", chama=chama)
     if format != Meeting.Format.PHYSICAL and not link:
@@ -72,7 +76,7 @@ def meeting_create(
     return meeting
 
 
-def meeting_set_status(*, meeting, status, by) -> Meeting:
+def meeting_set_status(*, meeting: Meeting, status: str, by: User) -> Meeting:
     with transaction.atomic():
         meeting = lock_row(Meeting.objects.select_related("chama"), pk=meeting.pk)
         authority.require(by, "run_meeting", meeting)
@@ -83,7 +87,7 @@ def meeting_set_status(*, meeting, status, by) -> Meeting:
     return meeting
 
 
-def regular_meeting_days(policy, start, months):
+def regular_meeting_days(policy: Policy, start: date, months: int) -> list[date]:
     """The policy's regular meeting days from `start` for `months` months."""
     end = periods.add_months(start, months)
     days, day = [], start
@@ -95,7 +99,14 @@ def regular_meeting_days(policy, start, months):
     return days
 
 
-def schedule_meetings(*, months, chama=None, today=None, dry_run=False, progress=None):
+def schedule_meetings(
+    *,
+    months: int,
+    chama: Chama | None = None,
+    today: date | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> list[tuple[Chama, list[Meeting]]]:
     """Create the regular meetings of the coming months from each active chama's policy, once:
     a day that already has a regular meeting is skipped. Returns [(chama, meetings created)].
     `progress(done, total)` is told after each chama."""
@@ -133,17 +144,17 @@ def schedule_meetings(*, months, chama=None, today=None, dry_run=False, progress
     return report
 
 
-def quorum_required(chama):
+def quorum_required(chama: Chama) -> int:
     """How many members make a quorum: the policy's share of the active members, rounded up."""
     active = register.active_members(chama=chama).count()
     return math.ceil(active * chama.policy.quorum_percentage / 100)
 
 
-def quorum_of(present, required):
+def quorum_of(present: int, required: int) -> tuple[int, int, bool]:
     return present, required, present >= required and present > 0
 
 
-def quorum(meeting):
+def quorum(meeting: Meeting) -> tuple[int, int, bool]:
     """(present, required, met): members present or late against the policy's share of active members."""
     return quorum_of(meeting.attendance.filter(status__in=Attendance.ATTENDED).count(), quorum_required(meeting.chama))
 
@@ -151,7 +162,7 @@ def quorum(meeting):
 # --- the register, RSVPs, fines ----------------------------------------------------------------
 
 
-def rsvp(*, meeting, membership, response, reason="") -> Rsvp:
+def rsvp(*, meeting: Meeting, membership: Membership, response: str, reason: str = "") -> Rsvp:
     if membership.chama_id != meeting.chama_id or membership.status != MembershipStatus.ACTIVE:
         raise ValidationError("Only active members of the chama can answer.")
     if (
@@ -169,7 +180,7 @@ def rsvp(*, meeting, membership, response, reason="") -> Rsvp:
     return answer
 
 
-def register_entries(*, chama, rows) -> dict:
+def register_entries(*, chama: Chama, rows: Iterable[Mapping[str, Any]]) -> dict:
     """The register's rows (dicts with a `membership` id) as `register_save` takes them, keyed by
     member. A member on two rows is refused, naming them: keeping either row would silently drop
     the other."""
@@ -192,7 +203,7 @@ def register_entries(*, chama, rows) -> dict:
     return entries
 
 
-def register_save(*, meeting, by, entries, held=True) -> list:
+def register_save(*, meeting: Meeting, by: User, entries: Mapping[int, Mapping[str, Any]], held: bool = True) -> list:
     """Fill the whole register at once: `entries` maps a membership id to a dict of status and,
     optionally, arrived_at, left_at and note. With `held`, the meeting is marked held and the
     policy's absence and lateness fines are charged (once per member per meeting)."""
@@ -235,7 +246,9 @@ def register_save(*, meeting, by, entries, held=True) -> list:
     return rows
 
 
-def meeting_collections(*, meeting, rows, method, by, client_key=""):
+def meeting_collections(
+    *, meeting: Meeting, rows: Sequence[Mapping[str, Any]], method: str, by: User, client_key: str = ""
+) -> collections.SheetResult:
     """The meeting's collection sheet (see `collection_sheet_post`), dated the meeting's day."""
     if meeting.status in (Meeting.Status.CANCELLED, Meeting.Status.POSTPONED):
         raise collections.SheetRefused(
@@ -248,7 +261,7 @@ def meeting_collections(*, meeting, rows, method, by, client_key=""):
     )
 
 
-def _meeting_fines(meeting):
+def _meeting_fines(meeting: Meeting) -> dict[str, tuple[Decimal, str]]:
     """{status: (amount, wording)} of the fines the policy sets for this meeting."""
     policy = meeting.chama.policy
     return {
@@ -257,11 +270,11 @@ def _meeting_fines(meeting):
     }
 
 
-def _fine_key(meeting, membership_id):
+def _fine_key(meeting: Meeting, membership_id: int | str) -> str:
     return f"meeting-{meeting.pk}-fine-{membership_id}"
 
 
-def _fines_charged(meeting):
+def _fines_charged(meeting: Meeting) -> QuerySet[Due]:
     """The fines already charged at this meeting (one per member at most)."""
     return Due.objects.filter(
         chama_id=meeting.chama_id,
@@ -270,7 +283,7 @@ def _fines_charged(meeting):
     )
 
 
-def charge_meeting_fines(*, meeting, by):
+def charge_meeting_fines(*, meeting: Meeting, by: User) -> list[Due]:
     """Absence and lateness fines per the policy, through the money core, once per member per
     meeting: a member fined at this meeting is never fined at it again, whatever the register says
     later (a fine that no longer fits is waived, see fines_to_review)."""
@@ -294,7 +307,7 @@ def charge_meeting_fines(*, meeting, by):
     return charged
 
 
-def fines_to_review(meeting):
+def fines_to_review(meeting: Meeting) -> list[Due]:
     """The unwaived fines of this meeting that the register no longer bears out (a member marked
     absent, fined, then corrected to present or late): the treasurer waives them."""
     fines = _meeting_fines(meeting)
@@ -307,7 +320,7 @@ def fines_to_review(meeting):
     ]
 
 
-def send_meeting_reminders(*, within_hours=48, now=None):
+def send_meeting_reminders(*, within_hours: int = 48, now: datetime | None = None) -> list[Meeting]:
     """Notify every active member of each meeting starting within the window, once per meeting."""
     now = now or timezone.now()
     due = Meeting.objects.filter(
@@ -341,7 +354,16 @@ def send_meeting_reminders(*, within_hours=48, now=None):
 # --- proposals and votes -----------------------------------------------------------------------
 
 
-def proposal_create(*, chama, by, title, opens_at, closes_at, description="", kind=Proposal.Kind.GENERAL) -> Proposal:
+def proposal_create(
+    *,
+    chama: Chama,
+    by: User,
+    title: str,
+    opens_at: datetime,
+    closes_at: datetime,
+    description: str = "",
+    kind: str = Proposal.Kind.GENERAL,
+) -> Proposal:
     authority.require(by, "run_meeting", chama=chama)
     policy = chama.policy
     with transaction.atomic():
@@ -363,7 +385,7 @@ def proposal_create(*, chama, by, title, opens_at, closes_at, description="", ki
     return proposal
 
 
-def proposal_open(*, proposal) -> Proposal:
+def proposal_open(*, proposal: Proposal) -> Proposal:
     """Open the vote: the members active at this moment are the ones who may vote."""
     with transaction.atomic():
         proposal = lock_row(Proposal.objects.all(), pk=proposal.pk)
@@ -382,7 +404,7 @@ def proposal_open(*, proposal) -> Proposal:
     return proposal
 
 
-def vote_cast(*, proposal, membership, choice) -> Vote:
+def vote_cast(*, proposal: Proposal, membership: Membership, choice: str) -> Vote:
     """One vote per eligible member; a second vote replaces the first until voting closes."""
     if choice not in Vote.Choice.values:
         raise ValidationError({"choice": "Vote yes, no or abstain."})
@@ -402,7 +424,7 @@ def vote_cast(*, proposal, membership, choice) -> Vote:
     return vote
 
 
-def tally(proposal):
+def tally(proposal: Proposal) -> tuple[int, int, int]:
     counts = proposal.votes.aggregate(
         yes=Count("pk", filter=Q(choice=Vote.Choice.YES)),
         no=Count("pk", filter=Q(choice=Vote.Choice.NO)),
@@ -411,7 +433,7 @@ def tally(proposal):
     return counts["yes"], counts["no"], counts["abstain"]
 
 
-def decide(yes, no, abstain, eligible, quorum_percentage, threshold):
+def decide(yes: int, no: int, abstain: int, eligible: int, quorum_percentage: Decimal | int, threshold: str) -> str:
     """The result: quorum counts every vote cast (abstentions too) against the eligible voters;
     a simple majority needs more yes than no, two thirds needs yes ≥ 2/3 of yes and no."""
     if eligible == 0 or Decimal(yes + no + abstain) * 100 < Decimal(quorum_percentage) * eligible:
@@ -423,7 +445,7 @@ def decide(yes, no, abstain, eligible, quorum_percentage, threshold):
     return Proposal.Result.PASSED if passed else Proposal.Result.REJECTED
 
 
-def proposal_close(*, proposal) -> Proposal:
+def proposal_close(*, proposal: Proposal) -> Proposal:
     with transaction.atomic():
         proposal = lock_row(Proposal.objects.all(), pk=proposal.pk)
         if proposal.status != Proposal.Status.OPEN:
@@ -438,7 +460,7 @@ def proposal_close(*, proposal) -> Proposal:
     return proposal
 
 
-def close_proposals(*, now=None):
+def close_proposals(*, now: datetime | None = None) -> tuple[list[Proposal], list[Proposal]]:
     """Open the proposals whose voting has started and close those whose voting has ended."""
     now = now or timezone.now()
     opened = [

@@ -1,19 +1,25 @@
 """Read queries shared by the API, the admin and the commands."""
 
+from __future__ import annotations
+
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet, Sum
 
 from chama.money import ZERO
 from finance.models import Account, Entry, Journal
 
+if TYPE_CHECKING:
+    from groups.models import Chama
 
-def statement(account):
+
+def statement(account: Account) -> QuerySet[Entry]:
     """The account's entries, oldest first, with the journal; `balance_after` is the running balance."""
     return Entry.objects.filter(account=account).select_related("journal").order_by("id")
 
 
-def trial_balance(chama):
+def trial_balance(chama: Chama) -> tuple[list[tuple[Account, Decimal, Decimal]], Decimal, Decimal]:
     """[(account, debit, credit)] for every account with a balance, and the totals; they are equal."""
     rows = []
     for account in Account.objects.filter(chama=chama).exclude(balance=0).order_by("code"):
@@ -29,7 +35,7 @@ def trial_balance(chama):
     return rows, total_debit, total_credit
 
 
-def unbalanced_journals(chama=None):
+def unbalanced_journals(chama: Chama | None = None) -> QuerySet[Journal]:
     """Journals whose entries do not sum to zero (off by half a cent or more: SQLite sums in floating point)."""
     journals = Journal.objects.all() if chama is None else Journal.objects.filter(chama=chama)
     half_cent = Decimal("0.005")

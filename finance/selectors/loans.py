@@ -1,10 +1,20 @@
 """Reads about loans shared by the services, the admin, the API and the commands."""
 
-from django.db.models import F, Sum
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import F, QuerySet, Sum
 
 from chama.money import ZERO, shown, to_money
 from finance.models import Account, Guarantee, Installment, Journal, Loan
 from finance.models.loans import ALLOCATION_COMPONENTS
+
+if TYPE_CHECKING:
+    from groups.models import Chama, Membership
 
 A = Account.Purpose
 # Loans whose guarantees still pledge the guarantor's savings.
@@ -18,7 +28,7 @@ BUCKETS = [
 ]
 
 
-def savings_total(membership):
+def savings_total(membership: Membership) -> Decimal:
     """What a member has saved for lending purposes: savings plus shares (a VSLA saves in shares)."""
     total = Account.objects.filter(membership=membership, purpose__in=[A.MEMBER_SAVINGS, A.MEMBER_SHARES]).aggregate(
         total=Sum("balance")
@@ -26,7 +36,7 @@ def savings_total(membership):
     return -to_money(total or ZERO)  # savings and shares are credit balances
 
 
-def pledged_savings(membership):
+def pledged_savings(membership: Membership) -> Decimal:
     """Savings pledged on accepted guarantees of loans still outstanding (less what was recovered)."""
     pledges = Guarantee.objects.filter(
         guarantor=membership, status=Guarantee.Status.ACCEPTED, loan__status__in=PLEDGING_STATUSES
@@ -35,11 +45,11 @@ def pledged_savings(membership):
     return to_money(total or ZERO)
 
 
-def free_savings(membership):
+def free_savings(membership: Membership) -> Decimal:
     return savings_total(membership) - pledged_savings(membership)
 
 
-def coverage_gaps(loan):
+def coverage_gaps(loan: Loan) -> list[str]:
     """What the accepted guarantees still lack, as sentences (empty when covered)."""
     product = loan.product
     accepted = loan.guarantees.filter(status=Guarantee.Status.ACCEPTED)
@@ -53,20 +63,20 @@ def coverage_gaps(loan):
     return gaps
 
 
-def approvals_needed(loan):
+def approvals_needed(loan: Loan) -> int:
     return loan.chama.policy.loan_approvals_required
 
 
-def current_installments(loan):
+def current_installments(loan: Loan) -> QuerySet[Installment]:
     return loan.installments.filter(version=loan.schedule_version).order_by("n")
 
 
-def outstanding_principal(loan):
+def outstanding_principal(loan: Loan) -> Decimal:
     account = Account.objects.filter(loan=loan).first()
     return account.normal_balance if account else ZERO
 
 
-def owed_now(row, component, as_of):
+def owed_now(row: Installment, component: str, as_of: date) -> Decimal:
     """What of `component` is owed on `as_of`: all of it once the installment is due; before that,
     everything but its interest (except interest carried from an earlier schedule, already due)."""
     if component != "interest" or row.due_date <= as_of:
@@ -74,7 +84,7 @@ def owed_now(row, component, as_of):
     return max(row.carried_interest - row.interest_paid, ZERO)
 
 
-def payoff_amount(loan, as_of=None):
+def payoff_amount(loan: Loan, as_of: date | None = None) -> Decimal:
     """What closes the loan today: outstanding principal plus interest, fees and penalties already
     due (interest of installments not yet due is not charged)."""
     as_of = as_of or loan.chama.today()
@@ -88,7 +98,7 @@ def payoff_amount(loan, as_of=None):
     )
 
 
-def written_off_amount(loan):
+def written_off_amount(loan: Loan) -> Decimal:
     return (
         loan.journals.filter(kind=Journal.Kind.LOAN_WRITE_OFF, reversed_by__isnull=True).aggregate(total=Sum("amount"))[
             "total"
@@ -97,7 +107,7 @@ def written_off_amount(loan):
     )
 
 
-def recovered_after_write_off(loan):
+def recovered_after_write_off(loan: Loan) -> Decimal:
     return (
         loan.journals.filter(kind=Journal.Kind.LOAN_RECOVERY, reversed_by__isnull=True).aggregate(total=Sum("amount"))[
             "total"
@@ -106,7 +116,7 @@ def recovered_after_write_off(loan):
     )
 
 
-def portfolio(chama, as_of=None):
+def portfolio(chama: Chama, as_of: date | None = None) -> dict[str, Any]:
     """Outstanding principal by aging bucket and PAR30 / PAR60 / PAR90 (two queries)."""
     loans = list(
         Loan.objects.filter(chama=chama, status__in=Loan.OUTSTANDING_STATUSES).select_related("receivable_account")
@@ -131,7 +141,7 @@ def portfolio(chama, as_of=None):
     }
 
 
-def oldest_outstanding_loans(*, chama, membership_ids=None) -> dict:
+def oldest_outstanding_loans(*, chama: Chama, membership_ids: Iterable[int] | None = None) -> dict[int, Loan]:
     """{membership id: that member's oldest loan still outstanding}, in one query; the loan a
     repayment handed in at a meeting goes to."""
     outstanding = Loan.objects.filter(chama=chama, status__in=Loan.OUTSTANDING_STATUSES)

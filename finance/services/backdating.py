@@ -2,7 +2,10 @@
 a second officer approves or rejects through their own login. An approval is in force for
 `VALID_DAYS` days from its approval; meanwhile money may be dated back to its earliest date."""
 
-from datetime import timedelta
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,10 +17,14 @@ from finance.models import BackdatingApproval
 from finance.services import value_dates
 from groups import signatures
 
+if TYPE_CHECKING:
+    from chama.models import User
+    from groups.models import Chama
+
 VALID_DAYS = 7
 
 
-def request_problem(chama, earliest_date):
+def request_problem(chama: Chama, earliest_date: date) -> str | None:
     """Why backdating to `earliest_date` cannot be asked for (it could never be a value date, or
     needs no approval), or None."""
     problem = value_dates.calendar_problem(chama, earliest_date)
@@ -31,7 +38,7 @@ def request_problem(chama, earliest_date):
     return None
 
 
-def backdating_request(*, chama, earliest_date, reason, by) -> BackdatingApproval:
+def backdating_request(*, chama: Chama, earliest_date: date, reason: str, by: User) -> BackdatingApproval:
     """The chairperson asks that money may be dated as far back as `earliest_date`."""
     authority.require(by, "request_backdating", chama=chama)
     if not (reason or "").strip():
@@ -53,7 +60,7 @@ def backdating_request(*, chama, earliest_date, reason, by) -> BackdatingApprova
     return approval
 
 
-def _locked_pending(approval, by):
+def _locked_pending(approval: BackdatingApproval, by: User) -> BackdatingApproval:
     return locked_in_status(
         BackdatingApproval.objects.select_related("chama__policy"),
         pk=approval.pk,
@@ -63,7 +70,7 @@ def _locked_pending(approval, by):
     )
 
 
-def backdating_approve(*, approval, by) -> BackdatingApproval:
+def backdating_approve(*, approval: BackdatingApproval, by: User) -> BackdatingApproval:
     """The second officer approves: for `VALID_DAYS` days money may be dated back to its earliest date."""
     with transaction.atomic():
         approval = _locked_pending(approval, by)
@@ -79,7 +86,7 @@ def backdating_approve(*, approval, by) -> BackdatingApproval:
     return approval
 
 
-def backdating_reject(*, approval, by, reason="") -> BackdatingApproval:
+def backdating_reject(*, approval: BackdatingApproval, by: User, reason: str = "") -> BackdatingApproval:
     """Any officer who may approve rejects it (the chairperson who asked, to withdraw it)."""
     with transaction.atomic():
         approval = _locked_pending(approval, by)

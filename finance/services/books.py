@@ -1,5 +1,11 @@
 """Expenses, other income and investments: each movement is a journal."""
 
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
@@ -14,17 +20,23 @@ from finance.services import ledger, value_dates
 from groups import signatures
 from groups.locking import lock_chama
 
+if TYPE_CHECKING:
+    from django.core.files import File
+
+    from chama.models import User
+    from groups.models import Chama, Membership
+
 A = Account.Purpose
 
 
-def _positive(amount):
+def _positive(amount: Decimal | int | str) -> Decimal:
     amount = to_money(amount)
     if amount <= 0:
         raise ValidationError({"amount": "The amount must be more than zero."})
     return amount
 
 
-def _accounts(record):
+def _accounts(record: CashbookRecord) -> tuple[Account, Account]:
     """(debit, credit) of a cashbook record's journal."""
     chama = record.chama
     if isinstance(record, Expense):
@@ -37,7 +49,7 @@ def _accounts(record):
     )
 
 
-def _in_window(record):
+def _in_window(record: CashbookRecord) -> Decimal:
     """What else went to the same member (or, paid to no member, was recorded by the same officer)
     in the approval window, not rejected."""
     others = type(record).objects.filter(
@@ -52,7 +64,7 @@ def _in_window(record):
     return others.exclude(status=CashbookRecord.Status.REJECTED).aggregate(total=Sum("amount"))["total"] or ZERO
 
 
-def _post(record, approved_by):
+def _post(record: CashbookRecord, approved_by: User) -> None:
     debit, credit = _accounts(record)
     chama = record.chama
     record.journal = ledger.post_journal(
@@ -69,7 +81,7 @@ def _post(record, approved_by):
     record.status = CashbookRecord.Status.POSTED
 
 
-def _cashbook(record, by):
+def _cashbook(record: CashbookRecord, by: User) -> CashbookRecord:
     """Post `record` at once up to the threshold; above it, keep it for a second officer."""
     chama = record.chama
     record.amount = _positive(record.amount)
@@ -103,7 +115,16 @@ def _cashbook(record, by):
 
 
 def expense_record(
-    *, chama, category, amount, description, by, paid_through="cash", value_date=None, receipt=None, payee=None
+    *,
+    chama: Chama,
+    category: str,
+    amount: Decimal,
+    description: str,
+    by: User,
+    paid_through: str = "cash",
+    value_date: date | None = None,
+    receipt: File | None = None,
+    payee: Membership | None = None,
 ) -> Expense:
     """Dr the category's expense account, Cr where the money was paid from; above the chama's
     threshold (for one payee, or one recording officer, over the window) it waits for a second officer."""
@@ -124,7 +145,15 @@ def expense_record(
 
 
 def income_record(
-    *, chama, category, amount, description, by, received_through="cash", value_date=None, receipt=None
+    *,
+    chama: Chama,
+    category: str,
+    amount: Decimal,
+    description: str,
+    by: User,
+    received_through: str = "cash",
+    value_date: date | None = None,
+    receipt: File | None = None,
 ) -> Income:
     """Dr where the money was received, Cr interest income (bank interest) or other income."""
     return _cashbook(
@@ -142,7 +171,7 @@ def income_record(
     )
 
 
-def _locked_pending(record, by):
+def _locked_pending(record: CashbookRecord, by: User) -> CashbookRecord:
     return locked_in_status(
         type(record).objects.select_related("chama__policy"),
         pk=record.pk,
@@ -152,7 +181,7 @@ def _locked_pending(record, by):
     )
 
 
-def cashbook_approve(*, record, by):
+def cashbook_approve(*, record: CashbookRecord, by: User) -> CashbookRecord:
     """The second officer approves a pending expense or income through their own login: it is posted."""
     with transaction.atomic():
         record = _locked_pending(record, by)
@@ -162,7 +191,7 @@ def cashbook_approve(*, record, by):
     return record
 
 
-def cashbook_reject(*, record, by, reason):
+def cashbook_reject(*, record: CashbookRecord, by: User, reason: str) -> CashbookRecord:
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why it is rejected."})
     with transaction.atomic():
@@ -171,7 +200,7 @@ def cashbook_reject(*, record, by, reason):
     return record
 
 
-def book_value(investment):
+def book_value(investment: Investment) -> Decimal:
     """Money invested plus revaluations, less what reversals took back (from the movements)."""
     movements = investment.movements.exclude(kind=InvestmentMovement.Kind.RETURN).exclude(
         journal__reversed_by__isnull=False
@@ -180,7 +209,13 @@ def book_value(investment):
 
 
 def investment_add_funds(
-    *, investment, amount, by, paid_through="cash", value_date=None, note=""
+    *,
+    investment: Investment,
+    amount: Decimal,
+    by: User,
+    paid_through: str = "cash",
+    value_date: date | None = None,
+    note: str = "",
 ) -> InvestmentMovement:
     chama = investment.chama
     authority.require(by, "record_expense", chama=chama)
@@ -210,7 +245,9 @@ def investment_add_funds(
         )
 
 
-def investment_revalue(*, investment, value, by, value_date=None, note="") -> InvestmentMovement:
+def investment_revalue(
+    *, investment: Investment, value: Decimal, by: User, value_date: date | None = None, note: str = ""
+) -> InvestmentMovement:
     """Record a valuation; the change in book value goes to unrealised gains (or comes out of them)."""
     chama = investment.chama
     authority.require(by, "record_expense", chama=chama)
@@ -248,7 +285,13 @@ def investment_revalue(*, investment, value, by, value_date=None, note="") -> In
 
 
 def investment_return(
-    *, investment, amount, by, received_through="bank", value_date=None, note=""
+    *,
+    investment: Investment,
+    amount: Decimal,
+    by: User,
+    received_through: str = "bank",
+    value_date: date | None = None,
+    note: str = "",
 ) -> InvestmentMovement:
     chama = investment.chama
     authority.require(by, "record_expense", chama=chama)

@@ -2,9 +2,14 @@
 fines, a loan repayment), posted together or not at all. The admin's sheet and the treasurer's
 phone (the API) both call `collection_sheet_post` with plain rows."""
 
+from __future__ import annotations
+
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,9 +17,13 @@ from django.db import transaction
 from chama import authority
 from chama.money import ZERO, to_money
 from chama.roles import MembershipStatus
-from finance.models import Journal
+from finance.models import Journal, Loan
 from finance.selectors import loans as loan_reads
 from finance.services import dues, ledger, loans, savings, value_dates
+
+if TYPE_CHECKING:
+    from chama.models import User
+    from groups.models import Chama, Membership
 
 # The cells of one row, in the order they are posted.
 AMOUNTS = ("contribution", "fines", "repayment")
@@ -25,7 +34,12 @@ class SheetRefused(ValidationError):
     {cell: [messages]}; `general` maps a field of the whole sheet (method, value date, key) to
     its messages."""
 
-    def __init__(self, *, rows=None, general=None):
+    def __init__(
+        self,
+        *,
+        rows: Mapping[int, Mapping[str, list[str]]] | None = None,
+        general: Mapping[str, list[str]] | None = None,
+    ) -> None:
         self.rows = {index: dict(cells) for index, cells in (rows or {}).items()}
         self.general = dict(general or {})
         flat = {name: list(messages) for name, messages in self.general.items()}
@@ -49,22 +63,24 @@ class SheetResult:
         return sum((journal.amount for journal in self.journals), ZERO)
 
 
-def sells_shares(chama) -> bool:
+def sells_shares(chama: Chama) -> bool:
     return chama.kind in savings.SHARE_KINDS and chama.policy.share_price > 0
 
 
-def _sheet_prefix(client_key):
+def _sheet_prefix(client_key: str) -> str:
     """The client's key is digested, not cut, so that the postings' keys fit their column
     whatever its length and two keys stay two sheets."""
     return f"sheet-{hashlib.sha256(client_key.encode()).hexdigest()}-"
 
 
-def _row_key(client_key, membership_id, cell):
+def _row_key(client_key: str, membership_id: int, cell: str) -> str:
     """A posting's own key, derived from the sheet's: a retry of the sheet replays each posting."""
     return f"{_sheet_prefix(client_key)}{membership_id}-{cell}" if client_key else ""
 
 
-def _checked_rows(chama, rows):
+def _checked_rows(
+    chama: Chama, rows: Sequence[Mapping[str, Any]]
+) -> tuple[dict[int, Membership], dict[int, dict[str, list[str]]]]:
     """Each row's cells read as numbers, and the refusals that need no posting to find."""
     refused, members = {}, {}
     active = {
@@ -99,7 +115,9 @@ def _checked_rows(chama, rows):
     return members, refused
 
 
-def collection_sheet_post(*, chama, day, rows, method, by, client_key="") -> SheetResult:
+def collection_sheet_post(
+    *, chama: Chama, day: date, rows: Sequence[Mapping[str, Any]], method: str, by: User, client_key: str = ""
+) -> SheetResult:
     """Post a meeting's collections, dated `day`: `rows` are dicts of `membership` (an id),
     `contribution`, `fines`, `repayment` (Decimals, None or 0 for nothing) and `shares` (an int).
 
@@ -146,7 +164,7 @@ def collection_sheet_post(*, chama, day, rows, method, by, client_key="") -> She
     return result
 
 
-def _check_replay(chama, client_key, journals, replays):
+def _check_replay(chama: Chama, client_key: str, journals: list[Journal], replays: list[bool]) -> None:
     """A key names one sheet: sent again, it must repeat every posting and add none."""
     earlier = Journal.objects.filter(chama=chama, idempotency_key__startswith=_sheet_prefix(client_key))
     if any(replays) and (not all(replays) or earlier.count() != len(journals)):
@@ -159,7 +177,18 @@ def _check_replay(chama, client_key, journals, replays):
         )
 
 
-def _post_row(membership, row, loan_of, *, method, by, day, client_key, posted, replays):
+def _post_row(
+    membership: Membership,
+    row: Mapping[str, Any],
+    loan_of: Mapping[int, Loan],
+    *,
+    method: str,
+    by: User,
+    day: date,
+    client_key: str,
+    posted: list[Journal],
+    replays: list[bool],
+) -> dict[str, list[str]]:
     """Post one row's cells; returns {cell: [messages]} of the cells refused."""
     key = lambda cell: _row_key(client_key, membership.pk, cell)  # noqa: E731
     operations = []

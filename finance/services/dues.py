@@ -1,7 +1,12 @@
 """Dues: raising them, settling them with payments and advances, fining late ones, waiving them."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -11,7 +16,7 @@ from django.utils import timezone
 
 from chama import authority
 from chama.money import ZERO, shown, to_money
-from chama.progress import told
+from chama.progress import Progress, told
 from chama.transitions import locked_in_status, move
 from finance import periods
 from finance.locking import lock_due, lock_dues
@@ -21,7 +26,11 @@ from finance.services import ledger, value_dates
 from groups import selectors as register
 from groups import signatures
 from groups.locking import lock_membership
-from groups.models import Chama, Policy
+from groups.models import Chama, Membership, Policy
+
+if TYPE_CHECKING:
+    from chama.models import User
+    from finance.periods import Period
 
 A = Account.Purpose
 
@@ -29,7 +38,7 @@ A = Account.Purpose
 DUE_KINDS = {"all": None, "contributions": [Due.Kind.CONTRIBUTION, Due.Kind.LEVY], "fines": [Due.Kind.FINE]}
 
 
-def default_savings_type(chama):
+def default_savings_type(chama: Chama) -> SavingsType:
     savings_type = SavingsType.objects.filter(chama=chama, is_default=True).first()
     if savings_type is None:
         savings_type, _ = SavingsType.objects.get_or_create(
@@ -38,7 +47,7 @@ def default_savings_type(chama):
     return savings_type
 
 
-def contribution_plan_from_policy(chama, start_date=None) -> ContributionPlan:
+def contribution_plan_from_policy(chama: Chama, start_date: date | None = None) -> ContributionPlan:
     """The chama's regular contribution plan, made from its policy if it has none."""
     plan = ContributionPlan.objects.filter(chama=chama, kind=ContributionPlan.Kind.REGULAR, is_active=True).first()
     if plan is not None:
@@ -60,7 +69,7 @@ def contribution_plan_from_policy(chama, start_date=None) -> ContributionPlan:
     )
 
 
-def credit_account(due):
+def credit_account(due: Due) -> Account:
     """Where money settling `due` goes."""
     if due.kind == Due.Kind.FINE:
         return ledger.member_account(due.membership, A.FINES_RECEIVABLE)
@@ -82,7 +91,7 @@ class Settlement:
     remaining: object = ZERO
 
 
-def settle_oldest_first(membership, amount, kinds=None):
+def settle_oldest_first(membership: Membership, amount: Decimal, kinds: Sequence[str] | None = None) -> Settlement:
     """Spread `amount` over the member's open dues, oldest first (the dues are locked)."""
     # Lock only the dues themselves: a due's plan is nullable (an outer join PostgreSQL will not lock).
     dues = dues_reads.open_dues(membership=membership)
@@ -101,7 +110,13 @@ def settle_oldest_first(membership, amount, kinds=None):
     return settlement
 
 
-def record_allocations(chama, allocations, kind, journal=None, today=None):
+def record_allocations(
+    chama: Chama,
+    allocations: Sequence[tuple[Due, Decimal]],
+    kind: str,
+    journal: Journal | None = None,
+    today: date | None = None,
+) -> None:
     """Write allocation rows and move the dues' cached amounts and status with them."""
     if not allocations:
         return
@@ -119,7 +134,7 @@ def record_allocations(chama, allocations, kind, journal=None, today=None):
             due.save(update_fields=["status", "updated_date"])
 
 
-def _debit_account(chama, method, source_account):
+def _debit_account(chama: Chama, method: str, source_account: Account | None) -> Account:
     if source_account is not None:
         return source_account
     return ledger.method_account(chama, method)
@@ -127,16 +142,16 @@ def _debit_account(chama, method, source_account):
 
 def payment_record(
     *,
-    membership,
-    amount,
-    method,
-    by,
-    value_date=None,
-    reference="",
-    idempotency_key="",
-    memo="",
-    kinds=None,
-    source_account=None,
+    membership: Membership,
+    amount: Decimal,
+    method: str,
+    by: User,
+    value_date: date | None = None,
+    reference: str = "",
+    idempotency_key: str = "",
+    memo: str = "",
+    kinds: Sequence[str] | None = None,
+    source_account: Account | None = None,
 ) -> Journal:
     """A member pays: the oldest unpaid dues (of `kinds`, or all) are settled first; what is left
     is held as an advance. A replay of the same reference or idempotency key returns the first journal."""
@@ -168,7 +183,7 @@ def payment_record(
     return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, post=post, amount=amount)
 
 
-def apply_advance(membership, value_date=None, by=None):
+def apply_advance(membership: Membership, value_date: date | None = None, by: User | None = None) -> Journal | None:
     """Settle open dues from the member's advance payments; returns the journal or None."""
     chama = membership.chama
     with transaction.atomic():
@@ -193,7 +208,7 @@ def apply_advance(membership, value_date=None, by=None):
     return journal
 
 
-def apply_advances(chama, value_date=None):
+def apply_advances(chama: Chama, value_date: date | None = None) -> list[Journal]:
     """Apply every member's advance in the chama to their open dues (members with an advance only)."""
     holders = Account.objects.filter(chama=chama, purpose=A.MEMBER_ADVANCE, balance__lt=0).select_related(
         "membership__chama", "membership__user"
@@ -205,7 +220,7 @@ def apply_advances(chama, value_date=None):
 # --- raising dues ----------------------------------------------------------------------------
 
 
-def _plan_periods(plan, period):
+def _plan_periods(plan: ContributionPlan, period: date | tuple[int, int]) -> list[Period]:
     """The periods of `plan` selected by `period`: a date (its period) or (year, month) (due in it)."""
     if isinstance(period, date):
         found = [periods.period_containing(period, plan.frequency, plan.due_day, plan.start_date)]
@@ -214,7 +229,13 @@ def _plan_periods(plan, period):
     return [p for p in found if p.end >= plan.start_date and (plan.end_date is None or p.start <= plan.end_date)]
 
 
-def generate_dues(*, period, chama=None, dry_run=False, progress=None):
+def generate_dues(
+    *,
+    period: date | tuple[int, int],
+    chama: Chama | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> list[tuple[Chama, ContributionPlan, str, int]]:
     """Raise each active member's regular contribution dues for `period`, once; returns
     [(chama, plan, period label, number raised)]. A few queries per plan, whatever the size.
     `progress(done, total)` is told after each plan."""
@@ -261,7 +282,14 @@ def generate_dues(*, period, chama=None, dry_run=False, progress=None):
 
 
 def levy_create(
-    *, chama, name, amount, due_date, by, grace_days=0, target=ContributionPlan.Target.SAVINGS
+    *,
+    chama: Chama,
+    name: str,
+    amount: Decimal,
+    due_date: date,
+    by: User,
+    grace_days: int = 0,
+    target: str = ContributionPlan.Target.SAVINGS,
 ) -> ContributionPlan:
     """A one-off special levy: a due for every active member."""
     authority.require(by, "manage_dues", chama=chama)
@@ -311,7 +339,7 @@ class FineToCharge:
     amount: object
 
 
-def fines_due(chama, as_of):
+def fines_due(chama: Chama, as_of: date) -> list[FineToCharge]:
     """The late fines the chama's policy charges on `as_of` that were not charged before."""
     policy = chama.policy
     flat = policy.late_fine_kind == Policy.FineKind.FLAT
@@ -339,7 +367,9 @@ def fines_due(chama, as_of):
     return fines
 
 
-def apply_penalties(*, as_of=None, chama=None, dry_run=False, progress=None):
+def apply_penalties(
+    *, as_of: date | None = None, chama: Chama | None = None, dry_run: bool = False, progress: Progress | None = None
+) -> list[tuple[Chama, list[FineToCharge]]]:
     """Mark late dues overdue and charge the policy's late fines, each at most once per due and
     late period, as of `as_of` (default: each chama's today). Returns [(chama, fines)]. One
     journal per chama per run, dated `as_of`: a day still to come is refused, and fines dated
@@ -368,7 +398,7 @@ def apply_penalties(*, as_of=None, chama=None, dry_run=False, progress=None):
     return report
 
 
-def _charge_fines(chama, fines, as_of):
+def _charge_fines(chama: Chama, fines: Sequence[FineToCharge], as_of: date) -> None:
     income = ledger.chama_account(chama, A.FINE_INCOME)
     total = sum((fine.amount for fine in fines), ZERO)
     receivable = ledger.member_accounts(chama, [fine.due.membership for fine in fines], A.FINES_RECEIVABLE)
@@ -399,12 +429,20 @@ def _charge_fines(chama, fines, as_of):
     )
 
 
-def _fine_description(fine):
+def _fine_description(fine: FineToCharge) -> str:
     suffix = f" (late period {fine.period})" if fine.period > 1 else ""
     return f"Late fine: {fine.due.description}{suffix}"
 
 
-def fine_charge(*, membership, amount, reason, by, value_date=None, idempotency_key="") -> Due:
+def fine_charge(
+    *,
+    membership: Membership,
+    amount: Decimal,
+    reason: str,
+    by: User,
+    value_date: date | None = None,
+    idempotency_key: str = "",
+) -> Due:
     """An officer fines a member (e.g. for absence from a meeting); with an idempotency key the
     same fine is charged once however often this runs."""
     chama = membership.chama
@@ -448,7 +486,7 @@ def fine_charge(*, membership, amount, reason, by, value_date=None, idempotency_
 # --- waivers ---------------------------------------------------------------------------------
 
 
-def waiver_request(*, due, reason, by, amount=None) -> Waiver:
+def waiver_request(*, due: Due, reason: str, by: User, amount: Decimal | None = None) -> Waiver:
     """An officer waives (part of) a due. Up to the chama's threshold it applies at once; above it,
     it waits for a second officer (maker–checker)."""
     chama = due.chama
@@ -475,7 +513,7 @@ def waiver_request(*, due, reason, by, amount=None) -> Waiver:
     return waiver
 
 
-def waived_in_window(membership):
+def waived_in_window(membership: Membership) -> Decimal:
     """What was waived or asked to be waived for the member in the approval window."""
     return (
         Waiver.objects.filter(
@@ -487,7 +525,7 @@ def waived_in_window(membership):
     )
 
 
-def _locked_pending_waiver(waiver, by):
+def _locked_pending_waiver(waiver: Waiver, by: User) -> Waiver:
     return locked_in_status(
         Waiver.objects.select_related("chama", "due__membership"),
         pk=waiver.pk,
@@ -497,7 +535,7 @@ def _locked_pending_waiver(waiver, by):
     )
 
 
-def waiver_approve(*, waiver, by) -> Waiver:
+def waiver_approve(*, waiver: Waiver, by: User) -> Waiver:
     with transaction.atomic():
         waiver = _locked_pending_waiver(waiver, by)
         authority.require_distinct(by, [waiver.requested_by_id], "waiver")
@@ -507,21 +545,21 @@ def waiver_approve(*, waiver, by) -> Waiver:
     return waiver
 
 
-def waiver_reject(*, waiver, by) -> Waiver:
+def waiver_reject(*, waiver: Waiver, by: User) -> Waiver:
     with transaction.atomic():
         waiver = _locked_pending_waiver(waiver, by)
         move(waiver, Waiver.Status.REJECTED, approved_by=by, decided_date=timezone.now())
     return waiver
 
 
-def _check_waivable(due, amount):
+def _check_waivable(due: Due, amount: Decimal) -> None:
     if due.status not in Due.OPEN_STATUSES:
         raise ValidationError(f"This due is {due.get_status_display().lower()}; there is nothing to waive.")
     if amount <= 0 or amount > due.outstanding:
         raise ValidationError({"amount": f"Waive between 0.01 and the {due.outstanding} still owed."})
 
 
-def _apply_waiver(waiver, approved_by):
+def _apply_waiver(waiver: Waiver, approved_by: User) -> None:
     due, chama = waiver.due, waiver.chama
     journal = None
     if due.kind == Due.Kind.FINE:

@@ -6,22 +6,27 @@ does not sum to zero or that would take cash, a member's savings or any other gu
 below zero, and moves the cached balances with one F() update in the same transaction.
 """
 
+from __future__ import annotations
+
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Round
 
-from chama.models import Notification
+from chama.models import Notification, User
 from chama.money import ZERO, MoneyField, shown, to_money
 from chama.notify import notify
 from finance.locking import lock_accounts
-from finance.models import Account, Entry, Expense, Journal
+from finance.models import Account, Entry, Expense, Journal, Loan, SavingsType
 from finance.services import value_dates
 from groups.locking import lock_membership
-from groups.models import Chama
+from groups.models import Chama, Membership
 
 A = Account.Purpose
 T = Account.Type
@@ -80,7 +85,7 @@ GUARDED = {
 }
 
 
-def ensure_chart(chama):
+def ensure_chart(chama: Chama) -> None:
     """Create the chama's standard accounts that do not exist yet."""
     existing = set(Account.objects.filter(chama=chama, membership__isnull=True).values_list("code", flat=True))
     for code, name, type_, purpose in CHART:
@@ -90,7 +95,7 @@ def ensure_chart(chama):
             )
 
 
-def _standard_account(chama, code):
+def _standard_account(chama: Chama, code: str) -> Account:
     account = Account.objects.filter(chama=chama, code=code).first()
     if account is None:
         ensure_chart(chama)
@@ -98,7 +103,7 @@ def _standard_account(chama, code):
     return account
 
 
-def chama_account(chama, purpose):
+def chama_account(chama: Chama, purpose: str) -> Account:
     return _standard_account(chama, CHAMA_CODES[purpose])
 
 
@@ -106,7 +111,7 @@ def chama_account(chama, purpose):
 METHOD_ACCOUNTS = {"cash": A.CASH, "mpesa": A.MOBILE_MONEY, "bank": A.BANK, "cheque": A.BANK}
 
 
-def method_account(chama, method, *, field="method"):
+def method_account(chama: Chama, method: str, *, field: str = "method") -> Account:
     """The chama's account for money moved by `method` (cash, mpesa, bank, cheque); an unknown
     method is refused on `field`."""
     if method not in METHOD_ACCOUNTS:
@@ -114,11 +119,13 @@ def method_account(chama, method, *, field="method"):
     return chama_account(chama, METHOD_ACCOUNTS[method])
 
 
-def expense_account(chama, category):
+def expense_account(chama: Chama, category: str) -> Account:
     return _standard_account(chama, EXPENSE_CODES[category])
 
 
-def _member_account_spec(membership, purpose, savings_type=None):
+def _member_account_spec(
+    membership: Membership, purpose: str, savings_type: SavingsType | None = None
+) -> tuple[str, dict[str, Any]]:
     """(code, fields) of the member's account of this purpose (savings: one per savings type)."""
     prefix, type_, label = MEMBER_ACCOUNTS[purpose]
     if purpose == A.MEMBER_SAVINGS:
@@ -137,14 +144,14 @@ def _member_account_spec(membership, purpose, savings_type=None):
     }
 
 
-def member_account(membership, purpose, savings_type=None):
+def member_account(membership: Membership, purpose: str, savings_type: SavingsType | None = None) -> Account:
     """The member's own account of this purpose, created on first use."""
     code, fields = _member_account_spec(membership, purpose, savings_type)
     account, _ = Account.objects.get_or_create(chama_id=membership.chama_id, code=code, defaults=fields)
     return account
 
 
-def loan_account(loan):
+def loan_account(loan: Loan) -> Account:
     """The loan's own receivable account: its balance is the loan's outstanding principal."""
     account, _ = Account.objects.get_or_create(
         chama_id=loan.chama_id,
@@ -160,7 +167,7 @@ def loan_account(loan):
     return account
 
 
-def member_accounts(chama, memberships, purpose):
+def member_accounts(chama: Chama, memberships: Iterable[Membership], purpose: str) -> dict[int, Account]:
     """{membership id: account} for many members at once (month-end work): two or three queries."""
     specs = {m.pk: _member_account_spec(m, purpose) for m in memberships}
     codes = {code for code, _ in specs.values()}
@@ -172,24 +179,24 @@ def member_accounts(chama, memberships, purpose):
     return {pk: found[code] for pk, (code, _) in specs.items()}
 
 
-def describe(amount, chama):
+def describe(amount: Decimal, chama: Chama) -> str:
     return f"{shown(amount, chama.currency)}"
 
 
 def post_journal(
     *,
-    chama,
-    kind,
-    lines,
-    value_date,
-    memo="",
-    membership=None,
-    external_reference="",
-    idempotency_key="",
-    created_by=None,
-    reversal_of=None,
-    loan=None,
-    recorded_on=None,
+    chama: Chama,
+    kind: str,
+    lines: Sequence[tuple[Account, Decimal]],
+    value_date: date,
+    memo: str = "",
+    membership: Membership | None = None,
+    external_reference: str = "",
+    idempotency_key: str = "",
+    created_by: User | None = None,
+    reversal_of: Journal | None = None,
+    loan: Loan | None = None,
+    recorded_on: date | None = None,
 ) -> Journal:
     """Post one balanced journal. `lines` are (account, signed amount) pairs, debit positive.
     The value date must pass the one rule (`value_dates`); `recorded_on` is the day the money was
@@ -267,7 +274,7 @@ RECEIPT_KINDS = {
 }
 
 
-def _send_receipt(journal, membership):
+def _send_receipt(journal: Journal, membership: Membership) -> None:
     chama = journal.chama
     notify(
         membership.user,
@@ -281,7 +288,7 @@ def _send_receipt(journal, membership):
     )
 
 
-def find_posted(chama, *, external_reference="", idempotency_key=""):
+def find_posted(chama: Chama, *, external_reference: str = "", idempotency_key: str = "") -> Journal | None:
     """The journal already posted under this reference or key, if any (a replay)."""
     if external_reference:
         found = Journal.objects.filter(chama=chama, external_reference=external_reference).first()
@@ -292,7 +299,9 @@ def find_posted(chama, *, external_reference="", idempotency_key=""):
     return None
 
 
-def replay_for(journal, membership, amount=None, loan=None):
+def replay_for(
+    journal: Journal, membership: Membership, amount: Decimal | None = None, loan: Loan | None = None
+) -> Journal:
     """A replay must repeat the same posting: a reference or key reused for another member, loan
     or amount is refused rather than answered with someone else's journal."""
     if (
@@ -311,13 +320,21 @@ def replay_for(journal, membership, amount=None, loan=None):
     return journal
 
 
-def _replayed(journal, membership, amount, loan):
+def _replayed(journal: Journal, membership: Membership, amount: Decimal | None, loan: Loan | None) -> Journal:
     journal = replay_for(journal, membership, amount, loan)
     journal.replayed = True
     return journal
 
 
-def post_once(membership, *, reference, idempotency_key, post, amount=None, loan=None):
+def post_once(
+    membership: Membership,
+    *,
+    reference: str,
+    idempotency_key: str,
+    post: Callable[[], Journal],
+    amount: Decimal | None = None,
+    loan: Loan | None = None,
+) -> Journal:
     """Run `post()` for the member unless this reference or key was posted already.
 
     The member's row is locked, so their postings happen one at a time; a replay (even one that

@@ -1,9 +1,12 @@
 """M-Pesa receipts: match them to a member and post them once, or hold them in suspense."""
 
+from __future__ import annotations
+
 import logging
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -23,7 +26,10 @@ from finance.mpesa_client import DarajaClient
 from finance.services import ledger, value_dates
 from finance.services.dues import payment_record
 from groups import selectors
-from groups.models import Membership
+from groups.models import Chama, Membership
+
+if TYPE_CHECKING:
+    from chama.models import User
 
 A = Account.Purpose
 NAIROBI = ZoneInfo("Africa/Nairobi")
@@ -32,7 +38,7 @@ MSISDN_MAX = 128  # a masked or hashed MSISDN (a SHA-256 hex digest is 64) fits;
 logger = logging.getLogger("finance.mpesa")
 
 
-def channel_for(chama_id, secret):
+def channel_for(chama_id: int, secret: str) -> MpesaChannel | None:
     """The chama's M-Pesa channel if `secret` is its callback secret, else None."""
     channel = MpesaChannel.objects.select_related("chama").filter(chama_id=chama_id).first()
     if channel is None or not channel.secret_matches(secret):
@@ -40,16 +46,16 @@ def channel_for(chama_id, secret):
     return channel
 
 
-def callback_url(name, chama_id, secret):
+def callback_url(name: str, chama_id: int, secret: str) -> str:
     """The full URL Safaricom calls, with the secret as a path segment (kept out of query-string logs)."""
     return settings.MPESA_CALLBACK_BASE_URL.rstrip("/") + reverse(name, kwargs={"chama_id": chama_id, "secret": secret})
 
 
-def c2b_confirmation_url(channel, secret):
+def c2b_confirmation_url(channel: MpesaChannel, secret: str) -> str:
     return callback_url("mpesa-c2b-callback", channel.chama_id, secret)
 
 
-def channel_secret_rotate(*, channel, by) -> str:
+def channel_secret_rotate(*, channel: MpesaChannel, by: User) -> str:
     """Give the channel a new callback secret and return it: the only time it can be read. The old
     one stops working when this commits; the officer registers the new URL with Safaricom."""
     with transaction.atomic():
@@ -61,7 +67,7 @@ def channel_secret_rotate(*, channel, by) -> str:
     return secret
 
 
-def stk_request_for(chama_id, token):
+def stk_request_for(chama_id: int, token: str | None) -> StkRequest | None:
     """The STK push of this chama whose callback URL carries `token`, else None."""
     if not token:
         return None
@@ -72,7 +78,7 @@ def stk_request_for(chama_id, token):
     )
 
 
-def _amount(value):
+def _amount(value: object) -> Decimal:
     """Safaricom's amount: a string ("1500.00") or a JSON number (1500, sometimes 1500.5), read by the
     one money parser. A float is read through its shortest text, so 1500.5 is 1500.50 and 1e16 is refused."""
     if isinstance(value, bool):
@@ -92,7 +98,7 @@ def _amount(value):
     return amount
 
 
-def _time(value):
+def _time(value: object) -> datetime | None:
     """Daraja's TransTime (YYYYMMDDHHMMSS, Kenyan time); None when unreadable or off the calendar
     (the payload keeps what was sent)."""
     try:
@@ -102,7 +108,7 @@ def _time(value):
     return moment if in_range(moment.date()) else None
 
 
-def _text(value, field):
+def _text(value: object, field: str) -> str:
     """A text field of a callback; a NUL byte (which PostgreSQL cannot store) is refused."""
     text = str(value or "").strip()
     if "\x00" in text:
@@ -113,7 +119,7 @@ def _text(value, field):
 INT32 = range(-(2**31), 2**31)  # what the result code column holds
 
 
-def _result_code(value):
+def _result_code(value: object) -> int:
     """Daraja's ResultCode as a number; anything else, or out of range, is refused."""
     text = str(value if value is not None else "").strip()
     if not text.lstrip("-").isdigit() or int(text) not in INT32:
@@ -124,7 +130,7 @@ def _result_code(value):
 PHONE_CHARACTERS = frozenset("0123456789+-() ")
 
 
-def _phone(value):
+def _phone(value: object) -> str:
     """`value` in E.164 if it is a valid phone number, written in the default region
     (PHONENUMBER_DEFAULT_REGION) or with its country code, with or without the +; else "".
     A masked number ("2547 ***** 126") or a hashed one, as C2B confirmations carry, is "":
@@ -143,7 +149,7 @@ def _phone(value):
     return ""
 
 
-def _msisdn(value, field):
+def _msisdn(value: object, field: str) -> tuple[str, str]:
     """(the payer's number in E.164 or "", the number as Safaricom sent it)."""
     sent = _text(value, field)
     if len(sent) > MSISDN_MAX:
@@ -151,7 +157,7 @@ def _msisdn(value, field):
     return _phone(sent), sent
 
 
-def _receipt_number(value, field):
+def _receipt_number(value: object, field: str) -> str:
     """The M-Pesa receipt number, whole: a longer one than the column holds is refused, never cut
     (two receipts cut to the same prefix would be taken for one)."""
     number = _text(value, field)
@@ -167,7 +173,7 @@ def _receipt_number(value, field):
     return number
 
 
-def parse_c2b(payload):
+def parse_c2b(payload: dict[str, Any]) -> dict[str, Any]:
     """The fields we need from a Daraja C2B confirmation."""
     receipt = _receipt_number(payload.get("TransID"), "TransID")
     names = [_text(payload.get(name), name) for name in ("FirstName", "MiddleName", "LastName")]
@@ -183,7 +189,7 @@ def parse_c2b(payload):
     }
 
 
-def parse_stk(payload):
+def parse_stk(payload: Any) -> tuple[str, int, str, dict[str, Any] | None]:
     """(checkout request id, result code, description, fields or None) from an STK callback."""
     try:
         callback = payload["Body"]["stkCallback"]
@@ -211,7 +217,7 @@ def parse_stk(payload):
     return checkout, code, description, fields
 
 
-def _metadata_items(metadata):
+def _metadata_items(metadata: Any) -> dict[Any, Any]:
     """{Name: Value} of a successful STK callback's metadata, which must be a list of objects."""
     items = (metadata or {}).get("Item", []) if isinstance(metadata, (dict, type(None))) else None
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
@@ -219,7 +225,7 @@ def _metadata_items(metadata):
     return {item.get("Name"): item.get("Value") for item in items}
 
 
-def match_member(chama, account_reference, phone_number):
+def match_member(chama: Chama, account_reference: str | None, phone_number: str) -> Membership | None:
     """The member a payment is for: the account reference as a member number or phone, else the payer's phone
     (in E.164; "" when Safaricom masked it, so only the reference can match).
     None (suspense, for an officer to assign) when the reference is a member number changed lately:
@@ -242,7 +248,7 @@ def match_member(chama, account_reference, phone_number):
     return None
 
 
-def receive_c2b_callback(*, channel, payload) -> MpesaReceipt:
+def receive_c2b_callback(*, channel: MpesaChannel, payload: dict[str, Any]) -> MpesaReceipt:
     """A paybill confirmation: refused unless it is for the channel's own shortcode."""
     fields = parse_c2b(payload)
     shortcode = _text(payload.get("BusinessShortCode"), "BusinessShortCode")
@@ -258,7 +264,14 @@ def receive_c2b_callback(*, channel, payload) -> MpesaReceipt:
     return receive(channel=channel, source=MpesaReceipt.Source.C2B, fields=fields, payload=payload)
 
 
-def receive(*, channel, source, fields, payload, membership=None) -> MpesaReceipt:
+def receive(
+    *,
+    channel: MpesaChannel,
+    source: str,
+    fields: dict[str, Any],
+    payload: dict[str, Any],
+    membership: Membership | None = None,
+) -> MpesaReceipt:
     """Post a receipt once. A replay, even a concurrent one, returns the receipt first recorded and
     posts nothing; one that says something else than the first is also recorded as a conflict."""
     chama = channel.chama
@@ -305,12 +318,14 @@ def receive(*, channel, source, fields, payload, membership=None) -> MpesaReceip
     return receipt
 
 
-def _checkout_of(payload):
+def _checkout_of(payload: Any) -> str:
     callback = ((payload or {}).get("Body") or {}).get("stkCallback") if isinstance(payload, dict) else None
     return str(callback.get("CheckoutRequestID") or "") if isinstance(callback, dict) else ""
 
 
-def replay_differences(receipt, source, fields, payload):
+def replay_differences(
+    receipt: MpesaReceipt, source: str, fields: dict[str, Any], payload: dict[str, Any]
+) -> dict[str, list[str]]:
     """{field: [first recorded, this delivery]} where a replay of `receipt` disagrees with it.
     The amount must always agree. The account reference, the payer's number and the STK request
     are compared between deliveries of one kind only (a C2B confirmation masks the number an STK
@@ -331,13 +346,15 @@ def replay_differences(receipt, source, fields, payload):
     return differences
 
 
-def _check_replay(receipt, source, fields, payload):
+def _check_replay(receipt: MpesaReceipt, source: str, fields: dict[str, Any], payload: dict[str, Any]) -> None:
     differences = replay_differences(receipt, source, fields, payload)
     if differences:
         conflict_record(receipt=receipt, source=source, payload=payload, differences=differences)
 
 
-def conflict_record(*, receipt, source, payload, differences) -> MpesaConflict:
+def conflict_record(
+    *, receipt: MpesaReceipt, source: str, payload: dict[str, Any], differences: dict[str, list[str]]
+) -> MpesaConflict:
     """Keep a conflicting replay for the officers (once per distinct payload) and tell them."""
     chama = receipt.chama
     conflict, created = MpesaConflict.objects.get_or_create(
@@ -370,7 +387,7 @@ def conflict_record(*, receipt, source, payload, differences) -> MpesaConflict:
     return conflict
 
 
-def _post_to_suspense(chama, fields, value_date, note=""):
+def _post_to_suspense(chama: Chama, fields: dict[str, Any], value_date: date, note: str = "") -> Journal:
     number = fields["receipt_number"]
     replay = ledger.find_posted(chama, external_reference=number)
     if replay is not None:
@@ -398,7 +415,7 @@ def _post_to_suspense(chama, fields, value_date, note=""):
         return replay
 
 
-def receive_stk_callback(*, stk, payload):
+def receive_stk_callback(*, stk: StkRequest, payload: dict[str, Any]) -> MpesaReceipt | None:
     """Record the result of the STK push `stk` (found by the token in its callback URL); a
     successful one is posted to the member it was for. A callback about another push is refused."""
     checkout, code, description, fields = parse_stk(payload)
@@ -419,7 +436,7 @@ def receive_stk_callback(*, stk, payload):
     )
 
 
-def suspense_assign(*, receipt, membership, by) -> MpesaReceipt:
+def suspense_assign(*, receipt: MpesaReceipt, membership: Membership, by: User) -> MpesaReceipt:
     """A treasurer decides whose money an unmatched receipt was: it then settles their dues."""
     with transaction.atomic():
         receipt = lock_row(MpesaReceipt.objects.select_related("chama"), pk=receipt.pk)
@@ -447,7 +464,14 @@ def suspense_assign(*, receipt, membership, by) -> MpesaReceipt:
     return receipt
 
 
-def stk_push_start(*, membership, amount, by, phone_number=None, client=None) -> StkRequest:
+def stk_push_start(
+    *,
+    membership: Membership,
+    amount: Decimal,
+    by: User,
+    phone_number: str | None = None,
+    client: DarajaClient | None = None,
+) -> StkRequest:
     """Prompt a member's phone to pay the chama's paybill."""
     chama = membership.chama
     if by.pk != membership.user_id:

@@ -1,13 +1,20 @@
 """Re-derive every cached figure from the rows it summarises and report (or repair) drift."""
 
-from collections import defaultdict
-from dataclasses import dataclass
+from __future__ import annotations
 
-from django.db.models import Q, Sum
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Manager, Q, QuerySet, Sum
 
 from chama.money import ZERO, to_money
 from finance.models import Account, Due, DueAllocation, Entry, Installment, RepaymentLine
 from groups import services as group_services
+
+if TYPE_CHECKING:
+    from groups.models import Chama
 
 
 @dataclass
@@ -19,11 +26,11 @@ class Drift:
     repair: object  # callable that writes `actual`
 
 
-def _scoped(queryset, chama):
+def _scoped(queryset: Manager[Any], chama: Chama | None) -> Manager[Any] | QuerySet[Any]:
     return queryset if chama is None else queryset.filter(chama=chama)
 
 
-def account_drift(chama=None):
+def account_drift(chama: Chama | None = None) -> list[Drift]:
     sums = dict(
         _scoped(Entry.objects, chama).values("account").annotate(total=Sum("amount")).values_list("account", "total")
     )
@@ -44,7 +51,7 @@ def account_drift(chama=None):
     return drift
 
 
-def due_drift(chama=None):
+def due_drift(chama: Chama | None = None) -> list[Drift]:
     totals = {}
     rows = _scoped(DueAllocation.objects, chama).values("due", "kind").annotate(total=Sum("amount"))
     for row in rows:
@@ -73,7 +80,7 @@ def due_drift(chama=None):
     return drift
 
 
-def installment_drift(chama=None):
+def installment_drift(chama: Chama | None = None) -> list[Drift]:
     totals = defaultdict(lambda: ZERO)
     for row in _scoped(RepaymentLine.objects, chama).values("installment", "component").annotate(total=Sum("amount")):
         totals[(row["installment"], row["component"])] = to_money(row["total"])
@@ -108,7 +115,7 @@ def installment_drift(chama=None):
     return drift
 
 
-def members_count_drift(chama=None):
+def members_count_drift(chama: Chama | None = None) -> list[Drift]:
     return [
         Drift(f"members_count of {each}", each.pk, cached, actual, lambda c=each: group_services.members_count_fix(c))
         for each, cached, actual in group_services.members_count_drift(chama)
@@ -119,12 +126,12 @@ def members_count_drift(chama=None):
 EXTRA_CHECKS = []
 
 
-def register(check):
+def register(check: Callable[[Chama | None], list[Drift]]) -> None:
     """Add `check(chama) -> [Drift]` to reconcile_balances (called from a higher app's ready())."""
     if check not in EXTRA_CHECKS:
         EXTRA_CHECKS.append(check)
 
 
-def all_drift(chama=None):
+def all_drift(chama: Chama | None = None) -> list[Drift]:
     extra = [item for check in EXTRA_CHECKS for item in check(chama)]
     return [*account_drift(chama), *due_drift(chama), *installment_drift(chama), *members_count_drift(chama), *extra]

@@ -1,5 +1,9 @@
 """Correcting a posted journal with a reversal journal that points at it."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -10,8 +14,11 @@ from finance.models import Due, DueAllocation, Journal, SharePurchase, Waiver, W
 from finance.services import ledger, loans
 from finance.services.dues import record_allocations
 
+if TYPE_CHECKING:
+    from chama.models import User
 
-def journal_reverse(*, journal, reason, by) -> Journal:
+
+def journal_reverse(*, journal: Journal, reason: str, by: User) -> Journal:
     """Post the mirror image of `journal` and undo what it settled (dues, shares, waivers)."""
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the journal is reversed."})
@@ -51,13 +58,13 @@ def journal_reverse(*, journal, reason, by) -> Journal:
     return reversal
 
 
-def _undo_allocations(original, reversal):
+def _undo_allocations(original: Journal, reversal: Journal) -> None:
     for kind in DueAllocation.Kind.values:
         allocations = original.allocations.filter(kind=kind).select_related("due")
         record_allocations(original.chama, [(a.due, -a.amount) for a in allocations], kind, reversal)
 
 
-def _undo_share_purchases(original, reversal):
+def _undo_share_purchases(original: Journal, reversal: Journal) -> None:
     SharePurchase.objects.append(
         [
             # Dated like the purchase it cancels, so the per-meeting limit of that meeting is what changes.

@@ -1,6 +1,10 @@
 """Savings deposits and withdrawals, and share purchases."""
 
-from datetime import timedelta
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -9,21 +13,32 @@ from django.db.models import Sum
 from chama import authority
 from chama.money import ZERO, shown, to_money
 from chama.transitions import locked_in_status, move
-from finance.models import Account, Journal, SharePurchase, Withdrawal
+from finance.models import Account, Journal, SavingsType, SharePurchase, Withdrawal
 from finance.selectors import loans as loan_reads
 from finance.selectors import savings as savings_reads
 from finance.services import ledger
 from finance.services.dues import default_savings_type
 from groups import signatures
 from groups.locking import lock_membership
-from groups.models import Chama
+from groups.models import Chama, Membership
+
+if TYPE_CHECKING:
+    from chama.models import User
 
 A = Account.Purpose
 SHARE_KINDS = {Chama.Kind.VSLA, Chama.Kind.ASCA, Chama.Kind.HYBRID, Chama.Kind.INVESTMENT_CLUB}
 
 
 def savings_deposit(
-    *, membership, amount, method, by, savings_type=None, value_date=None, reference="", idempotency_key=""
+    *,
+    membership: Membership,
+    amount: Decimal,
+    method: str,
+    by: User,
+    savings_type: SavingsType | None = None,
+    value_date: date | None = None,
+    reference: str = "",
+    idempotency_key: str = "",
 ) -> Journal:
     """Money straight into a member's savings (outside the dues schedule)."""
     chama = membership.chama
@@ -54,7 +69,7 @@ def savings_deposit(
     )
 
 
-def _check_withdrawable(withdrawal, today):
+def _check_withdrawable(withdrawal: Withdrawal, today: date) -> None:
     savings_type = withdrawal.savings_type
     balance = savings_reads.savings_balance(membership=withdrawal.membership, savings_type=savings_type)
     if savings_type.locked_until and today < savings_type.locked_until:
@@ -78,7 +93,9 @@ def _check_withdrawable(withdrawal, today):
         )
 
 
-def withdrawal_request(*, membership, amount, by, savings_type=None, reason="") -> Withdrawal:
+def withdrawal_request(
+    *, membership: Membership, amount: Decimal, by: User, savings_type: SavingsType | None = None, reason: str = ""
+) -> Withdrawal:
     """A member (or an officer for them) asks to withdraw savings; the notice period starts now."""
     chama = membership.chama
     if by.pk != membership.user_id:
@@ -109,7 +126,7 @@ def withdrawal_request(*, membership, amount, by, savings_type=None, reason="") 
     return withdrawal
 
 
-def withdrawn_in_window(withdrawal):
+def withdrawn_in_window(withdrawal: Withdrawal) -> Decimal:
     """What else the member asked to withdraw (and was not refused) in the approval window."""
     return (
         Withdrawal.objects.filter(
@@ -123,12 +140,12 @@ def withdrawn_in_window(withdrawal):
     )
 
 
-def approvals_needed(withdrawal):
+def approvals_needed(withdrawal: Withdrawal) -> int:
     """Two officers when the member's withdrawals in the window pass the threshold, else one."""
     return 2 if signatures.needs_second(withdrawal.chama, withdrawal.amount, withdrawn_in_window(withdrawal)) else 1
 
 
-def withdrawal_approve(*, withdrawal, by) -> Withdrawal:
+def withdrawal_approve(*, withdrawal: Withdrawal, by: User) -> Withdrawal:
     """An officer approves; above the chama's threshold two different officers must (maker–checker)."""
     with transaction.atomic():
         withdrawal = locked_in_status(
@@ -156,7 +173,7 @@ def withdrawal_approve(*, withdrawal, by) -> Withdrawal:
     return withdrawal
 
 
-def withdrawal_reject(*, withdrawal, by, reason="") -> Withdrawal:
+def withdrawal_reject(*, withdrawal: Withdrawal, by: User, reason: str = "") -> Withdrawal:
     with transaction.atomic():
         withdrawal = locked_in_status(
             Withdrawal.objects.select_related("chama", "membership"),
@@ -169,7 +186,7 @@ def withdrawal_reject(*, withdrawal, by, reason="") -> Withdrawal:
     return withdrawal
 
 
-def withdrawal_pay(*, withdrawal, method, by, reference="") -> Withdrawal:
+def withdrawal_pay(*, withdrawal: Withdrawal, method: str, by: User, reference: str = "") -> Withdrawal:
     """Pay an approved withdrawal once its notice has run; the rules are checked again now."""
     with transaction.atomic():
         withdrawal = locked_in_status(
@@ -207,7 +224,16 @@ def withdrawal_pay(*, withdrawal, method, by, reference="") -> Withdrawal:
     return withdrawal
 
 
-def share_purchase(*, membership, shares, method, by, value_date=None, reference="", idempotency_key="") -> Journal:
+def share_purchase(
+    *,
+    membership: Membership,
+    shares: int,
+    method: str,
+    by: User,
+    value_date: date | None = None,
+    reference: str = "",
+    idempotency_key: str = "",
+) -> Journal:
     """Buy shares at the chama's share price, within its per-meeting limits (VSLA / ASCA)."""
     chama = membership.chama
     authority.require(by, "record_payment", membership)

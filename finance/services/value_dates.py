@@ -14,20 +14,22 @@ check it first, so that the date is what the officer hears about. M-Pesa's clock
 ahead of ours: its receipts get a day of slack (`for_mpesa`).
 """
 
+from __future__ import annotations
+
 import zoneinfo
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from chama.dates import DATE_RANGE_MESSAGE, in_range
-from finance.models import BackdatingApproval
-from groups.models import Policy
+from finance.models import BackdatingApproval, Loan
+from groups.models import Chama, Policy
 
 ASK_FOR_APPROVAL = "Ask the chairperson and a second officer to approve backdating."
 
 
-def calendar_problem(chama, day, *, slack_days=0):
+def calendar_problem(chama: Chama, day: date, *, slack_days: int = 0) -> str | None:
     """Why `day` can never be a value date in `chama` (off the calendar, in the future, before the
     chama started), or None."""
     if not in_range(day):
@@ -40,7 +42,7 @@ def calendar_problem(chama, day, *, slack_days=0):
     return None
 
 
-def window_days(chama):
+def window_days(chama: Chama) -> int:
     policy = getattr(chama, "policy", None)  # a chama made without its policy row has the default
     return (
         policy.backdating_window_days
@@ -49,7 +51,7 @@ def window_days(chama):
     )
 
 
-def approved_back_to(chama, day):
+def approved_back_to(chama: Chama, day: date) -> bool:
     """Whether an approval in force lets money be dated `day`."""
     return BackdatingApproval.objects.filter(
         chama=chama,
@@ -59,7 +61,9 @@ def approved_back_to(chama, day):
     ).exists()
 
 
-def problem(chama, day, *, loan=None, recorded_on=None, slack_days=0):
+def problem(
+    chama: Chama, day: date, *, loan: Loan | None = None, recorded_on: date | None = None, slack_days: int = 0
+) -> str | None:
     """Why `day` may not be the value date of money recorded in `chama` on `recorded_on` (default
     today), or None."""
     reason = calendar_problem(chama, day, slack_days=slack_days)
@@ -77,7 +81,9 @@ def problem(chama, day, *, loan=None, recorded_on=None, slack_days=0):
     return None
 
 
-def check(chama, day, *, loan=None, recorded_on=None, field="value_date"):
+def check(
+    chama: Chama, day: date, *, loan: Loan | None = None, recorded_on: date | None = None, field: str = "value_date"
+) -> date:
     """Refuse (a ValidationError on `field`) a value date the rule does not allow; returns it."""
     reason = problem(chama, day, loan=loan, recorded_on=recorded_on)
     if reason:
@@ -85,7 +91,7 @@ def check(chama, day, *, loan=None, recorded_on=None, field="value_date"):
     return day
 
 
-def check_not_future(chama, day, *, field="as_of"):
+def check_not_future(chama: Chama, day: date, *, field: str = "as_of") -> date:
     """For a day a job judges lateness on: on the calendar and not after the chama's today."""
     if not in_range(day):
         raise ValidationError({field: DATE_RANGE_MESSAGE})
@@ -97,12 +103,12 @@ def check_not_future(chama, day, *, field="as_of"):
     return day
 
 
-def recorded_day(chama, moment):
+def recorded_day(chama: Chama, moment: datetime) -> date:
     """The chama's date of a moment (when something was recorded)."""
     return timezone.localtime(moment, zoneinfo.ZoneInfo(chama.timezone)).date()
 
 
-def for_mpesa(chama, moment):
+def for_mpesa(chama: Chama, moment: datetime | None) -> tuple[date, str]:
     """(value date, note) of an M-Pesa receipt whose `TransTime` is `moment` (None: unknown).
 
     The receipt is real money that has arrived, so it is never refused for its date: it is dated

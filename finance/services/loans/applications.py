@@ -1,5 +1,11 @@
 """Applying for a loan, guarantors pledging their savings, officers approving or rejecting."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -9,7 +15,7 @@ from chama.locking import lock_row
 from chama.money import shown, to_money
 from chama.transitions import locked_in_status, move
 from finance.locking import loan_rows
-from finance.models import Guarantee, Loan, LoanApproval
+from finance.models import Guarantee, Loan, LoanApproval, LoanProduct
 from finance.selectors.loans import approvals_needed, coverage_gaps, free_savings
 from finance.services.loans.common import release_guarantees
 from finance.services.loans.eligibility import eligibility
@@ -17,8 +23,21 @@ from finance.services.loans.quotes import check_product_limits, processing_fee
 from groups import signatures
 from groups.locking import lock_membership
 
+if TYPE_CHECKING:
+    from chama.models import User
+    from groups.models import Membership
 
-def loan_apply(*, membership, product, principal, installments, by, purpose="", guarantors=()) -> Loan:
+
+def loan_apply(
+    *,
+    membership: Membership,
+    product: LoanProduct,
+    principal: Decimal,
+    installments: int,
+    by: User,
+    purpose: str = "",
+    guarantors: Iterable[tuple[Membership, Decimal]] = (),
+) -> Loan:
     """A member applies (or an officer applies for them); guarantors are asked at once."""
     chama = membership.chama
     if by.pk != membership.user_id:
@@ -68,7 +87,7 @@ def loan_apply(*, membership, product, principal, installments, by, purpose="", 
     return loan
 
 
-def guarantee_request(*, loan, guarantor, amount) -> Guarantee:
+def guarantee_request(*, loan: Loan, guarantor: Membership, amount: Decimal) -> Guarantee:
     if guarantor.chama_id != loan.chama_id or guarantor.pk == loan.membership_id:
         raise ValidationError({"guarantors": "A guarantor must be another member of the chama."})
     amount = to_money(amount)
@@ -77,7 +96,7 @@ def guarantee_request(*, loan, guarantor, amount) -> Guarantee:
     return Guarantee.objects.create(chama=loan.chama, loan=loan, guarantor=guarantor, amount=amount)
 
 
-def guarantee_accept(*, guarantee, by) -> Guarantee:
+def guarantee_accept(*, guarantee: Guarantee, by: User) -> Guarantee:
     """The guarantor pledges that much of their savings, which they cannot then withdraw."""
     with transaction.atomic():
         guarantee = lock_row(Guarantee.objects.select_related("guarantor", "loan"), pk=guarantee.pk)
@@ -95,7 +114,7 @@ def guarantee_accept(*, guarantee, by) -> Guarantee:
     return guarantee
 
 
-def guarantee_decline(*, guarantee, by) -> Guarantee:
+def guarantee_decline(*, guarantee: Guarantee, by: User) -> Guarantee:
     with transaction.atomic():
         guarantee = lock_row(Guarantee.objects.select_related("guarantor"), pk=guarantee.pk)
         if by.pk != guarantee.guarantor.user_id:
@@ -106,7 +125,7 @@ def guarantee_decline(*, guarantee, by) -> Guarantee:
     return guarantee
 
 
-def loan_approve(*, loan, by, comment="") -> Loan:
+def loan_approve(*, loan: Loan, by: User, comment: str = "") -> Loan:
     """An officer approves; once the chama's number of officers have, the loan awaits disbursement."""
     with transaction.atomic():
         loan = locked_in_status(
@@ -130,7 +149,7 @@ def loan_approve(*, loan, by, comment="") -> Loan:
     return loan
 
 
-def loan_reject(*, loan, by, comment="") -> Loan:
+def loan_reject(*, loan: Loan, by: User, comment: str = "") -> Loan:
     with transaction.atomic():
         loan = locked_in_status(
             loan_rows(),

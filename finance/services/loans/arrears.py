@@ -1,7 +1,11 @@
 """Arrears: overdue installments, penalties, aging buckets and default."""
 
+from __future__ import annotations
+
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import F
@@ -12,15 +16,20 @@ from finance.models import Installment, Loan, LoanProduct
 from finance.selectors.loans import BUCKETS
 from finance.services import value_dates
 
+if TYPE_CHECKING:
+    from groups.models import Chama
 
-def classify(days):
+
+def classify(days: int) -> str:
     for limit, bucket in BUCKETS:
         if days <= limit:
             return bucket
     return Loan.Classification.OVER_180
 
 
-def update_arrears(*, as_of=None, chama=None, dry_run=False):
+def update_arrears(
+    *, as_of: date | None = None, chama: Chama | None = None, dry_run: bool = False
+) -> list[tuple[Loan, int, str, list[Decimal]]]:
     """Mark overdue installments, charge each product penalty once per installment, classify
     loans by their oldest overdue installment and put them in default after the policy's days,
     as of `as_of` (default: each chama's today; never a day still to come there).
@@ -30,7 +39,9 @@ def update_arrears(*, as_of=None, chama=None, dry_run=False):
         return _update_arrears(as_of, chama, dry_run)
 
 
-def _update_arrears(as_of, chama, dry_run):
+def _update_arrears(
+    as_of: date | None, chama: Chama | None, dry_run: bool
+) -> list[tuple[Loan, int, str, list[Decimal]]]:
     loans = Loan.objects.filter(status__in=Loan.OUTSTANDING_STATUSES).select_related("product", "chama__policy")
     if chama is not None:
         loans = loans.filter(chama=chama)

@@ -1,14 +1,28 @@
 """What the loan services share: the schedule writer and the release of guarantees."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+
 from chama.money import ZERO
 from finance import loan_schedule
-from finance.models import Account, Guarantee, Installment
+from finance.models import Account, Guarantee, Installment, Loan
 
 A = Account.Purpose
 COMPONENT_INCOME = {"penalty": A.PENALTY_INCOME, "fee": A.FEE_INCOME, "interest": A.INTEREST_INCOME}
 
 
-def write_schedule(loan, principal, installments, start, fee=ZERO, interest_rate=None, carried=None):
+def write_schedule(
+    loan: Loan,
+    principal: Decimal,
+    installments: int,
+    start: date,
+    fee: Decimal = ZERO,
+    interest_rate: Decimal | None = None,
+    carried: Mapping[str, Decimal] | None = None,
+) -> None:
     terms = loan_schedule.Terms(
         principal=principal,
         rate=loan.interest_rate if interest_rate is None else interest_rate,
@@ -40,7 +54,7 @@ def write_schedule(loan, principal, installments, start, fee=ZERO, interest_rate
     )
 
 
-def release_guarantees(loan):
+def release_guarantees(loan: Loan) -> None:
     loan.guarantees.filter(status__in=[Guarantee.Status.REQUESTED, Guarantee.Status.ACCEPTED]).update(
         status=Guarantee.Status.RELEASED
     )

@@ -1,5 +1,10 @@
 """Paying an approved loan out and starting its schedule."""
 
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 
 from chama.money import ZERO, shown
@@ -9,8 +14,11 @@ from finance.models import Journal, Loan, LoanProduct
 from finance.services import ledger
 from finance.services.loans.common import A, write_schedule
 
+if TYPE_CHECKING:
+    from chama.models import User
 
-def loan_disburse(*, loan, by, method, value_date=None, reference="") -> Loan:
+
+def loan_disburse(*, loan: Loan, by: User, method: str, value_date: date | None = None, reference: str = "") -> Loan:
     """Pay the loan out: Dr the loan's receivable, Cr cash (and fee income for a deducted fee);
     the schedule starts from this day."""
     with transaction.atomic():

@@ -1,13 +1,20 @@
 """Whether a member may borrow from a product now, rule by rule, and how much."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
 from chama.money import ZERO, shown, to_money
-from finance.models import Loan
+from finance.models import Loan, LoanProduct
 from finance.selectors.loans import savings_total
+
+if TYPE_CHECKING:
+    from groups.models import Membership
 
 
 @dataclass
@@ -23,11 +30,13 @@ class Eligibility:
     max_amount: Decimal = ZERO
 
     @property
-    def eligible(self):
+    def eligible(self) -> bool:
         return all(rule.passed for rule in self.rules)
 
 
-def eligibility(membership, product, as_of=None, under_review=None):
+def eligibility(
+    membership: Membership, product: LoanProduct, as_of: date | None = None, under_review: Loan | None = None
+) -> Eligibility:
     """Each lending rule, passed or failed with its reason, and the largest amount allowed now
     (`under_review`: an application being judged, which does not count against itself)."""
     chama, policy = membership.chama, membership.chama.policy

@@ -1,5 +1,10 @@
 """A product's terms for a principal, its limits, the schedule it would give and its fee."""
 
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError
 
 from chama.money import shown, to_money
@@ -7,7 +12,9 @@ from finance import loan_schedule
 from finance.models import LoanProduct
 
 
-def product_terms(product, principal, installments, start=None):
+def product_terms(
+    product: LoanProduct, principal: Decimal | int | str, installments: int, start: date | None = None
+) -> loan_schedule.Terms:
     return loan_schedule.Terms(
         principal=to_money(principal),
         rate=product.interest_rate,
@@ -21,7 +28,7 @@ def product_terms(product, principal, installments, start=None):
     )
 
 
-def check_product_limits(product, principal, installments):
+def check_product_limits(product: LoanProduct, principal: Decimal, installments: int) -> None:
     errors = {}
     if not product.min_amount <= principal <= product.max_amount:
         errors["principal"] = f"{product.name} lends {shown(product.min_amount)} to {shown(product.max_amount)}."
@@ -33,14 +40,16 @@ def check_product_limits(product, principal, installments):
         raise ValidationError(errors)
 
 
-def quote(product, principal, installments, start=None):
+def quote(
+    product: LoanProduct, principal: Decimal | int | str, installments: int, start: date | None = None
+) -> list[loan_schedule.Row]:
     """The schedule a member would repay, without saving anything."""
     principal = to_money(principal)
     check_product_limits(product, principal, installments)
     return loan_schedule.schedule(product_terms(product, principal, installments, start or product.chama.today()))
 
 
-def processing_fee(product, principal):
+def processing_fee(product: LoanProduct, principal: Decimal) -> Decimal:
     if product.fee_kind == LoanProduct.ChargeKind.PERCENT:
         return to_money(principal * product.fee_value / 100)
     return to_money(product.fee_value)

@@ -1,6 +1,12 @@
 """Repayments: allocation over the installments in the product's order, up to the payoff; closing a paid-off loan."""
 
+from __future__ import annotations
+
 from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db.models import F
@@ -10,13 +16,16 @@ from chama import authority
 from chama.money import ZERO, shown, to_money
 from chama.transitions import locked_in_status
 from finance.locking import loan_rows, lock_installments
-from finance.models import Installment, Journal, Loan, RepaymentLine
+from finance.models import Account, Installment, Journal, Loan, RepaymentLine
 from finance.selectors.loans import current_installments, owed_now, payoff_amount
 from finance.services import ledger, value_dates
 from finance.services.loans.common import COMPONENT_INCOME, release_guarantees
 
+if TYPE_CHECKING:
+    from chama.models import User
 
-def _allocate(loan, amount, as_of):
+
+def _allocate(loan: Loan, amount: Decimal, as_of: date) -> tuple[list[tuple[Installment, str, Decimal]], Decimal]:
     """[(installment, component, amount)] spreading `amount` over due installments oldest first, in
     the product's order, then over the principal (and fees) of installments not yet due."""
     order = loan.product.order
@@ -32,7 +41,7 @@ def _allocate(loan, amount, as_of):
     return plan, remaining
 
 
-def apply_lines(loan, journal, plan, as_of):
+def apply_lines(loan: Loan, journal: Journal, plan: Sequence[tuple[Installment, str, Decimal]], as_of: date) -> None:
     """Record the repayment lines and move the installments' paid caches and status with them."""
     RepaymentLine.objects.append(
         [
@@ -52,7 +61,7 @@ def apply_lines(loan, journal, plan, as_of):
     refresh_statuses(loan, as_of)
 
 
-def refresh_statuses(loan, as_of):
+def refresh_statuses(loan: Loan, as_of: date) -> None:
     for row in current_installments(loan).exclude(
         status__in=[Installment.Status.WRITTEN_OFF, Installment.Status.CANCELLED]
     ):
@@ -71,7 +80,15 @@ def refresh_statuses(loan, as_of):
 
 
 def loan_repay(
-    *, loan, amount, method, by, value_date=None, reference="", idempotency_key="", source_account=None
+    *,
+    loan: Loan,
+    amount: Decimal,
+    method: str,
+    by: User,
+    value_date: date | None = None,
+    reference: str = "",
+    idempotency_key: str = "",
+    source_account: Account | None = None,
 ) -> Journal:
     """A repayment (Dr cash; Cr penalty, fee and interest income and the loan's principal, in the
     product's order). More than the payoff is refused; reaching it closes the loan."""
@@ -128,7 +145,7 @@ def loan_repay(
     )
 
 
-def close_loan(loan, as_of):
+def close_loan(loan: Loan, as_of: date) -> None:
     """Paid off: interest of installments not yet due is forgiven, guarantees released."""
     for row in current_installments(loan).filter(status__in=Installment.OPEN_STATUSES):
         row.interest_forgiven = row.interest - row.interest_paid

@@ -1,6 +1,11 @@
 """Rescheduling an outstanding loan: asked for by one officer, approved by a second."""
 
+from __future__ import annotations
+
 from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -13,8 +18,19 @@ from finance.selectors.loans import current_installments, outstanding_principal
 from finance.services.loans.common import write_schedule
 from groups import signatures
 
+if TYPE_CHECKING:
+    from chama.models import User
 
-def loan_reschedule(*, loan, by, installments, interest_rate=None, start=None, reason="") -> Loan:
+
+def loan_reschedule(
+    *,
+    loan: Loan,
+    by: User,
+    installments: int,
+    interest_rate: Decimal | None = None,
+    start: date | None = None,
+    reason: str = "",
+) -> Loan:
     """Ask for the outstanding principal to be re-amortised over a new schedule. A reschedule
     always needs a second officer (`reschedule_approve`); until then the loan runs as before."""
     with transaction.atomic():
@@ -49,7 +65,7 @@ RESCHEDULE_REQUEST = [
 ]
 
 
-def _check_reschedulable(loan, installments, interest_rate):
+def _check_reschedulable(loan: Loan, installments: object, interest_rate: Decimal | None) -> None:
     if loan.status not in Loan.OUTSTANDING_STATUSES:
         raise ValidationError("Only an outstanding loan can be rescheduled.")
     if not isinstance(installments, int) or installments < 1:
@@ -60,12 +76,12 @@ def _check_reschedulable(loan, installments, interest_rate):
         raise ValidationError("Nothing is left to reschedule.")
 
 
-def _clear_reschedule_request(loan):
+def _clear_reschedule_request(loan: Loan) -> None:
     loan.reschedule_requested_by = loan.reschedule_installments = loan.reschedule_interest_rate = None
     loan.reschedule_start, loan.reschedule_reason = None, ""
 
 
-def reschedule_reject(*, loan, by) -> Loan:
+def reschedule_reject(*, loan: Loan, by: User) -> Loan:
     with transaction.atomic():
         loan = lock_loan(loan.pk)
         authority.require(by, "approve_reschedule", loan)
@@ -76,7 +92,7 @@ def reschedule_reject(*, loan, by) -> Loan:
     return loan
 
 
-def reschedule_approve(*, loan, by) -> Loan:
+def reschedule_approve(*, loan: Loan, by: User) -> Loan:
     """A second officer approves the reschedule asked for. The old schedule stays in history;
     interest, fees and penalties due and unpaid on it move to the first new installment."""
     with transaction.atomic():

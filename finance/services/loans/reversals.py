@@ -1,5 +1,7 @@
 """What reversing a loan's journal must check before and undo after."""
 
+from __future__ import annotations
+
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
 
@@ -10,7 +12,7 @@ from finance.selectors.loans import current_installments
 from finance.services.loans.repayment import apply_lines
 
 
-def check_reversible(original):
+def check_reversible(original: Journal) -> None:
     """Refuse, before anything is posted, a reversal that would leave the loan inconsistent."""
     if original.kind == Journal.Kind.LOAN_DISBURSEMENT:
         repaid = original.loan.repayment_lines.aggregate(total=Sum("amount"))["total"] or ZERO
@@ -26,7 +28,7 @@ def check_reversible(original):
             raise ValidationError("The loan was rescheduled after that payment: it cannot be reversed any more.")
 
 
-def undo_for_reversal(original, reversal):
+def undo_for_reversal(original: Journal, reversal: Journal) -> None:
     """What a reversal of a loan journal must undo besides the entries (called by journal_reverse)."""
     loan = lock_loan(original.loan_id)
     if original.kind == Journal.Kind.LOAN_DISBURSEMENT:

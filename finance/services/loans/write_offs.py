@@ -1,5 +1,11 @@
 """What happens to a loan in default: recovery from its guarantors, write-off with a second officer, and money recovered after."""
 
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -20,8 +26,11 @@ from finance.services.loans.repayment import apply_lines, close_loan
 from groups import signatures
 from groups.locking import lock_membership
 
+if TYPE_CHECKING:
+    from chama.models import User
 
-def recover_from_guarantors(*, loan, by) -> list:
+
+def recover_from_guarantors(*, loan: Loan, by: User) -> list:
     """Take a defaulted loan's outstanding principal from its guarantors' pledged savings:
     Dr the guarantor's savings, Cr the loan's receivable, oldest installments first."""
     journals = []
@@ -77,7 +86,7 @@ def recover_from_guarantors(*, loan, by) -> list:
     return journals
 
 
-def _principal_plan(loan, amount):
+def _principal_plan(loan: Loan, amount: Decimal) -> list[tuple[Installment, str, Decimal]]:
     plan, remaining = [], amount
     for row in current_installments(loan).filter(status__in=Installment.OPEN_STATUSES):
         take = min(remaining, row.owed("principal"))
@@ -87,7 +96,7 @@ def _principal_plan(loan, amount):
     return plan
 
 
-def write_off_request(*, loan, by, reason) -> Loan:
+def write_off_request(*, loan: Loan, by: User, reason: str) -> Loan:
     with transaction.atomic():
         loan = locked_in_status(
             loan_rows(),
@@ -111,7 +120,7 @@ def write_off_request(*, loan, by, reason) -> Loan:
     return loan
 
 
-def _locked_write_off_request(loan, by):
+def _locked_write_off_request(loan: Loan, by: User) -> Loan:
     """The loan, locked for the second officer deciding the write-off asked for on it."""
     no_request = "No write-off has been asked for on this loan."
     loan = locked_in_status(
@@ -127,7 +136,7 @@ def _locked_write_off_request(loan, by):
     return loan
 
 
-def write_off_reject(*, loan, by) -> Loan:
+def write_off_reject(*, loan: Loan, by: User) -> Loan:
     """A second officer refuses the write-off asked for: the loan stays outstanding."""
     with transaction.atomic():
         loan = _locked_write_off_request(loan, by)
@@ -136,7 +145,7 @@ def write_off_reject(*, loan, by) -> Loan:
     return loan
 
 
-def write_off_approve(*, loan, by) -> Loan:
+def write_off_approve(*, loan: Loan, by: User) -> Loan:
     """A second officer approves: Dr loan losses, Cr the loan's receivable (its outstanding principal)."""
     with transaction.atomic():
         loan = _locked_write_off_request(loan, by)
@@ -164,7 +173,9 @@ def write_off_approve(*, loan, by) -> Loan:
     return loan
 
 
-def recovery_record(*, loan, amount, method, by, value_date=None, reference="") -> Journal:
+def recovery_record(
+    *, loan: Loan, amount: Decimal, method: str, by: User, value_date: date | None = None, reference: str = ""
+) -> Journal:
     """Money received on a written-off loan: Dr cash, Cr recoveries income, up to what was written off."""
     amount = to_money(amount)
     with transaction.atomic():
