@@ -13,12 +13,11 @@ from finance.models import Account, Journal, SharePurchase, Withdrawal
 from finance.selectors import loans as loan_reads
 from finance.services import ledger
 from finance.services.dues import default_savings_type
+from finance.services.shares import SHARE_KINDS, check_per_meeting, purchase_record
 from groups import signatures
 from groups.locking import lock_membership
-from groups.models import Chama
 
 A = Account.Purpose
-SHARE_KINDS = {Chama.Kind.VSLA, Chama.Kind.ASCA, Chama.Kind.HYBRID, Chama.Kind.INVESTMENT_CLUB}
 
 
 def savings_deposit(
@@ -208,10 +207,6 @@ def withdrawal_pay(*, withdrawal, method, by, reference="") -> Withdrawal:
     return withdrawal
 
 
-def shares_bought_on(membership, day):
-    return SharePurchase.objects.filter(membership=membership, value_date=day).aggregate(n=Sum("shares"))["n"] or 0
-
-
 def share_purchase(*, membership, shares, method, by, value_date=None, reference="", idempotency_key="") -> Journal:
     """Buy shares at the chama's share price, within its per-meeting limits (VSLA / ASCA)."""
     chama = membership.chama
@@ -226,16 +221,7 @@ def share_purchase(*, membership, shares, method, by, value_date=None, reference
     value_date = value_date or chama.today()
 
     def post():
-        total_today = shares_bought_on(membership, value_date) + shares
-        if not policy.shares_min_per_meeting <= total_today <= policy.shares_max_per_meeting:
-            raise ValidationError(
-                {
-                    "shares": (
-                        f"Members buy {policy.shares_min_per_meeting} to {policy.shares_max_per_meeting} shares per meeting; "
-                        f"this would make {total_today} on {value_date:%d %b %Y}."
-                    )
-                }
-            )
+        check_per_meeting(membership, shares, value_date)
         journal = ledger.post_journal(
             chama=chama,
             kind=Journal.Kind.SHARE_PURCHASE,
@@ -250,18 +236,7 @@ def share_purchase(*, membership, shares, method, by, value_date=None, reference
                 (ledger.member_account(membership, A.MEMBER_SHARES), -amount),
             ],
         )
-        SharePurchase.objects.append(
-            [
-                SharePurchase(
-                    chama=chama,
-                    membership=membership,
-                    journal=journal,
-                    shares=shares,
-                    share_price=policy.share_price,
-                    value_date=value_date,
-                )
-            ]
-        )
+        purchase_record(journal=journal, membership=membership, shares=shares, value_date=value_date)
         return journal
 
     amount = to_money(policy.share_price * shares)
