@@ -211,6 +211,23 @@ def test_reversing_the_payment_takes_its_shares_back(umoja):
     assert all_drift(chama) == []
 
 
+def test_an_stk_push_payment_is_routed_like_a_paybill_one(umoja):
+    _, channel, _, wanjiku = umoja
+    fields = {
+        "receipt_number": "NLJ7RT61SV",
+        "amount": D("1050.00"),
+        "phone_number": "+254712345678",
+        "payer_msisdn": "254712345678",
+        "account_reference": "",
+        "payer_name": "",
+        "transaction_time": None,
+    }
+
+    mpesa.receive(channel=channel, source=MpesaReceipt.Source.STK, fields=fields, payload={}, membership=wanjiku)
+
+    assert member_money(wanjiku) == (D("300.00"), D("600.00"), D("150.00"), 3)
+
+
 # --- where the policy keeps the advance -------------------------------------------------------------
 
 
