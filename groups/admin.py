@@ -31,7 +31,10 @@ class PolicyInline(ChamaScopedStackedInline):
             {"fields": ["contribution_amount", "contribution_frequency", "contribution_due_day", "grace_days"]},
         ),
         ("Late fines", {"fields": ["late_fine_kind", "late_fine_amount", "late_fine_rate", "late_fine_recurrence"]}),
-        ("Shares", {"fields": ["share_price", "shares_min_per_meeting", "shares_max_per_meeting"]}),
+        (
+            "Shares",
+            {"fields": ["share_price", "shares_min_per_meeting", "shares_max_per_meeting", "paybill_remainder"]},
+        ),
         (
             "Loans",
             {

@@ -60,6 +60,7 @@ CHAMAS = [
             "share_price": Decimal("200.00"),
             "shares_min_per_meeting": 1,
             "shares_max_per_meeting": 5,
+            "paybill_remainder": "shares",  # what an M-Pesa payment leaves after the social fund buys shares
             "loan_interest_rate": Decimal("10"),
             "loan_interest_period": "month",
             "loan_max_savings_multiple": Decimal("3"),

@@ -1,6 +1,7 @@
 import secrets
 import zoneinfo
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -148,6 +149,10 @@ class Policy(TimeStampedModel):
         MONTH = "month", "Per month"
         YEAR = "year", "Per year"
 
+    class PaybillRemainder(models.TextChoices):
+        ADVANCE = "advance", "Keep it as an advance"
+        SHARES = "shares", "Buy shares"
+
     chama = models.OneToOneField(Chama, on_delete=models.CASCADE, related_name="policy")
 
     contribution_amount = MoneyField(default=0, validators=non_negative(), help_text="Regular contribution per period.")
@@ -168,6 +173,14 @@ class Policy(TimeStampedModel):
     share_price = MoneyField(default=0, validators=non_negative(), help_text="Price of one share (VSLA/ASCA).")
     shares_min_per_meeting = models.PositiveSmallIntegerField(default=1)
     shares_max_per_meeting = models.PositiveSmallIntegerField(default=5)
+    paybill_remainder = models.CharField(
+        max_length=10,
+        choices=PaybillRemainder.choices,
+        default=PaybillRemainder.ADVANCE,
+        help_text="What an M-Pesa payment does once it has settled the member's open dues: wait as an advance "
+        "for the next dues, or buy whole shares at the share price, up to the maximum per meeting that day "
+        "(the rest, less than a share or above the maximum, waits as an advance). Shares need a share price.",
+    )
 
     loan_interest_rate = models.DecimalField(max_digits=6, decimal_places=3, default=10, validators=percentage())
     loan_interest_period = models.CharField(max_length=10, choices=RatePeriod.choices, default=RatePeriod.MONTH)
@@ -261,6 +274,11 @@ class Policy(TimeStampedModel):
                 name="policy_shares_min_le_max",
                 violation_error_message="The minimum shares per meeting cannot exceed the maximum.",
             ),
+            models.CheckConstraint(
+                condition=Q(paybill_remainder="advance") | Q(share_price__gt=0),
+                name="policy_paybill_shares_need_price",
+                violation_error_message="M-Pesa payments can buy shares only once the share price is set.",
+            ),
         ]
 
     def __str__(self):
@@ -269,6 +287,11 @@ class Policy(TimeStampedModel):
     def clean(self):
         super().clean()
         self.authority = clean_authority(self.authority)
+        price = self.share_price  # a Decimal once its field is clean; left as typed when it is not
+        if self.paybill_remainder == self.PaybillRemainder.SHARES and not (isinstance(price, Decimal) and price > 0):
+            raise ValidationError(
+                {"paybill_remainder": "Set a share price above zero first: M-Pesa payments buy shares at that price."}
+            )
 
 
 def clean_authority(overrides):

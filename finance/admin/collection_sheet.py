@@ -8,7 +8,7 @@ from django import forms
 from chama import authority
 from chama.money import MoneyFormField
 from finance.selectors import collections as collection_reads
-from finance.services import collections
+from finance.services import collections, shares
 
 
 def _amount(label):
@@ -61,7 +61,7 @@ class CollectionSheet:
 
     def __init__(self, chama, day, data=None):
         self.chama, self.day = chama, day
-        self.sells_shares = collections.sells_shares(chama)
+        self.sells_shares = shares.sells_shares(chama)
         members = collection_reads.sheet_members(chama=chama)
         self.head = SheetForm(data, initial={"sheet_key": uuid.uuid4().hex})
         self.formset = SheetRowFormSet(data, initial=[{"membership": row["membership"].pk} for row in members])

@@ -63,10 +63,6 @@ class SheetResult:
         return sum((journal.amount for journal in self.journals), ZERO)
 
 
-def sells_shares(chama: Chama) -> bool:
-    return chama.kind in savings.SHARE_KINDS and chama.policy.share_price > 0
-
-
 def _sheet_prefix(client_key: str) -> str:
     """The client's key is digested, not cut, so that the postings' keys fit their column
     whatever its length and two keys stay two sheets."""

@@ -22,7 +22,7 @@ from finance import periods
 from finance.locking import lock_due, lock_dues
 from finance.models import Account, ContributionPlan, Due, DueAllocation, Journal, SavingsType, Waiver
 from finance.selectors import dues as dues_reads
-from finance.services import ledger, value_dates
+from finance.services import ledger, shares, value_dates
 from groups import selectors as register
 from groups import signatures
 from groups.locking import lock_membership
@@ -152,35 +152,62 @@ def payment_record(
     memo: str = "",
     kinds: Sequence[str] | None = None,
     source_account: Account | None = None,
+    remainder: str = Policy.PaybillRemainder.ADVANCE,
 ) -> Journal:
     """A member pays: the oldest unpaid dues (of `kinds`, or all) are settled first; what is left
-    is held as an advance. A replay of the same reference or idempotency key returns the first journal."""
+    is held as an advance. With `remainder` "shares" what is left first buys whole shares at the
+    share price, within the shares per meeting of the value date (`shares.shares_affordable`), in
+    the same journal, and only the rest is held as an advance. A replay of the same reference or
+    idempotency key returns the first journal."""
     chama = membership.chama
     authority.require(by, "record_payment", membership)
     amount = to_money(amount)
     if amount <= 0:
         raise ValidationError({"amount": "A payment must be more than zero."})
+    value_date = value_date or chama.today()
 
     def post():
         settlement = settle_oldest_first(membership, amount, kinds)
         lines = [(_debit_account(chama, method, source_account), amount), *settlement.lines]
-        if settlement.remaining > 0:
-            lines.append((ledger.member_account(membership, A.MEMBER_ADVANCE), -settlement.remaining))
+        bought = 0
+        if remainder == Policy.PaybillRemainder.SHARES:
+            bought = shares.shares_affordable(membership, settlement.remaining, value_date)
+        cost = shares.shares_cost(chama, bought)
+        if bought:
+            lines.append((ledger.member_account(membership, A.MEMBER_SHARES), -cost))
+        left = settlement.remaining - cost
+        if left > 0:
+            lines.append((ledger.member_account(membership, A.MEMBER_ADVANCE), -left))
+        text = memo or f"Payment by {membership.member_number} ({method})"
+        if remainder == Policy.PaybillRemainder.SHARES:
+            text = f"{text}: {_routed(chama, amount - settlement.remaining, bought, cost, left)}"
         journal = ledger.post_journal(
             chama=chama,
             kind=Journal.Kind.PAYMENT,
             lines=lines,
-            value_date=value_date or chama.today(),
-            memo=memo or f"Payment by {membership.member_number} ({method})",
+            value_date=value_date,
+            memo=text,
             membership=membership,
             external_reference=reference,
             idempotency_key=idempotency_key,
             created_by=authority.person(by),
         )
         record_allocations(chama, settlement.allocations, DueAllocation.Kind.PAYMENT, journal)
+        if bought:
+            shares.purchase_record(journal=journal, membership=membership, shares=bought, value_date=value_date)
         return journal
 
     return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, post=post, amount=amount)
+
+
+def _routed(chama: Chama, to_dues: Decimal, bought: int, cost: Decimal, left: Decimal) -> str:
+    """What a payment routed by the policy did, for its memo (and so for the member's receipt)."""
+    parts = [f"{shown(to_dues)} to dues"] if to_dues > 0 else []
+    if bought:
+        parts.append(f"{bought} share{'s' if bought != 1 else ''} at {shown(chama.policy.share_price)} ({shown(cost)})")
+    if left > 0:
+        parts.append(f"{shown(left)} held as advance")
+    return ", ".join(parts)
 
 
 def apply_advance(membership: Membership, value_date: date | None = None, by: User | None = None) -> Journal | None:

@@ -272,8 +272,10 @@ def receive(
     payload: dict[str, Any],
     membership: Membership | None = None,
 ) -> MpesaReceipt:
-    """Post a receipt once. A replay, even a concurrent one, returns the receipt first recorded and
-    posts nothing; one that says something else than the first is also recorded as a conflict."""
+    """Post a receipt once. Matched to a member, it settles their open dues, oldest first, and the
+    rest goes where the policy's `paybill_remainder` says: an advance, or shares (`payment_record`).
+    A replay, even a concurrent one, returns the receipt first recorded and posts nothing; one that
+    says something else than the first is also recorded as a conflict."""
     chama = channel.chama
     number = fields["receipt_number"]
     with transaction.atomic():
@@ -296,6 +298,7 @@ def receive(
                 value_date=value_date,
                 by=authority.SYSTEM,
                 memo=f"M-Pesa {number} from {fields['phone_number'] or 'unknown phone'}{f'; {note}' if note else ''}",
+                remainder=chama.policy.paybill_remainder,
             )
             status = MpesaReceipt.Status.POSTED
         else:
@@ -437,7 +440,8 @@ def receive_stk_callback(*, stk: StkRequest, payload: dict[str, Any]) -> MpesaRe
 
 
 def suspense_assign(*, receipt: MpesaReceipt, membership: Membership, by: User) -> MpesaReceipt:
-    """A treasurer decides whose money an unmatched receipt was: it then settles their dues."""
+    """A treasurer decides whose money an unmatched receipt was: it then settles their dues, and the
+    rest goes where the policy sends a paybill payment (an advance, or shares), as if it had matched."""
     with transaction.atomic():
         receipt = lock_row(MpesaReceipt.objects.select_related("chama"), pk=receipt.pk)
         chama = receipt.chama
@@ -455,6 +459,7 @@ def suspense_assign(*, receipt: MpesaReceipt, membership: Membership, by: User) 
             source_account=ledger.chama_account(chama, A.SUSPENSE),
             idempotency_key=f"mpesa-assign-{receipt.pk}",
             memo=f"M-Pesa {receipt.receipt_number} assigned from suspense",
+            remainder=chama.policy.paybill_remainder,
         )
         receipt.status = MpesaReceipt.Status.ASSIGNED
         receipt.membership = membership

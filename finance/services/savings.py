@@ -13,20 +13,20 @@ from django.db.models import Sum
 from chama import authority
 from chama.money import ZERO, shown, to_money
 from chama.transitions import locked_in_status, move
-from finance.models import Account, Journal, SavingsType, SharePurchase, Withdrawal
+from finance.models import Account, Journal, SavingsType, Withdrawal
 from finance.selectors import loans as loan_reads
 from finance.selectors import savings as savings_reads
 from finance.services import ledger
 from finance.services.dues import default_savings_type
+from finance.services.shares import SHARE_KINDS, check_per_meeting, purchase_record
 from groups import signatures
 from groups.locking import lock_membership
-from groups.models import Chama, Membership
+from groups.models import Membership
 
 if TYPE_CHECKING:
     from chama.models import User
 
 A = Account.Purpose
-SHARE_KINDS = {Chama.Kind.VSLA, Chama.Kind.ASCA, Chama.Kind.HYBRID, Chama.Kind.INVESTMENT_CLUB}
 
 
 def savings_deposit(
@@ -247,16 +247,7 @@ def share_purchase(
     value_date = value_date or chama.today()
 
     def post():
-        total_today = savings_reads.shares_bought_on(membership=membership, day=value_date) + shares
-        if not policy.shares_min_per_meeting <= total_today <= policy.shares_max_per_meeting:
-            raise ValidationError(
-                {
-                    "shares": (
-                        f"Members buy {policy.shares_min_per_meeting} to {policy.shares_max_per_meeting} shares per meeting; "
-                        f"this would make {total_today} on {value_date:%d %b %Y}."
-                    )
-                }
-            )
+        check_per_meeting(membership, shares, value_date)
         journal = ledger.post_journal(
             chama=chama,
             kind=Journal.Kind.SHARE_PURCHASE,
@@ -271,18 +262,7 @@ def share_purchase(
                 (ledger.member_account(membership, A.MEMBER_SHARES), -amount),
             ],
         )
-        SharePurchase.objects.append(
-            [
-                SharePurchase(
-                    chama=chama,
-                    membership=membership,
-                    journal=journal,
-                    shares=shares,
-                    share_price=policy.share_price,
-                    value_date=value_date,
-                )
-            ]
-        )
+        purchase_record(journal=journal, membership=membership, shares=shares, value_date=value_date)
         return journal
 
     amount = to_money(policy.share_price * shares)

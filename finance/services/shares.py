@@ -1,0 +1,72 @@
+"""Shares: who sells them, how many a member may buy on a day, and the rows a purchase leaves.
+
+Both ways of buying shares use this module: a purchase at a meeting or through the API
+(`savings.share_purchase`, its own journal) and the part of an M-Pesa payment that the policy
+routes to shares (`dues.payment_record`, inside the payment's journal).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+
+from chama.money import ZERO, to_money
+from finance.models import Journal, SharePurchase
+from finance.selectors import savings as savings_reads
+from groups.models import Chama, Membership
+
+SHARE_KINDS = {Chama.Kind.VSLA, Chama.Kind.ASCA, Chama.Kind.HYBRID, Chama.Kind.INVESTMENT_CLUB}
+
+
+def sells_shares(chama: Chama) -> bool:
+    return chama.kind in SHARE_KINDS and chama.policy.share_price > 0
+
+
+def check_per_meeting(membership: Membership, shares: int, day: date) -> None:
+    """Refuse `shares` more on `day` if the day's total would leave the policy's per-meeting range."""
+    policy = membership.chama.policy
+    total = savings_reads.shares_bought_on(membership=membership, day=day) + shares
+    if not policy.shares_min_per_meeting <= total <= policy.shares_max_per_meeting:
+        raise ValidationError(
+            {
+                "shares": (
+                    f"Members buy {policy.shares_min_per_meeting} to {policy.shares_max_per_meeting} shares per meeting; "
+                    f"this would make {total} on {day:%d %b %Y}."
+                )
+            }
+        )
+
+
+def shares_affordable(membership: Membership, amount: Decimal, day: date) -> int:
+    """How many whole shares `amount` buys for the member on `day`: at most the policy's maximum per
+    meeting less what they bought that day already, and none unless the day's total then reaches the
+    minimum. 0 where the chama sells no shares. The member's row must be locked (`post_once`)."""
+    chama = membership.chama
+    if not sells_shares(chama) or amount <= 0:
+        return 0
+    policy = chama.policy
+    already = savings_reads.shares_bought_on(membership=membership, day=day)
+    shares = min(int(to_money(amount) // policy.share_price), max(policy.shares_max_per_meeting - already, 0))
+    return shares if shares > 0 and already + shares >= policy.shares_min_per_meeting else 0
+
+
+def shares_cost(chama: Chama, shares: int) -> Decimal:
+    return to_money(chama.policy.share_price * shares) if shares else ZERO
+
+
+def purchase_record(*, journal: Journal, membership: Membership, shares: int, value_date: date) -> None:
+    """The share row of a posted journal that credited the member's shares with `shares` × the price."""
+    SharePurchase.objects.append(
+        [
+            SharePurchase(
+                chama=membership.chama,
+                membership=membership,
+                journal=journal,
+                shares=shares,
+                share_price=membership.chama.policy.share_price,
+                value_date=value_date,
+            )
+        ]
+    )
