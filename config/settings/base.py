@@ -228,7 +228,6 @@ AUDITLOG_EXCLUDE_TRACKING_FIELDS = (
     # Reverse one-to-one accessors: not columns of the logged row, and each would cost a query per save.
     "policy",
     "mpesa_channel",
-    "reversed_by",
     "expense",
     "income",
     "investment_movement",

@@ -76,10 +76,14 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
     list_filter = ["chama", "kind"]
     search_fields = ["external_reference"]  # enables the search box; get_search_results does the work
     search_help_text = "A journal number, a reference (M-Pesa receipt, slip) or a member number."
-    list_select_related = ["chama", "membership", "reversed_by"]
+    list_select_related = ["chama", "membership"]
     show_full_result_count = False
     paginator = CappedCountPaginator
     inlines = [EntryInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("reversals")  # the Reversed column
+
     readonly_fields = [
         "chama",
         "kind",
@@ -116,7 +120,7 @@ class JournalAdmin(ReadOnlyMixin, ChamaScopedAdmin):
 
     @admin.display(description="Reversed")
     def reversal_state(self, obj):
-        reversal = getattr(obj, "reversed_by", None)
+        reversal = obj.reversed_by
         if reversal is not None:
             return format_html(
                 'by <a href="{}">#{}</a>', reverse("admin:finance_journal_change", args=[reversal.pk]), reversal.pk

@@ -130,7 +130,11 @@ class LoanAdmin(ChamaScopedAdmin):
     ]
     list_filter = ["chama", "status", "classification", InArrearsFilter, "product"]
     search_fields = ["=id", "membership__member_number", "membership__user__first_name", "membership__user__last_name"]
-    list_select_related = ["membership__user", "chama", "product", "receivable_account"]
+    list_select_related = ["membership__user", "chama", "product"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("receivable_accounts")  # the outstanding column
+
     readonly_fields = [
         "chama",
         "membership",
@@ -252,7 +256,7 @@ class LoanAdmin(ChamaScopedAdmin):
 
     @admin.display(description="Outstanding principal")
     def outstanding(self, obj):
-        account = getattr(obj, "receivable_account", None)
+        account = obj.receivable_account
         return f"{shown(account.normal_balance)}" if account else "—"
 
     @admin.display(description="Payoff today")

@@ -99,12 +99,14 @@ class Account(TimeStampedModel):
     savings_type = models.ForeignKey(
         "finance.SavingsType", on_delete=models.PROTECT, null=True, blank=True, related_name="accounts"
     )
-    loan = models.OneToOneField(
+    # A foreign key with a unique (chama, loan) rather than a one-to-one: every unique index of a
+    # tenant table leads with its chama. `Loan.receivable_account` reads the one row.
+    loan = models.ForeignKey(
         "finance.Loan",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="receivable_account",
+        related_name="receivable_accounts",
         help_text="Loan receivable accounts: the loan whose outstanding principal this is.",
     )
     # Cached sum of the account's entries, debit positive; `reconcile_balances` re-derives it.
@@ -114,6 +116,9 @@ class Account(TimeStampedModel):
         ordering = ["chama", "code"]
         constraints = [
             models.UniqueConstraint(fields=["chama", "code"], name="account_code_unique"),
+            models.UniqueConstraint(
+                fields=["chama", "loan"], condition=Q(loan__isnull=False), name="account_one_per_loan"
+            ),
         ]
         indexes = [models.Index(fields=["chama", "purpose", "membership"])]
 
@@ -168,9 +173,8 @@ class Journal(AppendOnlyModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    reversal_of = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
-    )
+    # As `Account.loan`: unique with its chama; `reversed_by` reads the one reversal.
+    reversal_of = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals")
 
     # Set on the instance ledger.post_once returns when it found the first posting (a replay).
     replayed = False
@@ -188,6 +192,11 @@ class Journal(AppendOnlyModel):
                 condition=~Q(idempotency_key=""),
                 name="journal_idempotency_key_unique",
             ),
+            models.UniqueConstraint(
+                fields=["chama", "reversal_of"],
+                condition=Q(reversal_of__isnull=False),
+                name="journal_reversed_once",
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="journal_amount_positive"),
         ]
         indexes = [
@@ -198,6 +207,11 @@ class Journal(AppendOnlyModel):
 
     def __str__(self):
         return f"#{self.pk} {self.get_kind_display()} {self.amount} ({self.value_date})"
+
+    @property
+    def reversed_by(self):
+        """The journal that reversed this one, or None. Lists read it with prefetch_related("reversals")."""
+        return next(iter(self.reversals.all()), None)
 
 
 class Entry(AppendOnlyModel):

@@ -198,6 +198,12 @@ class Loan(TimeStampedModel):
     def __str__(self):
         return f"Loan #{self.pk} {shown(self.principal)} to {self.membership.user.get_full_name()}"
 
+    @property
+    def receivable_account(self):
+        """The loan's receivable account (None before it is disbursed). Lists read it with
+        prefetch_related("receivable_accounts")."""
+        return next(iter(self.receivable_accounts.all()), None)
+
 
 class Installment(TimeStampedModel):
     class Status(models.TextChoices):

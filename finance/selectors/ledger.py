@@ -46,4 +46,4 @@ def journals_with_entries(journals: QuerySet[Journal] | None = None) -> QuerySet
     """Journals as the API shows them: who they concern, who posted and reversed them, and every entry
     with its account, in a fixed number of queries however many journals there are."""
     journals = Journal.objects.all() if journals is None else journals
-    return journals.select_related("membership", "created_by", "reversed_by").prefetch_related("entries__account")
+    return journals.select_related("membership", "created_by").prefetch_related("entries__account", "reversals")

@@ -100,7 +100,7 @@ def payoff_amount(loan: Loan, as_of: date | None = None) -> Decimal:
 
 def written_off_amount(loan: Loan) -> Decimal:
     return (
-        loan.journals.filter(kind=Journal.Kind.LOAN_WRITE_OFF, reversed_by__isnull=True).aggregate(total=Sum("amount"))[
+        loan.journals.filter(kind=Journal.Kind.LOAN_WRITE_OFF, reversals__isnull=True).aggregate(total=Sum("amount"))[
             "total"
         ]
         or ZERO
@@ -109,7 +109,7 @@ def written_off_amount(loan: Loan) -> Decimal:
 
 def recovered_after_write_off(loan: Loan) -> Decimal:
     return (
-        loan.journals.filter(kind=Journal.Kind.LOAN_RECOVERY, reversed_by__isnull=True).aggregate(total=Sum("amount"))[
+        loan.journals.filter(kind=Journal.Kind.LOAN_RECOVERY, reversals__isnull=True).aggregate(total=Sum("amount"))[
             "total"
         ]
         or ZERO
@@ -119,7 +119,7 @@ def recovered_after_write_off(loan: Loan) -> Decimal:
 def portfolio(chama: Chama, as_of: date | None = None) -> dict[str, Any]:
     """Outstanding principal by aging bucket and PAR30 / PAR60 / PAR90 (two queries)."""
     loans = list(
-        Loan.objects.filter(chama=chama, status__in=Loan.OUTSTANDING_STATUSES).select_related("receivable_account")
+        Loan.objects.filter(chama=chama, status__in=Loan.OUTSTANDING_STATUSES).prefetch_related("receivable_accounts")
     )
     outstanding = {loan.pk: loan.receivable_account.normal_balance for loan in loans}
     total = sum(outstanding.values(), ZERO)

@@ -203,7 +203,7 @@ def cashbook_reject(*, record: CashbookRecord, by: User, reason: str) -> Cashboo
 def book_value(investment: Investment) -> Decimal:
     """Money invested plus revaluations, less what reversals took back (from the movements)."""
     movements = investment.movements.exclude(kind=InvestmentMovement.Kind.RETURN).exclude(
-        journal__reversed_by__isnull=False
+        journal__reversals__isnull=False
     )
     return movements.aggregate(total=Sum("amount"))["total"] or ZERO
 

@@ -5,17 +5,6 @@ that holds the chama's rows. Found by looking at every model, so a new table is 
 from django.apps import apps
 from django.db import models
 
-# (model label, field): a one-column unique that stays, and why.
-EXEMPT = {
-    # Django reads a one-to-one's reverse side (`loan.receivable_account`, `journal.reversed_by`,
-    # select_related on it) only through a one-column unique. The row it points at is always of
-    # the same chama (`ledger.loan_account` opens the account in the loan's chama; a reversal is
-    # posted in its original's chama), so each index entry stays on that chama's node. Making them
-    # foreign keys with a (field, chama) constraint means rewriting those reverse reads first.
-    ("finance.Account", "loan"),
-    ("finance.Journal", "reversal_of"),
-}
-
 
 def tenant_models():
     found = []
@@ -30,7 +19,7 @@ def uniques_without_chama(model):
     label = model._meta.label
     problems = []
     for field in model._meta.local_fields:
-        if field.unique and not field.primary_key and field.name != "chama" and (label, field.name) not in EXEMPT:
+        if field.unique and not field.primary_key and field.name != "chama":
             problems.append(f"{label}.{field.name}: unique=True without chama")
     for fields in model._meta.unique_together:
         if "chama" not in fields:
@@ -58,9 +47,3 @@ def test_tenant_tables_are_found():
 def test_every_unique_constraint_of_a_tenant_table_includes_chama():
     problems = [problem for model in tenant_models() for problem in uniques_without_chama(model)]
     assert problems == []
-
-
-def test_exemptions_name_real_one_column_uniques():
-    for label, name in EXEMPT:
-        field = apps.get_model(label)._meta.get_field(name)
-        assert field.unique, f"{label}.{name} is no longer unique on its own: drop its exemption"

@@ -60,8 +60,9 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     """Loans: members apply and see their own; officers see all and decide, disburse, take repayments."""
 
     queryset = Loan.objects.select_related(
-        "membership__user", "product", "receivable_account", "reschedule_requested_by", "write_off_requested_by"
+        "membership__user", "product", "reschedule_requested_by", "write_off_requested_by"
     ).prefetch_related(
+        "receivable_accounts",
         "installments",
         "guarantees__guarantor__user",
         "guarantees__loan__membership__user",
@@ -112,7 +113,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         for loan in page:
-            account = getattr(loan, "receivable_account", None)
+            account = loan.receivable_account
             loan.outstanding_principal = account.normal_balance if account else ZERO
             loan.payoff_today = None
         return self.get_paginated_response(
