@@ -35,6 +35,17 @@ def meeting_day(meeting):
 # --- meetings ----------------------------------------------------------------------------------
 
 
+def check_link(format, link):
+    if format != Meeting.Format.PHYSICAL and not link:
+        raise ValidationError({"link": "An online or hybrid meeting needs its link."})
+
+
+def check_status(meeting, status):
+    """The status `meeting` (as it would be saved) may have."""
+    if status == Meeting.Status.HELD and meeting.starts_at > timezone.now():
+        raise ValidationError("A meeting cannot be held before it starts.")
+
+
 def meeting_create(
     *,
     chama,
@@ -47,10 +58,12 @@ def meeting_create(
     location="",
     link="",
     agenda=(),
+    status=Meeting.Status.SCHEDULED,
+    minutes="",
 ) -> Meeting:
+    """A meeting, scheduled; or, recorded afterwards, already held with its minutes."""
     authority.require(by, "run_meeting", chama=chama)
-    if format != Meeting.Format.PHYSICAL and not link:
-        raise ValidationError({"link": "An online or hybrid meeting needs its link."})
+    check_link(format, link)
     with transaction.atomic():
         meeting = Meeting(
             chama=chama,
@@ -61,7 +74,14 @@ def meeting_create(
             ends_at=ends_at,
             location=location,
             link=link,
+            status=status,
+            minutes=minutes,
+            minutes_recorded_by=by if minutes else None,
         )
+        try:
+            check_status(meeting, status)
+        except ValidationError as exc:
+            raise ValidationError({"status": exc.messages}) from exc
         meeting.full_clean()
         meeting.save()
         AgendaItem.objects.bulk_create(
@@ -70,12 +90,41 @@ def meeting_create(
     return meeting
 
 
+# What an officer may change on a meeting (it stays in its chama).
+MEETING_DETAILS = frozenset(
+    {"title", "kind", "format", "location", "link", "starts_at", "ends_at", "status", "minutes"}
+)
+
+
+def meeting_update(*, meeting, by, **fields) -> Meeting:
+    """Change a meeting's details, status or minutes; whoever changes the minutes is recorded as
+    having taken them."""
+    unknown = sorted(set(fields) - MEETING_DETAILS)
+    if unknown:
+        raise ValidationError(f"{', '.join(unknown)}: not a detail of the meeting that can be changed.")
+    with transaction.atomic():
+        meeting = lock_row(Meeting.objects.select_related("chama"), pk=meeting.pk)
+        authority.require(by, "run_meeting", meeting)
+        if "minutes" in fields and fields["minutes"] != meeting.minutes:
+            fields = {**fields, "minutes_recorded_by": by}
+        for name, value in fields.items():
+            setattr(meeting, name, value)
+        check_link(meeting.format, meeting.link)
+        try:
+            check_status(meeting, meeting.status)
+        except ValidationError as exc:
+            raise ValidationError({"status": exc.messages}) from exc
+        meeting.full_clean()
+        if fields:
+            meeting.save(update_fields=[*fields, "updated_date"])
+    return meeting
+
+
 def meeting_set_status(*, meeting, status, by) -> Meeting:
     with transaction.atomic():
         meeting = lock_row(Meeting.objects.select_related("chama"), pk=meeting.pk)
         authority.require(by, "run_meeting", meeting)
-        if status == Meeting.Status.HELD and meeting.starts_at > timezone.now():
-            raise ValidationError("A meeting cannot be held before it starts.")
+        check_status(meeting, status)
         meeting.status = status
         meeting.save(update_fields=["status", "updated_date"])
     return meeting
