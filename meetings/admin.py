@@ -89,6 +89,14 @@ class MeetingAdmin(ChamaScopedAdmin):
         fields = {name: data[name] for name in MeetingForm.Meta.fields if name in data}
         take_saved(obj, services.meeting_create(by=request.user, **fields))
 
+    def save_formset(self, request, form, formset, change):
+        # The minutes' rows (agenda, resolutions, action items, attachments) are kept by their service.
+        rows = formset.save(commit=False)
+        services.meeting_records_save(
+            meeting=form.instance, by=request.user, saved=rows, deleted=formset.deleted_objects
+        )
+        formset.save_m2m()
+
     def _status(self, request, queryset, status, done):
         self.run_service_per_row(
             request, queryset, lambda m: services.meeting_set_status(meeting=m, status=status, by=request.user), done

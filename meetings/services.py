@@ -20,7 +20,18 @@ from finance.models import Due
 from finance.services import collections
 from finance.services.dues import fine_charge
 from groups.models import Chama, Membership, Policy
-from meetings.models import AgendaItem, Attendance, EligibleVoter, Meeting, Proposal, Rsvp, Vote
+from meetings.models import (
+    ActionItem,
+    AgendaItem,
+    Attendance,
+    EligibleVoter,
+    Meeting,
+    MinutesAttachment,
+    Proposal,
+    Resolution,
+    Rsvp,
+    Vote,
+)
 
 
 def _zone(chama):
@@ -118,6 +129,34 @@ def meeting_update(*, meeting, by, **fields) -> Meeting:
         if fields:
             meeting.save(update_fields=[*fields, "updated_date"])
     return meeting
+
+
+# The rows of a meeting's minutes an officer keeps on its page.
+MEETING_RECORDS = (AgendaItem, Resolution, ActionItem, MinutesAttachment)
+
+
+def meeting_records_save(*, meeting, by, saved=(), deleted=()) -> list:
+    """Save the agenda items, resolutions, action items and minutes attachments of `meeting` as an
+    officer edited them: `saved` new or changed rows, `deleted` rows taken out. Every row is the
+    meeting's and in its chama, and an action item falls to a member of that chama."""
+    with transaction.atomic():
+        meeting = lock_row(Meeting.objects.select_related("chama"), pk=meeting.pk)
+        authority.require(by, "run_meeting", meeting)
+        for row in [*saved, *deleted]:
+            if not isinstance(row, MEETING_RECORDS):
+                raise ValidationError(f"{row} is not part of a meeting's minutes.")
+            if row.pk is not None and not type(row).objects.filter(pk=row.pk, meeting=meeting).exists():
+                raise ValidationError(f"{row} belongs to another meeting.")
+        for row in saved:
+            row.meeting, row.chama = meeting, meeting.chama
+            owner = getattr(row, "owner", None)
+            if owner is not None and owner.chama_id != meeting.chama_id:
+                raise ValidationError({"owner": f"{owner} belongs to another chama: pick one of this meeting's."})
+            row.full_clean()
+            row.save()
+        for row in deleted:
+            row.delete()
+    return list(saved)
 
 
 def meeting_set_status(*, meeting, status, by) -> Meeting:

@@ -1066,6 +1066,56 @@ def test_the_meeting_service_asks_the_authority_and_keeps_a_meeting_in_its_chama
     assert (meeting.title, meeting.location, meeting.chama) == ("Moved", "Church hall", club.chama)
 
 
+def test_a_meeting_added_with_its_agenda_and_minutes_attachment_keeps_them_through_the_services(club, client):
+    client.force_login(club.secretary.user)
+    data = meeting_form(club, -2, title="Last meeting", status="held", minutes="Agreed.")
+    data.update(
+        {
+            "agenda-TOTAL_FORMS": "1",
+            "agenda-0-position": "1",
+            "agenda-0-title": "Savings",
+            "agenda-0-notes": "",
+            "attachments-TOTAL_FORMS": "1",
+            "attachments-0-title": "Signed minutes",
+            "attachments-0-document": SimpleUploadedFile("minutes.pdf", b"%PDF-1.4 minutes"),
+        }
+    )
+
+    response = client.post(reverse("admin:meetings_meeting_add"), data)
+
+    assert response.status_code == 302
+    meeting = Meeting.objects.get(title="Last meeting")
+    assert [(a.title, a.chama_id) for a in meeting.agenda.all()] == [("Savings", club.chama.pk)]
+    assert [(a.title, a.chama_id) for a in meeting.attachments.all()] == [("Signed minutes", club.chama.pk)]
+
+
+def test_the_minutes_rows_service_asks_the_authority_and_keeps_rows_in_their_meeting(club, other_chama):
+    meeting = meeting_in(club, -1, "Last week")
+    other = meeting_in(club, -8, "The week before")
+    kept = Resolution.objects.create(chama=club.chama, meeting=other, text="Buy a tent")
+    stranger = MembershipFactory(chama=other_chama)
+    by = club.secretary.user
+
+    with pytest.raises(authority.Refused):
+        services.meeting_records_save(
+            meeting=meeting, by=club.treasurer.user, saved=[Resolution(meeting=meeting, text="Buy chairs")]
+        )
+    with pytest.raises(ValidationError):
+        services.meeting_records_save(meeting=meeting, by=by, deleted=[kept])
+    with pytest.raises(ValidationError) as owner:
+        services.meeting_records_save(
+            meeting=meeting, by=by, saved=[ActionItem(meeting=meeting, description="Call", owner=stranger)]
+        )
+    assert "owner" in owner.value.message_dict
+
+    services.meeting_records_save(
+        meeting=meeting, by=by, saved=[ActionItem(meeting=meeting, description="Call", owner=club.wanjiku)]
+    )
+
+    assert Resolution.objects.filter(pk=kept.pk, meeting=other).exists()
+    assert [(a.description, a.chama_id) for a in meeting.action_items.all()] == [("Call", club.chama.pk)]
+
+
 # --- the admin: proposals ------------------------------------------------------------------------
 
 
