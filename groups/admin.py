@@ -108,7 +108,6 @@ class ChamaAdmin(ChamaScopedAdmin):
         ("Record", {"fields": ["members_count", "created_date", "updated_date"]}),
     ]
     inlines = [PolicyInline]
-
     refusals_on_form = True
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -330,7 +329,7 @@ class MembershipAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
         if not change:
             return  # made by create_with_service
         data = form.cleaned_data
-        # Status, role and number go through their services, which may record them for a second
+        # Status, role and number go through the services, which may record them for a second
         # officer instead of applying them; the other fields are plain facts about the member.
         services_by_field = {
             "member_number": lambda: services.membership_change_member_number(

@@ -62,6 +62,7 @@ class MeetingAdmin(ChamaScopedAdmin):
     actions = ["mark_cancelled", "mark_postponed"]
     authority_actions = {"mark_cancelled": "run_meeting", "mark_postponed": "run_meeting"}
     change_form_template = "admin/meetings/meeting/change_form.html"
+    refusals_on_form = True
 
     def get_queryset(self, request):
         return (
@@ -73,8 +74,6 @@ class MeetingAdmin(ChamaScopedAdmin):
     @admin.display(description="Present", ordering="present_count")
     def present(self, obj):
         return obj.present_count
-
-    refusals_on_form = True
 
     def get_readonly_fields(self, request, obj=None):
         return ["chama"] if obj is not None else []  # a meeting stays in its chama
