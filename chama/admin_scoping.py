@@ -92,6 +92,36 @@ def add_refusal(form, exc):
     form.add_error(None, exc if isinstance(exc, ValidationError) else exc.messages)
 
 
+def add_refusal_beside_fields(form, exc):
+    """Show a service's refusal on `form`, each message beside its field when the form has it."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _refused_form(form_class, exc):
+    """`form_class` that is invalid with the service's refusal `exc` once it has validated its own fields."""
+
+    class RefusedForm(form_class):
+        def _post_clean(self):
+            super()._post_clean()
+            add_refusal_beside_fields(self, exc)
+
+    RefusedForm.__name__ = form_class.__name__
+    return RefusedForm
+
+
+def take_saved(instance, saved):
+    """Make the add form's `instance` the row a service saved, so that the admin's inlines, log
+    entry and redirect use it."""
+    for field in type(saved)._meta.concrete_fields:
+        setattr(instance, field.attname, getattr(saved, field.attname))
+    instance._state.adding = False
+    return instance
+
+
 class ChamaScopedMixin:
     """Scoping shared by ModelAdmin and InlineModelAdmin."""
 
@@ -208,8 +238,14 @@ class ChamaScopedAdmin(ChamaScopedMixin, admin.ModelAdmin):
     #: {custom page URL name: authority action}, filled by `guarded_path`.
     authority_views = {}
 
+    #: A refusal by the service that saves the form (a rule only it checks, under its lock) is shown
+    #: on the form, beside its field, with what was typed; otherwise as a message over the page.
+    refusals_on_form = False
+
     def get_form(self, request, obj=None, change=False, **kwargs):
-        return _same_chama(super().get_form(request, obj, change=change, **kwargs))
+        form = _same_chama(super().get_form(request, obj, change=change, **kwargs))
+        refusal = getattr(request, "service_refusal", None)
+        return form if refusal is None else _refused_form(form, refusal)
 
     def get_inline_instances(self, request, obj=None):
         own = super().get_inline_instances(request, obj)
@@ -253,6 +289,10 @@ class ChamaScopedAdmin(ChamaScopedMixin, admin.ModelAdmin):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except (ValidationError, authority.Refused) as exc:
+            if self.refusals_on_form and request.method == "POST" and not hasattr(request, "service_refusal"):
+                # Nothing was saved (the transaction rolled back): the form again, with the reason.
+                request.service_refusal = exc
+                return self.changeform_view(request, object_id, form_url, extra_context)
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 

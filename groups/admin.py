@@ -8,16 +8,11 @@ from django.utils.html import format_html
 from phonenumber_field.formfields import PhoneNumberField
 
 from chama import authority
-from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedStackedInline, CreatedByServiceMixin
+from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedStackedInline, CreatedByServiceMixin, take_saved
 from chama.roles import MembershipStatus
 from groups import importing, services
+from groups import selectors as register
 from groups.models import Chama, Invitation, JoinRequest, Membership, MembershipChangeRequest, Policy
-
-
-def chamas_where(user, perm):
-    """Chamas in which `user`'s role grants `perm` (every chama for superusers)."""
-    chama_ids = authority.chama_ids_with_model_perm(user, perm)
-    return Chama.objects.all() if chama_ids is None else Chama.objects.filter(pk__in=chama_ids)
 
 
 class PolicyInline(ChamaScopedStackedInline):
@@ -111,15 +106,54 @@ class ChamaAdmin(ChamaScopedAdmin):
         ("Record", {"fields": ["members_count", "created_date", "updated_date"]}),
     ]
     inlines = [PolicyInline]
+    refusals_on_form = True
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         form.user = request.user
         return form
 
+    def save_model(self, request, obj, form, change):
+        # A new chama is made with its policy by chama_create, in save_related (it needs the inline).
+        if not change:
+            return
+        data = form.cleaned_data
+        details = {name: _file_cleared(data[name]) for name in form.changed_data if name in services.CHAMA_DETAILS}
+        if details:
+            services.chama_update(chama=obj, by=request.user, **details)
+        if "status" in form.changed_data:
+            services.chama_change_status(chama=obj, status=data["status"], by=request.user)
+
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        Policy.objects.get_or_create(chama=form.instance)  # the defaults, when the inline was left untouched
+        policy_formsets = [formset for formset in formsets if formset.model is Policy]
+        policy = {
+            name: f.cleaned_data[name]
+            for formset in policy_formsets
+            for f in formset.forms
+            if f.has_changed()
+            for name in f.changed_data
+            if name in services.POLICY_FIELDS
+        }
+        if change:
+            saved = services.policy_update(chama=form.instance, by=request.user, **policy) if policy else None
+        else:
+            data = form.cleaned_data
+            fields = {name: _file_cleared(data[name]) for name in services.CHAMA_DETAILS | {"status"} if name in data}
+            chama = services.chama_create(created_by=request.user, policy=policy, **fields)
+            take_saved(form.instance, chama)
+            saved = chama.policy if policy else None
+        for formset in policy_formsets:  # what the change message and the history say
+            formset.new_objects = [saved] if saved is not None and not change else []
+            formset.changed_objects = [(saved, list(policy))] if saved is not None and change else []
+            formset.deleted_objects = []
+        for formset in formsets:
+            if formset.model is not Policy:
+                self.save_formset(request, form, formset, change=change)
+
+
+def _file_cleared(value):
+    """A cleared file field's value as the model stores it (the form gives False)."""
+    return "" if value is False else value
 
 
 class MemberAddForm(forms.ModelForm):
@@ -178,11 +212,25 @@ class MembershipChangeForm(forms.ModelForm):
                 raise ValidationError({"role": reason})
         if "member_number" in self.changed_data and data.get("member_number"):
             services.check_member_number(membership, data["member_number"].strip())
+        if details_changed(self) and self.request is not None:
+            reason = authority.refusal(self.request.user, "manage_members", membership)
+            if reason:
+                raise ValidationError(reason)
         return data
 
     def validate_unique(self):
         # A new member number is checked by the service, under the chama's lock.
         pass
+
+
+def details_changed(form):
+    """The membership's plain facts changed on `form`; an exit reason given with a change of
+    status is that change's reason (kept with it if it waits for a second officer)."""
+    return [
+        name
+        for name in form.changed_data
+        if name in services.MEMBERSHIP_DETAILS and not (name == "exit_reason" and "status" in form.changed_data)
+    ]
 
 
 class MemberImportForm(forms.Form):
@@ -191,7 +239,7 @@ class MemberImportForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["chama"].queryset = chamas_where(user, "groups.add_membership")
+        self.fields["chama"].queryset = register.chamas_where(user=user, action="manage_members")
 
 
 @admin.register(Membership)
@@ -299,12 +347,9 @@ class MembershipAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
                     and result.status == MembershipChangeRequest.Status.PENDING
                 ):
                     request.pending_changes.append(result)
-        others = [name for name in form.changed_data if name not in services_by_field]
-        if others:
-            membership = Membership.objects.get(pk=obj.pk)
-            for name in others:
-                setattr(membership, name, data[name])
-            membership.save(update_fields=[*others, "updated_date"])
+        details = {name: data[name] for name in details_changed(form)}
+        if details:
+            services.membership_update_details(membership=obj, by=request.user, **details)
 
     def response_change(self, request, obj):
         pending = getattr(request, "pending_changes", [])

@@ -7,6 +7,7 @@ Services check who may act (the role held in *that* chama), lock the rows they c
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -59,6 +60,69 @@ def chama_create(
         if chairperson is not None:
             admit_member(chama=chama, user=chairperson, role=Role.CHAIRPERSON)
     return chama
+
+
+# The chama's details an officer may edit (its status has its own service, its policy too).
+CHAMA_DETAILS = frozenset(
+    {
+        "name",
+        "kind",
+        "category",
+        "description",
+        "registration_number",
+        "founded_date",
+        "constitution",
+        "currency",
+        "timezone",
+    }
+)
+
+
+def _unknown_fields(fields: Iterable[str], allowed: Iterable[str], what: str) -> None:
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise ValidationError(f"{', '.join(unknown)}: not {what} that can be edited here.")
+
+
+def chama_update(*, chama: Chama, by: User, **fields: Any) -> Chama:
+    """Edit the chama's details (name, kind, registration, founding date, constitution …)."""
+    _unknown_fields(fields, CHAMA_DETAILS, "a detail of the chama")
+    with transaction.atomic():
+        chama = lock_chama(chama.pk)
+        authority.require(by, "edit_policy", chama=chama)
+        for name, value in fields.items():
+            setattr(chama, name, value)
+        chama.full_clean()
+        if fields:
+            chama.save(update_fields=[*fields, "updated_date"])
+    return chama
+
+
+POLICY_FIELDS = frozenset(
+    field.name
+    for field in Policy._meta.concrete_fields
+    if field.editable and not field.primary_key and field.name not in ("chama", "created_date", "updated_date")
+)
+
+
+def policy_update(*, chama: Chama, by: User, **fields: Any) -> Policy:
+    """Change the chama's policy (made with the defaults if it has none yet). Its rules are the
+    model's (`Policy.clean` and the fields' validators: the backdating window can only be narrowed
+    below the platform's 31 days, the authority matrix only tightened), checked here under the
+    chama's lock."""
+    _unknown_fields(fields, POLICY_FIELDS, "a rule of the policy")
+    with transaction.atomic():
+        chama = lock_chama(chama.pk)
+        authority.require(by, "edit_policy", chama=chama)
+        policy = Policy.objects.filter(chama=chama).first() or Policy(chama=chama)
+        for name, value in fields.items():
+            setattr(policy, name, value)
+        policy.full_clean()
+        if policy.pk is None:
+            policy.save()
+        elif fields:
+            policy.save(update_fields=[*fields, "updated_date"])
+    return policy
 
 
 def check_chama_status_change(chama: Chama, status: str) -> None:
@@ -243,6 +307,24 @@ def _check_not_last_chairperson(membership: Membership) -> None:
             f"{membership.user.get_full_name()} is the last chairperson of {membership.chama}: appoint another "
             "chairperson first; a chama is never left without one."
         )
+
+
+# Facts about a member that change nothing else (status, role and number have their own services).
+MEMBERSHIP_DETAILS = frozenset({"joined_date", "exit_reason"})
+
+
+def membership_update_details(*, membership: Membership, by: User, **fields: Any) -> Membership:
+    """Correct a member's joining date or exit reason (the joining date counts toward loan rules)."""
+    _unknown_fields(fields, MEMBERSHIP_DETAILS, "a detail of the membership")
+    with transaction.atomic():
+        membership = _lock_membership(membership)
+        authority.require(by, "manage_members", membership)
+        for name, value in fields.items():
+            setattr(membership, name, value)
+        membership.full_clean()
+        if fields:
+            membership.save(update_fields=[*fields, "updated_date"])
+    return membership
 
 
 def has_money(membership: Membership) -> bool:

@@ -4,10 +4,9 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, CreatedByServiceMixin
+from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline, CreatedByServiceMixin, take_saved
 from meetings import services
 from meetings.models import ActionItem, AgendaItem, Attendance, Meeting, MinutesAttachment, Proposal, Resolution, Vote
 from meetings.register_forms import RegisterSheet
@@ -40,18 +39,12 @@ class AttachmentInline(ChamaScopedTabularInline):
 class MeetingForm(forms.ModelForm):
     link = forms.URLField(required=False, assume_scheme="https", help_text="For online and hybrid meetings.")
 
+    # The meeting's rules (a link for online meetings, not held before it starts) are the services';
+    # their refusal comes back beside the field (MeetingAdmin.refusals_on_form).
+
     class Meta:
         model = Meeting
         fields = ["chama", "title", "kind", "format", "location", "link", "starts_at", "ends_at", "status", "minutes"]
-
-    def clean(self):
-        data = super().clean()
-        if data.get("format") in (Meeting.Format.VIRTUAL, Meeting.Format.HYBRID) and not data.get("link"):
-            self.add_error("link", "An online or hybrid meeting needs its link.")
-        starts_at = data.get("starts_at")
-        if data.get("status") == Meeting.Status.HELD and starts_at and starts_at > timezone.now():
-            self.add_error("status", "A meeting cannot be held before it starts.")
-        return data
 
 
 @admin.register(Meeting)
@@ -69,6 +62,7 @@ class MeetingAdmin(ChamaScopedAdmin):
     actions = ["mark_cancelled", "mark_postponed"]
     authority_actions = {"mark_cancelled": "run_meeting", "mark_postponed": "run_meeting"}
     change_form_template = "admin/meetings/meeting/change_form.html"
+    refusals_on_form = True
 
     def get_queryset(self, request):
         return (
@@ -81,10 +75,26 @@ class MeetingAdmin(ChamaScopedAdmin):
     def present(self, obj):
         return obj.present_count
 
+    def get_readonly_fields(self, request, obj=None):
+        return ["chama"] if obj is not None else []  # a meeting stays in its chama
+
     def save_model(self, request, obj, form, change):
-        if "minutes" in form.changed_data:
-            obj.minutes_recorded_by = request.user
-        super().save_model(request, obj, form, change)
+        data = form.cleaned_data
+        if change:
+            changed = {name: data[name] for name in form.changed_data if name in services.MEETING_DETAILS}
+            if changed:
+                services.meeting_update(meeting=obj, by=request.user, **changed)
+            return
+        fields = {name: data[name] for name in MeetingForm.Meta.fields if name in data}
+        take_saved(obj, services.meeting_create(by=request.user, **fields))
+
+    def save_formset(self, request, form, formset, change):
+        # The minutes' rows (agenda, resolutions, action items, attachments) are kept by their service.
+        rows = formset.save(commit=False)
+        services.meeting_records_save(
+            meeting=form.instance, by=request.user, saved=rows, deleted=formset.deleted_objects
+        )
+        formset.save_m2m()
 
     def _status(self, request, queryset, status, done):
         self.run_service_per_row(

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Model, Q, QuerySet
 from django.utils import timezone
 
 from chama import authority
@@ -26,7 +26,18 @@ from finance.services import collections
 from finance.services.dues import fine_charge
 from groups import selectors as register
 from groups.models import Chama, Membership, Policy
-from meetings.models import AgendaItem, Attendance, EligibleVoter, Meeting, Proposal, Rsvp, Vote
+from meetings.models import (
+    ActionItem,
+    AgendaItem,
+    Attendance,
+    EligibleVoter,
+    Meeting,
+    MinutesAttachment,
+    Proposal,
+    Resolution,
+    Rsvp,
+    Vote,
+)
 
 
 def _zone(chama: Chama) -> ZoneInfo:
@@ -41,6 +52,17 @@ def meeting_day(meeting: Meeting) -> date:
 # --- meetings ----------------------------------------------------------------------------------
 
 
+def check_link(format: str, link: str) -> None:
+    if format != Meeting.Format.PHYSICAL and not link:
+        raise ValidationError({"link": "An online or hybrid meeting needs its link."})
+
+
+def check_status(meeting: Meeting, status: str) -> None:
+    """The status `meeting` (as it would be saved) may have."""
+    if status == Meeting.Status.HELD and meeting.starts_at > timezone.now():
+        raise ValidationError("A meeting cannot be held before it starts.")
+
+
 def meeting_create(
     *,
     chama: Chama,
@@ -53,10 +75,12 @@ def meeting_create(
     location: str = "",
     link: str = "",
     agenda: Iterable[str] = (),
+    status: str = Meeting.Status.SCHEDULED,
+    minutes: str = "",
 ) -> Meeting:
+    """A meeting, scheduled; or, recorded afterwards, already held with its minutes."""
     authority.require(by, "run_meeting", chama=chama)
-    if format != Meeting.Format.PHYSICAL and not link:
-        raise ValidationError({"link": "An online or hybrid meeting needs its link."})
+    check_link(format, link)
     with transaction.atomic():
         meeting = Meeting(
             chama=chama,
@@ -67,7 +91,14 @@ def meeting_create(
             ends_at=ends_at,
             location=location,
             link=link,
+            status=status,
+            minutes=minutes,
+            minutes_recorded_by=by if minutes else None,
         )
+        try:
+            check_status(meeting, status)
+        except ValidationError as exc:
+            raise ValidationError({"status": exc.messages}) from exc
         meeting.full_clean()
         meeting.save()
         AgendaItem.objects.bulk_create(
@@ -76,12 +107,71 @@ def meeting_create(
     return meeting
 
 
+# What an officer may change on a meeting (it stays in its chama).
+MEETING_DETAILS = frozenset(
+    {"title", "kind", "format", "location", "link", "starts_at", "ends_at", "status", "minutes"}
+)
+
+
+def meeting_update(*, meeting: Meeting, by: User, **fields: Any) -> Meeting:
+    """Change a meeting's details, status or minutes; whoever changes the minutes is recorded as
+    having taken them."""
+    unknown = sorted(set(fields) - MEETING_DETAILS)
+    if unknown:
+        raise ValidationError(f"{', '.join(unknown)}: not a detail of the meeting that can be changed.")
+    with transaction.atomic():
+        meeting = lock_row(Meeting.objects.select_related("chama"), pk=meeting.pk)
+        authority.require(by, "run_meeting", meeting)
+        if "minutes" in fields and fields["minutes"] != meeting.minutes:
+            fields = {**fields, "minutes_recorded_by": by}
+        for name, value in fields.items():
+            setattr(meeting, name, value)
+        check_link(meeting.format, meeting.link)
+        try:
+            check_status(meeting, meeting.status)
+        except ValidationError as exc:
+            raise ValidationError({"status": exc.messages}) from exc
+        meeting.full_clean()
+        if fields:
+            meeting.save(update_fields=[*fields, "updated_date"])
+    return meeting
+
+
+# The rows of a meeting's minutes an officer keeps on its page.
+MEETING_RECORDS = (AgendaItem, Resolution, ActionItem, MinutesAttachment)
+
+
+def meeting_records_save(
+    *, meeting: Meeting, by: User, saved: Iterable[Model] = (), deleted: Iterable[Model] = ()
+) -> list[Model]:
+    """Save the agenda items, resolutions, action items and minutes attachments of `meeting` as an
+    officer edited them: `saved` new or changed rows, `deleted` rows taken out. Every row is the
+    meeting's and in its chama, and an action item falls to a member of that chama."""
+    with transaction.atomic():
+        meeting = lock_row(Meeting.objects.select_related("chama"), pk=meeting.pk)
+        authority.require(by, "run_meeting", meeting)
+        for row in [*saved, *deleted]:
+            if not isinstance(row, MEETING_RECORDS):
+                raise ValidationError(f"{row} is not part of a meeting's minutes.")
+            if row.pk is not None and not type(row).objects.filter(pk=row.pk, meeting=meeting).exists():
+                raise ValidationError(f"{row} belongs to another meeting.")
+        for row in saved:
+            row.meeting, row.chama = meeting, meeting.chama
+            owner = getattr(row, "owner", None)
+            if owner is not None and owner.chama_id != meeting.chama_id:
+                raise ValidationError({"owner": f"{owner} belongs to another chama: pick one of this meeting's."})
+            row.full_clean()
+            row.save()
+        for row in deleted:
+            row.delete()
+    return list(saved)
+
+
 def meeting_set_status(*, meeting: Meeting, status: str, by: User) -> Meeting:
     with transaction.atomic():
         meeting = lock_row(Meeting.objects.select_related("chama"), pk=meeting.pk)
         authority.require(by, "run_meeting", meeting)
-        if status == Meeting.Status.HELD and meeting.starts_at > timezone.now():
-            raise ValidationError("A meeting cannot be held before it starts.")
+        check_status(meeting, status)
         meeting.status = status
         meeting.save(update_fields=["status", "updated_date"])
     return meeting

@@ -25,11 +25,13 @@ from io import StringIO
 from types import SimpleNamespace
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from chama import authority
 from chama.roles import MembershipStatus, Role
 from finance.models import Due
 from groups import services as group_services
@@ -969,6 +971,149 @@ def test_the_admin_form_cannot_mark_a_meeting_held_before_it_starts(club, client
     assert added.status_code == 200 and "status" in added.context["adminform"].form.errors
     assert changed.status_code == 200 and "status" in changed.context["adminform"].form.errors
     assert not Meeting.objects.filter(status=Meeting.Status.HELD).exists()
+
+
+def meeting_change_form(meeting, **fields):
+    """The admin's change form of `meeting` as it stands (its chama is not on it), `fields` replaced."""
+    starts = timezone.localtime(meeting.starts_at)
+    data = {
+        "title": meeting.title,
+        "kind": meeting.kind,
+        "format": meeting.format,
+        "location": meeting.location,
+        "link": meeting.link,
+        "starts_at_0": starts.strftime("%Y-%m-%d"),
+        "starts_at_1": starts.strftime("%H:%M:%S"),
+        "ends_at_0": "",
+        "ends_at_1": "",
+        "status": meeting.status,
+        "minutes": meeting.minutes,
+    }
+    for prefix in ("agenda", "resolutions", "action_items", "attachments"):
+        data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+    data.update(fields)
+    return data
+
+
+def test_a_meeting_changed_in_the_admin_keeps_the_services_rules_beside_the_fields(club, client):
+    meeting = meeting_in(club, 5, "Next week", location="Hall")
+    client.force_login(club.secretary.user)
+    url = reverse("admin:meetings_meeting_change", args=[meeting.pk])
+
+    response = client.post(url, meeting_change_form(meeting, format="hybrid", location="Upstairs"))
+
+    # The service's refusal comes back on the form, with what was typed.
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors["link"] == ["An online or hybrid meeting needs its link."]
+    assert form["location"].value() == "Upstairs"
+    assert Meeting.objects.get(pk=meeting.pk).location == "Hall"
+
+    saved = client.post(
+        url, meeting_change_form(meeting, format="hybrid", link="https://meet.example.com/umoja", location="Upstairs")
+    )
+
+    assert saved.status_code == 302
+    meeting.refresh_from_db()
+    assert (meeting.format, meeting.link, meeting.location) == ("hybrid", "https://meet.example.com/umoja", "Upstairs")
+
+
+def test_minutes_written_in_the_admin_are_recorded_as_the_officers(club, client):
+    meeting = meeting_in(club, -1, "Last week")
+    client.force_login(club.secretary.user)
+
+    response = client.post(
+        reverse("admin:meetings_meeting_change", args=[meeting.pk]),
+        meeting_change_form(meeting, status="held", minutes="Agreed to buy a tent."),
+    )
+
+    assert response.status_code == 302
+    meeting.refresh_from_db()
+    assert (meeting.status, meeting.minutes, meeting.minutes_recorded_by) == (
+        Meeting.Status.HELD,
+        "Agreed to buy a tent.",
+        club.secretary.user,
+    )
+
+
+def test_a_meeting_held_in_the_past_can_be_added_with_its_minutes(club, client):
+    client.force_login(club.secretary.user)
+
+    response = client.post(
+        reverse("admin:meetings_meeting_add"),
+        meeting_form(club, -3, title="From the paper book", status="held", minutes="Elected officers."),
+    )
+
+    assert response.status_code == 302
+    meeting = Meeting.objects.get(title="From the paper book")
+    assert (meeting.status, meeting.minutes_recorded_by) == (Meeting.Status.HELD, club.secretary.user)
+
+
+def test_the_meeting_service_asks_the_authority_and_keeps_a_meeting_in_its_chama(club, other_chama):
+    meeting = meeting_in(club, 5, "Next week")
+
+    with pytest.raises(authority.Refused):
+        services.meeting_update(meeting=meeting, by=club.treasurer.user, title="Moved")
+    with pytest.raises(ValidationError):
+        services.meeting_update(meeting=meeting, by=club.secretary.user, chama=other_chama)
+    with pytest.raises(ValidationError) as held:
+        services.meeting_update(meeting=meeting, by=club.secretary.user, status="held")
+    assert held.value.message_dict == {"status": ["A meeting cannot be held before it starts."]}
+
+    services.meeting_update(meeting=meeting, by=club.secretary.user, title="Moved", location="Church hall")
+
+    meeting.refresh_from_db()
+    assert (meeting.title, meeting.location, meeting.chama) == ("Moved", "Church hall", club.chama)
+
+
+def test_a_meeting_added_with_its_agenda_and_minutes_attachment_keeps_them_through_the_services(club, client):
+    client.force_login(club.secretary.user)
+    data = meeting_form(club, -2, title="Last meeting", status="held", minutes="Agreed.")
+    data.update(
+        {
+            "agenda-TOTAL_FORMS": "1",
+            "agenda-0-position": "1",
+            "agenda-0-title": "Savings",
+            "agenda-0-notes": "",
+            "attachments-TOTAL_FORMS": "1",
+            "attachments-0-title": "Signed minutes",
+            "attachments-0-document": SimpleUploadedFile("minutes.pdf", b"%PDF-1.4 minutes"),
+        }
+    )
+
+    response = client.post(reverse("admin:meetings_meeting_add"), data)
+
+    assert response.status_code == 302
+    meeting = Meeting.objects.get(title="Last meeting")
+    assert [(a.title, a.chama_id) for a in meeting.agenda.all()] == [("Savings", club.chama.pk)]
+    assert [(a.title, a.chama_id) for a in meeting.attachments.all()] == [("Signed minutes", club.chama.pk)]
+
+
+def test_the_minutes_rows_service_asks_the_authority_and_keeps_rows_in_their_meeting(club, other_chama):
+    meeting = meeting_in(club, -1, "Last week")
+    other = meeting_in(club, -8, "The week before")
+    kept = Resolution.objects.create(chama=club.chama, meeting=other, text="Buy a tent")
+    stranger = MembershipFactory(chama=other_chama)
+    by = club.secretary.user
+
+    with pytest.raises(authority.Refused):
+        services.meeting_records_save(
+            meeting=meeting, by=club.treasurer.user, saved=[Resolution(meeting=meeting, text="Buy chairs")]
+        )
+    with pytest.raises(ValidationError):
+        services.meeting_records_save(meeting=meeting, by=by, deleted=[kept])
+    with pytest.raises(ValidationError) as owner:
+        services.meeting_records_save(
+            meeting=meeting, by=by, saved=[ActionItem(meeting=meeting, description="Call", owner=stranger)]
+        )
+    assert "owner" in owner.value.message_dict
+
+    services.meeting_records_save(
+        meeting=meeting, by=by, saved=[ActionItem(meeting=meeting, description="Call", owner=club.wanjiku)]
+    )
+
+    assert Resolution.objects.filter(pk=kept.pk, meeting=other).exists()
+    assert [(a.description, a.chama_id) for a in meeting.action_items.all()] == [("Call", club.chama.pk)]
 
 
 # --- the admin: proposals ------------------------------------------------------------------------
