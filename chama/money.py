@@ -39,6 +39,14 @@ def to_money(value: Decimal | int | str, rounding: str = ROUND_HALF_UP) -> Decim
     return amount.quantize(CENT, rounding=rounding)
 
 
+def positive_money(value: Decimal | int | str, *, what: str = "The amount") -> Decimal:
+    """`value` as money (`to_money`), refused for the `amount` field unless it is more than zero."""
+    amount = to_money(value)
+    if amount <= 0:
+        raise ValidationError({"amount": f"{what} must be more than zero."})
+    return amount
+
+
 def shown(amount: Decimal | int | str, currency: str | None = None) -> str:
     """An amount as people read it: `1,500.00`, or `KES 1,500.00` with the chama's currency
     (rounded by `to_money`: a Decimal's own format would round half to even)."""

@@ -12,7 +12,7 @@ from django.db.models import Sum
 
 from chama import authority
 from chama.locking import lock_row
-from chama.money import ZERO, shown, to_money
+from chama.money import ZERO, positive_money, shown, to_money
 from chama.transitions import locked_in_status, move
 from finance.models import Account, Expense, Income, Investment, InvestmentMovement, Journal
 from finance.models.books import CashbookRecord
@@ -27,13 +27,6 @@ if TYPE_CHECKING:
     from groups.models import Chama, Membership
 
 A = Account.Purpose
-
-
-def _positive(amount: Decimal | int | str) -> Decimal:
-    amount = to_money(amount)
-    if amount <= 0:
-        raise ValidationError({"amount": "The amount must be more than zero."})
-    return amount
 
 
 def _accounts(record: CashbookRecord) -> tuple[Account, Account]:
@@ -84,7 +77,7 @@ def _post(record: CashbookRecord, approved_by: User) -> None:
 def _cashbook(record: CashbookRecord, by: User) -> CashbookRecord:
     """Post `record` at once up to the threshold; above it, keep it for a second officer."""
     chama = record.chama
-    record.amount = _positive(record.amount)
+    record.amount = positive_money(record.amount)
     if record.category not in type(record).Category.values:
         raise ValidationError({"category": f"Unknown category {record.category!r}."})
     payee = getattr(record, "payee", None)
@@ -208,6 +201,39 @@ def book_value(investment: Investment) -> Decimal:
     return movements.aggregate(total=Sum("amount"))["total"] or ZERO
 
 
+def _movement(
+    investment: Investment,
+    kind: str,
+    *,
+    amount: Decimal,
+    by: User,
+    value_date: date,
+    note: str,
+    memo: str,
+    lines: list[tuple[Account, Decimal]],
+    valuation: Decimal | None = None,
+) -> InvestmentMovement:
+    """Post the movement's journal (none when `lines` is empty: a valuation that changes nothing)
+    and record the movement beside it. The caller holds the transaction."""
+    chama = investment.chama
+    journal = None
+    if lines:
+        journal = ledger.post_journal(
+            chama=chama, kind=Journal.Kind.INVESTMENT, value_date=value_date, memo=memo, created_by=by, lines=lines
+        )
+    return InvestmentMovement.objects.create(
+        chama=chama,
+        investment=investment,
+        kind=kind,
+        amount=amount,
+        valuation=valuation,
+        value_date=value_date,
+        note=note,
+        recorded_by=by,
+        journal=journal,
+    )
+
+
 def investment_add_funds(
     *,
     investment: Investment,
@@ -219,29 +245,20 @@ def investment_add_funds(
 ) -> InvestmentMovement:
     chama = investment.chama
     authority.require(by, "record_expense", chama=chama)
-    amount = _positive(amount)
-    value_date = value_date or chama.today()
+    amount = positive_money(amount)
     with transaction.atomic():
-        journal = ledger.post_journal(
-            chama=chama,
-            kind=Journal.Kind.INVESTMENT,
-            value_date=value_date,
+        return _movement(
+            investment,
+            InvestmentMovement.Kind.PURCHASE,
+            amount=amount,
+            by=by,
+            value_date=value_date or chama.today(),
+            note=note,
             memo=f"Invested in {investment}",
-            created_by=by,
             lines=[
                 (ledger.chama_account(chama, A.INVESTMENTS), amount),
                 (ledger.method_account(chama, paid_through, field="paid_through"), -amount),
             ],
-        )
-        return InvestmentMovement.objects.create(
-            chama=chama,
-            investment=investment,
-            kind=InvestmentMovement.Kind.PURCHASE,
-            amount=amount,
-            value_date=value_date,
-            note=note,
-            recorded_by=by,
-            journal=journal,
         )
 
 
@@ -258,29 +275,21 @@ def investment_revalue(
     with transaction.atomic():
         lock_row(Investment.objects.all(), pk=investment.pk)
         change = value - book_value(investment)
-        journal = None
-        if change:
-            journal = ledger.post_journal(
-                chama=chama,
-                kind=Journal.Kind.INVESTMENT,
-                value_date=value_date,
-                created_by=by,
-                memo=f"Revaluation of {investment} to {shown(value)}",
-                lines=[
-                    (ledger.chama_account(chama, A.INVESTMENTS), change),
-                    (ledger.chama_account(chama, A.UNREALISED_GAIN), -change),
-                ],
-            )
-        return InvestmentMovement.objects.create(
-            chama=chama,
-            investment=investment,
-            kind=InvestmentMovement.Kind.VALUATION,
+        return _movement(
+            investment,
+            InvestmentMovement.Kind.VALUATION,
             amount=change,
             valuation=value,
+            by=by,
             value_date=value_date,
             note=note,
-            recorded_by=by,
-            journal=journal,
+            memo=f"Revaluation of {investment} to {shown(value)}",
+            lines=[
+                (ledger.chama_account(chama, A.INVESTMENTS), change),
+                (ledger.chama_account(chama, A.UNREALISED_GAIN), -change),
+            ]
+            if change
+            else [],
         )
 
 
@@ -295,27 +304,18 @@ def investment_return(
 ) -> InvestmentMovement:
     chama = investment.chama
     authority.require(by, "record_expense", chama=chama)
-    amount = _positive(amount)
-    value_date = value_date or chama.today()
+    amount = positive_money(amount)
     with transaction.atomic():
-        journal = ledger.post_journal(
-            chama=chama,
-            kind=Journal.Kind.INVESTMENT,
-            value_date=value_date,
+        return _movement(
+            investment,
+            InvestmentMovement.Kind.RETURN,
+            amount=amount,
+            by=by,
+            value_date=value_date or chama.today(),
+            note=note,
             memo=f"Return from {investment}",
-            created_by=by,
             lines=[
                 (ledger.method_account(chama, received_through, field="received_through"), amount),
                 (ledger.chama_account(chama, A.INVESTMENT_INCOME), -amount),
             ],
-        )
-        return InvestmentMovement.objects.create(
-            chama=chama,
-            investment=investment,
-            kind=InvestmentMovement.Kind.RETURN,
-            amount=amount,
-            value_date=value_date,
-            note=note,
-            recorded_by=by,
-            journal=journal,
         )

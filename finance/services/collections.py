@@ -5,7 +5,7 @@ phone (the API) both call `collection_sheet_post` with plain rows."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -187,25 +187,24 @@ def _post_row(
 ) -> dict[str, list[str]]:
     """Post one row's cells; returns {cell: [messages]} of the cells refused."""
     key = lambda cell: _row_key(client_key, membership.pk, cell)  # noqa: E731
-    operations = []
     contribution, fines, repayment = (to_money(row.get(cell) or 0) for cell in AMOUNTS)
     shares = row.get("shares") or 0
-    if contribution:
-        operations.append(
-            (
-                "contribution",
-                lambda: dues.payment_record(
-                    membership=membership,
-                    amount=contribution,
-                    method=method,
-                    by=by,
-                    value_date=day,
-                    kinds=dues.DUE_KINDS["contributions"],
-                    idempotency_key=key("c"),
-                    memo=f"Contribution at meeting {day}",
-                ),
-            )
+
+    def paying(kinds: str, amount: Decimal, suffix: str, memo: str) -> Callable[[], Journal]:
+        return lambda: dues.payment_record(
+            membership=membership,
+            amount=amount,
+            method=method,
+            by=by,
+            value_date=day,
+            kinds=dues.DUE_KINDS[kinds],
+            idempotency_key=key(suffix),
+            memo=f"{memo} at meeting {day}",
         )
+
+    operations = []
+    if contribution:
+        operations.append(("contribution", paying("contributions", contribution, "c", "Contribution")))
     if shares:
         operations.append(
             (
@@ -216,21 +215,7 @@ def _post_row(
             )
         )
     if fines:
-        operations.append(
-            (
-                "fines",
-                lambda: dues.payment_record(
-                    membership=membership,
-                    amount=fines,
-                    method=method,
-                    by=by,
-                    value_date=day,
-                    kinds=dues.DUE_KINDS["fines"],
-                    idempotency_key=key("f"),
-                    memo=f"Fines paid at meeting {day}",
-                ),
-            )
-        )
+        operations.append(("fines", paying("fines", fines, "f", "Fines paid")))
     errors = {}
     if repayment and membership.pk not in loan_of:
         errors["repayment"] = ["This member has no loan to repay."]

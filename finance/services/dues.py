@@ -15,7 +15,7 @@ from django.db.models.functions import Round
 from django.utils import timezone
 
 from chama import authority
-from chama.money import ZERO, shown, to_money
+from chama.money import ZERO, positive_money, shown, to_money
 from chama.progress import Progress, told
 from chama.transitions import locked_in_status, move
 from finance import periods
@@ -161,9 +161,7 @@ def payment_record(
     idempotency key returns the first journal."""
     chama = membership.chama
     authority.require(by, "record_payment", membership)
-    amount = to_money(amount)
-    if amount <= 0:
-        raise ValidationError({"amount": "A payment must be more than zero."})
+    amount = positive_money(amount, what="A payment")
     value_date = value_date or chama.today()
 
     def post():
@@ -474,9 +472,7 @@ def fine_charge(
     same fine is charged once however often this runs."""
     chama = membership.chama
     authority.require(by, "charge_fine", membership)
-    amount = to_money(amount)
-    if amount <= 0:
-        raise ValidationError({"amount": "A fine must be more than zero."})
+    amount = positive_money(amount, what="A fine")
     value_date = value_date or chama.today()
 
     def post():

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from chama import authority
-from chama.money import ZERO, shown, to_money
+from chama.money import ZERO, positive_money, shown, to_money
 from chama.transitions import locked_in_status, move
 from finance.models import Account, Journal, SavingsType, Withdrawal
 from finance.selectors import loans as loan_reads
@@ -43,9 +43,7 @@ def savings_deposit(
     """Money straight into a member's savings (outside the dues schedule)."""
     chama = membership.chama
     authority.require(by, "record_payment", membership)
-    amount = to_money(amount)
-    if amount <= 0:
-        raise ValidationError({"amount": "A deposit must be more than zero."})
+    amount = positive_money(amount, what="A deposit")
     savings_type = savings_type or default_savings_type(chama)
     return ledger.post_once(
         membership,
@@ -100,9 +98,7 @@ def withdrawal_request(
     chama = membership.chama
     if by.pk != membership.user_id:
         authority.require(by, "act_for_member", chama=chama)
-    amount = to_money(amount)
-    if amount <= 0:
-        raise ValidationError({"amount": "A withdrawal must be more than zero."})
+    amount = positive_money(amount, what="A withdrawal")
     savings_type = savings_type or default_savings_type(chama)
     today = chama.today()
     withdrawal = Withdrawal(

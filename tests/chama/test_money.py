@@ -7,7 +7,17 @@ from decimal import Decimal as D
 import pytest
 from django.core.exceptions import ValidationError
 
-from chama.money import CENT, MAX_AMOUNT, ZERO, MoneyField, MoneyFormField, non_negative, parse_money, to_money
+from chama.money import (
+    CENT,
+    MAX_AMOUNT,
+    ZERO,
+    MoneyField,
+    MoneyFormField,
+    non_negative,
+    parse_money,
+    positive_money,
+    to_money,
+)
 
 
 @pytest.mark.parametrize(
@@ -108,6 +118,15 @@ def test_non_negative_refuses_a_cent_below_zero_with_a_sentence():
     with pytest.raises(ValidationError) as exc_info:
         validator(-CENT)
     assert exc_info.value.messages == ["An amount cannot be negative."]
+
+
+def test_positive_money_rounds_then_refuses_what_is_not_more_than_zero_naming_it():
+    assert positive_money("0.005") == CENT  # half a cent rounds up to one: accepted
+    assert positive_money(D("1500")) == D("1500.00")
+    for value in ("0.004", 0, "-1"):
+        with pytest.raises(ValidationError) as exc_info:
+            positive_money(value, what="A deposit")
+        assert exc_info.value.message_dict == {"amount": ["A deposit must be more than zero."]}
 
 
 # --- what parse_money says when it refuses (the API and the admin show these sentences) -----------

@@ -13,7 +13,7 @@ from django.db.models import F
 from django.db.models.functions import Round
 
 from chama import authority
-from chama.money import ZERO, shown, to_money
+from chama.money import ZERO, positive_money, shown
 from chama.transitions import locked_in_status
 from finance.locking import loan_rows, lock_installments
 from finance.models import Account, Installment, Journal, Loan, RepaymentLine
@@ -93,9 +93,7 @@ def loan_repay(
     """A repayment (Dr cash; Cr penalty, fee and interest income and the loan's principal, in the
     product's order). More than the payoff is refused; reaching it closes the loan."""
     authority.require(by, "record_payment", loan)
-    amount = to_money(amount)
-    if amount <= 0:
-        raise ValidationError({"amount": "A repayment must be more than zero."})
+    amount = positive_money(amount, what="A repayment")
     membership = loan.membership
 
     def post():
