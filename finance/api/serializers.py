@@ -148,8 +148,28 @@ class EntrySerializer(serializers.ModelSerializer):
         fields = ["account", "account_code", "account_name", "amount"]
 
 
-class JournalSerializer(serializers.ModelSerializer):
+class JournalBaseSerializer(serializers.ModelSerializer):
+    """What every view of a journal shows: what moved, when, and what reversed it."""
+
     amount = MoneyField(read_only=True)
+    reversed_by = serializers.IntegerField(source="reversed_by.pk", default=None, allow_null=True)
+
+    class Meta:
+        model = Journal
+        fields = [
+            "id",
+            "kind",
+            "value_date",
+            "created_date",
+            "memo",
+            "amount",
+            "external_reference",
+            "reversal_of",
+            "reversed_by",
+        ]
+
+
+class JournalSerializer(JournalBaseSerializer):
     member_number = serializers.CharField(
         source="membership.member_number",
         default=None,
@@ -157,46 +177,22 @@ class JournalSerializer(serializers.ModelSerializer):
         help_text="Null for the chama's own journals (expenses, income).",
     )
     created_by = serializers.CharField(source="created_by.get_full_name", default=None, allow_null=True)
-    reversed_by = serializers.IntegerField(source="reversed_by.pk", default=None, allow_null=True)
     entries = EntrySerializer(many=True, read_only=True)
 
-    class Meta:
-        model = Journal
+    class Meta(JournalBaseSerializer.Meta):
         fields = [
-            "id",
-            "kind",
-            "value_date",
-            "created_date",
-            "memo",
-            "amount",
+            *JournalBaseSerializer.Meta.fields,
             "member_number",
-            "external_reference",
             "created_by",
-            "reversal_of",
-            "reversed_by",
             "entries",
         ]
 
 
-class MyJournalSerializer(serializers.ModelSerializer):
-    amount = MoneyField(read_only=True)
-    reversed_by = serializers.IntegerField(source="reversed_by.pk", default=None, allow_null=True)
+class MyJournalSerializer(JournalBaseSerializer):
     lines = serializers.SerializerMethodField(help_text="Where the money went: your accounts and the chama's funds.")
 
-    class Meta:
-        model = Journal
-        fields = [
-            "id",
-            "kind",
-            "value_date",
-            "created_date",
-            "memo",
-            "amount",
-            "external_reference",
-            "reversal_of",
-            "reversed_by",
-            "lines",
-        ]
+    class Meta(JournalBaseSerializer.Meta):
+        fields = [*JournalBaseSerializer.Meta.fields, "lines"]
 
     def get_lines(self, journal) -> list[dict]:
         return [

@@ -5,6 +5,7 @@ from rest_framework import mixins, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from chama import authority
 from chama.api.viewsets import ChamaNestedViewSet
 from finance.api import idempotency, serializers
 from finance.selectors import ledger as ledger_reads
@@ -28,6 +29,18 @@ class MemberScopedMixin:
 
     def my_membership(self):
         return self.chama.memberships.select_related("user", "chama").get(user=self.request.user)
+
+
+class OwnUnlessOfficerMixin:
+    """Every row of the chama for an officer who may read its books; a member's own rows otherwise."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False) or authority.may(
+            self.request.user, "view_books", chama=self.chama
+        ):
+            return queryset
+        return queryset.filter(membership__user=self.request.user)
 
 
 POSTING_SCHEMA = extend_schema(

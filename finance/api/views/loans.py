@@ -6,12 +6,11 @@ from rest_framework import serializers as drf
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from chama import authority
 from chama.api.fields import MoneyField
 from chama.api.viewsets import ChamaNestedViewSet
 from chama.money import ZERO
 from finance.api import idempotency, loan_serializers, serializers
-from finance.api.views.common import posted
+from finance.api.views.common import OwnUnlessOfficerMixin, posted
 from finance.models import Guarantee, Loan, LoanProduct
 from finance.selectors import ledger as ledger_reads
 from finance.selectors import loans as loan_reads
@@ -56,7 +55,13 @@ class LoanProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Chama
         )
 
 
-class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ChamaNestedViewSet):
+class LoanViewSet(
+    OwnUnlessOfficerMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    ChamaNestedViewSet,
+):
     """Loans: members apply and see their own; officers see all and decide, disburse, take repayments."""
 
     queryset = Loan.objects.select_related(
@@ -89,14 +94,6 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         "recover_from_guarantors": "recover_loan",
         "record_recovery": "recover_loan",
     }
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        if getattr(self, "swagger_fake_view", False) or authority.may(
-            self.request.user, "view_books", chama=self.chama
-        ):
-            return queryset
-        return queryset.filter(membership__user=self.request.user)
 
     def _detail(self, loan, status_code=status.HTTP_200_OK):
         loan = self.get_queryset().get(pk=loan.pk)

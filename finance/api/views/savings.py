@@ -5,10 +5,15 @@ from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from chama import authority
 from chama.api.viewsets import ChamaNestedViewSet
 from finance.api import serializers
-from finance.api.views.common import POSTING_SCHEMA, MemberScopedMixin, PostingViewSet, StatementPagination
+from finance.api.views.common import (
+    POSTING_SCHEMA,
+    MemberScopedMixin,
+    OwnUnlessOfficerMixin,
+    PostingViewSet,
+    StatementPagination,
+)
 from finance.models import Account, Journal, SavingsType, SharePurchase, Withdrawal
 from finance.selectors import ledger as ledger_reads
 from finance.services import savings
@@ -97,7 +102,13 @@ class SharePurchaseViewSet(PostingViewSet):
         return self.created(savings.share_purchase(by=request.user, idempotency_key=key, **body.validated_data))
 
 
-class WithdrawalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ChamaNestedViewSet):
+class WithdrawalViewSet(
+    OwnUnlessOfficerMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    ChamaNestedViewSet,
+):
     """Savings withdrawals: members ask (notice applies); officers approve, reject and pay."""
 
     queryset = Withdrawal.objects.select_related("membership").prefetch_related("approvals")
@@ -111,14 +122,6 @@ class WithdrawalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         "reject": "approve_withdrawal",
         "pay": "pay_withdrawal",
     }
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        if getattr(self, "swagger_fake_view", False) or authority.may(
-            self.request.user, "view_books", chama=self.chama
-        ):
-            return queryset
-        return queryset.filter(membership__user=self.request.user)
 
     def perform_create(self, serializer):
         data = serializer.validated_data
