@@ -16,7 +16,7 @@ class ChamaConfig(AppConfig):
 
         grants.register()
         checks.register(downloads.check_documents_registered)
-        fields.bound_model_dates()
+        fields.map_model_fields()
 
 
 class ChamaAdminConfig(admin_apps.AdminConfig):

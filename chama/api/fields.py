@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from rest_framework import serializers
 
+from chama import money
 from chama.dates import DATE_RANGE_MESSAGE, in_range
 from chama.money import DECIMAL_PLACES, MAX_DIGITS, parse_money
 
@@ -64,10 +65,13 @@ class DateTimeField(serializers.DateTimeField):
         return super().enforce_timezone(value)
 
 
-def bound_model_dates():
-    """Model serializers map date columns to the bounded fields too (called once, at start-up)."""
+def map_model_fields():
+    """Model serializers map money columns to `MoneyField` and date columns to the bounded fields
+    (called once, at start-up): a serializer declares a money or date field only to change more
+    than whether it is read-only (that is `read_only_fields`)."""
     serializers.ModelSerializer.serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
+        money.MoneyField: MoneyField,
         models.DateField: DateField,
         models.DateTimeField: DateTimeField,
     }

@@ -8,12 +8,10 @@ from groups.models import Membership
 
 
 class LoanProductSerializer(serializers.ModelSerializer):
-    min_amount = MoneyField(read_only=True)
-    max_amount = MoneyField(read_only=True)
-
     class Meta:
         model = LoanProduct
         exclude = ["chama", "created_date", "updated_date"]
+        read_only_fields = ["min_amount", "max_amount"]
 
 
 class QuoteSerializer(serializers.Serializer):
@@ -44,23 +42,19 @@ class EligibilitySerializer(serializers.Serializer):
 
 
 class InstallmentSerializer(serializers.ModelSerializer):
-    principal = MoneyField(read_only=True)
-    interest = MoneyField(read_only=True)
-    fee = MoneyField(read_only=True)
-    penalty = MoneyField(read_only=True)
     paid = serializers.SerializerMethodField()
     outstanding = MoneyField(read_only=True)
 
     class Meta:
         model = Installment
         fields = ["n", "due_date", "principal", "interest", "fee", "penalty", "paid", "outstanding", "status"]
+        read_only_fields = ["principal", "interest", "fee", "penalty"]
 
     def get_paid(self, row) -> str:
         return f"{row.principal_paid + row.interest_paid + row.fee_paid + row.penalty_paid:.2f}"
 
 
 class GuaranteeSerializer(serializers.ModelSerializer):
-    amount = MoneyField(read_only=True)
     guarantor_name = serializers.CharField(source="guarantor.user.get_full_name", read_only=True)
     borrower_name = serializers.CharField(source="loan.membership.user.get_full_name", read_only=True)
     principal = MoneyField(source="loan.principal", read_only=True)
@@ -78,6 +72,7 @@ class GuaranteeSerializer(serializers.ModelSerializer):
             "status",
             "decided_date",
         ]
+        read_only_fields = ["amount"]
 
 
 class ApprovalSerializer(serializers.ModelSerializer):
@@ -89,8 +84,6 @@ class ApprovalSerializer(serializers.ModelSerializer):
 
 
 class CollateralSerializer(serializers.ModelSerializer):
-    value = MoneyField(read_only=True)
-
     class Meta:
         model = Collateral
         fields = ["id", "description", "value", "document"]
@@ -99,8 +92,6 @@ class CollateralSerializer(serializers.ModelSerializer):
 
 
 class LoanSerializer(serializers.ModelSerializer):
-    principal = MoneyField(read_only=True)
-    fee = MoneyField(read_only=True)
     outstanding_principal = MoneyField(read_only=True)
     payoff_today = MoneyField(
         read_only=True, allow_null=True, help_text="On a single loan only (null in lists): what settles it today."
@@ -146,6 +137,7 @@ class LoanSerializer(serializers.ModelSerializer):
             "pending_requests",
             "created_date",
         ]
+        read_only_fields = ["principal", "fee"]
 
     def get_pending_requests(self, loan) -> list[dict]:
         pending = []

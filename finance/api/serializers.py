@@ -74,9 +74,6 @@ class StatementLineSerializer(serializers.ModelSerializer):
 
 
 class DueSerializer(serializers.ModelSerializer):
-    amount = MoneyField(read_only=True)
-    paid_amount = MoneyField(read_only=True)
-    waived_amount = MoneyField(read_only=True)
     outstanding = MoneyField(read_only=True)
     member_number = serializers.CharField(source="membership.member_number", read_only=True)
 
@@ -95,6 +92,7 @@ class DueSerializer(serializers.ModelSerializer):
             "outstanding",
             "status",
         ]
+        read_only_fields = ["amount", "paid_amount", "waived_amount"]
 
 
 class PaymentSerializer(ChamaScopedSerializer):
@@ -151,7 +149,6 @@ class EntrySerializer(serializers.ModelSerializer):
 class JournalBaseSerializer(serializers.ModelSerializer):
     """What every view of a journal shows: what moved, when, and what reversed it."""
 
-    amount = MoneyField(read_only=True)
     reversed_by = serializers.IntegerField(source="reversed_by.pk", default=None, allow_null=True)
 
     class Meta:
@@ -167,6 +164,7 @@ class JournalBaseSerializer(serializers.ModelSerializer):
             "reversal_of",
             "reversed_by",
         ]
+        read_only_fields = ["amount"]
 
 
 class JournalSerializer(JournalBaseSerializer):
@@ -236,7 +234,6 @@ class AwaitingSignatureMixin(serializers.Serializer):
 class WaiverSerializer(AwaitingSignatureMixin, serializers.ModelSerializer):
     signature_action = "approve_waiver"
 
-    amount = MoneyField(read_only=True)
     requested_by = serializers.CharField(source="requested_by.get_full_name")
     approved_by = serializers.CharField(source="approved_by.get_full_name", default=None, allow_null=True)
 
@@ -254,6 +251,7 @@ class WaiverSerializer(AwaitingSignatureMixin, serializers.ModelSerializer):
             "decided_date",
             "journal",
         ]
+        read_only_fields = ["amount"]
 
 
 class CashbookSerializer(ChamaScopedSerializer, AwaitingSignatureMixin, serializers.ModelSerializer):
@@ -419,8 +417,6 @@ class MemberAccountSerializer(AccountSerializer):
 
 
 class SavingsTypeSerializer(serializers.ModelSerializer):
-    minimum_balance = MoneyField(read_only=True)
-
     class Meta:
         model = SavingsType
         fields = ["id", "name", "code", "minimum_balance", "withdrawal_notice_days", "locked_until", "is_default"]
@@ -428,7 +424,6 @@ class SavingsTypeSerializer(serializers.ModelSerializer):
 
 
 class MpesaReceiptSerializer(serializers.ModelSerializer):
-    amount = MoneyField(read_only=True)
     membership = serializers.IntegerField(source="membership_id", read_only=True, allow_null=True)
     member_number = serializers.CharField(
         source="membership.member_number", default=None, allow_null=True, read_only=True

@@ -2,20 +2,16 @@ from django.urls import reverse
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
-from chama.api.fields import DateField, IdRelatedField, MoneyField
+from chama.api.fields import DateField, IdRelatedField
 from chama.roles import Role
 from groups.models import Chama, Invitation, JoinRequest, Membership, MembershipChangeRequest, Policy
 
 
 class PolicySerializer(serializers.ModelSerializer):
-    contribution_amount = MoneyField(read_only=True)
-    late_fine_amount = MoneyField(read_only=True)
-    share_price = MoneyField(read_only=True)
-    second_approval_threshold = MoneyField(read_only=True)
-
     class Meta:
         model = Policy
         exclude = ["id", "chama", "created_date", "updated_date"]
+        read_only_fields = ["contribution_amount", "late_fine_amount", "share_price", "second_approval_threshold"]
 
 
 class ChamaSerializer(serializers.ModelSerializer):
