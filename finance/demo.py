@@ -222,11 +222,11 @@ def _vsla_loans(chama, members, today):
         return loans.loan_disburse(loan=loan, by=by_role["treasurer"], method="cash", value_date=day)
 
     repaid = lend(borrowers[0], borrowers[1], "10000", 3, date(2026, 7, 4))
-    for row in loan_reads.current_installments(repaid):
+    for row in loan_reads.current_installments(loan=repaid):
         loans.loan_repay(loan=repaid, amount=row.total, method="cash", by=by_role["treasurer"], value_date=row.due_date)
     # Being repaid: the first installment on time, the next one missed, so it shows in the arrears list.
     running = lend(borrowers[2], borrowers[3], "15000", 6, date(2026, 9, 5))
-    first = loan_reads.current_installments(running).first()
+    first = loan_reads.current_installments(loan=running).first()
     loans.loan_repay(
         loan=running, amount=first.total, method="mpesa", by=by_role["treasurer"], value_date=first.due_date
     )

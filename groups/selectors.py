@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 RENUMBERED_DAYS = 90
 
 
-def member_number_recently_changed(chama: Chama, number: str | None, days: int = RENUMBERED_DAYS) -> bool:
+def member_number_recently_changed(*, chama: Chama, number: str | None, days: int = RENUMBERED_DAYS) -> bool:
     """Whether `number` was a member's old or new number in a change approved in the last `days` days."""
     number = (number or "").strip()
     if not number:

@@ -1,4 +1,4 @@
-"""Every service, selector and lock helper says what it takes and what it gives back.
+"""Every service, selector and lock helper says what it takes and what it gives back; selectors take keywords only.
 
 The modules are found by walking the apps: each app's ``services``, ``selectors`` and ``locking``
 (a module or a package, read to the bottom), plus the few helpers that sit beside them. A new
@@ -113,3 +113,20 @@ def test_every_service_and_selector_signature_is_annotated():
         for qualname, func in _functions(module):
             problems.extend(f"{name}.{line}" for line in _missing(qualname, func))
     assert not problems, "\n".join(problems)
+
+
+def test_every_public_selector_takes_keywords_only():
+    """Selectors are called as `payoff_amount(loan=…, as_of=…)`: a reader sees what each argument is,
+    and a selector can take a new argument without breaking its callers."""
+    positional: list[str] = []
+    for name in _module_names():
+        if ".selectors" not in name:
+            continue
+        module = importlib.import_module(name)
+        for qualname, func in _functions(module):
+            if qualname.startswith("_") or "." in qualname:
+                continue
+            kinds = {param.kind for param in inspect.signature(func, eval_str=False).parameters.values()}
+            if inspect.Parameter.POSITIONAL_OR_KEYWORD in kinds or inspect.Parameter.POSITIONAL_ONLY in kinds:
+                positional.append(f"{name}.{qualname}")
+    assert not positional, "take keyword-only arguments (add `*,`): " + ", ".join(positional)

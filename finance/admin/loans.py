@@ -261,7 +261,7 @@ class LoanAdmin(ChamaScopedAdmin):
 
     @admin.display(description="Payoff today")
     def payoff_today(self, obj):
-        return shown(loan_reads.payoff_amount(obj)) if obj.status in Loan.OUTSTANDING_STATUSES else "—"
+        return shown(loan_reads.payoff_amount(loan=obj)) if obj.status in Loan.OUTSTANDING_STATUSES else "—"
 
     @admin.display(description="Eligibility and guarantees")
     def review(self, obj):
@@ -269,7 +269,7 @@ class LoanAdmin(ChamaScopedAdmin):
         rules = format_html_join(
             "", "<li>{} {}</li>", (("✔" if rule.passed else "✘", rule.reason) for rule in check.rules)
         )
-        gaps = loan_reads.coverage_gaps(obj) or ["Guarantees complete."]
+        gaps = loan_reads.coverage_gaps(loan=obj) or ["Guarantees complete."]
         approvals = obj.approvals.filter(decision=LoanApproval.Decision.APPROVE).count()
         return format_html(
             "<ul>{}</ul><p>Largest amount now: <strong>{}</strong></p><p>{}</p><p>Approvals: {} of {}</p>",
@@ -277,7 +277,7 @@ class LoanAdmin(ChamaScopedAdmin):
             shown(check.max_amount),
             " ".join(gaps),
             approvals,
-            loan_reads.approvals_needed(obj),
+            loan_reads.approvals_needed(loan=obj),
         )
 
     def get_urls(self):
@@ -299,7 +299,7 @@ class LoanAdmin(ChamaScopedAdmin):
                 messages.success(request, f"Repayment of {shown(form.cleaned_data['amount'])} recorded.")
                 return redirect("admin:finance_loan_change", pk)
         title = (
-            f"Repayment on loan #{loan.pk} — payoff today {shown(loan_reads.payoff_amount(loan))}"
+            f"Repayment on loan #{loan.pk} — payoff today {shown(loan_reads.payoff_amount(loan=loan))}"
             if loan.status in Loan.OUTSTANDING_STATUSES
             else f"Loan #{loan.pk}"
         )
@@ -314,7 +314,7 @@ class LoanAdmin(ChamaScopedAdmin):
 
     def portfolio_view(self, request):
         summaries = [
-            (chama, loan_reads.portfolio(chama))
+            (chama, loan_reads.portfolio(chama=chama))
             for chama in register.chamas_where(user=request.user, action="view_books")
         ]
         context = {

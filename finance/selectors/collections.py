@@ -21,7 +21,7 @@ def sheet_members(*, chama: Chama) -> list[dict]:
             "owed_contributions": owed.get((m.pk, "contributions"), ZERO),
             "owed_fines": owed.get((m.pk, "fines"), ZERO),
             "loan": loan_of.get(m.pk),
-            "payoff": loan_reads.payoff_amount(loan_of[m.pk]) if m.pk in loan_of else None,
+            "payoff": loan_reads.payoff_amount(loan=loan_of[m.pk]) if m.pk in loan_of else None,
         }
         for m in register.active_members(chama=chama).select_related("user", "chama")
     ]

@@ -14,12 +14,12 @@ if TYPE_CHECKING:
     from groups.models import Chama
 
 
-def statement(account: Account) -> QuerySet[Entry]:
+def statement(*, account: Account) -> QuerySet[Entry]:
     """The account's entries, oldest first, with the journal; `balance_after` is the running balance."""
     return Entry.objects.filter(account=account).select_related("journal").order_by("id")
 
 
-def trial_balance(chama: Chama) -> tuple[list[tuple[Account, Decimal, Decimal]], Decimal, Decimal]:
+def trial_balance(*, chama: Chama) -> tuple[list[tuple[Account, Decimal, Decimal]], Decimal, Decimal]:
     """[(account, debit, credit)] for every account with a balance, and the totals; they are equal."""
     rows = []
     for account in Account.objects.filter(chama=chama).exclude(balance=0).order_by("code"):
@@ -35,14 +35,14 @@ def trial_balance(chama: Chama) -> tuple[list[tuple[Account, Decimal, Decimal]],
     return rows, total_debit, total_credit
 
 
-def unbalanced_journals(chama: Chama | None = None) -> QuerySet[Journal]:
+def unbalanced_journals(*, chama: Chama | None = None) -> QuerySet[Journal]:
     """Journals whose entries do not sum to zero (off by half a cent or more: SQLite sums in floating point)."""
     journals = Journal.objects.all() if chama is None else Journal.objects.filter(chama=chama)
     half_cent = Decimal("0.005")
     return journals.annotate(total=Sum("entries__amount")).filter(Q(total__gte=half_cent) | Q(total__lte=-half_cent))
 
 
-def journals_with_entries(journals: QuerySet[Journal] | None = None) -> QuerySet[Journal]:
+def journals_with_entries(*, journals: QuerySet[Journal] | None = None) -> QuerySet[Journal]:
     """Journals as the API shows them: who they concern, who posted and reversed them, and every entry
     with its account, in a fixed number of queries however many journals there are."""
     journals = Journal.objects.all() if journals is None else journals

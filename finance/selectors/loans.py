@@ -28,7 +28,7 @@ BUCKETS = [
 ]
 
 
-def savings_total(membership: Membership) -> Decimal:
+def savings_total(*, membership: Membership) -> Decimal:
     """What a member has saved for lending purposes: savings plus shares (a VSLA saves in shares)."""
     total = Account.objects.filter(membership=membership, purpose__in=[A.MEMBER_SAVINGS, A.MEMBER_SHARES]).aggregate(
         total=Sum("balance")
@@ -36,7 +36,7 @@ def savings_total(membership: Membership) -> Decimal:
     return -to_money(total or ZERO)  # savings and shares are credit balances
 
 
-def pledged_savings(membership: Membership) -> Decimal:
+def pledged_savings(*, membership: Membership) -> Decimal:
     """Savings pledged on accepted guarantees of loans still outstanding (less what was recovered)."""
     pledges = Guarantee.objects.filter(
         guarantor=membership, status=Guarantee.Status.ACCEPTED, loan__status__in=PLEDGING_STATUSES
@@ -45,11 +45,11 @@ def pledged_savings(membership: Membership) -> Decimal:
     return to_money(total or ZERO)
 
 
-def free_savings(membership: Membership) -> Decimal:
-    return savings_total(membership) - pledged_savings(membership)
+def free_savings(*, membership: Membership) -> Decimal:
+    return savings_total(membership=membership) - pledged_savings(membership=membership)
 
 
-def coverage_gaps(loan: Loan) -> list[str]:
+def coverage_gaps(*, loan: Loan) -> list[str]:
     """What the accepted guarantees still lack, as sentences (empty when covered)."""
     product = loan.product
     accepted = loan.guarantees.filter(status=Guarantee.Status.ACCEPTED)
@@ -63,20 +63,20 @@ def coverage_gaps(loan: Loan) -> list[str]:
     return gaps
 
 
-def approvals_needed(loan: Loan) -> int:
+def approvals_needed(*, loan: Loan) -> int:
     return loan.chama.policy.loan_approvals_required
 
 
-def current_installments(loan: Loan) -> QuerySet[Installment]:
+def current_installments(*, loan: Loan) -> QuerySet[Installment]:
     return loan.installments.filter(version=loan.schedule_version).order_by("n")
 
 
-def outstanding_principal(loan: Loan) -> Decimal:
+def outstanding_principal(*, loan: Loan) -> Decimal:
     account = Account.objects.filter(loan=loan).first()
     return account.normal_balance if account else ZERO
 
 
-def owed_now(row: Installment, component: str, as_of: date) -> Decimal:
+def owed_now(*, row: Installment, component: str, as_of: date) -> Decimal:
     """What of `component` is owed on `as_of`: all of it once the installment is due; before that,
     everything but its interest (except interest carried from an earlier schedule, already due)."""
     if component != "interest" or row.due_date <= as_of:
@@ -84,21 +84,21 @@ def owed_now(row: Installment, component: str, as_of: date) -> Decimal:
     return max(row.carried_interest - row.interest_paid, ZERO)
 
 
-def payoff_amount(loan: Loan, as_of: date | None = None) -> Decimal:
+def payoff_amount(*, loan: Loan, as_of: date | None = None) -> Decimal:
     """What closes the loan today: outstanding principal plus interest, fees and penalties already
     due (interest of installments not yet due is not charged)."""
     as_of = as_of or loan.chama.today()
     return sum(
         (
-            owed_now(row, component, as_of)
-            for row in current_installments(loan).filter(status__in=Installment.OPEN_STATUSES)
+            owed_now(row=row, component=component, as_of=as_of)
+            for row in current_installments(loan=loan).filter(status__in=Installment.OPEN_STATUSES)
             for component in ALLOCATION_COMPONENTS
         ),
         ZERO,
     )
 
 
-def written_off_amount(loan: Loan) -> Decimal:
+def written_off_amount(*, loan: Loan) -> Decimal:
     return (
         loan.journals.filter(kind=Journal.Kind.LOAN_WRITE_OFF, reversals__isnull=True).aggregate(total=Sum("amount"))[
             "total"
@@ -107,7 +107,7 @@ def written_off_amount(loan: Loan) -> Decimal:
     )
 
 
-def recovered_after_write_off(loan: Loan) -> Decimal:
+def recovered_after_write_off(*, loan: Loan) -> Decimal:
     return (
         loan.journals.filter(kind=Journal.Kind.LOAN_RECOVERY, reversals__isnull=True).aggregate(total=Sum("amount"))[
             "total"
@@ -116,7 +116,7 @@ def recovered_after_write_off(loan: Loan) -> Decimal:
     )
 
 
-def portfolio(chama: Chama, as_of: date | None = None) -> dict[str, Any]:
+def portfolio(*, chama: Chama, as_of: date | None = None) -> dict[str, Any]:
     """Outstanding principal by aging bucket and PAR30 / PAR60 / PAR90 (two queries)."""
     loans = list(
         Loan.objects.filter(chama=chama, status__in=Loan.OUTSTANDING_STATUSES).prefetch_related("receivable_accounts")

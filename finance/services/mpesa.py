@@ -232,7 +232,7 @@ def match_member(chama: Chama, account_reference: str | None, phone_number: str)
     the payer may mean the member who held it, or the member who holds it now."""
     members = Membership.objects.filter(chama=chama).select_related("user", "chama")
     reference = (account_reference or "").strip()
-    if reference and selectors.member_number_recently_changed(chama, reference):
+    if reference and selectors.member_number_recently_changed(chama=chama, number=reference):
         return None
     if reference:
         found = members.filter(member_number__iexact=reference).first()

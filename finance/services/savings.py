@@ -72,13 +72,13 @@ def _check_withdrawable(withdrawal: Withdrawal, today: date) -> None:
     balance = savings_reads.savings_balance(membership=withdrawal.membership, savings_type=savings_type)
     if savings_type.locked_until and today < savings_type.locked_until:
         raise ValidationError(f"{savings_type} are locked until {savings_type.locked_until:%d %b %Y}.")
-    pledged = loan_reads.pledged_savings(withdrawal.membership)
-    if pledged and loan_reads.savings_total(withdrawal.membership) - pledged < withdrawal.amount:
+    pledged = loan_reads.pledged_savings(membership=withdrawal.membership)
+    if pledged and loan_reads.savings_total(membership=withdrawal.membership) - pledged < withdrawal.amount:
         raise ValidationError(
             {
                 "amount": (
                     f"{shown(pledged)} of these savings guarantee other members' loans and cannot be withdrawn; "
-                    f"at most {shown(max(loan_reads.free_savings(withdrawal.membership), ZERO))} is free."
+                    f"at most {shown(max(loan_reads.free_savings(membership=withdrawal.membership), ZERO))} is free."
                 )
             }
         )

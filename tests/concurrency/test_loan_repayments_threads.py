@@ -128,7 +128,7 @@ def repayable_loan(shop, borrower):
     Payoff on 20 Aug: 2,268.00 + 2,142.00 + installment 3's principal 2,020.20 = 6,430.20.
     """
     loan = shop.active_loan(borrower)
-    rows = [(i.principal, i.interest, i.fee) for i in loan_reads.current_installments(loan)]
+    rows = [(i.principal, i.interest, i.fee) for i in loan_reads.current_installments(loan=loan)]
     assert rows == [
         (D("1980.00"), D("60.00"), D("120.00")),
         (D("1999.80"), D("40.20"), ZERO),
@@ -136,8 +136,8 @@ def repayable_loan(shop, borrower):
     ]
     today_is(REPAID_ON)
     loans.update_arrears(as_of=REPAID_ON, chama=shop.chama)
-    assert [i.penalty for i in loan_reads.current_installments(loan)] == [D("108.00"), D("102.00"), ZERO]
-    assert loan_reads.payoff_amount(loan, REPAID_ON) == D("6430.20")
+    assert [i.penalty for i in loan_reads.current_installments(loan=loan)] == [D("108.00"), D("102.00"), ZERO]
+    assert loan_reads.payoff_amount(loan=loan, as_of=REPAID_ON) == D("6430.20")
     return Loan.objects.get(pk=loan.pk)
 
 
@@ -177,12 +177,12 @@ def assert_loan_books_agree(shop, loan, accepted, cash_before, income_before):
             paid, charged = getattr(row, f"{component}_paid"), getattr(row, component)
             assert ZERO <= paid <= charged, (row, component, paid, charged)
     # The receivable is what the current schedule still owes in principal.
-    assert receivable == sum((row.owed("principal") for row in loan_reads.current_installments(loan)), ZERO)
+    assert receivable == sum((row.owed("principal") for row in loan_reads.current_installments(loan=loan)), ZERO)
 
 
 def assert_books_sound(chama):
     assert list(unbalanced_journals()) == []
-    _, debit, credit = trial_balance(chama)
+    _, debit, credit = trial_balance(chama=chama)
     assert debit == credit
     assert all_drift() == []
     for account in Account.objects.filter(chama=chama, purpose__in=[A.CASH, A.BANK, A.MOBILE_MONEY, A.LOAN_RECEIVABLE]):
@@ -229,7 +229,7 @@ def test_sixteen_repayments_racing_for_the_payoff_never_overpay(amounts):
     paid = sum(accepted, ZERO)
     assert paid <= PAYOFF
     loan.refresh_from_db()
-    left = loan_reads.payoff_amount(loan, REPAID_ON) if loan.status != Loan.Status.CLOSED else ZERO
+    left = loan_reads.payoff_amount(loan=loan, as_of=REPAID_ON) if loan.status != Loan.Status.CLOSED else ZERO
     assert paid + left == PAYOFF
     for i, error in errors.items():
         # Refused because it no longer fitted: the payoff only shrinks, so it still does not fit.
@@ -245,7 +245,7 @@ def test_sixteen_repayments_racing_for_the_payoff_never_overpay(amounts):
     if paid == PAYOFF:
         # Closed once, by the repayment that reached the payoff: installment 3's interest (not due) is forgiven.
         assert (loan.status, loan.closed_date) == (Loan.Status.CLOSED, REPAID_ON)
-        rows = list(loan_reads.current_installments(loan))
+        rows = list(loan_reads.current_installments(loan=loan))
         assert [row.status for row in rows] == [Installment.Status.PAID] * 3
         assert [row.interest_forgiven for row in rows] == [ZERO, ZERO, D("20.20")]
         lines, _, receivable = loan_books(loan)
@@ -296,8 +296,8 @@ def test_sixteen_small_repayments_at_once_lose_nothing():
     assert shop.held(A.FEE_INCOME) - before[A.FEE_INCOME] == D("120.00")
     lines, cached, receivable = loan_books(loan)
     assert lines == cached == {"principal": D("2681.20"), "interest": ZERO, "fee": D("120.00"), "penalty": ZERO}
-    assert loan_reads.outstanding_principal(loan) == receivable == D("6000.00") - D("2681.20")
-    first, second, third = loan_reads.current_installments(loan)
+    assert loan_reads.outstanding_principal(loan=loan) == receivable == D("6000.00") - D("2681.20")
+    first, second, third = loan_reads.current_installments(loan=loan)
     assert (first.principal_paid, second.principal_paid, third.principal_paid) == (D("1980.00"), D("701.20"), ZERO)
     assert Loan.objects.get(pk=loan.pk).status == Loan.Status.ACTIVE
     assert_books_sound(shop.chama)
@@ -377,14 +377,14 @@ def test_repayments_of_two_loans_a_disbursement_and_an_expense_on_one_cash_accou
     assert shop.held(A.CASH) - cash_before == repaid_first + repaid_second - D("4000.00") - D("750.00")
     assert Expense.objects.filter(chama=shop.chama).count() == expenses_before + 1
     assert Loan.objects.get(pk=third.pk).status == Loan.Status.ACTIVE
-    assert loan_reads.outstanding_principal(third) == D("4000.00")
+    assert loan_reads.outstanding_principal(loan=third) == D("4000.00")
     # Nothing is due on 20 Jun: each loan's fee first (120.00 and 60.00), the rest to principal.
-    assert loan_reads.outstanding_principal(first) == D("6000.00") - (repaid_first - D("120.00"))
-    assert loan_reads.outstanding_principal(second) == D("3000.00") - (repaid_second - D("60.00"))
+    assert loan_reads.outstanding_principal(loan=first) == D("6000.00") - (repaid_first - D("120.00"))
+    assert loan_reads.outstanding_principal(loan=second) == D("3000.00") - (repaid_second - D("60.00"))
     for loan in (first, second, third):
         lines, cached, receivable = loan_books(loan)
         assert lines == cached
-        assert receivable == sum((row.owed("principal") for row in loan_reads.current_installments(loan)), ZERO)
+        assert receivable == sum((row.owed("principal") for row in loan_reads.current_installments(loan=loan)), ZERO)
     assert_books_sound(shop.chama)
 
 
@@ -451,7 +451,7 @@ def test_a_guarantor_accepting_while_officers_approve_never_approves_an_uncovere
         # Each approval was given while the guarantee was accepted.
         for approval in approvals:
             assert Guarantee.objects.get(pk=guarantee.pk).decided_date <= approval.created_date
-        assert loan_reads.pledged_savings(guarantor) == D("3000.00")
+        assert loan_reads.pledged_savings(membership=guarantor) == D("3000.00")
 
 
 # --- beyond the brief's five races: other services racing a repayment on the same loan ----------
@@ -486,7 +486,7 @@ def test_a_write_off_approved_while_the_member_repays_does_not_deadlock():
     # Each repayment before the write-off paid the fee (120.00) first, then principal.
     principal_repaid = max(repaid - D("120.00"), ZERO)
     assert shop.held(A.LOAN_LOSS) == D("6000.00") - principal_repaid
-    assert loan_reads.outstanding_principal(loan) == ZERO
+    assert loan_reads.outstanding_principal(loan=loan) == ZERO
     assert_books_sound(shop.chama)
 
 
@@ -514,7 +514,7 @@ def test_update_arrears_racing_the_payoff_does_not_reopen_the_loan():
     shop.saver("20000")
     loan = repayable_loan(shop, wanjiku)
     as_of = date(2026, 9, 25)  # installment 3 (15 Sep) is now due too, not yet penalised
-    payoff = loan_reads.payoff_amount(loan, as_of)
+    payoff = loan_reads.payoff_amount(loan=loan, as_of=as_of)
     assert payoff == D("6450.40")  # 6,430.20 + installment 3's interest 20.20
     repaid, go = threading.Event(), threading.Event()
     outcome = {}
@@ -558,8 +558,8 @@ def test_update_arrears_racing_the_payoff_does_not_reopen_the_loan():
     assert "pay_off" not in outcome and "month_end" not in outcome, outcome
     loan.refresh_from_db()
     assert (loan.status, loan.days_in_arrears) == (Loan.Status.CLOSED, 0)
-    rows = list(loan_reads.current_installments(loan))
+    rows = list(loan_reads.current_installments(loan=loan))
     assert [row.status for row in rows] == [Installment.Status.PAID] * 3
     assert all(row.outstanding == ZERO for row in rows), [(row.n, row.penalty, row.penalty_paid) for row in rows]
-    assert loan_reads.outstanding_principal(loan) == ZERO
+    assert loan_reads.outstanding_principal(loan=loan) == ZERO
     assert_books_sound(shop.chama)

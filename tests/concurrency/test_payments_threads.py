@@ -58,7 +58,7 @@ def member_balance(membership, purpose):
 
 def assert_books_sound(chama):
     assert list(unbalanced_journals()) == []
-    _, debit, credit = trial_balance(chama)
+    _, debit, credit = trial_balance(chama=chama)
     assert debit == credit
     assert all_drift() == []
     for account in Account.objects.filter(chama=chama, purpose__in=[A.CASH, A.BANK, A.MOBILE_MONEY]):

@@ -58,7 +58,7 @@ def disbursed_loan(penalty=None):
 def owed(loan):
     return [
         (row.n, row.owed("fee"), row.owed("interest"), row.owed("principal"), row.owed("penalty"))
-        for row in loan_reads.current_installments(loan)
+        for row in loan_reads.current_installments(loan=loan)
     ]
 
 
@@ -66,15 +66,15 @@ def test_the_schedule_is_as_worked_out_by_hand(db):
     loan, _ = disbursed_loan()
 
     assert [
-        (str(row.due_date), row.fee, row.interest, row.principal) for row in loan_reads.current_installments(loan)
+        (str(row.due_date), row.fee, row.interest, row.principal) for row in loan_reads.current_installments(loan=loan)
     ] == [
         ("2026-10-20", D("700.00"), D("750.00"), D("3000.00")),
         ("2026-11-20", D("0.00"), D("750.00"), D("3000.00")),
         ("2026-12-20", D("0.00"), D("750.00"), D("3000.00")),
         ("2027-01-20", D("0.00"), D("750.00"), D("3000.00")),
     ]
-    assert loan_reads.payoff_amount(loan, BACK_DATE) == D("12700.00")
-    assert loan_reads.payoff_amount(loan, TODAY) == D("14200.00")
+    assert loan_reads.payoff_amount(loan=loan, as_of=BACK_DATE) == D("12700.00")
+    assert loan_reads.payoff_amount(loan=loan, as_of=TODAY) == D("14200.00")
 
 
 def test_the_payoff_of_the_back_date_leaves_the_interest_due_today_owing(db):
@@ -96,15 +96,15 @@ def test_the_payoff_of_the_back_date_leaves_the_interest_due_today_owing(db):
     assert journal.value_date == BACK_DATE
     assert loan.status == Loan.Status.ACTIVE
     # 14,200 − 12,700 = 1,500 still owed today: installment 4's last 1,500 of principal.
-    assert loan_reads.payoff_amount(loan) == D("1500.00")
-    assert loan_reads.outstanding_principal(loan) == D("1500.00")
+    assert loan_reads.payoff_amount(loan=loan) == D("1500.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("1500.00")
     assert owed(loan) == [
         (1, 0, 0, 0, 0),
         (2, 0, 0, 0, 0),
         (3, 0, D("750.00"), 0, 0),
         (4, 0, D("750.00"), D("1500.00"), 0),
     ]
-    assert [row.interest_forgiven for row in loan_reads.current_installments(loan)] == [0, 0, 0, 0]
+    assert [row.interest_forgiven for row in loan_reads.current_installments(loan=loan)] == [0, 0, 0, 0]
 
 
 def test_more_than_todays_payoff_is_refused_with_it_and_todays_payoff_closes_the_loan(db):
@@ -121,7 +121,12 @@ def test_more_than_todays_payoff_is_refused_with_it_and_todays_payoff_closes_the
     loan.refresh_from_db()
     assert (loan.status, loan.closed_date) == (Loan.Status.CLOSED, BACK_DATE)
     # Only the interest of installments 3 and 4, not due today, is forgiven.
-    assert [row.interest_forgiven for row in loan_reads.current_installments(loan)] == [0, 0, D("750.00"), D("750.00")]
+    assert [row.interest_forgiven for row in loan_reads.current_installments(loan=loan)] == [
+        0,
+        0,
+        D("750.00"),
+        D("750.00"),
+    ]
 
 
 def test_a_penalty_charged_before_a_backdated_repayment_stays_owed(db):
@@ -133,13 +138,15 @@ def test_a_penalty_charged_before_a_backdated_repayment_stays_owed(db):
     # The arrears job today: installment 1 is 41 days late and installment 2 ten days, both past the
     # 3 days' grace: 100 each.
     loans.update_arrears(chama=loan.chama)
-    assert loan_reads.payoff_amount(loan) == D("14400.00")
+    assert loan_reads.payoff_amount(loan=loan) == D("14400.00")
 
     loans.loan_repay(loan=loan, amount="14200", method="cash", by=treasurer, value_date=BACK_DATE)
 
     loan.refresh_from_db()
     assert loan.status == Loan.Status.ACTIVE
-    assert loan_reads.payoff_amount(loan) == D("200.00")  # the two penalties were paid first; 200 of principal is left
+    assert loan_reads.payoff_amount(loan=loan) == D(
+        "200.00"
+    )  # the two penalties were paid first; 200 of principal is left
 
 
 def test_a_repayment_before_the_disbursement_is_refused(db):
@@ -173,7 +180,8 @@ def test_a_repayment_dated_in_2027_is_refused_and_marks_nothing_overdue(db, api_
         ]
     }
     assert (
-        list(loan_reads.current_installments(loan).values_list("status", flat=True)) == [Installment.Status.PENDING] * 4
+        list(loan_reads.current_installments(loan=loan).values_list("status", flat=True))
+        == [Installment.Status.PENDING] * 4
     )
 
 

@@ -131,19 +131,19 @@ def test_entries_carry_the_running_balance_and_the_cached_balance_moves(setup):
     post(chama, [(savings, D("400")), (cash, D("-400"))], kind=Journal.Kind.SAVINGS_WITHDRAWAL)
 
     # Cash: 1,000.00 → 1,000.00 + 250.50 = 1,250.50 → 1,250.50 − 400 = 850.50.
-    assert [(e.amount, e.balance_after) for e in statement(cash)] == [
+    assert [(e.amount, e.balance_after) for e in statement(account=cash)] == [
         (D("1000.00"), D("1000.00")),
         (D("250.50"), D("1250.50")),
         (D("-400.00"), D("850.50")),
     ]
     # Savings (credit-normal, stored debit positive): −1,000.00 → −1,250.50 → −850.50.
-    assert [e.balance_after for e in statement(savings)] == [D("-1000.00"), D("-1250.50"), D("-850.50")]
+    assert [e.balance_after for e in statement(account=savings)] == [D("-1000.00"), D("-1250.50"), D("-850.50")]
     cash.refresh_from_db()
     savings.refresh_from_db()
     assert (cash.balance, cash.normal_balance) == (D("850.50"), D("850.50"))
     assert (savings.balance, savings.normal_balance) == (D("-850.50"), D("850.50"))
     assert all_drift(chama) == []
-    assert list(unbalanced_journals(chama)) == []
+    assert list(unbalanced_journals(chama=chama)) == []
 
 
 # --- guarded accounts -------------------------------------------------------------------------
@@ -366,7 +366,7 @@ def test_trial_balance_totals_are_equal(setup):
     savings_service.savings_deposit(membership=wanjiku, amount="2000", method="mpesa", by=treasurer)
     expense_record(chama=chama, category="stationery", amount="300", description="Receipt books", by=treasurer)
 
-    rows, debit, credit = trial_balance(chama)
+    rows, debit, credit = trial_balance(chama=chama)
 
     # Debits: cash 1,000 − 300 = 700, M-Pesa 2,000, stationery 300 → 3,000.
     # Credits: Wanjiku's savings 1,000 + 2,000 = 3,000.

@@ -293,7 +293,7 @@ def check_invariants(world, op):
         ), f"due {pk} paid/waived are not its allocations after {op}"
 
     assert list(unbalanced_journals()) == [], f"finance.selectors.unbalanced_journals() is not empty after {op}"
-    _, debit, credit = trial_balance(chama)
+    _, debit, credit = trial_balance(chama=chama)
     assert debit == credit, f"trial balance {debit} != {credit} after {op}"
     assert all_drift() == [], f"reconcile.all_drift() is not empty after {op}"
     for account in Account.objects.filter(chama=chama):

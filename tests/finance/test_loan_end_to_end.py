@@ -95,7 +95,7 @@ def test_apply_guarantee_approve_disburse_repay_classify_and_agree_with_loan_quo
     ]
     statement = api_as(wanjiku.user).get(f"/api/v1/chamas/{chama.pk}/loans/{loan.pk}/statement/").json()
     assert [line["amount"] for line in statement] == ["6000.00", first["total"]]
-    assert loan_reads.outstanding_principal(loan) == outstanding
+    assert loan_reads.outstanding_principal(loan=loan) == outstanding
 
 
 def _quote(start):

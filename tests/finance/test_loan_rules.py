@@ -145,11 +145,11 @@ def reload(loan):
 
 
 def rows(loan):
-    return list(loan_reads.current_installments(reload(loan)))
+    return list(loan_reads.current_installments(loan=reload(loan)))
 
 
 def row(loan, n):
-    return loan_reads.current_installments(reload(loan)).get(n=n)
+    return loan_reads.current_installments(loan=reload(loan)).get(n=n)
 
 
 def chama_balance(chama, purpose):
@@ -158,7 +158,7 @@ def chama_balance(chama, purpose):
 
 
 def savings_of(membership):
-    return loan_reads.savings_total(membership)
+    return loan_reads.savings_total(membership=membership)
 
 
 def entries(journal):
@@ -388,7 +388,7 @@ def test_a_pledge_above_free_savings_is_refused(shop):
     first = apply(shop, "4000", 2, product=product, guarantors=[(shop.otieno, "3000")])
     loans.guarantee_accept(guarantee=first.guarantees.get(), by=shop.otieno.user)
     # Otieno: savings 5,000, pledged 3,000 → 2,000 free.
-    assert (loan_reads.pledged_savings(shop.otieno), loan_reads.free_savings(shop.otieno)) == (
+    assert (loan_reads.pledged_savings(membership=shop.otieno), loan_reads.free_savings(membership=shop.otieno)) == (
         D("3000.00"),
         D("2000.00"),
     )
@@ -410,7 +410,7 @@ def test_a_pledge_of_exactly_the_free_savings_is_accepted(shop):
     loan = apply(shop, "4000", 2, product=guaranteed_product(shop), guarantors=[(shop.otieno, "5000")])
     guarantee = loans.guarantee_accept(guarantee=loan.guarantees.get(), by=shop.otieno.user)
     assert guarantee.status == Guarantee.Status.ACCEPTED and guarantee.decided_date is not None
-    assert loan_reads.free_savings(shop.otieno) == D("0.00")  # 5,000 − 5,000
+    assert loan_reads.free_savings(membership=shop.otieno) == D("0.00")  # 5,000 − 5,000
 
 
 def test_only_the_guarantor_accepts_or_declines(shop):
@@ -453,7 +453,7 @@ def test_accepting_after_the_loan_left_applied_is_refused(shop):
     with pytest.raises(ValidationError, match="This guarantee request is no longer open."):
         loans.guarantee_accept(guarantee=late, by=shop.achieng.user)
     assert Guarantee.objects.get(pk=late.pk).status == Guarantee.Status.REQUESTED
-    assert loan_reads.pledged_savings(shop.achieng) == D("0.00")
+    assert loan_reads.pledged_savings(membership=shop.achieng) == D("0.00")
 
 
 def test_too_few_guarantors_or_too_little_cover_blocks_approval(shop):
@@ -559,13 +559,15 @@ def test_reject_releases_the_guarantees(shop):
         shop, "4000", 2, product=guaranteed_product(shop), guarantors=[(shop.otieno, "3000"), (shop.achieng, "1000")]
     )
     loans.guarantee_accept(guarantee=loan.guarantees.get(guarantor=shop.otieno), by=shop.otieno.user)
-    assert loan_reads.pledged_savings(shop.otieno) == D("3000.00")
+    assert loan_reads.pledged_savings(membership=shop.otieno) == D("3000.00")
 
     loans.loan_reject(loan=loan, by=shop.chair.user, comment="Too much")
 
     assert reload(loan).status == Loan.Status.REJECTED
     assert set(loan.guarantees.values_list("status", flat=True)) == {Guarantee.Status.RELEASED}
-    assert loan_reads.pledged_savings(shop.otieno) == D("0.00") and loan_reads.free_savings(shop.otieno) == D("5000.00")
+    assert loan_reads.pledged_savings(membership=shop.otieno) == D("0.00") and loan_reads.free_savings(
+        membership=shop.otieno
+    ) == D("5000.00")
     assert list(loan.approvals.values_list("decision", "comment")) == [("reject", "Too much")]
     with pytest.raises(ValidationError, match="it cannot be approved now"):
         loans.loan_approve(loan=loan, by=shop.treasurer.user)
@@ -585,14 +587,14 @@ def test_a_deducted_fee_is_income_at_disbursement(shop):
     }
     assert chama_balance(shop.chama, A.CASH) == D("14060.00")  # 17,000 − 2,940
     assert chama_balance(shop.chama, A.FEE_INCOME) == D("60.00")
-    assert loan_reads.outstanding_principal(loan) == D("3000.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("3000.00")
     assert [(r.n, str(r.due_date), r.principal, r.interest, r.fee) for r in rows(loan)] == [
         (1, "2026-07-01", D("1000.00"), D("30.00"), D("0.00")),
         (2, "2026-08-01", D("1000.00"), D("30.00"), D("0.00")),
         (3, "2026-09-01", D("1000.00"), D("30.00"), D("0.00")),
     ]
     assert (reload(loan).status, reload(loan).disbursed_date) == (Loan.Status.ACTIVE, DISBURSED)
-    assert loan_reads.payoff_amount(loan, DISBURSED) == D("3000.00")  # nothing due yet: the principal
+    assert loan_reads.payoff_amount(loan=loan, as_of=DISBURSED) == D("3000.00")  # nothing due yet: the principal
 
 
 def test_an_added_fee_is_due_with_the_first_installment(db):
@@ -604,7 +606,7 @@ def test_an_added_fee_is_due_with_the_first_installment(db):
     assert chama_balance(s.chama, A.FEE_INCOME) == D("0.00")
     assert [r.fee for r in rows(loan)] == [D("150.00"), D("0.00"), D("0.00")]
     # The payoff includes the fee, due or not: 3,000 + 150.
-    assert loan_reads.payoff_amount(loan, date(2026, 6, 15)) == D("3150.00")
+    assert loan_reads.payoff_amount(loan=loan, as_of=date(2026, 6, 15)) == D("3150.00")
 
     # Installment 1 on its day: 1,000 + 30 + 150 = 1,180.
     today_is(date(2026, 7, 1))
@@ -619,7 +621,7 @@ def test_an_added_fee_is_due_with_the_first_installment(db):
     }
     assert chama_balance(s.chama, A.FEE_INCOME) == D("150.00")
     assert row(loan, 1).status == Installment.Status.PAID
-    assert loan_reads.payoff_amount(loan, date(2026, 7, 1)) == D("2000.00")
+    assert loan_reads.payoff_amount(loan=loan, as_of=date(2026, 7, 1)) == D("2000.00")
 
 
 def test_only_an_approved_loan_is_disbursed(shop):
@@ -676,7 +678,7 @@ def test_a_partial_payment_of_an_overdue_installment_follows_the_allocation_orde
     assert chama_balance(s.chama, A.PENALTY_INCOME) == paid["penalty"]
     assert chama_balance(s.chama, A.FEE_INCOME) == paid["fee"]
     assert chama_balance(s.chama, A.INTEREST_INCOME) == paid["interest"]
-    assert loan_reads.outstanding_principal(loan) == D("3000.00") - paid["principal"]
+    assert loan_reads.outstanding_principal(loan=loan) == D("3000.00") - paid["principal"]
     assert journal.amount == D("100.00")
 
 
@@ -685,16 +687,16 @@ def test_a_partial_payment_of_an_overdue_installment_follows_the_allocation_orde
 
 def test_payoff_is_principal_plus_what_is_due(shop):
     loan = running_loan(shop)
-    assert loan_reads.payoff_amount(loan, date(2026, 6, 1)) == D("3000.00")  # nothing due: principal only
-    assert loan_reads.payoff_amount(loan, date(2026, 6, 30)) == D("3000.00")  # the day before installment 1
+    assert loan_reads.payoff_amount(loan=loan, as_of=date(2026, 6, 1)) == D("3000.00")  # nothing due: principal only
+    assert loan_reads.payoff_amount(loan=loan, as_of=date(2026, 6, 30)) == D("3000.00")  # the day before installment 1
     arrears(shop, date(2026, 7, 10))  # installment 1: penalty 5% × 1,030 = 51.50
 
     # 10 Jul: installment 1 in full (1,000 + 30 + 51.50) + the principal of 2 and 3 (2,000).
-    assert loan_reads.payoff_amount(loan, date(2026, 7, 10)) == D("3081.50")
+    assert loan_reads.payoff_amount(loan=loan, as_of=date(2026, 7, 10)) == D("3081.50")
     # 1 Aug: installment 2 falls due that day, so its interest counts: 1,081.50 + 1,030 + 1,000.
-    assert loan_reads.payoff_amount(loan, date(2026, 8, 1)) == D("3111.50")
+    assert loan_reads.payoff_amount(loan=loan, as_of=date(2026, 8, 1)) == D("3111.50")
     # 1 Sep: everything is due: 1,081.50 + 1,030 + 1,030.
-    assert loan_reads.payoff_amount(loan, date(2026, 9, 1)) == D("3141.50")
+    assert loan_reads.payoff_amount(loan=loan, as_of=date(2026, 9, 1)) == D("3141.50")
 
 
 def test_more_than_the_payoff_is_refused_with_the_payoff_in_the_message(shop):
@@ -714,7 +716,7 @@ def test_more_than_the_payoff_is_refused_with_the_payoff_in_the_message(shop):
 def test_the_exact_payoff_closes_the_loan_forgives_interest_not_yet_due_and_releases_guarantees(shop):
     product = make_product(shop.chama, name="Guaranteed", guarantors_required=1, guarantee_coverage=D("50"))
     loan = running_loan(shop, product=product, guarantors=[(shop.otieno, "1500")])
-    assert loan_reads.pledged_savings(shop.otieno) == D("1500.00")
+    assert loan_reads.pledged_savings(membership=shop.otieno) == D("1500.00")
     arrears(shop, date(2026, 7, 10))  # penalty 51.50 on installment 1
 
     journal = loans.loan_repay(
@@ -730,7 +732,7 @@ def test_the_exact_payoff_closes_the_loan_forgives_interest_not_yet_due_and_rele
     }
     loan = reload(loan)
     assert (loan.status, loan.closed_date, loan.days_in_arrears) == (Loan.Status.CLOSED, date(2026, 7, 10), 0)
-    assert loan_reads.outstanding_principal(loan) == D("0.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("0.00")
     assert [(r.status, r.interest_paid, r.interest_forgiven) for r in rows(loan)] == [
         ("paid", D("30.00"), D("0.00")),
         ("paid", D("0.00"), D("30.00")),  # due 1 Aug: forgiven
@@ -738,7 +740,7 @@ def test_the_exact_payoff_closes_the_loan_forgives_interest_not_yet_due_and_rele
     ]
     assert all(r.outstanding == 0 for r in rows(loan))
     assert loan.guarantees.get().status == Guarantee.Status.RELEASED
-    assert loan_reads.pledged_savings(shop.otieno) == D("0.00")
+    assert loan_reads.pledged_savings(membership=shop.otieno) == D("0.00")
     with pytest.raises(ValidationError, match="it takes no repayments"):
         loans.loan_repay(loan=loan, amount="1", method="cash", by=shop.treasurer.user)
 
@@ -780,7 +782,7 @@ def test_a_flat_penalty_is_charged_once_per_installment(db):
     arrears(s, date(2026, 8, 20))
     assert [r.penalty for r in rows(loan)] == [D("200.00"), D("200.00"), D("0.00")]
     # Payoff on 20 Aug: (1,000 + 30 + 200) × 2 + 1,000 = 3,460.
-    assert loan_reads.payoff_amount(loan, date(2026, 8, 20)) == D("3460.00")
+    assert loan_reads.payoff_amount(loan=loan, as_of=date(2026, 8, 20)) == D("3460.00")
 
 
 @pytest.mark.parametrize("grace", [0, 3, 5])
@@ -865,7 +867,7 @@ def test_recovery_takes_the_pledge_when_it_is_the_smallest(shop):
     # min(pledge 2,000, savings 5,000, outstanding 4,000) = 2,000: Dr Otieno's savings, Cr the loan.
     assert entries(journal) == {f"savings {shop.otieno.member_number}": D("2000.00"), A.LOAN_RECEIVABLE: D("-2000.00")}
     assert savings_of(shop.otieno) == D("3000.00")
-    assert loan_reads.outstanding_principal(loan) == D("2000.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("2000.00")
     guarantee = loan.guarantees.get()
     assert (guarantee.status, guarantee.recovered_amount) == (Guarantee.Status.CALLED, D("2000.00"))
     assert row(loan, 1).principal_paid == D("2000.00")
@@ -885,7 +887,7 @@ def test_recovery_takes_the_guarantors_savings_when_they_are_the_smallest(shop):
 
     # min(pledge 3,000, savings 1,000, outstanding 4,000) = 1,000.
     assert savings_of(shop.otieno) == D("0.00")
-    assert loan_reads.outstanding_principal(loan) == D("3000.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("3000.00")
     assert loan.guarantees.get().recovered_amount == D("1000.00")
 
 
@@ -902,7 +904,7 @@ def test_recovery_stops_at_the_outstanding_principal_and_closes_the_loan(shop):
         shop.achieng,
     )
     assert (savings_of(shop.otieno), savings_of(shop.achieng)) == (D("2000.00"), D("1000.00"))
-    assert loan_reads.outstanding_principal(loan) == D("0.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("0.00")
     assert reload(loan).status == Loan.Status.CLOSED
     assert sorted(loan.guarantees.values_list("recovered_amount", flat=True)) == [D("1000.00"), D("3000.00")]
 
@@ -918,7 +920,7 @@ def test_recovery_draws_on_all_of_the_guarantors_savings(shop):
     loans.recover_from_guarantors(loan=loan, by=shop.treasurer.user)
 
     # min(pledge 2,000, savings 5,500, outstanding 4,000) = 2,000, even though one account holds only 500.
-    assert loan_reads.outstanding_principal(loan) == D("2000.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("2000.00")
     assert savings_of(shop.otieno) == D("3500.00")
     assert loan.guarantees.get().recovered_amount == D("2000.00")
 
@@ -948,7 +950,7 @@ def test_a_write_off_needs_a_second_officer_and_recoveries_are_capped(shop):
     write_off = Journal.objects.get(loan=loan, kind=Journal.Kind.LOAN_WRITE_OFF)
     assert entries(write_off) == {A.LOAN_LOSS: D("2000.00"), A.LOAN_RECEIVABLE: D("-2000.00")}  # Dr losses, Cr loan
     loan = reload(loan)
-    assert (loan.status, loan_reads.outstanding_principal(loan)) == (Loan.Status.WRITTEN_OFF, D("0.00"))
+    assert (loan.status, loan_reads.outstanding_principal(loan=loan)) == (Loan.Status.WRITTEN_OFF, D("0.00"))
     assert [r.status for r in rows(loan)] == ["paid", "written_off", "written_off"]
     assert loan.approvals.get(decision=LoanApproval.Decision.WRITE_OFF).officer == shop.chair.user
 
@@ -971,7 +973,7 @@ def test_a_write_off_releases_the_guarantees(shop):
     loans.write_off_request(loan=loan, by=shop.treasurer.user, reason="Deceased")
     loans.write_off_approve(loan=loan, by=shop.secretary.user)
     assert loan.guarantees.get().status == Guarantee.Status.RELEASED
-    assert loan_reads.pledged_savings(shop.otieno) == D("0.00")
+    assert loan_reads.pledged_savings(membership=shop.otieno) == D("0.00")
     assert chama_balance(shop.chama, A.LOAN_LOSS) == D("3000.00")
 
 
@@ -1027,7 +1029,7 @@ def test_reschedule_keeps_the_old_schedule_and_carries_what_was_due(shop, new_ra
         (3, "2026-10-15", D("750.00"), interest, D("0.00"), D("0.00")),
         (4, "2026-11-15", D("750.00"), interest, D("0.00"), D("0.00")),
     ]
-    assert loan_reads.outstanding_principal(loan) == D("3000.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("3000.00")
 
     # The first new installment on its day: 750 + interest + 30 + 20 + 52.50.
     amount = D("852.50") + interest
@@ -1042,7 +1044,7 @@ def test_reschedule_keeps_the_old_schedule_and_carries_what_was_due(shop, new_ra
         A.INTEREST_INCOME: -(interest + D("30.00")),
         A.LOAN_RECEIVABLE: D("-750.00"),
     }
-    assert loan_reads.outstanding_principal(loan) == D("2250.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("2250.00")
 
 
 def test_payoff_after_a_reschedule_still_charges_the_interest_that_was_due(shop):
@@ -1053,7 +1055,7 @@ def test_payoff_after_a_reschedule_still_charges_the_interest_that_was_due(shop)
 
     # On 15 Jul the member owes the principal 3,000 and what fell due on 1 Jul and was carried:
     # interest 30, fee 20, penalty 52.50 = 3,102.50. Only interest of periods not yet run is forgiven.
-    assert loan_reads.payoff_amount(reload(loan), date(2026, 7, 15)) == D("3102.50")
+    assert loan_reads.payoff_amount(loan=reload(loan), as_of=date(2026, 7, 15)) == D("3102.50")
 
 
 def test_only_an_outstanding_loan_is_rescheduled(shop):
@@ -1147,13 +1149,13 @@ def test_reversing_a_repayment_restores_the_installments(shop):
         D("-30.00"),
         D("-18.50"),
     ]
-    assert loan_reads.outstanding_principal(loan) == D("3000.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("3000.00")
     assert cash - chama_balance(shop.chama, A.CASH) == D("100.00")
     assert (chama_balance(shop.chama, A.PENALTY_INCOME), chama_balance(shop.chama, A.INTEREST_INCOME)) == (
         D("0.00"),
         D("0.00"),
     )
-    assert loan_reads.payoff_amount(loan, date(2026, 7, 10)) == D("3081.50")  # as before the repayment
+    assert loan_reads.payoff_amount(loan=loan, as_of=date(2026, 7, 10)) == D("3081.50")  # as before the repayment
 
 
 def test_reversing_the_closing_repayment_reopens_the_loan_and_takes_back_the_forgiven_interest(shop):
@@ -1178,10 +1180,10 @@ def test_reversing_the_closing_repayment_reopens_the_loan_and_takes_back_the_for
         (D("0.00"), D("0.00")),
     ]
     assert row(loan, 1).status == Installment.Status.PAID
-    assert loan_reads.outstanding_principal(loan) == D("2000.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("2000.00")
     # The interest of installments 2 and 3 is owed again once they fall due.
-    assert loan_reads.payoff_amount(loan, date(2026, 7, 15)) == D("2000.00")
-    assert loan_reads.payoff_amount(loan, date(2026, 9, 1)) == D("2060.00")  # 1,030 + 1,030
+    assert loan_reads.payoff_amount(loan=loan, as_of=date(2026, 7, 15)) == D("2000.00")
+    assert loan_reads.payoff_amount(loan=loan, as_of=date(2026, 9, 1)) == D("2060.00")  # 1,030 + 1,030
     assert chama_balance(shop.chama, A.INTEREST_INCOME) == D("30.00")  # installment 1's, still paid
 
 
@@ -1196,7 +1198,7 @@ def test_reversing_a_disbursement_without_repayments_returns_the_loan_to_approve
     assert (loan.status, loan.disbursed_date, loan.disbursement_journal) == (Loan.Status.APPROVED, None, None)
     assert set(loan.installments.filter(version=1).values_list("status", flat=True)) == {Installment.Status.CANCELLED}
     assert (chama_balance(shop.chama, A.CASH), chama_balance(shop.chama, A.FEE_INCOME)) == (D("17000.00"), D("0.00"))
-    assert loan_reads.outstanding_principal(loan) == D("0.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("0.00")
 
     today_is(date(2026, 6, 5))
     loans.loan_disburse(loan=loan, by=shop.treasurer.user, method="cash", value_date=date(2026, 6, 5))
@@ -1209,10 +1211,10 @@ def test_reversing_a_disbursement_without_repayments_returns_the_loan_to_approve
         ("2026-09-05", D("1000.00"), D("30.00")),
     ]
     assert (chama_balance(shop.chama, A.CASH), chama_balance(shop.chama, A.FEE_INCOME)) == (D("14060.00"), D("60.00"))
-    assert loan_reads.outstanding_principal(loan) == D("3000.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("3000.00")
     today_is(date(2026, 7, 5))
     loans.loan_repay(loan=loan, amount="1030", method="cash", by=shop.treasurer.user, value_date=date(2026, 7, 5))
-    assert loan_reads.outstanding_principal(loan) == D("2000.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("2000.00")
 
 
 @pytest.mark.parametrize(
@@ -1235,7 +1237,7 @@ def test_reversing_a_disbursement_after_a_repayment_is_refused(shop, on, amount)
     assert not Journal.objects.filter(reversal_of=loan.disbursement_journal).exists()
     loan = reload(loan)
     assert (loan.status, loan.disbursed_date) == (Loan.Status.ACTIVE, DISBURSED)
-    assert loan_reads.outstanding_principal(loan) == D("3000.00") - (D("500.00") if amount == "500" else D("0.00"))
+    assert loan_reads.outstanding_principal(loan=loan) == D("3000.00") - (D("500.00") if amount == "500" else D("0.00"))
 
 
 @pytest.mark.parametrize(("on", "amount"), [(date(2026, 6, 10), "500"), (date(2026, 7, 1), "30")])
@@ -1256,7 +1258,7 @@ def test_a_disbursement_can_be_reversed_once_its_repayments_are(shop):
         loan=loan, amount="500", method="cash", by=shop.treasurer.user, value_date=date(2026, 6, 10)
     )
     reversals.journal_reverse(journal=repayment, reason="Wrong loan", by=shop.chair.user)
-    assert loan_reads.outstanding_principal(loan) == D("3000.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("3000.00")
 
     # "Reverse them before the disbursement": done, so the disbursement may now be reversed.
     reversals.journal_reverse(journal=loan.disbursement_journal, reason="Wrong amount", by=shop.chair.user)

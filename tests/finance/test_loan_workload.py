@@ -322,7 +322,7 @@ def op_repay(world):
     loan = world.pick(world.loans(*Loan.OUTSTANDING_STATUSES))
     if loan is None:
         return False
-    payoff = loan_reads.payoff_amount(loan, world.today)
+    payoff = loan_reads.payoff_amount(loan=loan, as_of=world.today)
     roll = rng.random()
     if roll < 0.2:
         amount = payoff  # pays it off
@@ -355,7 +355,7 @@ def op_repay(world):
         assert loan.status == Loan.Status.CLOSED, "paying the payoff did not close the loan"
     else:
         assert loan.status in Loan.OUTSTANDING_STATUSES
-        assert loan_reads.payoff_amount(loan, world.today) == payoff - amount, (
+        assert loan_reads.payoff_amount(loan=loan, as_of=world.today) == payoff - amount, (
             "the payoff did not fall by what was paid"
         )
     if key:
@@ -435,7 +435,7 @@ def op_recovery(world):
     loan = world.pick(world.loans(Loan.Status.WRITTEN_OFF))
     if loan is None:
         return False
-    open_amount = loan_reads.written_off_amount(loan) - loan_reads.recovered_after_write_off(loan)
+    open_amount = loan_reads.written_off_amount(loan=loan) - loan_reads.recovered_after_write_off(loan=loan)
     amount = max(D("0.01"), to_money(open_amount * D(world.rng.randint(5, 120)) / 100))
     world.log.append(f"recovery {amount} of {open_amount} on written-off loan #{loan.pk}")
     journal = attempt(
@@ -521,8 +521,8 @@ def money(value):
 
 def check_invariants(world):
     chama = world.chama
-    assert list(unbalanced_journals(chama)) == [], "unbalanced journals"
-    _, debit, credit = trial_balance(chama)
+    assert list(unbalanced_journals(chama=chama)) == [], "unbalanced journals"
+    _, debit, credit = trial_balance(chama=chama)
     assert debit == credit, f"trial balance {debit} != {credit}"
     drift = all_drift()
     assert drift == [], f"drift: {[(d.what, d.cached, d.actual) for d in drift]}"
@@ -554,7 +554,7 @@ def check_invariants(world):
             f"recovered {money(repaid.get(loan.pk))} − written off {money(written_off.get(loan.pk))} = {expected}"
         )
         assert receivable >= 0, f"loan #{loan.pk} receivable {receivable}"
-        current = list(loan_reads.current_installments(loan))
+        current = list(loan_reads.current_installments(loan=loan))
         if loan.status in Loan.OUTSTANDING_STATUSES:
             owed = sum((row.owed("principal") for row in current), ZERO)
             assert receivable == owed, (
@@ -620,7 +620,7 @@ def interest_free_loan(world, principal="3000", installments=3):
     loans.loan_approve(loan=loan, by=world.chair.user)
     loans.loan_approve(loan=loan, by=world.secretary.user)
     loan = loans.loan_disburse(loan=loan, by=world.treasurer.user, method="cash")
-    assert [row.principal for row in loan_reads.current_installments(loan)] == [D("1000.00")] * 3
+    assert [row.principal for row in loan_reads.current_installments(loan=loan)] == [D("1000.00")] * 3
     return loan
 
 
@@ -637,7 +637,7 @@ def test_reversing_a_repayment_of_a_written_off_loan_leaves_nothing_stranded(wor
 
     loan.refresh_from_db()
     # The other: the 1,000 is owed again, on a loan that is collectable (or written off as well).
-    receivable = loan_reads.outstanding_principal(loan)
+    receivable = loan_reads.outstanding_principal(loan=loan)
     assert loan.status in Loan.OUTSTANDING_STATUSES or receivable == ZERO, (
         f"loan is {loan.status} with {receivable} still in its receivable, outside the portfolio and beyond collection"
     )
@@ -652,9 +652,9 @@ def test_reversing_a_repayment_made_before_a_reschedule_keeps_the_schedule_true(
     loans.loan_reschedule(loan=loan, by=world.chair.user, installments=4)  # the 2,000 left over 4 months
     loans.reschedule_approve(loan=loan, by=world.treasurer.user)  # the second officer
     loan.refresh_from_db()
-    assert sum(row.principal for row in loan_reads.current_installments(loan)) == D("2000.00")
+    assert sum(row.principal for row in loan_reads.current_installments(loan=loan)) == D("2000.00")
     if then_paid_off:
-        loans.loan_repay(loan=loan, amount=loan_reads.payoff_amount(loan), method="cash", by=world.treasurer.user)
+        loans.loan_repay(loan=loan, amount=loan_reads.payoff_amount(loan=loan), method="cash", by=world.treasurer.user)
         assert Loan.objects.get(pk=loan.pk).status == Loan.Status.CLOSED
 
     # The new schedule was drawn on the balance after that payment: undoing it would leave the
@@ -663,12 +663,12 @@ def test_reversing_a_repayment_made_before_a_reschedule_keeps_the_schedule_true(
         reversals.journal_reverse(journal=repayment, reason="Cheque bounced", by=world.treasurer.user)
 
     loan.refresh_from_db()
-    receivable = loan_reads.outstanding_principal(loan)
+    receivable = loan_reads.outstanding_principal(loan=loan)
     if loan.status in Loan.OUTSTANDING_STATUSES:
-        owed = sum((row.owed("principal") for row in loan_reads.current_installments(loan)), ZERO)
+        owed = sum((row.owed("principal") for row in loan_reads.current_installments(loan=loan)), ZERO)
         # The member can be asked for, and can pay, everything the loan's account says is owed.
         assert receivable == owed, f"receivable {receivable}, but schedule v{loan.schedule_version} asks for {owed}"
-        assert loan_reads.payoff_amount(loan) >= receivable
+        assert loan_reads.payoff_amount(loan=loan) >= receivable
     else:
         assert receivable == ZERO
     check_invariants(world)

@@ -255,7 +255,7 @@ def test_approve_needs_two_officers_then_disburse_in_cash(shop, client):
     # Fee 2% of 3,000 = 60 deducted: cash 18,000 − 2,940.
     assert chama_balance(shop.chama, A.CASH) == D("15060.00")
     assert chama_balance(shop.chama, A.FEE_INCOME) == D("60.00")
-    assert loan_reads.outstanding_principal(loan) == D("3000.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("3000.00")
 
 
 # --- the repayment form ----------------------------------------------------------------------------
@@ -290,14 +290,14 @@ def test_the_repay_form_posts_a_repayment_and_shows_the_payoff_error(shop, clien
         date(2026, 7, 10),
         shop.treasurer.user,
     )
-    first = loan_reads.current_installments(loan).get(n=1)
+    first = loan_reads.current_installments(loan=loan).get(n=1)
     assert (first.status, first.penalty_paid, first.interest_paid, first.principal_paid) == (
         "paid",
         D("51.50"),
         D("30.00"),
         D("1000.00"),
     )
-    assert loan_reads.outstanding_principal(loan) == D("2000.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("2000.00")
     assert chama_balance(shop.chama, A.MOBILE_MONEY) == D("1081.50")
 
 

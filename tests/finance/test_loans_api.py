@@ -314,7 +314,7 @@ def test_guarantors_see_their_requests_and_accept_or_decline(shop, api_as):
     assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
     assert declined.status_code == 200 and declined.json()["status"] == "declined"
     assert again.status_code == 400 and "no longer open" in str(again.json())
-    assert loan_reads.pledged_savings(shop.otieno) == D("2000.00")
+    assert loan_reads.pledged_savings(membership=shop.otieno) == D("2000.00")
     assert [g["id"] for g in results(otieno.get(f"{shop.base}/guarantees/?status=accepted"))] == [otieno_asked.pk]
 
 
@@ -423,13 +423,13 @@ def test_an_idempotency_key_is_not_replayed_onto_another_loan(shop, api_as):
         )
 
     assert repay(first, "sheet-3-row-7").status_code == 201
-    assert loan_reads.outstanding_principal(first) == D("2500.00")  # 500 to principal
+    assert loan_reads.outstanding_principal(loan=first) == D("2500.00")  # 500 to principal
     # The same key sent for her other loan is another posting, not a retry of the first one:
     # answering it with the first loan's journal would report a repayment that never reached this loan.
     reused = repay(second, "sheet-3-row-7")
 
     assert reused.status_code == 400, reused.json()
-    assert loan_reads.outstanding_principal(second) == D("1000.00")
+    assert loan_reads.outstanding_principal(loan=second) == D("1000.00")
     assert Journal.objects.filter(kind=Journal.Kind.LOAN_REPAYMENT).count() == 1
 
 
@@ -579,7 +579,7 @@ def test_recover_from_guarantors_through_the_api(shop, api_as):
     # min(pledge 2,000, savings 5,000, outstanding 4,000) = 2,000.
     assert (response.json()["status"], response.json()["outstanding_principal"]) == ("defaulted", "2000.00")
     assert [(g["status"]) for g in response.json()["guarantees"]] == ["called"]
-    assert loan_reads.savings_total(shop.otieno) == D("3000.00")
+    assert loan_reads.savings_total(membership=shop.otieno) == D("3000.00")
 
 
 # --- statement and portfolio -----------------------------------------------------------------------

@@ -93,10 +93,10 @@ def test_a_loan_from_application_to_early_payoff(shop):
     # Dr loan 6,000; Cr cash 5,880; Cr fee income 120.
     assert cash_before - balance(chama, A.CASH) == D("5880.00")
     assert balance(chama, A.FEE_INCOME) == D("120.00")
-    assert loan_reads.outstanding_principal(loan) == D("6000.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("6000.00")
 
     # r = 1% a month; installment = 6000 × 0.01 / (1 − 1.01^−3) = 2040.13 → 2040 (multiple 1).
-    rows = [(i.n, str(i.due_date), i.principal, i.interest) for i in loan_reads.current_installments(loan)]
+    rows = [(i.n, str(i.due_date), i.principal, i.interest) for i in loan_reads.current_installments(loan=loan)]
     assert rows == [
         (1, "2026-07-15", D("1980.00"), D("60.00")),  # 6000 × 1% = 60
         (2, "2026-08-15", D("1999.80"), D("40.20")),  # 4020 × 1% = 40.20
@@ -105,7 +105,7 @@ def test_a_loan_from_application_to_early_payoff(shop):
 
     today_is(date(2026, 7, 15))
     loans.loan_repay(loan=loan, amount="2040", method="cash", by=treasurer.user, value_date=date(2026, 7, 15))
-    first = loan_reads.current_installments(loan).get(n=1)
+    first = loan_reads.current_installments(loan=loan).get(n=1)
     assert (first.status, first.interest_paid, first.principal_paid) == ("paid", D("60.00"), D("1980.00"))
 
     # 20 Aug: installment 2 is 5 days late (> 3 grace): 5% of its 2,040.00 = 102.00, charged once.
@@ -113,25 +113,25 @@ def test_a_loan_from_application_to_early_payoff(shop):
     loans.update_arrears(as_of=date(2026, 8, 20))
     today_is(date(2026, 8, 25))
     loans.update_arrears(as_of=date(2026, 8, 25))
-    second = loan_reads.current_installments(loan).get(n=2)
+    second = loan_reads.current_installments(loan=loan).get(n=2)
     assert (second.penalty, second.status) == (D("102.00"), Installment.Status.OVERDUE)
     loan.refresh_from_db()
     assert (loan.days_in_arrears, loan.classification) == (10, Loan.Classification.DAYS_1_30)
 
     # Payoff on 25 Aug: installment 2 (1999.80 + 40.20 + 102.00) + installment 3's principal 2020.20.
-    assert loan_reads.payoff_amount(loan, date(2026, 8, 25)) == D("4162.20")
+    assert loan_reads.payoff_amount(loan=loan, as_of=date(2026, 8, 25)) == D("4162.20")
     with pytest.raises(ValidationError, match="payoff on 25 Aug 2026 is 4,162.20"):
         loans.loan_repay(loan=loan, amount="4162.21", method="cash", by=treasurer.user, value_date=date(2026, 8, 25))
     loans.loan_repay(loan=loan, amount="4162.20", method="mpesa", by=treasurer.user, value_date=date(2026, 8, 25))
 
     loan.refresh_from_db()
     assert loan.status == Loan.Status.CLOSED
-    assert loan_reads.outstanding_principal(loan) == D("0.00")
-    assert loan_reads.current_installments(loan).get(n=3).interest_forgiven == D("20.20")
+    assert loan_reads.outstanding_principal(loan=loan) == D("0.00")
+    assert loan_reads.current_installments(loan=loan).get(n=3).interest_forgiven == D("20.20")
     assert balance(chama, A.INTEREST_INCOME) == D("100.20")  # 60 + 40.20
     assert balance(chama, A.PENALTY_INCOME) == D("102.00")
     assert Guarantee.objects.get(loan=loan).status == Guarantee.Status.RELEASED
-    assert loan_reads.pledged_savings(otieno) == D("0.00")
+    assert loan_reads.pledged_savings(membership=otieno) == D("0.00")
 
 
 def test_partial_repayment_follows_the_allocation_order(shop):
@@ -152,17 +152,17 @@ def test_partial_repayment_follows_the_allocation_order(shop):
     # 20 Jun, nothing due yet: 500 goes to principal only, oldest installment first.
     today_is(date(2026, 6, 20))
     loans.loan_repay(loan=loan, amount="500", method="cash", by=treasurer.user, value_date=date(2026, 6, 20))
-    first = loan_reads.current_installments(loan).get(n=1)
+    first = loan_reads.current_installments(loan=loan).get(n=1)
     assert (first.principal, first.principal_paid, first.interest_paid) == (D("990.00"), D("500.00"), D("0.00"))
 
     # 5 Jul, installment 1 due: 600 settles it in the product's order — principal 490, then interest 30 —
     # and the remaining 80 goes to installment 2's principal (not yet due, so not its interest).
     today_is(date(2026, 7, 5))
     loans.loan_repay(loan=loan, amount="600", method="cash", by=treasurer.user, value_date=date(2026, 7, 5))
-    first, second = loan_reads.current_installments(loan).filter(n__in=[1, 2])
+    first, second = loan_reads.current_installments(loan=loan).filter(n__in=[1, 2])
     assert (first.status, first.principal_paid, first.interest_paid) == ("paid", D("990.00"), D("30.00"))
     assert (second.principal_paid, second.interest_paid) == (D("80.00"), D("0.00"))
-    assert loan_reads.outstanding_principal(loan) == D("1930.00")  # 3000 − 500 − 490 − 80
+    assert loan_reads.outstanding_principal(loan=loan) == D("1930.00")  # 3000 − 500 − 490 − 80
 
 
 def test_default_recovery_from_the_guarantor_and_write_off(shop):
@@ -192,7 +192,7 @@ def test_default_recovery_from_the_guarantor_and_write_off(shop):
     assert savings_reads.savings_balance(membership=otieno, savings_type=otieno.chama.savings_types.get()) == D(
         "3000.00"
     )
-    assert loan_reads.outstanding_principal(loan) == D("2000.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("2000.00")
 
     loans.write_off_request(loan=loan, by=treasurer.user, reason="Moved away")
     with pytest.raises(authority.Refused, match="second officer"):
@@ -226,7 +226,7 @@ def test_reschedule_keeps_the_old_schedule_and_carries_what_was_due(shop):
     loan.refresh_from_db()
     assert loan.schedule_version == 2
     assert loan.installments.filter(version=1, status=Installment.Status.RESCHEDULED).count() == 3
-    new = list(loan_reads.current_installments(loan))
+    new = list(loan_reads.current_installments(loan=loan))
     assert len(new) == 6 and sum(row.principal for row in new) == D("3000.00")
     # The new first installment: 3000 × 1% = 30.00 of its own interest, plus the 30.00 carried.
     assert new[0].interest == D("60.00") and str(new[0].due_date) == "2026-08-10"
@@ -248,10 +248,10 @@ def test_collection_sheet_takes_loan_repayments_all_or_nothing(shop, client):
 
     refused = client.post(url, sheet_data(sheet, {wanjiku: {"repayment": "1020"}, otieno: {"repayment": "100"}}))
     assert refused.status_code == 200 and "no loan to repay" in refused.content.decode()
-    assert loan_reads.outstanding_principal(loan) == D("3000.00")
+    assert loan_reads.outstanding_principal(loan=loan) == D("3000.00")
 
     saved = client.post(url, sheet_data(sheet, {wanjiku: {"repayment": "1020"}}))
     assert saved.status_code == 302
     # Installment 1 (due 1 Jul): 1,020 = interest 30.00 + principal 990.00.
-    assert loan_reads.outstanding_principal(loan) == D("2010.00")
-    assert loan_reads.current_installments(loan).get(n=1).status == "paid"
+    assert loan_reads.outstanding_principal(loan=loan) == D("2010.00")
+    assert loan_reads.current_installments(loan=loan).get(n=1).status == "paid"

@@ -95,7 +95,7 @@ def test_payment_settles_oldest_dues_first_and_keeps_the_rest_as_advance(setup):
     assert (november.paid_amount, november.outstanding) == (D("300.00"), D("700.00"))
     assert balance(wanjiku, A.MEMBER_ADVANCE) == D("0.00")
     assert balance(wanjiku, A.MEMBER_SAVINGS) == D("2300.00")
-    rows, debit, credit = trial_balance(chama)
+    rows, debit, credit = trial_balance(chama=chama)
     assert debit == credit == D("2300.00")
     assert all_drift(chama) == []
 

@@ -153,7 +153,7 @@ def test_reversing_a_payment_restores_dues_cash_and_savings(setup, today):
         D("0.00"),
         D("0.00"),
     )
-    assert trial_balance(chama)[1:] == (D("0.00"), D("0.00"))
+    assert trial_balance(chama=chama)[1:] == (D("0.00"), D("0.00"))
 
 
 def test_reversing_a_partial_payment_after_the_grace_period_leaves_the_due_overdue(setup, today):
@@ -519,7 +519,7 @@ def test_an_investment_is_funded_revalued_and_pays_a_return(funded):
 
     # Debits: cash 7,000 + bank 3,640 + investments 7,250.50 + unrealised loss 749.50 = 18,640.
     # Credits: savings 15,000 + 3,000 + investment income 640 = 18,640.
-    assert trial_balance(chama)[1:] == (D("18640.00"), D("18640.00"))
+    assert trial_balance(chama=chama)[1:] == (D("18640.00"), D("18640.00"))
 
 
 def test_a_reversed_revaluation_leaves_the_book_value(funded):

@@ -79,7 +79,7 @@ def test_six_months_of_history_that_reconciles(demo):
         )
         assert (last - first).days >= 150
         assert Due.objects.filter(chama=chama, kind=Due.Kind.FINE).exists()
-        _, debit, credit = trial_balance(chama)
+        _, debit, credit = trial_balance(chama=chama)
         assert debit == credit > 0
     assert MpesaReceipt.objects.filter(status=MpesaReceipt.Status.SUSPENSE).exists()
     assert SharePurchase.objects.filter(value_date__gte=date(2026, 6, 1)).exists()

@@ -109,7 +109,7 @@ class TrialBalanceViewSet(ChamaNestedViewSet):
 
     @extend_schema(responses=TRIAL_BALANCE)
     def list(self, request, *args, **kwargs):
-        rows, debit, credit = ledger_reads.trial_balance(self.chama)
+        rows, debit, credit = ledger_reads.trial_balance(chama=self.chama)
         return Response(
             {
                 "rows": [

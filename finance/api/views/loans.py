@@ -97,8 +97,8 @@ class LoanViewSet(
 
     def _detail(self, loan, status_code=status.HTTP_200_OK):
         loan = self.get_queryset().get(pk=loan.pk)
-        loan.outstanding_principal = loan_reads.outstanding_principal(loan)
-        loan.payoff_today = loan_reads.payoff_amount(loan) if loan.status in Loan.OUTSTANDING_STATUSES else ZERO
+        loan.outstanding_principal = loan_reads.outstanding_principal(loan=loan)
+        loan.payoff_today = loan_reads.payoff_amount(loan=loan) if loan.status in Loan.OUTSTANDING_STATUSES else ZERO
         return Response(
             loan_serializers.LoanSerializer(loan, context={"detail": True, "request": self.request}).data,
             status=status_code,
@@ -141,7 +141,7 @@ class LoanViewSet(
     def statement(self, request, *args, **kwargs):
         """Every journal of the loan: disbursement, repayments, recoveries, write-off, reversals."""
         loan = self.get_object()
-        journals = ledger_reads.journals_with_entries(loan.journals.order_by("id"))
+        journals = ledger_reads.journals_with_entries(journals=loan.journals.order_by("id"))
         return Response(serializers.MyJournalSerializer(journals, many=True).data)
 
     def _act(self, request, service, body_class=None, **extra):
@@ -280,7 +280,7 @@ class LoanPortfolioViewSet(ChamaNestedViewSet):
 
     @extend_schema(responses=PORTFOLIO)
     def list(self, request, *args, **kwargs):
-        summary = loan_reads.portfolio(self.chama)
+        summary = loan_reads.portfolio(chama=self.chama)
         body = {
             "loans": summary["loans"],
             "outstanding_principal": f"{summary['outstanding_principal']:.2f}",

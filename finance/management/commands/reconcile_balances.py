@@ -15,7 +15,7 @@ class Command(ChamaCommand):
 
     def work(self, *, chama, dry_run, fix=False, **options):
         self.where = f"chama {chama.pk}" if chama else "every chama"
-        unbalanced = list(unbalanced_journals(chama).values_list("pk", flat=True))
+        unbalanced = list(unbalanced_journals(chama=chama).values_list("pk", flat=True))
         if unbalanced:
             raise CommandError(f"Journals that do not sum to zero (the ledger itself is wrong): {unbalanced}")
         with transaction.atomic():

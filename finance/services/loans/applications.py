@@ -105,7 +105,7 @@ def guarantee_accept(*, guarantee: Guarantee, by: User) -> Guarantee:
         if guarantee.status != Guarantee.Status.REQUESTED or guarantee.loan.status != Loan.Status.APPLIED:
             raise ValidationError("This guarantee request is no longer open.")
         lock_membership(guarantee.guarantor_id)
-        available = free_savings(guarantee.guarantor)
+        available = free_savings(membership=guarantee.guarantor)
         if guarantee.amount > available:
             raise ValidationError(
                 {"amount": f"Your free savings are {shown(available)}; you cannot pledge {shown(guarantee.amount)}."}
@@ -138,13 +138,13 @@ def loan_approve(*, loan: Loan, by: User, comment: str = "") -> Loan:
         )
         approved = loan.approvals.filter(decision=LoanApproval.Decision.APPROVE).values_list("officer_id", flat=True)
         authority.require_distinct(by, [loan.applied_by_id, *approved], "loan")
-        gaps = coverage_gaps(loan)
+        gaps = coverage_gaps(loan=loan)
         if gaps:
             raise ValidationError("Guarantees are not complete: " + " ".join(gaps))
         LoanApproval.objects.create(
             chama=loan.chama, loan=loan, officer=by, decision=LoanApproval.Decision.APPROVE, comment=comment
         )
-        if loan.approvals.filter(decision=LoanApproval.Decision.APPROVE).count() >= approvals_needed(loan):
+        if loan.approvals.filter(decision=LoanApproval.Decision.APPROVE).count() >= approvals_needed(loan=loan):
             move(loan, Loan.Status.APPROVED)
     return loan
 

@@ -51,7 +51,7 @@ def eligibility(
         )
     )
     multiple = product.savings_multiple if product.savings_multiple is not None else policy.loan_max_savings_multiple
-    savings = savings_total(membership)
+    savings = savings_total(membership=membership)
     by_savings = to_money(savings * multiple)
     result.rules.append(
         Rule(

@@ -29,12 +29,12 @@ def _allocate(loan: Loan, amount: Decimal, as_of: date) -> tuple[list[tuple[Inst
     """[(installment, component, amount)] spreading `amount` over due installments oldest first, in
     the product's order, then over the principal (and fees) of installments not yet due."""
     order = loan.product.order
-    open_rows = lock_installments(current_installments(loan).filter(status__in=Installment.OPEN_STATUSES))
+    open_rows = lock_installments(current_installments(loan=loan).filter(status__in=Installment.OPEN_STATUSES))
     plan, remaining = [], amount
     due = [row for row in open_rows if row.due_date <= as_of]
     for row in due + [row for row in open_rows if row.due_date > as_of]:
         for component in order:
-            take = min(remaining, owed_now(row, component, as_of))
+            take = min(remaining, owed_now(row=row, component=component, as_of=as_of))
             if take > 0:
                 plan.append((row, component, take))
                 remaining -= take
@@ -62,7 +62,7 @@ def apply_lines(loan: Loan, journal: Journal, plan: Sequence[tuple[Installment, 
 
 
 def refresh_statuses(loan: Loan, as_of: date) -> None:
-    for row in current_installments(loan).exclude(
+    for row in current_installments(loan=loan).exclude(
         status__in=[Installment.Status.WRITTEN_OFF, Installment.Status.CANCELLED]
     ):
         status = (
@@ -108,7 +108,7 @@ def loan_repay(
         # What is owed is judged on the day the repayment is recorded, whatever its value date: a
         # backdated repayment never forgives interest or penalties that had fallen due by then.
         as_of = chama.today()
-        payoff = payoff_amount(locked, as_of)
+        payoff = payoff_amount(loan=locked, as_of=as_of)
         if amount > payoff:
             raise ValidationError({"amount": f"The payoff on {as_of:%d %b %Y} is {shown(payoff)}; pay at most that."})
         plan, _ = _allocate(locked, amount, as_of)
@@ -145,7 +145,7 @@ def loan_repay(
 
 def close_loan(loan: Loan, as_of: date) -> None:
     """Paid off: interest of installments not yet due is forgiven, guarantees released."""
-    for row in current_installments(loan).filter(status__in=Installment.OPEN_STATUSES):
+    for row in current_installments(loan=loan).filter(status__in=Installment.OPEN_STATUSES):
         row.interest_forgiven = row.interest - row.interest_paid
         row.status = Installment.Status.PAID
         row.save(update_fields=["interest_forgiven", "status", "updated_date"])

@@ -72,7 +72,7 @@ def _check_reschedulable(loan: Loan, installments: object, interest_rate: Decima
         raise ValidationError({"installments": "At least one installment."})
     if interest_rate is not None and interest_rate < 0:
         raise ValidationError({"interest_rate": "The interest rate cannot be negative."})
-    if outstanding_principal(loan) <= 0:
+    if outstanding_principal(loan=loan) <= 0:
         raise ValidationError("Nothing is left to reschedule.")
 
 
@@ -105,9 +105,9 @@ def reschedule_approve(*, loan: Loan, by: User) -> Loan:
         installments, interest_rate = loan.reschedule_installments, loan.reschedule_interest_rate
         _check_reschedulable(loan, installments, interest_rate)
         start = loan.reschedule_start or chama.today()
-        principal = outstanding_principal(loan)
+        principal = outstanding_principal(loan=loan)
         carried = defaultdict(lambda: ZERO)
-        old_rows = list(current_installments(loan).filter(status__in=Installment.OPEN_STATUSES))
+        old_rows = list(current_installments(loan=loan).filter(status__in=Installment.OPEN_STATUSES))
         for row in old_rows:
             for component in ("interest", "fee", "penalty"):
                 if component != "interest" or row.due_date <= start:

@@ -32,7 +32,7 @@ def undo_for_reversal(original: Journal, reversal: Journal) -> None:
     """What a reversal of a loan journal must undo besides the entries (called by journal_reverse)."""
     loan = lock_loan(original.loan_id)
     if original.kind == Journal.Kind.LOAN_DISBURSEMENT:
-        current_installments(loan).update(status=Installment.Status.CANCELLED)
+        current_installments(loan=loan).update(status=Installment.Status.CANCELLED)
         loan.status, loan.disbursed_date, loan.disbursement_journal = Loan.Status.APPROVED, None, None
         loan.schedule_version += 1
         loan.save()
@@ -41,7 +41,7 @@ def undo_for_reversal(original: Journal, reversal: Journal) -> None:
     if not lines:
         return
     if loan.status == Loan.Status.CLOSED:
-        for row in current_installments(loan):
+        for row in current_installments(loan=loan):
             if row.interest_forgiven:
                 row.interest_forgiven = ZERO
                 row.save(update_fields=["interest_forgiven", "updated_date"])

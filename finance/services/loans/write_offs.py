@@ -48,7 +48,7 @@ def recover_from_guarantors(*, loan: Loan, by: User) -> list:
         for guarantee in loan.guarantees.filter(status=Guarantee.Status.ACCEPTED).select_related(
             "guarantor__user", "guarantor__chama"
         ):
-            remaining = outstanding_principal(loan)
+            remaining = outstanding_principal(loan=loan)
             if remaining <= 0:
                 break
             lock_membership(guarantee.guarantor_id)
@@ -81,14 +81,14 @@ def recover_from_guarantors(*, loan: Loan, by: User) -> list:
             guarantee.status = Guarantee.Status.CALLED
             guarantee.save(update_fields=["recovered_amount", "status", "updated_date"])
             journals.append(journal)
-        if outstanding_principal(loan) <= 0:
+        if outstanding_principal(loan=loan) <= 0:
             close_loan(loan, as_of)
     return journals
 
 
 def _principal_plan(loan: Loan, amount: Decimal) -> list[tuple[Installment, str, Decimal]]:
     plan, remaining = [], amount
-    for row in current_installments(loan).filter(status__in=Installment.OPEN_STATUSES):
+    for row in current_installments(loan=loan).filter(status__in=Installment.OPEN_STATUSES):
         take = min(remaining, row.owed("principal"))
         if take > 0:
             plan.append((row, "principal", take))
@@ -151,7 +151,7 @@ def write_off_approve(*, loan: Loan, by: User) -> Loan:
         loan = _locked_write_off_request(loan, by)
         chama = loan.chama
         authority.require_distinct(by, [loan.write_off_requested_by_id], "write-off")
-        principal = outstanding_principal(loan)
+        principal = outstanding_principal(loan=loan)
         as_of = chama.today()
         if principal > 0:
             ledger.post_journal(
@@ -165,7 +165,7 @@ def write_off_approve(*, loan: Loan, by: User) -> Loan:
                 lines=[(ledger.chama_account(chama, A.LOAN_LOSS), principal), (ledger.loan_account(loan), -principal)],
             )
         LoanApproval.objects.create(chama=chama, loan=loan, officer=by, decision=LoanApproval.Decision.WRITE_OFF)
-        current_installments(loan).filter(status__in=Installment.OPEN_STATUSES).update(
+        current_installments(loan=loan).filter(status__in=Installment.OPEN_STATUSES).update(
             status=Installment.Status.WRITTEN_OFF
         )
         move(loan, Loan.Status.WRITTEN_OFF, closed_date=as_of)
@@ -188,7 +188,7 @@ def recovery_record(
             refusal="Recoveries are recorded on written-off loans; repay an active loan instead.",
         )
         chama = loan.chama
-        open_amount = written_off_amount(loan) - recovered_after_write_off(loan)
+        open_amount = written_off_amount(loan=loan) - recovered_after_write_off(loan=loan)
         if amount <= 0 or amount > open_amount:
             raise ValidationError({"amount": f"At most {shown(open_amount)} of this loan is still to recover."})
         return ledger.post_journal(
