@@ -15,13 +15,11 @@ Otieno 5,000, Achieng 2,000 (17,000 cash on hand). The product "Flat": 1% a mont
 
 from datetime import date, timedelta
 from decimal import Decimal as D
-from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ValidationError
 
 from chama import authority
-from chama.roles import Role
 from finance.models import (
     Account,
     Guarantee,
@@ -29,14 +27,13 @@ from finance.models import (
     Journal,
     Loan,
     LoanApproval,
-    LoanProduct,
     RepaymentLine,
     SavingsType,
 )
 from finance.selectors import loans as loan_reads
 from finance.services import loans, reversals, savings
 from groups.models import Membership
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory, joined
+from tests.factories import ChamaFactory, MembershipFactory, UserFactory, joined, loan_product, loan_shop
 from tests.helpers import today_is
 
 # Money here is recorded on the day it is dated: each step moves the chama's clock to its day.
@@ -47,59 +44,9 @@ DISBURSED = date(2026, 6, 1)  # installments due 1 Jul, 1 Aug, 1 Sep
 
 
 def build_shop(product=None, **policy):
-    chama = ChamaFactory(
-        policy={
-            "loan_approvals_required": 2,
-            "loan_min_membership_days": 90,
-            "loan_max_savings_multiple": D("3"),
-            "loan_max_concurrent": 1,
-            "loan_default_days": 90,
-            **policy,
-        }
-    )
-    chair, treasurer, secretary = (
-        joined(chama, Role.CHAIRPERSON),
-        joined(chama, Role.TREASURER),
-        joined(chama, Role.SECRETARY),
-    )
-    wanjiku, otieno, achieng = joined(chama), joined(chama), joined(chama)
-    for who, amount in ((wanjiku, "10000"), (otieno, "5000"), (achieng, "2000")):
-        savings.savings_deposit(membership=who, amount=amount, method="cash", by=treasurer.user)
-    return SimpleNamespace(
-        chama=chama,
-        chair=chair,
-        treasurer=treasurer,
-        secretary=secretary,
-        wanjiku=wanjiku,
-        otieno=otieno,
-        achieng=achieng,
-        product=make_product(chama, **(product or {})),
-    )
-
-
-def make_product(chama, **overrides):
-    fields = dict(
-        name="Flat",
-        interest_method="flat",
-        interest_rate=D("1"),
-        rate_period="month",
-        repayment_frequency="monthly",
-        min_installments=1,
-        max_installments=12,
-        min_amount=D("1000"),
-        max_amount=D("50000"),
-        fee_kind="percent",
-        fee_value=D("2"),
-        fee_mode="deducted",
-        penalty_kind="percent",
-        penalty_value=D("5"),
-        penalty_grace_days=3,
-        installment_multiple=D("1"),
-        guarantors_required=0,
-        guarantee_coverage=D("0"),
-    )
-    fields.update(overrides)
-    return LoanProduct.objects.create(chama=chama, **fields)
+    s = loan_shop(**policy)
+    s.product = loan_product(s.chama, "Flat", **(product or {}))
+    return s
 
 
 @pytest.fixture
@@ -362,7 +309,7 @@ def test_apply_for_an_inactive_product_or_one_of_another_chama_is_refused(shop):
         apply(shop)
     assert refused.value.message_dict == {"product": ["Pick an active loan product of this chama."]}
 
-    elsewhere = make_product(ChamaFactory(name="Tujenge"), name="Their product")
+    elsewhere = loan_product(ChamaFactory(name="Tujenge"), "Their product")
     with pytest.raises(ValidationError) as refused:
         apply(shop, product=elsewhere)
     assert refused.value.message_dict == {"product": ["Pick an active loan product of this chama."]}
@@ -380,7 +327,7 @@ def test_only_an_officer_applies_on_a_members_behalf(shop):
 
 
 def guaranteed_product(s, count=1, coverage="50"):
-    return make_product(s.chama, name="Guaranteed", guarantors_required=count, guarantee_coverage=D(coverage))
+    return loan_product(s.chama, "Guaranteed", guarantors_required=count, guarantee_coverage=D(coverage))
 
 
 def test_a_pledge_above_free_savings_is_refused(shop):
@@ -398,7 +345,7 @@ def test_a_pledge_above_free_savings_is_refused(shop):
         "1000",
         1,
         who=shop.achieng,
-        product=make_product(shop.chama, name="Small"),
+        product=loan_product(shop.chama, "Small"),
         guarantors=[(shop.otieno, "2000.01")],
     )
     with pytest.raises(ValidationError, match=r"Your free savings are 2,000\.00; you cannot pledge 2,000\.01\."):
@@ -712,7 +659,7 @@ def test_more_than_the_payoff_is_refused_with_the_payoff_in_the_message(shop):
 
 
 def test_the_exact_payoff_closes_the_loan_forgives_interest_not_yet_due_and_releases_guarantees(shop):
-    product = make_product(shop.chama, name="Guaranteed", guarantors_required=1, guarantee_coverage=D("50"))
+    product = loan_product(shop.chama, "Guaranteed", guarantors_required=1, guarantee_coverage=D("50"))
     loan = running_loan(shop, product=product, guarantors=[(shop.otieno, "1500")])
     assert loan_reads.pledged_savings(shop.otieno) == D("1500.00")
     arrears(shop, date(2026, 7, 10))  # penalty 51.50 on installment 1
@@ -839,8 +786,8 @@ def test_default_at_the_policys_days(db):
 def defaulted_loan(s, principal="4000", guarantors=()):
     """One installment on a guaranteed product without penalties, disbursed 1 Mar, due 1 Apr; on
     1 Jul it is 30 + 31 + 30 = 91 days late, past the 90 of default."""
-    product = make_product(
-        s.chama, name="Guaranteed", guarantors_required=1, guarantee_coverage=D("50"), penalty_value=D("0")
+    product = loan_product(
+        s.chama, "Guaranteed", guarantors_required=1, guarantee_coverage=D("50"), penalty_value=D("0")
     )
     loan = running_loan(s, principal, 1, on=date(2026, 3, 1), product=product, guarantors=guarantors)
     arrears(s, date(2026, 7, 1))
@@ -849,7 +796,7 @@ def defaulted_loan(s, principal="4000", guarantors=()):
 
 
 def test_only_a_defaulted_loan_is_recovered_from_guarantors(shop):
-    product = make_product(shop.chama, name="Guaranteed", guarantors_required=1, guarantee_coverage=D("50"))
+    product = loan_product(shop.chama, "Guaranteed", guarantors_required=1, guarantee_coverage=D("50"))
     loan = running_loan(shop, "4000", 1, on=date(2026, 3, 1), product=product, guarantors=[(shop.otieno, "2000")])
     arrears(shop, date(2026, 6, 29))  # 89 days: in arrears, not in default
     with pytest.raises(ValidationError, match="Only a loan in default is recovered from its guarantors."):
@@ -966,7 +913,7 @@ def test_a_write_off_needs_a_second_officer_and_recoveries_are_capped(shop):
 
 
 def test_a_write_off_releases_the_guarantees(shop):
-    product = make_product(shop.chama, name="Guaranteed", guarantors_required=1, guarantee_coverage=D("50"))
+    product = loan_product(shop.chama, "Guaranteed", guarantors_required=1, guarantee_coverage=D("50"))
     loan = running_loan(shop, product=product, guarantors=[(shop.otieno, "1500")])
     loans.write_off_request(loan=loan, by=shop.treasurer.user, reason="Deceased")
     loans.write_off_approve(loan=loan, by=shop.secretary.user)
@@ -981,7 +928,7 @@ def test_a_write_off_releases_the_guarantees(shop):
 def overdue_with_fee_and_penalty(s):
     """3,000 over 3 with a flat 20 fee added, disbursed 1 Jun; installment 1 (1,000 + 30 + 20, due
     1 Jul) unpaid, penalised on 10 Jul: 5% × 1,050 = 52.50."""
-    product = make_product(s.chama, name="With fee", fee_kind="flat", fee_value=D("20"), fee_mode="added")
+    product = loan_product(s.chama, "With fee", fee_kind="flat", fee_value=D("20"), fee_mode="added")
     loan = running_loan(s, product=product)
     arrears(s, date(2026, 7, 10))
     assert row(loan, 1).penalty == D("52.50")
@@ -1269,7 +1216,7 @@ def test_a_disbursement_can_be_reversed_once_its_repayments_are(shop):
 
 
 def test_a_guarantors_withdrawal_is_limited_by_the_pledge_until_the_loan_closes(shop):
-    product = make_product(shop.chama, name="Guaranteed", guarantors_required=1, guarantee_coverage=D("50"))
+    product = loan_product(shop.chama, "Guaranteed", guarantors_required=1, guarantee_coverage=D("50"))
     loan = apply(shop, "4000", 2, product=product, guarantors=[(shop.otieno, "2000")])
     loans.guarantee_accept(guarantee=loan.guarantees.get(), by=shop.otieno.user)
 

@@ -12,17 +12,15 @@ a 5% late penalty after 3 days: "Biashara" needs 1 guarantor covering 50%, "Dhar
 
 from datetime import date
 from decimal import Decimal as D
-from types import SimpleNamespace
 
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from chama.roles import Role
 from finance.models import Account, Collateral, Installment, Journal, Loan, LoanApproval
 from finance.selectors import loans as loan_reads
-from finance.services import loans, savings
-from tests.factories import ChamaFactory, UserFactory, joined, loan_product
+from finance.services import loans
+from tests.factories import UserFactory, loan_product, loan_shop
 from tests.helpers import today_is
 
 # Money here is recorded on the day it is dated: each step moves the chama's clock to its day.
@@ -34,34 +32,10 @@ DISBURSED = date(2026, 6, 1)
 
 @pytest.fixture
 def shop(db):
-    chama = ChamaFactory(
-        policy={
-            "loan_approvals_required": 2,
-            "loan_min_membership_days": 90,
-            "loan_max_savings_multiple": D("3"),
-            "loan_max_concurrent": 1,
-            "loan_default_days": 90,
-        }
-    )
-    chair, treasurer, secretary = (
-        joined(chama, Role.CHAIRPERSON),
-        joined(chama, Role.TREASURER),
-        joined(chama, Role.SECRETARY),
-    )
-    wanjiku, otieno, achieng = joined(chama), joined(chama), joined(chama)
-    for who, amount in ((wanjiku, "10000"), (otieno, "5000"), (achieng, "2000"), (secretary, "1000")):
-        savings.savings_deposit(membership=who, amount=amount, method="cash", by=treasurer.user)
-    return SimpleNamespace(
-        chama=chama,
-        chair=chair,
-        treasurer=treasurer,
-        secretary=secretary,
-        wanjiku=wanjiku,
-        otieno=otieno,
-        achieng=achieng,
-        biashara=loan_product(chama, "Biashara", guarantors_required=1, guarantee_coverage=D("50")),
-        dharura=loan_product(chama, "Dharura"),
-    )
+    s = loan_shop(secretary_savings="1000")
+    s.biashara = loan_product(s.chama, "Biashara", guarantors_required=1, guarantee_coverage=D("50"))
+    s.dharura = loan_product(s.chama, "Dharura")
+    return s
 
 
 def apply(s, who=None, principal="3000", installments=3, product=None, guarantors=()):

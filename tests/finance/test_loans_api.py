@@ -13,17 +13,15 @@ monthly, 1 to 12 installments, 1,000 to 50,000, a 2% fee deducted at disbursemen
 
 from datetime import date
 from decimal import Decimal as D
-from types import SimpleNamespace
 
 import pytest
 
-from chama.roles import Role
 from finance.models import Account, Installment, Journal, Loan, LoanProduct
 from finance.periods import add_months
 from finance.selectors import loans as loan_reads
-from finance.services import loans, savings
+from finance.services import loans
 from groups.models import Membership, Policy
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory, joined, loan_product
+from tests.factories import ChamaFactory, MembershipFactory, UserFactory, joined, loan_product, loan_shop
 from tests.helpers import results, today_is
 
 # Money here is recorded on the day it is dated: each step moves the chama's clock to its day.
@@ -35,43 +33,17 @@ DISBURSED = date(2026, 6, 1)
 
 @pytest.fixture
 def shop(db):
-    chama = ChamaFactory(
-        policy={
-            "loan_approvals_required": 2,
-            "loan_min_membership_days": 90,
-            "loan_max_savings_multiple": D("3"),
-            "loan_max_concurrent": 1,
-            "loan_default_days": 90,
-        }
-    )
-    chair, treasurer, secretary = (
-        joined(chama, Role.CHAIRPERSON),
-        joined(chama, Role.TREASURER),
-        joined(chama, Role.SECRETARY),
-    )
-    wanjiku, otieno, achieng = joined(chama), joined(chama), joined(chama)
-    for who, amount in ((wanjiku, "10000"), (otieno, "5000"), (achieng, "2000")):
-        savings.savings_deposit(membership=who, amount=amount, method="cash", by=treasurer.user)
-    biashara = loan_product(chama, "Biashara", guarantors_required=1, guarantee_coverage=D("50"))
-    dharura = loan_product(chama, "Dharura", penalty_value=D("0"))
-    loan_product(chama, "Old", is_active=False)
-    return SimpleNamespace(
-        chama=chama,
-        base=f"/api/v1/chamas/{chama.pk}",
-        chair=chair,
-        treasurer=treasurer,
-        secretary=secretary,
-        wanjiku=wanjiku,
-        otieno=otieno,
-        achieng=achieng,
-        biashara=biashara,
-        dharura=dharura,
-    )
+    s = loan_shop()
+    s.base = f"/api/v1/chamas/{s.chama.pk}"
+    s.biashara = loan_product(s.chama, "Biashara", guarantors_required=1, guarantee_coverage=D("50"))
+    s.dharura = loan_product(s.chama, "Dharura", penalty_value=D("0"))
+    loan_product(s.chama, "Old", is_active=False)
+    return s
 
 
-def running_loan(s, who=None, principal="3000", installments=3, on=DISBURSED, product=None, guarantors=()):
+def applied_loan(s, who=None, principal="3000", installments=3, product=None, guarantors=()):
     who = who or s.wanjiku
-    loan = loans.loan_apply(
+    return loans.loan_apply(
         membership=who,
         product=product or s.dharura,
         principal=principal,
@@ -79,6 +51,10 @@ def running_loan(s, who=None, principal="3000", installments=3, on=DISBURSED, pr
         by=who.user,
         guarantors=guarantors,
     )
+
+
+def running_loan(s, who=None, principal="3000", installments=3, on=DISBURSED, product=None, guarantors=()):
+    loan = applied_loan(s, who, principal, installments, product, guarantors)
     for guarantee in loan.guarantees.select_related("guarantor__user"):
         loans.guarantee_accept(guarantee=guarantee, by=guarantee.guarantor.user)
     loans.loan_approve(loan=loan, by=s.chair.user)
@@ -286,12 +262,11 @@ def test_a_member_sees_only_their_own_loans(shop, api_as):
 
 
 def test_guarantors_see_their_requests_and_accept_or_decline(shop, api_as):
-    loan = loans.loan_apply(
-        membership=shop.wanjiku,
-        product=shop.biashara,
+    loan = applied_loan(
+        shop,
         principal="4000",
         installments=4,
-        by=shop.wanjiku.user,
+        product=shop.biashara,
         guarantors=[(shop.otieno, "2000"), (shop.achieng, "1000")],
     )
     otieno_asked, achieng_asked = (
@@ -319,13 +294,8 @@ def test_guarantors_see_their_requests_and_accept_or_decline(shop, api_as):
 
 
 def test_a_guarantor_cannot_pledge_more_than_their_free_savings(shop, api_as):
-    loan = loans.loan_apply(
-        membership=shop.wanjiku,
-        product=shop.biashara,
-        principal="12000",
-        installments=4,
-        by=shop.wanjiku.user,
-        guarantors=[(shop.otieno, "6000")],
+    loan = applied_loan(
+        shop, principal="12000", installments=4, product=shop.biashara, guarantors=[(shop.otieno, "6000")]
     )
     response = api_as(shop.otieno.user).post(f"{shop.base}/guarantees/{loan.guarantees.get().pk}/accept/")
     assert response.status_code == 400
@@ -336,9 +306,7 @@ def test_a_guarantor_cannot_pledge_more_than_their_free_savings(shop, api_as):
 
 
 def test_officers_approve_disburse_and_take_a_repayment_once_per_idempotency_key(shop, api_as):
-    loan = loans.loan_apply(
-        membership=shop.wanjiku, product=shop.dharura, principal="3000", installments=3, by=shop.wanjiku.user
-    )
+    loan = applied_loan(shop)
     url = f"{shop.base}/loans/{loan.pk}"
     chair, treasurer = api_as(shop.chair.user), api_as(shop.treasurer.user)
 
@@ -446,13 +414,8 @@ def test_a_repayment_above_the_payoff_is_refused_with_the_payoff(shop, api_as):
 
 
 def test_reject_through_the_api_releases_the_guarantees(shop, api_as):
-    loan = loans.loan_apply(
-        membership=shop.wanjiku,
-        product=shop.biashara,
-        principal="4000",
-        installments=4,
-        by=shop.wanjiku.user,
-        guarantors=[(shop.otieno, "2000")],
+    loan = applied_loan(
+        shop, principal="4000", installments=4, product=shop.biashara, guarantors=[(shop.otieno, "2000")]
     )
     loans.guarantee_accept(guarantee=loan.guarantees.get(), by=shop.otieno.user)
 
