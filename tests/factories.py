@@ -209,6 +209,39 @@ def loan_shop(*, secretary_savings=None, **policy):
     )
 
 
+def loan_applied(s, principal="3000", installments=3, *, who=None, product=None, guarantors=(), by=None):
+    """On loan_shop `s`: `who` (Wanjiku unless named) applies for `principal` over `installments` on
+    `product` (the shop's `product` unless named) with `guarantors`, entered by `by` (the borrower)."""
+    from finance.services import loans
+
+    who = who or s.wanjiku
+    return loans.loan_apply(
+        membership=who,
+        product=product or s.product,
+        principal=principal,
+        installments=installments,
+        by=by or who.user,
+        guarantors=guarantors,
+    )
+
+
+def loan_running(s, principal="3000", installments=3, *, on=date(2026, 6, 1), who=None, product=None, guarantors=()):
+    """loan_applied, its guarantees accepted, approved by the chairperson and the treasurer and
+    disbursed in cash on `on` (the chama's clock moved to that day)."""
+    from finance.models import Loan
+    from finance.services import loans
+    from tests.helpers import today_is
+
+    loan = loan_applied(s, principal, installments, who=who, product=product, guarantors=guarantors)
+    for guarantee in loan.guarantees.select_related("guarantor__user"):
+        loans.guarantee_accept(guarantee=guarantee, by=guarantee.guarantor.user)
+    loans.loan_approve(loan=loan, by=s.chair.user)
+    loans.loan_approve(loan=loan, by=s.treasurer.user)
+    today_is(on)
+    loans.loan_disburse(loan=loan, by=s.treasurer.user, method="cash", value_date=on)
+    return Loan.objects.get(pk=loan.pk)
+
+
 def backdating_approved(chama, earliest_date):
     """An approval in force for `chama` to date money back to `earliest_date`, as if its chairperson
     had asked and another officer approved (tests that post old history; the approval itself is
