@@ -3,6 +3,7 @@ the cross-chama sweep uses it to put rows of every kind in two chamas."""
 
 from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import factory
 from django.contrib.auth import get_user_model
@@ -105,29 +106,140 @@ def joined(chama, role=Role.MEMBER, on=JOINED, **user_fields):
     return MembershipFactory(chama=chama, role=role, user=UserFactory(**user_fields), joined_date=on)
 
 
+LOAN_PRODUCT = dict(
+    interest_method="flat",
+    interest_rate=Decimal("1"),
+    rate_period="month",
+    repayment_frequency="monthly",
+    min_installments=1,
+    max_installments=12,
+    min_amount=Decimal("1000"),
+    max_amount=Decimal("50000"),
+    fee_kind="percent",
+    fee_value=Decimal("2"),
+    fee_mode="deducted",
+    penalty_kind="percent",
+    penalty_value=Decimal("5"),
+    penalty_grace_days=3,
+    installment_multiple=Decimal("1"),
+)
+# "Biashara": LOAN_PRODUCT at 12% a year on the declining balance, with one guarantor covering 50%.
+BIASHARA = dict(
+    interest_method="declining_balance",
+    interest_rate=Decimal("12"),
+    rate_period="year",
+    guarantors_required=1,
+    guarantee_coverage=Decimal("50"),
+)
+LOAN_POLICY = {
+    "loan_approvals_required": 2,
+    "loan_min_membership_days": 90,
+    "loan_max_savings_multiple": Decimal("3"),
+    "loan_max_concurrent": 1,
+    "loan_default_days": 90,
+}
+
+
 def loan_product(chama, name, **overrides):
     """A flat 1%-a-month loan product, 1 to 12 monthly installments of KES 1,000 to 50,000, a 2%
     fee deducted at disbursement and a 5% penalty after 3 days' grace, unless `overrides` say otherwise."""
     from finance.models import LoanProduct
 
-    fields = dict(
+    return LoanProduct.objects.create(chama=chama, name=name, **{**LOAN_PRODUCT, **overrides})
+
+
+def biashara_product(chama, **overrides):
+    """The "Biashara" product: 12% a year on the declining balance, otherwise loan_product's terms,
+    with one guarantor covering 50% of the principal, unless `overrides` say otherwise."""
+    return loan_product(chama, "Biashara", **{**BIASHARA, **overrides})
+
+
+def loan_row(membership, product_name="Emergency", **fields):
+    """A stored loan of 1,000 over 2 monthly installments, 1% a month flat, of `membership` on a new
+    loan_product (from 100), saved as a row without the lending services (no journals): for tests
+    about who may see or act on it. `fields` set more of the loan (its status)."""
+    from finance.models import Loan
+
+    product = loan_product(membership.chama, product_name, min_amount=Decimal("100"))
+    return Loan.objects.create(
+        chama=membership.chama,
+        membership=membership,
+        product=product,
+        principal=Decimal("1000"),
         interest_method="flat",
         interest_rate=Decimal("1"),
         rate_period="month",
         repayment_frequency="monthly",
-        min_installments=1,
-        max_installments=12,
-        min_amount=Decimal("1000"),
-        max_amount=Decimal("50000"),
-        fee_kind="percent",
-        fee_value=Decimal("2"),
-        fee_mode="deducted",
-        penalty_kind="percent",
-        penalty_value=Decimal("5"),
-        penalty_grace_days=3,
-        installment_multiple=Decimal("1"),
+        installments_count=2,
+        applied_by=membership.user,
+        rounding=product.rounding,
+        installment_multiple=product.installment_multiple,
+        fee_mode=product.fee_mode,
+        **fields,
     )
-    return LoanProduct.objects.create(chama=chama, name=name, **{**fields, **overrides})
+
+
+def loan_shop(*, secretary_savings=None, **policy):
+    """A chama lending under LOAN_POLICY (2 approvals, 90 days of membership, 3 × savings, one loan
+    at a time, default after 90 days; `policy` overrides) with a chairperson, a treasurer and a
+    secretary, and three members who saved in cash: Wanjiku 10,000, Otieno 5,000, Achieng 2,000
+    (and the secretary `secretary_savings`, when given)."""
+    from finance.services import savings
+
+    chama = ChamaFactory(policy={**LOAN_POLICY, **policy})
+    chair, treasurer, secretary = (
+        joined(chama, Role.CHAIRPERSON),
+        joined(chama, Role.TREASURER),
+        joined(chama, Role.SECRETARY),
+    )
+    wanjiku, otieno, achieng = joined(chama), joined(chama), joined(chama)
+    deposits = [(wanjiku, "10000"), (otieno, "5000"), (achieng, "2000")]
+    if secretary_savings is not None:
+        deposits.append((secretary, secretary_savings))
+    for who, amount in deposits:
+        savings.savings_deposit(membership=who, amount=amount, method="cash", by=treasurer.user)
+    return SimpleNamespace(
+        chama=chama,
+        chair=chair,
+        treasurer=treasurer,
+        secretary=secretary,
+        wanjiku=wanjiku,
+        otieno=otieno,
+        achieng=achieng,
+    )
+
+
+def loan_applied(s, principal="3000", installments=3, *, who=None, product=None, guarantors=(), by=None):
+    """On loan_shop `s`: `who` (Wanjiku unless named) applies for `principal` over `installments` on
+    `product` (the shop's `product` unless named) with `guarantors`, entered by `by` (the borrower)."""
+    from finance.services import loans
+
+    who = who or s.wanjiku
+    return loans.loan_apply(
+        membership=who,
+        product=product or s.product,
+        principal=principal,
+        installments=installments,
+        by=by or who.user,
+        guarantors=guarantors,
+    )
+
+
+def loan_running(s, principal="3000", installments=3, *, on=date(2026, 6, 1), who=None, product=None, guarantors=()):
+    """loan_applied, its guarantees accepted, approved by the chairperson and the treasurer and
+    disbursed in cash on `on` (the chama's clock moved to that day)."""
+    from finance.models import Loan
+    from finance.services import loans
+    from tests.helpers import today_is
+
+    loan = loan_applied(s, principal, installments, who=who, product=product, guarantors=guarantors)
+    for guarantee in loan.guarantees.select_related("guarantor__user"):
+        loans.guarantee_accept(guarantee=guarantee, by=guarantee.guarantor.user)
+    loans.loan_approve(loan=loan, by=s.chair.user)
+    loans.loan_approve(loan=loan, by=s.treasurer.user)
+    today_is(on)
+    loans.loan_disburse(loan=loan, by=s.treasurer.user, method="cash", value_date=on)
+    return Loan.objects.get(pk=loan.pk)
 
 
 def backdating_approved(chama, earliest_date):

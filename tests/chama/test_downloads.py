@@ -16,10 +16,10 @@ from rest_framework.test import APIClient
 
 from chama import downloads
 from chama.roles import Role
-from finance.models import Collateral, Expense, Income, Loan
+from finance.models import Collateral, Expense, Income
 from groups.models import Chama
 from meetings.models import Meeting, MinutesAttachment
-from tests.factories import ChamaFactory, UserFactory, loan_product, member
+from tests.factories import ChamaFactory, UserFactory, loan_row, member
 from tests.helpers import login_api
 
 PDF = b"%PDF-1.4\n% a tiny test document\n"
@@ -28,25 +28,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
 def pdf(name="document.pdf", body=PDF):
     return SimpleUploadedFile(name, body, content_type="application/pdf")
-
-
-def _loan(chama, borrower):
-    product = loan_product(chama, "Emergency", min_amount=D("100"))
-    return Loan.objects.create(
-        chama=chama,
-        membership=borrower,
-        product=product,
-        principal=D("1000"),
-        interest_method="flat",
-        interest_rate=D("1"),
-        rate_period="month",
-        repayment_frequency="monthly",
-        installments_count=2,
-        applied_by=borrower.user,
-        rounding=product.rounding,
-        installment_multiple=product.installment_multiple,
-        fee_mode=product.fee_mode,
-    )
 
 
 @pytest.fixture
@@ -61,7 +42,7 @@ def umoja(db):
         constitution=chama.constitution.name
     )  # not save(): its member count is stale
     treasurer = people[Role.TREASURER]
-    loan = _loan(chama, chama.memberships.get(user=people["borrower"]))
+    loan = loan_row(chama.memberships.get(user=people["borrower"]))
     meeting = Meeting.objects.create(chama=chama, title="March meeting", starts_at=datetime(2026, 3, 7, 7, tzinfo=UTC))
     rows = {
         "constitution": chama,

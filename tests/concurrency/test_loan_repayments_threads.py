@@ -28,7 +28,6 @@ from finance.models import (
     Journal,
     Loan,
     LoanApproval,
-    LoanProduct,
     RepaymentLine,
 )
 from finance.selectors import loans as loan_reads
@@ -36,7 +35,7 @@ from finance.selectors.ledger import trial_balance, unbalanced_journals
 from finance.services import books, loans, savings
 from finance.services.reconcile import all_drift
 from tests.concurrency.threads import run_at_once
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+from tests.factories import ChamaFactory, MembershipFactory, UserFactory, biashara_product
 from tests.helpers import requires_postgres, today_is
 
 # Money here is recorded on the day it is dated: each step moves the chama's clock to its day.
@@ -69,26 +68,8 @@ class Shop:
             self.join(role) for role in (Role.CHAIRPERSON, Role.TREASURER, Role.SECRETARY)
         )
         # 12% a year, monthly, 3 installments of 6,000: see the schedule in repayable_loan().
-        self.product = LoanProduct.objects.create(
-            chama=self.chama,
-            name="Biashara",
-            interest_method="declining_balance",
-            interest_rate=D("12"),
-            rate_period="year",
-            repayment_frequency="monthly",
-            min_installments=1,
-            max_installments=12,
-            min_amount=D("1000"),
-            max_amount=D("50000"),
-            fee_kind="percent",
-            fee_value=D("2"),
-            fee_mode=fee_mode,
-            penalty_kind="percent",
-            penalty_value=D("5"),
-            penalty_grace_days=3,
-            installment_multiple=D("1"),
-            guarantors_required=guarantors,
-            guarantee_coverage=coverage,
+        self.product = biashara_product(
+            self.chama, fee_mode=fee_mode, guarantors_required=guarantors, guarantee_coverage=coverage
         )
 
     def join(self, role=Role.MEMBER):

@@ -9,10 +9,10 @@ from decimal import Decimal as D
 from django.core.management import call_command
 
 from chama.roles import Role
-from finance.models import Loan, LoanProduct
+from finance.models import Loan
 from finance.selectors import loans as loan_reads
 from finance.services import savings
-from tests.factories import ChamaFactory, joined
+from tests.factories import ChamaFactory, biashara_product, joined
 from tests.helpers import sheet_data, today_is
 
 
@@ -22,19 +22,8 @@ def test_apply_guarantee_approve_disburse_repay_classify_and_agree_with_loan_quo
     wanjiku, otieno = joined(chama), joined(chama)
     for member in (wanjiku, otieno):
         savings.savings_deposit(membership=member, amount="10000", method="cash", by=treasurer.user)
-    product = LoanProduct.objects.create(
-        chama=chama,
-        name="Biashara",
-        interest_method="declining_balance",
-        interest_rate=D("12"),
-        rate_period="year",
-        repayment_frequency="monthly",
-        max_installments=12,
-        max_amount=D("50000"),
-        installment_multiple=D("1"),
-        guarantors_required=1,
-        guarantee_coverage=D("50"),
-    )
+    # Biashara without a fee or a late penalty, from no minimum amount.
+    product = biashara_product(chama, min_amount=D("0"), fee_kind="flat", fee_value=D("0"), penalty_value=D("0"))
 
     # The member applies through the API; the guarantor accepts through the API.
     applied = api_as(wanjiku.user).post(

@@ -15,13 +15,11 @@ Otieno 5,000, Achieng 2,000 (17,000 cash on hand). The product "Flat": 1% a mont
 
 from datetime import date, timedelta
 from decimal import Decimal as D
-from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ValidationError
 
 from chama import authority
-from chama.roles import Role
 from finance.models import (
     Account,
     Guarantee,
@@ -29,14 +27,22 @@ from finance.models import (
     Journal,
     Loan,
     LoanApproval,
-    LoanProduct,
     RepaymentLine,
     SavingsType,
 )
 from finance.selectors import loans as loan_reads
 from finance.services import loans, reversals, savings
 from groups.models import Membership
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory, joined
+from tests.factories import (
+    ChamaFactory,
+    MembershipFactory,
+    UserFactory,
+    joined,
+    loan_applied,
+    loan_product,
+    loan_running,
+    loan_shop,
+)
 from tests.helpers import today_is
 
 # Money here is recorded on the day it is dated: each step moves the chama's clock to its day.
@@ -47,59 +53,9 @@ DISBURSED = date(2026, 6, 1)  # installments due 1 Jul, 1 Aug, 1 Sep
 
 
 def build_shop(product=None, **policy):
-    chama = ChamaFactory(
-        policy={
-            "loan_approvals_required": 2,
-            "loan_min_membership_days": 90,
-            "loan_max_savings_multiple": D("3"),
-            "loan_max_concurrent": 1,
-            "loan_default_days": 90,
-            **policy,
-        }
-    )
-    chair, treasurer, secretary = (
-        joined(chama, Role.CHAIRPERSON),
-        joined(chama, Role.TREASURER),
-        joined(chama, Role.SECRETARY),
-    )
-    wanjiku, otieno, achieng = joined(chama), joined(chama), joined(chama)
-    for who, amount in ((wanjiku, "10000"), (otieno, "5000"), (achieng, "2000")):
-        savings.savings_deposit(membership=who, amount=amount, method="cash", by=treasurer.user)
-    return SimpleNamespace(
-        chama=chama,
-        chair=chair,
-        treasurer=treasurer,
-        secretary=secretary,
-        wanjiku=wanjiku,
-        otieno=otieno,
-        achieng=achieng,
-        product=make_product(chama, **(product or {})),
-    )
-
-
-def make_product(chama, **overrides):
-    fields = dict(
-        name="Flat",
-        interest_method="flat",
-        interest_rate=D("1"),
-        rate_period="month",
-        repayment_frequency="monthly",
-        min_installments=1,
-        max_installments=12,
-        min_amount=D("1000"),
-        max_amount=D("50000"),
-        fee_kind="percent",
-        fee_value=D("2"),
-        fee_mode="deducted",
-        penalty_kind="percent",
-        penalty_value=D("5"),
-        penalty_grace_days=3,
-        installment_multiple=D("1"),
-        guarantors_required=0,
-        guarantee_coverage=D("0"),
-    )
-    fields.update(overrides)
-    return LoanProduct.objects.create(chama=chama, **fields)
+    s = loan_shop(**policy)
+    s.product = loan_product(s.chama, "Flat", **(product or {}))
+    return s
 
 
 @pytest.fixture
@@ -112,32 +68,9 @@ def fresh(membership):
     return Membership.objects.select_related("chama__policy", "user").get(pk=membership.pk)
 
 
-def apply(s, principal="3000", installments=3, who=None, product=None, guarantors=(), by=None):
-    who = who or s.wanjiku
-    return loans.loan_apply(
-        membership=who,
-        product=product or s.product,
-        principal=principal,
-        installments=installments,
-        by=by or who.user,
-        guarantors=guarantors,
-    )
-
-
 def approve_twice(s, loan):
     loans.loan_approve(loan=loan, by=s.chair.user)
     loans.loan_approve(loan=loan, by=s.treasurer.user)
-
-
-def running_loan(s, principal="3000", installments=3, on=DISBURSED, who=None, product=None, guarantors=()):
-    """Applied for, guarantees accepted, approved by the chair and the treasurer, disbursed in cash on `on`."""
-    loan = apply(s, principal, installments, who=who, product=product, guarantors=guarantors)
-    for guarantee in loan.guarantees.select_related("guarantor__user"):
-        loans.guarantee_accept(guarantee=guarantee, by=guarantee.guarantor.user)
-    approve_twice(s, loan)
-    today_is(on)
-    loans.loan_disburse(loan=loan, by=s.treasurer.user, method="cash", value_date=on)
-    return Loan.objects.get(pk=loan.pk)
 
 
 def reload(loan):
@@ -213,7 +146,7 @@ def test_a_member_who_joined_today_is_refused_with_the_reason(shop):
     savings.savings_deposit(membership=newcomer, amount="4000", method="cash", by=shop.treasurer.user)
 
     with pytest.raises(ValidationError, match=r"Not eligible: Member for 0 days; the chama asks for 90\."):
-        apply(shop, who=fresh(newcomer))
+        loan_applied(shop, who=fresh(newcomer))
     assert not Loan.objects.filter(membership=newcomer).exists()
 
 
@@ -270,7 +203,7 @@ def test_shares_count_as_savings_for_lending(db):
 
 def test_a_loan_in_arrears_or_default_fails_on_its_own(db):
     s = build_shop(loan_max_concurrent=2)
-    loan = running_loan(s)
+    loan = loan_running(s)
     # 10 Jul: installment 1 (due 1 Jul) is 9 days late.
     arrears(s, date(2026, 7, 10))
     assert reload(loan).days_in_arrears == 9
@@ -283,7 +216,7 @@ def test_a_loan_in_arrears_or_default_fails_on_its_own(db):
     )
     assert check.max_amount == D("0.00")
     with pytest.raises(ValidationError, match="Not eligible: A loan is in arrears"):
-        apply(s, principal="1000", installments=1)
+        loan_applied(s, principal="1000", installments=1)
 
     # 29 Sep: 90 days late, the policy's default → still refused.
     arrears(s, date(2026, 9, 29))
@@ -293,7 +226,7 @@ def test_a_loan_in_arrears_or_default_fails_on_its_own(db):
 
 def test_a_loan_brought_up_to_date_no_longer_blocks(db):
     s = build_shop(loan_max_concurrent=2)
-    loan = running_loan(s)
+    loan = loan_running(s)
     arrears(s, date(2026, 7, 10))  # 9 days late: penalty 5% × 1,030 = 51.50
     # Installment 1 in full: 1,000 + 30 + 51.50 = 1,081.50.
     loans.loan_repay(loan=loan, amount="1081.50", method="cash", by=s.treasurer.user, value_date=date(2026, 7, 10))
@@ -305,13 +238,13 @@ def test_a_loan_brought_up_to_date_no_longer_blocks(db):
 
 
 def test_the_concurrent_loan_limit_fails_on_its_own(shop):
-    loan = apply(shop)  # applied, not yet approved: it counts
+    loan = loan_applied(shop)  # applied, not yet approved: it counts
 
     check = loans.eligibility(fresh(shop.wanjiku), shop.product, as_of=date(2026, 6, 1))
     assert failed(check) == {"concurrent_loans": "1 loan(s) running or applied for; the chama allows 1 at once."}
     assert check.max_amount == D("0.00")
     with pytest.raises(ValidationError, match="the chama allows 1 at once"):
-        apply(shop, principal="1000", installments=1)
+        loan_applied(shop, principal="1000", installments=1)
 
     loans.loan_reject(loan=loan, by=shop.chair.user)  # a rejected loan does not count
     assert loans.eligibility(fresh(shop.wanjiku), shop.product, as_of=date(2026, 6, 1)).eligible
@@ -323,11 +256,11 @@ def test_the_concurrent_loan_limit_fails_on_its_own(shop):
 def test_apply_above_the_members_max_amount_is_refused(shop):
     # The most Wanjiku may borrow: 10,000 × 3 = 30,000.
     with pytest.raises(ValidationError, match=r"may borrow now is 30,000\.00") as refused:
-        apply(shop, principal="30000.01")
+        loan_applied(shop, principal="30000.01")
     assert list(refused.value.message_dict) == ["principal"]
     assert not Loan.objects.exists()
 
-    loan = apply(shop, principal="30000")
+    loan = loan_applied(shop, principal="30000")
     assert (loan.principal, loan.fee, loan.status) == (
         D("30000.00"),
         D("600.00"),
@@ -350,7 +283,7 @@ def test_apply_outside_the_product_limits_is_refused(db, principal, installments
         membership=s.wanjiku, amount="10000", method="cash", by=s.treasurer.user
     )  # 20,000 × 3 = 60,000
     with pytest.raises(ValidationError) as refused:
-        apply(s, principal=principal, installments=installments)
+        loan_applied(s, principal=principal, installments=installments)
     assert refused.value.message_dict == {field: [message]}
     assert not Loan.objects.exists()
 
@@ -359,20 +292,20 @@ def test_apply_for_an_inactive_product_or_one_of_another_chama_is_refused(shop):
     shop.product.is_active = False
     shop.product.save()
     with pytest.raises(ValidationError) as refused:
-        apply(shop)
+        loan_applied(shop)
     assert refused.value.message_dict == {"product": ["Pick an active loan product of this chama."]}
 
-    elsewhere = make_product(ChamaFactory(name="Tujenge"), name="Their product")
+    elsewhere = loan_product(ChamaFactory(name="Tujenge"), "Their product")
     with pytest.raises(ValidationError) as refused:
-        apply(shop, product=elsewhere)
+        loan_applied(shop, product=elsewhere)
     assert refused.value.message_dict == {"product": ["Pick an active loan product of this chama."]}
     assert not Loan.objects.exists()
 
 
 def test_only_an_officer_applies_on_a_members_behalf(shop):
     with pytest.raises(authority.Refused, match="may apply or ask on a member's behalf"):
-        apply(shop, by=shop.otieno.user)
-    loan = apply(shop, by=shop.treasurer.user)
+        loan_applied(shop, by=shop.otieno.user)
+    loan = loan_applied(shop, by=shop.treasurer.user)
     assert (loan.membership, loan.applied_by) == (shop.wanjiku, shop.treasurer.user)
 
 
@@ -380,12 +313,12 @@ def test_only_an_officer_applies_on_a_members_behalf(shop):
 
 
 def guaranteed_product(s, count=1, coverage="50"):
-    return make_product(s.chama, name="Guaranteed", guarantors_required=count, guarantee_coverage=D(coverage))
+    return loan_product(s.chama, "Guaranteed", guarantors_required=count, guarantee_coverage=D(coverage))
 
 
 def test_a_pledge_above_free_savings_is_refused(shop):
     product = guaranteed_product(shop)
-    first = apply(shop, "4000", 2, product=product, guarantors=[(shop.otieno, "3000")])
+    first = loan_applied(shop, "4000", 2, product=product, guarantors=[(shop.otieno, "3000")])
     loans.guarantee_accept(guarantee=first.guarantees.get(), by=shop.otieno.user)
     # Otieno: savings 5,000, pledged 3,000 → 2,000 free.
     assert (loan_reads.pledged_savings(membership=shop.otieno), loan_reads.free_savings(membership=shop.otieno)) == (
@@ -393,12 +326,12 @@ def test_a_pledge_above_free_savings_is_refused(shop):
         D("2000.00"),
     )
 
-    second = apply(
+    second = loan_applied(
         shop,
         "1000",
         1,
         who=shop.achieng,
-        product=make_product(shop.chama, name="Small"),
+        product=loan_product(shop.chama, "Small"),
         guarantors=[(shop.otieno, "2000.01")],
     )
     with pytest.raises(ValidationError, match=r"Your free savings are 2,000\.00; you cannot pledge 2,000\.01\."):
@@ -407,14 +340,14 @@ def test_a_pledge_above_free_savings_is_refused(shop):
 
 
 def test_a_pledge_of_exactly_the_free_savings_is_accepted(shop):
-    loan = apply(shop, "4000", 2, product=guaranteed_product(shop), guarantors=[(shop.otieno, "5000")])
+    loan = loan_applied(shop, "4000", 2, product=guaranteed_product(shop), guarantors=[(shop.otieno, "5000")])
     guarantee = loans.guarantee_accept(guarantee=loan.guarantees.get(), by=shop.otieno.user)
     assert guarantee.status == Guarantee.Status.ACCEPTED and guarantee.decided_date is not None
     assert loan_reads.free_savings(membership=shop.otieno) == D("0.00")  # 5,000 − 5,000
 
 
 def test_only_the_guarantor_accepts_or_declines(shop):
-    loan = apply(shop, "4000", 2, product=guaranteed_product(shop), guarantors=[(shop.otieno, "2000")])
+    loan = loan_applied(shop, "4000", 2, product=guaranteed_product(shop), guarantors=[(shop.otieno, "2000")])
     guarantee = loan.guarantees.get()
 
     for someone in (shop.wanjiku.user, shop.chair.user):
@@ -433,16 +366,16 @@ def test_only_the_guarantor_accepts_or_declines(shop):
 def test_a_guarantor_must_be_another_member_of_the_chama(shop):
     product = guaranteed_product(shop)
     with pytest.raises(ValidationError, match="another member of the chama"):
-        apply(shop, "4000", 2, product=product, guarantors=[(shop.wanjiku, "2000")])
+        loan_applied(shop, "4000", 2, product=product, guarantors=[(shop.wanjiku, "2000")])
     outsider = joined(ChamaFactory(name="Tujenge"))
     with pytest.raises(ValidationError, match="another member of the chama"):
-        apply(shop, "4000", 2, product=product, guarantors=[(outsider, "2000")])
+        loan_applied(shop, "4000", 2, product=product, guarantors=[(outsider, "2000")])
     assert not Loan.objects.exists()  # the application is rolled back with its guarantees
 
 
 def test_accepting_after_the_loan_left_applied_is_refused(shop):
     # Needs 1 guarantor covering 50% of 4,000 = 2,000: Otieno's 2,000 is enough, Achieng's is extra.
-    loan = apply(
+    loan = loan_applied(
         shop, "4000", 2, product=guaranteed_product(shop), guarantors=[(shop.otieno, "2000"), (shop.achieng, "1000")]
     )
     loans.guarantee_accept(guarantee=loan.guarantees.get(guarantor=shop.otieno), by=shop.otieno.user)
@@ -459,7 +392,7 @@ def test_accepting_after_the_loan_left_applied_is_refused(shop):
 def test_too_few_guarantors_or_too_little_cover_blocks_approval(shop):
     # 2 guarantors covering 60% of 5,000 = 3,000.
     product = guaranteed_product(shop, count=2, coverage="60")
-    loan = apply(shop, "5000", 5, product=product, guarantors=[(shop.otieno, "2000"), (shop.achieng, "500")])
+    loan = loan_applied(shop, "5000", 5, product=product, guarantors=[(shop.otieno, "2000"), (shop.achieng, "500")])
 
     with pytest.raises(ValidationError) as refused:
         loans.loan_approve(loan=loan, by=shop.chair.user)
@@ -493,7 +426,7 @@ def test_too_few_guarantors_or_too_little_cover_blocks_approval(shop):
 
 def test_enough_cover_from_one_guarantor_still_needs_the_count(shop):
     product = guaranteed_product(shop, count=2, coverage="60")
-    loan = apply(shop, "5000", 5, product=product, guarantors=[(shop.otieno, "3000"), (shop.achieng, "100")])
+    loan = loan_applied(shop, "5000", 5, product=product, guarantors=[(shop.otieno, "3000"), (shop.achieng, "100")])
     loans.guarantee_accept(guarantee=loan.guarantees.get(guarantor=shop.otieno), by=shop.otieno.user)
     with pytest.raises(ValidationError) as refused:
         loans.loan_approve(loan=loan, by=shop.chair.user)
@@ -505,7 +438,7 @@ def test_enough_cover_from_one_guarantor_still_needs_the_count(shop):
 
 def test_the_applicant_cannot_approve_their_own_loan(shop):
     savings.savings_deposit(membership=shop.secretary, amount="2000", method="cash", by=shop.treasurer.user)
-    loan = apply(shop, "3000", 3, who=shop.secretary)  # the secretary borrows for herself
+    loan = loan_applied(shop, "3000", 3, who=shop.secretary)  # the secretary borrows for herself
     with pytest.raises(
         authority.Refused, match="Nobody may approve or reject loans for themselves: another officer must."
     ):
@@ -514,7 +447,7 @@ def test_the_applicant_cannot_approve_their_own_loan(shop):
 
 
 def test_the_officer_who_entered_the_application_cannot_approve_it(shop):
-    loan = apply(shop, by=shop.treasurer.user)
+    loan = loan_applied(shop, by=shop.treasurer.user)
     with pytest.raises(authority.Refused, match="You have already signed this loan: a second officer must"):
         loans.loan_approve(loan=loan, by=shop.treasurer.user)
     loans.loan_approve(loan=loan, by=shop.chair.user)
@@ -523,13 +456,13 @@ def test_the_officer_who_entered_the_application_cannot_approve_it(shop):
 
 
 def test_a_plain_member_cannot_approve(shop):
-    loan = apply(shop)
+    loan = loan_applied(shop)
     with pytest.raises(authority.Refused, match="may approve or reject loans"):
         loans.loan_approve(loan=loan, by=shop.otieno.user)
 
 
 def test_the_same_officer_cannot_approve_twice(shop):
-    loan = apply(shop)
+    loan = loan_applied(shop)
     loans.loan_approve(loan=loan, by=shop.chair.user)
     with pytest.raises(
         authority.Refused, match="You have already signed this loan: a second officer must, through their own login."
@@ -542,7 +475,7 @@ def test_the_same_officer_cannot_approve_twice(shop):
 @pytest.mark.parametrize("required", [1, 2, 3])
 def test_the_policys_number_of_approvals_is_respected(db, required):
     s = build_shop(loan_approvals_required=required)
-    loan = apply(s)
+    loan = loan_applied(s)
     officers = [s.chair, s.treasurer, s.secretary]
     for k, officer in enumerate(officers[:required], start=1):
         assert reload(loan).status == Loan.Status.APPLIED
@@ -555,7 +488,7 @@ def test_the_policys_number_of_approvals_is_respected(db, required):
 
 
 def test_reject_releases_the_guarantees(shop):
-    loan = apply(
+    loan = loan_applied(
         shop, "4000", 2, product=guaranteed_product(shop), guarantors=[(shop.otieno, "3000"), (shop.achieng, "1000")]
     )
     loans.guarantee_accept(guarantee=loan.guarantees.get(guarantor=shop.otieno), by=shop.otieno.user)
@@ -577,7 +510,7 @@ def test_reject_releases_the_guarantees(shop):
 
 
 def test_a_deducted_fee_is_income_at_disbursement(shop):
-    loan = running_loan(shop)
+    loan = loan_running(shop)
 
     # Fee 2% of 3,000 = 60: Dr loan 3,000; Cr cash 2,940; Cr fee income 60.
     assert entries(loan.disbursement_journal) == {
@@ -599,7 +532,7 @@ def test_a_deducted_fee_is_income_at_disbursement(shop):
 
 def test_an_added_fee_is_due_with_the_first_installment(db):
     s = build_shop(product={"fee_kind": "flat", "fee_value": D("150"), "fee_mode": "added"})
-    loan = running_loan(s)
+    loan = loan_running(s)
 
     # Dr loan 3,000; Cr cash 3,000: the whole principal goes out, no fee income yet.
     assert entries(loan.disbursement_journal) == {A.LOAN_RECEIVABLE: D("3000.00"), A.CASH: D("-3000.00")}
@@ -625,7 +558,7 @@ def test_an_added_fee_is_due_with_the_first_installment(db):
 
 
 def test_only_an_approved_loan_is_disbursed(shop):
-    loan = apply(shop)
+    loan = loan_applied(shop)
     with pytest.raises(ValidationError, match="Only an approved loan can be disbursed."):
         loans.loan_disburse(loan=loan, by=shop.treasurer.user, method="cash")
     assert not Journal.objects.filter(loan=loan).exists()
@@ -659,7 +592,7 @@ def test_a_partial_payment_of_an_overdue_installment_follows_the_allocation_orde
         product["allocation_order"] = order
     s = build_shop(product=product)
     assert s.product.allocation_order == (order or "penalty,fee,interest,principal")
-    loan = running_loan(s)
+    loan = loan_running(s)
     # 10 Jul: installment 1 is 9 days late (> 3): penalty 5% × (1,000 + 30 + 20) = 52.50.
     arrears(s, date(2026, 7, 10))
     assert row(loan, 1).penalty == D("52.50")
@@ -686,7 +619,7 @@ def test_a_partial_payment_of_an_overdue_installment_follows_the_allocation_orde
 
 
 def test_payoff_is_principal_plus_what_is_due(shop):
-    loan = running_loan(shop)
+    loan = loan_running(shop)
     assert loan_reads.payoff_amount(loan=loan, as_of=date(2026, 6, 1)) == D("3000.00")  # nothing due: principal only
     assert loan_reads.payoff_amount(loan=loan, as_of=date(2026, 6, 30)) == D("3000.00")  # the day before installment 1
     arrears(shop, date(2026, 7, 10))  # installment 1: penalty 5% × 1,030 = 51.50
@@ -700,7 +633,7 @@ def test_payoff_is_principal_plus_what_is_due(shop):
 
 
 def test_more_than_the_payoff_is_refused_with_the_payoff_in_the_message(shop):
-    loan = running_loan(shop)
+    loan = loan_running(shop)
     arrears(shop, date(2026, 7, 10))
     journals = Journal.objects.count()
 
@@ -714,8 +647,8 @@ def test_more_than_the_payoff_is_refused_with_the_payoff_in_the_message(shop):
 
 
 def test_the_exact_payoff_closes_the_loan_forgives_interest_not_yet_due_and_releases_guarantees(shop):
-    product = make_product(shop.chama, name="Guaranteed", guarantors_required=1, guarantee_coverage=D("50"))
-    loan = running_loan(shop, product=product, guarantors=[(shop.otieno, "1500")])
+    product = loan_product(shop.chama, "Guaranteed", guarantors_required=1, guarantee_coverage=D("50"))
+    loan = loan_running(shop, product=product, guarantors=[(shop.otieno, "1500")])
     assert loan_reads.pledged_savings(membership=shop.otieno) == D("1500.00")
     arrears(shop, date(2026, 7, 10))  # penalty 51.50 on installment 1
 
@@ -749,7 +682,7 @@ def test_the_exact_payoff_closes_the_loan_forgives_interest_not_yet_due_and_rele
 
 
 def test_a_percent_penalty_is_charged_once_per_installment(shop):
-    loan = running_loan(shop)
+    loan = loan_running(shop)
     # 4 Jul: 3 days late, within the 3 grace days: overdue, no penalty.
     report = arrears(shop, date(2026, 7, 4))
     assert [(days, penalties) for _, days, _, penalties in report] == [(3, [])]
@@ -772,7 +705,7 @@ def test_a_percent_penalty_is_charged_once_per_installment(shop):
 
 def test_a_flat_penalty_is_charged_once_per_installment(db):
     s = build_shop(product={"penalty_kind": "flat", "penalty_value": D("200")})
-    loan = running_loan(s)
+    loan = loan_running(s)
 
     arrears(s, date(2026, 7, 10))
     arrears(s, date(2026, 7, 10))
@@ -788,7 +721,7 @@ def test_a_flat_penalty_is_charged_once_per_installment(db):
 @pytest.mark.parametrize("grace", [0, 3, 5])
 def test_no_penalty_within_the_grace_days(db, grace):
     s = build_shop(product={"penalty_grace_days": grace})
-    loan = running_loan(s)
+    loan = loan_running(s)
     due = date(2026, 7, 1)
 
     arrears(s, due + timedelta(days=grace))
@@ -816,7 +749,7 @@ def test_no_penalty_within_the_grace_days(db, grace):
 )
 def test_classification_by_days_since_the_oldest_unpaid_installment(db, days, bucket):
     s = build_shop(loan_default_days=1000)
-    loan = running_loan(s, "3000", 1)  # one installment, due 1 Jul
+    loan = loan_running(s, "3000", 1)  # one installment, due 1 Jul
 
     report = arrears(s, date(2026, 7, 1) + timedelta(days=days))
 
@@ -827,7 +760,7 @@ def test_classification_by_days_since_the_oldest_unpaid_installment(db, days, bu
 
 def test_default_at_the_policys_days(db):
     s = build_shop(loan_default_days=60)
-    loan = running_loan(s, "3000", 1)  # due 1 Jul
+    loan = loan_running(s, "3000", 1)  # due 1 Jul
 
     arrears(s, date(2026, 8, 29))  # 30 + 29 = 59 days
     assert (reload(loan).days_in_arrears, reload(loan).status) == (59, Loan.Status.ACTIVE)
@@ -841,18 +774,18 @@ def test_default_at_the_policys_days(db):
 def defaulted_loan(s, principal="4000", guarantors=()):
     """One installment on a guaranteed product without penalties, disbursed 1 Mar, due 1 Apr; on
     1 Jul it is 30 + 31 + 30 = 91 days late, past the 90 of default."""
-    product = make_product(
-        s.chama, name="Guaranteed", guarantors_required=1, guarantee_coverage=D("50"), penalty_value=D("0")
+    product = loan_product(
+        s.chama, "Guaranteed", guarantors_required=1, guarantee_coverage=D("50"), penalty_value=D("0")
     )
-    loan = running_loan(s, principal, 1, on=date(2026, 3, 1), product=product, guarantors=guarantors)
+    loan = loan_running(s, principal, 1, on=date(2026, 3, 1), product=product, guarantors=guarantors)
     arrears(s, date(2026, 7, 1))
     assert reload(loan).status == Loan.Status.DEFAULTED
     return reload(loan)
 
 
 def test_only_a_defaulted_loan_is_recovered_from_guarantors(shop):
-    product = make_product(shop.chama, name="Guaranteed", guarantors_required=1, guarantee_coverage=D("50"))
-    loan = running_loan(shop, "4000", 1, on=date(2026, 3, 1), product=product, guarantors=[(shop.otieno, "2000")])
+    product = loan_product(shop.chama, "Guaranteed", guarantors_required=1, guarantee_coverage=D("50"))
+    loan = loan_running(shop, "4000", 1, on=date(2026, 3, 1), product=product, guarantors=[(shop.otieno, "2000")])
     arrears(shop, date(2026, 6, 29))  # 89 days: in arrears, not in default
     with pytest.raises(ValidationError, match="Only a loan in default is recovered from its guarantors."):
         loans.recover_from_guarantors(loan=loan, by=shop.treasurer.user)
@@ -929,7 +862,7 @@ def test_recovery_draws_on_all_of_the_guarantors_savings(shop):
 
 
 def test_a_write_off_needs_a_second_officer_and_recoveries_are_capped(shop):
-    loan = running_loan(shop)
+    loan = loan_running(shop)
     # Installment 1 on its day: 1,030 = interest 30 + principal 1,000; 2,000 left.
     today_is(date(2026, 7, 1))
     loans.loan_repay(loan=loan, amount="1030", method="cash", by=shop.treasurer.user, value_date=date(2026, 7, 1))
@@ -968,8 +901,8 @@ def test_a_write_off_needs_a_second_officer_and_recoveries_are_capped(shop):
 
 
 def test_a_write_off_releases_the_guarantees(shop):
-    product = make_product(shop.chama, name="Guaranteed", guarantors_required=1, guarantee_coverage=D("50"))
-    loan = running_loan(shop, product=product, guarantors=[(shop.otieno, "1500")])
+    product = loan_product(shop.chama, "Guaranteed", guarantors_required=1, guarantee_coverage=D("50"))
+    loan = loan_running(shop, product=product, guarantors=[(shop.otieno, "1500")])
     loans.write_off_request(loan=loan, by=shop.treasurer.user, reason="Deceased")
     loans.write_off_approve(loan=loan, by=shop.secretary.user)
     assert loan.guarantees.get().status == Guarantee.Status.RELEASED
@@ -983,8 +916,8 @@ def test_a_write_off_releases_the_guarantees(shop):
 def overdue_with_fee_and_penalty(s):
     """3,000 over 3 with a flat 20 fee added, disbursed 1 Jun; installment 1 (1,000 + 30 + 20, due
     1 Jul) unpaid, penalised on 10 Jul: 5% × 1,050 = 52.50."""
-    product = make_product(s.chama, name="With fee", fee_kind="flat", fee_value=D("20"), fee_mode="added")
-    loan = running_loan(s, product=product)
+    product = loan_product(s.chama, "With fee", fee_kind="flat", fee_value=D("20"), fee_mode="added")
+    loan = loan_running(s, product=product)
     arrears(s, date(2026, 7, 10))
     assert row(loan, 1).penalty == D("52.50")
     return loan
@@ -1059,16 +992,16 @@ def test_payoff_after_a_reschedule_still_charges_the_interest_that_was_due(shop)
 
 
 def test_only_an_outstanding_loan_is_rescheduled(shop):
-    loan = apply(shop)
+    loan = loan_applied(shop)
     with pytest.raises(ValidationError, match="Only an outstanding loan can be rescheduled."):
         loans.loan_reschedule(loan=loan, by=shop.chair.user, installments=4)
-    theirs = running_loan(shop, who=shop.achieng)
+    theirs = loan_running(shop, who=shop.achieng)
     with pytest.raises(authority.Refused, match="may ask for a loan to be rescheduled"):
         loans.loan_reschedule(loan=theirs, by=shop.wanjiku.user, installments=4)
 
 
 def test_a_reschedule_needs_a_second_officer_who_may_also_reject_it(shop):
-    loan = running_loan(shop)
+    loan = loan_running(shop)
     with pytest.raises(ValidationError, match="No reschedule has been asked for"):
         loans.reschedule_approve(loan=loan, by=shop.chair.user)
     loans.loan_reschedule(loan=loan, by=shop.treasurer.user, installments=6, reason="Lost her job")
@@ -1086,7 +1019,7 @@ def test_a_reschedule_needs_a_second_officer_who_may_also_reject_it(shop):
 
 
 def test_a_loan_may_be_rescheduled_twice_with_the_same_two_officers(shop):
-    loan = running_loan(shop)
+    loan = loan_running(shop)
     loans.loan_reschedule(loan=loan, by=shop.chair.user, installments=4, start=date(2026, 6, 15))
     loans.reschedule_approve(loan=loan, by=shop.treasurer.user)
     # Months later the member asks again; the same two officers sign.
@@ -1100,7 +1033,7 @@ def test_a_loan_may_be_rescheduled_twice_with_the_same_two_officers(shop):
 
 def test_an_officer_cannot_act_on_their_own_loan(shop):
     savings.savings_deposit(membership=shop.treasurer, amount="2000", method="cash", by=shop.chair.user)
-    loan = apply(shop, "3000", 3, who=shop.treasurer)  # the treasurer borrows for herself
+    loan = loan_applied(shop, "3000", 3, who=shop.treasurer)  # the treasurer borrows for herself
     with pytest.raises(authority.Refused, match="Nobody may approve or reject loans for themselves"):
         loans.loan_approve(loan=loan, by=shop.treasurer.user)
     loans.loan_approve(loan=loan, by=shop.chair.user)
@@ -1123,7 +1056,7 @@ def test_an_officer_cannot_act_on_their_own_loan(shop):
 
 
 def test_reversing_a_repayment_restores_the_installments(shop):
-    loan = running_loan(shop)
+    loan = loan_running(shop)
     arrears(shop, date(2026, 7, 10))  # penalty 51.50
     # 100 on 10 Jul, penalty first: penalty 51.50 + interest 30 + principal 18.50.
     repayment = loans.loan_repay(
@@ -1159,7 +1092,7 @@ def test_reversing_a_repayment_restores_the_installments(shop):
 
 
 def test_reversing_the_closing_repayment_reopens_the_loan_and_takes_back_the_forgiven_interest(shop):
-    loan = running_loan(shop)
+    loan = loan_running(shop)
     today_is(date(2026, 7, 1))
     loans.loan_repay(loan=loan, amount="1030", method="cash", by=shop.treasurer.user, value_date=date(2026, 7, 1))
     # 15 Jul: installments 2 and 3 not due, payoff = their principal 2,000.
@@ -1188,7 +1121,7 @@ def test_reversing_the_closing_repayment_reopens_the_loan_and_takes_back_the_for
 
 
 def test_reversing_a_disbursement_without_repayments_returns_the_loan_to_approved(shop):
-    loan = running_loan(shop)
+    loan = loan_running(shop)
     assert chama_balance(shop.chama, A.CASH) == D("14060.00")  # 17,000 − 2,940
 
     reversal = reversals.journal_reverse(journal=loan.disbursement_journal, reason="Wrong amount", by=shop.chair.user)
@@ -1225,7 +1158,7 @@ def test_reversing_a_disbursement_without_repayments_returns_the_loan_to_approve
     ],
 )
 def test_reversing_a_disbursement_after_a_repayment_is_refused(shop, on, amount):
-    loan = running_loan(shop)
+    loan = loan_running(shop)
     today_is(on)
     loans.loan_repay(loan=loan, amount=amount, method="cash", by=shop.treasurer.user, value_date=on)
     journals = Journal.objects.count()
@@ -1242,7 +1175,7 @@ def test_reversing_a_disbursement_after_a_repayment_is_refused(shop, on, amount)
 
 @pytest.mark.parametrize(("on", "amount"), [(date(2026, 6, 10), "500"), (date(2026, 7, 1), "30")])
 def test_the_refused_disbursement_reversal_says_to_reverse_the_repayments_first(shop, on, amount):
-    loan = running_loan(shop)
+    loan = loan_running(shop)
     today_is(on)
     loans.loan_repay(loan=loan, amount=amount, method="cash", by=shop.treasurer.user, value_date=on)
 
@@ -1252,7 +1185,7 @@ def test_the_refused_disbursement_reversal_says_to_reverse_the_repayments_first(
 
 
 def test_a_disbursement_can_be_reversed_once_its_repayments_are(shop):
-    loan = running_loan(shop)
+    loan = loan_running(shop)
     today_is(date(2026, 6, 10))
     repayment = loans.loan_repay(
         loan=loan, amount="500", method="cash", by=shop.treasurer.user, value_date=date(2026, 6, 10)
@@ -1271,8 +1204,8 @@ def test_a_disbursement_can_be_reversed_once_its_repayments_are(shop):
 
 
 def test_a_guarantors_withdrawal_is_limited_by_the_pledge_until_the_loan_closes(shop):
-    product = make_product(shop.chama, name="Guaranteed", guarantors_required=1, guarantee_coverage=D("50"))
-    loan = apply(shop, "4000", 2, product=product, guarantors=[(shop.otieno, "2000")])
+    product = loan_product(shop.chama, "Guaranteed", guarantors_required=1, guarantee_coverage=D("50"))
+    loan = loan_applied(shop, "4000", 2, product=product, guarantors=[(shop.otieno, "2000")])
     loans.guarantee_accept(guarantee=loan.guarantees.get(), by=shop.otieno.user)
 
     # Savings 5,000, pledged 2,000 (already while the loan is only applied for): 3,000 free.

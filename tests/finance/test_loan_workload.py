@@ -39,7 +39,7 @@ from finance.selectors import loans as loan_reads
 from finance.selectors.ledger import trial_balance, unbalanced_journals
 from finance.services import loans, reversals, savings
 from finance.services.reconcile import all_drift
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory
+from tests.factories import ChamaFactory, MembershipFactory, UserFactory, biashara_product
 from tests.helpers import today_is
 
 pytestmark = pytest.mark.django_db
@@ -54,27 +54,8 @@ SEEDS = [7, 11, 23, 42, 101, 2026]
 STEPS = 90
 START = date(2026, 4, 1)
 
+# The other three products beside "Biashara" (biashara_product).
 PRODUCTS = [
-    dict(
-        name="Biashara",
-        interest_method="declining_balance",
-        interest_rate=D("12"),
-        rate_period="year",
-        repayment_frequency="monthly",
-        min_installments=1,
-        max_installments=12,
-        min_amount=D("1000"),
-        max_amount=D("50000"),
-        fee_kind="percent",
-        fee_value=D("2"),
-        fee_mode="deducted",
-        penalty_kind="percent",
-        penalty_value=D("5"),
-        penalty_grace_days=3,
-        installment_multiple=D("1"),
-        guarantors_required=1,
-        guarantee_coverage=D("50"),
-    ),
     dict(
         name="Dharura",
         interest_method="flat",
@@ -156,7 +137,9 @@ class World:
         self.officers = [self.chair, self.treasurer, self.secretary]
         self.borrowers = [self._join(Role.MEMBER) for _ in range(4)]
         self.people = self.borrowers + self.officers
-        self.products = [LoanProduct.objects.create(chama=self.chama, **fields) for fields in PRODUCTS]
+        self.products = [biashara_product(self.chama)] + [
+            LoanProduct.objects.create(chama=self.chama, **fields) for fields in PRODUCTS
+        ]
         for person, amount in zip(
             self.people, ["8000", "12000", "6000", "15000", "20000", "20000", "20000"], strict=True
         ):

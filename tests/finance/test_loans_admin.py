@@ -12,77 +12,30 @@ a 5% late penalty after 3 days: "Biashara" needs 1 guarantor covering 50%, "Dhar
 
 from datetime import date
 from decimal import Decimal as D
-from types import SimpleNamespace
 
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from chama.roles import Role
 from finance.models import Account, Collateral, Installment, Journal, Loan, LoanApproval
 from finance.selectors import loans as loan_reads
-from finance.services import loans, savings
-from tests.factories import ChamaFactory, UserFactory, joined, loan_product
+from finance.services import loans
+from tests.factories import UserFactory, loan_applied, loan_product, loan_running, loan_shop
 from tests.helpers import today_is
 
 # Money here is recorded on the day it is dated: each step moves the chama's clock to its day.
 pytestmark = pytest.mark.usefixtures("clock")
 
 A = Account.Purpose
-DISBURSED = date(2026, 6, 1)
 
 
 @pytest.fixture
 def shop(db):
-    chama = ChamaFactory(
-        policy={
-            "loan_approvals_required": 2,
-            "loan_min_membership_days": 90,
-            "loan_max_savings_multiple": D("3"),
-            "loan_max_concurrent": 1,
-            "loan_default_days": 90,
-        }
-    )
-    chair, treasurer, secretary = (
-        joined(chama, Role.CHAIRPERSON),
-        joined(chama, Role.TREASURER),
-        joined(chama, Role.SECRETARY),
-    )
-    wanjiku, otieno, achieng = joined(chama), joined(chama), joined(chama)
-    for who, amount in ((wanjiku, "10000"), (otieno, "5000"), (achieng, "2000"), (secretary, "1000")):
-        savings.savings_deposit(membership=who, amount=amount, method="cash", by=treasurer.user)
-    return SimpleNamespace(
-        chama=chama,
-        chair=chair,
-        treasurer=treasurer,
-        secretary=secretary,
-        wanjiku=wanjiku,
-        otieno=otieno,
-        achieng=achieng,
-        biashara=loan_product(chama, "Biashara", guarantors_required=1, guarantee_coverage=D("50")),
-        dharura=loan_product(chama, "Dharura"),
-    )
-
-
-def apply(s, who=None, principal="3000", installments=3, product=None, guarantors=()):
-    who = who or s.wanjiku
-    return loans.loan_apply(
-        membership=who,
-        product=product or s.dharura,
-        principal=principal,
-        installments=installments,
-        by=who.user,
-        guarantors=guarantors,
-    )
-
-
-def running_loan(s, who=None, principal="3000", installments=3, on=DISBURSED):
-    loan = apply(s, who, principal, installments)
-    loans.loan_approve(loan=loan, by=s.chair.user)
-    loans.loan_approve(loan=loan, by=s.treasurer.user)
-    today_is(on)
-    loans.loan_disburse(loan=loan, by=s.treasurer.user, method="cash", value_date=on)
-    return Loan.objects.get(pk=loan.pk)
+    s = loan_shop(secretary_savings="1000")
+    s.biashara = loan_product(s.chama, "Biashara", guarantors_required=1, guarantee_coverage=D("50"))
+    s.dharura = loan_product(s.chama, "Dharura")
+    s.product = s.dharura  # what loans are taken on unless a test names a product
+    return s
 
 
 def reload(loan):
@@ -147,7 +100,7 @@ def form_data(response):
 def applied_with_guarantees(s):
     """Wanjiku applies for 4,000 over 4 on Biashara; Otieno's 2,000 (50% of 4,000) is accepted,
     Achieng's 500 still requested; the chair has approved (1 of 2)."""
-    loan = apply(
+    loan = loan_applied(
         s, principal="4000", installments=4, product=s.biashara, guarantors=[(s.otieno, "2000"), (s.achieng, "500")]
     )
     loans.guarantee_accept(guarantee=loan.guarantees.get(guarantor=s.otieno), by=s.otieno.user)
@@ -208,7 +161,7 @@ def test_the_change_page_lists_the_guarantees_and_approvals(shop, client):
 
 
 def test_the_change_page_shows_the_schedule_and_a_repayment_link(shop, client):
-    loan = running_loan(shop)
+    loan = loan_running(shop)
     client.force_login(shop.treasurer.user)
 
     response = client.get(change_url(loan))
@@ -230,7 +183,7 @@ def test_the_change_page_shows_the_schedule_and_a_repayment_link(shop, client):
 
 
 def test_approve_needs_two_officers_then_disburse_in_cash(shop, client):
-    loan = apply(shop)
+    loan = loan_applied(shop)
 
     client.force_login(shop.treasurer.user)
     assert act(client, "approve", loan) == ["1 approval(s) recorded."]
@@ -262,7 +215,7 @@ def test_approve_needs_two_officers_then_disburse_in_cash(shop, client):
 
 
 def test_the_repay_form_posts_a_repayment_and_shows_the_payoff_error(shop, client):
-    loan = running_loan(shop)
+    loan = loan_running(shop)
     today_is(date(2026, 7, 10))
     loans.update_arrears(as_of=date(2026, 7, 10), chama=shop.chama)  # installment 1: 5% × 1,030 = 51.50
     client.force_login(shop.treasurer.user)
@@ -313,10 +266,10 @@ def four_loans(s):
     Outstanding 3,000 + 2,000 + 1,500 + 1,000 = 7,500.
     PAR30: 1,500 + 1,000 = 2,500 = 33.333…% → 33.33%; PAR60 and PAR90: 1,000 = 13.333…% → 13.33%."""
     made = [
-        running_loan(s, s.wanjiku, "3000", 3, date(2026, 9, 15)),
-        running_loan(s, s.otieno, "2000", 2, date(2026, 8, 21)),
-        running_loan(s, s.achieng, "1500", 1, date(2026, 7, 17)),
-        running_loan(s, s.secretary, "1000", 1, date(2026, 5, 23)),
+        loan_running(s, "3000", 3, who=s.wanjiku, on=date(2026, 9, 15)),
+        loan_running(s, "2000", 2, who=s.otieno, on=date(2026, 8, 21)),
+        loan_running(s, "1500", 1, who=s.achieng, on=date(2026, 7, 17)),
+        loan_running(s, "1000", 1, who=s.secretary, on=date(2026, 5, 23)),
     ]
     today_is(date(2026, 10, 1))
     loans.update_arrears(as_of=date(2026, 10, 1), chama=s.chama)
@@ -390,7 +343,7 @@ def add_collateral(client, loan):
 
 
 def test_an_officer_adds_collateral_inline(shop, client):
-    loan = apply(shop)
+    loan = loan_applied(shop)
     client.force_login(shop.treasurer.user)
 
     page = client.get(change_url(loan))
@@ -407,7 +360,7 @@ def test_an_officer_adds_collateral_inline(shop, client):
 
 
 def test_collateral_added_by_a_superuser_is_filed_under_the_loans_chama(shop, client):
-    loan = apply(shop)
+    loan = loan_applied(shop)
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
 
     response = add_collateral(client, loan)
@@ -420,8 +373,8 @@ def test_collateral_added_by_a_superuser_is_filed_under_the_loans_chama(shop, cl
 
 
 def test_a_secretary_may_approve_but_not_disburse_or_take_repayments(shop, client):
-    applied = apply(shop)
-    active = running_loan(shop, who=shop.otieno, principal="1000", installments=1)
+    applied = loan_applied(shop)
+    active = loan_running(shop, who=shop.otieno, principal="1000", installments=1)
     client.force_login(shop.secretary.user)
 
     assert client.get(reverse("admin:finance_loan_changelist")).status_code == 200

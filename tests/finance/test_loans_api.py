@@ -13,79 +13,41 @@ monthly, 1 to 12 installments, 1,000 to 50,000, a 2% fee deducted at disbursemen
 
 from datetime import date
 from decimal import Decimal as D
-from types import SimpleNamespace
 
 import pytest
 
-from chama.roles import Role
 from finance.models import Account, Installment, Journal, Loan, LoanProduct
 from finance.periods import add_months
 from finance.selectors import loans as loan_reads
-from finance.services import loans, savings
+from finance.services import loans
 from groups.models import Membership, Policy
-from tests.factories import ChamaFactory, MembershipFactory, UserFactory, joined, loan_product
+from tests.factories import (
+    ChamaFactory,
+    MembershipFactory,
+    UserFactory,
+    joined,
+    loan_applied,
+    loan_product,
+    loan_running,
+    loan_shop,
+)
 from tests.helpers import results, today_is
 
 # Money here is recorded on the day it is dated: each step moves the chama's clock to its day.
 pytestmark = pytest.mark.usefixtures("clock")
 
 A = Account.Purpose
-DISBURSED = date(2026, 6, 1)
 
 
 @pytest.fixture
 def shop(db):
-    chama = ChamaFactory(
-        policy={
-            "loan_approvals_required": 2,
-            "loan_min_membership_days": 90,
-            "loan_max_savings_multiple": D("3"),
-            "loan_max_concurrent": 1,
-            "loan_default_days": 90,
-        }
-    )
-    chair, treasurer, secretary = (
-        joined(chama, Role.CHAIRPERSON),
-        joined(chama, Role.TREASURER),
-        joined(chama, Role.SECRETARY),
-    )
-    wanjiku, otieno, achieng = joined(chama), joined(chama), joined(chama)
-    for who, amount in ((wanjiku, "10000"), (otieno, "5000"), (achieng, "2000")):
-        savings.savings_deposit(membership=who, amount=amount, method="cash", by=treasurer.user)
-    biashara = loan_product(chama, "Biashara", guarantors_required=1, guarantee_coverage=D("50"))
-    dharura = loan_product(chama, "Dharura", penalty_value=D("0"))
-    loan_product(chama, "Old", is_active=False)
-    return SimpleNamespace(
-        chama=chama,
-        base=f"/api/v1/chamas/{chama.pk}",
-        chair=chair,
-        treasurer=treasurer,
-        secretary=secretary,
-        wanjiku=wanjiku,
-        otieno=otieno,
-        achieng=achieng,
-        biashara=biashara,
-        dharura=dharura,
-    )
-
-
-def running_loan(s, who=None, principal="3000", installments=3, on=DISBURSED, product=None, guarantors=()):
-    who = who or s.wanjiku
-    loan = loans.loan_apply(
-        membership=who,
-        product=product or s.dharura,
-        principal=principal,
-        installments=installments,
-        by=who.user,
-        guarantors=guarantors,
-    )
-    for guarantee in loan.guarantees.select_related("guarantor__user"):
-        loans.guarantee_accept(guarantee=guarantee, by=guarantee.guarantor.user)
-    loans.loan_approve(loan=loan, by=s.chair.user)
-    loans.loan_approve(loan=loan, by=s.treasurer.user)
-    today_is(on)
-    loans.loan_disburse(loan=loan, by=s.treasurer.user, method="cash", value_date=on)
-    return Loan.objects.get(pk=loan.pk)
+    s = loan_shop()
+    s.base = f"/api/v1/chamas/{s.chama.pk}"
+    s.biashara = loan_product(s.chama, "Biashara", guarantors_required=1, guarantee_coverage=D("50"))
+    s.dharura = loan_product(s.chama, "Dharura", penalty_value=D("0"))
+    s.product = s.dharura  # what loans are taken on unless a test names a product
+    loan_product(s.chama, "Old", is_active=False)
+    return s
 
 
 def chama_balance(chama, purpose):
@@ -270,8 +232,8 @@ def test_applications_that_break_the_rules_are_refused(shop, api_as):
 
 
 def test_a_member_sees_only_their_own_loans(shop, api_as):
-    mine = running_loan(shop)
-    theirs = running_loan(shop, who=shop.otieno, principal="1000", installments=1)
+    mine = loan_running(shop)
+    theirs = loan_running(shop, who=shop.otieno, principal="1000", installments=1)
     client = api_as(shop.wanjiku.user)
 
     assert [loan["id"] for loan in results(client.get(f"{shop.base}/loans/"))] == [mine.pk]
@@ -286,12 +248,11 @@ def test_a_member_sees_only_their_own_loans(shop, api_as):
 
 
 def test_guarantors_see_their_requests_and_accept_or_decline(shop, api_as):
-    loan = loans.loan_apply(
-        membership=shop.wanjiku,
-        product=shop.biashara,
+    loan = loan_applied(
+        shop,
         principal="4000",
         installments=4,
-        by=shop.wanjiku.user,
+        product=shop.biashara,
         guarantors=[(shop.otieno, "2000"), (shop.achieng, "1000")],
     )
     otieno_asked, achieng_asked = (
@@ -319,13 +280,8 @@ def test_guarantors_see_their_requests_and_accept_or_decline(shop, api_as):
 
 
 def test_a_guarantor_cannot_pledge_more_than_their_free_savings(shop, api_as):
-    loan = loans.loan_apply(
-        membership=shop.wanjiku,
-        product=shop.biashara,
-        principal="12000",
-        installments=4,
-        by=shop.wanjiku.user,
-        guarantors=[(shop.otieno, "6000")],
+    loan = loan_applied(
+        shop, principal="12000", installments=4, product=shop.biashara, guarantors=[(shop.otieno, "6000")]
     )
     response = api_as(shop.otieno.user).post(f"{shop.base}/guarantees/{loan.guarantees.get().pk}/accept/")
     assert response.status_code == 400
@@ -336,9 +292,7 @@ def test_a_guarantor_cannot_pledge_more_than_their_free_savings(shop, api_as):
 
 
 def test_officers_approve_disburse_and_take_a_repayment_once_per_idempotency_key(shop, api_as):
-    loan = loans.loan_apply(
-        membership=shop.wanjiku, product=shop.dharura, principal="3000", installments=3, by=shop.wanjiku.user
-    )
+    loan = loan_applied(shop)
     url = f"{shop.base}/loans/{loan.pk}"
     chair, treasurer = api_as(shop.chair.user), api_as(shop.treasurer.user)
 
@@ -409,8 +363,8 @@ def test_officers_approve_disburse_and_take_a_repayment_once_per_idempotency_key
 def test_an_idempotency_key_is_not_replayed_onto_another_loan(shop, api_as):
     Policy.objects.filter(chama=shop.chama).update(loan_max_concurrent=2)
     wanjiku = Membership.objects.get(pk=shop.wanjiku.pk)  # with the policy as it is now
-    first = running_loan(shop, who=wanjiku)
-    second = running_loan(shop, who=wanjiku, principal="1000", installments=1)
+    first = loan_running(shop, who=wanjiku)
+    second = loan_running(shop, who=wanjiku, principal="1000", installments=1)
     treasurer = api_as(shop.treasurer.user)
 
     def repay(loan, key):
@@ -434,7 +388,7 @@ def test_an_idempotency_key_is_not_replayed_onto_another_loan(shop, api_as):
 
 
 def test_a_repayment_above_the_payoff_is_refused_with_the_payoff(shop, api_as):
-    loan = running_loan(shop)
+    loan = loan_running(shop)
     today_is(date(2026, 6, 15))
     response = api_as(shop.treasurer.user).post(
         f"{shop.base}/loans/{loan.pk}/repay/",
@@ -446,13 +400,8 @@ def test_a_repayment_above_the_payoff_is_refused_with_the_payoff(shop, api_as):
 
 
 def test_reject_through_the_api_releases_the_guarantees(shop, api_as):
-    loan = loans.loan_apply(
-        membership=shop.wanjiku,
-        product=shop.biashara,
-        principal="4000",
-        installments=4,
-        by=shop.wanjiku.user,
-        guarantors=[(shop.otieno, "2000")],
+    loan = loan_applied(
+        shop, principal="4000", installments=4, product=shop.biashara, guarantors=[(shop.otieno, "2000")]
     )
     loans.guarantee_accept(guarantee=loan.guarantees.get(), by=shop.otieno.user)
 
@@ -480,7 +429,7 @@ def test_reject_through_the_api_releases_the_guarantees(shop, api_as):
     ],
 )
 def test_members_get_403_on_officer_actions(shop, api_as, action):
-    loan = running_loan(shop)
+    loan = loan_running(shop)
     body = {"amount": "100.00", "method": "cash", "reason": "x", "installments": 2}
 
     response = api_as(shop.wanjiku.user).post(f"{shop.base}/loans/{loan.pk}/{action}/", body, format="json")
@@ -493,7 +442,7 @@ def test_members_get_403_on_officer_actions(shop, api_as, action):
 
 
 def test_write_off_by_two_officers_and_recoveries_through_the_api(shop, api_as):
-    loan = running_loan(shop)
+    loan = loan_running(shop)
     url = f"{shop.base}/loans/{loan.pk}"
     chair, treasurer = api_as(shop.chair.user), api_as(shop.treasurer.user)
 
@@ -517,7 +466,7 @@ def test_write_off_by_two_officers_and_recoveries_through_the_api(shop, api_as):
 
 def test_reschedule_through_the_api(shop, api_as):
     today = shop.chama.today()
-    loan = running_loan(shop, on=today)  # nothing due yet: nothing to carry
+    loan = loan_running(shop, on=today)  # nothing due yet: nothing to carry
 
     url = f"{shop.base}/loans/{loan.pk}"
     chair, treasurer = api_as(shop.chair.user), api_as(shop.treasurer.user)
@@ -543,7 +492,7 @@ def test_reschedule_through_the_api(shop, api_as):
 
 
 def test_a_reschedule_rejected_through_the_api_leaves_the_loan_as_it_was(shop, api_as):
-    loan = running_loan(shop, on=shop.chama.today())
+    loan = loan_running(shop, on=shop.chama.today())
     url = f"{shop.base}/loans/{loan.pk}"
     treasurer, secretary = api_as(shop.treasurer.user), api_as(shop.secretary.user)
 
@@ -557,7 +506,7 @@ def test_a_reschedule_rejected_through_the_api_leaves_the_loan_as_it_was(shop, a
 
 
 def test_recover_from_guarantors_through_the_api(shop, api_as):
-    loan = running_loan(
+    loan = loan_running(
         shop,
         principal="4000",
         installments=1,
@@ -586,8 +535,8 @@ def test_recover_from_guarantors_through_the_api(shop, api_as):
 
 
 def test_the_loan_statement_lists_its_journals(shop, api_as):
-    loan = running_loan(shop)
-    other = running_loan(shop, who=shop.otieno, principal="1000", installments=1)
+    loan = loan_running(shop)
+    other = loan_running(shop, who=shop.otieno, principal="1000", installments=1)
     treasurer = api_as(shop.treasurer.user)
     today_is(date(2026, 7, 1))
     repaid = treasurer.post(
@@ -624,11 +573,11 @@ def portfolio_of_three(s):
     Outstanding 2,500 + 2,000 + 1,000 = 5,500.
     PAR30 (> 30 days): all three, 5,500 = 100.00%; PAR60: 2,000 + 1,000 = 3,000 = 54.5454…% → 54.55%;
     PAR90: 1,000 = 18.1818…% → 18.18%."""
-    wanjiku = running_loan(s, principal="3000", installments=3, on=date(2026, 7, 27))
+    wanjiku = loan_running(s, principal="3000", installments=3, on=date(2026, 7, 27))
     today_is(date(2026, 8, 1))
     loans.loan_repay(loan=wanjiku, amount="500", method="cash", by=s.treasurer.user, value_date=date(2026, 8, 1))
-    otieno = running_loan(s, who=s.otieno, principal="2000", installments=2, on=date(2026, 6, 18))
-    achieng = running_loan(s, who=s.achieng, principal="1000", installments=1, on=date(2026, 5, 23))
+    otieno = loan_running(s, who=s.otieno, principal="2000", installments=2, on=date(2026, 6, 18))
+    achieng = loan_running(s, who=s.achieng, principal="1000", installments=1, on=date(2026, 5, 23))
     today_is(date(2026, 10, 1))
     loans.update_arrears(as_of=date(2026, 10, 1), chama=s.chama)
     return wanjiku, otieno, achieng
@@ -663,7 +612,7 @@ def test_the_portfolio_shows_buckets_and_par(shop, api_as):
 
 
 def test_a_reschedule_may_ask_for_any_rate_a_loan_can_hold(shop, api_as):
-    loan = running_loan(shop, on=shop.chama.today())
+    loan = loan_running(shop, on=shop.chama.today())
 
     asked = api_as(shop.chair.user).post(
         f"{shop.base}/loans/{loan.pk}/reschedule/", {"installments": 6, "interest_rate": "1010.000"}, format="json"

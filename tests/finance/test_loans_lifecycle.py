@@ -8,11 +8,11 @@ from django.core.exceptions import ValidationError
 
 from chama import authority
 from chama.roles import Role
-from finance.models import Account, Guarantee, Installment, Journal, Loan, LoanProduct
+from finance.models import Account, Guarantee, Installment, Journal, Loan
 from finance.selectors import loans as loan_reads
 from finance.selectors import savings as savings_reads
 from finance.services import loans, savings
-from tests.factories import ChamaFactory, joined
+from tests.factories import ChamaFactory, biashara_product, joined
 from tests.helpers import sheet_data, today_is
 
 # Money here is recorded on the day it is dated: each step moves the chama's clock to its day.
@@ -30,32 +30,26 @@ def shop(db):
     wanjiku, otieno = joined(chama), joined(chama)
     savings.savings_deposit(membership=wanjiku, amount="10000", method="cash", by=treasurer.user)
     savings.savings_deposit(membership=otieno, amount="5000", method="cash", by=treasurer.user)
-    product = LoanProduct.objects.create(
-        chama=chama,
-        name="Biashara",
-        interest_method="declining_balance",
-        interest_rate=D("12"),
-        rate_period="year",
-        repayment_frequency="monthly",
-        min_installments=1,
-        max_installments=12,
-        min_amount=D("1000"),
-        max_amount=D("50000"),
-        fee_kind="percent",
-        fee_value=D("2"),
-        fee_mode="deducted",
-        penalty_kind="percent",
-        penalty_value=D("5"),
-        penalty_grace_days=3,
-        installment_multiple=D("1"),
-        guarantors_required=1,
-        guarantee_coverage=D("50"),
-    )
+    product = biashara_product(chama)
     return chama, chair, treasurer, wanjiku, otieno, product
 
 
 def balance(chama, purpose):
     return Account.objects.get(chama=chama, purpose=purpose).normal_balance
+
+
+def unguaranteed_loan(shop):
+    """3,000 over 3 months on the product without its guarantor: Wanjiku applies, the chairperson and
+    the treasurer approve, the treasurer disburses in cash on 1 Jun."""
+    chama, chair, treasurer, wanjiku, otieno, product = shop
+    product.guarantors_required, product.guarantee_coverage = 0, D("0")
+    product.save()
+    loan = loans.loan_apply(membership=wanjiku, product=product, principal="3000", installments=3, by=wanjiku.user)
+    loans.loan_approve(loan=loan, by=chair.user)
+    loans.loan_approve(loan=loan, by=treasurer.user)
+    today_is(date(2026, 6, 1))
+    loans.loan_disburse(loan=loan, by=treasurer.user, method="cash", value_date=date(2026, 6, 1))
+    return loan
 
 
 def test_a_loan_from_application_to_early_payoff(shop):
@@ -210,13 +204,7 @@ def test_default_recovery_from_the_guarantor_and_write_off(shop):
 
 def test_reschedule_keeps_the_old_schedule_and_carries_what_was_due(shop):
     chama, chair, treasurer, wanjiku, otieno, product = shop
-    product.guarantors_required, product.guarantee_coverage = 0, D("0")
-    product.save()
-    loan = loans.loan_apply(membership=wanjiku, product=product, principal="3000", installments=3, by=wanjiku.user)
-    loans.loan_approve(loan=loan, by=chair.user)
-    loans.loan_approve(loan=loan, by=treasurer.user)
-    today_is(date(2026, 6, 1))
-    loans.loan_disburse(loan=loan, by=treasurer.user, method="cash", value_date=date(2026, 6, 1))
+    loan = unguaranteed_loan(shop)
     # Installment 1 (due 1 Jul) unpaid: its interest 30.00 is carried.
     loans.loan_reschedule(loan=loan, by=chair.user, installments=6, start=date(2026, 7, 10))
     loan.refresh_from_db()
@@ -234,13 +222,7 @@ def test_reschedule_keeps_the_old_schedule_and_carries_what_was_due(shop):
 
 def test_collection_sheet_takes_loan_repayments_all_or_nothing(shop, client):
     chama, chair, treasurer, wanjiku, otieno, product = shop
-    product.guarantors_required, product.guarantee_coverage = 0, D("0")
-    product.save()
-    loan = loans.loan_apply(membership=wanjiku, product=product, principal="3000", installments=3, by=wanjiku.user)
-    loans.loan_approve(loan=loan, by=chair.user)
-    loans.loan_approve(loan=loan, by=treasurer.user)
-    today_is(date(2026, 6, 1))
-    loans.loan_disburse(loan=loan, by=treasurer.user, method="cash", value_date=date(2026, 6, 1))
+    loan = unguaranteed_loan(shop)
     client.force_login(treasurer.user)
     today_is(date(2026, 7, 1))  # the meeting
     url = f"/admin/finance/journal/collection-sheet/?chama={chama.pk}&date=2026-07-01"

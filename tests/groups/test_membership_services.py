@@ -276,33 +276,26 @@ def test_member_add_invites_a_registered_person_instead_of_enrolling_them(chama,
     assert set(existing.memberships.values_list("chama_id", flat=True)) == {other_chama.pk}
 
 
+def add_ann(*, chama, by, **fields):
+    """Ann Wairimu (+254712000999), added to `chama` by `by` through member_add."""
+    return services.member_add(
+        chama=chama, by=by, phone_number="+254712000999", first_name="Ann", last_name="Wairimu", **fields
+    )
+
+
 @pytest.mark.parametrize("role", [Role.CHAIRPERSON, Role.TREASURER, Role.SECRETARY])
 def test_secretary_cannot_appoint_officers_through_member_add(chama, secretary, role):
     users_before = User.objects.count()
 
     with pytest.raises(authority.Refused):
-        services.member_add(
-            chama=chama,
-            by=secretary,
-            phone_number="+254712000999",
-            first_name="Ann",
-            last_name="Wairimu",
-            role=role,
-        )
+        add_ann(chama=chama, by=secretary, role=role)
 
     assert User.objects.count() == users_before
     assert Membership.objects.filter(chama=chama).count() == 1
 
 
 def test_chairperson_can_appoint_an_officer_who_gets_back_office_access(chama, chairperson):
-    membership = services.member_add(
-        chama=chama,
-        by=chairperson,
-        phone_number="+254712000999",
-        first_name="Ann",
-        last_name="Wairimu",
-        role=Role.TREASURER,
-    )
+    membership = add_ann(chama=chama, by=chairperson, role=Role.TREASURER)
 
     membership = stored(membership)
     assert membership.role == Role.TREASURER
@@ -315,20 +308,14 @@ def test_only_the_chairperson_or_secretary_may_add_members(chama, who, request):
     by = request.getfixturevalue(who)
 
     with pytest.raises(authority.Refused):
-        services.member_add(chama=chama, by=by, phone_number="+254712000999", first_name="Ann", last_name="Wairimu")
+        add_ann(chama=chama, by=by)
 
     assert not User.objects.filter(phone_number="+254712000999").exists()
 
 
 def test_secretary_of_one_chama_cannot_add_members_to_another(chama, secretary, other_chama):
     with pytest.raises(authority.Refused):
-        services.member_add(
-            chama=other_chama,
-            by=secretary,
-            phone_number="+254712000999",
-            first_name="Ann",
-            last_name="Wairimu",
-        )
+        add_ann(chama=other_chama, by=secretary)
 
     assert not Membership.objects.filter(chama=other_chama).exists()
 

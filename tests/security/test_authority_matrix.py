@@ -28,7 +28,15 @@ from finance.models import Due, Expense, Loan, Withdrawal
 from finance.services import books, dues, loans, reversals, savings
 from groups import services as group_services
 from groups.models import Chama
-from tests.factories import ROW_MAKERS, ChamaFactory, MembershipFactory, joined, loan_product, make_row, member
+from tests.factories import (
+    ROW_MAKERS,
+    ChamaFactory,
+    MembershipFactory,
+    joined,
+    loan_row,
+    make_row,
+    member,
+)
 from tests.helpers import login_api
 from tests.security.test_cross_chama_sweep import api_routes, fill, param_model, route_params
 
@@ -188,24 +196,7 @@ def _officer(world, role=Role.TREASURER):
 
 def _own_loan(world, role=Role.TREASURER, status=None):
     membership = _officer(world, role)
-    product = loan_product(world.chama, f"Own {role} {status}", min_amount=D("100"))
-    loan = Loan.objects.create(
-        chama=world.chama,
-        membership=membership,
-        product=product,
-        principal=D("1000"),
-        interest_method="flat",
-        interest_rate=D("1"),
-        rate_period="month",
-        repayment_frequency="monthly",
-        installments_count=2,
-        applied_by=membership.user,
-        rounding=product.rounding,
-        installment_multiple=product.installment_multiple,
-        fee_mode=product.fee_mode,
-        status=status or Loan.Status.APPLIED,
-    )
-    return loan
+    return loan_row(membership, f"Own {role} {status}", status=status or Loan.Status.APPLIED)
 
 
 def _own_due(world):
