@@ -35,8 +35,9 @@ workers = number("GUNICORN_WORKERS", workers_for(cpu_count()))
 threads = number("GUNICORN_THREADS", 2)
 worker_class = "gthread" if threads > 1 else "sync"
 
-# A request running longer than `timeout` is stopped and its worker restarted; long reports belong
-# to the background worker, not to a web request.
+# A worker that stops answering the master for `timeout` seconds is restarted (nginx gives up on a
+# single request sooner or later by its own proxy_read_timeout); long reports belong to the
+# background worker, not to a web request.
 timeout = number("GUNICORN_TIMEOUT", 30)
 graceful_timeout = number("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = number("GUNICORN_KEEPALIVE", 5)
