@@ -146,3 +146,35 @@ def test_the_api_docs_page_links_the_hashed_files(server):
 
     assert status == 200
     assert manifest["drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"] in body.decode()
+
+
+def test_production_caches_in_redis_and_keeps_sessions_in_the_database():
+    script = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps([s.CACHES['default']['BACKEND'], s.CACHES['default']['LOCATION'], s.SESSION_ENGINE, "
+        "s.STORAGES['staticfiles']['BACKEND'], s.MIDDLEWARE[:3], s.LOGGING['handlers']['console']['formatter']]))"
+    )
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": PRODUCTION_KEY,
+        "ALLOWED_HOSTS": "chama.example.co.ke",
+        "REDIS_URL": "redis://:pass@cache.internal:6379/2",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=environment, cwd=BASE_DIR, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.splitlines()[-1]) == [
+        "django.core.cache.backends.redis.RedisCache",
+        "redis://:pass@cache.internal:6379/2",
+        "django.contrib.sessions.backends.cached_db",
+        "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        [
+            "chama.request_id.RequestIdMiddleware",
+            "django.middleware.security.SecurityMiddleware",
+            "whitenoise.middleware.WhiteNoiseMiddleware",
+        ],
+        "json",
+    ]
