@@ -3,7 +3,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 DEV_ENV := DEBUG=true
 
-.PHONY: install lock lint run test demo migrate clean
+.PHONY: install lock lint run serve backup-test test demo migrate clean
 
 # Installs exactly the locked versions, each checked against its hash (the lock pins pip too).
 $(VENV)/.installed: requirements.lock requirements-dev.lock
@@ -37,6 +37,17 @@ run: demo
 	@echo "Log in with any phone number above and the password shown. Stop the server with Ctrl+C."
 	@echo
 	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+
+# The production settings under gunicorn on http://127.0.0.1:$(PORT)/ (scripts/serve.sh says which
+# local defaults it adds); runs in the foreground until stopped: `make serve PORT=8001 &` for a script.
+PORT ?= 8000
+serve: install
+	VENV=$(VENV) PORT=$(PORT) scripts/serve.sh
+
+# Dumps a PostgreSQL database with pg_dump, restores it into a scratch database and compares the
+# row counts of every table (DATABASE_URL names the database; see scripts/backup_restore_check.sh).
+backup-test:
+	scripts/backup_restore_check.sh
 
 # pytest exits 5 when it collects no tests; that is not a failure of the suite.
 test: install

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "chama.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -249,11 +250,19 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     },
 )
 
+# Log lines: `text` for a person at a terminal, `json` (production's default) one object a line for
+# a log collector. Both carry the request id (chama.request_id).
+LOG_FORMAT = env("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_callback_secrets": {"()": "finance.log_filters.RedactCallbackSecrets"}},
+    "filters": {
+        "redact_callback_secrets": {"()": "finance.log_filters.RedactCallbackSecrets"},
+        "request_id": {"()": "chama.request_id.RequestIdFilter"},
+    },
     "formatters": {
+        "text": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "config.logs.JsonFormatter"},
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
@@ -261,8 +270,13 @@ LOGGING = {
         },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler"},
-        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "level": "INFO"},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "django.server",
+            "level": "INFO",
+            "filters": ["request_id"],
+        },
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
@@ -278,6 +292,9 @@ LOGGING = {
         },
     },
 }
+
+# /healthz runs these checks, each named by its function (chama/health.py says how to add one).
+HEALTH_CHECKS = ["chama.health.database", "chama.health.cache"]
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
