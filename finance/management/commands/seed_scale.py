@@ -93,6 +93,8 @@ class Command(BaseCommand):
             self.cursor = cursor
             cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute("SET LOCAL synchronous_commit = off")
+            # Left over when an outer transaction (a test's) kept the last run's from being dropped.
+            cursor.execute("DROP TABLE IF EXISTS seed_chama, seed_plan, seed_journal")
             chama_ids, tag = self.chamas(chamas, members, start)
             self.people(chama_ids, members, options["password"], tag, hot)
             self.accounts()
