@@ -17,12 +17,14 @@ import argparse
 import csv
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -49,7 +51,9 @@ def post_json(url: str, body: dict) -> dict:
 
 
 def pool(chamas: int, members: int) -> tuple[list[dict], list[dict]]:
-    """(members, treasurers) to log in: plain members of `chamas` chamas, their treasurers with a meeting."""
+    """(members, treasurers) to log in: `members` plain members of each of `chamas` chamas, and their
+    treasurers, each with a meeting; a treasurer's payments and collection sheets are for every
+    member of the chama (a sheet has a row for each)."""
     from django.utils import timezone
 
     from finance.models import Account
@@ -58,6 +62,7 @@ def pool(chamas: int, members: int) -> tuple[list[dict], list[dict]]:
 
     people, treasurers = [], []
     for chama in Chama.objects.order_by("pk")[:chamas]:
+        everyone = list(Membership.objects.filter(chama=chama).order_by("pk").values_list("pk", flat=True))
         plain = list(Membership.objects.filter(chama=chama, role="member").select_related("user")[:members])
         savings = dict(Account.objects.filter(chama=chama, purpose="member_savings").values_list("membership_id", "pk"))
         for m in plain:
@@ -72,7 +77,7 @@ def pool(chamas: int, members: int) -> tuple[list[dict], list[dict]]:
                 "phone": str(treasurer.phone_number),
                 "chama": chama.pk,
                 "meeting": meeting.pk,
-                "members": [m.pk for m in plain],
+                "members": everyone,
             }
         )
     return people, treasurers
@@ -118,11 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=60, help="Concurrent locust users.")
     parser.add_argument("--chamas", type=int, default=8, help="Chamas whose people take part.")
+    parser.add_argument("--members", type=int, default=5, help="Members logged in per chama.")
     parser.add_argument("--time", default=os.environ.get("LOADTEST_TIME", "60s"))
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop gunicorn on the way out
     suite.setup()
     suite.seed()
-    people, treasurers = pool(args.chamas, 20)
+    people, treasurers = pool(args.chamas, args.members)
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -142,9 +149,13 @@ def main(argv: list[str] | None = None) -> int:
         from finance.management.commands.seed_scale import DEFAULT_PASSWORD
 
         password = os.environ.get("LOADTEST_PASSWORD", DEFAULT_PASSWORD)
-        for person in [*people, *treasurers]:
+
+        def log_in(person):
             tokens = post_json(f"{base}/api/v1/auth/token/", {"login": person["phone"], "password": password})
             person["access"] = tokens["access"]
+
+        with ThreadPoolExecutor(max_workers=4) as logins:
+            list(logins.map(log_in, [*people, *treasurers]))
         print(f"logged in {len(people)} members and {len(treasurers)} treasurers through the JWT API")
         with tempfile.TemporaryDirectory() as work:
             users = Path(work) / "users.json"

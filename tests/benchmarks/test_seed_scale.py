@@ -66,9 +66,17 @@ def test_suite_collects_the_rows_of_each_module(monkeypatch):
     monkeypatch.setitem(sys.modules, "benchmarks.fake_rows", fake)
     monkeypatch.setitem(sys.modules, "benchmarks.fake_broken", broken)
 
+    monkeypatch.setitem(suite.MODULES, "benchmarks.not_there", [("later", "≤ 2 s")])
     rows, notes = suite.collect(["benchmarks.fake_rows", "benchmarks.fake_broken", "benchmarks.not_there"], None)
 
     assert rows[0] == {"row": "fake", "goal": "≤ 1 s", "measured": "0.5 s", "ratio": "", "passed": True}
     assert rows[1]["passed"] is False and "ZeroDivisionError" in rows[1]["measured"]
+    assert rows[2] == {
+        "row": "later",
+        "goal": "≤ 2 s",
+        "measured": "not measured (benchmarks.not_there)",
+        "ratio": "",
+        "passed": False,
+    }
     assert notes == ["benchmarks.not_there: not written yet"]
     assert "fake" in suite.table(rows)
