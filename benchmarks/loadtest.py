@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"starting gunicorn on {base}: {' '.join(server_command(port)[1:])}")
     server = subprocess.Popen(server_command(port), cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     try:
-        wait_for(f"{base}/api/v1/", server)
+        wait_for(f"{base}/admin/login/", server)
         from finance.management.commands.seed_scale import DEFAULT_PASSWORD
 
         password = os.environ.get("LOADTEST_PASSWORD", DEFAULT_PASSWORD)

@@ -283,7 +283,7 @@ class Command(BaseCommand):
             """
             CREATE TEMP TABLE seed_journal ON COMMIT DROP AS
             SELECT %(base)s + row_number() OVER (ORDER BY k, p.membership_id) - 1 AS id, p.membership_id,
-                   p.chama_id, p.savings_id, p.cash_id, k
+                   p.chama_id, p.savings_id, p.cash_id, p.rank, k
             FROM seed_plan p CROSS JOIN LATERAL generate_series(1, p.journals) AS k
             """,
             {"base": journal_base},
@@ -319,13 +319,18 @@ class Command(BaseCommand):
         self.step(f"{entries:,} entries")
 
     def dues(self, start: date, months: int, today: date) -> None:
-        # One contribution due a month for every member; paid by the member's k-th journal if there is one.
+        # One contribution due a month for every member, its id reserved (the member's rank × months
+        # + the month), so the k-th journal, which pays month k, knows its due without a join.
+        members = self._scalar("SELECT count(*) FROM seed_plan")
+        due_base = self._reserve("finance_due", members * months)
+        params = {"amount": AMOUNT, "start": start, "months": months, "today": today, "base": due_base}
         dues = self.run(
             """
-            INSERT INTO finance_due (created_date, updated_date, chama_id, membership_id, kind, plan_id, period_start,
-                                     period_label, description, due_date, late_after, amount, paid_amount,
-                                     waived_amount, status)
-            SELECT now(), now(), p.chama_id, p.membership_id, 'contribution', plan.id, d.period_start,
+            INSERT INTO finance_due (id, created_date, updated_date, chama_id, membership_id, kind, plan_id,
+                                     period_start, period_label, description, due_date, late_after, amount,
+                                     paid_amount, waived_amount, status)
+            SELECT %(base)s + (p.rank - 1) * %(months)s + d.k - 1, now(), now(), p.chama_id, p.membership_id,
+                   'contribution', plan.id, d.period_start,
                    to_char(d.period_start, 'YYYY-MM'), plan.name || ' ' || to_char(d.period_start, 'YYYY-MM'),
                    d.period_start + 4, d.period_start + 4 + plan.grace_days, %(amount)s,
                    CASE WHEN p.journals >= d.k THEN %(amount)s ELSE 0 END, 0,
@@ -336,19 +341,17 @@ class Command(BaseCommand):
             CROSS JOIN LATERAL (SELECT k, (%(start)s::date + (k - 1) * interval '1 month')::date AS period_start
                                 FROM generate_series(1, %(months)s) AS k) d
             """,
-            {"amount": AMOUNT, "start": start, "months": months, "today": today},
+            params,
         )
         allocations = self.run(
             """
             INSERT INTO finance_dueallocation (created_date, updated_date, chama_id, due_id, journal_id, kind, amount)
-            SELECT now(), now(), j.chama_id, d.id, j.id, 'payment', %(amount)s
+            SELECT now(), now(), j.chama_id, %(base)s + (j.rank - 1) * %(months)s + j.k - 1, j.id, 'payment',
+                   %(amount)s
             FROM seed_journal j
-            JOIN finance_contributionplan plan ON plan.chama_id = j.chama_id
-            JOIN finance_due d ON d.membership_id = j.membership_id AND d.plan_id = plan.id
-                               AND d.period_start = (%(start)s::date + (j.k - 1) * interval '1 month')::date
             WHERE j.k <= %(months)s
             """,
-            {"amount": AMOUNT, "start": start, "months": months},
+            params,
         )
         self.step(f"{dues:,} dues, {allocations:,} of them paid")
 
