@@ -96,8 +96,8 @@ class Command(BaseCommand):
             # Left over when an outer transaction (a test's) kept the last run's from being dropped.
             cursor.execute("DROP TABLE IF EXISTS seed_chama, seed_plan, seed_journal")
             self.skip_key_checks()
-            chama_ids, tag = self.chamas(chamas, members, start)
-            self.people(chama_ids, members, options["password"], tag, hot)
+            self.chamas(chamas, members, start)
+            self.people(members, options["password"], hot)
             self.accounts()
             self.plan(normal_journals, hot_journals, hot)
             self.ledger(start, months)
@@ -135,7 +135,7 @@ class Command(BaseCommand):
         self.cursor.execute(sql, params or {})
         return self.cursor.rowcount
 
-    def chamas(self, count: int, members: int, start: date) -> tuple[list[int], str]:
+    def chamas(self, count: int, members: int, start: date) -> None:
         tag = f"{Chama.objects.count() + 1:06d}"
         made = Chama.objects.bulk_create(
             Chama(
@@ -162,9 +162,8 @@ class Command(BaseCommand):
             {"ids": ids},
         )
         self.step(f"{count:,} chamas with their policies, savings types and contribution plans")
-        return ids, tag
 
-    def people(self, chama_ids: list[int], members: int, password: str, tag: str, hot: int) -> None:
+    def people(self, members: int, password: str, hot: int) -> None:
         offset = self._scalar("SELECT coalesce(max(id), 0) FROM chama_user")
         params = {
             "members": members,
