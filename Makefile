@@ -3,7 +3,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 DEV_ENV := DEBUG=true
 
-.PHONY: install lock lint run serve backup-test test demo migrate clean
+.PHONY: install lock lint run serve backup-test test demo migrate clean bench loadtest
 
 # Installs exactly the locked versions, each checked against its hash (the lock pins pip too).
 $(VENV)/.installed: requirements.lock requirements-dev.lock
@@ -52,6 +52,17 @@ backup-test:
 # pytest exits 5 when it collects no tests; that is not a failure of the suite.
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS); status=$$?; if [ $$status -eq 5 ]; then exit 0; fi; exit $$status
+
+# The benchmark suite and the load test run on PostgreSQL, in a database of their own (made if
+# missing, filled by seed_scale on the first run): never the test database.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/chama_bench
+bench: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) benchmarks/suite.py $(BENCH_ARGS)
+
+# Gunicorn on a free port of 127.0.0.1, locust headless for LOADTEST_TIME, then both stopped.
+LOADTEST_TIME ?= 60s
+loadtest: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) LOADTEST_TIME=$(LOADTEST_TIME) $(PY) benchmarks/loadtest.py $(LOADTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache
