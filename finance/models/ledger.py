@@ -202,6 +202,7 @@ class Journal(AppendOnlyModel):
         indexes = [
             models.Index(fields=["chama", "-id"]),
             models.Index(fields=["chama", "kind", "-id"]),
+            models.Index(fields=["chama", "membership", "-id"]),
             models.Index(fields=["chama", "value_date"]),
         ]
 

@@ -1,5 +1,7 @@
 """What the finance routes share: the statement's cursor pagination, the caller's own rows and the posting base."""
 
+from functools import cached_property
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.pagination import CursorPagination
@@ -19,16 +21,19 @@ class StatementPagination(CursorPagination):
 
 
 class MemberScopedMixin:
-    """Rows of the caller's own membership in the route's chama."""
+    """Rows of the caller's own membership in the route's chama, filtered on the membership's id
+    (read once) so that the read walks the `(chama, membership, …)` index, however long the history."""
 
     def get_queryset(self):
         queryset = super().get_queryset()
         if getattr(self, "swagger_fake_view", False):
             return queryset
-        return queryset.filter(membership__user=self.request.user)
+        membership_id = self.my_membership_id
+        return queryset.filter(membership_id=membership_id) if membership_id else queryset.none()
 
-    def my_membership(self):
-        return self.chama.memberships.select_related("user", "chama").get(user=self.request.user)
+    @cached_property
+    def my_membership_id(self):
+        return self.chama.memberships.filter(user=self.request.user).values_list("pk", flat=True).first()
 
 
 class OwnUnlessOfficerMixin:

@@ -1,0 +1,16 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    """A member's own journals, newest first, read from an index whatever the chama's history."""
+
+    dependencies = [
+        ("finance", "0012_one_unique_per_chama_for_loan_accounts_and_reversals"),
+    ]
+
+    operations = [
+        migrations.AddIndex(
+            model_name="journal",
+            index=models.Index(fields=["chama", "membership", "-id"], name="finance_jou_chama_i_ba66e3_idx"),
+        ),
+    ]
