@@ -7,13 +7,16 @@ Migrates the database and makes a chama (once) with a hot member holding 50,000 
 holding 100 and other members sharing the rest of the history, written set-based with one
 INSERT … SELECT generate_series (the posting path is not the subject here). Then it times, through
 the API, `my/journals/` for the hot member and for the small one, and page 1 and page 2 of the hot
-member's statement, and prints p50/p95 and the statements each request issued.
+member's statement, and prints p50/p95, the statements each request issued and how many rows of
+the journals and entries PostgreSQL read to answer them (EXPLAIN ANALYZE: what grows with the
+history when a read depends on it, whatever else runs on the machine).
 
 `history()`, `member_history_chama()` and `measure()` are importable: the benchmark suite and the
 query-plan test build the same history with them.
 """
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -114,12 +117,41 @@ def member_history_chama(*, hot=HOT, small=SMALL, others=28, rest=None, name=CHA
     return chama, hot_member, small_member
 
 
+LEDGER_TABLES = ("finance_journal", "finance_entry")
+
+
+def ledger_rows_read(queries):
+    """Rows of the journals and entries PostgreSQL read (kept or filtered out) to answer `queries`:
+    what grows with the history when a read depends on it, whatever the machine's load."""
+    from django.db import connection
+
+    def nodes(plan):
+        yield plan
+        for child in plan.get("Plans", []):
+            yield from nodes(child)
+
+    read = 0
+    with connection.cursor() as cursor:
+        for query in queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT") or not any(f'"{t}"' in sql for t in LEDGER_TABLES):
+                continue
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+            raw = cursor.fetchone()[0]
+            document = json.loads(raw) if isinstance(raw, str) else raw
+            for node in nodes(document[0]["Plan"]):
+                if node.get("Relation Name") in LEDGER_TABLES:
+                    kept = node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
+                    read += kept * node.get("Actual Loops", 1)
+    return read
+
+
 def timed(client, url, runs):
-    """(p50 ms, p95 ms, statements of the last request) of `runs` GETs of `url`."""
+    """(p50 ms, p95 ms, statements, ledger rows read) of `runs` GETs of `url`."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    times, statements = [], 0
+    times = []
     client.get(url)  # warm: the first request pays for imports and the connection
     for _ in range(runs):
         with CaptureQueriesContext(connection) as captured:
@@ -127,10 +159,10 @@ def timed(client, url, runs):
             response = client.get(url)
             times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, (url, response.status_code)
-        statements = len(captured.captured_queries)
     times.sort()
     p95 = times[min(len(times) - 1, max(0, round(0.95 * len(times)) - 1))]
-    return statistics.median(times), p95, statements
+    queries = captured.captured_queries
+    return statistics.median(times), p95, len(queries), ledger_rows_read(queries)
 
 
 def api_client(user):
@@ -142,7 +174,7 @@ def api_client(user):
 
 
 def measure(*, runs=50, hot=HOT, small=SMALL):
-    """[(what, p50 ms, p95 ms, statements)] for the member reads, on the bench chama (made if missing)."""
+    """[(what, p50 ms, p95 ms, statements, ledger rows read)] for the member reads, on the bench chama (made if missing)."""
     from finance.models import Account
 
     chama, hot_member, small_member = member_history_chama(hot=hot, small=small)
@@ -182,9 +214,9 @@ def main():
     started = time.perf_counter()
     rows = measure(runs=args.runs)
     print(f"ready in {time.perf_counter() - started:.1f} s; {args.runs} requests per route, in-process")
-    print(f"{'what':<42} {'p50 ms':>8} {'p95 ms':>8} {'SQL':>4}")
-    for what, p50, p95, statements in rows:
-        print(f"{what:<42} {p50:8.1f} {p95:8.1f} {statements:4d}")
+    print(f"{'what':<42} {'p50 ms':>8} {'p95 ms':>8} {'SQL':>4} {'ledger rows read':>17}")
+    for what, p50, p95, statements, read in rows:
+        print(f"{what:<42} {p50:8.1f} {p95:8.1f} {statements:4d} {read:17,d}")
 
 
 if __name__ == "__main__":
