@@ -20,23 +20,30 @@ class StatementPagination(CursorPagination):
     max_page_size = 200
 
 
-class MemberScopedMixin:
-    """Rows of the caller's own membership in the route's chama, filtered on the membership's id
-    (read once) so that the read walks the `(chama, membership, …)` index, however long the history."""
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        if getattr(self, "swagger_fake_view", False):
-            return queryset
-        membership_id = self.my_membership_id
-        return queryset.filter(membership_id=membership_id) if membership_id else queryset.none()
+class OwnRows:
+    """The caller's own rows, found by their membership's id (read once a request), so that the read
+    walks a `(…, membership, …)` index whatever the length of the chama's history."""
 
     @cached_property
     def my_membership_id(self):
         return self.chama.memberships.filter(user=self.request.user).values_list("pk", flat=True).first()
 
+    def own(self, queryset):
+        membership_id = self.my_membership_id
+        return queryset.filter(membership_id=membership_id) if membership_id else queryset.none()
 
-class OwnUnlessOfficerMixin:
+
+class MemberScopedMixin(OwnRows):
+    """Rows of the caller's own membership in the route's chama."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False):
+            return queryset
+        return self.own(queryset)
+
+
+class OwnUnlessOfficerMixin(OwnRows):
     """Every row of the chama for an officer who may read its books; a member's own rows otherwise."""
 
     def get_queryset(self):
@@ -45,7 +52,7 @@ class OwnUnlessOfficerMixin:
             self.request.user, "view_books", chama=self.chama
         ):
             return queryset
-        return queryset.filter(membership__user=self.request.user)
+        return self.own(queryset)
 
 
 POSTING_SCHEMA = extend_schema(
