@@ -165,7 +165,7 @@ def test_statements_of_one_chama_are_routable_to_its_node(full_world, client):
     for call, where in calls:
         with CaptureQueriesContext(connection) as captured:
             status = call().status_code
-        assert status < 500, (where, status)
+        assert status < 500 and (where.startswith("GET") or status == 201), (where, status)
         for query in captured.captured_queries:
             verdict, table = judge(query["sql"], keys)
             verdicts[verdict] += 1
