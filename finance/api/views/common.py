@@ -1,13 +1,11 @@
 """What the finance routes share: the statement's cursor pagination, the caller's own rows and the posting base."""
 
-from functools import cached_property
-
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from chama import authority
+from chama import authority, tenancy
 from chama.api.viewsets import ChamaNestedViewSet
 from finance.api import idempotency, serializers
 from finance.selectors import ledger as ledger_reads
@@ -21,12 +19,12 @@ class StatementPagination(CursorPagination):
 
 
 class OwnRows:
-    """The caller's own rows, found by their membership's id (read once a request), so that the read
+    """The caller's own rows, found by their membership's id (read with their roles), so that the read
     walks a `(…, membership, …)` index whatever the length of the chama's history."""
 
-    @cached_property
+    @property
     def my_membership_id(self):
-        return self.chama.memberships.filter(user=self.request.user).values_list("pk", flat=True).first()
+        return tenancy.membership_id(self.request.user, self.chama.pk)
 
     def own(self, queryset):
         membership_id = self.my_membership_id
