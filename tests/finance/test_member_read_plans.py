@@ -1,7 +1,7 @@
 """A member's reads do not depend on the length of the chama's history: every statement a member's
 route issues, on a ledger of 100,000 entries, is planned by PostgreSQL without a sequential scan of
-the ledger (journals, entries), and the member's journals and statement are read newest first
-in index order under the page's limit, never sorted out of the whole history: for a member with
+the ledger (journals, entries), and the member's journals and statement are read newest first, in
+index order under the page's limit, never sorted out of the whole history: for a member with
 100 entries through their own indexes — `(chama, membership, id)` on journals, `(account, id)` on
 entries — where any other plan would walk the chama's history; for a member with 20,000 entries
 (a fifth of the ledger) through those or the primary key. Plans are asserted, never times.
@@ -43,7 +43,7 @@ ACCOUNT_ENTRIES_INDEX = index_name(Entry, ["account", "id"])
 @pytest.fixture
 def ledger(db):
     """A chama where a hot member has 20,000 entries, a small one 100 and eight others 40,000
-    between them, next to another chama with 40,000: 100,100 entries in four statements."""
+    between them, next to another chama with 40,000: 100,100 entries, written set-based."""
     chama, other = ChamaFactory(name="Umoja"), ChamaFactory(name="Tujenge")
     hot, small = MembershipFactory(chama=chama), MembershipFactory(chama=chama)
     rest = [MembershipFactory(chama=chama) for _ in range(8)]
