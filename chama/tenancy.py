@@ -63,15 +63,22 @@ def chama_roles(user):
     if not getattr(user, "is_authenticated", False):
         return {}
     if not hasattr(user, "_chama_roles"):
-        user._chama_roles = dict(
-            user.memberships.filter(status=MembershipStatus.ACTIVE).values_list("chama_id", "role")
-        )
+        rows = user.memberships.filter(status=MembershipStatus.ACTIVE).values_list("chama_id", "role", "pk")
+        user._chama_roles = {chama_id: role for chama_id, role, _ in rows}
+        user._membership_ids = {chama_id: pk for chama_id, _, pk in rows}
     return user._chama_roles
+
+
+def membership_id(user, chama_id):
+    """The id of the user's active membership in the chama (None if none), read with their roles."""
+    chama_roles(user)
+    return getattr(user, "_membership_ids", {}).get(chama_id)
 
 
 def forget_roles(user):
     """Drop the cached roles after this request changed them."""
     user.__dict__.pop("_chama_roles", None)
+    user.__dict__.pop("_membership_ids", None)
     user.__dict__.pop("_policy_overrides", None)
 
 

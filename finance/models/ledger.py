@@ -202,6 +202,7 @@ class Journal(AppendOnlyModel):
         indexes = [
             models.Index(fields=["chama", "-id"]),
             models.Index(fields=["chama", "kind", "-id"]),
+            models.Index(fields=["chama", "membership", "-id"]),
             models.Index(fields=["chama", "value_date"]),
         ]
 
@@ -217,7 +218,8 @@ class Journal(AppendOnlyModel):
 class Entry(AppendOnlyModel):
     chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="+")
     journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    # Found through the `(account, id)` index below: a statement reads it newest first, page by page.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries", db_index=False)
     amount = MoneyField(help_text="Debit positive, credit negative.")
     balance_after = MoneyField(editable=False, help_text="The account's balance after this entry (debit positive).")
 

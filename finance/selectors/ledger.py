@@ -15,8 +15,10 @@ if TYPE_CHECKING:
 
 
 def statement(*, account: Account) -> QuerySet[Entry]:
-    """The account's entries, oldest first, with the journal; `balance_after` is the running balance."""
-    return Entry.objects.filter(account=account).select_related("journal").order_by("id")
+    """The account's entries, oldest first, with the journal; `balance_after` is the running balance.
+    Read through the `(account, id)` index; the chama names the node that holds them when the
+    tables are distributed by chama."""
+    return Entry.objects.filter(chama_id=account.chama_id, account=account).select_related("journal").order_by("id")
 
 
 def trial_balance(*, chama: Chama) -> tuple[list[tuple[Account, Decimal, Decimal]], Decimal, Decimal]:

@@ -1,3 +1,5 @@
+from functools import cached_property
+
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -174,11 +176,16 @@ class MyAttendanceViewSet(mixins.ListModelMixin, ChamaNestedViewSet):
         queryset = super().get_queryset()
         if getattr(self, "swagger_fake_view", False):
             return queryset
-        return queryset.filter(membership__user=self.request.user)
+        return queryset.filter(membership=self.my_membership)
+
+    @cached_property
+    def my_membership(self):
+        """Read once: the attendance rows are then found by the membership's id, not through its user."""
+        return self.chama.memberships.get(user=self.request.user)
 
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
-        percentage = self.chama.memberships.get(user=request.user).attendance_percentage
+        percentage = self.my_membership.attendance_percentage
         response.data["attendance_percentage"] = None if percentage is None else f"{percentage:.2f}"
         return response
 

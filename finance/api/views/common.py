@@ -5,7 +5,7 @@ from rest_framework import mixins, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from chama import authority
+from chama import authority, tenancy
 from chama.api.viewsets import ChamaNestedViewSet
 from finance.api import idempotency, serializers
 from finance.selectors import ledger as ledger_reads
@@ -18,20 +18,30 @@ class StatementPagination(CursorPagination):
     max_page_size = 200
 
 
-class MemberScopedMixin:
+class OwnRows:
+    """The caller's own rows, found by their membership's id (read with their roles), so that the read
+    walks a `(…, membership, …)` index whatever the length of the chama's history."""
+
+    @property
+    def my_membership_id(self):
+        return tenancy.membership_id(self.request.user, self.chama.pk)
+
+    def own(self, queryset):
+        membership_id = self.my_membership_id
+        return queryset.filter(membership_id=membership_id) if membership_id else queryset.none()
+
+
+class MemberScopedMixin(OwnRows):
     """Rows of the caller's own membership in the route's chama."""
 
     def get_queryset(self):
         queryset = super().get_queryset()
         if getattr(self, "swagger_fake_view", False):
             return queryset
-        return queryset.filter(membership__user=self.request.user)
-
-    def my_membership(self):
-        return self.chama.memberships.select_related("user", "chama").get(user=self.request.user)
+        return self.own(queryset)
 
 
-class OwnUnlessOfficerMixin:
+class OwnUnlessOfficerMixin(OwnRows):
     """Every row of the chama for an officer who may read its books; a member's own rows otherwise."""
 
     def get_queryset(self):
@@ -40,7 +50,7 @@ class OwnUnlessOfficerMixin:
             self.request.user, "view_books", chama=self.chama
         ):
             return queryset
-        return queryset.filter(membership__user=self.request.user)
+        return self.own(queryset)
 
 
 POSTING_SCHEMA = extend_schema(
