@@ -194,6 +194,30 @@ def measure(*, runs=50, hot=HOT, small=SMALL):
     return rows
 
 
+def rows(bench) -> list[dict]:
+    """The suite's rows (`benchmarks/__init__.py`): my/journals/ p95 for the hot and the small member
+    (≤ 25 ms and flat: the hot member's within 25% of the small one's), statement page 1 p95 (≤ 15 ms)."""
+    from benchmarks.suite import row
+
+    measured = {what: (p95, read) for what, _, p95, _, read in measure(runs=max(20, bench.runs * 10))}
+    (hot_p95, hot_read), (small_p95, small_read), (statement_p95, _), _ = measured.values()
+    flat = hot_p95 <= max(small_p95 * 1.25, small_p95 + 3)
+    return [
+        row(
+            "my/journals/ p95, hot member vs small",
+            goal="≤ 25 ms, flat",
+            measured=f"{hot_p95:.1f} ms vs {small_p95:.1f} ms ({hot_read:,} vs {small_read:,} ledger rows read)",
+            passed=hot_p95 <= 25 and flat,
+        ),
+        row(
+            "statement page 1 p95, hot member",
+            goal="≤ 15 ms",
+            measured=f"{statement_p95:.1f} ms",
+            passed=statement_p95 <= 15,
+        ),
+    ]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=50, help="requests per route (p95 needs 20 or more)")
