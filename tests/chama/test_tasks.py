@@ -137,12 +137,12 @@ def test_the_queue_check_answers(settings):
     assert queue_ok() == (True, "DatabaseBackend")
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection between tasks
 def test_the_database_queue_keeps_the_delivery_for_the_worker(person, settings, mailoutbox, sms_outbox):
     from django_tasks_db.models import DBTaskResult
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    notification = notify(person, title="AGM", body="On 28 March.")
-    deliver_notification.enqueue(notification.pk)
+    notification = notify(person, title="AGM", body="On 28 March.")  # committed at once: queued
 
     queued = DBTaskResult.objects.get()
     assert (queued.task_path, queued.args_kwargs) == (
@@ -157,3 +157,12 @@ def test_the_database_queue_keeps_the_delivery_for_the_worker(person, settings, 
     assert sms_outbox == [(str(person.phone_number), "AGM: On 28 March.")]
     queued.refresh_from_db()
     assert queued.status == "SUCCESSFUL"
+
+
+def test_the_queue_check_says_when_redis_does_not_answer(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/5"}}
+
+    ok, what = queue_ok()
+
+    assert not ok and what.startswith("RQBackend: ConnectionError")
