@@ -2,7 +2,8 @@
 
 The backend is a setting (`TASKS`, see README "Background jobs and the schedule"): the database
 backend by default (the worker is `manage.py db_worker`), RQ on Redis in production (`manage.py
-rqworker --with-scheduler`), the immediate backend in tests (a task runs as it is enqueued).
+rqworker default --with-scheduler --job-class django_tasks_rq.Job`), the immediate backend in tests
+(a task runs as it is enqueued).
 
 The tasks API has no retries of its own, so a task that can fail for a while (a provider down) calls
 `retry_or_dead_letter`: it is enqueued again after the next delay of `TASK_RETRY_DELAYS` (seconds),

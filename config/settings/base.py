@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "django_rq",
+    "django_tasks_rq",
     "chama",
     "groups",
     "finance",
@@ -148,7 +149,8 @@ SMS_BACKEND = env("SMS_BACKEND", default="chama.sms.ConsoleBackend")
 
 # Background jobs (README: "Background jobs and the schedule"): the Django tasks API. The database
 # backend needs nothing more than the database (worker: `manage.py db_worker`); production sets
-# TASKS_BACKEND=rq and REDIS_URL, and runs `manage.py rqworker --with-scheduler`.
+# TASKS_BACKEND=rq and REDIS_URL, and runs
+# `manage.py rqworker default --with-scheduler --job-class django_tasks_rq.Job`.
 TASKS_BACKEND = env("TASKS_BACKEND", default="database")
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 TASK_BACKENDS = {
