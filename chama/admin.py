@@ -2,6 +2,7 @@ from auditlog.admin import LogEntryAdmin
 from auditlog.models import LogEntry
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django_rq.models import Dashboard
 
 from chama import authority, login_security
 from chama.admin_scoping import ChamaScopedAdmin
@@ -106,6 +107,12 @@ class AuditLogAdmin(ChamaScopedAdmin, LogEntryAdmin):
     show_full_result_count = False
 
 
+# django-rq's queue dashboard lets any staff user (officers too) read and requeue every chama's jobs:
+# not in this back office. Platform staff watch the queue with `manage.py rqstats`.
+if admin.site.is_registered(Dashboard):
+    admin.site.unregister(Dashboard)
+
+
 @admin.register(DeadLetter)
 class DeadLetterAdmin(ChamaScopedAdmin):
     """Background tasks that failed on their last attempt. Platform staff only: a letter may carry
@@ -124,6 +131,7 @@ class DeadLetterAdmin(ChamaScopedAdmin):
         "retried_by",
     ]
     actions = ["retry"]
+    authority_actions = {"retry": "retry_dead_letters"}
     show_full_result_count = False
 
     @admin.display(description="error")

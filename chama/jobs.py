@@ -13,6 +13,7 @@ the same schedule as crontab lines for hosts that prefer cron; `run_job NAME` ru
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from chama.locking import advisory_lock
+
+logger = logging.getLogger("chama.jobs")
 
 CRON_FIELDS = ("minute", "hour", "day", "month", "weekday")
 CRON_RANGES = {"minute": (0, 59), "hour": (0, 23), "day": (1, 31), "month": (1, 12), "weekday": (0, 6)}
@@ -90,11 +93,13 @@ class JobReport:
     name: str
     done: list[tuple[int | None, str]] = field(default_factory=list)  # (chama id, what was done)
     skipped: list[int | None] = field(default_factory=list)  # chama ids another run held
+    failed: list[tuple[int | None, str]] = field(default_factory=list)  # (chama id, the error)
 
     def lines(self) -> list[str]:
         where = lambda chama_id: f"chama {chama_id}" if chama_id else "all chamas"  # noqa: E731
         lines = [f"{self.name}, {where(chama_id)}: {what}" for chama_id, what in self.done]
         lines += [f"{self.name}, {where(chama_id)}: skipped, another run holds its lock" for chama_id in self.skipped]
+        lines += [f"{self.name}, {where(chama_id)}: failed: {error}" for chama_id, error in self.failed]
         return lines
 
 
@@ -106,7 +111,8 @@ def job_or_error(name: str) -> Job:
 
 def run_job(name: str, *, chama_id: int | None = None) -> JobReport:
     """Run job `name` for one chama (`chama_id`) or every chama, each under its advisory lock; a
-    chama whose lock another run holds is skipped and reported."""
+    chama whose lock another run holds is skipped and reported, one whose run fails is reported
+    with its error and does not stop the others."""
     from groups.models import Chama
 
     job = job_or_error(name)
@@ -123,7 +129,11 @@ def run_job(name: str, *, chama_id: int | None = None) -> JobReport:
             if not acquired:
                 report.skipped.append(key)
                 continue
-            report.done.append((key, job.work(chama)))
+            try:
+                report.done.append((key, job.work(chama)))
+            except Exception as exc:  # one chama's failure (bad data, a lost connection) is reported, not fatal
+                logger.exception("%s failed for chama %s", name, key)
+                report.failed.append((key, f"{type(exc).__name__}: {exc}"))
     return report
 
 

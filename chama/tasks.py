@@ -48,8 +48,11 @@ def retry_or_dead_letter(work: Task, *, attempt: int, error: str, args: list, kw
         retry = work
         if retry.get_backend().supports_defer:
             retry = work.using(run_after=timezone.now() + timedelta(seconds=delays[attempt - 1]))
-        retry.enqueue(*args, **{**kwargs, "attempt": attempt + 1})
-        return None
+        try:
+            retry.enqueue(*args, **{**kwargs, "attempt": attempt + 1})
+            return None
+        except Exception as exc:  # the queue itself is down: keep the letter rather than lose the work
+            error = f"{error}\nThe retry could not be queued: {type(exc).__name__}: {exc}"
     letter = DeadLetter.objects.create(
         task_path=work.module_path, args=list(args), kwargs=dict(kwargs), attempts=attempt, error=error
     )
@@ -101,12 +104,17 @@ def deliver_notification(notification_id: int, channels: list[str] | None = None
 
 
 @task()
-def run_scheduled_job(name: str) -> list[str]:
-    """One scheduled job (`chama.jobs.JOBS`) for every chama, each under its advisory lock; the
-    lines of its report."""
+def run_scheduled_job(name: str, chama_id: int | None = None, attempt: int = 1) -> list[str]:
+    """One scheduled job (`chama.jobs.JOBS`) for every chama (or one), each under its advisory
+    lock; a chama whose run failed is retried later on its own. The lines of its report."""
     from chama import jobs
 
-    return jobs.run_job(name).lines()
+    report = jobs.run_job(name, chama_id=chama_id)
+    for failed_chama, error in report.failed:
+        retry_or_dead_letter(
+            run_scheduled_job, attempt=attempt, error=error, args=[name], kwargs={"chama_id": failed_chama}
+        )
+    return report.lines()
 
 
 def dead_letter_retry(*, letter: DeadLetter, by: User) -> None:

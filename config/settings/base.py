@@ -160,6 +160,9 @@ TASK_BACKENDS = {
 if TASKS_BACKEND not in TASK_BACKENDS:
     raise ImproperlyConfigured(f"TASKS_BACKEND={TASKS_BACKEND!r}: give one of {', '.join(TASK_BACKENDS)}.")
 TASKS = {"default": TASK_BACKENDS[TASKS_BACKEND]}
+# No django-rq dashboard in the admin: any staff user (officers too) could read and requeue every
+# chama's jobs there. `manage.py rqstats` shows the queues to platform staff.
+RQ_SHOW_ADMIN_LINK = False
 RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env.int("TASK_TIMEOUT_SECONDS", default=600)}}
 # Seconds before each retry of a failing task (an SMS provider down): four retries over about an
 # hour and a half, then a dead letter in the back office.

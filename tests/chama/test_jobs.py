@@ -113,3 +113,37 @@ def test_jobs_that_are_not_per_chama_run_once(db):
     report = jobs.run_job("close_proposals")
 
     assert report.lines() == ["close_proposals, all chamas: 0 opened, 0 closed"]
+
+
+def test_a_chama_whose_run_fails_is_retried_then_dead_lettered_and_the_others_still_run(db, settings, monkeypatch):
+    from chama.models import DeadLetter
+    from chama.tasks import run_scheduled_job
+
+    settings.TASK_RETRY_DELAYS = [60]
+    good, bad = ChamaFactory(), ChamaFactory()
+    ran = []
+
+    def work(chama):
+        ran.append(chama.pk)
+        if chama == bad:
+            raise RuntimeError("the policy is broken")
+        return "done"
+
+    monkeypatch.setitem(jobs.JOBS, "generate_dues", jobs.Job("generate_dues", work))
+
+    result = run_scheduled_job.enqueue("generate_dues")
+
+    assert result.return_value == [
+        f"generate_dues, chama {good.pk}: done",
+        f"generate_dues, chama {bad.pk}: failed: RuntimeError: the policy is broken",
+    ]
+    assert ran == [good.pk, bad.pk, bad.pk]  # the retry ran the failing chama only
+    letter = DeadLetter.objects.get()
+    assert (letter.task_path, letter.args, letter.kwargs, letter.attempts) == (
+        "chama.tasks.run_scheduled_job",
+        ["generate_dues"],
+        {"chama_id": bad.pk},
+        2,
+    )
+    with pytest.raises(CommandError, match="generate_dues: 1 run\\(s\\) failed, 0 done."):
+        call_command("run_job", "generate_dues", "--chama", str(bad.pk), stdout=StringIO())

@@ -20,6 +20,8 @@ class Command(BaseCommand):
             raise CommandError(exc.args[0]) from None
         for line in report.lines():
             self.stdout.write(line)
+        if report.failed:
+            raise CommandError(f"{job}: {len(report.failed)} run(s) failed, {len(report.done)} done.")
         self.stdout.write(
             self.style.SUCCESS(
                 f"{job}: {len(report.done)} run(s), {len(report.skipped)} skipped (held by another run)."
