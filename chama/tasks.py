@@ -24,6 +24,7 @@ from django.utils.module_loading import import_string
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task, task_backends
 from django_tasks.base import Task
 
+from chama import authority
 from chama.models import DeadLetter, Notification, NotificationPreference
 from chama.sms import send_sms
 
@@ -118,7 +119,10 @@ def run_scheduled_job(name: str, chama_id: int | None = None, attempt: int = 1) 
 
 
 def dead_letter_retry(*, letter: DeadLetter, by: User) -> None:
-    """Send a dead letter's task back to the queue, from its first attempt."""
+    """Send a dead letter's task back to the queue, from its first attempt (platform staff only)."""
+    reason = authority.refusal_anywhere(by, "retry_dead_letters")
+    if reason:
+        raise authority.Refused(reason)
     work = import_string(letter.task_path)
     if not isinstance(work, Task):  # only a task of ours is ever run from a stored path
         raise ValueError(f"{letter.task_path} is not a task.")

@@ -8,11 +8,12 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from chama.authority import Refused
 from chama.models import DeadLetter, Notification
 from chama.notify import notify
 from chama.roles import Role
 from chama.sms import MemoryBackend
-from chama.tasks import deliver_notification, queue_ok
+from chama.tasks import dead_letter_retry, deliver_notification, queue_ok
 from tests.factories import ChamaFactory, UserFactory, member
 
 pytestmark = pytest.mark.django_db
@@ -120,6 +121,8 @@ def test_officers_do_not_see_dead_letters(person, flaky_sms, client):
     client.force_login(chairperson)
 
     assert client.get(reverse("admin:chama_deadletter_changelist")).status_code == 403
+    with pytest.raises(Refused, match="Your role does not allow you to send failed background tasks back"):
+        dead_letter_retry(letter=DeadLetter.objects.get(), by=chairperson)
 
 
 def test_a_deleted_notification_sends_nothing(person, mailoutbox):
