@@ -2,12 +2,14 @@ from auditlog.admin import LogEntryAdmin
 from auditlog.models import LogEntry
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django_rq.models import Dashboard
 
 from chama import authority, login_security
 from chama.admin_scoping import ChamaScopedAdmin
 from chama.forms import PasswordSetForm, UserCreateForm, UserEditForm
-from chama.models import User
+from chama.models import DeadLetter, User
 from chama.roles import MembershipStatus
+from chama.tasks import dead_letter_retry
 
 
 @admin.register(User)
@@ -103,3 +105,62 @@ class AuditLogAdmin(ChamaScopedAdmin, LogEntryAdmin):
         ("Changes", {"fields": ["action", "msg"]}),
     ]
     show_full_result_count = False
+
+
+# django-rq's queue dashboard lets any staff user (officers too) read and requeue every chama's jobs:
+# not in this back office. Platform staff watch the queue with `manage.py rqstats`.
+if admin.site.is_registered(Dashboard):
+    admin.site.unregister(Dashboard)
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(ChamaScopedAdmin):
+    """Background tasks that failed on their last attempt. Platform staff only: a letter may carry
+    any chama's or person's message. **Retry** sends the task back to the queue from its first attempt."""
+
+    list_display = ["created_date", "task_path", "attempts", "short_error", "retried_date", "retried_by"]
+    list_filter = ["task_path", ("retried_date", admin.EmptyFieldListFilter)]
+    readonly_fields = [
+        "task_path",
+        "args",
+        "kwargs",
+        "attempts",
+        "error",
+        "created_date",
+        "retried_date",
+        "retried_by",
+    ]
+    actions = ["retry"]
+    authority_actions = {"retry": "retry_dead_letters"}
+    show_full_result_count = False
+
+    @admin.display(description="error")
+    def short_error(self, letter):
+        return letter.error.splitlines()[0][:120] if letter.error else ""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_retry_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    @admin.action(description="Retry the selected tasks", permissions=["retry"])
+    def retry(self, request, queryset):
+        retried = 0
+        for letter in queryset.filter(retried_date__isnull=True):
+            try:
+                dead_letter_retry(letter=letter, by=request.user)
+            except Exception as exc:  # the queue is down or the task is gone: say so, keep the letter
+                self.message_user(request, f"{letter} could not be queued: {exc}", messages.ERROR)
+            else:
+                retried += 1
+        self.message_user(request, f"{retried} task(s) sent back to the queue.", messages.SUCCESS)

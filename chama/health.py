@@ -44,6 +44,15 @@ def cache() -> None:
         store.delete(key)
 
 
+def queue() -> None:
+    """The background jobs' queue answers (Redis in production, the database with `make run`)."""
+    from chama.tasks import queue_ok  # the task backends load with the apps
+
+    ok, what = queue_ok()
+    if not ok:
+        raise RuntimeError(what)
+
+
 def check_name(path: str) -> str:
     """`chama.health.database` → `database`: a check is known by its function's name."""
     return path.rsplit(".", 1)[-1]

@@ -16,6 +16,15 @@ by primary key ascending for the same reason (two payments touching the same thr
 the same sequence). Where a service locks a decided row before its member (a withdrawal being paid, a
 guarantee being accepted), no transaction takes that pair the other way round.
 
+Advisory locks (`advisory_lock`) guard work rather than rows: a scheduled job for one chama
+(`chama.jobs`) takes PostgreSQL's session advisory lock keyed on (a hash of the job's name, the
+chama's id) with `pg_try_advisory_lock`, so a second run of the same job for the same chama, started
+at the same time by another scheduler, worker or shell, does not wait: it is told the lock is held and
+skips that chama. The lock is released when the block ends (or the connection closes), never held by a
+transaction, so it does not change the transactions the job's services open. It is taken outside any
+row lock, before them: a job's own row locks follow the order above. On SQLite (development, tests)
+there is one writer at a time anyway and the helper always grants the lock.
+
 Locks are on the row's own table only (`of=("self",)`): rows joined by `select_related` are read, not
 locked, so a nullable join (an outer join, which PostgreSQL will not lock) never fails the query.
 `no_key=True` takes FOR NO KEY UPDATE: inserts of rows that point at the locked one (journals, entries,
@@ -24,7 +33,12 @@ dues) are not held up by it.
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.db import connection
 
 if TYPE_CHECKING:
     from django.db.models import Model, QuerySet
@@ -49,3 +63,28 @@ def lock_first(queryset: QuerySet[_M], *, no_key: bool = False) -> _M | None:
 def lock_rows(queryset: QuerySet[_M], *, no_key: bool = False) -> list[_M]:
     """Every row of `queryset`, locked in primary key order, as a list in that order."""
     return list(_locking(queryset, no_key).order_by("pk"))
+
+
+def advisory_key(name: str) -> int:
+    """The 32-bit signed key of a job's name (CRC-32, stable across processes and releases)."""
+    key = zlib.crc32(name.encode())
+    return key - (1 << 32) if key >= 1 << 31 else key
+
+
+@contextmanager
+def advisory_lock(name: str, *, chama_id: int | None = None) -> Iterator[bool]:
+    """Hold the advisory lock of job `name` for one chama (`chama_id` None: the job as a whole,
+    keyed 0) for the block; yields False, holding nothing, when another session holds it."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    keys = (advisory_key(name), chama_id or 0)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", keys)
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", keys)

@@ -169,3 +169,26 @@ class NotificationPreference(TimeStampedModel):
 
     def __str__(self):
         return f"Notification preferences of {self.user}"
+
+
+class DeadLetter(TimeStampedModel):
+    """A background task that failed on its last attempt: what it was, with what, and why.
+
+    Platform staff see these in the back office and send one back to the queue with **Retry**;
+    a retried letter keeps its row (when and by whom) so a second failure shows as a new one.
+    """
+
+    task_path = models.CharField(max_length=200, help_text="The task, e.g. chama.tasks.deliver_notification.")
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField()
+    error = models.TextField(help_text="The last attempt's error.")
+    retried_date = models.DateTimeField(null=True, blank=True)
+    retried_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-created_date", "-id"]
+        indexes = [models.Index(fields=["retried_date", "created_date"])]
+
+    def __str__(self):
+        return f"{self.task_path.rsplit('.', 1)[-1]} after {self.attempts} attempt(s)"

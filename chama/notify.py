@@ -1,16 +1,11 @@
-"""Notify a person: in the app at once, by email and SMS after the transaction commits (so a
-rolled-back payment sends nothing), each key at most once."""
+"""Notify a person: in the app at once, by email and SMS from the task queue once the transaction
+commits (so a rolled-back payment sends nothing, and a slow provider never holds up a request),
+each key at most once. The delivery and its retries are `chama.tasks.deliver_notification`."""
 
-import logging
-
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 
-from chama.models import Notification, NotificationPreference
-from chama.sms import send_sms
-
-logger = logging.getLogger("chama.notify")
+from chama.models import Notification
+from chama.tasks import enqueue_delivery
 
 
 def notify(user, *, title, body, kind=Notification.Kind.GENERAL, dedupe_key="", expires_date=None):
@@ -24,25 +19,7 @@ def notify(user, *, title, body, kind=Notification.Kind.GENERAL, dedupe_key="", 
             )
     except IntegrityError:  # the same key, sent at the same moment by another worker
         return None
-    # robust: a provider that fails for one person must not stop the others' deliveries, nor fail
-    # the work (a payment, a reminder run) that has already committed.
-    transaction.on_commit(lambda: deliver(notification.pk), robust=True)
+    # robust: a queue that cannot take the delivery must not fail the work (a payment, a reminder
+    # run) that has already committed; the person still has the notification in the app.
+    transaction.on_commit(lambda: enqueue_delivery(notification.pk), robust=True)
     return notification
-
-
-def deliver(notification_id):
-    notification = Notification.objects.select_related("user").filter(pk=notification_id).first()
-    if notification is None:
-        return
-    user = notification.user
-    preference = NotificationPreference.objects.filter(user=user).first() or NotificationPreference(user=user)
-    if preference.email and user.email:
-        try:
-            send_mail(notification.title, notification.body, settings.DEFAULT_FROM_EMAIL, [user.email])
-        except Exception:  # any backend's failure; the notification stays in the app
-            logger.exception("Email of notification #%s to %s failed", notification.pk, user.email)
-    if preference.sms and user.phone_number:
-        try:
-            send_sms(user.phone_number, f"{notification.title}: {notification.body}"[:320])
-        except Exception:  # any provider's failure; the notification stays in the app
-            logger.exception("SMS of notification #%s to %s failed", notification.pk, user.phone_number)

@@ -35,6 +35,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "phonenumber_field",
     "auditlog",
+    "django_tasks",
+    "django_tasks_db",
+    "django_rq",
+    "django_tasks_rq",
     "chama",
     "groups",
     "finance",
@@ -144,6 +148,37 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Chama Back Office <noreply@chama.local>")
 SMS_BACKEND = env("SMS_BACKEND", default="chama.sms.ConsoleBackend")
 
+# Background jobs (README: "Background jobs and the schedule"): the Django tasks API. The database
+# backend needs nothing more than the database (worker: `manage.py db_worker`); production sets
+# TASKS_BACKEND=rq and REDIS_URL, and runs
+# `manage.py rqworker default --with-scheduler --job-class django_tasks_rq.Job`.
+TASKS_BACKEND = env("TASKS_BACKEND", default="database")
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+TASK_BACKENDS = {
+    "database": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+    "rq": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]},
+}
+if TASKS_BACKEND not in TASK_BACKENDS:
+    raise ImproperlyConfigured(f"TASKS_BACKEND={TASKS_BACKEND!r}: give one of {', '.join(TASK_BACKENDS)}.")
+TASKS = {"default": TASK_BACKENDS[TASKS_BACKEND]}
+# No django-rq dashboard in the admin: any staff user (officers too) could read and requeue every
+# chama's jobs there. `manage.py rqstats` shows the queues to platform staff.
+RQ_SHOW_ADMIN_LINK = False
+RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env.int("TASK_TIMEOUT_SECONDS", default=600)}}
+# Seconds before each retry of a failing task (an SMS provider down): four retries over about an
+# hour and a half, then a dead letter in the back office.
+TASK_RETRY_DELAYS = env.list("TASK_RETRY_DELAYS", cast=int, default=[60, 300, 1200, 3600])
+# When each periodic job runs (chama.jobs): cron's fields in TIME_ZONE; `manage.py run_scheduler`
+# enqueues them, `run_scheduler --crontab` prints them for cron instead.
+SCHEDULE = {
+    "generate_dues": {"minute": 5, "hour": 0},
+    "apply_penalties": {"minute": 20, "hour": 0},
+    "update_loan_arrears": {"minute": 35, "hour": 0},
+    "schedule_meetings": {"minute": 50, "hour": 0, "weekday": 1},
+    "send_meeting_reminders": {"minute": 0},
+    "close_proposals": {"minute": [0, 15, 30, 45]},
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "chama.api.authentication.AuditedJWTAuthentication",
@@ -221,6 +256,7 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "admin.logentry",
     "token_blacklist",
     "contenttypes",
+    "django_tasks_database",  # the queue's own rows: a result per task run, not a change by a person
 )
 AUDITLOG_EXCLUDE_TRACKING_FIELDS = (
     "last_login",
@@ -294,7 +330,7 @@ LOGGING = {
 }
 
 # /healthz runs these checks, each named by its function (chama/health.py says how to add one).
-HEALTH_CHECKS = ["chama.health.database", "chama.health.cache"]
+HEALTH_CHECKS = ["chama.health.database", "chama.health.cache", "chama.health.queue"]
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)

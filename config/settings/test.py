@@ -13,3 +13,5 @@ MEDIA_ROOT = str(BASE_DIR / ".pytest_cache" / "media")  # noqa: F405
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 SMS_BACKEND = "chama.sms.MemoryBackend"
+# A task runs as it is enqueued (after the commit, like the real queue), so tests see its effects.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

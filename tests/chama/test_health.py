@@ -45,7 +45,7 @@ def test_all_checks_pass_without_a_login():
     response = Client().get(URL)
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "queue": "ok"}}
     assert "no-store" in response["Cache-Control"]
 
 
@@ -66,7 +66,7 @@ def test_a_cache_that_does_not_answer_is_named_and_nothing_else_shown(health_log
     assert response.status_code == 503
     assert response.json() == {
         "status": "failing",
-        "checks": {"database": "ok", "cache": "failing"},
+        "checks": {"database": "ok", "cache": "failing", "queue": "ok"},
         "failed": ["cache"],
     }
     assert b"s3cret" not in response.content and b"127.0.0.1" not in response.content
@@ -94,6 +94,17 @@ def test_a_check_is_added_by_its_dotted_name():
 
     assert response.status_code == 200
     assert list(response.json()["checks"]) == ["database", "cache", "queue"]
+
+
+@pytest.mark.django_db
+def test_a_queue_that_does_not_answer_is_named(monkeypatch, health_log):
+    monkeypatch.setattr("chama.tasks.queue_ok", lambda: (False, "RQBackend: ConnectionError: refused"))
+
+    response = Client().get(URL)
+
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["queue"]
+    assert b"refused" not in response.content
 
 
 def test_the_real_database_check_runs_a_query(django_assert_num_queries, db):

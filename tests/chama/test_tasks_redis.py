@@ -1,0 +1,99 @@
+"""The production queue for real: RQ on Redis (`TASKS_BACKEND=rq`). A notification's delivery is
+enqueued on Redis when its transaction commits, a worker burst sends it, and a failed SMS is
+scheduled again on Redis for its retry. Skipped, saying why, only when Redis cannot be reached."""
+
+import os
+
+import pytest
+import redis
+
+from chama.notify import notify
+from chama.sms import MemoryBackend
+from chama.tasks import queue_ok
+from tests.factories import ChamaFactory, member
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
+
+pytestmark = pytest.mark.django_db
+
+
+class DownFor:
+    """An SMS provider that times out for one number and delivers the others."""
+
+    number = ""
+
+    def send(self, phone_number, text):
+        if str(phone_number) == self.number:
+            raise ConnectionError("SMS gateway timed out")
+        MemoryBackend().send(phone_number, text)
+
+
+@pytest.fixture
+def rq_queue(settings):
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis at {REDIS_URL} cannot be reached ({exc}); set TEST_REDIS_URL to test the RQ backend")
+    import django_rq
+    from django_tasks_rq.backend import Job
+    from rq.registry import ScheduledJobRegistry
+
+    settings.RQ_QUEUES = {"default": {"URL": REDIS_URL}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    settings.SMS_BACKEND = f"{__name__}.DownFor"
+    queue = django_rq.get_queue("default", job_class=Job)
+    scheduled = ScheduledJobRegistry(queue=queue)
+
+    def clear():
+        queue.empty()
+        for job_id in scheduled.get_job_ids():
+            scheduled.remove(job_id, delete_job=True)
+
+    clear()
+    MemoryBackend.outbox.clear()
+    yield queue, scheduled
+    clear()
+    MemoryBackend.outbox.clear()
+    DownFor.number = ""
+
+
+def burst(queue):
+    from django_tasks_rq.backend import Job
+    from rq import SimpleWorker
+
+    SimpleWorker([queue], connection=queue.connection, job_class=Job).work(burst=True)
+
+
+def test_a_delivery_goes_through_redis_and_a_worker_sends_it(rq_queue, mailoutbox, django_capture_on_commit_callbacks):
+    queue, _ = rq_queue
+    person = member(ChamaFactory(name="Umoja"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(person, title="AGM", body="The AGM is on 28 March.")
+    assert queue.count == 1 and mailoutbox == [] and MemoryBackend.outbox == []
+    [job_id] = queue.job_ids
+
+    burst(queue)
+
+    assert [message.to for message in mailoutbox] == [[person.email]]
+    assert MemoryBackend.outbox == [(str(person.phone_number), "AGM: The AGM is on 28 March.")]
+    from django_tasks import task_backends
+
+    result = task_backends["default"].get_result(job_id)
+    assert (result.status, result.return_value) == ("SUCCESSFUL", ["email", "sms"])
+    assert queue_ok() == (True, "RQBackend")
+
+
+def test_a_failed_sms_is_scheduled_again_on_redis(rq_queue, mailoutbox, django_capture_on_commit_callbacks):
+    queue, scheduled = rq_queue
+    person = member(ChamaFactory(name="Umoja"))
+    DownFor.number = str(person.phone_number)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(person, title="AGM", body="The AGM is on 28 March.")
+    burst(queue)
+
+    assert len(mailoutbox) == 1 and MemoryBackend.outbox == []
+    [retry_id] = scheduled.get_job_ids()
+    retry = queue.fetch_job(retry_id)
+    assert retry.kwargs == {"channels": ["sms"], "attempt": 2}
