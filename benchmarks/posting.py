@@ -59,8 +59,15 @@ DUE = Decimal("1000")
 def setup_chama(members: int, *, months=MONTHS):
     """A chama whose `members` members each owe a KES 1,000 due for each of `months` of 2026.
     Returns (chama, treasurer user, [memberships])."""
-    from tests.factories import ChamaFactory, joined
+    from django.contrib.auth import get_user_model
+    from django.db.models import Max
 
+    from groups.models import Chama
+    from tests.factories import ChamaFactory, UserFactory, joined
+
+    # Phone numbers and names stay unique in a database kept from an earlier run.
+    UserFactory.reset_sequence((get_user_model().objects.aggregate(top=Max("pk"))["top"] or 0) + 1)
+    ChamaFactory.reset_sequence((Chama.objects.aggregate(top=Max("pk"))["top"] or 0) + 1)
     with override_settings(PASSWORD_HASHERS=FAST_HASHER):
         chama = ChamaFactory(
             policy={
