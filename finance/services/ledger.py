@@ -323,50 +323,64 @@ def post_journal(
             f"{chama} is {chama.get_status_display().lower()}: no money can move until it is active again."
         )
     value_dates.check(chama, value_date, loan=loan, recorded_on=recorded_on)
+    journal_fields = dict(
+        kind=kind,
+        value_date=value_date,
+        memo=memo[:255],
+        membership=membership,
+        external_reference=external_reference,
+        idempotency_key=idempotency_key,
+        created_by=created_by,
+        reversal_of=reversal_of,
+        loan=loan,
+    )
 
-    # No savepoint: a refusal here ends the caller's transaction (a caller that goes on after one,
-    # like the M-Pesa suspense posting, opens its own).
+    # No savepoint: nothing below is expected to fail once the guard has passed, and the guard
+    # refuses before anything is written, outside the block, so the caller's transaction stays usable.
     with transaction.atomic(savepoint=False):
         accounts = lock_accounts(deltas)
         after = {pk: accounts[pk].balance + amount for pk, amount in deltas.items()}
-        for pk, balance in after.items():
-            account = accounts[pk]
-            normal = balance if account.debit_normal else -balance
-            if account.purpose in GUARDED and normal < 0:
-                available = account.normal_balance
-                raise ValidationError(
-                    f"Not enough in {account.name}: it holds {shown(available, chama.currency)}, "
-                    f"{shown(available - normal, chama.currency)} would be needed."
-                )
-        journal = Journal(
-            chama=chama,
-            kind=kind,
-            value_date=value_date,
-            memo=memo[:255],
-            membership=membership,
-            amount=sum((amount for amount in deltas.values() if amount > 0), ZERO),
-            external_reference=external_reference,
-            idempotency_key=idempotency_key,
-            created_by=created_by,
-            reversal_of=reversal_of,
-            loan=loan,
-        )
-        journal.save()
-        Entry.objects.append(
-            [
-                Entry(chama=chama, journal=journal, account_id=pk, amount=deltas[pk], balance_after=after[pk])
-                for pk in sorted(deltas)
-            ]
-        )
-        # Round() keeps SQLite, which adds decimals in floating point, on whole cents; PostgreSQL is exact anyway.
-        Account.objects.filter(pk__in=deltas).update(
-            balance=Round(
-                F("balance")
-                + Case(*[When(pk=pk, then=Value(amount)) for pk, amount in deltas.items()], output_field=MoneyField()),
-                2,
+        refusal = _guard_refusal(chama, accounts, after)
+        if refusal is None:
+            journal = _write(chama, deltas, after, journal_fields)
+    if refusal is not None:
+        raise refusal
+    return journal
+
+
+def _guard_refusal(chama: Chama, accounts: dict[int, Account], after: dict[int, Decimal]) -> ValidationError | None:
+    """The refusal of a posting that would take a guarded account below zero, if it would."""
+    for pk, balance in after.items():
+        account = accounts[pk]
+        normal = balance if account.debit_normal else -balance
+        if account.purpose in GUARDED and normal < 0:
+            available = account.normal_balance
+            return ValidationError(
+                f"Not enough in {account.name}: it holds {shown(available, chama.currency)}, "
+                f"{shown(available - normal, chama.currency)} would be needed."
             )
+    return None
+
+
+def _write(chama: Chama, deltas: dict[int, Decimal], after: dict[int, Decimal], fields: dict[str, Any]) -> Journal:
+    """The journal, its entries (one insert) and the balances (one update), under the accounts' locks."""
+    journal = Journal(chama=chama, amount=sum((amount for amount in deltas.values() if amount > 0), ZERO), **fields)
+    journal.save()
+    Entry.objects.append(
+        [
+            Entry(chama=chama, journal=journal, account_id=pk, amount=deltas[pk], balance_after=after[pk])
+            for pk in sorted(deltas)
+        ]
+    )
+    # Round() keeps SQLite, which adds decimals in floating point, on whole cents; PostgreSQL is exact anyway.
+    Account.objects.filter(pk__in=deltas).update(
+        balance=Round(
+            F("balance")
+            + Case(*[When(pk=pk, then=Value(amount)) for pk, amount in deltas.items()], output_field=MoneyField()),
+            2,
         )
-        transaction.on_commit(lambda: _announce(journal))
+    )
+    transaction.on_commit(lambda: _announce(journal))
     return journal
 
 

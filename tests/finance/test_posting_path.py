@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from auditlog.models import LogEntry
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -191,3 +192,21 @@ def test_a_receiver_that_fails_does_not_stop_the_receipt(chama, django_capture_o
         journal_posted.disconnect(dispatch_uid="test.broken")
 
     assert Notification.objects.get(user=wanjiku.user).dedupe_key == f"receipt-{journal.pk}"
+
+
+def test_a_payment_is_audited_by_its_journal_and_the_register_still_by_the_audit_log(
+    chama, django_capture_on_commit_callbacks
+):
+    today_is(date(2026, 1, 6))
+    wanjiku = joined(chama)
+    raise_dues(chama, [1])
+    with django_capture_on_commit_callbacks(execute=True):
+        journal = pay(chama, wanjiku, "1500")
+
+    money = ["journal", "entry", "dueallocation", "due"]
+    assert not LogEntry.objects.filter(content_type__app_label="finance", content_type__model__in=money).exists()
+    assert not LogEntry.objects.filter(content_type__app_label="chama", content_type__model="notification").exists()
+    assert Notification.objects.filter(user=wanjiku.user).count() == 1
+    # Who did what is on the journal itself.
+    assert (journal.created_by, journal.created_date is not None) == (chama.treasurer, True)
+    assert LogEntry.objects.get_for_object(wanjiku).filter(action=LogEntry.Action.CREATE).exists()
