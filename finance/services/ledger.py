@@ -216,19 +216,24 @@ def expense_account(chama: Chama, category: str) -> Account:
     return _standard_account(chama, EXPENSE_CODES[category])
 
 
-def _member_account_spec(
-    membership: Membership, purpose: str, savings_type: SavingsType | None = None
-) -> tuple[str, dict[str, Any]]:
-    """(code, fields) of the member's account of this purpose (savings: one per savings type)."""
-    prefix, type_, label = MEMBER_ACCOUNTS[purpose]
+def _member_account_code(membership: Membership, purpose: str, savings_type: SavingsType | None = None) -> str:
+    """The code of the member's account of this purpose (savings: one per savings type)."""
+    prefix = MEMBER_ACCOUNTS[purpose][0]
     if purpose == A.MEMBER_SAVINGS:
         if savings_type is None:
             raise ValueError("A savings account needs its savings type.")
-        code = f"{prefix}-{savings_type.code}-{membership.pk:06d}"
+        return f"{prefix}-{savings_type.code}-{membership.pk:06d}"
+    return f"{prefix}-{membership.pk:06d}"
+
+
+def _member_account_spec(
+    membership: Membership, purpose: str, savings_type: SavingsType | None = None
+) -> tuple[str, dict[str, Any]]:
+    """(code, fields) of the member's account of this purpose."""
+    _, type_, label = MEMBER_ACCOUNTS[purpose]
+    if purpose == A.MEMBER_SAVINGS:
         label = f"{savings_type.name} savings"
-    else:
-        code = f"{prefix}-{membership.pk:06d}"
-    return code, {
+    return _member_account_code(membership, purpose, savings_type), {
         "name": f"{label} — {membership.member_number} {membership.user.get_full_name()}",
         "type": type_,
         "purpose": purpose,
@@ -238,15 +243,8 @@ def _member_account_spec(
 
 
 def member_account(membership: Membership, purpose: str, savings_type: SavingsType | None = None) -> Account:
-    """The member's own account of this purpose, created on first use."""
-    if purpose == A.MEMBER_SAVINGS and savings_type is None:
-        raise ValueError("A savings account needs its savings type.")
-    prefix = MEMBER_ACCOUNTS[purpose][0]
-    code = (
-        f"{prefix}-{savings_type.code}-{membership.pk:06d}"
-        if purpose == A.MEMBER_SAVINGS
-        else f"{prefix}-{membership.pk:06d}"
-    )
+    """The member's own account of this purpose, created on first use (read once per `account_cache()`)."""
+    code = _member_account_code(membership, purpose, savings_type)
 
     def read() -> Account:
         _, fields = _member_account_spec(membership, purpose, savings_type)
