@@ -6,7 +6,9 @@ class FinanceConfig(AppConfig):
     verbose_name = "Money"
 
     def ready(self):
-        from finance import authority
+        from finance import authority, receivers
+        from finance.signals import journal_posted
 
         authority.register()
         authority.register_documents()
+        journal_posted.connect(receivers.send_receipt, dispatch_uid="finance.send_receipt")

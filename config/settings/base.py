@@ -257,6 +257,13 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "token_blacklist",
     "contenttypes",
     "django_tasks_database",  # the queue's own rows: a result per task run, not a change by a person
+    # Money rows are their own audit trail: a journal is append-only and names who posted it
+    # (created_by) and when; its entries and due allocations hang off it, and a due's paid and
+    # waived amounts move only with them. Notifications are the app's own messages.
+    "finance.journal",
+    "finance.entry",
+    "finance.dueallocation",
+    "chama.notification",
 )
 AUDITLOG_EXCLUDE_TRACKING_FIELDS = (
     "last_login",

@@ -57,6 +57,7 @@ class SheetRefused(ValidationError):
 class SheetResult:
     journals: list = field(default_factory=list)
     replayed: bool = False
+    replays: list = field(default_factory=list, repr=False)
 
     @property
     def total(self) -> Decimal:
@@ -134,29 +135,51 @@ def collection_sheet_post(
     if general or refused:
         raise SheetRefused(rows=refused, general=general)
     loan_of = loan_reads.oldest_outstanding_loans(chama=chama, membership_ids=[m.pk for m in members.values()])
+    # Members in id order, as every posting locks them: two sheets saved at once queue, never deadlock.
+    ordered = sorted(enumerate(rows), key=lambda pair: pair[1]["membership"])
+    post = dict(loan_of=loan_of, method=method, by=by, day=day, client_key=client_key)
+    try:
+        # The sheet as it nearly always is: every cell posts, in one transaction without savepoints.
+        with ledger.all_or_nothing():
+            result = _post_sheet(chama, ordered, members, post, stop_at_refusal=True)
+    except _Refused:
+        # A cell was refused: post again cell by cell (each in a savepoint) to name every refusal,
+        # then refuse the sheet. Nothing is kept.
+        with transaction.atomic():
+            result = _post_sheet(chama, ordered, members, post, stop_at_refusal=False)
+    result.replayed = bool(result.journals) and all(result.replays)
+    return result
+
+
+class _Refused(Exception):
+    """A cell of the sheet was refused in its first, savepoint-free pass."""
+
+
+def _post_sheet(
+    chama: Chama,
+    ordered: Sequence[tuple[int, Mapping[str, Any]]],
+    members: Mapping[int, Membership],
+    post: Mapping[str, Any],
+    *,
+    stop_at_refusal: bool,
+) -> SheetResult:
     result = SheetResult()
-    with transaction.atomic():
-        replays = []
-        # Members in id order, as every posting locks them: two sheets saved at once queue, never deadlock.
-        for index, row in sorted(enumerate(rows), key=lambda pair: pair[1]["membership"]):
-            errors = _post_row(
-                members[index],
-                row,
-                loan_of,
-                method=method,
-                by=by,
-                day=day,
-                client_key=client_key,
-                posted=result.journals,
-                replays=replays,
-            )
-            if errors:
-                refused[index] = errors
-        if refused:
-            raise SheetRefused(rows=refused)
-        if client_key:
-            _check_replay(chama, client_key, result.journals, replays)
-    result.replayed = bool(result.journals) and all(replays)
+    refused = {}
+    for index, row in ordered:
+        errors = _post_row(
+            members[index],
+            row,
+            posted=result.journals,
+            replays=result.replays,
+            stop_at_refusal=stop_at_refusal,
+            **post,
+        )
+        if errors:
+            refused[index] = errors
+    if refused:
+        raise SheetRefused(rows=refused)
+    if post["client_key"]:
+        _check_replay(chama, post["client_key"], result.journals, result.replays)
     return result
 
 
@@ -184,8 +207,10 @@ def _post_row(
     client_key: str,
     posted: list[Journal],
     replays: list[bool],
+    stop_at_refusal: bool,
 ) -> dict[str, list[str]]:
-    """Post one row's cells; returns {cell: [messages]} of the cells refused."""
+    """Post one row's cells; returns {cell: [messages]} of the cells refused. With
+    `stop_at_refusal` the first refusal raises `_Refused` (no savepoint is taken per cell)."""
     key = lambda cell: _row_key(client_key, membership.pk, cell)  # noqa: E731
     contribution, fines, repayment = (to_money(row.get(cell) or 0) for cell in AMOUNTS)
     shares = row.get("shares") or 0
@@ -218,6 +243,8 @@ def _post_row(
         operations.append(("fines", paying("fines", fines, "f", "Fines paid")))
     errors = {}
     if repayment and membership.pk not in loan_of:
+        if stop_at_refusal:
+            raise _Refused
         errors["repayment"] = ["This member has no loan to repay."]
     elif repayment:
         operations.append(
@@ -235,9 +262,14 @@ def _post_row(
         )
     for cell, operation in operations:
         try:
-            with transaction.atomic():
+            if stop_at_refusal:
                 journal = operation()
+            else:
+                with transaction.atomic():
+                    journal = operation()
         except (ValidationError, authority.Refused) as exc:
+            if stop_at_refusal:
+                raise _Refused from exc
             errors.setdefault(cell, []).extend(exc.messages)
         else:
             posted.append(journal)

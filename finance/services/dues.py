@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.db.models import Case, Exists, F, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Round
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
 from chama import authority
-from chama.money import ZERO, positive_money, shown, to_money
+from chama.money import ZERO, MoneyField, positive_money, shown, to_money
 from chama.progress import Progress, told
 from chama.transitions import locked_in_status, move
 from finance import periods
@@ -39,12 +40,15 @@ DUE_KINDS = {"all": None, "contributions": [Due.Kind.CONTRIBUTION, Due.Kind.LEVY
 
 
 def default_savings_type(chama: Chama) -> SavingsType:
-    savings_type = SavingsType.objects.filter(chama=chama, is_default=True).first()
-    if savings_type is None:
-        savings_type, _ = SavingsType.objects.get_or_create(
-            chama=chama, code="REG", defaults={"name": "Regular", "is_default": True}
-        )
-    return savings_type
+    def read() -> SavingsType:
+        savings_type = SavingsType.objects.filter(chama=chama, is_default=True).first()
+        if savings_type is None:
+            savings_type, _ = SavingsType.objects.get_or_create(
+                chama=chama, code="REG", defaults={"name": "Regular", "is_default": True}
+            )
+        return savings_type
+
+    return ledger.cached(("default savings type", chama.pk), read)
 
 
 def contribution_plan_from_policy(chama: Chama, start_date: date | None = None) -> ContributionPlan:
@@ -92,16 +96,18 @@ class Settlement:
 
 
 def settle_oldest_first(membership: Membership, amount: Decimal, kinds: Sequence[str] | None = None) -> Settlement:
-    """Spread `amount` over the member's open dues, oldest first (the dues are locked)."""
+    """Spread `amount` over the member's open dues, oldest first: one statement reads and locks
+    them, whatever their number. The caller holds the member's lock."""
     # Lock only the dues themselves: a due's plan is nullable (an outer join PostgreSQL will not lock).
     dues = dues_reads.open_dues(membership=membership)
     if kinds:
         dues = dues.filter(kind__in=kinds)
     settlement = Settlement(remaining=amount)
-    open_dues = lock_dues(dues.select_related("plan", "chama", "membership__user"))
+    open_dues = lock_dues(dues.select_related("plan__savings_type"))
     for due in sorted(open_dues, key=lambda due: (due.due_date, due.id)):
         if settlement.remaining <= 0:
             break
+        due.membership, due.chama = membership, membership.chama  # known already: no query per due
         take = min(settlement.remaining, due.outstanding)
         if take > 0:
             settlement.lines.append((credit_account(due), -take))
@@ -117,7 +123,9 @@ def record_allocations(
     journal: Journal | None = None,
     today: date | None = None,
 ) -> None:
-    """Write allocation rows and move the dues' cached amounts and status with them."""
+    """Write allocation rows (one insert) and move the dues' cached amounts and status with them
+    (one update, whatever the number of dues). The status is worked out in the database from the
+    row's own amounts, so a due not locked by the caller (a reversal) is still moved right."""
     if not allocations:
         return
     DueAllocation.objects.append(
@@ -125,13 +133,35 @@ def record_allocations(
     )
     field_name = "paid_amount" if kind == DueAllocation.Kind.PAYMENT else "waived_amount"
     today = today or chama.today()
+    moved: dict[int, Decimal] = {}
     for due, amount in allocations:
-        Due.objects.filter(pk=due.pk).update(**{field_name: Round(F(field_name) + amount, 2)})
-        due.refresh_from_db(fields=["paid_amount", "waived_amount", "status"])
-        status = due.derive_status(today)
-        if status != due.status:
-            due.status = status
-            due.save(update_fields=["status", "updated_date"])
+        moved[due.pk] = moved.get(due.pk, ZERO) + amount
+    delta = Case(*[When(pk=pk, then=Value(amount)) for pk, amount in moved.items()], output_field=MoneyField())
+    paid, waived = F("paid_amount"), F("waived_amount")
+    if field_name == "paid_amount":
+        paid = Round(paid + delta, 2)
+    else:
+        waived = Round(waived + delta, 2)
+    S = Due.Status
+    # Due.derive_status, on the amounts after this update.
+    status = Case(
+        When(status=S.CANCELLED, then=Value(S.CANCELLED)),
+        When(
+            LessThanOrEqual(F("amount") - paid - waived, 0),
+            then=Case(When(GreaterThan(paid, 0), then=Value(S.PAID)), default=Value(S.WAIVED)),
+        ),
+        When(late_after__lt=today, then=Value(S.OVERDUE)),
+        When(GreaterThan(paid, 0), then=Value(S.PARTIAL)),
+        default=Value(S.PENDING),
+    )
+    Due.objects.filter(pk__in=moved).update(
+        **{field_name: paid if field_name == "paid_amount" else waived},
+        status=status,
+        updated_date=timezone.now(),
+    )
+    for due, amount in allocations:  # the caller's copies follow
+        setattr(due, field_name, to_money(getattr(due, field_name) + amount))
+        due.status = due.derive_status(today)
 
 
 def _debit_account(chama: Chama, method: str, source_account: Account | None) -> Account:
@@ -165,6 +195,7 @@ def payment_record(
     value_date = value_date or chama.today()
 
     def post():
+        ledger.preload_accounts(chama, membership)
         settlement = settle_oldest_first(membership, amount, kinds)
         lines = [(_debit_account(chama, method, source_account), amount), *settlement.lines]
         bought = 0

@@ -4,33 +4,45 @@
 touches (in primary-key order, so concurrent postings cannot deadlock), refuses a journal that
 does not sum to zero or that would take cash, a member's savings or any other guarded account
 below zero, and moves the cached balances with one F() update in the same transaction.
+
+When the transaction commits it announces the journal with `finance.signals.journal_posted`:
+receipts and anything else derived from postings listen there, after the money is safely
+recorded, instead of being called from inside the posting (a balance never depends on a receiver).
+
+Inside `account_cache()` (every `post_once` opens one; the collection sheet opens one for the whole
+meeting) an account looked up by its code is read once per transaction, and `preload_accounts`
+reads the chama's chart and one member's accounts in a single statement.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Round
 
-from chama.models import Notification, User
+from chama.models import User
 from chama.money import ZERO, MoneyField, shown, to_money
-from chama.notify import notify
 from finance.locking import lock_accounts
 from finance.models import Account, Entry, Expense, Journal, Loan, SavingsType
 from finance.services import value_dates
+from finance.signals import journal_posted
 from groups.locking import lock_membership
 from groups.models import Chama, Membership
 
 A = Account.Purpose
 T = Account.Type
 CLOSED_STATUSES = (Chama.Status.SUSPENDED, Chama.Status.DISSOLVED)
+logger = logging.getLogger("finance.ledger")
 
 # code, name, type, purpose: created for every chama on its first posting.
 CHART = [
@@ -95,12 +107,93 @@ def ensure_chart(chama: Chama) -> None:
             )
 
 
+# --- accounts read once per transaction ---------------------------------------------------------
+
+# {key: value} of the innermost `account_cache()` block; None outside one.
+_cache: ContextVar[dict[Any, Any] | None] = ContextVar("ledger_account_cache", default=None)
+
+
+@contextmanager
+def account_cache() -> Iterator[dict[Any, Any]]:
+    """Within the block, accounts found by code (and a chama's default savings type) are read
+    once. The block lives inside one transaction: an account created in it and rolled back with it
+    is forgotten with the block (a block opened inside another reuses it). Only an account's
+    identity is cached; balances are always read under lock by `post_journal`."""
+    cache = _cache.get()
+    if cache is not None:
+        yield cache
+        return
+    token = _cache.set({})
+    try:
+        yield _cache.get()
+    finally:
+        _cache.reset(token)
+
+
+_all_or_nothing: ContextVar[bool] = ContextVar("ledger_all_or_nothing", default=False)
+
+
+@contextmanager
+def all_or_nothing() -> Iterator[None]:
+    """A transaction of many postings that is committed whole or rolled back whole (a meeting's
+    collection sheet): the postings in it take no savepoints of their own, and share one
+    `account_cache()`. A refusal inside must end the block (its caller may start again with
+    savepoints to name every refusal)."""
+    with transaction.atomic(), account_cache():
+        token = _all_or_nothing.set(True)
+        try:
+            yield
+        finally:
+            _all_or_nothing.reset(token)
+
+
+def forget_accounts() -> None:
+    """Drop what the current block cached (after rolling back to a savepoint inside it)."""
+    cache = _cache.get()
+    if cache is not None:
+        cache.clear()
+
+
+def cached(key: Any, read: Callable[[], Any]) -> Any:
+    """`read()`, once per `account_cache()` block (every time outside one)."""
+    cache = _cache.get()
+    if cache is None:
+        return read()
+    if key not in cache:
+        cache[key] = read()
+    return cache[key]
+
+
+def preload_accounts(chama: Chama, membership: Membership | None = None) -> None:
+    """Read the chama's chart and the member's own accounts in one statement into the current
+    `account_cache()` block (a no-op outside one, or when they were read already)."""
+    cache = _cache.get()
+    if cache is None:
+        return
+    wanted = Q(membership__isnull=True, code__in=CHAMA_CODES.values()) if ("chart", chama.pk) not in cache else Q()
+    if membership is not None and ("member", membership.pk) not in cache:
+        wanted = wanted | Q(membership=membership) if wanted else Q(membership=membership)
+        cache[("member", membership.pk)] = True
+    if not wanted:
+        return
+    cache[("chart", chama.pk)] = True
+    for account in Account.objects.filter(wanted, chama_id=chama.pk):
+        cache.setdefault(("account", chama.pk, account.code), account)
+
+
+def _account_by_code(chama_id: int, code: str, read: Callable[[], Account]) -> Account:
+    return cached(("account", chama_id, code), read)
+
+
 def _standard_account(chama: Chama, code: str) -> Account:
-    account = Account.objects.filter(chama=chama, code=code).first()
-    if account is None:
-        ensure_chart(chama)
-        account = Account.objects.get(chama=chama, code=code)
-    return account
+    def read() -> Account:
+        account = Account.objects.filter(chama=chama, code=code).first()
+        if account is None:
+            ensure_chart(chama)
+            account = Account.objects.get(chama=chama, code=code)
+        return account
+
+    return _account_by_code(chama.pk, code, read)
 
 
 def chama_account(chama: Chama, purpose: str) -> Account:
@@ -123,19 +216,24 @@ def expense_account(chama: Chama, category: str) -> Account:
     return _standard_account(chama, EXPENSE_CODES[category])
 
 
-def _member_account_spec(
-    membership: Membership, purpose: str, savings_type: SavingsType | None = None
-) -> tuple[str, dict[str, Any]]:
-    """(code, fields) of the member's account of this purpose (savings: one per savings type)."""
-    prefix, type_, label = MEMBER_ACCOUNTS[purpose]
+def _member_account_code(membership: Membership, purpose: str, savings_type: SavingsType | None = None) -> str:
+    """The code of the member's account of this purpose (savings: one per savings type)."""
+    prefix = MEMBER_ACCOUNTS[purpose][0]
     if purpose == A.MEMBER_SAVINGS:
         if savings_type is None:
             raise ValueError("A savings account needs its savings type.")
-        code = f"{prefix}-{savings_type.code}-{membership.pk:06d}"
+        return f"{prefix}-{savings_type.code}-{membership.pk:06d}"
+    return f"{prefix}-{membership.pk:06d}"
+
+
+def _member_account_spec(
+    membership: Membership, purpose: str, savings_type: SavingsType | None = None
+) -> tuple[str, dict[str, Any]]:
+    """(code, fields) of the member's account of this purpose."""
+    _, type_, label = MEMBER_ACCOUNTS[purpose]
+    if purpose == A.MEMBER_SAVINGS:
         label = f"{savings_type.name} savings"
-    else:
-        code = f"{prefix}-{membership.pk:06d}"
-    return code, {
+    return _member_account_code(membership, purpose, savings_type), {
         "name": f"{label} — {membership.member_number} {membership.user.get_full_name()}",
         "type": type_,
         "purpose": purpose,
@@ -145,10 +243,15 @@ def _member_account_spec(
 
 
 def member_account(membership: Membership, purpose: str, savings_type: SavingsType | None = None) -> Account:
-    """The member's own account of this purpose, created on first use."""
-    code, fields = _member_account_spec(membership, purpose, savings_type)
-    account, _ = Account.objects.get_or_create(chama_id=membership.chama_id, code=code, defaults=fields)
-    return account
+    """The member's own account of this purpose, created on first use (read once per `account_cache()`)."""
+    code = _member_account_code(membership, purpose, savings_type)
+
+    def read() -> Account:
+        _, fields = _member_account_spec(membership, purpose, savings_type)
+        account, _ = Account.objects.get_or_create(chama_id=membership.chama_id, code=code, defaults=fields)
+        return account
+
+    return _account_by_code(membership.chama_id, code, read)
 
 
 def loan_account(loan: Loan) -> Account:
@@ -218,74 +321,78 @@ def post_journal(
             f"{chama} is {chama.get_status_display().lower()}: no money can move until it is active again."
         )
     value_dates.check(chama, value_date, loan=loan, recorded_on=recorded_on)
+    journal_fields = dict(
+        kind=kind,
+        value_date=value_date,
+        memo=memo[:255],
+        membership=membership,
+        external_reference=external_reference,
+        idempotency_key=idempotency_key,
+        created_by=created_by,
+        reversal_of=reversal_of,
+        loan=loan,
+    )
 
-    with transaction.atomic():
+    # No savepoint: nothing below is expected to fail once the guard has passed, and the guard
+    # refuses before anything is written, outside the block, so the caller's transaction stays usable.
+    with transaction.atomic(savepoint=False):
         accounts = lock_accounts(deltas)
         after = {pk: accounts[pk].balance + amount for pk, amount in deltas.items()}
-        for pk, balance in after.items():
-            account = accounts[pk]
-            normal = balance if account.debit_normal else -balance
-            if account.purpose in GUARDED and normal < 0:
-                available = account.normal_balance
-                raise ValidationError(
-                    f"Not enough in {account.name}: it holds {shown(available, chama.currency)}, "
-                    f"{shown(available - normal, chama.currency)} would be needed."
-                )
-        journal = Journal(
-            chama=chama,
-            kind=kind,
-            value_date=value_date,
-            memo=memo[:255],
-            membership=membership,
-            amount=sum((amount for amount in deltas.values() if amount > 0), ZERO),
-            external_reference=external_reference,
-            idempotency_key=idempotency_key,
-            created_by=created_by,
-            reversal_of=reversal_of,
-            loan=loan,
-        )
-        journal.save()
-        Entry.objects.append(
-            [
-                Entry(chama=chama, journal=journal, account_id=pk, amount=deltas[pk], balance_after=after[pk])
-                for pk in sorted(deltas)
-            ]
-        )
-        # Round() keeps SQLite, which adds decimals in floating point, on whole cents; PostgreSQL is exact anyway.
-        if membership is not None and kind in RECEIPT_KINDS:
-            _send_receipt(journal, membership)
-        Account.objects.filter(pk__in=deltas).update(
-            balance=Round(
-                F("balance")
-                + Case(*[When(pk=pk, then=Value(amount)) for pk, amount in deltas.items()], output_field=MoneyField()),
-                2,
-            )
-        )
+        refusal = _guard_refusal(chama, accounts, after)
+        if refusal is None:
+            journal = _write(chama, deltas, after, journal_fields)
+    if refusal is not None:
+        raise refusal
     return journal
 
 
-# Money a member paid in: each one gets a receipt (a member who sees every shilling recorded is the
-# chama's best defence against a mistake).
-RECEIPT_KINDS = {
-    Journal.Kind.PAYMENT,
-    Journal.Kind.SAVINGS_DEPOSIT,
-    Journal.Kind.SHARE_PURCHASE,
-    Journal.Kind.LOAN_REPAYMENT,
-}
+def _guard_refusal(chama: Chama, accounts: dict[int, Account], after: dict[int, Decimal]) -> ValidationError | None:
+    """The refusal of a posting that would take a guarded account below zero, if it would."""
+    for pk, balance in after.items():
+        account = accounts[pk]
+        normal = balance if account.debit_normal else -balance
+        if account.purpose in GUARDED and normal < 0:
+            available = account.normal_balance
+            return ValidationError(
+                f"Not enough in {account.name}: it holds {shown(available, chama.currency)}, "
+                f"{shown(available - normal, chama.currency)} would be needed."
+            )
+    return None
 
 
-def _send_receipt(journal: Journal, membership: Membership) -> None:
-    chama = journal.chama
-    notify(
-        membership.user,
-        kind=Notification.Kind.PAYMENT_RECEIPT,
-        dedupe_key=f"receipt-{journal.pk}",
-        title=f"{chama.name}: {shown(journal.amount, chama.currency)} received",
-        body=(
-            f"{chama.name} recorded {shown(journal.amount, chama.currency)} from you on {journal.value_date:%d %b %Y}: "
-            f"{journal.memo}. Receipt no. {journal.pk}."
-        ),
+def _write(chama: Chama, deltas: dict[int, Decimal], after: dict[int, Decimal], fields: dict[str, Any]) -> Journal:
+    """The journal, its entries (one insert) and the balances (one update), under the accounts' locks."""
+    journal = Journal(chama=chama, amount=sum((amount for amount in deltas.values() if amount > 0), ZERO), **fields)
+    journal.save()
+    Entry.objects.append(
+        [
+            Entry(chama=chama, journal=journal, account_id=pk, amount=deltas[pk], balance_after=after[pk])
+            for pk in sorted(deltas)
+        ]
     )
+    # Round() keeps SQLite, which adds decimals in floating point, on whole cents; PostgreSQL is exact anyway.
+    Account.objects.filter(pk__in=deltas).update(
+        balance=Round(
+            F("balance")
+            + Case(*[When(pk=pk, then=Value(amount)) for pk, amount in deltas.items()], output_field=MoneyField()),
+            2,
+        )
+    )
+    transaction.on_commit(lambda: _announce(journal))
+    return journal
+
+
+def _announce(journal: Journal) -> None:
+    """Tell `journal_posted`'s receivers, once the journal is committed; a receiver that fails is
+    logged and does not stop the others (the money is recorded whatever they do)."""
+    for receiver, outcome in journal_posted.send_robust(sender=Journal, journal=journal):
+        if isinstance(outcome, Exception):
+            logger.error(
+                "journal_posted receiver %r failed for journal #%s",
+                receiver,
+                journal.pk,
+                exc_info=(type(outcome), outcome, outcome.__traceback__),
+            )
 
 
 def find_posted(chama: Chama, *, external_reference: str = "", idempotency_key: str = "") -> Journal | None:
@@ -342,15 +449,21 @@ def post_once(
     `journal.replayed` True so that the caller can tell (a journal posted now has it False).
     """
     chama = membership.chama
-    with transaction.atomic():
+    # Inside `all_or_nothing()` (the collection sheet) no savepoint of its own: a refusal ends the whole block.
+    with transaction.atomic(savepoint=not _all_or_nothing.get()), account_cache():
         lock_membership(membership.pk)
+        if not (reference or idempotency_key):
+            return post()
         replay = find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
         if replay is not None:
             return _replayed(replay, membership, amount, loan)
         try:
+            # Under the member's lock a replay was found above; the key can still collide with a
+            # posting for another member committed meanwhile, the one error expected here.
             with transaction.atomic():
                 return post()
         except IntegrityError:
+            forget_accounts()
             replay = find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)
             if replay is None:
                 raise

@@ -382,15 +382,18 @@ def test_trial_balance_totals_are_equal(setup):
 # --- receipts and accounts opened in bulk ------------------------------------------------------
 
 
-def test_money_a_member_paid_in_sends_them_one_receipt(setup):
+def test_money_a_member_paid_in_sends_them_one_receipt(setup, django_capture_on_commit_callbacks):
     chama, _, _, wanjiku = setup
     chama.currency = "KES"
-    journal = post(
-        chama,
-        [(ledger.chama_account(chama, A.CASH), D("1500")), (savings_account(wanjiku), D("-1500"))],
-        membership=wanjiku,
-        memo="Savings",
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        journal = post(
+            chama,
+            [(ledger.chama_account(chama, A.CASH), D("1500")), (savings_account(wanjiku), D("-1500"))],
+            membership=wanjiku,
+            memo="Savings",
+        )
+        # The journal is the record; the receipt is written when it commits.
+        assert not Notification.objects.filter(user=wanjiku.user).exists()
 
     receipt = Notification.objects.get(user=wanjiku.user)
     assert (receipt.kind, receipt.dedupe_key, receipt.title) == (

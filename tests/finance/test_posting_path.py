@@ -1,0 +1,212 @@
+"""The posting path's cost and its announcement: a payment costs the same statements however many
+dues it settles, a collection sheet's statements do not grow with the members' history, and
+`journal_posted` is sent once per journal when (and only when) its transaction commits."""
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from auditlog.models import LogEntry
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from chama.models import Notification
+from chama.roles import Role
+from finance.models import Due, Journal
+from finance.services import collections
+from finance.services import dues as dues_service
+from finance.signals import journal_posted
+from tests.factories import ChamaFactory, joined
+from tests.helpers import today_is
+
+pytestmark = pytest.mark.usefixtures("clock")
+
+# What one payment may cost at most: the member's lock, the accounts in one read, the dues in
+# one read and one update, the journal, its entries, the balances, the allocations (and the
+# locks and checks around them). Counted on SQLite and PostgreSQL alike.
+PAYMENT_STATEMENTS = 14
+
+
+@pytest.fixture
+def chama(db):
+    """KES 1,000 due monthly on the 5th; dues raised for January to June 2026; today 30 June."""
+    chama = ChamaFactory(
+        policy={
+            "contribution_amount": D("1000"),
+            "contribution_frequency": "monthly",
+            "contribution_due_day": 5,
+            "grace_days": 3,
+            "share_price": D("100"),
+            "second_approval_threshold": D("1000000"),
+        }
+    )
+    chama.treasurer = joined(chama, Role.TREASURER).user
+    dues_service.contribution_plan_from_policy(chama, start_date=date(2026, 1, 1))
+    return chama
+
+
+def raise_dues(chama, months):
+    for month in months:
+        dues_service.generate_dues(period=(2026, month), chama=chama)
+
+
+def pay(chama, membership, amount, **options):
+    return dues_service.payment_record(
+        membership=membership, amount=D(amount), method="cash", by=chama.treasurer, **options
+    )
+
+
+def statements(work):
+    with CaptureQueriesContext(connection) as captured:
+        work()
+    return len(captured.captured_queries)
+
+
+def test_a_payment_settling_five_dues_costs_the_statements_of_one_settling_one(chama, django_assert_max_num_queries):
+    today_is(date(2026, 1, 6))
+    one, five = joined(chama), joined(chama)
+    raise_dues(chama, [1])
+    pay(chama, one, "1000")  # both have paid before: their accounts exist
+    pay(chama, five, "1000")
+    today_is(date(2026, 6, 30))
+    raise_dues(chama, range(2, 7))
+
+    with django_assert_max_num_queries(PAYMENT_STATEMENTS):
+        settling_one = statements(lambda: pay(chama, one, "1000"))
+    settling_five = statements(lambda: pay(chama, five, "5000"))
+
+    assert settling_one == settling_five
+    assert Due.objects.filter(membership=one, status=Due.Status.PAID).count() == 2
+    assert Due.objects.filter(membership=five, status=Due.Status.PAID).count() == 6
+
+
+def test_a_payment_to_a_member_who_owes_nothing_is_no_dearer(chama, django_assert_max_num_queries):
+    today_is(date(2026, 6, 30))
+    member = joined(chama)
+    pay(chama, member, "500")
+
+    with django_assert_max_num_queries(PAYMENT_STATEMENTS):
+        pay(chama, member, "500")
+
+
+def sheet_statements(chama, members):
+    rows = [{"membership": m.pk, "contribution": D("1000"), "shares": 1, "fines": D("100")} for m in members]
+    with CaptureQueriesContext(connection) as captured:
+        result = collections.collection_sheet_post(
+            chama=chama, day=chama.today(), rows=rows, method="cash", by=chama.treasurer
+        )
+    assert len(result.journals) == 3 * len(members)
+    return len(captured.captured_queries)
+
+
+def test_a_collection_sheets_statements_do_not_grow_with_the_members_history(chama):
+    today_is(date(2026, 1, 6))
+    new = [joined(chama) for _ in range(3)]
+    old = [joined(chama) for _ in range(3)]
+    raise_dues(chama, [1])
+    sheet_statements(chama, [*new, *old])  # every member's accounts are opened alike
+    for month in range(2, 7):  # the old members pay every month but June; the new ones owe five months
+        today_is(date(2026, month, 6))
+        raise_dues(chama, [month])
+        for membership in old if month < 6 else []:
+            for _ in range(4):
+                pay(chama, membership, "250")
+    today_is(date(2026, 6, 30))
+
+    assert sheet_statements(chama, new) == sheet_statements(chama, old)
+
+
+# --- journal_posted ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def posted():
+    journals = []
+
+    def listen(sender, journal, **kwargs):
+        journals.append((sender, journal.pk))
+
+    journal_posted.connect(listen, dispatch_uid="test.posted")
+    yield journals
+    journal_posted.disconnect(dispatch_uid="test.posted")
+
+
+def test_journal_posted_is_sent_once_per_journal_when_it_commits(
+    chama, posted, django_capture_on_commit_callbacks, mailoutbox
+):
+    today_is(date(2026, 6, 30))
+    wanjiku = joined(chama)
+    with django_capture_on_commit_callbacks(execute=True):
+        journal = pay(chama, wanjiku, "1500")
+        assert posted == []  # not before the commit
+        replay = pay(chama, wanjiku, "1500")  # no key: a second payment
+        assert Notification.objects.filter(user=wanjiku.user).count() == 0
+
+    assert posted == [(Journal, journal.pk), (Journal, replay.pk)]
+    receipts = Notification.objects.filter(user=wanjiku.user, kind=Notification.Kind.PAYMENT_RECEIPT)
+    assert sorted(receipts.values_list("dedupe_key", flat=True)) == sorted(
+        [f"receipt-{journal.pk}", f"receipt-{replay.pk}"]
+    )
+    assert [message.to for message in mailoutbox] == [[wanjiku.user.email]] * 2
+
+
+def test_a_replayed_payment_is_not_announced_again(chama, posted, django_capture_on_commit_callbacks):
+    today_is(date(2026, 6, 30))
+    wanjiku = joined(chama)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = pay(chama, wanjiku, "1500", idempotency_key="app-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        again = pay(chama, wanjiku, "1500", idempotency_key="app-1")
+
+    assert again.pk == first.pk
+    assert posted == [(Journal, first.pk)]
+
+
+def test_journal_posted_is_not_sent_for_a_journal_rolled_back(chama, posted, django_capture_on_commit_callbacks):
+    today_is(date(2026, 6, 30))
+    wanjiku = joined(chama)
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            pay(chama, wanjiku, "1500")
+            transaction.set_rollback(True)
+        kept = pay(chama, wanjiku, "700")
+
+    assert posted == [(Journal, kept.pk)]
+    assert list(Notification.objects.filter(user=wanjiku.user).values_list("dedupe_key", flat=True)) == [
+        f"receipt-{kept.pk}"
+    ]
+
+
+def test_a_receiver_that_fails_does_not_stop_the_receipt(chama, django_capture_on_commit_callbacks):
+    today_is(date(2026, 6, 30))
+    wanjiku = joined(chama)
+
+    def broken(sender, journal, **kwargs):
+        raise RuntimeError("a derived cache is down")
+
+    journal_posted.connect(broken, dispatch_uid="test.broken")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            journal = pay(chama, wanjiku, "1500")
+    finally:
+        journal_posted.disconnect(dispatch_uid="test.broken")
+
+    assert Notification.objects.get(user=wanjiku.user).dedupe_key == f"receipt-{journal.pk}"
+
+
+def test_a_payment_is_audited_by_its_journal_and_the_register_still_by_the_audit_log(
+    chama, django_capture_on_commit_callbacks
+):
+    today_is(date(2026, 1, 6))
+    wanjiku = joined(chama)
+    raise_dues(chama, [1])
+    with django_capture_on_commit_callbacks(execute=True):
+        journal = pay(chama, wanjiku, "1500")
+
+    money = ["journal", "entry", "dueallocation", "due"]
+    assert not LogEntry.objects.filter(content_type__app_label="finance", content_type__model__in=money).exists()
+    assert not LogEntry.objects.filter(content_type__app_label="chama", content_type__model="notification").exists()
+    assert Notification.objects.filter(user=wanjiku.user).count() == 1
+    # Who did what is on the journal itself.
+    assert (journal.created_by, journal.created_date is not None) == (chama.treasurer, True)
+    assert LogEntry.objects.get_for_object(wanjiku).filter(action=LogEntry.Action.CREATE).exists()
