@@ -12,4 +12,4 @@ class MeetingsConfig(AppConfig):
         authority.register()
         authority.register_documents()
 
-        reconcile.register(attendance.reconcile_drift)
+        reconcile.register(attendance.DRIFT_KIND)

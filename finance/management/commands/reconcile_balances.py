@@ -2,7 +2,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from finance.selectors.ledger import unbalanced_journals
-from finance.services.reconcile import all_drift
+from finance.services.reconcile import all_drift, fix_drift
 from groups.commands import ChamaCommand
 
 
@@ -20,9 +20,8 @@ class Command(ChamaCommand):
             raise CommandError(f"Journals that do not sum to zero (the ledger itself is wrong): {unbalanced}")
         with transaction.atomic():
             drift = all_drift(chama)
-            if fix:
-                for item in drift:
-                    item.repair()
+            if fix and drift:
+                fix_drift(chama)
         if drift and not fix:
             for line in self.report_lines(drift):
                 self.stdout.write(line)
