@@ -97,14 +97,20 @@ def test_generate_dues_for_a_month(umoja):
     assert "raised 0 due(s)" in again and Due.objects.count() == 3
 
 
-def test_a_progress_bar_is_drawn_on_standard_error_when_asked_and_never_into_the_report(umoja):
+def test_a_progress_bar_is_drawn_on_standard_error_when_asked_and_never_into_the_report(umoja, monkeypatch):
     chama_with(2, name="Tujenge")
     out, err = StringIO(), StringIO()
+    monkeypatch.setattr(dues_service, "CHAMAS_PER_BATCH", 1)  # the bar moves once a batch of chamas
 
     call_command("generate_dues", "--period", "2026-09", "--progress", stdout=out, stderr=err)
 
-    # Two plans: the bar starts empty, then half, then full, on one line redrawn with a carriage return.
+    # Two chamas: the bar starts empty, then half, then full, on one line redrawn with a carriage return.
     assert err.getvalue() == "\r[" + "." * 40 + "] 0/2\r[" + "#" * 20 + "." * 20 + "] 1/2\r[" + "#" * 40 + "] 2/2\n"
+    everything = StringIO()
+    monkeypatch.setattr(dues_service, "CHAMAS_PER_BATCH", 200)
+    today_is(date(2026, 9, 9))
+    call_command("apply_penalties", "--as-of", "2026-09-09", "--progress", stdout=StringIO(), stderr=everything)
+    assert everything.getvalue() == "\r[" + "." * 40 + "] 0/2\r[" + "#" * 40 + "] 2/2\n"  # one batch
     assert "[" not in out.getvalue()
     quiet = StringIO()
     call_command("apply_penalties", stdout=StringIO(), stderr=quiet)
