@@ -605,41 +605,74 @@ def apply_penalties(
                 value_dates.check(each, days[each.pk], field="as_of")  # before anything is written, on a dry run too
         report += [(each, fines.get(each.pk, [])) for each in batch]
         if not dry_run:
-            for day, same_day in by_day.items():
-                Due.objects.filter(
-                    chama_id__in=[each.pk for each in same_day],
-                    status__in=[Due.Status.PENDING, Due.Status.PARTIAL],
-                    late_after__lt=day,
-                ).update(status=Due.Status.OVERDUE)
-            fined = [each for each in batch if fines.get(each.pk)]
-            for each in fined:
-                with transaction.atomic():
-                    _charge_fines(each, fines[each.pk], days[each.pk])
+            # One transaction a batch: the late dues marked overdue, every fined chama's journal, the fine dues.
+            fined = {each.pk: fines[each.pk] for each in batch if fines.get(each.pk)}
+            with transaction.atomic():
+                for day, same_day in by_day.items():
+                    Due.objects.filter(
+                        chama_id__in=[each.pk for each in same_day],
+                        status__in=[Due.Status.PENDING, Due.Status.PARTIAL],
+                        late_after__lt=day,
+                    ).update(status=Due.Status.OVERDUE)
+                if fined:
+                    _charge_fines(fined, {each.pk: each for each in batch}, days)
             if fined:
-                _apply_advances_in([each.pk for each in fined], {each.pk: days[each.pk] for each in fined})
+                _apply_advances_in(list(fined), days)
         done += len(batch)
         if progress:
             progress(done, len(chamas))
     return report
 
 
-def _charge_fines(chama: Chama, fines: Sequence[FineToCharge], as_of: date) -> None:
-    income = ledger.chama_account(chama, A.FINE_INCOME)
-    total = sum((fine.amount for fine in fines), ZERO)
-    receivable = ledger.member_accounts(chama, [fine.due.membership for fine in fines], A.FINES_RECEIVABLE)
-    lines = [(receivable[fine.due.membership_id], fine.amount) for fine in fines]
-    journal = ledger.post_journal(
-        chama=chama,
-        kind=Journal.Kind.FINE_CHARGE,
-        lines=[*lines, (income, -total)],
-        value_date=as_of,
-        memo=f"Late fines charged on {as_of:%Y-%m-%d}",
-    )
-    Due.objects.bulk_create(
-        [
+def _fine_accounts(
+    fines: dict[int, list[FineToCharge]], chamas: dict[int, Chama]
+) -> tuple[dict[int, Account], dict[int, Account]]:
+    """({chama id: fine income}, {membership id: fines receivable}) for the fines of many chamas: one
+    query each for the accounts that exist; a chama missing some makes them (`ledger.member_accounts`)."""
+    income = {
+        account.chama_id: account
+        for account in Account.objects.filter(chama_id__in=list(fines), code=ledger.CHAMA_CODES[A.FINE_INCOME])
+    }
+    members = {fine.due.membership_id for chama_fines in fines.values() for fine in chama_fines}
+    receivable = {
+        account.membership_id: account
+        for account in Account.objects.filter(
+            chama_id__in=list(fines), purpose=A.FINES_RECEIVABLE, membership_id__in=list(members)
+        )
+    }
+    for chama_id, chama_fines in fines.items():
+        if chama_id not in income:
+            income[chama_id] = ledger.chama_account(chamas[chama_id], A.FINE_INCOME)
+        missing = {
+            fine.due.membership_id: fine.due.membership
+            for fine in chama_fines
+            if fine.due.membership_id not in receivable
+        }
+        if missing:
+            receivable.update(ledger.member_accounts(chamas[chama_id], missing.values(), A.FINES_RECEIVABLE))
+    return income, receivable
+
+
+def _charge_fines(fines: dict[int, list[FineToCharge]], chamas: dict[int, Chama], days: dict[int, date]) -> None:
+    """Post each chama's late fines as one journal (through `post_journal`, dated its day judged) and
+    raise the fine dues of all of them in one insert. The caller holds the transaction."""
+    income, receivable = _fine_accounts(fines, chamas)
+    rows = []
+    for chama_id, chama_fines in fines.items():
+        as_of = days[chama_id]
+        total = sum((fine.amount for fine in chama_fines), ZERO)
+        lines = [(receivable[fine.due.membership_id], fine.amount) for fine in chama_fines]
+        journal = ledger.post_journal(
+            chama=chamas[chama_id],
+            kind=Journal.Kind.FINE_CHARGE,
+            lines=[*lines, (income[chama_id], -total)],
+            value_date=as_of,
+            memo=f"Late fines charged on {as_of:%Y-%m-%d}",
+        )
+        rows += [
             Due(
-                chama=chama,
-                membership=fine.due.membership,
+                chama_id=chama_id,
+                membership_id=fine.due.membership_id,
                 kind=Due.Kind.FINE,
                 description=_fine_description(fine),
                 due_date=as_of,
@@ -649,9 +682,9 @@ def _charge_fines(chama: Chama, fines: Sequence[FineToCharge], as_of: date) -> N
                 fine_period=fine.period,
                 charge_journal=journal,
             )
-            for fine in fines
+            for fine in chama_fines
         ]
-    )
+    Due.objects.bulk_create(rows, batch_size=2000)
 
 
 def _fine_description(fine: FineToCharge) -> str:
