@@ -69,6 +69,20 @@ def repair_update(table: str, assignments: str, drift_sql: str) -> str:
     return f"UPDATE {table} SET {assignments} FROM ({drift_sql}) AS d WHERE {table}.id = d.id"
 
 
+# --- the ledger itself: every journal's entries sum to zero -----------------------------------------
+
+
+def unbalanced_journal_ids(chama: Chama | None = None) -> list[int]:
+    """Journals whose entries do not sum to zero (off by half a cent or more: SQLite sums in floating
+    point), read from the entries alone."""
+    inner, params = scope(chama, "chama_id")
+    sql = f"""
+        SELECT journal_id FROM {Entry._meta.db_table} WHERE 1 = 1{inner}
+        GROUP BY journal_id HAVING ABS(SUM(amount)) >= 0.005 ORDER BY journal_id
+    """
+    return [journal_id for (journal_id,) in rows(sql, params)]
+
+
 # --- account balances: the sum of their entries ---------------------------------------------------
 
 

@@ -621,3 +621,18 @@ def test_reconcile_costs_one_statement_per_kind_however_many_rows_drifted(funded
     assert len(drift) == few == 1 + Due.objects.filter(chama=chama).count()
     assert many == len(accounts)
     assert all_drift() == []
+
+
+def test_a_journal_that_does_not_sum_to_zero_stops_reconcile_before_anything_is_repaired(funded):
+    chama, *_ = funded
+    journal = Journal.objects.filter(chama=chama).first()
+    cash = ledger.chama_account(chama, A.CASH)
+    stray = dict(chama=chama, journal=journal, account=cash, balance_after=0)
+    Entry.objects.append([Entry(amount=D("1.00"), **stray)])
+
+    with pytest.raises(CommandError, match=rf"Journals that do not sum to zero .*: \[{journal.pk}\]"):
+        run_reconcile("--fix")
+    assert ledger.chama_account(chama, A.CASH).balance == cash.balance  # nothing repaired
+
+    Entry.objects.append([Entry(amount=D("-1.00"), **stray)])  # the ledger made whole again
+    assert reconcile.unbalanced_journal_ids(chama) == [] and "No drift" in run_reconcile()
