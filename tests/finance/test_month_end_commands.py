@@ -481,3 +481,13 @@ def test_every_period_fines_are_charged_for_each_late_period_once(db):
     assert sorted(fine.period for fine in later[0][1]) == [2, 2, 3, 3]
     assert again[0][1] == []
     assert Due.objects.filter(chama=chama, kind=Due.Kind.FINE).count() == 6
+
+
+def test_without_a_period_each_chama_raises_the_period_holding_its_today(umoja):
+    chama, _ = umoja
+    today_is(date(2026, 9, 15))
+
+    out = run("generate_dues")
+
+    assert "Umoja — Regular contribution 2026-09: raised 3 due(s)" in out
+    assert raised(chama) == [("2026-09", date(2026, 9, 5), date(2026, 9, 8), D("1000.00"))]
