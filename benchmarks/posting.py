@@ -253,6 +253,37 @@ def run(*, members: int = 120, runs: int = 3, floor_count: int = 500) -> list[tu
     return rows
 
 
+def rows(bench) -> list[dict]:
+    """The suite's rows (`benchmarks/__init__.py`): statements a payment costs, settling one due and
+    five, and the collection sheet of 30 and 100 members (≤ 300 ms; statements independent of
+    history). The payment rate against the raw floor is `benchmarks.ledger`'s row."""
+    from benchmarks.suite import row
+
+    one, _ = statements_per_payment(1)
+    five, _ = statements_per_payment(5)
+    found = [
+        row(
+            "statements a payment costs, settling 1 due and 5",
+            goal="the same, whatever the dues",
+            measured=f"{one} and {five}",
+            passed=one == five,
+        )
+    ]
+    for size in (30, 100):
+        timings = [sheet(size) for _ in range(bench.runs)]
+        seconds = statistics.median(t for t, _, _ in timings)
+        _, posting, after = timings[0]
+        found.append(
+            row(
+                f"collection sheet POST, {size} members",
+                goal="≤ 300 ms, statements independent of history",
+                measured=f"{seconds * 1000:,.0f} ms, {posting:,} statements + {after:,} after commit",
+                passed=seconds <= 0.3,
+            )
+        )
+    return found
+
+
 def print_table(rows: list[tuple[str, str]]) -> None:
     width = max(len(what) for what, _ in rows)
     print(f"{'what':<{width}}  measured (median of 3)")

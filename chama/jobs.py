@@ -1,6 +1,7 @@
 """The periodic jobs and their schedule, in one place.
 
-`JOBS` names every job the schedule may run; `settings.SCHEDULE` says when (`{"job": {"minute": 15,
+`JOBS` names every job the schedule may run (each app registers its own, `register`);
+`settings.SCHEDULE` says when (`{"job": {"minute": 15,
 "hour": 0}}`: cron's fields, each a number, a list of numbers or "*", in the TIME_ZONE). Each job is
 idempotent (a second run finds nothing left to do) and runs one chama at a time under the advisory
 lock of (job, chama) (`chama.locking.advisory_lock`), so two runs at once do the work once: the
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.apps import apps
 from django.conf import settings
 from django.utils import timezone
 
@@ -29,45 +31,6 @@ CRON_FIELDS = ("minute", "hour", "day", "month", "weekday")
 CRON_RANGES = {"minute": (0, 59), "hour": (0, 23), "day": (1, 31), "month": (1, 12), "weekday": (0, 6)}
 
 
-def _generate_dues(chama):
-    from finance.services.dues import generate_dues
-
-    report = generate_dues(period=timezone.localdate(), chama=chama)
-    return f"{sum(row[3] for row in report)} due(s) raised"
-
-
-def _apply_penalties(chama):
-    from finance.services.dues import apply_penalties
-
-    report = apply_penalties(chama=chama)
-    return f"{sum(len(fines) for _, fines in report)} fine(s) charged"
-
-
-def _update_loan_arrears(chama):
-    from finance.services.loans import update_arrears
-
-    return f"{len(update_arrears(chama=chama))} outstanding loan(s) classified"
-
-
-def _schedule_meetings(chama):
-    from meetings.services import schedule_meetings
-
-    return f"{sum(len(made) for _, made in schedule_meetings(months=3, chama=chama))} meeting(s) created"
-
-
-def _send_meeting_reminders(chama):
-    from meetings.services import send_meeting_reminders
-
-    return f"{len(send_meeting_reminders(within_hours=48))} meeting(s) reminded"
-
-
-def _close_proposals(chama):
-    from meetings.services import close_proposals
-
-    opened, closed = close_proposals()
-    return f"{len(opened)} opened, {len(closed)} closed"
-
-
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -75,17 +38,14 @@ class Job:
     per_chama: bool = True
 
 
-JOBS = {
-    job.name: job
-    for job in [
-        Job("generate_dues", _generate_dues),
-        Job("apply_penalties", _apply_penalties),
-        Job("update_loan_arrears", _update_loan_arrears),
-        Job("schedule_meetings", _schedule_meetings),
-        Job("send_meeting_reminders", _send_meeting_reminders, per_chama=False),
-        Job("close_proposals", _close_proposals, per_chama=False),
-    ]
-}
+# Filled by the apps from their AppConfig.ready() (`register`): the core imports no app above it.
+JOBS: dict[str, Job] = {}
+
+
+def register(name: str, work: Callable, *, per_chama: bool = True) -> None:
+    """Add a periodic job: `work(chama)` returns a line saying what it did (chama is None for a job
+    that is not per chama). Its schedule is `settings.SCHEDULE[name]`."""
+    JOBS[name] = Job(name, work, per_chama)
 
 
 @dataclass
@@ -113,14 +73,12 @@ def run_job(name: str, *, chama_id: int | None = None) -> JobReport:
     """Run job `name` for one chama (`chama_id`) or every chama, each under its advisory lock; a
     chama whose lock another run holds is skipped and reported, one whose run fails is reported
     with its error and does not stop the others."""
-    from groups.models import Chama
-
     job = job_or_error(name)
     report = JobReport(name)
     if not job.per_chama:
         chamas = [None]
     else:
-        chamas = Chama.objects.order_by("pk")
+        chamas = apps.get_model("groups", "Chama").objects.order_by("pk")  # the tenant model, by name
         if chama_id is not None:
             chamas = chamas.filter(pk=chama_id)
     for chama in chamas:

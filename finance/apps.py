@@ -6,9 +6,10 @@ class FinanceConfig(AppConfig):
     verbose_name = "Money"
 
     def ready(self):
-        from finance import authority, receivers
+        from finance import authority, jobs, receivers
         from finance.signals import journal_posted
 
         authority.register()
         authority.register_documents()
+        jobs.register()
         journal_posted.connect(receivers.send_receipt, dispatch_uid="finance.send_receipt")

@@ -7,9 +7,10 @@ class MeetingsConfig(AppConfig):
 
     def ready(self):
         from finance.services import reconcile
-        from meetings import attendance, authority, signals  # noqa: F401  (signals keep Membership.attendance_percentage)
+        from meetings import attendance, authority, jobs, signals  # noqa: F401  (signals keep Membership.attendance_percentage)
 
         authority.register()
         authority.register_documents()
+        jobs.register()
 
-        reconcile.register(attendance.reconcile_drift)
+        reconcile.register(attendance.DRIFT_KIND)

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import calendar
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Sum, Value, When
-from django.db.models.functions import Round
-from django.db.models.lookups import GreaterThan, LessThanOrEqual
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, ExtractDay, ExtractMonth, ExtractYear, Least, Round
+from django.db.models.lookups import GreaterThan, LessThan, LessThanOrEqual
 from django.utils import timezone
 
 from chama import authority
 from chama.money import ZERO, MoneyField, positive_money, shown, to_money
-from chama.progress import Progress, told
+from chama.progress import Progress
+from chama.roles import MembershipStatus
 from chama.transitions import locked_in_status, move
 from finance import periods
 from finance.locking import lock_due, lock_dues
@@ -30,8 +45,13 @@ from groups.locking import lock_membership
 from groups.models import Chama, Membership, Policy
 
 if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
+
     from chama.models import User
     from finance.periods import Period
+
+    SQL = tuple[str, list[Any]]
 
 A = Account.Purpose
 
@@ -275,9 +295,16 @@ def apply_advances(chama: Chama, value_date: date | None = None) -> list[Journal
 
 # --- raising dues ----------------------------------------------------------------------------
 
+# Month-end work runs over the chamas in batches: one statement per batch raises (or counts) every
+# plan period's dues of the batch's chamas, and the progress bar moves once a batch.
+CHAMAS_PER_BATCH = 200
 
-def _plan_periods(plan: ContributionPlan, period: date | tuple[int, int]) -> list[Period]:
-    """The periods of `plan` selected by `period`: a date (its period) or (year, month) (due in it)."""
+
+def _plan_periods(plan: ContributionPlan, period: date | tuple[int, int] | None) -> list[Period]:
+    """The periods of `plan` selected by `period`: a date (its period), (year, month) (due in it) or
+    None (the period holding the chama's today)."""
+    if period is None:
+        period = plan.chama.today()
     if isinstance(period, date):
         found = [periods.period_containing(period, plan.frequency, plan.due_day, plan.start_date)]
     else:
@@ -285,56 +312,136 @@ def _plan_periods(plan: ContributionPlan, period: date | tuple[int, int]) -> lis
     return [p for p in found if p.end >= plan.start_date and (plan.end_date is None or p.start <= plan.end_date)]
 
 
+def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def _date_param() -> str:
+    """A date parameter in a SELECT list: PostgreSQL must be told its type, SQLite keeps the ISO text."""
+    return "CAST(%s AS date)" if connection.vendor == "postgresql" else "%s"
+
+
+def _plan_periods_table(rows: Sequence[tuple[ContributionPlan, Period]]) -> tuple[str, list[Any]]:
+    """The plan periods as an inline table (`SELECT … UNION ALL SELECT …`) with named columns."""
+    day = _date_param()
+    columns = ["plan_id", "chama_id", "period_start", "period_end", "period_label", "description", "due_date"]
+    columns += ["late_after", "amount"]
+    types = ["%s", "%s", day, day, "%s", "%s", day, day, "%s"]
+    first = ", ".join(f"{kind} AS {name}" for kind, name in zip(types, columns, strict=True))
+    other = ", ".join(types)
+    sql = " UNION ALL ".join([f"SELECT {first}", *[f"SELECT {other}"] * (len(rows) - 1)])
+    params = []
+    for plan, period in rows:
+        params += [plan.pk, plan.chama_id, period.start, period.end, period.label, f"{plan.name} {period.label}"]
+        params += [period.due_date, period.late_after(plan.grace_days), plan.amount]
+    return sql, params
+
+
+def _dues_to_raise(rows: Sequence[tuple[ContributionPlan, Period]]) -> tuple[str, list[Any]]:
+    """SELECT of the dues the plan periods owe: one per active member who had joined by the period's
+    end and owes nothing yet for that plan and period (the chama is in the match, as in the key)."""
+    table, params = _plan_periods_table(rows)
+    sql = f"""
+        SELECT v.chama_id, m.id AS membership_id, v.plan_id, v.period_start, v.period_label, v.description,
+               v.due_date, v.late_after, v.amount
+        FROM ({table}) v
+        JOIN {Membership._meta.db_table} m ON m.chama_id = v.chama_id
+        WHERE m.status = %s AND (m.joined_date IS NULL OR m.joined_date <= v.period_end)
+          AND NOT EXISTS (
+              SELECT 1 FROM {Due._meta.db_table} d
+              WHERE d.plan_id = v.plan_id AND d.membership_id = m.id AND d.period_start = v.period_start
+                AND d.chama_id = v.chama_id
+          )
+    """
+    return sql, [*params, MembershipStatus.ACTIVE.value]
+
+
+def _raise_dues(rows: Sequence[tuple[ContributionPlan, Period]], dry_run: bool) -> Counter:
+    """Raise (or, on a dry run, count) the plan periods' dues in one statement: INSERT … SELECT, a due
+    raised at the same moment by another run skipped by ON CONFLICT DO NOTHING on the natural key.
+    Returns {(plan id, period start ISO): number raised}."""
+    select, params = _dues_to_raise(rows)
+    with connection.cursor() as cursor:
+        if dry_run:
+            cursor.execute(
+                f"SELECT plan_id, period_start, COUNT(*) FROM ({select}) t GROUP BY plan_id, period_start", params
+            )
+            return Counter({(plan_id, str(start)[:10]): count for plan_id, start, count in cursor.fetchall()})
+        now = timezone.now()
+        cursor.execute(
+            f"""
+            INSERT INTO {Due._meta.db_table} (created_date, updated_date, chama_id, membership_id, kind, plan_id,
+                period_start, period_label, description, due_date, late_after, amount, paid_amount, waived_amount,
+                status)
+            SELECT %s, %s, t.chama_id, t.membership_id, %s, t.plan_id, t.period_start, t.period_label, t.description,
+                t.due_date, t.late_after, t.amount, 0, 0, %s
+            FROM ({select}) t WHERE 1 = 1
+            ON CONFLICT DO NOTHING
+            RETURNING plan_id, period_start
+            """,
+            [now, now, Due.Kind.CONTRIBUTION.value, Due.Status.PENDING.value, *params],
+        )
+        return Counter((plan_id, str(start)[:10]) for plan_id, start in cursor.fetchall())
+
+
 def generate_dues(
     *,
-    period: date | tuple[int, int],
+    period: date | tuple[int, int] | None = None,
     chama: Chama | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> list[tuple[Chama, ContributionPlan, str, int]]:
-    """Raise each active member's regular contribution dues for `period`, once; returns
-    [(chama, plan, period label, number raised)]. A few queries per plan, whatever the size.
-    `progress(done, total)` is told after each plan."""
+    """Raise each active member's regular contribution dues for `period` (a day: its period; (year,
+    month): every period due that month; None: the period holding each chama's today), once;
+    returns [(chama, plan, period label, number raised)]. Set-based: one statement per batch of
+    chamas, whatever the number of members, then the advances of members who now owe.
+    `progress(done, total)` is told the chamas done after each batch."""
     plans = ContributionPlan.objects.filter(
         kind=ContributionPlan.Kind.REGULAR, is_active=True, chama__status=Chama.Status.ACTIVE
     ).select_related("chama")
     if chama is not None:
         plans = plans.filter(chama=chama)
-    report = []
-    for plan in told(plans.order_by("chama_id", "id"), progress):
-        for plan_period in _plan_periods(plan, period):
-            already = Due.objects.filter(membership=OuterRef("pk"), plan=plan, period_start=plan_period.start)
-            members = list(
-                register.active_members(chama=plan.chama)
-                .filter(Q(joined_date__isnull=True) | Q(joined_date__lte=plan_period.end))
-                .filter(~Exists(already))
-                .order_by("id")
-            )
-            report.append((plan.chama, plan, plan_period.label, len(members)))
-            if dry_run or not members:
-                continue
-            Due.objects.bulk_create(
-                [
-                    Due(
-                        chama=plan.chama,
-                        membership=membership,
-                        kind=Due.Kind.CONTRIBUTION,
-                        plan=plan,
-                        period_start=plan_period.start,
-                        period_label=plan_period.label,
-                        description=f"{plan.name} {plan_period.label}",
-                        due_date=plan_period.due_date,
-                        late_after=plan_period.late_after(plan.grace_days),
-                        amount=plan.amount,
-                    )
-                    for membership in members
-                ],
-                ignore_conflicts=True,
-            )
-    if not dry_run:
-        for chama_with_dues in {row[0] for row in report if row[3]}:
-            apply_advances(chama_with_dues)
+    by_chama: dict[int, list[ContributionPlan]] = {}
+    for plan in plans.order_by("chama_id", "id"):
+        by_chama.setdefault(plan.chama_id, []).append(plan)
+    report, raised_in = [], set()
+    done, total = 0, len(by_chama)
+    if progress:
+        progress(done, total)
+    for batch in _batches(list(by_chama.values()), CHAMAS_PER_BATCH):
+        rows = [
+            (plan, plan_period)
+            for chama_plans in batch
+            for plan in chama_plans
+            for plan_period in _plan_periods(plan, period)
+        ]
+        counts = _raise_dues(rows, dry_run) if rows else Counter()
+        for plan, plan_period in rows:
+            count = counts[(plan.pk, plan_period.start.isoformat())]
+            report.append((plan.chama, plan, plan_period.label, count))
+            if count:
+                raised_in.add(plan.chama_id)
+        done += len(batch)
+        if progress:
+            progress(done, total)
+    if not dry_run and raised_in:
+        _apply_advances_in(raised_in)
     return report
+
+
+def _apply_advances_in(chama_ids: Iterable[int], value_dates_by_chama: dict[int, date] | None = None) -> list[Journal]:
+    """Apply the advances of the members of these chamas who hold one and owe an open due (one
+    query finds them; each is then settled like `apply_advance`)."""
+    owes = Due.objects.filter(membership=OuterRef("membership"), status__in=Due.OPEN_STATUSES)
+    holders = (
+        Account.objects.filter(chama_id__in=list(chama_ids), purpose=A.MEMBER_ADVANCE, balance__lt=0)
+        .filter(Exists(owes))
+        .select_related("membership__chama", "membership__user")
+        .order_by("chama_id", "membership_id")
+    )
+    days = value_dates_by_chama or {}
+    journals = [apply_advance(account.membership, days.get(account.chama_id)) for account in holders]
+    return [journal for journal in journals if journal is not None]
 
 
 def levy_create(
@@ -395,32 +502,122 @@ class FineToCharge:
     amount: object
 
 
-def fines_due(chama: Chama, as_of: date) -> list[FineToCharge]:
-    """The late fines the chama's policy charges on `as_of` that were not charged before."""
-    policy = chama.policy
-    flat = policy.late_fine_kind == Policy.FineKind.FLAT
-    if (flat and policy.late_fine_amount <= 0) or (not flat and policy.late_fine_rate <= 0):
-        return []
-    late = list(
+EPOCH = date(1970, 1, 1)
+
+
+class DayNumber(Func):
+    """Days since 1970-01-01 of a date column, as an integer (PostgreSQL and SQLite)."""
+
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any) -> SQL:
+        return self.as_sql(compiler, connection, template="(%(expressions)s - DATE '1970-01-01')", **extra_context)
+
+    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any) -> SQL:
+        return self.as_sql(
+            compiler, connection, template="CAST(julianday(%(expressions)s) - 2440587.5 AS INTEGER)", **extra_context
+        )
+
+
+def _periods_late_sql(as_of: date) -> Case:
+    """`periods.periods_late(late_after, as_of, frequency)` of a late due, in SQL (a plan's frequency,
+    monthly for a due without a plan)."""
+    after = (as_of - EPOCH).days
+
+    def in_days(length):
+        return Value(1) + (Value(after) - DayNumber("late_after") - Value(1)) / Value(length)
+
+    # A month late each time the late day comes round again (a day past the month's end on its last day).
+    month_end = calendar.monthrange(as_of.year, as_of.month)[1]
+    months = (
+        (Value(as_of.year) - ExtractYear("late_after")) * Value(12) + Value(as_of.month) - ExtractMonth("late_after")
+    )
+    monthly = months + Case(
+        When(LessThan(Least(ExtractDay("late_after"), Value(month_end)), Value(as_of.day)), then=Value(1)),
+        default=Value(0),
+    )
+    F_ = Policy.Frequency
+    return Case(
+        When(plan__frequency=F_.WEEKLY, then=in_days(7)),
+        When(plan__frequency=F_.FORTNIGHTLY, then=in_days(14)),
+        default=monthly,
+        output_field=IntegerField(),
+    )
+
+
+def _late_dues_to_fine(chama_ids: Sequence[int], as_of: date) -> list[Due]:
+    """The chamas' open contributions and levies late on `as_of` that miss a fine the policy charges
+    (the first late period, or each one): fines already charged are counted in the database, so a
+    run with nothing to charge reads no due."""
+    charged = (
+        Due.objects.filter(fine_for=OuterRef("pk"), fine_period__lte=OuterRef("fines_wanted"))
+        .order_by()
+        .values("fine_for")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return list(
         Due.objects.filter(
-            chama=chama,
+            chama_id__in=chama_ids,
             kind__in=[Due.Kind.CONTRIBUTION, Due.Kind.LEVY],
             status__in=Due.OPEN_STATUSES,
             late_after__lt=as_of,
-        ).select_related("plan", "membership__user", "chama")
-    )
-    charged = set(Due.objects.filter(fine_for__in=late).values_list("fine_for_id", "fine_period"))
-    fines = []
-    for due in late:
-        count = periods.periods_late(
-            due.late_after, as_of, due.plan.frequency if due.plan else Policy.Frequency.MONTHLY
         )
-        wanted = [1] if policy.late_fine_recurrence == Policy.FineRecurrence.ONCE else range(1, count + 1)
+        .annotate(
+            fines_wanted=Case(
+                When(chama__policy__late_fine_recurrence=Policy.FineRecurrence.ONCE, then=Value(1)),
+                default=_periods_late_sql(as_of),
+                output_field=IntegerField(),
+            ),
+        )
+        .annotate(fines_charged=Coalesce(Subquery(charged, output_field=IntegerField()), Value(0)))
+        .filter(fines_charged__lt=F("fines_wanted"))
+        .select_related("plan", "membership__user")
+        .order_by("chama_id", "due_date", "id")
+    )
+
+
+def _charges_fines(policy: Policy) -> bool:
+    if policy.late_fine_kind == Policy.FineKind.FLAT:
+        return policy.late_fine_amount > 0
+    return policy.late_fine_rate > 0
+
+
+def fines_due_in(chamas: Sequence[Chama], as_of: date) -> dict[int, list[FineToCharge]]:
+    """{chama id: the late fines its policy charges on `as_of` that were not charged before}: one
+    query for the late dues missing a fine, one more for the fines of those dues when a policy
+    charges every late period."""
+    policies = {each.pk: each.policy for each in chamas if _charges_fines(each.policy)}
+    if not policies:
+        return {}
+    late = _late_dues_to_fine(list(policies), as_of)
+    every_period = [due.pk for due in late if policies[due.chama_id].late_fine_recurrence != Policy.FineRecurrence.ONCE]
+    charged = (
+        set(Due.objects.filter(fine_for__in=every_period).values_list("fine_for_id", "fine_period"))
+        if every_period
+        else set()
+    )
+    fines: dict[int, list[FineToCharge]] = {}
+    for due in late:
+        policy = policies[due.chama_id]
+        if policy.late_fine_recurrence == Policy.FineRecurrence.ONCE:
+            wanted = [1]
+        else:
+            frequency = due.plan.frequency if due.plan else Policy.Frequency.MONTHLY
+            wanted = range(1, periods.periods_late(due.late_after, as_of, frequency) + 1)
+        flat = policy.late_fine_kind == Policy.FineKind.FLAT
         amount = policy.late_fine_amount if flat else to_money(due.outstanding * policy.late_fine_rate / 100)
         if amount <= 0:
             continue
-        fines.extend(FineToCharge(due, n, amount) for n in wanted if (due.pk, n) not in charged)
+        missing = [FineToCharge(due, n, amount) for n in wanted if (due.pk, n) not in charged]
+        if missing:
+            fines.setdefault(due.chama_id, []).extend(missing)
     return fines
+
+
+def fines_due(chama: Chama, as_of: date) -> list[FineToCharge]:
+    """The late fines the chama's policy charges on `as_of` that were not charged before."""
+    return fines_due_in([chama], as_of).get(chama.pk, [])
 
 
 def apply_penalties(
@@ -430,47 +627,99 @@ def apply_penalties(
     late period, as of `as_of` (default: each chama's today). Returns [(chama, fines)]. One
     journal per chama per run, dated `as_of`: a day still to come is refused, and fines dated
     further back than the backdating window need an approval, like any posting (`value_dates`).
-    `progress(done, total)` is told after each chama."""
+    Set-based: per batch of chamas and day judged, one statement marks the late dues overdue and
+    one finds the fines to charge; a chama with fines to charge then posts its one journal.
+    `progress(done, total)` is told the chamas done after each batch."""
     chamas = Chama.objects.filter(status=Chama.Status.ACTIVE).select_related("policy")
     if chama is not None:
         chamas = chamas.filter(pk=chama.pk)
+    chamas = list(chamas.order_by("id"))
+    # Every chama's day first: a day still to come for any of them is refused before anything is written.
+    days = {each.pk: value_dates.check_not_future(each, as_of) if as_of else each.today() for each in chamas}
     report = []
-    for each in told(chamas.order_by("id"), progress):
-        day = value_dates.check_not_future(each, as_of) if as_of else each.today()
-        fines = fines_due(each, day)
-        if fines:
-            value_dates.check(each, day, field="as_of")  # before anything is written, on a dry run too
-        report.append((each, fines))
-        if dry_run:
-            continue
-        with transaction.atomic():
-            Due.objects.filter(
-                chama=each, status__in=[Due.Status.PENDING, Due.Status.PARTIAL], late_after__lt=day
-            ).update(status=Due.Status.OVERDUE)
-            if fines:
-                _charge_fines(each, fines, day)
-        if fines:
-            apply_advances(each, day)
+    done = 0
+    if progress:
+        progress(done, len(chamas))
+    for batch in _batches(chamas, CHAMAS_PER_BATCH):
+        by_day: dict[date, list[Chama]] = {}
+        for each in batch:
+            by_day.setdefault(days[each.pk], []).append(each)
+        fines = {}
+        for day, same_day in by_day.items():
+            fines.update(fines_due_in(same_day, day))
+        for each in batch:
+            if fines.get(each.pk):
+                value_dates.check(each, days[each.pk], field="as_of")  # before anything is written, on a dry run too
+        report += [(each, fines.get(each.pk, [])) for each in batch]
+        if not dry_run:
+            # One transaction a batch: the late dues marked overdue, every fined chama's journal, the fine dues.
+            fined = {each.pk: fines[each.pk] for each in batch if fines.get(each.pk)}
+            with transaction.atomic():
+                for day, same_day in by_day.items():
+                    Due.objects.filter(
+                        chama_id__in=[each.pk for each in same_day],
+                        status__in=[Due.Status.PENDING, Due.Status.PARTIAL],
+                        late_after__lt=day,
+                    ).update(status=Due.Status.OVERDUE)
+                if fined:
+                    _charge_fines(fined, {each.pk: each for each in batch}, days)
+            if fined:
+                _apply_advances_in(list(fined), days)
+        done += len(batch)
+        if progress:
+            progress(done, len(chamas))
     return report
 
 
-def _charge_fines(chama: Chama, fines: Sequence[FineToCharge], as_of: date) -> None:
-    income = ledger.chama_account(chama, A.FINE_INCOME)
-    total = sum((fine.amount for fine in fines), ZERO)
-    receivable = ledger.member_accounts(chama, [fine.due.membership for fine in fines], A.FINES_RECEIVABLE)
-    lines = [(receivable[fine.due.membership_id], fine.amount) for fine in fines]
-    journal = ledger.post_journal(
-        chama=chama,
-        kind=Journal.Kind.FINE_CHARGE,
-        lines=[*lines, (income, -total)],
-        value_date=as_of,
-        memo=f"Late fines charged on {as_of:%Y-%m-%d}",
-    )
-    Due.objects.bulk_create(
-        [
+def _fine_accounts(
+    fines: dict[int, list[FineToCharge]], chamas: dict[int, Chama]
+) -> tuple[dict[int, Account], dict[int, Account]]:
+    """({chama id: fine income}, {membership id: fines receivable}) for the fines of many chamas: one
+    query each for the accounts that exist; a chama missing some makes them (`ledger.member_accounts`)."""
+    income = {
+        account.chama_id: account
+        for account in Account.objects.filter(chama_id__in=list(fines), code=ledger.CHAMA_CODES[A.FINE_INCOME])
+    }
+    members = {fine.due.membership_id for chama_fines in fines.values() for fine in chama_fines}
+    receivable = {
+        account.membership_id: account
+        for account in Account.objects.filter(
+            chama_id__in=list(fines), purpose=A.FINES_RECEIVABLE, membership_id__in=list(members)
+        )
+    }
+    for chama_id, chama_fines in fines.items():
+        if chama_id not in income:
+            income[chama_id] = ledger.chama_account(chamas[chama_id], A.FINE_INCOME)
+        missing = {
+            fine.due.membership_id: fine.due.membership
+            for fine in chama_fines
+            if fine.due.membership_id not in receivable
+        }
+        if missing:
+            receivable.update(ledger.member_accounts(chamas[chama_id], missing.values(), A.FINES_RECEIVABLE))
+    return income, receivable
+
+
+def _charge_fines(fines: dict[int, list[FineToCharge]], chamas: dict[int, Chama], days: dict[int, date]) -> None:
+    """Post each chama's late fines as one journal (through `post_journal`, dated its day judged) and
+    raise the fine dues of all of them in one insert. The caller holds the transaction."""
+    income, receivable = _fine_accounts(fines, chamas)
+    rows = []
+    for chama_id, chama_fines in fines.items():
+        as_of = days[chama_id]
+        total = sum((fine.amount for fine in chama_fines), ZERO)
+        lines = [(receivable[fine.due.membership_id], fine.amount) for fine in chama_fines]
+        journal = ledger.post_journal(
+            chama=chamas[chama_id],
+            kind=Journal.Kind.FINE_CHARGE,
+            lines=[*lines, (income[chama_id], -total)],
+            value_date=as_of,
+            memo=f"Late fines charged on {as_of:%Y-%m-%d}",
+        )
+        rows += [
             Due(
-                chama=chama,
-                membership=fine.due.membership,
+                chama_id=chama_id,
+                membership_id=fine.due.membership_id,
                 kind=Due.Kind.FINE,
                 description=_fine_description(fine),
                 due_date=as_of,
@@ -480,9 +729,9 @@ def _charge_fines(chama: Chama, fines: Sequence[FineToCharge], as_of: date) -> N
                 fine_period=fine.period,
                 charge_journal=journal,
             )
-            for fine in fines
+            for fine in chama_fines
         ]
-    )
+    Due.objects.bulk_create(rows, batch_size=2000)
 
 
 def _fine_description(fine: FineToCharge) -> str:

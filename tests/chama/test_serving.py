@@ -65,8 +65,8 @@ def get(url, **headers):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """gunicorn on a free port with the production settings: one worker, SQLite, Redis db 6, static
-    files collected into a temporary folder first."""
+    """gunicorn on a free port with the production settings: one worker, SQLite, Redis db 6 (cache
+    and queue), static files collected into a temporary folder first."""
     folder = tmp_path_factory.mktemp("serving")
     port = free_port()
     environment = {
@@ -77,6 +77,7 @@ def server(tmp_path_factory):
         "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
         "REDIS_URL": "redis://127.0.0.1:6379/6",
+        "TASKS_BACKEND": "rq",  # production's queue, on the same Redis
         "STATIC_ROOT": str(folder / "static"),
         "PORT": str(port),
         "GUNICORN_WORKERS": "1",
@@ -116,7 +117,7 @@ def test_health_over_gunicorn_with_the_production_settings(server):
     status, headers, body = get(f"{base}/healthz", **{"X-Request-ID": "lb-probe-1"})
 
     assert status == 200, body
-    assert json.loads(body) == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
+    assert json.loads(body) == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "queue": "ok"}}
     assert headers["X-Request-ID"] == "lb-probe-1"
     time.sleep(0.5)
     log.seek(0)

@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 from chama.roles import MembershipStatus, Role
 from finance.models import Account, Due, Entry, Journal
 from finance.services import dues as dues_service
+from finance.services import ledger
 from finance.services.reconcile import all_drift
 from groups import services as group_services
 from tests.factories import ChamaFactory, joined
@@ -97,14 +98,20 @@ def test_generate_dues_for_a_month(umoja):
     assert "raised 0 due(s)" in again and Due.objects.count() == 3
 
 
-def test_a_progress_bar_is_drawn_on_standard_error_when_asked_and_never_into_the_report(umoja):
+def test_a_progress_bar_is_drawn_on_standard_error_when_asked_and_never_into_the_report(umoja, monkeypatch):
     chama_with(2, name="Tujenge")
     out, err = StringIO(), StringIO()
+    monkeypatch.setattr(dues_service, "CHAMAS_PER_BATCH", 1)  # the bar moves once a batch of chamas
 
     call_command("generate_dues", "--period", "2026-09", "--progress", stdout=out, stderr=err)
 
-    # Two plans: the bar starts empty, then half, then full, on one line redrawn with a carriage return.
+    # Two chamas: the bar starts empty, then half, then full, on one line redrawn with a carriage return.
     assert err.getvalue() == "\r[" + "." * 40 + "] 0/2\r[" + "#" * 20 + "." * 20 + "] 1/2\r[" + "#" * 40 + "] 2/2\n"
+    everything = StringIO()
+    monkeypatch.setattr(dues_service, "CHAMAS_PER_BATCH", 200)
+    today_is(date(2026, 9, 9))
+    call_command("apply_penalties", "--as-of", "2026-09-09", "--progress", stdout=StringIO(), stderr=everything)
+    assert everything.getvalue() == "\r[" + "." * 40 + "] 0/2\r[" + "#" * 40 + "] 2/2\n"  # one batch
     assert "[" not in out.getvalue()
     quiet = StringIO()
     call_command("apply_penalties", stdout=StringIO(), stderr=quiet)
@@ -413,3 +420,74 @@ def test_a_rerun_of_apply_penalties_queries_do_not_grow_with_the_membership(
         dues_service.apply_penalties(as_of=date(2026, 9, 10), chama=large)
 
     assert len(for_large) - len(for_small) <= QUERY_SLACK
+
+
+# --- nor with the number of chamas ----------------------------------------------------------------
+
+# What posting one chama's fines journal may cost (locks, the journal, its entries, the balances).
+POSTING_STATEMENTS = 10
+
+
+def test_generate_dues_statements_do_not_grow_with_the_number_of_chamas(db, django_assert_max_num_queries):
+    chama_with(2, name="First")
+    dues_service.generate_dues(period=(2026, 8))  # one-off lookups out of the way
+
+    with django_assert_max_num_queries(10) as for_one:
+        dues_service.generate_dues(period=(2026, 9))
+    for n in range(3):
+        chama_with(2, name=f"More {n}")
+    with django_assert_max_num_queries(len(for_one)) as for_four:
+        report = dues_service.generate_dues(period=(2026, 10))
+
+    assert [count for *_, count in report] == [2, 2, 2, 2]
+    assert len(for_four) == len(for_one)
+    with django_assert_max_num_queries(len(for_one)):  # nothing to do: no more than raising them
+        assert sum(row[3] for row in dues_service.generate_dues(period=(2026, 10))) == 0
+
+
+def test_apply_penalties_statements_do_not_grow_with_the_number_of_chamas(db, django_assert_max_num_queries):
+    first, *others = [chama_with(2, name=f"Chama {n}")[0] for n in range(4)]
+    for chama in (first, *others):
+        ledger.ensure_chart(chama)  # a chama's chart is made once, on its first posting
+    dues_service.generate_dues(period=(2026, 9))
+    today_is(date(2026, 9, 10))
+
+    with django_assert_max_num_queries(60) as one_fined:
+        dues_service.apply_penalties(as_of=date(2026, 9, 9), chama=first)
+    with django_assert_max_num_queries(len(one_fined) + 2 * POSTING_STATEMENTS) as three_fined:
+        report = dues_service.apply_penalties(as_of=date(2026, 9, 9))
+    # Nothing to do, for one chama or four: the same handful of statements, reading no due.
+    with django_assert_max_num_queries(10) as nothing_in_one:
+        dues_service.apply_penalties(as_of=date(2026, 9, 10), chama=first)
+    with django_assert_max_num_queries(len(nothing_in_one)) as nothing_in_four:
+        again = dues_service.apply_penalties(as_of=date(2026, 9, 10))
+
+    assert [len(fines) for _, fines in report] == [0, 2, 2, 2]
+    assert [len(fines) for _, fines in again] == [0, 0, 0, 0]
+    assert len(three_fined) - len(one_fined) <= 2 * POSTING_STATEMENTS  # one journal per further chama
+    assert len(nothing_in_four) == len(nothing_in_one)
+    assert Journal.objects.filter(kind=Journal.Kind.FINE_CHARGE).count() == 4
+
+
+def test_every_period_fines_are_charged_for_each_late_period_once(db):
+    chama, _ = chama_with(2, late_fine_recurrence="every_period")
+    dues_service.generate_dues(period=(2026, 9))  # late after 8 Sep
+
+    first = dues_service.apply_penalties(as_of=today_is(date(2026, 10, 8)))  # one month late: period 1
+    later = dues_service.apply_penalties(as_of=today_is(date(2026, 11, 9)))  # 8 Oct–8 Nov is period 2, 9 Nov starts 3
+    again = dues_service.apply_penalties(as_of=date(2026, 11, 9))
+
+    assert [fine.period for fine in first[0][1]] == [1, 1]
+    assert sorted(fine.period for fine in later[0][1]) == [2, 2, 3, 3]
+    assert again[0][1] == []
+    assert Due.objects.filter(chama=chama, kind=Due.Kind.FINE).count() == 6
+
+
+def test_without_a_period_each_chama_raises_the_period_holding_its_today(umoja):
+    chama, _ = umoja
+    today_is(date(2026, 9, 15))
+
+    out = run("generate_dues")
+
+    assert "Umoja — Regular contribution 2026-09: raised 3 due(s)" in out
+    assert raised(chama) == [("2026-09", date(2026, 9, 5), date(2026, 9, 8), D("1000.00"))]

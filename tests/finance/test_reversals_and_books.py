@@ -11,6 +11,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models import F
 
 from chama import authority
 from chama.roles import Role
@@ -31,7 +32,7 @@ from finance.selectors import savings as savings_reads
 from finance.selectors.ledger import trial_balance
 from finance.services import books as books_service
 from finance.services import dues as dues_service
-from finance.services import ledger
+from finance.services import ledger, reconcile
 from finance.services import savings as savings_service
 from finance.services.books import (
     book_value,
@@ -597,3 +598,41 @@ def test_a_tampered_balance_is_reported_then_repaired_with_fix(funded):
     assert cash_account.balance == D("15000.00")
     assert fresh(contribution).waived_amount == D("300.00")
     assert "No drift" in run_reconcile()
+
+
+def test_reconcile_costs_one_statement_per_kind_however_many_rows_drifted(funded, django_assert_num_queries):
+    chama, treasurer, _, _ = funded
+    dues_service.generate_dues(period=(2026, 9))
+    kinds = len(reconcile.KINDS) + len(reconcile.EXTRA_KINDS)
+    accounts = list(Account.objects.filter(chama=chama).order_by("pk").values_list("pk", flat=True))
+
+    with django_assert_num_queries(kinds):
+        assert all_drift() == []
+    Account.objects.filter(pk=accounts[0]).update(balance=F("balance") + 1)
+    Due.objects.filter(chama=chama).update(paid_amount=D("1.00"))
+    with django_assert_num_queries(kinds):
+        drift = all_drift()
+    with django_assert_num_queries(kinds):
+        few = reconcile.fix_drift()
+    Account.objects.filter(pk__in=accounts).update(balance=F("balance") + 1)
+    with django_assert_num_queries(kinds):
+        many = reconcile.fix_drift()
+
+    assert len(drift) == few == 1 + Due.objects.filter(chama=chama).count()
+    assert many == len(accounts)
+    assert all_drift() == []
+
+
+def test_a_journal_that_does_not_sum_to_zero_stops_reconcile_before_anything_is_repaired(funded):
+    chama, *_ = funded
+    journal = Journal.objects.filter(chama=chama).first()
+    cash = ledger.chama_account(chama, A.CASH)
+    stray = dict(chama=chama, journal=journal, account=cash, balance_after=0)
+    Entry.objects.append([Entry(amount=D("1.00"), **stray)])
+
+    with pytest.raises(CommandError, match=rf"Journals that do not sum to zero .*: \[{journal.pk}\]"):
+        run_reconcile("--fix")
+    assert ledger.chama_account(chama, A.CASH).balance == cash.balance  # nothing repaired
+
+    Entry.objects.append([Entry(amount=D("-1.00"), **stray)])  # the ledger made whole again
+    assert reconcile.unbalanced_journal_ids(chama) == [] and "No drift" in run_reconcile()

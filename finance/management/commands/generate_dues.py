@@ -1,5 +1,3 @@
-from django.utils import timezone
-
 from finance.services.dues import generate_dues
 from groups.commands import ChamaCommand, parse_period
 
@@ -10,11 +8,12 @@ class Command(ChamaCommand):
 
     def add_options(self, parser):
         parser.add_argument(
-            "--period", help="2026-11 (every period due that month) or 2026-11-22 (its period). Default: today."
+            "--period",
+            help="2026-11 (every period due that month) or 2026-11-22 (its period). Default: the period holding each chama's today.",
         )
 
     def work(self, *, chama, dry_run, period=None, **options):
-        selected = parse_period(period) if period else timezone.localdate()
+        selected = parse_period(period) if period else None
         return generate_dues(period=selected, chama=chama, dry_run=dry_run, progress=self.progress)
 
     def report_lines(self, report):

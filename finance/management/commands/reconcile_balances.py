@@ -1,8 +1,7 @@
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from finance.selectors.ledger import unbalanced_journals
-from finance.services.reconcile import all_drift
+from finance.services.reconcile import all_drift, fix_drift, unbalanced_journal_ids
 from groups.commands import ChamaCommand
 
 
@@ -15,14 +14,13 @@ class Command(ChamaCommand):
 
     def work(self, *, chama, dry_run, fix=False, **options):
         self.where = f"chama {chama.pk}" if chama else "every chama"
-        unbalanced = list(unbalanced_journals(chama=chama).values_list("pk", flat=True))
+        unbalanced = unbalanced_journal_ids(chama)
         if unbalanced:
             raise CommandError(f"Journals that do not sum to zero (the ledger itself is wrong): {unbalanced}")
         with transaction.atomic():
             drift = all_drift(chama)
-            if fix:
-                for item in drift:
-                    item.repair()
+            if fix and drift:
+                fix_drift(chama)
         if drift and not fix:
             for line in self.report_lines(drift):
                 self.stdout.write(line)
