@@ -20,6 +20,7 @@ from chama.roles import MembershipStatus
 from finance.models import Journal, Loan
 from finance.selectors import loans as loan_reads
 from finance.services import dues, ledger, loans, savings, value_dates
+from groups.locking import lock_memberships
 
 if TYPE_CHECKING:
     from chama.models import User
@@ -165,6 +166,10 @@ def _post_sheet(
 ) -> SheetResult:
     result = SheetResult()
     refused = {}
+    # Every member of the sheet first, in id order, before any posting takes an account: a payment
+    # locks its member then the accounts, so a sheet that held the cash account while waiting for a
+    # member would deadlock with it.
+    lock_memberships(sorted(member.pk for member in members.values()))
     for index, row in ordered:
         errors = _post_row(
             members[index],

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from chama.roles import Role
 from finance.models import Account, Due, Expense, Journal, MpesaChannel, MpesaReceipt, Withdrawal
 from finance.selectors.ledger import trial_balance, unbalanced_journals
-from finance.services import books, mpesa, savings
+from finance.services import books, collections, mpesa, savings
 from finance.services import dues as dues_service
 from finance.services.reconcile import all_drift
 from tests.concurrency.threads import run_at_once
@@ -271,3 +271,32 @@ def test_payments_and_expenses_on_the_same_cash_at_once():
     # 8,000 + 8 × 500 in, 8 × 1,000 out.
     assert held(chama, A.CASH) == D("4000.00")
     assert_books_sound(chama)
+
+
+def test_a_collection_sheet_and_payments_of_its_members_at_once_all_post_without_a_deadlock():
+    """The sheet locks all its members before it posts: a payment holds its member, then the
+    accounts; a sheet holding the cash account while it waited for a member would deadlock with it."""
+    chama = make_chama()
+    treasurer = joined(chama, Role.TREASURER)
+    members = [joined(chama) for _ in range(12)]
+    raise_dues(chama, [1, 2])
+    sheet_rows = [{"membership": m.pk, "contribution": D("1000")} for m in members]
+
+    def work(i):
+        if i == 0:
+            return _sheet(chama, sheet_rows, treasurer.user)
+        # The other threads pay for the members from the last to the first: the order a sheet would not.
+        membership = members[-i]
+        return dues_service.payment_record(membership=membership, amount="1000", method="cash", by=treasurer.user)
+
+    results, errors = run_at_once(work, len(members) + 1)
+
+    assert errors == {}
+    # Every member paid 2,000 against 2,000 owed: the sheet's 1,000 and the payment's 1,000.
+    assert Due.objects.filter(membership__in=members).exclude(status=Due.Status.PAID).count() == 0
+    assert held(chama, A.CASH) == D("24000.00")  # 12 members × (1,000 at the sheet + 1,000 paid)
+    assert_books_sound(chama)
+
+
+def _sheet(chama, rows, by):
+    return collections.collection_sheet_post(chama=chama, day=chama.today(), rows=rows, method="cash", by=by)
