@@ -1,6 +1,7 @@
 import pytest
 from django.db import connection
 
+from chama.sms import MemoryBackend
 from tests.factories import PASSWORD
 
 requires_postgres = pytest.mark.skipif(
@@ -96,3 +97,15 @@ def register_data(lines, rows, *, held=True):
         }
         data.update({f"form-{index}-{name}": value for name, value in fields.items()})
     return data
+
+
+class SmsGatewayDownFor:
+    """An SMS provider that times out for one number (`number`) and delivers the others: point
+    settings.SMS_BACKEND at "tests.helpers.SmsGatewayDownFor" and set the number."""
+
+    number = ""
+
+    def send(self, phone_number, text):
+        if str(phone_number) == self.number:
+            raise ConnectionError("SMS gateway timed out")
+        MemoryBackend().send(phone_number, text)

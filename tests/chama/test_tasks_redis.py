@@ -11,21 +11,11 @@ from chama.notify import notify
 from chama.sms import MemoryBackend
 from chama.tasks import queue_ok
 from tests.factories import ChamaFactory, member
+from tests.helpers import SmsGatewayDownFor
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
 
 pytestmark = pytest.mark.django_db
-
-
-class DownFor:
-    """An SMS provider that times out for one number and delivers the others."""
-
-    number = ""
-
-    def send(self, phone_number, text):
-        if str(phone_number) == self.number:
-            raise ConnectionError("SMS gateway timed out")
-        MemoryBackend().send(phone_number, text)
 
 
 @pytest.fixture
@@ -40,7 +30,7 @@ def rq_queue(settings):
 
     settings.RQ_QUEUES = {"default": {"URL": REDIS_URL}}
     settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
-    settings.SMS_BACKEND = f"{__name__}.DownFor"
+    settings.SMS_BACKEND = "tests.helpers.SmsGatewayDownFor"
     queue = django_rq.get_queue("default", job_class=Job)
     scheduled = ScheduledJobRegistry(queue=queue)
 
@@ -54,7 +44,7 @@ def rq_queue(settings):
     yield queue, scheduled
     clear()
     MemoryBackend.outbox.clear()
-    DownFor.number = ""
+    SmsGatewayDownFor.number = ""
 
 
 def burst(queue):
@@ -87,7 +77,7 @@ def test_a_delivery_goes_through_redis_and_a_worker_sends_it(rq_queue, mailoutbo
 def test_a_failed_sms_is_scheduled_again_on_redis(rq_queue, mailoutbox, django_capture_on_commit_callbacks):
     queue, scheduled = rq_queue
     person = member(ChamaFactory(name="Umoja"))
-    DownFor.number = str(person.phone_number)
+    SmsGatewayDownFor.number = str(person.phone_number)
 
     with django_capture_on_commit_callbacks(execute=True):
         notify(person, title="AGM", body="The AGM is on 28 March.")

@@ -37,7 +37,7 @@ from groups.services import membership_change_status
 from meetings import services as meeting_services
 from meetings.models import Meeting, Proposal
 from tests.factories import ChamaFactory, MembershipFactory, UserFactory, member
-from tests.helpers import results, today_is
+from tests.helpers import SmsGatewayDownFor, results, today_is
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
 LONDON = ZoneInfo("Europe/London")
@@ -53,26 +53,15 @@ def sms_outbox():
     MemoryBackend.outbox.clear()
 
 
-class GatewayDownFor:
-    """An SMS provider that times out for one number and delivers the others."""
-
-    number = ""
-
-    def send(self, phone_number, text):
-        if str(phone_number) == self.number:
-            raise ConnectionError("SMS gateway timed out")
-        MemoryBackend().send(phone_number, text)
-
-
 @pytest.fixture
 def gateway_down_for(settings):
-    settings.SMS_BACKEND = f"{__name__}.GatewayDownFor"
+    settings.SMS_BACKEND = "tests.helpers.SmsGatewayDownFor"
 
     def down_for(user):
-        GatewayDownFor.number = str(user.phone_number)
+        SmsGatewayDownFor.number = str(user.phone_number)
 
     yield down_for
-    GatewayDownFor.number = ""
+    SmsGatewayDownFor.number = ""
 
 
 def sms_to(user):
