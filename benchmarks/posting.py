@@ -42,12 +42,11 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-from django.db.models import F  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 
+from benchmarks.suite import post_raw_floor  # noqa: E402
 from chama.roles import Role  # noqa: E402
-from finance.models import Account, Entry, Journal  # noqa: E402
 from finance.services import collections, ledger  # noqa: E402
 from finance.services import dues as dues_service  # noqa: E402
 
@@ -109,28 +108,12 @@ def payments_per_second(chama, treasurer, people, *, threads: int = 1, per_membe
 
 
 def floor_per_second(chama, count: int, *, threads: int = 1) -> float:
-    """The raw floor: a journal, two entries, two balance updates, one transaction each."""
-    cash = Account.objects.get(chama=chama, code=ledger.CHAMA_CODES[Account.Purpose.CASH])
-    income = Account.objects.get(chama=chama, code=ledger.CHAMA_CODES[Account.Purpose.OTHER_INCOME])
+    """The raw floor (`benchmarks.suite.post_raw_floor`): journals/s on `threads` connections."""
     shares = [range(i, count, threads) for i in range(threads)]
-
-    def one():
-        with transaction.atomic():
-            journal = Journal(chama=chama, kind=Journal.Kind.INCOME, value_date=chama.today(), memo="floor", amount=DUE)
-            journal.save()
-            Entry.objects.append(
-                [
-                    Entry(chama=chama, journal=journal, account_id=cash.pk, amount=DUE, balance_after=0),
-                    Entry(chama=chama, journal=journal, account_id=income.pk, amount=-DUE, balance_after=0),
-                ]
-            )
-            Account.objects.filter(pk=cash.pk).update(balance=F("balance") + DUE)
-            Account.objects.filter(pk=income.pk).update(balance=F("balance") - DUE)
 
     def work(mine):
         try:
-            for _ in mine:
-                one()
+            post_raw_floor(chama.pk, len(mine))
         finally:
             if threads > 1:
                 connection.close()
