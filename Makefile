@@ -34,8 +34,11 @@ demo: migrate
 run: demo
 	@echo
 	@echo "Back office (admin): http://127.0.0.1:8000/admin/   API docs: http://127.0.0.1:8000/api/docs/"
-	@echo "Log in with any phone number above and the password shown. Stop the server with Ctrl+C."
+	@echo "Log in with any phone number above and the password shown. The task worker (receipts, email"
+	@echo "and SMS) runs beside the server; Ctrl+C stops both."
 	@echo
+	$(DEV_ENV) $(PY) manage.py db_worker --no-reload --no-startup-delay & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
 # The production settings under gunicorn on http://127.0.0.1:$(PORT)/ (scripts/serve.sh says which

@@ -169,7 +169,7 @@ def sheet(members: int, *, receipts: bool = True) -> tuple[float, int, int]:
         pay(chama, treasurer, membership)
     rows = [{"membership": m.pk, "contribution": DUE, "shares": 1, "fines": Decimal("100")} for m in people]
     if not receipts:
-        journal_posted.disconnect(dispatch_uid="finance.send_receipt")
+        journal_posted.disconnect(dispatch_uid="finance.queue_receipt")
     try:
         connection.queries_log.clear()
         with CaptureQueriesContext(connection) as captured:
@@ -178,7 +178,7 @@ def sheet(members: int, *, receipts: bool = True) -> tuple[float, int, int]:
             elapsed = time.perf_counter() - started
     finally:
         if not receipts:
-            journal_posted.connect(receivers.send_receipt, dispatch_uid="finance.send_receipt")
+            journal_posted.connect(receivers.queue_receipt, dispatch_uid="finance.queue_receipt")
     sql = [query["sql"] for query in captured.captured_queries]
     committed = sql.index("COMMIT") + 1 if "COMMIT" in sql else len(sql)
     return elapsed, committed, len(sql) - committed

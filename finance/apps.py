@@ -12,4 +12,4 @@ class FinanceConfig(AppConfig):
         authority.register()
         authority.register_documents()
         jobs.register()
-        journal_posted.connect(receivers.send_receipt, dispatch_uid="finance.send_receipt")
+        journal_posted.connect(receivers.queue_receipt, dispatch_uid="finance.queue_receipt")

@@ -3,12 +3,13 @@ in `FinanceConfig.ready()`."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from chama.models import Notification
-from chama.money import shown
-from chama.notify import notify
 from finance.models import Journal
+from finance.tasks import send_receipt
+
+logger = logging.getLogger("finance.receipts")
 
 # Money a member paid in: each one gets a receipt (a member who sees every shilling recorded is the
 # chama's best defence against a mistake).
@@ -20,18 +21,13 @@ RECEIPT_KINDS = {
 }
 
 
-def send_receipt(sender: type[Journal], journal: Journal, **kwargs: Any) -> None:
-    """The member's receipt for money they paid in, once per journal (its key is the journal's)."""
+def queue_receipt(sender: type[Journal], journal: Journal, **kwargs: Any) -> None:
+    """Queue the member's receipt for money they paid in: the worker writes and sends it, off the
+    request. A queue that cannot take it gets the receipt written here instead, so none is lost."""
     if journal.membership_id is None or journal.kind not in RECEIPT_KINDS:
         return
-    chama, membership = journal.chama, journal.membership
-    notify(
-        membership.user,
-        kind=Notification.Kind.PAYMENT_RECEIPT,
-        dedupe_key=f"receipt-{journal.pk}",
-        title=f"{chama.name}: {shown(journal.amount, chama.currency)} received",
-        body=(
-            f"{chama.name} recorded {shown(journal.amount, chama.currency)} from you on {journal.value_date:%d %b %Y}: "
-            f"{journal.memo}. Receipt no. {journal.pk}."
-        ),
-    )
+    try:
+        send_receipt.enqueue(journal.pk)
+    except Exception:  # the queue is down: the payment is committed, its receipt is still owed
+        logger.exception("Could not queue the receipt of journal #%s: writing it now", journal.pk)
+        send_receipt.call(journal.pk)

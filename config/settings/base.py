@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+import redis
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -79,6 +80,13 @@ TEMPLATES = [
 # DATABASE_URL=postgres://... (psycopg 3).
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # `make run` has two processes on the file (the server and the task worker): WAL lets one read
+    # while the other writes, and a writer takes its lock when its transaction begins and waits
+    # for the other's rather than failing half-way with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool("DATABASE_POOL", default=False):
     # psycopg 3's pool, built into Django 5.1+; persistent connections must be off with it.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -164,7 +172,24 @@ TASKS = {"default": TASK_BACKENDS[TASKS_BACKEND]}
 # No django-rq dashboard in the admin: any staff user (officers too) could read and requeue every
 # chama's jobs there. `manage.py rqstats` shows the queues to platform staff.
 RQ_SHOW_ADMIN_LINK = False
-RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env.int("TASK_TIMEOUT_SECONDS", default=600)}}
+
+
+def rq_queue(url: str, *, timeout: int) -> dict:
+    """An RQ_QUEUES entry whose Redis connections come from one pool per process: given a URL,
+    django-rq would open a new connection for every job enqueued (about a millisecond each, on
+    every payment's receipt). The pool reads host, port, database and password from `url`."""
+    pool = redis.ConnectionPool.from_url(url, socket_connect_timeout=2)
+    where = pool.connection_kwargs
+    return {
+        "HOST": where.get("host", "127.0.0.1"),
+        "PORT": where.get("port", 6379),
+        "DB": where.get("db", 0),
+        "REDIS_CLIENT_KWARGS": {"connection_pool": pool},
+        "DEFAULT_TIMEOUT": timeout,
+    }
+
+
+RQ_QUEUES = {"default": rq_queue(REDIS_URL, timeout=env.int("TASK_TIMEOUT_SECONDS", default=600))}
 # Seconds before each retry of a failing task (an SMS provider down): four retries over about an
 # hour and a half, then a dead letter in the back office.
 TASK_RETRY_DELAYS = env.list("TASK_RETRY_DELAYS", cast=int, default=[60, 300, 1200, 3600])

@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from chama.notify import notify
+from config.settings.base import rq_queue as rq_queue_settings
 from chama.sms import MemoryBackend
 from chama.tasks import queue_ok
 from tests.factories import ChamaFactory, member
@@ -28,7 +29,7 @@ def rq_queue(settings):
     from django_tasks_rq.backend import Job
     from rq.registry import ScheduledJobRegistry
 
-    settings.RQ_QUEUES = {"default": {"URL": REDIS_URL}}
+    settings.RQ_QUEUES = {"default": rq_queue_settings(REDIS_URL, timeout=60)}
     settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
     settings.SMS_BACKEND = "tests.helpers.SmsGatewayDownFor"
     queue = django_rq.get_queue("default", job_class=Job)
@@ -87,3 +88,34 @@ def test_a_failed_sms_is_scheduled_again_on_redis(rq_queue, mailoutbox, django_c
     [retry_id] = scheduled.get_job_ids()
     retry = queue.fetch_job(retry_id)
     assert retry.kwargs == {"channels": ["sms"], "attempt": 2}
+
+
+def test_every_job_enqueued_shares_the_process_pool(rq_queue, settings):
+    import django_rq
+
+    pool = settings.RQ_QUEUES["default"]["REDIS_CLIENT_KWARGS"]["connection_pool"]
+    assert django_rq.get_connection("default").connection_pool is pool
+    assert django_rq.get_queue("default").connection.connection_pool is pool
+
+
+def test_a_receipt_is_written_and_sent_by_the_worker(rq_queue, mailoutbox, django_capture_on_commit_callbacks):
+    from decimal import Decimal
+
+    from chama.models import Notification
+    from chama.roles import Role
+    from finance.services.dues import payment_record
+    from tests.factories import joined
+
+    queue, _ = rq_queue
+    chama = ChamaFactory(name="Umoja")
+    treasurer, wanjiku = joined(chama, Role.TREASURER).user, joined(chama)
+    with django_capture_on_commit_callbacks(execute=True):
+        journal = payment_record(membership=wanjiku, amount=Decimal("1500"), method="cash", by=treasurer)
+    assert queue.count == 1 and not Notification.objects.filter(user=wanjiku.user).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        burst(queue)  # the receipt is written; its email and SMS are queued
+    burst(queue)
+
+    assert Notification.objects.get(user=wanjiku.user).dedupe_key == f"receipt-{journal.pk}"
+    assert [message.to for message in mailoutbox] == [[wanjiku.user.email]]

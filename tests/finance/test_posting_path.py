@@ -16,6 +16,7 @@ from finance.models import Due, Journal
 from finance.services import collections
 from finance.services import dues as dues_service
 from finance.signals import journal_posted
+from finance.tasks import send_receipt
 from tests.factories import ChamaFactory, joined
 from tests.helpers import today_is
 
@@ -192,6 +193,42 @@ def test_a_receiver_that_fails_does_not_stop_the_receipt(chama, django_capture_o
         journal_posted.disconnect(dispatch_uid="test.broken")
 
     assert Notification.objects.get(user=wanjiku.user).dedupe_key == f"receipt-{journal.pk}"
+
+
+def test_the_receipt_is_queued_and_written_by_the_worker(chama, settings, django_capture_on_commit_callbacks):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    today_is(date(2026, 6, 30))
+    wanjiku = joined(chama)
+    with django_capture_on_commit_callbacks(execute=True):
+        journal = pay(chama, wanjiku, "1500")
+
+    queued = DBTaskResult.objects.get()
+    assert (queued.task_path, queued.args_kwargs) == ("finance.tasks.send_receipt", {"args": [journal.pk], "kwargs": {}})
+    assert not Notification.objects.filter(user=wanjiku.user).exists()  # nothing written inside the request
+
+    send_receipt.call(journal.pk)
+    send_receipt.call(journal.pk)  # a task run twice still writes one receipt
+
+    receipt = Notification.objects.get(user=wanjiku.user)
+    assert (receipt.kind, receipt.dedupe_key) == (Notification.Kind.PAYMENT_RECEIPT, f"receipt-{journal.pk}")
+    assert receipt.title == f"{chama.name}: KES 1,500.00 received"
+    assert f"Receipt no. {journal.pk}." in receipt.body
+
+
+def test_a_queue_that_cannot_take_the_receipt_gets_it_written_at_once(
+    chama, settings, django_capture_on_commit_callbacks, caplog
+):
+    today_is(date(2026, 6, 30))
+    wanjiku = joined(chama)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/5"}}  # nothing answers there
+    with django_capture_on_commit_callbacks(execute=True):
+        journal = pay(chama, wanjiku, "1500")
+
+    assert Notification.objects.get(user=wanjiku.user).dedupe_key == f"receipt-{journal.pk}"
+    assert f"Could not queue the receipt of journal #{journal.pk}" in caplog.text
 
 
 def test_a_payment_is_audited_by_its_journal_and_the_register_still_by_the_audit_log(
