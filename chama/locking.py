@@ -65,6 +65,12 @@ def lock_rows(queryset: QuerySet[_M], *, no_key: bool = False) -> list[_M]:
     return list(_locking(queryset, no_key).order_by("pk"))
 
 
+def lock_values(queryset: QuerySet[_M], *fields: str, no_key: bool = False) -> list[tuple[Any, ...]]:
+    """Lock every row of `queryset` in primary key order and read only `fields` of each (as
+    tuples, in that order): no model is built where the lock is what matters."""
+    return list(_locking(queryset, no_key).order_by("pk").values_list(*fields))
+
+
 def advisory_key(name: str) -> int:
     """The 32-bit signed key of a job's name (CRC-32, stable across processes and releases)."""
     key = zlib.crc32(name.encode())

@@ -4,9 +4,10 @@ and the rows under it by primary key (installments, dues), then the ledger accou
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from chama.locking import lock_row, lock_rows
+from chama.locking import lock_row, lock_rows, lock_values
 from finance.models import Account, Due, Installment, Loan
 
 if TYPE_CHECKING:
@@ -43,6 +44,6 @@ def lock_dues(queryset: QuerySet[Due]) -> list[Due]:
     return lock_rows(queryset)
 
 
-def lock_accounts(ids: Iterable[int]) -> dict[int, Account]:
-    """{pk: account} for the accounts a journal moves, locked by primary key."""
-    return {account.pk: account for account in lock_rows(Account.objects.filter(pk__in=ids))}
+def lock_accounts(ids: Iterable[int]) -> dict[int, Decimal]:
+    """{pk: balance} of the accounts a journal moves, locked by primary key."""
+    return dict(lock_values(Account.objects.filter(pk__in=ids), "pk", "balance"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from chama.locking import lock_row, lock_rows
+from chama.locking import lock_row, lock_values
 from groups.models import Chama, Membership
 
 
@@ -19,6 +19,6 @@ def lock_membership(pk: int) -> None:
     lock_memberships([pk])
 
 
-def lock_memberships(ids: Iterable[int]) -> list[Membership]:
+def lock_memberships(ids: Iterable[int]) -> None:
     """Several memberships, by primary key (no key: rows pointing at them can still be inserted)."""
-    return lock_rows(Membership.objects.filter(pk__in=ids), no_key=True)
+    lock_values(Membership.objects.filter(pk__in=ids), "pk", no_key=True)

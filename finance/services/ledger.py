@@ -27,14 +27,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Round
+from django.db.models import Q
 
 from chama.models import User
-from chama.money import ZERO, MoneyField, shown, to_money
+from chama.money import ZERO, shown, to_money
 from finance.locking import lock_accounts
-from finance.models import Account, Entry, Expense, Journal, Loan, SavingsType
+from finance.models import Account, Expense, Journal, Loan, SavingsType
 from finance.services import value_dates
+from finance.services.ledger_writes import write_journal
 from finance.signals import journal_posted
 from groups.locking import lock_membership
 from groups.models import Chama, Membership
@@ -305,10 +305,12 @@ def post_journal(
     The value date must pass the one rule (`value_dates`); `recorded_on` is the day the money was
     recorded when that was before today (an expense posted when a second officer approves it)."""
     deltas = defaultdict(lambda: ZERO)
+    accounts = {}
     for account, amount in lines:
         if account.chama_id != chama.pk:
             raise ValueError(f"Account {account} belongs to another chama.")
         deltas[account.pk] += to_money(amount)
+        accounts[account.pk] = account
     deltas = {pk: amount for pk, amount in deltas.items() if amount}
     if not deltas:
         raise ValidationError("A journal needs at least one amount that is not zero.")
@@ -336,9 +338,9 @@ def post_journal(
     # No savepoint: nothing below is expected to fail once the guard has passed, and the guard
     # refuses before anything is written, outside the block, so the caller's transaction stays usable.
     with transaction.atomic(savepoint=False):
-        accounts = lock_accounts(deltas)
-        after = {pk: accounts[pk].balance + amount for pk, amount in deltas.items()}
-        refusal = _guard_refusal(chama, accounts, after)
+        before = lock_accounts(deltas)
+        after = {pk: before[pk] + amount for pk, amount in deltas.items()}
+        refusal = _guard_refusal(chama, accounts, before, after)
         if refusal is None:
             journal = _write(chama, deltas, after, journal_fields)
     if refusal is not None:
@@ -346,13 +348,17 @@ def post_journal(
     return journal
 
 
-def _guard_refusal(chama: Chama, accounts: dict[int, Account], after: dict[int, Decimal]) -> ValidationError | None:
-    """The refusal of a posting that would take a guarded account below zero, if it would."""
+def _guard_refusal(
+    chama: Chama, accounts: dict[int, Account], before: dict[int, Decimal], after: dict[int, Decimal]
+) -> ValidationError | None:
+    """The refusal of a posting that would take a guarded account below zero, if it would
+    (`before` and `after`: the balances, debit positive, read under lock and as they would be)."""
     for pk, balance in after.items():
         account = accounts[pk]
-        normal = balance if account.debit_normal else -balance
+        sign = 1 if account.debit_normal else -1
+        normal = sign * balance
         if account.purpose in GUARDED and normal < 0:
-            available = account.normal_balance
+            available = sign * before[pk]
             return ValidationError(
                 f"Not enough in {account.name}: it holds {shown(available, chama.currency)}, "
                 f"{shown(available - normal, chama.currency)} would be needed."
@@ -361,23 +367,9 @@ def _guard_refusal(chama: Chama, accounts: dict[int, Account], after: dict[int, 
 
 
 def _write(chama: Chama, deltas: dict[int, Decimal], after: dict[int, Decimal], fields: dict[str, Any]) -> Journal:
-    """The journal, its entries (one insert) and the balances (one update), under the accounts' locks."""
+    """The journal, its entries and the balances (`ledger_writes`), under the accounts' locks."""
     journal = Journal(chama=chama, amount=sum((amount for amount in deltas.values() if amount > 0), ZERO), **fields)
-    journal.save()
-    Entry.objects.append(
-        [
-            Entry(chama=chama, journal=journal, account_id=pk, amount=deltas[pk], balance_after=after[pk])
-            for pk in sorted(deltas)
-        ]
-    )
-    # Round() keeps SQLite, which adds decimals in floating point, on whole cents; PostgreSQL is exact anyway.
-    Account.objects.filter(pk__in=deltas).update(
-        balance=Round(
-            F("balance")
-            + Case(*[When(pk=pk, then=Value(amount)) for pk, amount in deltas.items()], output_field=MoneyField()),
-            2,
-        )
-    )
+    write_journal(journal, deltas=deltas, after=after)
     transaction.on_commit(lambda: _announce(journal))
     return journal
 
