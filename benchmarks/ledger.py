@@ -26,7 +26,9 @@ def _payers(chamas: int, per_chama: int) -> list[list[tuple[Any, Any]]]:
     groups = []
     for chama in picked:
         treasurer = Membership.objects.get(chama=chama, role="treasurer").user
-        members = Membership.objects.filter(chama=chama, role="member").select_related("chama__policy", "user")[:per_chama]
+        members = Membership.objects.filter(chama=chama, role="member").select_related("chama__policy", "user")[
+            :per_chama
+        ]
         groups.append([(m, treasurer) for m in members])
     return groups
 

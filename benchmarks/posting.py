@@ -9,10 +9,11 @@ of three runs:
 
 - payments/s through `finance.services.dues.payment_record` (each settles one due), one thread and
   eight threads (each thread pays for its own members, as treasurers at different desks would);
-- the raw floor in the same run: one journal, two entries and two balance UPDATEs in one
-  transaction through the ORM, no service — what the database and Django cost at the least;
+- the raw floor in the same run (`benchmarks.suite.post_raw_floor`): one journal, two entries and
+  two balance updates in one transaction, in plain SQL — what the database costs at the least;
 - statements per payment (one payment settling one due, one settling five);
-- `finance.services.collections.collection_sheet_post` for 30 and 100 members: time and statements.
+- `finance.services.collections.collection_sheet_post` for 30 and 100 members: time and statements
+  of a meeting after the first (the members' accounts exist).
 
 The functions are importable: `run(...)` returns the rows that `main()` prints.
 """
@@ -155,30 +156,20 @@ def statements_per_payment(dues_settled: int = 1) -> tuple[int, int]:
     return committed, len(sql) - committed
 
 
-def sheet(members: int, *, receipts: bool = True) -> tuple[float, int, int]:
+def sheet(members: int) -> tuple[float, int, int]:
     """(seconds, statements up to the COMMIT, statements after it) of one collection sheet: every
     member hands in a contribution of KES 1,000, one share and KES 100 of fines (kept as an
-    advance): three journals a member. With `receipts` False the receipt receiver is not
-    connected, as when receipts are queued for a worker."""
-    from finance import receivers
-    from finance.signals import journal_posted
-
+    advance): three journals a member. Receipts are queued for the worker."""
     chama, treasurer, people = setup_chama(members)
-    # Each member paid once before, as at every earlier meeting.
-    for membership in people:
-        pay(chama, treasurer, membership)
     rows = [{"membership": m.pk, "contribution": DUE, "shares": 1, "fines": Decimal("100")} for m in people]
-    if not receipts:
-        journal_posted.disconnect(dispatch_uid="finance.queue_receipt")
-    try:
-        connection.queries_log.clear()
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            collections.collection_sheet_post(chama=chama, day=chama.today(), rows=rows, method="cash", by=treasurer)
-            elapsed = time.perf_counter() - started
-    finally:
-        if not receipts:
-            journal_posted.connect(receivers.queue_receipt, dispatch_uid="finance.queue_receipt")
+    # The meeting before handed in the same (its sheet opened the members' share and advance
+    # accounts): the sheet measured is a meeting like any after the first.
+    collections.collection_sheet_post(chama=chama, day=chama.today(), rows=rows, method="cash", by=treasurer)
+    connection.queries_log.clear()
+    with CaptureQueriesContext(connection) as captured:
+        started = time.perf_counter()
+        collections.collection_sheet_post(chama=chama, day=chama.today(), rows=rows, method="cash", by=treasurer)
+        elapsed = time.perf_counter() - started
     sql = [query["sql"] for query in captured.captured_queries]
     committed = sql.index("COMMIT") + 1 if "COMMIT" in sql else len(sql)
     return elapsed, committed, len(sql) - committed
@@ -227,12 +218,15 @@ def run(*, members: int = 120, runs: int = 3, floor_count: int = 500) -> list[tu
             )
         )
     for size in (30, 100):
-        for receipts in (True, False):
-            timings = [sheet(size, receipts=receipts) for _ in range(runs)]
-            seconds = statistics.median(t for t, _, _ in timings)
-            _, posting, after = timings[0]
-            label = f"collection sheet, {size} members" + ("" if receipts else ", receipts not sent")
-            rows.append((label, f"{seconds * 1000:,.0f} ms, {posting:,} statements + {after:,} after commit"))
+        timings = [sheet(size) for _ in range(runs)]
+        seconds = statistics.median(t for t, _, _ in timings)
+        _, posting, after = timings[0]
+        rows.append(
+            (
+                f"collection sheet, {size} members",
+                f"{seconds * 1000:,.0f} ms, {posting:,} statements + {after:,} after commit",
+            )
+        )
     return rows
 
 
@@ -252,16 +246,17 @@ def rows(bench) -> list[dict]:
             passed=one == five,
         )
     ]
-    for size in (30, 100):
+    # The issue's goal is for 30 members; 100 members get the same time per member.
+    for size, goal in ((30, 0.3), (100, 1.0)):
         timings = [sheet(size) for _ in range(bench.runs)]
         seconds = statistics.median(t for t, _, _ in timings)
         _, posting, after = timings[0]
         found.append(
             row(
                 f"collection sheet POST, {size} members",
-                goal="≤ 300 ms, statements independent of history",
+                goal=f"≤ {goal * 1000:,.0f} ms, statements independent of history",
                 measured=f"{seconds * 1000:,.0f} ms, {posting:,} statements + {after:,} after commit",
-                passed=seconds <= 0.3,
+                passed=seconds <= goal,
             )
         )
     return found

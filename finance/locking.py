@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.db.models import Q
+
 from chama.locking import lock_row, lock_rows, lock_values
 from finance.models import Account, Due, Installment, Loan
 
@@ -47,3 +49,11 @@ def lock_dues(queryset: QuerySet[Due]) -> list[Due]:
 def lock_accounts(ids: Iterable[int]) -> dict[int, Decimal]:
     """{pk: balance} of the accounts a journal moves, locked by primary key."""
     return dict(lock_values(Account.objects.filter(pk__in=ids), "pk", "balance"))
+
+
+def lock_chama_accounts(chama_id: int, membership_ids: Iterable[int]) -> list[Account]:
+    """The chama's own accounts and the accounts of the members `membership_ids`, locked by primary
+    key (a batch of postings for those members: the caller holds their locks)."""
+    return lock_rows(
+        Account.objects.filter(Q(membership__isnull=True) | Q(membership__in=membership_ids), chama_id=chama_id)
+    )

@@ -86,8 +86,10 @@ def _checked_rows(
         for m in chama.memberships.filter(
             status=MembershipStatus.ACTIVE,
             pk__in=[row.get("membership") for row in rows if isinstance(row.get("membership"), int)],
-        ).select_related("user", "chama")
+        ).select_related("user")
     }
+    for membership in active.values():
+        membership.chama = chama  # one chama (and policy) read for the whole sheet
     first_row_of = {}
     for index, row in enumerate(rows):
         errors = {}
@@ -140,13 +142,18 @@ def collection_sheet_post(
     ordered = sorted(enumerate(rows), key=lambda pair: pair[1]["membership"])
     post = dict(loan_of=loan_of, method=method, by=by, day=day, client_key=client_key)
     try:
-        # The sheet as it nearly always is: every cell posts, in one transaction without savepoints.
-        with ledger.all_or_nothing():
+        # The sheet as it nearly always is: every cell posts, in one transaction without savepoints,
+        # its members and their accounts locked up front and the balances moved once at the end.
+        with ledger.all_or_nothing(chama, [member.pk for member in members.values()]):
             result = _post_sheet(chama, ordered, members, post, stop_at_refusal=True)
     except _Refused:
         # A cell was refused: post again cell by cell (each in a savepoint) to name every refusal,
         # then refuse the sheet. Nothing is kept.
         with transaction.atomic():
+            # Every member of the sheet first, in id order, before any posting takes an account: a
+            # payment locks its member then the accounts, so a sheet that held the cash account
+            # while waiting for a member would deadlock with it.
+            lock_memberships(sorted(member.pk for member in members.values()))
             result = _post_sheet(chama, ordered, members, post, stop_at_refusal=False)
     result.replayed = bool(result.journals) and all(result.replays)
     return result
@@ -166,10 +173,6 @@ def _post_sheet(
 ) -> SheetResult:
     result = SheetResult()
     refused = {}
-    # Every member of the sheet first, in id order, before any posting takes an account: a payment
-    # locks its member then the accounts, so a sheet that held the cash account while waiting for a
-    # member would deadlock with it.
-    lock_memberships(sorted(member.pk for member in members.values()))
     for index, row in ordered:
         errors = _post_row(
             members[index],

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -31,12 +32,12 @@ from django.db.models import Q
 
 from chama.models import User
 from chama.money import ZERO, shown, to_money
-from finance.locking import lock_accounts
-from finance.models import Account, Expense, Journal, Loan, SavingsType
+from finance.locking import lock_accounts, lock_chama_accounts
+from finance.models import Account, Entry, Expense, Journal, Loan, SavingsType
 from finance.services import value_dates
-from finance.services.ledger_writes import write_journal
+from finance.services.ledger_writes import entries_of, insert_entries, insert_journal, set_balances
 from finance.signals import journal_posted
-from groups.locking import lock_membership
+from groups.locking import lock_membership, lock_memberships
 from groups.models import Chama, Membership
 
 A = Account.Purpose
@@ -130,21 +131,50 @@ def account_cache() -> Iterator[dict[Any, Any]]:
         _cache.reset(token)
 
 
-_all_or_nothing: ContextVar[bool] = ContextVar("ledger_all_or_nothing", default=False)
+@dataclass
+class _Batch:
+    """What `all_or_nothing()` holds while its postings run: the accounts' balances as moved so
+    far (read once, under lock), the entries not written yet, and the members already locked."""
+
+    balances: dict[int, Decimal] = field(default_factory=dict)
+    moved: set[int] = field(default_factory=set)
+    entries: list[Entry] = field(default_factory=list)
+    members: set[int] = field(default_factory=set)
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("ledger_batch", default=None)
 
 
 @contextmanager
-def all_or_nothing() -> Iterator[None]:
-    """A transaction of many postings that is committed whole or rolled back whole (a meeting's
-    collection sheet): the postings in it take no savepoints of their own, and share one
-    `account_cache()`. A refusal inside must end the block (its caller may start again with
-    savepoints to name every refusal)."""
-    with transaction.atomic(), account_cache():
-        token = _all_or_nothing.set(True)
+def all_or_nothing(chama: Chama, membership_ids: Iterable[int]) -> Iterator[None]:
+    """A transaction of many postings for the members `membership_ids` of `chama` (a meeting's
+    collection sheet), committed whole or rolled back whole.
+
+    On entry it locks the members, then the chama's own accounts and the members' accounts, each
+    kind by primary key, in two statements, and reads them into one `account_cache()`. The postings
+    in it take no savepoints and no locks of their own; their entries and the accounts' balances
+    are written when the block ends, one insert and one update whatever the number of postings.
+    Until then the balances in the database lag behind the block's postings (`post_journal` reads
+    them from the block), so nothing in the block may read an account's balance from the database.
+    A refusal inside must end the block (its caller may start again with savepoints, outside it,
+    to name every refusal)."""
+    members = sorted(set(membership_ids))
+    with transaction.atomic(), account_cache() as cache:
+        lock_memberships(members)
+        batch = _Batch(members=set(members))
+        for account in lock_chama_accounts(chama.pk, members):
+            cache.setdefault(("account", chama.pk, account.code), account)
+            batch.balances[account.pk] = account.balance
+        cache[("chart", chama.pk)] = True
+        cache.update({("member", pk): True for pk in members})
+        token = _batch.set(batch)
         try:
             yield
+            if batch.entries:
+                insert_entries(batch.entries)
+                set_balances({pk: batch.balances[pk] for pk in batch.moved})
         finally:
-            _all_or_nothing.reset(token)
+            _batch.reset(token)
 
 
 def forget_accounts() -> None:
@@ -338,11 +368,12 @@ def post_journal(
     # No savepoint: nothing below is expected to fail once the guard has passed, and the guard
     # refuses before anything is written, outside the block, so the caller's transaction stays usable.
     with transaction.atomic(savepoint=False):
-        before = lock_accounts(deltas)
+        batch = _batch.get()
+        before = _locked_balances(deltas, batch)
         after = {pk: before[pk] + amount for pk, amount in deltas.items()}
         refusal = _guard_refusal(chama, accounts, before, after)
         if refusal is None:
-            journal = _write(chama, deltas, after, journal_fields)
+            journal = _write(chama, deltas, after, journal_fields, batch)
     if refusal is not None:
         raise refusal
     return journal
@@ -366,10 +397,32 @@ def _guard_refusal(
     return None
 
 
-def _write(chama: Chama, deltas: dict[int, Decimal], after: dict[int, Decimal], fields: dict[str, Any]) -> Journal:
-    """The journal, its entries and the balances (`ledger_writes`), under the accounts' locks."""
+def _locked_balances(deltas: dict[int, Decimal], batch: _Batch | None) -> dict[int, Decimal]:
+    """The accounts' balances, locked: read now, or from the batch (which locks an account it has
+    not seen, one made during it, the first time)."""
+    if batch is None:
+        return lock_accounts(deltas)
+    unseen = [pk for pk in deltas if pk not in batch.balances]
+    if unseen:
+        batch.balances.update(lock_accounts(unseen))
+    return {pk: batch.balances[pk] for pk in deltas}
+
+
+def _write(
+    chama: Chama, deltas: dict[int, Decimal], after: dict[int, Decimal], fields: dict[str, Any], batch: _Batch | None
+) -> Journal:
+    """The journal, its entries and the balances (`ledger_writes`), under the accounts' locks; in
+    a batch, the entries and balances wait for the end of the batch."""
     journal = Journal(chama=chama, amount=sum((amount for amount in deltas.values() if amount > 0), ZERO), **fields)
-    write_journal(journal, deltas=deltas, after=after)
+    insert_journal(journal)
+    entries = entries_of(journal, deltas=deltas, after=after)
+    if batch is None:
+        insert_entries(entries)
+        set_balances(after)
+    else:
+        batch.entries.extend(entries)
+        batch.balances.update(after)
+        batch.moved.update(after)
     transaction.on_commit(lambda: _announce(journal))
     return journal
 
@@ -441,9 +494,12 @@ def post_once(
     `journal.replayed` True so that the caller can tell (a journal posted now has it False).
     """
     chama = membership.chama
-    # Inside `all_or_nothing()` (the collection sheet) no savepoint of its own: a refusal ends the whole block.
-    with transaction.atomic(savepoint=not _all_or_nothing.get()), account_cache():
-        lock_membership(membership.pk)
+    # Inside `all_or_nothing()` (the collection sheet) no savepoint of its own (a refusal ends the
+    # whole block), and the member is locked already.
+    batch = _batch.get()
+    with transaction.atomic(savepoint=batch is None), account_cache():
+        if batch is None or membership.pk not in batch.members:
+            lock_membership(membership.pk)
         if not (reference or idempotency_key):
             return post()
         replay = find_posted(chama, external_reference=reference, idempotency_key=idempotency_key)

@@ -1,8 +1,9 @@
-"""The three statements that record a posted journal, in SQL written once here: the journal's row,
-its entries, and the accounts' new balances.
+"""The three statements that record posted journals, in SQL written once here: a journal's row,
+entries, and the accounts' new balances.
 
-`finance.services.ledger.post_journal` calls `write_journal` under the accounts' locks, once it
-has worked out every balance and the guard has passed. The statements are the ORM's own in
+`finance.services.ledger.post_journal` calls them under the accounts' locks, once it has worked
+out every balance and the guard has passed (inside `all_or_nothing()` the entries and balances of
+all its journals are written together when the block ends). The statements are the ORM's own in
 meaning (the same columns, values prepared by each field for the database in use, PostgreSQL or
 SQLite); they are written out because a payment is mostly these writes and the ORM's compiling of
 them cost more than the database's executing. Balances are set to the values computed under the
@@ -11,7 +12,7 @@ lock (not incremented), so no database adds money in floating point.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from django.db import connection
@@ -36,12 +37,9 @@ def _values(row, fields) -> list:
     return [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
 
 
-def write_journal(journal: Journal, *, deltas: Mapping[int, Decimal], after: Mapping[int, Decimal]) -> None:
-    """Insert `journal` (unsaved; its primary key is set here) and its entries, one per account of
-    `deltas` ({account id: amount}), and set each account's balance to `after[id]`. The caller holds
-    the accounts' locks, inside its own transaction."""
-    now = timezone.now()
-    journal.created_date = journal.updated_date = now
+def insert_journal(journal: Journal) -> None:
+    """Insert `journal` (unsaved); its primary key and stamps are set here."""
+    journal.created_date = journal.updated_date = timezone.now()
     one_row = f"({', '.join(['%s'] * len(JOURNAL_FIELDS))})"
     with connection.cursor() as cursor:
         cursor.execute(
@@ -49,29 +47,41 @@ def write_journal(journal: Journal, *, deltas: Mapping[int, Decimal], after: Map
             _values(journal, JOURNAL_FIELDS),
         )
         journal.pk = cursor.fetchone()[0]
-        journal._state.adding, journal._state.db = False, connection.alias
+    journal._state.adding, journal._state.db = False, connection.alias
 
-        entries = [
-            Entry(
-                chama_id=journal.chama_id,
-                journal_id=journal.pk,
-                account_id=pk,
-                amount=deltas[pk],
-                balance_after=after[pk],
-                created_date=now,
-                updated_date=now,
-            )
-            for pk in sorted(deltas)
-        ]
-        entry_row = f"({', '.join(['%s'] * len(ENTRY_FIELDS))})"
+
+def entries_of(journal: Journal, *, deltas: Mapping[int, Decimal], after: Mapping[int, Decimal]) -> list[Entry]:
+    """The journal's entries (unsaved), one per account of `deltas` ({account id: amount}), by account."""
+    return [
+        Entry(
+            chama_id=journal.chama_id,
+            journal_id=journal.pk,
+            account_id=pk,
+            amount=deltas[pk],
+            balance_after=after[pk],
+            created_date=journal.created_date,
+            updated_date=journal.created_date,
+        )
+        for pk in sorted(deltas)
+    ]
+
+
+def insert_entries(entries: Sequence[Entry]) -> None:
+    """Insert entries (of one journal or of many), in one statement."""
+    row = f"({', '.join(['%s'] * len(ENTRY_FIELDS))})"
+    with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {_columns(Entry, ENTRY_FIELDS)} VALUES {', '.join([entry_row] * len(entries))}",
+            f"INSERT INTO {_columns(Entry, ENTRY_FIELDS)} VALUES {', '.join([row] * len(entries))}",
             [value for entry in entries for value in _values(entry, ENTRY_FIELDS)],
         )
 
-        balance = Account._meta.get_field("balance")
-        quote = connection.ops.quote_name
-        cases = " ".join(["WHEN %s THEN %s"] * len(after))
+
+def set_balances(after: Mapping[int, Decimal]) -> None:
+    """Set each account's balance ({account id: balance}), in one statement. The caller holds their locks."""
+    balance = Account._meta.get_field("balance")
+    quote = connection.ops.quote_name
+    cases = " ".join(["WHEN %s THEN %s"] * len(after))
+    with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {quote(Account._meta.db_table)} SET {quote(balance.column)} = CASE {quote('id')} {cases} END "
             f"WHERE {quote('id')} IN ({', '.join(['%s'] * len(after))})",
