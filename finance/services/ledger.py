@@ -172,7 +172,7 @@ def all_or_nothing(chama: Chama, membership_ids: Iterable[int]) -> Iterator[None
             yield
             if batch.entries:
                 insert_entries(batch.entries)
-                set_balances({pk: batch.balances[pk] for pk in batch.moved})
+                set_balances(chama.pk, {pk: batch.balances[pk] for pk in batch.moved})
         finally:
             _batch.reset(token)
 
@@ -386,10 +386,9 @@ def _guard_refusal(
     (`before` and `after`: the balances, debit positive, read under lock and as they would be)."""
     for pk, balance in after.items():
         account = accounts[pk]
-        sign = 1 if account.debit_normal else -1
-        normal = sign * balance
+        normal = balance if account.debit_normal else -balance
         if account.purpose in GUARDED and normal < 0:
-            available = sign * before[pk]
+            available = before[pk] if account.debit_normal else -before[pk]
             return ValidationError(
                 f"Not enough in {account.name}: it holds {shown(available, chama.currency)}, "
                 f"{shown(available - normal, chama.currency)} would be needed."
@@ -418,7 +417,7 @@ def _write(
     entries = entries_of(journal, deltas=deltas, after=after)
     if batch is None:
         insert_entries(entries)
-        set_balances(after)
+        set_balances(chama.pk, after)
     else:
         batch.entries.extend(entries)
         batch.balances.update(after)

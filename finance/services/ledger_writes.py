@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from finance.models import Account, Entry, Journal
@@ -28,12 +30,12 @@ JOURNAL_FIELDS = [
 ENTRY_FIELDS = [field for field in Entry._meta.concrete_fields if not field.primary_key]
 
 
-def _columns(model, fields) -> str:
+def _columns(model: type[Model], fields: Sequence[Field]) -> str:
     quote = connection.ops.quote_name
     return f"{quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)})"
 
 
-def _values(row, fields) -> list:
+def _values(row: Model, fields: Sequence[Field]) -> list[Any]:
     return [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
 
 
@@ -76,17 +78,20 @@ def insert_entries(entries: Sequence[Entry]) -> None:
         )
 
 
-def set_balances(after: Mapping[int, Decimal]) -> None:
-    """Set each account's balance ({account id: balance}), in one statement. The caller holds their locks."""
+def set_balances(chama_id: int, after: Mapping[int, Decimal]) -> None:
+    """Set the balance of each of the chama's accounts in `after` ({account id: balance}), in one
+    statement. The caller holds their locks."""
     balance = Account._meta.get_field("balance")
     quote = connection.ops.quote_name
     cases = " ".join(["WHEN %s THEN %s"] * len(after))
+    table = quote(Account._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {quote(Account._meta.db_table)} SET {quote(balance.column)} = CASE {quote('id')} {cases} END "
-            f"WHERE {quote('id')} IN ({', '.join(['%s'] * len(after))})",
+            f"UPDATE {table} SET {quote(balance.column)} = CASE {quote('id')} {cases} END "
+            f"WHERE {table}.{quote('chama_id')} = %s AND {table}.{quote('id')} IN ({', '.join(['%s'] * len(after))})",
             [
                 *(value for pk, new in after.items() for value in (pk, balance.get_db_prep_save(new, connection))),
+                chama_id,
                 *after,
             ],
         )

@@ -205,7 +205,10 @@ def test_the_receipt_is_queued_and_written_by_the_worker(chama, settings, django
         journal = pay(chama, wanjiku, "1500")
 
     queued = DBTaskResult.objects.get()
-    assert (queued.task_path, queued.args_kwargs) == ("finance.tasks.send_receipt", {"args": [journal.pk], "kwargs": {}})
+    assert (queued.task_path, queued.args_kwargs) == (
+        "finance.tasks.send_receipt",
+        {"args": [journal.pk], "kwargs": {}},
+    )
     assert not Notification.objects.filter(user=wanjiku.user).exists()  # nothing written inside the request
 
     send_receipt.call(journal.pk)
@@ -247,3 +250,33 @@ def test_a_payment_is_audited_by_its_journal_and_the_register_still_by_the_audit
     # Who did what is on the journal itself.
     assert (journal.created_by, journal.created_date is not None) == (chama.treasurer, True)
     assert LogEntry.objects.get_for_object(wanjiku).filter(action=LogEntry.Action.CREATE).exists()
+
+
+def test_a_collection_sheet_writes_its_entries_in_one_insert_and_its_balances_in_one_update(chama):
+    from itertools import accumulate
+
+    from finance.models import Account, Entry
+    from finance.services import ledger, reconcile
+
+    today_is(date(2026, 1, 6))
+    members = [joined(chama) for _ in range(3)]
+    raise_dues(chama, [1])
+    sheet_statements(chama, members)  # the first meeting opens the members' accounts
+    today_is(date(2026, 2, 6))
+    raise_dues(chama, [2])
+    rows = [{"membership": m.pk, "contribution": D("1000"), "shares": 1, "fines": D("100")} for m in members]
+
+    with CaptureQueriesContext(connection) as captured:
+        collections.collection_sheet_post(chama=chama, day=chama.today(), rows=rows, method="cash", by=chama.treasurer)
+
+    sql = [query["sql"] for query in captured.captured_queries]
+    assert sum(statement.startswith('INSERT INTO "finance_entry"') for statement in sql) == 1
+    assert sum(statement.startswith('UPDATE "finance_account"') for statement in sql) == 1
+    # By hand: each meeting, each of 3 members hands in 1,000 + a 100 share + 100 of fines.
+    cash = ledger.chama_account(chama, Account.Purpose.CASH)
+    cash.refresh_from_db()
+    assert cash.balance == D("7200.00")
+    running = list(Entry.objects.filter(account=cash).order_by("id").values_list("amount", "balance_after"))
+    assert len(running) == 18
+    assert [after for _, after in running] == list(accumulate(amount for amount, _ in running))
+    assert reconcile.account_drift(chama) == [] and reconcile.unbalanced_journal_ids(chama) == []
