@@ -25,12 +25,12 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, ExtractDay, ExtractMonth, ExtractYear, Least, Round
-from django.db.models.lookups import GreaterThan, LessThan, LessThanOrEqual
+from django.db.models.functions import Coalesce, ExtractDay, ExtractMonth, ExtractYear, Least
+from django.db.models.lookups import LessThan
 from django.utils import timezone
 
 from chama import authority
-from chama.money import ZERO, MoneyField, positive_money, shown, to_money
+from chama.money import ZERO, positive_money, shown, to_money
 from chama.progress import Progress
 from chama.roles import MembershipStatus
 from chama.transitions import locked_in_status, move
@@ -156,32 +156,65 @@ def record_allocations(
     moved: dict[int, Decimal] = {}
     for due, amount in allocations:
         moved[due.pk] = moved.get(due.pk, ZERO) + amount
-    delta = Case(*[When(pk=pk, then=Value(amount)) for pk, amount in moved.items()], output_field=MoneyField())
-    paid, waived = F("paid_amount"), F("waived_amount")
-    if field_name == "paid_amount":
-        paid = Round(paid + delta, 2)
-    else:
-        waived = Round(waived + delta, 2)
-    S = Due.Status
-    # Due.derive_status, on the amounts after this update.
-    status = Case(
-        When(status=S.CANCELLED, then=Value(S.CANCELLED)),
-        When(
-            LessThanOrEqual(F("amount") - paid - waived, 0),
-            then=Case(When(GreaterThan(paid, 0), then=Value(S.PAID)), default=Value(S.WAIVED)),
-        ),
-        When(late_after__lt=today, then=Value(S.OVERDUE)),
-        When(GreaterThan(paid, 0), then=Value(S.PARTIAL)),
-        default=Value(S.PENDING),
-    )
-    Due.objects.filter(pk__in=moved).update(
-        **{field_name: paid if field_name == "paid_amount" else waived},
-        status=status,
-        updated_date=timezone.now(),
-    )
+    _move_dues(chama, moved, field_name, today)
     for due, amount in allocations:  # the caller's copies follow
         setattr(due, field_name, to_money(getattr(due, field_name) + amount))
         due.status = due.derive_status(today)
+
+
+def _move_dues(chama: Chama, moved: dict[int, Decimal], field_name: str, today: date) -> None:
+    """Add `moved` ({due id: amount}) to each due's `field_name` (paid or waived) and set its
+    status from its amounts after the update, as `Due.derive_status` would: one statement, in SQL
+    written here because the ORM's compiling of this expression cost more than running it. ROUND
+    keeps SQLite, which adds decimals in floating point, on whole cents."""
+    quote = connection.ops.quote_name
+    money = Due._meta.get_field("amount")
+    S = Due.Status
+
+    def added() -> tuple[str, list[Any]]:
+        cases = " ".join(["WHEN %s THEN %s"] * len(moved))
+        params = [value for pk, amount in moved.items() for value in (pk, money.get_db_prep_save(amount, connection))]
+        return f"ROUND({quote(field_name)} + CASE {quote('id')} {cases} END, 2)", params
+
+    def amount_of(column: str) -> tuple[str, list[Any]]:
+        return added() if column == field_name else (quote(column), [])
+
+    new, new_params = added()
+    paid, paid_params = amount_of("paid_amount")
+    waived, waived_params = amount_of("waived_amount")
+    status = (
+        f"CASE WHEN {quote('status')} = %s THEN %s "
+        f"WHEN {quote('amount')} - {paid} - {waived} <= 0 THEN CASE WHEN {paid} > 0 THEN %s ELSE %s END "
+        f"WHEN {quote('late_after')} < %s THEN %s WHEN {paid} > 0 THEN %s ELSE %s END"
+    )
+    status_params = [
+        S.CANCELLED,
+        S.CANCELLED,
+        *paid_params,
+        *waived_params,
+        *paid_params,
+        S.PAID,
+        S.WAIVED,
+        Due._meta.get_field("late_after").get_db_prep_save(today, connection),
+        S.OVERDUE,
+        *paid_params,
+        S.PARTIAL,
+        S.PENDING,
+    ]
+    table = quote(Due._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {quote(field_name)} = {new}, {quote('status')} = {status}, "
+            f"{quote('updated_date')} = %s "
+            f"WHERE {table}.{quote('chama_id')} = %s AND {table}.{quote('id')} IN ({', '.join(['%s'] * len(moved))})",
+            [
+                *new_params,
+                *status_params,
+                Due._meta.get_field("updated_date").get_db_prep_save(timezone.now(), connection),
+                chama.pk,
+                *moved,
+            ],
+        )
 
 
 def _debit_account(chama: Chama, method: str, source_account: Account | None) -> Account:
