@@ -3,7 +3,8 @@
 `post_journal` is the only writer of entries and account balances. It locks the accounts it
 touches (in primary-key order, so concurrent postings cannot deadlock), refuses a journal that
 does not sum to zero or that would take cash, a member's savings or any other guarded account
-below zero, and moves the cached balances with one F() update in the same transaction.
+below zero, and sets the cached balances to the values worked out under the lock, in the same
+transaction (`ledger_writes`; inside `all_or_nothing()`, once for the whole batch).
 
 When the transaction commits it announces the journal with `finance.signals.journal_posted`:
 receipts and anything else derived from postings listen there, after the money is safely
