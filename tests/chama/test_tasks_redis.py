@@ -8,9 +8,9 @@ import pytest
 import redis
 
 from chama.notify import notify
-from config.settings.base import rq_queue as rq_queue_settings
 from chama.sms import MemoryBackend
 from chama.tasks import queue_ok
+from config.settings.base import rq_queue as rq_queue_settings
 from tests.factories import ChamaFactory, member
 from tests.helpers import SmsGatewayDownFor
 
