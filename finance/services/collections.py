@@ -144,7 +144,10 @@ def collection_sheet_post(
     try:
         # The sheet as it nearly always is: every cell posts, in one transaction without savepoints,
         # its members and their accounts locked up front and the balances moved once at the end.
-        with ledger.all_or_nothing(chama, [member.pk for member in members.values()]):
+        repaid = [
+            loan_of[row["membership"]].pk for _, row in ordered if row.get("repayment") and row["membership"] in loan_of
+        ]
+        with ledger.all_or_nothing(chama, [member.pk for member in members.values()], repaid):
             result = _post_sheet(chama, ordered, members, post, stop_at_refusal=True)
     except _Refused:
         # A cell was refused: post again cell by cell (each in a savepoint) to name every refusal,

@@ -33,7 +33,7 @@ from django.db.models import Q
 
 from chama.models import User
 from chama.money import ZERO, shown, to_money
-from finance.locking import lock_accounts, lock_chama_accounts
+from finance.locking import lock_accounts, lock_chama_accounts, lock_loans
 from finance.models import Account, Entry, Expense, Journal, Loan, SavingsType
 from finance.services import value_dates
 from finance.services.ledger_writes import entries_of, insert_entries, insert_journal, set_balances
@@ -147,12 +147,13 @@ _batch: ContextVar[_Batch | None] = ContextVar("ledger_batch", default=None)
 
 
 @contextmanager
-def all_or_nothing(chama: Chama, membership_ids: Iterable[int]) -> Iterator[None]:
+def all_or_nothing(chama: Chama, membership_ids: Iterable[int], loan_ids: Iterable[int] = ()) -> Iterator[None]:
     """A transaction of many postings for the members `membership_ids` of `chama` (a meeting's
     collection sheet), committed whole or rolled back whole.
 
-    On entry it locks the members, then the chama's own accounts and the members' accounts, each
-    kind by primary key, in two statements, and reads them into one `account_cache()`. The postings
+    On entry it takes its locks in the order of `chama.locking`: the members, the loans it will
+    repay (`loan_ids`), then the chama's own accounts and the members' accounts, each kind by
+    primary key, and reads the accounts into one `account_cache()`. The postings
     in it take no savepoints and no locks of their own; their entries and the accounts' balances
     are written when the block ends, one insert and one update whatever the number of postings.
     Until then the balances in the database lag behind the block's postings (`post_journal` reads
@@ -162,6 +163,7 @@ def all_or_nothing(chama: Chama, membership_ids: Iterable[int]) -> Iterator[None
     members = sorted(set(membership_ids))
     with transaction.atomic(), account_cache() as cache:
         lock_memberships(members)
+        lock_loans(Loan.objects.filter(pk__in=sorted(set(loan_ids))))
         batch = _Batch(members=set(members))
         for account in lock_chama_accounts(chama.pk, members):
             cache.setdefault(("account", chama.pk, account.code), account)
