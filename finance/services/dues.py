@@ -39,6 +39,7 @@ from finance.locking import lock_due, lock_dues
 from finance.models import Account, ContributionPlan, Due, DueAllocation, Journal, SavingsType, Waiver
 from finance.selectors import dues as dues_reads
 from finance.services import ledger, shares, value_dates
+from finance.services.ledger_writes import case_by_id, chama_rows
 from groups import selectors as register
 from groups import signatures
 from groups.locking import lock_membership
@@ -168,20 +169,12 @@ def _move_dues(chama: Chama, moved: dict[int, Decimal], field_name: str, today: 
     written here because the ORM's compiling of this expression cost more than running it. ROUND
     keeps SQLite, which adds decimals in floating point, on whole cents."""
     quote = connection.ops.quote_name
-    money = Due._meta.get_field("amount")
     S = Due.Status
-
-    def added() -> tuple[str, list[Any]]:
-        cases = " ".join(["WHEN %s THEN %s"] * len(moved))
-        params = [value for pk, amount in moved.items() for value in (pk, money.get_db_prep_save(amount, connection))]
-        return f"ROUND({quote(field_name)} + CASE {quote('id')} {cases} END, 2)", params
-
-    def amount_of(column: str) -> tuple[str, list[Any]]:
-        return added() if column == field_name else (quote(column), [])
-
-    new, new_params = added()
-    paid, paid_params = amount_of("paid_amount")
-    waived, waived_params = amount_of("waived_amount")
+    delta, delta_params = case_by_id(moved, Due._meta.get_field(field_name))
+    new = f"ROUND({quote(field_name)} + {delta}, 2)"
+    # The amounts after the update, as the status must read them (SET sees the row before it).
+    paid, paid_params = (new, delta_params) if field_name == "paid_amount" else (quote("paid_amount"), [])
+    waived, waived_params = (new, delta_params) if field_name == "waived_amount" else (quote("waived_amount"), [])
     status = (
         f"CASE WHEN {quote('status')} = %s THEN %s "
         f"WHEN {quote('amount')} - {paid} - {waived} <= 0 THEN CASE WHEN {paid} > 0 THEN %s ELSE %s END "
@@ -201,18 +194,16 @@ def _move_dues(chama: Chama, moved: dict[int, Decimal], field_name: str, today: 
         S.PARTIAL,
         S.PENDING,
     ]
-    table = quote(Due._meta.db_table)
+    where, where_params = chama_rows(Due._meta.db_table, chama.pk, list(moved))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET {quote(field_name)} = {new}, {quote('status')} = {status}, "
-            f"{quote('updated_date')} = %s "
-            f"WHERE {table}.{quote('chama_id')} = %s AND {table}.{quote('id')} IN ({', '.join(['%s'] * len(moved))})",
+            f"UPDATE {quote(Due._meta.db_table)} SET {quote(field_name)} = {new}, {quote('status')} = {status}, "
+            f"{quote('updated_date')} = %s WHERE {where}",
             [
-                *new_params,
+                *delta_params,
                 *status_params,
                 Due._meta.get_field("updated_date").get_db_prep_save(timezone.now(), connection),
-                chama.pk,
-                *moved,
+                *where_params,
             ],
         )
 

@@ -78,20 +78,34 @@ def insert_entries(entries: Sequence[Entry]) -> None:
         )
 
 
+def case_by_id(values: Mapping[int, Decimal], field: Field) -> tuple[str, list[Any]]:
+    """(`CASE "id" WHEN … THEN … END`, its parameters): each row's value of `values` ({id: value}),
+    prepared as `field` prepares it."""
+    quote = connection.ops.quote_name
+    cases = " ".join(["WHEN %s THEN %s"] * len(values))
+    params = [item for pk, value in values.items() for item in (pk, field.get_db_prep_save(value, connection))]
+    return f"CASE {quote('id')} {cases} END", params
+
+
+def chama_rows(table: str, chama_id: int, ids: Sequence[int]) -> tuple[str, list[Any]]:
+    """(a WHERE clause, its parameters) for the rows `ids` of `table`, and only the chama's:
+    routable by chama."""
+    quote = connection.ops.quote_name
+    where = (
+        f"{quote(table)}.{quote('chama_id')} = %s AND {quote(table)}.{quote('id')} IN ({', '.join(['%s'] * len(ids))})"
+    )
+    return where, [chama_id, *ids]
+
+
 def set_balances(chama_id: int, after: Mapping[int, Decimal]) -> None:
     """Set the balance of each of the chama's accounts in `after` ({account id: balance}), in one
     statement. The caller holds their locks."""
     balance = Account._meta.get_field("balance")
     quote = connection.ops.quote_name
-    cases = " ".join(["WHEN %s THEN %s"] * len(after))
-    table = quote(Account._meta.db_table)
+    new, new_params = case_by_id(after, balance)
+    where, where_params = chama_rows(Account._meta.db_table, chama_id, list(after))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET {quote(balance.column)} = CASE {quote('id')} {cases} END "
-            f"WHERE {table}.{quote('chama_id')} = %s AND {table}.{quote('id')} IN ({', '.join(['%s'] * len(after))})",
-            [
-                *(value for pk, new in after.items() for value in (pk, balance.get_db_prep_save(new, connection))),
-                chama_id,
-                *after,
-            ],
+            f"UPDATE {quote(Account._meta.db_table)} SET {quote(balance.column)} = {new} WHERE {where}",
+            [*new_params, *where_params],
         )
