@@ -1,4 +1,5 @@
-"""Row locks: the only place that calls `select_for_update`, and the order every transaction takes them in.
+"""Row locks: the only place that calls `select_for_update` (with `chama.rows`, which writes the same
+lock clause for the posting path's hand-written reads), and the order every transaction takes them in.
 
 A transaction that locks more than one row takes them in this order:
 

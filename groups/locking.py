@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from chama.locking import lock_row, lock_values
+from chama import rows
+from chama.locking import lock_row
 from groups.models import Chama, Membership
 
 
@@ -20,5 +21,9 @@ def lock_membership(pk: int) -> None:
 
 
 def lock_memberships(ids: Iterable[int]) -> None:
-    """Several memberships, by primary key (no key: rows pointing at them can still be inserted)."""
-    lock_values(Membership.objects.filter(pk__in=ids), "pk", no_key=True)
+    """Several memberships, by primary key (no key: rows pointing at them can still be inserted).
+    In SQL written once (`chama.rows`): every payment starts here."""
+    ids = list(ids)
+    if ids:
+        where = f"{rows.col(Membership, 'id')} IN {rows.in_list(ids)}"
+        rows.fetch_values(Membership, ["id"], where, ids, lock=rows.NO_KEY_UPDATE)

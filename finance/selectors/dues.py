@@ -5,17 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import QuerySet
-
 from chama.money import ZERO
 from chama.roles import MembershipStatus
 from finance.models import Due
-from groups.models import Chama, Membership
-
-
-def open_dues(*, membership: Membership) -> QuerySet[Due]:
-    """The member's dues still owed (in part or whole), oldest first."""
-    return Due.objects.filter(membership=membership, status__in=Due.OPEN_STATUSES).order_by("due_date", "id")
+from groups.models import Chama
 
 
 def owed_by_member(*, chama: Chama) -> dict[tuple[int, str], Decimal]:

@@ -35,9 +35,8 @@ from chama.progress import Progress
 from chama.roles import MembershipStatus
 from chama.transitions import locked_in_status, move
 from finance import periods
-from finance.locking import lock_due, lock_dues
+from finance.locking import lock_due, lock_open_dues
 from finance.models import Account, ContributionPlan, Due, DueAllocation, Journal, SavingsType, Waiver
-from finance.selectors import dues as dues_reads
 from finance.services import ledger, shares, value_dates
 from finance.services.ledger_writes import case_by_id, chama_rows
 from groups import selectors as register
@@ -119,13 +118,8 @@ class Settlement:
 def settle_oldest_first(membership: Membership, amount: Decimal, kinds: Sequence[str] | None = None) -> Settlement:
     """Spread `amount` over the member's open dues, oldest first: one statement reads and locks
     them, whatever their number. The caller holds the member's lock."""
-    # Lock only the dues themselves: a due's plan is nullable (an outer join PostgreSQL will not lock).
-    dues = dues_reads.open_dues(membership=membership)
-    if kinds:
-        dues = dues.filter(kind__in=kinds)
     settlement = Settlement(remaining=amount)
-    open_dues = lock_dues(dues.select_related("plan__savings_type"))
-    for due in sorted(open_dues, key=lambda due: (due.due_date, due.id)):
+    for due in sorted(lock_open_dues(membership, kinds), key=lambda due: (due.due_date, due.id)):
         if settlement.remaining <= 0:
             break
         due.membership, due.chama = membership, membership.chama  # known already: no query per due

@@ -29,8 +29,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 
+from chama import rows
 from chama.models import User
 from chama.money import ZERO, shown, to_money
 from finance.locking import lock_accounts, lock_chama_accounts, lock_loans
@@ -71,6 +71,7 @@ CHART = [
     ],
 ]
 CHAMA_CODES = {purpose: code for code, _, _, purpose in CHART if purpose != A.EXPENSE}
+CHART_CODES = list(CHAMA_CODES.values())
 EXPENSE_CODES = {category: f"5{index:02d}0" for index, (category, _) in enumerate(Expense.Category.choices)}
 
 # Per-member accounts: purpose → (code prefix, type, name).
@@ -203,14 +204,23 @@ def preload_accounts(chama: Chama, membership: Membership | None = None) -> None
     cache = _cache.get()
     if cache is None:
         return
-    wanted = Q(membership__isnull=True, code__in=CHAMA_CODES.values()) if ("chart", chama.pk) not in cache else Q()
+    wanted, params = [], []
+    if ("chart", chama.pk) not in cache:
+        wanted.append(
+            f"({rows.col(Account, 'membership_id')} IS NULL AND {rows.col(Account, 'code')} IN {rows.in_list(CHART_CODES)})"
+        )
+        params += CHART_CODES
     if membership is not None and ("member", membership.pk) not in cache:
-        wanted = wanted | Q(membership=membership) if wanted else Q(membership=membership)
+        wanted.append(f"{rows.col(Account, 'membership_id')} = %s")
+        params.append(membership.pk)
         cache[("member", membership.pk)] = True
     if not wanted:
         return
     cache[("chart", chama.pk)] = True
-    for account in Account.objects.filter(wanted, chama_id=chama.pk):
+    # In SQL written once (`chama.rows`): every payment reads its accounts here.
+    for account in rows.fetch(
+        Account, f"{rows.col(Account, 'chama_id')} = %s AND ({' OR '.join(wanted)})", [chama.pk, *params]
+    ):
         cache.setdefault(("account", chama.pk, account.code), account)
 
 
