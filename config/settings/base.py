@@ -87,12 +87,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool("DATABASE_PREPARED", default=True):
-    # Values travel apart from the query (server-side binding), so psycopg prepares a statement the
-    # fifth time a connection runs it and PostgreSQL plans it once per connection instead of every
-    # time: planning was half of a payment's time in the database. Off behind a pooler in
-    # transaction mode, which cannot keep a session's prepared statements.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool("DATABASE_POOL", default=False):
     # psycopg 3's pool, built into Django 5.1+; persistent connections must be off with it.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
