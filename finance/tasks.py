@@ -11,12 +11,15 @@ from finance.models import Journal
 
 
 @task()
-def send_receipt(journal_id: int) -> bool:
-    """The member's receipt for the money a journal recorded from them, at most once (its key is the
-    journal's). True when it was written now."""
-    journal = Journal.objects.select_related("chama", "membership__user").filter(pk=journal_id).first()
-    if journal is None or journal.membership is None:
-        return False
+def send_receipts(journal_ids: list[int]) -> int:
+    """The members' receipts for the money the journals recorded from them (one payment's, or a
+    whole collection sheet's), each at most once: its key is the journal's, so a task run again
+    writes none twice. Returns how many were written now."""
+    journals = Journal.objects.select_related("chama", "membership__user").filter(pk__in=journal_ids).order_by("pk")
+    return sum(_receipt(journal) for journal in journals if journal.membership is not None)
+
+
+def _receipt(journal: Journal) -> bool:
     chama = journal.chama
     amount = shown(journal.amount, chama.currency)
     return (

@@ -18,6 +18,7 @@ from chama import authority
 from chama.money import ZERO, to_money
 from chama.roles import MembershipStatus
 from finance.models import Journal, Loan
+from finance.receivers import receipts_together
 from finance.selectors import loans as loan_reads
 from finance.services import dues, ledger, loans, savings, value_dates
 from groups.locking import lock_memberships
@@ -126,7 +127,7 @@ def collection_sheet_post(
     to the member's oldest outstanding loan. Every row is posted or none: any refusal raises
     `SheetRefused` with the messages of each refused row. With `client_key`, sending the same
     sheet again posts nothing and returns the first journals (`replayed`); the key sent with a
-    different sheet is refused."""
+    different sheet is refused. The members' receipts are queued together, as one task."""
     authority.require(by, "record_payment", chama=chama)
     general = {}
     if method not in ledger.METHOD_ACCOUNTS:
@@ -141,6 +142,16 @@ def collection_sheet_post(
     # Members in id order, as every posting locks them: two sheets saved at once queue, never deadlock.
     ordered = sorted(enumerate(rows), key=lambda pair: pair[1]["membership"])
     post = dict(loan_of=loan_of, method=method, by=by, day=day, client_key=client_key)
+    with receipts_together():
+        result = _post_sheet_once(chama, ordered, members, post)
+    result.replayed = bool(result.journals) and all(result.replays)
+    return result
+
+
+def _post_sheet_once(
+    chama: Chama, ordered: Sequence[tuple[int, Mapping[str, Any]]], members: Mapping[int, Membership], post: dict
+) -> SheetResult:
+    loan_of = post["loan_of"]
     try:
         # The sheet as it nearly always is: every cell posts, in one transaction without savepoints,
         # its members and their accounts locked up front and the balances moved once at the end.
@@ -158,7 +169,6 @@ def collection_sheet_post(
             # while waiting for a member would deadlock with it.
             lock_memberships(sorted(member.pk for member in members.values()))
             result = _post_sheet(chama, ordered, members, post, stop_at_refusal=False)
-    result.replayed = bool(result.journals) and all(result.replays)
     return result
 
 

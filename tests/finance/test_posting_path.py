@@ -16,7 +16,7 @@ from finance.models import Due, Journal
 from finance.services import collections
 from finance.services import dues as dues_service
 from finance.signals import journal_posted
-from finance.tasks import send_receipt
+from finance.tasks import send_receipts
 from tests.factories import ChamaFactory, joined
 from tests.helpers import today_is
 
@@ -206,13 +206,13 @@ def test_the_receipt_is_queued_and_written_by_the_worker(chama, settings, django
 
     queued = DBTaskResult.objects.get()
     assert (queued.task_path, queued.args_kwargs) == (
-        "finance.tasks.send_receipt",
-        {"args": [journal.pk], "kwargs": {}},
+        "finance.tasks.send_receipts",
+        {"args": [[journal.pk]], "kwargs": {}},
     )
     assert not Notification.objects.filter(user=wanjiku.user).exists()  # nothing written inside the request
 
-    send_receipt.call(journal.pk)
-    send_receipt.call(journal.pk)  # a task run twice still writes one receipt
+    assert send_receipts.call([journal.pk]) == 1
+    assert send_receipts.call([journal.pk]) == 0  # a task run twice still writes one receipt
 
     receipt = Notification.objects.get(user=wanjiku.user)
     assert (receipt.kind, receipt.dedupe_key) == (Notification.Kind.PAYMENT_RECEIPT, f"receipt-{journal.pk}")
@@ -231,7 +231,7 @@ def test_a_queue_that_cannot_take_the_receipt_gets_it_written_at_once(
         journal = pay(chama, wanjiku, "1500")
 
     assert Notification.objects.get(user=wanjiku.user).dedupe_key == f"receipt-{journal.pk}"
-    assert f"Could not queue the receipt of journal #{journal.pk}" in caplog.text
+    assert f"Could not queue the receipts of journals [{journal.pk}]" in caplog.text
 
 
 def test_a_payment_is_audited_by_its_journal_and_the_register_still_by_the_audit_log(
@@ -280,3 +280,23 @@ def test_a_collection_sheet_writes_its_entries_in_one_insert_and_its_balances_in
     assert len(running) == 18
     assert [after for _, after in running] == list(accumulate(amount for amount, _ in running))
     assert reconcile.account_drift(chama) == [] and reconcile.unbalanced_journal_ids(chama) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_collection_sheets_receipts_are_queued_as_one_task(settings):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    chama = ChamaFactory(policy={"contribution_amount": D("1000"), "share_price": D("100")})
+    treasurer = joined(chama, Role.TREASURER).user
+    members = [joined(chama) for _ in range(3)]
+    rows = [{"membership": m.pk, "contribution": D("1000"), "shares": 1, "fines": D("100")} for m in members]
+
+    result = collections.collection_sheet_post(chama=chama, day=chama.today(), rows=rows, method="cash", by=treasurer)
+
+    queued = DBTaskResult.objects.get()  # committed: one push to the queue for the whole sheet
+    assert queued.task_path == "finance.tasks.send_receipts"
+    assert sorted(queued.args_kwargs["args"][0]) == sorted(journal.pk for journal in result.journals)
+    assert len(result.journals) == 9  # three members × contribution, share and fines
+    assert send_receipts.call(queued.args_kwargs["args"][0]) == 9
+    assert Notification.objects.filter(kind=Notification.Kind.PAYMENT_RECEIPT).count() == 9
