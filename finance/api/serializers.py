@@ -186,6 +186,12 @@ class JournalSerializer(JournalBaseSerializer):
         ]
 
 
+def _entries(journal) -> list:
+    """The journal's entries, as `selectors.ledger.member_journals` read them or else from the database."""
+    entries = getattr(journal, "entry_list", None)
+    return journal.entries.all() if entries is None else entries
+
+
 class MyJournalSerializer(JournalBaseSerializer):
     lines = serializers.SerializerMethodField(help_text="Where the money went: your accounts and the chama's funds.")
 
@@ -198,7 +204,7 @@ class MyJournalSerializer(JournalBaseSerializer):
                 "account": entry.account.name,
                 "amount": f"{(-entry.amount if not entry.account.debit_normal else entry.amount):.2f}",
             }
-            for entry in journal.entries.all()
+            for entry in _entries(journal)
             if entry.account.membership_id or entry.account.purpose in PUBLIC_FUNDS
         ]
 

@@ -211,8 +211,10 @@ class Journal(AppendOnlyModel):
 
     @property
     def reversed_by(self):
-        """The journal that reversed this one, or None. Lists read it with prefetch_related("reversals")."""
-        return next(iter(self.reversals.all()), None)
+        """The journal that reversed this one, or None. Lists read it with prefetch_related("reversals")
+        (or into `reversal_list`, `selectors.ledger.member_journals`)."""
+        reversals = getattr(self, "reversal_list", None)
+        return next(iter(self.reversals.all() if reversals is None else reversals), None)
 
 
 class Entry(AppendOnlyModel):

@@ -119,6 +119,28 @@ def test_reverse_a_payment_through_the_api(books, api_as):
     assert trial["total_debit"] == trial["total_credit"] == "0.00"
 
 
+def test_a_members_journals_show_where_each_payment_went_and_what_reversed_it(
+    books, api_as, django_assert_max_num_queries
+):
+    chama, treasurer, _, wanjiku = books
+    officer = api_as(treasurer.user)
+    reversed_id = pay(officer, chama, wanjiku, "300.00").json()["id"]
+    officer.post(f"/api/v1/chamas/{chama.pk}/journals/{reversed_id}/reverse/", {"reason": "Wrong member"})
+    for _ in range(5):
+        pay(officer, chama, wanjiku, "200.00")
+
+    with django_assert_max_num_queries(12):  # the same for a page of 7 journals or of 50
+        page = api_as(wanjiku.user).get(f"/api/v1/chamas/{chama.pk}/my/journals/").json()["results"]
+
+    assert len(page) == 7
+    first_payment = page[-1]
+    assert (first_payment["id"], first_payment["amount"]) == (reversed_id, "300.00")
+    assert first_payment["reversed_by"] == page[-2]["id"] and page[-2]["reversal_of"] == reversed_id
+    # Dr cash 300, Cr September's savings 300: she sees her savings line only (cash is the chama's).
+    assert [line["amount"] for line in first_payment["lines"]] == ["300.00"]
+    assert page[0]["reversed_by"] is None and [line["amount"] for line in page[0]["lines"]] == ["200.00"]
+
+
 def test_waive_through_the_api_with_a_second_officer_above_the_threshold(books, api_as):
     chama, treasurer, chair, wanjiku = books
     due = wanjiku.dues.order_by("due_date").first()

@@ -68,7 +68,7 @@ class MyJournalViewSet(MemberScopedMixin, mixins.ListModelMixin, mixins.Retrieve
     """Every money movement recorded for you — payments, shares, deposits, withdrawals, waivers and
     reversals — newest first (cursor-paginated). Each payment shows where it went."""
 
-    queryset = ledger_reads.journals_with_entries()
+    queryset = ledger_reads.member_journals()
     serializer_class = serializers.MyJournalSerializer
     pagination_class = StatementPagination
     filterset_fields = ["kind"]
