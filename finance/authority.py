@@ -110,6 +110,14 @@ def register():
         owner=member_of,
     )
 
+    rosca = "Merry-go-rounds"
+    action(
+        "manage_rosca",
+        "set up merry-go-round cycles, draw or enter their roster and start them",
+        OFFICER_ROLES,
+        rosca,
+    )
+
     every_model = [
         "account",
         "journal",

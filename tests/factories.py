@@ -368,6 +368,15 @@ def money_rows(chama):
         checkout_request_id=f"ws_CO_{chama.pk}",
         requested_by=payer.user,
     )
+    # A draft merry-go-round (whatever the chama's kind: the row's shape is what the sweeps need).
+    cycle = fm.RoscaCycle.objects.create(
+        chama=chama,
+        name="Merry-go-round",
+        contribution=Decimal("500"),
+        start_date=date(2026, 3, 1),
+        created_by=treasurer,
+    )
+    fm.RosterSlot.objects.create(chama=chama, cycle=cycle, membership=payer, position=1)
     chama._money_rows = {
         fm.Account: fm.Account.objects.filter(chama=chama, membership=payer).first(),
         fm.BackdatingApproval: approval,
@@ -395,6 +404,8 @@ def money_rows(chama):
         fm.Installment: loan.installments.first(),
         fm.RepaymentLine: loan.repayment_lines.first(),
         fm.Collateral: collateral,
+        fm.RoscaCycle: cycle,
+        fm.RosterSlot: cycle.slots.get(),
     }
     return chama._money_rows
 

@@ -1,5 +1,6 @@
 from finance.models.backdating import BackdatingApproval
 from finance.models.books import Expense, Income, Investment, InvestmentMovement, PaidThrough
+from finance.models.cycles import RoscaCycle, RosterSlot
 from finance.models.dues import ContributionPlan, Due, DueAllocation, Waiver
 from finance.models.ledger import Account, Entry, Journal
 from finance.models.loans import Collateral, Guarantee, Installment, Loan, LoanApproval, LoanProduct, RepaymentLine
@@ -14,6 +15,8 @@ __all__ = [
     "LoanApproval",
     "LoanProduct",
     "RepaymentLine",
+    "RoscaCycle",
+    "RosterSlot",
     "Account",
     "BackdatingApproval",
     "ContributionPlan",

@@ -1,0 +1,96 @@
+"""Merry-go-round cycles (ROSCA): who receives the pot in which round, and when each round falls."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from chama.models import TimeStampedModel
+from chama.money import MoneyField
+from finance.periods import add_months
+from groups.models import Chama, Membership, Policy
+
+
+class RoscaCycle(TimeStampedModel):
+    """One turn of a merry-go-round: every member contributes each round and one member, in the
+    roster's order, receives the pot; there are as many rounds as members on the roster."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft (the roster is being set)"
+        ACTIVE = "active", "Running"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class RosterMethod(models.TextChoices):
+        DRAW = "draw", "By draw (a recorded seed anyone can re-check)"
+        AGREEMENT = "agreement", "By agreement (officers enter the order)"
+
+    chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="rosca_cycles")
+    name = models.CharField(max_length=100)
+    contribution = MoneyField(help_text="What every member pays into the pot each round.")
+    frequency = models.CharField(max_length=20, choices=Policy.Frequency.choices, default=Policy.Frequency.MONTHLY)
+    start_date = models.DateField(help_text="The first round's date; each later round is one period after it.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    roster_method = models.CharField(max_length=20, choices=RosterMethod.choices, default=RosterMethod.DRAW)
+    draw_seed = models.CharField(
+        max_length=64, blank=True, help_text="The draw's seed: with the member numbers it gives the order (README)."
+    )
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When the roster was published and dues began.")
+    plan = models.ForeignKey(
+        "finance.ContributionPlan",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="rosca_cycles",
+        help_text="The plan raising each round's contributions into the pot (made when the cycle starts).",
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["chama", "-start_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(contribution__gt=0),
+                name="rosca_contribution_positive",
+                violation_error_message="The contribution must be more than zero.",
+            ),
+            models.UniqueConstraint(
+                fields=["chama", "name"],
+                name="rosca_cycle_name_once",
+                violation_error_message="This chama already has a cycle of that name.",
+            ),
+            models.UniqueConstraint(
+                fields=["chama", "plan"], condition=Q(plan__isnull=False), name="rosca_cycle_plan_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_status_display().lower()})"
+
+    def round_date(self, number: int):
+        """The date of round `number` (1 is the start date)."""
+        if self.frequency == Policy.Frequency.MONTHLY:
+            return add_months(self.start_date, number - 1)
+        days = 7 if self.frequency == Policy.Frequency.WEEKLY else 14
+        return self.start_date + timedelta(days=days * (number - 1))
+
+
+class RosterSlot(TimeStampedModel):
+    """A member's place on a cycle's roster: they receive the pot in round `position`."""
+
+    chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="+")
+    cycle = models.ForeignKey(RoscaCycle, on_delete=models.CASCADE, related_name="slots")
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="rosca_slots")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["cycle", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["chama", "cycle", "position"], name="roster_position_once"),
+            models.UniqueConstraint(fields=["chama", "cycle", "membership"], name="roster_member_once"),
+            models.CheckConstraint(condition=Q(position__gte=1), name="roster_position_from_one"),
+        ]
+
+    def __str__(self):
+        return f"Round {self.position}: {self.membership}"
