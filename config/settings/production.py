@@ -57,7 +57,7 @@ MIDDLEWARE = [
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "config.static_files.GzippedManifestStaticFilesStorage"},
 }
 
 # Redis: the cache of every process (API throttles, sessions). Sessions are written to the

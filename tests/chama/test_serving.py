@@ -137,6 +137,7 @@ def test_static_files_are_served_hashed_compressed_and_kept(server):
         assert headers["Content-Encoding"] == "gzip"
         assert "immutable" in headers["Cache-Control"]
         assert body
+    assert not list((folder / "static").rglob("*.br"))  # gzip only, whatever else is installed
 
 
 def test_the_api_docs_page_links_the_hashed_files(server):
@@ -171,7 +172,7 @@ def test_production_caches_in_redis_and_keeps_sessions_in_the_database():
         "django.core.cache.backends.redis.RedisCache",
         "redis://:pass@cache.internal:6379/2",
         "django.contrib.sessions.backends.cached_db",
-        "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        "config.static_files.GzippedManifestStaticFilesStorage",
         [
             "chama.request_id.RequestIdMiddleware",
             "django.middleware.security.SecurityMiddleware",
