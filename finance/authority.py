@@ -117,6 +117,15 @@ def register():
         OFFICER_ROLES,
         rosca,
     )
+    action("pay_rosca", "pay a round's pot to its recipient", MONEY_OFFICERS, rosca, money=True, owner=member_of)
+    action(
+        "approve_rosca_payout",
+        "approve or reject a round's payout above the threshold (second officer)",
+        OFFICER_ROLES,
+        rosca,
+        money=True,
+        owner=member_of,
+    )
 
     every_model = [
         "account",

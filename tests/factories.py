@@ -376,7 +376,16 @@ def money_rows(chama):
         start_date=date(2026, 3, 1),
         created_by=treasurer,
     )
-    fm.RosterSlot.objects.create(chama=chama, cycle=cycle, membership=payer, position=1)
+    slot = fm.RosterSlot.objects.create(chama=chama, cycle=cycle, membership=payer, position=1)
+    rosca_payout = fm.RoscaPayout.objects.create(
+        chama=chama,
+        cycle=cycle,
+        slot=slot,
+        membership=payer,
+        amount=Decimal("500"),
+        method="cash",
+        recorded_by=treasurer,
+    )
     chama._money_rows = {
         fm.Account: fm.Account.objects.filter(chama=chama, membership=payer).first(),
         fm.BackdatingApproval: approval,
@@ -405,7 +414,8 @@ def money_rows(chama):
         fm.RepaymentLine: loan.repayment_lines.first(),
         fm.Collateral: collateral,
         fm.RoscaCycle: cycle,
-        fm.RosterSlot: cycle.slots.get(),
+        fm.RosterSlot: slot,
+        fm.RoscaPayout: rosca_payout,
     }
     return chama._money_rows
 

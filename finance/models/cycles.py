@@ -7,7 +7,8 @@ from django.db import models
 from django.db.models import Q
 
 from chama.models import TimeStampedModel
-from chama.money import MoneyField
+from chama.money import MoneyField, non_negative
+from finance.models.ledger import Journal
 from finance.periods import add_months
 from groups.models import Chama, Membership, Policy
 
@@ -26,6 +27,10 @@ class RoscaCycle(TimeStampedModel):
         DRAW = "draw", "By draw (a recorded seed anyone can re-check)"
         AGREEMENT = "agreement", "By agreement (officers enter the order)"
 
+    class PayoutRule(models.TextChoices):
+        FULL = "full", "The pot is paid once every member has paid the round"
+        COLLECTED = "collected", "What was collected is paid; the members behind still owe it"
+
     chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="rosca_cycles")
     name = models.CharField(max_length=100)
     contribution = MoneyField(help_text="What every member pays into the pot each round.")
@@ -33,6 +38,7 @@ class RoscaCycle(TimeStampedModel):
     start_date = models.DateField(help_text="The first round's date; each later round is one period after it.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     roster_method = models.CharField(max_length=20, choices=RosterMethod.choices, default=RosterMethod.DRAW)
+    payout_rule = models.CharField(max_length=20, choices=PayoutRule.choices, default=PayoutRule.FULL)
     draw_seed = models.CharField(
         max_length=64, blank=True, help_text="The draw's seed: with the member numbers it gives the order (README)."
     )
@@ -94,3 +100,46 @@ class RosterSlot(TimeStampedModel):
 
     def __str__(self):
         return f"Round {self.position}: {self.membership}"
+
+
+class RoscaPayout(TimeStampedModel):
+    """A round's pot paid to the member whose round it is: posted at once up to the chama's
+    threshold, above it once a second officer approves (never the recipient)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting a second officer"
+        PAID = "paid", "Paid"
+        REJECTED = "rejected", "Rejected"
+
+    chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="+")
+    cycle = models.ForeignKey(RoscaCycle, on_delete=models.PROTECT, related_name="payouts")
+    slot = models.ForeignKey(RosterSlot, on_delete=models.PROTECT, related_name="payouts")
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="rosca_payouts")
+    amount = MoneyField()
+    shortfall = MoneyField(
+        default=0, validators=non_negative(), help_text="What members behind on the round still owe it when paid."
+    )
+    method = models.CharField(max_length=10, help_text="How the pot was paid: cash, mpesa, bank or cheque.")
+    reference = models.CharField(max_length=64, blank=True, help_text="M-Pesa, bank or cheque reference.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["cycle", "slot__position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chama", "slot"],
+                condition=~Q(status="rejected"),
+                name="rosca_round_paid_once",
+                violation_error_message="This round's pot is already paid or waiting for a second officer.",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="rosca_payout_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.cycle.name}, round {self.slot.position}: {self.amount} to {self.membership}"

@@ -153,6 +153,7 @@ class Journal(AppendOnlyModel):
         EXPENSE = "expense", "Expense"
         INCOME = "income", "Other income"
         INVESTMENT = "investment", "Investment movement"
+        ROSCA_PAYOUT = "rosca_payout", "Merry-go-round payout"
         REVERSAL = "reversal", "Reversal"
 
     chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="journals")

@@ -7,6 +7,13 @@ order can be checked long after the meeting.
 
 Starting a cycle publishes the roster and makes the contribution plan that raises each round's
 dues into the merry-go-round pot (`generate_dues`, paid like any due).
+
+A round's pot is paid to its recipient in the roster's order, on or after the round's date: the
+whole pot once every member has paid the round, or, when the cycle's rule says so, what was
+collected (the members behind still owe the round, and their dues go on being fined like any
+due). The payout is a journal (pot → cash, M-Pesa or bank) posted at once up to the chama's
+threshold, or once a second officer approves above it; the recipient is never one of the two.
+The cycle completes with its last round's payout.
 """
 
 from __future__ import annotations
@@ -23,11 +30,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from chama import authority
-from chama.money import positive_money, shown
+from chama.money import ZERO, positive_money, shown
 from chama.notify import notify
 from chama.transitions import locked_in_status, move
-from finance.models import ContributionPlan, RoscaCycle, RosterSlot
+from finance import periods
+from finance.models import Account, ContributionPlan, Due, Journal, RoscaCycle, RoscaPayout, RosterSlot
+from finance.services import ledger
 from groups import selectors as register
+from groups import signatures
 from groups.locking import lock_chama
 from groups.models import Chama, Policy
 
@@ -53,6 +63,7 @@ def cycle_create(
     by: User,
     frequency: str = Policy.Frequency.MONTHLY,
     roster_method: str = RoscaCycle.RosterMethod.DRAW,
+    payout_rule: str = RoscaCycle.PayoutRule.FULL,
 ) -> RoscaCycle:
     """A new cycle, in draft until its roster is set and it is started."""
     authority.require(by, "manage_rosca", chama=chama)
@@ -64,6 +75,8 @@ def cycle_create(
         raise ValidationError({"frequency": "Pick weekly, fortnightly or monthly."})
     if roster_method not in RoscaCycle.RosterMethod.values:
         raise ValidationError({"roster_method": "Pick draw or agreement."})
+    if payout_rule not in RoscaCycle.PayoutRule.values:
+        raise ValidationError({"payout_rule": "Pick full (every member paid the round) or collected."})
     if not (name or "").strip():
         raise ValidationError({"name": "Give the cycle a name, e.g. “2027 merry-go-round”."})
     if RoscaCycle.objects.filter(chama=chama, name=name.strip()).exists():
@@ -75,6 +88,7 @@ def cycle_create(
         start_date=start_date,
         frequency=frequency,
         roster_method=roster_method,
+        payout_rule=payout_rule,
         created_by=by,
     )
 
@@ -183,3 +197,153 @@ def cycle_start(*, cycle: RoscaCycle, by: User) -> RoscaCycle:
             ),
         )
     return cycle
+
+
+# --- paying out a round ---------------------------------------------------------------------------
+
+
+def round_dues(cycle: RoscaCycle, position: int) -> list[Due]:
+    """The dues raised for round `position` of a started cycle (the plan's period holding its date)."""
+    plan = cycle.plan
+    period = periods.period_containing(cycle.round_date(position), plan.frequency, plan.due_day, plan.start_date)
+    return list(
+        Due.objects.filter(chama_id=cycle.chama_id, plan=plan, period_start=period.start)
+        .exclude(status=Due.Status.CANCELLED)
+        .select_related("membership")
+        .order_by("membership__member_number")
+    )
+
+
+def round_payout(*, cycle: RoscaCycle, position: int, method: str, by: User, reference: str = "") -> RoscaPayout:
+    """Pay round `position`'s pot to its recipient (see the module's rules); above the chama's
+    threshold it waits for a second officer."""
+    with transaction.atomic():
+        cycle = locked_in_status(
+            RoscaCycle.objects.select_related("chama__policy", "plan"),
+            pk=cycle.pk,
+            allowed=S.ACTIVE,
+            by=by,
+            action="pay_rosca",
+            on_chama=True,
+            refusal="Only a running cycle pays out: this one is {status}.",
+        )
+        chama = cycle.chama
+        slot = cycle.slots.select_related("membership__user").filter(position=position).first()
+        if slot is None:
+            raise ValidationError({"position": f"{cycle.name} has rounds 1 to {cycle.slots.count()}."})
+        payout = RoscaPayout(
+            chama=chama,
+            cycle=cycle,
+            slot=slot,
+            membership=slot.membership,
+            method=method,
+            reference=(reference or "").strip(),
+            recorded_by=by,
+        )
+        authority.require(by, "pay_rosca", payout)
+        ledger.method_account(chama, method)  # an unknown method is refused before anything is saved
+        _check_round(cycle, slot, chama.today())
+        dues = round_dues(cycle, position)
+        if not dues:
+            raise ValidationError(f"Round {position}'s dues are not raised yet (generate_dues raises them).")
+        collected = sum((due.paid_amount for due in dues), ZERO)
+        behind = [due for due in dues if due.outstanding > 0]
+        if behind and cycle.payout_rule == RoscaCycle.PayoutRule.FULL:
+            names = ", ".join(
+                f"{due.membership.member_number} ({shown(due.outstanding, chama.currency)})" for due in behind
+            )
+            raise ValidationError(f"Round {position} is not fully paid: still owed by {names}.")
+        if collected <= 0:
+            raise ValidationError(f"Nothing has been paid into round {position} yet.")
+        payout.amount = collected
+        payout.shortfall = sum((due.outstanding for due in behind), ZERO)
+        if signatures.needs_second(chama, collected):
+            payout.save()
+            signatures.ask(
+                payout,
+                "approve_rosca_payout",
+                asked_by=by,
+                key=f"rosca-payout-{payout.pk}",
+                what=f"the {cycle.name} round {position} pot of {shown(collected, chama.currency)} "
+                f"to {slot.membership.member_number}",
+            )
+            return payout
+        _post(payout, by)
+    return payout
+
+
+def _check_round(cycle: RoscaCycle, slot: RosterSlot, today: date) -> None:
+    """The round is due and comes next: its date has come and every earlier round is paid."""
+    when = cycle.round_date(slot.position)
+    if today < when:
+        raise ValidationError(f"Round {slot.position} is on {when:%d %b %Y}: pay it then.")
+    taken = RoscaPayout.objects.filter(slot=slot).exclude(status=RoscaPayout.Status.REJECTED).first()
+    if taken is not None:
+        raise ValidationError(f"Round {slot.position} is already {taken.get_status_display().lower()}.")
+    paid = set(
+        RoscaPayout.objects.filter(cycle=cycle, status=RoscaPayout.Status.PAID).values_list("slot__position", flat=True)
+    )
+    unpaid = [n for n in range(1, slot.position) if n not in paid]
+    if unpaid:
+        raise ValidationError(f"Pay round {unpaid[0]} first: rounds are paid in the roster's order.")
+
+
+def _post(payout: RoscaPayout, by: User) -> None:
+    """The payout's journal (Dr the pot, Cr where it was paid from), the recipient's receipt and,
+    with the last round, the cycle's end."""
+    cycle, chama = payout.cycle, payout.chama
+    position = payout.slot.position
+    payout.journal = ledger.post_journal(
+        chama=chama,
+        kind=Journal.Kind.ROSCA_PAYOUT,
+        value_date=chama.today(),
+        membership=payout.membership,
+        memo=f"{cycle.name}: round {position} pot to {payout.membership.member_number} ({payout.method})",
+        created_by=by,
+        external_reference=payout.reference,
+        lines=[
+            (ledger.chama_account(chama, Account.Purpose.ROSCA_POT), payout.amount),
+            (ledger.method_account(chama, payout.method), -payout.amount),
+        ],
+    )
+    payout.status = RoscaPayout.Status.PAID
+    payout.approved_by = by
+    payout.save()
+    notify(
+        payout.membership.user,
+        dedupe_key=f"rosca-payout-{payout.pk}",
+        title=f"{chama}: {shown(payout.amount, chama.currency)} paid to you",
+        body=f"{cycle.name}, round {position}: the pot of {shown(payout.amount, chama.currency)} was paid to you "
+        f"({payout.method}). Receipt no. {payout.journal.pk}.",
+    )
+    if position == cycle.slots.count():
+        move(cycle, S.COMPLETED)
+        ContributionPlan.objects.filter(pk=cycle.plan_id).update(is_active=False)
+
+
+def _locked_pending(payout: RoscaPayout, by: User) -> RoscaPayout:
+    return locked_in_status(
+        RoscaPayout.objects.select_related("chama__policy", "cycle", "slot", "membership__user"),
+        pk=payout.pk,
+        allowed=RoscaPayout.Status.PENDING,
+        by=by,
+        action="approve_rosca_payout",
+    )
+
+
+def payout_approve(*, payout: RoscaPayout, by: User) -> RoscaPayout:
+    """The second officer (not the one who asked, never the recipient) approves: the pot is paid."""
+    with transaction.atomic():
+        payout = _locked_pending(payout, by)
+        authority.require_distinct(by, [payout.recorded_by_id], "merry-go-round payout")
+        _post(payout, by)
+    return payout
+
+
+def payout_reject(*, payout: RoscaPayout, by: User, reason: str) -> RoscaPayout:
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why it is rejected."})
+    with transaction.atomic():
+        payout = _locked_pending(payout, by)
+        move(payout, RoscaPayout.Status.REJECTED, approved_by=by, decided_reason=reason.strip())
+    return payout

@@ -25,7 +25,7 @@ from chama.admin_scoping import ChamaScopedAdmin
 from chama.api.viewsets import ChamaNestedViewSet
 from chama.roles import Role
 from finance.models import Due, Expense, Loan, Withdrawal
-from finance.services import books, dues, loans, reversals, savings
+from finance.services import books, dues, loans, reversals, rosca, savings
 from groups import services as group_services
 from groups.models import Chama
 from tests.factories import (
@@ -236,6 +236,34 @@ def _own_expense(world):
     )
 
 
+def _own_round(world, *, pending=False):
+    """A running merry-go-round in which the treasurer receives round 1, today; with `pending`, the
+    round paid in and its payout asked by the chairperson, above the threshold."""
+    chama, chair, me = world.chama, world.people[Role.CHAIRPERSON], world.people[Role.TREASURER]
+    chama.kind = Chama.Kind.HYBRID
+    chama.save(update_fields=["kind"])
+    cycle = rosca.cycle_create(
+        chama=chama,
+        name="Own round",
+        contribution=D("100"),
+        start_date=chama.today(),
+        by=chair,
+        roster_method="agreement",
+    )
+    members = sorted(chama.memberships.filter(status="active"), key=lambda m: m.user_id != me.pk)
+    rosca.roster_set(cycle=cycle, membership_ids=[m.pk for m in members], by=chair)
+    rosca.cycle_start(cycle=cycle, by=chair)
+    if not pending:
+        return cycle
+    dues.generate_dues(period=chama.today(), chama=chama)
+    for membership in members:
+        dues.payment_record(membership=membership, amount="100", method="cash", by=chair)
+    chama.policy.second_approval_threshold = D("1")
+    chama.policy.save()
+    cycle.refresh_from_db()
+    return rosca.round_payout(cycle=cycle, position=1, method="cash", by=chair)
+
+
 OWN_ROW_CASES = {
     "reverse_journal": lambda w, me: reversals.journal_reverse(
         journal=dues.payment_record(membership=_officer(w), amount="100", method="cash", by=w.people[Role.CHAIRPERSON]),
@@ -255,6 +283,8 @@ OWN_ROW_CASES = {
         ),
         by=me,
     ),
+    "pay_rosca": lambda w, me: rosca.round_payout(cycle=_own_round(w), position=1, method="cash", by=me),
+    "approve_rosca_payout": lambda w, me: rosca.payout_approve(payout=_own_round(w, pending=True), by=me),
     "approve_loan": lambda w, me: loans.loan_approve(loan=_own_loan(w), by=me),
     "disburse_loan": lambda w, me: loans.loan_disburse(
         loan=_own_loan(w, status=Loan.Status.APPROVED), by=me, method="cash"
