@@ -10,7 +10,7 @@ point.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -272,11 +272,17 @@ def register(kind: DriftKind) -> None:
         EXTRA_KINDS.append(kind)
 
 
+def drift_by_kind(chama: Chama | None = None) -> dict[str, list[Drift]]:
+    """{kind's name: its drifted values} for every kind of cache: one query per kind."""
+    return {kind.name: kind.find(chama) for kind in (*KINDS, *EXTRA_KINDS)}
+
+
 def all_drift(chama: Chama | None = None) -> list[Drift]:
     """Every cached value that differs from its rows: one query per kind of cache."""
-    return [item for kind in (*KINDS, *EXTRA_KINDS) for item in kind.find(chama)]
+    return [item for found in drift_by_kind(chama).values() for item in found]
 
 
-def fix_drift(chama: Chama | None = None) -> int:
-    """Write every re-derived value: one UPDATE per kind of cache; returns the rows written."""
-    return sum(kind.fix(chama) for kind in (*KINDS, *EXTRA_KINDS))
+def fix_drift(chama: Chama | None = None, kinds: Collection[str] | None = None) -> int:
+    """Write every re-derived value: one UPDATE per kind of cache (only `kinds`, by name, when
+    given: those found drifting); returns the rows written."""
+    return sum(kind.fix(chama) for kind in (*KINDS, *EXTRA_KINDS) if kinds is None or kind.name in kinds)

@@ -11,7 +11,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 
 from chama import authority
 from chama.roles import Role
@@ -597,6 +599,18 @@ def test_a_tampered_balance_is_reported_then_repaired_with_fix(funded):
     cash_account.refresh_from_db()
     assert cash_account.balance == D("15000.00")
     assert fresh(contribution).waived_amount == D("300.00")
+    assert "No drift" in run_reconcile()
+
+
+def test_fix_writes_only_the_kinds_found_drifting(funded):
+    chama, _, _, _ = funded
+    Account.objects.filter(pk=ledger.chama_account(chama, A.CASH).pk).update(balance=D("1.00"))
+
+    with CaptureQueriesContext(connection) as queries:
+        assert "Repaired 1 cached value(s) in every chama." in run_reconcile("--fix")
+
+    updates = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("UPDATE")]
+    assert len(updates) == 1 and updates[0].startswith(f"UPDATE {Account._meta.db_table} SET balance")
     assert "No drift" in run_reconcile()
 
 

@@ -1,7 +1,7 @@
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from finance.services.reconcile import all_drift, fix_drift, unbalanced_journal_ids
+from finance.services.reconcile import drift_by_kind, fix_drift, unbalanced_journal_ids
 from groups.commands import ChamaCommand
 
 
@@ -18,9 +18,11 @@ class Command(ChamaCommand):
         if unbalanced:
             raise CommandError(f"Journals that do not sum to zero (the ledger itself is wrong): {unbalanced}")
         with transaction.atomic():
-            drift = all_drift(chama)
+            found = drift_by_kind(chama)
+            drift = [item for items in found.values() for item in items]
             if fix and drift:
-                fix_drift(chama)
+                # Only the kinds found drifting are written (each repair computes its check again).
+                fix_drift(chama, kinds=[name for name, items in found.items() if items])
         if drift and not fix:
             for line in self.report_lines(drift):
                 self.stdout.write(line)
