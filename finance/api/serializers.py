@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from chama.api.fields import DateField, IdRelatedField, MoneyField
@@ -11,6 +12,8 @@ from finance.models import (
     Journal,
     MpesaReceipt,
     PaidThrough,
+    RoscaCycle,
+    RoscaPayout,
     SavingsType,
     Waiver,
     Withdrawal,
@@ -460,3 +463,147 @@ class SuspenseAssignSerializer(ChamaScopedSerializer):
     scoped_fields = {"membership": chama_members}
 
     membership = IdRelatedField(queryset=Membership.objects.none(), help_text="The member the money came from.")
+
+
+# --- merry-go-rounds -----------------------------------------------------------------------------
+
+
+class RosterSlotSerializer(serializers.Serializer):
+    position = serializers.IntegerField(help_text="The round in which this member receives the pot.")
+    membership = serializers.IntegerField(source="membership_id")
+    member_number = serializers.CharField(source="membership.member_number")
+    name = serializers.CharField(source="membership.user.get_full_name")
+    round_date = DateField(help_text="The round's date.")
+    payout_status = serializers.CharField(allow_null=True, help_text="pending, paid, or null: not paid out yet.")
+
+
+class RoscaCycleSerializer(serializers.ModelSerializer):
+    """A merry-go-round cycle; `my_position` and `my_round_date` are the caller's own (null when
+    they are not on the roster, or it is not set yet), `next_round` the next round to pay out."""
+
+    rounds = serializers.SerializerMethodField()
+    pot = MoneyField(source="pot_per_round", read_only=True, help_text="What each round's recipient receives.")
+    my_position = serializers.SerializerMethodField()
+    my_round_date = serializers.SerializerMethodField()
+    next_round = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RoscaCycle
+        fields = [
+            "id",
+            "name",
+            "contribution",
+            "frequency",
+            "start_date",
+            "status",
+            "roster_method",
+            "payout_rule",
+            "draw_seed",
+            "started_at",
+            "rounds",
+            "pot",
+            "my_position",
+            "my_round_date",
+            "next_round",
+        ]
+        read_only_fields = fields
+
+    def _mine(self, cycle):
+        membership_id = self.context.get("membership_id")
+        return next((slot for slot in cycle.slots.all() if slot.membership_id == membership_id), None)
+
+    def get_rounds(self, cycle) -> int:
+        return len(cycle.slots.all())
+
+    def get_my_position(self, cycle) -> int | None:
+        mine = self._mine(cycle)
+        return mine.position if mine else None
+
+    def get_my_round_date(self, cycle) -> str | None:
+        mine = self._mine(cycle)
+        return cycle.round_date(mine.position).isoformat() if mine else None
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "position": {"type": "integer"},
+                "date": {"type": "string", "format": "date"},
+                "member_number": {"type": "string"},
+                "name": {"type": "string"},
+            },
+        }
+    )
+    def get_next_round(self, cycle):
+        if cycle.status != RoscaCycle.Status.ACTIVE:
+            return None
+        paid = {payout.slot_id for payout in cycle.payouts.all() if payout.status == RoscaPayout.Status.PAID}
+        slot = next((slot for slot in cycle.slots.all() if slot.pk not in paid), None)
+        if slot is None:
+            return None
+        return {
+            "position": slot.position,
+            "date": cycle.round_date(slot.position).isoformat(),
+            "member_number": slot.membership.member_number,
+            "name": slot.membership.user.get_full_name(),
+        }
+
+
+class RoscaCycleCreateSerializer(serializers.ModelSerializer):
+    contribution = MoneyField()
+    start_date = DateField()
+
+    class Meta:
+        model = RoscaCycle
+        fields = ["name", "contribution", "frequency", "start_date", "roster_method", "payout_rule"]
+
+
+class DrawSerializer(serializers.Serializer):
+    seed = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Read out at the meeting; random if blank.",
+    )
+
+
+class RosterOrderSerializer(serializers.Serializer):
+    membership_ids = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Every active member's membership id, first recipient first."
+    )
+
+
+class PayRoundSerializer(serializers.Serializer):
+    position = serializers.IntegerField(min_value=1, help_text="The round to pay out.")
+    method = serializers.ChoiceField(choices=METHODS)
+    reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class RoscaPayoutSerializer(serializers.ModelSerializer):
+    position = serializers.IntegerField(source="slot.position")
+    member_number = serializers.CharField(source="membership.member_number")
+    recorded_by = serializers.CharField(source="recorded_by.get_full_name")
+    approved_by = serializers.CharField(source="approved_by.get_full_name", default=None, allow_null=True)
+
+    class Meta:
+        model = RoscaPayout
+        fields = [
+            "id",
+            "cycle",
+            "position",
+            "membership",
+            "member_number",
+            "amount",
+            "shortfall",
+            "method",
+            "reference",
+            "status",
+            "journal",
+            "recorded_by",
+            "approved_by",
+            "decided_reason",
+            "created_date",
+        ]
+        read_only_fields = fields

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from finance.api.views import books, dues, ledger, loans, mpesa, savings
+from finance.api.views import books, dues, ledger, loans, mpesa, rosca, savings
 from finance.models import MpesaReceipt
 
 # Under /api/v1/chamas/{chama_id}/.
@@ -28,6 +28,8 @@ router.register("loan-products", loans.LoanProductViewSet, basename="chama-loan-
 router.register("loans", loans.LoanViewSet, basename="chama-loan")
 router.register("guarantees", loans.GuaranteeViewSet, basename="my-guarantee")
 router.register("loan-portfolio", loans.LoanPortfolioViewSet, basename="chama-loan-portfolio")
+router.register("rosca-cycles", rosca.RoscaCycleViewSet, basename="chama-rosca-cycle")
+router.register("rosca-payouts", rosca.RoscaPayoutViewSet, basename="chama-rosca-payout")
 
 urlpatterns = [
     path("chamas/<int:chama_id>/", include(router.urls)),

@@ -74,6 +74,11 @@ class RoscaCycle(TimeStampedModel):
     def __str__(self):
         return f"{self.name} ({self.get_status_display().lower()})"
 
+    @property
+    def pot_per_round(self):
+        """What each round's recipient receives when everyone has paid (read from `slots`)."""
+        return self.contribution * len(self.slots.all())
+
     def round_date(self, number: int):
         """The date of round `number` (1 is the start date)."""
         if self.frequency == Policy.Frequency.MONTHLY:

@@ -1,0 +1,152 @@
+"""Merry-go-rounds through the API: cycles, their roster, and paying out each round."""
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from chama import authority
+from chama.api.viewsets import ChamaNestedViewSet
+from finance.api import serializers
+from finance.api.views.common import OwnRows, OwnUnlessOfficerMixin
+from finance.models import RoscaCycle, RoscaPayout, RosterSlot
+from finance.services import rosca
+
+
+def _roster(cycle):
+    """The roster as the API shows it: each place with its round's date and whether it was paid out."""
+    payouts = {
+        payout.slot_id: payout.status for payout in cycle.payouts.all() if payout.status != RoscaPayout.Status.REJECTED
+    }
+    return [
+        {
+            "position": slot.position,
+            "membership_id": slot.membership_id,
+            "membership": slot.membership,
+            "round_date": cycle.round_date(slot.position),
+            "payout_status": payouts.get(slot.pk),
+        }
+        for slot in cycle.slots.all()
+    ]
+
+
+class RoscaCycleViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
+    """The chama's merry-go-round cycles, with the caller's own place and the next round. Members
+    see a cycle once it has started (its roster published); officers see drafts too, set the
+    roster (a draw anyone can re-check, or the agreed order), start the cycle and pay out rounds."""
+
+    queryset = RoscaCycle.objects.prefetch_related(
+        Prefetch("slots", queryset=RosterSlot.objects.select_related("membership__user").order_by("position")),
+        "payouts",
+    )
+    serializer_class = serializers.RoscaCycleSerializer
+    filterset_fields = ["status"]
+    action_rules = {
+        "list": None,
+        "retrieve": None,
+        "roster": None,
+        "create": "manage_rosca",
+        "draw": "manage_rosca",
+        "set_roster": "manage_rosca",
+        "start": "manage_rosca",
+        "pay_round": "pay_rosca",
+    }
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False) or authority.may(
+            self.request.user, "manage_rosca", chama=self.chama
+        ):
+            return queryset
+        return queryset.exclude(status=RoscaCycle.Status.DRAFT)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False) and "chama_id" in self.kwargs:
+            context["membership_id"] = self.my_membership_id
+        return context
+
+    def answer(self, cycle, code=status.HTTP_200_OK):
+        cycle = self.get_queryset().get(pk=cycle.pk)
+        return Response(self.get_serializer(cycle).data, status=code)
+
+    @extend_schema(request=serializers.RoscaCycleCreateSerializer, responses={201: serializers.RoscaCycleSerializer})
+    def create(self, request, *args, **kwargs):
+        body = serializers.RoscaCycleCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        cycle = rosca.cycle_create(chama=self.chama, by=request.user, **body.validated_data)
+        return self.answer(cycle, status.HTTP_201_CREATED)
+
+    @extend_schema(responses=serializers.RosterSlotSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def roster(self, request, *args, **kwargs):
+        """Who receives the pot in which round, and on what date."""
+        return Response(serializers.RosterSlotSerializer(_roster(self.get_object()), many=True).data)
+
+    @extend_schema(request=serializers.DrawSerializer, responses=serializers.RoscaCycleSerializer)
+    @action(detail=True, methods=["post"])
+    def draw(self, request, *args, **kwargs):
+        """Draw the roster: members receive the pot in the order of SHA-256("<seed>:<member number>")."""
+        cycle = self.get_object()  # another chama's cycle is a 404 before the body is read
+        body = serializers.DrawSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        rosca.roster_draw(cycle=cycle, by=request.user, seed=body.validated_data["seed"])
+        return self.answer(cycle)
+
+    @extend_schema(request=serializers.RosterOrderSerializer, responses=serializers.RoscaCycleSerializer)
+    @action(detail=True, methods=["post"], url_path="set-roster")
+    def set_roster(self, request, *args, **kwargs):
+        """The order the members agreed: every active member once, first recipient first."""
+        cycle = self.get_object()
+        body = serializers.RosterOrderSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        rosca.roster_set(cycle=cycle, membership_ids=body.validated_data["membership_ids"], by=request.user)
+        return self.answer(cycle)
+
+    @extend_schema(request=None, responses=serializers.RoscaCycleSerializer)
+    @action(detail=True, methods=["post"])
+    def start(self, request, *args, **kwargs):
+        """Publish the roster and begin raising each round's dues into the pot."""
+        cycle = self.get_object()
+        rosca.cycle_start(cycle=cycle, by=request.user)
+        return self.answer(cycle)
+
+    @extend_schema(request=serializers.PayRoundSerializer, responses={201: serializers.RoscaPayoutSerializer})
+    @action(detail=True, methods=["post"], url_path="pay-round")
+    def pay_round(self, request, *args, **kwargs):
+        """Pay a round's pot to its recipient (above the threshold it waits for a second officer)."""
+        cycle = self.get_object()
+        body = serializers.PayRoundSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        payout = rosca.round_payout(cycle=cycle, by=request.user, **body.validated_data)
+        return Response(serializers.RoscaPayoutSerializer(payout).data, status=status.HTTP_201_CREATED)
+
+
+class RoscaPayoutViewSet(OwnUnlessOfficerMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
+    """Rounds paid out (or waiting for a second officer): officers see every one, a member their own."""
+
+    queryset = RoscaPayout.objects.select_related("slot", "membership", "recorded_by", "approved_by")
+    serializer_class = serializers.RoscaPayoutSerializer
+    filterset_fields = ["status", "cycle"]
+    action_rules = {
+        "list": None,
+        "retrieve": None,
+        "approve": "approve_rosca_payout",
+        "reject": "approve_rosca_payout",
+    }
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, *args, **kwargs):
+        """The second officer's signature: the pot is paid."""
+        return Response(self.get_serializer(rosca.payout_approve(payout=self.get_object(), by=request.user)).data)
+
+    @extend_schema(request=serializers.ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, *args, **kwargs):
+        payout = self.get_object()
+        body = serializers.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        payout = rosca.payout_reject(payout=payout, by=request.user, reason=body.validated_data["reason"])
+        return Response(self.get_serializer(payout).data)
