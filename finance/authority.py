@@ -160,6 +160,15 @@ def register():
         },
     )
     authority.grant_model_perms((C,), {"finance.backdatingapproval": {"view", "add", "change"}})
+    # Merry-go-rounds: officers set cycles up and give second signatures; the actions decide who pays.
+    authority.grant_model_perms(
+        OFFICER_ROLES,
+        {
+            "finance.roscacycle": {"view", "add", "change"},
+            "finance.rosterslot": {"view"},
+            "finance.roscapayout": {"view", "change"},
+        },
+    )
     manage = {"view", "add", "change"}
     authority.grant_model_perms(
         MONEY_OFFICERS,

@@ -214,6 +214,18 @@ def round_dues(cycle: RoscaCycle, position: int) -> list[Due]:
     )
 
 
+def next_position(cycle: RoscaCycle) -> int | None:
+    """The first round neither paid out nor waiting for a second officer (None when none is left)."""
+    taken = set(
+        RoscaPayout.objects.filter(cycle=cycle)
+        .exclude(status=RoscaPayout.Status.REJECTED)
+        .values_list("slot__position", flat=True)
+    )
+    return next(
+        (n for n in cycle.slots.order_by("position").values_list("position", flat=True) if n not in taken), None
+    )
+
+
 def round_payout(*, cycle: RoscaCycle, position: int, method: str, by: User, reference: str = "") -> RoscaPayout:
     """Pay round `position`'s pot to its recipient (see the module's rules); above the chama's
     threshold it waits for a second officer."""

@@ -79,7 +79,7 @@ class RoscaCycleViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMixi
         return self.answer(cycle, status.HTTP_201_CREATED)
 
     @extend_schema(responses=serializers.RosterSlotSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def roster(self, request, *args, **kwargs):
         """Who receives the pot in which round, and on what date."""
         return Response(serializers.RosterSlotSerializer(_roster(self.get_object()), many=True).data)

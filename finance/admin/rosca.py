@@ -1,0 +1,179 @@
+"""Merry-go-rounds in the back office: a cycle's roster (drawn or agreed), starting it, paying the
+next round, and the second officer's signature on a payout above the threshold."""
+
+from django import forms
+from django.contrib import admin, messages
+
+from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline
+from chama.money import shown
+from finance.admin.books import ServiceCreatedAdmin
+from finance.admin.ledger import ReadOnlyMixin
+from finance.admin.signatures import AwaitingSignatureAdmin
+from finance.models import RoscaCycle, RoscaPayout, RosterSlot
+from finance.services import rosca
+
+
+class RoscaCycleForm(forms.ModelForm):
+    class Meta:
+        model = RoscaCycle
+        fields = ["chama", "name", "contribution", "frequency", "start_date", "roster_method", "payout_rule"]
+
+    def validate_unique(self):
+        pass  # the service creates the row and says when the name is taken
+
+
+class RosterInline(ReadOnlyMixin, ChamaScopedTabularInline):
+    model = RosterSlot
+    fields = ["position", "member", "round_date", "payout"]
+    readonly_fields = fields
+    verbose_name = "round"
+    verbose_name_plural = "roster: who receives the pot in which round"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("membership__user", "cycle").prefetch_related("payouts")
+
+    @admin.display(description="Receives the pot")
+    def member(self, slot):
+        return f"{slot.membership.member_number} {slot.membership.user.get_full_name()}"
+
+    @admin.display(description="Date")
+    def round_date(self, slot):
+        return slot.cycle.round_date(slot.position)
+
+    @admin.display(description="Payout")
+    def payout(self, slot):
+        taken = [p for p in slot.payouts.all() if p.status != RoscaPayout.Status.REJECTED]
+        return f"{taken[0].get_status_display()}: {shown(taken[0].amount)}" if taken else "—"
+
+
+@admin.register(RoscaCycle)
+class RoscaCycleAdmin(ServiceCreatedAdmin):
+    edit_action = "manage_rosca"
+    form = RoscaCycleForm
+    list_display = ["name", "chama", "status", "contribution", "frequency", "start_date", "rounds", "payout_rule"]
+    list_filter = ["chama", "status"]
+    search_fields = ["name"]
+    inlines = [RosterInline]
+    actions = ["draw_roster", "start_cycles", "pay_next_cash", "pay_next_mpesa", "pay_next_bank"]
+    authority_actions = {
+        "draw_roster": "manage_rosca",
+        "start_cycles": "manage_rosca",
+        "pay_next_cash": "pay_rosca",
+        "pay_next_mpesa": "pay_rosca",
+        "pay_next_bank": "pay_rosca",
+    }
+
+    def has_change_permission(self, request, obj=None):
+        # The actions need the change permission; a saved cycle is changed only through them.
+        return obj is None and admin.ModelAdmin.has_change_permission(self, request)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("slots")
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []  # a new cycle has no roster yet
+
+    @admin.display(description="Rounds")
+    def rounds(self, cycle):
+        return len(cycle.slots.all())
+
+    def create_with_service(self, request, form):
+        return rosca.cycle_create(by=request.user, **form.cleaned_data)
+
+    @admin.action(
+        description="Draw the roster of the selected draft cycles (a new random seed)", permissions=["change"]
+    )
+    def draw_roster(self, request, queryset):
+        self.run_service_per_row(
+            request, queryset, lambda row: rosca.roster_draw(cycle=row, by=request.user), "{count} roster(s) drawn."
+        )
+
+    @admin.action(
+        description="Start the selected cycles (publish the roster, raise the rounds' dues)", permissions=["change"]
+    )
+    def start_cycles(self, request, queryset):
+        self.run_service_per_row(
+            request, queryset, lambda row: rosca.cycle_start(cycle=row, by=request.user), "{count} cycle(s) started."
+        )
+
+    def _pay_next(self, request, queryset, method):
+        def pay(cycle):
+            position = rosca.next_position(cycle)
+            if position is None:
+                raise forms.ValidationError("Every round is paid out or waiting for a second officer.")
+            payout = rosca.round_payout(cycle=cycle, position=position, method=method, by=request.user)
+            if payout.status == RoscaPayout.Status.PENDING:
+                self.message_user(
+                    request,
+                    f"{cycle.name}, round {position}: {shown(payout.amount)} is above the threshold and waits for "
+                    "a second officer (Merry-go-round payouts).",
+                    messages.WARNING,
+                )
+
+        self.run_service_per_row(request, queryset, pay, "{count} round(s) paid out or sent for a second signature.")
+
+    @admin.action(description="Pay the next round of the selected cycles in cash", permissions=["change"])
+    def pay_next_cash(self, request, queryset):
+        self._pay_next(request, queryset, "cash")
+
+    @admin.action(description="Pay the next round of the selected cycles by M-Pesa", permissions=["change"])
+    def pay_next_mpesa(self, request, queryset):
+        self._pay_next(request, queryset, "mpesa")
+
+    @admin.action(description="Pay the next round of the selected cycles from the bank", permissions=["change"])
+    def pay_next_bank(self, request, queryset):
+        self._pay_next(request, queryset, "bank")
+
+
+@admin.register(RoscaPayout)
+class RoscaPayoutAdmin(AwaitingSignatureAdmin, ReadOnlyMixin, ChamaScopedAdmin):
+    signature_action = "approve_rosca_payout"
+    waiting_status = RoscaPayout.Status.PENDING
+    list_display = ["cycle", "position", "membership", "amount", "shortfall", "method", "status", "created_date"]
+    list_filter = ["chama", "status"]
+    search_fields = ["cycle__name", "membership__member_number", "membership__user__last_name"]
+    list_select_related = ["cycle", "slot", "membership__user"]
+    readonly_fields = [
+        "chama",
+        "cycle",
+        "membership",
+        "amount",
+        "shortfall",
+        "method",
+        "reference",
+        "status",
+        "awaiting_signature",
+        "recorded_by",
+        "approved_by",
+        "decided_reason",
+        "journal",
+        "created_date",
+    ]
+    exclude = ["slot"]
+    actions = ["approve", "reject"]
+    authority_actions = {"approve": "approve_rosca_payout", "reject": "approve_rosca_payout"}
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super(ReadOnlyMixin, self).has_change_permission(request, obj)
+
+    @admin.display(description="Round", ordering="slot__position")
+    def position(self, payout):
+        return payout.slot.position
+
+    @admin.action(description="Approve the selected payouts (as the second officer)", permissions=["change"])
+    def approve(self, request, queryset):
+        self.run_service_per_row(
+            request,
+            queryset.filter(status=RoscaPayout.Status.PENDING),
+            lambda row: rosca.payout_approve(payout=row, by=request.user),
+            "{count} payout(s) approved and paid.",
+        )
+
+    @admin.action(description="Reject the selected payouts", permissions=["change"])
+    def reject(self, request, queryset):
+        self.run_service_per_row(
+            request,
+            queryset.filter(status=RoscaPayout.Status.PENDING),
+            lambda row: rosca.payout_reject(payout=row, by=request.user, reason="Rejected in the back office"),
+            "{count} payout(s) rejected.",
+        )
