@@ -384,6 +384,7 @@ def money_rows(chama):
         membership=payer,
         amount=Decimal("500"),
         method="cash",
+        value_date=date(2026, 3, 1),
         recorded_by=treasurer,
     )
     chama._money_rows = {

@@ -129,7 +129,7 @@ class RoscaCycleAdmin(ServiceCreatedAdmin):
 class RoscaPayoutAdmin(AwaitingSignatureAdmin, ReadOnlyMixin, ChamaScopedAdmin):
     signature_action = "approve_rosca_payout"
     waiting_status = RoscaPayout.Status.PENDING
-    list_display = ["cycle", "position", "membership", "amount", "shortfall", "method", "status", "created_date"]
+    list_display = ["cycle", "position", "membership", "amount", "shortfall", "method", "value_date", "status"]
     list_filter = ["chama", "status"]
     search_fields = ["cycle__name", "membership__member_number", "membership__user__last_name"]
     list_select_related = ["cycle", "slot", "membership__user"]
@@ -141,6 +141,7 @@ class RoscaPayoutAdmin(AwaitingSignatureAdmin, ReadOnlyMixin, ChamaScopedAdmin):
         "shortfall",
         "method",
         "reference",
+        "value_date",
         "status",
         "awaiting_signature",
         "recorded_by",

@@ -579,6 +579,7 @@ class PayRoundSerializer(serializers.Serializer):
     position = serializers.IntegerField(min_value=1, help_text="The round to pay out.")
     method = serializers.ChoiceField(choices=METHODS)
     reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    value_date = DateField(required=False, allow_null=True, default=None, help_text="When it was paid (default today).")
 
 
 class RoscaPayoutSerializer(serializers.ModelSerializer):
@@ -599,6 +600,7 @@ class RoscaPayoutSerializer(serializers.ModelSerializer):
             "shortfall",
             "method",
             "reference",
+            "value_date",
             "status",
             "journal",
             "recorded_by",

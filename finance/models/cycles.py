@@ -126,6 +126,7 @@ class RoscaPayout(TimeStampedModel):
     )
     method = models.CharField(max_length=10, help_text="How the pot was paid: cash, mpesa, bank or cheque.")
     reference = models.CharField(max_length=64, blank=True, help_text="M-Pesa, bank or cheque reference.")
+    value_date = models.DateField(help_text="When the pot was (or is to be) paid.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     journal = models.ForeignKey(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -35,7 +35,7 @@ from chama.notify import notify
 from chama.transitions import locked_in_status, move
 from finance import periods
 from finance.models import Account, ContributionPlan, Due, Journal, RoscaCycle, RoscaPayout, RosterSlot
-from finance.services import ledger
+from finance.services import ledger, value_dates
 from groups import selectors as register
 from groups import signatures
 from groups.locking import lock_chama
@@ -226,9 +226,12 @@ def next_position(cycle: RoscaCycle) -> int | None:
     )
 
 
-def round_payout(*, cycle: RoscaCycle, position: int, method: str, by: User, reference: str = "") -> RoscaPayout:
-    """Pay round `position`'s pot to its recipient (see the module's rules); above the chama's
-    threshold it waits for a second officer."""
+def round_payout(
+    *, cycle: RoscaCycle, position: int, method: str, by: User, reference: str = "", value_date: date | None = None
+) -> RoscaPayout:
+    """Pay round `position`'s pot to its recipient (see the module's rules) on `value_date` (today
+    by default; an earlier day follows the posting-date rule, e.g. entering paper books); above the
+    chama's threshold it waits for a second officer."""
     with transaction.atomic():
         cycle = locked_in_status(
             RoscaCycle.objects.select_related("chama__policy", "plan"),
@@ -250,11 +253,13 @@ def round_payout(*, cycle: RoscaCycle, position: int, method: str, by: User, ref
             membership=slot.membership,
             method=method,
             reference=(reference or "").strip(),
+            value_date=value_date or chama.today(),
             recorded_by=by,
         )
         authority.require(by, "pay_rosca", payout)
         ledger.method_account(chama, method)  # an unknown method is refused before anything is saved
-        _check_round(cycle, slot, chama.today())
+        value_dates.check(chama, payout.value_date)
+        _check_round(cycle, slot, payout.value_date)
         dues = round_dues(cycle, position)
         if not dues:
             raise ValidationError(f"Round {position}'s dues are not raised yet (generate_dues raises them).")
@@ -288,7 +293,7 @@ def _check_round(cycle: RoscaCycle, slot: RosterSlot, today: date) -> None:
     """The round is due and comes next: its date has come and every earlier round is paid."""
     when = cycle.round_date(slot.position)
     if today < when:
-        raise ValidationError(f"Round {slot.position} is on {when:%d %b %Y}: pay it then.")
+        raise ValidationError(f"Round {slot.position} is on {when:%d %b %Y}: it cannot be paid before.")
     taken = RoscaPayout.objects.filter(slot=slot).exclude(status=RoscaPayout.Status.REJECTED).first()
     if taken is not None:
         raise ValidationError(f"Round {slot.position} is already {taken.get_status_display().lower()}.")
@@ -308,7 +313,9 @@ def _post(payout: RoscaPayout, by: User) -> None:
     payout.journal = ledger.post_journal(
         chama=chama,
         kind=Journal.Kind.ROSCA_PAYOUT,
-        value_date=chama.today(),
+        value_date=payout.value_date,
+        # The backdating window counts from the day the payout was asked for, not its approval.
+        recorded_on=value_dates.recorded_day(chama, payout.created_date) if payout.created_date else None,
         membership=payout.membership,
         memo=f"{cycle.name}: round {position} pot to {payout.membership.member_number} ({payout.method})",
         created_by=by,

@@ -105,7 +105,7 @@ def test_rounds_are_paid_in_order_on_their_day_and_once():
     chama = merry_go_round()
     round_paid_in(chama, 1)
     today_is(date(2027, 1, 14))
-    with pytest.raises(ValidationError, match="Round 1 is on 15 Jan 2027: pay it then."):
+    with pytest.raises(ValidationError, match="Round 1 is on 15 Jan 2027: it cannot be paid before."):
         rosca.round_payout(cycle=chama.cycle, position=1, method="cash", by=chama.treasurer.user)
     round_paid_in(chama, 2)
     with pytest.raises(ValidationError, match="Pay round 1 first"):
@@ -173,3 +173,18 @@ def test_the_last_round_ends_the_cycle_and_its_dues():
     for member in chama.order:
         received = sum(j.amount for j in Journal.objects.filter(membership=member, kind=Journal.Kind.ROSCA_PAYOUT))
         assert received == D("10000.00")
+
+
+@pytest.mark.django_db
+def test_a_payout_made_earlier_is_dated_the_day_it_was_made():
+    chama = merry_go_round()
+    round_paid_in(chama, 1)
+    today_is(date(2027, 1, 25))
+    with pytest.raises(ValidationError, match="Round 1 is on 15 Jan 2027: it cannot be paid before."):
+        rosca.round_payout(
+            cycle=chama.cycle, position=1, method="cash", by=chama.treasurer.user, value_date=date(2027, 1, 14)
+        )
+    payout = rosca.round_payout(
+        cycle=chama.cycle, position=1, method="cash", by=chama.treasurer.user, value_date=date(2027, 1, 20)
+    )
+    assert payout.value_date == payout.journal.value_date == date(2027, 1, 20)
