@@ -6,9 +6,9 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from chama.money import to_money
-from finance.models import ContributionPlan, Due, Investment, Journal, LoanProduct, MpesaChannel, MpesaReceipt
+from finance.models import ContributionPlan, Due, Journal, LoanProduct, MpesaChannel, MpesaReceipt
 from finance.selectors import loans as loan_reads
-from finance.services import backdating, books, dues, loans, mpesa, savings
+from finance.services import backdating, books, dues, loans, mpesa, rosca, savings
 from groups.models import Chama
 
 HISTORY_START = date(2026, 5, 30)  # the first Saturday meeting shown
@@ -95,12 +95,28 @@ def _weekly_vsla(chama, members, treasurer, channel, rng, today):
 
 
 def _monthly_rosca(chama, members, treasurer, chair, channel, rng, today):
-    plan = dues.contribution_plan_from_policy(chama, start_date=date(2026, 6, 1))
-    month = date(2026, 6, 1)
+    """The 2026–27 merry-go-round: its roster drawn at the meeting of 30 May, a round a month from
+    June. Members pay by M-Pesa by the 5th (a few late, after the fine); each round's pot goes out
+    on the 15th, signed by a second officer, except the latest, which waits for that signature."""
+    cycle = rosca.cycle_create(
+        chama=chama,
+        name="2026–27 merry-go-round",
+        contribution=chama.policy.contribution_amount,
+        start_date=date(2026, 6, chama.policy.contribution_due_day),
+        by=chair,
+    )
+    rosca.roster_draw(cycle=cycle, by=chair, seed="Tujenge meeting of 30 May 2026")
+    rosca.cycle_start(cycle=cycle, by=chair)
+    cycle.refresh_from_db()
+    plan = cycle.plan
+    officers = [m for m in members if m.role != "member"]
+    pending = None
     sequence = 0
-    while month <= today:
-        dues.generate_dues(period=(month.year, month.month), chama=chama)
-        due_day = date(month.year, month.month, plan.due_day)
+    for position in range(1, cycle.slots.count() + 1):
+        due_day = cycle.round_date(position)
+        if due_day > today:
+            break
+        dues.generate_dues(period=due_day, chama=chama)
         for membership in members:
             if rng.random() < 0.12:
                 continue  # pays late, after the fine
@@ -109,40 +125,21 @@ def _monthly_rosca(chama, members, treasurer, chair, channel, rng, today):
                 channel, membership, plan.amount, min(due_day - timedelta(days=rng.randint(0, 4)), today), sequence
             )
         late_day = due_day + timedelta(days=plan.grace_days + 1)
-        if late_day < today:
-            dues.apply_penalties(as_of=late_day, chama=chama)
-            for membership in members:
-                _pay_what_is_owed(
-                    membership, treasurer, min(late_day + timedelta(days=rng.randint(1, 6)), today), "cash"
-                )
-            books.expense_record(
-                chama=chama,
-                category="bank_charges",
-                amount="105",
-                description="M-Pesa paybill charges",
-                paid_through="mpesa",
-                by=treasurer,
-                value_date=late_day,
-            )
-        month = (month + timedelta(days=32)).replace(day=1)
-    fund = Investment.objects.create(
-        chama=chama,
-        name="Money market fund",
-        type=Investment.Type.SECURITIES,
-        acquired_date=date(2026, 9, 15),
-        description="Surplus held between payouts.",
-    )
-    books.investment_add_funds(
-        investment=fund, amount="30000", by=chair, paid_through="mpesa", value_date=min(date(2026, 9, 15), today)
-    )
-    books.investment_return(
-        investment=fund,
-        amount="262.50",
-        by=treasurer,
-        received_through="mpesa",
-        value_date=min(date(2026, 10, 31), today),
-    )
-    books.investment_revalue(investment=fund, value="30450", by=treasurer, value_date=min(date(2026, 11, 15), today))
+        if late_day >= today:
+            continue
+        dues.apply_penalties(as_of=late_day, chama=chama)
+        for membership in members:
+            _pay_what_is_owed(membership, treasurer, min(late_day + timedelta(days=rng.randint(1, 6)), today), "mpesa")
+        payout_day = due_day + timedelta(days=10)
+        if payout_day > today:
+            continue
+        if pending is not None:  # the round before is signed before this one is paid
+            signer = next(m.user for m in officers if m.user not in (pending.recorded_by, pending.membership.user))
+            rosca.payout_approve(payout=pending, by=signer)
+        recipient = cycle.slots.get(position=position).membership
+        payer = next(m.user for m in officers if m.role in ("treasurer", "chairperson") and m != recipient)
+        # Above the threshold (KES 10,000): each payout waits for a second officer.
+        pending = rosca.round_payout(cycle=cycle, position=position, method="mpesa", by=payer, value_date=payout_day)
 
 
 def _mpesa_payment(channel, membership, amount, day, sequence):

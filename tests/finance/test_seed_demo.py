@@ -5,6 +5,7 @@ import io
 import json
 from collections import Counter
 from datetime import date
+from decimal import Decimal as D
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -118,3 +119,15 @@ def test_table_output_lists_every_username(demo):
     for entry in demo["data"]["chamas"]:
         assert entry["name"] in demo["table"]
         assert all(login["username"] in demo["table"] for login in entry["logins"])
+
+
+@pytest.mark.django_db
+def test_tujenge_runs_a_merry_go_round_with_rounds_paid_and_the_latest_waiting_for_a_signature(demo):
+    from finance.models import RoscaCycle, RoscaPayout
+
+    cycle = RoscaCycle.objects.get(chama__kind=Chama.Kind.ROSCA)
+    assert (cycle.status, cycle.slots.count(), cycle.draw_seed) == ("active", 13, "Tujenge meeting of 30 May 2026")
+    payouts = list(RoscaPayout.objects.filter(cycle=cycle).order_by("slot__position"))
+    assert payouts and [p.status for p in payouts] == ["paid"] * (len(payouts) - 1) + ["pending"]
+    assert {p.amount for p in payouts} == {D("26000.00")}  # 13 members × KES 2,000
+    assert all(p.approved_by not in (p.recorded_by, p.membership.user) for p in payouts if p.status == "paid")
