@@ -161,7 +161,8 @@ def _move_dues(chama: Chama, moved: dict[int, Decimal], field_name: str, today: 
     """Add `moved` ({due id: amount}) to each due's `field_name` (paid or waived) and set its
     status from its amounts after the update, as `Due.derive_status` would: one statement, in SQL
     written here because the ORM's compiling of this expression cost more than running it. ROUND
-    keeps SQLite, which adds decimals in floating point, on whole cents."""
+    keeps SQLite, which adds decimals in floating point, on whole cents (the sum and what is left
+    owed alike: 2,000 less 1,999.99 less 0.01 is not zero in floating point)."""
     quote = connection.ops.quote_name
     S = Due.Status
     delta, delta_params = case_by_id(moved, Due._meta.get_field(field_name))
@@ -171,7 +172,7 @@ def _move_dues(chama: Chama, moved: dict[int, Decimal], field_name: str, today: 
     waived, waived_params = (new, delta_params) if field_name == "waived_amount" else (quote("waived_amount"), [])
     status = (
         f"CASE WHEN {quote('status')} = %s THEN %s "
-        f"WHEN {quote('amount')} - {paid} - {waived} <= 0 THEN CASE WHEN {paid} > 0 THEN %s ELSE %s END "
+        f"WHEN ROUND({quote('amount')} - {paid} - {waived}, 2) <= 0 THEN CASE WHEN {paid} > 0 THEN %s ELSE %s END "
         f"WHEN {quote('late_after')} < %s THEN %s WHEN {paid} > 0 THEN %s ELSE %s END"
     )
     status_params = [
