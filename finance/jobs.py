@@ -5,6 +5,7 @@ from __future__ import annotations
 from chama import jobs
 from finance.services.dues import apply_penalties, generate_dues
 from finance.services.loans import update_arrears
+from finance.services.rosca import send_round_reminders
 from groups.models import Chama
 
 
@@ -22,7 +23,12 @@ def classify_loans(chama: Chama) -> str:
     return f"{len(update_arrears(chama=chama))} outstanding loan(s) classified"
 
 
+def remind_rounds(chama: Chama) -> str:
+    return f"{send_round_reminders(chama=chama)} merry-go-round reminder(s) sent"
+
+
 def register() -> None:
     jobs.register("generate_dues", raise_dues)
     jobs.register("apply_penalties", charge_late_fines)
     jobs.register("update_loan_arrears", classify_loans)
+    jobs.register("send_rosca_reminders", remind_rounds)

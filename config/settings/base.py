@@ -202,6 +202,7 @@ SCHEDULE = {
     "schedule_meetings": {"minute": 50, "hour": 0, "weekday": 1},
     "send_meeting_reminders": {"minute": 0},
     "close_proposals": {"minute": [0, 15, 30, 45]},
+    "send_rosca_reminders": {"minute": 0, "hour": 7},
 }
 
 REST_FRAMEWORK = {

@@ -366,3 +366,50 @@ def payout_reject(*, payout: RoscaPayout, by: User, reason: str) -> RoscaPayout:
         payout = _locked_pending(payout, by)
         move(payout, RoscaPayout.Status.REJECTED, approved_by=by, decided_reason=reason.strip())
     return payout
+
+
+# --- reminders --------------------------------------------------------------------------------------
+
+REMIND_DAYS_BEFORE = 2
+
+
+def send_round_reminders(*, chama: Chama, days_before: int = REMIND_DAYS_BEFORE) -> int:
+    """In the `days_before` days up to each running cycle's next round: tell its recipient the pot is
+    coming, and every member who still owes the round what they owe and by when. Each person is told
+    once per round (the scheduler runs it daily). Returns how many were told now."""
+    today = chama.today()
+    told = 0
+    for cycle in RoscaCycle.objects.filter(chama=chama, status=S.ACTIVE).select_related("chama", "plan"):
+        position = next_position(cycle)
+        if position is None:
+            continue
+        when = cycle.round_date(position)
+        if not 0 <= (when - today).days <= days_before:
+            continue
+        slot = cycle.slots.select_related("membership__user").get(position=position)
+        pot = shown(cycle.pot_per_round, chama.currency)
+        told += (
+            notify(
+                slot.membership.user,
+                dedupe_key=f"rosca-{cycle.pk}-round-{position}-recipient",
+                title=f"{chama}: you receive the pot on {when:%d %b}",
+                body=f"{cycle.name}, round {position}: the pot of {pot} is yours on {when:%d %b %Y}, once the round is paid in.",
+            )
+            is not None
+        )
+        for due in round_dues(cycle, position):
+            if due.outstanding <= 0:
+                continue
+            told += (
+                notify(
+                    due.membership.user,
+                    dedupe_key=f"rosca-{cycle.pk}-round-{position}-owe-{due.membership_id}",
+                    title=f"{chama}: {shown(due.outstanding, chama.currency)} due by {when:%d %b}",
+                    body=(
+                        f"{cycle.name}, round {position} closes on {when:%d %b %Y}: you still owe "
+                        f"{shown(due.outstanding, chama.currency)} towards {slot.membership.user.get_full_name()}'s pot."
+                    ),
+                )
+                is not None
+            )
+    return told

@@ -188,3 +188,24 @@ def test_a_payout_made_earlier_is_dated_the_day_it_was_made():
         cycle=chama.cycle, position=1, method="cash", by=chama.treasurer.user, value_date=date(2027, 1, 20)
     )
     assert payout.value_date == payout.journal.value_date == date(2027, 1, 20)
+
+
+@pytest.mark.django_db
+def test_two_days_before_a_round_its_recipient_and_the_members_behind_are_reminded_once():
+    chama = merry_go_round()
+    wanjiku, otieno, akinyi = chama.members
+    today_is(date(2027, 1, 12))
+    dues_service.generate_dues(period=(2027, 1), chama=chama)
+    for member in (otieno, akinyi):
+        dues_service.payment_record(membership=member, amount=D("2000"), method="cash", by=chama.treasurer.user)
+    assert rosca.send_round_reminders(chama=chama) == 0  # three days before: not yet
+
+    today_is(date(2027, 1, 13))
+    assert rosca.send_round_reminders(chama=chama) == 4  # Wanjiku's pot; Wanjiku, the secretary, the treasurer owe
+    assert rosca.send_round_reminders(chama=chama) == 0  # once per round
+    pot = Notification.objects.get(user=wanjiku.user, dedupe_key__endswith="recipient")
+    assert pot.title == f"{chama}: you receive the pot on 15 Jan"
+    owed = Notification.objects.get(user=chama.secretary.user, dedupe_key__contains="-owe-")
+    assert owed.title == f"{chama}: KES 2,000.00 due by 15 Jan"
+    assert f"towards {wanjiku.user.get_full_name()}'s pot" in owed.body
+    assert not Notification.objects.filter(user=otieno.user, dedupe_key__contains="-owe-").exists()
