@@ -3,6 +3,10 @@ next round, and the second officer's signature on a payout above the threshold."
 
 from django import forms
 from django.contrib import admin, messages
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline
 from chama.money import shown
@@ -10,6 +14,7 @@ from finance.admin.books import ServiceCreatedAdmin
 from finance.admin.ledger import ReadOnlyMixin
 from finance.admin.signatures import AwaitingSignatureAdmin
 from finance.models import RoscaCycle, RoscaPayout, RosterSlot
+from finance.selectors.rosca import rosca_board
 from finance.services import rosca
 
 
@@ -50,7 +55,7 @@ class RosterInline(ReadOnlyMixin, ChamaScopedTabularInline):
 class RoscaCycleAdmin(ServiceCreatedAdmin):
     edit_action = "manage_rosca"
     form = RoscaCycleForm
-    list_display = ["name", "chama", "status", "contribution", "frequency", "start_date", "rounds", "payout_rule"]
+    list_display = ["name", "chama", "status", "contribution", "frequency", "start_date", "rounds", "board"]
     list_filter = ["chama", "status"]
     search_fields = ["name"]
     inlines = [RosterInline]
@@ -69,6 +74,33 @@ class RoscaCycleAdmin(ServiceCreatedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("slots")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "board"] if obj else []
+
+    def get_urls(self):
+        return [
+            self.guarded_path("<int:pk>/board/", self.board_view, "finance_roscacycle_board", "view_books"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Board")
+    def board(self, cycle):
+        return format_html(
+            '<a href="{}">Rounds × members</a>', reverse("admin:finance_roscacycle_board", args=[cycle.pk])
+        )
+
+    def board_view(self, request, pk):
+        """Rounds × members: who paid each round, who receives it, and whether it was paid out."""
+        cycle = get_object_or_404(self.get_queryset(request).select_related("chama", "plan"), pk=pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"{cycle.name}: the board",
+            "cycle": cycle,
+            **rosca_board(cycle=cycle),
+        }
+        return TemplateResponse(request, "admin/finance/roscacycle/board.html", context)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []  # a new cycle has no roster yet

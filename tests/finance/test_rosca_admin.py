@@ -2,6 +2,7 @@
 pays the next round with the list's actions; above the threshold the chairperson signs. Five
 members × KES 2,000 = a pot of KES 10,000."""
 
+import re
 from datetime import date
 from decimal import Decimal as D
 
@@ -11,6 +12,7 @@ from django.urls import reverse
 from chama.roles import Role
 from finance.models import RoscaCycle, RoscaPayout
 from finance.services import dues as dues_service
+from finance.services import rosca
 from tests.factories import ChamaFactory, joined
 from tests.helpers import today_is
 
@@ -88,3 +90,32 @@ def test_a_cycle_is_set_up_started_and_paid_out_from_the_back_office(client, tuj
 def test_a_plain_member_never_reaches_the_cycles(client, tujenge):
     client.force_login(tujenge.members[0].user)
     assert client.get(reverse("admin:finance_roscacycle_changelist")).status_code == 302  # not staff: to the login
+
+
+def test_the_board_shows_rounds_by_members_in_a_fixed_number_of_queries(client, tujenge, django_assert_max_num_queries):
+    treasurer = tujenge.treasurer.user
+    cycle = rosca.cycle_create(
+        chama=tujenge, name="2027", contribution=D("2000"), start_date=date(2027, 1, 15), by=treasurer
+    )
+    everyone = [tujenge.chair, tujenge.treasurer, tujenge.secretary, *tujenge.members]
+    rosca.roster_set(cycle=cycle, membership_ids=[m.pk for m in reversed(everyone)], by=treasurer)
+    rosca.cycle_start(cycle=cycle, by=treasurer)
+    today_is(date(2027, 1, 15))
+    dues_service.generate_dues(period=(2027, 1), chama=tujenge)
+    dues_service.payment_record(membership=tujenge.members[0], amount=D("2000"), method="cash", by=treasurer)
+    dues_service.payment_record(membership=tujenge.members[1], amount=D("500"), method="cash", by=treasurer)
+
+    client.force_login(treasurer)
+    with django_assert_max_num_queries(20):
+        page = client.get(reverse("admin:finance_roscacycle_board", args=[cycle.pk]))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "Round 5<br>15 May 2027" in body
+    paid = re.findall(r"\b(\d+) / 2000\b", body)
+    assert sorted(paid) == ["0", "0", "0", "2000", "500"]  # one paid, one in part, three owing
+    assert body.count("not paid out") == 5
+    first = tujenge.members[1]  # the roster is the reverse of the order above: the last member first
+    assert f"<th>{first.member_number}<br>" in body
+
+    client.force_login(tujenge.members[0].user)
+    assert client.get(reverse("admin:finance_roscacycle_board", args=[cycle.pk])).status_code == 302

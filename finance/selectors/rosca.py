@@ -1,0 +1,51 @@
+"""Reads about merry-go-rounds: a cycle's board."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from finance import periods
+from finance.models import Due, RoscaCycle, RoscaPayout
+
+
+def rosca_board(*, cycle: RoscaCycle) -> dict[str, Any]:
+    """Rounds × members of a cycle, in three queries whatever their number: each round's date,
+    recipient and payout; for each member on the roster, their due for each round (None when not
+    raised yet) and the round in which they receive the pot."""
+    slots = list(cycle.slots.select_related("membership__user").order_by("position"))
+    payouts = {p.slot_id: p for p in cycle.payouts.exclude(status=RoscaPayout.Status.REJECTED)}
+    rounds = [
+        {
+            "position": slot.position,
+            "date": cycle.round_date(slot.position),
+            "recipient": slot.membership,
+            "payout": payouts.get(slot.pk),
+        }
+        for slot in slots
+    ]
+    cells: dict[tuple[int, int], Due] = {}
+    plan = cycle.plan
+    if plan is not None:
+        round_of = {
+            periods.period_containing(each["date"], plan.frequency, plan.due_day, plan.start_date).start: each[
+                "position"
+            ]
+            for each in rounds
+        }
+        for due in (
+            Due.objects.filter(chama_id=cycle.chama_id, plan=plan)
+            .exclude(status=Due.Status.CANCELLED)
+            .only("membership_id", "period_start", "amount", "paid_amount", "waived_amount", "status")
+        ):
+            position = round_of.get(due.period_start)
+            if position is not None:
+                cells[(due.membership_id, position)] = due
+    rows = [
+        {
+            "membership": slot.membership,
+            "receives": slot.position,
+            "cells": [cells.get((slot.membership_id, each["position"])) for each in rounds],
+        }
+        for slot in slots
+    ]
+    return {"rounds": rounds, "rows": rows}
