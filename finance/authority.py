@@ -167,6 +167,7 @@ def register():
             "finance.roscacycle": {"view", "add", "change"},
             "finance.rosterslot": {"view"},
             "finance.roscapayout": {"view", "change"},
+            "finance.rosterchange": {"view", "change"},
         },
     )
     manage = {"view", "add", "change"}

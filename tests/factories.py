@@ -417,6 +417,9 @@ def money_rows(chama):
         fm.RoscaCycle: cycle,
         fm.RosterSlot: slot,
         fm.RoscaPayout: rosca_payout,
+        fm.RosterChange: fm.RosterChange.objects.create(
+            chama=chama, cycle=cycle, kind="defer", membership=payer, status="waiting_officer"
+        ),
     }
     return chama._money_rows
 

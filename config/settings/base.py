@@ -273,6 +273,7 @@ SPECTACULAR_SETTINGS = {
         "ProposalStatusEnum": "meetings.models.Proposal.Status",
         "ProposalKindEnum": "meetings.models.Proposal.Kind",
         "NotificationKindEnum": "chama.models.Notification.Kind",
+        "RosterChangeKindEnum": "finance.models.RosterChange.Kind",
     },
 }
 

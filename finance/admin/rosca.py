@@ -13,7 +13,7 @@ from chama.money import shown
 from finance.admin.books import ServiceCreatedAdmin
 from finance.admin.ledger import ReadOnlyMixin
 from finance.admin.signatures import AwaitingSignatureAdmin
-from finance.models import RoscaCycle, RoscaPayout, RosterSlot
+from finance.models import RoscaCycle, RoscaPayout, RosterChange, RosterSlot
 from finance.selectors.rosca import rosca_board
 from finance.services import rosca
 
@@ -209,4 +209,38 @@ class RoscaPayoutAdmin(AwaitingSignatureAdmin, ReadOnlyMixin, ChamaScopedAdmin):
             queryset.filter(status=RoscaPayout.Status.PENDING),
             lambda row: rosca.payout_reject(payout=row, by=request.user, reason="Rejected in the back office"),
             "{count} payout(s) rejected.",
+        )
+
+
+@admin.register(RosterChange)
+class RosterChangeAdmin(ReadOnlyMixin, ChamaScopedAdmin):
+    """Swaps and deferrals members asked for: an officer who is neither member approves or rejects."""
+
+    list_display = ["cycle", "kind", "membership", "other", "status", "created_date"]
+    list_filter = ["chama", "status", "kind"]
+    search_fields = ["cycle__name", "membership__member_number", "other__member_number"]
+    list_select_related = ["cycle", "membership__user", "other__user"]
+    readonly_fields = ["chama", "cycle", "kind", "membership", "other", "status", "decided_by", "decided_reason"]
+    actions = ["approve", "reject"]
+    authority_actions = {"approve": "manage_rosca", "reject": "manage_rosca"}
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super(ReadOnlyMixin, self).has_change_permission(request, obj)
+
+    @admin.action(description="Approve the selected requests (the roster changes at once)", permissions=["change"])
+    def approve(self, request, queryset):
+        self.run_service_per_row(
+            request,
+            queryset.filter(status=RosterChange.Status.WAITING_OFFICER),
+            lambda row: rosca.change_approve(change=row, by=request.user),
+            "{count} request(s) approved.",
+        )
+
+    @admin.action(description="Reject the selected requests", permissions=["change"])
+    def reject(self, request, queryset):
+        self.run_service_per_row(
+            request,
+            queryset.filter(status=RosterChange.Status.WAITING_OFFICER),
+            lambda row: rosca.change_reject(change=row, by=request.user, reason="Rejected in the back office"),
+            "{count} request(s) rejected.",
         )

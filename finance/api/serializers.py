@@ -14,6 +14,7 @@ from finance.models import (
     PaidThrough,
     RoscaCycle,
     RoscaPayout,
+    RosterChange,
     SavingsType,
     Waiver,
     Withdrawal,
@@ -609,3 +610,36 @@ class RoscaPayoutSerializer(serializers.ModelSerializer):
             "created_date",
         ]
         read_only_fields = fields
+
+
+class RosterChangeSerializer(serializers.ModelSerializer):
+    member_number = serializers.CharField(source="membership.member_number")
+    other_member_number = serializers.CharField(source="other.member_number", default=None, allow_null=True)
+
+    class Meta:
+        model = RosterChange
+        fields = [
+            "id",
+            "cycle",
+            "kind",
+            "membership",
+            "member_number",
+            "other",
+            "other_member_number",
+            "status",
+            "decided_reason",
+            "created_date",
+        ]
+        read_only_fields = fields
+
+
+class RosterChangeRequestSerializer(serializers.Serializer):
+    cycle = serializers.IntegerField(help_text="The running cycle's id.")
+    kind = serializers.ChoiceField(choices=RosterChange.Kind.choices)
+    other = serializers.IntegerField(
+        required=False, allow_null=True, default=None, help_text="Swaps: the other member's membership id."
+    )
+
+
+class ConsentSerializer(serializers.Serializer):
+    agree = serializers.BooleanField(help_text="true to agree to the swap, false to decline it.")

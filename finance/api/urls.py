@@ -30,6 +30,7 @@ router.register("guarantees", loans.GuaranteeViewSet, basename="my-guarantee")
 router.register("loan-portfolio", loans.LoanPortfolioViewSet, basename="chama-loan-portfolio")
 router.register("rosca-cycles", rosca.RoscaCycleViewSet, basename="chama-rosca-cycle")
 router.register("rosca-payouts", rosca.RoscaPayoutViewSet, basename="chama-rosca-payout")
+router.register("rosca-changes", rosca.RosterChangeViewSet, basename="chama-rosca-change")
 
 urlpatterns = [
     path("chamas/<int:chama_id>/", include(router.urls)),

@@ -149,3 +149,47 @@ class RoscaPayout(TimeStampedModel):
 
     def __str__(self):
         return f"{self.cycle.name}, round {self.slot.position}: {self.amount} to {self.membership}"
+
+
+class RosterChange(TimeStampedModel):
+    """A member asks to swap rounds with another member (who must agree) or to take their turn at
+    the end; an officer approves, never one of the members concerned."""
+
+    class Kind(models.TextChoices):
+        SWAP = "swap", "Swap rounds with another member"
+        DEFER = "defer", "Take my turn at the end"
+
+    class Status(models.TextChoices):
+        WAITING_PARTNER = "waiting_partner", "Waiting for the other member"
+        WAITING_OFFICER = "waiting_officer", "Waiting for an officer"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined by the other member"
+        REJECTED = "rejected", "Rejected by an officer"
+
+    OPEN_STATUSES = (Status.WAITING_PARTNER, Status.WAITING_OFFICER)
+
+    chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="+")
+    cycle = models.ForeignKey(RoscaCycle, on_delete=models.PROTECT, related_name="changes")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="roster_changes")
+    other = models.ForeignKey(
+        Membership,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Swaps: the other member.",
+    )
+    status = models.CharField(max_length=20, choices=Status.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_date", "-id"]
+
+    def __str__(self):
+        if self.kind == self.Kind.SWAP:
+            return f"{self.cycle.name}: {self.membership.member_number} swaps with {self.other.member_number}"
+        return f"{self.cycle.name}: {self.membership.member_number} defers to the end"

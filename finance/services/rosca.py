@@ -34,7 +34,7 @@ from chama.money import ZERO, positive_money, shown
 from chama.notify import notify
 from chama.transitions import locked_in_status, move
 from finance import periods
-from finance.models import Account, ContributionPlan, Due, Journal, RoscaCycle, RoscaPayout, RosterSlot
+from finance.models import Account, ContributionPlan, Due, Journal, RoscaCycle, RoscaPayout, RosterChange, RosterSlot
 from finance.services import ledger, value_dates
 from groups import selectors as register
 from groups import signatures
@@ -413,3 +413,139 @@ def send_round_reminders(*, chama: Chama, days_before: int = REMIND_DAYS_BEFORE)
                 is not None
             )
     return told
+
+
+# --- swaps and deferrals ----------------------------------------------------------------------------
+
+C = RosterChange.Status
+
+
+def _unpaid_slot(cycle: RoscaCycle, membership: Membership) -> RosterSlot:
+    """The member's place on a running cycle, while their round is neither paid nor waiting."""
+    slot = cycle.slots.filter(membership=membership).first()
+    if slot is None:
+        raise ValidationError(f"{membership.member_number} is not on the roster of {cycle.name}.")
+    if RoscaPayout.objects.filter(slot=slot).exclude(status=RoscaPayout.Status.REJECTED).exists():
+        raise ValidationError(f"{membership.member_number}'s round {slot.position} is already paid out.")
+    return slot
+
+
+def _ask(cycle: RoscaCycle, membership: Membership, by: User) -> None:
+    if by.pk != membership.user_id:
+        authority.require(by, "act_for_member", chama=cycle.chama)
+    if cycle.status != S.ACTIVE:
+        raise ValidationError("Only a running cycle's rounds can be swapped or deferred.")
+    if RosterChange.objects.filter(cycle=cycle, membership=membership, status__in=RosterChange.OPEN_STATUSES).exists():
+        raise ValidationError(f"{membership.member_number} already has a request waiting on {cycle.name}.")
+
+
+def swap_request(*, cycle: RoscaCycle, membership: Membership, other: Membership, by: User) -> RosterChange:
+    """`membership` asks to swap rounds with `other`, who must agree before an officer approves."""
+    _ask(cycle, membership, by)
+    if other.pk == membership.pk:
+        raise ValidationError({"other": "Pick another member to swap with."})
+    _unpaid_slot(cycle, membership)
+    _unpaid_slot(cycle, other)
+    change = RosterChange.objects.create(
+        chama=cycle.chama,
+        cycle=cycle,
+        kind=RosterChange.Kind.SWAP,
+        membership=membership,
+        other=other,
+        status=C.WAITING_PARTNER,
+    )
+    notify(
+        other.user,
+        dedupe_key=f"roster-change-{change.pk}-partner",
+        title=f"{cycle.chama}: {membership.user.get_full_name()} asks to swap rounds with you",
+        body=f"{cycle.name}: agree or decline in the app; an officer then approves the swap.",
+    )
+    return change
+
+
+def defer_request(*, cycle: RoscaCycle, membership: Membership, by: User) -> RosterChange:
+    """`membership` asks to take their turn at the end of the cycle; an officer approves."""
+    _ask(cycle, membership, by)
+    _unpaid_slot(cycle, membership)
+    change = RosterChange.objects.create(
+        chama=cycle.chama, cycle=cycle, kind=RosterChange.Kind.DEFER, membership=membership, status=C.WAITING_OFFICER
+    )
+    _ask_officers(change, by)
+    return change
+
+
+def _ask_officers(change: RosterChange, by: User) -> None:
+    signatures.ask(change, "manage_rosca", asked_by=by, key=f"roster-change-{change.pk}", what=str(change))
+
+
+def _locked_change(change: RosterChange, allowed: str) -> RosterChange:
+    return locked_in_status(
+        RosterChange.objects.select_related("chama", "cycle", "membership__user", "other__user"),
+        pk=change.pk,
+        allowed=allowed,
+        refusal="This request is {status}.",
+    )
+
+
+def swap_consent(*, change: RosterChange, by: User, agree: bool) -> RosterChange:
+    """The other member agrees (an officer then approves) or declines, through their own login."""
+    with transaction.atomic():
+        change = _locked_change(change, C.WAITING_PARTNER)
+        if by.pk != change.other.user_id:
+            raise authority.Refused(f"Only {change.other.user.get_full_name()} may answer this request.")
+        if not agree:
+            return move(change, C.DECLINED, decided_by=by)
+        move(change, C.WAITING_OFFICER)
+        _ask_officers(change, by)
+    return change
+
+
+def change_approve(*, change: RosterChange, by: User) -> RosterChange:
+    """An officer who is neither member concerned approves: the roster changes at once."""
+    with transaction.atomic():
+        change = _locked_change(change, C.WAITING_OFFICER)
+        authority.require(by, "manage_rosca", chama=change.chama)
+        authority.require_distinct(
+            by, [change.membership.user_id, getattr(change.other, "user_id", None)], "roster change"
+        )
+        cycle = locked_in_status(RoscaCycle.objects.all(), pk=change.cycle_id, allowed=S.ACTIVE)
+        mine = _unpaid_slot(cycle, change.membership)
+        last = cycle.slots.count()
+        parked = last + 1  # out of the way while the others move: (cycle, position) is unique
+        if change.kind == RosterChange.Kind.SWAP:
+            theirs = _unpaid_slot(cycle, change.other)
+            _place(mine, parked)
+            _place(theirs, mine.position)
+            _place(mine, theirs.position)
+            moved = [(change.membership, theirs.position), (change.other, mine.position)]
+        else:
+            after = list(cycle.slots.filter(position__gt=mine.position).order_by("position"))
+            _place(mine, parked)
+            for slot in after:
+                _place(slot, slot.position - 1)
+            _place(mine, last)
+            moved = [(change.membership, last), *((slot.membership, slot.position - 1) for slot in after)]
+        move(change, C.APPROVED, decided_by=by)
+    for membership, position in moved:
+        notify(
+            membership.user,
+            dedupe_key=f"roster-change-{change.pk}-{membership.pk}",
+            title=f"{cycle.chama}: you now receive the pot in round {position}",
+            body=f"{cycle.name}: the roster changed ({change}); your round is {position}, on "
+            f"{cycle.round_date(position):%d %b %Y}.",
+        )
+    return change
+
+
+def _place(slot: RosterSlot, position: int) -> None:
+    """Move a slot to `position`."""
+    RosterSlot.objects.filter(pk=slot.pk).update(position=position)
+
+
+def change_reject(*, change: RosterChange, by: User, reason: str) -> RosterChange:
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why it is rejected."})
+    with transaction.atomic():
+        change = _locked_change(change, C.WAITING_OFFICER)
+        authority.require(by, "manage_rosca", chama=change.chama)
+        return move(change, C.REJECTED, decided_by=by, decided_reason=reason.strip())

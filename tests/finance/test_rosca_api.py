@@ -105,3 +105,36 @@ def test_bad_requests_get_a_field_message(tujenge, api_as):
     assert early.status_code == 400 and "Only a running cycle pays out" in str(early.json())
     not_started = treasurer.post(url(tujenge, f"{cycle['id']}/start/"))
     assert not_started.status_code == 400 and "Set the roster first" in str(not_started.json())
+
+
+def test_a_swap_asked_agreed_and_approved_through_the_api(tujenge, api_as):
+    treasurer = api_as(tujenge.treasurer.user)
+    cycle = treasurer.post(
+        url(tujenge), {"name": "2027", "contribution": "2000", "start_date": "2027-01-15"}, format="json"
+    ).json()
+    order = [tujenge.chair, tujenge.treasurer, *tujenge.members]
+    treasurer.post(url(tujenge, f"{cycle['id']}/set-roster/"), {"membership_ids": [m.pk for m in order]}, format="json")
+    treasurer.post(url(tujenge, f"{cycle['id']}/start/"))
+    wanjiku, otieno, akinyi = tujenge.members  # rounds 3, 4 and 5
+    changes = f"/api/v1/chamas/{tujenge.pk}/rosca-changes/"
+
+    no_partner = api_as(wanjiku.user).post(changes, {"cycle": cycle["id"], "kind": "swap"}, format="json")
+    assert no_partner.status_code == 400 and "other" in no_partner.json()
+    asked = api_as(wanjiku.user).post(
+        changes, {"cycle": cycle["id"], "kind": "swap", "other": otieno.pk}, format="json"
+    )
+    assert asked.status_code == 201, asked.content
+    change = asked.json()
+    assert (change["status"], change["other_member_number"]) == ("waiting_partner", otieno.member_number)
+    assert results(api_as(akinyi.user).get(changes)) == []  # not hers
+    assert (
+        api_as(akinyi.user).post(f"{changes}{change['id']}/consent/", {"agree": True}, format="json").status_code == 404
+    )
+
+    agreed = api_as(otieno.user).post(f"{changes}{change['id']}/consent/", {"agree": True}, format="json")
+    assert agreed.json()["status"] == "waiting_officer"
+    assert api_as(otieno.user).post(f"{changes}{change['id']}/approve/").status_code == 403
+    approved = api_as(tujenge.chair.user).post(f"{changes}{change['id']}/approve/")
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    roster = api_as(wanjiku.user).get(url(tujenge, f"{cycle['id']}/roster/")).json()
+    assert [row["member_number"] for row in roster][2:4] == [otieno.member_number, wanjiku.member_number]

@@ -151,3 +151,75 @@ def test_a_second_cycle_waits_for_the_first_to_finish(tujenge):
 def test_round_dates_follow_the_frequency(tujenge, frequency, rounds):
     cycle = new_cycle(tujenge, frequency=frequency)
     assert [cycle.round_date(n) for n in (1, 2, 3)] == rounds
+
+
+# --- swaps and deferrals ----------------------------------------------------------------------------
+
+
+def started(chama):
+    """The cycle started with the roster in join order: treasurer, secretary, then the three members."""
+    cycle = new_cycle(chama, roster_method="agreement")
+    order = [chama.treasurer, chama.secretary, *chama.members]
+    rosca.roster_set(cycle=cycle, membership_ids=[m.pk for m in order], by=chama.treasurer.user)
+    rosca.cycle_start(cycle=cycle, by=chama.treasurer.user)
+    cycle.refresh_from_db()
+    return cycle
+
+
+def positions(cycle):
+    return {slot.membership_id: slot.position for slot in cycle.slots.all()}
+
+
+def test_a_swap_needs_the_other_members_consent_then_an_officer_who_is_neither(tujenge):
+    cycle = started(tujenge)
+    wanjiku, otieno, _ = tujenge.members  # rounds 3 and 4
+    change = rosca.swap_request(cycle=cycle, membership=wanjiku, other=otieno, by=wanjiku.user)
+    assert Notification.objects.filter(user=otieno.user, title__contains="asks to swap rounds").exists()
+    with pytest.raises(PermissionDenied):
+        rosca.swap_consent(change=change, by=wanjiku.user, agree=True)  # only Otieno answers
+    with pytest.raises(ValidationError, match="already has a request waiting"):
+        rosca.defer_request(cycle=cycle, membership=wanjiku, by=wanjiku.user)
+    rosca.swap_consent(change=change, by=otieno.user, agree=True)
+    with pytest.raises(PermissionDenied):
+        rosca.change_approve(change=change, by=otieno.user)  # a plain member, and one of the two
+    rosca.change_approve(change=change, by=tujenge.secretary.user)
+
+    assert (positions(cycle)[wanjiku.pk], positions(cycle)[otieno.pk]) == (4, 3)
+    told = Notification.objects.get(user=wanjiku.user, title__contains="you now receive the pot in round 4")
+    assert "15 Apr 2027" in told.body
+
+
+def test_a_declined_swap_changes_nothing(tujenge):
+    cycle = started(tujenge)
+    wanjiku, otieno, _ = tujenge.members
+    change = rosca.swap_request(cycle=cycle, membership=wanjiku, other=otieno, by=wanjiku.user)
+    assert rosca.swap_consent(change=change, by=otieno.user, agree=False).status == "declined"
+    assert (positions(cycle)[wanjiku.pk], positions(cycle)[otieno.pk]) == (3, 4)
+
+
+def test_deferring_takes_the_member_to_the_end_and_moves_the_others_up(tujenge):
+    cycle = started(tujenge)
+    secretary = tujenge.secretary  # round 2
+    change = rosca.defer_request(cycle=cycle, membership=secretary, by=secretary.user)
+    with pytest.raises(PermissionDenied):
+        rosca.change_approve(change=change, by=secretary.user)  # their own request
+    rosca.change_approve(change=change, by=tujenge.treasurer.user)
+    order = [tujenge.treasurer, *tujenge.members, secretary]
+    assert [positions(cycle)[m.pk] for m in order] == [1, 2, 3, 4, 5]
+
+
+def test_a_round_already_paid_cannot_move_and_a_rejection_needs_a_reason(tujenge):
+    cycle = started(tujenge)
+    treasurer = tujenge.treasurer  # round 1
+    today_is(date(2027, 1, 15))
+    dues_service.generate_dues(period=(2027, 1), chama=tujenge)
+    for member in [treasurer, tujenge.secretary, *tujenge.members]:
+        dues_service.payment_record(membership=member, amount=D("2000"), method="cash", by=treasurer.user)
+    chair = joined(tujenge, Role.CHAIRPERSON)
+    rosca.round_payout(cycle=cycle, position=1, method="cash", by=chair.user)
+    with pytest.raises(ValidationError, match="round 1 is already paid out"):
+        rosca.swap_request(cycle=cycle, membership=tujenge.members[0], other=treasurer, by=tujenge.members[0].user)
+    change = rosca.defer_request(cycle=cycle, membership=tujenge.members[0], by=tujenge.members[0].user)
+    with pytest.raises(ValidationError, match="Say why"):
+        rosca.change_reject(change=change, by=chair.user, reason="")
+    assert rosca.change_reject(change=change, by=chair.user, reason="Agreed at the AGM").status == "rejected"

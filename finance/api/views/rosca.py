@@ -1,6 +1,7 @@
 """Merry-go-rounds through the API: cycles, their roster, and paying out each round."""
 
-from django.db.models import Prefetch
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -10,7 +11,7 @@ from chama import authority
 from chama.api.viewsets import ChamaNestedViewSet
 from finance.api import serializers
 from finance.api.views.common import OwnRows, OwnUnlessOfficerMixin
-from finance.models import RoscaCycle, RoscaPayout, RosterSlot
+from finance.models import RoscaCycle, RoscaPayout, RosterChange, RosterSlot
 from finance.services import rosca
 
 
@@ -150,3 +151,74 @@ class RoscaPayoutViewSet(OwnUnlessOfficerMixin, mixins.ListModelMixin, mixins.Re
         body.is_valid(raise_exception=True)
         payout = rosca.payout_reject(payout=payout, by=request.user, reason=body.validated_data["reason"])
         return Response(self.get_serializer(payout).data)
+
+
+class RosterChangeViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
+    """Swaps and deferrals of merry-go-round rounds: a member asks (a swap names the other member,
+    who agrees or declines with `consent/`); an officer who is neither member approves or rejects.
+    Officers see every request; a member the ones they are part of."""
+
+    queryset = RosterChange.objects.select_related("membership", "other", "cycle")
+    serializer_class = serializers.RosterChangeSerializer
+    filterset_fields = ["status", "cycle"]
+    action_rules = {
+        "list": None,
+        "retrieve": None,
+        "create": None,
+        "consent": None,
+        "approve": "manage_rosca",
+        "reject": "manage_rosca",
+    }
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False) or authority.may(
+            self.request.user, "manage_rosca", chama=self.chama
+        ):
+            return queryset
+        mine = self.my_membership_id
+        return queryset.filter(Q(membership_id=mine) | Q(other_id=mine)) if mine else queryset.none()
+
+    @extend_schema(
+        request=serializers.RosterChangeRequestSerializer, responses={201: serializers.RosterChangeSerializer}
+    )
+    def create(self, request, *args, **kwargs):
+        body = serializers.RosterChangeRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        cycle = RoscaCycle.objects.filter(chama=self.chama, pk=data["cycle"]).first()
+        me = self.chama.memberships.filter(pk=self.my_membership_id).first()
+        if cycle is None or me is None:
+            raise ValidationError({"cycle": "Pick a running cycle of this chama that you are on."})
+        if data["kind"] == RosterChange.Kind.SWAP:
+            other = self.chama.memberships.filter(pk=data["other"]).first() if data["other"] else None
+            if other is None:
+                raise ValidationError({"other": "Name the member to swap with (their membership id)."})
+            change = rosca.swap_request(cycle=cycle, membership=me, other=other, by=request.user)
+        else:
+            change = rosca.defer_request(cycle=cycle, membership=me, by=request.user)
+        return Response(self.get_serializer(change).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.ConsentSerializer)
+    @action(detail=True, methods=["post"])
+    def consent(self, request, *args, **kwargs):
+        """The other member of a swap agrees (an officer then approves) or declines."""
+        change = self.get_object()
+        body = serializers.ConsentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        change = rosca.swap_consent(change=change, by=request.user, agree=body.validated_data["agree"])
+        return Response(self.get_serializer(change).data)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, *args, **kwargs):
+        return Response(self.get_serializer(rosca.change_approve(change=self.get_object(), by=request.user)).data)
+
+    @extend_schema(request=serializers.ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, *args, **kwargs):
+        change = self.get_object()
+        body = serializers.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        change = rosca.change_reject(change=change, by=request.user, reason=body.validated_data["reason"])
+        return Response(self.get_serializer(change).data)
