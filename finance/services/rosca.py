@@ -505,9 +505,8 @@ def change_approve(*, change: RosterChange, by: User) -> RosterChange:
     with transaction.atomic():
         change = _locked_change(change, C.WAITING_OFFICER)
         authority.require(by, "manage_rosca", chama=change.chama)
-        authority.require_distinct(
-            by, [change.membership.user_id, getattr(change.other, "user_id", None)], "roster change"
-        )
+        if by.pk in {change.membership.user_id, getattr(change.other, "user_id", None)}:
+            raise authority.Refused("A member whose round moves cannot approve it: another officer must.")
         cycle = locked_in_status(RoscaCycle.objects.all(), pk=change.cycle_id, allowed=S.ACTIVE)
         mine = _unpaid_slot(cycle, change.membership)
         last = cycle.slots.count()

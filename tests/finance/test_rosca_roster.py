@@ -201,7 +201,7 @@ def test_deferring_takes_the_member_to_the_end_and_moves_the_others_up(tujenge):
     cycle = started(tujenge)
     secretary = tujenge.secretary  # round 2
     change = rosca.defer_request(cycle=cycle, membership=secretary, by=secretary.user)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="A member whose round moves cannot approve it"):
         rosca.change_approve(change=change, by=secretary.user)  # their own request
     rosca.change_approve(change=change, by=tujenge.treasurer.user)
     order = [tujenge.treasurer, *tujenge.members, secretary]
