@@ -92,17 +92,21 @@ def reader(model: type[_M]) -> Reader:
     return _reader(model, connection.vendor)
 
 
-def fetch(model: type[_M], where: str, params: Sequence[Any], *, lock: str | None = None) -> list[_M]:
-    """Instances of `model` whose rows match `where`, in primary key order, locked when `lock` says."""
-    table = quote(model._meta.db_table)
-    build = reader(model).build
+def _select(model: type[Model], fields: Sequence[Field], where: str, params: Sequence[Any], lock: str | None) -> list:
+    """The rows of `fields` of `model` matching `where`, in primary key order, locked when `lock` says."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {columns(model)} FROM {table} WHERE {where} ORDER BY {table}.{quote(model._meta.pk.column)}"
-            f"{lock_clause(model, lock)}",
+            f"SELECT {columns(model, fields)} FROM {quote(model._meta.db_table)} WHERE {where} "
+            f"ORDER BY {col(model, model._meta.pk.column)}{lock_clause(model, lock)}",
             list(params),
         )
-        return [build(row) for row in cursor.fetchall()]
+        return cursor.fetchall()
+
+
+def fetch(model: type[_M], where: str, params: Sequence[Any], *, lock: str | None = None) -> list[_M]:
+    """Instances of `model` whose rows match `where`, in primary key order, locked when `lock` says."""
+    model_reader = reader(model)
+    return [model_reader.build(row) for row in _select(model, model_reader.fields, where, params, lock)]
 
 
 def fetch_values(
@@ -110,16 +114,9 @@ def fetch_values(
 ) -> list[tuple[Any, ...]]:
     """The fields `names` of `model`'s rows matching `where` (tuples, converted as the ORM would),
     in primary key order, locked when `lock` says."""
-    table = quote(model._meta.db_table)
     fields = [model._meta.get_field(name) for name in names]
     converters = [_converters(field) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {columns(model, fields)} FROM {table} WHERE {where} "
-            f"ORDER BY {table}.{quote(model._meta.pk.column)}{lock_clause(model, lock)}",
-            list(params),
-        )
-        rows = cursor.fetchall()
+    rows = _select(model, fields, where, params, lock)
     if not any(field_converters for _, field_converters in converters):
         return [tuple(row) for row in rows]
     return [tuple(_convert(list(row), converters)) for row in rows]

@@ -470,12 +470,16 @@ class SuspenseAssignSerializer(ChamaScopedSerializer):
 
 
 class RosterSlotSerializer(serializers.Serializer):
+    """A round of `selectors.rosca.rosca_rounds`."""
+
     position = serializers.IntegerField(help_text="The round in which this member receives the pot.")
-    membership = serializers.IntegerField(source="membership_id")
-    member_number = serializers.CharField(source="membership.member_number")
-    name = serializers.CharField(source="membership.user.get_full_name")
-    round_date = DateField(help_text="The round's date.")
-    payout_status = serializers.CharField(allow_null=True, help_text="pending, paid, or null: not paid out yet.")
+    membership = serializers.IntegerField(source="recipient.pk")
+    member_number = serializers.CharField(source="recipient.member_number")
+    name = serializers.CharField(source="recipient.user.get_full_name")
+    round_date = DateField(source="date", help_text="The round's date.")
+    payout_status = serializers.CharField(
+        source="payout.status", default=None, allow_null=True, help_text="pending, paid, or null: not paid out yet."
+    )
 
 
 class RoscaCycleSerializer(serializers.ModelSerializer):

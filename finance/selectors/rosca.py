@@ -8,21 +8,26 @@ from finance import periods
 from finance.models import Due, RoscaCycle, RoscaPayout
 
 
-def rosca_board(*, cycle: RoscaCycle) -> dict[str, Any]:
-    """Rounds × members of a cycle, in three queries whatever their number: each round's date,
-    recipient and payout; for each member on the roster, their due for each round (None when not
-    raised yet) and the round in which they receive the pot."""
-    slots = list(cycle.slots.select_related("membership__user").order_by("position"))
+def rosca_rounds(*, cycle: RoscaCycle) -> list[dict[str, Any]]:
+    """The cycle's rounds in order, in two queries: each one's position, date, recipient (their
+    membership) and payout (paid or waiting for a signature; None when not paid out)."""
     payouts = {p.slot_id: p for p in cycle.payouts.exclude(status=RoscaPayout.Status.REJECTED)}
-    rounds = [
+    return [
         {
             "position": slot.position,
             "date": cycle.round_date(slot.position),
             "recipient": slot.membership,
             "payout": payouts.get(slot.pk),
         }
-        for slot in slots
+        for slot in cycle.slots.select_related("membership__user").order_by("position")
     ]
+
+
+def rosca_board(*, cycle: RoscaCycle) -> dict[str, Any]:
+    """Rounds × members of a cycle, in three queries whatever their number: the rounds
+    (`rosca_rounds`); for each member on the roster, their due for each round (None when not raised
+    yet) and the round in which they receive the pot."""
+    rounds = rosca_rounds(cycle=cycle)
     cells: dict[tuple[int, int], Due] = {}
     plan = cycle.plan
     if plan is not None:
@@ -42,10 +47,10 @@ def rosca_board(*, cycle: RoscaCycle) -> dict[str, Any]:
                 cells[(due.membership_id, position)] = due
     rows = [
         {
-            "membership": slot.membership,
-            "receives": slot.position,
-            "cells": [cells.get((slot.membership_id, each["position"])) for each in rounds],
+            "membership": each["recipient"],
+            "receives": each["position"],
+            "cells": [cells.get((each["recipient"].pk, other["position"])) for other in rounds],
         }
-        for slot in slots
+        for each in rounds
     ]
     return {"rounds": rounds, "rows": rows}

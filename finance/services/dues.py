@@ -189,7 +189,7 @@ def _move_dues(chama: Chama, moved: dict[int, Decimal], field_name: str, today: 
         S.PARTIAL,
         S.PENDING,
     ]
-    where, where_params = chama_rows(Due._meta.db_table, chama.pk, list(moved))
+    where, where_params = chama_rows(Due, chama.pk, list(moved))
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {quote(Due._meta.db_table)} SET {quote(field_name)} = {new}, {quote('status')} = {status}, "

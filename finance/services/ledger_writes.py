@@ -20,6 +20,7 @@ from django.db import connection
 from django.db.models import Field, Model
 from django.utils import timezone
 
+from chama import rows
 from finance.models import Account, Entry, Journal
 
 JOURNAL_FIELDS = [
@@ -87,14 +88,10 @@ def case_by_id(values: Mapping[int, Decimal], field: Field) -> tuple[str, list[A
     return f"CASE {quote('id')} {cases} END", params
 
 
-def chama_rows(table: str, chama_id: int, ids: Sequence[int]) -> tuple[str, list[Any]]:
-    """(a WHERE clause, its parameters) for the rows `ids` of `table`, and only the chama's:
+def chama_rows(model: type[Model], chama_id: int, ids: Sequence[int]) -> tuple[str, list[Any]]:
+    """(a WHERE clause, its parameters) for the rows `ids` of `model`, and only the chama's:
     routable by chama."""
-    quote = connection.ops.quote_name
-    where = (
-        f"{quote(table)}.{quote('chama_id')} = %s AND {quote(table)}.{quote('id')} IN ({', '.join(['%s'] * len(ids))})"
-    )
-    return where, [chama_id, *ids]
+    return f"{rows.col(model, 'chama_id')} = %s AND {rows.col(model, 'id')} IN {rows.in_list(ids)}", [chama_id, *ids]
 
 
 def set_balances(chama_id: int, after: Mapping[int, Decimal]) -> None:
@@ -103,7 +100,7 @@ def set_balances(chama_id: int, after: Mapping[int, Decimal]) -> None:
     balance = Account._meta.get_field("balance")
     quote = connection.ops.quote_name
     new, new_params = case_by_id(after, balance)
-    where, where_params = chama_rows(Account._meta.db_table, chama_id, list(after))
+    where, where_params = chama_rows(Account, chama_id, list(after))
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {quote(Account._meta.db_table)} SET {quote(balance.column)} = {new} WHERE {where}",

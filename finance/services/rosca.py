@@ -289,12 +289,17 @@ def round_payout(
     return payout
 
 
+def _standing_payout(slot: RosterSlot) -> RoscaPayout | None:
+    """The slot's payout, paid or waiting for a second officer (a rejected one does not count)."""
+    return RoscaPayout.objects.filter(slot=slot).exclude(status=RoscaPayout.Status.REJECTED).first()
+
+
 def _check_round(cycle: RoscaCycle, slot: RosterSlot, today: date) -> None:
     """The round is due and comes next: its date has come and every earlier round is paid."""
     when = cycle.round_date(slot.position)
     if today < when:
         raise ValidationError(f"Round {slot.position} is on {when:%d %b %Y}: it cannot be paid before.")
-    taken = RoscaPayout.objects.filter(slot=slot).exclude(status=RoscaPayout.Status.REJECTED).first()
+    taken = _standing_payout(slot)
     if taken is not None:
         raise ValidationError(f"Round {slot.position} is already {taken.get_status_display().lower()}.")
     paid = set(
@@ -425,7 +430,7 @@ def _unpaid_slot(cycle: RoscaCycle, membership: Membership) -> RosterSlot:
     slot = cycle.slots.filter(membership=membership).first()
     if slot is None:
         raise ValidationError(f"{membership.member_number} is not on the roster of {cycle.name}.")
-    if RoscaPayout.objects.filter(slot=slot).exclude(status=RoscaPayout.Status.REJECTED).exists():
+    if _standing_payout(slot) is not None:
         raise ValidationError(f"{membership.member_number}'s round {slot.position} is already paid out.")
     return slot
 

@@ -12,24 +12,8 @@ from chama.api.viewsets import ChamaNestedViewSet
 from finance.api import serializers
 from finance.api.views.common import OwnRows, OwnUnlessOfficerMixin
 from finance.models import RoscaCycle, RoscaPayout, RosterChange, RosterSlot
+from finance.selectors.rosca import rosca_rounds
 from finance.services import rosca
-
-
-def _roster(cycle):
-    """The roster as the API shows it: each place with its round's date and whether it was paid out."""
-    payouts = {
-        payout.slot_id: payout.status for payout in cycle.payouts.all() if payout.status != RoscaPayout.Status.REJECTED
-    }
-    return [
-        {
-            "position": slot.position,
-            "membership_id": slot.membership_id,
-            "membership": slot.membership,
-            "round_date": cycle.round_date(slot.position),
-            "payout_status": payouts.get(slot.pk),
-        }
-        for slot in cycle.slots.all()
-    ]
 
 
 class RoscaCycleViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
@@ -83,7 +67,7 @@ class RoscaCycleViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMixi
     @action(detail=True, methods=["get"], pagination_class=None)
     def roster(self, request, *args, **kwargs):
         """Who receives the pot in which round, and on what date."""
-        return Response(serializers.RosterSlotSerializer(_roster(self.get_object()), many=True).data)
+        return Response(serializers.RosterSlotSerializer(rosca_rounds(cycle=self.get_object()), many=True).data)
 
     @extend_schema(request=serializers.DrawSerializer, responses=serializers.RoscaCycleSerializer)
     @action(detail=True, methods=["post"])
