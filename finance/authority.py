@@ -127,6 +127,30 @@ def register():
         owner=member_of,
     )
 
+    cycles = "Savings cycles"
+    action(
+        "manage_savings_cycle",
+        "open savings cycles and set their share price",
+        MONEY_OFFICERS,
+        cycles,
+    )
+    action(
+        "share_out",
+        "ask for a savings cycle's share-out, or a leaving member's",
+        MONEY_OFFICERS,
+        cycles,
+        money=True,
+        owner=member_of,
+    )
+    action(
+        "approve_share_out",
+        "approve or reject a share-out (second officer)",
+        OFFICER_ROLES,
+        cycles,
+        money=True,
+        owner=member_of,
+    )
+
     every_model = [
         "account",
         "journal",
@@ -168,6 +192,10 @@ def register():
             "finance.rosterslot": {"view"},
             "finance.roscapayout": {"view", "change"},
             "finance.rosterchange": {"view", "change"},
+            "finance.savingscycle": {"view", "change"},
+            "finance.shareout": {"view", "change"},
+            "finance.shareoutchoice": {"view"},
+            "finance.shareoutline": {"view"},
         },
     )
     manage = {"view", "add", "change"}
@@ -186,6 +214,7 @@ def register():
             "finance.mpesareceipt": {"view", "change"},
             "finance.loanproduct": manage,
             "finance.collateral": manage,
+            "finance.savingscycle": manage,
         },
     )
 

@@ -5,7 +5,8 @@ The rule (README, "Savings cycles and the share-out"):
 
 - each member's savings are their shares × the share price;
 - the distributable fund = the members' savings + the cycle's interest, fines, fees and other
-  income − its expenses and losses (the social fund and what is owed to outsiders are not in it);
+  income − its expenses and losses + what the last share-out carried forward (the social fund and
+  what is owed to outsiders are not in it);
 - value per share = fund ÷ total shares; a member's gross payout = shares × value per share,
   worked out exactly (shares × fund ÷ total shares) and never from the rounded value per share;
 - what the member owes the chama (outstanding loans, with the interest due to date, and unpaid
@@ -43,10 +44,21 @@ class Fund:
     other_income: Decimal = ZERO
     expenses: Decimal = ZERO
     losses: Decimal = ZERO
+    # The remainder the last share-out carried to this cycle, less the profit already paid to
+    # members who left during it: the one figure that may be negative.
+    brought_forward: Decimal = ZERO
 
     @property
     def net_income(self) -> Decimal:
-        return self.interest + self.fines + self.fees + self.other_income - self.expenses - self.losses
+        return (
+            self.interest
+            + self.fines
+            + self.fees
+            + self.other_income
+            - self.expenses
+            - self.losses
+            + self.brought_forward
+        )
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from finance.models.ledger import Account, Entry, Journal
 from finance.models.loans import Collateral, Guarantee, Installment, Loan, LoanApproval, LoanProduct, RepaymentLine
 from finance.models.mpesa import MpesaChannel, MpesaConflict, MpesaReceipt, StkRequest
 from finance.models.savings import SavingsType, SharePurchase, Withdrawal
+from finance.models.savings_cycles import SavingsCycle, ShareOut, ShareOutChoice, ShareOutLine
 
 __all__ = [
     "Collateral",
@@ -34,7 +35,11 @@ __all__ = [
     "MpesaConflict",
     "MpesaReceipt",
     "PaidThrough",
+    "SavingsCycle",
     "SavingsType",
+    "ShareOut",
+    "ShareOutChoice",
+    "ShareOutLine",
     "SharePurchase",
     "StkRequest",
     "Waiver",

@@ -154,6 +154,7 @@ class Journal(AppendOnlyModel):
         INCOME = "income", "Other income"
         INVESTMENT = "investment", "Investment movement"
         ROSCA_PAYOUT = "rosca_payout", "Merry-go-round payout"
+        SHARE_OUT = "share_out", "Share-out"
         REVERSAL = "reversal", "Reversal"
 
     chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="journals")

@@ -237,10 +237,12 @@ def payment_record(
         ledger.preload_accounts(chama, membership)
         settlement = settle_oldest_first(membership, amount, kinds)
         lines = [(_debit_account(chama, method, source_account), amount), *settlement.lines]
-        bought = 0
+        bought, price = 0, ZERO
         if remainder == Policy.PaybillRemainder.SHARES:
-            bought = shares.shares_affordable(membership, settlement.remaining, value_date)
-        cost = shares.shares_cost(chama, bought)
+            selling = shares.terms(chama)
+            price = selling.share_price
+            bought = shares.shares_affordable(membership, settlement.remaining, value_date, selling)
+        cost = to_money(price * bought)
         if bought:
             lines.append((ledger.member_account(membership, A.MEMBER_SHARES), -cost))
         left = settlement.remaining - cost
@@ -248,7 +250,7 @@ def payment_record(
             lines.append((ledger.member_account(membership, A.MEMBER_ADVANCE), -left))
         text = memo or f"Payment by {membership.member_number} ({method})"
         if remainder == Policy.PaybillRemainder.SHARES:
-            text = f"{text}: {_routed(chama, amount - settlement.remaining, bought, cost, left)}"
+            text = f"{text}: {_routed(amount - settlement.remaining, bought, price, left)}"
         journal = ledger.post_journal(
             chama=chama,
             kind=Journal.Kind.PAYMENT,
@@ -262,17 +264,20 @@ def payment_record(
         )
         record_allocations(chama, settlement.allocations, DueAllocation.Kind.PAYMENT, journal)
         if bought:
-            shares.purchase_record(journal=journal, membership=membership, shares=bought, value_date=value_date)
+            shares.purchase_record(
+                journal=journal, membership=membership, shares=bought, share_price=price, value_date=value_date
+            )
         return journal
 
     return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, post=post, amount=amount)
 
 
-def _routed(chama: Chama, to_dues: Decimal, bought: int, cost: Decimal, left: Decimal) -> str:
+def _routed(to_dues: Decimal, bought: int, price: Decimal, left: Decimal) -> str:
     """What a payment routed by the policy did, for its memo (and so for the member's receipt)."""
     parts = [f"{shown(to_dues)} to dues"] if to_dues > 0 else []
     if bought:
-        parts.append(f"{bought} share{'s' if bought != 1 else ''} at {shown(chama.policy.share_price)} ({shown(cost)})")
+        cost = to_money(price * bought)
+        parts.append(f"{bought} share{'s' if bought != 1 else ''} at {shown(price)} ({shown(cost)})")
     if left > 0:
         parts.append(f"{shown(left)} held as advance")
     return ", ".join(parts)

@@ -18,7 +18,7 @@ from finance.selectors import loans as loan_reads
 from finance.selectors import savings as savings_reads
 from finance.services import ledger
 from finance.services.dues import default_savings_type
-from finance.services.shares import SHARE_KINDS, check_per_meeting, purchase_record
+from finance.services.shares import SHARE_KINDS, check_per_meeting, purchase_record, terms
 from groups import signatures
 from groups.locking import lock_membership
 from groups.models import Membership
@@ -230,13 +230,14 @@ def share_purchase(
     reference: str = "",
     idempotency_key: str = "",
 ) -> Journal:
-    """Buy shares at the chama's share price, within its per-meeting limits (VSLA / ASCA)."""
+    """Buy shares at the share price, within the per-meeting limits (VSLA / ASCA), of the running
+    savings cycle or, where none runs, of the policy (`shares.terms`)."""
     chama = membership.chama
     authority.require(by, "record_payment", membership)
-    policy = chama.policy
     if chama.kind not in SHARE_KINDS:
         raise ValidationError(f"{chama} ({chama.get_kind_display()}) does not sell shares.")
-    if policy.share_price <= 0:
+    price = terms(chama).share_price
+    if price <= 0:
         raise ValidationError("Set the share price in the chama's policy first.")
     if not isinstance(shares, int) or isinstance(shares, bool) or shares <= 0:
         raise ValidationError({"shares": "Buy a whole number of shares, at least one."})
@@ -249,7 +250,7 @@ def share_purchase(
             kind=Journal.Kind.SHARE_PURCHASE,
             value_date=value_date,
             membership=membership,
-            memo=f"{shares} share(s) at {shown(policy.share_price)}",
+            memo=f"{shares} share(s) at {shown(price)}",
             created_by=authority.person(by),
             external_reference=reference,
             idempotency_key=idempotency_key,
@@ -258,8 +259,8 @@ def share_purchase(
                 (ledger.member_account(membership, A.MEMBER_SHARES), -amount),
             ],
         )
-        purchase_record(journal=journal, membership=membership, shares=shares, value_date=value_date)
+        purchase_record(journal=journal, membership=membership, shares=shares, share_price=price, value_date=value_date)
         return journal
 
-    amount = to_money(policy.share_price * shares)
+    amount = to_money(price * shares)
     return ledger.post_once(membership, reference=reference, idempotency_key=idempotency_key, post=post, amount=amount)

@@ -1,4 +1,8 @@
-"""Shares: who sells them, how many a member may buy on a day, and the rows a purchase leaves.
+"""Shares: who sells them, at what price, how many a member may buy on a day, and the rows a
+purchase leaves.
+
+The price and the per-meeting limits are the running savings cycle's, or the policy's where the
+chama runs no cycle (`terms`).
 
 Both ways of buying shares use this module: a purchase at a meeting or through the API
 (`savings.share_purchase`, its own journal) and the part of an M-Pesa payment that the policy
@@ -12,21 +16,28 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
-from chama.money import ZERO, to_money
-from finance.models import Journal, SharePurchase
+from chama.money import to_money
+from finance.models import Journal, SavingsCycle, SharePurchase
 from finance.selectors import savings as savings_reads
-from groups.models import Chama, Membership
+from groups.models import Chama, Membership, Policy
 
 SHARE_KINDS = {Chama.Kind.VSLA, Chama.Kind.ASCA, Chama.Kind.HYBRID, Chama.Kind.INVESTMENT_CLUB}
 
 
+def terms(chama: Chama) -> SavingsCycle | Policy:
+    """What sets the share price and the shares per meeting: the chama's open savings cycle, or
+    its policy (both name them `share_price`, `shares_min_per_meeting`, `shares_max_per_meeting`)."""
+    cycle = SavingsCycle.objects.filter(chama=chama, status__in=SavingsCycle.OPEN_STATUSES).first()
+    return cycle if cycle is not None else chama.policy
+
+
 def sells_shares(chama: Chama) -> bool:
-    return chama.kind in SHARE_KINDS and chama.policy.share_price > 0
+    return chama.kind in SHARE_KINDS and terms(chama).share_price > 0
 
 
 def check_per_meeting(membership: Membership, shares: int, day: date) -> None:
-    """Refuse `shares` more on `day` if the day's total would leave the policy's per-meeting range."""
-    policy = membership.chama.policy
+    """Refuse `shares` more on `day` if the day's total would leave the per-meeting range."""
+    policy = terms(membership.chama)
     total = savings_reads.shares_bought_on(membership=membership, day=day) + shares
     if not policy.shares_min_per_meeting <= total <= policy.shares_max_per_meeting:
         raise ValidationError(
@@ -39,25 +50,23 @@ def check_per_meeting(membership: Membership, shares: int, day: date) -> None:
         )
 
 
-def shares_affordable(membership: Membership, amount: Decimal, day: date) -> int:
-    """How many whole shares `amount` buys for the member on `day`: at most the policy's maximum per
-    meeting less what they bought that day already, and none unless the day's total then reaches the
-    minimum. 0 where the chama sells no shares. The member's row must be locked (`post_once`)."""
+def shares_affordable(membership: Membership, amount: Decimal, day: date, policy: SavingsCycle | Policy) -> int:
+    """How many whole shares `amount` buys for the member on `day` on the `terms` given: at most
+    the maximum per meeting less what they bought that day already, and none unless the day's total
+    then reaches the minimum. 0 where the chama sells no shares. The member's row must be locked
+    (`post_once`)."""
     chama = membership.chama
-    if not sells_shares(chama) or amount <= 0:
+    if chama.kind not in SHARE_KINDS or policy.share_price <= 0 or amount <= 0:
         return 0
-    policy = chama.policy
     already = savings_reads.shares_bought_on(membership=membership, day=day)
     shares = min(int(to_money(amount) // policy.share_price), max(policy.shares_max_per_meeting - already, 0))
     return shares if shares > 0 and already + shares >= policy.shares_min_per_meeting else 0
 
 
-def shares_cost(chama: Chama, shares: int) -> Decimal:
-    return to_money(chama.policy.share_price * shares) if shares else ZERO
-
-
-def purchase_record(*, journal: Journal, membership: Membership, shares: int, value_date: date) -> None:
-    """The share row of a posted journal that credited the member's shares with `shares` × the price."""
+def purchase_record(
+    *, journal: Journal, membership: Membership, shares: int, share_price: Decimal, value_date: date
+) -> None:
+    """The share row of a posted journal that credited the member's shares with `shares` × `share_price`."""
     SharePurchase.objects.append(
         [
             SharePurchase(
@@ -65,7 +74,7 @@ def purchase_record(*, journal: Journal, membership: Membership, shares: int, va
                 membership=membership,
                 journal=journal,
                 shares=shares,
-                share_price=membership.chama.policy.share_price,
+                share_price=share_price,
                 value_date=value_date,
             )
         ]

@@ -19,7 +19,7 @@ from finance.services.loans.arrears import update_arrears
 from finance.services.loans.disbursement import loan_disburse
 from finance.services.loans.eligibility import eligibility
 from finance.services.loans.quotes import quote
-from finance.services.loans.repayment import loan_repay
+from finance.services.loans.repayment import loan_repay, repay_from_share_out
 from finance.services.loans.reschedule import loan_reschedule, reschedule_approve, reschedule_reject
 from finance.services.loans.reversals import check_reversible, undo_for_reversal
 from finance.services.loans.write_offs import (
@@ -41,6 +41,7 @@ __all__ = [
     "loan_disburse",
     "loan_reject",
     "loan_repay",
+    "repay_from_share_out",
     "loan_reschedule",
     "quote",
     "recover_from_guarantors",

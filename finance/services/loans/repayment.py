@@ -103,44 +103,90 @@ def loan_repay(
             allowed=Loan.OUTSTANDING_STATUSES,
             refusal="This loan is {status}; it takes no repayments.",
         )
-        chama = locked.chama
-        value_day = value_dates.check(chama, value_date or chama.today(), loan=locked)
-        # What is owed is judged on the day the repayment is recorded, whatever its value date: a
-        # backdated repayment never forgives interest or penalties that had fallen due by then.
-        as_of = chama.today()
-        payoff = payoff_amount(loan=locked, as_of=as_of)
-        if amount > payoff:
-            raise ValidationError({"amount": f"The payoff on {as_of:%d %b %Y} is {shown(payoff)}; pay at most that."})
-        plan, _ = _allocate(locked, amount, as_of)
-        totals = defaultdict(lambda: ZERO)
-        for _, component, part in plan:
-            totals[component] += part
-        lines = [(source_account or ledger.method_account(chama, method), amount)]
-        if totals["principal"]:
-            lines.append((ledger.loan_account(locked), -totals["principal"]))
-        for component, purpose in COMPONENT_INCOME.items():
-            if totals[component]:
-                lines.append((ledger.chama_account(chama, purpose), -totals[component]))
-        journal = ledger.post_journal(
-            chama=chama,
-            kind=Journal.Kind.LOAN_REPAYMENT,
-            value_date=value_day,
-            lines=lines,
-            created_by=authority.person(by),
-            membership=locked.membership,
-            loan=locked,
-            external_reference=reference,
-            idempotency_key=idempotency_key,
+        return _repay(
+            locked,
+            amount,
+            source_account=source_account or ledger.method_account(locked.chama, method),
+            by=by,
+            value_date=value_date,
             memo=f"Repayment of loan #{locked.pk} ({method})",
+            reference=reference,
+            idempotency_key=idempotency_key,
         )
-        apply_lines(locked, journal, plan, as_of)
-        if amount == payoff:
-            close_loan(locked, value_day)
-        return journal
 
     return ledger.post_once(
         membership, reference=reference, idempotency_key=idempotency_key, post=post, amount=amount, loan=loan
     )
+
+
+def repay_from_share_out(
+    *, loan: Loan, amount: Decimal, source_account: Account, by: User, value_date: date
+) -> Journal:
+    """The part of a member's share-out that settles their loan, taken from their shares account;
+    the share-out's two officers are its authority (`savings_cycles`)."""
+    locked = locked_in_status(
+        loan_rows(),
+        pk=loan.pk,
+        allowed=Loan.OUTSTANDING_STATUSES,
+        refusal="This loan is {status}; it takes no repayments.",
+    )
+    return _repay(
+        locked,
+        amount,
+        source_account=source_account,
+        by=by,
+        value_date=value_date,
+        memo=f"Repayment of loan #{locked.pk} from the share-out",
+    )
+
+
+def _repay(
+    locked: Loan,
+    amount: Decimal,
+    *,
+    source_account: Account,
+    by: User,
+    value_date: date | None,
+    memo: str,
+    reference: str = "",
+    idempotency_key: str = "",
+) -> Journal:
+    """Post a repayment of the locked loan from `source_account`: allocated in the product's order,
+    never above the payoff; reaching the payoff closes the loan."""
+    chama = locked.chama
+    value_day = value_dates.check(chama, value_date or chama.today(), loan=locked)
+    # What is owed is judged on the day the repayment is recorded, whatever its value date: a
+    # backdated repayment never forgives interest or penalties that had fallen due by then.
+    as_of = chama.today()
+    payoff = payoff_amount(loan=locked, as_of=as_of)
+    if amount > payoff:
+        raise ValidationError({"amount": f"The payoff on {as_of:%d %b %Y} is {shown(payoff)}; pay at most that."})
+    plan, _ = _allocate(locked, amount, as_of)
+    totals = defaultdict(lambda: ZERO)
+    for _, component, part in plan:
+        totals[component] += part
+    lines = [(source_account, amount)]
+    if totals["principal"]:
+        lines.append((ledger.loan_account(locked), -totals["principal"]))
+    for component, purpose in COMPONENT_INCOME.items():
+        if totals[component]:
+            lines.append((ledger.chama_account(chama, purpose), -totals[component]))
+    journal = ledger.post_journal(
+        chama=chama,
+        kind=Journal.Kind.LOAN_REPAYMENT,
+        value_date=value_day,
+        lines=lines,
+        created_by=authority.person(by),
+        membership=locked.membership,
+        loan=locked,
+        external_reference=reference,
+        idempotency_key=idempotency_key,
+        memo=memo,
+    )
+    apply_lines(locked, journal, plan, as_of)
+    if amount == payoff:
+        close_loan(locked, value_day)
+    return journal
 
 
 def close_loan(loan: Loan, as_of: date) -> None:
