@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from finance.api.views import books, dues, ledger, loans, mpesa, rosca, savings
+from finance.api.views import books, cycles, dues, ledger, loans, mpesa, rosca, savings
 from finance.models import MpesaReceipt
 
 # Under /api/v1/chamas/{chama_id}/.
@@ -31,6 +31,8 @@ router.register("loan-portfolio", loans.LoanPortfolioViewSet, basename="chama-lo
 router.register("rosca-cycles", rosca.RoscaCycleViewSet, basename="chama-rosca-cycle")
 router.register("rosca-payouts", rosca.RoscaPayoutViewSet, basename="chama-rosca-payout")
 router.register("rosca-changes", rosca.RosterChangeViewSet, basename="chama-rosca-change")
+router.register("savings-cycles", cycles.SavingsCycleViewSet, basename="chama-savings-cycle")
+router.register("share-outs", cycles.ShareOutViewSet, basename="chama-share-out")
 
 urlpatterns = [
     path("chamas/<int:chama_id>/", include(router.urls)),

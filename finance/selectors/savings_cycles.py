@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from chama.money import ZERO, shown
-from finance.models import Account, Loan, SavingsCycle, ShareOutChoice
+from finance.models import Account, Loan, SavingsCycle, ShareOut, ShareOutChoice, ShareOutLine
 from finance.selectors.loans import payoff_amount
 from finance.shareout import Fund, Holder, Quote, quote
 from groups.models import Membership
@@ -150,3 +150,76 @@ def preview(cycle: SavingsCycle, as_of: date | None = None) -> Preview:
         holders=[row.holder() for row in rows],
     )
     return Preview(cycle=cycle, as_of=as_of, fund=fund, quote=result, standings=rows)
+
+
+def share_out_figures(cycle: SavingsCycle, membership_id: int | None = None) -> dict[str, object]:
+    """The preview as the API shows it: live for a running cycle, as posted for a closed one; with
+    `membership_id`, only that member's line (a member's view)."""
+    if cycle.status == SavingsCycle.Status.CLOSED:
+        figures = _posted_figures(cycle)
+    else:
+        figures = _live_figures(preview(cycle))
+    if membership_id is not None:
+        figures["members"] = [row for row in figures["members"] if row["membership"] == membership_id]
+    return figures
+
+
+def _live_figures(result: Preview) -> dict[str, object]:
+    quote = result.quote
+    return {
+        "cycle": result.cycle.pk,
+        "as_of": result.as_of,
+        "posted": False,
+        "fund_breakdown": result.fund,
+        "fund": quote.fund,
+        "total_shares": quote.total_shares,
+        "value_per_share": quote.value_per_share,
+        "remainder": quote.remainder,
+        "members": [
+            {
+                "membership": standing.membership.pk,
+                "member_number": standing.membership.member_number,
+                "name": standing.membership.user.get_full_name(),
+                "shares": payout.shares,
+                "savings": payout.savings,
+                "profit_share": payout.profit_share,
+                "deductions": payout.deductions,
+                "net_payout": payout.net_payout,
+                "rolled_over": None,
+                "still_owed": payout.still_owed,
+                "choice": standing.choice,
+            }
+            for standing, payout in result.lines()
+        ],
+    }
+
+
+def _posted_figures(cycle: SavingsCycle) -> dict[str, object]:
+    share_out = cycle.share_outs.get(membership__isnull=True, status=ShareOut.Status.POSTED)
+    lines = ShareOutLine.objects.filter(share_out=share_out).select_related("membership__user")
+    return {
+        "cycle": cycle.pk,
+        "as_of": share_out.value_date,
+        "posted": True,
+        "fund_breakdown": None,
+        "fund": share_out.fund,
+        "total_shares": share_out.total_shares,
+        "value_per_share": share_out.value_per_share,
+        "remainder": share_out.remainder,
+        "members": [
+            {
+                "membership": line.membership_id,
+                "member_number": line.membership.member_number,
+                "name": line.membership.user.get_full_name(),
+                "shares": line.shares,
+                "savings": line.savings,
+                "profit_share": line.profit_share,
+                "deductions": line.deductions,
+                "net_payout": line.net_payout,
+                "rolled_over": line.rolled_over,
+                "still_owed": line.still_owed,
+                "choice": None,
+            }
+            for line in lines
+        ],
+    }
