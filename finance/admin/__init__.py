@@ -1,1 +1,1 @@
-from finance.admin import backdating, books, dues, ledger, loans, members, mpesa, rosca, savings  # noqa: F401  (registers the ModelAdmins)
+from finance.admin import backdating, books, cycles, dues, ledger, loans, members, mpesa, rosca, savings  # noqa: F401  (registers the ModelAdmins)
