@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from chama.money import to_money
 from finance.models import ContributionPlan, Due, Journal, LoanProduct, MpesaChannel, MpesaReceipt
 from finance.selectors import loans as loan_reads
-from finance.services import backdating, books, dues, loans, mpesa, rosca, savings
+from finance.services import backdating, books, dues, loans, mpesa, rosca, savings, savings_cycles
 from groups.models import Chama
 
 HISTORY_START = date(2026, 5, 30)  # the first Saturday meeting shown
@@ -56,6 +56,17 @@ def _pay_what_is_owed(membership, treasurer, day, method, reference=""):
 
 
 def _weekly_vsla(chama, members, treasurer, channel, rng, today):
+    """A savings cycle from the first meeting, with its share-out two weeks away: members buy 1 to 5
+    shares a week and pay the social fund; a few have chosen to roll their payout over."""
+    cycle = savings_cycles.cycle_open(
+        chama=chama,
+        name=f"{HISTORY_START.year} cycle",
+        start_date=HISTORY_START - timedelta(days=5),
+        planned_end_date=today + timedelta(days=14),
+        by=treasurer,
+    )
+    for membership in members[::4]:
+        savings_cycles.choice_set(cycle=cycle, membership=membership, choice="rollover", by=membership.user)
     plan = ContributionPlan.objects.create(
         chama=chama,
         name="Social fund",

@@ -387,6 +387,22 @@ def money_rows(chama):
         value_date=date(2026, 3, 1),
         recorded_by=treasurer,
     )
+    savings_cycle = fm.SavingsCycle.objects.create(
+        chama=chama,
+        name="2026",
+        share_price=Decimal("100"),
+        start_date=date(2026, 1, 1),
+        planned_end_date=date(2026, 12, 31),
+        opened_by=treasurer,
+    )
+    share_out = fm.ShareOut.objects.create(
+        chama=chama,
+        cycle=savings_cycle,
+        membership=payer,
+        method="cash",
+        value_date=date(2026, 3, 1),
+        requested_by=treasurer,
+    )
     chama._money_rows = {
         fm.Account: fm.Account.objects.filter(chama=chama, membership=payer).first(),
         fm.BackdatingApproval: approval,
@@ -419,6 +435,21 @@ def money_rows(chama):
         fm.RoscaPayout: rosca_payout,
         fm.RosterChange: fm.RosterChange.objects.create(
             chama=chama, cycle=cycle, kind="defer", membership=payer, status="waiting_officer"
+        ),
+        fm.SavingsCycle: savings_cycle,
+        fm.ShareOut: share_out,
+        fm.ShareOutChoice: fm.ShareOutChoice.objects.create(
+            chama=chama, cycle=savings_cycle, membership=payer, choice="rollover"
+        ),
+        fm.ShareOutLine: fm.ShareOutLine.objects.create(
+            chama=chama,
+            share_out=share_out,
+            membership=payer,
+            shares=5,
+            savings=Decimal("500"),
+            profit_share=Decimal("50"),
+            deductions=Decimal("0"),
+            net_payout=Decimal("550"),
         ),
     }
     return chama._money_rows

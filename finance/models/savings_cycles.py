@@ -47,12 +47,14 @@ class SavingsCycle(TimeStampedModel):
         help_text="Payouts are rounded down to this; what rounding leaves is the remainder.",
     )
     remainder_to = models.CharField(max_length=20, choices=Remainder.choices, default=Remainder.NEXT_CYCLE)
-    previous = models.OneToOneField(
+    # A foreign key with a unique (chama, previous) rather than a one-to-one: every unique index of
+    # a tenant table leads with its chama.
+    previous = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="next_cycle",
+        related_name="following",
         help_text="The cycle this one follows: members who rolled over start with their payout in shares.",
     )
     closed_date = models.DateField(null=True, blank=True, help_text="The share-out's date.")
@@ -66,6 +68,9 @@ class SavingsCycle(TimeStampedModel):
                 condition=Q(status__in=["active", "sharing_out"]),
                 name="savings_cycle_one_open",
                 violation_error_message="This chama already has a savings cycle running; share it out first.",
+            ),
+            models.UniqueConstraint(
+                fields=["chama", "previous"], condition=Q(previous__isnull=False), name="savings_cycle_follows_once"
             ),
             models.UniqueConstraint(
                 fields=["chama", "name"],

@@ -69,9 +69,7 @@ def worked_cycle(**cycle):
     buy(chama, chama.wanjiku, 5, 5)
     buy(chama, chama.otieno, 5, 5, 5)
     treasurer = chama.treasurer.user
-    books.expense_record(
-        chama=chama, category="stationery", amount=D("150"), description="Passbooks", by=treasurer
-    )
+    books.expense_record(chama=chama, category="stationery", amount=D("150"), description="Passbooks", by=treasurer)
     books.income_record(chama=chama, category="donation", amount=D("300"), description="Ward grant", by=treasurer)
     dues.fine_charge(membership=chama.akinyi, amount=D("100"), reason="Absent without apology", by=treasurer)
     product = loan_product(chama, "Emergency", interest_rate=D("10"), fee_value=D("0"), penalty_value=D("0"))
@@ -274,8 +272,6 @@ def test_only_money_officers_ask_for_a_share_out_and_a_member_chooses_only_for_t
     with pytest.raises(authority.Refused):
         savings_cycles.share_out_request(cycle=chama.cycle, by=chama.secretary.user, method="cash")
     with pytest.raises(authority.Refused):
-        savings_cycles.choice_set(
-            cycle=chama.cycle, membership=chama.otieno, choice="rollover", by=chama.wanjiku.user
-        )
+        savings_cycles.choice_set(cycle=chama.cycle, membership=chama.otieno, choice="rollover", by=chama.wanjiku.user)
     with pytest.raises(ValidationError, match="Pick cash"):
         savings_cycles.choice_set(cycle=chama.cycle, membership=chama.otieno, choice="half", by=chama.otieno.user)

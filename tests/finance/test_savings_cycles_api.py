@@ -70,9 +70,10 @@ def test_members_see_their_own_line_officers_everyone_and_two_officers_share_out
     )
     assert asked.status_code == 201, asked.content
     share_out = asked.json()
-    assert share_out["status"] == "pending" and chama.secretary.user.get_full_name() in share_out[
-        "awaiting_signature_from"
-    ]
+    assert (
+        share_out["status"] == "pending"
+        and chama.secretary.user.get_full_name() in share_out["awaiting_signature_from"]
+    )
     share_outs = f"/api/v1/chamas/{chama.pk}/share-outs/"
     assert treasurer.post(f"{share_outs}{share_out['id']}/approve/").status_code == 403  # not twice
     assert otieno.get(share_outs).status_code == 403

@@ -131,3 +131,22 @@ def test_tujenge_runs_a_merry_go_round_with_rounds_paid_and_the_latest_waiting_f
     assert payouts and [p.status for p in payouts] == ["paid"] * (len(payouts) - 1) + ["pending"]
     assert {p.amount for p in payouts} == {D("26000.00")}  # 13 members × KES 2,000
     assert all(p.approved_by not in (p.recorded_by, p.membership.user) for p in payouts if p.status == "paid")
+
+
+@pytest.mark.django_db
+def test_umoja_runs_a_savings_cycle_near_its_end_whose_share_out_preview_members_read(demo):
+    from finance.models import SavingsCycle
+
+    cycle = SavingsCycle.objects.get(chama__kind=Chama.Kind.VSLA)
+    assert cycle.status == "active" and cycle.planned_end_date > timezone.localdate()
+    entry = next(item for item in demo["data"]["chamas"] if item["id"] == cycle.chama_id)
+    login = next(item for item in entry["logins"] if item["role"] == Role.MEMBER)
+    client = APIClient()
+    token = client.post("/api/v1/auth/token/", {"login": login["username"], "password": PASSWORD}, format="json")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.json()['access']}")
+    preview = client.get(f"/api/v1/chamas/{cycle.chama_id}/savings-cycles/{cycle.pk}/preview/").json()
+    bought = sum(SharePurchase.objects.filter(chama=cycle.chama).values_list("shares", flat=True))
+    assert preview["total_shares"] == bought > 0
+    mine = Membership.objects.get(chama=cycle.chama, user__phone_number=login["username"])
+    assert [line["membership"] for line in preview["members"]] == [mine.pk]
+    assert preview["members"][0]["choice"] in ("cash", "rollover")

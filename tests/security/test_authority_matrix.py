@@ -10,7 +10,7 @@
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from chama.admin_scoping import ChamaScopedAdmin
 from chama.api.viewsets import ChamaNestedViewSet
 from chama.roles import Role
 from finance.models import Due, Expense, Loan, Withdrawal
-from finance.services import books, dues, loans, reversals, rosca, savings
+from finance.services import books, dues, loans, reversals, rosca, savings, savings_cycles
 from groups import services as group_services
 from groups.models import Chama
 from tests.factories import (
@@ -264,6 +264,26 @@ def _own_round(world, *, pending=False):
     return rosca.round_payout(cycle=cycle, position=1, method="cash", by=chair)
 
 
+def _own_shares(world, *, pending=False):
+    """A running savings cycle in which the treasurer holds a share; with `pending`, the
+    treasurer's share-out as a leaving member asked by the chairperson."""
+    chama, chair, me = world.chama, world.people[Role.CHAIRPERSON], world.people[Role.TREASURER]
+    chama.kind = Chama.Kind.VSLA
+    chama.save(update_fields=["kind"])
+    cycle = savings_cycles.cycle_open(
+        chama=chama,
+        name="Own shares",
+        start_date=chama.today(),
+        planned_end_date=chama.today() + timedelta(days=300),
+        share_price=D("100"),
+        by=chair,
+    )
+    savings.share_purchase(membership=_officer(world), shares=1, method="cash", by=chair)
+    if not pending:
+        return cycle
+    return savings_cycles.share_out_request(cycle=cycle, by=chair, method="cash", membership=_officer(world))
+
+
 OWN_ROW_CASES = {
     "reverse_journal": lambda w, me: reversals.journal_reverse(
         journal=dues.payment_record(membership=_officer(w), amount="100", method="cash", by=w.people[Role.CHAIRPERSON]),
@@ -285,6 +305,10 @@ OWN_ROW_CASES = {
     ),
     "pay_rosca": lambda w, me: rosca.round_payout(cycle=_own_round(w), position=1, method="cash", by=me),
     "approve_rosca_payout": lambda w, me: rosca.payout_approve(payout=_own_round(w, pending=True), by=me),
+    "share_out": lambda w, me: savings_cycles.share_out_request(
+        cycle=_own_shares(w), by=me, method="cash", membership=_officer(w)
+    ),
+    "approve_share_out": lambda w, me: savings_cycles.share_out_approve(share_out=_own_shares(w, pending=True), by=me),
     "approve_loan": lambda w, me: loans.loan_approve(loan=_own_loan(w), by=me),
     "disburse_loan": lambda w, me: loans.loan_disburse(
         loan=_own_loan(w, status=Loan.Status.APPROVED), by=me, method="cash"
