@@ -61,7 +61,8 @@ class CollectionSheet:
 
     def __init__(self, chama, day, data=None):
         self.chama, self.day = chama, day
-        self.sells_shares = shares.sells_shares(chama)
+        self.share_price = shares.terms(chama).share_price
+        self.sells_shares = chama.kind in shares.SHARE_KINDS and self.share_price > 0
         members = collection_reads.sheet_members(chama=chama)
         self.head = SheetForm(data, initial={"sheet_key": uuid.uuid4().hex})
         self.formset = SheetRowFormSet(data, initial=[{"membership": row["membership"].pk} for row in members])

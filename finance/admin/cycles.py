@@ -113,7 +113,7 @@ class SavingsCycleAdmin(ServiceCreatedAdmin):
                     messages.success(request, f"{asked} — a second officer approves it under Share-outs.")
                     return redirect("admin:finance_shareout_change", asked.pk)
         try:
-            figures, problem = reads.share_out_figures(cycle), None
+            figures, problem = reads.share_out_figures(cycle=cycle), None
         except ValidationError as exc:
             figures, problem = None, " ".join(exc.messages)
         context = {

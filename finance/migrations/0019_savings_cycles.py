@@ -9,144 +9,439 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('finance', '0018_roster_changes'),
-        ('groups', '0010_policy_paybill_remainder'),
+        ("finance", "0018_roster_changes"),
+        ("groups", "0010_policy_paybill_remainder"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='journal',
-            name='kind',
-            field=models.CharField(choices=[('payment', 'Member payment'), ('advance_applied', 'Advance applied to dues'), ('savings_deposit', 'Savings deposit'), ('savings_withdrawal', 'Savings withdrawal'), ('share_purchase', 'Share purchase'), ('fine_charge', 'Fine charged'), ('fine_waiver', 'Fine waived'), ('suspense_receipt', 'Unallocated receipt'), ('loan_disbursement', 'Loan disbursed'), ('loan_repayment', 'Loan repayment'), ('guarantor_recovery', 'Loan recovered from a guarantor'), ('loan_write_off', 'Loan written off'), ('loan_recovery', 'Recovery of a written-off loan'), ('expense', 'Expense'), ('income', 'Other income'), ('investment', 'Investment movement'), ('rosca_payout', 'Merry-go-round payout'), ('share_out', 'Share-out'), ('reversal', 'Reversal')], max_length=30),
+            model_name="journal",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("payment", "Member payment"),
+                    ("advance_applied", "Advance applied to dues"),
+                    ("savings_deposit", "Savings deposit"),
+                    ("savings_withdrawal", "Savings withdrawal"),
+                    ("share_purchase", "Share purchase"),
+                    ("fine_charge", "Fine charged"),
+                    ("fine_waiver", "Fine waived"),
+                    ("suspense_receipt", "Unallocated receipt"),
+                    ("loan_disbursement", "Loan disbursed"),
+                    ("loan_repayment", "Loan repayment"),
+                    ("guarantor_recovery", "Loan recovered from a guarantor"),
+                    ("loan_write_off", "Loan written off"),
+                    ("loan_recovery", "Recovery of a written-off loan"),
+                    ("expense", "Expense"),
+                    ("income", "Other income"),
+                    ("investment", "Investment movement"),
+                    ("rosca_payout", "Merry-go-round payout"),
+                    ("share_out", "Share-out"),
+                    ("reversal", "Reversal"),
+                ],
+                max_length=30,
+            ),
         ),
         migrations.CreateModel(
-            name='SavingsCycle',
+            name="SavingsCycle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=100)),
-                ('share_price', chama.money.MoneyField(decimal_places=2, help_text='Price of one share while the cycle runs.', max_digits=14)),
-                ('shares_min_per_meeting', models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1)])),
-                ('shares_max_per_meeting', models.PositiveSmallIntegerField(default=5, validators=[django.core.validators.MinValueValidator(1)])),
-                ('start_date', models.DateField()),
-                ('planned_end_date', models.DateField(help_text='The share-out meeting planned (usually 9 to 12 months on).')),
-                ('status', models.CharField(choices=[('active', 'Running'), ('sharing_out', 'Sharing out (waiting for a second officer)'), ('closed', 'Closed (shared out)')], default='active', max_length=20)),
-                ('rounding_unit', models.DecimalField(choices=[(Decimal('0.01'), '0.01'), (Decimal('1'), '1'), (Decimal('5'), '5'), (Decimal('10'), '10'), (Decimal('50'), '50')], decimal_places=2, default=1, help_text='Payouts are rounded down to this; what rounding leaves is the remainder.', max_digits=4)),
-                ('remainder_to', models.CharField(choices=[('next_cycle', 'Carried to the next cycle'), ('social_fund', 'Given to the social fund')], default='next_cycle', max_length=20)),
-                ('closed_date', models.DateField(blank=True, help_text="The share-out's date.", null=True)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='savings_cycles', to='groups.chama')),
-                ('opened_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('previous', models.ForeignKey(blank=True, help_text='The cycle this one follows: members who rolled over start with their payout in shares.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='following', to='finance.savingscycle')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "share_price",
+                    chama.money.MoneyField(
+                        decimal_places=2, help_text="Price of one share while the cycle runs.", max_digits=14
+                    ),
+                ),
+                (
+                    "shares_min_per_meeting",
+                    models.PositiveSmallIntegerField(
+                        default=1, validators=[django.core.validators.MinValueValidator(1)]
+                    ),
+                ),
+                (
+                    "shares_max_per_meeting",
+                    models.PositiveSmallIntegerField(
+                        default=5, validators=[django.core.validators.MinValueValidator(1)]
+                    ),
+                ),
+                ("start_date", models.DateField()),
+                (
+                    "planned_end_date",
+                    models.DateField(help_text="The share-out meeting planned (usually 9 to 12 months on)."),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Running"),
+                            ("sharing_out", "Sharing out (waiting for a second officer)"),
+                            ("closed", "Closed (shared out)"),
+                        ],
+                        default="active",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "rounding_unit",
+                    models.DecimalField(
+                        choices=[
+                            (Decimal("0.01"), "0.01"),
+                            (Decimal("1"), "1"),
+                            (Decimal("5"), "5"),
+                            (Decimal("10"), "10"),
+                            (Decimal("50"), "50"),
+                        ],
+                        decimal_places=2,
+                        default=1,
+                        help_text="Payouts are rounded down to this; what rounding leaves is the remainder.",
+                        max_digits=4,
+                    ),
+                ),
+                (
+                    "remainder_to",
+                    models.CharField(
+                        choices=[
+                            ("next_cycle", "Carried to the next cycle"),
+                            ("social_fund", "Given to the social fund"),
+                        ],
+                        default="next_cycle",
+                        max_length=20,
+                    ),
+                ),
+                ("closed_date", models.DateField(blank=True, help_text="The share-out's date.", null=True)),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="savings_cycles", to="groups.chama"
+                    ),
+                ),
+                (
+                    "opened_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "previous",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The cycle this one follows: members who rolled over start with their payout in shares.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="following",
+                        to="finance.savingscycle",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['chama', '-start_date', '-id'],
+                "ordering": ["chama", "-start_date", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ShareOut',
+            name="ShareOut",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('method', models.CharField(help_text='How payouts are paid: cash, mpesa, bank or cheque.', max_length=10)),
-                ('value_date', models.DateField(help_text="The share-out's date.")),
-                ('status', models.CharField(choices=[('pending', 'Awaiting a second officer'), ('posted', 'Posted'), ('rejected', 'Rejected')], default='pending', max_length=20)),
-                ('next_cycle_name', models.CharField(blank=True, help_text='The cycle opened by the share-out (rolled-over shares go there).', max_length=100)),
-                ('next_planned_end_date', models.DateField(blank=True, null=True)),
-                ('fund', chama.money.MoneyField(blank=True, decimal_places=2, help_text='The distributable fund when posted.', max_digits=14, null=True)),
-                ('value_per_share', models.DecimalField(blank=True, decimal_places=4, max_digits=14, null=True)),
-                ('total_shares', models.PositiveIntegerField(blank=True, null=True)),
-                ('remainder', chama.money.MoneyField(blank=True, decimal_places=2, help_text="What rounding left, and where it went (the cycle's rule).", max_digits=14, null=True)),
-                ('decided_reason', models.CharField(blank=True, max_length=255)),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('cycle', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='share_outs', to='finance.savingscycle')),
-                ('membership', models.ForeignKey(blank=True, help_text="A member leaving mid-cycle; empty for the whole cycle's share-out.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='share_outs', to='groups.membership')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "method",
+                    models.CharField(help_text="How payouts are paid: cash, mpesa, bank or cheque.", max_length=10),
+                ),
+                ("value_date", models.DateField(help_text="The share-out's date.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Awaiting a second officer"),
+                            ("posted", "Posted"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "next_cycle_name",
+                    models.CharField(
+                        blank=True,
+                        help_text="The cycle opened by the share-out (rolled-over shares go there).",
+                        max_length=100,
+                    ),
+                ),
+                ("next_planned_end_date", models.DateField(blank=True, null=True)),
+                (
+                    "fund",
+                    chama.money.MoneyField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="The distributable fund when posted.",
+                        max_digits=14,
+                        null=True,
+                    ),
+                ),
+                ("value_per_share", models.DecimalField(blank=True, decimal_places=4, max_digits=14, null=True)),
+                ("total_shares", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "remainder",
+                    chama.money.MoneyField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="What rounding left, and where it went (the cycle's rule).",
+                        max_digits=14,
+                        null=True,
+                    ),
+                ),
+                ("decided_reason", models.CharField(blank=True, max_length=255)),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "cycle",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="share_outs",
+                        to="finance.savingscycle",
+                    ),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="A member leaving mid-cycle; empty for the whole cycle's share-out.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="share_outs",
+                        to="groups.membership",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_date', '-id'],
+                "ordering": ["-created_date", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ShareOutChoice',
+            name="ShareOutChoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('choice', models.CharField(choices=[('cash', 'Pay it to me'), ('rollover', 'Roll it over into shares of the next cycle')], default='cash', max_length=10)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('cycle', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='choices', to='finance.savingscycle')),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='share_out_choices', to='groups.membership')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "choice",
+                    models.CharField(
+                        choices=[("cash", "Pay it to me"), ("rollover", "Roll it over into shares of the next cycle")],
+                        default="cash",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "cycle",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="choices", to="finance.savingscycle"
+                    ),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="share_out_choices",
+                        to="groups.membership",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['cycle', 'membership'],
+                "ordering": ["cycle", "membership"],
             },
         ),
         migrations.CreateModel(
-            name='ShareOutLine',
+            name="ShareOutLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('shares', models.PositiveIntegerField()),
-                ('savings', chama.money.MoneyField(decimal_places=2, help_text='Shares × the share price.', max_digits=14)),
-                ('profit_share', chama.money.MoneyField(decimal_places=2, help_text='Gross payout − savings (negative when the cycle lost money).', max_digits=14)),
-                ('deductions', chama.money.MoneyField(decimal_places=2, help_text='Taken towards loans and fines owed.', max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'), 'An amount cannot be negative.')])),
-                ('net_payout', chama.money.MoneyField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'), 'An amount cannot be negative.')])),
-                ('rolled_over', chama.money.MoneyField(decimal_places=2, default=0, help_text='Of the net payout, what bought shares of the next cycle.', max_digits=14)),
-                ('still_owed', chama.money.MoneyField(decimal_places=2, default=0, help_text='What the member still owes after the deductions.', max_digits=14)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('journal', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='finance.journal')),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='share_out_lines', to='groups.membership')),
-                ('share_out', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='finance.shareout')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("shares", models.PositiveIntegerField()),
+                (
+                    "savings",
+                    chama.money.MoneyField(decimal_places=2, help_text="Shares × the share price.", max_digits=14),
+                ),
+                (
+                    "profit_share",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        help_text="Gross payout − savings (negative when the cycle lost money).",
+                        max_digits=14,
+                    ),
+                ),
+                (
+                    "deductions",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        help_text="Taken towards loans and fines owed.",
+                        max_digits=14,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.00"), "An amount cannot be negative.")
+                        ],
+                    ),
+                ),
+                (
+                    "net_payout",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        max_digits=14,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.00"), "An amount cannot be negative.")
+                        ],
+                    ),
+                ),
+                (
+                    "rolled_over",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="Of the net payout, what bought shares of the next cycle.",
+                        max_digits=14,
+                    ),
+                ),
+                (
+                    "still_owed",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="What the member still owes after the deductions.",
+                        max_digits=14,
+                    ),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "journal",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="finance.journal",
+                    ),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="share_out_lines",
+                        to="groups.membership",
+                    ),
+                ),
+                (
+                    "share_out",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="lines", to="finance.shareout"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['share_out', 'membership'],
+                "ordering": ["share_out", "membership"],
             },
         ),
         migrations.AddConstraint(
-            model_name='savingscycle',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['active', 'sharing_out'])), fields=('chama',), name='savings_cycle_one_open', violation_error_message='This chama already has a savings cycle running; share it out first.'),
+            model_name="savingscycle",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["active", "sharing_out"])),
+                fields=("chama",),
+                name="savings_cycle_one_open",
+                violation_error_message="This chama already has a savings cycle running; share it out first.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='savingscycle',
-            constraint=models.UniqueConstraint(condition=models.Q(('previous__isnull', False)), fields=('chama', 'previous'), name='savings_cycle_follows_once'),
+            model_name="savingscycle",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("previous__isnull", False)),
+                fields=("chama", "previous"),
+                name="savings_cycle_follows_once",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='savingscycle',
-            constraint=models.UniqueConstraint(fields=('chama', 'name'), name='savings_cycle_name_once', violation_error_message='This chama already has a cycle of that name.'),
+            model_name="savingscycle",
+            constraint=models.UniqueConstraint(
+                fields=("chama", "name"),
+                name="savings_cycle_name_once",
+                violation_error_message="This chama already has a cycle of that name.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='savingscycle',
-            constraint=models.CheckConstraint(condition=models.Q(('share_price__gt', 0)), name='savings_cycle_price_positive', violation_error_message='The share price must be more than zero.'),
+            model_name="savingscycle",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("share_price__gt", 0)),
+                name="savings_cycle_price_positive",
+                violation_error_message="The share price must be more than zero.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='savingscycle',
-            constraint=models.CheckConstraint(condition=models.Q(('shares_min_per_meeting__lte', models.F('shares_max_per_meeting'))), name='savings_cycle_min_le_max', violation_error_message='The minimum shares per meeting cannot exceed the maximum.'),
+            model_name="savingscycle",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("shares_min_per_meeting__lte", models.F("shares_max_per_meeting"))),
+                name="savings_cycle_min_le_max",
+                violation_error_message="The minimum shares per meeting cannot exceed the maximum.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='savingscycle',
-            constraint=models.CheckConstraint(condition=models.Q(('planned_end_date__gt', models.F('start_date'))), name='savings_cycle_ends_after_start', violation_error_message='The planned end must come after the start.'),
+            model_name="savingscycle",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("planned_end_date__gt", models.F("start_date"))),
+                name="savings_cycle_ends_after_start",
+                violation_error_message="The planned end must come after the start.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='shareout',
-            constraint=models.UniqueConstraint(condition=models.Q(('membership__isnull', True), models.Q(('status', 'rejected'), _negated=True)), fields=('chama', 'cycle'), name='share_out_cycle_once', violation_error_message="This cycle's share-out is already posted or waiting for a second officer."),
+            model_name="shareout",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("membership__isnull", True), models.Q(("status", "rejected"), _negated=True)),
+                fields=("chama", "cycle"),
+                name="share_out_cycle_once",
+                violation_error_message="This cycle's share-out is already posted or waiting for a second officer.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='shareout',
-            constraint=models.UniqueConstraint(condition=models.Q(('membership__isnull', False), models.Q(('status', 'rejected'), _negated=True)), fields=('chama', 'cycle', 'membership'), name='share_out_member_once', violation_error_message="This member's share-out is already posted or waiting for a second officer."),
+            model_name="shareout",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("membership__isnull", False), models.Q(("status", "rejected"), _negated=True)),
+                fields=("chama", "cycle", "membership"),
+                name="share_out_member_once",
+                violation_error_message="This member's share-out is already posted or waiting for a second officer.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='shareoutchoice',
-            constraint=models.UniqueConstraint(fields=('chama', 'cycle', 'membership'), name='share_out_choice_once'),
+            model_name="shareoutchoice",
+            constraint=models.UniqueConstraint(fields=("chama", "cycle", "membership"), name="share_out_choice_once"),
         ),
         migrations.AddConstraint(
-            model_name='shareoutline',
-            constraint=models.UniqueConstraint(fields=('chama', 'share_out', 'membership'), name='share_out_line_once'),
+            model_name="shareoutline",
+            constraint=models.UniqueConstraint(fields=("chama", "share_out", "membership"), name="share_out_line_once"),
         ),
     ]

@@ -22,8 +22,8 @@ from django.db.models import Q
 from chama.money import ZERO, shown
 from finance.models import Account, Loan, SavingsCycle, ShareOut, ShareOutChoice, ShareOutLine
 from finance.selectors.loans import payoff_amount
-from finance.shareout import Fund, Holder, Quote, quote
-from groups.models import Membership
+from finance.shareout import Fund, Holder, Payout, Quote, quote
+from groups.models import Chama, Membership
 
 A = Account.Purpose
 # Which line of the fund each income and expense account feeds.
@@ -41,7 +41,7 @@ FUND_FIELDS = {
 }
 
 
-def open_cycle(chama) -> SavingsCycle | None:
+def open_cycle(*, chama: Chama) -> SavingsCycle | None:
     return SavingsCycle.objects.filter(chama=chama, status__in=SavingsCycle.OPEN_STATUSES).first()
 
 
@@ -76,15 +76,15 @@ class Preview:
     quote: Quote
     standings: list[Standing]
 
-    def lines(self):
+    def lines(self) -> list[tuple[Standing, Payout]]:
         """(standing, payout) per member, in member-number order."""
         return list(zip(self.standings, self.quote.payouts, strict=True))
 
-    def line_of(self, membership_id: int):
+    def line_of(self, membership_id: int) -> tuple[Standing, Payout] | None:
         return next(((s, p) for s, p in self.lines() if s.membership.pk == membership_id), None)
 
 
-def fund_of(chama) -> Fund:
+def fund_of(*, chama: Chama) -> Fund:
     """The cycle's income, expenses and brought-forward figure, from the chart's balances."""
     amounts = dict.fromkeys(Fund.__dataclass_fields__, ZERO)
     for account in Account.objects.filter(chama=chama, membership__isnull=True).filter(
@@ -103,7 +103,7 @@ def fund_of(chama) -> Fund:
     return Fund(**amounts)
 
 
-def standings(cycle: SavingsCycle, as_of: date) -> list[Standing]:
+def standings(*, cycle: SavingsCycle, as_of: date) -> list[Standing]:
     """Every member who holds shares or owes the chama, with their shares counted from the ledger
     (a ValidationError naming the member whose balance is not a whole number of shares)."""
     chama = cycle.chama
@@ -137,12 +137,12 @@ def standings(cycle: SavingsCycle, as_of: date) -> list[Standing]:
     return sorted(rows.values(), key=lambda standing: standing.membership.member_number)
 
 
-def preview(cycle: SavingsCycle, as_of: date | None = None) -> Preview:
+def preview(*, cycle: SavingsCycle, as_of: date | None = None) -> Preview:
     """The share-out as it would be on `as_of` (today by default); a ValidationError with a
     sentence when it cannot be worked out (no shares, a loss larger than the savings …)."""
     as_of = as_of or cycle.chama.today()
-    fund = fund_of(cycle.chama)
-    rows = standings(cycle, as_of)
+    fund = fund_of(chama=cycle.chama)
+    rows = standings(cycle=cycle, as_of=as_of)
     result = quote(
         share_price=cycle.share_price,
         rounding_unit=cycle.rounding_unit,
@@ -152,13 +152,13 @@ def preview(cycle: SavingsCycle, as_of: date | None = None) -> Preview:
     return Preview(cycle=cycle, as_of=as_of, fund=fund, quote=result, standings=rows)
 
 
-def share_out_figures(cycle: SavingsCycle, membership_id: int | None = None) -> dict[str, object]:
+def share_out_figures(*, cycle: SavingsCycle, membership_id: int | None = None) -> dict[str, object]:
     """The preview as the API shows it: live for a running cycle, as posted for a closed one; with
     `membership_id`, only that member's line (a member's view)."""
     if cycle.status == SavingsCycle.Status.CLOSED:
         figures = _posted_figures(cycle)
     else:
-        figures = _live_figures(preview(cycle))
+        figures = _live_figures(preview(cycle=cycle))
     if membership_id is not None:
         figures["members"] = [row for row in figures["members"] if row["membership"] == membership_id]
     return figures

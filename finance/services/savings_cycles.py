@@ -85,7 +85,7 @@ def cycle_open(
         raise ValidationError({"rounding_unit": UNIT_MESSAGE})
     cycle.full_clean()
     with transaction.atomic():
-        if reads.open_cycle(chama) is not None:
+        if reads.open_cycle(chama=chama) is not None:
             raise ValidationError("This chama already has a savings cycle running; share it out first.")
         _check_whole_shares(cycle)
         try:
@@ -163,7 +163,7 @@ def share_out_request(
             _check_leaving(cycle, membership)
         elif share_out.next_cycle_name:
             _check_next(cycle, share_out)
-        preview = reads.preview(cycle)  # refuses, with its sentence, a share-out that cannot be worked out
+        preview = reads.preview(cycle=cycle)  # refuses, with its sentence, a share-out that cannot be worked out
         if membership is None:
             move(cycle, S.SHARING_OUT)
         share_out.save()
@@ -251,7 +251,7 @@ def _post(share_out: ShareOut, by: User) -> None:
     members = list(chama.memberships.order_by("pk").values_list("pk", flat=True))
     lock_memberships(members)
     lock_chama_accounts(chama.pk, members)
-    preview = reads.preview(cycle)
+    preview = reads.preview(cycle=cycle)
     whole = share_out.membership_id is None
     if whole:
         _close_income(share_out, by)

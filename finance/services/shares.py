@@ -31,10 +31,6 @@ def terms(chama: Chama) -> SavingsCycle | Policy:
     return cycle if cycle is not None else chama.policy
 
 
-def sells_shares(chama: Chama) -> bool:
-    return chama.kind in SHARE_KINDS and terms(chama).share_price > 0
-
-
 def check_per_meeting(membership: Membership, shares: int, day: date) -> None:
     """Refuse `shares` more on `day` if the day's total would leave the per-meeting range."""
     policy = terms(membership.chama)

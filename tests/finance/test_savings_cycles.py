@@ -98,7 +98,7 @@ def member_balance(membership, purpose):
 def test_the_preview_works_the_fund_out_from_the_ledger():
     chama = worked_cycle()
 
-    preview = reads.preview(chama.cycle)
+    preview = reads.preview(cycle=chama.cycle)
 
     fund = preview.fund
     assert (fund.interest, fund.fines, fund.other_income, fund.expenses) == (D("200"), D("100"), D("300"), D("150"))
@@ -180,8 +180,8 @@ def test_a_member_who_rolls_over_starts_the_next_cycle_with_whole_shares_and_is_
     assert balance(chama, A.CASH) == D("1600.00")  # 4,350 − 2,750 paid
     following = SavingsCycle.objects.get(chama=chama, name="2028")
     assert (following.status, following.previous, following.share_price) == ("active", chama.cycle, D("100.00"))
-    assert reads.open_cycle(chama) == following
-    opening = {s.membership: s.shares for s in reads.standings(following, SHARE_OUT_DAY)}
+    assert reads.open_cycle(chama=chama) == following
+    opening = {s.membership: s.shares for s in reads.standings(cycle=following, as_of=SHARE_OUT_DAY)}
     assert opening[chama.otieno] == 16
 
 
@@ -231,7 +231,7 @@ def test_a_member_leaving_mid_cycle_is_paid_their_shares_at_that_days_value_and_
     assert balance(chama, A.CASH) == D("2720.00")
 
     today_is(SHARE_OUT_DAY)
-    quote = reads.preview(chama.cycle).quote
+    quote = reads.preview(cycle=chama.cycle).quote
     # 5,450 − 1,630 = 3,820 for the 35 shares left: 109.142857… a share, so the same 109 and a bit.
     assert (quote.fund, quote.total_shares, quote.value_per_share) == (D("3820.00"), 35, D("109.1429"))
     assert [p.net_payout for p in quote.payouts] == [D("1090"), D("1090"), D("540"), D("0"), D("0")]

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from finance.models import Journal
-from tests.finance.test_savings_cycles import SHARE_OUT_DAY, worked_cycle
 from tests.factories import ChamaFactory, joined
+from tests.finance.test_savings_cycles import SHARE_OUT_DAY, worked_cycle
 from tests.helpers import results, today_is
 
 pytestmark = [pytest.mark.usefixtures("clock"), pytest.mark.django_db]

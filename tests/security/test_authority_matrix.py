@@ -267,7 +267,7 @@ def _own_round(world, *, pending=False):
 def _own_shares(world, *, pending=False):
     """A running savings cycle in which the treasurer holds a share; with `pending`, the
     treasurer's share-out as a leaving member asked by the chairperson."""
-    chama, chair, me = world.chama, world.people[Role.CHAIRPERSON], world.people[Role.TREASURER]
+    chama, chair = world.chama, world.people[Role.CHAIRPERSON]
     chama.kind = Chama.Kind.VSLA
     chama.save(update_fields=["kind"])
     cycle = savings_cycles.cycle_open(

@@ -50,7 +50,7 @@ class SavingsCycleViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMi
         """The share-out: as it stands today for a running cycle, as posted for a closed one."""
         cycle = self.get_object()
         everyone = authority.may(request.user, "view_books", chama=self.chama)
-        figures = reads.share_out_figures(cycle, None if everyone else self.my_membership_id)
+        figures = reads.share_out_figures(cycle=cycle, membership_id=None if everyone else self.my_membership_id)
         return Response(serializers.PreviewSerializer(figures).data)
 
     @extend_schema(request=serializers.ChoiceSerializer, responses=serializers.PreviewSerializer)
