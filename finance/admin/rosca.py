@@ -48,7 +48,11 @@ class RosterInline(ReadOnlyMixin, ChamaScopedTabularInline):
     @admin.display(description="Payout")
     def payout(self, slot):
         taken = [p for p in slot.payouts.all() if p.status != RoscaPayout.Status.REJECTED]
-        return f"{taken[0].get_status_display()}: {shown(taken[0].amount)}" if taken else "—"
+        if not taken:
+            return "—"
+        first, *top_ups = sorted(taken, key=lambda payout: payout.pk)
+        text = f"{first.get_status_display()}: {shown(first.amount)}"
+        return f"{text} + top-ups {shown(sum(p.amount for p in top_ups))}" if top_ups else text
 
 
 @admin.register(RoscaCycle)
@@ -59,8 +63,9 @@ class RoscaCycleAdmin(ServiceCreatedAdmin):
     list_filter = ["chama", "status"]
     search_fields = ["name"]
     inlines = [RosterInline]
-    actions = ["draw_roster", "start_cycles", "pay_next_cash", "pay_next_mpesa", "pay_next_bank"]
+    actions = ["draw_roster", "start_cycles", "pay_next_cash", "pay_next_mpesa", "pay_next_bank", "top_up_cash"]
     authority_actions = {
+        "top_up_cash": "pay_rosca",
         "draw_roster": "manage_rosca",
         "start_cycles": "manage_rosca",
         "pay_next_cash": "pay_rosca",
@@ -155,6 +160,21 @@ class RoscaCycleAdmin(ServiceCreatedAdmin):
     @admin.action(description="Pay the next round of the selected cycles from the bank", permissions=["change"])
     def pay_next_bank(self, request, queryset):
         self._pay_next(request, queryset, "bank")
+
+    @admin.action(
+        description="Top up rounds paid out short with what their members paid late (cash)", permissions=["change"]
+    )
+    def top_up_cash(self, request, queryset):
+        def top_up(cycle):
+            positions = rosca.rounds_to_top_up(cycle)
+            if not positions:
+                raise forms.ValidationError("No round paid out short has had late contributions since.")
+            for position in positions:
+                rosca.round_top_up(cycle=cycle, position=position, method="cash", by=request.user)
+
+        self.run_service_per_row(
+            request, queryset, top_up, "{count} cycle(s) topped up (or sent for a second signature)."
+        )
 
 
 @admin.register(RoscaPayout)

@@ -611,6 +611,7 @@ class RoscaPayoutSerializer(serializers.ModelSerializer):
             "recorded_by",
             "approved_by",
             "decided_reason",
+            "top_up_of",
             "created_date",
         ]
         read_only_fields = fields

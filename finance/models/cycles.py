@@ -109,7 +109,8 @@ class RosterSlot(TimeStampedModel):
 
 class RoscaPayout(TimeStampedModel):
     """A round's pot paid to the member whose round it is: posted at once up to the chama's
-    threshold, above it once a second officer approves (never the recipient)."""
+    threshold, above it once a second officer approves (never the recipient). A round paid out
+    short (the `collected` rule) is topped up later with what the members behind paid since."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Awaiting a second officer"
@@ -134,13 +135,21 @@ class RoscaPayout(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decided_reason = models.CharField(max_length=255, blank=True)
+    top_up_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="top_ups",
+        help_text="A top-up: what members behind on the round paid after this payout, paid on to the recipient.",
+    )
 
     class Meta:
-        ordering = ["cycle", "slot__position"]
+        ordering = ["cycle", "slot__position", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["chama", "slot"],
-                condition=~Q(status="rejected"),
+                condition=~Q(status="rejected") & Q(top_up_of__isnull=True),
                 name="rosca_round_paid_once",
                 violation_error_message="This round's pot is already paid or waiting for a second officer.",
             ),

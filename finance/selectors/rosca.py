@@ -11,7 +11,9 @@ from finance.models import Due, RoscaCycle, RoscaPayout
 def rosca_rounds(*, cycle: RoscaCycle) -> list[dict[str, Any]]:
     """The cycle's rounds in order, in two queries: each one's position, date, recipient (their
     membership) and payout (paid or waiting for a signature; None when not paid out)."""
-    payouts = {p.slot_id: p for p in cycle.payouts.exclude(status=RoscaPayout.Status.REJECTED)}
+    payouts = {
+        p.slot_id: p for p in cycle.payouts.filter(top_up_of__isnull=True).exclude(status=RoscaPayout.Status.REJECTED)
+    }
     return [
         {
             "position": slot.position,

@@ -13,7 +13,8 @@ whole pot once every member has paid the round, or, when the cycle's rule says s
 collected (the members behind still owe the round, and their dues go on being fined like any
 due). The payout is a journal (pot → cash, M-Pesa or bank) posted at once up to the chama's
 threshold, or once a second officer approves above it; the recipient is never one of the two.
-The cycle completes with its last round's payout.
+The cycle completes with its last round's payout. A round paid out short is topped up
+(`round_top_up`) with what the members behind on it pay later, even after the cycle completed.
 """
 
 from __future__ import annotations
@@ -290,8 +291,12 @@ def round_payout(
 
 
 def _standing_payout(slot: RosterSlot) -> RoscaPayout | None:
-    """The slot's payout, paid or waiting for a second officer (a rejected one does not count)."""
-    return RoscaPayout.objects.filter(slot=slot).exclude(status=RoscaPayout.Status.REJECTED).first()
+    """The slot's payout, paid or waiting for a second officer (a rejected one, or a top-up, does not count)."""
+    return (
+        RoscaPayout.objects.filter(slot=slot, top_up_of__isnull=True)
+        .exclude(status=RoscaPayout.Status.REJECTED)
+        .first()
+    )
 
 
 def _check_round(cycle: RoscaCycle, slot: RosterSlot, today: date) -> None:
@@ -310,11 +315,92 @@ def _check_round(cycle: RoscaCycle, slot: RosterSlot, today: date) -> None:
         raise ValidationError(f"Pay round {unpaid[0]} first: rounds are paid in the roster's order.")
 
 
+def round_top_up(
+    *, cycle: RoscaCycle, position: int, method: str, by: User, reference: str = "", value_date: date | None = None
+) -> RoscaPayout:
+    """Pay on to round `position`'s recipient what members behind on the round paid after it was
+    paid out short (the `collected` rule), as for a payout: a second officer above the threshold,
+    never the recipient. A cycle that has completed is still topped up."""
+    with transaction.atomic():
+        cycle = locked_in_status(
+            RoscaCycle.objects.select_related("chama__policy", "plan"),
+            pk=cycle.pk,
+            allowed=(S.ACTIVE, S.COMPLETED),
+            by=by,
+            action="pay_rosca",
+            on_chama=True,
+            refusal="Only a running or completed cycle is topped up: this one is {status}.",
+        )
+        chama = cycle.chama
+        slot = cycle.slots.select_related("membership__user").filter(position=position).first()
+        first = _standing_payout(slot) if slot is not None else None
+        if first is None or first.status != RoscaPayout.Status.PAID:
+            raise ValidationError({"position": f"Round {position} has not been paid out: pay it before topping it up."})
+        dues = round_dues(cycle, position)
+        collected = sum((due.paid_amount for due in dues), ZERO)
+        already = sum(
+            (p.amount for p in RoscaPayout.objects.filter(slot=slot).exclude(status=RoscaPayout.Status.REJECTED)),
+            ZERO,
+        )
+        if collected <= already:
+            raise ValidationError(
+                f"Nothing more has been paid into round {position} since it was paid out "
+                f"({shown(already, chama.currency)} paid to {slot.membership.member_number})."
+            )
+        payout = RoscaPayout(
+            chama=chama,
+            cycle=cycle,
+            slot=slot,
+            membership=slot.membership,
+            method=method,
+            reference=(reference or "").strip(),
+            value_date=value_date or chama.today(),
+            recorded_by=by,
+            top_up_of=first,
+            amount=collected - already,
+            shortfall=sum((due.outstanding for due in dues), ZERO),
+        )
+        authority.require(by, "pay_rosca", payout)
+        ledger.method_account(chama, method)
+        value_dates.check(chama, payout.value_date)
+        # With what the round paid them already: topping up in parts does not escape the threshold.
+        if signatures.needs_second(chama, payout.amount, earlier=already):
+            payout.save()
+            signatures.ask(
+                payout,
+                "approve_rosca_payout",
+                asked_by=by,
+                key=f"rosca-payout-{payout.pk}",
+                what=f"the {cycle.name} round {position} top-up of {shown(payout.amount, chama.currency)} "
+                f"to {slot.membership.member_number}",
+            )
+            return payout
+        _post(payout, by)
+    return payout
+
+
+def rounds_to_top_up(cycle: RoscaCycle) -> list[int]:
+    """The rounds paid out short into which members behind have paid since."""
+    positions = []
+    for payout in RoscaPayout.objects.filter(
+        cycle=cycle, top_up_of__isnull=True, status=RoscaPayout.Status.PAID, shortfall__gt=0
+    ).select_related("slot"):
+        position = payout.slot.position
+        paid_out = sum(
+            (p.amount for p in payout.slot.payouts.exclude(status=RoscaPayout.Status.REJECTED)),
+            ZERO,
+        )
+        if sum((due.paid_amount for due in round_dues(cycle, position)), ZERO) > paid_out:
+            positions.append(position)
+    return sorted(positions)
+
+
 def _post(payout: RoscaPayout, by: User) -> None:
     """The payout's journal (Dr the pot, Cr where it was paid from), the recipient's receipt and,
     with the last round, the cycle's end."""
     cycle, chama = payout.cycle, payout.chama
     position = payout.slot.position
+    what = "late contributions" if payout.top_up_of_id else "pot"
     payout.journal = ledger.post_journal(
         chama=chama,
         kind=Journal.Kind.ROSCA_PAYOUT,
@@ -322,7 +408,7 @@ def _post(payout: RoscaPayout, by: User) -> None:
         # The backdating window counts from the day the payout was asked for, not its approval.
         recorded_on=value_dates.recorded_day(chama, payout.created_date) if payout.created_date else None,
         membership=payout.membership,
-        memo=f"{cycle.name}: round {position} pot to {payout.membership.member_number} ({payout.method})",
+        memo=f"{cycle.name}: round {position} {what} to {payout.membership.member_number} ({payout.method})",
         created_by=by,
         external_reference=payout.reference,
         lines=[
@@ -337,10 +423,10 @@ def _post(payout: RoscaPayout, by: User) -> None:
         payout.membership.user,
         dedupe_key=f"rosca-payout-{payout.pk}",
         title=f"{chama}: {shown(payout.amount, chama.currency)} paid to you",
-        body=f"{cycle.name}, round {position}: the pot of {shown(payout.amount, chama.currency)} was paid to you "
-        f"({payout.method}). Receipt no. {payout.journal.pk}.",
+        body=f"{cycle.name}, round {position}: the {what} of {shown(payout.amount, chama.currency)} "
+        f"{'were' if payout.top_up_of_id else 'was'} paid to you ({payout.method}). Receipt no. {payout.journal.pk}.",
     )
-    if position == cycle.slots.count():
+    if not payout.top_up_of_id and position == cycle.slots.count():
         move(cycle, S.COMPLETED)
         ContributionPlan.objects.filter(pk=cycle.plan_id).update(is_active=False)
 

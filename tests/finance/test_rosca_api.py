@@ -105,6 +105,11 @@ def test_bad_requests_get_a_field_message(tujenge, api_as):
     assert early.status_code == 400 and "Only a running cycle pays out" in str(early.json())
     not_started = treasurer.post(url(tujenge, f"{cycle['id']}/start/"))
     assert not_started.status_code == 400 and "Set the roster first" in str(not_started.json())
+    not_paid = treasurer.post(url(tujenge, f"{cycle['id']}/top-up/"), {"position": 1, "method": "cash"}, format="json")
+    assert not_paid.status_code == 400 and "Only a running or completed cycle is topped up" in str(not_paid.json())
+    member = api_as(tujenge.members[0].user)
+    refused = member.post(url(tujenge, f"{cycle['id']}/top-up/"), {"position": 1, "method": "cash"}, format="json")
+    assert refused.status_code == 403
 
 
 def test_a_swap_asked_agreed_and_approved_through_the_api(tujenge, api_as):

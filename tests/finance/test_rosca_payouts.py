@@ -209,3 +209,41 @@ def test_two_days_before_a_round_its_recipient_and_the_members_behind_are_remind
     assert owed.title == f"{chama}: KES 2,000.00 due by 15 Jan"
     assert f"towards {wanjiku.user.get_full_name()}'s pot" in owed.body
     assert not Notification.objects.filter(user=otieno.user, dedupe_key__contains="-owe-").exists()
+
+
+@pytest.mark.django_db
+def test_a_round_paid_out_short_is_topped_up_with_what_the_member_behind_pays_late():
+    chama = merry_go_round(rule="collected", threshold="1000")
+    otieno, wanjiku = chama.members[1], chama.members[0]
+    treasurer, secretary = chama.treasurer.user, chama.secretary.user
+    round_paid_in(chama, 1, except_=[otieno])
+    first = rosca.round_payout(cycle=chama.cycle, position=1, method="cash", by=treasurer)
+    rosca.payout_approve(payout=first, by=secretary)
+    with pytest.raises(ValidationError, match="Nothing more has been paid into round 1 since it was paid out"):
+        rosca.round_top_up(cycle=chama.cycle, position=1, method="cash", by=treasurer)
+    assert rosca.rounds_to_top_up(chama.cycle) == []
+
+    today_is(date(2027, 1, 25))  # Otieno pays half his round late: the pot holds it for Wanjiku
+    dues_service.payment_record(membership=otieno, amount=D("1000"), method="cash", by=treasurer)
+    assert pot(chama) == D("1000.00")
+    assert rosca.rounds_to_top_up(chama.cycle) == [1]
+    with pytest.raises(ValidationError, match="Round 2 has not been paid out"):
+        rosca.round_top_up(cycle=chama.cycle, position=2, method="cash", by=treasurer)
+
+    top_up = rosca.round_top_up(cycle=chama.cycle, position=1, method="cash", by=treasurer)
+    assert (top_up.status, top_up.amount, top_up.shortfall, top_up.top_up_of) == (
+        "pending",  # 8,000 + 1,000 to her for the round: above the threshold, a second officer
+        D("1000.00"),
+        D("1000.00"),
+        first,
+    )
+    with pytest.raises(ValidationError, match="Nothing more has been paid into round 1"):
+        rosca.round_top_up(cycle=chama.cycle, position=1, method="cash", by=treasurer)  # not twice while pending
+    rosca.payout_approve(payout=top_up, by=secretary)
+    top_up.refresh_from_db()
+    assert top_up.status == "paid" and top_up.journal.memo.startswith("2027: round 1 late contributions")
+    assert pot(chama) == D("0.00")
+    paid = Journal.objects.filter(chama=chama, kind=Journal.Kind.ROSCA_PAYOUT, membership=wanjiku)
+    assert sorted(j.amount for j in paid) == [D("1000.00"), D("8000.00")]
+    assert rosca.next_position(chama.cycle) == 2  # a top-up is not a round of its own
+    assert reconcile.all_drift(chama) == []

@@ -36,6 +36,7 @@ class RoscaCycleViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMixi
         "set_roster": "manage_rosca",
         "start": "manage_rosca",
         "pay_round": "pay_rosca",
+        "top_up": "pay_rosca",
     }
 
     def get_queryset(self):
@@ -105,6 +106,16 @@ class RoscaCycleViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMixi
         body = serializers.PayRoundSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         payout = rosca.round_payout(cycle=cycle, by=request.user, **body.validated_data)
+        return Response(serializers.RoscaPayoutSerializer(payout).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.PayRoundSerializer, responses={201: serializers.RoscaPayoutSerializer})
+    @action(detail=True, methods=["post"], url_path="top-up")
+    def top_up(self, request, *args, **kwargs):
+        """Pay on to a round's recipient what members behind on it paid after it was paid out short."""
+        cycle = self.get_object()
+        body = serializers.PayRoundSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        payout = rosca.round_top_up(cycle=cycle, by=request.user, **body.validated_data)
         return Response(serializers.RoscaPayoutSerializer(payout).data, status=status.HTTP_201_CREATED)
 
 
