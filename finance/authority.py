@@ -119,8 +119,16 @@ def register():
     )
     action("pay_rosca", "pay a round's pot to its recipient", MONEY_OFFICERS, rosca, money=True, owner=member_of)
     action(
+        "settle_rosca_exit",
+        "record a member leaving a merry-go-round and pay back what they are owed",
+        MONEY_OFFICERS,
+        rosca,
+        money=True,
+        owner=member_of,
+    )
+    action(
         "approve_rosca_payout",
-        "approve or reject a round's payout above the threshold (second officer)",
+        "approve or reject a round's payout above the threshold, or a member's exit (second officer)",
         OFFICER_ROLES,
         rosca,
         money=True,
@@ -192,6 +200,7 @@ def register():
             "finance.rosterslot": {"view"},
             "finance.roscapayout": {"view", "change"},
             "finance.rosterchange": {"view", "change"},
+            "finance.roscaexit": {"view", "change"},
             "finance.savingscycle": {"view", "change"},
             "finance.shareout": {"view", "change"},
             "finance.shareoutchoice": {"view"},

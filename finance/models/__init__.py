@@ -1,6 +1,6 @@
 from finance.models.backdating import BackdatingApproval
 from finance.models.books import Expense, Income, Investment, InvestmentMovement, PaidThrough
-from finance.models.cycles import RoscaCycle, RoscaPayout, RosterChange, RosterSlot
+from finance.models.cycles import RoscaCycle, RoscaExit, RoscaPayout, RosterChange, RosterSlot
 from finance.models.dues import ContributionPlan, Due, DueAllocation, Waiver
 from finance.models.ledger import Account, Entry, Journal
 from finance.models.loans import Collateral, Guarantee, Installment, Loan, LoanApproval, LoanProduct, RepaymentLine
@@ -17,6 +17,7 @@ __all__ = [
     "LoanProduct",
     "RepaymentLine",
     "RoscaCycle",
+    "RoscaExit",
     "RoscaPayout",
     "RosterChange",
     "RosterSlot",

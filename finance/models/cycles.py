@@ -202,3 +202,55 @@ class RosterChange(TimeStampedModel):
         if self.kind == self.Kind.SWAP:
             return f"{self.cycle.name}: {self.membership.member_number} swaps with {self.other.member_number}"
         return f"{self.cycle.name}: {self.membership.member_number} defers to the end"
+
+
+class RoscaExit(TimeStampedModel):
+    """A member leaving a running merry-go-round, settled so that nobody gains or loses by it: one
+    who had received the pot owes the rounds still to come; one who had not is owed what they paid
+    in, which each earlier recipient pays back (what they received from them) and the chama passes
+    on. A second officer approves it, never the member."""
+
+    class Kind(models.TextChoices):
+        RECEIVED = "received", "Had received the pot: owes the rounds still to come"
+        WAITING = "waiting", "Had not received the pot: is owed what they paid in"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting a second officer"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="+")
+    cycle = models.ForeignKey(RoscaCycle, on_delete=models.PROTECT, related_name="exits")
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="rosca_exits")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    position = models.PositiveSmallIntegerField(help_text="The member's round when they left.")
+    amount = MoneyField(
+        default=0, validators=non_negative(), help_text="What the member owes (received) or is owed (waiting)."
+    )
+    refunded = MoneyField(default=0, validators=non_negative(), help_text="Of what they are owed, paid back so far.")
+    reason = models.CharField(max_length=255)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chama", "cycle", "membership"],
+                condition=~Q(status="rejected"),
+                name="rosca_exit_once",
+                violation_error_message="This member's exit from the cycle is already recorded.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.cycle.name}: {self.membership.member_number} leaves ({self.get_status_display().lower()})"
+
+    @property
+    def levy_label(self):
+        """The period label of the dues that pay a waiting member back (`Due.period_label`)."""
+        return f"exit-{self.pk}"

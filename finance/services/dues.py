@@ -36,7 +36,17 @@ from chama.roles import MembershipStatus
 from chama.transitions import locked_in_status, move
 from finance import periods
 from finance.locking import lock_due, lock_open_dues
-from finance.models import Account, ContributionPlan, Due, DueAllocation, Journal, SavingsType, Waiver
+from finance.models import (
+    Account,
+    ContributionPlan,
+    Due,
+    DueAllocation,
+    Journal,
+    RoscaCycle,
+    RosterSlot,
+    SavingsType,
+    Waiver,
+)
 from finance.services import ledger, shares, value_dates
 from finance.services.ledger_writes import case_by_id, chama_rows
 from groups import selectors as register
@@ -363,7 +373,8 @@ def _plan_periods_table(rows: Sequence[tuple[ContributionPlan, Period]]) -> tupl
 
 def _dues_to_raise(rows: Sequence[tuple[ContributionPlan, Period]]) -> tuple[str, list[Any]]:
     """SELECT of the dues the plan periods owe: one per active member who had joined by the period's
-    end and owes nothing yet for that plan and period (the chama is in the match, as in the key)."""
+    end and owes nothing yet for that plan and period (the chama is in the match, as in the key); a
+    merry-go-round's plan raises dues only for the members on its roster."""
     table, params = _plan_periods_table(rows)
     sql = f"""
         SELECT v.chama_id, m.id AS membership_id, v.plan_id, v.period_start, v.period_label, v.description,
@@ -375,6 +386,14 @@ def _dues_to_raise(rows: Sequence[tuple[ContributionPlan, Period]]) -> tuple[str
               SELECT 1 FROM {Due._meta.db_table} d
               WHERE d.plan_id = v.plan_id AND d.membership_id = m.id AND d.period_start = v.period_start
                 AND d.chama_id = v.chama_id
+          )
+          AND NOT EXISTS (
+              SELECT 1 FROM {RoscaCycle._meta.db_table} c
+              WHERE c.plan_id = v.plan_id AND c.chama_id = v.chama_id
+                AND NOT EXISTS (
+                    SELECT 1 FROM {RosterSlot._meta.db_table} s
+                    WHERE s.cycle_id = c.id AND s.membership_id = m.id AND s.chama_id = v.chama_id
+                )
           )
     """
     return sql, [*params, MembershipStatus.ACTIVE.value]
