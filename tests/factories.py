@@ -436,6 +436,15 @@ def money_rows(chama):
         fm.RosterChange: fm.RosterChange.objects.create(
             chama=chama, cycle=cycle, kind="defer", membership=payer, status="waiting_officer"
         ),
+        fm.RoscaExit: fm.RoscaExit.objects.create(
+            chama=chama,
+            cycle=cycle,
+            membership=payer,
+            kind="waiting",
+            position=1,
+            reason="Moved away",
+            recorded_by=treasurer,
+        ),
         fm.SavingsCycle: savings_cycle,
         fm.ShareOut: share_out,
         fm.ShareOutChoice: fm.ShareOutChoice.objects.create(

@@ -13,9 +13,9 @@ from chama.money import shown
 from finance.admin.books import ServiceCreatedAdmin
 from finance.admin.ledger import ReadOnlyMixin
 from finance.admin.signatures import AwaitingSignatureAdmin
-from finance.models import RoscaCycle, RoscaPayout, RosterChange, RosterSlot
+from finance.models import RoscaCycle, RoscaExit, RoscaPayout, RosterChange, RosterSlot
 from finance.selectors.rosca import rosca_board
-from finance.services import rosca
+from finance.services import rosca, rosca_exits
 
 
 class RoscaCycleForm(forms.ModelForm):
@@ -263,4 +263,73 @@ class RosterChangeAdmin(ReadOnlyMixin, ChamaScopedAdmin):
             queryset.filter(status=RosterChange.Status.WAITING_OFFICER),
             lambda row: rosca.change_reject(change=row, by=request.user, reason="Rejected in the back office"),
             "{count} request(s) rejected.",
+        )
+
+
+class RoscaExitForm(forms.ModelForm):
+    class Meta:
+        model = RoscaExit
+        fields = ["chama", "cycle", "membership", "reason"]
+
+    def validate_unique(self):
+        pass  # the service records the exit and says when it is recorded already
+
+
+@admin.register(RoscaExit)
+class RoscaExitAdmin(AwaitingSignatureAdmin, ServiceCreatedAdmin):
+    """A member leaving a running cycle: recorded here, approved by a second officer, and a member
+    who left before their round paid back as the levies on those who received their money come in."""
+
+    signature_action = "approve_rosca_payout"
+    waiting_status = RoscaExit.Status.PENDING
+    form = RoscaExitForm
+    refusals_on_form = True
+    list_display = ["cycle", "membership", "kind", "status", "amount", "refunded", "created_date"]
+    list_filter = ["chama", "status", "kind"]
+    search_fields = ["cycle__name", "membership__member_number", "membership__user__last_name"]
+    list_select_related = ["cycle", "membership__user"]
+    actions = ["approve", "reject", "refund_cash"]
+    authority_actions = {
+        "approve": "approve_rosca_payout",
+        "reject": "approve_rosca_payout",
+        "refund_cash": "settle_rosca_exit",
+    }
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and admin.ModelAdmin.has_change_permission(self, request)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "awaiting_signature"] if obj else []
+
+    def create_with_service(self, request, form):
+        data = form.cleaned_data
+        return rosca_exits.exit_request(
+            cycle=data["cycle"], membership=data["membership"], by=request.user, reason=data["reason"]
+        )
+
+    @admin.action(description="Approve the selected exits (as the second officer)", permissions=["change"])
+    def approve(self, request, queryset):
+        self.run_service_per_row(
+            request,
+            queryset.filter(status=RoscaExit.Status.PENDING),
+            lambda row: rosca_exits.exit_approve(exit=row, by=request.user),
+            "{count} exit(s) approved.",
+        )
+
+    @admin.action(description="Reject the selected exits", permissions=["change"])
+    def reject(self, request, queryset):
+        self.run_service_per_row(
+            request,
+            queryset.filter(status=RoscaExit.Status.PENDING),
+            lambda row: rosca_exits.exit_reject(exit=row, by=request.user, reason="Rejected in the back office"),
+            "{count} exit(s) rejected.",
+        )
+
+    @admin.action(description="Pay back what has come in for the selected members (cash)", permissions=["change"])
+    def refund_cash(self, request, queryset):
+        self.run_service_per_row(
+            request,
+            queryset.filter(status=RoscaExit.Status.APPROVED, kind=RoscaExit.Kind.WAITING),
+            lambda row: rosca_exits.exit_refund(exit=row, method="cash", by=request.user),
+            "{count} member(s) paid back.",
         )

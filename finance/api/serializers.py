@@ -13,6 +13,7 @@ from finance.models import (
     MpesaReceipt,
     PaidThrough,
     RoscaCycle,
+    RoscaExit,
     RoscaPayout,
     RosterChange,
     SavingsType,
@@ -648,3 +649,44 @@ class RosterChangeRequestSerializer(serializers.Serializer):
 
 class ConsentSerializer(serializers.Serializer):
     agree = serializers.BooleanField(help_text="true to agree to the swap, false to decline it.")
+
+
+class RoscaExitSerializer(AwaitingSignatureMixin, serializers.ModelSerializer):
+    signature_action = "approve_rosca_payout"
+
+    member_number = serializers.CharField(source="membership.member_number")
+    recorded_by = serializers.CharField(source="recorded_by.get_full_name")
+    approved_by = serializers.CharField(source="approved_by.get_full_name", default=None, allow_null=True)
+
+    class Meta:
+        model = RoscaExit
+        fields = [
+            "id",
+            "cycle",
+            "membership",
+            "member_number",
+            "kind",
+            "status",
+            "position",
+            "amount",
+            "refunded",
+            "reason",
+            "recorded_by",
+            "approved_by",
+            "decided_reason",
+            "awaiting_signature_from",
+            "created_date",
+        ]
+        read_only_fields = fields
+
+
+class RoscaExitRequestSerializer(ChamaScopedSerializer):
+    scoped_fields = {"membership": chama_members}
+
+    membership = IdRelatedField(queryset=Membership.objects.none(), help_text="The member leaving the cycle.")
+    reason = serializers.CharField(max_length=255)
+
+
+class RefundSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=METHODS)
+    reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")

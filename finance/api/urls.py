@@ -31,6 +31,7 @@ router.register("loan-portfolio", loans.LoanPortfolioViewSet, basename="chama-lo
 router.register("rosca-cycles", rosca.RoscaCycleViewSet, basename="chama-rosca-cycle")
 router.register("rosca-payouts", rosca.RoscaPayoutViewSet, basename="chama-rosca-payout")
 router.register("rosca-changes", rosca.RosterChangeViewSet, basename="chama-rosca-change")
+router.register("rosca-exits", rosca.RoscaExitViewSet, basename="chama-rosca-exit")
 router.register("savings-cycles", cycles.SavingsCycleViewSet, basename="chama-savings-cycle")
 router.register("share-outs", cycles.ShareOutViewSet, basename="chama-share-out")
 

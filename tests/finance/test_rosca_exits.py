@@ -7,6 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from chama import authority
 from chama.models import Notification
@@ -131,3 +132,40 @@ def test_an_exit_is_refused_with_a_reason_for_itself_twice_or_for_someone_off_th
     rosca_exits.exit_request(cycle=chama.cycle, membership=chama.members[0], by=chama.treasurer.user, reason="x")
     with pytest.raises(ValidationError, match="already recorded"):
         rosca_exits.exit_request(cycle=chama.cycle, membership=chama.members[0], by=chama.treasurer.user, reason="y")
+
+
+def test_an_exit_through_the_api_and_the_back_office(api_as, client):
+    chama = merry_go_round()
+    secretary = chama.secretary
+    paid_out(chama, 1)
+    round_paid_in(chama, 2)  # the secretary's 2,000 for round 2 waits in the pot
+    today_is(date(2027, 2, 16))
+    chair = joined(chama, Role.CHAIRPERSON)
+    cycle_url = f"/api/v1/chamas/{chama.pk}/rosca-cycles/{chama.cycle.pk}/exit/"
+    exits = f"/api/v1/chamas/{chama.pk}/rosca-exits/"
+
+    assert api_as(secretary.user).post(cycle_url, {"membership": secretary.pk, "reason": "x"}).status_code == 403
+    bad = api_as(chama.treasurer.user).post(cycle_url, {"membership": secretary.pk, "reason": ""}, format="json")
+    assert bad.status_code == 400 and "reason" in bad.json()
+    asked = api_as(chama.treasurer.user).post(
+        cycle_url, {"membership": secretary.pk, "reason": "Moved to Kisumu"}, format="json"
+    )
+    assert asked.status_code == 201, asked.content
+    assert asked.json()["kind"] == "waiting" and chair.user.get_full_name() in asked.json()["awaiting_signature_from"]
+    assert api_as(secretary.user).post(f"{exits}{asked.json()['id']}/approve/").status_code == 403
+
+    client.force_login(chair.user)
+    approved = client.post(
+        reverse("admin:finance_roscaexit_changelist"),
+        {"action": "approve", "_selected_action": [asked.json()["id"]]},
+        follow=True,
+    )
+    assert "1 exit(s) approved." in [str(m) for m in approved.context["messages"]]
+    mine = api_as(secretary.user).get(exits).json()["results"]
+    assert [(row["status"], row["amount"]) for row in mine] == [("approved", "4000.00")]
+
+    refund = api_as(chama.treasurer.user).post(f"{exits}{asked.json()['id']}/refund/", {"method": "cash"})
+    assert refund.status_code == 201, refund.content
+    assert refund.json()["amount"] == "2000.00"  # round 2's, from the pot; Wanjiku's levy is still to come
+    again = api_as(chama.treasurer.user).post(f"{exits}{asked.json()['id']}/refund/", {"method": "cash"})
+    assert again.status_code == 400 and "Nothing has come in" in str(again.json())

@@ -25,7 +25,7 @@ from chama.admin_scoping import ChamaScopedAdmin
 from chama.api.viewsets import ChamaNestedViewSet
 from chama.roles import Role
 from finance.models import Due, Expense, Loan, Withdrawal
-from finance.services import books, dues, loans, reversals, rosca, savings, savings_cycles
+from finance.services import books, dues, loans, reversals, rosca, rosca_exits, savings, savings_cycles
 from groups import services as group_services
 from groups.models import Chama
 from tests.factories import (
@@ -305,6 +305,9 @@ OWN_ROW_CASES = {
     ),
     "pay_rosca": lambda w, me: rosca.round_payout(cycle=_own_round(w), position=1, method="cash", by=me),
     "approve_rosca_payout": lambda w, me: rosca.payout_approve(payout=_own_round(w, pending=True), by=me),
+    "settle_rosca_exit": lambda w, me: rosca_exits.exit_request(
+        cycle=_own_round(w), membership=_officer(w), by=me, reason="mine"
+    ),
     "share_out": lambda w, me: savings_cycles.share_out_request(
         cycle=_own_shares(w), by=me, method="cash", membership=_officer(w)
     ),

@@ -10,10 +10,10 @@ from rest_framework.response import Response
 from chama import authority
 from chama.api.viewsets import ChamaNestedViewSet
 from finance.api import serializers
-from finance.api.views.common import OwnRows, OwnUnlessOfficerMixin
-from finance.models import RoscaCycle, RoscaPayout, RosterChange, RosterSlot
+from finance.api.views.common import OwnRows, OwnUnlessOfficerMixin, posted
+from finance.models import RoscaCycle, RoscaExit, RoscaPayout, RosterChange, RosterSlot
 from finance.selectors.rosca import rosca_rounds
-from finance.services import rosca
+from finance.services import rosca, rosca_exits
 
 
 class RoscaCycleViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
@@ -37,6 +37,7 @@ class RoscaCycleViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMixi
         "start": "manage_rosca",
         "pay_round": "pay_rosca",
         "top_up": "pay_rosca",
+        "exit": "settle_rosca_exit",
     }
 
     def get_queryset(self):
@@ -118,6 +119,16 @@ class RoscaCycleViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMixi
         payout = rosca.round_top_up(cycle=cycle, by=request.user, **body.validated_data)
         return Response(serializers.RoscaPayoutSerializer(payout).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=serializers.RoscaExitRequestSerializer, responses={201: serializers.RoscaExitSerializer})
+    @action(detail=True, methods=["post"])
+    def exit(self, request, *args, **kwargs):
+        """Record a member leaving the running cycle; a second officer approves (`rosca-exits/`)."""
+        cycle = self.get_object()
+        body = serializers.RoscaExitRequestSerializer(data=request.data, context={"chama": self.chama})
+        body.is_valid(raise_exception=True)
+        row = rosca_exits.exit_request(cycle=cycle, by=request.user, **body.validated_data)
+        return Response(serializers.RoscaExitSerializer(row).data, status=status.HTTP_201_CREATED)
+
 
 class RoscaPayoutViewSet(OwnUnlessOfficerMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
     """Rounds paid out (or waiting for a second officer): officers see every one, a member their own."""
@@ -146,6 +157,48 @@ class RoscaPayoutViewSet(OwnUnlessOfficerMixin, mixins.ListModelMixin, mixins.Re
         body.is_valid(raise_exception=True)
         payout = rosca.payout_reject(payout=payout, by=request.user, reason=body.validated_data["reason"])
         return Response(self.get_serializer(payout).data)
+
+
+class RoscaExitViewSet(OwnUnlessOfficerMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
+    """Members leaving a running merry-go-round: what they owe or are owed, and what was paid back.
+    A second officer approves or rejects (never the member); a money officer pays back a member who
+    left before their round what has come in for them. Officers see every exit, a member their own."""
+
+    queryset = RoscaExit.objects.select_related("membership", "recorded_by", "approved_by", "chama__policy")
+    serializer_class = serializers.RoscaExitSerializer
+    filterset_fields = ["status", "cycle"]
+    action_rules = {
+        "list": None,
+        "retrieve": None,
+        "approve": "approve_rosca_payout",
+        "reject": "approve_rosca_payout",
+        "refund": "settle_rosca_exit",
+    }
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, *args, **kwargs):
+        """The second officer's signature: the member's dues, the roster and the levies change."""
+        return Response(self.get_serializer(rosca_exits.exit_approve(exit=self.get_object(), by=request.user)).data)
+
+    @extend_schema(request=serializers.ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, *args, **kwargs):
+        row = self.get_object()
+        body = serializers.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        row = rosca_exits.exit_reject(exit=row, by=request.user, reason=body.validated_data["reason"])
+        return Response(self.get_serializer(row).data)
+
+    @extend_schema(request=serializers.RefundSerializer, responses={201: serializers.JournalSerializer})
+    @action(detail=True, methods=["post"])
+    def refund(self, request, *args, **kwargs):
+        """Pay back what has come in for a member who left before their round."""
+        row = self.get_object()
+        body = serializers.RefundSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        journal = rosca_exits.exit_refund(exit=row, by=request.user, **body.validated_data)
+        return posted(journal)
 
 
 class RosterChangeViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
