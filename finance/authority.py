@@ -201,6 +201,7 @@ def register():
             "finance.roscapayout": {"view", "change"},
             "finance.rosterchange": {"view", "change"},
             "finance.roscaexit": {"view", "change"},
+            "finance.roscabid": {"view"},
             "finance.savingscycle": {"view", "change"},
             "finance.shareout": {"view", "change"},
             "finance.shareoutchoice": {"view"},

@@ -436,6 +436,9 @@ def money_rows(chama):
         fm.RosterChange: fm.RosterChange.objects.create(
             chama=chama, cycle=cycle, kind="defer", membership=payer, status="waiting_officer"
         ),
+        fm.RoscaBid: fm.RoscaBid.objects.create(
+            chama=chama, cycle=cycle, position=1, membership=payer, discount=Decimal("50")
+        ),
         fm.RoscaExit: fm.RoscaExit.objects.create(
             chama=chama,
             cycle=cycle,

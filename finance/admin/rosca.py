@@ -13,7 +13,7 @@ from chama.money import shown
 from finance.admin.books import ServiceCreatedAdmin
 from finance.admin.ledger import ReadOnlyMixin
 from finance.admin.signatures import AwaitingSignatureAdmin
-from finance.models import RoscaCycle, RoscaExit, RoscaPayout, RosterChange, RosterSlot
+from finance.models import RoscaBid, RoscaCycle, RoscaExit, RoscaPayout, RosterChange, RosterSlot
 from finance.selectors.rosca import rosca_board
 from finance.services import rosca, rosca_exits
 
@@ -21,7 +21,17 @@ from finance.services import rosca, rosca_exits
 class RoscaCycleForm(forms.ModelForm):
     class Meta:
         model = RoscaCycle
-        fields = ["chama", "name", "contribution", "frequency", "start_date", "roster_method", "payout_rule"]
+        fields = [
+            "chama",
+            "name",
+            "contribution",
+            "frequency",
+            "start_date",
+            "roster_method",
+            "payout_rule",
+            "bidding",
+            "discount_to",
+        ]
 
     def validate_unique(self):
         pass  # the service creates the row and says when the name is taken
@@ -181,7 +191,17 @@ class RoscaCycleAdmin(ServiceCreatedAdmin):
 class RoscaPayoutAdmin(AwaitingSignatureAdmin, ReadOnlyMixin, ChamaScopedAdmin):
     signature_action = "approve_rosca_payout"
     waiting_status = RoscaPayout.Status.PENDING
-    list_display = ["cycle", "position", "membership", "amount", "shortfall", "method", "value_date", "status"]
+    list_display = [
+        "cycle",
+        "position",
+        "membership",
+        "amount",
+        "discount",
+        "shortfall",
+        "method",
+        "value_date",
+        "status",
+    ]
     list_filter = ["chama", "status"]
     search_fields = ["cycle__name", "membership__member_number", "membership__user__last_name"]
     list_select_related = ["cycle", "slot", "membership__user"]
@@ -190,7 +210,9 @@ class RoscaPayoutAdmin(AwaitingSignatureAdmin, ReadOnlyMixin, ChamaScopedAdmin):
         "cycle",
         "membership",
         "amount",
+        "discount",
         "shortfall",
+        "top_up_of",
         "method",
         "reference",
         "value_date",
@@ -230,6 +252,17 @@ class RoscaPayoutAdmin(AwaitingSignatureAdmin, ReadOnlyMixin, ChamaScopedAdmin):
             lambda row: rosca.payout_reject(payout=row, by=request.user, reason="Rejected in the back office"),
             "{count} payout(s) rejected.",
         )
+
+
+@admin.register(RoscaBid)
+class RoscaBidAdmin(ReadOnlyMixin, ChamaScopedAdmin):
+    """Sealed bids of bidding cycles, each round's highest first: the highest takes the round when
+    it is paid out."""
+
+    list_display = ["cycle", "position", "membership", "discount", "updated_date"]
+    list_filter = ["chama", "cycle"]
+    search_fields = ["cycle__name", "membership__member_number", "membership__user__last_name"]
+    list_select_related = ["cycle", "membership__user"]
 
 
 @admin.register(RosterChange)

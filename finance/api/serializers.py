@@ -12,6 +12,7 @@ from finance.models import (
     Journal,
     MpesaReceipt,
     PaidThrough,
+    RoscaBid,
     RoscaCycle,
     RoscaExit,
     RoscaPayout,
@@ -504,6 +505,8 @@ class RoscaCycleSerializer(serializers.ModelSerializer):
             "status",
             "roster_method",
             "payout_rule",
+            "bidding",
+            "discount_to",
             "draw_seed",
             "started_at",
             "rounds",
@@ -562,7 +565,16 @@ class RoscaCycleCreateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RoscaCycle
-        fields = ["name", "contribution", "frequency", "start_date", "roster_method", "payout_rule"]
+        fields = [
+            "name",
+            "contribution",
+            "frequency",
+            "start_date",
+            "roster_method",
+            "payout_rule",
+            "bidding",
+            "discount_to",
+        ]
 
 
 class DrawSerializer(serializers.Serializer):
@@ -604,6 +616,7 @@ class RoscaPayoutSerializer(serializers.ModelSerializer):
             "member_number",
             "amount",
             "shortfall",
+            "discount",
             "method",
             "reference",
             "value_date",
@@ -690,3 +703,16 @@ class RoscaExitRequestSerializer(ChamaScopedSerializer):
 class RefundSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=METHODS)
     reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class BidSerializer(serializers.Serializer):
+    discount = MoneyField(help_text="The discount on the pot you accept to receive the next round (0 or more).")
+
+
+class RoscaBidSerializer(serializers.ModelSerializer):
+    member_number = serializers.CharField(source="membership.member_number")
+
+    class Meta:
+        model = RoscaBid
+        fields = ["id", "cycle", "position", "membership", "member_number", "discount", "updated_date"]
+        read_only_fields = fields

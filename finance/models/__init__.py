@@ -1,6 +1,6 @@
 from finance.models.backdating import BackdatingApproval
 from finance.models.books import Expense, Income, Investment, InvestmentMovement, PaidThrough
-from finance.models.cycles import RoscaCycle, RoscaExit, RoscaPayout, RosterChange, RosterSlot
+from finance.models.cycles import RoscaBid, RoscaCycle, RoscaExit, RoscaPayout, RosterChange, RosterSlot
 from finance.models.dues import ContributionPlan, Due, DueAllocation, Waiver
 from finance.models.ledger import Account, Entry, Journal
 from finance.models.loans import Collateral, Guarantee, Installment, Loan, LoanApproval, LoanProduct, RepaymentLine
@@ -16,6 +16,7 @@ __all__ = [
     "LoanApproval",
     "LoanProduct",
     "RepaymentLine",
+    "RoscaBid",
     "RoscaCycle",
     "RoscaExit",
     "RoscaPayout",

@@ -31,6 +31,10 @@ class RoscaCycle(TimeStampedModel):
         FULL = "full", "The pot is paid once every member has paid the round"
         COLLECTED = "collected", "What was collected is paid; the members behind still owe it"
 
+    class DiscountTo(models.TextChoices):
+        MEMBERS = "members", "Shared among the round's other members (towards their next contributions)"
+        INCOME = "income", "Kept by the chama as income"
+
     chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="rosca_cycles")
     name = models.CharField(max_length=100)
     contribution = MoneyField(help_text="What every member pays into the pot each round.")
@@ -41,6 +45,17 @@ class RoscaCycle(TimeStampedModel):
     payout_rule = models.CharField(max_length=20, choices=PayoutRule.choices, default=PayoutRule.FULL)
     draw_seed = models.CharField(
         max_length=64, blank=True, help_text="The draw's seed: with the member numbers it gives the order (README)."
+    )
+    bidding = models.BooleanField(
+        default=False,
+        help_text="Each round goes to the member still waiting who bids the highest discount on the pot; "
+        "without a bid, to the member the roster names.",
+    )
+    discount_to = models.CharField(
+        max_length=10,
+        choices=DiscountTo.choices,
+        default=DiscountTo.MEMBERS,
+        help_text="Bidding: where the winning discount goes.",
     )
     started_at = models.DateTimeField(null=True, blank=True, help_text="When the roster was published and dues began.")
     plan = models.ForeignKey(
@@ -125,6 +140,11 @@ class RoscaPayout(TimeStampedModel):
     shortfall = MoneyField(
         default=0, validators=non_negative(), help_text="What members behind on the round still owe it when paid."
     )
+    discount = MoneyField(
+        default=0,
+        validators=non_negative(),
+        help_text="Bidding: the winning bid, taken off what the recipient receives.",
+    )
     method = models.CharField(max_length=10, help_text="How the pot was paid: cash, mpesa, bank or cheque.")
     reference = models.CharField(max_length=64, blank=True, help_text="M-Pesa, bank or cheque reference.")
     value_date = models.DateField(help_text="When the pot was (or is to be) paid.")
@@ -202,6 +222,26 @@ class RosterChange(TimeStampedModel):
         if self.kind == self.Kind.SWAP:
             return f"{self.cycle.name}: {self.membership.member_number} swaps with {self.other.member_number}"
         return f"{self.cycle.name}: {self.membership.member_number} defers to the end"
+
+
+class RoscaBid(TimeStampedModel):
+    """A member's bid for a round of a bidding cycle: the discount on the pot they accept to receive
+    it. Sealed: the member and the officers see it; the winning discount shows on the payout."""
+
+    chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="+")
+    cycle = models.ForeignKey(RoscaCycle, on_delete=models.PROTECT, related_name="bids")
+    position = models.PositiveSmallIntegerField(help_text="The round bid for.")
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="rosca_bids")
+    discount = MoneyField(validators=non_negative())
+
+    class Meta:
+        ordering = ["cycle", "position", "-discount", "updated_date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["chama", "cycle", "position", "membership"], name="rosca_bid_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.cycle.name}, round {self.position}: {self.membership.member_number} bids {self.discount}"
 
 
 class RoscaExit(TimeStampedModel):

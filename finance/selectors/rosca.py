@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from finance import periods
-from finance.models import Due, RoscaCycle, RoscaPayout
+from finance.models import Due, RoscaBid, RoscaCycle, RoscaPayout
 
 
 def rosca_rounds(*, cycle: RoscaCycle) -> list[dict[str, Any]]:
@@ -56,3 +56,15 @@ def rosca_board(*, cycle: RoscaCycle) -> dict[str, Any]:
         for each in rounds
     ]
     return {"rounds": rounds, "rows": rows}
+
+
+def rosca_bids(*, cycle: RoscaCycle) -> list[RoscaBid]:
+    """The bids for rounds not paid out yet, each round's highest (then earliest) first."""
+    paid = cycle.payouts.filter(top_up_of__isnull=True).exclude(status=RoscaPayout.Status.REJECTED)
+    taken = set(paid.values_list("slot__position", flat=True))
+    rows = (
+        RoscaBid.objects.filter(cycle=cycle)
+        .select_related("membership")
+        .order_by("position", "-discount", "updated_date", "id")
+    )
+    return [row for row in rows if row.position not in taken]

@@ -31,12 +31,22 @@ from django.db import transaction
 from django.utils import timezone
 
 from chama import authority
-from chama.money import ZERO, positive_money, shown
+from chama.money import ZERO, positive_money, shown, to_money
 from chama.notify import notify
 from chama.transitions import locked_in_status, move
 from finance import periods
-from finance.models import Account, ContributionPlan, Due, Journal, RoscaCycle, RoscaPayout, RosterChange, RosterSlot
-from finance.services import ledger, value_dates
+from finance.models import (
+    Account,
+    ContributionPlan,
+    Due,
+    Journal,
+    RoscaBid,
+    RoscaCycle,
+    RoscaPayout,
+    RosterChange,
+    RosterSlot,
+)
+from finance.services import dues, ledger, value_dates
 from groups import selectors as register
 from groups import signatures
 from groups.locking import lock_chama
@@ -65,6 +75,8 @@ def cycle_create(
     frequency: str = Policy.Frequency.MONTHLY,
     roster_method: str = RoscaCycle.RosterMethod.DRAW,
     payout_rule: str = RoscaCycle.PayoutRule.FULL,
+    bidding: bool = False,
+    discount_to: str = RoscaCycle.DiscountTo.MEMBERS,
 ) -> RoscaCycle:
     """A new cycle, in draft until its roster is set and it is started."""
     authority.require(by, "manage_rosca", chama=chama)
@@ -78,6 +90,8 @@ def cycle_create(
         raise ValidationError({"roster_method": "Pick draw or agreement."})
     if payout_rule not in RoscaCycle.PayoutRule.values:
         raise ValidationError({"payout_rule": "Pick full (every member paid the round) or collected."})
+    if discount_to not in RoscaCycle.DiscountTo.values:
+        raise ValidationError({"discount_to": "Pick members (shared among the others) or income."})
     if not (name or "").strip():
         raise ValidationError({"name": "Give the cycle a name, e.g. “2027 merry-go-round”."})
     if RoscaCycle.objects.filter(chama=chama, name=name.strip()).exists():
@@ -90,6 +104,8 @@ def cycle_create(
         frequency=frequency,
         roster_method=roster_method,
         payout_rule=payout_rule,
+        bidding=bool(bidding),
+        discount_to=discount_to,
         created_by=by,
     )
 
@@ -247,6 +263,9 @@ def round_payout(
         slot = cycle.slots.select_related("membership__user").filter(position=position).first()
         if slot is None:
             raise ValidationError({"position": f"{cycle.name} has rounds 1 to {cycle.slots.count()}."})
+        winner = _bid_winner(cycle, position) if cycle.bidding else None
+        if winner is not None and winner.membership_id != slot.membership_id:
+            slot = _give_round(cycle, slot, winner.membership_id)
         payout = RoscaPayout(
             chama=chama,
             cycle=cycle,
@@ -261,11 +280,11 @@ def round_payout(
         ledger.method_account(chama, method)  # an unknown method is refused before anything is saved
         value_dates.check(chama, payout.value_date)
         _check_round(cycle, slot, payout.value_date)
-        dues = round_dues(cycle, position)
-        if not dues:
+        raised = round_dues(cycle, position)
+        if not raised:
             raise ValidationError(f"Round {position}'s dues are not raised yet (generate_dues raises them).")
-        collected = sum((due.paid_amount for due in dues), ZERO)
-        behind = [due for due in dues if due.outstanding > 0]
+        collected = sum((due.paid_amount for due in raised), ZERO)
+        behind = [due for due in raised if due.outstanding > 0]
         if behind and cycle.payout_rule == RoscaCycle.PayoutRule.FULL:
             names = ", ".join(
                 f"{due.membership.member_number} ({shown(due.outstanding, chama.currency)})" for due in behind
@@ -275,6 +294,12 @@ def round_payout(
             raise ValidationError(f"Nothing has been paid into round {position} yet.")
         payout.amount = collected
         payout.shortfall = sum((due.outstanding for due in behind), ZERO)
+        payout.discount = winner.discount if winner is not None else ZERO
+        if payout.discount >= collected:
+            raise ValidationError(
+                f"The winning bid's discount ({shown(payout.discount, chama.currency)}) is not less than what round "
+                f"{position} collected ({shown(collected, chama.currency)})."
+            )
         if signatures.needs_second(chama, collected):
             payout.save()
             signatures.ask(
@@ -315,6 +340,86 @@ def _check_round(cycle: RoscaCycle, slot: RosterSlot, today: date) -> None:
         raise ValidationError(f"Pay round {unpaid[0]} first: rounds are paid in the roster's order.")
 
 
+def _bid_winner(cycle: RoscaCycle, position: int) -> RoscaBid | None:
+    """The round's highest bid (the earliest of equal bids) by a member still waiting for their round."""
+    waiting = cycle.slots.filter(position__gte=position).values("membership_id")
+    return (
+        RoscaBid.objects.filter(cycle=cycle, position=position, membership_id__in=waiting)
+        .order_by("-discount", "updated_date", "id")
+        .first()
+    )
+
+
+def _give_round(cycle: RoscaCycle, slot: RosterSlot, membership_id: int) -> RosterSlot:
+    """The winner of a bid takes round `slot.position`; the member the roster named takes theirs."""
+    won = cycle.slots.select_related("membership__user").get(membership_id=membership_id)
+    position, theirs = slot.position, won.position
+    _place(won, cycle.slots.count() + 1)  # out of the way of the unique (cycle, position)
+    _place(slot, theirs)
+    _place(won, position)
+    won.position = position
+    return won
+
+
+def _others(payout: RoscaPayout) -> list[Membership]:
+    """The cycle's other members, in roster order: those who share a winning discount."""
+    return [
+        slot.membership
+        for slot in payout.cycle.slots.select_related("membership__user", "membership__chama").order_by("position")
+        if slot.membership_id != payout.membership_id
+    ]
+
+
+def _discount_lines(payout: RoscaPayout) -> list[tuple[Account, Decimal]]:
+    """Where a winning discount goes: the chama's other income, or the other members' advances in
+    equal parts (the odd cents to the first on the roster), towards their next contributions."""
+    if not payout.discount:
+        return []
+    chama = payout.chama
+    if payout.cycle.discount_to == RoscaCycle.DiscountTo.INCOME:
+        return [(ledger.chama_account(chama, Account.Purpose.OTHER_INCOME), -payout.discount)]
+    others = _others(payout)
+    cents = int(payout.discount * 100)
+    share, odd = divmod(cents, len(others))
+    return [
+        (
+            ledger.member_account(membership, Account.Purpose.MEMBER_ADVANCE),
+            -(Decimal(share + (1 if index < odd else 0)) / 100),
+        )
+        for index, membership in enumerate(others)
+    ]
+
+
+def bid_place(*, cycle: RoscaCycle, membership: Membership, discount: Decimal, by: User) -> RoscaBid:
+    """A member still waiting bids for the next round of a bidding cycle (a new bid replaces their
+    last one); an officer may enter it for them."""
+    if authority.person(by) is None or by.pk != membership.user_id:
+        authority.require(by, "act_for_member", membership)
+    discount = to_money(discount)
+    if discount < 0:
+        raise ValidationError({"discount": "A bid is a discount of zero or more."})
+    with transaction.atomic():
+        cycle = locked_in_status(
+            RoscaCycle.objects.select_related("chama"),
+            pk=cycle.pk,
+            allowed=S.ACTIVE,
+            refusal="Only a running cycle takes bids: this one is {status}.",
+        )
+        if not cycle.bidding:
+            raise ValidationError(f"{cycle.name} follows its roster: its rounds are not bid for.")
+        position = next_position(cycle)
+        slot = cycle.slots.filter(membership=membership).first()
+        if position is None or slot is None or slot.position < position:
+            raise ValidationError("Only a member on the roster still waiting for their round bids.")
+        pot = cycle.contribution * cycle.slots.count()
+        if discount >= pot:
+            raise ValidationError({"discount": f"Bid less than the pot ({shown(pot, cycle.chama.currency)})."})
+        bid, _ = RoscaBid.objects.update_or_create(
+            chama=cycle.chama, cycle=cycle, position=position, membership=membership, defaults={"discount": discount}
+        )
+    return bid
+
+
 def round_top_up(
     *, cycle: RoscaCycle, position: int, method: str, by: User, reference: str = "", value_date: date | None = None
 ) -> RoscaPayout:
@@ -336,8 +441,8 @@ def round_top_up(
         first = _standing_payout(slot) if slot is not None else None
         if first is None or first.status != RoscaPayout.Status.PAID:
             raise ValidationError({"position": f"Round {position} has not been paid out: pay it before topping it up."})
-        dues = round_dues(cycle, position)
-        collected = sum((due.paid_amount for due in dues), ZERO)
+        raised = round_dues(cycle, position)
+        collected = sum((due.paid_amount for due in raised), ZERO)
         already = sum(
             (p.amount for p in RoscaPayout.objects.filter(slot=slot).exclude(status=RoscaPayout.Status.REJECTED)),
             ZERO,
@@ -358,7 +463,7 @@ def round_top_up(
             recorded_by=by,
             top_up_of=first,
             amount=collected - already,
-            shortfall=sum((due.outstanding for due in dues), ZERO),
+            shortfall=sum((due.outstanding for due in raised), ZERO),
         )
         authority.require(by, "pay_rosca", payout)
         ledger.method_account(chama, method)
@@ -413,7 +518,8 @@ def _post(payout: RoscaPayout, by: User) -> None:
         external_reference=payout.reference,
         lines=[
             (ledger.chama_account(chama, Account.Purpose.ROSCA_POT), payout.amount),
-            (ledger.method_account(chama, payout.method), -payout.amount),
+            (ledger.method_account(chama, payout.method), -(payout.amount - payout.discount)),
+            *_discount_lines(payout),
         ],
     )
     payout.status = RoscaPayout.Status.PAID
@@ -422,10 +528,15 @@ def _post(payout: RoscaPayout, by: User) -> None:
     notify(
         payout.membership.user,
         dedupe_key=f"rosca-payout-{payout.pk}",
-        title=f"{chama}: {shown(payout.amount, chama.currency)} paid to you",
+        title=f"{chama}: {shown(payout.amount - payout.discount, chama.currency)} paid to you",
         body=f"{cycle.name}, round {position}: the {what} of {shown(payout.amount, chama.currency)} "
-        f"{'were' if payout.top_up_of_id else 'was'} paid to you ({payout.method}). Receipt no. {payout.journal.pk}.",
+        f"{'were' if payout.top_up_of_id else 'was'} paid to you ({payout.method})"
+        + (f", less your winning bid of {shown(payout.discount, chama.currency)}" if payout.discount else "")
+        + f". Receipt no. {payout.journal.pk}.",
     )
+    if payout.discount and cycle.discount_to == RoscaCycle.DiscountTo.MEMBERS:
+        for membership in _others(payout):
+            dues.apply_advance(membership)
     if not payout.top_up_of_id and position == cycle.slots.count():
         move(cycle, S.COMPLETED)
         ContributionPlan.objects.filter(pk=cycle.plan_id).update(is_active=False)

@@ -12,7 +12,7 @@ from chama.api.viewsets import ChamaNestedViewSet
 from finance.api import serializers
 from finance.api.views.common import OwnRows, OwnUnlessOfficerMixin, posted
 from finance.models import RoscaCycle, RoscaExit, RoscaPayout, RosterChange, RosterSlot
-from finance.selectors.rosca import rosca_rounds
+from finance.selectors.rosca import rosca_bids, rosca_rounds
 from finance.services import rosca, rosca_exits
 
 
@@ -38,6 +38,8 @@ class RoscaCycleViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMixi
         "pay_round": "pay_rosca",
         "top_up": "pay_rosca",
         "exit": "settle_rosca_exit",
+        "bid": None,
+        "bids": None,
     }
 
     def get_queryset(self):
@@ -118,6 +120,31 @@ class RoscaCycleViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMixi
         body.is_valid(raise_exception=True)
         payout = rosca.round_top_up(cycle=cycle, by=request.user, **body.validated_data)
         return Response(serializers.RoscaPayoutSerializer(payout).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.BidSerializer, responses={201: serializers.RoscaBidSerializer})
+    @action(detail=True, methods=["post"])
+    def bid(self, request, *args, **kwargs):
+        """Bid for the next round of a bidding cycle: the discount on the pot you accept (a new bid
+        replaces your last). The highest bid takes the round when it is paid out."""
+        cycle = self.get_object()
+        body = serializers.BidSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        membership = self.chama.memberships.filter(pk=self.my_membership_id).first()
+        if membership is None:
+            raise authority.Refused("Only a member of the chama bids.")
+        row = rosca.bid_place(cycle=cycle, membership=membership, by=request.user, **body.validated_data)
+        return Response(serializers.RoscaBidSerializer(row).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=serializers.RoscaBidSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def bids(self, request, *args, **kwargs):
+        """Bids for rounds not paid out yet, highest first: officers see every one; a member their own
+        (bids are sealed until the round is paid out)."""
+        cycle = self.get_object()
+        rows = rosca_bids(cycle=cycle)
+        if not authority.may(request.user, "view_books", chama=self.chama):
+            rows = [row for row in rows if row.membership_id == self.my_membership_id]
+        return Response(serializers.RoscaBidSerializer(rows, many=True).data)
 
     @extend_schema(request=serializers.RoscaExitRequestSerializer, responses={201: serializers.RoscaExitSerializer})
     @action(detail=True, methods=["post"])
