@@ -119,6 +119,14 @@ def register():
     )
     action("pay_rosca", "pay a round's pot to its recipient", MONEY_OFFICERS, rosca, money=True, owner=member_of)
     action(
+        "recover_rosca_arrears",
+        "recover a recipient's late contributions from their savings",
+        MONEY_OFFICERS,
+        rosca,
+        money=True,
+        owner=due_owner,
+    )
+    action(
         "settle_rosca_exit",
         "record a member leaving a merry-go-round and pay back what they are owed",
         MONEY_OFFICERS,

@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from chama import authority
 from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedTabularInline
 from chama.money import shown
 from finance.admin.books import ServiceCreatedAdmin
@@ -73,9 +74,18 @@ class RoscaCycleAdmin(ServiceCreatedAdmin):
     list_filter = ["chama", "status"]
     search_fields = ["name"]
     inlines = [RosterInline]
-    actions = ["draw_roster", "start_cycles", "pay_next_cash", "pay_next_mpesa", "pay_next_bank", "top_up_cash"]
+    actions = [
+        "draw_roster",
+        "start_cycles",
+        "pay_next_cash",
+        "pay_next_mpesa",
+        "pay_next_bank",
+        "top_up_cash",
+        "recover_from_savings",
+    ]
     authority_actions = {
         "top_up_cash": "pay_rosca",
+        "recover_from_savings": "recover_rosca_arrears",
         "draw_roster": "manage_rosca",
         "start_cycles": "manage_rosca",
         "pay_next_cash": "pay_rosca",
@@ -184,6 +194,26 @@ class RoscaCycleAdmin(ServiceCreatedAdmin):
 
         self.run_service_per_row(
             request, queryset, top_up, "{count} cycle(s) topped up (or sent for a second signature)."
+        )
+
+    @admin.action(
+        description="Recover from their savings what members late after receiving the pot owe", permissions=["change"]
+    )
+    def recover_from_savings(self, request, queryset):
+        def recover(cycle):
+            late = [row["membership"] for row in rosca_board(cycle=cycle)["rows"] if row["late_after_receiving"]]
+            if not late:
+                raise forms.ValidationError("No member is late after receiving the pot.")
+            for membership in late:
+                try:
+                    rosca.recover_round_arrears(cycle=cycle, membership=membership, by=request.user)
+                except (forms.ValidationError, authority.Refused) as exc:
+                    self.message_user(
+                        request, f"{membership.member_number}: {' '.join(exc.messages)}", messages.WARNING
+                    )
+
+        self.run_service_per_row(
+            request, queryset, recover, "Arrears recovered in {count} cycle(s) where savings allowed."
         )
 
 

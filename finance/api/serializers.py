@@ -716,3 +716,9 @@ class RoscaBidSerializer(serializers.ModelSerializer):
         model = RoscaBid
         fields = ["id", "cycle", "position", "membership", "member_number", "discount", "updated_date"]
         read_only_fields = fields
+
+
+class RecoverSerializer(ChamaScopedSerializer):
+    scoped_fields = {"membership": chama_members}
+
+    membership = IdRelatedField(queryset=Membership.objects.none(), help_text="The member late after receiving.")

@@ -28,7 +28,7 @@ def rosca_rounds(*, cycle: RoscaCycle) -> list[dict[str, Any]]:
 def rosca_board(*, cycle: RoscaCycle) -> dict[str, Any]:
     """Rounds × members of a cycle, in three queries whatever their number: the rounds
     (`rosca_rounds`); for each member on the roster, their due for each round (None when not raised
-    yet) and the round in which they receive the pot."""
+    yet), the round in which they receive the pot, and whether they are late after receiving it."""
     rounds = rosca_rounds(cycle=cycle)
     cells: dict[tuple[int, int], Due] = {}
     plan = cycle.plan
@@ -47,14 +47,20 @@ def rosca_board(*, cycle: RoscaCycle) -> dict[str, Any]:
             position = round_of.get(due.period_start)
             if position is not None:
                 cells[(due.membership_id, position)] = due
-    rows = [
-        {
-            "membership": each["recipient"],
-            "receives": each["position"],
-            "cells": [cells.get((each["recipient"].pk, other["position"])) for other in rounds],
-        }
-        for each in rounds
-    ]
+    rows = []
+    for each in rounds:
+        row_cells = [cells.get((each["recipient"].pk, other["position"])) for other in rounds]
+        received = each["payout"] is not None and each["payout"].status == RoscaPayout.Status.PAID
+        rows.append(
+            {
+                "membership": each["recipient"],
+                "receives": each["position"],
+                "cells": row_cells,
+                # Flagged: late with the rounds after receiving the pot (recoverable from savings).
+                "late_after_receiving": received
+                and any(due is not None and due.status == Due.Status.OVERDUE for due in row_cells),
+            }
+        )
     return {"rounds": rounds, "rows": rows}
 
 

@@ -35,10 +35,12 @@ from chama.money import ZERO, positive_money, shown, to_money
 from chama.notify import notify
 from chama.transitions import locked_in_status, move
 from finance import periods
+from finance.locking import lock_dues
 from finance.models import (
     Account,
     ContributionPlan,
     Due,
+    DueAllocation,
     Journal,
     RoscaBid,
     RoscaCycle,
@@ -49,7 +51,7 @@ from finance.models import (
 from finance.services import dues, ledger, value_dates
 from groups import selectors as register
 from groups import signatures
-from groups.locking import lock_chama
+from groups.locking import lock_chama, lock_membership
 from groups.models import Chama, Policy
 
 if TYPE_CHECKING:
@@ -498,6 +500,72 @@ def rounds_to_top_up(cycle: RoscaCycle) -> list[int]:
         if sum((due.paid_amount for due in round_dues(cycle, position)), ZERO) > paid_out:
             positions.append(position)
     return sorted(positions)
+
+
+def recover_round_arrears(*, cycle: RoscaCycle, membership: Membership, by: User) -> Journal:
+    """Take what a member who has received the pot owes the cycle and is late with from their
+    savings (Dr their savings, the largest account first; Cr the pot), oldest due first."""
+    with transaction.atomic():
+        cycle = locked_in_status(
+            RoscaCycle.objects.select_related("chama__policy", "plan"),
+            pk=cycle.pk,
+            allowed=(S.ACTIVE, S.COMPLETED),
+            refusal="Only a running or completed cycle's arrears are recovered: this one is {status}.",
+        )
+        chama = cycle.chama
+        slot = cycle.slots.filter(membership=membership).first()
+        received = slot is not None and (
+            (payout := _standing_payout(slot)) is not None and payout.status == RoscaPayout.Status.PAID
+        )
+        if not received:
+            raise ValidationError(
+                {"membership": "Only a member who has received the pot has their arrears recovered from savings."}
+            )
+        lock_membership(membership.pk)
+        overdue = lock_dues(
+            Due.objects.filter(chama=chama, plan=cycle.plan, membership=membership, status=Due.Status.OVERDUE).order_by(
+                "due_date", "id"
+            )
+        )
+        if not overdue:
+            raise ValidationError({"membership": f"{membership.member_number} is not late with {cycle.name}."})
+        authority.require(by, "recover_rosca_arrears", overdue[0])
+        owed = sum((due.outstanding for due in overdue), ZERO)
+        lines = []
+        for account in Account.objects.filter(
+            membership=membership, purpose=Account.Purpose.MEMBER_SAVINGS, balance__lt=0
+        ).order_by("balance"):  # savings are credit balances: the largest first
+            part = min(owed - sum((amount for _, amount in lines), ZERO), account.normal_balance)
+            if part > 0:
+                lines.append((account, part))
+        taken = sum((amount for _, amount in lines), ZERO)
+        if taken <= 0:
+            raise ValidationError({"membership": f"{membership.member_number} has no savings to recover from."})
+        journal = ledger.post_journal(
+            chama=chama,
+            kind=Journal.Kind.PAYMENT,
+            value_date=chama.today(),
+            membership=membership,
+            created_by=authority.person(by),
+            memo=f"{cycle.name}: arrears of {membership.member_number} recovered from their savings",
+            lines=[*lines, (ledger.chama_account(chama, Account.Purpose.ROSCA_POT), -taken)],
+        )
+        allocations, left = [], taken
+        for due in overdue:
+            part = min(left, due.outstanding)
+            if part > 0:
+                allocations.append((due, part))
+                left -= part
+        dues.record_allocations(chama, allocations, DueAllocation.Kind.PAYMENT, journal)
+    notify(
+        membership.user,
+        dedupe_key=f"rosca-recovery-{journal.pk}",
+        title=f"{chama}: {shown(taken, chama.currency)} taken from your savings",
+        body=f"You received the {cycle.name} pot and were late with {shown(owed, chama.currency)} of your "
+        f"contributions: {shown(taken, chama.currency)} was taken from your savings towards it. "
+        f"Receipt no. {journal.pk}.",
+    )
+    return journal
 
 
 def _post(payout: RoscaPayout, by: User) -> None:

@@ -27,6 +27,7 @@ from chama.money import ZERO, shown
 from chama.notify import notify
 from chama.transitions import locked_in_status, move
 from finance import periods
+from finance.locking import lock_dues
 from finance.models import Account, ContributionPlan, Due, Journal, RoscaCycle, RoscaExit, RoscaPayout, RosterSlot
 from finance.services import dues, ledger, value_dates
 from groups import signatures
@@ -149,9 +150,8 @@ def _round_periods(cycle: RoscaCycle) -> dict[int, periods.Period]:
 
 def _member_dues(row: RoscaExit) -> list[Due]:
     """The member's dues of the cycle's rounds (not levies), locked."""
-    return list(
-        Due.objects.select_for_update()
-        .filter(chama=row.chama, plan=row.cycle.plan, membership=row.membership, period_start__isnull=False)
+    return lock_dues(
+        Due.objects.filter(chama=row.chama, plan=row.cycle.plan, membership=row.membership, period_start__isnull=False)
         .exclude(status=Due.Status.CANCELLED)
         .order_by("period_start")
     )

@@ -53,6 +53,7 @@ def test_a_cycle_is_set_up_started_and_paid_out_from_the_back_office(client, tuj
             "start_date": "2027-01-15",
             "roster_method": "draw",
             "payout_rule": "full",
+            "discount_to": "members",
         },
     )
     assert added.status_code == 302, added.content.decode()[-2000:]

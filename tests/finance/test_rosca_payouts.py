@@ -247,3 +247,34 @@ def test_a_round_paid_out_short_is_topped_up_with_what_the_member_behind_pays_la
     assert sorted(j.amount for j in paid) == [D("1000.00"), D("8000.00")]
     assert rosca.next_position(chama.cycle) == 2  # a top-up is not a round of its own
     assert reconcile.all_drift(chama) == []
+
+
+@pytest.mark.django_db
+def test_a_recipient_late_with_later_rounds_is_flagged_and_recovered_from_their_savings():
+    from finance.selectors.rosca import rosca_board
+    from finance.services import savings
+
+    chama = merry_go_round(rule="collected")
+    wanjiku = chama.members[0]
+    savings.savings_deposit(membership=wanjiku, amount=D("1500"), method="cash", by=chama.treasurer.user)
+    round_paid_in(chama, 1)
+    rosca.round_payout(cycle=chama.cycle, position=1, method="cash", by=chama.treasurer.user)
+    round_paid_in(chama, 2, except_=[wanjiku])  # she has received, and stops paying
+    with pytest.raises(ValidationError, match="is not late"):
+        rosca.recover_round_arrears(cycle=chama.cycle, membership=wanjiku, by=chama.treasurer.user)
+    today_is(date(2027, 2, 25))
+    dues_service.apply_penalties(as_of=date(2027, 2, 25), chama=chama)
+    rows = {row["membership"]: row for row in rosca_board(cycle=chama.cycle)["rows"]}
+    assert rows[wanjiku]["late_after_receiving"] and not rows[chama.members[1]]["late_after_receiving"]
+    with pytest.raises(ValidationError, match="Only a member who has received"):
+        rosca.recover_round_arrears(cycle=chama.cycle, membership=chama.members[1], by=chama.treasurer.user)
+
+    journal = rosca.recover_round_arrears(cycle=chama.cycle, membership=wanjiku, by=chama.treasurer.user)
+
+    # She owes 2,000 for round 2 and has 1,500 saved: all of it goes to the pot; 500 still owed.
+    assert journal.amount == D("1500.00") and pot(chama) == D("9500.00")
+    due = wanjiku.dues.get(plan=chama.cycle.plan, period_label="2027-02")
+    assert (due.paid_amount, due.outstanding) == (D("1500.00"), D("500.00"))
+    with pytest.raises(ValidationError, match="no savings to recover from"):
+        rosca.recover_round_arrears(cycle=chama.cycle, membership=wanjiku, by=chama.treasurer.user)
+    assert reconcile.all_drift(chama) == []

@@ -264,6 +264,25 @@ def _own_round(world, *, pending=False):
     return rosca.round_payout(cycle=cycle, position=1, method="cash", by=chair)
 
 
+def _own_late_round(world):
+    """A cycle whose round 1 the treasurer received, and a later round they are late with."""
+    payout = _own_round(world, pending=True)
+    rosca.payout_approve(payout=payout, by=world.people[Role.SECRETARY])
+    Due.objects.create(
+        chama=world.chama,
+        membership=_officer(world),
+        kind=Due.Kind.CONTRIBUTION,
+        plan=payout.cycle.plan,
+        period_start=date(2020, 1, 1),
+        description="Own late round",
+        due_date=date(2020, 1, 5),
+        late_after=date(2020, 1, 8),
+        amount=D("100"),
+        status=Due.Status.OVERDUE,
+    )
+    return payout.cycle
+
+
 def _own_shares(world, *, pending=False):
     """A running savings cycle in which the treasurer holds a share; with `pending`, the
     treasurer's share-out as a leaving member asked by the chairperson."""
@@ -305,6 +324,9 @@ OWN_ROW_CASES = {
     ),
     "pay_rosca": lambda w, me: rosca.round_payout(cycle=_own_round(w), position=1, method="cash", by=me),
     "approve_rosca_payout": lambda w, me: rosca.payout_approve(payout=_own_round(w, pending=True), by=me),
+    "recover_rosca_arrears": lambda w, me: rosca.recover_round_arrears(
+        cycle=_own_late_round(w), membership=_officer(w), by=me
+    ),
     "settle_rosca_exit": lambda w, me: rosca_exits.exit_request(
         cycle=_own_round(w), membership=_officer(w), by=me, reason="mine"
     ),

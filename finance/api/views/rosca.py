@@ -40,6 +40,7 @@ class RoscaCycleViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMixi
         "exit": "settle_rosca_exit",
         "bid": None,
         "bids": None,
+        "recover": "recover_rosca_arrears",
     }
 
     def get_queryset(self):
@@ -120,6 +121,16 @@ class RoscaCycleViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMixi
         body.is_valid(raise_exception=True)
         payout = rosca.round_top_up(cycle=cycle, by=request.user, **body.validated_data)
         return Response(serializers.RoscaPayoutSerializer(payout).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.RecoverSerializer, responses={201: serializers.JournalSerializer})
+    @action(detail=True, methods=["post"])
+    def recover(self, request, *args, **kwargs):
+        """Take what a member who has received the pot is late with from their savings."""
+        cycle = self.get_object()
+        body = serializers.RecoverSerializer(data=request.data, context={"chama": self.chama})
+        body.is_valid(raise_exception=True)
+        journal = rosca.recover_round_arrears(cycle=cycle, by=request.user, **body.validated_data)
+        return posted(journal)
 
     @extend_schema(request=serializers.BidSerializer, responses={201: serializers.RoscaBidSerializer})
     @action(detail=True, methods=["post"])
