@@ -15,6 +15,11 @@ due). The payout is a journal (pot → cash, M-Pesa or bank) posted at once up t
 threshold, or once a second officer approves above it; the recipient is never one of the two.
 The cycle completes with its last round's payout. A round paid out short is topped up
 (`round_top_up`) with what the members behind on it pay later, even after the cycle completed.
+
+In a bidding cycle each round goes to the member still waiting who bid the highest discount on
+the pot (`bid_place`); the discount is the chama's income or is shared towards the other members'
+next contributions. A recipient late with later rounds can have it recovered from their savings
+(`recover_round_arrears`). Members leaving mid-cycle are settled in `rosca_exits`.
 """
 
 from __future__ import annotations
