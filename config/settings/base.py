@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "groups",
     "finance",
     "meetings",
+    "welfare",
 ]
 
 MIDDLEWARE = [

@@ -155,6 +155,7 @@ class Journal(AppendOnlyModel):
         INVESTMENT = "investment", "Investment movement"
         ROSCA_PAYOUT = "rosca_payout", "Merry-go-round payout"
         SHARE_OUT = "share_out", "Share-out"
+        WELFARE_PAYOUT = "welfare_payout", "Welfare claim paid"
         REVERSAL = "reversal", "Reversal"
 
     chama = models.ForeignKey(Chama, on_delete=models.PROTECT, related_name="journals")

@@ -499,6 +499,20 @@ def levy_create(
 ) -> ContributionPlan:
     """A one-off special levy: a due for every active member."""
     authority.require(by, "manage_dues", chama=chama)
+    return levy_raise(chama=chama, name=name, amount=amount, due_date=due_date, grace_days=grace_days, target=target)
+
+
+def levy_raise(
+    *,
+    chama: Chama,
+    name: str,
+    amount: Decimal,
+    due_date: date,
+    grace_days: int = 0,
+    target: str = ContributionPlan.Target.SAVINGS,
+) -> ContributionPlan:
+    """The levy's plan and a due for every active member, for a caller that has checked who may
+    raise it (`levy_create`, or a welfare claim approved by its officers)."""
     amount = to_money(amount)
     with transaction.atomic():
         plan = ContributionPlan(

@@ -1,0 +1,57 @@
+"""Reads about welfare: the fund's balance and history, who is behind on welfare dues, and the
+claims a person may see."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet, Sum
+
+from chama.money import ZERO
+from finance.models import Account, ContributionPlan, Due, Entry
+from finance.services import ledger
+from groups.models import Chama, Membership
+from welfare.models import Claim
+
+
+def fund_account(*, chama: Chama) -> Account:
+    return ledger.chama_account(chama, Account.Purpose.WELFARE_FUND)
+
+
+def fund_balance(*, chama: Chama) -> Decimal:
+    """What the welfare fund holds (its account's balance, as people read it)."""
+    return fund_account(chama=chama).normal_balance
+
+
+def fund_history(*, chama: Chama) -> QuerySet[Entry]:
+    """Every movement of the fund, newest first, with its journal: contributions and levies in,
+    claims paid out; each entry's `balance_after` is the fund after it."""
+    return (
+        Entry.objects.filter(account=fund_account(chama=chama))
+        .select_related("journal__membership__user")
+        .order_by("-id")
+    )
+
+
+def members_behind(*, chama: Chama) -> list[tuple[Membership, Decimal]]:
+    """Members late with welfare contributions or levies, most owed first: (membership, owed)."""
+    late = (
+        Due.objects.filter(chama=chama, plan__target=ContributionPlan.Target.WELFARE, status=Due.Status.OVERDUE)
+        .values("membership")
+        .annotate(owed=Sum("amount") - Sum("paid_amount") - Sum("waived_amount"))
+        .order_by("-owed")
+    )
+    owed = {row["membership"]: row["owed"] or ZERO for row in late}
+    members = Membership.objects.filter(pk__in=owed).select_related("user").in_bulk()
+    return [(members[pk], amount) for pk, amount in owed.items() if amount > 0]
+
+
+def visible_claims(*, chama: Chama, membership_id: int | None, everyone: bool) -> QuerySet[Claim]:
+    """The claims a person sees: every claim for an officer (`everyone`); for a member, their own
+    and the paid claims of schemes that show them to members."""
+    claims = Claim.objects.filter(chama=chama).select_related("scheme", "membership__user")
+    if everyone:
+        return claims
+    return claims.filter(
+        Q(membership_id=membership_id) | Q(status=Claim.Status.PAID, scheme__members_see_paid_claims=True)
+    )
