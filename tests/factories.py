@@ -590,3 +590,61 @@ def make_row(model, chama):
     if isinstance(maker, type) and issubclass(maker, factory.Factory):
         return maker(chama=chama)
     return maker(chama)
+
+
+def welfare_rows(chama):
+    """One of every welfare row in `chama`, made once per chama through the services."""
+    if getattr(chama, "_welfare_rows", None):
+        return chama._welfare_rows
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from finance.models import ContributionPlan
+    from finance.services import dues
+    from welfare import models as wm
+    from welfare import services
+
+    chair = member(chama, Role.CHAIRPERSON)
+    treasurer = member(chama, Role.TREASURER)
+    secretary = member(chama, Role.SECRETARY)
+    claimant = MembershipFactory(chama=chama, joined_date=date(2025, 1, 1))
+    ContributionPlan.objects.create(
+        chama=chama, name="Welfare", amount=Decimal("1000"), target="welfare", start_date=date(2026, 1, 1)
+    )
+    dues.generate_dues(chama=chama)
+    dues.payment_record(membership=claimant, amount=Decimal("1000"), method="cash", by=treasurer)
+    scheme = services.scheme_create(
+        chama=chama, name="Welfare", by=chair, benefits=[("birth", "fixed", Decimal("500"))], waiting_days=0
+    )
+    claim = services.claim_submit(
+        scheme=scheme,
+        membership=claimant,
+        event="birth",
+        event_date=chama.today(),
+        beneficiary="A daughter",
+        amount_requested=Decimal("500"),
+        by=claimant.user,
+        documents=[("Birth notification", SimpleUploadedFile("birth.pdf", b"%PDF-1.4"))],
+    )
+    services.claim_approve(claim=claim, by=secretary)
+    services.claim_approve(claim=claim, by=chair)
+    payment = services.claim_pay(claim=claim, method="cash", by=treasurer)
+    chama._welfare_rows = {
+        wm.WelfareScheme: scheme,
+        wm.Benefit: scheme.benefits.get(),
+        wm.Claim: claim,
+        wm.Decision: claim.decisions.first(),
+        wm.ClaimDocument: claim.documents.get(),
+        wm.ClaimPayment: payment,
+    }
+    return chama._welfare_rows
+
+
+def _register_welfare_rows():
+    from welfare import models as wm
+
+    for model in (wm.WelfareScheme, wm.Benefit, wm.Claim, wm.Decision, wm.ClaimDocument, wm.ClaimPayment):
+        ROW_MAKERS[model] = lambda chama, model=model: welfare_rows(chama)[model]
+
+
+_register_welfare_rows()

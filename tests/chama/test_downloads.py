@@ -21,6 +21,7 @@ from groups.models import Chama
 from meetings.models import Meeting, MinutesAttachment
 from tests.factories import ChamaFactory, UserFactory, loan_row, member
 from tests.helpers import login_api
+from welfare.models import Claim, ClaimDocument, WelfareScheme
 
 PDF = b"%PDF-1.4\n% a tiny test document\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
@@ -44,6 +45,16 @@ def umoja(db):
     treasurer = people[Role.TREASURER]
     loan = loan_row(chama.memberships.get(user=people["borrower"]))
     meeting = Meeting.objects.create(chama=chama, title="March meeting", starts_at=datetime(2026, 3, 7, 7, tzinfo=UTC))
+    claim = Claim.objects.create(
+        chama=chama,
+        scheme=WelfareScheme.objects.create(chama=chama, name="Bereavement"),
+        membership=loan.membership,
+        event="death_parent",
+        event_date=date(2026, 3, 1),
+        beneficiary="Her mother",
+        amount_requested=D("10000"),
+        submitted_by=people["borrower"],
+    )
     rows = {
         "constitution": chama,
         "expense-receipt": Expense.objects.create(
@@ -72,6 +83,9 @@ def umoja(db):
         "minutes": MinutesAttachment.objects.create(
             chama=chama, meeting=meeting, title="Signed minutes", document=pdf("minutes.pdf")
         ),
+        "welfare-document": ClaimDocument.objects.create(
+            chama=chama, claim=claim, title="Burial permit", document=pdf("permit.pdf"), uploaded_by=people["borrower"]
+        ),
     }
     return SimpleNamespace(chama=chama, people=people, rows=rows, loan=loan)
 
@@ -81,7 +95,7 @@ def url(kind, row):
 
 
 # Who reads what: every member the constitution and the minutes; officers the books' receipts;
-# officers and the borrower the collateral. Another chama's chairperson: 404, whatever the kind.
+# officers and the borrower the collateral (and the claimant the documents of their welfare claim). Another chama's chairperson: 404, whatever the kind.
 OFFICERS = {Role.CHAIRPERSON, Role.TREASURER, Role.SECRETARY}
 READERS = {
     "constitution": OFFICERS | {Role.MEMBER, "borrower"},
@@ -89,6 +103,7 @@ READERS = {
     "expense-receipt": OFFICERS,
     "income-receipt": OFFICERS,
     "collateral": OFFICERS | {"borrower"},
+    "welfare-document": OFFICERS | {"borrower"},  # the officers who decide claims, and the claimant
 }
 
 

@@ -39,6 +39,7 @@ from tests.factories import (
 )
 from tests.helpers import login_api
 from tests.security.test_cross_chama_sweep import api_routes, fill, param_model, route_params
+from welfare import services as welfare
 
 ROLES = [Role.CHAIRPERSON, Role.TREASURER, Role.SECRETARY, Role.MEMBER]
 
@@ -303,7 +304,30 @@ def _own_shares(world, *, pending=False):
     return savings_cycles.share_out_request(cycle=cycle, by=chair, method="cash", membership=_officer(world))
 
 
+def _own_claim(world, *, approved=False):
+    """A welfare claim of the treasurer's; with `approved`, approved by two other officers."""
+    chama, chair = world.chama, world.people[Role.CHAIRPERSON]
+    scheme = welfare.scheme_create(
+        chama=chama, name="Own", by=chair, benefits=[("birth", "fixed", D("100"))], waiting_days=0
+    )
+    claim = welfare.claim_submit(
+        scheme=scheme,
+        membership=_officer(world),
+        event="birth",
+        event_date=chama.today(),
+        beneficiary="My son",
+        amount_requested=D("100"),
+        by=world.people[Role.TREASURER],
+    )
+    if approved:
+        welfare.claim_approve(claim=claim, by=chair)
+        welfare.claim_approve(claim=claim, by=world.people[Role.SECRETARY])
+    return claim
+
+
 OWN_ROW_CASES = {
+    "decide_claim": lambda w, me: welfare.claim_approve(claim=_own_claim(w), by=me),
+    "pay_claim": lambda w, me: welfare.claim_pay(claim=_own_claim(w, approved=True), method="cash", by=me),
     "reverse_journal": lambda w, me: reversals.journal_reverse(
         journal=dues.payment_record(membership=_officer(w), amount="100", method="cash", by=w.people[Role.CHAIRPERSON]),
         reason="mine",
