@@ -55,3 +55,25 @@ def visible_claims(*, chama: Chama, membership_id: int | None, everyone: bool) -
     return claims.filter(
         Q(membership_id=membership_id) | Q(status=Claim.Status.PAID, scheme__members_see_paid_claims=True)
     )
+
+
+def fund_report(*, chama: Chama, history: int, with_arrears: bool) -> dict[str, object]:
+    """The fund's balance, its latest `history` movements (in and out, with the fund after each)
+    and, `with_arrears`, who is behind on welfare dues."""
+    movements = [
+        {
+            "journal": entry.journal_id,
+            "date": entry.journal.value_date,
+            "kind": entry.journal.get_kind_display(),
+            "memo": entry.journal.memo,
+            "amount_in": -entry.amount if entry.amount < 0 else None,
+            "amount_out": entry.amount if entry.amount > 0 else None,
+            "balance": -entry.balance_after,
+        }
+        for entry in fund_history(chama=chama)[:history]
+    ]
+    return {
+        "balance": fund_balance(chama=chama),
+        "history": movements,
+        "members_behind": members_behind(chama=chama) if with_arrears else None,
+    }

@@ -222,6 +222,18 @@ def claim_submit(
     return claim
 
 
+def document_add(*, claim: Claim, title: str, document: File, by: User) -> ClaimDocument:
+    """Another document for a claim not decided yet: by the claimant, or an officer who decides claims."""
+    if authority.person(by) is None or by.pk != claim.membership.user_id:
+        authority.require(by, "decide_claim", claim)
+    if claim.status not in Claim.OPEN_STATUSES:
+        raise ValidationError(f"This claim is {claim.get_status_display().lower()}: its documents are closed.")
+    row = ClaimDocument(chama=claim.chama, claim=claim, title=title[:150], document=document, uploaded_by=by)
+    row.full_clean()
+    row.save()
+    return row
+
+
 def _locked_open(claim: Claim, by: User) -> Claim:
     return locked_in_status(
         Claim.objects.select_related("chama__policy", "scheme", "membership__user"),

@@ -10,164 +10,417 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('finance', '0023_welfare_payout_kind'),
-        ('groups', '0010_policy_paybill_remainder'),
+        ("finance", "0023_welfare_payout_kind"),
+        ("groups", "0010_policy_paybill_remainder"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Claim',
+            name="Claim",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('event', models.CharField(choices=[('death_member', 'Death of the member'), ('death_spouse', 'Death of a spouse'), ('death_child', 'Death of a child'), ('death_parent', 'Death of a parent'), ('hospitalisation', 'Hospitalisation'), ('wedding', 'Wedding'), ('birth', 'Birth'), ('other', 'Other')], max_length=20)),
-                ('event_date', models.DateField()),
-                ('beneficiary', models.CharField(help_text='Who the event concerns and how they are related (e.g. “Mary Atieno, mother”).', max_length=150)),
-                ('amount_requested', chama.money.MoneyField(decimal_places=2, max_digits=14)),
-                ('amount_approved', chama.money.MoneyField(blank=True, decimal_places=2, help_text='What the scheme pays for it.', max_digits=14, null=True)),
-                ('amount_paid', chama.money.MoneyField(decimal_places=2, default=0, help_text='Paid so far out of the fund.', max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'), 'An amount cannot be negative.')])),
-                ('description', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('submitted', 'Submitted'), ('under_review', 'Under review'), ('approved', 'Approved (to be paid)'), ('rejected', 'Rejected'), ('paid', 'Paid')], default='submitted', max_length=20)),
-                ('decided_reason', models.CharField(blank=True, max_length=255)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='welfare_claims', to='groups.chama')),
-                ('levy_plan', models.ForeignKey(blank=True, help_text='The levy raised for this claim, if the scheme raises one.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='welfare_claims', to='finance.contributionplan')),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='welfare_claims', to='groups.membership')),
-                ('submitted_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "event",
+                    models.CharField(
+                        choices=[
+                            ("death_member", "Death of the member"),
+                            ("death_spouse", "Death of a spouse"),
+                            ("death_child", "Death of a child"),
+                            ("death_parent", "Death of a parent"),
+                            ("hospitalisation", "Hospitalisation"),
+                            ("wedding", "Wedding"),
+                            ("birth", "Birth"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("event_date", models.DateField()),
+                (
+                    "beneficiary",
+                    models.CharField(
+                        help_text="Who the event concerns and how they are related (e.g. “Mary Atieno, mother”).",
+                        max_length=150,
+                    ),
+                ),
+                ("amount_requested", chama.money.MoneyField(decimal_places=2, max_digits=14)),
+                (
+                    "amount_approved",
+                    chama.money.MoneyField(
+                        blank=True, decimal_places=2, help_text="What the scheme pays for it.", max_digits=14, null=True
+                    ),
+                ),
+                (
+                    "amount_paid",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="Paid so far out of the fund.",
+                        max_digits=14,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.00"), "An amount cannot be negative.")
+                        ],
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("submitted", "Submitted"),
+                            ("under_review", "Under review"),
+                            ("approved", "Approved (to be paid)"),
+                            ("rejected", "Rejected"),
+                            ("paid", "Paid"),
+                        ],
+                        default="submitted",
+                        max_length=20,
+                    ),
+                ),
+                ("decided_reason", models.CharField(blank=True, max_length=255)),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="welfare_claims", to="groups.chama"
+                    ),
+                ),
+                (
+                    "levy_plan",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The levy raised for this claim, if the scheme raises one.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="welfare_claims",
+                        to="finance.contributionplan",
+                    ),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="welfare_claims",
+                        to="groups.membership",
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_date', '-id'],
+                "ordering": ["-created_date", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ClaimDocument',
+            name="ClaimDocument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('title', models.CharField(max_length=150)),
-                ('document', chama.uploads.DocumentField(folder='welfare', types=['pdf', 'jpg', 'jpeg', 'png'])),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('claim', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='documents', to='welfare.claim')),
-                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("title", models.CharField(max_length=150)),
+                ("document", chama.uploads.DocumentField(folder="welfare", types=["pdf", "jpg", "jpeg", "png"])),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "claim",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="documents", to="welfare.claim"
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['claim', 'id'],
+                "ordering": ["claim", "id"],
             },
         ),
         migrations.CreateModel(
-            name='WelfareScheme',
+            name="WelfareScheme",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=100)),
-                ('waiting_days', models.PositiveIntegerField(default=90, help_text='Days after joining before a member may claim.')),
-                ('max_claims_per_year', models.PositiveSmallIntegerField(default=2, help_text='Claims one member may have approved in a calendar year (0: no limit).')),
-                ('dependants', models.CharField(blank=True, help_text='Who counts as a dependant, as the constitution says (e.g. spouse, children under 25, parents).', max_length=255)),
-                ('levy_per_event', chama.money.MoneyField(decimal_places=2, default=0, help_text='Raised on every active member when a claim is approved (0: no levy).', max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'), 'An amount cannot be negative.')])),
-                ('shortfall', models.CharField(choices=[('refuse', 'Refuse a payout larger than the fund'), ('part_and_levy', 'Pay what the fund holds; a levy raises the rest')], default='refuse', max_length=20)),
-                ('approvals_required', models.PositiveSmallIntegerField(default=2, help_text='Officers who must approve a claim (never the claimant, nor one who declared a conflict).')),
-                ('members_see_paid_claims', models.BooleanField(default=True, help_text="Members see the chama's paid claims and are told of each payout.")),
-                ('announcement', models.CharField(blank=True, default='The chama has paid {amount} to {name} for {event}.', help_text='What every member is told when a claim is paid ({amount}, {name}, {event}); blank: nobody is told.', max_length=255)),
-                ('is_active', models.BooleanField(default=True)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='welfare_schemes', to='groups.chama')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "waiting_days",
+                    models.PositiveIntegerField(default=90, help_text="Days after joining before a member may claim."),
+                ),
+                (
+                    "max_claims_per_year",
+                    models.PositiveSmallIntegerField(
+                        default=2, help_text="Claims one member may have approved in a calendar year (0: no limit)."
+                    ),
+                ),
+                (
+                    "dependants",
+                    models.CharField(
+                        blank=True,
+                        help_text="Who counts as a dependant, as the constitution says (e.g. spouse, children under 25, parents).",
+                        max_length=255,
+                    ),
+                ),
+                (
+                    "levy_per_event",
+                    chama.money.MoneyField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="Raised on every active member when a claim is approved (0: no levy).",
+                        max_digits=14,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.00"), "An amount cannot be negative.")
+                        ],
+                    ),
+                ),
+                (
+                    "shortfall",
+                    models.CharField(
+                        choices=[
+                            ("refuse", "Refuse a payout larger than the fund"),
+                            ("part_and_levy", "Pay what the fund holds; a levy raises the rest"),
+                        ],
+                        default="refuse",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "approvals_required",
+                    models.PositiveSmallIntegerField(
+                        default=2,
+                        help_text="Officers who must approve a claim (never the claimant, nor one who declared a conflict).",
+                    ),
+                ),
+                (
+                    "members_see_paid_claims",
+                    models.BooleanField(
+                        default=True, help_text="Members see the chama's paid claims and are told of each payout."
+                    ),
+                ),
+                (
+                    "announcement",
+                    models.CharField(
+                        blank=True,
+                        default="The chama has paid {amount} to {name} for {event}.",
+                        help_text="What every member is told when a claim is paid ({amount}, {name}, {event}); blank: nobody is told.",
+                        max_length=255,
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "chama",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="welfare_schemes", to="groups.chama"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['chama', 'name'],
+                "ordering": ["chama", "name"],
             },
         ),
         migrations.AddField(
-            model_name='claim',
-            name='scheme',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='welfare.welfarescheme'),
+            model_name="claim",
+            name="scheme",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="claims", to="welfare.welfarescheme"
+            ),
         ),
         migrations.CreateModel(
-            name='Benefit',
+            name="Benefit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('event', models.CharField(choices=[('death_member', 'Death of the member'), ('death_spouse', 'Death of a spouse'), ('death_child', 'Death of a child'), ('death_parent', 'Death of a parent'), ('hospitalisation', 'Hospitalisation'), ('wedding', 'Wedding'), ('birth', 'Birth'), ('other', 'Other')], max_length=20)),
-                ('kind', models.CharField(choices=[('fixed', 'A fixed amount'), ('cap', 'What is asked, up to a cap')], default='fixed', max_length=10)),
-                ('amount', chama.money.MoneyField(decimal_places=2, help_text='The amount paid, or the cap.', max_digits=14)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('scheme', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='benefits', to='welfare.welfarescheme')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "event",
+                    models.CharField(
+                        choices=[
+                            ("death_member", "Death of the member"),
+                            ("death_spouse", "Death of a spouse"),
+                            ("death_child", "Death of a child"),
+                            ("death_parent", "Death of a parent"),
+                            ("hospitalisation", "Hospitalisation"),
+                            ("wedding", "Wedding"),
+                            ("birth", "Birth"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("fixed", "A fixed amount"), ("cap", "What is asked, up to a cap")],
+                        default="fixed",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "amount",
+                    chama.money.MoneyField(decimal_places=2, help_text="The amount paid, or the cap.", max_digits=14),
+                ),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "scheme",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="benefits", to="welfare.welfarescheme"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['scheme', 'event'],
+                "ordering": ["scheme", "event"],
             },
         ),
         migrations.CreateModel(
-            name='ClaimPayment',
+            name="ClaimPayment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('amount', chama.money.MoneyField(decimal_places=2, max_digits=14)),
-                ('method', models.CharField(max_length=10)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('claim', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='welfare.claim')),
-                ('journal', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='finance.journal')),
-                ('paid_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                ("amount", chama.money.MoneyField(decimal_places=2, max_digits=14)),
+                ("method", models.CharField(max_length=10)),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "claim",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="payments", to="welfare.claim"
+                    ),
+                ),
+                (
+                    "journal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="finance.journal"
+                    ),
+                ),
+                (
+                    "paid_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['claim', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='welfare_payment_positive')],
+                "ordering": ["claim", "id"],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="welfare_payment_positive")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Decision',
+            name="Decision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_date', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_date', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('approve', 'Approved'), ('conflict', 'Declared a conflict of interest')], max_length=10)),
-                ('comment', models.CharField(blank=True, max_length=255)),
-                ('chama', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='groups.chama')),
-                ('claim', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='decisions', to='welfare.claim')),
-                ('officer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_date", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_date", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("approve", "Approved"), ("conflict", "Declared a conflict of interest")],
+                        max_length=10,
+                    ),
+                ),
+                ("comment", models.CharField(blank=True, max_length=255)),
+                (
+                    "chama",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="groups.chama"),
+                ),
+                (
+                    "claim",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="decisions", to="welfare.claim"
+                    ),
+                ),
+                (
+                    "officer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['claim', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('chama', 'claim', 'officer'), name='welfare_decision_once', violation_error_message='You have already decided on this claim.')],
+                "ordering": ["claim", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("chama", "claim", "officer"),
+                        name="welfare_decision_once",
+                        violation_error_message="You have already decided on this claim.",
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='welfarescheme',
-            constraint=models.UniqueConstraint(fields=('chama', 'name'), name='welfare_scheme_name_once', violation_error_message='This chama already has a scheme of that name.'),
+            model_name="welfarescheme",
+            constraint=models.UniqueConstraint(
+                fields=("chama", "name"),
+                name="welfare_scheme_name_once",
+                violation_error_message="This chama already has a scheme of that name.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='welfarescheme',
-            constraint=models.CheckConstraint(condition=models.Q(('approvals_required__gte', 1)), name='welfare_scheme_one_approval_at_least', violation_error_message="A claim needs at least one officer's approval."),
+            model_name="welfarescheme",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("approvals_required__gte", 1)),
+                name="welfare_scheme_one_approval_at_least",
+                violation_error_message="A claim needs at least one officer's approval.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='claim',
-            index=models.Index(fields=['chama', 'membership', '-id'], name='welfare_cla_chama_i_06b7d2_idx'),
+            model_name="claim",
+            index=models.Index(fields=["chama", "membership", "-id"], name="welfare_cla_chama_i_06b7d2_idx"),
         ),
         migrations.AddIndex(
-            model_name='claim',
-            index=models.Index(fields=['chama', 'status'], name='welfare_cla_chama_i_c367e6_idx'),
+            model_name="claim",
+            index=models.Index(fields=["chama", "status"], name="welfare_cla_chama_i_c367e6_idx"),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_requested__gt', 0)), name='welfare_claim_amount_positive', violation_error_message='Ask for an amount above zero.'),
+            model_name="claim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_requested__gt", 0)),
+                name="welfare_claim_amount_positive",
+                violation_error_message="Ask for an amount above zero.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.UniqueConstraint(condition=models.Q(('levy_plan__isnull', False)), fields=('chama', 'levy_plan'), name='welfare_claim_levy_once'),
+            model_name="claim",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("levy_plan__isnull", False)),
+                fields=("chama", "levy_plan"),
+                name="welfare_claim_levy_once",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='benefit',
-            constraint=models.UniqueConstraint(fields=('chama', 'scheme', 'event'), name='welfare_benefit_once', violation_error_message='This scheme already has a benefit for that event.'),
+            model_name="benefit",
+            constraint=models.UniqueConstraint(
+                fields=("chama", "scheme", "event"),
+                name="welfare_benefit_once",
+                violation_error_message="This scheme already has a benefit for that event.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='benefit',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='welfare_benefit_positive', violation_error_message='The amount must be more than zero.'),
+            model_name="benefit",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)),
+                name="welfare_benefit_positive",
+                violation_error_message="The amount must be more than zero.",
+            ),
         ),
     ]
