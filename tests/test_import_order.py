@@ -1,12 +1,13 @@
-"""The apps import one way: chama ← groups ← finance ← meetings. An app may import the apps below
-it, never one above it (that would be a cycle waiting to happen). New apps take their place in
-LAYERS (welfare and reporting sit above finance)."""
+"""The apps import one way: chama ← groups ← finance ← welfare ← meetings. An app may import the
+apps below it, never one above it (that would be a cycle waiting to happen). DESIGN.md puts welfare
+and meetings side by side above finance; welfare goes first so that the demo, loaded by meetings'
+`seed_demo`, can load welfare's too. New apps take their place in LAYERS (reporting at the top)."""
 
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["chama", "groups", "finance", "meetings"]
+LAYERS = ["chama", "groups", "finance", "welfare", "meetings"]
 
 
 def imported_apps(path: Path) -> set[str]:

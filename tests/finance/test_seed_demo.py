@@ -150,3 +150,18 @@ def test_umoja_runs_a_savings_cycle_near_its_end_whose_share_out_preview_members
     mine = Membership.objects.get(chama=cycle.chama, user__phone_number=login["username"])
     assert [line["membership"] for line in preview["members"]] == [mine.pk]
     assert preview["members"][0]["choice"] in ("cash", "rollover")
+
+
+@pytest.mark.django_db
+def test_each_demo_chama_has_a_welfare_scheme_a_paid_claim_one_under_review_and_a_levy(demo):
+    from finance.models import ContributionPlan
+    from welfare.models import Claim, WelfareScheme
+
+    for chama in Chama.objects.all():
+        assert WelfareScheme.objects.filter(chama=chama).count() == 1
+        claims = Claim.objects.filter(chama=chama)
+        assert sorted(claims.values_list("status", flat=True)) == ["paid", "under_review"]
+        paid = claims.get(status="paid")
+        assert paid.amount_paid == D("5000.00") and paid.documents.exists()
+        assert ContributionPlan.objects.filter(chama=chama, kind="levy", welfare_claims=paid).exists()
+    assert all_drift() == []

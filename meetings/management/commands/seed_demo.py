@@ -1,5 +1,6 @@
 """Load the demo chamas (a VSLA-style savings-and-loans group and a merry-go-round) with their
-officers, members, six months of money history and meetings. Safe to run again: nothing is duplicated."""
+officers, members, six months of money history, meetings and welfare. Safe to run again: nothing is
+duplicated."""
 
 import json
 import time
@@ -10,6 +11,7 @@ from django.db import transaction
 from finance import demo as money_demo
 from groups import demo
 from meetings import demo as meetings_demo
+from welfare import demo as welfare_demo
 
 
 class Command(BaseCommand):
@@ -31,6 +33,7 @@ class Command(BaseCommand):
                 today = chama.today()
                 posted = money_demo.add_history(chama, today)
                 posted = meetings_demo.add_meetings(chama, today) or posted
+                posted = welfare_demo.add_welfare(chama, today) or posted
                 if posted and not as_json:
                     self.stdout.write(f"{chama}: history posted in {time.monotonic() - started:.1f}s")
                 summary.append({"id": chama.pk, "name": chama.name, "kind": chama.kind, "logins": logins})
