@@ -4,15 +4,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('finance', '0022_rosca_bids'),
+        ("finance", "0022_rosca_bids"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='journal',
-            name='kind',
-            field=models.CharField(choices=[('payment', 'Member payment'), ('advance_applied', 'Advance applied to dues'), ('savings_deposit', 'Savings deposit'), ('savings_withdrawal', 'Savings withdrawal'), ('share_purchase', 'Share purchase'), ('fine_charge', 'Fine charged'), ('fine_waiver', 'Fine waived'), ('suspense_receipt', 'Unallocated receipt'), ('loan_disbursement', 'Loan disbursed'), ('loan_repayment', 'Loan repayment'), ('guarantor_recovery', 'Loan recovered from a guarantor'), ('loan_write_off', 'Loan written off'), ('loan_recovery', 'Recovery of a written-off loan'), ('expense', 'Expense'), ('income', 'Other income'), ('investment', 'Investment movement'), ('rosca_payout', 'Merry-go-round payout'), ('share_out', 'Share-out'), ('welfare_payout', 'Welfare claim paid'), ('reversal', 'Reversal')], max_length=30),
+            model_name="journal",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("payment", "Member payment"),
+                    ("advance_applied", "Advance applied to dues"),
+                    ("savings_deposit", "Savings deposit"),
+                    ("savings_withdrawal", "Savings withdrawal"),
+                    ("share_purchase", "Share purchase"),
+                    ("fine_charge", "Fine charged"),
+                    ("fine_waiver", "Fine waived"),
+                    ("suspense_receipt", "Unallocated receipt"),
+                    ("loan_disbursement", "Loan disbursed"),
+                    ("loan_repayment", "Loan repayment"),
+                    ("guarantor_recovery", "Loan recovered from a guarantor"),
+                    ("loan_write_off", "Loan written off"),
+                    ("loan_recovery", "Recovery of a written-off loan"),
+                    ("expense", "Expense"),
+                    ("income", "Other income"),
+                    ("investment", "Investment movement"),
+                    ("rosca_payout", "Merry-go-round payout"),
+                    ("share_out", "Share-out"),
+                    ("welfare_payout", "Welfare claim paid"),
+                    ("reversal", "Reversal"),
+                ],
+                max_length=30,
+            ),
         ),
     ]
