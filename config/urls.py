@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("finance.api.urls")),
     path("api/v1/", include("meetings.api.urls")),
     path("api/v1/", include("welfare.api.urls")),
+    path("api/v1/", include("reporting.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

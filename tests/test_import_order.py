@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["chama", "groups", "finance", "welfare", "meetings"]
+LAYERS = ["chama", "groups", "finance", "welfare", "meetings", "reporting"]
 
 
 def imported_apps(path: Path) -> set[str]:

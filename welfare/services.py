@@ -362,7 +362,7 @@ def claim_pay(*, claim: Claim, method: str, by: User, reference: str = "") -> Cl
                 f"The welfare fund is empty: the levy raises the {shown(wanted, chama.currency)} still to pay."
             )
         if amount < wanted:
-            members = register.active_members(chama=chama).count()
+            members = max(register.active_members(chama=chama).count(), 1)
             _raise_levy(claim, ((wanted - amount) / members).quantize(Decimal("0.01"), rounding=ROUND_UP))
         journal = ledger.post_journal(
             chama=chama,

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "finance",
     "meetings",
     "welfare",
+    "reporting",
 ]
 
 MIDDLEWARE = [

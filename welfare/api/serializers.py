@@ -4,6 +4,7 @@ from chama.api.fields import DateField, IdRelatedField, MoneyField
 from finance.api.serializers import METHODS, chama_members
 from groups.models import Membership
 from welfare.models import Benefit, Claim, ClaimDocument, Event, WelfareScheme
+from welfare.services import eligibility
 
 
 class BenefitSerializer(serializers.ModelSerializer):
@@ -103,8 +104,6 @@ class ClaimSerializer(serializers.ModelSerializer):
     def get_eligibility(self, claim) -> list[dict] | None:
         if isinstance(self.parent, serializers.ListSerializer) or not self._close(claim):
             return None
-        from welfare.services import eligibility
-
         return RuleSerializer(eligibility(claim), many=True).data
 
 

@@ -1,0 +1,12 @@
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from reporting.api import views
+
+router = SimpleRouter()
+router.register("reports", views.ReportViewSet, basename="chama-report")
+router.register("my/summary", views.MySummaryViewSet, basename="my-summary")
+router.register("members", views.MemberSummaryViewSet, basename="chama-member-summary")
+router.register("summary", views.GroupSummaryViewSet, basename="chama-summary")
+
+urlpatterns = [path("chamas/<int:chama_id>/", include(router.urls))]

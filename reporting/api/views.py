@@ -1,0 +1,202 @@
+"""Reports through the API: the financial statements (officers), a member's summary and the
+chama's group summary. Every statement answers JSON, or a file with `?format=csv` or `?format=xlsx`."""
+
+from datetime import date
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from chama.api.viewsets import ChamaNestedViewSet
+from finance.api.views.common import OwnRows
+from finance.models import Account
+from groups.models import Membership
+from reporting import statements, summaries
+from reporting.api.renderers import CSVRenderer, XLSXRenderer
+from reporting.tables import Table
+
+
+class ReportTableSerializer(serializers.Serializer):
+    """A report: its title, columns, rows (money as strings) and totals, and the notes saying the
+    period and what it ties to."""
+
+    title = serializers.CharField()
+    columns = serializers.ListField(child=serializers.CharField())
+    rows = serializers.ListField(child=serializers.ListField(child=serializers.JSONField()))
+    totals = serializers.ListField(child=serializers.JSONField(), allow_null=True)
+    notes = serializers.ListField(child=serializers.CharField())
+
+
+# JSON by default; the same report as a file with ?format=csv or ?format=xlsx.
+TABLE = {
+    (200, "application/json"): ReportTableSerializer,
+    (200, CSVRenderer.media_type): OpenApiTypes.BINARY,
+    (200, XLSXRenderer.media_type): OpenApiTypes.BINARY,
+}
+FORMAT = OpenApiParameter("format", str, enum=["json", "csv", "xlsx"], description="json (default), csv or xlsx.")
+
+
+def _day(request, name, default):
+    text = request.query_params.get(name)
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError({name: "Give a date as YYYY-MM-DD."}) from None
+
+
+class ReportViewSet(ChamaNestedViewSet):
+    """The chama's financial statements from the ledger alone (officers who read the books)."""
+
+    queryset = Account.objects.all()
+    pagination_class = None
+    renderer_classes = [JSONRenderer, CSVRenderer, XLSXRenderer]
+    action_rules = {
+        "balance_sheet": "view_books",
+        "income_statement": "view_books",
+        "cash_book": "view_books",
+        "members_funds": "view_books",
+    }
+
+    def answer(self, table: Table):
+        if getattr(self.request.accepted_renderer, "format", "json") == "json":
+            return Response(table.as_dict())
+        return Response(table)
+
+    def _period(self, request):
+        start, end = statements.year_bounds(self.chama.today())
+        start, end = _day(request, "start", start), _day(request, "end", end)
+        if end < start:
+            raise ValidationError({"end": "The period ends before it starts."})
+        return start, end
+
+    @extend_schema(parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE), FORMAT], responses=TABLE)
+    @action(detail=False, methods=["get"], url_path="balance-sheet")
+    def balance_sheet(self, request, *args, **kwargs):
+        """Assets, liabilities and equity on a day (`as_of`, default today)."""
+        as_of = _day(request, "as_of", self.chama.today())
+        return self.answer(statements.balance_sheet(chama=self.chama, as_of=as_of))
+
+    @extend_schema(
+        parameters=[OpenApiParameter("start", OpenApiTypes.DATE), OpenApiParameter("end", OpenApiTypes.DATE), FORMAT],
+        responses=TABLE,
+    )
+    @action(detail=False, methods=["get"], url_path="income-statement")
+    def income_statement(self, request, *args, **kwargs):
+        """Income and expenses of a period (default: this year to today)."""
+        start, end = self._period(request)
+        return self.answer(statements.income_statement(chama=self.chama, start=start, end=end))
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "channel", str, enum=list(statements.CHANNELS), description="cash (default), bank or mpesa."
+            ),
+            OpenApiParameter("start", OpenApiTypes.DATE),
+            OpenApiParameter("end", OpenApiTypes.DATE),
+            FORMAT,
+        ],
+        responses=TABLE,
+    )
+    @action(detail=False, methods=["get"], url_path="cash-book")
+    def cash_book(self, request, *args, **kwargs):
+        """One channel's opening balance, every movement and its closing balance for a period."""
+        channel = request.query_params.get("channel", "cash")
+        if channel not in statements.CHANNELS:
+            raise ValidationError({"channel": "Pick cash, bank or mpesa."})
+        start, end = self._period(request)
+        return self.answer(statements.cash_book(chama=self.chama, channel=channel, start=start, end=end))
+
+    @extend_schema(parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE), FORMAT], responses=TABLE)
+    @action(detail=False, methods=["get"], url_path="members-funds")
+    def members_funds(self, request, *args, **kwargs):
+        """Each member's savings, shares, advances, fines owed and loans on a day."""
+        as_of = _day(request, "as_of", self.chama.today())
+        return self.answer(statements.members_funds(chama=self.chama, as_of=as_of))
+
+
+class MoneyString(serializers.DecimalField):
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=14, decimal_places=2, coerce_to_string=True, **kwargs)
+
+
+class LoanLineSerializer(serializers.Serializer):
+    loan = serializers.IntegerField()
+    outstanding_principal = MoneyString()
+    next_due_date = serializers.DateField(allow_null=True)
+    next_amount = MoneyString(allow_null=True)
+
+
+class WelfareStandingSerializer(serializers.Serializer):
+    behind = MoneyString()
+    claims_open = serializers.IntegerField()
+    claims_paid = serializers.IntegerField()
+
+
+class MemberSummarySerializer(serializers.Serializer):
+    membership = serializers.IntegerField()
+    member_number = serializers.CharField()
+    name = serializers.CharField()
+    savings = MoneyString()
+    shares = serializers.IntegerField()
+    shares_value = MoneyString()
+    advance = MoneyString()
+    fines_owed = MoneyString()
+    contributions_owed = MoneyString(help_text="Contributions and levies not paid yet.")
+    overdue = MoneyString(help_text="Of what is owed, what is late.")
+    loans = LoanLineSerializer(many=True)
+    may_borrow_now = MoneyString(help_text="The most any active loan product lends you today.")
+    attendance_percentage = serializers.DecimalField(max_digits=5, decimal_places=2, coerce_to_string=True)
+    welfare = WelfareStandingSerializer()
+
+
+class GroupSummarySerializer(serializers.Serializer):
+    members = serializers.IntegerField()
+    savings = MoneyString()
+    shares_value = MoneyString()
+    loans_outstanding = MoneyString()
+    welfare_fund = MoneyString()
+
+
+class MySummaryViewSet(OwnRows, ChamaNestedViewSet):
+    """Your savings, shares, loans, what you owe, attendance, what you may borrow and your welfare standing."""
+
+    queryset = Membership.objects.all()
+    pagination_class = None
+    answers_one_object = True
+    action_rules = {"list": None}
+
+    @extend_schema(responses=MemberSummarySerializer)
+    def list(self, request, *args, **kwargs):
+        membership = self.chama.memberships.select_related("user", "chama__policy").get(pk=self.my_membership_id)
+        return Response(MemberSummarySerializer(summaries.member_summary(membership=membership)).data)
+
+
+class MemberSummaryViewSet(ChamaNestedViewSet):
+    """A member's summary, for the officers who read the books."""
+
+    queryset = Membership.objects.select_related("user", "chama__policy")
+    action_rules = {"summary": "view_books"}
+
+    @extend_schema(responses=MemberSummarySerializer)
+    @action(detail=True, methods=["get"])
+    def summary(self, request, *args, **kwargs):
+        return Response(MemberSummarySerializer(summaries.member_summary(membership=self.get_object())).data)
+
+
+class GroupSummaryViewSet(ChamaNestedViewSet):
+    """The chama's totals every member may see: members, savings, shares, loans out, the welfare fund."""
+
+    queryset = Membership.objects.all()
+    pagination_class = None
+    answers_one_object = True
+    action_rules = {"list": None}
+
+    @extend_schema(responses=GroupSummarySerializer)
+    def list(self, request, *args, **kwargs):
+        return Response(GroupSummarySerializer(summaries.group_summary(chama=self.chama)).data)

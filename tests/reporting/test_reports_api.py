@@ -1,0 +1,67 @@
+"""Reports and summaries through the API, on test_savings_cycles.py's hand-worked VSLA cycle."""
+
+import csv
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.finance.test_savings_cycles import worked_cycle
+
+pytestmark = [pytest.mark.usefixtures("clock"), pytest.mark.django_db]
+
+
+def test_officers_read_the_statements_as_json_csv_or_excel_and_members_do_not(api_as):
+    chama = worked_cycle()
+    reports = f"/api/v1/chamas/{chama.pk}/reports"
+    books = api_as(chama.treasurer.user)
+
+    sheet = books.get(f"{reports}/balance-sheet/?as_of=2027-06-30").json()
+    assert sheet["totals"] == ["Liabilities and equity", "", "5450.00"]
+    as_csv = books.get(f"{reports}/balance-sheet/?as_of=2027-06-30&format=csv")
+    assert as_csv["Content-Type"].startswith("text/csv") and "attachment" in as_csv["Content-Disposition"]
+    assert list(csv.reader(io.StringIO(as_csv.content.decode())))[-1] == ["Liabilities and equity", "", "5450.00"]
+    as_xlsx = books.get(f"{reports}/income-statement/?start=2027-01-01&end=2027-12-31&format=xlsx")
+    rows = list(load_workbook(io.BytesIO(as_xlsx.content)).active.iter_rows(values_only=True))
+    assert rows[-1] == ("Surplus (deficit)", None, 450.0)
+    cash = books.get(f"{reports}/cash-book/?channel=cash&start=2027-01-01&end=2027-12-31").json()
+    assert cash["totals"][-1] == "4350.00"
+    assert books.get(f"{reports}/members-funds/").status_code == 200
+
+    assert api_as(chama.otieno.user).get(f"{reports}/balance-sheet/").status_code == 403
+    assert books.get(f"{reports}/balance-sheet/?as_of=June").status_code == 400
+    backwards = books.get(f"{reports}/income-statement/?start=2027-12-31&end=2027-01-01")
+    assert backwards.status_code == 400 and "ends before it starts" in str(backwards.json())
+    assert books.get(f"{reports}/cash-book/?channel=gold").status_code == 400
+
+
+def test_a_member_reads_their_summary_and_the_groups_and_an_officer_reads_any_members(
+    api_as, django_assert_max_num_queries
+):
+    chama = worked_cycle()
+    base = f"/api/v1/chamas/{chama.pk}"
+    wanjiku = api_as(chama.wanjiku.user)
+    with django_assert_max_num_queries(15):  # 4 to know the caller; 2 for her loan; 5 for the one product
+        mine = wanjiku.get(f"{base}/my/summary/").json()
+    assert (mine["shares"], mine["shares_value"], mine["savings"]) == (10, "1000.00", "0.00")
+    assert mine["loans"] == [
+        {
+            "loan": chama.loan.pk,
+            "outstanding_principal": "1000.00",
+            "next_due_date": "2027-04-01",
+            "next_amount": "1200.00",
+        }
+    ]
+    assert mine["may_borrow_now"] == "0.00"  # one loan at a time, and she has one
+    assert mine["welfare"] == {"behind": "0.00", "claims_open": 0, "claims_paid": 0}
+    akinyi = api_as(chama.treasurer.user).get(f"{base}/members/{chama.akinyi.pk}/summary/").json()
+    assert akinyi["fines_owed"] == "100.00"
+    assert wanjiku.get(f"{base}/members/{chama.akinyi.pk}/summary/").status_code == 403
+    group = wanjiku.get(f"{base}/summary/").json()
+    assert group == {
+        "members": 6,
+        "savings": "0.00",
+        "shares_value": "5000.00",
+        "loans_outstanding": "1000.00",
+        "welfare_fund": "0.00",
+    }
