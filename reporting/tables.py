@@ -1,4 +1,4 @@
-"""A report as a table: what every statement returns, and what the exports write (CSV, Excel)."""
+"""A report as a table: what every statement returns, and what the exports write (CSV, Excel, PDF)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from django.utils.html import escape
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import Table as PdfTable
+from reportlab.platypus import TableStyle
 
 
 @dataclass
@@ -84,3 +91,54 @@ def _cell(value: object) -> object:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)
     return value
+
+
+def to_pdf(table: Table, *, generated_by: str, generated_at: datetime) -> bytes:
+    """The report on A4 (landscape when it is wide): its title, the chama and period (its notes),
+    when and by whom it was generated, the table with its header on every page and its totals in
+    bold, and the page number at the foot of each page."""
+    buffer = io.BytesIO()
+    size = landscape(A4) if len(table.columns) > 4 else A4
+    document = SimpleDocTemplate(
+        buffer, pagesize=size, title=table.title, author=generated_by, leftMargin=36, rightMargin=36
+    )
+    styles = getSampleStyleSheet()
+    story = [Paragraph(escape(table.title), styles["Title"])]
+    story += [Paragraph(escape(note), styles["Normal"]) for note in table.notes]
+    story.append(Paragraph(escape(f"Generated on {generated_at:%d %b %Y at %H:%M} by {generated_by}."), styles["Normal"]))
+    story.append(Spacer(1, 12))
+    body = [[_shown(value) for value in row] for row in table.rows]
+    data = [table.columns, *body, *([[_shown(value) for value in table.totals]] if table.totals else [])]
+    grid = PdfTable(data, repeatRows=1)
+    style = [
+        ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+        ("FONTSIZE", (0, 0), (-1, -1), 8),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.75, colors.black),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.whitesmoke]),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]
+    for column, value in enumerate(table.rows[0] if table.rows else []):
+        if isinstance(value, Decimal) or value is None:
+            style.append(("ALIGN", (column, 1), (column, -1), "RIGHT"))
+    if table.totals:
+        style += [("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"), ("LINEABOVE", (0, -1), (-1, -1), 0.75, colors.black)]
+    grid.setStyle(TableStyle(style))
+    story.append(grid)
+
+    def page_number(canvas, doc):
+        canvas.setFont("Helvetica", 8)
+        canvas.drawRightString(size[0] - 36, 20, f"Page {doc.page}")
+
+    document.build(story, onFirstPage=page_number, onLaterPages=page_number)
+    return buffer.getvalue()
+
+
+def _shown(value: object) -> str:
+    """A cell as printed: money with thousands separators, dates as 01 Mar 2027, nothing as blank."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if hasattr(value, "strftime"):
+        return value.strftime("%d %b %Y")
+    return str(value)

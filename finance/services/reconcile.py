@@ -11,6 +11,7 @@ point.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -270,6 +271,33 @@ def register(kind: DriftKind) -> None:
     """Add a cache's check and repair to reconcile_balances (called from a higher app's ready())."""
     if kind.name not in {each.name for each in EXTRA_KINDS}:
         EXTRA_KINDS.append(kind)
+
+
+CHECKS_AT_ONCE = 3
+
+
+def _on_own_connection(check: Callable[[Chama | None], Any], chama: Chama | None) -> Any:
+    try:
+        return check(chama)
+    finally:
+        connection.close()  # the thread's own connection, opened for this check
+
+
+def run_checks(chama: Chama | None = None) -> tuple[list[int], dict[str, list[Drift]]]:
+    """The journals that do not balance, and every kind's drift. On PostgreSQL, outside a
+    transaction, the checks run at once on connections of their own: each is one statement,
+    consistent in itself, and none depends on another. (Inside a transaction, as in a test, they
+    run one after the other on its connection, which alone sees its rows.)"""
+    checks = {"unbalanced journals": unbalanced_journal_ids}
+    checks.update({kind.name: kind.find for kind in (*KINDS, *EXTRA_KINDS)})
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        results = {name: check(chama) for name, check in checks.items()}
+    else:
+        with ThreadPoolExecutor(max_workers=CHECKS_AT_ONCE) as pool:
+            futures = {name: pool.submit(_on_own_connection, check, chama) for name, check in checks.items()}
+            results = {name: future.result() for name, future in futures.items()}
+    unbalanced = results.pop("unbalanced journals")
+    return unbalanced, results
 
 
 def drift_by_kind(chama: Chama | None = None) -> dict[str, list[Drift]]:

@@ -1,7 +1,7 @@
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from finance.services.reconcile import drift_by_kind, fix_drift, unbalanced_journal_ids
+from finance.services.reconcile import fix_drift, run_checks
 from groups.commands import ChamaCommand
 
 
@@ -14,13 +14,12 @@ class Command(ChamaCommand):
 
     def work(self, *, chama, dry_run, fix=False, **options):
         self.where = f"chama {chama.pk}" if chama else "every chama"
-        unbalanced = unbalanced_journal_ids(chama)
+        unbalanced, found = run_checks(chama)
         if unbalanced:
             raise CommandError(f"Journals that do not sum to zero (the ledger itself is wrong): {unbalanced}")
-        with transaction.atomic():
-            found = drift_by_kind(chama)
-            drift = [item for items in found.values() for item in items]
-            if fix and drift:
+        drift = [item for items in found.values() for item in items]
+        if fix and drift:
+            with transaction.atomic():
                 # Only the kinds found drifting are written (each repair computes its check again).
                 fix_drift(chama, kinds=[name for name, items in found.items() if items])
         if drift and not fix:
