@@ -14,9 +14,8 @@ from openpyxl.styles import Font
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, TableStyle
 from reportlab.platypus import Table as PdfTable
-from reportlab.platypus import TableStyle
 
 
 @dataclass
@@ -105,7 +104,9 @@ def to_pdf(table: Table, *, generated_by: str, generated_at: datetime) -> bytes:
     styles = getSampleStyleSheet()
     story = [Paragraph(escape(table.title), styles["Title"])]
     story += [Paragraph(escape(note), styles["Normal"]) for note in table.notes]
-    story.append(Paragraph(escape(f"Generated on {generated_at:%d %b %Y at %H:%M} by {generated_by}."), styles["Normal"]))
+    story.append(
+        Paragraph(escape(f"Generated on {generated_at:%d %b %Y at %H:%M} by {generated_by}."), styles["Normal"])
+    )
     story.append(Spacer(1, 12))
     body = [[_shown(value) for value in row] for row in table.rows]
     data = [table.columns, *body, *([[_shown(value) for value in table.totals]] if table.totals else [])]
@@ -121,7 +122,10 @@ def to_pdf(table: Table, *, generated_by: str, generated_at: datetime) -> bytes:
         if isinstance(value, Decimal) or value is None:
             style.append(("ALIGN", (column, 1), (column, -1), "RIGHT"))
     if table.totals:
-        style += [("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"), ("LINEABOVE", (0, -1), (-1, -1), 0.75, colors.black)]
+        style += [
+            ("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
+            ("LINEABOVE", (0, -1), (-1, -1), 0.75, colors.black),
+        ]
     grid.setStyle(TableStyle(style))
     story.append(grid)
 

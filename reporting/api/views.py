@@ -1,5 +1,5 @@
 """Reports through the API: the financial statements (officers), a member's summary and the
-chama's group summary. Every statement answers JSON, or a file with `?format=csv` or `?format=xlsx`."""
+chama's group summary. Every statement answers JSON, or a file with `?format=csv`, `xlsx` or `pdf`."""
 
 from datetime import date
 
@@ -16,7 +16,7 @@ from finance.api.views.common import OwnRows
 from finance.models import Account
 from groups.models import Membership
 from reporting import statements, summaries
-from reporting.api.renderers import CSVRenderer, XLSXRenderer
+from reporting.api.renderers import CSVRenderer, PDFRenderer, XLSXRenderer
 from reporting.tables import Table
 
 
@@ -36,8 +36,11 @@ TABLE = {
     (200, "application/json"): ReportTableSerializer,
     (200, CSVRenderer.media_type): OpenApiTypes.BINARY,
     (200, XLSXRenderer.media_type): OpenApiTypes.BINARY,
+    (200, PDFRenderer.media_type): OpenApiTypes.BINARY,
 }
-FORMAT = OpenApiParameter("format", str, enum=["json", "csv", "xlsx"], description="json (default), csv or xlsx.")
+FORMAT = OpenApiParameter(
+    "format", str, enum=["json", "csv", "xlsx", "pdf"], description="json (default), csv, xlsx or pdf."
+)
 
 
 def _day(request, name, default):
@@ -55,7 +58,7 @@ class ReportViewSet(ChamaNestedViewSet):
 
     queryset = Account.objects.all()
     pagination_class = None
-    renderer_classes = [JSONRenderer, CSVRenderer, XLSXRenderer]
+    renderer_classes = [JSONRenderer, CSVRenderer, XLSXRenderer, PDFRenderer]
     action_rules = {
         "balance_sheet": "view_books",
         "income_statement": "view_books",

@@ -2,10 +2,14 @@
 
 import csv
 import io
+from datetime import datetime
+from decimal import Decimal as D
 
 import pytest
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
+from reporting.tables import Table, to_pdf
 from tests.finance.test_savings_cycles import worked_cycle
 
 pytestmark = [pytest.mark.usefixtures("clock"), pytest.mark.django_db]
@@ -65,3 +69,27 @@ def test_a_member_reads_their_summary_and_the_groups_and_an_officer_reads_any_me
         "loans_outstanding": "1000.00",
         "welfare_fund": "0.00",
     }
+
+
+def test_a_statement_as_pdf_names_the_chama_the_period_who_and_when_with_its_totals(api_as):
+    chama = worked_cycle()
+    answer = api_as(chama.treasurer.user).get(
+        f"/api/v1/chamas/{chama.pk}/reports/balance-sheet/?as_of=2027-06-30&format=pdf"
+    )
+    assert answer.status_code == 200 and answer["Content-Type"] == "application/pdf"
+    pages = PdfReader(io.BytesIO(answer.content)).pages
+    assert len(pages) == 1
+    text = pages[0].extract_text()
+    assert f"Balance sheet of {chama} on 30 Jun 2027" in text
+    assert f"by {chama.treasurer.user.get_full_name()}" in text and "Generated on" in text
+    assert "Liabilities and equity" in text and "5,450.00" in text and "Page 1" in text
+
+
+def test_a_long_report_runs_over_pages_each_numbered_with_the_totals_on_the_last():
+    rows = [[f"M{n:03d}", D(n)] for n in range(1, 151)]
+    table = Table(title="A long list", columns=["Member", "Amount"], rows=rows, totals=["Total", D(11325)])
+    pages = PdfReader(io.BytesIO(to_pdf(table, generated_by="Peter Otieno", generated_at=datetime(2027, 1, 2)))).pages
+    assert len(pages) > 1
+    texts = [page.extract_text() for page in pages]
+    assert all(f"Page {n}" in text for n, text in enumerate(texts, start=1))
+    assert "M150" in texts[-1] and "11,325.00" in texts[-1] and "M001" in texts[0]
