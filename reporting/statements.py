@@ -197,3 +197,45 @@ def members_funds(*, chama: Chama, as_of: date) -> Table:
 def year_bounds(today: date) -> tuple[date, date]:
     """This calendar year up to today: the statements' default period."""
     return today.replace(month=1, day=1), today
+
+
+def member_statement(*, membership: Membership, start: date, end: date) -> Table:
+    """Every movement on a member's accounts in a period, as the member reads it: what raised or
+    lowered each account, and the account's balance after it; the opening and closing balance of
+    each account in the notes."""
+    chama = membership.chama
+    accounts = list(Account.objects.filter(chama=chama, membership=membership).order_by("code"))
+    before = _account_sums(chama, Q(account__in=accounts, journal__value_date__lt=start))
+    table = Table(
+        title=f"Statement of {membership.member_number} {membership.user.get_full_name()}, {chama}",
+        columns=["Date", "Journal", "Account", "Details", "Amount", "Balance"],
+        notes=[f"{chama}; {start:%d %b %Y} to {end:%d %b %Y}."],
+    )
+    entries = (
+        Entry.objects.filter(account__in=accounts, journal__value_date__gte=start, journal__value_date__lte=end)
+        .select_related("journal", "account")
+        .order_by("journal__value_date", "id")
+    )
+    moved: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for entry in entries:
+        account = entry.account
+        amount = _normal(account.type, entry.amount)
+        moved[account.pk] += amount
+        table.rows.append(
+            [
+                entry.journal.value_date,
+                entry.journal_id,
+                account.get_purpose_display(),
+                entry.journal.memo or entry.journal.get_kind_display(),
+                amount,
+                _normal(account.type, entry.balance_after),
+            ]
+        )
+    for account in accounts:
+        opening = _normal(account.type, before.get(account.pk, ZERO))
+        closing = opening + moved[account.pk]
+        if opening or closing:
+            table.notes.append(
+                f"{account.get_purpose_display()}: {opening:,.2f} on {start:%d %b %Y}, {closing:,.2f} on {end:%d %b %Y}."
+            )
+    return table

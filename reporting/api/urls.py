@@ -6,6 +6,7 @@ from reporting.api import views
 router = SimpleRouter()
 router.register("reports", views.ReportViewSet, basename="chama-report")
 router.register("my/summary", views.MySummaryViewSet, basename="my-summary")
+router.register("my/statement", views.MyStatementViewSet, basename="my-statement")
 router.register("members", views.MemberSummaryViewSet, basename="chama-member-summary")
 router.register("summary", views.GroupSummaryViewSet, basename="chama-summary")
 

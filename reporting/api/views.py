@@ -53,6 +53,22 @@ def _day(request, name, default):
         raise ValidationError({name: "Give a date as YYYY-MM-DD."}) from None
 
 
+def answer(request, table: Table) -> Response:
+    """The report as JSON, or the `Table` itself for the file renderers (`?format=`)."""
+    if getattr(request.accepted_renderer, "format", "json") == "json":
+        return Response(table.as_dict())
+    return Response(table)
+
+
+def period(request, chama) -> dict[str, date]:
+    """`start` and `end` from the query (default: this year to today)."""
+    start, end = statements.year_bounds(chama.today())
+    start, end = _day(request, "start", start), _day(request, "end", end)
+    if end < start:
+        raise ValidationError({"end": "The period ends before it starts."})
+    return {"start": start, "end": end}
+
+
 class ReportViewSet(ChamaNestedViewSet):
     """The chama's financial statements from the ledger alone (officers who read the books)."""
 
@@ -66,24 +82,12 @@ class ReportViewSet(ChamaNestedViewSet):
         "members_funds": "view_books",
     }
 
-    def answer(self, table: Table):
-        if getattr(self.request.accepted_renderer, "format", "json") == "json":
-            return Response(table.as_dict())
-        return Response(table)
-
-    def _period(self, request):
-        start, end = statements.year_bounds(self.chama.today())
-        start, end = _day(request, "start", start), _day(request, "end", end)
-        if end < start:
-            raise ValidationError({"end": "The period ends before it starts."})
-        return start, end
-
     @extend_schema(parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE), FORMAT], responses=TABLE)
     @action(detail=False, methods=["get"], url_path="balance-sheet")
     def balance_sheet(self, request, *args, **kwargs):
         """Assets, liabilities and equity on a day (`as_of`, default today)."""
         as_of = _day(request, "as_of", self.chama.today())
-        return self.answer(statements.balance_sheet(chama=self.chama, as_of=as_of))
+        return answer(request, statements.balance_sheet(chama=self.chama, as_of=as_of))
 
     @extend_schema(
         parameters=[OpenApiParameter("start", OpenApiTypes.DATE), OpenApiParameter("end", OpenApiTypes.DATE), FORMAT],
@@ -92,8 +96,7 @@ class ReportViewSet(ChamaNestedViewSet):
     @action(detail=False, methods=["get"], url_path="income-statement")
     def income_statement(self, request, *args, **kwargs):
         """Income and expenses of a period (default: this year to today)."""
-        start, end = self._period(request)
-        return self.answer(statements.income_statement(chama=self.chama, start=start, end=end))
+        return answer(request, statements.income_statement(chama=self.chama, **period(request, self.chama)))
 
     @extend_schema(
         parameters=[
@@ -112,15 +115,14 @@ class ReportViewSet(ChamaNestedViewSet):
         channel = request.query_params.get("channel", "cash")
         if channel not in statements.CHANNELS:
             raise ValidationError({"channel": "Pick cash, bank or mpesa."})
-        start, end = self._period(request)
-        return self.answer(statements.cash_book(chama=self.chama, channel=channel, start=start, end=end))
+        return answer(request, statements.cash_book(chama=self.chama, channel=channel, **period(request, self.chama)))
 
     @extend_schema(parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE), FORMAT], responses=TABLE)
     @action(detail=False, methods=["get"], url_path="members-funds")
     def members_funds(self, request, *args, **kwargs):
         """Each member's savings, shares, advances, fines owed and loans on a day."""
         as_of = _day(request, "as_of", self.chama.today())
-        return self.answer(statements.members_funds(chama=self.chama, as_of=as_of))
+        return answer(request, statements.members_funds(chama=self.chama, as_of=as_of))
 
 
 class MoneyString(serializers.DecimalField):
@@ -166,6 +168,25 @@ class GroupSummarySerializer(serializers.Serializer):
     welfare_fund = MoneyString()
 
 
+class MyStatementViewSet(OwnRows, ChamaNestedViewSet):
+    """Your statement: every movement on your accounts in a period (default this year to today),
+    as JSON or a file (`?format=csv|xlsx|pdf`)."""
+
+    queryset = Membership.objects.all()
+    pagination_class = None
+    answers_one_object = True
+    renderer_classes = ReportViewSet.renderer_classes
+    action_rules = {"list": None}
+
+    @extend_schema(
+        parameters=[OpenApiParameter("start", OpenApiTypes.DATE), OpenApiParameter("end", OpenApiTypes.DATE), FORMAT],
+        responses=TABLE,
+    )
+    def list(self, request, *args, **kwargs):
+        membership = self.chama.memberships.select_related("user", "chama").get(pk=self.my_membership_id)
+        return answer(request, statements.member_statement(membership=membership, **period(request, self.chama)))
+
+
 class MySummaryViewSet(OwnRows, ChamaNestedViewSet):
     """Your savings, shares, loans, what you owe, attendance, what you may borrow and your welfare standing."""
 
@@ -184,12 +205,22 @@ class MemberSummaryViewSet(ChamaNestedViewSet):
     """A member's summary, for the officers who read the books."""
 
     queryset = Membership.objects.select_related("user", "chama__policy")
-    action_rules = {"summary": "view_books"}
+    action_rules = {"summary": "view_books", "statement": "view_books"}
 
     @extend_schema(responses=MemberSummarySerializer)
     @action(detail=True, methods=["get"])
     def summary(self, request, *args, **kwargs):
         return Response(MemberSummarySerializer(summaries.member_summary(membership=self.get_object())).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("start", OpenApiTypes.DATE), OpenApiParameter("end", OpenApiTypes.DATE), FORMAT],
+        responses=TABLE,
+    )
+    @action(detail=True, methods=["get"], renderer_classes=ReportViewSet.renderer_classes)
+    def statement(self, request, *args, **kwargs):
+        """A member's statement for a period, as JSON or a file."""
+        membership = self.get_object()
+        return answer(request, statements.member_statement(membership=membership, **period(request, self.chama)))
 
 
 class GroupSummaryViewSet(ChamaNestedViewSet):

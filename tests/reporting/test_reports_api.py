@@ -93,3 +93,25 @@ def test_a_long_report_runs_over_pages_each_numbered_with_the_totals_on_the_last
     texts = [page.extract_text() for page in pages]
     assert all(f"Page {n}" in text for n, text in enumerate(texts, start=1))
     assert "M150" in texts[-1] and "11,325.00" in texts[-1] and "M001" in texts[0]
+
+
+def test_a_member_downloads_their_statement_and_an_officer_any_members(api_as):
+    chama = worked_cycle()
+    base = f"/api/v1/chamas/{chama.pk}"
+    wanjiku = api_as(chama.wanjiku.user)
+    mine = wanjiku.get(f"{base}/my/statement/?start=2027-01-01&end=2027-12-31").json()
+    # Her shares (2 × 500), the 2,000 loan, her 1,200 repayment (1,000 principal, 200 interest).
+    assert [(row[2], row[4], row[5]) for row in mine["rows"]] == [
+        ("Member shares", "500.00", "500.00"),
+        ("Member shares", "500.00", "1000.00"),
+        ("Loan receivable", "2000.00", "2000.00"),
+        ("Loan receivable", "-1000.00", "1000.00"),
+    ]
+    assert "Member shares: 0.00 on 01 Jan 2027, 1,000.00 on 31 Dec 2027." in mine["notes"]
+    as_pdf = wanjiku.get(f"{base}/my/statement/?format=pdf")
+    assert as_pdf.status_code == 200 and as_pdf["Content-Type"] == "application/pdf"
+    text = PdfReader(io.BytesIO(as_pdf.content)).pages[0].extract_text()
+    assert chama.wanjiku.member_number in text and "1,000.00" in text
+    officer = api_as(chama.treasurer.user).get(f"{base}/members/{chama.wanjiku.pk}/statement/?format=xlsx")
+    assert officer.status_code == 200 and officer["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert api_as(chama.otieno.user).get(f"{base}/members/{chama.wanjiku.pk}/statement/").status_code == 403
