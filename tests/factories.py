@@ -648,3 +648,12 @@ def _register_welfare_rows():
 
 
 _register_welfare_rows()
+
+
+def _register_reporting_rows():
+    from reporting.models import FinancialStatement
+
+    ROW_MAKERS[FinancialStatement] = lambda chama: FinancialStatement.objects.get(chama=chama)
+
+
+_register_reporting_rows()
