@@ -6,6 +6,8 @@ class ReportingConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self):
-        from reporting import authority
+        from chama.admin_site import register_dashboard
+        from reporting import authority, dashboard
 
         authority.register()
+        register_dashboard(dashboard.panels)
