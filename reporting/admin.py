@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 
 from chama.admin_scoping import ChamaScopedAdmin
 from reporting import statements
-from reporting.models import FinancialStatement
+from reporting.models import FinancialStatement, MonthlySnapshot
 
 FORMATS = ["pdf", "xlsx", "csv"]
 
@@ -105,3 +105,21 @@ class FinancialStatementAdmin(ChamaScopedAdmin):
             "rows": rows,
         }
         return TemplateResponse(request, "admin/reporting/financialstatement/members.html", context)
+
+
+@admin.register(MonthlySnapshot)
+class MonthlySnapshotAdmin(ChamaScopedAdmin):
+    """Each chama's month-end figures (`take_snapshots`): read only."""
+
+    list_display = ["chama", "month", "members", "savings", "shares", "loans_outstanding", "cash", "income", "expenses"]
+    list_filter = ["chama"]
+    date_hierarchy = "month"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

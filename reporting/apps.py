@@ -7,7 +7,8 @@ class ReportingConfig(AppConfig):
 
     def ready(self):
         from chama.admin_site import register_dashboard
-        from reporting import authority, dashboard
+        from reporting import authority, dashboard, jobs
 
         authority.register()
+        jobs.register()
         register_dashboard(dashboard.panels)

@@ -5,4 +5,6 @@ from chama.roles import OFFICER_ROLES
 
 
 def register():
-    authority.grant_model_perms(OFFICER_ROLES, {"reporting.financialstatement": {"view"}})
+    authority.grant_model_perms(
+        OFFICER_ROLES, {"reporting.financialstatement": {"view"}, "reporting.monthlysnapshot": {"view"}}
+    )

@@ -650,10 +650,28 @@ def _register_welfare_rows():
 _register_welfare_rows()
 
 
+def _snapshot_of(chama):
+    from reporting.models import MonthlySnapshot
+
+    return MonthlySnapshot.objects.create(
+        chama=chama,
+        month=date(2026, 1, 1),
+        members=1,
+        savings=Decimal("0"),
+        shares=Decimal("0"),
+        loans_outstanding=Decimal("0"),
+        cash=Decimal("0"),
+        income=Decimal("0"),
+        expenses=Decimal("0"),
+        attendance_percentage=Decimal("0"),
+    )
+
+
 def _register_reporting_rows():
-    from reporting.models import FinancialStatement
+    from reporting.models import FinancialStatement, MonthlySnapshot
 
     ROW_MAKERS[FinancialStatement] = lambda chama: FinancialStatement.objects.get(chama=chama)
+    ROW_MAKERS[MonthlySnapshot] = _snapshot_of
 
 
 _register_reporting_rows()

@@ -205,6 +205,7 @@ SCHEDULE = {
     "send_meeting_reminders": {"minute": 0},
     "close_proposals": {"minute": [0, 15, 30, 45]},
     "send_rosca_reminders": {"minute": 0, "hour": 7},
+    "take_snapshots": {"minute": 0, "hour": 2, "day": 1},
 }
 
 REST_FRAMEWORK = {

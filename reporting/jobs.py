@@ -1,0 +1,17 @@
+"""Reporting's periodic job, registered with the schedule (`chama.jobs`) from ReportingConfig.ready()."""
+
+from __future__ import annotations
+
+from chama import jobs
+from groups.models import Chama
+from reporting.snapshots import last_complete_month, take_snapshots
+
+
+def snapshot_last_month(chama: Chama) -> str:
+    month = last_complete_month(chama.today())
+    take_snapshots(month=month, chama=chama)
+    return f"{month:%B %Y} snapshotted"
+
+
+def register() -> None:
+    jobs.register("take_snapshots", snapshot_last_month)
