@@ -32,7 +32,16 @@ def _day(text, default):
 
 @admin.register(FinancialStatement)
 class FinancialStatementAdmin(ChamaScopedAdmin):
-    list_display = ["chama", "balance_sheet", "income_statement", "cash_book", "members_funds", "members"]
+    list_display = [
+        "chama",
+        "balance_sheet",
+        "income_statement",
+        "cash_book",
+        "members_funds",
+        "compliance",
+        "loan_portfolio",
+        "members",
+    ]
     list_display_links = None
     list_select_related = ["chama"]
     search_fields = ["chama__name"]
@@ -80,6 +89,15 @@ class FinancialStatementAdmin(ChamaScopedAdmin):
     def members_funds(self, policy):
         chama = policy.chama
         return _links(f"{self._base(chama)}/reports/members-funds/?{self._year(chama)[1]}")
+
+    @admin.display(description="Contribution compliance")
+    def compliance(self, policy):
+        return _links(f"{self._base(policy.chama)}/reports/compliance/")
+
+    @admin.display(description="Loan portfolio (today)")
+    def loan_portfolio(self, policy):
+        chama = policy.chama
+        return _links(f"{self._base(chama)}/reports/loan-portfolio/?{self._year(chama)[1]}")
 
     @admin.display(description="Members' statements")
     def members(self, policy):

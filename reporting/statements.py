@@ -10,6 +10,8 @@ length of the history.
 - **Cash book** of one channel (cash, bank, M-Pesa) for a period: the opening balance, every
   movement with the balance after it, and the closing balance.
 - **Members' funds** on a day: each member's savings, shares, advances, fines owed and loans.
+- **Contribution compliance**: members × periods, what each paid of what each owed.
+- **Loan portfolio** on a day: outstanding principal by days in arrears, PAR30 / 60 / 90.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 
 from chama.money import ZERO
-from finance.models import Account, Entry, Journal
+from finance.models import Account, Due, Entry, Journal, Loan
+from finance.selectors.dues import dues_matrix
+from finance.selectors.loans import portfolio
 from groups.models import Chama, Membership
 from reporting.tables import Table
 
@@ -238,4 +242,52 @@ def member_statement(*, membership: Membership, start: date, end: date) -> Table
             table.notes.append(
                 f"{account.get_purpose_display()}: {opening:,.2f} on {start:%d %b %Y}, {closing:,.2f} on {end:%d %b %Y}."
             )
+    return table
+
+
+def compliance(*, chama: Chama, periods: int = 12) -> Table:
+    """Members × the last `periods` contribution periods: what each paid of what each owed, with
+    the totals of each period, which add up to the dues ledger."""
+    matrix = dues_matrix(chama=chama, kind=Due.Kind.CONTRIBUTION, periods_shown=periods)
+    table = Table(
+        title=f"Contribution compliance of {chama}",
+        columns=["Member", "Name", *matrix["columns"], "Paid", "Owed"],
+        notes=[f"{chama}; each cell: paid / owed for the period's contributions (the last {periods} periods)."],
+    )
+    column_paid = [ZERO] * len(matrix["columns"])
+    column_owed = [ZERO] * len(matrix["columns"])
+    for row in matrix["rows"]:
+        cells, paid_total, owed_total = [], ZERO, ZERO
+        for index, dues in enumerate(row["cells"]):
+            paid = sum((due.paid_amount for due in dues), ZERO)
+            owed = sum((due.amount - due.waived_amount for due in dues), ZERO)
+            cells.append(f"{paid:,.2f} / {owed:,.2f}" if dues else "")
+            column_paid[index] += paid
+            column_owed[index] += owed
+            paid_total += paid
+            owed_total += owed
+        membership = row["membership"]
+        table.rows.append([membership.member_number, membership.user.get_full_name(), *cells, paid_total, owed_total])
+    totals = [f"{paid:,.2f} / {owed:,.2f}" for paid, owed in zip(column_paid, column_owed, strict=True)]
+    table.totals = ["Total", "", *totals, sum(column_paid, ZERO), sum(column_owed, ZERO)]
+    return table
+
+
+def loan_portfolio(*, chama: Chama, as_of: date) -> Table:
+    """Outstanding principal by days in arrears, and PAR30 / 60 / 90."""
+    figures = portfolio(chama=chama, as_of=as_of)
+    table = Table(
+        title=f"Loan portfolio of {chama} on {as_of:%d %b %Y}",
+        columns=["Measure", "Amount", "Share of the portfolio"],
+        notes=[f"{chama}; {figures['loans']} loan(s) outstanding on {as_of:%d %b %Y}."],
+    )
+    total = figures["outstanding_principal"]
+    labels = dict(Loan.Classification.choices)
+    for bucket, amount in figures["buckets"].items():
+        share = f"{amount * 100 / total:.2f}%" if total else ""
+        table.rows.append([f"Outstanding: {labels[bucket]}", amount, share])
+    for days in (30, 60, 90):
+        at_risk, percent = figures[f"par{days}"]
+        table.rows.append([f"PAR{days}: a payment more than {days} days late", at_risk, f"{percent:.2f}%"])
+    table.totals = ["Outstanding principal", total, "100.00%" if total else ""]
     return table

@@ -80,6 +80,8 @@ class ReportViewSet(ChamaNestedViewSet):
         "income_statement": "view_books",
         "cash_book": "view_books",
         "members_funds": "view_books",
+        "compliance": "view_books",
+        "loan_portfolio": "view_books",
     }
 
     @extend_schema(parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE), FORMAT], responses=TABLE)
@@ -123,6 +125,19 @@ class ReportViewSet(ChamaNestedViewSet):
         """Each member's savings, shares, advances, fines owed and loans on a day."""
         as_of = _day(request, "as_of", self.chama.today())
         return answer(request, statements.members_funds(chama=self.chama, as_of=as_of))
+
+    @extend_schema(parameters=[FORMAT], responses=TABLE)
+    @action(detail=False, methods=["get"])
+    def compliance(self, request, *args, **kwargs):
+        """Members × the last twelve contribution periods: what each paid of what each owed."""
+        return answer(request, statements.compliance(chama=self.chama))
+
+    @extend_schema(parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE), FORMAT], responses=TABLE)
+    @action(detail=False, methods=["get"], url_path="loan-portfolio")
+    def loan_portfolio(self, request, *args, **kwargs):
+        """Outstanding principal by days in arrears, and PAR30 / 60 / 90 (`as_of`, default today)."""
+        as_of = _day(request, "as_of", self.chama.today())
+        return answer(request, statements.loan_portfolio(chama=self.chama, as_of=as_of))
 
 
 class MoneyString(serializers.DecimalField):
