@@ -52,6 +52,11 @@ MODULES = {
         ("statement page 1 p95, hot member", "≤ 15 ms"),
     ],
     "benchmarks.journal_changelist": [("admin journal list", "keep: ≤ 110 ms")],
+    "benchmarks.reports": [
+        ("treasurer's dashboard p95", "≤ 150 ms"),
+        ("a year's income statement p95", "≤ 300 ms"),
+        ("member summary p95, hot member", "≤ 25 ms, ≤ 10 queries"),
+    ],
 }
 COLUMNS = ("row", "goal", "measured", "ratio", "passed")
 
