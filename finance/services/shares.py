@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from chama.money import to_money
 from finance.models import Journal, SavingsCycle, SharePurchase
 from finance.selectors import savings as savings_reads
+from finance.services import ledger
 from groups.models import Chama, Membership, Policy
 
 SHARE_KINDS = {Chama.Kind.VSLA, Chama.Kind.ASCA, Chama.Kind.HYBRID, Chama.Kind.INVESTMENT_CLUB}
@@ -27,8 +28,12 @@ SHARE_KINDS = {Chama.Kind.VSLA, Chama.Kind.ASCA, Chama.Kind.HYBRID, Chama.Kind.I
 def terms(chama: Chama) -> SavingsCycle | Policy:
     """What sets the share price and the shares per meeting: the chama's open savings cycle, or
     its policy (both name them `share_price`, `shares_min_per_meeting`, `shares_max_per_meeting`)."""
-    cycle = SavingsCycle.objects.filter(chama=chama, status__in=SavingsCycle.OPEN_STATUSES).first()
-    return cycle if cycle is not None else chama.policy
+    def read() -> SavingsCycle | Policy:
+        cycle = SavingsCycle.objects.filter(chama=chama, status__in=SavingsCycle.OPEN_STATUSES).first()
+        return cycle if cycle is not None else chama.policy
+
+    # Read once per transaction's account cache: a collection sheet asks for every member's shares.
+    return ledger.cached(("share terms", chama.pk), read)
 
 
 def check_per_meeting(membership: Membership, shares: int, day: date) -> None:
