@@ -23,6 +23,31 @@ def _links(url):
     return format_html_join(" · ", '<a href="{}">{}</a>', ((f"{url}{joiner}format={f}", f.upper()) for f in FORMATS))
 
 
+def _report_column(route, description, dated):
+    """A list column of links to one report of the row's chama: on today (`as_of`), for this year
+    to date (`period`), or as it stands (None)."""
+
+    @admin.display(description=description)
+    def column(policy):
+        chama = policy.chama
+        start, end = statements.year_bounds(chama.today())
+        query = {"as_of": f"?as_of={end}", "period": f"?start={start}&end={end}", None: ""}[dated]
+        return _links(f"/api/v1/chamas/{chama.pk}/reports/{route}/{query}")
+
+    column.__name__ = route.replace("-", "_")
+    return column
+
+
+REPORT_COLUMNS = [
+    _report_column("balance-sheet", "Balance sheet (today)", "as_of"),
+    _report_column("income-statement", "Income statement (this year)", "period"),
+    _report_column("cash-book", "Cash book (this year)", "period"),
+    _report_column("members-funds", "Members' funds (today)", "as_of"),
+    _report_column("compliance", "Contribution compliance", None),
+    _report_column("loan-portfolio", "Loan portfolio (today)", "as_of"),
+]
+
+
 def _day(text, default):
     try:
         return date.fromisoformat(text) if text else default
@@ -32,16 +57,7 @@ def _day(text, default):
 
 @admin.register(FinancialStatement)
 class FinancialStatementAdmin(ChamaScopedAdmin):
-    list_display = [
-        "chama",
-        "balance_sheet",
-        "income_statement",
-        "cash_book",
-        "members_funds",
-        "compliance",
-        "loan_portfolio",
-        "members",
-    ]
+    list_display = ["chama", *REPORT_COLUMNS, "members"]
     list_display_links = None
     list_select_related = ["chama"]
     search_fields = ["chama__name"]
@@ -63,42 +79,6 @@ class FinancialStatementAdmin(ChamaScopedAdmin):
             *super().get_urls(),
         ]
 
-    def _base(self, chama):
-        return f"/api/v1/chamas/{chama.pk}"
-
-    def _year(self, chama):
-        start, end = statements.year_bounds(chama.today())
-        return f"start={start}&end={end}", f"as_of={end}"
-
-    @admin.display(description="Balance sheet (today)")
-    def balance_sheet(self, policy):
-        chama = policy.chama
-        return _links(f"{self._base(chama)}/reports/balance-sheet/?{self._year(chama)[1]}")
-
-    @admin.display(description="Income statement (this year)")
-    def income_statement(self, policy):
-        chama = policy.chama
-        return _links(f"{self._base(chama)}/reports/income-statement/?{self._year(chama)[0]}")
-
-    @admin.display(description="Cash book (this year)")
-    def cash_book(self, policy):
-        chama = policy.chama
-        return _links(f"{self._base(chama)}/reports/cash-book/?{self._year(chama)[0]}")
-
-    @admin.display(description="Members' funds (today)")
-    def members_funds(self, policy):
-        chama = policy.chama
-        return _links(f"{self._base(chama)}/reports/members-funds/?{self._year(chama)[1]}")
-
-    @admin.display(description="Contribution compliance")
-    def compliance(self, policy):
-        return _links(f"{self._base(policy.chama)}/reports/compliance/")
-
-    @admin.display(description="Loan portfolio (today)")
-    def loan_portfolio(self, policy):
-        chama = policy.chama
-        return _links(f"{self._base(chama)}/reports/loan-portfolio/?{self._year(chama)[1]}")
-
     @admin.display(description="Members' statements")
     def members(self, policy):
         url = reverse("admin:reporting_financialstatement_members", args=[policy.pk])
@@ -110,7 +90,10 @@ class FinancialStatementAdmin(ChamaScopedAdmin):
         start, end = statements.year_bounds(chama.today())
         start, end = _day(request.GET.get("start"), start), _day(request.GET.get("end"), end)
         rows = [
-            (membership, _links(f"{self._base(chama)}/members/{membership.pk}/statement/?start={start}&end={end}"))
+            (
+                membership,
+                _links(f"/api/v1/chamas/{chama.pk}/members/{membership.pk}/statement/?start={start}&end={end}"),
+            )
             for membership in chama.memberships.select_related("user").order_by("member_number")
         ]
         context = {

@@ -307,19 +307,26 @@ def round_payout(
                 f"The winning bid's discount ({shown(payout.discount, chama.currency)}) is not less than what round "
                 f"{position} collected ({shown(collected, chama.currency)})."
             )
-        if signatures.needs_second(chama, collected):
-            payout.save()
-            signatures.ask(
-                payout,
-                "approve_rosca_payout",
-                asked_by=by,
-                key=f"rosca-payout-{payout.pk}",
-                what=f"the {cycle.name} round {position} pot of {shown(collected, chama.currency)} "
-                f"to {slot.membership.member_number}",
-            )
-            return payout
-        _post(payout, by)
+        _post_or_ask(payout, by, what="pot", earlier=ZERO)
     return payout
+
+
+def _post_or_ask(payout: RoscaPayout, by: User, *, what: str, earlier: Decimal) -> None:
+    """Post the payout now, or, above the chama's threshold (with `earlier` paid to the same
+    member for the round), save it pending and ask the officers who may give the second signature."""
+    chama = payout.chama
+    if not signatures.needs_second(chama, payout.amount, earlier=earlier):
+        _post(payout, by)
+        return
+    payout.save()
+    signatures.ask(
+        payout,
+        "approve_rosca_payout",
+        asked_by=by,
+        key=f"rosca-payout-{payout.pk}",
+        what=f"the {payout.cycle.name} round {payout.slot.position} {what} of "
+        f"{shown(payout.amount, chama.currency)} to {payout.membership.member_number}",
+    )
 
 
 def _standing_payout(slot: RosterSlot) -> RoscaPayout | None:
@@ -476,18 +483,7 @@ def round_top_up(
         ledger.method_account(chama, method)
         value_dates.check(chama, payout.value_date)
         # With what the round paid them already: topping up in parts does not escape the threshold.
-        if signatures.needs_second(chama, payout.amount, earlier=already):
-            payout.save()
-            signatures.ask(
-                payout,
-                "approve_rosca_payout",
-                asked_by=by,
-                key=f"rosca-payout-{payout.pk}",
-                what=f"the {cycle.name} round {position} top-up of {shown(payout.amount, chama.currency)} "
-                f"to {slot.membership.member_number}",
-            )
-            return payout
-        _post(payout, by)
+        _post_or_ask(payout, by, what="top-up", earlier=already)
     return payout
 
 

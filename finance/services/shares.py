@@ -28,6 +28,7 @@ SHARE_KINDS = {Chama.Kind.VSLA, Chama.Kind.ASCA, Chama.Kind.HYBRID, Chama.Kind.I
 def terms(chama: Chama) -> SavingsCycle | Policy:
     """What sets the share price and the shares per meeting: the chama's open savings cycle, or
     its policy (both name them `share_price`, `shares_min_per_meeting`, `shares_max_per_meeting`)."""
+
     def read() -> SavingsCycle | Policy:
         cycle = SavingsCycle.objects.filter(chama=chama, status__in=SavingsCycle.OPEN_STATUSES).first()
         return cycle if cycle is not None else chama.policy

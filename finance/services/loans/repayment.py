@@ -97,12 +97,7 @@ def loan_repay(
     membership = loan.membership
 
     def post():
-        locked = locked_in_status(
-            loan_rows(),
-            pk=loan.pk,
-            allowed=Loan.OUTSTANDING_STATUSES,
-            refusal="This loan is {status}; it takes no repayments.",
-        )
+        locked = _locked_outstanding(loan)
         return _repay(
             locked,
             amount,
@@ -124,19 +119,22 @@ def repay_from_share_out(
 ) -> Journal:
     """The part of a member's share-out that settles their loan, taken from their shares account;
     the share-out's two officers are its authority (`savings_cycles`)."""
-    locked = locked_in_status(
-        loan_rows(),
-        pk=loan.pk,
-        allowed=Loan.OUTSTANDING_STATUSES,
-        refusal="This loan is {status}; it takes no repayments.",
-    )
     return _repay(
-        locked,
+        _locked_outstanding(loan),
         amount,
         source_account=source_account,
         by=by,
         value_date=value_date,
-        memo=f"Repayment of loan #{locked.pk} from the share-out",
+        memo=f"Repayment of loan #{loan.pk} from the share-out",
+    )
+
+
+def _locked_outstanding(loan: Loan) -> Loan:
+    return locked_in_status(
+        loan_rows(),
+        pk=loan.pk,
+        allowed=Loan.OUTSTANDING_STATUSES,
+        refusal="This loan is {status}; it takes no repayments.",
     )
 
 
