@@ -206,17 +206,20 @@ def year_bounds(today: date) -> tuple[date, date]:
 def member_statement(*, membership: Membership, start: date, end: date) -> Table:
     """Every movement on a member's accounts in a period, as the member reads it: what raised or
     lowered each account, and the account's balance after it; the opening and closing balance of
-    each account in the notes."""
+    each account in the notes. Read from the chama's journals of the period onwards (by their value
+    dates' index), never from the whole history: the opening balance is the account's balance less
+    what moved on it since the period began."""
     chama = membership.chama
     accounts = list(Account.objects.filter(chama=chama, membership=membership).order_by("code"))
-    before = _account_sums(chama, Q(account__in=accounts, journal__value_date__lt=start))
+    since = Journal.objects.filter(chama=chama, value_date__gte=start)
+    moved_since = _account_sums(chama, Q(account__in=accounts, journal__in=since.values("pk")))
     table = Table(
         title=f"Statement of {membership.member_number} {membership.user.get_full_name()}, {chama}",
         columns=["Date", "Journal", "Account", "Details", "Amount", "Balance"],
         notes=[f"{chama}; {start:%d %b %Y} to {end:%d %b %Y}."],
     )
     entries = (
-        Entry.objects.filter(account__in=accounts, journal__value_date__gte=start, journal__value_date__lte=end)
+        Entry.objects.filter(account__in=accounts, journal__in=since.filter(value_date__lte=end).values("pk"))
         .select_related("journal", "account")
         .order_by("journal__value_date", "id")
     )
@@ -236,7 +239,7 @@ def member_statement(*, membership: Membership, start: date, end: date) -> Table
             ]
         )
     for account in accounts:
-        opening = _normal(account.type, before.get(account.pk, ZERO))
+        opening = account.normal_balance - _normal(account.type, moved_since.get(account.pk, ZERO))
         closing = opening + moved[account.pk]
         if opening or closing:
             table.notes.append(

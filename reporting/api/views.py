@@ -171,7 +171,9 @@ class MemberSummarySerializer(serializers.Serializer):
     overdue = MoneyString(help_text="Of what is owed, what is late.")
     loans = LoanLineSerializer(many=True)
     may_borrow_now = MoneyString(help_text="The most any active loan product lends you today.")
-    attendance_percentage = serializers.DecimalField(max_digits=5, decimal_places=2, coerce_to_string=True)
+    attendance_percentage = serializers.DecimalField(
+        max_digits=5, decimal_places=2, coerce_to_string=True, allow_null=True, help_text="None before any meeting."
+    )
     welfare = WelfareStandingSerializer()
 
 

@@ -85,7 +85,7 @@ def connection_kept():
 
 # Examples per operation: valid requests (the documented success and errors of real rows) and
 # invalid ones (each must be a documented 4xx). Bounded so that both personas finish in about a minute.
-EXAMPLES = {GenerationMode.POSITIVE: 3, GenerationMode.NEGATIVE: 2}
+EXAMPLES = {GenerationMode.POSITIVE: 2, GenerationMode.NEGATIVE: 2}
 
 
 def contract_failures(role):
