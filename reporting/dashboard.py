@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from chama.models import Notification
-from chama.money import ZERO
+from chama.money import ZERO, to_money
 from finance.models import Account, Due, Entry
 from finance.periods import add_months
 from finance.selectors.loans import portfolio
@@ -37,18 +37,20 @@ def _months(today: date) -> list[date]:
 
 def figures(*, chama: Chama, today: date) -> dict[str, object]:
     """Everything the chama's panel shows, read in a fixed number of queries."""
-    own = dict(
-        Account.objects.filter(chama=chama, membership__isnull=True)
+    own = {
+        purpose: to_money(total or ZERO)
+        for purpose, total in Account.objects.filter(chama=chama, membership__isnull=True)
         .values_list("purpose")
         .annotate(total=Sum("balance"))
         .values_list("purpose", "total")
-    )
-    members = dict(
-        Account.objects.filter(chama=chama, membership__isnull=False)
+    }
+    members = {
+        purpose: to_money(total or ZERO)
+        for purpose, total in Account.objects.filter(chama=chama, membership__isnull=False)
         .values_list("purpose")
         .annotate(total=Sum("balance"))
         .values_list("purpose", "total")
-    )
+    }
     months = _months(today)
     collections = {
         row["month"].date() if hasattr(row["month"], "date") else row["month"]: row
@@ -68,14 +70,10 @@ def figures(*, chama: Chama, today: date) -> dict[str, object]:
     )
     who = Membership.objects.select_related("user").in_bulk([row["membership"] for row in behind])
     channels = Account.objects.filter(chama=chama, purpose__in=[p for p, _ in CHANNELS], membership__isnull=True)
-    opening = (
-        Entry.objects.filter(account__in=channels, journal__value_date__lt=months[0]).aggregate(total=Sum("amount"))[
-            "total"
-        ]
-        or ZERO
-    )
+    before = Entry.objects.filter(account__in=channels, journal__value_date__lt=months[0])
+    opening = to_money(before.aggregate(total=Sum("amount"))["total"] or ZERO)
     moved = {
-        (row["month"].date() if hasattr(row["month"], "date") else row["month"]): row["total"]
+        (row["month"].date() if hasattr(row["month"], "date") else row["month"]): to_money(row["total"] or ZERO)
         for row in Entry.objects.filter(account__in=channels, journal__value_date__gte=months[0])
         .annotate(month=TruncMonth("journal__value_date"))
         .values("month")
@@ -83,7 +81,7 @@ def figures(*, chama: Chama, today: date) -> dict[str, object]:
     }
     cash_by_month, running = [], opening
     for month in months:
-        running += moved.get(month, ZERO)
+        running = to_money(running + moved.get(month, ZERO))
         cash_by_month.append(running)
     meeting = (
         Meeting.objects.filter(chama=chama, status=Meeting.Status.SCHEDULED, starts_at__gte=timezone.now())
@@ -103,9 +101,13 @@ def figures(*, chama: Chama, today: date) -> dict[str, object]:
         "shares": -(members.get(A.MEMBER_SHARES) or ZERO),
         "loans_outstanding": loans["outstanding_principal"],
         "par30": loans["par30"][1],
-        "raised_this_month": this_month.get("raised") or ZERO,
-        "paid_this_month": this_month.get("paid") or ZERO,
-        "behind": [(who[row["membership"]], row["owed"]) for row in behind if row["owed"] and row["membership"] in who],
+        "raised_this_month": to_money(this_month.get("raised") or ZERO),
+        "paid_this_month": to_money(this_month.get("paid") or ZERO),
+        "behind": [
+            (who[row["membership"]], to_money(row["owed"]))
+            for row in behind
+            if row["owed"] and row["membership"] in who
+        ],
         "suspense": -(own.get(A.SUSPENSE) or ZERO),
         "welfare_fund": fund_balance(chama=chama),
         "next_meeting": meeting,

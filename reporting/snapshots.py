@@ -48,7 +48,7 @@ def take_snapshots(
         .annotate(total=Sum("amount"))
         .values_list("chama", "account__purpose", "total")
     ):
-        balances[chama_id][purpose] += total or ZERO
+        balances[chama_id][purpose] += to_money(total or ZERO)
     closing = Q(journal__kind=Journal.Kind.SHARE_OUT, journal__membership__isnull=True)
     movement: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     for chama_id, kind, total in (
@@ -59,7 +59,7 @@ def take_snapshots(
         .annotate(total=Sum("amount"))
         .values_list("chama", "account__type", "total")
     ):
-        movement[chama_id][kind] += total or ZERO
+        movement[chama_id][kind] += to_money(total or ZERO)
     people = {
         row["chama"]: row
         for row in Membership.objects.filter(scope, status=MembershipStatus.ACTIVE)

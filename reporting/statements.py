@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from django.db.models import Q, Sum
 
-from chama.money import ZERO
+from chama.money import ZERO, to_money
 from finance.models import Account, Due, Entry, Journal, Loan
 from finance.selectors.dues import dues_matrix
 from finance.selectors.loans import portfolio
@@ -59,7 +59,8 @@ def _account_sums(chama: Chama, dated: Q) -> dict[int, Decimal]:
         .annotate(total=Sum("amount"))
         .values_list("account", "total")
     )
-    return {account: total or ZERO for account, total in rows}
+    # Rounded to the cent here: SQLite adds decimals in floating point.
+    return {account: to_money(total or ZERO) for account, total in rows}
 
 
 def balance_sheet(*, chama: Chama, as_of: date) -> Table:
@@ -127,11 +128,14 @@ def income_statement(*, chama: Chama, start: date, end: date) -> Table:
 def cash_book(*, chama: Chama, channel: str, start: date, end: date) -> Table:
     purpose = CHANNELS[channel]
     account = Account.objects.filter(chama=chama, purpose=purpose, membership__isnull=True).first()
-    opening = (
-        Entry.objects.filter(account=account, journal__value_date__lt=start).aggregate(total=Sum("amount"))["total"]
-        if account
-        else None
-    ) or ZERO
+    opening = to_money(
+        (
+            Entry.objects.filter(account=account, journal__value_date__lt=start).aggregate(total=Sum("amount"))["total"]
+            if account
+            else None
+        )
+        or ZERO
+    )
     table = Table(
         title=f"Cash book of {chama}: {dict(Account.Purpose.choices)[purpose]}, {start:%d %b %Y} to {end:%d %b %Y}",
         columns=["Date", "Journal", "Details", "In", "Out", "Balance"],
@@ -181,7 +185,8 @@ def members_funds(*, chama: Chama, as_of: date) -> Table:
     for membership_id, purpose, total in rows:
         if purpose in per_member[membership_id]:
             debit_normal = purpose in (A.FINES_RECEIVABLE, A.LOAN_RECEIVABLE)
-            per_member[membership_id][purpose] += (total or ZERO) if debit_normal else -(total or ZERO)
+            total = to_money(total or ZERO)
+            per_member[membership_id][purpose] += total if debit_normal else -total
     members = Membership.objects.filter(pk__in=per_member).select_related("user").order_by("member_number")
     table = Table(
         title=f"Members' funds in {chama} on {as_of:%d %b %Y}",

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 
-from chama.money import ZERO
+from chama.money import ZERO, to_money
 from finance.models import Account, ContributionPlan, Due, Installment, Loan, LoanProduct
 from finance.selectors.loans import current_installments
 from finance.services.loans import eligibility
@@ -88,12 +88,13 @@ def member_summary(*, membership: Membership) -> dict[str, object]:
 
 def group_summary(*, chama: Chama) -> dict[str, object]:
     """The totals every member may see: members, savings, shares, loans out, the welfare fund."""
-    totals = dict(
-        Account.objects.filter(chama=chama, membership__isnull=False)
+    totals = {
+        purpose: to_money(total or ZERO)  # to the cent: SQLite adds decimals in floating point
+        for purpose, total in Account.objects.filter(chama=chama, membership__isnull=False)
         .values("purpose")
         .annotate(total=Sum("balance"))
         .values_list("purpose", "total")
-    )
+    }
     return {
         "members": active_members(chama=chama).count(),
         "savings": -(totals.get(A.MEMBER_SAVINGS) or ZERO),

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Sum
 
-from chama.money import ZERO
+from chama.money import ZERO, to_money
 from finance.models import Account, ContributionPlan, Due, Entry
 from finance.services import ledger
 from groups.models import Chama, Membership
@@ -41,7 +41,7 @@ def members_behind(*, chama: Chama) -> list[tuple[Membership, Decimal]]:
         .annotate(owed=Sum("amount") - Sum("paid_amount") - Sum("waived_amount"))
         .order_by("-owed")
     )
-    owed = {row["membership"]: row["owed"] or ZERO for row in late}
+    owed = {row["membership"]: to_money(row["owed"] or ZERO) for row in late}
     members = Membership.objects.filter(pk__in=owed).select_related("user").in_bulk()
     return [(members[pk], amount) for pk, amount in owed.items() if amount > 0]
 

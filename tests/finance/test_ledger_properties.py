@@ -36,6 +36,7 @@ from finance.selectors.ledger import trial_balance, unbalanced_journals
 from finance.services import books, ledger, reversals, savings
 from finance.services import dues as dues_service
 from finance.services.reconcile import all_drift
+from reporting import statements
 from tests.factories import ChamaFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -317,6 +318,28 @@ def check_invariants(world, op):
         assert withdrawal.journal_id is not None
 
 
+def check_reports(world):
+    """Every statement ties to the ledger after the workload (reporting reads what it wrote)."""
+    chama, today = world.chama, world.chama.today()
+    sheet = statements.balance_sheet(chama=chama, as_of=today)
+    totals = {row[0]: row[2] for row in sheet.rows if row[0].startswith("Total")}
+    assert totals["Total assets"] == totals["Total liabilities"] + totals["Total equity"] == sheet.totals[2]
+    lines = {row[1]: row[2] for row in sheet.rows}
+    funds = statements.members_funds(chama=chama, as_of=today)
+    by_kind = dict(zip(funds.columns[2:], funds.totals[2:], strict=True))
+    for kind in ("Members' savings", "Members' shares", "Fines owed by members"):
+        assert by_kind[kind] == lines.get(kind, 0), kind
+    cash = Account.objects.filter(chama=chama, purpose=A.CASH, membership__isnull=True).first()
+    book = statements.cash_book(chama=chama, channel="cash", start=date(2000, 1, 1), end=today)
+    assert book.totals[5] == (cash.normal_balance if cash else 0)
+    income = statements.income_statement(chama=chama, start=date(2000, 1, 1), end=today)
+    unclosed = sum(
+        (a.normal_balance if a.type == "income" else -a.normal_balance)
+        for a in Account.objects.filter(chama=chama, type__in=["income", "expense"])
+    )
+    assert income.totals[2] == unclosed
+
+
 @settings(
     max_examples=30,
     deadline=None,
@@ -349,6 +372,7 @@ def test_random_operations_keep_the_books_balanced(ops):
             for op in ops:
                 run(world, op)
                 check_invariants(world, op)
+            check_reports(world)
             raise _Rollback
     except _Rollback:
         pass
