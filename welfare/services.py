@@ -363,7 +363,7 @@ def claim_pay(*, claim: Claim, method: str, by: User, reference: str = "") -> Cl
             )
         if amount < wanted:
             members = max(register.active_members(chama=chama).count(), 1)
-            _raise_levy(claim, ((wanted - amount) / members).quantize(Decimal("0.01"), rounding=ROUND_UP))
+            _raise_levy(claim, to_money((wanted - amount) / members, rounding=ROUND_UP))
         journal = ledger.post_journal(
             chama=chama,
             kind=Journal.Kind.WELFARE_PAYOUT,

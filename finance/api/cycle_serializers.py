@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from chama.api.fields import DateField, IdRelatedField, MoneyField
-from finance.api.serializers import METHODS, AwaitingSignatureMixin, chama_members
+from finance.api.serializers import METHODS, AwaitingSignatureMixin, ChamaScopedSerializer, chama_members
 from finance.models import SavingsCycle, ShareOut, ShareOutChoice
 from finance.shareout import ROUNDING_UNITS
 from groups.models import Membership
@@ -47,20 +47,17 @@ class SavingsCycleCreateSerializer(serializers.Serializer):
         return next(unit for unit in ROUNDING_UNITS if str(unit) == value)
 
 
-class ChoiceSerializer(serializers.Serializer):
+class ChoiceSerializer(ChamaScopedSerializer):
+    scoped_fields = {"membership": chama_members}
+
     choice = serializers.ChoiceField(choices=ShareOutChoice.Choice.choices)
     membership = IdRelatedField(
-        queryset=Membership.objects.all(),
+        queryset=Membership.objects.none(),
         required=False,
         allow_null=True,
         default=None,
         help_text="Officers: the member to choose for (default: yourself).",
     )
-
-    def __init__(self, *args, chama=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if chama is not None:
-            self.fields["membership"].queryset = chama_members(chama)
 
 
 class ShareOutRequestSerializer(serializers.Serializer):
@@ -72,15 +69,12 @@ class ShareOutRequestSerializer(serializers.Serializer):
     next_planned_end_date = DateField(required=False, allow_null=True, default=None)
 
 
-class MemberExitSerializer(serializers.Serializer):
-    membership = IdRelatedField(queryset=Membership.objects.all(), help_text="The member leaving mid-cycle.")
+class MemberExitSerializer(ChamaScopedSerializer):
+    scoped_fields = {"membership": chama_members}
+
+    membership = IdRelatedField(queryset=Membership.objects.none(), help_text="The member leaving mid-cycle.")
     method = serializers.ChoiceField(choices=METHODS)
     value_date = DateField(required=False, allow_null=True, default=None)
-
-    def __init__(self, *args, chama=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if chama is not None:
-            self.fields["membership"].queryset = chama_members(chama)
 
 
 class ShareOutSerializer(AwaitingSignatureMixin, serializers.ModelSerializer):

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from chama.money import to_money
 from finance.models import Journal, SavingsCycle, SharePurchase
 from finance.selectors import savings as savings_reads
+from finance.selectors import savings_cycles as savings_cycle_reads
 from finance.services import ledger
 from groups.models import Chama, Membership, Policy
 
@@ -30,7 +31,7 @@ def terms(chama: Chama) -> SavingsCycle | Policy:
     its policy (both name them `share_price`, `shares_min_per_meeting`, `shares_max_per_meeting`)."""
 
     def read() -> SavingsCycle | Policy:
-        cycle = SavingsCycle.objects.filter(chama=chama, status__in=SavingsCycle.OPEN_STATUSES).first()
+        cycle = savings_cycle_reads.open_cycle(chama=chama)
         return cycle if cycle is not None else chama.policy
 
     # Read once per transaction's account cache: a collection sheet asks for every member's shares.

@@ -200,8 +200,9 @@ class MyStatementViewSet(OwnRows, ChamaNestedViewSet):
         responses=TABLE,
     )
     def list(self, request, *args, **kwargs):
-        membership = self.chama.memberships.select_related("user", "chama").get(pk=self.my_membership_id)
-        return answer(request, statements.member_statement(membership=membership, **period(request, self.chama)))
+        return answer(
+            request, statements.member_statement(membership=self.my_membership(), **period(request, self.chama))
+        )
 
 
 class MySummaryViewSet(OwnRows, ChamaNestedViewSet):
@@ -214,8 +215,7 @@ class MySummaryViewSet(OwnRows, ChamaNestedViewSet):
 
     @extend_schema(responses=MemberSummarySerializer)
     def list(self, request, *args, **kwargs):
-        membership = self.chama.memberships.select_related("user", "chama__policy").get(pk=self.my_membership_id)
-        return Response(MemberSummarySerializer(summaries.member_summary(membership=membership)).data)
+        return Response(MemberSummarySerializer(summaries.member_summary(membership=self.my_membership())).data)
 
 
 class MemberSummaryViewSet(ChamaNestedViewSet):

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from chama.api.fields import DateField, IdRelatedField, MoneyField
-from finance.api.serializers import METHODS, chama_members
+from finance.api.serializers import METHODS, ChamaScopedSerializer, chama_members
 from groups.models import Membership
 from welfare.models import Benefit, Claim, ClaimDocument, Event, WelfareScheme
 from welfare.services import eligibility
@@ -107,7 +107,13 @@ class ClaimSerializer(serializers.ModelSerializer):
         return RuleSerializer(eligibility(claim), many=True).data
 
 
-class ClaimCreateSerializer(serializers.Serializer):
+def open_schemes(chama):
+    return WelfareScheme.objects.filter(chama=chama, is_active=True)
+
+
+class ClaimCreateSerializer(ChamaScopedSerializer):
+    scoped_fields = {"scheme": open_schemes, "membership": chama_members}
+
     scheme = IdRelatedField(queryset=WelfareScheme.objects.none())
     membership = IdRelatedField(
         queryset=Membership.objects.none(),
@@ -123,12 +129,6 @@ class ClaimCreateSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
     document = serializers.FileField(required=False, help_text="A supporting document (PDF, JPEG or PNG).")
     document_title = serializers.CharField(max_length=150, required=False, default="Supporting document")
-
-    def __init__(self, *args, chama=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if chama is not None:
-            self.fields["scheme"].queryset = WelfareScheme.objects.filter(chama=chama, is_active=True)
-            self.fields["membership"].queryset = chama_members(chama)
 
 
 class DecisionCommentSerializer(serializers.Serializer):

@@ -78,10 +78,10 @@ class ClaimViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMixin, Ch
 
     @extend_schema(request=serializers.ClaimCreateSerializer, responses={201: serializers.ClaimSerializer})
     def create(self, request, *args, **kwargs):
-        body = serializers.ClaimCreateSerializer(data=request.data, chama=self.chama)
+        body = serializers.ClaimCreateSerializer(data=request.data, context={"chama": self.chama})
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
-        membership = data.pop("membership") or self.chama.memberships.filter(pk=self.my_membership_id).first()
+        membership = data.pop("membership") or self.my_membership()
         document, title = data.pop("document", None), data.pop("document_title")
         claim = services.claim_submit(
             membership=membership, by=request.user, documents=[(title, document)] if document else [], **data

@@ -26,6 +26,10 @@ class OwnRows:
     def my_membership_id(self):
         return tenancy.membership_id(self.request.user, self.chama.pk)
 
+    def my_membership(self):
+        """The caller's own membership in the route's chama (every caller of a chama route has one)."""
+        return self.chama.memberships.select_related("user", "chama__policy").get(pk=self.my_membership_id)
+
     def own(self, queryset):
         membership_id = self.my_membership_id
         return queryset.filter(membership_id=membership_id) if membership_id else queryset.none()

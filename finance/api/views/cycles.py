@@ -59,13 +59,9 @@ class SavingsCycleViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMi
         """Your payout paid to you (cash) or rolled over into shares of the next cycle; officers may
         choose for a member who asks them to."""
         cycle = self.get_object()
-        body = serializers.ChoiceSerializer(data=request.data, chama=self.chama)
+        body = serializers.ChoiceSerializer(data=request.data, context={"chama": self.chama})
         body.is_valid(raise_exception=True)
-        membership = (
-            body.validated_data["membership"] or self.chama.memberships.filter(pk=self.my_membership_id).first()
-        )
-        if membership is None:
-            raise authority.Refused("Only a member of the chama chooses for their payout.")
+        membership = body.validated_data["membership"] or self.my_membership()
         savings_cycles.choice_set(
             cycle=cycle, membership=membership, choice=body.validated_data["choice"], by=request.user
         )
@@ -86,7 +82,7 @@ class SavingsCycleViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMi
     def member_exit(self, request, *args, **kwargs):
         """Share out a member who leaves mid-cycle, for their shares at today's value."""
         cycle = self.get_object()
-        body = serializers.MemberExitSerializer(data=request.data, chama=self.chama)
+        body = serializers.MemberExitSerializer(data=request.data, context={"chama": self.chama})
         body.is_valid(raise_exception=True)
         share_out = savings_cycles.share_out_request(cycle=cycle, by=request.user, **body.validated_data)
         return Response(serializers.ShareOutSerializer(share_out).data, status=status.HTTP_201_CREATED)

@@ -140,10 +140,7 @@ class RoscaCycleViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMixi
         cycle = self.get_object()
         body = serializers.BidSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        membership = self.chama.memberships.filter(pk=self.my_membership_id).first()
-        if membership is None:
-            raise authority.Refused("Only a member of the chama bids.")
-        row = rosca.bid_place(cycle=cycle, membership=membership, by=request.user, **body.validated_data)
+        row = rosca.bid_place(cycle=cycle, membership=self.my_membership(), by=request.user, **body.validated_data)
         return Response(serializers.RoscaBidSerializer(row).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=serializers.RoscaBidSerializer(many=True))
@@ -273,8 +270,8 @@ class RosterChangeViewSet(OwnRows, mixins.ListModelMixin, mixins.RetrieveModelMi
         body.is_valid(raise_exception=True)
         data = body.validated_data
         cycle = RoscaCycle.objects.filter(chama=self.chama, pk=data["cycle"]).first()
-        me = self.chama.memberships.filter(pk=self.my_membership_id).first()
-        if cycle is None or me is None:
+        me = self.my_membership()
+        if cycle is None:
             raise ValidationError({"cycle": "Pick a running cycle of this chama that you are on."})
         if data["kind"] == RosterChange.Kind.SWAP:
             other = self.chama.memberships.filter(pk=data["other"]).first() if data["other"] else None
