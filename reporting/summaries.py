@@ -1,6 +1,6 @@
 """A member's financial summary and the chama's group summary, from cached balances: a fixed number
-of queries whatever the member's history (the ledger keeps every account's balance current), plus
-two per outstanding loan and the lending rules' few per active loan product."""
+of queries whatever the member's history, loans or the chama's loan products (the ledger keeps
+every account's balance current)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 
 from chama.money import ZERO, to_money
-from finance.models import Account, ContributionPlan, Due, Installment, Loan, LoanProduct
-from finance.selectors.loans import current_installments
-from finance.services.loans import eligibility
+from finance.models import Account, ContributionPlan, Due, Loan, LoanProduct
+from finance.selectors.loans import with_next_installment
+from finance.services.loans import eligibility, standing_of
 from finance.services.shares import terms
 from groups.models import Chama, Membership
 from groups.selectors import active_members
@@ -34,24 +34,20 @@ def member_summary(*, membership: Membership) -> dict[str, object]:
         balances[purpose] += balance
         if loan_id:
             by_loan[loan_id] = balance
-    price = terms(chama).share_price
     shares_value = -balances[A.MEMBER_SHARES]
-    loans = []
-    for loan in Loan.objects.filter(chama=chama, membership=membership, status__in=Loan.OUTSTANDING_STATUSES):
-        upcoming = (
-            current_installments(loan=loan)
-            .filter(status__in=Installment.OPEN_STATUSES)
-            .order_by("due_date", "n")
-            .first()
-        )
-        loans.append(
-            {
-                "loan": loan.pk,
-                "outstanding_principal": by_loan.get(loan.pk, ZERO),
-                "next_due_date": upcoming.due_date if upcoming else None,
-                "next_amount": upcoming.outstanding if upcoming else None,
-            }
-        )
+    # A member's loans are few: their standing for the lending rules is read off the same rows.
+    mine = list(with_next_installment(Loan.objects.filter(chama=chama, membership=membership)))
+    loans = [
+        {
+            "loan": loan.pk,
+            "outstanding_principal": by_loan.get(loan.pk, ZERO),
+            "next_due_date": loan.next_due_date,
+            "next_amount": loan.next_amount,
+        }
+        for loan in mine
+        if loan.status in Loan.OUTSTANDING_STATUSES
+    ]
+    member = standing_of(mine, savings=-(balances[A.MEMBER_SAVINGS] + balances[A.MEMBER_SHARES]))
     owed = defaultdict(lambda: ZERO)
     overdue = welfare_behind = ZERO
     for due in Due.objects.filter(chama=chama, membership=membership, status__in=Due.OPEN_STATUSES).select_related(
@@ -64,7 +60,7 @@ def member_summary(*, membership: Membership) -> dict[str, object]:
                 welfare_behind += due.outstanding
     best = ZERO
     for product in LoanProduct.objects.filter(chama=chama, is_active=True):
-        best = max(best, eligibility(membership, product).max_amount)
+        best = max(best, eligibility(membership, product, member=member).max_amount)
     claims = Claim.objects.filter(membership=membership).aggregate(
         open=Count("id", filter=Q(status__in=Claim.OPEN_STATUSES)), paid=Count("id", filter=Q(status=Claim.Status.PAID))
     )
@@ -73,7 +69,7 @@ def member_summary(*, membership: Membership) -> dict[str, object]:
         "member_number": membership.member_number,
         "name": membership.user.get_full_name(),
         "savings": -balances[A.MEMBER_SAVINGS],
-        "shares": int(shares_value // price) if price > 0 else 0,
+        "shares": _shares(chama, shares_value),
         "shares_value": shares_value,
         "advance": -balances[A.MEMBER_ADVANCE],
         "fines_owed": balances[A.FINES_RECEIVABLE],
@@ -84,6 +80,12 @@ def member_summary(*, membership: Membership) -> dict[str, object]:
         "attendance_percentage": membership.attendance_percentage,
         "welfare": {"behind": welfare_behind, "claims_open": claims["open"], "claims_paid": claims["paid"]},
     }
+
+
+def _shares(chama: Chama, value: Decimal) -> int:
+    """How many shares `value` buys at the current price (asked only of a member who holds some)."""
+    price = terms(chama).share_price if value else ZERO
+    return int(value // price) if price > 0 else 0
 
 
 def group_summary(*, chama: Chama) -> dict[str, object]:

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
 
 from chama.money import ZERO, shown, to_money
 from finance.models import Account, Guarantee, Installment, Journal, Loan
@@ -69,6 +69,22 @@ def approvals_needed(*, loan: Loan) -> int:
 
 def current_installments(*, loan: Loan) -> QuerySet[Installment]:
     return loan.installments.filter(version=loan.schedule_version).order_by("n")
+
+
+def with_next_installment(loans: QuerySet[Loan]) -> QuerySet[Loan]:
+    """`loans` each annotated with its current schedule's next open installment: `next_due_date`
+    and `next_amount` (what is left of it; `Installment.outstanding` in SQL), None when none is open
+    — one statement however many loans."""
+    upcoming = Installment.objects.filter(
+        loan=OuterRef("pk"), version=OuterRef("schedule_version"), status__in=Installment.OPEN_STATUSES
+    ).order_by("due_date", "n")
+    left = sum(
+        (F(component) - F(f"{component}_paid") for component in ALLOCATION_COMPONENTS), start=-F("interest_forgiven")
+    )
+    return loans.annotate(
+        next_due_date=Subquery(upcoming.values("due_date")[:1]),
+        next_amount=Subquery(upcoming.annotate(left=left).values("left")[:1]),
+    )
 
 
 def outstanding_principal(*, loan: Loan) -> Decimal:

@@ -45,7 +45,7 @@ def test_a_member_reads_their_summary_and_the_groups_and_an_officer_reads_any_me
     chama = worked_cycle()
     base = f"/api/v1/chamas/{chama.pk}"
     wanjiku = api_as(chama.wanjiku.user)
-    with django_assert_max_num_queries(15):  # 4 to know the caller; 2 for her loan; 5 for the one product
+    with django_assert_max_num_queries(10):  # 4 to know the caller and her membership, 6 for the summary
         mine = wanjiku.get(f"{base}/my/summary/").json()
     assert (mine["shares"], mine["shares_value"], mine["savings"]) == (10, "1000.00", "0.00")
     assert mine["loans"] == [

@@ -17,7 +17,7 @@ from finance.services.loans.applications import (
 )
 from finance.services.loans.arrears import update_arrears
 from finance.services.loans.disbursement import loan_disburse
-from finance.services.loans.eligibility import eligibility
+from finance.services.loans.eligibility import eligibility, standing, standing_of
 from finance.services.loans.quotes import quote
 from finance.services.loans.repayment import loan_repay, repay_from_share_out
 from finance.services.loans.reschedule import loan_reschedule, reschedule_approve, reschedule_reject
@@ -33,6 +33,8 @@ from finance.services.loans.write_offs import (
 __all__ = [
     "check_reversible",
     "eligibility",
+    "standing",
+    "standing_of",
     "guarantee_accept",
     "guarantee_decline",
     "guarantee_request",

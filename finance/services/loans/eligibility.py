@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
-
-from django.db.models import Q
 
 from chama.money import ZERO, shown, to_money
 from finance.models import Loan, LoanProduct
@@ -24,6 +23,41 @@ class Rule:
     reason: str
 
 
+@dataclass(frozen=True)
+class Standing:
+    """What the lending rules read of a member whatever the product: their savings, whether a loan
+    of theirs is in trouble, and how many are running or applied for."""
+
+    savings: Decimal
+    troubled: bool
+    running: int
+
+
+RUNNING_STATUSES = (Loan.Status.APPLIED, Loan.Status.APPROVED, *Loan.OUTSTANDING_STATUSES)
+
+
+def _troubled(loan: Loan) -> bool:
+    return loan.status in (Loan.Status.DEFAULTED, Loan.Status.WRITTEN_OFF) or (
+        loan.status == Loan.Status.ACTIVE and loan.days_in_arrears > 0
+    )
+
+
+def standing_of(loans: Iterable[Loan], *, savings: Decimal) -> Standing:
+    """A member's standing from their loans (every one of them) and their savings."""
+    loans = list(loans)
+    return Standing(
+        savings=savings,
+        troubled=any(_troubled(loan) for loan in loans),
+        running=sum(loan.status in RUNNING_STATUSES for loan in loans),
+    )
+
+
+def standing(membership: Membership, *, under_review: Loan | None = None) -> Standing:
+    """A member's standing in two queries (a member's loans are few)."""
+    loans = Loan.objects.filter(membership=membership).exclude(pk=getattr(under_review, "pk", None))
+    return standing_of(loans.only("status", "days_in_arrears"), savings=savings_total(membership=membership))
+
+
 @dataclass
 class Eligibility:
     rules: list = field(default_factory=list)
@@ -35,10 +69,16 @@ class Eligibility:
 
 
 def eligibility(
-    membership: Membership, product: LoanProduct, as_of: date | None = None, under_review: Loan | None = None
+    membership: Membership,
+    product: LoanProduct,
+    as_of: date | None = None,
+    under_review: Loan | None = None,
+    member: Standing | None = None,
 ) -> Eligibility:
     """Each lending rule, passed or failed with its reason, and the largest amount allowed now
-    (`under_review`: an application being judged, which does not count against itself)."""
+    (`under_review`: an application being judged, which does not count against itself; `member`:
+    the member's standing, when it is read once for several products)."""
+    member = member or standing(membership, under_review=under_review)
     chama, policy = membership.chama, membership.chama.policy
     as_of = as_of or chama.today()
     result = Eligibility()
@@ -51,7 +91,7 @@ def eligibility(
         )
     )
     multiple = product.savings_multiple if product.savings_multiple is not None else policy.loan_max_savings_multiple
-    savings = savings_total(membership=membership)
+    savings = member.savings
     by_savings = to_money(savings * multiple)
     result.rules.append(
         Rule(
@@ -71,26 +111,18 @@ def eligibility(
                 f"Attendance {attendance}%; the chama asks for {policy.loan_min_attendance_percentage}%.",
             )
         )
-    loans = Loan.objects.filter(membership=membership).exclude(pk=getattr(under_review, "pk", None))
-    troubled = loans.filter(
-        Q(status__in=[Loan.Status.DEFAULTED, Loan.Status.WRITTEN_OFF])
-        | Q(status=Loan.Status.ACTIVE, days_in_arrears__gt=0)
-    )
     result.rules.append(
         Rule(
             "no_arrears",
-            not troubled.exists(),
-            "No loan in arrears or default."
-            if not troubled.exists()
-            else "A loan is in arrears, in default or written off.",
+            not member.troubled,
+            "A loan is in arrears, in default or written off." if member.troubled else "No loan in arrears or default.",
         )
     )
-    running = loans.filter(status__in=[Loan.Status.APPLIED, Loan.Status.APPROVED, *Loan.OUTSTANDING_STATUSES]).count()
     result.rules.append(
         Rule(
             "concurrent_loans",
-            running < policy.loan_max_concurrent,
-            f"{running} loan(s) running or applied for; the chama allows {policy.loan_max_concurrent} at once.",
+            member.running < policy.loan_max_concurrent,
+            f"{member.running} loan(s) running or applied for; the chama allows {policy.loan_max_concurrent} at once.",
         )
     )
     if product.guarantors_required or product.guarantee_coverage:
