@@ -10,6 +10,9 @@ collateral). `GET /api/v1/files/<kind>/<pk>/`, with a JWT or the back-office ses
   storage: 404, the same answer as for a row that does not exist;
 - a member whose role may not read it: 403 with the reason (they can see the chama already);
 - otherwise the file, as an attachment named after the row, never rendered by the browser.
+
+A kind may also say what happens just before its file is served (`on_serve`): a generated report counts its
+downloads there, and refuses one past its expiry.
 """
 
 from collections.abc import Callable
@@ -41,17 +44,20 @@ class Document:
     action: str | None  # the authority action a reader needs; None: every active member of the chama
     readers: Callable | None  # row -> ids of people who may read it whatever their role
     filename: Callable  # row -> the download's name, without extension
+    on_serve: Callable | None  # row -> None, as the file is served (may refuse it: raise Http404)
 
 
 _documents = {}  # kind -> Document
 _kinds = {}  # ("app.model", field) -> kind
 
 
-def register(kind, model, field, *, action=None, readers=None, filename=None):
+def register(kind, model, field, *, action=None, readers=None, filename=None, on_serve=None):
     existing = _documents.get(kind)
     if existing is not None and (existing.model, existing.field) != (model, field):
         raise ImproperlyConfigured(f"The document kind {kind!r} is registered for another field already.")
-    _documents[kind] = Document(kind, model, field, action, readers, filename or (lambda row: f"{kind}-{row.pk}"))
+    _documents[kind] = Document(
+        kind, model, field, action, readers, filename or (lambda row: f"{kind}-{row.pk}"), on_serve
+    )
     _kinds[(model._meta.label_lower, field)] = kind
 
 
@@ -111,6 +117,8 @@ def serve(user, row, field):
     """The download of `row`'s document in `field`, if `user` may read it (the shared check)."""
     document = document_of(row, field)
     require_reader(user, document, row)
+    if document.on_serve is not None:
+        document.on_serve(row)
     return file_response(document, row)
 
 

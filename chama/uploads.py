@@ -40,7 +40,9 @@ _SIGNATURES = {
     "doc": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",),  # the OLE2 container of Word 97-2003
     "docx": (_ZIP,),
     "odt": (_ZIP,),
+    "xlsx": (_ZIP,),
     "txt": (),  # no signature: checked as UTF-8 text instead
+    "csv": (),
 }
 _HEAD_BYTES = 4096
 
@@ -53,7 +55,9 @@ CONTENT_TYPES = {
     "doc": "application/msword",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "odt": "application/vnd.oasis.opendocument.text",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "txt": "text/plain; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
 }
 UNKNOWN_CONTENT_TYPE = "application/octet-stream"
 

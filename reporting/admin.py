@@ -1,18 +1,25 @@
 """The back office's financial statements: a row per chama whose books the officer reads, with its
 statements for this year to date as PDF, Excel or CSV, and a page of every member's statement for
-a period of the officer's choosing."""
+a period of the officer's choosing; the month-end snapshots; and the reports built in the
+background ("Generated reports": ask for one, watch it being built, download it)."""
 
 from datetime import date
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from chama.admin_scoping import ChamaScopedAdmin
-from reporting import statements
-from reporting.models import FinancialStatement, MonthlySnapshot
+from chama import downloads
+from chama.admin_scoping import ChamaScopedAdmin, scope_for_user
+from finance.admin.books import ServiceCreatedAdmin
+from finance.models import SavingsCycle
+from reporting import catalogue, generation, statements
+from reporting.models import FinancialStatement, GeneratedReport, MonthlySnapshot
 
 FORMATS = ["pdf", "xlsx", "csv"]
 
@@ -124,3 +131,100 @@ class MonthlySnapshotAdmin(ChamaScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class GeneratedReportForm(forms.ModelForm):
+    """What to build; the fields a report does not take are ignored (see the help)."""
+
+    report = forms.ChoiceField(choices=[(report.name, report.title) for report in catalogue.REPORTS.values()])
+    as_of = forms.DateField(
+        required=False, help_text="The day (balance sheet, members' funds, loan portfolio); blank: today."
+    )
+    start = forms.DateField(required=False, help_text="The period's first day; blank: 1 January.")
+    end = forms.DateField(required=False, help_text="The period's last day; blank: today.")
+    channel = forms.ChoiceField(
+        choices=[("", "Cash"), ("bank", "Bank"), ("mpesa", "M-Pesa")], required=False, help_text="The cash book's."
+    )
+    cycle = forms.ModelChoiceField(
+        queryset=SavingsCycle.objects.filter(status=SavingsCycle.Status.CLOSED),
+        required=False,
+        help_text="The closed savings cycle (share-out).",
+    )
+
+    class Meta:
+        model = GeneratedReport
+        fields = ["chama", "report", "format", "membership", "as_of", "start", "end", "channel", "cycle"]
+        help_texts = {"membership": "The member (a member's statement)."}
+
+    def validate_unique(self):
+        pass  # the service creates the row
+
+    def _post_clean(self):
+        pass  # the service checks the parameters against the report and the chama
+
+
+@admin.register(GeneratedReport)
+class GeneratedReportAdmin(ServiceCreatedAdmin):
+    """Reports built in the background (the task worker, or `manage.py build_report --pending`) and
+    kept for download until they expire; each download is counted."""
+
+    form = GeneratedReportForm
+    refusals_on_form = True
+    list_display = [
+        "id",
+        "title",
+        "chama",
+        "format",
+        "status",
+        "progress_shown",
+        "requested_by",
+        "created_date",
+        "size_shown",
+        "expires_date",
+        "download_count",
+        "download",
+    ]
+    list_filter = ["chama", "report", "status", "format"]
+    list_select_related = ["chama", "requested_by"]
+    search_fields = ["report", "requested_by__first_name", "requested_by__last_name"]
+    date_hierarchy = "created_date"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "cycle" in form.base_fields:
+            form.base_fields["cycle"].queryset = scope_for_user(form.base_fields["cycle"].queryset, request.user)
+        return form
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "download"] if obj else []
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # files go when they expire (`expire_reports`); the request stays as a record
+
+    def create_with_service(self, request, form):
+        data = form.cleaned_data
+        parameters = {name: data.get(name) for name in ("as_of", "start", "end", "channel", "membership", "cycle")}
+        row = generation.request_report(
+            chama=data["chama"], report=data["report"], format=data["format"], parameters=parameters, by=request.user
+        )
+        messages.info(request, "The report is being built; this list shows when it is ready to download.")
+        return row
+
+    @admin.display(description="Report", ordering="report")
+    def title(self, row):
+        report = catalogue.REPORTS.get(row.report)
+        return report.title if report else row.report
+
+    @admin.display(description="Built", ordering="progress")
+    def progress_shown(self, row):
+        return f"{row.progress}%"
+
+    @admin.display(description="Size", ordering="size")
+    def size_shown(self, row):
+        return filesizeformat(row.size) if row.size is not None else "—"
+
+    @admin.display(description="Download")
+    def download(self, row):
+        if row.status != GeneratedReport.Status.READY or row.expires_date <= timezone.now():
+            return "—"
+        return format_html('<a href="{}">{}</a>', downloads.url_for(row, "file"), row.format.upper())

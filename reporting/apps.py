@@ -6,9 +6,13 @@ class ReportingConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self):
+        from django.contrib import admin
+
         from chama.admin_site import register_dashboard
-        from reporting import authority, dashboard, jobs
+        from reporting import authority, dashboard, exports, jobs
 
         authority.register()
+        authority.register_documents()
         jobs.register()
         register_dashboard(dashboard.panels)
+        exports.register(admin.site)

@@ -14,7 +14,7 @@ from openpyxl.styles import Font
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, TableStyle
+from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 from reportlab.platypus import Table as PdfTable
 
 
@@ -45,25 +45,52 @@ def _plain(value: object) -> object:
     return value
 
 
-def to_csv(table: Table) -> bytes:
+Tables = Table | list[Table]
+
+
+def _many(tables: Tables) -> list[Table]:
+    return [tables] if isinstance(tables, Table) else list(tables)
+
+
+def to_csv(tables: Tables) -> bytes:
+    """Each table: its title and notes, the header, the rows and totals; a blank line between tables."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([table.title])
-    for note in table.notes:
-        writer.writerow([note])
-    writer.writerow(table.columns)
-    for row in table.rows:
-        writer.writerow([_plain(value) for value in row])
-    if table.totals:
-        writer.writerow([_plain(value) for value in table.totals])
+    for n, table in enumerate(_many(tables)):
+        if n:
+            writer.writerow([])
+        writer.writerow([table.title])
+        for note in table.notes:
+            writer.writerow([note])
+        writer.writerow(table.columns)
+        for row in table.rows:
+            writer.writerow([_plain(value) for value in row])
+        if table.totals:
+            writer.writerow([_plain(value) for value in table.totals])
     return out.getvalue().encode("utf-8")
 
 
-def to_xlsx(table: Table) -> bytes:
-    """One sheet: the title and notes, the header in bold, money as numbers with two decimals."""
+# Characters a sheet's name may not hold, and its longest length (Excel's rules).
+_NOT_IN_SHEET_NAMES = str.maketrans(dict.fromkeys("[]:*?/\\", " "))
+_SHEET_NAME_LENGTH = 31
+
+
+def to_xlsx(tables: Tables) -> bytes:
+    """A sheet per table: the title and notes, the header in bold, money as numbers with two decimals."""
     book = Workbook()
-    sheet = book.active
-    sheet.title = table.title[:31]
+    book.remove(book.active)
+    tables = _many(tables)
+    for n, table in enumerate(tables, start=1):
+        name = table.title.translate(_NOT_IN_SHEET_NAMES)
+        if len(tables) > 1:  # sheet names are unique: numbered when there are several
+            name = f"{n} {name}"
+        _write_sheet(book.create_sheet(name[:_SHEET_NAME_LENGTH]), table)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _write_sheet(sheet, table: Table) -> None:
     sheet.append([table.title])
     sheet["A1"].font = Font(bold=True, size=13)
     for note in table.notes:
@@ -79,9 +106,6 @@ def to_xlsx(table: Table) -> bytes:
     if table.totals:
         for cell in sheet[sheet.max_row]:
             cell.font = Font(bold=True)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def _cell(value: object) -> object:
@@ -92,15 +116,31 @@ def _cell(value: object) -> object:
     return value
 
 
-def to_pdf(table: Table, *, generated_by: str, generated_at: datetime) -> bytes:
-    """The report on A4 (landscape when it is wide): its title, the chama and period (its notes),
-    when and by whom it was generated, the table with its header on every page and its totals in
-    bold, and the page number at the foot of each page."""
+def to_pdf(tables: Tables, *, generated_by: str, generated_at: datetime) -> bytes:
+    """The report on A4 (landscape when a table is wide): each table from a new page with its title,
+    the chama and period (its notes), when and by whom it was generated, the table with its header
+    on every page and its totals in bold, and the page number at the foot of each page."""
+    tables = _many(tables)
     buffer = io.BytesIO()
-    size = landscape(A4) if len(table.columns) > 4 else A4
+    size = landscape(A4) if max(len(table.columns) for table in tables) > 4 else A4
     document = SimpleDocTemplate(
-        buffer, pagesize=size, title=table.title, author=generated_by, leftMargin=36, rightMargin=36
+        buffer, pagesize=size, title=tables[0].title, author=generated_by, leftMargin=36, rightMargin=36
     )
+    story = []
+    for n, table in enumerate(tables):
+        if n:
+            story.append(PageBreak())
+        story += _pdf_story(table, generated_by=generated_by, generated_at=generated_at)
+
+    def page_number(canvas, doc):
+        canvas.setFont("Helvetica", 8)
+        canvas.drawRightString(size[0] - 36, 20, f"Page {doc.page}")
+
+    document.build(story, onFirstPage=page_number, onLaterPages=page_number)
+    return buffer.getvalue()
+
+
+def _pdf_story(table: Table, *, generated_by: str, generated_at: datetime) -> list:
     styles = getSampleStyleSheet()
     story = [Paragraph(escape(table.title), styles["Title"])]
     story += [Paragraph(escape(note), styles["Normal"]) for note in table.notes]
@@ -128,13 +168,14 @@ def to_pdf(table: Table, *, generated_by: str, generated_at: datetime) -> bytes:
         ]
     grid.setStyle(TableStyle(style))
     story.append(grid)
+    return story
 
-    def page_number(canvas, doc):
-        canvas.setFont("Helvetica", 8)
-        canvas.drawRightString(size[0] - 36, 20, f"Page {doc.page}")
 
-    document.build(story, onFirstPage=page_number, onLaterPages=page_number)
-    return buffer.getvalue()
+def render(tables: Tables, format: str, *, generated_by: str, generated_at: datetime) -> bytes:
+    """The tables as a file of `format` (pdf, xlsx or csv)."""
+    if format == "pdf":
+        return to_pdf(tables, generated_by=generated_by, generated_at=generated_at)
+    return {"xlsx": to_xlsx, "csv": to_csv}[format](tables)
 
 
 def _shown(value: object) -> str:

@@ -667,11 +667,35 @@ def _snapshot_of(chama):
     )
 
 
+def _generated_report_of(chama):
+    """A built report of `chama`, its file stored, as the background job leaves it."""
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from reporting.models import GeneratedReport
+
+    row = GeneratedReport(
+        chama=chama,
+        report="compliance",
+        format="csv",
+        requested_by=_user_in(chama),
+        status=GeneratedReport.Status.READY,
+        progress=100,
+        expires_date=timezone.now() + timedelta(days=7),
+    )
+    content = b"Contribution compliance\n"
+    row.file.save("compliance.csv", ContentFile(content), save=False)
+    row.size = len(content)
+    row.save()
+    return row
+
+
 def _register_reporting_rows():
-    from reporting.models import FinancialStatement, MonthlySnapshot
+    from reporting.models import FinancialStatement, GeneratedReport, MonthlySnapshot
 
     ROW_MAKERS[FinancialStatement] = lambda chama: FinancialStatement.objects.get(chama=chama)
     ROW_MAKERS[MonthlySnapshot] = _snapshot_of
+    ROW_MAKERS[GeneratedReport] = _generated_report_of
 
 
 _register_reporting_rows()

@@ -152,6 +152,8 @@ MPESA_CONSUMER_SECRET = env("MPESA_CONSUMER_SECRET", default="")
 MPESA_PASSKEY = env("MPESA_PASSKEY", default="")
 MPESA_CALLBACK_BASE_URL = env("MPESA_CALLBACK_BASE_URL", default="http://127.0.0.1:8000")
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
+# Days a generated report's file is kept for download (then `expire_reports` deletes it).
+REPORT_RETENTION_DAYS = env.int("REPORT_RETENTION_DAYS", default=7)
 
 # Notifications: email through Django's backend, SMS through ours (both print to the console by default).
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -206,6 +208,7 @@ SCHEDULE = {
     "close_proposals": {"minute": [0, 15, 30, 45]},
     "send_rosca_reminders": {"minute": 0, "hour": 7},
     "take_snapshots": {"minute": 0, "hour": 2, "day": 1},
+    "expire_reports": {"minute": 30, "hour": 3},
 }
 
 REST_FRAMEWORK = {
@@ -268,6 +271,8 @@ SPECTACULAR_SETTINGS = {
         "DueKindEnum": "finance.models.Due.Kind",
         "ChargeKindEnum": "finance.models.LoanProduct.ChargeKind",
         "FrequencyEnum": "groups.models.Policy.Frequency",
+        "ReportFileFormatEnum": "reporting.models.GeneratedReport.Format",
+        "MeetingFormatEnum": "meetings.models.Meeting.Format",
         "RatePeriodEnum": "groups.models.Policy.RatePeriod",
         "PassThresholdEnum": "groups.models.Policy.PassThreshold",
         "MeetingStatusEnum": "meetings.models.Meeting.Status",

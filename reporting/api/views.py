@@ -1,22 +1,27 @@
 """Reports through the API: the financial statements (officers), a member's summary and the
-chama's group summary. Every statement answers JSON, or a file with `?format=csv`, `xlsx` or `pdf`."""
+chama's group summary. Every statement answers JSON, or a file with `?format=csv`, `xlsx` or `pdf`;
+any report of the catalogue may also be asked for to be built in the background and downloaded later
+(`generated-reports/`)."""
 
 from datetime import date
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from chama import authority, downloads
 from chama.api.viewsets import ChamaNestedViewSet
 from finance.api.views.common import OwnRows
 from finance.models import Account
 from groups.models import Membership
-from reporting import statements, summaries
+from reporting import catalogue, generation, statements, summaries
 from reporting.api.renderers import CSVRenderer, PDFRenderer, XLSXRenderer
+from reporting.models import GeneratedReport
 from reporting.tables import Table
 
 
@@ -251,3 +256,82 @@ class GroupSummaryViewSet(ChamaNestedViewSet):
     @extend_schema(responses=GroupSummarySerializer)
     def list(self, request, *args, **kwargs):
         return Response(GroupSummarySerializer(summaries.group_summary(chama=self.chama)).data)
+
+
+class GeneratedReportSerializer(serializers.ModelSerializer):
+    title = serializers.SerializerMethodField()
+    requested_by = serializers.CharField(source="requested_by.get_full_name", read_only=True)
+    download_url = serializers.SerializerMethodField(help_text="Where to download it once ready, until it expires.")
+
+    class Meta:
+        model = GeneratedReport
+        fields = [
+            "id",
+            "report",
+            "title",
+            "format",
+            "parameters",
+            "membership",
+            "requested_by",
+            "status",
+            "progress",
+            "size",
+            "error",
+            "created_date",
+            "finished_date",
+            "expires_date",
+            "download_count",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    def get_title(self, row) -> str:
+        return catalogue.REPORTS[row.report].title if row.report in catalogue.REPORTS else row.report
+
+    def get_download_url(self, row) -> str | None:
+        if row.status != GeneratedReport.Status.READY or row.expires_date <= timezone.now():
+            return None
+        return downloads.url_for(row, "file")
+
+
+class ReportRequestSerializer(serializers.Serializer):
+    """What to build: the report, its format and the parameters it takes (see each report)."""
+
+    report = serializers.ChoiceField(choices=list(catalogue.REPORTS))
+    format = serializers.ChoiceField(choices=GeneratedReport.Format.choices, default="pdf")
+    as_of = serializers.DateField(required=False, help_text="The day (balance sheet, members' funds, loan portfolio).")
+    start = serializers.DateField(required=False, help_text="The period's first day (default 1 January).")
+    end = serializers.DateField(required=False, help_text="The period's last day (default today).")
+    channel = serializers.ChoiceField(choices=list(statements.CHANNELS), required=False, help_text="The cash book's.")
+    membership = serializers.IntegerField(required=False, help_text="The member (member-statement).")
+    cycle = serializers.IntegerField(required=False, help_text="The closed savings cycle (share-out).")
+
+
+class GeneratedReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ChamaNestedViewSet):
+    """Reports built in the background and kept for download for a while: ask with POST (202), follow
+    its status and progress, download it from `download_url` once ready. Officers who read the books
+    see every one of the chama's; a member, those they asked for."""
+
+    queryset = GeneratedReport.objects.select_related("requested_by")
+    serializer_class = GeneratedReportSerializer
+    filterset_fields = ["report", "status", "format"]
+    action_rules = {"list": None, "retrieve": None, "create": None}
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False) or authority.may(
+            self.request.user, "view_books", chama=self.chama
+        ):
+            return queryset
+        return queryset.filter(requested_by=self.request.user)
+
+    @extend_schema(request=ReportRequestSerializer, responses={202: GeneratedReportSerializer})
+    def create(self, request, *args, **kwargs):
+        asked = ReportRequestSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        values = dict(asked.validated_data)
+        report, format = values.pop("report"), values.pop("format")
+        row = generation.request_report(
+            chama=self.chama, report=report, format=format, parameters=values, by=request.user
+        )
+        return Response(GeneratedReportSerializer(row, context=self.get_serializer_context()).data, status=202)

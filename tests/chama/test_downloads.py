@@ -19,6 +19,7 @@ from chama.roles import Role
 from finance.models import Collateral, Expense, Income
 from groups.models import Chama
 from meetings.models import Meeting, MinutesAttachment
+from reporting.models import GeneratedReport
 from tests.factories import ChamaFactory, UserFactory, loan_row, member
 from tests.helpers import login_api
 from welfare.models import Claim, ClaimDocument, WelfareScheme
@@ -86,8 +87,25 @@ def umoja(db):
         "welfare-document": ClaimDocument.objects.create(
             chama=chama, claim=claim, title="Burial permit", document=pdf("permit.pdf"), uploaded_by=people["borrower"]
         ),
+        "report": _built_report(chama, loan.membership, treasurer),
     }
     return SimpleNamespace(chama=chama, people=people, rows=rows, loan=loan)
+
+
+def _built_report(chama, membership, by):
+    """The borrower's statement, built for her by the treasurer and kept for download."""
+    row = GeneratedReport(
+        chama=chama,
+        report="member-statement",
+        format="pdf",
+        membership=membership,
+        requested_by=by,
+        status=GeneratedReport.Status.READY,
+        expires_date=datetime(2100, 1, 1, tzinfo=UTC),
+    )
+    row.file.save("statement.pdf", ContentFile(PDF), save=False)
+    row.save()
+    return row
 
 
 def url(kind, row):
@@ -104,6 +122,7 @@ READERS = {
     "income-receipt": OFFICERS,
     "collateral": OFFICERS | {"borrower"},
     "welfare-document": OFFICERS | {"borrower"},  # the officers who decide claims, and the claimant
+    "report": OFFICERS | {"borrower"},  # the officers who read the books, and whose statement it is
 }
 
 
