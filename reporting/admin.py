@@ -7,6 +7,7 @@ from datetime import date
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
@@ -52,6 +53,8 @@ REPORT_COLUMNS = [
     _report_column("members-funds", "Members' funds (today)", "as_of"),
     _report_column("compliance", "Contribution compliance", None),
     _report_column("loan-portfolio", "Loan portfolio (today)", "as_of"),
+    _report_column("attendance", "Attendance (this year)", "period"),
+    _report_column("welfare", "Welfare fund (this year)", "period"),
 ]
 
 
@@ -64,10 +67,24 @@ def _day(text, default):
 
 @admin.register(FinancialStatement)
 class FinancialStatementAdmin(ChamaScopedAdmin):
-    list_display = ["chama", *REPORT_COLUMNS, "members"]
+    list_display = ["chama", *REPORT_COLUMNS, "share_out", "members"]
     list_display_links = None
     list_select_related = ["chama"]
     search_fields = ["chama__name"]
+
+    def get_queryset(self, request):
+        last_closed = SavingsCycle.objects.filter(chama=OuterRef("chama"), status=SavingsCycle.Status.CLOSED)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(last_closed_cycle=Subquery(last_closed.order_by("-id").values("pk")[:1]))
+        )
+
+    @admin.display(description="Share-out (last closed cycle)")
+    def share_out(self, policy):
+        if policy.last_closed_cycle is None:
+            return "—"
+        return _links(f"/api/v1/chamas/{policy.chama_id}/reports/share-out/?cycle={policy.last_closed_cycle}")
 
     def has_add_permission(self, request):
         return False

@@ -19,7 +19,7 @@ from chama.api.viewsets import ChamaNestedViewSet
 from finance.api.views.common import OwnRows
 from finance.models import Account
 from groups.models import Membership
-from reporting import catalogue, generation, statements, summaries
+from reporting import catalogue, generation, registers, statements, summaries
 from reporting.api.renderers import CSVRenderer, PDFRenderer, XLSXRenderer
 from reporting.models import GeneratedReport
 from reporting.tables import Table
@@ -87,6 +87,9 @@ class ReportViewSet(ChamaNestedViewSet):
         "members_funds": "view_books",
         "compliance": "view_books",
         "loan_portfolio": "view_books",
+        "attendance": "view_books",
+        "welfare": "view_books",
+        "share_out": "view_books",
     }
 
     @extend_schema(parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE), FORMAT], responses=TABLE)
@@ -143,6 +146,37 @@ class ReportViewSet(ChamaNestedViewSet):
         """Outstanding principal by days in arrears, and PAR30 / 60 / 90 (`as_of`, default today)."""
         as_of = _day(request, "as_of", self.chama.today())
         return answer(request, statements.loan_portfolio(chama=self.chama, as_of=as_of))
+
+    @extend_schema(
+        parameters=[OpenApiParameter("start", OpenApiTypes.DATE), OpenApiParameter("end", OpenApiTypes.DATE), FORMAT],
+        responses=TABLE,
+    )
+    @action(detail=False, methods=["get"])
+    def attendance(self, request, *args, **kwargs):
+        """Members × the meetings held in a period: each one's attendance, and the percentages."""
+        return answer(request, registers.attendance(chama=self.chama, **period(request, self.chama)))
+
+    @extend_schema(
+        parameters=[OpenApiParameter("start", OpenApiTypes.DATE), OpenApiParameter("end", OpenApiTypes.DATE), FORMAT],
+        responses=TABLE,
+    )
+    @action(detail=False, methods=["get"])
+    def welfare(self, request, *args, **kwargs):
+        """The welfare fund in a period: opening, contributions, claims paid, closing; claims by status."""
+        return answer(request, registers.welfare(chama=self.chama, **period(request, self.chama)))
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cycle", OpenApiTypes.INT, required=True, description="A closed savings cycle."),
+            FORMAT,
+        ],
+        responses=TABLE,
+    )
+    @action(detail=False, methods=["get"], url_path="share-out")
+    def share_out(self, request, *args, **kwargs):
+        """A closed savings cycle's share-out, member by member, tied to the cash it paid."""
+        parameters = catalogue.parse(catalogue.REPORTS["share-out"], self.chama, request.query_params)
+        return answer(request, registers.share_out(cycle=parameters["cycle"]))
 
 
 class MoneyString(serializers.DecimalField):

@@ -452,3 +452,23 @@ def test_a_period_without_a_held_meeting_lists_the_members_of_the_time(django_as
     assert len(table.rows) == 7 and all(row[1:] == [0, 0, 0, ""] for row in table.rows)
     assert people["gideon"].member_number not in {row[0].split()[0] for row in table.rows}
     assert table.totals == ["Present at each meeting", 0, 0, 0, ""]
+
+
+def test_the_registers_through_the_api_and_the_statements_list(api_as, client):
+    chama = worked_cycle()
+    books, member = api_as(chama.treasurer.user), api_as(chama.otieno.user)
+    reports = f"/api/v1/chamas/{chama.pk}/reports"
+    assert books.get(f"{reports}/share-out/?cycle={chama.cycle.pk}").status_code == 400  # not shared out yet
+    shared_out(chama)
+
+    share_out = books.get(f"{reports}/share-out/?cycle={chama.cycle.pk}").json()
+    assert share_out["title"].startswith("Share-out") and len(share_out["rows"]) == 6
+    assert books.get(f"{reports}/share-out/?cycle={chama.cycle.pk}&format=xlsx").status_code == 200
+    assert books.get(f"{reports}/share-out/").json() == {"cycle": ["Say which savings cycle."]}
+    assert books.get(f"{reports}/attendance/?start=2027-01-01").status_code == 200
+    assert books.get(f"{reports}/welfare/?format=pdf")["Content-Type"] == "application/pdf"
+    for route in ("share-out/?cycle=1", "attendance/", "welfare/"):
+        assert member.get(f"{reports}/{route}").status_code == 403
+    client.force_login(chama.treasurer.user)
+    listing = client.get("/admin/reporting/financialstatement/").content.decode()
+    assert f"/reports/share-out/?cycle={chama.cycle.pk}&amp;format=pdf" in listing
