@@ -17,6 +17,16 @@ from groups.models import Chama, Membership, Policy
 from meetings.models import Attendance, Meeting
 
 
+def percentage(attended: int, excused: int, recorded: int, rule: str) -> Decimal | None:
+    """The share of `recorded` meetings attended, excused absences and apologies counted as the
+    policy's `rule` says; None when no meeting counts."""
+    if rule == Policy.ExcusedCount.ATTENDED:
+        attended += excused
+    elif rule == Policy.ExcusedCount.EXCLUDED:
+        recorded -= excused
+    return to_money(Decimal(attended) * 100 / recorded) if recorded else None
+
+
 def percentages(membership_ids: Collection[int]) -> dict[int, Decimal | None]:
     """{membership id: percentage or None} from the register of held meetings (one query)."""
     rows = (
@@ -30,12 +40,9 @@ def percentages(membership_ids: Collection[int]) -> dict[int, Decimal | None]:
     )
     result = dict.fromkeys(membership_ids)
     for row in rows:
-        rule, attended, counted = row["membership__chama__policy__excused_absences"], row["attended"], row["total"]
-        if rule == Policy.ExcusedCount.ATTENDED:
-            attended += row["excused"]
-        elif rule == Policy.ExcusedCount.EXCLUDED:
-            counted -= row["excused"]
-        result[row["membership_id"]] = to_money(Decimal(attended) * 100 / counted) if counted else None
+        result[row["membership_id"]] = percentage(
+            row["attended"], row["excused"], row["total"], row["membership__chama__policy__excused_absences"]
+        )
     return result
 
 

@@ -3,6 +3,7 @@ statements for this year to date as PDF, Excel or CSV, and a page of every membe
 a period of the officer's choosing; the month-end snapshots; and the reports built in the
 background ("Generated reports": ask for one, watch it being built, download it)."""
 
+import copy
 from datetime import date
 
 from django import forms
@@ -84,7 +85,7 @@ class FinancialStatementAdmin(ChamaScopedAdmin):
     def share_out(self, policy):
         if policy.last_closed_cycle is None:
             return "—"
-        return _links(f"/api/v1/chamas/{policy.chama_id}/reports/share-out/?cycle={policy.last_closed_cycle}")
+        return _links(f"/api/v1/chamas/{policy.chama_id}/reports/share-out/{policy.last_closed_cycle}/")
 
     def has_add_permission(self, request):
         return False
@@ -209,7 +210,9 @@ class GeneratedReportAdmin(ServiceCreatedAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         if "cycle" in form.base_fields:
-            form.base_fields["cycle"].queryset = scope_for_user(form.base_fields["cycle"].queryset, request.user)
+            # The declared field is shared by every form class made from this one: scope a copy.
+            cycle = form.base_fields["cycle"] = copy.deepcopy(form.base_fields["cycle"])
+            cycle.queryset = scope_for_user(cycle.queryset, request.user)
         return form
 
     def get_readonly_fields(self, request, obj=None):

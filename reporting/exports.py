@@ -31,10 +31,10 @@ def _columns(modeladmin, request) -> list[str]:
 
 def _cell(value: object) -> object:
     """A value as the list shows it, but money stays a number and links become their text."""
+    if isinstance(value, bool):  # before the numbers: a bool is an int
+        return "yes" if value else "no"
     if value is None or isinstance(value, (Decimal, int, float)) or hasattr(value, "isoformat"):
         return value
-    if isinstance(value, bool):
-        return "yes" if value else "no"
     return strip_tags(str(value))
 
 

@@ -48,8 +48,11 @@ def may_ask(user: User, report: catalogue.Report, chama: Chama, parameters: dict
     return authority.refusal(user, "view_books", chama=chama)
 
 
-def request_report(*, chama: Chama, report: str, format: str, parameters: dict, by: User) -> GeneratedReport:
-    """Keep a request for `report` of `chama` as `format` and queue its building."""
+def request_report(
+    *, chama: Chama, report: str, format: str, parameters: dict, by: User, queue: bool = True
+) -> GeneratedReport:
+    """Keep a request for `report` of `chama` as `format` and queue its building (`queue`=False:
+    the caller builds it itself, as the command does)."""
     entry = catalogue.report_or_error(report)
     if format not in catalogue.FORMATS:
         raise ValidationError({"format": f"Pick one of {', '.join(catalogue.FORMATS)}."})
@@ -66,7 +69,8 @@ def request_report(*, chama: Chama, report: str, format: str, parameters: dict, 
         requested_by=by,
         expires_date=timezone.now() + timedelta(days=settings.REPORT_RETENTION_DAYS),
     )
-    transaction.on_commit(lambda: _enqueue(row.pk), robust=True)
+    if queue:
+        transaction.on_commit(lambda: _enqueue(row.pk), robust=True)
     return row
 
 

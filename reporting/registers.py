@@ -23,6 +23,7 @@ from chama.money import ZERO, shown, to_money
 from chama.roles import MembershipStatus
 from finance.models import Account, Entry, Journal, SavingsCycle, ShareOut, ShareOutLine
 from groups.models import Chama, Membership, Policy
+from meetings.attendance import percentage
 from meetings.models import Attendance, Meeting
 from reporting.tables import Table
 from welfare.models import Claim, ClaimPayment, Event
@@ -39,16 +40,6 @@ APOLOGIES = {
 
 def _period(start: date, end: date) -> str:
     return f"{start:%d %b %Y} to {end:%d %b %Y}"
-
-
-def _percentage(attended: int, excused: int, recorded: int, rule: str) -> Decimal | None:
-    """The share of meetings attended, with excused absences and apologies counted as the policy
-    says (the rule `Membership.attendance_percentage` follows); None when no meeting counts."""
-    if rule == Policy.ExcusedCount.ATTENDED:
-        attended += excused
-    elif rule == Policy.ExcusedCount.EXCLUDED:
-        recorded -= excused
-    return to_money(Decimal(attended) * 100 / recorded) if recorded else None
 
 
 def _shown_percentage(value: Decimal | None) -> str:
@@ -127,9 +118,9 @@ def attendance(*, chama: Chama, start: date, end: date) -> Table:
         for key, count in (("attended", attended), ("excused", excused), ("absent", absent), ("recorded", recorded)):
             totals[key] += count
         name = f"{membership.member_number} {membership.user.get_full_name()}".strip()
-        percentage = _percentage(attended, excused, recorded, rule)
-        table.rows.append([name, *cells, attended, excused, absent, _shown_percentage(percentage)])
-    overall = _percentage(totals["attended"], totals["excused"], totals["recorded"], rule)
+        share = percentage(attended, excused, recorded, rule)
+        table.rows.append([name, *cells, attended, excused, absent, _shown_percentage(share)])
+    overall = percentage(totals["attended"], totals["excused"], totals["recorded"], rule)
     table.totals = [
         "Present at each meeting",
         *present_at,

@@ -36,7 +36,7 @@ def member_summary(*, membership: Membership) -> dict[str, object]:
             by_loan[loan_id] = balance
     shares_value = -balances[A.MEMBER_SHARES]
     # A member's loans are few: their standing for the lending rules is read off the same rows.
-    mine = list(with_next_installment(Loan.objects.filter(chama=chama, membership=membership)))
+    mine = list(with_next_installment(loans=Loan.objects.filter(chama=chama, membership=membership)))
     loans = [
         {
             "loan": loan.pk,

@@ -71,7 +71,7 @@ def current_installments(*, loan: Loan) -> QuerySet[Installment]:
     return loan.installments.filter(version=loan.schedule_version).order_by("n")
 
 
-def with_next_installment(loans: QuerySet[Loan]) -> QuerySet[Loan]:
+def with_next_installment(*, loans: QuerySet[Loan]) -> QuerySet[Loan]:
     """`loans` each annotated with its current schedule's next open installment: `next_due_date`
     and `next_amount` (what is left of it; `Installment.outstanding` in SQL), None when none is open
     — one statement however many loans."""

@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 from reporting.api import views
 
 router = SimpleRouter()
+router.register("reports/share-out", views.ShareOutReportViewSet, basename="chama-share-out-report")
 router.register("reports", views.ReportViewSet, basename="chama-report")
 router.register("my/summary", views.MySummaryViewSet, basename="my-summary")
 router.register("my/statement", views.MyStatementViewSet, basename="my-statement")

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from chama import authority, downloads
 from chama.api.viewsets import ChamaNestedViewSet
 from finance.api.views.common import OwnRows
-from finance.models import Account
+from finance.models import Account, SavingsCycle
 from groups.models import Membership
 from reporting import catalogue, generation, registers, statements, summaries
 from reporting.api.renderers import CSVRenderer, PDFRenderer, XLSXRenderer
@@ -89,7 +89,6 @@ class ReportViewSet(ChamaNestedViewSet):
         "loan_portfolio": "view_books",
         "attendance": "view_books",
         "welfare": "view_books",
-        "share_out": "view_books",
     }
 
     @extend_schema(parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE), FORMAT], responses=TABLE)
@@ -165,18 +164,21 @@ class ReportViewSet(ChamaNestedViewSet):
         """The welfare fund in a period: opening, contributions, claims paid, closing; claims by status."""
         return answer(request, registers.welfare(chama=self.chama, **period(request, self.chama)))
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("cycle", OpenApiTypes.INT, required=True, description="A closed savings cycle."),
-            FORMAT,
-        ],
-        responses=TABLE,
-    )
-    @action(detail=False, methods=["get"], url_path="share-out")
-    def share_out(self, request, *args, **kwargs):
-        """A closed savings cycle's share-out, member by member, tied to the cash it paid."""
-        parameters = catalogue.parse(catalogue.REPORTS["share-out"], self.chama, request.query_params)
-        return answer(request, registers.share_out(cycle=parameters["cycle"]))
+
+class ShareOutReportViewSet(ChamaNestedViewSet):
+    """A closed savings cycle's share-out, member by member, tied to the cash it paid (officers who
+    read the books), as JSON or a file."""
+
+    queryset = SavingsCycle.objects.all()
+    renderer_classes = ReportViewSet.renderer_classes
+    action_rules = {"retrieve": "view_books"}
+
+    @extend_schema(parameters=[FORMAT], responses=TABLE)
+    def retrieve(self, request, *args, **kwargs):
+        cycle = self.get_object()
+        if cycle.status != SavingsCycle.Status.CLOSED:
+            raise ValidationError({"cycle": "This cycle has not been shared out yet."})
+        return answer(request, registers.share_out(cycle=cycle))
 
 
 class MoneyString(serializers.DecimalField):

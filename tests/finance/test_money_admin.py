@@ -1043,7 +1043,8 @@ def test_the_secretary_may_approve_withdrawals_but_not_pay_them(client, w):
     client.force_login(w.secretary)
 
     offered = client.get(reverse("admin:finance_withdrawal_changelist")).context["action_form"].fields["action"].choices
-    assert {name for name, _ in offered} == {"", "approve", "reject"}  # paying is the money officers' job
+    offered = {name for name, _ in offered if not name.startswith("export_")}  # every list exports
+    assert offered == {"", "approve", "reject"}  # paying is the money officers' job
     response = action(client, "withdrawal", "approve", withdrawal)
     assert "1 approval(s) recorded." in messages_of(response)
     response = action(client, "withdrawal", "pay_cash", withdrawal)

@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from reporting.tables import Table, to_pdf
+from tests.factories import loan_product
 from tests.finance.test_savings_cycles import worked_cycle
 
 pytestmark = [pytest.mark.usefixtures("clock"), pytest.mark.django_db]
@@ -58,6 +59,10 @@ def test_a_member_reads_their_summary_and_the_groups_and_an_officer_reads_any_me
     ]
     assert mine["may_borrow_now"] == "0.00"  # one loan at a time, and she has one
     assert mine["welfare"] == {"behind": "0.00", "claims_open": 0, "claims_paid": 0}
+    loan_product(chama, "Biashara")
+    loan_product(chama, "School fees")
+    with django_assert_max_num_queries(10):  # however many products the chama lends from
+        assert wanjiku.get(f"{base}/my/summary/").json()["may_borrow_now"] == "0.00"
     akinyi = api_as(chama.treasurer.user).get(f"{base}/members/{chama.akinyi.pk}/summary/").json()
     assert akinyi["fines_owed"] == "100.00"
     assert wanjiku.get(f"{base}/members/{chama.akinyi.pk}/summary/").status_code == 403

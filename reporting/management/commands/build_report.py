@@ -48,7 +48,7 @@ class Command(ChamaCommand):
         }
         try:
             row = generation.request_report(
-                chama=chama, report=report, format=options["format"], parameters=parameters, by=asker
+                chama=chama, report=report, format=options["format"], parameters=parameters, by=asker, queue=False
             )
         except authority.Refused as exc:
             raise CommandError(str(exc)) from None
