@@ -48,6 +48,7 @@ def _report_column(route, description, dated):
 
 
 REPORT_COLUMNS = [
+    _report_column("trial-balance", "Trial balance (today)", "as_of"),
     _report_column("balance-sheet", "Balance sheet (today)", "as_of"),
     _report_column("income-statement", "Income statement (this year)", "period"),
     _report_column("cash-book", "Cash book (this year)", "period"),

@@ -61,6 +61,12 @@ REPORTS = {
     report.name: report
     for report in [
         Report(
+            "trial-balance",
+            "Trial balance",
+            ("as_of",),
+            _one(lambda chama, p: statements.trial_balance(chama=chama, as_of=p["as_of"])),
+        ),
+        Report(
             "balance-sheet",
             "Balance sheet",
             ("as_of",),

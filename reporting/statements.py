@@ -11,7 +11,9 @@ length of the history.
   movement with the balance after it, and the closing balance.
 - **Members' funds** on a day: each member's savings, shares, advances, fines owed and loans.
 - **Contribution compliance**: members × periods, what each paid of what each owed.
-- **Loan portfolio** on a day: outstanding principal by days in arrears, PAR30 / 60 / 90.
+- **Trial balance** on a day: every account's debit or credit, members' accounts added up by kind.
+- **Loan portfolio** on a day: outstanding principal by days in arrears, PAR30 / 60 / 90, the
+  arrears ratio, and what was written off and recovered.
 """
 
 from __future__ import annotations
@@ -61,6 +63,30 @@ def _account_sums(chama: Chama, dated: Q) -> dict[int, Decimal]:
     )
     # Rounded to the cent here: SQLite adds decimals in floating point.
     return {account: to_money(total or ZERO) for account, total in rows}
+
+
+def trial_balance(*, chama: Chama, as_of: date) -> Table:
+    """Every account's debit or credit balance on a day, members' accounts added up by kind; the
+    two columns' totals are equal (the ledger's first check, and what the other statements tie to)."""
+    sums = _account_sums(chama, Q(journal__value_date__lte=as_of))
+    lines: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for account in Account.objects.filter(chama=chama, pk__in=sums).order_by("code"):
+        label = MEMBER_KINDS.get(account.purpose) if account.membership_id else None
+        lines[label or f"{account.code} {account.name}"] += sums[account.pk]
+    table = Table(
+        title=f"Trial balance of {chama} on {as_of:%d %b %Y}",
+        columns=["Account", "Debit", "Credit"],
+        notes=[f"{chama}; balances on {as_of:%d %b %Y}, from the ledger's entries dated up to that day."],
+    )
+    debits = credits = ZERO
+    for label, amount in lines.items():
+        if amount:
+            debit, credit = max(amount, ZERO), max(-amount, ZERO)
+            table.rows.append([label, debit or None, credit or None])
+            debits, credits = debits + debit, credits + credit
+    table.totals = ["Total", debits, credits]
+    table.notes.append(f"Debits {debits:,.2f} = credits {credits:,.2f}.")
+    return table
 
 
 def balance_sheet(*, chama: Chama, as_of: date) -> Table:
@@ -282,7 +308,8 @@ def compliance(*, chama: Chama, periods: int = 12) -> Table:
 
 
 def loan_portfolio(*, chama: Chama, as_of: date) -> Table:
-    """Outstanding principal by days in arrears, and PAR30 / 60 / 90."""
+    """Outstanding principal by days in arrears, PAR30 / 60 / 90, the arrears ratio, and what was
+    written off and recovered (three queries)."""
     figures = portfolio(chama=chama, as_of=as_of)
     table = Table(
         title=f"Loan portfolio of {chama} on {as_of:%d %b %Y}",
@@ -297,5 +324,23 @@ def loan_portfolio(*, chama: Chama, as_of: date) -> Table:
     for days in (30, 60, 90):
         at_risk, percent = figures[f"par{days}"]
         table.rows.append([f"PAR{days}: a payment more than {days} days late", at_risk, f"{percent:.2f}%"])
+    arrears = figures["principal_in_arrears"]
+    table.rows.append(
+        ["Arrears: principal of installments past due", arrears, f"{arrears * 100 / total:.2f}%" if total else ""]
+    )
+    losses = _account_sums(
+        chama,
+        Q(journal__value_date__lte=as_of, account__purpose__in=[A.LOAN_LOSS, A.RECOVERIES_INCOME])
+        & ~_closing_journals(),
+    )
+    by_purpose = defaultdict(lambda: ZERO)
+    for account in Account.objects.filter(pk__in=losses).only("purpose"):
+        by_purpose[account.purpose] += losses[account.pk]
+    table.rows.append(["Written off, to the day", by_purpose[A.LOAN_LOSS], ""])
+    table.rows.append(["Recovered after write-off, to the day", -by_purpose[A.RECOVERIES_INCOME], ""])
     table.totals = ["Outstanding principal", total, "100.00%" if total else ""]
+    table.notes.append(
+        "Days in arrears and the arrears are the loans' as they stand now; write-offs and recoveries "
+        "are the ledger's, net of reversals."
+    )
     return table

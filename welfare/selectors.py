@@ -4,6 +4,7 @@ claims a person may see."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import Q, QuerySet, Sum
 
@@ -33,8 +34,13 @@ def fund_history(*, chama: Chama) -> QuerySet[Entry]:
     )
 
 
-def members_behind(*, chama: Chama) -> list[tuple[Membership, Decimal]]:
-    """Members late with welfare contributions or levies, most owed first: (membership, owed)."""
+class Behind(NamedTuple):
+    membership: Membership
+    owed: Decimal
+
+
+def members_behind(*, chama: Chama) -> list[Behind]:
+    """Members late with welfare contributions or levies, most owed first."""
     late = (
         Due.objects.filter(chama=chama, plan__target=ContributionPlan.Target.WELFARE, status=Due.Status.OVERDUE)
         .values("membership")
@@ -43,7 +49,7 @@ def members_behind(*, chama: Chama) -> list[tuple[Membership, Decimal]]:
     )
     owed = {row["membership"]: to_money(row["owed"] or ZERO) for row in late}
     members = Membership.objects.filter(pk__in=owed).select_related("user").in_bulk()
-    return [(members[pk], amount) for pk, amount in owed.items() if amount > 0]
+    return [Behind(members[pk], amount) for pk, amount in owed.items() if amount > 0]
 
 
 def visible_claims(*, chama: Chama, membership_id: int | None, everyone: bool) -> QuerySet[Claim]:

@@ -133,7 +133,8 @@ def recovered_after_write_off(*, loan: Loan) -> Decimal:
 
 
 def portfolio(*, chama: Chama, as_of: date | None = None) -> dict[str, Any]:
-    """Outstanding principal by aging bucket and PAR30 / PAR60 / PAR90 (two queries)."""
+    """Outstanding principal by aging bucket, PAR30 / PAR60 / PAR90, and the principal of installments
+    past due on `as_of` (three queries)."""
     loans = list(
         Loan.objects.filter(chama=chama, status__in=Loan.OUTSTANDING_STATUSES).prefetch_related("receivable_accounts")
     )
@@ -147,9 +148,19 @@ def portfolio(*, chama: Chama, as_of: date | None = None) -> dict[str, Any]:
         at_risk = sum((outstanding[loan.pk] for loan in loans if loan.days_in_arrears > days), ZERO)
         return at_risk, (to_money(at_risk * 100 / total) if total else ZERO)
 
+    in_arrears = (
+        loans
+        and Installment.objects.filter(
+            loan__in=loans,
+            version=F("loan__schedule_version"),
+            status__in=Installment.OPEN_STATUSES,
+            due_date__lt=as_of or chama.today(),
+        ).aggregate(total=Sum(F("principal") - F("principal_paid")))["total"]
+    )
     return {
         "loans": len(loans),
         "outstanding_principal": total,
+        "principal_in_arrears": to_money(in_arrears or ZERO),
         "buckets": buckets,
         "par30": par(30),
         "par60": par(60),

@@ -81,6 +81,7 @@ class ReportViewSet(ChamaNestedViewSet):
     pagination_class = None
     renderer_classes = [JSONRenderer, CSVRenderer, XLSXRenderer, PDFRenderer]
     action_rules = {
+        "trial_balance": "view_books",
         "balance_sheet": "view_books",
         "income_statement": "view_books",
         "cash_book": "view_books",
@@ -90,6 +91,13 @@ class ReportViewSet(ChamaNestedViewSet):
         "attendance": "view_books",
         "welfare": "view_books",
     }
+
+    @extend_schema(parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE), FORMAT], responses=TABLE)
+    @action(detail=False, methods=["get"], url_path="trial-balance")
+    def trial_balance(self, request, *args, **kwargs):
+        """Every account's debit or credit on a day (`as_of`, default today); the totals are equal."""
+        as_of = _day(request, "as_of", self.chama.today())
+        return answer(request, statements.trial_balance(chama=self.chama, as_of=as_of))
 
     @extend_schema(parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE), FORMAT], responses=TABLE)
     @action(detail=False, methods=["get"], url_path="balance-sheet")

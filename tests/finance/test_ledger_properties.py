@@ -338,6 +338,9 @@ def check_reports(world):
         for a in Account.objects.filter(chama=chama, type__in=["income", "expense"])
     )
     assert income.totals[2] == unclosed
+    trial = statements.trial_balance(chama=chama, as_of=today)
+    debits = sum((a.balance for a in Account.objects.filter(chama=chama, balance__gt=0)), 0)
+    assert trial.totals[1] == trial.totals[2] == debits
 
 
 @settings(

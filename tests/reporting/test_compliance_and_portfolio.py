@@ -8,7 +8,7 @@ import pytest
 from django.db.models import F, Sum
 
 from finance.models import Account, Due
-from finance.services import dues
+from finance.services import dues, loans
 from reporting import statements
 from tests.finance.test_savings_cycles import worked_cycle
 from tests.helpers import today_is
@@ -42,3 +42,19 @@ def test_the_loan_portfolio_adds_up_to_the_loans_receivable(api_as):
     assert sum((row[1] for row in table.rows if row[0].startswith("Outstanding")), D("0")) == receivable
     answer = api_as(chama.treasurer.user).get(f"/api/v1/chamas/{chama.pk}/reports/loan-portfolio/?format=json")
     assert answer.json()["totals"][1] == "1000.00"
+
+
+def test_the_portfolio_shows_the_arrears_and_what_was_written_off_and_recovered():
+    chama = worked_cycle()  # installment 2 (1,000 of principal) fell due on 1 April 2027
+    rows = lambda day: {row[0]: row[1] for row in statements.loan_portfolio(chama=chama, as_of=day).rows}  # noqa: E731
+    assert rows(date(2027, 3, 15))["Arrears: principal of installments past due"] == D("0.00")
+    assert rows(date(2027, 12, 18))["Arrears: principal of installments past due"] == D("1000.00")
+
+    loans.write_off_request(loan=chama.loan, by=chama.treasurer.user, reason="Moved away")
+    loans.write_off_approve(loan=chama.loan, by=chama.chair.user)
+    loans.recovery_record(loan=chama.loan, amount=D("400"), method="cash", by=chama.treasurer.user)
+
+    after = rows(chama.today())
+    assert after["Written off, to the day"] == D("1000.00")
+    assert after["Recovered after write-off, to the day"] == D("400.00")
+    assert rows(date(2027, 1, 31))["Written off, to the day"] == D("0.00")  # before the loan existed

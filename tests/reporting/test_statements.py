@@ -52,6 +52,18 @@ def test_the_balance_sheet_balances_on_any_day_and_shows_the_members_by_kind():
     assert totals(after)[0] == totals(after)[1] == D("210.00")  # loan 110 + fine 100 still owed
 
 
+def test_the_trial_balance_lists_each_balance_once_and_its_columns_agree():
+    chama = worked_cycle()
+    table = statements.trial_balance(chama=chama, as_of=date(2027, 6, 30))
+    # Debits: cash 4,350 + the loan 1,000 + the fine owed 100 + stationery 150 = 5,600.
+    # Credits: shares 5,000 + interest 200 + the fine 100 + the donation 300 = 5,600.
+    assert table.totals == ["Total", D("5600.00"), D("5600.00")]
+    shown = {row[0]: (row[1], row[2]) for row in table.rows}
+    assert shown["Members' shares"] == (None, D("5000.00"))
+    assert shown["Loans to members"] == (D("1000.00"), None)
+    assert statements.trial_balance(chama=chama, as_of=date(2027, 1, 1)).totals == ["Total", D("0"), D("0")]
+
+
 def test_the_income_statement_ties_to_what_was_closed_and_what_is_still_open():
     chama = worked_cycle()
     before = statements.income_statement(chama=chama, start=YEAR[0], end=YEAR[1])

@@ -188,3 +188,26 @@ def test_nobody_decides_their_own_claim_or_one_they_declared_a_conflict_on():
     rejected = services.claim_reject(claim=other, by=chama.treasurer.user, reason="No burial permit")
     assert rejected.status == "rejected"
     assert Notification.objects.filter(user=chama.members[0].user, dedupe_key=f"welfare-rejected-{other.pk}").exists()
+
+
+def test_the_fund_names_the_members_behind_on_welfare_dues_to_officers_only(api_as):
+    chama = harambee()
+    late = chama.members[1]
+    today_is(date(2027, 2, 20))  # February's 2,000 fell due on the 5th; all but one pay it
+    dues.generate_dues(period=(2027, 2), chama=chama)
+    for member in chama.everyone:
+        if member != late:
+            dues.payment_record(membership=member, amount=D("2000"), method="cash", by=chama.treasurer.user)
+    dues.apply_penalties(chama=chama)
+
+    fund = api_as(chama.treasurer.user).get(f"/api/v1/chamas/{chama.pk}/welfare/fund/").json()
+
+    assert fund["members_behind"] == [
+        {
+            "membership": late.pk,
+            "member_number": late.member_number,
+            "name": late.user.get_full_name(),
+            "owed": "2000.00",
+        }
+    ]
+    assert api_as(late.user).get(f"/api/v1/chamas/{chama.pk}/welfare/fund/").json()["members_behind"] is None

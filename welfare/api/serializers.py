@@ -151,10 +151,10 @@ class FundMovementSerializer(serializers.Serializer):
 
 
 class BehindSerializer(serializers.Serializer):
-    membership = serializers.IntegerField(source="0.pk")
-    member_number = serializers.CharField(source="0.member_number")
-    name = serializers.CharField(source="0.user.get_full_name")
-    owed = MoneyField(source="1")
+    membership = serializers.IntegerField(source="membership.pk")
+    member_number = serializers.CharField(source="membership.member_number")
+    name = serializers.CharField(source="membership.user.get_full_name")
+    owed = MoneyField()
 
 
 class WelfareFundSerializer(serializers.Serializer):
