@@ -20,10 +20,11 @@ from django.core.exceptions import ValidationError
 from finance.models import SavingsCycle
 from groups.models import Chama, Membership
 from reporting import registers, statements
+from reporting.models import GeneratedReport
 from reporting.tables import Table
 
 Progress = Callable[[int, int], None]
-FORMATS = ("pdf", "xlsx", "csv")
+FORMATS = tuple(GeneratedReport.Format.values)
 
 
 @dataclass(frozen=True)

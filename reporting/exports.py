@@ -14,15 +14,11 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.text import capfirst, slugify
 
+from chama.uploads import content_type
+from reporting.models import GeneratedReport
 from reporting.tables import Table, render
 
 EXPORT_LIMIT = 10_000  # rows: more is a background job's, not a request's
-CONTENT_TYPES = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
-    "pdf": "application/pdf",
-}
-LABELS = {"xlsx": "Excel", "csv": "CSV", "pdf": "PDF"}
 
 
 def _columns(modeladmin, request) -> list[str]:
@@ -71,17 +67,16 @@ def _export(format: str):
             return None
         table = changelist_table(modeladmin, request, queryset)
         content = render(table, format, generated_by=request.user.get_full_name(), generated_at=timezone.localtime())
-        response = HttpResponse(content, content_type=CONTENT_TYPES[format])
+        response = HttpResponse(content, content_type=content_type(f"export.{format}"))
         response["Content-Disposition"] = f'attachment; filename="{slugify(table.title)}.{format}"'
         response["Cache-Control"] = "private, no-store"
         return response
 
     export.__name__ = f"export_{format}"
-    return admin.action(
-        description=f"Export selected %(verbose_name_plural)s as {LABELS[format]}", permissions=["view"]
-    )(export)
+    label = GeneratedReport.Format(format).label
+    return admin.action(description=f"Export selected %(verbose_name_plural)s as {label}", permissions=["view"])(export)
 
 
 def register(site) -> None:
-    for format in ("xlsx", "csv", "pdf"):
+    for format in GeneratedReport.Format.values:
         site.add_action(_export(format), f"export_{format}")
