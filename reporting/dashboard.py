@@ -6,6 +6,7 @@ per chama, whatever its members or history."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
@@ -22,6 +23,7 @@ from groups import selectors as register
 from groups.models import Chama, Membership
 from meetings.models import Meeting, Rsvp
 from reporting import charts
+from reporting.models import MonthlySnapshot
 from welfare.selectors import fund_balance
 
 A = Account.Purpose
@@ -69,20 +71,7 @@ def figures(*, chama: Chama, today: date) -> dict[str, object]:
         .order_by("-owed")[:ARREARS_SHOWN]
     )
     who = Membership.objects.select_related("user").in_bulk([row["membership"] for row in behind])
-    channels = Account.objects.filter(chama=chama, purpose__in=[p for p, _ in CHANNELS], membership__isnull=True)
-    before = Entry.objects.filter(account__in=channels, journal__value_date__lt=months[0])
-    opening = to_money(before.aggregate(total=Sum("amount"))["total"] or ZERO)
-    moved = {
-        (row["month"].date() if hasattr(row["month"], "date") else row["month"]): to_money(row["total"] or ZERO)
-        for row in Entry.objects.filter(account__in=channels, journal__value_date__gte=months[0])
-        .annotate(month=TruncMonth("journal__value_date"))
-        .values("month")
-        .annotate(total=Sum("amount"))
-    }
-    cash_by_month, running = [], opening
-    for month in months:
-        running = to_money(running + moved.get(month, ZERO))
-        cash_by_month.append(running)
+    cash_by_month = _cash_by_month(chama, months, sum((own.get(purpose) or ZERO for purpose, _ in CHANNELS), ZERO))
     meeting = (
         Meeting.objects.filter(chama=chama, status=Meeting.Status.SCHEDULED, starts_at__gte=timezone.now())
         .annotate(
@@ -123,6 +112,32 @@ def figures(*, chama: Chama, today: date) -> dict[str, object]:
             "Cash, bank and M-Pesa at each month's end", [f"{m:%b}" for m in months], cash_by_month
         ),
     }
+
+
+def _cash_by_month(chama: Chama, months: list[date], cash_now: Decimal) -> list[Decimal]:
+    """Cash, bank and M-Pesa at the end of each of `months`, the last one now. The months before
+    this one come from their snapshots (`take_snapshots`, on the 1st) when every one is taken, so the
+    ledger is not read at all (a posting backdated into a month shows once it is snapshotted again);
+    otherwise from the entries of those months, back from what the accounts hold now."""
+    past = months[:-1]
+    taken = dict(MonthlySnapshot.objects.filter(chama=chama, month__in=past).values_list("month", "cash"))
+    if len(taken) == len(past):
+        return [taken[month] for month in past] + [cash_now]
+    channels = Account.objects.filter(chama=chama, purpose__in=[p for p, _ in CHANNELS], membership__isnull=True)
+    moved = {
+        (row["month"].date() if hasattr(row["month"], "date") else row["month"]): to_money(row["total"] or ZERO)
+        for row in Entry.objects.filter(account__in=channels, journal__value_date__gte=months[0])
+        .annotate(month=TruncMonth("journal__value_date"))
+        .values("month")
+        .annotate(total=Sum("amount"))
+    }
+    # Before the first month: what the accounts hold now less what moved since (their cached
+    # balances), so the history before the twelve months is never read.
+    running, cash = to_money(cash_now - sum(moved.values(), ZERO)), []
+    for month in months:
+        running = to_money(running + moved.get(month, ZERO))
+        cash.append(running)
+    return cash
 
 
 def panels(request) -> list[SafeString]:

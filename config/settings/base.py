@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "django_rq",
     "django_tasks_rq",
+    "pgtrigger",
     "chama",
     "groups",
     "finance",

@@ -4,6 +4,7 @@ Posted journals and entries are never updated or deleted; a mistake is corrected
 journal that points at the original. Only `finance.services.ledger.post_journal` writes them.
 """
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -208,6 +209,27 @@ class Journal(AppendOnlyModel):
             models.Index(fields=["chama", "membership", "-id"]),
             models.Index(fields=["chama", "value_date"]),
         ]
+        # What the ORM enforces, PostgreSQL enforces too, for whoever reaches the database directly:
+        # a journal is never changed or deleted (a mistake is reversed by another journal), and by
+        # the end of its transaction it has entries that add up to zero.
+        triggers = [
+            pgtrigger.Protect(name="journal_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            pgtrigger.Trigger(
+                name="journal_has_entries",
+                when=pgtrigger.After,
+                operation=pgtrigger.Insert,
+                timing=pgtrigger.Deferred,
+                func=pgtrigger.Func(
+                    """
+                    IF NOT EXISTS (SELECT 1 FROM finance_entry WHERE journal_id = NEW.{columns.id}) THEN
+                        RAISE EXCEPTION 'Journal % has no entries.', NEW.{columns.id}
+                            USING ERRCODE = 'check_violation';
+                    END IF;
+                    RETURN NULL;
+                    """
+                ),
+            ),
+        ]
 
     def __str__(self):
         return f"#{self.pk} {self.get_kind_display()} {self.amount} ({self.value_date})"
@@ -237,6 +259,29 @@ class Entry(AppendOnlyModel):
         indexes = [
             models.Index(fields=["account", "id"]),
             models.Index(fields=["journal"], include=["amount"], name="entry_journal_amount"),
+        ]
+        # As the journal's: never changed or deleted, and its journal balanced when the transaction
+        # that wrote it commits (summed from the `(journal) INCLUDE (amount)` index).
+        triggers = [
+            pgtrigger.Protect(name="entry_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            pgtrigger.Trigger(
+                name="entry_journal_balances",
+                when=pgtrigger.After,
+                operation=pgtrigger.Insert,
+                timing=pgtrigger.Deferred,
+                declare=[("total", "numeric")],
+                func=pgtrigger.Func(
+                    """
+                    SELECT COALESCE(SUM(amount), 0) INTO total FROM {meta.db_table}
+                        WHERE {columns.journal} = NEW.{columns.journal};
+                    IF total <> 0 THEN
+                        RAISE EXCEPTION 'Journal % is unbalanced: its entries add up to %.', NEW.{columns.journal}, total
+                            USING ERRCODE = 'check_violation';
+                    END IF;
+                    RETURN NULL;
+                    """
+                ),
+            ),
         ]
 
     def __str__(self):
