@@ -6,26 +6,70 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('finance', '0024_allocation_due_covering_index'),
+        ("finance", "0024_allocation_due_covering_index"),
     ]
 
     operations = [
         pgtrigger.migrations.AddTrigger(
-            model_name='entry',
-            trigger=pgtrigger.compiler.Trigger(name='entry_append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='7761b79567ca6f9241d051035fe06d0071ebf08e', operation='UPDATE OR DELETE', pgid='pgtrigger_entry_append_only_1bc92', table='finance_entry', when='BEFORE')),
+            model_name="entry",
+            trigger=pgtrigger.compiler.Trigger(
+                name="entry_append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="7761b79567ca6f9241d051035fe06d0071ebf08e",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_entry_append_only_1bc92",
+                    table="finance_entry",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='entry',
-            trigger=pgtrigger.compiler.Trigger(name='entry_journal_balances', sql=pgtrigger.compiler.UpsertTriggerSql(constraint='CONSTRAINT', declare='DECLARE total numeric;', func="\n                    SELECT COALESCE(SUM(amount), 0) INTO total FROM finance_entry\n                        WHERE journal_id = NEW.journal_id;\n                    IF total <> 0 THEN\n                        RAISE EXCEPTION 'Journal % is unbalanced: its entries add up to %.', NEW.journal_id, total\n                            USING ERRCODE = 'check_violation';\n                    END IF;\n                    RETURN NULL;\n                    ", hash='fee7316e4cf6cb2d2749112d7c054cfc39219817', operation='INSERT', pgid='pgtrigger_entry_journal_balances_ecc3e', table='finance_entry', timing='DEFERRABLE INITIALLY DEFERRED', when='AFTER')),
+            model_name="entry",
+            trigger=pgtrigger.compiler.Trigger(
+                name="entry_journal_balances",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    constraint="CONSTRAINT",
+                    declare="DECLARE total numeric;",
+                    func="\n                    SELECT COALESCE(SUM(amount), 0) INTO total FROM finance_entry\n                        WHERE journal_id = NEW.journal_id;\n                    IF total <> 0 THEN\n                        RAISE EXCEPTION 'Journal % is unbalanced: its entries add up to %.', NEW.journal_id, total\n                            USING ERRCODE = 'check_violation';\n                    END IF;\n                    RETURN NULL;\n                    ",
+                    hash="fee7316e4cf6cb2d2749112d7c054cfc39219817",
+                    operation="INSERT",
+                    pgid="pgtrigger_entry_journal_balances_ecc3e",
+                    table="finance_entry",
+                    timing="DEFERRABLE INITIALLY DEFERRED",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='journal',
-            trigger=pgtrigger.compiler.Trigger(name='journal_append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='a0da8eecb23c42096f69727c959175b3819c83d3', operation='UPDATE OR DELETE', pgid='pgtrigger_journal_append_only_68653', table='finance_journal', when='BEFORE')),
+            model_name="journal",
+            trigger=pgtrigger.compiler.Trigger(
+                name="journal_append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="a0da8eecb23c42096f69727c959175b3819c83d3",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_journal_append_only_68653",
+                    table="finance_journal",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='journal',
-            trigger=pgtrigger.compiler.Trigger(name='journal_has_entries', sql=pgtrigger.compiler.UpsertTriggerSql(constraint='CONSTRAINT', func="\n                    IF NOT EXISTS (SELECT 1 FROM finance_entry WHERE journal_id = NEW.id) THEN\n                        RAISE EXCEPTION 'Journal % has no entries.', NEW.id\n                            USING ERRCODE = 'check_violation';\n                    END IF;\n                    RETURN NULL;\n                    ", hash='f37b8c83f59363fd98ed91010654397756644ae2', operation='INSERT', pgid='pgtrigger_journal_has_entries_dbf4f', table='finance_journal', timing='DEFERRABLE INITIALLY DEFERRED', when='AFTER')),
+            model_name="journal",
+            trigger=pgtrigger.compiler.Trigger(
+                name="journal_has_entries",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    constraint="CONSTRAINT",
+                    func="\n                    IF NOT EXISTS (SELECT 1 FROM finance_entry WHERE journal_id = NEW.id) THEN\n                        RAISE EXCEPTION 'Journal % has no entries.', NEW.id\n                            USING ERRCODE = 'check_violation';\n                    END IF;\n                    RETURN NULL;\n                    ",
+                    hash="f37b8c83f59363fd98ed91010654397756644ae2",
+                    operation="INSERT",
+                    pgid="pgtrigger_journal_has_entries_dbf4f",
+                    table="finance_journal",
+                    timing="DEFERRABLE INITIALLY DEFERRED",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]
