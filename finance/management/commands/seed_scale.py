@@ -124,7 +124,9 @@ class Command(BaseCommand):
     def skip_key_checks(self) -> None:
         """Every foreign key written here is read from the row it points at (a join), so the checks
         PostgreSQL would queue for the commit, one per key of a million rows, prove nothing: as a
-        superuser the seed skips them for its transaction (replica mode); otherwise they run."""
+        superuser the seed skips them for its transaction (replica mode), and with them the ledger's
+        balance triggers (every seeded journal is balanced by construction, and `reconcile_balances`
+        checks each one afterwards); otherwise they run."""
         try:
             with transaction.atomic():
                 self.cursor.execute("SET LOCAL session_replication_role = replica")
