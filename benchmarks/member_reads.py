@@ -38,6 +38,7 @@ def history(*, chama, members):
     from django.db import connection
 
     from finance.models import Account
+    from finance.services.chain import chain_bulk_loaded
     from finance.services.ledger import chama_account, member_account
 
     cash = chama_account(chama, Account.Purpose.CASH)
@@ -81,6 +82,7 @@ def history(*, chama, members):
             [chama.pk],
         )
         cursor.execute("ANALYZE finance_journal; ANALYZE finance_entry; ANALYZE finance_account")
+    chain_bulk_loaded(chama_ids=[chama.pk])  # on the chama's chain, as postings would be
     return 2 * sum(count for _, count in members)
 
 

@@ -8,10 +8,12 @@ A transaction that locks more than one row takes them in this order:
    posting at a time;
 3. the row being acted on (`lock_row`: a loan, withdrawal, waiver, guarantee, meeting, proposal…) and the
    rows under it, by primary key (`finance.locking`: a loan's installments, a member's dues);
-4. the ledger accounts, by primary key, last: `post_journal` locks them when it moves their balances
+4. the head of the chama's chain of journals (`finance.locking.lock_chain`): every posting takes it,
+   so a chama's journals are chained one at a time;
+5. the ledger accounts, by primary key, last: `post_journal` locks them when it moves their balances
    (`finance.locking.lock_accounts`). A collection sheet (`finance.services.ledger.all_or_nothing`)
    takes the same steps up front for all its postings: its members, the loans it repays, then the
-   chama's accounts and its members' accounts.
+   chain, then the chama's accounts and its members' accounts.
 
 Why: two transactions that take their locks in the same order may wait for each other, never for each
 other in a cycle, so PostgreSQL never has to abort one of them as a deadlock. Rows of one kind are locked

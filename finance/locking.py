@@ -1,5 +1,6 @@
 """Locks on the money rows, the last steps of the order in `chama.locking`: the row acted on (a loan)
-and the rows under it by primary key (installments, dues), then the ledger accounts by primary key."""
+and the rows under it by primary key (installments, dues), then the chama's chain of journals
+(`lock_chain`), then the ledger accounts by primary key."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from typing import TYPE_CHECKING
 from django.db import connection
 
 from chama import rows
-from chama.locking import lock_row, lock_rows
-from finance.models import Account, ContributionPlan, Due, Installment, Loan, SavingsType
+from chama.locking import lock_row, lock_rows, lock_values
+from finance.models import Account, ContributionPlan, Due, Installment, LedgerChain, Loan, SavingsType
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -86,9 +87,21 @@ def lock_open_dues(membership: Membership, kinds: Sequence[str] | None = None) -
     return dues
 
 
+def lock_chain(chama_id: int) -> list:
+    """The head of the chama's chain of journals, [position, hash], locked: every posting takes it
+    before its accounts, so a chama's journals join the chain one at a time, in one line (made on
+    the chama's first posting)."""
+    heads = LedgerChain.objects.filter(pk=chama_id)
+    found = lock_values(heads, "position", "head_hash")
+    if not found:
+        LedgerChain.objects.bulk_create([LedgerChain(chama_id=chama_id)], ignore_conflicts=True)
+        found = lock_values(heads, "position", "head_hash")
+    return list(found[0])
+
+
 def lock_accounts(ids: Iterable[int]) -> dict[int, Decimal]:
     """{pk: balance} of the accounts a journal moves, locked by primary key (in SQL written once:
-    every posting takes this lock)."""
+    every posting takes this lock). The caller holds the chama's chain lock."""
     ids = list(ids)
     where = f"{rows.col(Account, 'id')} IN {rows.in_list(ids)}"
     return dict(rows.fetch_values(Account, ["id", "balance"], where, ids, lock=rows.UPDATE))

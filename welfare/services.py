@@ -30,7 +30,7 @@ from chama import authority
 from chama.money import ZERO, positive_money, shown, to_money
 from chama.notify import notify
 from chama.transitions import locked_in_status, move
-from finance.locking import lock_accounts
+from finance.locking import lock_accounts, lock_chain
 from finance.models import Account, ContributionPlan, Due, Journal
 from finance.services import dues, ledger
 from groups import selectors as register
@@ -350,6 +350,7 @@ def claim_pay(*, claim: Claim, method: str, by: User, reference: str = "") -> Cl
         method_account = ledger.method_account(chama, method)
         # The fund's balance under its lock: payouts at the same moment queue here, and each sees
         # what the one before left.
+        lock_chain(chama.pk)  # chama.locking's order: the chain before the accounts
         fund = -lock_accounts([fund_account.pk])[fund_account.pk]
         wanted = claim.still_to_pay
         amount = min(wanted, fund)

@@ -90,6 +90,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The ledger's triggers (django-pgtrigger) first ask whether this session ignores them; with the
+    # setting absent that question is answered by catching an error, a subtransaction on every
+    # journal and entry written. Present and empty, it is a plain read.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c pgtrigger.ignore={}"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool("DATABASE_POOL", default=False):
     # psycopg 3's pool, built into Django 5.1+; persistent connections must be off with it.
     DATABASES["default"]["CONN_MAX_AGE"] = 0

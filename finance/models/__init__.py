@@ -2,7 +2,7 @@ from finance.models.backdating import BackdatingApproval
 from finance.models.books import Expense, Income, Investment, InvestmentMovement, PaidThrough
 from finance.models.cycles import RoscaBid, RoscaCycle, RoscaExit, RoscaPayout, RosterChange, RosterSlot
 from finance.models.dues import ContributionPlan, Due, DueAllocation, Waiver
-from finance.models.ledger import Account, Entry, Journal
+from finance.models.ledger import Account, Entry, Journal, LedgerChain
 from finance.models.loans import Collateral, Guarantee, Installment, Loan, LoanApproval, LoanProduct, RepaymentLine
 from finance.models.mpesa import MpesaChannel, MpesaConflict, MpesaReceipt, StkRequest
 from finance.models.savings import SavingsType, SharePurchase, Withdrawal
@@ -33,6 +33,7 @@ __all__ = [
     "Investment",
     "InvestmentMovement",
     "Journal",
+    "LedgerChain",
     "MpesaChannel",
     "MpesaConflict",
     "MpesaReceipt",

@@ -180,6 +180,12 @@ class Journal(AppendOnlyModel):
     # As `Account.loan`: unique with its chama; `reversed_by` reads the one reversal.
     reversal_of = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals")
 
+    # The chama's chain (`finance.services.chain`): the journal's place in it, the hash of the
+    # journal before it, and the hash over this one's content and that one, set as it is posted.
+    chain_position = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    previous_hash = models.CharField(max_length=64, blank=True, db_default="", editable=False)
+    chain_hash = models.CharField(max_length=64, blank=True, db_default="", editable=False)
+
     # Set on the instance ledger.post_once returns when it found the first posting (a replay).
     replayed = False
 
@@ -202,6 +208,7 @@ class Journal(AppendOnlyModel):
                 name="journal_reversed_once",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="journal_amount_positive"),
+            models.UniqueConstraint(fields=["chama", "chain_position"], name="journal_chain_position_unique"),
         ]
         indexes = [
             models.Index(fields=["chama", "-id"]),
@@ -294,3 +301,19 @@ class Entry(AppendOnlyModel):
     @property
     def credit(self):
         return -self.amount if self.amount < 0 else None
+
+
+class LedgerChain(models.Model):
+    """The head of a chama's chain of journals: how many are on it and the last one's hash, locked by
+    every posting before its accounts (so the chain is one line however many post at once), and how
+    far `verify_chain` has checked it."""
+
+    chama = models.OneToOneField(Chama, on_delete=models.PROTECT, primary_key=True, related_name="+")
+    position = models.PositiveBigIntegerField(default=0, help_text="Journals on the chain.")
+    head_hash = models.CharField(max_length=64, blank=True, help_text="The last journal's hash.")
+    verified_position = models.PositiveBigIntegerField(default=0, help_text="Checked up to this journal.")
+    verified_hash = models.CharField(max_length=64, blank=True)
+    verified_date = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.chama}: {self.position} journal(s) on the chain"

@@ -33,10 +33,10 @@ from django.db import IntegrityError, transaction
 from chama import rows
 from chama.models import User
 from chama.money import ZERO, shown, to_money
-from finance.locking import lock_accounts, lock_chama_accounts, lock_loans
+from finance.locking import lock_accounts, lock_chain, lock_chama_accounts, lock_loans
 from finance.models import Account, Entry, Expense, Journal, Loan, SavingsType
-from finance.services import value_dates
-from finance.services.ledger_writes import entries_of, insert_entries, insert_journal, set_balances
+from finance.services import chain, value_dates
+from finance.services.ledger_writes import entries_of, insert_entries, insert_journal, set_balances, set_chain_head
 from finance.signals import journal_posted
 from groups.locking import lock_membership, lock_memberships
 from groups.models import Chama, Membership
@@ -139,6 +139,7 @@ class _Batch:
     far (read once, under lock), the entries not written yet, and the members already locked."""
 
     balances: dict[int, Decimal] = field(default_factory=dict)
+    chain: list = field(default_factory=list)  # the chain's head as the block's journals moved it
     moved: set[int] = field(default_factory=set)
     entries: list[Entry] = field(default_factory=list)
     members: set[int] = field(default_factory=set)
@@ -165,7 +166,8 @@ def all_or_nothing(chama: Chama, membership_ids: Iterable[int], loan_ids: Iterab
     with transaction.atomic(), account_cache() as cache:
         lock_memberships(members)
         lock_loans(Loan.objects.filter(pk__in=sorted(set(loan_ids))))
-        batch = _Batch(members=set(members))
+        batch = _Batch(members=set(members), chain=lock_chain(chama.pk))
+        start = list(batch.chain)
         for account in lock_chama_accounts(chama.pk, members):
             cache.setdefault(("account", chama.pk, account.code), account)
             batch.balances[account.pk] = account.balance
@@ -177,6 +179,8 @@ def all_or_nothing(chama: Chama, membership_ids: Iterable[int], loan_ids: Iterab
             if batch.entries:
                 insert_entries(batch.entries)
                 set_balances(chama.pk, {pk: batch.balances[pk] for pk in batch.moved})
+            if batch.chain != start:
+                set_chain_head(chama.pk, batch.chain)
         finally:
             _batch.reset(token)
 
@@ -382,11 +386,12 @@ def post_journal(
     # refuses before anything is written, outside the block, so the caller's transaction stays usable.
     with transaction.atomic(savepoint=False):
         batch = _batch.get()
+        head = batch.chain if batch is not None else lock_chain(chama.pk)  # the chain, then the accounts
         before = _locked_balances(deltas, batch)
         after = {pk: before[pk] + amount for pk, amount in deltas.items()}
         refusal = _guard_refusal(chama, accounts, before, after)
         if refusal is None:
-            journal = _write(chama, deltas, after, journal_fields, batch)
+            journal = _write(chama, deltas, after, journal_fields, batch, head)
     if refusal is not None:
         raise refusal
     return journal
@@ -421,16 +426,24 @@ def _locked_balances(deltas: dict[int, Decimal], batch: _Batch | None) -> dict[i
 
 
 def _write(
-    chama: Chama, deltas: dict[int, Decimal], after: dict[int, Decimal], fields: dict[str, Any], batch: _Batch | None
+    chama: Chama,
+    deltas: dict[int, Decimal],
+    after: dict[int, Decimal],
+    fields: dict[str, Any],
+    batch: _Batch | None,
+    head: list,
 ) -> Journal:
-    """The journal, its entries and the balances (`ledger_writes`), under the accounts' locks; in
-    a batch, the entries and balances wait for the end of the batch."""
+    """The journal on the chain after `head`, its entries and the balances (`ledger_writes`), under
+    the chain's and the accounts' locks; in a batch, the entries, balances and the chain's head wait
+    for the end of the batch."""
     journal = Journal(chama=chama, amount=sum((amount for amount in deltas.values() if amount > 0), ZERO), **fields)
+    chain.chain_journal(journal, head, deltas.items())
     insert_journal(journal)
     entries = entries_of(journal, deltas=deltas, after=after)
     if batch is None:
         insert_entries(entries)
         set_balances(chama.pk, after)
+        set_chain_head(chama.pk, head)
     else:
         batch.entries.extend(entries)
         batch.balances.update(after)

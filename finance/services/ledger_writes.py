@@ -1,5 +1,5 @@
-"""The three statements that record posted journals, in SQL written once here: a journal's row,
-entries, and the accounts' new balances.
+"""The statements that record posted journals, in SQL written once here: a journal's row, entries,
+the accounts' new balances, and the head of the chama's chain of journals.
 
 `finance.services.ledger.post_journal` calls them under the accounts' locks, once it has worked
 out every balance and the guard has passed (inside `all_or_nothing()` the entries and balances of
@@ -21,7 +21,7 @@ from django.db.models import Field, Model
 from django.utils import timezone
 
 from chama import rows
-from finance.models import Account, Entry, Journal
+from finance.models import Account, Entry, Journal, LedgerChain
 
 JOURNAL_FIELDS = [
     field
@@ -105,4 +105,15 @@ def set_balances(chama_id: int, after: Mapping[int, Decimal]) -> None:
         cursor.execute(
             f"UPDATE {quote(Account._meta.db_table)} SET {quote(balance.column)} = {new} WHERE {where}",
             [*new_params, *where_params],
+        )
+
+
+def set_chain_head(chama_id: int, head: Sequence) -> None:
+    """Move the chama's chain head to `head` ([position, hash]); the caller holds its lock."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(LedgerChain._meta.db_table)} SET {quote('position')} = %s, {quote('head_hash')} = %s "
+            f"WHERE {quote('chama_id')} = %s",
+            [head[0], head[1], chama_id],
         )

@@ -32,7 +32,7 @@ from chama import authority
 from chama.money import ZERO, shown, to_money
 from chama.notify import notify
 from chama.transitions import locked_in_status, move
-from finance.locking import lock_chama_accounts
+from finance.locking import lock_chain, lock_chama_accounts
 from finance.models import Account, Journal, SavingsCycle, ShareOut, ShareOutChoice, ShareOutLine
 from finance.selectors import savings_cycles as reads
 from finance.services import ledger, loans, value_dates
@@ -250,6 +250,7 @@ def _post(share_out: ShareOut, by: User) -> None:
     cycle, chama = share_out.cycle, share_out.chama
     members = list(chama.memberships.order_by("pk").values_list("pk", flat=True))
     lock_memberships(members)
+    lock_chain(chama.pk)  # chama.locking's order: the chain before the accounts
     lock_chama_accounts(chama.pk, members)
     preview = reads.preview(cycle=cycle)
     whole = share_out.membership_id is None

@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from benchmarks import suite
-from finance.models import Account, Due, DueAllocation, Entry, Journal
+from finance.models import Account, Due, DueAllocation, Entry, Journal, LedgerChain
+from finance.services import chain
 from finance.services.reconcile import all_drift
 from groups.models import Chama, Membership
 
@@ -38,6 +39,8 @@ def test_seed_scale_writes_a_ledger_without_drift():
     assert Due.objects.count() == 12 * 3
     assert DueAllocation.objects.count() == Due.objects.filter(status="paid").count()
     assert {c.members_count for c in Chama.objects.all()} == {4}
+    assert chain.verify_all() == []  # every seeded journal on its chama's chain, in posting order
+    assert LedgerChain.objects.get(pk=hot.chama_id).position == Journal.objects.filter(chama=hot.chama).count()
 
 
 @postgres_only
@@ -49,6 +52,7 @@ def test_seed_scale_refuses_a_filled_database_unless_appending():
     seed(append=True)
     assert Chama.objects.count() == 6
     assert all_drift() == []
+    assert chain.verify_all() == []
 
 
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="the refusal is SQLite's")

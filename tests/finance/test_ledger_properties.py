@@ -33,7 +33,7 @@ from finance.models import (
 )
 from finance.selectors import savings as savings_reads
 from finance.selectors.ledger import trial_balance, unbalanced_journals
-from finance.services import books, ledger, reversals, savings
+from finance.services import books, chain, ledger, reversals, savings
 from finance.services import dues as dues_service
 from finance.services.reconcile import all_drift
 from reporting import statements
@@ -376,6 +376,7 @@ def test_random_operations_keep_the_books_balanced(ops):
                 run(world, op)
                 check_invariants(world, op)
             check_reports(world)
+            assert chain.verify(world.chama) is None  # every journal of the workload on the chain, in line
             raise _Rollback
     except _Rollback:
         pass

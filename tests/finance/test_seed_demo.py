@@ -92,6 +92,8 @@ def test_six_months_of_history_that_reconciles(demo):
     out = io.StringIO()
     call_command("reconcile_balances", stdout=out)
     assert "No drift" in out.getvalue()
+    call_command("verify_chain", stdout=out)  # every demo journal on its chama's chain, unbroken
+    assert "Every chain verifies" in out.getvalue()
 
 
 @pytest.mark.django_db

@@ -1,12 +1,16 @@
 from django.core.management.base import CommandError
 from django.db import transaction
 
+from finance.services import chain
 from finance.services.reconcile import fix_drift, run_checks
 from groups.commands import ChamaCommand
 
 
 class Command(ChamaCommand):
-    help = "Re-derive every cached balance from the ledger, print the drift; exit 1 on drift unless --fix."
+    help = (
+        "Re-derive every cached balance from the ledger, print the drift; exit 1 on drift unless --fix, or when a "
+        "journal does not balance or the chain of journals posted since its last check is broken."
+    )
     dry_run_help = None  # it writes only with --fix
 
     def add_options(self, parser):
@@ -17,6 +21,13 @@ class Command(ChamaCommand):
         unbalanced, found = run_checks(chama)
         if unbalanced:
             raise CommandError(f"Journals that do not sum to zero (the ledger itself is wrong): {unbalanced}")
+        # The journals posted since the last clean walk of each chain (`verify_chain` walks them whole).
+        broken = chain.verify_all(chama=chama, since_checkpoint=True)
+        if broken:
+            raise CommandError(
+                "The chain of journals is broken (the ledger was changed outside the application): "
+                + " ".join(str(link) for link in broken)
+            )
         drift = [item for items in found.values() for item in items]
         if fix and drift:
             with transaction.atomic():

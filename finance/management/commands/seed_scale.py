@@ -26,6 +26,7 @@ from django.db.models import QuerySet
 
 from chama.roles import MembershipStatus, Role
 from finance.models import ContributionPlan, SavingsType
+from finance.services.chain import chain_bulk_loaded
 from finance.services.ledger import CHART
 from groups.models import Chama, Membership, Policy
 
@@ -101,6 +102,7 @@ class Command(BaseCommand):
             self.accounts()
             self.plan(normal_journals, hot_journals, hot)
             self.ledger(start, months)
+            self.chain()
             self.dues(start, months, today)
             self.caches()
         self.step("committed")
@@ -322,6 +324,13 @@ class Command(BaseCommand):
             {"base": entry_base, "journal_base": journal_base, "amount": AMOUNT},
         )
         self.step(f"{entries:,} entries")
+
+    def chain(self) -> None:
+        """Each new chama's journals on its chain of hashes, in the order they were posted (by id),
+        as `post_journal` would have put them."""
+        self.cursor.execute("SELECT id FROM seed_chama")
+        chained = chain_bulk_loaded(chama_ids=[row[0] for row in self.cursor.fetchall()])
+        self.step(f"{chained:,} journals on their chamas' chains of hashes")
 
     def dues(self, start: date, months: int, today: date) -> None:
         # One contribution due a month for every member, its id reserved (the member's rank × months
