@@ -407,6 +407,7 @@ def money_rows(chama):
         fm.Account: fm.Account.objects.filter(chama=chama, membership=payer).first(),
         fm.BackdatingApproval: approval,
         fm.Journal: payment,
+        fm.LedgerChain: fm.LedgerChain.objects.get(pk=chama.pk),
         fm.Entry: payment.entries.first(),
         fm.Due: fine,
         fm.DueAllocation: fine.allocations.first(),

@@ -172,7 +172,9 @@ def verify(chama: Chama, *, since_checkpoint: bool = False) -> Break | None:
     return None
 
 
-def _check(journal: Journal, position: int, previous: str, entries) -> tuple[str, str, str] | None:
+def _check(
+    journal: Journal, position: int, previous: str, entries: list[tuple[int, Decimal]]
+) -> tuple[str, str, str] | None:
     if journal.chain_position != position:
         return "the position (a journal before it is missing)", str(position), str(journal.chain_position)
     if journal.previous_hash != previous:

@@ -114,6 +114,6 @@ def set_chain_head(chama_id: int, head: Sequence) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {quote(LedgerChain._meta.db_table)} SET {quote('position')} = %s, {quote('head_hash')} = %s "
-            f"WHERE {quote('chama_id')} = %s",
+            f"WHERE {rows.col(LedgerChain, 'chama_id')} = %s",
             [head[0], head[1], chama_id],
         )
