@@ -4,8 +4,9 @@ from rest_framework import generics, mixins, status, viewsets
 from rest_framework import serializers as drf
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
-from rest_framework_simplejwt.views import TokenObtainPairView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from chama import services
 from chama.api.serializers import (
@@ -22,6 +23,15 @@ class LoginView(TokenObtainPairView):
     """Obtain an access and a refresh token with a phone number or email and a password."""
 
     serializer_class = LoginSerializer
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+
+class RefreshView(TokenRefreshView):
+    """Exchange a refresh token for a new access token (and a new refresh token: the old one is spent)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
 
 
 class MeView(generics.RetrieveUpdateAPIView):

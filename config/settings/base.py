@@ -237,6 +237,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "chama.api.schema.ChamaAutoSchema",
     "EXCEPTION_HANDLER": "chama.api.exceptions.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
+    # Requests per client on the routes a stranger could hammer (counted in the shared cache: Redis in
+    # production): logins and token refreshes per address, M-Pesa pushes per person, Safaricom's
+    # callbacks per address. A 429 says when to try again (Retry-After).
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env("THROTTLE_LOGIN", default="30/min"),
+        "mpesa_push": env("THROTTLE_MPESA_PUSH", default="10/min"),
+        "mpesa_callback": env("THROTTLE_MPESA_CALLBACK", default="600/min"),
+    },
+    # The proxies in front of the application (1 behind nginx): the client's address is then read
+    # from X-Forwarded-For, never trusted from it otherwise.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 
 SIMPLE_JWT = {

@@ -15,3 +15,8 @@ CSRF_COOKIE_SECURE = False
 SMS_BACKEND = "chama.sms.MemoryBackend"
 # A task runs as it is enqueued (after the commit, like the real queue), so tests see its effects.
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Throttles as in production but far above what a test sends (one test lowers them to see a 429).
+REST_FRAMEWORK = {  # noqa: F405
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": dict.fromkeys(REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "100000/min"),  # noqa: F405
+}

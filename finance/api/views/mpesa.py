@@ -10,6 +10,7 @@ from rest_framework import serializers as drf
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from chama.api.fields import MoneyField
@@ -49,6 +50,8 @@ class StkPushViewSet(ChamaNestedViewSet):
 
     queryset = MpesaReceipt.objects.all()
     action_rules = {"create": None}
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "mpesa_push"
 
     @extend_schema(
         request=serializers.StkPushSerializer,
@@ -84,6 +87,8 @@ class MpesaCallbackView(APIView):
 
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "mpesa_callback"
     source = None
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
