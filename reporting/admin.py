@@ -233,8 +233,7 @@ class GeneratedReportAdmin(ServiceCreatedAdmin):
 
     @admin.display(description="Report", ordering="report")
     def title(self, row):
-        report = catalogue.REPORTS.get(row.report)
-        return report.title if report else row.report
+        return catalogue.title_of(row.report)
 
     @admin.display(description="Built", ordering="progress")
     def progress_shown(self, row):

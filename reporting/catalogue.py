@@ -127,6 +127,11 @@ REPORTS = {
 }
 
 
+def title_of(name: str) -> str:
+    """A report's title by its name (the name itself for one no longer in the catalogue)."""
+    return REPORTS[name].title if name in REPORTS else name
+
+
 def report_or_error(name: str) -> Report:
     if name not in REPORTS:
         raise ValidationError({"report": f"No report {name!r}: one of {', '.join(REPORTS)}."})

@@ -330,7 +330,7 @@ class GeneratedReportSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_title(self, row) -> str:
-        return catalogue.REPORTS[row.report].title if row.report in catalogue.REPORTS else row.report
+        return catalogue.title_of(row.report)
 
     def get_download_url(self, row) -> str | None:
         if row.status != GeneratedReport.Status.READY or row.expires_date <= timezone.now():
