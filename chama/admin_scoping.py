@@ -19,7 +19,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 
-from chama import authority, tenancy
+from chama import authority, signals, tenancy
 from chama.forms import DateFormField, SplitDateTimeFormField
 
 
@@ -289,6 +289,7 @@ class ChamaScopedAdmin(ChamaScopedMixin, admin.ModelAdmin):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except (ValidationError, authority.Refused) as exc:
+            signals.refused(request, exc)
             if self.refusals_on_form and request.method == "POST" and not hasattr(request, "service_refusal"):
                 # Nothing was saved (the transaction rolled back): the form again, with the reason.
                 request.service_refusal = exc
@@ -343,6 +344,7 @@ class ChamaScopedAdmin(ChamaScopedMixin, admin.ModelAdmin):
             try:
                 service(row)
             except (ValidationError, authority.Refused) as exc:
+                signals.refused(request, exc)
                 self.message_user(request, f"{row}: {' '.join(exc.messages)}", messages.ERROR)
             else:
                 done += 1

@@ -29,11 +29,17 @@ from chama.roles import Role
 
 
 class Refused(PermissionDenied):
-    """An action the actor may not take, with the reason in a sentence (403 in the API)."""
+    """An action the actor may not take, with the reason in a sentence (403 in the API); `action`
+    and `chama_id` say which and where, when the refusal came from `require`."""
 
-    def __init__(self, reason):
+    def __init__(self, reason, *, action=None, chama_id=None):
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.action, self.chama_id = reason, action, chama_id
+
+    @property
+    def about_money(self):
+        """Whether the refused action moves or signs for money (a security event when refused)."""
+        return self.action is not None and action(self.action).money
 
     @property
     def messages(self):
@@ -198,7 +204,11 @@ def require(user, name, row=None, *, chama=None):
     """Refuse (raise `Refused`) unless `user` may take action `name` on `row`."""
     reason = refusal(user, name, row, chama=chama)
     if reason is not None:
-        raise Refused(reason)
+        try:
+            where = _chama_of(row, chama).pk
+        except ImproperlyConfigured:  # refused before any chama was looked for (not logged in)
+            where = None
+        raise Refused(reason, action=name, chama_id=where)
 
 
 def require_distinct(user, makers, what):

@@ -12,7 +12,15 @@ from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedStackedInline, Crea
 from chama.roles import MembershipStatus
 from groups import importing, services
 from groups import selectors as register
-from groups.models import Chama, Invitation, JoinRequest, Membership, MembershipChangeRequest, Policy
+from groups.models import (
+    Chama,
+    Invitation,
+    JoinRequest,
+    Membership,
+    MembershipChangeRequest,
+    Policy,
+    SecurityEvent,
+)
 
 
 class PolicyInline(ChamaScopedStackedInline):
@@ -643,3 +651,24 @@ class InvitationAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
             "{count} invitation(s) revoked.",
             action="add",
         )
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(ChamaScopedAdmin):
+    """Failed and locked logins of the chama's members, money actions refused, spent tokens used
+    again: read only, for the chairperson (and platform staff, who also see logins for nobody known)."""
+
+    list_display = ["created_date", "kind", "chama", "user", "login", "ip_address", "detail"]
+    list_filter = ["kind", "chama"]
+    list_select_related = ["chama", "user"]
+    search_fields = ["login", "user__first_name", "user__last_name", "ip_address", "detail"]
+    date_hierarchy = "created_date"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

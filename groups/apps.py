@@ -6,7 +6,7 @@ class GroupsConfig(AppConfig):
     verbose_name = "Chamas and members"
 
     def ready(self):
-        from groups import authority, signals  # noqa: F401  (signals connect the members_count receivers)
+        from groups import authority, security, signals  # noqa: F401  (their receivers connect on import)
 
         authority.register()
         authority.register_documents()

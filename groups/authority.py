@@ -74,6 +74,8 @@ def register():
         {f"groups.{model}": {"view"} for model in ("chama", "policy", "membership", "joinrequest", "invitation")},
     )
     # A second signature is an admin action on the list of changes: any officer may give one.
+    # Security events: the chairperson of the chama (staff see every chama's and the platform's).
+    authority.grant_model_perms([Role.CHAIRPERSON], {"groups.securityevent": {"view"}})
     authority.grant_model_perms(OFFICER_ROLES, {"groups.membershipchangerequest": {"view", "change"}})
     authority.grant_model_perms(
         SECRETARIAT,

@@ -527,3 +527,33 @@ class Invitation(TimeStampedModel):
     @property
     def is_expired(self):
         return self.expires_date <= timezone.now()
+
+
+class SecurityEvent(TimeStampedModel):
+    """Something a chama's chairperson (and the platform's staff) should be able to look back on:
+    a failed or locked login of one of its members, a money action refused, a refresh token used
+    again after it was spent (`groups.security`). A person in several chamas gets a row in each;
+    a login for nobody known has no chama and only staff see it."""
+
+    class Kind(models.TextChoices):
+        LOGIN_FAILED = "login_failed", "Failed login"
+        LOGIN_LOCKED = "login_locked", "Account locked after failed logins"
+        REFUSED = "refused", "Money action refused"
+        TOKEN_REUSE = "token_reuse", "Spent refresh token used again"
+
+    chama = models.ForeignKey(Chama, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    login = models.CharField(max_length=254, blank=True, help_text="What was typed as the login (failed logins).")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_date", "-id"]
+        indexes = [models.Index(fields=["chama", "-created_date"], name="security_event_chama_newest")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}, {self.created_date:%d %b %Y %H:%M}"

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 
 from chama.roles import Role
 from groups import services
-from groups.models import Chama, Invitation, JoinRequest, Membership, MembershipChangeRequest, Policy
+from groups.models import Chama, Invitation, JoinRequest, Membership, MembershipChangeRequest, Policy, SecurityEvent
 
 PASSWORD = "pass-1234"
 
@@ -275,6 +275,10 @@ def _policy_of(chama):
     return Policy.objects.get(chama=chama)
 
 
+def _security_event_of(chama):
+    return SecurityEvent.objects.create(chama=chama, kind="refused", user=_user_in(chama), detail="record_payment")
+
+
 def money_rows(chama):
     """One of every money row in `chama`, made once per chama through the services."""
     if getattr(chama, "_money_rows", None):
@@ -536,6 +540,7 @@ def _money_row(model):
 ROW_MAKERS = {
     Chama: None,  # the chama itself
     Policy: _policy_of,
+    SecurityEvent: _security_event_of,
     get_user_model(): _user_in,
 }
 ROW_MAKERS.update(

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from chama import signals
 from chama.uploads import FILE_TOO_LARGE
 
 
@@ -20,6 +21,7 @@ def exception_handler(exc, context):
         else:
             exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, DjangoPermissionDenied):
+        signals.refused(context.get("request"), exc)
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, IntegrityError):
         # A unique constraint lost a race with a concurrent request: the caller may simply retry.

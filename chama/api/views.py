@@ -6,9 +6,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenBackendError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.state import token_backend
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from chama import services
+from chama import services, signals
 from chama.api.serializers import (
     LoginSerializer,
     MeSerializer,
@@ -32,6 +36,32 @@ class RefreshView(TokenRefreshView):
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
+
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except InvalidToken:
+            self._announce_reuse(request)
+            raise
+
+    @staticmethod
+    def _announce_reuse(request):
+        """A genuine refresh token already spent (blacklisted) is being used again: whoever holds a
+        copy of it is not its owner's app, which moved on to the next one."""
+        token = request.data.get("refresh") if hasattr(request.data, "get") else None
+        try:
+            payload = token_backend.decode(token, verify=True) if isinstance(token, str) else None
+        except TokenBackendError:
+            return  # forged or expired: nothing to say about anyone
+        if payload and BlacklistedToken.objects.filter(token__jti=payload.get("jti")).exists():
+            signals.security_event.send(
+                sender=RefreshView,
+                kind=signals.TOKEN_REUSE,
+                request=request,
+                user=get_user_model().objects.filter(pk=payload.get(jwt_settings.USER_ID_CLAIM)).first(),
+                chama_id=None,
+                detail="A refresh token was used again after it had been rotated or revoked.",
+            )
 
 
 class MeView(generics.RetrieveUpdateAPIView):
