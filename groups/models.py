@@ -546,7 +546,11 @@ class SecurityEvent(TimeStampedModel):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    login = models.CharField(max_length=254, blank=True, help_text="What was typed as the login (failed logins).")
+    login = models.CharField(
+        max_length=254,
+        blank=True,
+        help_text="What was typed as the login (failed logins): whole when it is someone's, else its start and length.",
+    )
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=255, blank=True)
     detail = models.CharField(max_length=500, blank=True)

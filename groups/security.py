@@ -60,14 +60,17 @@ def login_failed(sender, credentials: dict[str, Any], request=None, **kwargs) ->
     login = str(credentials.get("username") or credentials.get("login") or "")
     user = find_user_by_login(login)
     chamas = _chamas_of(user)
-    record(K.LOGIN_FAILED, request=request, user=user, chama_ids=chamas, login=login)
+    # What was typed is kept whole only when it is someone's login: otherwise it may be a password
+    # typed in the wrong box, and only its start and length are kept.
+    shown = login if user is not None else f"{login[:4]}… ({len(login)} characters)"
+    record(K.LOGIN_FAILED, request=request, user=user, chama_ids=chamas, login=shown)
     if user is None:
         return
     user.refresh_from_db(fields=["account_locked_until"])
     if user.is_locked:  # said once a lock, not again for each attempt while it lasts
         since = user.account_locked_until - timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
         if not SecurityEvent.objects.filter(user=user, kind=K.LOGIN_LOCKED, created_date__gte=since).exists():
-            record(K.LOGIN_LOCKED, request=request, user=user, chama_ids=chamas, login=login)
+            record(K.LOGIN_LOCKED, request=request, user=user, chama_ids=chamas, login=shown)
 
 
 @receiver(signals.security_event)

@@ -33,7 +33,9 @@ class Migration(migrations.Migration):
                 (
                     "login",
                     models.CharField(
-                        blank=True, help_text="What was typed as the login (failed logins).", max_length=254
+                        blank=True,
+                        help_text="What was typed as the login (failed logins): whole when it is someone's, else its start and length.",
+                        max_length=254,
                     ),
                 ),
                 ("ip_address", models.GenericIPAddressField(blank=True, null=True)),
