@@ -9,7 +9,7 @@ writes is kept. (Failed logins come from Django's own `user_login_failed`.)
 from django.dispatch import Signal
 
 security_event = Signal()
-REFUSED, TOKEN_REUSE = "refused", "token_reuse"
+REFUSED, TOKEN_REUSE, SECRET_ROTATED = "refused", "token_reuse", "secret_rotated"
 
 
 def refused(request, exc) -> None:

@@ -532,7 +532,7 @@ class Invitation(TimeStampedModel):
 class SecurityEvent(TimeStampedModel):
     """Something a chama's chairperson (and the platform's staff) should be able to look back on:
     a failed or locked login of one of its members, a money action refused, a refresh token used
-    again after it was spent (`groups.security`). A person in several chamas gets a row in each;
+    again after it was spent, an M-Pesa callback secret rotated (`groups.security`). A person in several chamas gets a row in each;
     a login for nobody known has no chama and only staff see it."""
 
     class Kind(models.TextChoices):
@@ -540,6 +540,7 @@ class SecurityEvent(TimeStampedModel):
         LOGIN_LOCKED = "login_locked", "Account locked after failed logins"
         REFUSED = "refused", "Money action refused"
         TOKEN_REUSE = "token_reuse", "Spent refresh token used again"
+        SECRET_ROTATED = "secret_rotated", "Callback secret rotated"
 
     chama = models.ForeignKey(Chama, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from chama import authority
+from chama import authority, signals
 from chama.dates import in_range
 from chama.locking import lock_row
 from chama.money import parse_money, to_money
@@ -64,6 +64,14 @@ def channel_secret_rotate(*, channel: MpesaChannel, by: User) -> str:
         secret = channel.issue_secret()
         channel.save(update_fields=["callback_secret_hash", "updated_date"])
     logger.info("M-Pesa callback secret of %s rotated by %s", channel, authority.person(by))
+    signals.security_event.send(
+        sender=MpesaChannel,
+        kind=signals.SECRET_ROTATED,
+        request=None,
+        user=by,
+        chama_id=channel.chama_id,
+        detail=f"The M-Pesa callback secret of {channel} was rotated.",
+    )
     return secret
 
 

@@ -26,6 +26,7 @@ class Migration(migrations.Migration):
                             ("login_locked", "Account locked after failed logins"),
                             ("refused", "Money action refused"),
                             ("token_reuse", "Spent refresh token used again"),
+                            ("secret_rotated", "Callback secret rotated"),
                         ],
                         max_length=20,
                     ),

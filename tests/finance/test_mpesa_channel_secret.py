@@ -19,6 +19,7 @@ from finance.log_filters import redact
 from finance.models import Journal, MpesaChannel, MpesaReceipt
 from finance.models.mpesa import hash_secret
 from finance.services import mpesa
+from groups.models import SecurityEvent
 from tests.factories import ChamaFactory, joined
 from tests.finance.test_money_admin import messages_of
 
@@ -171,6 +172,9 @@ def test_the_audit_log_records_who_set_and_rotated_the_secret_but_never_the_secr
         assert secret not in stored
     # Nor anywhere else in the log (an STK push's own secret is masked the same way).
     assert not LogEntry.objects.filter(changes__icontains=channel.callback_secret_hash).exists()
+    # The rotation is a security event of the chama, for its chairperson, with who rotated it.
+    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.SECRET_ROTATED)
+    assert (event.chama_id, event.user) == (chama.pk, treasurer) and rotated not in event.detail
 
 
 @pytest.mark.django_db(transaction=True)
