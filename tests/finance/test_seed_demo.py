@@ -1,8 +1,10 @@
 """seed_demo: two demo chamas with officers, members and six months of history, loaded once for
-the module (it takes seconds), run twice to prove nothing is duplicated."""
+the module (it takes seconds), run twice to prove nothing is duplicated; and the demo treasurer's
+dashboard in a real browser, on the same demo."""
 
 import io
 import json
+import os
 from collections import Counter
 from datetime import date
 from decimal import Decimal as D
@@ -10,17 +12,26 @@ from decimal import Decimal as D
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db.models import Sum
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from chama.roles import Role
-from finance.models import Due, Journal, MpesaReceipt, SharePurchase
+from finance.models import Account, Due, Entry, Journal, Loan, MpesaReceipt, SharePurchase
 from finance.selectors.ledger import trial_balance
 from finance.services.reconcile import all_drift
 from groups.models import Chama, Membership
 from meetings.models import Meeting, Proposal
 
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # the browser test skips with its message
+    sync_playwright = None
+
 PASSWORD = "pw-123"
+CHROMIUM = "/usr/bin/chromium"
+NO_BROWSER = "No browser: install Debian's chromium (apt-get install -y chromium) to run the browser tests."
+A = Account.Purpose
 
 
 def run(*args):
@@ -167,3 +178,68 @@ def test_each_demo_chama_has_a_welfare_scheme_a_paid_claim_one_under_review_and_
         assert paid.amount_paid == D("5000.00") and paid.documents.exists()
         assert ContributionPlan.objects.filter(chama=chama, kind="levy", welfare_claims=paid).exists()
     assert all_drift() == []
+
+
+# --- the dashboard in a real browser -----------------------------------------------------------
+
+
+def ledger_total(chama, **accounts):
+    """The sum of the entries (debit positive) on the chama's accounts matching `accounts`: the
+    ledger itself, not the cached balances and selectors the dashboard reads."""
+    filters = {f"account__{name}": value for name, value in accounts.items()}
+    return Entry.objects.filter(chama=chama, **filters).aggregate(total=Sum("amount"))["total"] or D("0")
+
+
+def expected_figures(chama):
+    shown = lambda amount: f"{chama.currency} {amount:,.2f}"
+    own = {"membership__isnull": True}
+    return {
+        "cash": shown(ledger_total(chama, purpose=A.CASH, **own)),
+        "bank": shown(ledger_total(chama, purpose=A.BANK, **own)),
+        "m-pesa": shown(ledger_total(chama, purpose=A.MOBILE_MONEY, **own)),
+        # What members hold is a credit on their accounts: shown as a positive amount.
+        "savings": shown(-ledger_total(chama, purpose=A.MEMBER_SAVINGS, membership__isnull=False)),
+        "shares": shown(-ledger_total(chama, purpose=A.MEMBER_SHARES, membership__isnull=False)),
+        "loans": shown(ledger_total(chama, purpose=A.LOAN_RECEIVABLE, loan__status__in=Loan.OUTSTANDING_STATUSES)),
+    }
+
+
+# Last in the module: the live server makes this test transactional, and the database is emptied
+# after it (the module's demo with it).
+@pytest.mark.skipif(sync_playwright is None or not os.path.exists(CHROMIUM), reason=NO_BROWSER)
+@pytest.mark.django_db
+def test_the_demo_treasurer_sees_the_ledgers_figures_and_two_charts_in_a_browser(demo, live_server):
+    """The admin's front page in Debian's Chromium (Playwright), logged in through the login form as
+    Umoja's treasurer: the figures the ledger's entries add up to, and the two charts as SVG.
+    Playwright's sync API runs an event loop in this thread, where Django refuses ORM calls: every
+    database read happens before the browser starts."""
+    entry = next(item for item in demo["data"]["chamas"] if item["name"].startswith("Umoja"))
+    login = next(item for item in entry["logins"] if item["role"] == Role.TREASURER)
+    chama, username, password = Chama.objects.get(pk=entry["id"]), login["username"], PASSWORD
+    expected = expected_figures(chama)
+    # Zeros on both sides would prove nothing: the demo holds cash, shares and a loan in arrears.
+    assert f"{chama.currency} 0.00" not in (expected["cash"], expected["shares"], expected["loans"]), expected
+    panel = f"#dashboard-{chama.pk}"
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+            page.fill("#id_username", username)
+            page.fill("#id_password", password)
+            page.click('#login-form [type="submit"]')
+            page.wait_for_url(f"{live_server.url}/admin/")
+            page.goto(f"{live_server.url}/admin/")
+
+            shown = {name: page.locator(f'{panel} [data-figure="{name}"]').inner_text().strip() for name in expected}
+            charts = page.locator(f"{panel} svg")
+            chart_count = charts.count()
+            drawn = [charts.nth(i).evaluate("svg => svg instanceof SVGSVGElement") for i in range(chart_count)]
+            panels = page.locator('div.module[id^="dashboard-"]').count()
+        finally:
+            browser.close()
+
+    assert shown == expected
+    assert chart_count == 2 and drawn == [True, True]  # contributions by month and cash at each month's end
+    assert panels == 1  # Umoja's only: its treasurer is a plain member of Tujenge
