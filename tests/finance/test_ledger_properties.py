@@ -344,7 +344,7 @@ def check_reports(world):
 
 
 @settings(
-    max_examples=20,
+    max_examples=15,
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

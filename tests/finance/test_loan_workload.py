@@ -49,8 +49,8 @@ ZERO = D("0.00")
 MONEY = {A.CASH, A.BANK, A.MOBILE_MONEY}
 COMPONENTS = ("principal", "interest", "fee", "penalty")
 METHODS = ["cash", "mpesa", "bank", "cheque"]
-# Four seeds keep the suite within its time budget; 11 reschedules one loan twice with the same two officers.
-SEEDS = [7, 11, 42, 2026]
+# Three seeds keep the suite within its time budget; 11 reschedules one loan twice with the same two officers.
+SEEDS = [7, 11, 2026]
 STEPS = 90
 START = date(2026, 4, 1)
 
