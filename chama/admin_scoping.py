@@ -356,6 +356,19 @@ class ChamaScopedAdmin(ChamaScopedMixin, admin.ModelAdmin):
             )
 
 
+class ReadOnlyScopedAdmin(ChamaScopedAdmin):
+    """A list and pages to read, nothing to add, change or delete (rows written by the application)."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class CreatedByServiceMixin:
     """For admins whose new rows are made by a service (which checks the rules and writes the
     money): `create_with_service(request, form)` builds the row from the add form, and Django's own

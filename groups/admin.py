@@ -8,7 +8,13 @@ from django.utils.html import format_html
 from phonenumber_field.formfields import PhoneNumberField
 
 from chama import authority
-from chama.admin_scoping import ChamaScopedAdmin, ChamaScopedStackedInline, CreatedByServiceMixin, take_saved
+from chama.admin_scoping import (
+    ChamaScopedAdmin,
+    ChamaScopedStackedInline,
+    CreatedByServiceMixin,
+    ReadOnlyScopedAdmin,
+    take_saved,
+)
 from chama.roles import MembershipStatus
 from groups import importing, services
 from groups import selectors as register
@@ -654,7 +660,7 @@ class InvitationAdmin(CreatedByServiceMixin, ChamaScopedAdmin):
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(ChamaScopedAdmin):
+class SecurityEventAdmin(ReadOnlyScopedAdmin):
     """Failed and locked logins of the chama's members, money actions refused, spent tokens used
     again: read only, for the chairperson (and platform staff, who also see logins for nobody known)."""
 
@@ -663,12 +669,3 @@ class SecurityEventAdmin(ChamaScopedAdmin):
     list_select_related = ["chama", "user"]
     search_fields = ["login", "user__first_name", "user__last_name", "ip_address", "detail"]
     date_hierarchy = "created_date"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

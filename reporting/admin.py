@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from chama import downloads
-from chama.admin_scoping import ChamaScopedAdmin, scope_for_user
+from chama.admin_scoping import ReadOnlyScopedAdmin, scope_for_user
 from finance.admin.books import ServiceCreatedAdmin
 from finance.models import SavingsCycle
 from reporting import catalogue, generation, statements
@@ -68,7 +68,7 @@ def _day(text, default):
 
 
 @admin.register(FinancialStatement)
-class FinancialStatementAdmin(ChamaScopedAdmin):
+class FinancialStatementAdmin(ReadOnlyScopedAdmin):
     list_display = ["chama", *REPORT_COLUMNS, "share_out", "members"]
     list_display_links = None
     list_select_related = ["chama"]
@@ -87,15 +87,6 @@ class FinancialStatementAdmin(ChamaScopedAdmin):
         if policy.last_closed_cycle is None:
             return "—"
         return _links(f"/api/v1/chamas/{policy.chama_id}/reports/share-out/{policy.last_closed_cycle}/")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [
@@ -135,21 +126,12 @@ class FinancialStatementAdmin(ChamaScopedAdmin):
 
 
 @admin.register(MonthlySnapshot)
-class MonthlySnapshotAdmin(ChamaScopedAdmin):
+class MonthlySnapshotAdmin(ReadOnlyScopedAdmin):
     """Each chama's month-end figures (`take_snapshots`): read only."""
 
     list_display = ["chama", "month", "members", "savings", "shares", "loans_outstanding", "cash", "income", "expenses"]
     list_filter = ["chama"]
     date_hierarchy = "month"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class GeneratedReportForm(forms.ModelForm):
