@@ -160,6 +160,21 @@ def _row_id(raw: dict[str, Any], name: str, what: str) -> int:
         raise ValidationError({name: f"Give the {what}'s number."}) from None
 
 
+def period(chama: Chama, raw: dict[str, Any]) -> dict[str, date]:
+    """`start` and `end` read from `raw` (default: this year to the chama's today)."""
+    start, end = statements.year_bounds(chama.today())
+    start, end = _day(raw, "start", start), _day(raw, "end", end)
+    if end < start:
+        raise ValidationError({"end": "The period ends before it starts."})
+    return {"start": start, "end": end}
+
+
+def build_one(name: str, chama: Chama, raw: dict[str, Any]) -> Table:
+    """Report `name` of a single table, its parameters read from `raw` (a query), built now."""
+    report = REPORTS[name]
+    return report.build(chama, parse(report, chama, raw), lambda done, total: None)[0]
+
+
 def parse(report: Report, chama: Chama, raw: dict[str, Any]) -> dict[str, Any]:
     """`raw` (text or values) checked and read for `report`: dates as dates, rows as rows."""
     today = chama.today()
@@ -167,10 +182,7 @@ def parse(report: Report, chama: Chama, raw: dict[str, Any]) -> dict[str, Any]:
     if "as_of" in report.takes:
         parameters["as_of"] = _day(raw, "as_of", today)
     if "period" in report.takes:
-        start, end = statements.year_bounds(today)
-        parameters["start"], parameters["end"] = _day(raw, "start", start), _day(raw, "end", end)
-        if parameters["end"] < parameters["start"]:
-            raise ValidationError({"end": "The period ends before it starts."})
+        parameters.update(period(chama, raw))
     if "channel" in report.takes:
         parameters["channel"] = raw.get("channel") or "cash"
         if parameters["channel"] not in statements.CHANNELS:

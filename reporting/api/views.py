@@ -48,16 +48,6 @@ FORMAT = OpenApiParameter(
 )
 
 
-def _day(request, name, default):
-    text = request.query_params.get(name)
-    if not text:
-        return default
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError({name: "Give a date as YYYY-MM-DD."}) from None
-
-
 def answer(request, table: Table) -> Response:
     """The report as JSON, or the `Table` itself for the file renderers (`?format=`)."""
     if getattr(request.accepted_renderer, "format", "json") == "json":
@@ -66,12 +56,14 @@ def answer(request, table: Table) -> Response:
 
 
 def period(request, chama) -> dict[str, date]:
-    """`start` and `end` from the query (default: this year to today)."""
-    start, end = statements.year_bounds(chama.today())
-    start, end = _day(request, "start", start), _day(request, "end", end)
-    if end < start:
-        raise ValidationError({"end": "The period ends before it starts."})
-    return {"start": start, "end": end}
+    """`start` and `end` from the query (default: this year to today): the catalogue's rule."""
+    return catalogue.period(chama, request.query_params)
+
+
+def report(request, chama, name: str) -> Response:
+    """Report `name` of the catalogue, its parameters read from the query (a bad one is a 400
+    naming it), as JSON or a file."""
+    return answer(request, catalogue.build_one(name, chama, request.query_params))
 
 
 class ReportViewSet(ChamaNestedViewSet):
@@ -96,15 +88,13 @@ class ReportViewSet(ChamaNestedViewSet):
     @action(detail=False, methods=["get"], url_path="trial-balance")
     def trial_balance(self, request, *args, **kwargs):
         """Every account's debit or credit on a day (`as_of`, default today); the totals are equal."""
-        as_of = _day(request, "as_of", self.chama.today())
-        return answer(request, statements.trial_balance(chama=self.chama, as_of=as_of))
+        return report(request, self.chama, "trial-balance")
 
     @extend_schema(parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE), FORMAT], responses=TABLE)
     @action(detail=False, methods=["get"], url_path="balance-sheet")
     def balance_sheet(self, request, *args, **kwargs):
         """Assets, liabilities and equity on a day (`as_of`, default today)."""
-        as_of = _day(request, "as_of", self.chama.today())
-        return answer(request, statements.balance_sheet(chama=self.chama, as_of=as_of))
+        return report(request, self.chama, "balance-sheet")
 
     @extend_schema(
         parameters=[OpenApiParameter("start", OpenApiTypes.DATE), OpenApiParameter("end", OpenApiTypes.DATE), FORMAT],
@@ -113,7 +103,7 @@ class ReportViewSet(ChamaNestedViewSet):
     @action(detail=False, methods=["get"], url_path="income-statement")
     def income_statement(self, request, *args, **kwargs):
         """Income and expenses of a period (default: this year to today)."""
-        return answer(request, statements.income_statement(chama=self.chama, **period(request, self.chama)))
+        return report(request, self.chama, "income-statement")
 
     @extend_schema(
         parameters=[
@@ -129,30 +119,25 @@ class ReportViewSet(ChamaNestedViewSet):
     @action(detail=False, methods=["get"], url_path="cash-book")
     def cash_book(self, request, *args, **kwargs):
         """One channel's opening balance, every movement and its closing balance for a period."""
-        channel = request.query_params.get("channel", "cash")
-        if channel not in statements.CHANNELS:
-            raise ValidationError({"channel": "Pick cash, bank or mpesa."})
-        return answer(request, statements.cash_book(chama=self.chama, channel=channel, **period(request, self.chama)))
+        return report(request, self.chama, "cash-book")
 
     @extend_schema(parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE), FORMAT], responses=TABLE)
     @action(detail=False, methods=["get"], url_path="members-funds")
     def members_funds(self, request, *args, **kwargs):
         """Each member's savings, shares, advances, fines owed and loans on a day."""
-        as_of = _day(request, "as_of", self.chama.today())
-        return answer(request, statements.members_funds(chama=self.chama, as_of=as_of))
+        return report(request, self.chama, "members-funds")
 
     @extend_schema(parameters=[FORMAT], responses=TABLE)
     @action(detail=False, methods=["get"])
     def compliance(self, request, *args, **kwargs):
         """Members × the last twelve contribution periods: what each paid of what each owed."""
-        return answer(request, statements.compliance(chama=self.chama))
+        return report(request, self.chama, "compliance")
 
     @extend_schema(parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE), FORMAT], responses=TABLE)
     @action(detail=False, methods=["get"], url_path="loan-portfolio")
     def loan_portfolio(self, request, *args, **kwargs):
         """Outstanding principal by days in arrears, and PAR30 / 60 / 90 (`as_of`, default today)."""
-        as_of = _day(request, "as_of", self.chama.today())
-        return answer(request, statements.loan_portfolio(chama=self.chama, as_of=as_of))
+        return report(request, self.chama, "loan-portfolio")
 
     @extend_schema(
         parameters=[OpenApiParameter("start", OpenApiTypes.DATE), OpenApiParameter("end", OpenApiTypes.DATE), FORMAT],
@@ -161,7 +146,7 @@ class ReportViewSet(ChamaNestedViewSet):
     @action(detail=False, methods=["get"])
     def attendance(self, request, *args, **kwargs):
         """Members × the meetings held in a period: each one's attendance, and the percentages."""
-        return answer(request, registers.attendance(chama=self.chama, **period(request, self.chama)))
+        return report(request, self.chama, "attendance")
 
     @extend_schema(
         parameters=[OpenApiParameter("start", OpenApiTypes.DATE), OpenApiParameter("end", OpenApiTypes.DATE), FORMAT],
@@ -170,7 +155,7 @@ class ReportViewSet(ChamaNestedViewSet):
     @action(detail=False, methods=["get"])
     def welfare(self, request, *args, **kwargs):
         """The welfare fund in a period: opening, contributions, claims paid, closing; claims by status."""
-        return answer(request, registers.welfare(chama=self.chama, **period(request, self.chama)))
+        return report(request, self.chama, "welfare")
 
 
 class ShareOutReportViewSet(ChamaNestedViewSet):
